@@ -1,0 +1,195 @@
+# TechCorp Platform: the only entry point.
+#
+#   make          build libcommon and every service into bin/
+#   make up       start the local stack (PostgreSQL, Redis, Kafka dev broker, SMTP sink, services)
+#   make down     stop what `make up` started
+#   make test     unit + integration + end-to-end tests against an isolated stack
+#   make asan     the same tests with an ASan+UBSan build
+#   make bench    the benchmarks of DESIGN section 9, as ratios against their peers
+#   make fmt      clang-format every C file
+#
+# The public targets first make sure the Debian packages are present (scripts/deps.sh), then
+# re-invoke make for the real work, so pkg-config is evaluated after the packages exist.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+# `make V=1` shows full command lines.
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
+BUILD ?= build
+BIN   ?= bin
+SAN   ?=
+OPT   ?= -O2
+
+PKGS       := libmicrohttpd libpq hiredis rdkafka libcjson libcurl libcrypto libargon2
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_LIBS  := $(shell pkg-config --libs criterion 2>/dev/null)
+
+CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -pthread -MMD -MP \
+           -Ilibcommon/include $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS := -pthread $(EXTRA_LDFLAGS)
+LDLIBS  := $(PKG_LIBS) -lm
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+# ---------------------------------------------------------------------------- host tools
+EMBED := $(BUILD)/host/tc-embed
+$(EMBED): tools/embed/embed.c
+	@mkdir -p $(@D)
+	$(call say,HOSTCC,$@)
+	$(Q)$(CC) -std=c11 -O2 -Wall -Wextra -Werror -o $@ $<
+
+# ---------------------------------------------------------------------------- libcommon
+LIBTC      := $(BUILD)/libtc.a
+LC_SRC     := $(wildcard libcommon/src/*.c)
+LC_MIGR    := $(sort $(wildcard libcommon/migrations/*.sql))
+LC_OBJ     := $(LC_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/libcommon/migrations.o
+
+$(BUILD)/gen/libcommon/migrations.c: $(LC_MIGR) $(EMBED)
+	@mkdir -p $(@D)
+	$(call say,EMBED,$@)
+	$(Q)$(EMBED) tc_common_migrations $@ $(LC_MIGR)
+
+$(LIBTC): $(LC_OBJ)
+	@mkdir -p $(@D)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+LC_TESTS := $(patsubst libcommon/tests/%.c,$(BUILD)/tests/libcommon/%,$(wildcard libcommon/tests/test_*.c))
+$(BUILD)/tests/libcommon/%: $(BUILD)/obj/libcommon/tests/%.o $(LIBTC)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBTC) $(TEST_LIBS) $(LDLIBS)
+
+# ---------------------------------------------------------------------------- services
+# Each directory under services/ is one executable: services/<name>/src/*.c -> $(BIN)/<name>,
+# its migrations/*.sql embedded into the binary, its tests/unit/test_*.c -> Criterion binaries
+# linked against everything but main.o.
+SERVICES := $(notdir $(wildcard services/*))
+
+define service_rules
+$(1)_SRC    := $$(wildcard services/$(1)/src/*.c)
+$(1)_MIGR   := $$(sort $$(wildcard services/$(1)/migrations/*.sql))
+$(1)_OBJ    := $$($(1)_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/$(1)/migrations.o
+$(1)_LIBOBJ := $$(filter-out %/main.o,$$($(1)_OBJ))
+$(1)_TESTS  := $$(patsubst services/$(1)/tests/unit/%.c,$(BUILD)/tests/$(1)/%,$$(wildcard services/$(1)/tests/unit/test_*.c))
+
+$(BUILD)/obj/services/$(1)/%.o: CFLAGS += -Iservices/$(1)/src
+
+$(BUILD)/gen/$(1)/migrations.c: $$($(1)_MIGR) $(EMBED)
+	@mkdir -p $$(@D)
+	$$(call say,EMBED,$$@)
+	$(Q)$(EMBED) tc_service_migrations $$@ $$($(1)_MIGR)
+
+$(BIN)/$(1): $$($(1)_OBJ) $(LIBTC)
+	@mkdir -p $$(@D)
+	$$(call say,LD,$$@)
+	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJ) $(LIBTC) $$(LDLIBS)
+
+$(BUILD)/tests/$(1)/%: $(BUILD)/obj/services/$(1)/tests/unit/%.o $$($(1)_LIBOBJ) $(LIBTC)
+	@mkdir -p $$(@D)
+	$$(call say,LD,$$@)
+	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$< $$($(1)_LIBOBJ) $(LIBTC) $$(TEST_LIBS) $$(LDLIBS)
+endef
+$(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
+
+SERVICE_BINS  := $(SERVICES:%=$(BIN)/%)
+SERVICE_TESTS := $(foreach s,$(SERVICES),$($(s)_TESTS))
+
+# ---------------------------------------------------------------------------- tools
+# tools/<name>/*.c -> $(BIN)/<name> (developer tools: Kafka dev broker, token minting).
+TOOLS := $(filter-out embed,$(notdir $(wildcard tools/*)))
+define tool_rules
+$(BIN)/$(1): $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard tools/$(1)/*.c)) $(LIBTC)
+	@mkdir -p $$(@D)
+	$$(call say,LD,$$@)
+	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBTC) $$(LDLIBS)
+endef
+$(foreach t,$(TOOLS),$(eval $(call tool_rules,$(t))))
+TOOL_BINS := $(TOOLS:%=$(BIN)/%)
+
+# ---------------------------------------------------------------------------- test programs
+# tests/support/<name>/*.c: helper processes the integration suites drive.
+# tests/integration/test_*.c: Criterion suites that need the running stack.
+SUPPORT := $(notdir $(wildcard tests/support/*))
+define support_rules
+$(BUILD)/tests/bin/$(1): $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard tests/support/$(1)/*.c)) $(LIBTC)
+	@mkdir -p $$(@D)
+	$$(call say,LD,$$@)
+	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBTC) $$(LDLIBS)
+endef
+$(foreach t,$(SUPPORT),$(eval $(call support_rules,$(t))))
+SUPPORT_BINS := $(SUPPORT:%=$(BUILD)/tests/bin/%)
+
+IT_TESTS := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(wildcard tests/integration/test_*.c))
+$(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o $(LIBTC)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBTC) $(TEST_LIBS) $(LDLIBS)
+
+# ---------------------------------------------------------------------------- compile
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+# Objects are never treated as intermediates (no rebuilds, no deletions).
+.SECONDARY:
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------------------- targets
+.PHONY: all deps build build-tests test asan up down bench fmt fmt-check clean
+
+all: deps
+	@$(MAKE) --no-print-directory build
+
+deps:
+	@scripts/deps.sh
+
+build: $(LIBTC) $(SERVICE_BINS) $(TOOL_BINS)
+
+build-tests: build $(LC_TESTS) $(SERVICE_TESTS) $(IT_TESTS) $(SUPPORT_BINS)
+
+test: deps
+	@$(MAKE) --no-print-directory build-tests
+	@TC_BUILD=$(BUILD) TC_BIN=$(BIN) scripts/test.sh
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan BIN=build/asan/bin SAN=1 OPT=-O1 build-tests
+	@TC_BUILD=build/asan TC_BIN=build/asan/bin TC_SANITIZE=1 scripts/test.sh
+
+up: deps
+	@$(MAKE) --no-print-directory build
+	@scripts/stack.sh up
+
+down:
+	@scripts/stack.sh down
+
+bench: deps
+	@$(MAKE) --no-print-directory build
+	@scripts/bench.sh
+
+fmt:
+	@git ls-files -co --exclude-standard '*.c' '*.h' | xargs -r clang-format -i
+
+fmt-check:
+	@git ls-files -co --exclude-standard '*.c' '*.h' | xargs -r clang-format --dry-run -Werror
+
+clean:
+	rm -rf build bin

@@ -1,0 +1,172 @@
+/*
+ * tc_events.h: CloudEvents 1.0 over Kafka (binary content mode), idempotent producer,
+ * transactional outbox with its relay, and a consumer with inbox dedupe, retries and
+ * dead-lettering.
+ *
+ * Binary mode: every attribute is a `ce_<name>` header, `content-type` carries
+ * datacontenttype, the message value is the data, and the message key is the
+ * `partitionkey` extension (the aggregate id), so one aggregate's events stay ordered.
+ *
+ * Delivery is at-least-once end to end:
+ *   tc_outbox_add() writes the event in the caller's transaction; the relay publishes rows
+ *   in order and marks them sent only after the broker acknowledged them (acks=all,
+ *   idempotent producer); the consumer records (group, event id) in `processed_events` in the
+ *   same transaction as the handler's effects and stores the Kafka offset only after that
+ *   transaction committed, so a redelivered event is recognised and skipped.
+ */
+#ifndef TC_EVENTS_H
+#define TC_EVENTS_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "tc/tc_db.h"
+
+/* An event. When decoded (tc_event_decode) every field is owned by the event and released by
+ * tc_event_clear(); when built by a producer the fields are borrowed. */
+typedef struct {
+    char *specversion;     /* "1.0" */
+    char *id;              /* evt_… (the outbox row id) */
+    char *source;          /* "/users/usr_…" */
+    char *type;            /* "com.techcorp.user.created" */
+    char *subject;         /* optional */
+    char *time;            /* RFC 3339; optional on input, always set by the outbox */
+    char *datacontenttype; /* default application/json */
+    char *dataschema;      /* optional */
+    char *partitionkey;    /* Kafka message key */
+    char *traceparent;     /* W3C trace context extension (optional) */
+    char *data;            /* the payload (JSON text for application/json) */
+    size_t data_len;
+} tc_event_t;
+
+/* TC_OK when id, source, type and specversion "1.0" are present and well-formed. */
+int tc_event_validate(const tc_event_t *ev, const char **why);
+/* Builds the Kafka headers of binary mode (caller owns the result). NULL when invalid. */
+rd_kafka_headers_t *tc_event_headers(const tc_event_t *ev);
+/* Decodes a Kafka message. TC_EINVAL (and *why) if a required attribute is missing. */
+int tc_event_decode(const rd_kafka_message_t *msg, tc_event_t *ev, const char **why);
+/* Same, from parts (used by tests and the DLT path). */
+int tc_event_decode_parts(const rd_kafka_headers_t *hdrs, const void *key, size_t keylen,
+                          const void *value, size_t len, tc_event_t *ev, const char **why);
+void tc_event_clear(tc_event_t *ev);
+
+/* ------------------------------------------------------------------ producer */
+
+typedef struct tc_producer tc_producer_t;
+
+typedef struct {
+    const char *brokers;
+    const char *client_id;
+    int linger_ms;          /* default 5 */
+    int message_timeout_ms; /* give up on a message after this long; default 30000 */
+    int queue_max_messages; /* local buffer bound; default 100000 */
+} tc_producer_opts_t;
+
+/* rc is TC_OK when the broker acknowledged the message (acks=all), an error otherwise. */
+typedef void (*tc_delivery_fn)(void *opaque, int rc, const char *error);
+
+tc_producer_t *tc_producer_new(const tc_producer_opts_t *opts);
+void tc_producer_free(tc_producer_t *p); /* flushes for up to 5 s first */
+/* Queues a message; cb runs on the producer's poll thread. TC_EAGAIN when the local queue is
+ * full. hdrs (may be NULL) is taken over in every case. */
+int tc_producer_send_raw(tc_producer_t *p, const char *topic, const void *key, size_t keylen,
+                         const void *value, size_t len, rd_kafka_headers_t *hdrs, tc_delivery_fn cb,
+                         void *opaque);
+int tc_producer_send(tc_producer_t *p, const char *topic, const tc_event_t *ev, tc_delivery_fn cb,
+                     void *opaque);
+/* Sends and waits for the delivery report. */
+int tc_producer_send_sync(tc_producer_t *p, const char *topic, const tc_event_t *ev,
+                          int timeout_ms);
+/* Raw message, waits for the delivery report (dead-letter path). hdrs is taken over. */
+int tc_producer_send_raw_sync(tc_producer_t *p, const char *topic, const void *key, size_t keylen,
+                              const void *value, size_t len, rd_kafka_headers_t *hdrs,
+                              int timeout_ms);
+int tc_producer_flush(tc_producer_t *p, int timeout_ms);
+/* TC_OK when a broker answered a metadata request within timeout_ms. */
+int tc_producer_ping(tc_producer_t *p, int timeout_ms);
+rd_kafka_t *tc_producer_handle(tc_producer_t *p);
+
+/* ------------------------------------------------------------------ outbox */
+
+/*
+ * Writes the event into `outbox` inside the caller's open transaction and NOTIFYs the relay
+ * (delivered at commit). id NULL → a new evt_ id; time NULL → now; datacontenttype NULL →
+ * application/json. The id used is copied to id_out when non-NULL.
+ */
+int tc_outbox_add(tc_dbconn_t *tx, const char *topic, const tc_event_t *ev, char *id_out,
+                  size_t id_out_len);
+
+typedef struct tc_relay tc_relay_t;
+
+typedef struct {
+    tc_db_t *db; /* the service's pool (for conninfo) */
+    tc_producer_t *producer;
+    int batch_size;       /* rows per round; default 1000 */
+    int poll_interval_ms; /* fallback poll when no NOTIFY arrives; default 1000 */
+    int retention_hours;  /* sent rows kept this long, then deleted; default 24 */
+} tc_relay_opts_t;
+
+/* Starts the relay thread. Only one relay per database publishes at a time (advisory
+ * lock); the others wait as standbys and take over if the leader goes away. */
+tc_relay_t *tc_relay_start(const tc_relay_opts_t *opts);
+/* Stops after the batch in flight is acknowledged (or timed out), then returns. */
+void tc_relay_stop(tc_relay_t *r);
+int tc_relay_is_leader(tc_relay_t *r);
+/* Rows not yet sent, as of the last round (-1 before the first). */
+int64_t tc_relay_pending(tc_relay_t *r);
+/* Events published since start. */
+uint64_t tc_relay_published(tc_relay_t *r);
+
+/* ------------------------------------------------------------------ consumer */
+
+/*
+ * Handler contract: runs inside the consumer's transaction when a db is given (tx non-NULL)
+ * and must do all its writes through tx. Returns:
+ *   TC_OK         processed; committed together with the inbox row
+ *   TC_EINVAL     permanently bad (poison): dead-lettered at once, no retry
+ *   TC_EUNAVAIL / TC_ETIMEDOUT   a dependency is down: retried with backoff for as long as
+ *                 it takes (never dead-lettered: the event is fine, the world is not)
+ *   other         retried with backoff up to max_attempts, then dead-lettered
+ */
+typedef int (*tc_event_handler_fn)(const tc_event_t *ev, const char *topic, tc_dbconn_t *tx,
+                                   void *ud);
+/* Called after the handler's transaction committed and before the offset is stored. */
+typedef void (*tc_consumer_hook_fn)(const tc_event_t *ev, void *ud);
+
+typedef struct tc_consumer tc_consumer_t;
+
+typedef struct {
+    const char *brokers;
+    const char *group;         /* consumer group id, also the inbox key */
+    const char *const *topics; /* NULL-terminated */
+    tc_event_handler_fn handler;
+    void *ud;
+    tc_db_t *db;                   /* NULL: no transaction, no inbox (idempotent handlers) */
+    tc_producer_t *producer;       /* used for <topic>.dlt */
+    int max_attempts;              /* default 5 */
+    int backoff_initial_ms;        /* default 200 */
+    int backoff_max_ms;            /* default 10000 */
+    int session_timeout_ms;        /* default 10000 (dev/test: 6000) */
+    int heartbeat_interval_ms;     /* default 3000 (dev/test: 1000) */
+    const char *auto_offset_reset; /* default "earliest" */
+    tc_consumer_hook_fn after_commit;
+    void *hook_ud;
+} tc_consumer_opts_t;
+
+tc_consumer_t *tc_consumer_start(const tc_consumer_opts_t *opts);
+/* Finishes the event in hand, commits stored offsets, leaves the group. */
+void tc_consumer_stop(tc_consumer_t *c);
+/* 1 once the consumer has been assigned partitions at least once. */
+int tc_consumer_assigned(tc_consumer_t *c);
+uint64_t tc_consumer_processed(tc_consumer_t *c);
+
+/* DLT header names (original headers are kept as they were). */
+#define TC_DLT_TOPIC     "dlt.original.topic"
+#define TC_DLT_PARTITION "dlt.original.partition"
+#define TC_DLT_OFFSET    "dlt.original.offset"
+#define TC_DLT_GROUP     "dlt.consumer.group"
+#define TC_DLT_ERROR     "dlt.error"
+#define TC_DLT_ATTEMPTS  "dlt.attempts"
+#define TC_DLT_FAILED_AT "dlt.failed.at"
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * tc_ratelimit.h: GCRA (generic cell rate algorithm) in Redis, one Lua script, atomic.
+ *
+ * A limit is `limit` requests per `period_ms` with a burst allowance of `burst` requests
+ * (burst >= 1). State is one key holding the theoretical arrival time (TAT). An optional
+ * second key enforces a fixed-window quota (e.g. per UTC day) in the same script, so a
+ * request is admitted only if both allow it and a rejected request consumes neither.
+ * The script reads Redis' clock (TIME), so all replicas agree on time.
+ */
+#ifndef TC_RATELIMIT_H
+#define TC_RATELIMIT_H
+
+#include <stdint.h>
+#include "tc/tc_redis.h"
+
+typedef struct {
+    int64_t limit; /* requests per period */
+    int64_t period_ms;
+    int64_t burst;         /* max requests admitted at once (>= 1) */
+    const char *quota_key; /* optional fixed-window quota; NULL for none */
+    int64_t quota_limit;
+    int64_t quota_window_ms; /* e.g. 86400000; windows aligned to the epoch (UTC days) */
+} tc_rl_spec_t;
+
+typedef struct {
+    int allowed;
+    int64_t limit;          /* the limit that applies (for RateLimit-Limit) */
+    int64_t remaining;      /* requests left before the limit bites */
+    int64_t reset_ms;       /* time until the limiter is fully reset */
+    int64_t retry_after_ms; /* when rejected: time until one request would be admitted */
+    int quota_exceeded;     /* rejected by the quota rather than the rate */
+    int64_t quota_remaining;
+} tc_rl_result_t;
+
+/* TC_OK with *out, or TC_EUNAVAIL when Redis cannot answer (caller decides fail-open). */
+int tc_ratelimit_check(tc_redis_t *r, const char *key, const tc_rl_spec_t *spec, int64_t cost,
+                       tc_rl_result_t *out);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * tc_service.h: the life of a service process.
+ *
+ *   tc_service_new()    logging, configuration (PORT, ADMIN_PORT, DATABASE_URL, REDIS_URL,
+ *                       KAFKA_BROKERS, JWKS_URL/JWKS_FILE, JWT_ISSUER, JWT_AUDIENCE, …)
+ *   <service reads its own variables from tc_service_config()>
+ *   tc_service_open()   reports every configuration problem at once, then connects to the
+ *                       dependencies the service declared, runs migrations (advisory lock)
+ *   <service registers routes, consumers, periodic jobs, readiness checks>
+ *   tc_service_run()    serves the API and the admin port (/health, /ready, /metrics) until
+ *                       SIGTERM/SIGINT, then: /ready turns 503, stop accepting, finish
+ *                       in-flight requests (SHUTDOWN_GRACE_MS), stop consumers (offsets
+ *                       committed), stop jobs, drain the outbox relay, flush the producer,
+ *                       exit 0.
+ */
+#ifndef TC_SERVICE_H
+#define TC_SERVICE_H
+
+#include "tc/tc_auth.h"
+#include "tc/tc_config.h"
+#include "tc/tc_db.h"
+#include "tc/tc_events.h"
+#include "tc/tc_http.h"
+#include "tc/tc_httpc.h"
+#include "tc/tc_redis.h"
+
+enum {
+    TC_NEED_DB = 1 << 0,    /* DATABASE_URL, pool, migrations, outbox relay */
+    TC_NEED_REDIS = 1 << 1, /* REDIS_URL */
+    TC_NEED_KAFKA = 1 << 2, /* KAFKA_BROKERS, producer (and relay when TC_NEED_DB) */
+    TC_NEED_AUTH = 1 << 3,  /* JWKS_URL or JWKS_FILE: verify access tokens */
+};
+
+typedef struct tc_service tc_service_t;
+
+typedef struct {
+    const char *name; /* "user" */
+    int default_port; /* API port; admin port defaults to this + 1000 */
+    unsigned needs;   /* TC_NEED_* */
+    const tc_migration_t *migrations;
+    size_t nmigrations;
+} tc_service_def_t;
+
+/* Blocks the shutdown signals (before any thread exists), sets up logging and reads the
+ * common configuration. NULL only when out of memory. */
+tc_service_t *tc_service_new(const tc_service_def_t *def);
+tc_config_t *tc_service_config(tc_service_t *s);
+/* TC_OK when configuration is valid and every declared dependency is connected. */
+int tc_service_open(tc_service_t *s);
+/* Serves until a shutdown signal; returns the process exit code. */
+int tc_service_run(tc_service_t *s);
+void tc_service_free(tc_service_t *s);
+
+const char *tc_service_name(const tc_service_t *s);
+tc_db_t *tc_service_db(tc_service_t *s);
+tc_redis_t *tc_service_redis(tc_service_t *s);
+tc_producer_t *tc_service_producer(tc_service_t *s);
+tc_auth_t *tc_service_auth(tc_service_t *s);
+tc_httpc_t *tc_service_httpc(tc_service_t *s);
+tc_router_t *tc_service_router(tc_service_t *s);       /* the public API */
+tc_router_t *tc_service_admin_router(tc_service_t *s); /* admin port extras */
+/* 1 once shutdown has begun (long-running jobs check this). */
+int tc_service_stopping(const tc_service_t *s);
+
+/* Registers routes in bulk (stops at the first failure). */
+int tc_service_routes(tc_service_t *s, const tc_route_t *routes, size_t n);
+
+/* A consumer started by tc_service_run and stopped on shutdown. The group id is
+ * "<service>" unless group_suffix is given ("<service>.<suffix>"). */
+int tc_service_consume(tc_service_t *s, const char *group_suffix, const char *const *topics,
+                       tc_event_handler_fn fn, void *ud);
+
+/* A periodic job on its own thread: fn runs every interval_ms until shutdown. */
+typedef void (*tc_job_fn)(void *ud);
+int tc_service_every(tc_service_t *s, const char *name, int interval_ms, tc_job_fn fn, void *ud);
+
+/* Called on SIGHUP (configuration reload) from the signal-handling thread. */
+typedef void (*tc_reload_fn)(void *ud);
+int tc_service_on_reload(tc_service_t *s, tc_reload_fn fn, void *ud);
+
+/* An extra readiness check; /ready is 200 only when every check returns TC_OK. */
+typedef int (*tc_check_fn)(void *ud);
+int tc_service_ready_check(tc_service_t *s, const char *name, tc_check_fn fn, void *ud);
+
+#endif

@@ -1,0 +1,408 @@
+/*
+ * Kafka consumer: at-least-once with an inbox.
+ *
+ * Offsets are committed automatically, but only offsets we *stored*, and we store an
+ * offset only after the event's transaction committed (or the event was dead-lettered).
+ * A crash between commit and store redelivers the event; the inbox row written in that
+ * transaction makes the second delivery a no-op.
+ *
+ * Failures are split by cause: a poison event (TC_EINVAL, or not a CloudEvent at all) goes to
+ * <topic>.dlt at once; a handler failure is retried with backoff up to max_attempts and then
+ * dead-lettered; an unavailable dependency is retried for as long as it takes, because the
+ * event is fine and dead-lettering it would lose work that will succeed later.
+ */
+#include "tc/tc_events.h"
+#include "tc_kafka_int.h"
+#include "tc/tc_core.h"
+#include "tc/tc_log.h"
+#include "tc/tc_metrics.h"
+#include "tc/tc_time.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct tc_consumer {
+    tc_consumer_opts_t opts;
+    char *group;
+    char **topics;
+    int ntopics;
+    rd_kafka_t *rk;
+    pthread_t thread;
+    atomic_int stop;
+    atomic_int assigned;
+    _Atomic uint64_t processed;
+    tc_metric_t *m_consumed;
+    tc_metric_t *m_dlt;
+};
+
+/* ------------------------------------------------------------------ helpers */
+
+static int stopping(tc_consumer_t *c)
+{
+    return atomic_load(&c->stop);
+}
+
+/* Sleeps in slices so that shutdown is not delayed by a long backoff. */
+static void backoff_sleep(tc_consumer_t *c, int ms)
+{
+    int64_t until = tc_mono_ms() + ms;
+    while (!stopping(c) && tc_mono_ms() < until)
+        tc_sleep_ms(until - tc_mono_ms() < 50 ? until - tc_mono_ms() : 50);
+}
+
+static int next_backoff(tc_consumer_t *c, int current)
+{
+    int next = current ? current * 2 : c->opts.backoff_initial_ms;
+    return next > c->opts.backoff_max_ms ? c->opts.backoff_max_ms : next;
+}
+
+static void store_offset(tc_consumer_t *c, const rd_kafka_message_t *msg)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    if (!l)
+        return; /* not stored: the event is redelivered, which the inbox absorbs */
+    rd_kafka_topic_partition_list_add(l, rd_kafka_topic_name(msg->rkt), msg->partition)->offset =
+        msg->offset + 1;
+    rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, l);
+    if (err)
+        tc_log_kv(TC_LOG_WARN, "offset store failed (partition revoked?)", "detail",
+                  rd_kafka_err2str(err), NULL);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* ------------------------------------------------------------------ dead letters */
+
+static int add_dlt_headers(rd_kafka_headers_t *h, tc_consumer_t *c, const rd_kafka_message_t *msg,
+                           const char *error, int attempts)
+{
+    char partition[16], offset[32], att[16], now[TC_RFC3339_LEN];
+    snprintf(partition, sizeof partition, "%d", (int)msg->partition);
+    snprintf(offset, sizeof offset, "%lld", (long long)msg->offset);
+    snprintf(att, sizeof att, "%d", attempts);
+    tc_time_format(tc_now_ms(), now);
+    const char *kv[][2] = {
+        {TC_DLT_TOPIC, rd_kafka_topic_name(msg->rkt)},
+        {TC_DLT_PARTITION, partition},
+        {TC_DLT_OFFSET, offset},
+        {TC_DLT_GROUP, c->group},
+        {TC_DLT_ERROR, error},
+        {TC_DLT_ATTEMPTS, att},
+        {TC_DLT_FAILED_AT, now},
+    };
+    for (size_t i = 0; i < TC_ARRAY_LEN(kv); i++)
+        if (rd_kafka_header_add(h, kv[i][0], -1, kv[i][1], -1) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            return TC_ENOMEM;
+    return TC_OK;
+}
+
+/* Publishes the original message (key, value, headers) to <topic>.dlt with the dlt.*
+ * context, waiting for the acknowledgement. Retries until it succeeds or we are stopping:
+ * the offset must not move past an event that is neither processed nor dead-lettered. */
+static int dead_letter(tc_consumer_t *c, const rd_kafka_message_t *msg, const char *error,
+                       int attempts)
+{
+    char topic[512];
+    snprintf(topic, sizeof topic, "%s.dlt", rd_kafka_topic_name(msg->rkt));
+    int backoff = 0;
+    tc_log_kv(TC_LOG_WARN, "dead-lettering event", "topic", rd_kafka_topic_name(msg->rkt), "error",
+              error, NULL);
+    while (!stopping(c)) {
+        rd_kafka_headers_t *orig = NULL, *h;
+        if (rd_kafka_message_headers(msg, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR && orig)
+            h = rd_kafka_headers_copy(orig);
+        else
+            h = rd_kafka_headers_new(8);
+        int rc = h ? add_dlt_headers(h, c, msg, error, attempts) : TC_ENOMEM;
+        if (rc == TC_OK)
+            rc = tc_producer_send_raw_sync(c->opts.producer, topic, msg->key, msg->key_len,
+                                           msg->payload, msg->len, h, 30000);
+        else if (h)
+            rd_kafka_headers_destroy(h);
+        if (rc == TC_OK) {
+            tc_metric_inc(c->m_dlt, 1, rd_kafka_topic_name(msg->rkt), c->group);
+            return TC_OK;
+        }
+        backoff = next_backoff(c, backoff);
+        backoff_sleep(c, backoff);
+    }
+    return TC_EAGAIN;
+}
+
+/* ------------------------------------------------------------------ processing */
+
+/* Runs the handler inside a transaction with the inbox insert. TC_OK also for duplicates. */
+static int run_in_tx(tc_consumer_t *c, const tc_event_t *ev, const char *topic, int *duplicate)
+{
+    tc_dbconn_t *tx = tc_db_acquire(c->opts.db);
+    if (!tx)
+        return TC_EUNAVAIL;
+    PGresult *res = NULL;
+    int rc = tc_db_begin(tx);
+    if (rc == TC_OK)
+        rc = tc_db_qp(tx, &res, "tc_inbox_insert",
+                      "INSERT INTO processed_events (consumer_group, event_id, topic)"
+                      " VALUES ($1,$2,$3) ON CONFLICT DO NOTHING",
+                      c->group, ev->id, topic);
+    if (rc == TC_OK && strcmp(PQcmdTuples(res), "0") == 0) {
+        *duplicate = 1; /* seen before: its effects are already committed */
+    } else if (rc == TC_OK) {
+        rc = c->opts.handler(ev, topic, tx, c->opts.ud);
+    }
+    PQclear(res);
+    if (rc == TC_OK)
+        rc = tc_db_commit(tx);
+    else
+        tc_db_rollback(tx);
+    tc_db_release(c->opts.db, tx);
+    return rc;
+}
+
+static int run_once(tc_consumer_t *c, const tc_event_t *ev, const char *topic, int *duplicate)
+{
+    *duplicate = 0;
+    if (c->opts.db)
+        return run_in_tx(c, ev, topic, duplicate);
+    return c->opts.handler(ev, topic, NULL, c->opts.ud);
+}
+
+static void set_event_context(const tc_event_t *ev)
+{
+    char trace[33] = "";
+    /* ce_traceparent continues the producer's trace in our logs */
+    if (ev->traceparent && strlen(ev->traceparent) >= 35)
+        snprintf(trace, sizeof trace, "%.32s", ev->traceparent + 3);
+    tc_log_set_context(ev->id, trace[0] ? trace : NULL);
+}
+
+static void process(tc_consumer_t *c, const rd_kafka_message_t *msg)
+{
+    const char *topic = rd_kafka_topic_name(msg->rkt);
+    tc_event_t ev;
+    const char *why = NULL;
+    int rc = tc_event_decode(msg, &ev, &why);
+    if (rc == TC_ENOMEM)
+        return; /* offset not stored: redelivered after restart */
+    if (rc != TC_OK) {
+        char err[160];
+        snprintf(err, sizeof err, "invalid CloudEvent: %s", why ? why : "?");
+        if (dead_letter(c, msg, err, 0) == TC_OK)
+            store_offset(c, msg);
+        return;
+    }
+    set_event_context(&ev);
+    int attempts = 0, backoff = 0, duplicate = 0;
+    const char *result = "ok";
+    for (;;) {
+        rc = run_once(c, &ev, topic, &duplicate);
+        if (rc == TC_OK)
+            break;
+        if (rc == TC_EUNAVAIL || rc == TC_ETIMEDOUT) {
+            tc_log_kv(TC_LOG_WARN, "dependency unavailable; will retry event", "type", ev.type,
+                      NULL);
+        } else if (rc == TC_EINVAL || ++attempts >= c->opts.max_attempts) {
+            char err[128];
+            snprintf(err, sizeof err, "handler failed: %s", tc_strerror(rc));
+            rc = dead_letter(c, msg, err, attempts);
+            result = "dead_lettered";
+            break;
+        }
+        if (stopping(c)) {
+            rc = TC_EAGAIN; /* not stored: redelivered to whoever owns the partition next */
+            break;
+        }
+        backoff = next_backoff(c, backoff);
+        backoff_sleep(c, backoff);
+    }
+    if (rc == TC_OK) {
+        if (duplicate)
+            result = "duplicate";
+        if (c->opts.after_commit)
+            c->opts.after_commit(&ev, c->opts.hook_ud);
+        store_offset(c, msg);
+        atomic_fetch_add(&c->processed, 1);
+        tc_metric_inc(c->m_consumed, 1, topic, c->group, result);
+    }
+    tc_log_set_context(NULL, NULL);
+    tc_event_clear(&ev);
+}
+
+/* ------------------------------------------------------------------ thread and setup */
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    tc_consumer_t *c = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        rd_kafka_assign(rk, parts);
+        atomic_store(&c->assigned, 1);
+        tc_log_kv(TC_LOG_INFO, "partitions assigned", "group", c->group, NULL);
+    } else {
+        /* eager protocol: stored offsets are committed as part of the unassign */
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
+static void *consume_loop(void *arg)
+{
+    tc_consumer_t *c = arg;
+    while (!stopping(c)) {
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(c->rk, 200);
+        if (!msg)
+            continue;
+        if (msg->err) {
+            if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                tc_log_kv(TC_LOG_WARN, "kafka consumer error", "detail",
+                          rd_kafka_message_errstr(msg), NULL);
+        } else {
+            process(c, msg);
+        }
+        rd_kafka_message_destroy(msg);
+    }
+    return NULL;
+}
+
+static void consumer_free(tc_consumer_t *c)
+{
+    for (int i = 0; i < c->ntopics; i++)
+        free(c->topics[i]);
+    free(c->topics);
+    free(c->group);
+    free(c);
+}
+
+static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v)
+{
+    char err[256];
+    if (rd_kafka_conf_set(conf, k, v, err, sizeof err) != RD_KAFKA_CONF_OK) {
+        tc_log_kv(TC_LOG_ERROR, "kafka configuration rejected", "key", k, "detail", err, NULL);
+        return TC_EINVAL;
+    }
+    return TC_OK;
+}
+
+static rd_kafka_t *make_consumer(tc_consumer_t *c)
+{
+    char session[16], heartbeat[16], err[256];
+    snprintf(session, sizeof session, "%d", c->opts.session_timeout_ms);
+    snprintf(heartbeat, sizeof heartbeat, "%d", c->opts.heartbeat_interval_ms);
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (!conf)
+        return NULL;
+    if (conf_set(conf, "bootstrap.servers", c->opts.brokers) ||
+        conf_set(conf, "group.id", c->group) || conf_set(conf, "client.id", c->group) ||
+        conf_set(conf, "enable.auto.commit", "true") ||
+        conf_set(conf, "auto.commit.interval.ms", "1000") ||
+        conf_set(conf, "enable.auto.offset.store", "false") ||
+        conf_set(conf, "auto.offset.reset",
+                 c->opts.auto_offset_reset ? c->opts.auto_offset_reset : "earliest") ||
+        conf_set(conf, "session.timeout.ms", session) ||
+        conf_set(conf, "heartbeat.interval.ms", heartbeat) ||
+        conf_set(conf, "enable.partition.eof", "false")) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    tc_kafka_conf_logging(conf);
+    rd_kafka_conf_set_opaque(conf, c);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!rk) {
+        tc_log_kv(TC_LOG_ERROR, "kafka consumer creation failed", "detail", err, NULL);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    return rk;
+}
+
+static int subscribe(tc_consumer_t *c)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(c->ntopics);
+    if (!l)
+        return TC_ENOMEM;
+    for (int i = 0; i < c->ntopics; i++)
+        rd_kafka_topic_partition_list_add(l, c->topics[i], RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(c->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (err) {
+        tc_log_kv(TC_LOG_ERROR, "kafka subscribe failed", "detail", rd_kafka_err2str(err), NULL);
+        return TC_ERROR;
+    }
+    return TC_OK;
+}
+
+static int copy_opts(tc_consumer_t *c, const tc_consumer_opts_t *o)
+{
+    c->opts = *o;
+    if (c->opts.max_attempts <= 0)
+        c->opts.max_attempts = 5;
+    if (c->opts.backoff_initial_ms <= 0)
+        c->opts.backoff_initial_ms = 200;
+    if (c->opts.backoff_max_ms <= 0)
+        c->opts.backoff_max_ms = 10000;
+    if (c->opts.session_timeout_ms <= 0)
+        c->opts.session_timeout_ms = 10000;
+    if (c->opts.heartbeat_interval_ms <= 0)
+        c->opts.heartbeat_interval_ms = 3000;
+    if (!(c->group = strdup(o->group)))
+        return TC_ENOMEM;
+    while (o->topics[c->ntopics])
+        c->ntopics++;
+    if (!(c->topics = calloc((size_t)c->ntopics, sizeof *c->topics)))
+        return TC_ENOMEM;
+    for (int i = 0; i < c->ntopics; i++)
+        if (!(c->topics[i] = strdup(o->topics[i])))
+            return TC_ENOMEM;
+    return TC_OK;
+}
+
+tc_consumer_t *tc_consumer_start(const tc_consumer_opts_t *opts)
+{
+    if (!opts->brokers || !opts->group || !opts->topics || !opts->topics[0] || !opts->handler ||
+        !opts->producer)
+        return NULL;
+    tc_consumer_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    if (copy_opts(c, opts) != TC_OK)
+        goto fail;
+    c->m_consumed = tc_metric_counter("events_consumed_total", "Events handled by consumers",
+                                      "topic,group,result");
+    c->m_dlt = tc_metric_counter("events_dead_lettered_total", "Events sent to a .dlt topic",
+                                 "topic,group");
+    if (!c->m_consumed || !c->m_dlt || !(c->rk = make_consumer(c)))
+        goto fail;
+    if (subscribe(c) != TC_OK || pthread_create(&c->thread, NULL, consume_loop, c) != 0) {
+        rd_kafka_destroy(c->rk);
+        goto fail;
+    }
+    return c;
+fail:
+    consumer_free(c);
+    return NULL;
+}
+
+void tc_consumer_stop(tc_consumer_t *c)
+{
+    if (!c)
+        return;
+    atomic_store(&c->stop, 1);
+    pthread_join(c->thread, NULL);
+    rd_kafka_resp_err_t err = rd_kafka_consumer_close(c->rk); /* commits stored offsets */
+    if (err)
+        tc_log_kv(TC_LOG_WARN, "kafka consumer close", "detail", rd_kafka_err2str(err), NULL);
+    rd_kafka_destroy(c->rk);
+    consumer_free(c);
+}
+
+int tc_consumer_assigned(tc_consumer_t *c)
+{
+    return atomic_load(&c->assigned);
+}
+
+uint64_t tc_consumer_processed(tc_consumer_t *c)
+{
+    return atomic_load(&c->processed);
+}

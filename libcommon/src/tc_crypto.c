@@ -1,0 +1,528 @@
+/*
+ * Randomness, identifiers, hashes, MACs, base64 and AES-256-GCM on top of OpenSSL 3.
+ *
+ * Every OpenSSL call is checked; a failing generator or cipher never degrades into a
+ * predictable or unauthenticated result.
+ */
+#include "tc/tc_crypto.h"
+#include "tc/tc_core.h"
+#include "tc/tc_log.h"
+#include "tc/tc_time.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#define SEALED_VERSION 1
+#define ID_CHARS       26
+#define ID_TIME_BYTES  6
+#define ID_RAND_BYTES  10
+#define ID_PREFIX_MAX  (TC_ID_MAX - 1 - ID_CHARS - 1)
+/* OpenSSL takes int lengths; larger inputs are fed in chunks of this size. */
+#define EVP_CHUNK (1 << 30)
+
+static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64_url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* ------------------------------------------------------------------------- randomness */
+
+int tc_random_bytes(void *out, size_t n)
+{
+    unsigned char *p = out;
+    while (n > 0) {
+        size_t chunk = n > EVP_CHUNK ? EVP_CHUNK : n;
+        if (RAND_bytes(p, (int)chunk) != 1)
+            return TC_ERROR;
+        p += chunk;
+        n -= chunk;
+    }
+    return TC_OK;
+}
+
+int tc_random_token(const char *prefix, size_t nbytes, char *out, size_t outlen)
+{
+    if (!prefix || !out || nbytes == 0 || nbytes > 4096)
+        return TC_EINVAL;
+    size_t plen = strlen(prefix);
+    /* "tc_live" and "tc_live_" both give "tc_live_…"; an empty prefix gives the bare token. */
+    int sep = plen > 0 && prefix[plen - 1] != '_';
+    if (plen + (size_t)sep >= outlen)
+        return TC_EINVAL;
+    unsigned char *raw = malloc(nbytes);
+    if (!raw)
+        return TC_ENOMEM;
+    size_t head = plen + (size_t)sep;
+    int rc = tc_random_bytes(raw, nbytes);
+    if (rc != TC_OK)
+        goto cleanup;
+    memcpy(out, prefix, plen);
+    if (sep)
+        out[plen] = '_';
+    if (tc_b64url_encode(raw, nbytes, out + head, outlen - head) < 0) {
+        rc = TC_EINVAL;
+        out[0] = '\0';
+    }
+cleanup:
+    OPENSSL_cleanse(raw, nbytes);
+    free(raw);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- identifiers */
+
+static int id_prefix_ok(const char *prefix)
+{
+    size_t n = prefix ? strlen(prefix) : 0;
+    if (n == 0 || n > ID_PREFIX_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = prefix[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Bit `idx` of a big-endian 128-bit value; the 130-bit text form starts with two zero bits,
+ * which callers express as negative indices. */
+static unsigned id_bit(const uint8_t v[16], int idx)
+{
+    if (idx < 0)
+        return 0;
+    return (v[idx / 8] >> (7 - idx % 8)) & 1u;
+}
+
+static void id_encode(const uint8_t v[16], char out[ID_CHARS])
+{
+    for (int i = 0; i < ID_CHARS; i++) {
+        unsigned sym = 0;
+        for (int b = 0; b < 5; b++)
+            sym = (sym << 1) | id_bit(v, i * 5 - 2 + b);
+        out[i] = crockford[sym];
+    }
+}
+
+int tc_id_new(const char *prefix, char *out, size_t outlen)
+{
+    if (!id_prefix_ok(prefix) || !out)
+        return TC_EINVAL;
+    size_t plen = strlen(prefix);
+    if (plen + 1 + ID_CHARS + 1 > outlen)
+        return TC_EINVAL;
+    uint8_t v[16];
+    int64_t ms = tc_now_ms();
+    if (ms < 0)
+        ms = 0;
+    uint64_t t = (uint64_t)ms & 0xFFFFFFFFFFFFull;
+    for (int i = 0; i < ID_TIME_BYTES; i++)
+        v[i] = (uint8_t)(t >> (8 * (ID_TIME_BYTES - 1 - i)));
+    if (tc_random_bytes(v + ID_TIME_BYTES, ID_RAND_BYTES) != TC_OK)
+        return TC_ERROR;
+    memcpy(out, prefix, plen);
+    out[plen] = '_';
+    id_encode(v, out + plen + 1);
+    out[plen + 1 + ID_CHARS] = '\0';
+    return TC_OK;
+}
+
+int tc_id_valid(const char *prefix, const char *id)
+{
+    if (!id_prefix_ok(prefix) || !id)
+        return 0;
+    size_t plen = strlen(prefix);
+    if (strncmp(id, prefix, plen) != 0 || id[plen] != '_')
+        return 0;
+    const char *body = id + plen + 1;
+    if (strlen(body) != ID_CHARS)
+        return 0;
+    /* 26 symbols carry 130 bits; the first may only use the low 3 of its 5. */
+    if (body[0] > '7')
+        return 0;
+    for (int i = 0; i < ID_CHARS; i++)
+        if (body[i] == '\0' || !strchr(crockford, body[i]))
+            return 0;
+    return 1;
+}
+
+/* ------------------------------------------------------------------------- hashes, MACs */
+
+void tc_sha256(const void *data, size_t n, uint8_t out[TC_SHA256_LEN])
+{
+    unsigned int len = 0;
+    static const uint8_t empty[1];
+    if (EVP_Digest(n ? data : empty, n, out, &len, EVP_sha256(), NULL) != 1 ||
+        len != TC_SHA256_LEN) {
+        /* The contract cannot report failure, and a made-up digest would silently break
+         * every comparison built on it (token caches, API key lookups): stop instead. */
+        tc_log_error("sha256 failed in libcrypto");
+        abort();
+    }
+}
+
+void tc_sha256_hex(const void *data, size_t n, char out[TC_SHA256_HEX_LEN])
+{
+    uint8_t d[TC_SHA256_LEN];
+    tc_sha256(data, n, d);
+    tc_hex_encode(d, sizeof d, out);
+}
+
+int tc_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
+                   uint8_t out[TC_SHA256_LEN])
+{
+    static const uint8_t empty[1];
+    unsigned int len = 0;
+    if (keylen > INT_MAX || (!key && keylen) || (!data && n) || !out)
+        return TC_EINVAL;
+    /* HMAC() treats a NULL key as "reuse the previous key"; an empty key must stay empty. */
+    if (!HMAC(EVP_sha256(), key ? key : empty, (int)keylen, n ? data : empty, n, out, &len) ||
+        len != TC_SHA256_LEN)
+        return TC_ERROR;
+    return TC_OK;
+}
+
+int tc_ct_equal(const void *a, const void *b, size_t n)
+{
+    if (n == 0)
+        return 1;
+    return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+int tc_hmac_sha256_verify(const void *key, size_t keylen, const void *data, size_t n,
+                          const uint8_t *mac, size_t maclen)
+{
+    uint8_t want[TC_SHA256_LEN];
+    /* A truncated MAC is easier to forge; only the full length is accepted. */
+    if (!mac || maclen != TC_SHA256_LEN)
+        return 0;
+    if (tc_hmac_sha256(key, keylen, data, n, want) != TC_OK)
+        return 0;
+    int ok = CRYPTO_memcmp(want, mac, TC_SHA256_LEN) == 0;
+    OPENSSL_cleanse(want, sizeof want);
+    return ok;
+}
+
+/* ------------------------------------------------------------------------- base64, hex */
+
+static long b64_encode_alpha(const char *alpha, int pad, const void *in, size_t n, char *out,
+                             size_t outlen)
+{
+    const uint8_t *p = in;
+    size_t full = n / 3, rem = n % 3;
+    if (full > (LONG_MAX - 8) / 4 || !out || (!in && n))
+        return -1;
+    size_t need = full * 4 + (rem ? (pad ? 4 : rem + 1) : 0);
+    if (need + 1 > outlen)
+        return -1;
+    char *o = out;
+    for (size_t i = 0; i < full; i++, p += 3) {
+        uint32_t v = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+        *o++ = alpha[v >> 18];
+        *o++ = alpha[(v >> 12) & 63];
+        *o++ = alpha[(v >> 6) & 63];
+        *o++ = alpha[v & 63];
+    }
+    if (rem) {
+        uint32_t v = (uint32_t)p[0] << 16 | (rem == 2 ? (uint32_t)p[1] << 8 : 0);
+        *o++ = alpha[v >> 18];
+        *o++ = alpha[(v >> 12) & 63];
+        if (rem == 2)
+            *o++ = alpha[(v >> 6) & 63];
+        else if (pad)
+            *o++ = '=';
+        if (pad)
+            *o++ = '=';
+    }
+    *o = '\0';
+    return (long)need;
+}
+
+static int b64_value(char c, int url)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == (url ? '-' : '+'))
+        return 62;
+    if (c == (url ? '_' : '/'))
+        return 63;
+    return -1;
+}
+
+/* Length without padding, or -1 when the padding is not exactly what RFC 4648 prescribes. */
+static long b64_unpadded_len(const char *in, size_t n, int pad_required)
+{
+    size_t pad = 0;
+    while (pad < n && pad < 3 && in[n - 1 - pad] == '=')
+        pad++;
+    size_t m = n - pad;
+    if (m % 4 == 1 || pad > 2)
+        return -1;
+    if (pad && (n % 4 != 0 || pad != 4 - m % 4))
+        return -1;
+    if (pad_required && n % 4 != 0)
+        return -1;
+    return m > LONG_MAX ? -1 : (long)m;
+}
+
+static long b64_decode_alpha(int url, int pad_required, const char *in, size_t n, void *out,
+                             size_t outlen)
+{
+    if (!in && n)
+        return -1;
+    long lm = b64_unpadded_len(in, n, pad_required);
+    if (lm < 0)
+        return -1;
+    size_t m = (size_t)lm, tail = m % 4;
+    size_t need = m / 4 * 3 + (tail ? tail - 1 : 0);
+    if (need > outlen || (need && !out))
+        return -1;
+    uint8_t *o = out;
+    uint32_t acc = 0;
+    for (size_t i = 0; i < m; i++) {
+        int v = b64_value(in[i], url);
+        if (v < 0)
+            return -1;
+        acc = acc << 6 | (uint32_t)v;
+        if (i % 4 == 3) {
+            *o++ = (uint8_t)(acc >> 16);
+            *o++ = (uint8_t)(acc >> 8);
+            *o++ = (uint8_t)acc;
+            acc = 0;
+        }
+    }
+    /* Leftover bits must be zero: one byte string has exactly one accepted encoding, so a
+     * signed token cannot be altered into a different string that decodes the same. */
+    if (tail == 2) {
+        if (acc & 0xF)
+            return -1;
+        *o++ = (uint8_t)(acc >> 4);
+    } else if (tail == 3) {
+        if (acc & 0x3)
+            return -1;
+        *o++ = (uint8_t)(acc >> 10);
+        *o++ = (uint8_t)(acc >> 2);
+    }
+    return (long)need;
+}
+
+long tc_b64url_encode(const void *in, size_t n, char *out, size_t outlen)
+{
+    return b64_encode_alpha(b64_url, 0, in, n, out, outlen);
+}
+
+long tc_b64url_decode(const char *in, size_t n, void *out, size_t outlen)
+{
+    return b64_decode_alpha(1, 0, in, n, out, outlen);
+}
+
+long tc_b64_encode(const void *in, size_t n, char *out, size_t outlen)
+{
+    return b64_encode_alpha(b64_std, 1, in, n, out, outlen);
+}
+
+long tc_b64_decode(const char *in, size_t n, void *out, size_t outlen)
+{
+    return b64_decode_alpha(0, 1, in, n, out, outlen);
+}
+
+void tc_hex_encode(const void *in, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    const uint8_t *p = in;
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[p[i] >> 4];
+        out[2 * i + 1] = hex[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static int hex_decode(const char *in, size_t n, uint8_t *out)
+{
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = hex_value(in[2 * i]), lo = hex_value(in[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return TC_EINVAL;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return TC_OK;
+}
+
+/* ------------------------------------------------------------------------- AES-256-GCM */
+
+static int cipher_update_all(EVP_CIPHER_CTX *ctx, int enc, uint8_t *out, const void *in, size_t n)
+{
+    const uint8_t *p = in;
+    while (n > 0) {
+        int chunk = n > EVP_CHUNK ? EVP_CHUNK : (int)n, len = 0;
+        int ok = enc ? EVP_EncryptUpdate(ctx, out, &len, p, chunk)
+                     : EVP_DecryptUpdate(ctx, out, &len, p, chunk);
+        /* GCM is a stream mode: every input byte yields one output byte immediately. */
+        if (ok != 1 || (out && len != chunk))
+            return TC_ERROR;
+        p += chunk;
+        n -= (size_t)chunk;
+        if (out)
+            out += chunk;
+    }
+    return TC_OK;
+}
+
+int tc_aead_seal(const uint8_t key[TC_AEAD_KEY_LEN], const void *aad, size_t aadlen,
+                 const void *plain, size_t n, uint8_t *out, size_t outlen, size_t *written)
+{
+    if (written)
+        *written = 0;
+    if (!key || !out || (!aad && aadlen) || (!plain && n) || n > SIZE_MAX - TC_AEAD_OVERHEAD ||
+        outlen < n + TC_AEAD_OVERHEAD)
+        return TC_EINVAL;
+    int rc = TC_ERROR, len = 0;
+    uint8_t *nonce = out + 1, *ct = nonce + TC_AEAD_NONCE_LEN, *tag = ct + n;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    if (!ctx)
+        return TC_ENOMEM;
+    /* Random 96-bit nonces: safe for far more messages than one tenant key will ever seal. */
+    if (tc_random_bytes(nonce, TC_AEAD_NONCE_LEN) != TC_OK)
+        goto cleanup;
+    if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) != 1 ||
+        cipher_update_all(ctx, 1, NULL, aad, aadlen) != TC_OK ||
+        cipher_update_all(ctx, 1, ct, plain, n) != TC_OK ||
+        EVP_EncryptFinal_ex(ctx, ct + n, &len) != 1 || len != 0 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TC_AEAD_TAG_LEN, tag) != 1)
+        goto cleanup;
+    out[0] = SEALED_VERSION;
+    if (written)
+        *written = n + TC_AEAD_OVERHEAD;
+    rc = TC_OK;
+cleanup:
+    if (rc != TC_OK)
+        OPENSSL_cleanse(out, n + TC_AEAD_OVERHEAD);
+    EVP_CIPHER_CTX_free(ctx);
+    return rc;
+}
+
+int tc_aead_open(const uint8_t key[TC_AEAD_KEY_LEN], const void *aad, size_t aadlen,
+                 const uint8_t *sealed, size_t n, uint8_t *out, size_t outlen, size_t *written)
+{
+    if (written)
+        *written = 0;
+    if (!key || !sealed || (!aad && aadlen) || n < TC_AEAD_OVERHEAD || sealed[0] != SEALED_VERSION)
+        return TC_EINVAL;
+    size_t plen = n - TC_AEAD_OVERHEAD;
+    if (outlen < plen || (!out && plen))
+        return TC_EINVAL;
+    const uint8_t *nonce = sealed + 1, *ct = nonce + TC_AEAD_NONCE_LEN, *tagp = ct + plen;
+    uint8_t tag[TC_AEAD_TAG_LEN], fin[TC_AEAD_TAG_LEN];
+    memcpy(tag, tagp, sizeof tag); /* the ctrl API wants a mutable buffer */
+    int rc = TC_ERROR, len = 0;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    if (!ctx)
+        return TC_ENOMEM;
+    if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) != 1 ||
+        cipher_update_all(ctx, 0, NULL, aad, aadlen) != TC_OK ||
+        cipher_update_all(ctx, 0, out, ct, plen) != TC_OK ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TC_AEAD_TAG_LEN, tag) != 1)
+        goto cleanup;
+    if (EVP_DecryptFinal_ex(ctx, fin, &len) != 1) {
+        rc = TC_EINVAL;
+        goto cleanup;
+    }
+    if (written)
+        *written = plen;
+    rc = TC_OK;
+cleanup:
+    /* Never hand out plaintext that did not authenticate. */
+    if (rc != TC_OK && out)
+        OPENSSL_cleanse(out, plen);
+    EVP_CIPHER_CTX_free(ctx);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- envelope keys */
+
+#define WRAPPED_LEN (TC_AEAD_KEY_LEN + TC_AEAD_OVERHEAD)
+
+int tc_dek_new(uint8_t dek[TC_AEAD_KEY_LEN])
+{
+    return tc_random_bytes(dek, TC_AEAD_KEY_LEN);
+}
+
+int tc_dek_wrap(const uint8_t kek[TC_AEAD_KEY_LEN], const char *tenant,
+                const uint8_t dek[TC_AEAD_KEY_LEN], char *out_b64, size_t outlen)
+{
+    if (!kek || !dek || !out_b64 || !tenant || !tenant[0])
+        return TC_EINVAL;
+    uint8_t sealed[WRAPPED_LEN];
+    size_t n = 0;
+    int rc =
+        tc_aead_seal(kek, tenant, strlen(tenant), dek, TC_AEAD_KEY_LEN, sealed, sizeof sealed, &n);
+    if (rc != TC_OK)
+        return rc;
+    if (tc_b64_encode(sealed, n, out_b64, outlen) < 0)
+        rc = TC_EINVAL;
+    return rc;
+}
+
+int tc_dek_unwrap(const uint8_t kek[TC_AEAD_KEY_LEN], const char *tenant, const char *wrapped_b64,
+                  uint8_t dek[TC_AEAD_KEY_LEN])
+{
+    if (!kek || !dek || !wrapped_b64 || !tenant || !tenant[0])
+        return TC_EINVAL;
+    uint8_t sealed[WRAPPED_LEN], plain[TC_AEAD_KEY_LEN];
+    long n = tc_b64_decode(wrapped_b64, strlen(wrapped_b64), sealed, sizeof sealed);
+    if (n != WRAPPED_LEN)
+        return TC_EINVAL;
+    size_t got = 0;
+    int rc =
+        tc_aead_open(kek, tenant, strlen(tenant), sealed, (size_t)n, plain, sizeof plain, &got);
+    if (rc == TC_OK && got == TC_AEAD_KEY_LEN)
+        memcpy(dek, plain, TC_AEAD_KEY_LEN);
+    else if (rc == TC_OK)
+        rc = TC_EINVAL;
+    OPENSSL_cleanse(plain, sizeof plain);
+    return rc;
+}
+
+int tc_key_parse(const char *text, uint8_t key[TC_AEAD_KEY_LEN])
+{
+    if (!text || !key)
+        return TC_EINVAL;
+    /* Secrets mounted from files usually end with a newline. */
+    while (isspace((unsigned char)*text))
+        text++;
+    size_t n = strlen(text);
+    while (n > 0 && isspace((unsigned char)text[n - 1]))
+        n--;
+    uint8_t tmp[TC_AEAD_KEY_LEN + 3];
+    int rc = TC_EINVAL;
+    if (n == 2 * TC_AEAD_KEY_LEN) {
+        rc = hex_decode(text, n, tmp);
+    } else if (tc_b64_decode(text, n, tmp, sizeof tmp) == TC_AEAD_KEY_LEN ||
+               tc_b64url_decode(text, n, tmp, sizeof tmp) == TC_AEAD_KEY_LEN) {
+        rc = TC_OK;
+    }
+    if (rc == TC_OK)
+        memcpy(key, tmp, TC_AEAD_KEY_LEN);
+    OPENSSL_cleanse(tmp, sizeof tmp);
+    return rc;
+}

@@ -1,0 +1,518 @@
+/*
+ * PostgreSQL pool. Connections are dialled lazily and re-dialled on checkout when they broke,
+ * so a database restart costs the requests that were in flight (503) and nothing else.
+ * Every connection carries connect_timeout, TCP keepalives, tcp_user_timeout and a
+ * statement_timeout: a dead server or a stuck query cannot hold a request thread forever.
+ */
+#include "tc/tc_db.h"
+#include "tc/tc_buf.h"
+#include "tc/tc_core.h"
+#include "tc/tc_crypto.h"
+#include "tc/tc_log.h"
+#include "tc/tc_time.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TC_DB_MAX_PREPARED   64
+#define TC_DB_MIGRATION_LOCK "tc_schema_migrations"
+
+struct tc_dbconn {
+    PGconn *pg;
+    char *prepared[TC_DB_MAX_PREPARED]; /* names prepared on this session */
+    int nprepared;
+    char sqlstate[6];
+    int in_pool; /* 1 while checked in */
+};
+
+struct tc_db {
+    char *conninfo;
+    int size;
+    int acquire_timeout_ms;
+    tc_dbconn_t **free_list; /* checked-in connections (stack) */
+    int nfree;
+    int created; /* connections existing (checked in or out) */
+    int in_use;
+    pthread_mutex_t lock;
+    pthread_cond_t avail;
+};
+
+/* ------------------------------------------------------------------ conninfo */
+
+static void append_kv(tc_buf_t *b, const char *key, const char *value)
+{
+    tc_buf_printf(b, "%s%s='", b->len ? " " : "", key);
+    for (const char *p = value; *p; p++) {
+        if (*p == '\'' || *p == '\\')
+            tc_buf_putc(b, '\\');
+        tc_buf_putc(b, *p);
+    }
+    tc_buf_putc(b, '\'');
+}
+
+/* Parses the URL with libpq itself (so every libpq URL form works) and re-serialises it with
+ * our timeouts added unless the URL already sets them. */
+static char *build_conninfo(const tc_db_opts_t *o)
+{
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(o->url, &err);
+    if (!opts) {
+        tc_log_kv(TC_LOG_ERROR, "invalid DATABASE_URL", "detail", err ? err : "out of memory",
+                  NULL);
+        PQfreemem(err);
+        return NULL;
+    }
+    char stmt[96], ct[16];
+    snprintf(ct, sizeof ct, "%d", o->connect_timeout_s > 0 ? o->connect_timeout_s : 3);
+    snprintf(stmt, sizeof stmt,
+             "-c statement_timeout=%d -c idle_in_transaction_session_timeout=60000",
+             o->statement_timeout_ms > 0 ? o->statement_timeout_ms : 5000);
+    struct {
+        const char *key, *value;
+        int seen;
+    } defaults[] = {
+        {"connect_timeout", ct, 0},
+        {"keepalives", "1", 0},
+        {"keepalives_idle", "10", 0},
+        {"keepalives_interval", "5", 0},
+        {"keepalives_count", "3", 0},
+        {"tcp_user_timeout", "15000", 0},
+        {"options", stmt, 0},
+        {"application_name", o->application_name ? o->application_name : "techcorp", 0},
+    };
+    tc_buf_t b = TC_BUF_INIT;
+    for (PQconninfoOption *p = opts; p->keyword; p++) {
+        if (!p->val || !*p->val)
+            continue;
+        for (size_t i = 0; i < TC_ARRAY_LEN(defaults); i++)
+            if (strcmp(defaults[i].key, p->keyword) == 0)
+                defaults[i].seen = 1;
+        append_kv(&b, p->keyword, p->val);
+    }
+    for (size_t i = 0; i < TC_ARRAY_LEN(defaults); i++)
+        if (!defaults[i].seen)
+            append_kv(&b, defaults[i].key, defaults[i].value);
+    PQconninfoFree(opts);
+    return tc_buf_detach(&b);
+}
+
+/* ------------------------------------------------------------------ pool */
+
+tc_db_t *tc_db_open(const tc_db_opts_t *opts)
+{
+    tc_db_t *db = calloc(1, sizeof *db);
+    if (!db)
+        return NULL;
+    db->size = opts->pool_size > 0 ? opts->pool_size : 8;
+    db->acquire_timeout_ms = opts->acquire_timeout_ms > 0 ? opts->acquire_timeout_ms : 2000;
+    db->conninfo = build_conninfo(opts);
+    db->free_list = calloc((size_t)db->size, sizeof *db->free_list);
+    if (!db->conninfo || !db->free_list) {
+        free(db->conninfo);
+        free(db->free_list);
+        free(db);
+        return NULL;
+    }
+    pthread_mutex_init(&db->lock, NULL);
+    pthread_cond_init(&db->avail, NULL);
+    return db;
+}
+
+static void conn_forget_prepared(tc_dbconn_t *c)
+{
+    for (int i = 0; i < c->nprepared; i++)
+        free(c->prepared[i]);
+    c->nprepared = 0;
+}
+
+static void conn_destroy(tc_dbconn_t *c)
+{
+    if (!c)
+        return;
+    conn_forget_prepared(c);
+    if (c->pg)
+        PQfinish(c->pg);
+    free(c);
+}
+
+void tc_db_close(tc_db_t *db)
+{
+    if (!db)
+        return;
+    for (int i = 0; i < db->nfree; i++)
+        conn_destroy(db->free_list[i]);
+    if (db->created != db->nfree)
+        tc_log_warn("database pool closed with %d connections still checked out",
+                    db->created - db->nfree);
+    free(db->free_list);
+    free(db->conninfo);
+    pthread_mutex_destroy(&db->lock);
+    pthread_cond_destroy(&db->avail);
+    free(db);
+}
+
+const char *tc_db_conninfo(const tc_db_t *db)
+{
+    return db->conninfo;
+}
+
+/* Server NOTICEs go to the structured log instead of libpq's default (plain stderr). */
+static void on_notice(void *arg, const char *message)
+{
+    (void)arg;
+    char line[512];
+    snprintf(line, sizeof line, "%s", message);
+    line[strcspn(line, "\n")] = '\0';
+    tc_log_kv(TC_LOG_DEBUG, "database notice", "detail", line, NULL);
+}
+
+/* Dials or re-dials; called without the pool lock (connecting can take connect_timeout). */
+static int conn_ensure(tc_db_t *db, tc_dbconn_t *c)
+{
+    if (c->pg && PQstatus(c->pg) == CONNECTION_OK)
+        return TC_OK;
+    conn_forget_prepared(c);
+    if (c->pg) {
+        PQreset(c->pg);
+    } else {
+        c->pg = PQconnectdb(db->conninfo);
+    }
+    if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
+        const char *msg = c->pg ? PQerrorMessage(c->pg) : "out of memory";
+        char first[256];
+        snprintf(first, sizeof first, "%s", msg);
+        first[strcspn(first, "\n")] = '\0';
+        tc_log_kv(TC_LOG_WARN, "database connection failed", "detail", first, NULL);
+        return TC_EUNAVAIL;
+    }
+    PQsetNoticeProcessor(c->pg, on_notice, NULL);
+    return TC_OK;
+}
+
+tc_dbconn_t *tc_db_acquire(tc_db_t *db)
+{
+    tc_dbconn_t *c = NULL;
+    int64_t deadline = tc_mono_ms() + db->acquire_timeout_ms;
+    pthread_mutex_lock(&db->lock);
+    while (db->nfree == 0 && db->created >= db->size) {
+        int64_t left = deadline - tc_mono_ms();
+        if (left <= 0)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += left / 1000;
+        ts.tv_nsec += (left % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&db->avail, &db->lock, &ts);
+    }
+    if (db->nfree > 0) {
+        c = db->free_list[--db->nfree];
+    } else if (db->created < db->size) {
+        c = calloc(1, sizeof *c);
+        if (c)
+            db->created++;
+    }
+    if (c) {
+        c->in_pool = 0;
+        db->in_use++;
+    }
+    pthread_mutex_unlock(&db->lock);
+    if (!c) {
+        tc_log_warn("database pool exhausted (%d connections busy)", db->size);
+        return NULL;
+    }
+    if (conn_ensure(db, c) != TC_OK) {
+        tc_db_release(db, c);
+        return NULL;
+    }
+    c->sqlstate[0] = '\0';
+    return c;
+}
+
+void tc_db_release(tc_db_t *db, tc_dbconn_t *c)
+{
+    if (!c)
+        return;
+    if (c->pg && PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+        tc_log_warn("connection returned with an open transaction; rolling back");
+        tc_db_rollback(c);
+    }
+    pthread_mutex_lock(&db->lock);
+    if (!c->in_pool) {
+        c->in_pool = 1;
+        db->free_list[db->nfree++] = c;
+        db->in_use--;
+    }
+    pthread_cond_signal(&db->avail);
+    pthread_mutex_unlock(&db->lock);
+}
+
+PGconn *tc_dbconn_pg(tc_dbconn_t *c)
+{
+    return c->pg;
+}
+
+int tc_db_in_use(tc_db_t *db)
+{
+    pthread_mutex_lock(&db->lock);
+    int n = db->in_use;
+    pthread_mutex_unlock(&db->lock);
+    return n;
+}
+
+/* ------------------------------------------------------------------ queries */
+
+static int map_sqlstate(const char *s)
+{
+    if (!s || !*s)
+        return TC_ERROR;
+    if (strcmp(s, "23505") == 0 || strcmp(s, "23P01") == 0)
+        return TC_ECONFLICT;
+    if (strcmp(s, "57014") == 0 || strcmp(s, "55P03") == 0)
+        return TC_ETIMEDOUT;
+    if (strcmp(s, "40001") == 0 || strcmp(s, "40P01") == 0)
+        return TC_EAGAIN;
+    if (strncmp(s, "22", 2) == 0 || strncmp(s, "23", 2) == 0)
+        return TC_EINVAL;
+    /* class 08: connection exception; 57P01..03: admin shutdown, crash, cannot connect now */
+    if (strncmp(s, "08", 2) == 0 || strncmp(s, "57P", 3) == 0)
+        return TC_EUNAVAIL;
+    return TC_ERROR;
+}
+
+static int is_prepared(const tc_dbconn_t *c, const char *name)
+{
+    for (int i = 0; i < c->nprepared; i++)
+        if (strcmp(c->prepared[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static int result_rc(tc_dbconn_t *c, PGresult *r)
+{
+    if (r) {
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+            return TC_OK;
+    }
+    if (!r || PQstatus(c->pg) != CONNECTION_OK) {
+        snprintf(c->sqlstate, sizeof c->sqlstate, "08006");
+        tc_log_warn("database connection lost");
+        return TC_EUNAVAIL;
+    }
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state ? state : "");
+    int rc = map_sqlstate(state);
+    if (rc != TC_ECONFLICT) {
+        const char *primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+        tc_log_kv(rc == TC_ERROR ? TC_LOG_ERROR : TC_LOG_WARN, "query failed", "sqlstate",
+                  c->sqlstate, "detail", primary ? primary : "", NULL);
+    }
+    return rc;
+}
+
+static int prepare(tc_dbconn_t *c, const char *name, const char *sql, int nparams)
+{
+    if (is_prepared(c, name))
+        return TC_OK;
+    PGresult *r = PQprepare(c->pg, name, sql, nparams, NULL);
+    int rc = result_rc(c, r);
+    PQclear(r);
+    if (rc != TC_OK)
+        return rc;
+    if (c->nprepared < TC_DB_MAX_PREPARED) {
+        char *copy = strdup(name);
+        if (copy)
+            c->prepared[c->nprepared++] = copy;
+    }
+    return TC_OK;
+}
+
+int tc_db_query(tc_dbconn_t *c, PGresult **res, const char *name, const char *sql, int nparams,
+                const char *const *params)
+{
+    if (res)
+        *res = NULL;
+    c->sqlstate[0] = '\0';
+    PGresult *r;
+    if (name) {
+        /* a name already prepared on this session but missing from our table (table full)
+         * fails with 42P05; fall back to an unnamed execution in that case */
+        int rc = prepare(c, name, sql, nparams);
+        if (rc == TC_OK)
+            r = PQexecPrepared(c->pg, name, nparams, params, NULL, NULL, 0);
+        else if (strcmp(c->sqlstate, "42P05") == 0)
+            r = PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+        else
+            return rc;
+    } else {
+        r = PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+    }
+    int rc = result_rc(c, r);
+    if (rc == TC_OK && res)
+        *res = r;
+    else
+        PQclear(r);
+    return rc;
+}
+
+const char *tc_db_sqlstate(tc_dbconn_t *c)
+{
+    return c->sqlstate;
+}
+
+int tc_db_begin(tc_dbconn_t *c)
+{
+    return tc_db_query(c, NULL, NULL, "BEGIN", 0, NULL);
+}
+
+int tc_db_commit(tc_dbconn_t *c)
+{
+    PGresult *r = PQexecParams(c->pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+    int rc = result_rc(c, r);
+    /* COMMIT of an aborted transaction answers ROLLBACK with success status */
+    if (rc == TC_OK && strcmp(PQcmdStatus(r), "ROLLBACK") == 0) {
+        tc_log_warn("commit of an aborted transaction rolled back");
+        rc = TC_ERROR;
+    }
+    PQclear(r);
+    return rc;
+}
+
+void tc_db_rollback(tc_dbconn_t *c)
+{
+    if (!c->pg || PQstatus(c->pg) != CONNECTION_OK || PQtransactionStatus(c->pg) == PQTRANS_IDLE)
+        return;
+    PGresult *r = PQexecParams(c->pg, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0);
+    PQclear(r);
+}
+
+int tc_db_ping(tc_db_t *db)
+{
+    tc_dbconn_t *c = tc_db_acquire(db);
+    if (!c)
+        return TC_EUNAVAIL;
+    int rc = tc_db_exec(c, NULL, "SELECT 1");
+    tc_db_release(db, c);
+    return rc;
+}
+
+const char *tc_db_val(const PGresult *res, int row, int col)
+{
+    if (!res || row >= PQntuples(res) || col >= PQnfields(res) || PQgetisnull(res, row, col))
+        return NULL;
+    return PQgetvalue(res, row, col);
+}
+
+int64_t tc_db_int(const PGresult *res, int row, int col, int64_t def)
+{
+    const char *v = tc_db_val(res, row, col);
+    if (!v)
+        return def;
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    return (errno || end == v) ? def : n;
+}
+
+/* ------------------------------------------------------------------ migrations */
+
+/* Migration files are trusted code compiled into the binary and may hold several
+ * statements, which only the simple-query protocol runs; nothing user-supplied gets here. */
+static int exec_script(tc_dbconn_t *c, const char *sql)
+{
+    PGresult *r = PQexec(c->pg, sql);
+    int rc = result_rc(c, r);
+    PQclear(r);
+    return rc;
+}
+
+static int lock_migrations(tc_dbconn_t *c)
+{
+    int64_t deadline = tc_mono_ms() + 300000;
+    while (tc_mono_ms() < deadline) {
+        PGresult *r = NULL;
+        int rc = tc_db_q(c, &r, "SELECT pg_try_advisory_lock(hashtext($1))", TC_DB_MIGRATION_LOCK);
+        if (rc != TC_OK)
+            return rc;
+        int got = strcmp(tc_db_val(r, 0, 0) ? tc_db_val(r, 0, 0) : "f", "t") == 0;
+        PQclear(r);
+        if (got)
+            return TC_OK;
+        tc_sleep_ms(100); /* another replica is migrating; wait for it to finish */
+    }
+    tc_log_error("timed out waiting for the migration lock");
+    return TC_ETIMEDOUT;
+}
+
+static int apply_one(tc_dbconn_t *c, const char *component, const tc_migration_t *m,
+                     const char *sum)
+{
+    int rc = tc_db_begin(c);
+    if (rc == TC_OK)
+        rc = exec_script(c, "SET LOCAL statement_timeout = 0");
+    if (rc == TC_OK)
+        rc = exec_script(c, m->sql);
+    if (rc == TC_OK)
+        rc = tc_db_q(c, NULL,
+                     "INSERT INTO schema_migrations (component, name, checksum) VALUES ($1,$2,$3)",
+                     component, m->name, sum);
+    if (rc == TC_OK)
+        rc = tc_db_commit(c);
+    if (rc != TC_OK) {
+        tc_db_rollback(c);
+        tc_log_kv(TC_LOG_ERROR, "migration failed", "component", component, "migration", m->name,
+                  NULL);
+        return rc;
+    }
+    tc_log_kv(TC_LOG_INFO, "migration applied", "component", component, "migration", m->name, NULL);
+    return TC_OK;
+}
+
+static int migrate_locked(tc_dbconn_t *c, const char *component, const tc_migration_t *m, size_t n)
+{
+    int rc = exec_script(c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                            " component text NOT NULL, name text NOT NULL,"
+                            " checksum text NOT NULL,"
+                            " applied_at timestamptz NOT NULL DEFAULT now(),"
+                            " PRIMARY KEY (component, name))");
+    for (size_t i = 0; rc == TC_OK && i < n; i++) {
+        char sum[TC_SHA256_HEX_LEN];
+        tc_sha256_hex(m[i].sql, strlen(m[i].sql), sum);
+        PGresult *r = NULL;
+        rc = tc_db_q(c, &r, "SELECT checksum FROM schema_migrations WHERE component=$1 AND name=$2",
+                     component, m[i].name);
+        if (rc != TC_OK)
+            break;
+        const char *recorded = PQntuples(r) ? tc_db_val(r, 0, 0) : NULL;
+        if (recorded && strcmp(recorded, sum) != 0) {
+            tc_log_kv(TC_LOG_ERROR, "applied migration was modified", "component", component,
+                      "migration", m[i].name, NULL);
+            rc = TC_ECONFLICT;
+        } else if (!recorded) {
+            rc = apply_one(c, component, &m[i], sum);
+        }
+        PQclear(r);
+    }
+    return rc;
+}
+
+int tc_db_migrate(tc_db_t *db, const char *component, const tc_migration_t *m, size_t n)
+{
+    tc_dbconn_t *c = tc_db_acquire(db);
+    if (!c)
+        return TC_EUNAVAIL;
+    int rc = lock_migrations(c);
+    if (rc == TC_OK) {
+        rc = migrate_locked(c, component, m, n);
+        tc_db_q(c, NULL, "SELECT pg_advisory_unlock(hashtext($1))", TC_DB_MIGRATION_LOCK);
+    }
+    tc_db_release(db, c);
+    return rc;
+}

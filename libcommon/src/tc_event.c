@@ -1,0 +1,172 @@
+/*
+ * CloudEvents 1.0, Kafka protocol binding, binary content mode: attributes travel as
+ * `ce_<attribute>` headers, datacontenttype as `content-type`, the value is the data and
+ * the key is the partitionkey extension.
+ */
+#include "tc/tc_events.h"
+#include "tc/tc_core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void tc_event_clear(tc_event_t *ev)
+{
+    free(ev->specversion);
+    free(ev->id);
+    free(ev->source);
+    free(ev->type);
+    free(ev->subject);
+    free(ev->time);
+    free(ev->datacontenttype);
+    free(ev->dataschema);
+    free(ev->partitionkey);
+    free(ev->traceparent);
+    free(ev->data);
+    memset(ev, 0, sizeof *ev);
+}
+
+static int printable(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+            return 0;
+    return 1;
+}
+
+int tc_event_validate(const tc_event_t *ev, const char **why)
+{
+    const char *dummy;
+    if (!why)
+        why = &dummy;
+    if (!ev->specversion || strcmp(ev->specversion, "1.0") != 0) {
+        *why = "specversion must be 1.0";
+        return TC_EINVAL;
+    }
+    if (!ev->id || !*ev->id || !printable(ev->id)) {
+        *why = "id is required";
+        return TC_EINVAL;
+    }
+    if (!ev->source || !*ev->source || !printable(ev->source)) {
+        *why = "source is required";
+        return TC_EINVAL;
+    }
+    if (!ev->type || !*ev->type || !printable(ev->type)) {
+        *why = "type is required";
+        return TC_EINVAL;
+    }
+    return TC_OK;
+}
+
+static int add_header(rd_kafka_headers_t *h, const char *name, const char *value)
+{
+    if (!value)
+        return TC_OK;
+    return rd_kafka_header_add(h, name, -1, value, -1) == RD_KAFKA_RESP_ERR_NO_ERROR ? TC_OK
+                                                                                     : TC_ERROR;
+}
+
+rd_kafka_headers_t *tc_event_headers(const tc_event_t *ev)
+{
+    if (tc_event_validate(ev, NULL) != TC_OK)
+        return NULL;
+    rd_kafka_headers_t *h = rd_kafka_headers_new(10);
+    if (!h)
+        return NULL;
+    int rc = add_header(h, "ce_specversion", ev->specversion);
+    rc |= add_header(h, "ce_id", ev->id);
+    rc |= add_header(h, "ce_source", ev->source);
+    rc |= add_header(h, "ce_type", ev->type);
+    rc |= add_header(h, "ce_time", ev->time);
+    rc |= add_header(h, "ce_subject", ev->subject);
+    rc |= add_header(h, "ce_dataschema", ev->dataschema);
+    rc |= add_header(h, "ce_traceparent", ev->traceparent);
+    rc |= add_header(h, "content-type",
+                     ev->datacontenttype ? ev->datacontenttype : "application/json");
+    if (rc != TC_OK) {
+        rd_kafka_headers_destroy(h);
+        return NULL;
+    }
+    return h;
+}
+
+static char *dup_n(const void *p, size_t n)
+{
+    char *s = malloc(n + 1);
+    if (!s)
+        return NULL;
+    if (n)
+        memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* Maps one header onto its attribute slot; unknown headers are ignored (extensions we do
+ * not use, or headers added by other tooling). */
+static char **slot_for(tc_event_t *ev, const char *name)
+{
+    static const struct {
+        const char *header;
+        size_t offset;
+    } map[] = {
+        {"ce_specversion", offsetof(tc_event_t, specversion)},
+        {"ce_id", offsetof(tc_event_t, id)},
+        {"ce_source", offsetof(tc_event_t, source)},
+        {"ce_type", offsetof(tc_event_t, type)},
+        {"ce_time", offsetof(tc_event_t, time)},
+        {"ce_subject", offsetof(tc_event_t, subject)},
+        {"ce_dataschema", offsetof(tc_event_t, dataschema)},
+        {"ce_traceparent", offsetof(tc_event_t, traceparent)},
+        {"content-type", offsetof(tc_event_t, datacontenttype)},
+    };
+    for (size_t i = 0; i < TC_ARRAY_LEN(map); i++)
+        if (strcmp(map[i].header, name) == 0)
+            return (char **)((char *)ev + map[i].offset);
+    return NULL;
+}
+
+int tc_event_decode_parts(const rd_kafka_headers_t *hdrs, const void *key, size_t keylen,
+                          const void *value, size_t len, tc_event_t *ev, const char **why)
+{
+    const char *dummy;
+    if (!why)
+        why = &dummy;
+    memset(ev, 0, sizeof *ev);
+    const char *name;
+    const void *hv;
+    size_t hlen;
+    for (size_t i = 0; hdrs && rd_kafka_header_get_all(hdrs, i, &name, &hv, &hlen) == 0; i++) {
+        char **slot = slot_for(ev, name);
+        if (!slot || !hv)
+            continue;
+        if (memchr(hv, '\0', hlen)) {
+            *why = "header contains a NUL byte";
+            goto invalid;
+        }
+        free(*slot); /* a repeated header: the last one wins */
+        if (!(*slot = dup_n(hv, hlen)))
+            goto nomem;
+    }
+    if (key && !(ev->partitionkey = dup_n(key, keylen)))
+        goto nomem;
+    if (!(ev->data = dup_n(value, value ? len : 0)))
+        goto nomem;
+    ev->data_len = value ? len : 0;
+    if (tc_event_validate(ev, why) != TC_OK)
+        goto invalid;
+    return TC_OK;
+nomem:
+    tc_event_clear(ev);
+    *why = "out of memory";
+    return TC_ENOMEM;
+invalid:
+    tc_event_clear(ev);
+    return TC_EINVAL;
+}
+
+int tc_event_decode(const rd_kafka_message_t *msg, tc_event_t *ev, const char **why)
+{
+    rd_kafka_headers_t *hdrs = NULL;
+    if (rd_kafka_message_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        hdrs = NULL;
+    return tc_event_decode_parts(hdrs, msg->key, msg->key_len, msg->payload, msg->len, ev, why);
+}

@@ -1,0 +1,649 @@
+/*
+ * The HTTP server: libmicrohttpd with an epoll thread pool. Handlers run on the pool
+ * threads and may block on the database (every database and network call has a timeout),
+ * so the pool is sized for concurrency, not for cores.
+ *
+ * A request object is created in MHD's URI callback (the one hook that sees the raw request
+ * target before MHD unescapes it, and that MHD pairs with the completion callback), lives for
+ * the whole request and is released in the completion callback, which also writes the
+ * access-log line and the metrics.
+ */
+#include "tc_http_int.h"
+#include "tc/tc_core.h"
+#include "tc/tc_crypto.h"
+#include "tc/tc_log.h"
+#include "tc/tc_metrics.h"
+#include "tc/tc_time.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+struct tc_http_server {
+    tc_http_opts_t opts;
+    struct MHD_Daemon *daemon;
+    int port;
+    atomic_int in_flight;
+    atomic_int closing; /* after quiesce: ask clients to close keep-alive connections */
+    pthread_mutex_t lock;
+    pthread_cond_t idle;
+    tc_metric_t *m_requests;
+    tc_metric_t *m_duration;
+};
+
+/* ------------------------------------------------------------------ request accessors */
+
+const char *tc_req_method(const tc_req_t *r)
+{
+    return r->method;
+}
+
+const char *tc_req_path(const tc_req_t *r)
+{
+    return r->path;
+}
+
+const char *tc_req_route(const tc_req_t *r)
+{
+    return r->route ? r->route->pattern : "unmatched";
+}
+
+const char *tc_req_param(const tc_req_t *r, const char *name)
+{
+    for (int i = 0; i < r->params.n; i++)
+        if (strcmp(r->params.names[i], name) == 0)
+            return r->params.values[i];
+    return NULL;
+}
+
+const char *tc_req_header(const tc_req_t *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *tc_req_body(const tc_req_t *r, size_t *len)
+{
+    if (len)
+        *len = r->body.len;
+    return tc_buf_cstr(&r->body);
+}
+
+cJSON *tc_req_json(const tc_req_t *r)
+{
+    return r->json;
+}
+
+const tc_principal_t *tc_req_principal(const tc_req_t *r)
+{
+    return r->has_principal ? &r->principal : NULL;
+}
+
+const char *tc_req_token(const tc_req_t *r)
+{
+    return r->token;
+}
+
+const char *tc_req_id(const tc_req_t *r)
+{
+    return r->request_id;
+}
+
+const char *tc_req_traceparent(const tc_req_t *r)
+{
+    return r->traceparent;
+}
+
+const char *tc_req_client_ip(const tc_req_t *r)
+{
+    return r->client_ip;
+}
+
+/* Query strings are parsed on first use: most requests never look at them. */
+static void parse_query(tc_req_t *r)
+{
+    r->query_parsed = 1;
+    const char *p = r->query;
+    while (p && *p && r->nquery < TC_REQ_MAX_QUERY) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        size_t klen = eq ? (size_t)(eq - p) : len;
+        size_t vlen = eq ? len - klen - 1 : 0;
+        char *k = malloc(klen + 1), *v = malloc(vlen + 1);
+        if (!k || !v) {
+            free(k);
+            free(v);
+            return;
+        }
+        /* '+' means space in form-encoded queries */
+        char *tmp = strndup(p, len);
+        if (!tmp) {
+            free(k);
+            free(v);
+            return;
+        }
+        for (char *c = tmp; *c; c++)
+            if (*c == '+')
+                *c = ' ';
+        if (klen && tc_url_decode(tmp, klen, k, klen + 1) >= 0 &&
+            tc_url_decode(tmp + klen + (eq ? 1 : 0), vlen, v, vlen + 1) >= 0) {
+            r->qkeys[r->nquery] = k;
+            r->qvalues[r->nquery] = v;
+            r->nquery++;
+        } else {
+            free(k);
+            free(v);
+        }
+        free(tmp);
+        p = amp ? amp + 1 : NULL;
+    }
+}
+
+const char *tc_req_query(const tc_req_t *r, const char *name)
+{
+    tc_req_t *mr = (tc_req_t *)r; /* lazily filled cache, logically const */
+    if (!mr->query_parsed)
+        parse_query(mr);
+    for (int i = 0; i < r->nquery; i++)
+        if (strcmp(r->qkeys[i], name) == 0)
+            return r->qvalues[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ request lifecycle */
+
+static void req_free(tc_req_t *r)
+{
+    tc_params_free(&r->params);
+    tc_buf_free(&r->body);
+    cJSON_Delete(r->json);
+    for (int i = 0; i < r->nquery; i++) {
+        free(r->qkeys[i]);
+        free(r->qvalues[i]);
+    }
+    tc_resp_release(&r->resp);
+    free(r->uri);
+    free(r->uri_copy);
+    free(r);
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    tc_http_server_t *srv = cls;
+    tc_req_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->srv = srv;
+    r->conn = conn;
+    r->uri = strdup(uri);
+    r->start_ns = tc_mono_ns();
+    atomic_fetch_add(&srv->in_flight, 1);
+    return r;
+}
+
+static int valid_request_id(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.' || c == ':'))
+            return 0;
+    }
+    return 1;
+}
+
+static void set_identity(tc_req_t *r)
+{
+    const char *rid = tc_req_header(r, "X-Request-Id");
+    if (valid_request_id(rid))
+        snprintf(r->request_id, sizeof r->request_id, "%s", rid);
+    else if (tc_id_new("req", r->request_id, sizeof r->request_id) != TC_OK)
+        snprintf(r->request_id, sizeof r->request_id, "req_unknown");
+    r->resp.request_id = r->request_id;
+
+    char parent[17], flags[3];
+    const char *tp = tc_req_header(r, "traceparent");
+    if (tc_traceparent_parse(tp, r->trace_id, parent, flags) == TC_OK) {
+        tc_traceparent_child(r->trace_id, flags, r->traceparent);
+    } else {
+        tc_traceparent_child(NULL, "01", r->traceparent);
+        memcpy(r->trace_id, r->traceparent + 3, 32);
+        r->trace_id[32] = '\0';
+    }
+    tc_log_set_context(r->request_id, r->trace_id);
+
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->client_ip,
+                      sizeof r->client_ip);
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->client_ip,
+                      sizeof r->client_ip);
+    }
+}
+
+static int split_target(tc_req_t *r)
+{
+    if (!r->uri || !(r->uri_copy = strdup(r->uri)))
+        return TC_ENOMEM;
+    char *q = strchr(r->uri_copy, '?');
+    if (q) {
+        *q = '\0';
+        r->query = q + 1;
+    } else {
+        r->query = "";
+    }
+    char *hash = strchr(r->uri_copy, '#');
+    if (hash)
+        *hash = '\0';
+    r->path = r->uri_copy;
+    return TC_OK;
+}
+
+static int method_has_body(const char *m)
+{
+    return strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0;
+}
+
+static int is_json_type(const char *ct)
+{
+    if (!ct)
+        return 0;
+    while (*ct == ' ')
+        ct++;
+    size_t n = strlen("application/json");
+    return strncasecmp(ct, "application/json", n) == 0 &&
+           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static int64_t content_length(tc_req_t *r)
+{
+    const char *cl = tc_req_header(r, "Content-Length");
+    if (!cl)
+        return -1;
+    char *end = NULL;
+    long long v = strtoll(cl, &end, 10);
+    return (end == cl || v < 0) ? -1 : v;
+}
+
+/* Authentication and authorisation for protected routes; sets an error response on failure. */
+static void authenticate(tc_req_t *r)
+{
+    const tc_route_t *rt = r->route;
+    unsigned want = rt->flags & (TC_ROUTE_AUTH | TC_ROUTE_SERVICE);
+    if (!want)
+        return;
+    const char *token = tc_auth_bearer(tc_req_header(r, "Authorization"));
+    if (!token) {
+        tc_resp_header(&r->resp, "WWW-Authenticate", "Bearer");
+        tc_resp_error(&r->resp, 401, "unauthorized", "Missing or malformed bearer token");
+        return;
+    }
+    const char *why = "no_verifier";
+    if (!r->srv->opts.auth ||
+        tc_auth_verify(r->srv->opts.auth, token, &r->principal, &why) != TC_OK) {
+        tc_log_kv(TC_LOG_INFO, "token rejected", "reason", why, NULL);
+        tc_resp_header(&r->resp, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+        tc_resp_error(&r->resp, 401, "unauthorized", "Invalid or expired access token");
+        return;
+    }
+    r->has_principal = 1;
+    r->token = token;
+    int is_service = r->principal.is_service;
+    if (is_service && !(want & TC_ROUTE_SERVICE)) {
+        tc_resp_error(&r->resp, 403, "forbidden", "This endpoint requires a user token");
+        return;
+    }
+    if (!is_service && !(want & TC_ROUTE_AUTH)) {
+        tc_resp_error(&r->resp, 403, "forbidden", "This endpoint is for internal callers only");
+        return;
+    }
+    if (is_service && !tc_principal_has_scope(&r->principal, "internal")) {
+        tc_resp_error(&r->resp, 403, "forbidden", "The service token lacks the internal scope");
+        return;
+    }
+    if (!is_service && rt->min_role != TC_ROLE_NONE &&
+        !tc_principal_at_least(&r->principal, rt->min_role)) {
+        tc_resp_error(&r->resp, 403, "forbidden", "Your role does not allow this action");
+        return;
+    }
+}
+
+/* First call for a request: everything that can be decided from the headers alone, so that
+ * 404/405/413/415/401/403 are answered without reading the body. */
+static void begin(tc_req_t *r, const char *method)
+{
+    r->method = method;
+    if (split_target(r) != TC_OK) {
+        tc_resp_error(&r->resp, 500, "internal_error", "Out of memory");
+        return;
+    }
+    set_identity(r);
+
+    char allow[128];
+    tc_match_t m = tc_router_match(r->srv->opts.router, method, r->path, &r->route, &r->params,
+                                   allow, sizeof allow);
+    if (m == TC_MATCH_NO_ROUTE) {
+        tc_resp_error(&r->resp, 404, "not_found", "No route for %s %s", method, r->path);
+        return;
+    }
+    if (m == TC_MATCH_NO_METHOD) {
+        tc_resp_header(&r->resp, "Allow", allow);
+        tc_resp_error(&r->resp, 405, "method_not_allowed", "Method %s is not allowed here", method);
+        return;
+    }
+    r->max_body = r->route->max_body ? r->route->max_body : r->srv->opts.max_body;
+    int64_t cl = content_length(r);
+    if (cl > (int64_t)r->max_body) {
+        tc_resp_error(&r->resp, 413, "payload_too_large",
+                      "Request body exceeds the limit of %zu bytes", r->max_body);
+        return;
+    }
+    authenticate(r);
+    if (r->resp.status)
+        return;
+    int has_body = cl > 0 || tc_req_header(r, "Transfer-Encoding") != NULL;
+    if ((r->route->flags & TC_ROUTE_JSON) && method_has_body(method) && has_body &&
+        !is_json_type(tc_req_header(r, "Content-Type"))) {
+        tc_resp_error(&r->resp, 415, "unsupported_media_type",
+                      "Content-Type must be application/json");
+        return;
+    }
+}
+
+static void accept_body(tc_req_t *r, const char *data, size_t n)
+{
+    if (r->too_large || r->body.len + n > r->max_body) {
+        r->too_large = 1;
+        r->discarded += n;
+        return;
+    }
+    if (tc_buf_append(&r->body, data, n) != TC_OK)
+        r->too_large = 1; /* cannot hold it: answer as if it were too large */
+}
+
+/* cJSON ends a string at an escaped NUL (\u0000), silently shortening the value the handler
+ * validates, so such bodies are refused like a raw NUL byte. */
+static int has_escaped_nul(const char *s, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (s[i] != '\\')
+            continue;
+        if (s[i + 1] == 'u' && i + 6 <= n && memcmp(s + i + 2, "0000", 4) == 0)
+            return 1;
+        i++; /* skip the escaped character: an escaped backslash before "u0000" is text */
+    }
+    return 0;
+}
+
+static void parse_json_body(tc_req_t *r)
+{
+    if (r->body.len == 0) {
+        tc_resp_error(&r->resp, 400, "bad_request", "A JSON object body is required");
+        return;
+    }
+    if (memchr(r->body.data, '\0', r->body.len)) {
+        tc_resp_error(&r->resp, 400, "bad_request", "Request body contains a NUL byte");
+        return;
+    }
+    if (has_escaped_nul(r->body.data, r->body.len)) {
+        tc_resp_error(&r->resp, 400, "bad_request", "Request body contains an escaped NUL");
+        return;
+    }
+    /* with require_null_terminated, cJSON wants the length to include the terminating NUL
+     * (tc_buf keeps one after the data), or it rejects every document */
+    const char *end = NULL;
+    r->json = cJSON_ParseWithLengthOpts(r->body.data, r->body.len + 1, &end, 1);
+    if (!r->json) {
+        tc_resp_error(&r->resp, 400, "invalid_json", "Request body is not valid JSON");
+        return;
+    }
+    if (!cJSON_IsObject(r->json)) {
+        tc_resp_error(&r->resp, 400, "bad_request", "Request body must be a JSON object");
+        return;
+    }
+}
+
+static void dispatch(tc_req_t *r)
+{
+    tc_log_set_context(r->request_id, r->trace_id);
+    if (r->too_large) {
+        tc_resp_error(&r->resp, 413, "payload_too_large",
+                      "Request body exceeds the limit of %zu bytes", r->max_body);
+        return;
+    }
+    if ((r->route->flags & TC_ROUTE_JSON) && method_has_body(r->method)) {
+        parse_json_body(r);
+        if (r->resp.status)
+            return;
+    }
+    r->route->fn(r, &r->resp, r->route->ud);
+    if (!r->resp.status) {
+        tc_log_error("handler for %s %s produced no response", r->method, tc_req_route(r));
+        tc_resp_error(&r->resp, 500, "internal_error", "Something went wrong");
+    }
+}
+
+static enum MHD_Result send_response(tc_req_t *r)
+{
+    struct tc_resp *rs = &r->resp;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(rs->len, rs->body, MHD_RESPMEM_MUST_FREE);
+    if (!resp)
+        return MHD_NO;
+    rs->body = NULL; /* MHD owns it now */
+    if (rs->status != 204 && rs->status != 304)
+        MHD_add_response_header(resp, "Content-Type", rs->content_type);
+    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    for (int i = 0; i < rs->nheaders; i++)
+        MHD_add_response_header(resp, rs->hnames[i], rs->hvalues[i]);
+    if (atomic_load(&r->srv->closing) || r->too_large)
+        MHD_add_response_header(resp, "Connection", "close");
+    r->status = rs->status;
+    r->resp_bytes = rs->len;
+    r->responded = 1;
+    enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)rs->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **req_cls)
+{
+    TC_UNUSED(cls);
+    TC_UNUSED(conn);
+    TC_UNUSED(url);
+    TC_UNUSED(version);
+    tc_req_t *r = *req_cls;
+    if (!r)
+        return MHD_NO; /* allocation failed in on_uri */
+    if (r->responded)
+        return MHD_YES;
+    if (!r->started) {
+        r->started = 1;
+        begin(r, method);
+        return r->resp.status ? send_response(r) : MHD_YES;
+    }
+    if (*upload_size) {
+        accept_body(r, upload_data, *upload_size);
+        *upload_size = 0;
+        /* a client streaming far past the limit is cut off rather than read forever */
+        if (r->discarded > 16 * r->max_body + 65536)
+            return MHD_NO;
+        return MHD_YES;
+    }
+    dispatch(r);
+    return send_response(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    TC_UNUSED(conn);
+    tc_http_server_t *srv = cls;
+    tc_req_t *r = *req_cls;
+    *req_cls = NULL;
+    if (!r)
+        return;
+    if (r->started) {
+        double secs = (double)(tc_mono_ns() - r->start_ns) / 1e9;
+        int status = r->responded ? r->status : 499; /* client went away before an answer */
+        const char *route = tc_req_route(r);
+        char code[8];
+        snprintf(code, sizeof code, "%d", status);
+        if (srv->opts.metrics) {
+            tc_metric_inc(srv->m_requests, 1, route, r->method ? r->method : "-", code);
+            tc_metric_observe(srv->m_duration, secs, route, r->method ? r->method : "-");
+        }
+        int quiet = r->route && (r->route->flags & TC_ROUTE_QUIET) && status < 500;
+        if (srv->opts.access_log && !quiet) {
+            char ms[32], bytes[32];
+            snprintf(ms, sizeof ms, "%.3f", secs * 1000.0);
+            snprintf(bytes, sizeof bytes, "%zu", r->resp_bytes);
+            tc_log_set_context(r->request_id, r->trace_id);
+            tc_log_kv(status >= 500 ? TC_LOG_WARN : TC_LOG_INFO, "request", "method", r->method,
+                      "path", r->path, "route", route, "status", code, "duration_ms", ms, "bytes",
+                      bytes, "client_ip", r->client_ip,
+                      toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? NULL : "termination", "aborted",
+                      NULL);
+        }
+    }
+    tc_log_set_context(NULL, NULL);
+    req_free(r);
+    pthread_mutex_lock(&srv->lock);
+    if (atomic_fetch_sub(&srv->in_flight, 1) == 1)
+        pthread_cond_broadcast(&srv->idle);
+    pthread_mutex_unlock(&srv->lock);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    TC_UNUSED(cls);
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    tc_log_kv(TC_LOG_WARN, "http server", "detail", msg, NULL);
+}
+
+/* ------------------------------------------------------------------ server */
+
+tc_http_server_t *tc_http_start(const tc_http_opts_t *opts)
+{
+    tc_http_server_t *srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return NULL;
+    srv->opts = *opts;
+    if (srv->opts.threads <= 0)
+        srv->opts.threads = 4;
+    if (srv->opts.max_body == 0)
+        srv->opts.max_body = 1024 * 1024;
+    if (srv->opts.conn_timeout_s <= 0)
+        srv->opts.conn_timeout_s = 30;
+    pthread_mutex_init(&srv->lock, NULL);
+    pthread_cond_init(&srv->idle, NULL);
+    if (srv->opts.metrics) {
+        srv->m_requests =
+            tc_metric_counter("http_requests_total", "HTTP requests handled", "route,method,code");
+        srv->m_duration = tc_metric_histogram("http_request_duration_seconds",
+                                              "HTTP request latency", "route,method", NULL, 0);
+        if (!srv->m_requests || !srv->m_duration)
+            goto fail;
+    }
+
+    struct sockaddr_in addr = {0};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)opts->port);
+    const char *bind_addr = opts->bind_addr ? opts->bind_addr : "0.0.0.0";
+    if (inet_pton(AF_INET, bind_addr, &addr.sin_addr) != 1) {
+        tc_log_error("invalid bind address %s", bind_addr);
+        goto fail;
+    }
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    srv->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->opts.threads, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)srv->opts.conn_timeout_s, MHD_OPTION_CONNECTION_LIMIT, 10000u,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+    if (!srv->daemon) {
+        tc_log_error("cannot listen on %s:%d", bind_addr, opts->port);
+        goto fail;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = di ? di->port : opts->port;
+    return srv;
+fail:
+    pthread_mutex_destroy(&srv->lock);
+    pthread_cond_destroy(&srv->idle);
+    free(srv);
+    return NULL;
+}
+
+int tc_http_port(const tc_http_server_t *s)
+{
+    return s->port;
+}
+
+int tc_http_in_flight(const tc_http_server_t *s)
+{
+    return atomic_load(&((tc_http_server_t *)s)->in_flight);
+}
+
+void tc_http_quiesce(tc_http_server_t *s)
+{
+    if (!s || atomic_exchange(&s->closing, 1))
+        return;
+    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+}
+
+int tc_http_drain(tc_http_server_t *s, int timeout_ms)
+{
+    int64_t deadline = tc_mono_ms() + timeout_ms;
+    int rc = TC_OK;
+    pthread_mutex_lock(&s->lock);
+    while (atomic_load(&s->in_flight) > 0) {
+        int64_t left = deadline - tc_mono_ms();
+        if (left <= 0) {
+            rc = TC_ETIMEDOUT;
+            break;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t wait = left < 50 ? left : 50;
+        ts.tv_nsec += (long)(wait * 1000000);
+        ts.tv_sec += ts.tv_nsec / 1000000000;
+        ts.tv_nsec %= 1000000000;
+        pthread_cond_timedwait(&s->idle, &s->lock, &ts);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+void tc_http_stop(tc_http_server_t *s)
+{
+    if (!s)
+        return;
+    MHD_stop_daemon(s->daemon);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->idle);
+    free(s);
+}

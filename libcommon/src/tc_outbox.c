@@ -1,0 +1,420 @@
+/*
+ * Transactional outbox and its relay.
+ *
+ * The relay owns one dedicated connection: it holds the session advisory lock that makes it
+ * the single publisher for this database (other replicas wait as standbys and take over
+ * when the leader's session ends) and it LISTENs for the NOTIFY that tc_outbox_add issues,
+ * falling back to polling. Rows are published in seq order and marked sent only after the
+ * broker acknowledged them, so a crash at any point re-publishes (at-least-once; consumers
+ * deduplicate by event id) and never loses an event.
+ */
+#include "tc/tc_events.h"
+#include "tc/tc_buf.h"
+#include "tc/tc_core.h"
+#include "tc/tc_crypto.h"
+#include "tc/tc_log.h"
+#include "tc/tc_time.h"
+#include "tc/tc_trace.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define TC_RELAY_LOCK     "tc_outbox_relay"
+#define TC_OUTBOX_CHANNEL "tc_outbox"
+
+/* ------------------------------------------------------------------ writing */
+
+int tc_outbox_add(tc_dbconn_t *tx, const char *topic, const tc_event_t *ev, char *id_out,
+                  size_t id_out_len)
+{
+    char id[TC_ID_MAX], now[TC_RFC3339_LEN], tp[56];
+    const char *event_id = ev->id;
+    if (!event_id) {
+        if (tc_id_new("evt", id, sizeof id) != TC_OK)
+            return TC_ERROR;
+        event_id = id;
+    }
+    const char *time = ev->time;
+    if (!time) {
+        tc_time_format(tc_now_ms(), now);
+        time = now;
+    }
+    const char *traceparent = ev->traceparent;
+    if (!traceparent && tc_log_trace_id() &&
+        tc_traceparent_child(tc_log_trace_id(), "01", tp) == TC_OK)
+        traceparent = tp;
+    if (!ev->type || !ev->source || !ev->data || !topic)
+        return TC_EINVAL;
+    int rc = tc_db_qp(tx, NULL, "tc_outbox_insert",
+                      "INSERT INTO outbox (id, topic, partition_key, type, source, subject, time,"
+                      " datacontenttype, dataschema, traceparent, data)"
+                      " VALUES ($1,$2,$3,$4,$5,$6,$7,coalesce($8,'application/json'),$9,$10,$11)",
+                      event_id, topic, ev->partitionkey, ev->type, ev->source, ev->subject, time,
+                      ev->datacontenttype, ev->dataschema, traceparent, ev->data);
+    if (rc == TC_OK)
+        rc = tc_db_qp(tx, NULL, "tc_outbox_notify", "SELECT pg_notify($1, '')", TC_OUTBOX_CHANNEL);
+    if (rc == TC_OK && id_out)
+        snprintf(id_out, id_out_len, "%s", event_id);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ relay */
+
+struct tc_relay {
+    tc_relay_opts_t opts;
+    tc_db_t *db; /* private pool of one: the relay's session */
+    tc_dbconn_t *conn;
+    pthread_t thread;
+    atomic_int stop;
+    atomic_int leader;
+    _Atomic int64_t pending;
+    _Atomic uint64_t published;
+    int wakefd;
+    int64_t last_cleanup_ms;
+    int64_t last_count_ms;
+    int backoff_ms;
+};
+
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_cond_t all_done;
+    int outstanding;
+    int *rc; /* per row */
+} tc_batch_t;
+
+typedef struct {
+    tc_batch_t *batch;
+    int index;
+} tc_slot_t;
+
+static void on_row_delivered(void *opaque, int rc, const char *error)
+{
+    tc_slot_t *slot = opaque;
+    tc_batch_t *b = slot->batch;
+    if (rc != TC_OK)
+        tc_log_kv(TC_LOG_WARN, "outbox event not acknowledged", "detail", error ? error : "", NULL);
+    pthread_mutex_lock(&b->lock);
+    b->rc[slot->index] = rc;
+    if (--b->outstanding == 0)
+        pthread_cond_signal(&b->all_done);
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* Sleeps up to ms, returning early when stop is requested. */
+static void relay_sleep(tc_relay_t *r, int ms)
+{
+    struct pollfd pfd = {.fd = r->wakefd, .events = POLLIN};
+    if (!atomic_load(&r->stop))
+        poll(&pfd, 1, ms);
+}
+
+static void drop_connection(tc_relay_t *r)
+{
+    if (r->conn) {
+        /* ending the session releases the advisory lock server-side */
+        PGconn *pg = tc_dbconn_pg(r->conn);
+        if (PQstatus(pg) == CONNECTION_OK)
+            tc_db_exec(r->conn, NULL, "SELECT pg_advisory_unlock_all()");
+        tc_db_release(r->db, r->conn);
+        r->conn = NULL;
+    }
+    if (atomic_exchange(&r->leader, 0))
+        tc_log_info("outbox relay stepped down");
+}
+
+static int become_leader(tc_relay_t *r)
+{
+    if (!r->conn && !(r->conn = tc_db_acquire(r->db)))
+        return TC_EUNAVAIL;
+    PGresult *res = NULL;
+    int rc = tc_db_q(r->conn, &res, "SELECT pg_try_advisory_lock(hashtext($1))", TC_RELAY_LOCK);
+    if (rc != TC_OK) {
+        drop_connection(r);
+        return rc;
+    }
+    int got = tc_db_val(res, 0, 0) && strcmp(tc_db_val(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (!got)
+        return TC_EAGAIN;
+    rc = tc_db_exec(r->conn, NULL, "LISTEN " TC_OUTBOX_CHANNEL);
+    if (rc != TC_OK) {
+        drop_connection(r);
+        return rc;
+    }
+    atomic_store(&r->leader, 1);
+    tc_log_info("outbox relay is the active publisher");
+    return TC_OK;
+}
+
+static void fill_event(const PGresult *res, int row, tc_event_t *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->specversion = "1.0";
+    ev->id = (char *)tc_db_val(res, row, 1);
+    ev->partitionkey = (char *)tc_db_val(res, row, 3);
+    ev->type = (char *)tc_db_val(res, row, 4);
+    ev->source = (char *)tc_db_val(res, row, 5);
+    ev->subject = (char *)tc_db_val(res, row, 6);
+    ev->time = (char *)tc_db_val(res, row, 7);
+    ev->datacontenttype = (char *)tc_db_val(res, row, 8);
+    ev->dataschema = (char *)tc_db_val(res, row, 9);
+    ev->traceparent = (char *)tc_db_val(res, row, 10);
+    ev->data = (char *)tc_db_val(res, row, 11);
+    ev->data_len = (size_t)PQgetlength(res, row, 11);
+}
+
+/* Builds a Postgres array literal of the seqs whose rc matches want_ok. */
+static int seq_array(const PGresult *res, const int *rcs, int n, int want_ok, tc_buf_t *out)
+{
+    int count = 0;
+    tc_buf_putc(out, '{');
+    for (int i = 0; i < n; i++) {
+        if ((rcs[i] == TC_OK) != want_ok)
+            continue;
+        tc_buf_printf(out, "%s%s", count ? "," : "", tc_db_val(res, i, 0));
+        count++;
+    }
+    tc_buf_putc(out, '}');
+    return count;
+}
+
+static int mark_rows(tc_relay_t *r, const PGresult *res, const int *rcs, int n)
+{
+    tc_buf_t ok = TC_BUF_INIT, bad = TC_BUF_INIT;
+    int nok = seq_array(res, rcs, n, 1, &ok);
+    int nbad = seq_array(res, rcs, n, 0, &bad);
+    int rc = (ok.oom || bad.oom) ? TC_ENOMEM : TC_OK;
+    if (rc == TC_OK && nok)
+        rc = tc_db_qp(r->conn, NULL, "tc_outbox_sent",
+                      "UPDATE outbox SET sent_at = now(), attempts = attempts + 1"
+                      " WHERE seq = ANY($1::bigint[])",
+                      tc_buf_cstr(&ok));
+    if (rc == TC_OK && nbad)
+        rc = tc_db_qp(r->conn, NULL, "tc_outbox_failed",
+                      "UPDATE outbox SET attempts = attempts + 1, last_error = 'not acknowledged'"
+                      " WHERE seq = ANY($1::bigint[])",
+                      tc_buf_cstr(&bad));
+    tc_buf_free(&ok);
+    tc_buf_free(&bad);
+    if (rc == TC_OK)
+        atomic_fetch_add(&r->published, (uint64_t)nok);
+    return rc == TC_OK ? nbad : rc;
+}
+
+/* Publishes every row of res and waits for all delivery reports. Returns the number of rows
+ * that failed, or a negative TC_* code. */
+static int publish_rows(tc_relay_t *r, const PGresult *res)
+{
+    int n = PQntuples(res);
+    tc_batch_t b = {.outstanding = 0};
+    tc_slot_t *slots = calloc((size_t)n, sizeof *slots);
+    b.rc = calloc((size_t)n, sizeof *b.rc);
+    if (!slots || !b.rc) {
+        free(slots);
+        free(b.rc);
+        return TC_ENOMEM;
+    }
+    pthread_mutex_init(&b.lock, NULL);
+    pthread_cond_init(&b.all_done, NULL);
+    for (int i = 0; i < n; i++) {
+        tc_event_t ev;
+        fill_event(res, i, &ev);
+        slots[i].batch = &b;
+        slots[i].index = i;
+        pthread_mutex_lock(&b.lock);
+        b.outstanding++;
+        pthread_mutex_unlock(&b.lock);
+        int rc;
+        while ((rc = tc_producer_send(r->opts.producer, tc_db_val(res, i, 2), &ev, on_row_delivered,
+                                      &slots[i])) == TC_EAGAIN)
+            rd_kafka_poll(tc_producer_handle(r->opts.producer), 10); /* local queue full */
+        if (rc != TC_OK) {
+            pthread_mutex_lock(&b.lock);
+            b.outstanding--;
+            b.rc[i] = rc;
+            pthread_mutex_unlock(&b.lock);
+        }
+    }
+    /* every queued message gets exactly one report, at the latest after message.timeout.ms */
+    pthread_mutex_lock(&b.lock);
+    while (b.outstanding > 0)
+        pthread_cond_wait(&b.all_done, &b.lock);
+    pthread_mutex_unlock(&b.lock);
+    int failed = mark_rows(r, res, b.rc, n);
+    pthread_mutex_destroy(&b.lock);
+    pthread_cond_destroy(&b.all_done);
+    free(slots);
+    free(b.rc);
+    return failed;
+}
+
+static void count_pending(tc_relay_t *r, int fetched)
+{
+    int64_t now = tc_mono_ms();
+    if (fetched == 0) {
+        atomic_store(&r->pending, 0);
+        return;
+    }
+    if (now - r->last_count_ms < 1000)
+        return;
+    r->last_count_ms = now;
+    PGresult *res = NULL;
+    if (tc_db_execp(r->conn, &res, "tc_outbox_count",
+                    "SELECT count(*) FROM outbox WHERE sent_at IS NULL") == TC_OK)
+        atomic_store(&r->pending, tc_db_int(res, 0, 0, -1));
+    PQclear(res);
+}
+
+static void cleanup_sent(tc_relay_t *r)
+{
+    int64_t now = tc_mono_ms();
+    if (now - r->last_cleanup_ms < 60000)
+        return;
+    r->last_cleanup_ms = now;
+    char hours[16];
+    snprintf(hours, sizeof hours, "%d", r->opts.retention_hours);
+    tc_db_qp(r->conn, NULL, "tc_outbox_cleanup",
+             "DELETE FROM outbox WHERE sent_at < now() - make_interval(hours => $1::int)", hours);
+}
+
+/* Drains pending notifications; returns 1 if any arrived. */
+static int drain_notifies(PGconn *pg)
+{
+    int any = 0;
+    PGnotify *n;
+    PQconsumeInput(pg);
+    while ((n = PQnotifies(pg)) != NULL) {
+        any = 1;
+        PQfreemem(n);
+    }
+    return any;
+}
+
+static void wait_for_work(tc_relay_t *r)
+{
+    PGconn *pg = tc_dbconn_pg(r->conn);
+    if (drain_notifies(pg))
+        return;
+    struct pollfd fds[2] = {{.fd = PQsocket(pg), .events = POLLIN},
+                            {.fd = r->wakefd, .events = POLLIN}};
+    if (poll(fds, 2, r->opts.poll_interval_ms) > 0 && (fds[0].revents & POLLIN))
+        drain_notifies(pg);
+}
+
+/* One round: returns rows fetched (>= 0) or a negative TC_* code. */
+static int relay_round(tc_relay_t *r)
+{
+    char limit[16];
+    snprintf(limit, sizeof limit, "%d", r->opts.batch_size);
+    PGresult *res = NULL;
+    int rc = tc_db_qp(r->conn, &res, "tc_outbox_fetch",
+                      "SELECT seq, id, topic, partition_key, type, source, subject,"
+                      " to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+                      " datacontenttype, dataschema, traceparent, data"
+                      " FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1::int",
+                      limit);
+    if (rc != TC_OK)
+        return rc;
+    int n = PQntuples(res);
+    int failed = n ? publish_rows(r, res) : 0;
+    PQclear(res);
+    if (failed < 0)
+        return failed;
+    if (failed > 0) {
+        /* broker unavailable: back off instead of spinning on the same rows */
+        r->backoff_ms = r->backoff_ms ? (r->backoff_ms * 2 > 5000 ? 5000 : r->backoff_ms * 2) : 200;
+        relay_sleep(r, r->backoff_ms);
+    } else {
+        r->backoff_ms = 0;
+    }
+    count_pending(r, n);
+    return n;
+}
+
+static void *relay_main(void *arg)
+{
+    tc_relay_t *r = arg;
+    while (!atomic_load(&r->stop)) {
+        if (!atomic_load(&r->leader)) {
+            int rc = become_leader(r);
+            if (rc != TC_OK) {
+                relay_sleep(r, r->opts.poll_interval_ms);
+                continue;
+            }
+        }
+        int n = relay_round(r);
+        if (n < 0) {
+            if (PQstatus(tc_dbconn_pg(r->conn)) != CONNECTION_OK)
+                drop_connection(r);
+            relay_sleep(r, 500);
+            continue;
+        }
+        cleanup_sent(r);
+        if (n == 0)
+            wait_for_work(r);
+    }
+    drop_connection(r);
+    return NULL;
+}
+
+tc_relay_t *tc_relay_start(const tc_relay_opts_t *opts)
+{
+    tc_relay_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->opts = *opts;
+    if (r->opts.batch_size <= 0)
+        r->opts.batch_size = 1000;
+    if (r->opts.poll_interval_ms <= 0)
+        r->opts.poll_interval_ms = 1000;
+    if (r->opts.retention_hours <= 0)
+        r->opts.retention_hours = 24;
+    atomic_store(&r->pending, -1);
+    r->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    tc_db_opts_t dbo = {.url = tc_db_conninfo(opts->db), .pool_size = 1};
+    r->db = r->wakefd >= 0 ? tc_db_open(&dbo) : NULL;
+    if (!r->db || pthread_create(&r->thread, NULL, relay_main, r) != 0) {
+        if (r->db)
+            tc_db_close(r->db);
+        if (r->wakefd >= 0)
+            close(r->wakefd);
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void tc_relay_stop(tc_relay_t *r)
+{
+    if (!r)
+        return;
+    atomic_store(&r->stop, 1);
+    uint64_t one = 1;
+    if (write(r->wakefd, &one, sizeof one) < 0)
+        tc_log_warn("relay wake-up failed");
+    pthread_join(r->thread, NULL);
+    tc_db_close(r->db);
+    close(r->wakefd);
+    free(r);
+}
+
+int tc_relay_is_leader(tc_relay_t *r)
+{
+    return atomic_load(&r->leader);
+}
+
+int64_t tc_relay_pending(tc_relay_t *r)
+{
+    return atomic_load(&r->pending);
+}
+
+uint64_t tc_relay_published(tc_relay_t *r)
+{
+    return atomic_load(&r->published);
+}

@@ -1,0 +1,184 @@
+/*
+ * GCRA rate limiting with an optional fixed-window quota, in one atomic Lua script.
+ *
+ * Time is integer microseconds of Redis' clock. With T = emission interval and
+ * tau = T * burst, the key holds the theoretical arrival time (TAT); a request of `cost`
+ * cells is admitted when  max(TAT, now) + T * cost - tau <= now,  which admits exactly
+ * `burst` requests from idle and then one every T. T is computed here in 64-bit integers
+ * and rounded up, so the limiter never admits more than `limit` per `period` on average and
+ * the boundary comparison is exact (Lua numbers are doubles; every value the script handles
+ * stays far below 2^53, see MAX_SPAN_US).
+ *
+ * The quota key is a hash {w = window start (ms), n = cells used}; a stale window reads as
+ * zero, so correctness does not depend on the key expiring exactly at the boundary. Nothing
+ * is written unless both the rate and the quota admit the request.
+ */
+#include "tc/tc_ratelimit.h"
+#include "tc/tc_core.h"
+#include "tc/tc_log.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* 2^48 us is ~8.9 years; with now ~2^51 us the script's sums stay below 2^53. */
+#define MAX_SPAN_US ((int64_t)1 << 48)
+#define MAX_SPAN_MS (MAX_SPAN_US / 1000)
+
+enum {
+    R_ALLOWED,
+    R_RATE_REMAINING,
+    R_RATE_RESET_MS,
+    R_RATE_RETRY_MS,
+    R_QUOTA_ON,
+    R_QUOTA_OK,
+    R_QUOTA_REMAINING,
+    R_QUOTA_RESET_MS,
+    R_COUNT
+};
+
+/* KEYS[1] = GCRA key, KEYS[2] = quota key (optional).
+ * ARGV = interval_us, tolerance_us, cost, quota_limit, quota_window_ms. */
+static const char gcra_lua[] =
+    "if redis.replicate_commands then redis.replicate_commands() end\n"
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
+    "local interval = tonumber(ARGV[1])\n"
+    "local tolerance = tonumber(ARGV[2])\n"
+    "local cost = tonumber(ARGV[3])\n"
+    "local function ceil_ms(us) return math.ceil(us / 1000) end\n"
+    "local function int(x) return string.format('%d', x) end\n"
+    "\n"
+    "local tat = tonumber(redis.call('GET', KEYS[1])) or now\n"
+    "if tat < now then tat = now end\n"
+    "local new_tat = tat + interval * cost\n"
+    "local rate_ok = new_tat - tolerance <= now\n"
+    "local rate_left = math.max(math.floor((now + tolerance - tat) / interval), 0)\n"
+    "local rate_retry = 0\n"
+    "if not rate_ok then rate_retry = new_tat - tolerance - now end\n"
+    "\n"
+    "local q_on = #KEYS > 1\n"
+    "local q_ok, q_left, q_reset, q_used, q_start = true, 0, 0, 0, 0\n"
+    "if q_on then\n"
+    "  local q_limit = tonumber(ARGV[4])\n"
+    "  local window = tonumber(ARGV[5])\n"
+    "  local now_ms = math.floor(now / 1000)\n"
+    "  q_start = now_ms - now_ms % window\n"
+    "  local h = redis.call('HMGET', KEYS[2], 'w', 'n')\n"
+    "  if tonumber(h[1]) == q_start then q_used = tonumber(h[2]) or 0 end\n"
+    "  q_ok = q_used + cost <= q_limit\n"
+    "  q_left = math.max(q_limit - q_used, 0)\n"
+    "  q_reset = q_start + window - now_ms\n"
+    "end\n"
+    "\n"
+    "local allowed = rate_ok and q_ok\n"
+    "if allowed and cost > 0 then\n"
+    "  tat = new_tat\n"
+    "  rate_left = rate_left - cost\n"
+    "  redis.call('SET', KEYS[1], int(new_tat), 'PX', int(ceil_ms(new_tat - now)))\n"
+    "  if q_on then\n"
+    "    q_left = q_left - cost\n"
+    "    redis.call('HSET', KEYS[2], 'w', int(q_start), 'n', int(q_used + cost))\n"
+    "    redis.call('PEXPIRE', KEYS[2], int(q_reset))\n"
+    "  end\n"
+    "end\n"
+    "return {allowed and 1 or 0, rate_left, ceil_ms(tat - now), ceil_ms(rate_retry),\n"
+    "        q_on and 1 or 0, q_ok and 1 or 0, q_left, q_reset}\n";
+
+/* Owned by this module; its sha1 is filled in once under tc_redis' script lock. */
+static tc_redis_script_t g_gcra = TC_REDIS_SCRIPT(gcra_lua);
+
+static int64_t ceil_div(int64_t a, int64_t b)
+{
+    return a / b + (a % b != 0);
+}
+
+static int validate(const tc_rl_spec_t *spec, int64_t cost)
+{
+    if (spec->limit < 1 || spec->burst < 1 || spec->period_ms < 1 || spec->period_ms > MAX_SPAN_MS)
+        return TC_EINVAL;
+    int64_t interval = ceil_div(spec->period_ms * 1000, spec->limit);
+    if (spec->burst > MAX_SPAN_US / interval)
+        return TC_EINVAL;
+    /* A cost above the burst could never be admitted: that is a caller bug, not a denial. */
+    if (cost < 0 || cost > spec->burst)
+        return TC_EINVAL;
+    if (spec->quota_key &&
+        (spec->quota_limit < 0 || spec->quota_window_ms < 1 || spec->quota_window_ms > MAX_SPAN_MS))
+        return TC_EINVAL;
+    return TC_OK;
+}
+
+static int parse_reply(const redisReply *reply, int64_t v[R_COUNT])
+{
+    if (reply->type == REDIS_REPLY_ERROR) {
+        tc_log_error("ratelimit: script failed: %s", reply->str);
+        return TC_ERROR;
+    }
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != R_COUNT)
+        goto bad;
+    for (size_t i = 0; i < R_COUNT; i++) {
+        if (reply->element[i]->type != REDIS_REPLY_INTEGER)
+            goto bad;
+        v[i] = reply->element[i]->integer;
+    }
+    return TC_OK;
+bad:
+    tc_log_error("ratelimit: unexpected script reply");
+    return TC_ERROR;
+}
+
+/*
+ * The headline numbers (limit, remaining, reset) describe whichever policy runs out first,
+ * as RateLimit-* headers expect; quota_remaining is -1 when no quota is configured.
+ */
+static void fill_result(const tc_rl_spec_t *spec, const int64_t v[R_COUNT], tc_rl_result_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->allowed = v[R_ALLOWED] != 0;
+    out->limit = spec->limit;
+    out->remaining = v[R_RATE_REMAINING];
+    out->reset_ms = v[R_RATE_RESET_MS];
+    out->retry_after_ms = out->allowed ? 0 : v[R_RATE_RETRY_MS];
+    out->quota_remaining = -1;
+    if (!v[R_QUOTA_ON])
+        return;
+    out->quota_remaining = v[R_QUOTA_REMAINING];
+    if (!v[R_QUOTA_OK]) {
+        out->quota_exceeded = 1;
+        if (v[R_QUOTA_RESET_MS] > out->retry_after_ms)
+            out->retry_after_ms = v[R_QUOTA_RESET_MS];
+    }
+    if (v[R_QUOTA_REMAINING] < v[R_RATE_REMAINING]) {
+        out->limit = spec->quota_limit;
+        out->remaining = v[R_QUOTA_REMAINING];
+        out->reset_ms = v[R_QUOTA_RESET_MS];
+    }
+}
+
+int tc_ratelimit_check(tc_redis_t *r, const char *key, const tc_rl_spec_t *spec, int64_t cost,
+                       tc_rl_result_t *out)
+{
+    if (!r || !key || !spec || !out || validate(spec, cost) != TC_OK)
+        return TC_EINVAL;
+    int64_t interval = ceil_div(spec->period_ms * 1000, spec->limit);
+    char a_interval[24], a_tolerance[24], a_cost[24], a_qlimit[24], a_qwindow[24];
+    snprintf(a_interval, sizeof a_interval, "%" PRId64, interval);
+    snprintf(a_tolerance, sizeof a_tolerance, "%" PRId64, interval * spec->burst);
+    snprintf(a_cost, sizeof a_cost, "%" PRId64, cost);
+    snprintf(a_qlimit, sizeof a_qlimit, "%" PRId64, spec->quota_limit);
+    snprintf(a_qwindow, sizeof a_qwindow, "%" PRId64, spec->quota_window_ms);
+    const char *keys[] = {key, spec->quota_key};
+    const char *args[] = {a_interval, a_tolerance, a_cost, a_qlimit, a_qwindow};
+
+    redisReply *reply =
+        tc_redis_eval(r, &g_gcra, spec->quota_key ? 2 : 1, keys, (int)TC_ARRAY_LEN(args), args);
+    if (!reply)
+        return TC_EUNAVAIL;
+    int64_t v[R_COUNT];
+    int rc = parse_reply(reply, v);
+    freeReplyObject(reply);
+    if (rc == TC_OK)
+        fill_result(spec, v, out);
+    return rc;
+}

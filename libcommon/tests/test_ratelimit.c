@@ -1,0 +1,420 @@
+/*
+ * tc_ratelimit against a real Redis (TC_TEST_REDIS_URL). Each test uses its own keys.
+ * Timing assertions leave room for a slow machine but stay tight enough to catch an
+ * off-by-one-interval bug (T is 100 ms in most tests).
+ */
+#include <criterion/criterion.h>
+
+#include "tc/tc_core.h"
+#include "tc/tc_ratelimit.h"
+#include "tc/tc_redis.h"
+#include "tc/tc_time.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define DAY_MS 86400000
+
+static tc_redis_t *open_pool(void)
+{
+    const char *url = getenv("TC_TEST_REDIS_URL");
+    cr_assert(url && *url, "TC_TEST_REDIS_URL is not set: these tests need a running Redis, "
+                           "e.g. TC_TEST_REDIS_URL=redis://127.0.0.1:6379/0");
+    tc_redis_opts_t opts = {.url = url, .pool_size = 8, .command_timeout_ms = 2000};
+    tc_redis_t *r = tc_redis_open(&opts);
+    cr_assert_not_null(r, "tc_redis_open(%s) failed", url);
+    return r;
+}
+
+static void unique_key(char *out, size_t n, const char *what)
+{
+    snprintf(out, n, "tc:test:rl:%s:%d:%lld", what, (int)getpid(), (long long)tc_mono_ns());
+}
+
+static tc_rl_result_t check(tc_redis_t *r, const char *key, const tc_rl_spec_t *spec, int64_t cost)
+{
+    tc_rl_result_t res;
+    int rc = tc_ratelimit_check(r, key, spec, cost, &res);
+    cr_assert_eq(rc, TC_OK, "tc_ratelimit_check: %s", tc_strerror(rc));
+    return res;
+}
+
+static long long pttl(tc_redis_t *r, const char *key)
+{
+    redisReply *reply = tc_redis_cmdf(r, "PTTL %s", key);
+    cr_assert_not_null(reply);
+    cr_assert_eq(reply->type, REDIS_REPLY_INTEGER);
+    long long v = reply->integer;
+    freeReplyObject(reply);
+    return v;
+}
+
+/* ------------------------------------------------------------------------------ rate */
+
+Test(ratelimit, burst_then_limit)
+{
+    tc_redis_t *r = open_pool();
+    char key[128];
+    unique_key(key, sizeof key, "burst");
+    tc_rl_spec_t spec = {.limit = 10, .period_ms = 1000, .burst = 5};
+    for (int i = 0; i < 5; i++) {
+        tc_rl_result_t res = check(r, key, &spec, 1);
+        cr_assert(res.allowed, "request %d of the burst was rejected", i + 1);
+        cr_assert_eq(res.remaining, 4 - i);
+        cr_assert_eq(res.limit, 10);
+        cr_assert_eq(res.retry_after_ms, 0);
+        cr_assert_eq(res.quota_exceeded, 0);
+    }
+    tc_rl_result_t res = check(r, key, &spec, 1);
+    cr_assert_not(res.allowed, "the request after the burst must be rejected");
+    cr_assert_eq(res.remaining, 0);
+    cr_assert_eq(res.quota_exceeded, 0);
+    cr_assert(res.retry_after_ms >= 70 && res.retry_after_ms <= 100,
+              "retry_after_ms = %lld, expected about one interval (100 ms)",
+              (long long)res.retry_after_ms);
+    cr_assert(res.reset_ms > 400 && res.reset_ms <= 500, "reset_ms = %lld",
+              (long long)res.reset_ms);
+    tc_redis_close(r);
+}
+
+Test(ratelimit, recovers_after_retry_after)
+{
+    tc_redis_t *r = open_pool();
+    char key[128];
+    unique_key(key, sizeof key, "recover");
+    tc_rl_spec_t spec = {.limit = 10, .period_ms = 1000, .burst = 5};
+    for (int i = 0; i < 5; i++)
+        cr_assert(check(r, key, &spec, 1).allowed);
+    tc_rl_result_t res = check(r, key, &spec, 1);
+    cr_assert_not(res.allowed);
+
+    tc_sleep_ms(res.retry_after_ms);
+    res = check(r, key, &spec, 1);
+    cr_assert(res.allowed, "admitted again after retry_after_ms");
+    cr_assert_eq(res.remaining, 0);
+    res = check(r, key, &spec, 1);
+    cr_assert_not(res.allowed, "only one cell came back");
+    tc_redis_close(r);
+}
+
+Test(ratelimit, remaining_counts_down_and_reset_grows)
+{
+    tc_redis_t *r = open_pool();
+    char key[128];
+    unique_key(key, sizeof key, "remaining");
+    tc_rl_spec_t spec = {.limit = 5, .period_ms = 1000, .burst = 5}; /* T = 200 ms */
+    for (int i = 0; i < 5; i++) {
+        tc_rl_result_t res = check(r, key, &spec, 1);
+        cr_assert(res.allowed);
+        cr_assert_eq(res.remaining, 4 - i, "after request %d: remaining %lld", i + 1,
+                     (long long)res.remaining);
+        long long expected = 200LL * (i + 1);
+        cr_assert(res.reset_ms > expected - 50 && res.reset_ms <= expected,
+                  "after request %d: reset_ms %lld, expected about %lld", i + 1,
+                  (long long)res.reset_ms, expected);
+    }
+    tc_rl_result_t res = check(r, key, &spec, 2);
+    cr_assert_not(res.allowed);
+    cr_assert(res.retry_after_ms > 350 && res.retry_after_ms <= 400,
+              "two cells take two intervals: %lld", (long long)res.retry_after_ms);
+    tc_redis_close(r);
+}
+
+Test(ratelimit, rejected_requests_do_not_consume)
+{
+    tc_redis_t *r = open_pool();
+    char key[128];
+    unique_key(key, sizeof key, "noconsume");
+    tc_rl_spec_t spec = {.limit = 10, .period_ms = 1000, .burst = 1};
+    cr_assert(check(r, key, &spec, 1).allowed);
+    tc_rl_result_t first = check(r, key, &spec, 1);
+    cr_assert_not(first.allowed);
+    for (int i = 0; i < 20; i++)
+        cr_assert_not(check(r, key, &spec, 1).allowed);
+
+    /* Had the rejections counted, the first retry_after would be far too short. */
+    tc_sleep_ms(first.retry_after_ms);
+    cr_assert(check(r, key, &spec, 1).allowed);
+    cr_assert_not(check(r, key, &spec, 1).allowed, "exactly one more request is admitted");
+    tc_redis_close(r);
+}
+
+Test(ratelimit, fractional_interval_admits_exactly_the_burst)
+{
+    tc_redis_t *r = open_pool();
+    char key[128];
+    unique_key(key, sizeof key, "thirds");
+    tc_rl_spec_t spec = {.limit = 3, .period_ms = 1000, .burst = 3}; /* T = 333.33 ms */
+    for (int i = 0; i < 3; i++)
+        cr_assert(check(r, key, &spec, 1).allowed, "request %d", i + 1);
+    tc_rl_result_t res = check(r, key, &spec, 1);
+    cr_assert_not(res.allowed);
+    cr_assert(res.retry_after_ms > 300 && res.retry_after_ms <= 334, "retry_after %lld",
+              (long long)res.retry_after_ms);
+    tc_redis_close(r);
+}
+
+Test(ratelimit, high_rate_precision)
+{
+    tc_redis_t *r = open_pool();
+    char key[128];
+    unique_key(key, sizeof key, "highrate");
+    tc_rl_spec_t spec = {.limit = 10000, .period_ms = 60000, .burst = 10000}; /* T = 6 ms */
+    int64_t t0 = tc_mono_ms();
+    for (int i = 0; i < 10000; i++) {
+        tc_rl_result_t res = check(r, key, &spec, 1);
+        cr_assert(res.allowed, "request %d of a 10000 burst was rejected", i + 1);
+    }
+    /* Cells regenerate every 6 ms while the loop runs; beyond those, nothing gets in. */
+    int extra = 0;
+    while (check(r, key, &spec, 1).allowed)
+        cr_assert_leq(++extra, 100000, "the limiter never bites");
+    int64_t elapsed = tc_mono_ms() - t0;
+    cr_assert_leq(extra, elapsed / 6 + 1, "%d extra admitted in %lld ms", extra,
+                  (long long)elapsed);
+
+    unique_key(key, sizeof key, "highrate-cost");
+    tc_rl_result_t res = check(r, key, &spec, 10000);
+    cr_assert(res.allowed, "the whole burst as one request of cost 10000");
+    cr_assert_eq(res.remaining, 0);
+    res = check(r, key, &spec, 1);
+    cr_assert_not(res.allowed);
+    cr_assert(res.retry_after_ms >= 1 && res.retry_after_ms <= 6, "retry_after %lld",
+              (long long)res.retry_after_ms);
+    tc_redis_close(r);
+}
+
+typedef struct {
+    tc_redis_t *r;
+    const char *key;
+    const tc_rl_spec_t *spec;
+    int admitted;
+    int errors;
+} caller_t;
+
+static void *caller(void *arg)
+{
+    caller_t *c = arg;
+    for (int i = 0; i < 10; i++) {
+        tc_rl_result_t res;
+        if (tc_ratelimit_check(c->r, c->key, c->spec, 1, &res) != TC_OK)
+            c->errors++;
+        else
+            c->admitted += res.allowed;
+    }
+    return NULL;
+}
+
+Test(ratelimit, concurrent_callers_share_one_burst)
+{
+    tc_redis_t *r = open_pool();
+    char key[128];
+    unique_key(key, sizeof key, "concurrent");
+    tc_rl_spec_t spec = {.limit = 1, .period_ms = 60000, .burst = 10};
+    pthread_t threads[8];
+    caller_t callers[8];
+    for (int i = 0; i < 8; i++) {
+        callers[i] = (caller_t){.r = r, .key = key, .spec = &spec};
+        cr_assert_eq(pthread_create(&threads[i], NULL, caller, &callers[i]), 0);
+    }
+    int admitted = 0, errors = 0;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(threads[i], NULL);
+        admitted += callers[i].admitted;
+        errors += callers[i].errors;
+    }
+    cr_assert_eq(errors, 0);
+    cr_assert_eq(admitted, 10, "80 concurrent requests, burst 10: %d admitted", admitted);
+    tc_redis_close(r);
+}
+
+/* ------------------------------------------------------------------------------ quota */
+
+Test(ratelimit, daily_quota_rejects_when_rate_would_admit)
+{
+    tc_redis_t *r = open_pool();
+    char key[128], qkey[128];
+    unique_key(key, sizeof key, "quota-rate");
+    unique_key(qkey, sizeof qkey, "quota-day");
+    /* T = 6 s: nothing regenerates during the test, so consumption is exact. */
+    tc_rl_spec_t spec = {.limit = 10,
+                         .period_ms = 60000,
+                         .burst = 10,
+                         .quota_key = qkey,
+                         .quota_limit = 3,
+                         .quota_window_ms = DAY_MS};
+    for (int i = 0; i < 3; i++) {
+        tc_rl_result_t res = check(r, key, &spec, 1);
+        cr_assert(res.allowed);
+        cr_assert_eq(res.quota_remaining, 2 - i);
+        cr_assert_eq(res.remaining, 2 - i, "the quota is the tighter policy");
+        cr_assert_eq(res.limit, 3);
+    }
+    tc_rl_result_t res = check(r, key, &spec, 1);
+    cr_assert_not(res.allowed);
+    cr_assert(res.quota_exceeded);
+    cr_assert_eq(res.quota_remaining, 0);
+    cr_assert(res.retry_after_ms > 0 && res.retry_after_ms <= DAY_MS, "retry_after %lld",
+              (long long)res.retry_after_ms);
+    int64_t day_left = DAY_MS - tc_now_ms() % DAY_MS;
+    cr_assert(llabs((long long)(res.retry_after_ms - day_left)) < 2000,
+              "retry_after %lld, the UTC day ends in %lld ms", (long long)res.retry_after_ms,
+              (long long)day_left);
+
+    /* The quota rejection did not take a rate cell: 10 - 3 admitted - this one = 6. */
+    tc_rl_spec_t rate_only = {.limit = 10, .period_ms = 60000, .burst = 10};
+    res = check(r, key, &rate_only, 1);
+    cr_assert(res.allowed);
+    cr_assert_eq(res.remaining, 6);
+    tc_redis_close(r);
+}
+
+Test(ratelimit, rate_rejection_does_not_consume_quota)
+{
+    tc_redis_t *r = open_pool();
+    char key[128], qkey[128];
+    unique_key(key, sizeof key, "rate-first");
+    unique_key(qkey, sizeof qkey, "rate-first-q");
+    tc_rl_spec_t spec = {.limit = 1,
+                         .period_ms = 60000,
+                         .burst = 1,
+                         .quota_key = qkey,
+                         .quota_limit = 5,
+                         .quota_window_ms = DAY_MS};
+    tc_rl_result_t res = check(r, key, &spec, 1);
+    cr_assert(res.allowed);
+    cr_assert_eq(res.quota_remaining, 4);
+    for (int i = 0; i < 3; i++) {
+        res = check(r, key, &spec, 1);
+        cr_assert_not(res.allowed);
+        cr_assert_not(res.quota_exceeded, "the rate rejected it, not the quota");
+        cr_assert_eq(res.quota_remaining, 4);
+        cr_assert(res.retry_after_ms > 59000 && res.retry_after_ms <= 60000);
+    }
+    tc_redis_close(r);
+}
+
+Test(ratelimit, quota_window_rolls_over)
+{
+    tc_redis_t *r = open_pool();
+    char key[128], qkey[128];
+    unique_key(key, sizeof key, "roll");
+    unique_key(qkey, sizeof qkey, "roll-q");
+    tc_rl_spec_t spec = {.limit = 1000,
+                         .period_ms = 1000,
+                         .burst = 1000,
+                         .quota_key = qkey,
+                         .quota_limit = 2,
+                         .quota_window_ms = 1000};
+    tc_rl_result_t res;
+    int calls = 0;
+    do {
+        res = check(r, key, &spec, 1);
+        cr_assert_leq(++calls, 5, "a quota of 2 per second never rejected");
+    } while (res.allowed);
+    cr_assert(res.quota_exceeded);
+    cr_assert(res.retry_after_ms > 0 && res.retry_after_ms <= 1000);
+
+    tc_sleep_ms(res.retry_after_ms + 20);
+    res = check(r, key, &spec, 1);
+    cr_assert(res.allowed, "a new window starts with a fresh quota");
+    cr_assert_eq(res.quota_remaining, 1);
+    tc_redis_close(r);
+}
+
+/* ------------------------------------------------------------------------------ keys */
+
+Test(ratelimit, keys_expire_when_idle)
+{
+    tc_redis_t *r = open_pool();
+    char key[128], qkey[128];
+    unique_key(key, sizeof key, "ttl");
+    unique_key(qkey, sizeof qkey, "ttl-q");
+    tc_rl_spec_t spec = {.limit = 10,
+                         .period_ms = 1000,
+                         .burst = 2,
+                         .quota_key = qkey,
+                         .quota_limit = 100,
+                         .quota_window_ms = 60000};
+    tc_rl_result_t res = check(r, key, &spec, 1);
+    cr_assert(res.allowed);
+    long long ttl = pttl(r, key);
+    cr_assert(ttl > 0 && ttl <= 100, "rate key PTTL %lld, expected one interval", ttl);
+    long long qttl = pttl(r, qkey);
+    cr_assert(qttl > 0 && qttl <= 60000, "quota key PTTL %lld", qttl);
+
+    tc_sleep_ms(ttl + 50);
+    redisReply *reply = tc_redis_cmdf(r, "EXISTS %s", key);
+    cr_assert_not_null(reply);
+    cr_assert_eq(reply->integer, 0, "an idle limiter key must vanish");
+    freeReplyObject(reply);
+    reply = tc_redis_cmdf(r, "DEL %s", qkey);
+    cr_assert_not_null(reply);
+    freeReplyObject(reply);
+    tc_redis_close(r);
+}
+
+/* ------------------------------------------------------------------------------ errors */
+
+Test(ratelimit, unavailable_redis)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    close(fd); /* nothing listens there now */
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", ntohs(sa.sin_port));
+    tc_redis_opts_t opts = {.url = url, .connect_timeout_ms = 200};
+    tc_redis_t *r = tc_redis_open(&opts);
+    cr_assert_not_null(r);
+    tc_rl_spec_t spec = {.limit = 10, .period_ms = 1000, .burst = 5};
+    tc_rl_result_t res;
+    cr_assert_eq(tc_ratelimit_check(r, "k", &spec, 1, &res), TC_EUNAVAIL);
+    tc_redis_close(r);
+}
+
+Test(ratelimit, invalid_specs)
+{
+    tc_redis_t *r = open_pool();
+    tc_rl_result_t res;
+    const tc_rl_spec_t bad[] = {
+        {.limit = 0, .period_ms = 1000, .burst = 1},
+        {.limit = 10, .period_ms = 0, .burst = 1},
+        {.limit = 10, .period_ms = 1000, .burst = 0},
+        {.limit = 10, .period_ms = 1000, .burst = 1, .quota_key = "q", .quota_limit = 5},
+    };
+    for (size_t i = 0; i < TC_ARRAY_LEN(bad); i++)
+        cr_expect_eq(tc_ratelimit_check(r, "tc:test:rl:never", &bad[i], 1, &res), TC_EINVAL,
+                     "spec %zu", i);
+    tc_rl_spec_t ok = {.limit = 10, .period_ms = 1000, .burst = 5};
+    cr_expect_eq(tc_ratelimit_check(r, "tc:test:rl:never", &ok, 6, &res), TC_EINVAL,
+                 "a cost above the burst can never be admitted");
+    cr_expect_eq(tc_ratelimit_check(r, "tc:test:rl:never", &ok, -1, &res), TC_EINVAL);
+    tc_redis_close(r);
+}
+
+Test(ratelimit, wrong_key_type_is_an_error)
+{
+    tc_redis_t *r = open_pool();
+    char key[128];
+    unique_key(key, sizeof key, "wrongtype");
+    redisReply *reply = tc_redis_cmdf(r, "RPUSH %s x", key);
+    cr_assert_not_null(reply);
+    freeReplyObject(reply);
+    tc_rl_spec_t spec = {.limit = 10, .period_ms = 1000, .burst = 5};
+    tc_rl_result_t res;
+    cr_assert_eq(tc_ratelimit_check(r, key, &spec, 1, &res), TC_ERROR);
+    reply = tc_redis_cmdf(r, "DEL %s", key);
+    cr_assert_not_null(reply);
+    freeReplyObject(reply);
+    tc_redis_close(r);
+}

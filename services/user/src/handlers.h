@@ -1,0 +1,38 @@
+/*
+ * handlers.h: helpers shared by the user service's handlers, and their entry points.
+ */
+#ifndef USER_HANDLERS_H
+#define USER_HANDLERS_H
+
+#include "user_app.h"
+#include "user_model.h"
+#include "tc/tc_http.h"
+
+/* Acquires a connection and opens a transaction; on failure answers 503 and returns NULL. */
+tc_dbconn_t *tx_open(user_app_t *app, tc_resp_t *resp);
+/* Commits and releases; on failure answers 503 and returns the error. */
+int tx_commit(user_app_t *app, tc_dbconn_t *c, tc_resp_t *resp);
+/* Rolls back and releases. */
+void tx_abort(user_app_t *app, tc_dbconn_t *c);
+/* Answers a failed store call: 404 for TC_ENOTFOUND, else tc_resp_fail. */
+void respond_store_error(tc_resp_t *resp, int rc, const char *what);
+/* Answers a user (200 unless status given). */
+void respond_user(tc_resp_t *resp, int status, const user_t *u);
+/* A path id that cannot be a user id answers 404 without touching the database. */
+int user_id_ok(const char *id);
+
+void h_users_list(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_users_get(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_users_me(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_users_create(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_users_patch(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_users_delete(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_prefs_get(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_prefs_put(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_orgs_get(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_orgs_patch(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_internal_orgs_create(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_internal_users_get(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_internal_users_activate(tc_req_t *req, tc_resp_t *resp, void *ud);
+
+#endif

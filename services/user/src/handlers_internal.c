@@ -1,0 +1,239 @@
+/*
+ * /internal/v1/…: calls from other services with a service token (scope "internal"), never
+ * routed by the gateway.
+ *
+ * POST /internal/v1/orgs is auth's sign-up step. It is idempotent on the owner's email so a
+ * sign-up that failed half-way can simply be retried: the same owner gets the same org back.
+ */
+#include "events_out.h"
+#include "handlers.h"
+#include "store.h"
+#include "tc/tc_core.h"
+#include "tc/tc_crypto.h"
+#include "tc/tc_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *org_name, *email, *name;
+} signup_t;
+
+static void validate_signup(tc_jv_t *jv, const cJSON *body, signup_t *in)
+{
+    static const char *const allowed[] = {"org_name", "owner", NULL};
+    static const char *const owner_allowed[] = {"email", "name", NULL};
+    memset(in, 0, sizeof *in);
+    tc_jv_no_unknown(jv, body, allowed);
+    in->org_name = tc_jv_str(jv, body, "org_name", TC_JV_REQUIRED, 1, 200);
+    const cJSON *owner = tc_jv_obj(jv, body, "owner", TC_JV_REQUIRED);
+    if (!owner)
+        return;
+    tc_jv_t inner;
+    tc_jv_init(&inner);
+    tc_jv_no_unknown(&inner, owner, owner_allowed);
+    in->email = tc_jv_email(&inner, owner, "email", TC_JV_REQUIRED);
+    in->name = tc_jv_str(&inner, owner, "name", TC_JV_REQUIRED, 1, USER_NAME_MAX);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, inner.errors)
+    {
+        char field[96];
+        snprintf(field, sizeof field, "owner.%s", tc_json_get_str(e, "field"));
+        tc_jv_error(jv, field, "%s", tc_json_get_str(e, "message"));
+    }
+    tc_jv_free(&inner);
+}
+
+static cJSON *signup_body(const org_t *o, const user_t *u)
+{
+    cJSON *body = cJSON_CreateObject();
+    cJSON *oj = org_to_json(o), *uj = user_to_json(u);
+    if (!body || !oj || !uj || !cJSON_AddItemToObject(body, "org", oj)) {
+        cJSON_Delete(oj);
+        cJSON_Delete(uj);
+        cJSON_Delete(body);
+        return NULL;
+    }
+    if (!cJSON_AddItemToObject(body, "owner", uj)) {
+        cJSON_Delete(uj);
+        cJSON_Delete(body);
+        return NULL;
+    }
+    return body;
+}
+
+/* An existing account for the email: the same sign-up retried (its owner) → 200 with the
+ * org; anyone else → 409. Returns TC_ENOTFOUND when there is no live account. */
+static int answer_existing(user_app_t *app, const signup_t *in, tc_resp_t *resp)
+{
+    tc_dbconn_t *c = tc_db_acquire(app->db);
+    if (!c)
+        return TC_EUNAVAIL;
+    user_t u = {0};
+    org_t o = {0};
+    int rc = store_user_by_email(app, c, in->email, &u);
+    if (rc == TC_OK && strcmp(u.role, "owner") == 0 && strcmp(u.status, "active") == 0)
+        rc = store_org_get(c, u.org_id, 0, &o);
+    else if (rc == TC_OK)
+        rc = TC_ECONFLICT;
+    tc_db_release(app->db, c);
+    if (rc == TC_OK)
+        tc_resp_json(resp, 200, signup_body(&o, &u));
+    else if (rc == TC_ECONFLICT)
+        tc_resp_error(resp, 409, "email_taken", "A user with this email address already exists");
+    user_clear(&u);
+    org_clear(&o);
+    return rc == TC_ECONFLICT ? TC_OK : rc;
+}
+
+static int build_signup(const signup_t *in, org_t *o, user_t *u)
+{
+    memset(o, 0, sizeof *o);
+    memset(u, 0, sizeof *u);
+    if (tc_id_new("org", o->id, sizeof o->id) != TC_OK ||
+        tc_id_new("usr", u->id, sizeof u->id) != TC_OK)
+        return TC_ERROR;
+    snprintf(o->plan, sizeof o->plan, "free");
+    o->name = strdup(in->org_name);
+    o->settings = cJSON_CreateObject();
+    snprintf(u->org_id, sizeof u->org_id, "%s", o->id);
+    snprintf(u->role, sizeof u->role, "owner");
+    snprintf(u->status, sizeof u->status, "active");
+    u->email = strdup(in->email);
+    u->name = strdup(in->name);
+    u->profile = cJSON_CreateObject();
+    return (o->name && o->settings && u->email && u->name && u->profile) ? TC_OK : TC_ENOMEM;
+}
+
+/* TC_OK once a response is set (201, or 503 from the transaction); TC_ECONFLICT when the
+ * email was taken meanwhile; other codes when nothing was answered yet. */
+static int create_signup(user_app_t *app, const tc_principal_t *p, org_t *o, user_t *u,
+                         tc_resp_t *resp)
+{
+    int rc = store_prepare_keys(app, o->id);
+    if (rc != TC_OK)
+        return rc;
+    tc_dbconn_t *tx = tx_open(app, resp);
+    if (!tx)
+        return TC_OK;
+    cJSON *after = NULL;
+    rc = store_org_insert(tx, o);
+    if (rc == TC_OK)
+        rc = store_user_insert(app, tx, u);
+    if (rc == TC_OK)
+        rc = events_org(tx, "created", o);
+    if (rc == TC_OK)
+        rc = events_user(tx, "created", u);
+    if (rc == TC_OK && !(after = org_to_json(o)))
+        rc = TC_ENOMEM;
+    if (rc == TC_OK)
+        rc = events_audit(tx, p, o->id, "org.created", "org", o->id, NULL, after);
+    cJSON_Delete(after);
+    if (rc != TC_OK) {
+        tx_abort(app, tx);
+        return rc;
+    }
+    if (tx_commit(app, tx, resp) == TC_OK)
+        tc_resp_json(resp, 201, signup_body(o, u));
+    return TC_OK;
+}
+
+void h_internal_orgs_create(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    user_app_t *app = ud;
+    signup_t in;
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    validate_signup(&jv, tc_req_json(req), &in);
+    if (tc_jv_failed(&jv)) {
+        tc_resp_invalid(resp, &jv);
+        return;
+    }
+    tc_jv_free(&jv);
+    int rc = answer_existing(app, &in, resp);
+    if (rc != TC_ENOTFOUND) {
+        if (rc != TC_OK)
+            tc_resp_fail(resp, rc);
+        return;
+    }
+    org_t o;
+    user_t u;
+    rc = build_signup(&in, &o, &u);
+    if (rc == TC_OK)
+        rc = create_signup(app, tc_req_principal(req), &o, &u, resp);
+    /* lost a race with a concurrent sign-up for the same email: answer as a retry would */
+    if (rc == TC_ECONFLICT)
+        rc = answer_existing(app, &in, resp);
+    if (rc != TC_OK)
+        tc_resp_fail(resp, rc == TC_ENOTFOUND ? TC_ECONFLICT : rc);
+    org_clear(&o);
+    user_clear(&u);
+}
+
+void h_internal_users_get(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    user_app_t *app = ud;
+    const char *id = tc_req_param(req, "id");
+    if (!user_id_ok(id)) {
+        tc_resp_error(resp, 404, "not_found", "User not found");
+        return;
+    }
+    tc_dbconn_t *c = tc_db_acquire(app->db);
+    if (!c) {
+        tc_resp_fail(resp, TC_EUNAVAIL);
+        return;
+    }
+    user_t u;
+    int rc = store_user_get(app, c, NULL, id, 0, &u);
+    tc_db_release(app->db, c);
+    if (rc != TC_OK) {
+        respond_store_error(resp, rc, "User");
+        return;
+    }
+    respond_user(resp, 200, &u);
+    user_clear(&u);
+}
+
+void h_internal_users_activate(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    user_app_t *app = ud;
+    const char *id = tc_req_param(req, "id");
+    user_t u = {0};
+    if (!user_id_ok(id)) {
+        tc_resp_error(resp, 404, "not_found", "User not found");
+        return;
+    }
+    tc_dbconn_t *tx = tx_open(app, resp);
+    if (!tx)
+        return;
+    int rc = store_user_get(app, tx, NULL, id, 1, &u);
+    if (rc != TC_OK) {
+        respond_store_error(resp, rc, "User");
+        goto abort;
+    }
+    if (strcmp(u.status, "active") == 0) {
+        tx_abort(app, tx); /* already active: activation is idempotent */
+        respond_user(resp, 200, &u);
+        goto cleanup;
+    }
+    if (strcmp(u.status, "invited") != 0) {
+        tc_resp_error(resp, 409, "invalid_state", "A %s user cannot be activated", u.status);
+        goto abort;
+    }
+    snprintf(u.status, sizeof u.status, "active");
+    rc = store_user_save(app, tx, &u);
+    if (rc == TC_OK)
+        rc = events_user(tx, "updated", &u);
+    if (rc != TC_OK) {
+        tc_resp_fail(resp, rc);
+        goto abort;
+    }
+    if (tx_commit(app, tx, resp) == TC_OK)
+        respond_user(resp, 200, &u);
+    goto cleanup;
+abort:
+    tx_abort(app, tx);
+cleanup:
+    user_clear(&u);
+}

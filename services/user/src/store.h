@@ -1,0 +1,45 @@
+/*
+ * store.h: the user service's SQL. Functions take an open connection (usually inside the
+ * caller's transaction) and return TC_* codes: TC_ENOTFOUND for absent rows, TC_ECONFLICT
+ * for a taken email. PII is encrypted/decrypted here, so handlers only see plaintext.
+ */
+#ifndef USER_STORE_H
+#define USER_STORE_H
+
+#include "user_app.h"
+#include "user_model.h"
+#include "tc/tc_page.h"
+
+/* Makes sure the org's data key is cached before a connection is held (a cache miss needs
+ * a connection of its own). */
+int store_prepare_keys(user_app_t *app, const char *org_id);
+
+/* org_id NULL: any org (internal callers). */
+int store_user_get(user_app_t *app, tc_dbconn_t *c, const char *org_id, const char *id,
+                   int for_update, user_t *out);
+int store_user_by_email(user_app_t *app, tc_dbconn_t *c, const char *email, user_t *out);
+int store_user_insert(user_app_t *app, tc_dbconn_t *c, user_t *u);
+/* Writes name, profile, role, status (deleted_at follows status) and bumps version. */
+int store_user_save(user_app_t *app, tc_dbconn_t *c, user_t *u);
+int store_owner_count(tc_dbconn_t *c, const char *org_id, const char *except_id, int64_t *n);
+
+typedef struct {
+    const char *role, *status, *email, *q;
+} user_filter_t;
+
+/* Fills users (up to page->limit) and *next_key when more rows follow. */
+int store_user_list(user_app_t *app, tc_dbconn_t *c, const char *org_id, const user_filter_t *f,
+                    const tc_page_t *page, user_t **users, int *n, char *next_key, size_t keylen);
+void store_users_free(user_t *users, int n);
+
+int store_prefs_get(tc_dbconn_t *c, const char *org_id, const char *id, char **json);
+int store_prefs_put(tc_dbconn_t *c, const char *id, const char *json, int64_t *version);
+
+/* Deletes up to `batch` users deleted longer than retention_s ago; ids/org ids returned. */
+int store_user_purge(tc_dbconn_t *c, int64_t retention_s, int batch, PGresult **res);
+
+int store_org_insert(tc_dbconn_t *c, org_t *o);
+int store_org_get(tc_dbconn_t *c, const char *id, int for_update, org_t *out);
+int store_org_save(tc_dbconn_t *c, org_t *o);
+
+#endif

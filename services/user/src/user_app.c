@@ -1,0 +1,39 @@
+#include "user_app.h"
+#include "tc/tc_core.h"
+#include "tc/tc_log.h"
+
+#include <openssl/crypto.h>
+#include <string.h>
+
+void user_app_config(user_app_t *app, tc_config_t *cfg)
+{
+    memset(app, 0, sizeof *app);
+    const char *kek = tc_config_secret(cfg, "DATA_KEK", NULL);
+    const char *idx = tc_config_secret(cfg, "EMAIL_INDEX_KEY", NULL);
+    if (kek && tc_key_parse(kek, app->kek) != TC_OK)
+        tc_config_fail(cfg, "DATA_KEK", "must be 32 bytes as 64 hex characters or base64");
+    if (idx && tc_key_parse(idx, app->email_index_key) != TC_OK)
+        tc_config_fail(cfg, "EMAIL_INDEX_KEY", "must be 32 bytes as 64 hex characters or base64");
+    /* seed 004 §4.3: user data is kept for the account lifetime + 90 days */
+    app->retention_s =
+        tc_config_int(cfg, "USER_RETENTION_SECONDS", 90LL * 86400, 0, 3650LL * 86400);
+    app->purge_interval_ms =
+        (int)tc_config_int(cfg, "USER_PURGE_INTERVAL_MS", 3600000, 100, 86400000);
+    app->prefs_max_bytes =
+        (size_t)tc_config_int(cfg, "USER_PREFERENCES_MAX_BYTES", 16384, 256, 1048576);
+}
+
+int user_app_init(user_app_t *app, tc_service_t *svc)
+{
+    app->svc = svc;
+    app->db = tc_service_db(svc);
+    app->keys = tc_keyring_new(app->db, app->kek);
+    OPENSSL_cleanse(app->kek, sizeof app->kek); /* the keyring holds its own copy */
+    return app->keys ? TC_OK : TC_ENOMEM;
+}
+
+void user_app_free(user_app_t *app)
+{
+    tc_keyring_free(app->keys);
+    OPENSSL_cleanse(app, sizeof *app);
+}

@@ -1,0 +1,273 @@
+"""Helpers the service suites share: HTTP calls, tokens, Kafka reads, SQL, contract checks.
+
+Everything talks to the real isolated stack: services over HTTP, the Kafka dev broker through
+kcat, PostgreSQL through psql as the superuser (only for test set-up such as back-dating a
+row, never to check what an API could tell us)."""
+import json
+import os
+import secrets
+import subprocess
+import time
+
+import requests
+import yaml
+from jsonschema import Draft202012Validator, RefResolver
+
+SERVICES = ["gateway", "auth", "user", "workflow", "analytics", "notification", "search",
+            "ml-inference", "billing", "integration-hub"]
+
+
+class Stack:
+    def __init__(self, root, run_dir, bin_dir, port_base, pg_port, kafka, kafka_pidfile):
+        self.root = root
+        self.run_dir = run_dir
+        self.bin = bin_dir
+        self.port_base = port_base
+        self.pg_port = pg_port
+        self.kafka = kafka
+        self.kafka_pidfile = kafka_pidfile
+        self.http = requests.Session()
+        with open(os.path.join(run_dir, "jwt", "kid")) as f:
+            self.kid = f.read().strip()
+        self.key = os.path.join(run_dir, "jwt", "dev-key.pem")
+
+    @classmethod
+    def from_env(cls):
+        def env(name):
+            v = os.environ.get(name)
+            assert v, f"{name} is not set: run the suites through `make test`"
+            return v
+        return cls(env("TC_TEST_ROOT"), env("TC_TEST_RUN_DIR"), env("TC_TEST_BIN"),
+                   int(env("TC_TEST_PORT_BASE")), int(env("TC_TEST_PG_PORT")),
+                   env("TC_TEST_KAFKA"), env("TC_TEST_KAFKA_PIDFILE"))
+
+    # ------------------------------------------------------------------ addresses
+    def port(self, service):
+        return self.port_base + SERVICES.index(service)
+
+    def url(self, service, path):
+        return f"http://127.0.0.1:{self.port(service)}{path}"
+
+    def admin_url(self, service, path):
+        return f"http://127.0.0.1:{self.port(service) + 1000}{path}"
+
+    # ------------------------------------------------------------------ tokens
+    def token(self, sub=None, org=None, role="viewer", service=False, scope=None, ttl=900,
+              iss=None, aud=None):
+        args = [os.path.join(self.bin, "tc-token"), "mint", "--key", self.key, "--kid", self.kid,
+                "--sub", sub or new_id("usr"), "--ttl", str(ttl)]
+        if service:
+            args += ["--service", "--scope", scope if scope is not None else "internal"]
+        else:
+            args += ["--org", org or new_id("org"), "--role", role]
+            if scope:
+                args += ["--scope", scope]
+        if iss:
+            args += ["--iss", iss]
+        if aud:
+            args += ["--aud", aud]
+        return subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
+
+    def service_token(self, scope="internal"):
+        return self.token(sub="svc-tests", service=True, scope=scope)
+
+    # ------------------------------------------------------------------ HTTP
+    def call(self, method, service, path, token=None, json_body=None, headers=None, data=None,
+             timeout=10):
+        h = dict(headers or {})
+        if token:
+            h["Authorization"] = f"Bearer {token}"
+        return self.http.request(method, self.url(service, path), json=json_body, data=data,
+                                 headers=h, timeout=timeout)
+
+    def new_org(self, name=None, email=None):
+        email = email or f"owner-{secrets.token_hex(6)}@example.com"
+        body = {"org_name": name or f"Org {secrets.token_hex(3)}",
+                "owner": {"email": email, "name": "Olive Owner"}}
+        r = self.call("POST", "user", "/internal/v1/orgs", token=self.service_token(),
+                      json_body=body)
+        assert r.status_code == 201, r.text
+        data = r.json()
+        owner = data["owner"]
+        return Org(self, data["org"], owner)
+
+    # ------------------------------------------------------------------ Kafka
+    def kafka_messages(self, topic, key=None, timeout=30, until=None):
+        """All messages of a topic (from the beginning), optionally only one key. With `until`
+        (a predicate over the list), re-reads until it holds or the timeout passes."""
+        deadline = time.time() + timeout
+        while True:
+            out = subprocess.run(
+                ["kcat", "-b", self.kafka, "-C", "-t", topic, "-o", "beginning", "-e", "-J", "-q",
+                 "-X", "topic.metadata.refresh.interval.ms=1000"],
+                capture_output=True, text=True, timeout=60)
+            msgs = []
+            for line in out.stdout.splitlines():
+                m = json.loads(line)
+                if key is not None and m.get("key") != key:
+                    continue
+                hs = m.get("headers") or []
+                m["headers"] = dict(zip(hs[0::2], hs[1::2]))
+                msgs.append(m)
+            if until is None or until(msgs) or time.time() > deadline:
+                return msgs
+            time.sleep(0.5)
+
+    def broker(self, down):
+        with open(self.kafka_pidfile) as f:
+            pid = int(f.readline().strip())
+        os.kill(pid, 10 if down else 12)  # SIGUSR1 / SIGUSR2
+
+    # ------------------------------------------------------------------ SQL (set-up only)
+    def sql(self, service, query):
+        db = "tc_" + service.replace("-", "_")
+        args = ["psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1",
+                "-h", os.path.join(self.run_dir, "pg-sock"), "-p", str(self.pg_port),
+                "-U", "postgres", "-d", db, "-c", query]
+        if os.geteuid() == 0:
+            args = ["runuser", "-u", "postgres", "--"] + args
+        return subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
+
+    # ------------------------------------------------------------------ processes
+    def stack_cmd(self, *args):
+        env = dict(os.environ)
+        return subprocess.run([os.path.join(self.root, "scripts", "stack.sh"), *args],
+                              check=True, capture_output=True, text=True, env=env)
+
+    def pid(self, service):
+        with open(os.path.join(self.run_dir, "pids", f"{service}.pid")) as f:
+            return int(f.readline().strip())  # line 2 holds the binary's path
+
+    def wait_ready(self, service, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                if requests.get(self.admin_url(service, "/ready"), timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"{service} not ready after {timeout}s")
+
+
+class Org:
+    def __init__(self, stack, org, owner):
+        self.stack = stack
+        self.id = org["id"]
+        self.org = org
+        self.owner = owner
+        self.owner_token = stack.token(sub=owner["id"], org=self.id, role="owner")
+
+    def token_for(self, user):
+        return self.stack.token(sub=user["id"], org=self.id, role=user["role"])
+
+    def invite(self, role="viewer", email=None, name="Ivy Invitee", token=None):
+        email = email or f"user-{secrets.token_hex(6)}@example.com"
+        r = self.stack.call("POST", "user", "/v1/users", token=token or self.owner_token,
+                            json_body={"email": email, "name": name, "role": role})
+        assert r.status_code == 201, r.text
+        return r.json()
+
+
+def new_id(prefix):
+    """An id of the platform's shape (prefix_ + 26 Crockford base32 chars)."""
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    return prefix + "_" + "".join(secrets.choice(alphabet) for _ in range(26))
+
+
+def assert_error(r, status, code=None):
+    """The platform error body (DESIGN §3)."""
+    assert r.status_code == status, f"{r.status_code} {r.text}"
+    body = r.json()
+    err = body["error"]
+    assert set(err) >= {"code", "message", "request_id", "docs_url"}, body
+    assert err["request_id"].startswith("req_") or err["request_id"] == r.headers.get("X-Request-Id")
+    assert err["docs_url"].startswith("https://docs.techcorp.com/errors/")
+    if code:
+        assert err["code"] == code, body
+    return err
+
+
+class OpenApi:
+    """Checks real responses against a service's OpenAPI 3.1 document (schemas are JSON
+    Schema 2020-12, validated by jsonschema)."""
+
+    def __init__(self, path):
+        with open(path) as f:
+            self.doc = yaml.safe_load(f)
+        self.resolver = RefResolver.from_schema(self.doc)
+
+    def _operation(self, method, path):
+        # like the router: the template with the most literal segments wins
+        best = None
+        for template, item in self.doc["paths"].items():
+            if _path_matches(template, path) and method.lower() in item:
+                params = template.count("{")
+                if best is None or params < best[0]:
+                    best = (params, item[method.lower()])
+        assert best, f"{method} {path} is not in the OpenAPI document"
+        return best[1]
+
+    def check(self, method, path, response):
+        op = self._operation(method, path.split("?")[0])
+        status = str(response.status_code)
+        spec = op["responses"].get(status) or op["responses"].get("default")
+        assert spec, f"{method} {path}: status {status} is not documented"
+        spec = self._deref(spec)
+        content = spec.get("content")
+        if not content:
+            assert not response.content, f"{method} {path} {status}: undocumented body"
+            return
+        schema = content["application/json"]["schema"]
+        Draft202012Validator(schema, resolver=self.resolver).validate(response.json())
+
+    def _deref(self, node):
+        while "$ref" in node:
+            _, node = self.resolver.resolve(node["$ref"])
+        return node
+
+
+def _path_matches(template, path):
+    t = template.strip("/").split("/")
+    p = path.strip("/").split("/")
+    if len(t) != len(p):
+        return False
+    return all(a.startswith("{") or a == b for a, b in zip(t, p))
+
+
+class EventSchemas:
+    """proto/events: one JSON Schema per event type, validated with their shared parts."""
+
+    def __init__(self, root):
+        base = os.path.join(root, "proto", "events")
+        self.store = {}
+        for dirpath, _, files in os.walk(base):
+            for name in files:
+                if name.endswith(".json"):
+                    with open(os.path.join(dirpath, name)) as f:
+                        schema = json.load(f)
+                    self.store[schema["$id"]] = schema
+
+    def validate(self, event_type, data):
+        sid = f"https://schemas.techcorp.com/events/{event_type}.json"
+        assert sid in self.store, f"no schema for {event_type} in proto/events"
+        schema = self.store[sid]
+        resolver = RefResolver(sid, schema, store=self.store)
+        Draft202012Validator(schema, resolver=resolver).validate(data)
+
+
+class Api:
+    """Calls one service and checks every response against its OpenAPI document."""
+
+    def __init__(self, stack, service):
+        self.stack = stack
+        self.service = service
+        self.spec = OpenApi(os.path.join(stack.root, "proto", "openapi", f"{service}.yaml"))
+
+    def __call__(self, method, path, token=None, json_body=None, headers=None, data=None,
+                 check=True):
+        r = self.stack.call(method, self.service, path, token=token, json_body=json_body,
+                            headers=headers, data=data)
+        if check:
+            self.spec.check(method, path, r)
+        return r
