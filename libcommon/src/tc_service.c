@@ -93,7 +93,7 @@ static void read_config(tc_service_t *s)
     s->bind_addr = tc_config_str(c, "BIND_ADDR", "0.0.0.0");
     s->port = (int)tc_config_int(c, "PORT", s->def.default_port, 0, 65535);
     s->admin_port = (int)tc_config_int(c, "ADMIN_PORT", s->port ? s->port + 1000 : 0, 0, 65535);
-    s->threads = (int)tc_config_int(c, "HTTP_THREADS", 16, 1, 512);
+    s->threads = (int)tc_config_int(c, "HTTP_THREADS", 8, 1, 512);
     s->max_body = tc_config_int(c, "HTTP_MAX_BODY_BYTES", 1048576, 1024, 64 * 1048576);
     s->grace_ms = (int)tc_config_int(c, "SHUTDOWN_GRACE_MS", 20000, 0, 600000);
     s->startup_ms = (int)tc_config_int(c, "STARTUP_TIMEOUT_MS", 60000, 0, 600000);
