@@ -19,6 +19,7 @@ export TC_REDIS_PORT=${TC_BENCH_REDIS_PORT:-58379}
 export TC_PORT_BASE=${TC_BENCH_PORT_BASE:-28080}
 export TC_SMTP_PORT=${TC_BENCH_SMTP_PORT:-22525}
 export TC_LOG_LEVEL=${TC_LOG_LEVEL:-info}
+export TC_ENV_FILE_SUFFIX=bench # services/<svc>/bench.env: e.g. auth's login throttles off
 DURATION=${BENCH_DURATION:-10}
 CONNS=${BENCH_CONNS:-64}
 ONLY=${BENCH_ONLY:-}
@@ -38,11 +39,14 @@ svc_port() { # index in the fleet order of scripts/stack.sh
 
 wanted() { [[ -z $ONLY || " $ONLY " == *" $1 "* ]]; }
 
-# wrk_run NAME URL [wrk args…] → prints "rps p50_ms p99_ms", fails on non-2xx
+# wrk_run NAME URL [wrk args…] → prints "rps p50_ms p99_ms", fails on non-2xx.
+# WRK_SCRIPT picks a Lua script (default: report only); every script ends with report.lua.
+# WRK_CONNS and WRK_TIMEOUT override the connection count and wrk's 2 s timeout.
 wrk_run() {
     local name=$1 url=$2 out
     shift 2
-    out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -s scripts/bench/report.lua "$@" "$url")
+    out=$(wrk -t2 -c"${WRK_CONNS:-$CONNS}" -d"${DURATION}s" --timeout "${WRK_TIMEOUT:-2s}" --latency \
+        -s "${WRK_SCRIPT:-scripts/bench/report.lua}" "$@" "$url")
     echo "$out" >"$RUN/bench-$name.txt"
     if ! grep -q '^BENCH ' <<<"$out"; then
         echo "bench: $name: wrk produced no report" >&2
@@ -113,6 +117,56 @@ SQL
     record "GET /v1/users/{id}" "pgbench -S-style SELECT" "$rps" "$tps" "0.70" "$p50" "$p99" "$pg_lat" "-"
 }
 
+# ------------------------------------------------------------------ auth
+# Login is bounded by Argon2id by design (OWASP parameters cost tens of milliseconds per
+# hash), so its row is reported beside the cost of one hash measured with the argon2 CLI.
+bench_auth() {
+    local port svc_tok i body
+    port=$(svc_port auth)
+    # Twice as many live sessions as connections: wrk may ask for a connection's next request
+    # before the previous response handed its new token back, so each thread keeps spares.
+    local sessions=$((CONNS * 2)) accounts=$(((CONNS * 2 + 4) / 5))
+    echo "bench: auth — $sessions sessions over $accounts accounts (at most 5 sessions per user)"
+    for i in $(seq 1 "$accounts"); do
+        curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' \
+            -d "{\"org_name\":\"Bench $i\",\"email\":\"bench-auth-$i@example.com\",\"password\":\"bench password $i\",\"name\":\"B\"}" \
+            "http://127.0.0.1:$port/v1/auth/signup"
+    done
+    : >"$RUN/bench-refresh-live.txt"
+    for i in $(seq 0 $((sessions - 1))); do
+        body="{\"email\":\"bench-auth-$((i % accounts + 1))@example.com\",\"password\":\"bench password $((i % accounts + 1))\"}"
+        curl -sf -X POST -H 'Content-Type: application/json' -d "$body" \
+            "http://127.0.0.1:$port/v1/auth/login" | jq -r .refresh_token >>"$RUN/bench-refresh-live.txt"
+    done
+
+    echo "bench: auth — refresh rotation"
+    read -r rps p50 p99 < <(BENCH_TOKENS="$RUN/bench-refresh-live.txt" BENCH_THREADS=2 \
+        WRK_SCRIPT=scripts/bench/refresh.lua wrk_run auth-refresh "http://127.0.0.1:$port/v1/auth/token/refresh")
+    record "POST /v1/auth/token/refresh" "-" "$rps" "-" "-" "$p50" "$p99" "-" "-"
+
+    echo "bench: auth — API-key introspection"
+    local admin key
+    admin=$(curl -sf -X POST -H 'Content-Type: application/json' \
+        -d '{"email":"bench-auth-1@example.com","password":"bench password 1"}' \
+        "http://127.0.0.1:$port/v1/auth/login" | jq -r .access_token)
+    key=$(curl -sf -X POST -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+        -d '{"name":"bench"}' "http://127.0.0.1:$port/v1/auth/api-keys" | jq -r .key)
+    svc_tok=$(scripts/dev-token --service)
+    read -r rps p50 p99 < <(BENCH_BODY="{\"api_key\":\"$key\"}" BENCH_TOKEN="$svc_tok" \
+        WRK_SCRIPT=scripts/bench/post_json.lua \
+        wrk_run auth-introspect "http://127.0.0.1:$port/internal/v1/auth/introspect")
+    record "POST /internal/.../introspect" "-" "$rps" "-" "-" "$p50" "$p99" "-" "-"
+
+    # 8 connections = the request threads: more would only measure queueing behind Argon2id
+    echo "bench: auth — login (Argon2id m=19456 KiB, t=2, p=1), 8 connections"
+    read -r rps p50 p99 < <(WRK_CONNS=8 WRK_TIMEOUT=10s BENCH_BODY='{"email":"bench-auth-2@example.com","password":"bench password 2"}' \
+        WRK_SCRIPT=scripts/bench/post_json.lua wrk_run auth-login "http://127.0.0.1:$port/v1/auth/login")
+    local hash_ms
+    hash_ms=$(echo -n "bench password" | argon2 benchsaltsalt -id -t 2 -k 19456 -p 1 |
+        awk '/seconds/{printf "%.1f", $1 * 1000}')
+    record "POST /v1/auth/login" "one Argon2id hash (ms)" "$rps" "$hash_ms" "-" "$p50" "$p99" "-" "-"
+}
+
 # ------------------------------------------------------------------ idle memory
 bench_idle_rss() {
     local svc pid rss
@@ -133,11 +187,13 @@ scripts/stack.sh up >/dev/null
 sleep 2
 wanted idle && bench_idle_rss
 wanted user && bench_user
+wanted auth && bench_auth
 
 echo
 printf '%-28s %-26s %12s %12s %8s %8s %9s %9s\n' benchmark peer ours peer ratio target "p50 ms" "p99 ms"
 while IFS=$'\t' read -r name peer ours theirs target p50 p99 _ _; do
-    ratio=$(awk -v a="$ours" -v b="$theirs" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "-" }')
+    ratio=$(awk -v a="$ours" -v b="$theirs" -v t="$target" \
+        'BEGIN{ if (t != "-" && b > 0) printf "%.2f", a / b; else print "-" }')
     printf '%-28s %-26s %12s %12s %8s %8s %9s %9s\n' "$name" "$peer" "$ours" "$theirs" "$ratio" "$target" "$p50" "$p99"
 done <"$RESULTS"
 echo

@@ -449,17 +449,39 @@ jwt_init() {
 # ------------------------------------------------------------------------------ dev secrets
 
 # Secrets a real deployment takes from Kubernetes Secrets: generated once per run directory,
-# never committed. DATA_KEK wraps the per-tenant data keys (PII encryption); EMAIL_INDEX_KEY
-# keys the email blind index.
+# never committed. DATA_KEK wraps the per-tenant data keys and auth's signing keys;
+# EMAIL_INDEX_KEY keys the email blind index; each service gets its own OAuth client
+# credentials (AUTH_CLIENT_ID/AUTH_CLIENT_SECRET), and auth the list of their SHA-256 hashes.
 SECRETS_ENV=$RUN/secrets.env
+SECRETS_DIR=$RUN/secrets
 
 secrets_init() {
-    [[ -s $SECRETS_ENV ]] && return 0
-    local kek idx
-    kek=$(openssl rand -hex 32) && idx=$(openssl rand -hex 32) || die "openssl rand failed"
+    local svc secret hash clients=""
     (
         umask 077
-        printf 'DATA_KEK=%s\nEMAIL_INDEX_KEY=%s\n' "$kek" "$idx" >"$SECRETS_ENV"
+        mkdir -p "$SECRETS_DIR"
+        if [[ ! -s $SECRETS_ENV ]]; then
+            printf 'DATA_KEK=%s\nEMAIL_INDEX_KEY=%s\n' "$(openssl rand -hex 32)" \
+                "$(openssl rand -hex 32)" >"$SECRETS_ENV"
+        fi
+        for svc in "${SERVICES[@]}"; do
+            [[ -s $SECRETS_DIR/$svc.env ]] && continue
+            printf 'AUTH_CLIENT_ID=%s\nAUTH_CLIENT_SECRET=%s\n' "$svc" \
+                "$(openssl rand -hex 32)" >"$SECRETS_DIR/$svc.env"
+        done
+        # the bearer token of the gateway's admin API (routes, canary weights, reloads)
+        if ! grep -q '^GATEWAY_ADMIN_TOKEN=' "$SECRETS_DIR/gateway.env"; then
+            printf 'GATEWAY_ADMIN_TOKEN=%s\n' "$(openssl rand -hex 24)" >>"$SECRETS_DIR/gateway.env"
+        fi
+    ) || die "cannot create the dev secrets"
+    for svc in "${SERVICES[@]}"; do
+        secret=$(sed -n 's/^AUTH_CLIENT_SECRET=//p' "$SECRETS_DIR/$svc.env")
+        hash=$(printf '%s' "$secret" | openssl dgst -sha256 -r | cut -d' ' -f1)
+        clients+="${clients:+,}{\"client_id\":\"$svc\",\"secret_sha256\":\"$hash\",\"scopes\":[\"internal\"]}"
+    done
+    (
+        umask 077
+        printf "AUTH_SERVICE_CLIENTS='[%s]'\n" "$clients" >"$SECRETS_DIR/auth-clients.env"
     )
 }
 
@@ -553,6 +575,10 @@ build_env() {
         env_set "$(peer_var "$peer")" "http://127.0.0.1:$(api_port "$peer")"
     done
     env_load_file "$SECRETS_ENV"
+    env_load_file "$SECRETS_DIR/$svc.env"
+    if [[ $svc == auth ]]; then
+        env_load_file "$SECRETS_DIR/auth-clients.env"
+    fi
     env_load_file "$ROOT/services/$svc/dev.env"
     if [[ -n $ENV_SUFFIX ]]; then
         env_load_file "$ROOT/services/$svc/$ENV_SUFFIX.env"

@@ -34,6 +34,16 @@ if [ "${TC_SANITIZE:-}" = 1 ]; then
 fi
 
 RUN="$ROOT/$TC_RUN_DIR"
+
+# The isolated stack uses fixed ports: two runs on one machine (two checkouts, or a developer
+# and an agent) would fight over them, so runs take turns.
+LOCK="${TMPDIR:-/tmp}/techcorp-test-$(id -u).lock"
+exec 9>"$LOCK"
+if ! flock -n 9; then
+    echo "test: another test run holds $LOCK; waiting for it"
+    flock 9
+fi
+
 failed=()
 passed=()
 

@@ -72,6 +72,7 @@ struct tc_auth {
     char *jwks_file;
     char *issuer;
     char *audience;
+    int manual; /* keys installed by tc_auth_set_jwks only */
     int leeway_s;
     int refresh_ms;
     int refetch_ms;
@@ -104,7 +105,7 @@ typedef struct {
 
 /* Claims of interest, each the unique member of that name (NULL when absent). */
 typedef struct {
-    const cJSON *exp, *nbf, *iss, *aud, *sub, *org, *role, *scope, *plan, *jti, *use;
+    const cJSON *exp, *nbf, *iss, *aud, *sub, *org, *role, *scope, *plan, *jti, *use, *sid;
 } claims_t;
 
 /* ------------------------------------------------------------------------- roles */
@@ -617,6 +618,13 @@ static void keyset_install(tc_auth_t *a, keyset_t *next)
 
 static int keyset_load(tc_auth_t *a)
 {
+    if (a->manual) {
+        /* nothing to fetch: the owner installs keys with tc_auth_set_jwks */
+        keyset_t *ks = keyset_acquire(a);
+        int rc = ks && ks->n ? TC_OK : TC_EUNAVAIL;
+        keyset_release(ks);
+        return rc;
+    }
     char *text = NULL;
     keyset_t *ks = NULL;
     const char *source = a->jwks_url ? a->jwks_url : a->jwks_file;
@@ -691,6 +699,17 @@ static int reload(tc_auth_t *a, reload_kind_t kind)
     atomic_store(&a->next_refresh_ms, tc_mono_ms() + (rc == TC_OK ? a->refresh_ms : retry));
     pthread_cond_broadcast(&a->reload_cv);
     pthread_mutex_unlock(&a->reload_mu);
+    return rc;
+}
+
+int tc_auth_set_jwks(tc_auth_t *a, const char *jwks_json)
+{
+    keyset_t *ks = NULL;
+    if (!a || !a->manual || !jwks_json)
+        return TC_EINVAL;
+    int rc = keyset_parse(jwks_json, &ks);
+    if (rc == TC_OK)
+        keyset_install(a, ks);
     return rc;
 }
 
@@ -864,7 +883,7 @@ static int claims_collect(const cJSON *obj, claims_t *c)
         member(obj, "aud", &c->aud) || member(obj, "sub", &c->sub) || member(obj, "org", &c->org) ||
         member(obj, "role", &c->role) || member(obj, "scope", &c->scope) ||
         member(obj, "plan", &c->plan) || member(obj, "jti", &c->jti) ||
-        member(obj, "token_use", &c->use))
+        member(obj, "token_use", &c->use) || member(obj, "sid", &c->sid))
         return TC_EINVAL;
     return TC_OK;
 }
@@ -924,9 +943,13 @@ static const char *check_identity(const claims_t *c, tc_principal_t *p)
     if (c->use && !cJSON_IsString(c->use))
         return "bad_claims";
     p->is_service = c->use && strcmp(c->use->valuestring, "service") == 0;
-    if (!optional_claim(c->scope, p->scope, sizeof p->scope) ||
-        !optional_claim(c->plan, p->plan, sizeof p->plan) ||
-        !optional_claim(c->jti, p->jti, sizeof p->jti))
+    /* an empty scope is a user token with no extra scopes; other claims must not be empty */
+    if (!(c->scope && cJSON_IsString(c->scope) && !c->scope->valuestring[0]) &&
+        !optional_claim(c->scope, p->scope, sizeof p->scope))
+        return "bad_claims";
+    if (!optional_claim(c->plan, p->plan, sizeof p->plan) ||
+        !optional_claim(c->jti, p->jti, sizeof p->jti) ||
+        !optional_claim(c->sid, p->sid, sizeof p->sid))
         return "bad_claims";
     if (!p->plan[0])
         memcpy(p->plan, "free", sizeof "free");
@@ -1016,6 +1039,23 @@ int tc_auth_verify(tc_auth_t *a, const char *token, tc_principal_t *out, const c
     return reason ? TC_EINVAL : TC_OK;
 }
 
+int tc_auth_lookup(tc_auth_t *a, const char *token, tc_principal_t *out, const char **why)
+{
+    jws_t j;
+    *why = NULL;
+    memset(out, 0, sizeof *out);
+    if (!a || !token || jws_split(token, &j) != TC_OK) {
+        *why = "malformed";
+        return TC_EINVAL;
+    }
+    uint8_t hash[TC_SHA256_LEN];
+    tc_sha256(token, j.total, hash);
+    int hit = cache_get(a, hash, atomic_load(&a->epoch), tc_now_ms() / 1000, out);
+    if (hit < 0)
+        *why = "expired";
+    return hit > 0 ? TC_OK : hit < 0 ? TC_EINVAL : TC_EAGAIN;
+}
+
 /* ------------------------------------------------------------------------- lifecycle */
 
 static int opts_valid(const tc_auth_opts_t *o)
@@ -1023,6 +1063,8 @@ static int opts_valid(const tc_auth_opts_t *o)
     if (!o || !o->issuer || !o->issuer[0] || !o->audience || !o->audience[0])
         return 0;
     int url = o->jwks_url && o->jwks_url[0], file = o->jwks_file && o->jwks_file[0];
+    if (o->manual)
+        return !url && !file;
     return url != file; /* exactly one source, so there is no doubt which one is trusted */
 }
 
@@ -1037,6 +1079,7 @@ static int auth_init(tc_auth_t *a, const tc_auth_opts_t *o)
     a->jwks_file = dup_or_null(o->jwks_file);
     a->issuer = strdup(o->issuer);
     a->audience = strdup(o->audience);
+    a->manual = o->manual;
     a->leeway_s = o->leeway_s > 0 ? o->leeway_s : (o->leeway_s < 0 ? 0 : 30);
     a->refresh_ms = o->refresh_interval_ms > 0 ? o->refresh_interval_ms : 300000;
     a->refetch_ms = o->refetch_min_interval_ms > 0 ? o->refetch_min_interval_ms : 10000;

@@ -447,9 +447,13 @@ static enum MHD_Result send_response(tc_req_t *r)
     if (rs->status != 204 && rs->status != 304)
         MHD_add_response_header(resp, "Content-Type", rs->content_type);
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    for (int i = 0; i < rs->nheaders; i++)
+    int cache_set = 0; /* API answers are not cacheable unless a handler says otherwise */
+    for (int i = 0; i < rs->nheaders; i++) {
         MHD_add_response_header(resp, rs->hnames[i], rs->hvalues[i]);
+        cache_set |= strcasecmp(rs->hnames[i], "Cache-Control") == 0;
+    }
+    if (!cache_set)
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
     if (atomic_load(&r->srv->closing) || r->too_large)
         MHD_add_response_header(resp, "Connection", "close");
     r->status = rs->status;

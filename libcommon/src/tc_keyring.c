@@ -219,3 +219,20 @@ int tc_keyring_blind(tc_keyring_t *k, const char *tenant, const char *purpose, c
     OPENSSL_cleanse(subkey, sizeof subkey);
     return rc;
 }
+
+int tc_email_index(const uint8_t key[TC_SHA256_LEN], const char *email, char out[24])
+{
+    uint8_t mac[TC_SHA256_LEN];
+    size_t n = strlen(email);
+    char *lower = malloc(n + 1);
+    if (!lower)
+        return TC_ENOMEM;
+    /* ASCII only: the domain is case-insensitive and everyone treats the local part so */
+    for (size_t i = 0; i <= n; i++)
+        lower[i] = (email[i] >= 'A' && email[i] <= 'Z') ? (char)(email[i] - 'A' + 'a') : email[i];
+    int rc = tc_hmac_sha256(key, TC_SHA256_LEN, lower, n, mac);
+    free(lower);
+    if (rc == TC_OK && tc_b64url_encode(mac, 16, out, 24) < 0)
+        rc = TC_ERROR;
+    return rc;
+}

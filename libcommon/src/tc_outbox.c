@@ -64,6 +64,28 @@ int tc_outbox_add(tc_dbconn_t *tx, const char *topic, const tc_event_t *ev, char
     return rc;
 }
 
+int tc_outbox_emit(tc_dbconn_t *tx, const char *topic, const char *type, const char *source,
+                   const char *key, cJSON *data)
+{
+    char schema[192];
+    if (!data)
+        return TC_ENOMEM;
+    char *text = cJSON_PrintUnformatted(data);
+    cJSON_Delete(data);
+    if (!text)
+        return TC_ENOMEM;
+    snprintf(schema, sizeof schema, TC_SCHEMA_BASE "%s.json", type);
+    tc_event_t ev = {.type = (char *)type,
+                     .source = (char *)source,
+                     .subject = (char *)key,
+                     .partitionkey = (char *)key,
+                     .dataschema = schema,
+                     .data = text};
+    int rc = tc_outbox_add(tx, topic, &ev, NULL, 0);
+    free(text);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ relay */
 
 struct tc_relay {

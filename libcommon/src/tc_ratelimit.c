@@ -156,29 +156,49 @@ static void fill_result(const tc_rl_spec_t *spec, const int64_t v[R_COUNT], tc_r
     }
 }
 
+tc_redis_script_t *tc_ratelimit_script(void)
+{
+    return &g_gcra;
+}
+
+int tc_ratelimit_prepare(const char *key, const tc_rl_spec_t *spec, int64_t cost,
+                         tc_rl_call_t *call)
+{
+    if (!key || !spec || !call || validate(spec, cost) != TC_OK)
+        return TC_EINVAL;
+    int64_t interval = ceil_div(spec->period_ms * 1000, spec->limit);
+    const int64_t values[] = {interval, interval * spec->burst, cost, spec->quota_limit,
+                              spec->quota_window_ms};
+    for (int i = 0; i < 5; i++) {
+        snprintf(call->buf[i], sizeof call->buf[i], "%" PRId64, values[i]);
+        call->args[i] = call->buf[i];
+    }
+    call->keys[0] = key;
+    call->keys[1] = spec->quota_key;
+    call->nkeys = spec->quota_key ? 2 : 1;
+    call->nargs = 5;
+    return TC_OK;
+}
+
+int tc_ratelimit_parse(const redisReply *reply, const tc_rl_spec_t *spec, tc_rl_result_t *out)
+{
+    int64_t v[R_COUNT];
+    int rc = parse_reply(reply, v);
+    if (rc == TC_OK)
+        fill_result(spec, v, out);
+    return rc;
+}
+
 int tc_ratelimit_check(tc_redis_t *r, const char *key, const tc_rl_spec_t *spec, int64_t cost,
                        tc_rl_result_t *out)
 {
-    if (!r || !key || !spec || !out || validate(spec, cost) != TC_OK)
+    tc_rl_call_t call;
+    if (!r || !out || tc_ratelimit_prepare(key, spec, cost, &call) != TC_OK)
         return TC_EINVAL;
-    int64_t interval = ceil_div(spec->period_ms * 1000, spec->limit);
-    char a_interval[24], a_tolerance[24], a_cost[24], a_qlimit[24], a_qwindow[24];
-    snprintf(a_interval, sizeof a_interval, "%" PRId64, interval);
-    snprintf(a_tolerance, sizeof a_tolerance, "%" PRId64, interval * spec->burst);
-    snprintf(a_cost, sizeof a_cost, "%" PRId64, cost);
-    snprintf(a_qlimit, sizeof a_qlimit, "%" PRId64, spec->quota_limit);
-    snprintf(a_qwindow, sizeof a_qwindow, "%" PRId64, spec->quota_window_ms);
-    const char *keys[] = {key, spec->quota_key};
-    const char *args[] = {a_interval, a_tolerance, a_cost, a_qlimit, a_qwindow};
-
-    redisReply *reply =
-        tc_redis_eval(r, &g_gcra, spec->quota_key ? 2 : 1, keys, (int)TC_ARRAY_LEN(args), args);
+    redisReply *reply = tc_redis_eval(r, &g_gcra, call.nkeys, call.keys, call.nargs, call.args);
     if (!reply)
         return TC_EUNAVAIL;
-    int64_t v[R_COUNT];
-    int rc = parse_reply(reply, v);
+    int rc = tc_ratelimit_parse(reply, spec, out);
     freeReplyObject(reply);
-    if (rc == TC_OK)
-        fill_result(spec, v, out);
     return rc;
 }

@@ -77,6 +77,9 @@ struct tc_service {
     int nchecks;
     tc_reload_fn reload_fn;
     void *reload_ud;
+    tc_service_server_t custom;
+    int has_custom;
+    int custom_started;
 
     atomic_int stopping;
     pthread_mutex_t stop_lock;
@@ -380,6 +383,27 @@ int tc_service_ready_check(tc_service_t *s, const char *name, tc_check_fn fn, vo
     return TC_OK;
 }
 
+int tc_service_custom_server(tc_service_t *s, const tc_service_server_t *server)
+{
+    if (!server->start || !server->quiesce || !server->drain || !server->stop)
+        return TC_EINVAL;
+    s->custom = *server;
+    s->has_custom = 1;
+    return TC_OK;
+}
+
+void tc_service_set_auth(tc_service_t *s, tc_auth_t *auth)
+{
+    if (s->auth != auth)
+        tc_auth_free(s->auth);
+    s->auth = auth;
+}
+
+int tc_service_port(const tc_service_t *s)
+{
+    return s->port;
+}
+
 int tc_service_on_reload(tc_service_t *s, tc_reload_fn fn, void *ud)
 {
     s->reload_fn = fn;
@@ -543,10 +567,17 @@ static int start_servers(tc_service_t *s)
                             .router = s->admin_router,
                             .auth = s->auth,
                             .access_log = 1};
-    if (!(s->admin = tc_http_start(&admin)) || !(s->http = tc_http_start(&api)))
+    if (!(s->admin = tc_http_start(&admin)))
         return TC_ERROR;
+    if (s->has_custom) {
+        if (s->custom.start(s->custom.ud, s->port) != TC_OK)
+            return TC_ERROR;
+        s->custom_started = 1;
+    } else if (!(s->http = tc_http_start(&api))) {
+        return TC_ERROR;
+    }
     char port[16], admin_port[16];
-    snprintf(port, sizeof port, "%d", tc_http_port(s->http));
+    snprintf(port, sizeof port, "%d", s->http ? tc_http_port(s->http) : s->port);
     snprintf(admin_port, sizeof admin_port, "%d", tc_http_port(s->admin));
     tc_log_kv(TC_LOG_INFO, "service started", "port", port, "admin_port", admin_port, NULL);
     return TC_OK;
@@ -583,6 +614,13 @@ static int shutdown_all(tc_service_t *s)
 {
     begin_stopping(s);
     int rc = 0;
+    if (s->custom_started) {
+        s->custom.quiesce(s->custom.ud);
+        if (s->custom.drain(s->custom.ud, s->grace_ms) != TC_OK)
+            tc_log_warn("requests still in flight after the grace period");
+        s->custom.stop(s->custom.ud);
+        s->custom_started = 0;
+    }
     if (s->http) {
         tc_http_quiesce(s->http);
         if (tc_http_drain(s->http, s->grace_ms) != TC_OK) {
@@ -627,7 +665,7 @@ void tc_service_free(tc_service_t *s)
 {
     if (!s)
         return;
-    if (s->http || s->admin || s->relay)
+    if (s->http || s->admin || s->relay || s->custom_started)
         shutdown_all(s);
     for (int i = 0; i < s->nconsumers; i++) {
         free(s->consumers[i].group);

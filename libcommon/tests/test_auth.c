@@ -281,6 +281,57 @@ Test(auth, valid_user_token_fills_principal)
     tc_auth_free(a);
 }
 
+/* Regression: auth issues "scope": "" for user tokens without extra scopes, and the session
+ * id as "sid"; the verifier once rejected the empty scope as bad_claims. */
+Test(auth, empty_scope_and_session_id_of_a_login_token)
+{
+    tc_auth_t *a = auth_default();
+    cJSON *c = user_claims();
+    set_str(c, "scope", "");
+    set_str(c, "sid", "ses_01TESTSESSION");
+    char *tok = sign(c);
+    tc_principal_t p;
+    expect_ok(a, tok, &p);
+    cr_assert_str_eq(p.scope, "");
+    cr_assert_str_eq(p.sid, "ses_01TESTSESSION");
+    cr_assert(!tc_principal_has_scope(&p, "internal"));
+    free(tok);
+    cJSON *svc = user_claims();
+    set_str(svc, "token_use", "service");
+    set_str(svc, "scope", "");
+    tok = sign(svc);
+    expect_reject(a, tok, "missing_claims"); /* a service acts only by scope */
+    free(tok);
+    tc_auth_free(a);
+}
+
+/* The issuer verifies its own tokens against the keys it installs (no fetching). */
+Test(auth, manual_key_set)
+{
+    tc_auth_opts_t o = {.issuer = ISS, .audience = AUD, .manual = 1};
+    tc_auth_t *a = tc_auth_new(&o);
+    cr_assert_not_null(a);
+    cr_assert_eq(tc_auth_key_count(a), 0);
+    char *tok = sign(user_claims());
+    expect_reject(a, tok, "no_keys");
+    EVP_PKEY *keys[] = {g_key1};
+    const char *kids[] = {"k1"};
+    char *jwks = jwks_text(keys, kids, 1);
+    cr_assert_eq(tc_auth_set_jwks(a, jwks), TC_OK);
+    cr_assert_eq(tc_auth_key_count(a), 1);
+    expect_ok(a, tok, NULL);
+    cr_assert_eq(tc_auth_set_jwks(a, "{\"keys\":[]}"), TC_EINVAL, "an empty set is refused");
+    expect_ok(a, tok, NULL);
+    tc_auth_free(a);
+    tc_auth_t *fetching = auth_default();
+    cr_assert_eq(tc_auth_set_jwks(fetching, jwks), TC_EINVAL, "only manual verifiers take keys");
+    tc_auth_free(fetching);
+    tc_auth_opts_t bad = {.issuer = ISS, .audience = AUD, .manual = 1, .jwks_file = g_jwks};
+    cr_assert_null(tc_auth_new(&bad), "manual excludes a JWKS source");
+    free(jwks);
+    free(tok);
+}
+
 Test(auth, plan_defaults_to_free_and_aud_array_accepted)
 {
     tc_auth_t *a = auth_default();

@@ -39,6 +39,7 @@ typedef struct {
     char scope[256]; /* space-separated scopes */
     char plan[32];   /* billing plan for rate limits; "free" when absent */
     char jti[64];
+    char sid[64];   /* session the token was issued for (user tokens from a login) */
     int64_t exp;    /* epoch seconds */
     int is_service; /* token_use == "service" */
 } tc_principal_t;
@@ -58,12 +59,16 @@ typedef struct {
     int refresh_interval_ms;     /* periodic JWKS refresh (default 300000) */
     int refetch_min_interval_ms; /* unknown-kid refetch rate limit (default 10000) */
     size_t cache_size;           /* verified-token cache slots (default 4096; 0 → default) */
+    int manual;                  /* keys come only from tc_auth_set_jwks (the issuer itself) */
 } tc_auth_opts_t;
 
 tc_auth_t *tc_auth_new(const tc_auth_opts_t *opts);
 void tc_auth_free(tc_auth_t *a);
 /* Loads/refreshes the key set now. */
 int tc_auth_reload(tc_auth_t *a);
+/* Manual mode: installs a key set (JWKS JSON text). The issuer calls it whenever its own
+ * keys change, so it verifies its tokens without fetching its own endpoint. */
+int tc_auth_set_jwks(tc_auth_t *a, const char *jwks_json);
 /* Number of keys currently loaded (0 before the first successful load). */
 int tc_auth_key_count(tc_auth_t *a);
 
@@ -73,6 +78,13 @@ int tc_auth_key_count(tc_auth_t *a);
  * safe to log (never the token).
  */
 int tc_auth_verify(tc_auth_t *a, const char *token, tc_principal_t *out, const char **why);
+/*
+ * The verified-token cache alone, for callers that must not block (an event loop): TC_OK and
+ * *out when the token was verified before and is still valid; TC_EINVAL (*why "malformed" or
+ * "expired"); TC_EAGAIN when it is not in the cache and needs tc_auth_verify, which may wait
+ * for a key-set fetch.
+ */
+int tc_auth_lookup(tc_auth_t *a, const char *token, tc_principal_t *out, const char **why);
 /* Extracts the token from an "Authorization: Bearer …" header value; NULL when malformed. */
 const char *tc_auth_bearer(const char *authorization);
 

@@ -17,6 +17,7 @@
 #ifndef TC_EVENTS_H
 #define TC_EVENTS_H
 
+#include <cjson/cJSON.h>
 #include <librdkafka/rdkafka.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -95,6 +96,14 @@ rd_kafka_t *tc_producer_handle(tc_producer_t *p);
  */
 int tc_outbox_add(tc_dbconn_t *tx, const char *topic, const tc_event_t *ev, char *id_out,
                   size_t id_out_len);
+
+/* The platform's schema URL for an event type (proto/events/<type>.json). */
+#define TC_SCHEMA_BASE "https://schemas.techcorp.com/events/"
+
+/* Serialises data (taken over, NULL → TC_ENOMEM) and adds an event of `type` with its schema
+ * URL, subject and partition key = key, to the outbox in the caller's transaction. */
+int tc_outbox_emit(tc_dbconn_t *tx, const char *topic, const char *type, const char *source,
+                   const char *key, cJSON *data);
 
 typedef struct tc_relay tc_relay_t;
 

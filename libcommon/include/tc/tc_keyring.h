@@ -37,4 +37,9 @@ int tc_keyring_open(tc_keyring_t *k, const char *tenant, const char *context, co
 int tc_keyring_blind(tc_keyring_t *k, const char *tenant, const char *purpose, const void *data,
                      size_t n, char out[24]);
 
+/* Platform-wide blind index of an email address (case-insensitive): base64url of the first
+ * 16 bytes of HMAC-SHA256(key, lower-cased email). Services that look people up by email
+ * (user, auth) share the key (EMAIL_INDEX_KEY), so they compute the same value. out: 24. */
+int tc_email_index(const uint8_t key[TC_SHA256_LEN], const char *email, char out[24]);
+
 #endif

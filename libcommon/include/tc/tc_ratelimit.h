@@ -36,4 +36,24 @@ typedef struct {
 int tc_ratelimit_check(tc_redis_t *r, const char *key, const tc_rl_spec_t *spec, int64_t cost,
                        tc_rl_result_t *out);
 
+/*
+ * The same check for callers that run the script on their own connection (the gateway's
+ * asynchronous Redis client): tc_ratelimit_check is prepare → EVALSHA/EVAL → parse.
+ */
+typedef struct {
+    int nkeys;
+    const char *keys[2]; /* KEYS: the GCRA key, then the quota key when there is one */
+    int nargs;
+    const char *args[5]; /* ARGV, pointing into buf */
+    char buf[5][24];
+} tc_rl_call_t;
+
+/* The Lua script (source; its sha1 is filled in by tc_redis_eval on first use). */
+tc_redis_script_t *tc_ratelimit_script(void);
+/* KEYS and ARGV for one check. TC_EINVAL when the spec or cost is invalid. */
+int tc_ratelimit_prepare(const char *key, const tc_rl_spec_t *spec, int64_t cost,
+                         tc_rl_call_t *call);
+/* Decodes the script's reply. TC_ERROR for an error reply or an unexpected shape. */
+int tc_ratelimit_parse(const redisReply *reply, const tc_rl_spec_t *spec, tc_rl_result_t *out);
+
 #endif

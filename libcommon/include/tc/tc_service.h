@@ -78,6 +78,26 @@ int tc_service_every(tc_service_t *s, const char *name, int interval_ms, tc_job_
 typedef void (*tc_reload_fn)(void *ud);
 int tc_service_on_reload(tc_service_t *s, tc_reload_fn fn, void *ud);
 
+/*
+ * A service that serves its public port itself (the gateway's event-loop proxy) registers its
+ * server here; tc_service_run then starts it instead of the libmicrohttpd API server and drives
+ * the same shutdown: quiesce (stop accepting), drain (wait for in-flight requests up to
+ * SHUTDOWN_GRACE_MS), stop. The admin port is still served by tc_service.
+ */
+typedef struct {
+    int (*start)(void *ud, int port); /* TC_OK when listening */
+    void (*quiesce)(void *ud);
+    int (*drain)(void *ud, int timeout_ms); /* TC_OK or TC_ETIMEDOUT */
+    void (*stop)(void *ud);
+    void *ud;
+} tc_service_server_t;
+int tc_service_custom_server(tc_service_t *s, const tc_service_server_t *server);
+/* Installs the token verifier for protected routes (taken over). For the issuer itself,
+ * which verifies against its own keys (tc_auth manual mode) instead of JWKS_URL. */
+void tc_service_set_auth(tc_service_t *s, tc_auth_t *auth);
+/* The configured API port (PORT). */
+int tc_service_port(const tc_service_t *s);
+
 /* An extra readiness check; /ready is 200 only when every check returns TC_OK. */
 typedef int (*tc_check_fn)(void *ud);
 int tc_service_ready_check(tc_service_t *s, const char *name, tc_check_fn fn, void *ud);

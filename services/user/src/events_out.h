@@ -14,7 +14,6 @@
 
 #define USER_TOPIC  "user-events"
 #define AUDIT_TOPIC "audit-events"
-#define SCHEMA_BASE "https://schemas.techcorp.com/events/"
 
 /* what: "created", "updated", "deleted" */
 int events_user(tc_dbconn_t *tx, const char *what, const user_t *u);

@@ -7,13 +7,8 @@
 #include "user_app.h"
 #include "user_model.h"
 #include "tc/tc_http.h"
+#include "tc/tc_tx.h"
 
-/* Acquires a connection and opens a transaction; on failure answers 503 and returns NULL. */
-tc_dbconn_t *tx_open(user_app_t *app, tc_resp_t *resp);
-/* Commits and releases; on failure answers 503 and returns the error. */
-int tx_commit(user_app_t *app, tc_dbconn_t *c, tc_resp_t *resp);
-/* Rolls back and releases. */
-void tx_abort(user_app_t *app, tc_dbconn_t *c);
 /* Answers a failed store call: 404 for TC_ENOTFOUND, else tc_resp_fail. */
 void respond_store_error(tc_resp_t *resp, int rc, const char *what);
 /* Answers a user (200 unless status given). */

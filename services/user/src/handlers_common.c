@@ -1,37 +1,7 @@
 #include "handlers.h"
 #include "tc/tc_core.h"
 #include "tc/tc_crypto.h"
-
-tc_dbconn_t *tx_open(user_app_t *app, tc_resp_t *resp)
-{
-    tc_dbconn_t *c = tc_db_acquire(app->db);
-    if (!c) {
-        tc_resp_fail(resp, TC_EUNAVAIL);
-        return NULL;
-    }
-    int rc = tc_db_begin(c);
-    if (rc != TC_OK) {
-        tc_db_release(app->db, c);
-        tc_resp_fail(resp, rc);
-        return NULL;
-    }
-    return c;
-}
-
-int tx_commit(user_app_t *app, tc_dbconn_t *c, tc_resp_t *resp)
-{
-    int rc = tc_db_commit(c);
-    tc_db_release(app->db, c);
-    if (rc != TC_OK)
-        tc_resp_fail(resp, rc == TC_ERROR ? TC_EUNAVAIL : rc);
-    return rc;
-}
-
-void tx_abort(user_app_t *app, tc_dbconn_t *c)
-{
-    tc_db_rollback(c);
-    tc_db_release(app->db, c);
-}
+#include "tc/tc_tx.h"
 
 void respond_store_error(tc_resp_t *resp, int rc, const char *what)
 {

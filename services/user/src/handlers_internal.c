@@ -114,7 +114,7 @@ static int create_signup(user_app_t *app, const tc_principal_t *p, org_t *o, use
     int rc = store_prepare_keys(app, o->id);
     if (rc != TC_OK)
         return rc;
-    tc_dbconn_t *tx = tx_open(app, resp);
+    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
     if (!tx)
         return TC_OK;
     cJSON *after = NULL;
@@ -131,10 +131,10 @@ static int create_signup(user_app_t *app, const tc_principal_t *p, org_t *o, use
         rc = events_audit(tx, p, o->id, "org.created", "org", o->id, NULL, after);
     cJSON_Delete(after);
     if (rc != TC_OK) {
-        tx_abort(app, tx);
+        tc_tx_abort(app->db, tx);
         return rc;
     }
-    if (tx_commit(app, tx, resp) == TC_OK)
+    if (tc_tx_commit(app->db, tx, resp) == TC_OK)
         tc_resp_json(resp, 201, signup_body(o, u));
     return TC_OK;
 }
@@ -204,7 +204,7 @@ void h_internal_users_activate(tc_req_t *req, tc_resp_t *resp, void *ud)
         tc_resp_error(resp, 404, "not_found", "User not found");
         return;
     }
-    tc_dbconn_t *tx = tx_open(app, resp);
+    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
     if (!tx)
         return;
     int rc = store_user_get(app, tx, NULL, id, 1, &u);
@@ -213,7 +213,7 @@ void h_internal_users_activate(tc_req_t *req, tc_resp_t *resp, void *ud)
         goto abort;
     }
     if (strcmp(u.status, "active") == 0) {
-        tx_abort(app, tx); /* already active: activation is idempotent */
+        tc_tx_abort(app->db, tx); /* already active: activation is idempotent */
         respond_user(resp, 200, &u);
         goto cleanup;
     }
@@ -229,11 +229,11 @@ void h_internal_users_activate(tc_req_t *req, tc_resp_t *resp, void *ud)
         tc_resp_fail(resp, rc);
         goto abort;
     }
-    if (tx_commit(app, tx, resp) == TC_OK)
+    if (tc_tx_commit(app->db, tx, resp) == TC_OK)
         respond_user(resp, 200, &u);
     goto cleanup;
 abort:
-    tx_abort(app, tx);
+    tc_tx_abort(app->db, tx);
 cleanup:
     user_clear(&u);
 }

@@ -81,7 +81,7 @@ void h_orgs_patch(tc_req_t *req, tc_resp_t *resp, void *ud)
         return;
     }
     tc_jv_free(&jv);
-    tc_dbconn_t *tx = tx_open(app, resp);
+    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
     if (!tx)
         return;
     int rc = store_org_get(tx, p->org, 1, &o);
@@ -103,13 +103,13 @@ void h_orgs_patch(tc_req_t *req, tc_resp_t *resp, void *ud)
         tc_resp_fail(resp, rc);
         goto abort;
     }
-    if (tx_commit(app, tx, resp) == TC_OK) {
+    if (tc_tx_commit(app->db, tx, resp) == TC_OK) {
         tc_resp_json(resp, 200, after);
         after = NULL;
     }
     goto cleanup;
 abort:
-    tx_abort(app, tx);
+    tc_tx_abort(app->db, tx);
 cleanup:
     cJSON_Delete(before);
     cJSON_Delete(after);

@@ -60,7 +60,7 @@ void h_prefs_put(tc_req_t *req, tc_resp_t *resp, void *ud)
     }
     tc_jv_free(&jv);
     int rc = store_prepare_keys(app, p->org);
-    tc_dbconn_t *tx = rc == TC_OK ? tx_open(app, resp) : NULL;
+    tc_dbconn_t *tx = rc == TC_OK ? tc_tx_begin(app->db, resp) : NULL;
     if (!tx) {
         if (rc != TC_OK)
             tc_resp_fail(resp, rc);
@@ -87,13 +87,13 @@ void h_prefs_put(tc_req_t *req, tc_resp_t *resp, void *ud)
         tc_resp_fail(resp, rc);
         goto abort;
     }
-    if (tx_commit(app, tx, resp) == TC_OK) {
+    if (tc_tx_commit(app->db, tx, resp) == TC_OK) {
         tc_resp_raw(resp, 200, NULL, text, strlen(text));
         text = NULL;
     }
     goto cleanup;
 abort:
-    tx_abort(app, tx);
+    tc_tx_abort(app->db, tx);
 cleanup:
     free(text);
     user_clear(&u);

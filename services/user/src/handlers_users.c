@@ -200,7 +200,7 @@ void h_users_create(tc_req_t *req, tc_resp_t *resp, void *ud)
         tc_resp_fail(resp, rc);
         return;
     }
-    tc_dbconn_t *tx = tx_open(app, resp);
+    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
     if (!tx)
         return;
     if (key) {
@@ -209,12 +209,12 @@ void h_users_create(tc_req_t *req, tc_resp_t *resp, void *ud)
         tc_idem_hash(req, hash);
         rc = tc_idem_claim(tx, p->org, key, hash, &replay);
         if (rc == TC_ECONFLICT) {
-            tx_abort(app, tx);
+            tc_tx_abort(app->db, tx);
             tc_idem_respond(resp, &replay);
             return;
         }
         if (rc == TC_EINVAL) {
-            tx_abort(app, tx);
+            tc_tx_abort(app->db, tx);
             tc_resp_error(resp, 422, "idempotency_key_reused",
                           "This Idempotency-Key was used for a different request");
             return;
@@ -227,7 +227,7 @@ void h_users_create(tc_req_t *req, tc_resp_t *resp, void *ud)
         rc = create_in_tx(app, tx, p, &u, key, &body);
     if (rc != TC_OK)
         goto fail;
-    if (tx_commit(app, tx, resp) == TC_OK) {
+    if (tc_tx_commit(app->db, tx, resp) == TC_OK) {
         char location[96];
         snprintf(location, sizeof location, "/v1/users/%s", u.id);
         tc_resp_header(resp, "Location", location);
@@ -236,7 +236,7 @@ void h_users_create(tc_req_t *req, tc_resp_t *resp, void *ud)
     }
     goto cleanup;
 fail:
-    tx_abort(app, tx);
+    tc_tx_abort(app->db, tx);
     if (rc == TC_ECONFLICT)
         tc_resp_error(resp, 409, "email_taken", "A user with this email address already exists");
     else
@@ -376,7 +376,7 @@ void h_users_patch(tc_req_t *req, tc_resp_t *resp, void *ud)
         return;
     }
     int rc = store_prepare_keys(app, p->org);
-    tc_dbconn_t *tx = rc == TC_OK ? tx_open(app, resp) : NULL;
+    tc_dbconn_t *tx = rc == TC_OK ? tc_tx_begin(app->db, resp) : NULL;
     if (!tx) {
         if (rc != TC_OK)
             tc_resp_fail(resp, rc);
@@ -406,11 +406,11 @@ void h_users_patch(tc_req_t *req, tc_resp_t *resp, void *ud)
         tc_resp_fail(resp, rc);
         goto abort;
     }
-    if (tx_commit(app, tx, resp) == TC_OK)
+    if (tc_tx_commit(app->db, tx, resp) == TC_OK)
         respond_user(resp, 200, &u);
     goto cleanup;
 abort:
-    tx_abort(app, tx);
+    tc_tx_abort(app->db, tx);
 cleanup:
     user_clear(&u);
     user_clear(&before);
@@ -430,7 +430,7 @@ void h_users_delete(tc_req_t *req, tc_resp_t *resp, void *ud)
         return;
     }
     int rc = store_prepare_keys(app, p->org);
-    tc_dbconn_t *tx = rc == TC_OK ? tx_open(app, resp) : NULL;
+    tc_dbconn_t *tx = rc == TC_OK ? tc_tx_begin(app->db, resp) : NULL;
     if (!tx) {
         if (rc != TC_OK)
             tc_resp_fail(resp, rc);
@@ -443,7 +443,7 @@ void h_users_delete(tc_req_t *req, tc_resp_t *resp, void *ud)
         goto abort;
     }
     if (strcmp(u.status, "deleted") == 0) {
-        tx_abort(app, tx); /* already deleted: DELETE is idempotent */
+        tc_tx_abort(app->db, tx); /* already deleted: DELETE is idempotent */
         tc_resp_empty(resp, 204);
         goto cleanup;
     }
@@ -458,11 +458,11 @@ void h_users_delete(tc_req_t *req, tc_resp_t *resp, void *ud)
         tc_resp_fail(resp, rc);
         goto abort;
     }
-    if (tx_commit(app, tx, resp) == TC_OK)
+    if (tc_tx_commit(app->db, tx, resp) == TC_OK)
         tc_resp_empty(resp, 204);
     goto cleanup;
 abort:
-    tx_abort(app, tx);
+    tc_tx_abort(app->db, tx);
 cleanup:
     user_clear(&u);
     user_clear(&before);

@@ -86,16 +86,7 @@ static int row_to_user(user_app_t *app, const PGresult *r, int row, user_t *u)
 
 static int email_hash(user_app_t *app, const char *email, char out[24])
 {
-    uint8_t mac[TC_SHA256_LEN];
-    char *norm = user_email_normalize(email);
-    if (!norm)
-        return TC_ENOMEM;
-    int rc =
-        tc_hmac_sha256(app->email_index_key, sizeof app->email_index_key, norm, strlen(norm), mac);
-    free(norm);
-    if (rc == TC_OK && tc_b64url_encode(mac, 16, out, 24) < 0)
-        rc = TC_ERROR;
-    return rc;
+    return tc_email_index(app->email_index_key, email, out);
 }
 
 typedef struct {

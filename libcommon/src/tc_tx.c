@@ -1,0 +1,34 @@
+#include "tc/tc_tx.h"
+#include "tc/tc_core.h"
+
+tc_dbconn_t *tc_tx_begin(tc_db_t *db, tc_resp_t *resp)
+{
+    tc_dbconn_t *c = tc_db_acquire(db);
+    if (!c) {
+        tc_resp_fail(resp, TC_EUNAVAIL);
+        return NULL;
+    }
+    int rc = tc_db_begin(c);
+    if (rc != TC_OK) {
+        tc_db_release(db, c);
+        tc_resp_fail(resp, rc);
+        return NULL;
+    }
+    return c;
+}
+
+int tc_tx_commit(tc_db_t *db, tc_dbconn_t *tx, tc_resp_t *resp)
+{
+    int rc = tc_db_commit(tx);
+    tc_db_release(db, tx);
+    /* a commit that failed for any reason left nothing behind: the client may retry */
+    if (rc != TC_OK)
+        tc_resp_fail(resp, rc == TC_ERROR ? TC_EUNAVAIL : rc);
+    return rc;
+}
+
+void tc_tx_abort(tc_db_t *db, tc_dbconn_t *tx)
+{
+    tc_db_rollback(tx);
+    tc_db_release(db, tx);
+}

@@ -1,0 +1,201 @@
+/*
+ * Accounts: auth's read model of users (fed by user-events, DESIGN §6) joined with the
+ * credential auth owns. Email and name are sealed with the org's data key, as in the user
+ * service; the email's blind index (shared EMAIL_INDEX_KEY) finds the account at login.
+ */
+#include "auth_app.h"
+#include "tc/tc_core.h"
+#include "tc/tc_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ACCT_COLS "user_id, org_id, email_enc, name_enc, role, status, password_hash, version"
+
+int acct_email_hash(const auth_app_t *app, const char *email, char out[24])
+{
+    return tc_email_index(app->email_index_key, email, out);
+}
+
+static void context(char *out, size_t n, const char *column, const char *user_id)
+{
+    snprintf(out, n, "accounts.%s|%s", column, user_id);
+}
+
+static int open_col(auth_app_t *app, const char *org, const char *user_id, const char *column,
+                    const char *sealed, char **out)
+{
+    char ctx[128];
+    *out = NULL;
+    if (!sealed)
+        return TC_OK;
+    context(ctx, sizeof ctx, column, user_id);
+    int rc = tc_keyring_open(app->keys, org, ctx, sealed, out);
+    return rc == TC_EINVAL ? TC_ERROR : rc;
+}
+
+static int row_to_account(auth_app_t *app, const PGresult *r, int row, account_t *a)
+{
+    memset(a, 0, sizeof *a);
+    snprintf(a->user_id, sizeof a->user_id, "%s", tc_db_val(r, row, 0));
+    snprintf(a->org_id, sizeof a->org_id, "%s", tc_db_val(r, row, 1));
+    snprintf(a->role, sizeof a->role, "%s", tc_db_val(r, row, 4));
+    snprintf(a->status, sizeof a->status, "%s", tc_db_val(r, row, 5));
+    a->version = tc_db_int(r, row, 7, 0);
+    const char *ph = tc_db_val(r, row, 6);
+    int rc = open_col(app, a->org_id, a->user_id, "email", tc_db_val(r, row, 2), &a->email);
+    if (rc == TC_OK)
+        rc = open_col(app, a->org_id, a->user_id, "name", tc_db_val(r, row, 3), &a->name);
+    if (rc == TC_OK && ph && !(a->password_hash = strdup(ph)))
+        rc = TC_ENOMEM;
+    if (rc != TC_OK)
+        account_clear(a);
+    return rc;
+}
+
+int acct_by_email(auth_app_t *app, tc_dbconn_t *c, const char *email, account_t *out)
+{
+    char hash[24];
+    PGresult *r = NULL;
+    int rc = acct_email_hash(app, email, hash);
+    if (rc == TC_OK)
+        rc = tc_db_qp(c, &r, "acct_by_email",
+                      "SELECT " ACCT_COLS
+                      " FROM accounts WHERE email_hash=$1 AND status <> 'deleted'"
+                      " ORDER BY version DESC LIMIT 1",
+                      hash);
+    if (rc == TC_OK)
+        rc = PQntuples(r) ? row_to_account(app, r, 0, out) : TC_ENOTFOUND;
+    PQclear(r);
+    return rc;
+}
+
+int acct_by_id(auth_app_t *app, tc_dbconn_t *c, const char *user_id, int for_update, account_t *out)
+{
+    PGresult *r = NULL;
+    int rc = for_update ? tc_db_qp(c, &r, "acct_by_id_lock",
+                                   "SELECT " ACCT_COLS " FROM accounts WHERE user_id=$1 FOR UPDATE",
+                                   user_id)
+                        : tc_db_qp(c, &r, "acct_by_id",
+                                   "SELECT " ACCT_COLS " FROM accounts WHERE user_id=$1", user_id);
+    if (rc == TC_OK)
+        rc = PQntuples(r) ? row_to_account(app, r, 0, out) : TC_ENOTFOUND;
+    PQclear(r);
+    return rc;
+}
+
+int acct_set_password(tc_dbconn_t *c, const char *user_id, const char *phc)
+{
+    PGresult *r = NULL;
+    int rc = tc_db_qp(c, &r, "acct_set_password",
+                      "UPDATE accounts SET password_hash=$2, password_changed_at=now(),"
+                      " updated_at=now() WHERE user_id=$1",
+                      user_id, phc);
+    if (rc == TC_OK && strcmp(PQcmdTuples(r), "1") != 0)
+        rc = TC_ENOTFOUND;
+    PQclear(r);
+    return rc;
+}
+
+static int seal_col(auth_app_t *app, const char *org, const char *user_id, const char *column,
+                    const char *plain, char **out)
+{
+    char ctx[128];
+    context(ctx, sizeof ctx, column, user_id);
+    return tc_keyring_seal(app->keys, org, ctx, plain, out);
+}
+
+/* Upsert of the identity columns only, and only for a newer version: the credential
+ * columns are auth's own and an event never touches them. */
+int acct_apply(auth_app_t *app, tc_dbconn_t *c, const cJSON *user, char *prev_status,
+               size_t prevlen, int *applied)
+{
+    const char *id = tc_json_get_str(user, "id"), *org = tc_json_get_str(user, "org_id");
+    const char *email = tc_json_get_str(user, "email"), *name = tc_json_get_str(user, "name");
+    const char *role = tc_json_get_str(user, "role"), *status = tc_json_get_str(user, "status");
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(user, "version");
+    *applied = 0;
+    prev_status[0] = '\0';
+    if (!id || !org || !email || !name || !role || !status || !cJSON_IsNumber(ver))
+        return TC_EINVAL;
+    char version[32], hash[24];
+    snprintf(version, sizeof version, "%lld", (long long)ver->valuedouble);
+    char *email_enc = NULL, *name_enc = NULL;
+    PGresult *r = NULL;
+    int rc = acct_email_hash(app, email, hash);
+    if (rc == TC_OK)
+        rc = seal_col(app, org, id, "email", email, &email_enc);
+    if (rc == TC_OK)
+        rc = seal_col(app, org, id, "name", name, &name_enc);
+    /* the previous status tells the caller about deactivations */
+    if (rc == TC_OK)
+        rc = tc_db_qp(c, &r, "acct_prev", "SELECT status FROM accounts WHERE user_id=$1 FOR UPDATE",
+                      id);
+    if (rc == TC_OK && PQntuples(r))
+        snprintf(prev_status, prevlen, "%s", tc_db_val(r, 0, 0));
+    PQclear(r);
+    r = NULL;
+    if (rc == TC_OK)
+        rc =
+            tc_db_qp(c, &r, "acct_apply",
+                     "INSERT INTO accounts (user_id, org_id, email_enc, email_hash, name_enc, role,"
+                     " status, version) VALUES ($1,$2,$3,$4,$5,$6,$7,$8::bigint)"
+                     " ON CONFLICT (user_id) DO UPDATE SET org_id=EXCLUDED.org_id,"
+                     " email_enc=EXCLUDED.email_enc, email_hash=EXCLUDED.email_hash,"
+                     " name_enc=EXCLUDED.name_enc, role=EXCLUDED.role, status=EXCLUDED.status,"
+                     " version=EXCLUDED.version, updated_at=now()"
+                     " WHERE accounts.version < EXCLUDED.version",
+                     id, org, email_enc, hash, name_enc, role, status, version);
+    if (rc == TC_OK)
+        *applied = strcmp(PQcmdTuples(r), "1") == 0;
+    PQclear(r);
+    free(email_enc);
+    free(name_enc);
+    return rc;
+}
+
+int acct_forget(tc_dbconn_t *c, const char *user_id)
+{
+    static const char *const stmts[] = {
+        "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id=$1)",
+        "DELETE FROM sessions WHERE user_id=$1",
+        "DELETE FROM mfa_totp WHERE user_id=$1",
+        "DELETE FROM recovery_codes WHERE user_id=$1",
+        "DELETE FROM mfa_challenges WHERE user_id=$1",
+        "DELETE FROM invitations WHERE user_id=$1",
+        "DELETE FROM password_resets WHERE user_id=$1",
+        "DELETE FROM accounts WHERE user_id=$1",
+    };
+    int rc = TC_OK;
+    for (size_t i = 0; rc == TC_OK && i < TC_ARRAY_LEN(stmts); i++)
+        rc = tc_db_query(c, NULL, NULL, stmts[i], 1, TC_DB_PARAMS(user_id));
+    return rc;
+}
+
+int org_plan(tc_dbconn_t *c, const char *org_id, char *plan, size_t n)
+{
+    PGresult *r = NULL;
+    snprintf(plan, n, "free");
+    int rc = tc_db_qp(c, &r, "org_plan", "SELECT plan FROM orgs WHERE org_id=$1", org_id);
+    if (rc == TC_OK && PQntuples(r))
+        snprintf(plan, n, "%s", tc_db_val(r, 0, 0));
+    PQclear(r);
+    return rc;
+}
+
+int org_apply(tc_dbconn_t *c, const cJSON *org)
+{
+    const char *id = tc_json_get_str(org, "id"), *plan = tc_json_get_str(org, "plan");
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(org, "version");
+    if (!id || !plan || !cJSON_IsNumber(ver))
+        return TC_EINVAL;
+    char version[32];
+    snprintf(version, sizeof version, "%lld", (long long)ver->valuedouble);
+    return tc_db_qp(
+        c, NULL, "org_apply",
+        "INSERT INTO orgs (org_id, plan, version) VALUES ($1,$2,$3::bigint)"
+        " ON CONFLICT (org_id) DO UPDATE SET plan=EXCLUDED.plan, version=EXCLUDED.version"
+        " WHERE orgs.version < EXCLUDED.version",
+        id, plan, version);
+}

@@ -1,0 +1,184 @@
+/* The auth service's configuration, start-up wiring and background jobs. */
+#include "auth_app.h"
+#include "tc/tc_core.h"
+#include "tc/tc_log.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void read_limit(tc_config_t *cfg, const char *rate_name, const char *burst_name,
+                       int64_t rate, int64_t burst, auth_limit_t *out)
+{
+    out->limit = tc_config_int(cfg, rate_name, rate, 1, 1000000);
+    out->period_ms = 60000;
+    out->burst = tc_config_int(cfg, burst_name, burst, 1, 1000000);
+}
+
+/* AUTH_SERVICE_CLIENTS: [{"client_id":"gateway","secret_sha256":"<hex>","scopes":["internal"]}]
+ * The secrets are random and high-entropy, so a SHA-256 of each is enough to store. */
+static void read_clients(auth_app_t *app, tc_config_t *cfg)
+{
+    const char *text = tc_config_secret(cfg, "AUTH_SERVICE_CLIENTS", "[]");
+    cJSON *arr = cJSON_Parse(text);
+    if (!cJSON_IsArray(arr)) {
+        tc_config_fail(cfg, "AUTH_SERVICE_CLIENTS", "must be a JSON array");
+        cJSON_Delete(arr);
+        return;
+    }
+    const cJSON *c;
+    cJSON_ArrayForEach(c, arr)
+    {
+        const char *id = tc_json_get_str(c, "client_id"),
+                   *hex = tc_json_get_str(c, "secret_sha256");
+        const cJSON *scopes = cJSON_GetObjectItemCaseSensitive(c, "scopes");
+        if (app->nclients >= AUTH_MAX_CLIENTS || !id || strlen(id) >= 64 || !hex ||
+            strlen(hex) != 64 || !cJSON_IsArray(scopes)) {
+            tc_config_fail(cfg, "AUTH_SERVICE_CLIENTS",
+                           "each entry needs client_id, secret_sha256 (64 hex) and scopes");
+            break;
+        }
+        auth_client_t *cl = &app->clients[app->nclients++];
+        snprintf(cl->client_id, sizeof cl->client_id, "%s", id);
+        for (int i = 0; i < TC_SHA256_LEN; i++) {
+            unsigned v;
+            if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+                tc_config_fail(cfg, "AUTH_SERVICE_CLIENTS", "secret_sha256 is not hex");
+            cl->secret_sha256[i] = (uint8_t)v;
+        }
+        size_t off = 0;
+        const cJSON *s;
+        cJSON_ArrayForEach(s, scopes)
+        {
+            if (cJSON_IsString(s) && off + strlen(s->valuestring) + 2 < sizeof cl->scopes)
+                off += (size_t)snprintf(cl->scopes + off, sizeof cl->scopes - off, "%s%s",
+                                        off ? " " : "", s->valuestring);
+        }
+    }
+    cJSON_Delete(arr);
+}
+
+void auth_app_config(auth_app_t *app, tc_config_t *cfg)
+{
+    static const char *const modes[] = {"live", "test", NULL};
+    memset(app, 0, sizeof *app);
+    const char *kek = tc_config_secret(cfg, "DATA_KEK", NULL);
+    const char *idx = tc_config_secret(cfg, "EMAIL_INDEX_KEY", NULL);
+    if (kek && tc_key_parse(kek, app->kek) != TC_OK)
+        tc_config_fail(cfg, "DATA_KEK", "must be 32 bytes as 64 hex characters or base64");
+    if (idx && tc_key_parse(idx, app->email_index_key) != TC_OK)
+        tc_config_fail(cfg, "EMAIL_INDEX_KEY", "must be 32 bytes as 64 hex characters or base64");
+    app->issuer = tc_config_str(cfg, "JWT_ISSUER", "techcorp-auth");
+    app->audience = tc_config_str(cfg, "JWT_AUDIENCE", "techcorp-api");
+    app->user_url = tc_config_str(cfg, "USER_URL", NULL);
+    app->app_url = tc_config_str(cfg, "APP_URL", "https://app.techcorp.com");
+    app->dev_key_file = tc_config_opt(cfg, "JWT_DEV_KEY_FILE");
+    app->dev_kid = tc_config_opt(cfg, "JWT_DEV_KID");
+    if (!app->dev_key_file != !app->dev_kid)
+        tc_config_fail(cfg, "JWT_DEV_KID", "JWT_DEV_KEY_FILE and JWT_DEV_KID go together");
+
+    app->access_ttl_s = (int)tc_config_int(cfg, "AUTH_ACCESS_TTL_SECONDS", 900, 60, 3600);
+    app->refresh_ttl_s =
+        (int)tc_config_int(cfg, "AUTH_REFRESH_TTL_SECONDS", 7 * 86400, 3600, 90 * 86400);
+    app->service_ttl_s = (int)tc_config_int(cfg, "AUTH_SERVICE_TOKEN_TTL_SECONDS", 300, 60, 3600);
+    app->apikey_token_ttl_s =
+        (int)tc_config_int(cfg, "AUTH_APIKEY_TOKEN_TTL_SECONDS", 300, 60, 3600);
+    app->session_max = (int)tc_config_int(cfg, "AUTH_SESSION_MAX", 5, 1, 100);
+    app->session_idle_s =
+        (int)tc_config_int(cfg, "AUTH_SESSION_IDLE_SECONDS", 8 * 3600, 60, 30 * 86400);
+    app->session_max_age_s =
+        (int)tc_config_int(cfg, "AUTH_SESSION_MAX_AGE_SECONDS", 24 * 3600, 60, 90 * 86400);
+    app->mfa_challenge_ttl_s =
+        (int)tc_config_int(cfg, "AUTH_MFA_CHALLENGE_TTL_SECONDS", 300, 30, 3600);
+    app->invite_ttl_s =
+        (int)tc_config_int(cfg, "AUTH_INVITATION_TTL_SECONDS", 7 * 86400, 3600, 30 * 86400);
+    app->reset_ttl_s = (int)tc_config_int(cfg, "AUTH_RESET_TTL_SECONDS", 3600, 300, 86400);
+    app->key_refresh_ms = (int)tc_config_int(cfg, "AUTH_KEY_REFRESH_MS", 30000, 1000, 3600000);
+    app->key_rotation_h = (int)tc_config_int(cfg, "AUTH_KEY_ROTATION_HOURS", 720, 0, 87600);
+
+    /* OWASP minimum by default: 19 MiB, 2 passes, 1 lane */
+    app->argon2_m_kib =
+        (uint32_t)tc_config_int(cfg, "AUTH_ARGON2_MEMORY_KIB", 19456, 7168, 4194304);
+    app->argon2_t = (uint32_t)tc_config_int(cfg, "AUTH_ARGON2_ITERATIONS", 2, 1, 100);
+    app->argon2_p = (uint32_t)tc_config_int(cfg, "AUTH_ARGON2_PARALLELISM", 1, 1, 16);
+    if (!pw_params_ok(app->argon2_m_kib, app->argon2_t, app->argon2_p))
+        tc_config_fail(cfg, "AUTH_ARGON2_MEMORY_KIB",
+                       "memory and iterations are below OWASP's Argon2id minimums");
+
+    read_limit(cfg, "AUTH_LOGIN_IP_PER_MINUTE", "AUTH_LOGIN_IP_BURST", 30, 10, &app->login_ip);
+    read_limit(cfg, "AUTH_LOGIN_ACCOUNT_PER_MINUTE", "AUTH_LOGIN_ACCOUNT_BURST", 5, 5,
+               &app->login_account);
+    read_limit(cfg, "AUTH_MFA_PER_MINUTE", "AUTH_MFA_BURST", 5, 5, &app->mfa_user);
+    read_limit(cfg, "AUTH_RESET_IP_PER_MINUTE", "AUTH_RESET_IP_BURST", 5, 5, &app->reset_ip);
+    app->ratelimit_fail_open = tc_config_bool(cfg, "AUTH_RATELIMIT_FAIL_OPEN", 1);
+    app->trust_proxy = tc_config_bool(cfg, "AUTH_TRUST_PROXY", 1);
+    app->api_key_mode = modes[tc_config_enum(cfg, "AUTH_API_KEY_MODE", modes, 0)];
+    read_clients(app, cfg);
+}
+
+int auth_app_init(auth_app_t *app, tc_service_t *svc)
+{
+    app->svc = svc;
+    app->db = tc_service_db(svc);
+    app->redis = tc_service_redis(svc);
+    app->http = tc_service_httpc(svc);
+    app->keys = tc_keyring_new(app->db, app->kek);
+    tc_auth_opts_t vo = {.issuer = app->issuer, .audience = app->audience, .manual = 1};
+    app->verifier = tc_auth_new(&vo);
+    if (!app->keys || !app->verifier) {
+        tc_auth_free(app->verifier);
+        return TC_ENOMEM;
+    }
+    tc_service_set_auth(svc, app->verifier); /* protected routes verify against our own keys */
+    app->signer = signer_new(app);
+    if (!app->signer)
+        return TC_ENOMEM;
+    int rc = signer_load(app->signer);
+    if (rc != TC_OK) {
+        tc_log_error("signing keys could not be loaded: %s", tc_strerror(rc));
+        return rc;
+    }
+    /* an unknown email is checked against this, so it costs what a real check costs */
+    return pw_hash(app, "no such account: equal timing", app->dummy_hash, sizeof app->dummy_hash);
+}
+
+void auth_app_free(auth_app_t *app)
+{
+    signer_free(app->signer);
+    tc_keyring_free(app->keys);
+    OPENSSL_cleanse(app->kek, sizeof app->kek);
+    OPENSSL_cleanse(app->email_index_key, sizeof app->email_index_key);
+}
+
+void auth_keys_job(void *ud)
+{
+    auth_app_t *app = ud;
+    char kid[64];
+    if (app->key_rotation_h > 0 &&
+        signer_rotate(app->signer, app->key_rotation_h, kid, sizeof kid) == TC_OK)
+        tc_log_kv(TC_LOG_INFO, "signing key rotated on schedule", "kid", kid, NULL);
+    /* picks up rotations made by other replicas */
+    if (signer_load(app->signer) != TC_OK)
+        tc_log_warn("signing key refresh failed; keeping the keys in memory");
+}
+
+/* Expired single-use secrets and long-dead sessions are deleted. */
+void auth_cleanup_job(void *ud)
+{
+    static const char *const stmts[] = {
+        "DELETE FROM mfa_challenges WHERE expires_at < now() - interval '1 day'",
+        "DELETE FROM password_resets WHERE expires_at < now() - interval '7 days'",
+        "DELETE FROM invitations WHERE expires_at < now() - interval '30 days'",
+        "DELETE FROM refresh_tokens WHERE expires_at < now() - interval '1 day'",
+        "DELETE FROM sessions s WHERE revoked_at < now() - interval '30 days'"
+        " AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.session_id = s.id)",
+    };
+    auth_app_t *app = ud;
+    tc_dbconn_t *c = tc_db_acquire(app->db);
+    if (!c)
+        return;
+    for (size_t i = 0; i < TC_ARRAY_LEN(stmts); i++)
+        tc_db_exec(c, NULL, stmts[i]);
+    tc_db_release(app->db, c);
+}
