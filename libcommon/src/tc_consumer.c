@@ -300,7 +300,8 @@ static rd_kafka_t *make_consumer(tc_consumer_t *c)
                  c->opts.auto_offset_reset ? c->opts.auto_offset_reset : "earliest") ||
         conf_set(conf, "session.timeout.ms", session) ||
         conf_set(conf, "heartbeat.interval.ms", heartbeat) ||
-        conf_set(conf, "enable.partition.eof", "false")) {
+        conf_set(conf, "enable.partition.eof", "false") ||
+        tc_kafka_conf_props(conf, c->opts.props) != TC_OK) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }

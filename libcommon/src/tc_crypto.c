@@ -11,6 +11,8 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +45,48 @@ int tc_random_bytes(void *out, size_t n)
         p += chunk;
         n -= chunk;
     }
+    return TC_OK;
+}
+
+#define ID_POOL 512
+
+/* Per thread; nothing here is secret once handed out (ids are public). A forked child gets a
+ * copy of its parent's buffer, so a fork bumps fork_gen and a thread whose pool was filled in
+ * another generation refills before handing out a byte: parent and child never share ids. */
+static _Thread_local struct {
+    uint8_t buf[ID_POOL];
+    size_t pos;
+    unsigned gen;
+} id_pool = {.pos = ID_POOL};
+
+static atomic_uint fork_gen;
+static pthread_once_t fork_hook_once = PTHREAD_ONCE_INIT;
+
+static void on_fork_child(void)
+{
+    atomic_fetch_add(&fork_gen, 1);
+}
+
+static void install_fork_hook(void)
+{
+    if (pthread_atfork(NULL, NULL, on_fork_child) != 0)
+        abort(); /* only fails on ENOMEM at start-up; ids would repeat across a fork */
+}
+
+int tc_random_id_bytes(void *out, size_t n)
+{
+    if (n > ID_POOL / 4)
+        return tc_random_bytes(out, n);
+    pthread_once(&fork_hook_once, install_fork_hook);
+    unsigned gen = atomic_load_explicit(&fork_gen, memory_order_relaxed);
+    if (id_pool.pos + n > ID_POOL || id_pool.gen != gen) {
+        if (tc_random_bytes(id_pool.buf, ID_POOL) != TC_OK)
+            return TC_ERROR;
+        id_pool.pos = 0;
+        id_pool.gen = gen;
+    }
+    memcpy(out, id_pool.buf + id_pool.pos, n);
+    id_pool.pos += n;
     return TC_OK;
 }
 
@@ -123,7 +167,7 @@ int tc_id_new(const char *prefix, char *out, size_t outlen)
     uint64_t t = (uint64_t)ms & 0xFFFFFFFFFFFFull;
     for (int i = 0; i < ID_TIME_BYTES; i++)
         v[i] = (uint8_t)(t >> (8 * (ID_TIME_BYTES - 1 - i)));
-    if (tc_random_bytes(v + ID_TIME_BYTES, ID_RAND_BYTES) != TC_OK)
+    if (tc_random_id_bytes(v + ID_TIME_BYTES, ID_RAND_BYTES) != TC_OK)
         return TC_ERROR;
     memcpy(out, prefix, plen);
     out[plen] = '_';
@@ -153,12 +197,23 @@ int tc_id_valid(const char *prefix, const char *id)
 
 /* ------------------------------------------------------------------------- hashes, MACs */
 
+/* Fetched once: EVP_sha256() makes every EVP_Digest look the implementation up again in the
+ * provider store (locks and all), a measurable share of hashing a token per request. */
+static EVP_MD *g_sha256;
+static pthread_once_t g_sha256_once = PTHREAD_ONCE_INIT;
+
+static void fetch_sha256(void)
+{
+    g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void tc_sha256(const void *data, size_t n, uint8_t out[TC_SHA256_LEN])
 {
     unsigned int len = 0;
     static const uint8_t empty[1];
-    if (EVP_Digest(n ? data : empty, n, out, &len, EVP_sha256(), NULL) != 1 ||
-        len != TC_SHA256_LEN) {
+    pthread_once(&g_sha256_once, fetch_sha256);
+    const EVP_MD *md = g_sha256 ? g_sha256 : EVP_sha256();
+    if (EVP_Digest(n ? data : empty, n, out, &len, md, NULL) != 1 || len != TC_SHA256_LEN) {
         /* The contract cannot report failure, and a made-up digest would silently break
          * every comparison built on it (token caches, API key lookups): stop instead. */
         tc_log_error("sha256 failed in libcrypto");

@@ -65,10 +65,14 @@ static char *build_conninfo(const tc_db_opts_t *o)
         PQfreemem(err);
         return NULL;
     }
-    char stmt[96], ct[16];
+    char stmt[256], ct[16];
     snprintf(ct, sizeof ct, "%d", o->connect_timeout_s > 0 ? o->connect_timeout_s : 3);
+    /* server-side keepalives too: a session whose client vanished half-open (and the advisory
+     * locks it holds, e.g. the outbox relay's leadership) ends in seconds, not hours */
     snprintf(stmt, sizeof stmt,
-             "-c statement_timeout=%d -c idle_in_transaction_session_timeout=60000",
+             "-c statement_timeout=%d -c idle_in_transaction_session_timeout=60000"
+             " -c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
+             " -c tcp_user_timeout=15000",
              o->statement_timeout_ms > 0 ? o->statement_timeout_ms : 5000);
     struct {
         const char *key, *value;
@@ -317,20 +321,30 @@ static int result_rc(tc_dbconn_t *c, PGresult *r)
     return rc;
 }
 
+/* prepare(): the statement is not prepared; execute it unnamed */
+#define RUN_UNNAMED 1
+
+/* Prepares `name` once per session. A name is only ever prepared once it can be recorded: a
+ * second PREPARE of an unrecorded name fails (42P05), and inside a transaction that failure
+ * aborts the caller's whole transaction. So when the table is full (or the copy of the name
+ * cannot be made) the statement simply runs unnamed. */
 static int prepare(tc_dbconn_t *c, const char *name, const char *sql, int nparams)
 {
     if (is_prepared(c, name))
         return TC_OK;
+    if (c->nprepared >= TC_DB_MAX_PREPARED)
+        return RUN_UNNAMED;
+    char *copy = strdup(name);
+    if (!copy)
+        return RUN_UNNAMED;
     PGresult *r = PQprepare(c->pg, name, sql, nparams, NULL);
     int rc = result_rc(c, r);
     PQclear(r);
-    if (rc != TC_OK)
+    if (rc != TC_OK) {
+        free(copy);
         return rc;
-    if (c->nprepared < TC_DB_MAX_PREPARED) {
-        char *copy = strdup(name);
-        if (copy)
-            c->prepared[c->nprepared++] = copy;
     }
+    c->prepared[c->nprepared++] = copy;
     return TC_OK;
 }
 
@@ -342,12 +356,12 @@ int tc_db_query(tc_dbconn_t *c, PGresult **res, const char *name, const char *sq
     c->sqlstate[0] = '\0';
     PGresult *r;
     if (name) {
-        /* a name already prepared on this session but missing from our table (table full)
-         * fails with 42P05; fall back to an unnamed execution in that case */
+        /* 42P05: the name was prepared on this session behind our back (through the raw
+         * PGconn); outside a transaction an unnamed execution still works */
         int rc = prepare(c, name, sql, nparams);
         if (rc == TC_OK)
             r = PQexecPrepared(c->pg, name, nparams, params, NULL, NULL, 0);
-        else if (strcmp(c->sqlstate, "42P05") == 0)
+        else if (rc == RUN_UNNAMED || strcmp(c->sqlstate, "42P05") == 0)
             r = PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
         else
             return rc;

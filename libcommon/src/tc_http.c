@@ -187,24 +187,10 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     return r;
 }
 
-static int valid_request_id(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > 64)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || c == '.' || c == ':'))
-            return 0;
-    }
-    return 1;
-}
-
 static void set_identity(tc_req_t *r)
 {
     const char *rid = tc_req_header(r, "X-Request-Id");
-    if (valid_request_id(rid))
+    if (rid && tc_request_id_valid(rid, strlen(rid)))
         snprintf(r->request_id, sizeof r->request_id, "%s", rid);
     else if (tc_id_new("req", r->request_id, sizeof r->request_id) != TC_OK)
         snprintf(r->request_id, sizeof r->request_id, "req_unknown");
@@ -278,6 +264,41 @@ static int64_t content_length(tc_req_t *r)
     return (end == cl || v < 0) ? -1 : v;
 }
 
+typedef struct {
+    int content_lengths;
+    int bad_name;
+} framing_t;
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    TC_UNUSED(kind);
+    TC_UNUSED(value);
+    framing_t *f = cls;
+    if (strcasecmp(key, "Content-Length") == 0)
+        f->content_lengths++;
+    if (!*key || strpbrk(key, " \t"))
+        f->bad_name = 1;
+    return MHD_YES;
+}
+
+/* Requests whose body a front proxy could delimit differently from libmicrohttpd (which
+ * prefers Transfer-Encoding and takes the first of several Content-Lengths): the rest of the
+ * body would be served here as a second, smuggled request. RFC 9112 6.1 and 6.3: reject them
+ * and close the connection. NULL when the framing is unambiguous. */
+static const char *ambiguous_framing(tc_req_t *r)
+{
+    framing_t f = {0};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_framing, &f);
+    if (f.bad_name)
+        return "Malformed header field name";
+    if (f.content_lengths > 1)
+        return "Multiple Content-Length headers";
+    if (f.content_lengths && tc_req_header(r, "Transfer-Encoding"))
+        return "Content-Length and Transfer-Encoding must not be combined";
+    return NULL;
+}
+
 /* Authentication and authorisation for protected routes; sets an error response on failure. */
 static void authenticate(tc_req_t *r)
 {
@@ -331,6 +352,12 @@ static void begin(tc_req_t *r, const char *method)
         return;
     }
     set_identity(r);
+    const char *framing = ambiguous_framing(r);
+    if (framing) {
+        r->must_close = 1;
+        tc_resp_error(&r->resp, 400, "bad_request", "%s", framing);
+        return;
+    }
 
     char allow[128];
     tc_match_t m = tc_router_match(r->srv->opts.router, method, r->path, &r->route, &r->params,
@@ -388,6 +415,47 @@ static int has_escaped_nul(const char *s, size_t n)
     return 0;
 }
 
+static int cmp_member_names(const void *a, const void *b)
+{
+    return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+/* 1 when an object anywhere in the tree has two members of the same name, -1 out of memory.
+ * cJSON's lookups see the first of them while PostgreSQL's jsonb and JavaScript keep the last,
+ * so a handler would validate one value and store or hand out the other. Large objects are
+ * sorted rather than compared pairwise, so a body of many members cannot cost O(n^2). */
+static int has_duplicate_member(const cJSON *node)
+{
+    size_t n = 0;
+    for (const cJSON *it = node->child; it; it = it->next) {
+        n++;
+        int rc = it->child ? has_duplicate_member(it) : 0;
+        if (rc)
+            return rc;
+    }
+    if (!cJSON_IsObject(node) || n < 2)
+        return 0;
+    if (n <= 16) {
+        for (const cJSON *a = node->child; a; a = a->next)
+            for (const cJSON *b = a->next; b; b = b->next)
+                if (strcmp(a->string, b->string) == 0)
+                    return 1;
+        return 0;
+    }
+    const cJSON **members = malloc(n * sizeof *members);
+    if (!members)
+        return -1;
+    size_t i = 0;
+    for (const cJSON *it = node->child; it; it = it->next)
+        members[i++] = it;
+    qsort(members, n, sizeof *members, cmp_member_names);
+    int dup = 0;
+    for (i = 1; i < n && !dup; i++)
+        dup = strcmp(members[i - 1]->string, members[i]->string) == 0;
+    free(members);
+    return dup;
+}
+
 static void parse_json_body(tc_req_t *r)
 {
     if (r->body.len == 0) {
@@ -414,6 +482,11 @@ static void parse_json_body(tc_req_t *r)
         tc_resp_error(&r->resp, 400, "bad_request", "Request body must be a JSON object");
         return;
     }
+    int dup = has_duplicate_member(r->json);
+    if (dup < 0)
+        tc_resp_error(&r->resp, 500, "internal_error", "Out of memory");
+    else if (dup)
+        tc_resp_error(&r->resp, 400, "invalid_json", "Request body has duplicate member names");
 }
 
 static void dispatch(tc_req_t *r)
@@ -454,7 +527,7 @@ static enum MHD_Result send_response(tc_req_t *r)
     }
     if (!cache_set)
         MHD_add_response_header(resp, "Cache-Control", "no-store");
-    if (atomic_load(&r->srv->closing) || r->too_large)
+    if (atomic_load(&r->srv->closing) || r->too_large || r->must_close)
         MHD_add_response_header(resp, "Connection", "close");
     r->status = rs->status;
     r->resp_bytes = rs->len;
@@ -494,6 +567,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return send_response(r);
 }
 
+/* The method as a metric label. A request line may carry any token as its method, and every
+ * distinct label value is a series kept until exit in a family whose table is bounded: a
+ * client inventing methods would otherwise crowd out the service's own series. */
+static const char *method_label(const char *m)
+{
+    static const char *const known[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"};
+    if (!m)
+        return "-";
+    for (size_t i = 0; i < TC_ARRAY_LEN(known); i++)
+        if (strcmp(m, known[i]) == 0)
+            return known[i];
+    return "OTHER";
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -510,8 +597,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         char code[8];
         snprintf(code, sizeof code, "%d", status);
         if (srv->opts.metrics) {
-            tc_metric_inc(srv->m_requests, 1, route, r->method ? r->method : "-", code);
-            tc_metric_observe(srv->m_duration, secs, route, r->method ? r->method : "-");
+            tc_metric_inc(srv->m_requests, 1, route, method_label(r->method), code);
+            tc_metric_observe(srv->m_duration, secs, route, method_label(r->method));
         }
         int quiet = r->route && (r->route->flags & TC_ROUTE_QUIET) && status < 500;
         if (srv->opts.access_log && !quiet) {

@@ -29,8 +29,9 @@ struct tc_req {
     char *path;        /* points into uri copy: raw path */
     const char *query; /* raw query string (no '?'), may be "" */
     char *uri_copy;
-    int started;   /* first access-handler call done */
-    int responded; /* a response was queued */
+    int started;    /* first access-handler call done */
+    int responded;  /* a response was queued */
+    int must_close; /* answer with Connection: close (the framing could not be trusted) */
     const tc_route_t *route;
     tc_params_t params;
     size_t max_body;

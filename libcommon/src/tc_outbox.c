@@ -417,6 +417,10 @@ void tc_relay_stop(tc_relay_t *r)
     if (!r)
         return;
     atomic_store(&r->stop, 1);
+    /* messages still queued locally would hold the batch until message.timeout.ms: purge
+     * them (each reports a failure, its row stays unsent and is published again by the next
+     * leader), so stopping waits only for what is already on the wire */
+    rd_kafka_purge(tc_producer_handle(r->opts.producer), RD_KAFKA_PURGE_F_QUEUE);
     uint64_t one = 1;
     if (write(r->wakefd, &one, sizeof one) < 0)
         tc_log_warn("relay wake-up failed");

@@ -62,6 +62,20 @@ void tc_kafka_conf_logging(rd_kafka_conf_t *conf)
     rd_kafka_conf_set_log_cb(conf, on_log);
 }
 
+int tc_kafka_conf_props(rd_kafka_conf_t *conf, tc_kafka_props_t props)
+{
+    char err[256];
+    for (int i = 0; props && props[i] && props[i + 1]; i += 2) {
+        if (rd_kafka_conf_set(conf, props[i], props[i + 1], err, sizeof err) != RD_KAFKA_CONF_OK) {
+            /* the value may be a password: name the property only */
+            tc_log_kv(TC_LOG_ERROR, "kafka security property rejected", "property", props[i],
+                      "detail", err, NULL);
+            return TC_EINVAL;
+        }
+    }
+    return TC_OK;
+}
+
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     TC_UNUSED(opaque);
@@ -110,7 +124,8 @@ tc_producer_t *tc_producer_new(const tc_producer_opts_t *o)
         conf_set(conf, "linger.ms", linger) || conf_set(conf, "message.timeout.ms", timeout) ||
         conf_set(conf, "queue.buffering.max.messages", qmax) ||
         conf_set(conf, "socket.keepalive.enable", "true") ||
-        conf_set(conf, "reconnect.backoff.max.ms", "2000"))
+        conf_set(conf, "reconnect.backoff.max.ms", "2000") ||
+        tc_kafka_conf_props(conf, o->props) != TC_OK)
         goto fail;
     p->m_published =
         tc_metric_counter("events_published_total", "Events acknowledged by Kafka", "topic");

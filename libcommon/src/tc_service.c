@@ -59,6 +59,7 @@ struct tc_service {
     int64_t max_body;
     const char *db_url, *redis_url, *brokers, *jwks_url, *jwks_file, *issuer, *audience;
     int db_pool, stmt_timeout_ms, redis_pool, session_timeout_ms, heartbeat_ms, startup_ms;
+    const char *kafka_props[12]; /* connection security pairs, NULL-terminated */
 
     tc_db_t *db;
     tc_redis_t *redis;
@@ -82,12 +83,35 @@ struct tc_service {
     int custom_started;
 
     atomic_int stopping;
+    pthread_mutex_t relay_lock; /* the outbox_pending gauge reads the relay while it stops */
     pthread_mutex_t stop_lock;
     pthread_cond_t stop_cv;
     int64_t started_ms;
 };
 
 /* ------------------------------------------------------------------ configuration */
+
+/* Kafka connection security (e.g. MSK with SASL/SCRAM over TLS), for producers and consumers. */
+static void read_kafka_security(tc_service_t *s)
+{
+    static const char *const map[][2] = {
+        {"KAFKA_SECURITY_PROTOCOL", "security.protocol"},
+        {"KAFKA_SASL_MECHANISM", "sasl.mechanisms"},
+        {"KAFKA_SASL_USERNAME", "sasl.username"},
+        {"KAFKA_SASL_PASSWORD", "sasl.password"},
+        {"KAFKA_SSL_CA_LOCATION", "ssl.ca.location"},
+    };
+    int n = 0;
+    for (size_t i = 0; i < TC_ARRAY_LEN(map); i++) {
+        const char *v = strstr(map[i][0], "PASSWORD") ? tc_config_secret(s->cfg, map[i][0], "")
+                                                      : tc_config_opt(s->cfg, map[i][0]);
+        if (v && *v) {
+            s->kafka_props[n++] = map[i][1];
+            s->kafka_props[n++] = v;
+        }
+    }
+    s->kafka_props[n] = NULL;
+}
 
 static void read_config(tc_service_t *s)
 {
@@ -116,6 +140,7 @@ static void read_config(tc_service_t *s)
         s->session_timeout_ms =
             (int)tc_config_int(c, "KAFKA_SESSION_TIMEOUT_MS", 10000, 1000, 300000);
         s->heartbeat_ms = (int)tc_config_int(c, "KAFKA_HEARTBEAT_MS", 3000, 100, 60000);
+        read_kafka_security(s);
     }
     if (needs & TC_NEED_AUTH) {
         s->jwks_url = tc_config_opt(c, "JWKS_URL");
@@ -142,6 +167,7 @@ tc_service_t *tc_service_new(const tc_service_def_t *def)
     s->def = *def;
     tc_log_init(def->name, getenv("LOG_LEVEL"));
     pthread_mutex_init(&s->stop_lock, NULL);
+    pthread_mutex_init(&s->relay_lock, NULL);
     pthread_cond_init(&s->stop_cv, NULL);
     s->cfg = tc_config_new();
     s->router = tc_router_new();
@@ -169,7 +195,10 @@ static double gauge_db_in_use(void *ud)
 static double gauge_outbox_pending(void *ud)
 {
     tc_service_t *s = ud;
-    return s->relay ? (double)tc_relay_pending(s->relay) : 0;
+    pthread_mutex_lock(&s->relay_lock);
+    double v = s->relay ? (double)tc_relay_pending(s->relay) : 0;
+    pthread_mutex_unlock(&s->relay_lock);
+    return v;
 }
 
 static double gauge_uptime(void *ud)
@@ -215,7 +244,8 @@ static int open_db(tc_service_t *s)
 
 static int open_kafka(tc_service_t *s)
 {
-    tc_producer_opts_t o = {.brokers = s->brokers, .client_id = s->def.name};
+    tc_producer_opts_t o = {
+        .brokers = s->brokers, .client_id = s->def.name, .props = s->kafka_props};
     if (!(s->producer = tc_producer_new(&o)))
         return TC_ERROR;
     if (!tc_metric_gauge_fn("outbox_pending", "Outbox events not yet acknowledged by Kafka",
@@ -423,10 +453,15 @@ static void h_health(tc_req_t *req, tc_resp_t *resp, void *ud)
     tc_resp_json(resp, 200, body);
 }
 
-static void add_check(cJSON *checks, int *ok, const char *name, int rc)
+/* A failed check of a dependency the service can do without degrades, otherwise fails. */
+static void add_check(cJSON *checks, int *ok, int *degraded, const char *name, int rc, int soft)
 {
     cJSON_AddStringToObject(checks, name, rc == TC_OK ? "ok" : tc_strerror(rc));
-    if (rc != TC_OK)
+    if (rc == TC_OK)
+        return;
+    if (soft)
+        *degraded = 1;
+    else
         *ok = 0;
 }
 
@@ -434,7 +469,8 @@ static void h_ready(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     TC_UNUSED(req);
     tc_service_t *s = ud;
-    int ok = !tc_service_stopping(s);
+    int ok = !tc_service_stopping(s), degraded = 0;
+    unsigned soft = s->def.degradable;
     cJSON *body = cJSON_CreateObject();
     cJSON *checks = body ? cJSON_AddObjectToObject(body, "checks") : NULL;
     if (!checks) {
@@ -443,23 +479,25 @@ static void h_ready(tc_req_t *req, tc_resp_t *resp, void *ud)
         return;
     }
     if (s->db)
-        add_check(checks, &ok, "database", tc_db_ping(s->db));
+        add_check(checks, &ok, &degraded, "database", tc_db_ping(s->db), soft & TC_NEED_DB);
     if (s->redis)
-        add_check(checks, &ok, "redis", tc_redis_ping(s->redis));
+        add_check(checks, &ok, &degraded, "redis", tc_redis_ping(s->redis), soft & TC_NEED_REDIS);
     if (s->producer)
-        add_check(checks, &ok, "kafka", tc_producer_ping(s->producer, 1000));
+        add_check(checks, &ok, &degraded, "kafka", tc_producer_ping(s->producer, 1000),
+                  soft & TC_NEED_KAFKA);
     if (s->auth) {
         if (tc_auth_key_count(s->auth) == 0)
             tc_auth_reload(s->auth);
-        add_check(checks, &ok, "signing_keys",
-                  tc_auth_key_count(s->auth) > 0 ? TC_OK : TC_EUNAVAIL);
+        add_check(checks, &ok, &degraded, "signing_keys",
+                  tc_auth_key_count(s->auth) > 0 ? TC_OK : TC_EUNAVAIL, soft & TC_NEED_AUTH);
     }
     for (int i = 0; i < s->nchecks; i++)
-        add_check(checks, &ok, s->checks[i].name, s->checks[i].fn(s->checks[i].ud));
+        add_check(checks, &ok, &degraded, s->checks[i].name, s->checks[i].fn(s->checks[i].ud), 0);
     cJSON_AddStringToObject(body, "status",
                             tc_service_stopping(s) ? "stopping"
-                            : ok                   ? "ready"
-                                                   : "not_ready");
+                            : !ok                  ? "not_ready"
+                            : degraded             ? "degraded"
+                                                   : "ready");
     tc_resp_json(resp, ok ? 200 : 503, body);
 }
 
@@ -528,6 +566,7 @@ static int start_background(tc_service_t *s)
     for (int i = 0; i < s->nconsumers; i++) {
         tc_consumer_spec_t *c = &s->consumers[i];
         tc_consumer_opts_t co = {.brokers = s->brokers,
+                                 .props = s->kafka_props,
                                  .group = c->group,
                                  .topics = c->topics,
                                  .handler = c->fn,
@@ -638,8 +677,12 @@ static int shutdown_all(tc_service_t *s)
         if (s->jobs[i].started)
             pthread_join(s->jobs[i].thread, NULL);
     s->njobs = 0;
-    tc_relay_stop(s->relay);
+    /* scrapes of /metrics continue during shutdown: detach the relay before freeing it */
+    pthread_mutex_lock(&s->relay_lock);
+    tc_relay_t *relay = s->relay;
     s->relay = NULL;
+    pthread_mutex_unlock(&s->relay_lock);
+    tc_relay_stop(relay);
     if (s->producer && tc_producer_flush(s->producer, 10000) != TC_OK)
         tc_log_warn("producer flush timed out");
     if (s->admin) {
@@ -680,6 +723,7 @@ void tc_service_free(tc_service_t *s)
     tc_router_free(s->admin_router);
     tc_config_free(s->cfg);
     pthread_mutex_destroy(&s->stop_lock);
+    pthread_mutex_destroy(&s->relay_lock);
     pthread_cond_destroy(&s->stop_cv);
     free(s);
     tc_metrics_reset();

@@ -52,7 +52,7 @@ int tc_traceparent_child(const char *trace_id, const char *flags, char out[56])
 {
     unsigned char rnd[24];
     char hex[49];
-    if (tc_random_bytes(rnd, sizeof rnd) != TC_OK)
+    if (tc_random_id_bytes(rnd, sizeof rnd) != TC_OK)
         return TC_ERROR;
     tc_hex_encode(rnd, sizeof rnd, hex);
     char tid[33];
@@ -64,4 +64,17 @@ int tc_traceparent_child(const char *trace_id, const char *flags, char out[56])
     }
     snprintf(out, 56, "00-%s-%.16s-%s", tid, hex + 32, flags && strlen(flags) == 2 ? flags : "01");
     return TC_OK;
+}
+
+int tc_request_id_valid(const char *s, size_t n)
+{
+    if (!s || n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.' || c == ':'))
+            return 0;
+    }
+    return 1;
 }

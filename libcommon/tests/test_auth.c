@@ -613,10 +613,18 @@ Test(auth, user_identity_claims)
     struct {
         const char *claim, *value, *why;
     } cases[] = {
-        {"org", NULL, "missing_claims"},  {"org", "", "bad_claims"},
-        {"role", NULL, "missing_claims"}, {"role", "superuser", "bad_role"},
-        {"role", "Admin", "bad_role"},    {"sub", NULL, "missing_claims"},
-        {"token_use", "access", NULL},    {"scope", NULL, NULL},
+        {"org", NULL, "missing_claims"},
+        {"org", "", "bad_claims"},
+        {"role", NULL, "missing_claims"},
+        {"role", "superuser", "bad_role"},
+        {"role", "Admin", "bad_role"},
+        {"sub", NULL, "missing_claims"},
+        {"token_use", "access", NULL},
+        {"scope", NULL, NULL},
+        /* only the uses auth issues: a refresh or id token is not an access token */
+        {"token_use", "refresh", "bad_claims"},
+        {"token_use", "id", "bad_claims"},
+        {"token_use", "", "bad_claims"},
     };
     for (size_t i = 0; i < TC_ARRAY_LEN(cases); i++) {
         cJSON *c = user_claims();
@@ -851,6 +859,34 @@ Test(auth, cache_rechecks_expiry)
     expect_reject(a, tok, "expired");
     expect_reject(a, tok, "expired");
     tc_time_set_offset_ms(0);
+    tc_auth_free(a);
+    free(tok);
+}
+
+Test(auth, lookup_answers_from_the_cache_only)
+{
+    tc_auth_t *a = auth_default();
+    cJSON *c = user_claims();
+    set_num(c, "exp", (double)(now_s() + 60));
+    char *tok = sign(c);
+    tc_principal_t p;
+    const char *why = "unset";
+    cr_assert_eq(tc_auth_lookup(a, tok, &p, &why), TC_EAGAIN, "never verified: not cached");
+    cr_assert_null(why);
+    expect_ok(a, tok, NULL);
+    cr_assert_eq(tc_auth_lookup(a, tok, &p, &why), TC_OK);
+    cr_assert_str_eq(p.sub, "usr_01TESTUSER");
+    char *tampered = strdup(tok);
+    tampered[strlen(tampered) - 2] ^= 1;
+    cr_assert_eq(tc_auth_lookup(a, tampered, &p, &why), TC_EAGAIN, "a different token");
+    cr_assert_eq(tc_auth_lookup(a, "", &p, &why), TC_EINVAL);
+    cr_assert_str_eq(why, "malformed");
+    tc_time_set_offset_ms((60 + 30 + 5) * 1000);
+    cr_assert_eq(tc_auth_lookup(a, tok, &p, &why), TC_EINVAL);
+    cr_assert_str_eq(why, "expired");
+    cr_assert_eq(p.sub[0], '\0');
+    tc_time_set_offset_ms(0);
+    free(tampered);
     tc_auth_free(a);
     free(tok);
 }

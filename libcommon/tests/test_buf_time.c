@@ -521,3 +521,17 @@ Test(trace, child_without_parent_starts_a_trace)
     cr_assert(is_lower_hex(a + 3, 32));
     cr_assert_eq(a[35], '-');
 }
+
+Test(trace, request_ids_kept_only_when_safe)
+{
+    cr_assert(tc_request_id_valid("req_01ABC", 9));
+    cr_assert(tc_request_id_valid("a.b:c-d_e", 9));
+    cr_assert_not(tc_request_id_valid("a b", 3));
+    cr_assert_not(tc_request_id_valid("", 0));
+    cr_assert_not(tc_request_id_valid("a\r\nX-Evil: 1", 12), "header injection");
+    cr_assert_not(tc_request_id_valid(NULL, 3));
+    char long_id[80];
+    memset(long_id, 'a', sizeof long_id);
+    cr_assert_not(tc_request_id_valid(long_id, 65));
+    cr_assert(tc_request_id_valid(long_id, 64));
+}

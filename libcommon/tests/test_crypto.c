@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void hex_of(const uint8_t *d, size_t n, char *out)
 {
@@ -511,4 +513,41 @@ Test(keys, parse_rejects_wrong_lengths)
     cr_assert_eq(tc_key_parse(b64, key), TC_EINVAL);
     cr_assert_gt(tc_b64_encode(raw, 48, b64, sizeof b64), 0);
     cr_assert_eq(tc_key_parse(b64, key), TC_EINVAL);
+}
+
+Test(random, id_bytes_are_fresh_across_refills)
+{
+    /* 10-byte draws cross the 512-byte refill boundary many times: never a repeat */
+    enum { N = 2000 };
+    static uint8_t seen[N][10];
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(tc_random_id_bytes(seen[i], 10), TC_OK);
+        for (int j = 0; j < i; j++)
+            cr_assert_neq(memcmp(seen[i], seen[j], 10), 0, "draw %d repeats draw %d", i, j);
+    }
+    uint8_t big[300];
+    cr_assert_eq(tc_random_id_bytes(big, sizeof big), TC_OK); /* larger: straight from RAND */
+}
+
+Test(random, id_bytes_differ_between_parent_and_forked_child)
+{
+    uint8_t warm[10], mine[10], child[10];
+    cr_assert_eq(tc_random_id_bytes(warm, sizeof warm), TC_OK); /* the pool is filled now */
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int ok = tc_random_id_bytes(child, sizeof child) == TC_OK &&
+                 write(fds[1], child, sizeof child) == (ssize_t)sizeof child;
+        _exit(ok ? 0 : 1);
+    }
+    close(fds[1]);
+    cr_assert_eq(tc_random_id_bytes(mine, sizeof mine), TC_OK);
+    cr_assert_eq(read(fds[0], child, sizeof child), (ssize_t)sizeof child);
+    close(fds[0]);
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    cr_assert_neq(memcmp(mine, child, sizeof mine), 0, "a forked child repeated its parent's id");
 }

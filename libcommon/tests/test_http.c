@@ -736,6 +736,50 @@ Test(http, escaped_nul_in_body_is_400)
     reply_free(&r);
 }
 
+Test(http, duplicate_member_names_are_400)
+{
+    /* cJSON's lookups return the first of two same-named members while PostgreSQL's jsonb and
+     * JavaScript clients keep the last, so a validator would check one value and the store or
+     * the client use the other: such bodies are refused wherever the duplicate sits. */
+    static const char *const bodies[] = {
+        "{\"name\":\"ok\",\"name\":\"<script>\"}",
+        "{\"name\":\"ok\",\"p\":{\"url\":\"https://a.b\",\"url\":\"javascript:x\"}}",
+        "{\"name\":\"ok\",\"l\":[1,{\"k\":1,\"k\":2}]}",
+        "{\"name\":\"ok\",\"na\\u006de\":\"escaped spelling of the same name\"}",
+    };
+    for (size_t i = 0; i < TC_ARRAY_LEN(bodies); i++) {
+        reply_t r;
+        post_json("/v1/things", bodies[i], &r);
+        const cJSON *e = expect_error(&r, 400, "invalid_json");
+        cr_assert_str_eq(jstr(e, "message"), "Request body has duplicate member names", "%s",
+                         bodies[i]);
+        reply_free(&r);
+    }
+    cr_assert_eq(atomic_load(&g_create_calls), 0);
+
+    /* many distinct members, and the same name in different objects, are fine */
+    tc_buf_t b = TC_BUF_INIT;
+    tc_buf_puts(&b, "{\"name\":\"ok\"");
+    for (int i = 0; i < 40; i++) /* more than the pairwise-compared size */
+        tc_buf_printf(&b, ",\"k%d\":{\"name\":%d}", i, i);
+    tc_buf_puts(&b, "}");
+    reply_t r;
+    post_json("/v1/things", tc_buf_cstr(&b), &r);
+    cr_assert_eq(r.status, 201, "%s", tc_buf_cstr(&r.body));
+    reply_free(&r);
+    tc_buf_free(&b);
+    /* and a duplicate among many members is still found */
+    tc_buf_puts(&b, "{\"name\":\"ok\"");
+    for (int i = 0; i < 40; i++)
+        tc_buf_printf(&b, ",\"k%d\":%d", i % 39, i);
+    tc_buf_puts(&b, "}");
+    post_json("/v1/things", tc_buf_cstr(&b), &r);
+    expect_error(&r, 400, "invalid_json");
+    reply_free(&r);
+    tc_buf_free(&b);
+    cr_assert_eq(atomic_load(&g_create_calls), 1);
+}
+
 Test(http, validation_lists_every_bad_field)
 {
     reply_t r;
@@ -856,6 +900,84 @@ Test(http, invalid_traceparent_starts_a_new_trace)
         cr_assert_neq(strncmp(tp + 3, "00000000000000000000000000000000", 32), 0);
         reply_free(&r);
     }
+}
+
+/* Sends raw bytes on one connection and reads until the server closes it (or 3 s pass). */
+static void raw_exchange(const char *request, tc_buf_t *out, int *closed)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)tc_http_port(g_srv))};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    struct timeval tv = {.tv_sec = 3};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    size_t len = strlen(request);
+    cr_assert_eq(send(fd, request, len, 0), (ssize_t)len);
+    *closed = 0;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n == 0)
+            *closed = 1;
+        if (n <= 0)
+            break;
+        tc_buf_append(out, buf, (size_t)n);
+    }
+    close(fd);
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+Test(http, ambiguous_framing_is_400_and_closes_the_connection)
+{
+    /* A front proxy that frames by Content-Length (or by the other of two Content-Lengths)
+     * would forward "GET /v1/things/smuggled" as body; this server must not serve it as a
+     * second request (RFC 9112 6.1, 6.3: reject, and close the connection). */
+    static const char *const requests[] = {
+        "POST /v1/things HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "c\r\n{\"name\":\"a\"}\r\n0\r\n\r\nGET /v1/things/smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+        "POST /v1/things HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 12\r\nContent-Length: 60\r\n\r\n"
+        "{\"name\":\"a\"}GET /v1/things/smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+        "POST /v1/things HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding : chunked\r\nContent-Length: 12\r\n\r\n"
+        "{\"name\":\"a\"}GET /v1/things/smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+    };
+    for (size_t i = 0; i < TC_ARRAY_LEN(requests); i++) {
+        tc_buf_t out = TC_BUF_INIT;
+        int closed = 0;
+        raw_exchange(requests[i], &out, &closed);
+        const char *text = tc_buf_cstr(&out);
+        cr_assert_eq(count_of(text, "HTTP/1.1 "), 1, "case %zu: one response only:\n%s", i, text);
+        cr_assert(strncmp(text, "HTTP/1.1 400", 12) == 0, "case %zu:\n%s", i, text);
+        cr_assert(strstr(text, "\"code\":\"bad_request\""), "case %zu: platform error:\n%s", i,
+                  text);
+        cr_assert(!strstr(text, "smuggled"), "case %zu:\n%s", i, text);
+        cr_assert(closed, "case %zu: the connection must be closed", i);
+        tc_buf_free(&out);
+    }
+    cr_assert_eq(atomic_load(&g_create_calls), 0);
+
+    /* one Content-Length, or chunked alone, keep working on a kept-alive connection */
+    tc_buf_t out = TC_BUF_INIT;
+    int closed = 0;
+    raw_exchange("POST /v1/things HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 "Content-Length: 12\r\n\r\n{\"name\":\"a\"}"
+                 "POST /v1/things HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                 "c\r\n{\"name\":\"b\"}\r\n0\r\n\r\n",
+                 &out, &closed);
+    cr_assert_eq(count_of(tc_buf_cstr(&out), "HTTP/1.1 201"), 2, "%s", tc_buf_cstr(&out));
+    tc_buf_free(&out);
 }
 
 Test(http, client_ip)
@@ -984,6 +1106,35 @@ static void wait_for_requests(const char *route, const char *method, const char 
     while (requests(route, method, code) < n && tc_mono_ms() < deadline)
         tc_sleep_ms(2);
     cr_assert_eq(requests(route, method, code), n, "%s %s %s", route, method, code);
+}
+
+Test(http, client_chosen_methods_cannot_exhaust_the_metric_series, .timeout = 120)
+{
+    /* The method label comes from the request line. An unauthenticated client inventing
+     * methods must not fill http_requests_total's series table (it holds 10000), or the
+     * service's own series created afterwards (a first 5xx, a new route) would go unrecorded.
+     * (libmicrohttpd closes the connection after an unknown method: one connection each.) */
+    enum { N = 10050 };
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)tc_http_port(g_srv))};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < N; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        cr_assert_geq(fd, 0);
+        cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+        char req[96], buf[4096];
+        int len = snprintf(req, sizeof req, "X%05d /v1/things/1 HTTP/1.1\r\nHost: x\r\n\r\n", i);
+        cr_assert_eq(send(fd, req, (size_t)len, 0), len);
+        while (recv(fd, buf, sizeof buf, 0) > 0)
+            ;
+        close(fd);
+    }
+    reply_t r;
+    get("/v1/things/abc", &r);
+    cr_assert_eq(r.status, 200);
+    reply_free(&r);
+    wait_for_requests("/v1/things/{id}", "GET", "200", 1);
+    wait_for_requests("unmatched", "OTHER", "405", N);
 }
 
 Test(http, metrics_use_the_route_pattern)

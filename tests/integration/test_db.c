@@ -69,6 +69,31 @@ Test(db, statement_timeout_applies)
     tc_db_close(quick);
 }
 
+/* A client that vanishes half-open (node lost, network partition) must not keep its session,
+ * its transaction and its advisory locks (the outbox relay's leadership) for the kernel's two
+ * hours: the server probes and gives up within seconds. */
+Test(db, sessions_ask_the_server_to_detect_a_vanished_client)
+{
+    tc_dbconn_t *c = tc_db_acquire(db);
+    PGresult *r = NULL;
+    cr_assert_eq(tc_db_exec(c, &r,
+                            "SELECT name, setting FROM pg_settings WHERE name IN"
+                            " ('tcp_keepalives_idle','tcp_keepalives_interval',"
+                            "  'tcp_keepalives_count','tcp_user_timeout') ORDER BY name"),
+                 TC_OK);
+    cr_assert_eq(PQntuples(r), 4);
+    const char *want[][2] = {{"tcp_keepalives_count", "3"},
+                             {"tcp_keepalives_idle", "10"},
+                             {"tcp_keepalives_interval", "5"},
+                             {"tcp_user_timeout", "15000"}};
+    for (int i = 0; i < 4; i++) {
+        cr_assert_str_eq(tc_db_val(r, i, 0), want[i][0]);
+        cr_assert_str_eq(tc_db_val(r, i, 1), want[i][1], "%s", want[i][0]);
+    }
+    PQclear(r);
+    tc_db_release(db, c);
+}
+
 Test(db, rollback_discards_and_release_closes_open_transactions)
 {
     char key[64];
@@ -146,4 +171,31 @@ Test(db, terminated_session_is_replaced_on_next_checkout)
         cr_assert_eq(tc_db_exec(x, NULL, "SELECT 1"), TC_OK);
         tc_db_release(db, x);
     }
+}
+
+Test(db, more_statement_names_than_the_prepared_table_work_inside_transactions)
+{
+    /* A session remembers a bounded number of prepared names; statements beyond it must
+     * still run, also inside a transaction, where a failed PREPARE would abort the work. */
+    tc_dbconn_t *c = tc_db_acquire(db);
+    cr_assert_not_null(c);
+    char name[32], val[16];
+    for (int i = 0; i < 100; i++) {
+        snprintf(name, sizeof name, "it_many_%d", i);
+        snprintf(val, sizeof val, "%d", i);
+        cr_assert_eq(tc_db_qp(c, NULL, name, "SELECT $1::int", val), TC_OK, "%s", name);
+    }
+    cr_assert_eq(tc_db_begin(c), TC_OK);
+    for (int i = 0; i < 100; i++) {
+        PGresult *r = NULL;
+        snprintf(name, sizeof name, "it_many_%d", i);
+        snprintf(val, sizeof val, "%d", i);
+        int rc = tc_db_qp(c, &r, name, "SELECT $1::int", val);
+        cr_assert_eq(rc, TC_OK, "%s inside a transaction: %s (sqlstate %s)", name, tc_strerror(rc),
+                     tc_db_sqlstate(c));
+        cr_assert_eq(tc_db_int(r, 0, 0, -1), i);
+        PQclear(r);
+    }
+    cr_assert_eq(tc_db_commit(c), TC_OK);
+    tc_db_release(db, c);
 }

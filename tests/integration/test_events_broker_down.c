@@ -89,3 +89,43 @@ Test(outage, writes_succeed_and_outbox_drains_after_broker_returns, .timeout = 1
     tc_producer_free(p);
     tc_db_close(db);
 }
+
+static int outbox_empty(void *ud)
+{
+    return it_scalar(db, "SELECT count(*) FROM outbox WHERE topic=$1 AND sent_at IS NULL",
+                     (const char *)ud) == 0;
+}
+
+/* A rolling restart while the brokers are unreachable: stopping the relay purges the messages
+ * it queued locally instead of waiting out message.timeout.ms (30 s, longer than Kubernetes'
+ * grace period), and their rows stay in the outbox for the next relay to publish. */
+Test(outage, relay_stops_promptly_and_its_queued_rows_stay_unsent, .timeout = 120)
+{
+    char topic[64];
+    db = it_db(4);
+    it_unique("it-stop", topic, sizeof topic);
+    tc_producer_t *p = it_producer();
+    write_batch(topic, 1);
+    tc_relay_opts_t ro = {.db = db, .producer = p, .poll_interval_ms = 200};
+    tc_relay_t *relay = tc_relay_start(&ro);
+    cr_assert(it_wait(outbox_empty, topic, 60000), "first event not published before outage");
+
+    it_broker_signal(SIGUSR1);
+    tc_sleep_ms(500);
+    write_batch(topic, 5);
+    tc_sleep_ms(2000); /* the relay has claimed the rows and queued their messages */
+    int64_t t0 = tc_mono_ms();
+    tc_relay_stop(relay);
+    int64_t took = tc_mono_ms() - t0;
+    it_broker_signal(SIGUSR2);
+    cr_assert_lt(took, 10000, "relay stop waited %lld ms for queued messages", (long long)took);
+    cr_assert_eq(
+        it_scalar(db, "SELECT count(*) FROM outbox WHERE topic=$1 AND sent_at IS NULL", topic), 5,
+        "purged messages are not acknowledged writes: their rows stay unsent");
+
+    relay = tc_relay_start(&ro); /* the next leader publishes them */
+    cr_assert(it_wait(outbox_empty, topic, 60000), "the purged rows were not published later");
+    tc_relay_stop(relay);
+    tc_producer_free(p);
+    tc_db_close(db);
+}

@@ -80,9 +80,9 @@ int tc_auth_key_count(tc_auth_t *a);
 int tc_auth_verify(tc_auth_t *a, const char *token, tc_principal_t *out, const char **why);
 /*
  * The verified-token cache alone, for callers that must not block (an event loop): TC_OK and
- * *out when the token was verified before and is still valid; TC_EINVAL (*why "malformed" or
- * "expired"); TC_EAGAIN when it is not in the cache and needs tc_auth_verify, which may wait
- * for a key-set fetch.
+ * *out when the token was verified before and is still valid; TC_EINVAL with *why "expired"
+ * (or "malformed" for an empty or oversized string); TC_EAGAIN when it is not in the cache
+ * and needs tc_auth_verify, which checks everything and may wait for a key-set fetch.
  */
 int tc_auth_lookup(tc_auth_t *a, const char *token, tc_principal_t *out, const char **why);
 /* Extracts the token from an "Authorization: Bearer …" header value; NULL when malformed. */

@@ -20,6 +20,10 @@
 
 /* CSPRNG bytes. TC_ERROR if the generator fails (never returns predictable bytes). */
 int tc_random_bytes(void *out, size_t n);
+/* The same CSPRNG for identifiers (ids, trace and span ids), drawn in 512-byte refills per
+ * thread: one RAND_bytes call per id cost more than the rest of building it. Not for keys,
+ * tokens or nonces: use tc_random_bytes. */
+int tc_random_id_bytes(void *out, size_t n);
 /* Opaque token: n random bytes, base64url without padding, prefixed (prefix may be ""). */
 int tc_random_token(const char *prefix, size_t nbytes, char *out, size_t outlen);
 /* Time-sortable random id with a prefix ("usr" → "usr_01J…"). */

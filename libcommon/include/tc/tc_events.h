@@ -55,9 +55,17 @@ void tc_event_clear(tc_event_t *ev);
 
 typedef struct tc_producer tc_producer_t;
 
+/* Connection security for Kafka (MSK and friends), applied to every producer and consumer
+ * of the process: librdkafka property names and values, NULL-terminated pairs
+ * ({"security.protocol", "SASL_SSL", "sasl.mechanisms", "SCRAM-SHA-512", …, NULL}).
+ * tc_service fills it from KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM,
+ * KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SSL_CA_LOCATION. */
+typedef const char *const *tc_kafka_props_t;
+
 typedef struct {
     const char *brokers;
     const char *client_id;
+    tc_kafka_props_t props; /* optional connection security */
     int linger_ms;          /* default 5 */
     int message_timeout_ms; /* give up on a message after this long; default 30000 */
     int queue_max_messages; /* local buffer bound; default 100000 */
@@ -146,6 +154,7 @@ typedef struct tc_consumer tc_consumer_t;
 
 typedef struct {
     const char *brokers;
+    tc_kafka_props_t props;    /* optional connection security, see tc_producer_opts_t */
     const char *group;         /* consumer group id, also the inbox key */
     const char *const *topics; /* NULL-terminated */
     tc_event_handler_fn handler;

@@ -37,6 +37,10 @@ typedef struct {
     const char *name; /* "user" */
     int default_port; /* API port; admin port defaults to this + 1000 */
     unsigned needs;   /* TC_NEED_* */
+    /* TC_NEED_* whose outage the service survives in a degraded mode (the gateway limits
+     * in-process without Redis): /ready reports them "degraded" and stays 200, because taking
+     * every replica out of the load balancer would turn a degradation into an outage. */
+    unsigned degradable;
     const tc_migration_t *migrations;
     size_t nmigrations;
 } tc_service_def_t;
