@@ -3,6 +3,7 @@
 Everything talks to the real isolated stack: services over HTTP, the Kafka dev broker through
 kcat, PostgreSQL through psql as the superuser (only for test set-up such as back-dating a
 row, never to check what an API could tell us)."""
+import base64
 import json
 import os
 import secrets
@@ -91,6 +92,45 @@ class Stack:
         owner = data["owner"]
         return Org(self, data["org"], owner)
 
+    # ------------------------------------------------------------------ auth
+    @property
+    def auth_api(self):
+        """auth's API, every response checked against proto/openapi/auth.yaml."""
+        if not hasattr(self, "_auth_api"):
+            self._auth_api = Api(self, "auth")
+        return self._auth_api
+
+    def signup(self, email=None, password=None, org_name=None, name="Olive Owner", headers=None):
+        """A new organization and its owner through auth's public sign-up, logged in with real
+        tokens (RS256, verified by every service like a production token)."""
+        email = email or f"owner-{secrets.token_hex(6)}@example.com"
+        password = password or new_password()
+        body = {"org_name": org_name or f"Org {secrets.token_hex(3)}", "email": email,
+                "password": password, "name": name}
+        r = self.auth_api("POST", "/v1/auth/signup", json_body=body, headers=headers)
+        assert r.status_code == 201, r.text
+        return Account(self, email, password, r.json())
+
+    def login(self, email, password, headers=None):
+        """POST /v1/auth/login (checked against the contract); the raw response."""
+        return self.auth_api("POST", "/v1/auth/login", headers=headers,
+                             json_body={"email": email, "password": password})
+
+    def client_credentials(self, service):
+        """(client_id, client_secret) the stack gave `service` for auth's client-credentials
+        grant ($TC_RUN_DIR/secrets/<service>.env)."""
+        values = {}
+        with open(os.path.join(self.run_dir, "secrets", f"{service}.env")) as f:
+            for line in f:
+                k, _, v = line.strip().partition("=")
+                values[k] = v
+        return values["AUTH_CLIENT_ID"], values["AUTH_CLIENT_SECRET"]
+
+    def service_env(self, service):
+        """The environment `service` runs with in this stack (`scripts/stack.sh env`)."""
+        out = self.stack_cmd("env", service).stdout
+        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
     # ------------------------------------------------------------------ Kafka
     def kafka_messages(self, topic, key=None, timeout=30, until=None):
         """All messages of a topic (from the beginning), optionally only one key. With `until`
@@ -158,8 +198,18 @@ class Org:
         self.owner = owner
         self.owner_token = stack.token(sub=owner["id"], org=self.id, role="owner")
 
-    def token_for(self, user):
+    def token_for(self, user, activate=True):
+        """A token for a member. Only members who accepted their invitation hold tokens, and
+        the user service authorises by the stored status, so the member is activated first."""
+        if activate and user.get("status") == "invited":
+            self.activate(user)
         return self.stack.token(sub=user["id"], org=self.id, role=user["role"])
+
+    def activate(self, user):
+        r = self.stack.call("POST", "user", f"/internal/v1/users/{user['id']}/activate",
+                            token=self.stack.service_token())
+        assert r.status_code in (200, 204), r.text
+        user["status"] = "active"
 
     def invite(self, role="viewer", email=None, name="Ivy Invitee", token=None):
         email = email or f"user-{secrets.token_hex(6)}@example.com"
@@ -167,6 +217,69 @@ class Org:
                             json_body={"email": email, "name": name, "role": role})
         assert r.status_code == 201, r.text
         return r.json()
+
+
+class Account:
+    """A person with a password and the tokens of their latest session (a TokenGrant)."""
+
+    def __init__(self, stack, email, password, grant):
+        self.stack = stack
+        self.email = email
+        self.password = password
+        self.grant = grant
+        self.user = grant.get("user")
+        self.org = grant.get("org")
+        claims = jwt_claims(grant["access_token"])
+        self.id = claims["sub"]
+        self.org_id = claims["org"]
+
+    @property
+    def access_token(self):
+        return self.grant["access_token"]
+
+    @property
+    def refresh_token(self):
+        return self.grant["refresh_token"]
+
+    @property
+    def session_id(self):
+        return self.grant["session_id"]
+
+    def login(self, password=None, headers=None):
+        """A new session (200 with tokens expected); becomes this account's current grant."""
+        r = self.stack.login(self.email, password or self.password, headers=headers)
+        assert r.status_code == 200 and "access_token" in r.json(), r.text
+        self.grant = r.json()
+        return self.grant
+
+
+def new_password():
+    return "pw-" + secrets.token_urlsafe(12)
+
+
+def jwt_claims(token):
+    """The payload of a JWT, unverified (for looking at claims a test already trusts)."""
+    return json.loads(_b64url(token.split(".")[1]))
+
+
+def jwt_header(token):
+    return json.loads(_b64url(token.split(".")[0]))
+
+
+def _b64url(part):
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def eventually(fn, timeout=20, interval=0.2, what="condition"):
+    """Polls fn until it returns something truthy (returned) or raises after timeout."""
+    deadline = time.time() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.time() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout}s")
+        time.sleep(interval)
 
 
 def new_id(prefix):

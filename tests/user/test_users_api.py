@@ -2,6 +2,7 @@
 service, each response checked against proto/openapi/user.yaml."""
 import secrets
 import threading
+from urllib.parse import quote
 
 import pytest
 
@@ -83,6 +84,21 @@ def test_list_filters(user_api, org):
         assert [u["id"] for u in r.json()["data"]] == [alice["id"]], q
     none = user_api("GET", "/v1/users?q=quillz", token=tok).json()["data"]
     assert none == []
+
+
+def test_search_matches_names_written_with_apostrophes_and_hyphens(user_api, org):
+    """q is a prefix of a name word: "O'Brien" and "Jean-Luc" are words as people type them,
+    not only their parts."""
+    sean = org.invite("viewer", name="Sean O'Brien-Smythe")
+    jean = org.invite("viewer", name="Jean-Luc Picard")
+    tok = org.owner_token
+    cases = {"O'Brien": sean, "o'bri": sean, "brien": sean, "O'Brien-Smythe": sean,
+             "smythe": sean, "sean o'brien": sean, "Jean-Luc": jean, "jean-l": jean,
+             "luc picard": jean}
+    for q, who in cases.items():
+        r = user_api("GET", f"/v1/users?q={quote(q)}", token=tok)
+        assert r.status_code == 200
+        assert [u["id"] for u in r.json()["data"]] == [who["id"]], q
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=abc", "cursor=bogus",
@@ -268,8 +284,10 @@ def test_last_owner_cannot_be_demoted_or_deleted(user_api, org):
     owner = org.owner["id"]
     assert_error(user_api("PATCH", f"/v1/users/{owner}", token=org.owner_token,
                           json_body={"role": "admin"}), 409, "last_owner")
+    # the only owner cannot leave either: demoting is refused above, and nobody deletes
+    # their own account
     assert_error(user_api("DELETE", f"/v1/users/{owner}", token=org.owner_token), 409,
-                 "last_owner")
+                 "invalid_state")
 
 
 def test_owner_can_step_down_once_another_owner_is_active(user_api, stack, org):
@@ -306,6 +324,46 @@ def test_delete_requires_admin(user_api, org):
                  403, "forbidden")
 
 
+def test_nobody_deletes_themself(user_api, org):
+    admin = org.invite("admin")
+    tok = org.token_for(admin)
+    assert_error(user_api("DELETE", f"/v1/users/{admin['id']}", token=tok), 409, "invalid_state")
+    assert user_api("GET", f"/v1/users/{admin['id']}", token=tok).json()["status"] == "active"
+
+
+def test_a_demoted_admin_loses_admin_rights_before_the_token_expires(user_api, org):
+    admin, victim = org.invite("admin"), org.invite("viewer")
+    stale = org.token_for(admin)  # still says "admin" after the demotion below
+    r = user_api("PATCH", f"/v1/users/{admin['id']}", token=org.owner_token,
+                 json_body={"role": "viewer"})
+    assert r.status_code == 200, r.text
+    assert_error(user_api("DELETE", f"/v1/users/{victim['id']}", token=stale), 403, "forbidden")
+    assert_error(user_api("PATCH", f"/v1/users/{victim['id']}", token=stale,
+                          json_body={"role": "editor"}), 403, "forbidden")
+    r = user_api("POST", "/v1/users", token=stale,
+                 json_body={"email": f"x-{secrets.token_hex(4)}@example.com", "name": "X",
+                            "role": "viewer"})
+    assert_error(r, 403, "forbidden")
+    assert_error(user_api("PATCH", "/v1/orgs/current", token=stale, json_body={"name": "Mine"}),
+                 403, "forbidden")
+    assert_error(user_api("PUT", f"/v1/users/{victim['id']}/preferences", token=stale,
+                          json_body={"locale": "fr-FR"}), 403, "forbidden")
+    assert user_api("GET", f"/v1/users/{victim['id']}", token=org.owner_token).json()["status"] \
+        == "invited"
+
+
+def test_a_suspended_member_cannot_write_with_a_live_token(user_api, org):
+    admin = org.invite("admin")
+    tok = org.token_for(admin)
+    r = user_api("PATCH", f"/v1/users/{admin['id']}", token=org.owner_token,
+                 json_body={"status": "suspended"})
+    assert r.status_code == 200, r.text
+    assert_error(user_api("PATCH", f"/v1/users/{admin['id']}", token=tok,
+                          json_body={"name": "Still here"}), 403, "forbidden")
+    assert_error(user_api("PUT", f"/v1/users/{admin['id']}/preferences", token=tok,
+                          json_body={"locale": "fr-FR"}), 403, "forbidden")
+
+
 # ------------------------------------------------------------------ preferences
 def test_preferences_round_trip(user_api, org):
     u = org.invite("viewer")
@@ -333,6 +391,24 @@ def test_preferences_validation_and_access(user_api, org):
     huge = {"blob": "x" * 20000}
     assert_error(user_api("PUT", f"/v1/users/{u['id']}/preferences", token=org.token_for(u),
                           json_body=huge), 422)
+
+
+def test_duplicate_members_cannot_slip_past_validation(user_api, org):
+    """The validator reads the first of two same-named members; PostgreSQL's jsonb and
+    JavaScript clients keep the last. Such bodies must be refused, not half-validated."""
+    u = org.invite("viewer")
+    tok = org.token_for(u)
+    ct = {"Content-Type": "application/json"}
+    raw = '{"locale": "en-GB", "locale": "<img src=x onerror=alert(1)>"}'
+    assert_error(user_api("PUT", f"/v1/users/{u['id']}/preferences", token=tok, data=raw,
+                          headers=ct), 400, "invalid_json")
+    assert user_api("GET", f"/v1/users/{u['id']}/preferences", token=tok).json() == {}
+    raw = ('{"profile": {"avatar_url": "https://example.com/a.png",'
+           ' "avatar_url": "javascript:alert(1)"}}')
+    assert_error(user_api("PATCH", f"/v1/users/{u['id']}", token=tok, data=raw, headers=ct),
+                 400, "invalid_json")
+    got = user_api("GET", f"/v1/users/{u['id']}", token=tok)
+    assert "javascript:" not in got.text
 
 
 # ------------------------------------------------------------------ orgs

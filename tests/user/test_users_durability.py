@@ -2,6 +2,7 @@
 pagination walk, a kill -9 between commit and publish, and the retention purge."""
 import json
 import os
+import secrets
 import signal
 import time
 
@@ -89,6 +90,39 @@ def test_purge_removes_only_what_is_past_retention(stack, org):
                                   until=lambda m: any(x["headers"]["ce_type"].endswith("purged")
                                                       for x in m))
     assert [m["headers"]["ce_type"] for m in purged][-1] == "com.techcorp.user.purged"
+
+
+def test_purge_leaves_no_stored_idempotent_response_behind(stack, org):
+    """POST /v1/users with an Idempotency-Key stores the first response (the invitee's email,
+    name and profile, in clear) for replays; it must not outlive the user's retention."""
+    key = "purge-" + secrets.token_hex(8)
+    email = f"idem-{secrets.token_hex(6)}@example.com"
+    r = stack.call("POST", "user", "/v1/users", token=org.owner_token,
+                   json_body={"email": email, "name": "Ida Idem", "role": "viewer"},
+                   headers={"Idempotency-Key": key})
+    assert r.status_code == 201, r.text
+    u = r.json()
+    count = f"SELECT count(*) FROM idempotency_keys WHERE key = '{key}'"
+    assert stack.sql("user", count) == "1"
+    assert stack.call("DELETE", "user", f"/v1/users/{u['id']}",
+                      token=org.owner_token).status_code == 204
+    # invited long ago, deleted past retention: the key was stored when the user was created
+    stack.sql("user", "UPDATE users SET created_at = now() - interval '200 days', "
+                      "deleted_at = now() - interval '91 days' "
+                      f"WHERE id = '{u['id']}'")
+    stack.sql("user", "UPDATE idempotency_keys SET created_at = now() - interval '200 days' "
+                      f"WHERE key = '{key}'")
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        r = stack.call("GET", "user", f"/v1/users/{u['id']}", token=org.owner_token)
+        if r.status_code == 404 and stack.sql("user", count) == "0":
+            break
+        time.sleep(0.2)
+    assert_error(r, 404)
+    assert stack.sql("user", count) == "0", "the stored response outlived the purged user"
+    leftover = stack.sql("user", "SELECT count(*) FROM idempotency_keys "
+                                 f"WHERE response LIKE '%{email}%'")
+    assert leftover == "0"
 
 
 def test_health_ready_metrics(stack):

@@ -72,6 +72,7 @@ void h_orgs_patch(tc_req_t *req, tc_resp_t *resp, void *ud)
     const cJSON *settings = NULL;
     org_t o = {0};
     cJSON *before = NULL, *after = NULL;
+    tc_principal_t eff;
     tc_jv_t jv;
 
     tc_jv_init(&jv);
@@ -87,6 +88,12 @@ void h_orgs_patch(tc_req_t *req, tc_resp_t *resp, void *ud)
     int rc = store_org_get(tx, p->org, 1, &o);
     if (rc != TC_OK) {
         respond_store_error(resp, rc, "Organization");
+        goto abort;
+    }
+    if (actor_current(tx, p, &eff, resp) != TC_OK)
+        goto abort;
+    if (!tc_principal_at_least(&eff, TC_ROLE_ADMIN)) {
+        tc_resp_error(resp, 403, "forbidden", "Only admins and owners can change the organization");
         goto abort;
     }
     before = org_to_json(&o);

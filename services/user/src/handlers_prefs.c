@@ -46,6 +46,7 @@ void h_prefs_put(tc_req_t *req, tc_resp_t *resp, void *ud)
     user_t u = {0};
     char *text = NULL;
     int64_t version = 0;
+    tc_principal_t eff;
     tc_jv_t jv;
 
     if (!user_id_ok(id)) {
@@ -71,7 +72,10 @@ void h_prefs_put(tc_req_t *req, tc_resp_t *resp, void *ud)
         respond_store_error(resp, rc, "User");
         goto abort;
     }
-    if (!user_is_self_or_admin(p, id)) {
+    /* no org lock here: a demotion racing this write may land just after it */
+    if (actor_current(tx, p, &eff, resp) != TC_OK)
+        goto abort;
+    if (!user_is_self_or_admin(&eff, id)) {
         tc_resp_error(resp, 403, "forbidden", "Only the user or an admin can change preferences");
         goto abort;
     }

@@ -169,6 +169,20 @@ static int create_in_tx(user_app_t *app, tc_dbconn_t *tx, const tc_principal_t *
     return rc;
 }
 
+/* Takes the org lock, under which roles and statuses change, then settles the actor's standing. */
+static int lock_actor(tc_dbconn_t *tx, const tc_principal_t *p, tc_principal_t *eff,
+                      tc_resp_t *resp)
+{
+    org_t org;
+    int rc = store_org_get(tx, p->org, 1, &org);
+    if (rc != TC_OK) {
+        respond_store_error(resp, rc, "Organization");
+        return rc;
+    }
+    org_clear(&org);
+    return actor_current(tx, p, eff, resp);
+}
+
 void h_users_create(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     user_app_t *app = ud;
@@ -178,6 +192,7 @@ void h_users_create(tc_req_t *req, tc_resp_t *resp, void *ud)
     user_t u = {0};
     tc_jv_t jv;
     user_create_t in;
+    tc_principal_t eff;
 
     tc_jv_init(&jv);
     user_validate_create(&jv, tc_req_json(req), &in);
@@ -203,6 +218,12 @@ void h_users_create(tc_req_t *req, tc_resp_t *resp, void *ud)
     tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
     if (!tx)
         return;
+    if (lock_actor(tx, p, &eff, resp) != TC_OK)
+        goto abort;
+    if (user_may_invite(&eff, in.role, &why) != USER_OK) {
+        tc_resp_error(resp, 403, "forbidden", "%s", why);
+        goto abort;
+    }
     if (key) {
         char hash[65];
         tc_idem_replay_t replay;
@@ -234,6 +255,9 @@ void h_users_create(tc_req_t *req, tc_resp_t *resp, void *ud)
         tc_resp_raw(resp, 201, NULL, body, strlen(body));
         body = NULL;
     }
+    goto cleanup;
+abort:
+    tc_tx_abort(app->db, tx);
     goto cleanup;
 fail:
     tc_tx_abort(app->db, tx);
@@ -306,16 +330,15 @@ static int check_last_owner(tc_dbconn_t *tx, const user_t *target, const char *r
     return TC_OK;
 }
 
+/* Lock order org → user: owner counts and the actor's standing are decided under the org
+ * lock. *eff gets the principal to authorise with. */
 static int lock_target(user_app_t *app, tc_dbconn_t *tx, const tc_principal_t *p, const char *id,
-                       user_t *u, tc_resp_t *resp)
+                       user_t *u, tc_principal_t *eff, tc_resp_t *resp)
 {
-    /* lock order org → user: owner counts are decided under the org lock */
-    org_t org;
-    int rc = store_org_get(tx, p->org, 1, &org);
-    if (rc == TC_OK) {
-        org_clear(&org);
-        rc = store_user_get(app, tx, p->org, id, 1, u);
-    }
+    int rc = lock_actor(tx, p, eff, resp);
+    if (rc != TC_OK)
+        return rc;
+    rc = store_user_get(app, tx, p->org, id, 1, u);
     if (rc != TC_OK)
         respond_store_error(resp, rc, "User");
     return rc;
@@ -361,6 +384,7 @@ void h_users_patch(tc_req_t *req, tc_resp_t *resp, void *ud)
     const tc_principal_t *p = tc_req_principal(req);
     const char *id = tc_req_param(req, "id"), *why = NULL;
     user_t u = {0}, before = {0};
+    tc_principal_t eff;
     user_patch_t in;
     tc_jv_t jv;
 
@@ -382,9 +406,9 @@ void h_users_patch(tc_req_t *req, tc_resp_t *resp, void *ud)
             tc_resp_fail(resp, rc);
         return;
     }
-    if (lock_target(app, tx, p, id, &u, resp) != TC_OK)
+    if (lock_target(app, tx, p, id, &u, &eff, resp) != TC_OK)
         goto abort;
-    user_decision_t d = user_may_patch(p, &u, &in, &why);
+    user_decision_t d = user_may_patch(&eff, &u, &in, &why);
     if (d != USER_OK) {
         if (d == USER_DENIED)
             tc_resp_error(resp, 403, "forbidden", "%s", why);
@@ -424,6 +448,7 @@ void h_users_delete(tc_req_t *req, tc_resp_t *resp, void *ud)
     const tc_principal_t *p = tc_req_principal(req);
     const char *id = tc_req_param(req, "id"), *why = NULL;
     user_t u = {0}, before = {0};
+    tc_principal_t eff;
 
     if (!user_id_ok(id)) {
         tc_resp_error(resp, 404, "not_found", "User not found");
@@ -436,10 +461,14 @@ void h_users_delete(tc_req_t *req, tc_resp_t *resp, void *ud)
             tc_resp_fail(resp, rc);
         return;
     }
-    if (lock_target(app, tx, p, id, &u, resp) != TC_OK)
+    if (lock_target(app, tx, p, id, &u, &eff, resp) != TC_OK)
         goto abort;
-    if (user_may_delete(p, &u, &why) != USER_OK) {
-        tc_resp_error(resp, 403, "forbidden", "%s", why);
+    user_decision_t d = user_may_delete(&eff, &u, &why);
+    if (d != USER_OK) {
+        if (d == USER_DENIED)
+            tc_resp_error(resp, 403, "forbidden", "%s", why);
+        else
+            tc_resp_error(resp, 409, "invalid_state", "%s", why);
         goto abort;
     }
     if (strcmp(u.status, "deleted") == 0) {

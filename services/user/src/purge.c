@@ -8,11 +8,16 @@
 #include "user_app.h"
 #include "store.h"
 #include "tc/tc_core.h"
+#include "tc/tc_idem.h"
 #include "tc/tc_log.h"
 
 #include <stdio.h>
 
 #define PURGE_BATCH 500
+/* How long a stored Idempotency-Key response is replayed. The response holds the invitee's
+ * email, name and profile in clear, so it is also never kept longer than the retention of a
+ * deleted user: a purged user leaves no copy behind. */
+#define IDEMPOTENCY_TTL_S (24 * 3600)
 
 /* Purges one batch; returns the number purged or a negative TC_* code. */
 static int purge_batch(user_app_t *app)
@@ -47,6 +52,12 @@ void user_purge_run(void *ud)
         total += n;
     if (n < 0)
         tc_log_warn("user purge failed: %s", tc_strerror(n));
+    /* after the users: a key is never younger than its user, so every user purged above
+     * (deleted, hence created, before now - retention) loses its stored response here */
+    int64_t idem_ttl = app->retention_s < IDEMPOTENCY_TTL_S ? app->retention_s : IDEMPOTENCY_TTL_S;
+    int rc = tc_idem_expire(app->db, (int)idem_ttl);
+    if (rc != TC_OK)
+        tc_log_warn("idempotency key expiry failed: %s", tc_strerror(rc));
     if (total > 0) {
         char count[32];
         snprintf(count, sizeof count, "%ld", total);

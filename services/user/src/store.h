@@ -22,6 +22,10 @@ int store_user_insert(user_app_t *app, tc_dbconn_t *c, user_t *u);
 /* Writes name, profile, role, status (deleted_at follows status) and bumps version. */
 int store_user_save(user_app_t *app, tc_dbconn_t *c, user_t *u);
 int store_owner_count(tc_dbconn_t *c, const char *org_id, const char *except_id, int64_t *n);
+/* A user's current role and status; TC_ENOTFOUND when the id is not a user of the org. Roles
+ * and statuses change only under the org lock, so a caller holding it reads a settled value. */
+int store_user_standing(tc_dbconn_t *c, const char *org_id, const char *id, char *role,
+                        size_t rolelen, char *status, size_t statuslen);
 
 typedef struct {
     const char *role, *status, *email, *q;

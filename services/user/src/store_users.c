@@ -17,7 +17,9 @@
 #define USER_COLS                                                                                  \
     "id, org_id, email_enc, name_enc, profile_enc, role, status, coalesce(invited_by, ''),"        \
     " version, " TS("created_at") ", " TS("updated_at") ", " TS("deleted_at")
-#define MAX_TOKENS 256
+/* distinct search keys of one user: at most one per code point of the name's parts (200),
+ * one per code point of its blank-separated words (200) and 32 for the email */
+#define MAX_TOKENS 512
 
 int store_prepare_keys(user_app_t *app, const char *org_id)
 {
@@ -274,6 +276,22 @@ int store_owner_count(tc_dbconn_t *c, const char *org_id, const char *except_id,
                       org_id, except_id);
     if (rc == TC_OK)
         *n = tc_db_int(r, 0, 0, 0);
+    PQclear(r);
+    return rc;
+}
+
+int store_user_standing(tc_dbconn_t *c, const char *org_id, const char *id, char *role,
+                        size_t rolelen, char *status, size_t statuslen)
+{
+    PGresult *r = NULL;
+    int rc = tc_db_qp(c, &r, "user_standing",
+                      "SELECT role, status FROM users WHERE id=$1 AND org_id=$2", id, org_id);
+    if (rc == TC_OK && PQntuples(r) != 1)
+        rc = TC_ENOTFOUND;
+    if (rc == TC_OK) {
+        snprintf(role, rolelen, "%s", tc_db_val(r, 0, 0));
+        snprintf(status, statuslen, "%s", tc_db_val(r, 0, 1));
+    }
     PQclear(r);
     return rc;
 }

@@ -4,6 +4,7 @@
  */
 #include "user_model.h"
 #include "tc/tc_core.h"
+#include "tc/tc_crypto.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -343,6 +344,29 @@ user_decision_t user_may_invite(const tc_principal_t *actor, const char *role, c
     return USER_OK;
 }
 
+int user_actor_is_member(const tc_principal_t *p)
+{
+    /* services act by scope; an API key's role is auth's to keep (lowered with its creator's,
+     * announced as api_key_updated), so neither has a member row to consult */
+    return !p->is_service && !tc_id_valid("key", p->sub);
+}
+
+user_decision_t user_effective_actor(const tc_principal_t *token, const char *role,
+                                     const char *status, tc_principal_t *out, const char **why)
+{
+    *out = *token;
+    if (!user_actor_is_member(token))
+        return USER_OK;
+    if (!role || !status || strcmp(status, "active") != 0) {
+        *why = "Your account is no longer an active member of this organization";
+        return USER_DENIED;
+    }
+    tc_role_t now = tc_role_parse(role);
+    if (now < out->role)
+        out->role = now;
+    return USER_OK;
+}
+
 static int is_owner(const user_t *u)
 {
     return strcmp(u->role, "owner") == 0;
@@ -397,6 +421,10 @@ user_decision_t user_may_delete(const tc_principal_t *actor, const user_t *targe
     if (is_owner(target) && !tc_principal_at_least(actor, TC_ROLE_OWNER)) {
         *why = "Only owners can delete an owner";
         return USER_DENIED;
+    }
+    if (strcmp(actor->sub, target->id) == 0) {
+        *why = "You cannot delete your own account; another admin or owner can";
+        return USER_NOT_ALLOWED;
     }
     return USER_OK;
 }
@@ -461,6 +489,19 @@ int user_search_prefixes(const char *name, const char *email, user_token_fn emit
         while (p[len] && !is_separator(p[len]))
             len++;
         if (len)
+            rc = emit_prefixes(p, len, emit, ud);
+        p += len;
+    }
+    /* and the words as people type them ("o'brien", "jean-luc"): a query splits on blanks
+     * only, so that an email prefix such as "ada.l" stays one word */
+    for (const char *p = lname; *p && rc == TC_OK;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        size_t len = 0;
+        int joined = 0;
+        for (; p[len] && p[len] != ' ' && p[len] != '\t'; len++)
+            joined |= is_separator(p[len]);
+        if (joined)
             rc = emit_prefixes(p, len, emit, ud);
         p += len;
     }

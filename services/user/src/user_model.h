@@ -92,6 +92,16 @@ typedef enum {
     USER_NOT_ALLOWED, /* 422-like: the change itself is not permitted for anyone */
 } user_decision_t;
 
+/*
+ * The principal to authorise a write with: the token's, with its role lowered to the role the
+ * actor holds now (role, status: the actor's row; NULL when the actor has no row). A token
+ * outlives a demotion or suspension by up to its lifetime; the user service owns roles, so
+ * its writes go by the stored ones. USER_DENIED when the actor is no longer an active member.
+ */
+/* 1 for a person's token; 0 for service tokens and API keys (sub "key_…"). */
+int user_actor_is_member(const tc_principal_t *p);
+user_decision_t user_effective_actor(const tc_principal_t *token, const char *role,
+                                     const char *status, tc_principal_t *out, const char **why);
 /* May `actor` apply `patch` to `target`? `why` gets a short message when not. */
 user_decision_t user_may_patch(const tc_principal_t *actor, const user_t *target,
                                const user_patch_t *patch, const char **why);
@@ -110,8 +120,8 @@ int user_removes_last_owner(const user_t *target, const char *new_role, const ch
 /* ---- search ---- */
 
 /* Search keys for a user: lower-cased prefixes (1..USER_SEARCH_PREFIX_MAX code points) of
- * each word of the name, of the email and of its local part. Calls emit for each distinct
- * prefix. */
+ * each word of the name (split at blanks and at - . _ , ', and also whole between blanks), of
+ * the email and of its local part. Calls emit for each prefix (repeats possible). */
 typedef int (*user_token_fn)(const char *prefix, size_t n, void *ud);
 int user_search_prefixes(const char *name, const char *email, user_token_fn emit, void *ud);
 /* Normalises a query the way prefixes are normalised (lower-case, trimmed, capped). */

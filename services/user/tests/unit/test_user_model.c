@@ -199,6 +199,30 @@ Test(authz, delete_matrix)
     cr_assert_eq(user_may_delete(&admin, &v, &why), USER_OK);
     cr_assert_eq(user_may_delete(&admin, &o, &why), USER_DENIED);
     cr_assert_eq(user_may_delete(&owner, &o, &why), USER_OK);
+    user_t me = target("usr_a", "admin", "active");
+    cr_assert_eq(user_may_delete(&admin, &me, &why), USER_NOT_ALLOWED, "nobody deletes themself");
+}
+
+Test(authz, effective_actor_follows_the_stored_role)
+{
+    const char *why = NULL;
+    tc_principal_t admin = who("usr_a", TC_ROLE_ADMIN), eff;
+    cr_assert_eq(user_effective_actor(&admin, "viewer", "active", &eff, &why), USER_OK);
+    cr_assert_eq(eff.role, TC_ROLE_VIEWER, "a demotion applies before the token expires");
+    cr_assert_eq(user_effective_actor(&admin, "owner", "active", &eff, &why), USER_OK);
+    cr_assert_eq(eff.role, TC_ROLE_ADMIN, "a promotion waits for a new token");
+    cr_assert_eq(user_effective_actor(&admin, "admin", "suspended", &eff, &why), USER_DENIED);
+    cr_assert_eq(user_effective_actor(&admin, "admin", "deleted", &eff, &why), USER_DENIED);
+    cr_assert_eq(user_effective_actor(&admin, NULL, NULL, &eff, &why), USER_DENIED);
+    tc_principal_t svc = who("svc", TC_ROLE_NONE);
+    svc.is_service = 1;
+    cr_assert_eq(user_effective_actor(&svc, NULL, NULL, &eff, &why), USER_OK);
+    /* an API key has no member row: auth keeps its role */
+    tc_principal_t key = who("key_01JAAAAAAAAAAAAAAAAAAAAAAA", TC_ROLE_ADMIN);
+    cr_assert(!user_actor_is_member(&key));
+    cr_assert_eq(user_effective_actor(&key, NULL, NULL, &eff, &why), USER_OK);
+    cr_assert_eq(eff.role, TC_ROLE_ADMIN);
+    cr_assert(user_actor_is_member(&admin));
 }
 
 Test(authz, service_principal_is_never_a_role)
@@ -257,6 +281,11 @@ Test(search, prefixes_cover_words_and_email_lowercased)
     cr_assert(has(&c, "ada@ex") && has(&c, "ada@example.com"));
     cr_assert(!has(&c, "Ada"), "lower-cased");
     cr_assert(!has(&c, "elace"), "prefixes only");
+    cr_assert(has(&c, "lovelace-b") && has(&c, "lovelace-byron"), "and whole words as typed");
+
+    collected_t o = {.n = 0};
+    cr_assert_eq(user_search_prefixes("Sean O'Brien", "s@x.io", collect, &o), TC_OK);
+    cr_assert(has(&o, "o'brien") && has(&o, "o'b") && has(&o, "brien") && has(&o, "sean"));
 }
 
 Test(search, prefixes_respect_utf8_boundaries_and_cap)
