@@ -108,6 +108,23 @@ static int seal_col(auth_app_t *app, const char *org, const char *user_id, const
 
 /* Upsert of the identity columns only, and only for a newer version: the credential
  * columns are auth's own and an event never touches them. */
+int acct_standing(tc_dbconn_t *c, const char *user_id, const char *org_id, char *role,
+                  size_t rolelen, char *status, size_t statuslen)
+{
+    PGresult *r = NULL;
+    int rc = tc_db_qp(c, &r, "acct_standing",
+                      "SELECT role, status FROM accounts WHERE user_id=$1 AND org_id=$2 FOR SHARE",
+                      user_id, org_id);
+    if (rc == TC_OK && PQntuples(r) != 1)
+        rc = TC_ENOTFOUND;
+    if (rc == TC_OK) {
+        snprintf(role, rolelen, "%s", tc_db_val(r, 0, 0));
+        snprintf(status, statuslen, "%s", tc_db_val(r, 0, 1));
+    }
+    PQclear(r);
+    return rc;
+}
+
 int acct_apply(auth_app_t *app, tc_dbconn_t *c, const cJSON *user, char *prev_status,
                size_t prevlen, int *applied)
 {

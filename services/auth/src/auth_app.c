@@ -1,5 +1,6 @@
 /* The auth service's configuration, start-up wiring and background jobs. */
 #include "auth_app.h"
+#include "tc/tc_audit.h"
 #include "tc/tc_core.h"
 #include "tc/tc_log.h"
 
@@ -151,13 +152,47 @@ void auth_app_free(auth_app_t *app)
     OPENSSL_cleanse(app->email_index_key, sizeof app->email_index_key);
 }
 
+/* A scheduled rotation leaves the same trail as a manual one: event and audit record, with
+ * auth itself as the actor. */
+static void record_rotation(auth_app_t *app, const char *kid)
+{
+    tc_principal_t self = {.is_service = 1};
+    snprintf(self.sub, sizeof self.sub, "auth");
+    cJSON *after = cJSON_CreateObject(), *data = cJSON_CreateObject();
+    tc_dbconn_t *tx = tc_db_acquire(app->db);
+    int rc = tx && after && data && cJSON_AddStringToObject(after, "current_kid", kid) &&
+                     cJSON_AddStringToObject(data, "current_kid", kid) &&
+                     cJSON_AddStringToObject(data, "reason", "schedule")
+                 ? tc_db_begin(tx)
+                 : TC_ENOMEM;
+    if (rc == TC_OK)
+        rc = tc_audit_record(tx, &self, "platform", "signing_key.rotated", "signing_key", kid, NULL,
+                             after);
+    if (rc == TC_OK) {
+        rc = ev_auth(tx, "signing_key_rotated", kid, data);
+        data = NULL;
+    }
+    if (rc == TC_OK)
+        rc = tc_db_commit(tx);
+    else if (tx)
+        tc_db_rollback(tx);
+    if (rc != TC_OK)
+        tc_log_warn("rotation of %s could not be recorded: %s", kid, tc_strerror(rc));
+    if (tx)
+        tc_db_release(app->db, tx);
+    cJSON_Delete(after);
+    cJSON_Delete(data);
+}
+
 void auth_keys_job(void *ud)
 {
     auth_app_t *app = ud;
     char kid[64];
     if (app->key_rotation_h > 0 &&
-        signer_rotate(app->signer, app->key_rotation_h, kid, sizeof kid) == TC_OK)
+        signer_rotate(app->signer, app->key_rotation_h, kid, sizeof kid) == TC_OK) {
         tc_log_kv(TC_LOG_INFO, "signing key rotated on schedule", "kid", kid, NULL);
+        record_rotation(app, kid);
+    }
     /* picks up rotations made by other replicas */
     if (signer_load(app->signer) != TC_OK)
         tc_log_warn("signing key refresh failed; keeping the keys in memory");

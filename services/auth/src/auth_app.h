@@ -152,6 +152,11 @@ int acct_by_email(auth_app_t *app, tc_dbconn_t *c, const char *email, account_t 
 int acct_by_id(auth_app_t *app, tc_dbconn_t *c, const char *user_id, int for_update,
                account_t *out);
 int acct_set_password(tc_dbconn_t *c, const char *user_id, const char *phc);
+/* A member's current role and status in org_id, share-locked: a role change from user-events
+ * (acct_apply, then capping the member's keys) waits for the caller's transaction or is seen
+ * by it. TC_ENOTFOUND when auth has no such member. */
+int acct_standing(tc_dbconn_t *c, const char *user_id, const char *org_id, char *role,
+                  size_t rolelen, char *status, size_t statuslen);
 /* Applies a user state from user-events if newer; *changed_status gets the previous status
  * when the status changed ("" otherwise). */
 int acct_apply(auth_app_t *app, tc_dbconn_t *c, const cJSON *user, char *prev_status,
@@ -164,6 +169,7 @@ int org_apply(tc_dbconn_t *c, const cJSON *org);
 
 typedef struct {
     char sid[AUTH_ID_LEN];
+    char user_id[AUTH_ID_LEN]; /* whose session (also set when a refresh is refused) */
     char refresh[AUTH_SECRET_LEN];
     char *access;                 /* JWT, owned */
     char revoked[8][AUTH_ID_LEN]; /* sessions revoked to stay within the limit */

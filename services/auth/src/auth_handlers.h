@@ -8,6 +8,10 @@
 /* Answers the tokens of a session, plus the members of `extra` (taken over, may be NULL). */
 void respond_grant(auth_app_t *app, tc_resp_t *resp, int status, const session_grant_t *g,
                    cJSON *extra);
+/* Starts a session for acc (login_succeeded, session-limit revocations) and answers with
+ * its tokens plus the members of extra (taken over, may be NULL). */
+void grant_session(auth_app_t *app, tc_req_t *req, tc_resp_t *resp, const account_t *acc, int mfa,
+                   int status, cJSON *extra);
 /* The one 401 every failed password check answers. */
 void respond_bad_credentials(tc_resp_t *resp);
 /* TOTP code or unused recovery code of an enrolled user, inside tx. TC_EINVAL when wrong. */

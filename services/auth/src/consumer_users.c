@@ -60,6 +60,34 @@ static int revoke_access(tc_dbconn_t *tx, const char *user_id, const char *org_i
     return rc;
 }
 
+/* A key never holds more than its creator: a demotion lowers the role of their keys (an API
+ * key is at most admin, so only demotions below admin change anything). The gateway drops
+ * its cached introspection on api_key_updated. */
+static int cap_keys(tc_dbconn_t *tx, const char *user_id, const char *role)
+{
+#define RANK(x)                                                                                    \
+    "(CASE " x " WHEN 'viewer' THEN 1 WHEN 'editor' THEN 2 WHEN 'admin' THEN 3 ELSE 4 END)"
+    PGresult *r = NULL;
+    int rc = tc_db_qp(tx, &r, "apikeys_cap_role",
+                      "UPDATE api_keys SET role=$2 WHERE created_by=$1 AND revoked_at IS NULL"
+                      " AND " RANK("role") " > " RANK("$2::text") " RETURNING id, org_id",
+                      user_id, role);
+#undef RANK
+    for (int i = 0; rc == TC_OK && i < PQntuples(r); i++) {
+        cJSON *d = cJSON_CreateObject();
+        if (d && (!cJSON_AddStringToObject(d, "key_id", tc_db_val(r, i, 0)) ||
+                  !cJSON_AddStringToObject(d, "org_id", tc_db_val(r, i, 1)) ||
+                  !cJSON_AddStringToObject(d, "role", role) ||
+                  !cJSON_AddStringToObject(d, "reason", "creator_role_changed"))) {
+            cJSON_Delete(d);
+            d = NULL;
+        }
+        rc = ev_auth(tx, "api_key_updated", tc_db_val(r, i, 0), d);
+    }
+    PQclear(r);
+    return rc;
+}
+
 static int invite(auth_app_t *app, tc_dbconn_t *tx, const cJSON *user)
 {
     const char *id = tc_json_get_str(user, "id"), *org = tc_json_get_str(user, "org_id");
@@ -97,6 +125,8 @@ static int on_user_state(auth_app_t *app, tc_dbconn_t *tx, const char *type, con
     const char *status = tc_json_get_str(user, "status");
     if (disabled(status) && !(prev[0] && disabled(prev)))
         rc = revoke_access(tx, tc_json_get_str(user, "id"), tc_json_get_str(user, "org_id"));
+    else if (!disabled(status))
+        rc = cap_keys(tx, tc_json_get_str(user, "id"), tc_json_get_str(user, "role"));
     if (rc == TC_OK && strcmp(type, "com.techcorp.user.created") == 0 &&
         strcmp(status, "invited") == 0)
         rc = invite(app, tx, user);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 #define KEY_COLS                                                                                   \
@@ -82,6 +83,35 @@ static void read_scopes(tc_jv_t *jv, const cJSON *body, tc_buf_t *array)
     tc_buf_putc(array, '}');
 }
 
+/*
+ * May this principal create a key now? A key outlives the token that created it, so the
+ * token's role is not enough: a member demoted or suspended minutes ago still holds a token
+ * saying admin. The creator's standing is read (share-locked) from the accounts projection,
+ * inside the transaction that inserts the key: a demotion applied before is seen here, one
+ * applied after caps this key with the creator's others. Keys do not create keys: a key's
+ * role follows its creator's, and a key made by a key would follow nobody.
+ */
+static int creator_may_create(tc_dbconn_t *tx, const tc_principal_t *p, tc_resp_t *resp)
+{
+    char role[16], status[16];
+    if (tc_id_valid("key", p->sub)) {
+        tc_resp_error(resp, 403, "forbidden",
+                      "API keys are created by a signed-in admin or owner, not by a key");
+        return TC_EDENIED;
+    }
+    int rc = acct_standing(tx, p->sub, p->org, role, sizeof role, status, sizeof status);
+    if (rc != TC_OK && rc != TC_ENOTFOUND) {
+        tc_resp_fail(resp, rc);
+        return rc;
+    }
+    if (rc == TC_ENOTFOUND || strcmp(status, "active") != 0 ||
+        tc_role_parse(role) < TC_ROLE_ADMIN) {
+        tc_resp_error(resp, 403, "forbidden", "Only active admins and owners can create API keys");
+        return TC_EDENIED;
+    }
+    return TC_OK;
+}
+
 void h_apikeys_create(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     static const char *const allowed[] = {"name", "scopes", "role", NULL};
@@ -116,6 +146,10 @@ void h_apikeys_create(tc_req_t *req, tc_resp_t *resp, void *ud)
     if (!tx) {
         if (rc != TC_OK)
             tc_resp_fail(resp, rc);
+        goto cleanup;
+    }
+    if (creator_may_create(tx, p, resp) != TC_OK) {
+        tc_tx_abort(app->db, tx);
         goto cleanup;
     }
     PGresult *r = NULL;
@@ -349,6 +383,38 @@ static char *form_field(const char *body, const char *name)
     return NULL;
 }
 
+/* HTTP Basic client authentication (RFC 6749 §2.3.1): base64 of the form-urlencoded id and
+ * secret joined by ':'. TC_ENOTFOUND when the header is absent or not Basic. */
+static int basic_credentials(tc_req_t *req, char **id, char **secret)
+{
+    const char *h = tc_req_header(req, "Authorization");
+    *id = *secret = NULL;
+    if (!h || strncasecmp(h, "Basic ", 6) != 0)
+        return TC_ENOTFOUND;
+    char raw[512];
+    long n = tc_b64_decode(h + 6, strlen(h + 6), raw, sizeof raw - 1);
+    if (n <= 0)
+        return TC_EINVAL;
+    raw[n] = '\0';
+    char *colon = memchr(raw, ':', (size_t)n);
+    if (!colon || memchr(raw, '\0', (size_t)n))
+        return TC_EINVAL;
+    *colon = '\0';
+    int idlen = 0, secretlen = 0;
+    char *i = curl_easy_unescape(NULL, raw, 0, &idlen);
+    char *sec = curl_easy_unescape(NULL, colon + 1, 0, &secretlen);
+    if (i && sec && (size_t)idlen == strlen(i) && (size_t)secretlen == strlen(sec)) {
+        *id = strdup(i);
+        *secret = strdup(sec);
+    }
+    if (sec)
+        OPENSSL_cleanse(sec, strlen(sec));
+    curl_free(i);
+    curl_free(sec);
+    OPENSSL_cleanse(raw, sizeof raw);
+    return *id && *secret ? TC_OK : TC_EINVAL;
+}
+
 static const auth_client_t *find_client(const auth_app_t *app, const char *id, const char *secret)
 {
     uint8_t got[TC_SHA256_LEN];
@@ -385,7 +451,20 @@ void h_oauth_token(tc_req_t *req, tc_resp_t *resp, void *ud)
     const char *body = tc_req_body(req, &len);
     char *grant = form_field(body, "grant_type"), *id = form_field(body, "client_id");
     char *secret = form_field(body, "client_secret"), *scope = form_field(body, "scope");
-    char *jwt = NULL;
+    char *jwt = NULL, *basic_id = NULL, *basic_secret = NULL;
+    int basic = basic_credentials(req, &basic_id, &basic_secret);
+    if (basic == TC_EINVAL || (basic == TC_OK && secret)) {
+        /* a client uses one authentication method per request (RFC 6749 §2.3) */
+        tc_resp_error(resp, 400, "invalid_request",
+                      "Send the client credentials either as HTTP Basic or in the body");
+        goto cleanup;
+    }
+    if (basic == TC_OK) {
+        free(id);
+        id = basic_id;
+        secret = basic_secret;
+        basic_id = basic_secret = NULL;
+    }
     if (!grant || strcmp(grant, "client_credentials") != 0) {
         tc_resp_error(resp, 400, "unsupported_grant_type",
                       "grant_type must be client_credentials (form-encoded)");
@@ -419,6 +498,10 @@ void h_oauth_token(tc_req_t *req, tc_resp_t *resp, void *ud)
 cleanup:
     if (secret)
         OPENSSL_cleanse(secret, strlen(secret));
+    if (basic_secret)
+        OPENSSL_cleanse(basic_secret, strlen(basic_secret));
+    free(basic_id);
+    free(basic_secret);
     free(grant);
     free(id);
     free(secret);
@@ -460,6 +543,10 @@ void h_keys_rotate(tc_req_t *req, tc_resp_t *resp, void *ud)
         if (after)
             cJSON_AddStringToObject(after, "current_kid", kid);
         cJSON *d = cJSON_Duplicate(after, 1);
+        if (d && !cJSON_AddStringToObject(d, "reason", "request")) {
+            cJSON_Delete(d);
+            d = NULL;
+        }
         rc = tc_audit_record(tx, p, "platform", "signing_key.rotated", "signing_key", kid, NULL,
                              after);
         if (rc == TC_OK)

@@ -55,23 +55,24 @@ static int login_event(tc_dbconn_t *tx, const char *type, const char *user_id, c
 
 /* Records a failed login in its own short transaction (the request itself changes nothing). */
 static void record_failure(auth_app_t *app, const account_t *acc, const char *ip,
-                           const char *reason)
+                           const char *reason, int mfa)
 {
     tc_dbconn_t *tx = tc_db_acquire(app->db);
     if (!tx)
         return;
     if (tc_db_begin(tx) == TC_OK &&
         login_event(tx, "login_failed", acc ? acc->user_id : NULL, acc ? acc->org_id : NULL, NULL,
-                    ip, reason, 0) == TC_OK)
+                    ip, reason, mfa) == TC_OK)
         tc_db_commit(tx);
     else
         tc_db_rollback(tx);
     tc_db_release(app->db, tx);
 }
 
-/* Starts a session and answers with the tokens (200 or the given status). */
-static void grant_session(auth_app_t *app, tc_req_t *req, tc_resp_t *resp, const account_t *acc,
-                          int mfa, int status, cJSON *extra)
+/* Starts a session, records login_succeeded and answers with the tokens (200 or the given
+ * status). */
+void grant_session(auth_app_t *app, tc_req_t *req, tc_resp_t *resp, const account_t *acc, int mfa,
+                   int status, cJSON *extra)
 {
     char ipbuf[64];
     const char *ip = client_ip(app, req, ipbuf, sizeof ipbuf);
@@ -356,7 +357,7 @@ void h_login(tc_req_t *req, tc_resp_t *resp, void *ud)
         goto cleanup;
     }
     if (!password_ok(app, &acc, found, password)) {
-        record_failure(app, found ? &acc : NULL, ip, !found ? "unknown_account" : "rejected");
+        record_failure(app, found ? &acc : NULL, ip, !found ? "unknown_account" : "rejected", 0);
         respond_bad_credentials(resp);
         goto cleanup;
     }
@@ -473,7 +474,7 @@ void h_login_mfa(tc_req_t *req, tc_resp_t *resp, void *ud)
         /* a wrong code counts against the challenge; the count must survive the answer */
         tc_db_qp(tx, NULL, "mfa_challenge_fail",
                  "UPDATE mfa_challenges SET attempts = attempts + 1 WHERE id_hash=$1", hash);
-        record_failure(app, &acc, client_ip(app, req, ipbuf, sizeof ipbuf), "bad_second_factor");
+        record_failure(app, &acc, client_ip(app, req, ipbuf, sizeof ipbuf), "bad_second_factor", 1);
         if (tc_tx_commit(app->db, tx, resp) == TC_OK)
             tc_resp_error(resp, 401, "invalid_code", "The code is not valid");
         goto cleanup;

@@ -26,6 +26,15 @@ static int password_event(tc_dbconn_t *tx, const char *user_id, const char *org_
     return ev_auth(tx, "password_changed", user_id, d);
 }
 
+/* A new password ends every outstanding reset link: one mailed before the change must not
+ * be able to undo it. */
+static int end_resets(tc_dbconn_t *tx, const char *user_id)
+{
+    return tc_db_qp(tx, NULL, "reset_end_all",
+                    "UPDATE password_resets SET used_at=now() WHERE user_id=$1 AND used_at IS NULL",
+                    user_id);
+}
+
 /* ------------------------------------------------------------------ change */
 
 void h_password_change(tc_req_t *req, tc_resp_t *resp, void *ud)
@@ -68,6 +77,8 @@ void h_password_change(tc_req_t *req, tc_resp_t *resp, void *ud)
     if (!tx)
         goto cleanup;
     rc = acct_set_password(tx, acc.user_id, phc);
+    if (rc == TC_OK)
+        rc = end_resets(tx, acc.user_id);
     if (rc == TC_OK) /* a stolen session must not survive the change; this one may */
         rc = session_revoke_all(tx, acc.user_id, p->sid[0] ? p->sid : NULL, "password_changed",
                                 &revoked);
@@ -184,7 +195,7 @@ void h_password_reset(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     auth_app_t *app = ud;
     const cJSON *b = tc_req_json(req);
-    char user_id[AUTH_ID_LEN], phc[256], hash[TC_SHA256_HEX_LEN];
+    char user_id[AUTH_ID_LEN], phc[256];
     account_t acc = {0};
     int revoked = 0;
     tc_jv_t jv;
@@ -225,12 +236,10 @@ void h_password_reset(tc_req_t *req, tc_resp_t *resp, void *ud)
         rc = pw_hash(app, new_pw, phc, sizeof phc);
     }
     tc_jv_free(&jv);
-    tok_hash(token, hash);
     if (rc == TC_OK)
         rc = acct_set_password(tx, user_id, phc);
-    if (rc == TC_OK)
-        rc = tc_db_qp(tx, NULL, "reset_used",
-                      "UPDATE password_resets SET used_at=now() WHERE token_hash=$1", hash);
+    if (rc == TC_OK) /* this token and any other outstanding one */
+        rc = end_resets(tx, user_id);
     if (rc == TC_OK)
         rc = session_revoke_all(tx, user_id, NULL, "password_reset", &revoked);
     if (rc == TC_OK)
@@ -317,21 +326,7 @@ void h_invitation_accept(tc_req_t *req, tc_resp_t *resp, void *ud)
     if (tc_tx_commit(app->db, tx, resp) != TC_OK)
         goto cleanup;
     snprintf(acc.status, sizeof acc.status, "active");
-    /* logged in straight away */
-    tc_dbconn_t *tx2 = tc_tx_begin(app->db, resp);
-    if (!tx2)
-        goto cleanup;
-    session_grant_t g;
-    char ipbuf[64];
-    rc = session_start(app, tx2, &acc, 0, client_ip(app, req, ipbuf, sizeof ipbuf),
-                       tc_req_header(req, "User-Agent"), &g);
-    if (rc != TC_OK) {
-        tc_tx_abort(app->db, tx2);
-        tc_resp_fail(resp, rc);
-    } else if (tc_tx_commit(app->db, tx2, resp) == TC_OK) {
-        respond_grant(app, resp, 200, &g, NULL);
-    }
-    grant_clear(&g);
+    grant_session(app, req, resp, &acc, 0, 200, NULL); /* logged in straight away */
 cleanup:
     account_clear(&acc);
 }

@@ -43,7 +43,7 @@ void h_refresh(tc_req_t *req, tc_resp_t *resp, void *ud)
         /* the refusal may have revoked a family: that must be committed before answering */
         tc_log_kv(TC_LOG_INFO, "refresh refused", "reason", why, "session_id", g.sid, NULL);
         if (reused)
-            rc = revoked_event(tx, "refresh_token_reused", g.sid, NULL, "refresh_token_reuse");
+            rc = revoked_event(tx, "refresh_token_reused", g.sid, g.user_id, "refresh_token_reuse");
         if (rc == TC_EDENIED || rc == TC_OK) {
             if (tc_tx_commit(app->db, tx, resp) == TC_OK)
                 tc_resp_error(resp, 401, "invalid_grant",

@@ -77,6 +77,7 @@ int session_start(auth_app_t *app, tc_dbconn_t *tx, const account_t *acc, int mf
     memset(out, 0, sizeof *out);
     if (tc_id_new("ses", out->sid, sizeof out->sid) != TC_OK)
         return TC_ERROR;
+    snprintf(out->user_id, sizeof out->user_id, "%s", acc->user_id);
     int rc = enforce_limit(app, tx, acc->user_id, out);
     if (rc == TC_OK)
         rc =
@@ -183,6 +184,7 @@ int session_refresh(auth_app_t *app, tc_dbconn_t *tx, const char *refresh, sessi
     if (rc != TC_OK)
         return rc;
     snprintf(out->sid, sizeof out->sid, "%s", st.sid);
+    snprintf(out->user_id, sizeof out->user_id, "%s", st.user_id);
     if (st.used) {
         /* a rotated token came back: someone holds a copy. End the family. */
         *reused = !st.revoked;
