@@ -1,0 +1,33 @@
+/*
+ * balancer.h: which target of a group serves a request (the group comes from canary.h).
+ *
+ * Smooth weighted round-robin (nginx's algorithm: even spreading, no bursts to the heaviest
+ * target), skipping ejected targets. Round-robin state is per worker (no sharing on the hot
+ * path); breakers are shared.
+ */
+#ifndef GW_BALANCER_H
+#define GW_BALANCER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "routes_config.h"
+
+typedef struct {
+    int *current; /* smooth WRR current weight per target index of the configuration */
+    int n;
+    uint64_t generation;
+} gw_wrr_t;
+
+/* Sizes the state for a configuration (keeps it when the generation is unchanged). */
+int wrr_reset(gw_wrr_t *w, const gw_config_t *c);
+void wrr_free(gw_wrr_t *w);
+
+/*
+ * Picks a target of the group, skipping targets whose breaker refuses and those whose bit is
+ * set in `exclude` (targets already tried). Claims the breaker (half-open probe); *probe says
+ * whether this request is the probe. NULL when no target is available.
+ */
+gw_target_t *wrr_pick(gw_wrr_t *w, gw_group_t *g, int64_t now_ms, uint64_t exclude, int *probe);
+
+#endif

@@ -1,0 +1,425 @@
+/*
+ * gw.h: the gateway's shared types: the application, its workers, client and upstream
+ * connections, and the calls the modules make into each other.
+ *
+ * Threads: N workers, each an epoll loop owning its listener (SO_REUSEPORT), its client and
+ * upstream connections, its upstream keep-alive pools and its Redis connection; nothing a
+ * worker owns is touched by another thread. Blocking work (token verification that may
+ * fetch keys, API-key introspection) runs on a small pool and posts its result back to the
+ * worker (gw_worker_post). Usage events leave through per-worker rings (usage_events.c).
+ */
+#ifndef GW_H
+#define GW_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "balancer.h"
+#include "canary.h"
+#include "http_parse.h"
+#include "header_rewrite.h"
+#include "routes_config.h"
+#include "timer_heap.h"
+#include "tc/tc_auth.h"
+#include "tc/tc_metrics.h"
+#include "tc/tc_ratelimit.h"
+#include "tc/tc_service.h"
+#include "tc/tc_svctoken.h"
+
+typedef struct gw_app gw_app_t;
+typedef struct gw_worker gw_worker_t;
+typedef struct gw_conn gw_conn_t;
+typedef struct up_conn up_conn_t;
+typedef struct gw_rl gw_rl_t;
+typedef struct gw_apikeys gw_apikeys_t;
+typedef struct gw_pool gw_pool_t;
+typedef struct gw_usage gw_usage_t;
+typedef struct gw_local_rl gw_local_rl_t;
+
+/* ------------------------------------------------------------------ events and timers */
+
+enum { EV_LISTEN = 1, EV_WAKE, EV_CLIENT, EV_UPSTREAM, EV_REDIS };
+enum { TIMER_CLIENT = 1, TIMER_UPSTREAM, TIMER_REDIS };
+
+typedef struct {
+    int type; /* EV_* */
+    int fd;
+} gw_ev_t;
+
+/* What a pipeline stage tells its caller. */
+enum { GW_NEXT = 0, GW_WAIT = 1, GW_DONE = 2 };
+
+/* ------------------------------------------------------------------ metrics */
+
+typedef struct {
+    tc_metric_t *requests;       /* gateway_requests_total{route,method,code} */
+    tc_metric_t *duration;       /* gateway_request_duration_seconds{route} */
+    tc_metric_t *up_requests;    /* gateway_upstream_requests_total{upstream,group,class} */
+    tc_metric_t *up_duration;    /* gateway_upstream_duration_seconds{upstream,group} */
+    tc_metric_t *breaker;        /* gateway_breaker_state{upstream,target} */
+    tc_metric_t *ejections;      /* gateway_breaker_ejections_total{upstream,target} */
+    tc_metric_t *retries;        /* gateway_upstream_retries_total{upstream} */
+    tc_metric_t *fail_open;      /* ratelimit_fail_open_total */
+    tc_metric_t *rl_rejected;    /* gateway_ratelimit_rejected_total{kind} */
+    tc_metric_t *auth_failures;  /* gateway_auth_failures_total{reason} */
+    tc_metric_t *usage_dropped;  /* gateway_usage_events_dropped_total{reason} */
+    tc_metric_t *apikey_evicted; /* gateway_apikey_cache_evictions_total */
+    tc_metric_t *revocations;    /* gateway_apikey_revocations_total */
+    tc_metric_t *reloads;        /* gateway_config_reloads_total{result} */
+} gw_metrics_t;
+
+int gw_metrics_init(gw_metrics_t *m);
+/* The breaker gauge for every target of a configuration (after a reload). */
+void gw_metrics_breakers(gw_metrics_t *m, gw_config_t *c);
+const char *gw_status_class(int status); /* "2xx" … */
+
+/* ------------------------------------------------------------------ application */
+
+struct gw_app {
+    tc_service_t *svc;
+    tc_auth_t *auth;
+    tc_producer_t *producer;
+    tc_httpc_t *httpc;
+
+    /* environment */
+    const char *config_path;
+    int nworkers;
+    int reuseport; /* 1: a listener per worker (SO_REUSEPORT); 0: one shared, EPOLLEXCLUSIVE */
+    int access_log;
+    int fail_open;
+    int rl_timeout_ms;
+    int header_timeout_ms;
+    int idle_timeout_ms;
+    int send_timeout_ms;
+    int auth_timeout_ms;
+    int blocking_threads;
+    int usage_enabled;
+    int usage_queue;
+    const char *admin_token;
+    const char *auth_url;
+    const char *client_id;
+    const char *client_secret;
+    const char *redis_url;
+    const char *bind_addr;
+    char redis_host[64]; /* numeric: workers reconnect without a blocking DNS lookup */
+    int redis_port;
+    int redis_db;
+    char *redis_password;
+
+    /* configuration snapshot: workers poll cfg_generation once per loop turn */
+    pthread_mutex_t cfg_lock;
+    gw_config_t *cfg;
+    atomic_uint_fast64_t cfg_generation;
+    pthread_mutex_t reload_lock; /* one reload at a time (SIGHUP and admin API) */
+
+    gw_worker_t **workers;
+    int started;
+    atomic_int quiescing;
+    atomic_int stopping;
+    int shared_listen_fd;
+
+    gw_metrics_t m;
+    gw_pool_t *pool;
+    gw_apikeys_t *apikeys;
+    gw_local_rl_t *local_rl;
+    gw_usage_t *usage;
+    tc_svctoken_t *svctoken;
+    atomic_int_fast64_t fail_open_logged_ms;
+    atomic_int_fast64_t fail_open_since_log;
+};
+
+/* Reads the GATEWAY_* variables (before tc_service_open reports problems). */
+void gw_app_config(gw_app_t *app, tc_config_t *cfg);
+/* Loads the routing configuration and creates the shared parts. */
+int gw_app_init(gw_app_t *app, tc_service_t *svc);
+void gw_app_free(gw_app_t *app);
+/* The current snapshot with a reference (release with gw_config_unref). */
+gw_config_t *gw_app_config_get(gw_app_t *app);
+/* Reloads GATEWAY_CONFIG; on failure the errors are appended to `errors` and the current
+ * configuration stays. */
+int gw_app_reload(gw_app_t *app, cJSON *errors);
+void gw_app_on_sighup(void *ud);
+/* The public server for tc_service_custom_server. */
+tc_service_server_t gw_app_server(gw_app_t *app);
+
+/* ------------------------------------------------------------------ workers */
+
+typedef struct gw_done gw_done_t;
+/* A result handed to a worker by another thread. run executes on the worker and frees d;
+ * when the worker is gone, drop frees it instead. */
+struct gw_done {
+    gw_done_t *next;
+    void (*run)(gw_worker_t *w, gw_done_t *d);
+    void (*drop)(gw_done_t *d);
+};
+
+typedef struct gw_buf_cache {
+    void **items;
+    int n, cap;
+} gw_buf_cache_t;
+
+/* Idle keep-alive connections to one address (shared by the targets that name it). */
+typedef struct gw_pool_slot gw_pool_slot_t;
+struct gw_pool_slot {
+    gw_pool_slot_t *next;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    up_conn_t *idle; /* most recently used first: warm connections get reused */
+    int nidle;
+    int max_idle;
+    int idle_ms;
+};
+
+struct gw_worker {
+    gw_app_t *app;
+    int id;
+    pthread_t thread;
+    int started;
+    int ep;
+    int listen_fd;
+    gw_ev_t listen_ev;
+    int wake_fd;
+    gw_ev_t wake_ev;
+    atomic_int wake_pending;
+    int64_t now_ms; /* monotonic, refreshed once per loop turn */
+    gw_heap_t timers;
+
+    /* configuration in use; requests that started on an older one keep theirs */
+    gw_config_t *cfg;
+    int cfg_users;
+    struct {
+        gw_config_t *cfg;
+        int users;
+    } retired[8];
+    int nretired;
+    gw_wrr_t wrr;
+
+    /* client connections: a table (stable slots for async results) and a free list */
+    gw_conn_t **conns;
+    uint32_t nconns, conns_cap;
+    gw_conn_t *free_conns;
+    gw_conn_t *ready;  /* connections with input to parse after this loop turn */
+    atomic_int active; /* requests in flight (drain waits for 0) */
+    atomic_int open;   /* client connections open */
+    int accepting;
+
+    /* upstream connections */
+    up_conn_t *free_ups;
+    gw_pool_slot_t **slots; /* per target index of cfg: its idle pool */
+    int nslots;
+    gw_pool_slot_t *pools; /* every pool this worker made (by address) */
+
+    gw_buf_cache_t bufs; /* GW_BUF_SIZE buffers */
+
+    /* results from other threads */
+    pthread_mutex_t done_lock;
+    gw_done_t *done_head, *done_tail;
+
+    gw_rl_t *rl;
+    struct gw_authneg *authneg; /* tokens that failed verification (auth_gate.c) */
+    int usage_ring;             /* index of this worker's usage ring */
+};
+
+/* Queues a result for the worker and wakes it (any thread). */
+void gw_worker_post(gw_worker_t *w, gw_done_t *d);
+/* Starts/stops the workers (gw_app_server wraps these). */
+int gw_workers_start(gw_app_t *app, int port);
+void gw_workers_quiesce(gw_app_t *app);
+int gw_workers_drain(gw_app_t *app, int timeout_ms);
+/* Stops the loops (threads joined); gw_workers_free then releases everything. The blocking
+ * pool is stopped in between, so no late result is posted to a freed worker. */
+void gw_workers_stop(gw_app_t *app);
+void gw_workers_free(gw_app_t *app);
+/* Called by a worker when its configuration is done with a request. */
+void gw_worker_cfg_release(gw_worker_t *w, gw_config_t *cfg);
+int gw_epoll_add(gw_worker_t *w, int fd, gw_ev_t *ev, uint32_t events);
+
+#define GW_BUF_SIZE 8192
+void *gw_buf_get(gw_worker_t *w);
+void gw_buf_put(gw_worker_t *w, void *buf, size_t cap);
+
+/* ------------------------------------------------------------------ client connections */
+
+typedef enum {
+    CS_HEAD = 0, /* reading a request head (or idle between requests) */
+    CS_AUTH,     /* waiting for a verification or an introspection */
+    CS_RATELIMIT,
+    CS_STAGE,   /* between stages, inside one call (never seen by the event loop) */
+    CS_PROXY,   /* exchange with an upstream */
+    CS_RESPOND, /* writing a response the gateway made itself */
+    CS_LINGER,  /* closing: discarding input after our FIN */
+} gw_cstate_t;
+
+typedef enum { ST_AUTH = 0, ST_RATELIMIT, ST_PROXY } gw_stage_t;
+
+typedef enum { PT_ANONYMOUS = 0, PT_USER, PT_SERVICE, PT_API_KEY } gw_principal_type_t;
+
+#define GW_IN_MAX (HTTP_MAX_LINE + HTTP_MAX_HEADER_BYTES + 4096)
+
+struct gw_conn {
+    gw_ev_t ev;
+    gw_worker_t *w;
+    gw_conn_t *next_free;
+    gw_conn_t *next_ready; /* on the worker's ready list (pipelined input to look at) */
+    int on_ready;
+    uint32_t slot;
+    uint32_t seq; /* changes with every request and close: async results carry it */
+    gw_cstate_t state;
+    gw_stage_t stage;
+    gw_timer_t timer;
+    unsigned rd_ready : 1, wr_ready : 1, peer_closed : 1, in_request : 1, response_started : 1,
+        close_after : 1, head_dropped : 1, body_done : 1, sent_continue : 1, counted : 1;
+
+    int family;
+    uint8_t peer[16];
+    char peer_text[48];
+
+    /* input: [0, in_len) read so far; the current request's head starts at 0 */
+    char *in;
+    uint32_t in_cap, in_len, scan;
+    http_request_t req;
+    gw_config_t *cfg;
+    const gw_route_t *route;
+    http_method_t method;
+    int client_minor;
+    int keep_alive;
+
+    char request_id[48];
+    char traceparent[56];
+    int trace_valid;
+    gw_forwarded_t fwd;
+    gw_canary_override_t canary_ov;
+
+    tc_principal_t principal;
+    gw_principal_type_t ptype;
+    char key_id[64];
+    char *fwd_auth; /* "Bearer <jwt>" replacing an API key, or NULL */
+    size_t fwd_auth_cap;
+
+    tc_rl_result_t rl;
+    int rl_set;
+    char extra[768]; /* response headers the gateway adds (CORS, RateLimit-*) */
+    uint32_t extra_len;
+    int cors_ok;
+
+    /* request body: [body_sent, body_end) is known body not yet sent upstream */
+    uint32_t body_end, body_sent;
+    int64_t body_left; /* Content-Length bytes not yet in the buffer */
+    int chunked;
+    http_chunked_t chunk;
+
+    /* output to the client */
+    char *out;
+    uint32_t out_cap, out_len, out_sent;
+
+    /* the upstream exchange */
+    up_conn_t *up;
+    gw_upstream_t *upstream;
+    gw_target_t *target;
+    int group;
+    int probe;
+    int attempts;
+    uint64_t tried;
+    int64_t deadline_ms;         /* response head due */
+    int64_t connect_deadline_ms; /* connection established due */
+    int64_t up_start_ns;
+    int status;
+
+    int64_t start_ns;
+    int64_t start_wall_ms;
+    uint64_t bytes_in, bytes_out;
+    char path[160]; /* for the access log (the head may be gone by the end) */
+};
+
+void gw_conn_accept(gw_worker_t *w, int fd, const struct sockaddr_storage *sa);
+void gw_conn_event(gw_conn_t *c, uint32_t events);
+void gw_conn_timeout(gw_conn_t *c);
+void gw_conn_close(gw_conn_t *c);
+/* Closes idle connections (quiesce) and frees the conn objects (stop). */
+void gw_conns_close_idle(gw_worker_t *w);
+/* Parses input that was left waiting (pipelined requests, readiness seen while busy). */
+void gw_conns_run_ready(gw_worker_t *w);
+void gw_conns_free(gw_worker_t *w);
+/* Resumes the pipeline after an asynchronous stage succeeded. */
+void gw_request_resume(gw_conn_t *c);
+/* An error in the platform's format; closes the connection afterwards when close is set. */
+void gw_respond_error(gw_conn_t *c, int status, const char *code, const char *message,
+                      const char *extra_headers, int close);
+/* Reads more of the request body once everything buffered was sent upstream. GW_NEXT: bytes
+ * arrived; GW_WAIT: none yet; GW_DONE: the connection failed or an error answer started. */
+int gw_request_body_more(gw_conn_t *c);
+/* Called once the response is fully written (or the exchange failed). */
+void gw_request_finish(gw_conn_t *c);
+/* Writes c->out; GW_DONE when everything is out, GW_WAIT when the socket is full, -1 on
+ * error (the connection was closed). */
+int gw_conn_flush(gw_conn_t *c);
+int gw_conn_arm(gw_conn_t *c, int64_t deadline_ms);
+/* Grows c->out to at least n bytes. */
+int gw_conn_out_reserve(gw_conn_t *c, size_t n);
+
+/* ------------------------------------------------------------------ stages */
+
+int gw_auth_begin(gw_conn_t *c);
+void gw_auth_worker_free(gw_worker_t *w);
+int gw_ratelimit_begin(gw_conn_t *c);
+void gw_proxy_begin(gw_conn_t *c);
+/* Client-side events while an exchange is in progress. */
+void gw_proxy_client_event(gw_conn_t *c);
+/* The exchange ended early (client gone, timeout…): release the upstream side. */
+void gw_proxy_abort(gw_conn_t *c);
+void gw_proxy_timeout(gw_conn_t *c);
+/* Upstream-side readiness of the exchange's connection. */
+void gw_proxy_upstream_ready(gw_conn_t *c, up_conn_t *u);
+
+/* ------------------------------------------------------------------ upstream connections */
+
+struct up_conn {
+    gw_ev_t ev;
+    gw_worker_t *w;
+    up_conn_t *next; /* pool list / free list */
+    up_conn_t *prev;
+    gw_pool_slot_t *pool;
+    gw_conn_t *owner;
+    gw_timer_t timer; /* idle expiry while pooled */
+    int connecting;
+    int reused;
+    unsigned rd_ready : 1, wr_ready : 1, hup : 1, head_done : 1, body_done : 1, got_bytes : 1,
+        req_sent : 1;
+    /* request head to send */
+    char *wbuf;
+    uint32_t wcap, wlen, wsent;
+    /* response */
+    char *in;
+    uint32_t in_cap, in_len;
+    uint32_t in_pos, fwd_end; /* [in_pos, fwd_end) is response data ready for the client */
+    http_response_t resp;
+    int mode; /* response framing: UP_LENGTH, UP_CHUNKED, UP_CLOSE, UP_NONE */
+    int64_t left;
+    http_chunked_t chunk;
+    int dechunk;
+};
+
+enum { UP_NONE = 0, UP_LENGTH, UP_CHUNKED, UP_CLOSE };
+
+/* A connection to the target: from the pool, or a new non-blocking connect. */
+up_conn_t *gw_upstream_acquire(gw_worker_t *w, gw_target_t *t, int *err);
+/* Back to the pool when reusable, else closed. */
+void gw_upstream_release(up_conn_t *u, int reusable);
+void gw_upstream_event(up_conn_t *u, uint32_t events);
+void gw_upstream_timeout(up_conn_t *u);
+/* Per-target pools for a configuration (called when a worker switches configurations). */
+int gw_upstream_pools_bind(gw_worker_t *w, gw_config_t *c);
+void gw_upstream_pools_free(gw_worker_t *w);
+
+/* ------------------------------------------------------------------ blocking pool */
+
+typedef void (*gw_task_fn)(void *arg);
+gw_pool_t *gw_pool_new(int threads, int max_queue);
+/* TC_EAGAIN when the queue is full; drop(arg) runs if the pool stops before run(arg). */
+int gw_pool_submit(gw_pool_t *p, gw_task_fn run, gw_task_fn drop, void *arg);
+void gw_pool_free(gw_pool_t *p);
+
+#endif

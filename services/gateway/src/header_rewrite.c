@@ -1,0 +1,312 @@
+/* Heads the gateway sends upstream and back to clients (see header_rewrite.h). */
+#include "header_rewrite.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+    int overflow;
+} out_t;
+
+static void put(out_t *o, const char *s, size_t n)
+{
+    if (o->overflow || n > o->cap - o->len) {
+        o->overflow = 1;
+        return;
+    }
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+}
+
+static void puts_(out_t *o, const char *s)
+{
+    put(o, s, strlen(s));
+}
+
+static void put_header(out_t *o, const char *name, const char *value, size_t vlen)
+{
+    puts_(o, name);
+    put(o, ": ", 2);
+    put(o, value, vlen);
+    put(o, "\r\n", 2);
+}
+
+static void copy_header(out_t *o, const char *buf, const http_hdr_t *h)
+{
+    put(o, buf + h->name_off, h->name_len);
+    put(o, ": ", 2);
+    put(o, buf + h->value_off, h->value_len);
+    put(o, "\r\n", 2);
+}
+
+#define IS(h, lit) http_header_is(buf, (h), lit, sizeof lit - 1)
+
+/* Hop-by-hop headers of RFC 9110 §7.6.1 (plus the non-standard Proxy-Connection). */
+static int hop_by_hop(const char *buf, const http_hdr_t *h)
+{
+    switch (h->name_len) {
+    case 2:
+        return IS(h, "te");
+    case 7:
+        return IS(h, "upgrade");
+    case 10:
+        return IS(h, "connection") || IS(h, "keep-alive");
+    case 16:
+        return IS(h, "proxy-connection");
+    case 18:
+        return IS(h, "proxy-authenticate");
+    case 19:
+        return IS(h, "proxy-authorization");
+    default:
+        return 0;
+    }
+}
+
+/* Headers only the edge may set, or that the gateway consumes. */
+static int edge_owned(const char *buf, const http_hdr_t *h)
+{
+    switch (h->name_len) {
+    case 4:
+        return IS(h, "host");
+    case 6:
+        return IS(h, "expect");
+    case 8:
+        return IS(h, "x-canary");
+    case 9:
+        return IS(h, "forwarded") || IS(h, "x-api-key") || IS(h, "x-real-ip");
+    case 11:
+        return IS(h, "traceparent");
+    case 12:
+        return IS(h, "x-request-id");
+    case 15:
+        return IS(h, "x-forwarded-for");
+    case 16:
+        return IS(h, "x-forwarded-host") || IS(h, "x-forwarded-port");
+    case 17:
+        return IS(h, "x-forwarded-proto");
+    default:
+        return 0;
+    }
+}
+
+/* 1 when some Connection header names h (a hop-by-hop header by declaration). */
+static int named_by_connection(const char *buf, const http_hdr_t *hs, int n, const http_hdr_t *h)
+{
+    for (int i = 0; i < n; i++)
+        if (IS(&hs[i], "connection") &&
+            http_list_has_n(buf + hs[i].value_off, hs[i].value_len, buf + h->name_off, h->name_len))
+            return 1;
+    return 0;
+}
+
+/* Connection headers listing more than close / keep-alive are rare; skip the per-header
+ * scan when there are none. */
+static int connection_names_headers(const char *buf, const http_hdr_t *hs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (!IS(&hs[i], "connection"))
+            continue;
+        const char *v = buf + hs[i].value_off;
+        size_t len = hs[i].value_len, k = 0;
+        while (k < len) {
+            while (k < len && (v[k] == ',' || v[k] == ' ' || v[k] == '\t'))
+                k++;
+            size_t s = k;
+            while (k < len && v[k] != ',' && v[k] != ' ' && v[k] != '\t')
+                k++;
+            size_t t = k - s;
+            if (t && !(t == 5 && strncasecmp(v + s, "close", 5) == 0) &&
+                !(t == 10 && strncasecmp(v + s, "keep-alive", 10) == 0))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+long gw_build_upstream_request(const char *buf, const http_request_t *req, const gw_upreq_t *u,
+                               char *out, size_t cap)
+{
+    out_t o = {out, 0, cap, 0};
+    put(&o, buf + req->method_off, req->method_len);
+    put(&o, " ", 1);
+    put(&o, u->path, u->path_len);
+    if (u->query)
+        put(&o, u->query, u->query_len);
+    puts_(&o, " HTTP/1.1\r\nHost: ");
+    puts_(&o, u->host);
+    put(&o, "\r\n", 2);
+    int conn_named = connection_names_headers(buf, req->headers, req->nheaders);
+    for (int i = 0; i < req->nheaders; i++) {
+        const http_hdr_t *h = &req->headers[i];
+        if (hop_by_hop(buf, h) || edge_owned(buf, h))
+            continue;
+        if (u->authorization && IS(h, "authorization"))
+            continue;
+        if (!u->keep_tracestate && IS(h, "tracestate"))
+            continue;
+        if (conn_named && named_by_connection(buf, req->headers, req->nheaders, h))
+            continue;
+        copy_header(&o, buf, h);
+    }
+    if (u->authorization)
+        put_header(&o, "Authorization", u->authorization, strlen(u->authorization));
+    put_header(&o, "X-Forwarded-For", u->xff, strlen(u->xff));
+    put_header(&o, "X-Forwarded-Proto", u->proto, strlen(u->proto));
+    if (req->host >= 0)
+        put_header(&o, "X-Forwarded-Host", buf + req->headers[req->host].value_off,
+                   req->headers[req->host].value_len);
+    put_header(&o, "X-Request-Id", u->request_id, strlen(u->request_id));
+    put_header(&o, "traceparent", u->traceparent, strlen(u->traceparent));
+    put(&o, "\r\n", 2);
+    return o.overflow ? -1 : (long)o.len;
+}
+
+static int response_dropped(const char *buf, const http_hdr_t *h, const gw_resp_ctx_t *ctx)
+{
+    if (hop_by_hop(buf, h) || IS(h, "x-request-id"))
+        return 1;
+    if (ctx->dechunk && IS(h, "transfer-encoding"))
+        return 1;
+    return ctx->strip_cors && h->name_len > 15 &&
+           strncasecmp(buf + h->name_off, "access-control-", 15) == 0;
+}
+
+long gw_build_client_response(const char *buf, const http_response_t *resp,
+                              const gw_resp_ctx_t *ctx, char *out, size_t cap)
+{
+    out_t o = {out, 0, cap, 0};
+    /* status line: our version, the upstream's code and reason */
+    const char *eol = memchr(buf, '\r', resp->head_len);
+    if (!eol || eol - buf < 12)
+        return -1;
+    puts_(&o, "HTTP/1.1");
+    put(&o, buf + 8, (size_t)(eol - buf - 8));
+    put(&o, "\r\n", 2);
+    int conn_named = connection_names_headers(buf, resp->headers, resp->nheaders);
+    for (int i = 0; i < resp->nheaders; i++) {
+        const http_hdr_t *h = &resp->headers[i];
+        if (response_dropped(buf, h, ctx))
+            continue;
+        if (conn_named && named_by_connection(buf, resp->headers, resp->nheaders, h))
+            continue;
+        copy_header(&o, buf, h);
+    }
+    put_header(&o, "X-Request-Id", ctx->request_id, strlen(ctx->request_id));
+    if (ctx->extra)
+        put(&o, ctx->extra, ctx->extra_len);
+    if (!ctx->keep_alive)
+        puts_(&o, "Connection: close\r\n");
+    else if (ctx->client_minor == 0)
+        puts_(&o, "Connection: keep-alive\r\n");
+    put(&o, "\r\n", 2);
+    return o.overflow ? -1 : (long)o.len;
+}
+
+/* ------------------------------------------------------------------ client address */
+
+void gw_addr_text(int family, const uint8_t *addr, char *out, size_t outlen)
+{
+    if (!inet_ntop(family, addr, out, (socklen_t)outlen))
+        snprintf(out, outlen, "unknown");
+}
+
+static int trusted(const gw_config_t *c, int family, const uint8_t *addr)
+{
+    for (int i = 0; i < c->ntrusted; i++)
+        if (gw_cidr_contains(&c->trusted[i], family, addr))
+            return 1;
+    return 0;
+}
+
+static int parse_ip(const char *s, size_t n, int *family, uint8_t addr[16], char *text,
+                    size_t textlen)
+{
+    while (n && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (n == 0 || n >= textlen)
+        return -1;
+    memcpy(text, s, n);
+    text[n] = '\0';
+    if (inet_pton(AF_INET, text, addr) == 1)
+        *family = AF_INET;
+    else if (inet_pton(AF_INET6, text, addr) == 1)
+        *family = AF_INET6;
+    else
+        return -1;
+    return 0;
+}
+
+/* The right-most untrusted address of a trusted peer's X-Forwarded-For; -1 if malformed. */
+static int client_from_chain(const gw_config_t *c, const char *xff, size_t len, char *client,
+                             size_t clen)
+{
+    size_t end = len;
+    char text[64];
+    for (;;) {
+        size_t start = end;
+        while (start > 0 && xff[start - 1] != ',')
+            start--;
+        int family;
+        uint8_t addr[16];
+        if (parse_ip(xff + start, end - start, &family, addr, text, sizeof text) != 0)
+            return -1;
+        snprintf(client, clen, "%s", text);
+        if (!trusted(c, family, addr) || start == 0)
+            return 0; /* the first hop we cannot vouch for, or the origin */
+        end = start - 1;
+    }
+}
+
+void gw_forwarded(const gw_config_t *c, int family, const uint8_t *peer, const char *peer_text,
+                  const char *xff, size_t xff_len, const char *xfp, size_t xfp_len,
+                  gw_forwarded_t *out)
+{
+    snprintf(out->client_ip, sizeof out->client_ip, "%s", peer_text);
+    snprintf(out->xff, sizeof out->xff, "%s", peer_text);
+    snprintf(out->proto, sizeof out->proto, "http");
+    if (!c->ntrusted || !trusted(c, family, peer))
+        return;
+    if (xff && xff_len && xff_len + strlen(peer_text) + 3 < sizeof out->xff &&
+        client_from_chain(c, xff, xff_len, out->client_ip, sizeof out->client_ip) == 0)
+        snprintf(out->xff, sizeof out->xff, "%.*s, %s", (int)xff_len, xff, peer_text);
+    else
+        snprintf(out->client_ip, sizeof out->client_ip, "%s", peer_text);
+    if (xfp && ((xfp_len == 5 && strncasecmp(xfp, "https", 5) == 0) ||
+                (xfp_len == 4 && strncasecmp(xfp, "http", 4) == 0)))
+        snprintf(out->proto, sizeof out->proto, "%s", xfp_len == 5 ? "https" : "http");
+}
+
+/* ------------------------------------------------------------------ validation */
+
+int gw_path_safe(const char *path, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        if (path[i] != '/')
+            return 0;
+        i++;
+        int dots = 0, other = 0;
+        while (i < len && path[i] != '/') {
+            if (path[i] == '.') {
+                dots++;
+                i++;
+            } else if (path[i] == '%' && i + 2 < len && path[i + 1] == '2' &&
+                       (path[i + 2] == 'e' || path[i + 2] == 'E')) {
+                dots++;
+                i += 3;
+            } else {
+                other = 1;
+                i++;
+            }
+        }
+        if (!other && (dots == 1 || dots == 2))
+            return 0;
+    }
+    return 1;
+}

@@ -1,0 +1,80 @@
+/*
+ * header_rewrite.h: the heads the gateway sends, built from the parsed ones.
+ *
+ * Upstream request: hop-by-hop headers (Connection and every header it names, Keep-Alive,
+ * Proxy-*, TE, Upgrade) are dropped, as are headers the edge owns and a client must not be
+ * able to forge: X-Forwarded-*, Forwarded, X-Real-IP, X-Request-Id, traceparent (replaced by
+ * ours), X-API-Key and X-Canary (consumed here), Expect (the gateway answers 100-continue
+ * itself). Host names the target; Authorization is replaced when the caller used an API key.
+ *
+ * Client response: the upstream's hop-by-hop headers are dropped; framing is kept (or the
+ * body is de-chunked for an HTTP/1.0 client); X-Request-Id and the gateway's own headers
+ * (RateLimit-*, CORS, Connection) are added.
+ *
+ * Pure functions over buffers: they never allocate and report an overflow instead.
+ */
+#ifndef GW_HEADER_REWRITE_H
+#define GW_HEADER_REWRITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http_parse.h"
+#include "routes_config.h"
+
+typedef struct {
+    const char *path; /* path to send (after strip_prefix) */
+    size_t path_len;
+    const char *query; /* "?a=b" or NULL */
+    size_t query_len;
+    const char *host;          /* target host:port */
+    const char *xff;           /* X-Forwarded-For value to send */
+    const char *proto;         /* X-Forwarded-Proto value */
+    const char *request_id;    /* X-Request-Id */
+    const char *traceparent;   /* our span */
+    int keep_tracestate;       /* inbound traceparent was valid: tracestate belongs to it */
+    const char *authorization; /* replacement Authorization value, NULL keeps the client's */
+} gw_upreq_t;
+
+/* Builds the upstream request head into out; its length, or -1 when cap is too small. */
+long gw_build_upstream_request(const char *buf, const http_request_t *req, const gw_upreq_t *u,
+                               char *out, size_t cap);
+
+typedef struct {
+    const char *request_id;
+    const char *extra; /* ready "Name: value\r\n" lines (RateLimit-*, CORS), may be NULL */
+    size_t extra_len;
+    int strip_cors;   /* the gateway sets CORS headers itself: drop the upstream's */
+    int dechunk;      /* HTTP/1.0 client and chunked body: drop Transfer-Encoding */
+    int keep_alive;   /* the client connection stays open after this response */
+    int client_minor; /* HTTP/1.<minor> of the client */
+} gw_resp_ctx_t;
+
+long gw_build_client_response(const char *buf, const http_response_t *resp,
+                              const gw_resp_ctx_t *ctx, char *out, size_t cap);
+
+/* ------------------------------------------------------------------ client address */
+
+/* Text of a binary address (AF_INET/AF_INET6) into out (INET6_ADDRSTRLEN). */
+void gw_addr_text(int family, const uint8_t *addr, char *out, size_t outlen);
+
+typedef struct {
+    char client_ip[64]; /* the caller as far as we can trust the chain */
+    char xff[512];      /* X-Forwarded-For to send upstream */
+    char proto[8];      /* X-Forwarded-Proto to send upstream */
+} gw_forwarded_t;
+
+/*
+ * Works out the client address and the X-Forwarded-* values. An inbound X-Forwarded-For is
+ * believed only when the peer is a trusted proxy; then the client is the right-most address
+ * that is not itself trusted. Otherwise the peer is the client and inbound values are
+ * discarded.
+ */
+void gw_forwarded(const gw_config_t *c, int family, const uint8_t *peer, const char *peer_text,
+                  const char *xff, size_t xff_len, const char *xfp, size_t xfp_len,
+                  gw_forwarded_t *out);
+
+/* 1 when a request path is safe to route: no dot segments, also percent-encoded ones. */
+int gw_path_safe(const char *path, size_t len);
+
+#endif

@@ -1,0 +1,654 @@
+/*
+ * The upstream exchange of a request: choose a target (canary group, weighted round-robin,
+ * breakers), connect or reuse, send the rewritten head and stream the body, read the
+ * response head, rewrite it, and relay the body back, with backpressure both ways.
+ *
+ * Retries: only idempotent methods, only while nothing of the response reached the client
+ * and the whole request is still in our buffer, and only for failures that prove the
+ * upstream did not process the request: the connection could not be made, or a reused
+ * keep-alive connection turned out to be closed before any response byte. A POST is never
+ * sent twice.
+ *
+ * Failure answers: no healthy target or connection refused → 503, timeout → 504, broken or
+ * garbled response → 502, all in the platform's error format.
+ */
+#include "gw.h"
+#include "canary.h"
+#include "tc/tc_core.h"
+#include "tc/tc_log.h"
+#include "tc/tc_time.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define WBUF_MAX (GW_IN_MAX + 8192)
+
+typedef enum {
+    F_CONNECT,         /* refused / unreachable: the request never left */
+    F_CONNECT_TIMEOUT, /* no connection within connect_timeout_ms */
+    F_STALE,           /* reused connection closed before any response byte */
+    F_RESET,           /* connection broke after the request (part) went out */
+    F_TIMEOUT,         /* no response head before the route's timeout */
+    F_BAD_RESPONSE,    /* not HTTP, or framing we refuse */
+} failure_t;
+
+static void attempt(gw_conn_t *c);
+static void pump(gw_conn_t *c);
+
+static const char *group_name(int g)
+{
+    return g == GW_GROUP_CANARY ? "canary" : "stable";
+}
+
+static void account_upstream(gw_conn_t *c, int status)
+{
+    gw_app_t *app = c->w->app;
+    if (!c->upstream)
+        return;
+    double secs = (double)(tc_mono_ns() - c->up_start_ns) / 1e9;
+    tc_metric_inc(app->m.up_requests, 1, c->upstream->name, group_name(c->group),
+                  gw_status_class(status));
+    tc_metric_observe(app->m.up_duration, secs, c->upstream->name, group_name(c->group));
+}
+
+static void breaker_outcome(gw_conn_t *c, int failed)
+{
+    gw_target_t *t = c->target;
+    if (!t)
+        return;
+    gw_upstream_t *up = c->upstream;
+    int changed = failed ? breaker_failure(&t->breaker, c->probe, c->w->now_ms,
+                                           up->breaker_failures, up->breaker_eject_ms)
+                         : breaker_success(&t->breaker, c->probe);
+    c->probe = 0;
+    if (!changed)
+        return;
+    gw_app_t *app = c->w->app;
+    int st = breaker_state(&t->breaker);
+    tc_metric_set(app->m.breaker, st, up->name, t->url);
+    if (st == BREAKER_OPEN) {
+        tc_metric_inc(app->m.ejections, 1, up->name, t->url);
+        char ms[16];
+        snprintf(ms, sizeof ms, "%d", up->breaker_eject_ms);
+        tc_log_kv(TC_LOG_WARN, "upstream target ejected", "upstream", up->name, "target", t->url,
+                  "eject_ms", ms, NULL);
+    } else {
+        tc_log_kv(TC_LOG_INFO, "upstream target restored", "upstream", up->name, "target", t->url,
+                  NULL);
+    }
+}
+
+static void release_up(gw_conn_t *c, int reusable)
+{
+    up_conn_t *u = c->up;
+    if (!u)
+        return;
+    c->up = NULL;
+    gw_upstream_release(u, reusable);
+}
+
+void gw_proxy_abort(gw_conn_t *c)
+{
+    if (c->target && c->probe)
+        breaker_release(&c->target->breaker, 1);
+    c->probe = 0;
+    release_up(c, 0);
+}
+
+static void fail(gw_conn_t *c, failure_t kind)
+{
+    if (kind == F_STALE) {
+        if (c->probe)
+            breaker_release(&c->target->breaker, 1);
+        c->probe = 0; /* our stale connection says nothing about the target */
+    } else {
+        breaker_outcome(c, 1);
+    }
+    release_up(c, 0);
+    int budget = c->route->retries + (kind == F_STALE ? 1 : 0);
+    int retryable = kind == F_CONNECT || kind == F_CONNECT_TIMEOUT || kind == F_STALE;
+    if (retryable && http_method_idempotent(c->method) && !c->head_dropped &&
+        !c->response_started && c->attempts <= budget && c->w->now_ms < c->deadline_ms) {
+        tc_metric_inc(c->w->app->m.retries, 1, c->upstream->name);
+        attempt(c);
+        return;
+    }
+    if (c->response_started) {
+        gw_conn_close(c); /* the client has part of a response: all we can do is cut it */
+        return;
+    }
+    int status = kind == F_CONNECT                                ? 503
+                 : kind == F_CONNECT_TIMEOUT || kind == F_TIMEOUT ? 504
+                                                                  : 502;
+    account_upstream(c, status);
+    if (status == 503)
+        gw_respond_error(c, 503, "upstream_unavailable", "The service is not available", NULL, 0);
+    else if (status == 504)
+        gw_respond_error(c, 504, "upstream_timeout", "The service did not answer in time", NULL, 0);
+    else
+        gw_respond_error(c, 502, "bad_gateway", "The service sent an invalid response", NULL, 0);
+}
+
+/* ------------------------------------------------------------------ target and head */
+
+static gw_target_t *pick(gw_conn_t *c)
+{
+    gw_worker_t *w = c->w;
+    gw_upstream_t *up = c->upstream;
+    gw_group_t *g = &up->groups[c->group];
+    gw_target_t *t = wrr_pick(&w->wrr, g, w->now_ms, c->tried, &c->probe);
+    if (!t && c->tried)
+        t = wrr_pick(&w->wrr, g, w->now_ms, 0, &c->probe); /* a fresh connection to the same */
+    if (t)
+        return t;
+    /* Nothing healthy in this group: the other group serves rather than failing the call
+     * (a canary that is being ejected falls back to stable). */
+    gw_group_t *other = &up->groups[!c->group];
+    if (!other->n || !(t = wrr_pick(&w->wrr, other, w->now_ms, 0, &c->probe)))
+        return NULL;
+    c->group = !c->group;
+    c->tried = 0;
+    return t;
+}
+
+static int build_head(gw_conn_t *c, up_conn_t *u)
+{
+    const gw_route_t *r = c->route;
+    const char *path = c->in + c->req.target_off;
+    size_t plen = c->req.path_len;
+    if (r->strip_prefix && r->path_len > 1) {
+        path += r->path_len;
+        plen -= r->path_len;
+        if (plen == 0) {
+            path = "/";
+            plen = 1;
+        }
+    }
+    gw_upreq_t ur = {
+        .path = path,
+        .path_len = plen,
+        .query = c->req.target_len > c->req.path_len ? c->in + c->req.target_off + c->req.path_len
+                                                     : NULL,
+        .query_len = c->req.target_len - c->req.path_len,
+        .host = c->target->hostport,
+        .xff = c->fwd.xff,
+        .proto = c->fwd.proto,
+        .request_id = c->request_id,
+        .traceparent = c->traceparent,
+        .keep_tracestate = c->trace_valid,
+        .authorization = c->fwd_auth && c->ptype == PT_API_KEY ? c->fwd_auth : NULL,
+    };
+    for (;;) {
+        long n = u->wbuf ? gw_build_upstream_request(c->in, &c->req, &ur, u->wbuf, u->wcap) : -1;
+        if (n >= 0) {
+            u->wlen = (uint32_t)n;
+            u->wsent = 0;
+            return 0;
+        }
+        uint32_t cap = u->wcap ? u->wcap * 2 : 4096;
+        if (cap > WBUF_MAX)
+            return -1;
+        char *p = realloc(u->wbuf, cap);
+        if (!p)
+            return -1;
+        u->wbuf = p;
+        u->wcap = cap;
+    }
+}
+
+static void attempt(gw_conn_t *c)
+{
+    gw_worker_t *w = c->w;
+    gw_target_t *t = pick(c);
+    if (!t) {
+        account_upstream(c, 503);
+        gw_respond_error(c, 503, "no_healthy_upstream",
+                         "No healthy instance of the service is available", NULL, 0);
+        return;
+    }
+    c->target = t;
+    c->attempts++;
+    c->body_sent = c->req.head_len; /* a retry sends the whole request again */
+    c->tried |= (uint64_t)1 << (t - c->upstream->groups[c->group].targets);
+    c->up_start_ns = tc_mono_ns();
+    int err = 0;
+    up_conn_t *u = gw_upstream_acquire(w, t, &err);
+    if (!u) {
+        fail(c, F_CONNECT);
+        return;
+    }
+    u->owner = c;
+    c->up = u;
+    if (build_head(c, u) != 0) {
+        release_up(c, u->reused);
+        breaker_release(&t->breaker, c->probe);
+        c->probe = 0;
+        gw_respond_error(c, 431, "headers_too_large", "Request head too large to forward", NULL, 1);
+        return;
+    }
+    c->connect_deadline_ms = w->now_ms + c->upstream->connect_timeout_ms;
+    int64_t due = u->connecting && c->connect_deadline_ms < c->deadline_ms ? c->connect_deadline_ms
+                                                                           : c->deadline_ms;
+    if (gw_conn_arm(c, due) != TC_OK) {
+        gw_conn_close(c);
+        return;
+    }
+    if (!u->connecting)
+        gw_proxy_upstream_ready(c, u);
+}
+
+/* "100 Continue" on the client's behalf: the upstream never sees Expect. */
+static void send_continue(gw_conn_t *c)
+{
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    if (c->sent_continue || c->body_done || c->in_len != c->req.head_len)
+        return;
+    c->sent_continue = 1;
+    if (write(c->ev.fd, cont, sizeof cont - 1) == (ssize_t)(sizeof cont - 1))
+        c->bytes_out += sizeof cont - 1;
+}
+
+void gw_proxy_begin(gw_conn_t *c)
+{
+    c->state = CS_PROXY;
+    c->upstream = c->route->upstream;
+    c->deadline_ms = c->w->now_ms + c->route->timeout_ms;
+    const char *key = c->principal.sub[0] ? c->principal.sub : c->fwd.client_ip;
+    c->group = canary_choose(c->upstream, c->canary_ov, key, strlen(key));
+    if (c->req.expect_continue)
+        send_continue(c);
+    attempt(c);
+}
+
+/* ------------------------------------------------------------------ request out */
+
+static void send_request(gw_conn_t *c)
+{
+    for (;;) {
+        up_conn_t *u = c->up;
+        struct iovec iov[2];
+        int cnt = 0;
+        if (u->wsent < u->wlen)
+            iov[cnt++] = (struct iovec){u->wbuf + u->wsent, u->wlen - u->wsent};
+        if (c->body_sent < c->body_end)
+            iov[cnt++] = (struct iovec){c->in + c->body_sent, c->body_end - c->body_sent};
+        if (!cnt) {
+            if (c->body_done) {
+                u->req_sent = 1;
+                return;
+            }
+            if (gw_request_body_more(c) != GW_NEXT)
+                return; /* wait for the client, or the request already ended */
+            continue;
+        }
+        if (!u->wr_ready)
+            return;
+        ssize_t n = writev(u->ev.fd, iov, cnt);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN) {
+                u->wr_ready = 0;
+                return;
+            }
+            fail(c, u->reused && u->wsent == 0 ? F_STALE : F_RESET);
+            return;
+        }
+        size_t left = (size_t)n;
+        size_t head = u->wlen - u->wsent;
+        size_t h = left < head ? left : head;
+        u->wsent += (uint32_t)h;
+        c->body_sent += (uint32_t)(left - h);
+    }
+}
+
+/* ------------------------------------------------------------------ response in */
+
+static int grow_upstream_in(up_conn_t *u)
+{
+    if (u->in_cap >= GW_IN_MAX)
+        return -1;
+    char *p = malloc(GW_IN_MAX);
+    if (!p)
+        return -1;
+    memcpy(p, u->in, u->in_len);
+    gw_buf_put(u->w, u->in, u->in_cap);
+    u->in = p;
+    u->in_cap = GW_IN_MAX;
+    return 0;
+}
+
+static int response_head(gw_conn_t *c, up_conn_t *u)
+{
+    gw_app_t *app = c->w->app;
+    int st = u->resp.status;
+    c->status = st;
+    breaker_outcome(c, st >= 500);
+    if (http_response_bodyless(c->method, st)) {
+        u->mode = UP_NONE;
+    } else if (u->resp.chunked) {
+        u->mode = UP_CHUNKED;
+        u->dechunk = c->client_minor == 0;
+        http_chunked_init(&u->chunk);
+    } else if (u->resp.content_length >= 0) {
+        u->mode = UP_LENGTH;
+        u->left = u->resp.content_length;
+    } else {
+        u->mode = UP_CLOSE;
+    }
+    if (u->mode == UP_CLOSE || u->dechunk || !c->body_done || atomic_load(&app->quiescing))
+        c->keep_alive = 0; /* the body ends with our FIN, or the request body is unread */
+    gw_resp_ctx_t ctx = {
+        .request_id = c->request_id,
+        .extra = c->extra,
+        .extra_len = c->extra_len,
+        .strip_cors = c->cors_ok,
+        .dechunk = u->dechunk,
+        .keep_alive = c->keep_alive,
+        .client_minor = c->client_minor,
+    };
+    for (size_t need = u->resp.head_len + 1024;; need *= 2) {
+        if (need > 4 * (size_t)GW_IN_MAX || gw_conn_out_reserve(c, need) != TC_OK)
+            return -1;
+        long n = gw_build_client_response(u->in, &u->resp, &ctx, c->out, c->out_cap);
+        if (n >= 0) {
+            c->out_len = (uint32_t)n;
+            c->out_sent = 0;
+            break;
+        }
+    }
+    c->response_started = 1;
+    u->head_done = 1;
+    u->in_pos = u->fwd_end = u->resp.head_len;
+    u->body_done = u->mode == UP_NONE || (u->mode == UP_LENGTH && u->left == 0);
+    return gw_conn_arm(c, c->w->now_ms + c->route->timeout_ms) == TC_OK ? 0 : -1;
+}
+
+/* Data spans of a chunked body copied to the client's buffer (HTTP/1.0 client). */
+static int dechunk(gw_conn_t *c, up_conn_t *u)
+{
+    while (u->fwd_end < u->in_len && !u->chunk.done) {
+        size_t off, len;
+        long n =
+            http_chunked_step(&u->chunk, u->in + u->fwd_end, u->in_len - u->fwd_end, &off, &len);
+        if (n < 0)
+            return -1;
+        if (len) {
+            if (gw_conn_out_reserve(c, c->out_len + len) != TC_OK)
+                return -1;
+            memcpy(c->out + c->out_len, u->in + u->fwd_end + off, len);
+            c->out_len += (uint32_t)len;
+        }
+        u->fwd_end += (uint32_t)n;
+    }
+    u->in_pos = u->fwd_end;
+    u->body_done = u->chunk.done;
+    return 0;
+}
+
+/* Decides how much of the buffered response can go to the client. -1 when the response
+ * is malformed (the caller fails the exchange). */
+static int frame_body(gw_conn_t *c, up_conn_t *u)
+{
+    if (u->body_done)
+        return 0;
+    uint32_t avail = u->in_len - u->fwd_end;
+    switch (u->mode) {
+    case UP_LENGTH: {
+        uint32_t take = (int64_t)avail < u->left ? avail : (uint32_t)u->left;
+        u->fwd_end += take;
+        u->left -= take;
+        u->body_done = u->left == 0;
+        return 0;
+    }
+    case UP_CHUNKED:
+        if (u->dechunk)
+            return dechunk(c, u);
+        while (u->fwd_end < u->in_len && !u->chunk.done) {
+            size_t off, len;
+            long n = http_chunked_step(&u->chunk, u->in + u->fwd_end, u->in_len - u->fwd_end, &off,
+                                       &len);
+            if (n < 0)
+                return -1;
+            u->fwd_end += (uint32_t)n;
+        }
+        u->body_done = u->chunk.done;
+        return 0;
+    case UP_CLOSE:
+        u->fwd_end = u->in_len;
+        return 0;
+    default:
+        u->body_done = 1;
+        return 0;
+    }
+}
+
+/* Parses what arrived. 0: fine (maybe need more); -1: the exchange failed and was handled. */
+static int process(gw_conn_t *c, up_conn_t *u)
+{
+    while (!u->head_done) {
+        const char *why = NULL;
+        int rc = http_parse_response(u->in, u->in_len, &u->resp, &why);
+        if (rc == HTTP_INCOMPLETE) {
+            if (u->in_len == u->in_cap && grow_upstream_in(u) != 0)
+                goto bad;
+            return 0;
+        }
+        if (rc == HTTP_ERROR || u->resp.status == 101)
+            goto bad;
+        if (u->resp.status < 200) {
+            /* interim response (100 Continue, 103): not forwarded, the final one follows */
+            memmove(u->in, u->in + u->resp.head_len, u->in_len - u->resp.head_len);
+            u->in_len -= u->resp.head_len;
+            continue;
+        }
+        if (response_head(c, u) != 0) {
+            gw_conn_close(c);
+            return -1;
+        }
+    }
+    if (frame_body(c, u) != 0) {
+        gw_conn_close(c); /* the head is out: cut the response */
+        return -1;
+    }
+    return 0;
+bad:
+    tc_log_kv(TC_LOG_WARN, "invalid response from upstream", "upstream", c->upstream->name,
+              "target", c->target->url, NULL);
+    fail(c, F_BAD_RESPONSE);
+    return -1;
+}
+
+/* Writes the pending head and body span. GW_DONE when nothing is pending, GW_WAIT, or -1
+ * when the client is gone (the connection was closed). */
+static int client_write(gw_conn_t *c, up_conn_t *u)
+{
+    for (;;) {
+        struct iovec iov[2];
+        int cnt = 0;
+        if (c->out_sent < c->out_len)
+            iov[cnt++] = (struct iovec){c->out + c->out_sent, c->out_len - c->out_sent};
+        if (u->in_pos < u->fwd_end)
+            iov[cnt++] = (struct iovec){u->in + u->in_pos, u->fwd_end - u->in_pos};
+        if (!cnt)
+            return GW_DONE;
+        if (!c->wr_ready)
+            return GW_WAIT;
+        ssize_t n = writev(c->ev.fd, iov, cnt);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN) {
+                c->wr_ready = 0;
+                return GW_WAIT;
+            }
+            gw_conn_close(c);
+            return -1;
+        }
+        c->bytes_out += (uint64_t)n;
+        size_t left = (size_t)n, head = c->out_len - c->out_sent;
+        size_t h = left < head ? left : head;
+        c->out_sent += (uint32_t)h;
+        u->in_pos += (uint32_t)(left - h);
+        if (c->out_sent == c->out_len)
+            c->out_len = c->out_sent = 0;
+    }
+}
+
+static void complete(gw_conn_t *c, up_conn_t *u)
+{
+    int reusable = u->resp.keep_alive && u->mode != UP_CLOSE && u->req_sent &&
+                   u->fwd_end == u->in_len && !u->hup;
+    account_upstream(c, c->status);
+    release_up(c, reusable);
+    if (!c->body_done)
+        c->close_after = 1; /* the upstream answered before the whole body arrived */
+    gw_request_finish(c);
+}
+
+/* EOF or an error while reading the response. */
+static void read_failed(gw_conn_t *c, up_conn_t *u, int eof)
+{
+    if (u->head_done && u->mode == UP_CLOSE && eof) {
+        u->body_done = 1; /* close-delimited body ends here */
+        return;
+    }
+    if (u->head_done) {
+        tc_log_kv(TC_LOG_WARN, "upstream closed mid-response", "upstream", c->upstream->name,
+                  "target", c->target->url, NULL);
+        breaker_outcome(c, 1);
+        gw_conn_close(c);
+        return;
+    }
+    /* a reused connection that closed before answering was stale in our pool */
+    fail(c, u->reused && !u->got_bytes ? F_STALE : u->got_bytes ? F_BAD_RESPONSE : F_RESET);
+}
+
+static void pump(gw_conn_t *c)
+{
+    for (;;) {
+        up_conn_t *u = c->up;
+        if (!u)
+            return;
+        if (u->head_done) {
+            int rc = client_write(c, u);
+            if (rc != GW_DONE)
+                return;
+            if (u->body_done && u->in_pos == u->fwd_end) {
+                complete(c, u);
+                return;
+            }
+            if (u->fwd_end < u->in_len) {
+                if (process(c, u) != 0)
+                    return;
+                continue;
+            }
+        }
+        if (!u->rd_ready)
+            return;
+        if (u->head_done && u->in_pos == u->in_len)
+            u->in_len = u->in_pos = u->fwd_end = 0;
+        if (u->in_len == u->in_cap) {
+            if (u->head_done)
+                return; /* wait until the client takes what we have */
+            if (grow_upstream_in(u) != 0) {
+                fail(c, F_BAD_RESPONSE);
+                return;
+            }
+        }
+        size_t room = u->in_cap - u->in_len;
+        ssize_t n = read(u->ev.fd, u->in + u->in_len, room);
+        if (n > 0) {
+            u->got_bytes = 1;
+            u->in_len += (uint32_t)n;
+            if ((size_t)n < room && !u->hup)
+                u->rd_ready = 0;
+            if (process(c, u) != 0)
+                return;
+            if (u->head_done && gw_conn_arm(c, c->w->now_ms + c->route->timeout_ms) != TC_OK) {
+                gw_conn_close(c);
+                return;
+            }
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            u->rd_ready = 0;
+            return;
+        }
+        read_failed(c, u, n == 0);
+        if (c->up != u || !u->body_done)
+            return;
+    }
+}
+
+/* ------------------------------------------------------------------ events */
+
+void gw_proxy_upstream_ready(gw_conn_t *c, up_conn_t *u)
+{
+    if (u->connecting) {
+        if (!u->wr_ready)
+            return;
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (getsockopt(u->ev.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err) {
+            fail(c, F_CONNECT);
+            return;
+        }
+        u->connecting = 0;
+        u->rd_ready = 0;
+        if (gw_conn_arm(c, c->deadline_ms) != TC_OK) {
+            gw_conn_close(c);
+            return;
+        }
+    }
+    if (!u->req_sent) {
+        send_request(c);
+        if (c->up != u || c->state != CS_PROXY)
+            return;
+    }
+    if (u->rd_ready)
+        pump(c);
+}
+
+void gw_proxy_client_event(gw_conn_t *c)
+{
+    up_conn_t *u = c->up;
+    if (!u || u->connecting)
+        return;
+    if (!u->req_sent && c->rd_ready) {
+        send_request(c);
+        if (c->up != u || c->state != CS_PROXY)
+            return;
+    }
+    if (c->wr_ready && u->head_done)
+        pump(c);
+}
+
+void gw_proxy_timeout(gw_conn_t *c)
+{
+    up_conn_t *u = c->up;
+    if (!u) {
+        gw_conn_close(c);
+        return;
+    }
+    if (u->connecting && c->w->now_ms >= c->connect_deadline_ms && c->w->now_ms < c->deadline_ms) {
+        fail(c, F_CONNECT_TIMEOUT);
+        return;
+    }
+    if (!u->head_done) {
+        tc_log_kv(TC_LOG_WARN, "upstream timed out", "upstream", c->upstream->name, "target",
+                  c->target->url, NULL);
+        fail(c, u->connecting ? F_CONNECT_TIMEOUT : F_TIMEOUT);
+        return;
+    }
+    /* the body stalled (upstream silent, or the client not reading) */
+    breaker_outcome(c, !u->rd_ready && c->wr_ready);
+    gw_conn_close(c);
+}

@@ -1,0 +1,632 @@
+/*
+ * Rate limiting inside the event loop (see ratelimit_async.h): key and spec per route mode,
+ * the hiredis adapter for the worker's epoll loop, and the in-process fallback.
+ *
+ * Keys: gw:rl:{org_…}:rate and gw:rl:{org_…}:day for a plan (the braces keep both keys of
+ * one script in one Redis Cluster slot), gw:rl:{ip}:rate for per-IP limits.
+ */
+#include "ratelimit_async.h"
+#include "tc/tc_core.h"
+#include "tc/tc_log.h"
+#include "tc/tc_time.h"
+
+#include <errno.h>
+#include <hiredis/async.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+
+#define MINUTE_MS       60000
+#define DAY_MS          86400000
+#define BACKOFF_MIN_MS  100
+#define BACKOFF_MAX_MS  5000
+#define LOG_INTERVAL_MS 10000
+#define SETUP_MS        2000 /* connect + AUTH/SELECT + SCRIPT LOAD must finish within this */
+
+_Static_assert(sizeof(void *) >= 8, "privdata packs a slot and a sequence number");
+
+#define ARGS_SLOTS 16
+
+typedef struct {
+    uint64_t gen; /* configuration generation the strings belong to (0: none) */
+    char v[5][24];
+} args_cache_t;
+
+struct gw_rl {
+    gw_worker_t *w;
+    gw_app_t *app;
+    redisAsyncContext *ac;
+    gw_ev_t ev;
+    uint32_t mask; /* events registered in epoll; 0 when the fd is not in the set */
+    int want_write;
+    int ready; /* the script is loaded: checks may be sent */
+    char sha[41];
+    int backoff_ms;
+    gw_timer_t timer; /* reconnect */
+    args_cache_t args[ARGS_SLOTS];
+    args_cache_t spare; /* plans beyond the cache */
+};
+
+/* ------------------------------------------------------------------ specs */
+
+typedef struct {
+    tc_rl_spec_t spec;
+    char key[160];
+    char quota_key[160];
+    const char *what; /* "plan" or "ip", for metrics and messages */
+    int slot;         /* ARGV cache slot: 0 per-IP limit, 1 + plan index */
+} rl_req_t;
+
+/* "gw:rl:{<who>}:<suffix>" (who is at most 63 bytes: an id or an address) */
+static void make_key(char *out, size_t cap, const char *who, const char *suffix)
+{
+    size_t w = strnlen(who, 64), x = strlen(suffix);
+    if (7 + w + 2 + x + 1 > cap) /* "gw:rl:{" who "}:" suffix NUL */
+        w = cap - 7 - 2 - x - 1;
+    memcpy(out, "gw:rl:{", 7);
+    memcpy(out + 7, who, w);
+    out[7 + w] = '}';
+    out[8 + w] = ':';
+    memcpy(out + 9 + w, suffix, x + 1);
+}
+
+/* 0: no limit applies; 1: *r filled. */
+static int rl_request(gw_conn_t *c, rl_req_t *r)
+{
+    const gw_route_t *route = c->route;
+    const gw_config_t *cfg = c->cfg;
+    memset(r, 0, sizeof *r);
+    if (route->rate_limit == GW_RL_NONE)
+        return 0;
+    const char *who = c->principal.org[0] ? c->principal.org : c->principal.sub;
+    if (route->rate_limit == GW_RL_PLAN && who[0]) {
+        const gw_plan_t *plan = gw_config_plan(cfg, c->principal.plan);
+        r->slot = 1 + (int)(plan - cfg->plans);
+        r->what = "plan";
+        make_key(r->key, sizeof r->key, who, "rate");
+        r->spec =
+            (tc_rl_spec_t){.limit = plan->per_minute, .period_ms = MINUTE_MS, .burst = plan->burst};
+        if (plan->per_day > 0) {
+            make_key(r->quota_key, sizeof r->quota_key, who, "day");
+            r->spec.quota_key = r->quota_key;
+            r->spec.quota_limit = plan->per_day;
+            r->spec.quota_window_ms = DAY_MS;
+        }
+        return 1;
+    }
+    /* per client IP: auth "none" routes, and anonymous callers of "optional" plan routes */
+    r->what = "ip";
+    make_key(r->key, sizeof r->key, c->fwd.client_ip, "rate");
+    r->spec =
+        (tc_rl_spec_t){.limit = cfg->ip_per_minute, .period_ms = MINUTE_MS, .burst = cfg->ip_burst};
+    return 1;
+}
+
+static int64_t ceil_s(int64_t ms)
+{
+    return ms <= 0 ? 0 : (ms + 999) / 1000;
+}
+
+/* "Name: <value>\r\n" at buf + n (room for three is in the caller's buffer); new length. */
+static size_t put_header(char *buf, size_t n, const char *name, int64_t v)
+{
+    char tmp[24];
+    int k = (int)sizeof tmp;
+    uint64_t u = v > 0 ? (uint64_t)v : 0;
+    do {
+        tmp[--k] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t nl = strlen(name);
+    memcpy(buf + n, name, nl);
+    memcpy(buf + n + nl, tmp + k, sizeof tmp - (size_t)k);
+    n += nl + sizeof tmp - (size_t)k;
+    buf[n++] = '\r';
+    buf[n++] = '\n';
+    return n;
+}
+
+/* Applies a decision: headers, and 429 when refused. GW_NEXT or GW_DONE. */
+static int decide(gw_conn_t *c, const rl_req_t *r, const tc_rl_result_t *res)
+{
+    char buf[160];
+    size_t n = 0;
+    n = put_header(buf, n, "RateLimit-Limit: ", res->limit);
+    n = put_header(buf, n, "RateLimit-Remaining: ", res->remaining > 0 ? res->remaining : 0);
+    n = put_header(buf, n, "RateLimit-Reset: ", ceil_s(res->reset_ms));
+    if (n < sizeof c->extra - c->extra_len) {
+        memcpy(c->extra + c->extra_len, buf, n);
+        c->extra_len += (uint32_t)n;
+    }
+    c->rl = *res;
+    c->rl_set = 1;
+    if (res->allowed)
+        return GW_NEXT;
+    gw_app_t *app = c->w->app;
+    tc_metric_inc(app->m.rl_rejected, 1, res->quota_exceeded ? "daily_quota" : r->what);
+    int64_t retry = ceil_s(res->retry_after_ms);
+    char headers[64], msg[160];
+    snprintf(headers, sizeof headers, "Retry-After: %lld\r\n", (long long)(retry ? retry : 1));
+    if (res->quota_exceeded)
+        snprintf(msg, sizeof msg, "You have exceeded the daily quota of %lld requests",
+                 (long long)r->spec.quota_limit);
+    else
+        snprintf(msg, sizeof msg, "You have exceeded the rate limit of %lld requests/minute",
+                 (long long)r->spec.limit);
+    gw_respond_error(c, 429, "rate_limit_exceeded", msg, headers, 0);
+    return GW_DONE;
+}
+
+/* Redis could not decide: the in-process limiter does, or 503 when failing closed. */
+static int fail_open(gw_conn_t *c, const rl_req_t *r)
+{
+    gw_app_t *app = c->w->app;
+    tc_metric_inc(app->m.fail_open, 1);
+    atomic_fetch_add(&app->fail_open_since_log, 1);
+    int64_t now = c->w->now_ms, last = atomic_load(&app->fail_open_logged_ms);
+    if (now - last >= LOG_INTERVAL_MS &&
+        atomic_compare_exchange_strong(&app->fail_open_logged_ms, &last, now)) {
+        char count[24];
+        snprintf(count, sizeof count, "%lld",
+                 (long long)atomic_exchange(&app->fail_open_since_log, 0));
+        tc_log_kv(TC_LOG_WARN, "redis unavailable for rate limiting", "mode",
+                  app->fail_open ? "fail-open (in-process limiter)" : "fail-closed (503)",
+                  "decisions_since_last_log", count, NULL);
+    }
+    if (!app->fail_open) {
+        gw_respond_error(c, 503, "rate_limit_unavailable",
+                         "Rate limiting is unavailable; try again shortly", NULL, 0);
+        return GW_DONE;
+    }
+    tc_rl_result_t res;
+    gw_local_rl_check(app->local_rl, r->key, &r->spec, tc_mono_ns() / 1000, &res);
+    return decide(c, r, &res);
+}
+
+/* ------------------------------------------------------------------ hiredis adapter */
+
+static void set_mask(gw_rl_t *rl, uint32_t mask)
+{
+    if (mask == rl->mask || !rl->ac)
+        return;
+    struct epoll_event e = {.events = mask, .data.ptr = &rl->ev};
+    int op = rl->mask == 0 ? EPOLL_CTL_ADD : mask == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
+    if (epoll_ctl(rl->w->ep, op, rl->ev.fd, &e) != 0)
+        tc_log_error("gateway: epoll_ctl for redis: %s", strerror(errno));
+    rl->mask = mask;
+}
+
+static int connected(const gw_rl_t *rl)
+{
+    return rl->ac && (rl->ac->c.flags & REDIS_CONNECTED);
+}
+
+static void ev_add_read(void *p)
+{
+    gw_rl_t *rl = p;
+    set_mask(rl, rl->mask | EPOLLIN);
+}
+
+static void ev_del_read(void *p)
+{
+    gw_rl_t *rl = p;
+    set_mask(rl, rl->mask & ~(uint32_t)EPOLLIN);
+}
+
+/* Writes are batched: the loop flushes once per turn (gw_rl_flush); EPOLLOUT is only
+ * watched while connecting or when the socket buffer is full. */
+static void ev_add_write(void *p)
+{
+    gw_rl_t *rl = p;
+    rl->want_write = 1;
+    if (!connected(rl))
+        set_mask(rl, rl->mask | EPOLLOUT);
+}
+
+static void ev_del_write(void *p)
+{
+    gw_rl_t *rl = p;
+    rl->want_write = 0;
+    set_mask(rl, rl->mask & ~(uint32_t)EPOLLOUT);
+}
+
+static void ev_cleanup(void *p)
+{
+    gw_rl_t *rl = p;
+    if (rl->mask) {
+        epoll_ctl(rl->w->ep, EPOLL_CTL_DEL, rl->ev.fd, NULL);
+        rl->mask = 0;
+    }
+    rl->want_write = 0;
+}
+
+static void schedule_reconnect(gw_rl_t *rl)
+{
+    rl->backoff_ms = rl->backoff_ms ? rl->backoff_ms * 2 : BACKOFF_MIN_MS;
+    if (rl->backoff_ms > BACKOFF_MAX_MS)
+        rl->backoff_ms = BACKOFF_MAX_MS;
+    if (heap_arm(&rl->w->timers, &rl->timer, rl->w->now_ms + rl->backoff_ms) != TC_OK)
+        tc_log_error("gateway: cannot schedule the redis reconnect");
+}
+
+/* Forgets the connection; hiredis runs every pending callback with a NULL reply, so the
+ * requests waiting on it fail open at once. */
+static void drop(gw_rl_t *rl)
+{
+    redisAsyncContext *ac = rl->ac;
+    if (!ac)
+        return;
+    rl->ac = NULL;
+    rl->ready = 0;
+    ev_cleanup(rl);
+    schedule_reconnect(rl);
+    redisAsyncFree(ac);
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    gw_rl_t *rl = ac->data;
+    if (status == REDIS_OK || rl->ac != ac)
+        return;
+    rl->ac = NULL; /* hiredis frees the context after this callback */
+    rl->ready = 0;
+    rl->mask = 0;
+    schedule_reconnect(rl);
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    (void)status;
+    gw_rl_t *rl = ac->data;
+    if (rl->ac != ac)
+        return; /* we dropped it ourselves */
+    rl->ac = NULL;
+    rl->ready = 0;
+    rl->mask = 0;
+    schedule_reconnect(rl);
+}
+
+static void on_script_loaded(redisAsyncContext *ac, void *reply, void *priv)
+{
+    (void)priv;
+    gw_rl_t *rl = ac->data;
+    redisReply *r = reply;
+    if (!r || rl->ac != ac)
+        return;
+    if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+        tc_log_error("gateway: redis refused the rate-limit script: %s",
+                     r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        drop(rl);
+        return;
+    }
+    memcpy(rl->sha, r->str, 40);
+    rl->sha[40] = '\0';
+    rl->ready = 1;
+    rl->backoff_ms = 0;
+    heap_cancel(&rl->w->timers, &rl->timer);
+}
+
+static void on_setup_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+    gw_rl_t *rl = ac->data;
+    redisReply *r = reply;
+    if (r && r->type == REDIS_REPLY_ERROR && rl->ac == ac) {
+        tc_log_error("gateway: redis %s failed: %s", (const char *)priv, r->str);
+        drop(rl);
+    }
+}
+
+static void rl_connect(gw_rl_t *rl)
+{
+    gw_app_t *app = rl->app;
+    redisAsyncContext *ac = redisAsyncConnect(app->redis_host, app->redis_port);
+    if (!ac || ac->err) {
+        if (ac)
+            redisAsyncFree(ac);
+        schedule_reconnect(rl);
+        return;
+    }
+    ac->data = rl;
+    ac->ev.data = rl;
+    ac->ev.addRead = ev_add_read;
+    ac->ev.delRead = ev_del_read;
+    ac->ev.addWrite = ev_add_write;
+    ac->ev.delWrite = ev_del_write;
+    ac->ev.cleanup = ev_cleanup;
+    rl->ac = ac;
+    rl->mask = 0;
+    rl->ev = (gw_ev_t){EV_REDIS, ac->c.fd};
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    redisAsyncSetConnectCallback(ac, on_connect); /* registers for the first write event */
+    int ok = REDIS_OK;
+    if (app->redis_password)
+        ok |= redisAsyncCommand(ac, on_setup_reply, "AUTH", "AUTH %s", app->redis_password);
+    if (app->redis_db)
+        ok |= redisAsyncCommand(ac, on_setup_reply, "SELECT", "SELECT %d", app->redis_db);
+    ok |= redisAsyncCommand(ac, on_script_loaded, NULL, "SCRIPT LOAD %s",
+                            tc_ratelimit_script()->source);
+    if (ok != REDIS_OK || heap_arm(&rl->w->timers, &rl->timer, rl->w->now_ms + SETUP_MS) != TC_OK)
+        drop(rl);
+}
+
+gw_rl_t *gw_rl_new(gw_worker_t *w)
+{
+    gw_rl_t *rl = calloc(1, sizeof *rl);
+    if (!rl)
+        return NULL;
+    rl->w = w;
+    rl->app = w->app;
+    timer_init(&rl->timer, TIMER_REDIS);
+    rl_connect(rl);
+    return rl;
+}
+
+void gw_rl_free(gw_rl_t *rl)
+{
+    if (!rl)
+        return;
+    heap_cancel(&rl->w->timers, &rl->timer);
+    redisAsyncContext *ac = rl->ac;
+    rl->ac = NULL;
+    if (ac)
+        redisAsyncFree(ac); /* the callbacks find no connection waiting any more */
+    free(rl);
+}
+
+/* Either time to redial, or a connection that did not get ready in time (a Redis that
+ * accepts connections but does not answer): drop it and redial with backoff. */
+void gw_rl_timer(gw_rl_t *rl)
+{
+    if (!rl->ac)
+        rl_connect(rl);
+    else if (!rl->ready)
+        drop(rl);
+}
+
+void gw_rl_event(gw_rl_t *rl, uint32_t events)
+{
+    redisAsyncContext *ac = rl->ac;
+    if (!ac)
+        return;
+    /* hiredis reads a connect result from errno when SO_ERROR is 0: clear stale values */
+    errno = 0;
+    if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+        redisAsyncHandleRead(ac);
+    if (rl->ac == ac && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+        errno = 0;
+        redisAsyncHandleWrite(ac);
+    }
+}
+
+void gw_rl_flush(gw_rl_t *rl)
+{
+    if (!rl || !rl->want_write || !connected(rl))
+        return;
+    redisAsyncHandleWrite(rl->ac);
+    /* still pending: the socket is full, wait for it to drain */
+    if (rl->ac && rl->want_write)
+        set_mask(rl, rl->mask | EPOLLOUT);
+}
+
+/* ------------------------------------------------------------------ checks */
+
+static void on_reply(redisAsyncContext *ac, void *reply, void *priv);
+
+/* ARGV of the script for a limit: they depend on the plan only, so they are formatted once
+ * per configuration and worker instead of per request. */
+static const char (*script_args(gw_rl_t *rl, const gw_conn_t *c, const rl_req_t *r))[24]
+{
+    args_cache_t *e = r->slot < ARGS_SLOTS ? &rl->args[r->slot] : &rl->spare;
+    if (e->gen == c->cfg->generation && r->slot < ARGS_SLOTS)
+        return e->v;
+    tc_rl_call_t call;
+    if (tc_ratelimit_prepare(r->key, &r->spec, 1, &call) != TC_OK || call.nargs != 5)
+        return NULL;
+    for (int i = 0; i < 5; i++)
+        memcpy(e->v[i], call.buf[i], sizeof e->v[i]);
+    e->gen = c->cfg->generation;
+    return e->v;
+}
+
+/* One RESP bulk string; 0 when it does not fit. */
+static size_t resp_bulk(char *out, size_t cap, const char *s, size_t n)
+{
+    char head[24];
+    int h = snprintf(head, sizeof head, "$%zu\r\n", n);
+    if (h < 0 || (size_t)h + n + 2 > cap)
+        return 0;
+    memcpy(out, head, (size_t)h);
+    memcpy(out + h, s, n);
+    memcpy(out + h + n, "\r\n", 2);
+    return (size_t)h + n + 2;
+}
+
+/* The command in RESP, formatted here (hiredis' own formatting allocates per argument). */
+static int send_check(gw_rl_t *rl, gw_conn_t *c, const rl_req_t *r, int full_script)
+{
+    const char(*args)[24] = script_args(rl, c, r);
+    if (!args)
+        return -1;
+    const char *script = full_script ? tc_ratelimit_script()->source : rl->sha;
+    int nkeys = r->spec.quota_key ? 2 : 1;
+    /* EVAL(SHA) script nkeys key [quota key] and the five arguments */
+    const char *argv[3 + 2 + 5] = {full_script ? "EVAL" : "EVALSHA", script, nkeys == 2 ? "2" : "1",
+                                   r->key, r->spec.quota_key};
+    int argc = 3 + nkeys;
+    for (int i = 0; i < 5; i++)
+        argv[argc++] = args[i];
+    size_t cap = strlen(script) + 1024, len = 0;
+    char stack[2048];
+    char *buf = cap <= sizeof stack ? stack : malloc(cap); /* EVAL: the whole script, rarely */
+    if (!buf)
+        return -1;
+    len = (size_t)snprintf(buf, cap, "*%d\r\n", argc);
+    for (int i = 0; i < argc; i++) {
+        size_t n = resp_bulk(buf + len, cap - len, argv[i], strlen(argv[i]));
+        if (!n) {
+            len = 0;
+            break;
+        }
+        len += n;
+    }
+    void *priv = (void *)(uintptr_t)(((uint64_t)c->slot << 32) | c->seq);
+    int rc =
+        len && redisAsyncFormattedCommand(rl->ac, on_reply, priv, buf, len) == REDIS_OK ? 0 : -1;
+    if (buf != stack)
+        free(buf);
+    return rc;
+}
+
+static gw_conn_t *waiting_conn(gw_rl_t *rl, void *priv)
+{
+    uint64_t v = (uint64_t)(uintptr_t)priv;
+    uint32_t slot = (uint32_t)(v >> 32), seq = (uint32_t)v;
+    gw_worker_t *w = rl->w;
+    gw_conn_t *c = slot < w->nconns ? w->conns[slot] : NULL;
+    if (!c || c->ev.fd < 0 || c->seq != seq || c->state != CS_RATELIMIT)
+        return NULL; /* answered by the fallback already, or the client left */
+    return c;
+}
+
+static int is_noscript(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ERROR && r->str && strncmp(r->str, "NOSCRIPT", 8) == 0;
+}
+
+static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+    gw_rl_t *rl = ac->data;
+    gw_conn_t *c = waiting_conn(rl, priv);
+    if (!c)
+        return;
+    rl_req_t r;
+    rl_request(c, &r);
+    const redisReply *rep = reply;
+    int rc;
+    if (rep && is_noscript(rep) && rl->ac == ac && send_check(rl, c, &r, 1) == 0)
+        return; /* Redis lost its script cache (restart, SCRIPT FLUSH): EVAL once */
+    tc_rl_result_t res;
+    if (rep && tc_ratelimit_parse(rep, &r.spec, &res) == TC_OK)
+        rc = decide(c, &r, &res);
+    else
+        rc = fail_open(c, &r);
+    if (rc == GW_NEXT) {
+        c->state = CS_STAGE;
+        gw_request_resume(c);
+    }
+}
+
+int gw_ratelimit_begin(gw_conn_t *c)
+{
+    rl_req_t r;
+    if (!rl_request(c, &r))
+        return GW_NEXT;
+    gw_rl_t *rl = c->w->rl;
+    if (!rl->ready || !rl->ac)
+        return fail_open(c, &r);
+    if (send_check(rl, c, &r, 0) != 0 ||
+        gw_conn_arm(c, c->w->now_ms + c->w->app->rl_timeout_ms) != TC_OK) {
+        drop(rl);
+        return fail_open(c, &r);
+    }
+    c->state = CS_RATELIMIT;
+    return GW_WAIT;
+}
+
+void gw_ratelimit_timeout(gw_conn_t *c)
+{
+    gw_rl_t *rl = c->w->rl;
+    uint32_t seq = c->seq;
+    /* A stalled Redis (overloaded, paused, partitioned) would stall every request of this
+     * worker: drop the connection, which fails every waiting request open at once. */
+    tc_log_warn("gateway: redis did not answer within %d ms; reconnecting",
+                c->w->app->rl_timeout_ms);
+    drop(rl);
+    if (c->ev.fd >= 0 && c->seq == seq && c->state == CS_RATELIMIT) {
+        rl_req_t r;
+        rl_request(c, &r);
+        c->state = CS_STAGE;
+        if (fail_open(c, &r) == GW_NEXT)
+            gw_request_resume(c);
+    }
+}
+
+/* ------------------------------------------------------------------ in-process GCRA */
+
+#define LOCAL_STRIPES 32
+
+typedef struct {
+    uint64_t hash;
+    int64_t tat_us;
+} local_slot_t;
+
+struct gw_local_rl {
+    pthread_mutex_t mu[LOCAL_STRIPES];
+    local_slot_t *slots;
+    int n;
+};
+
+gw_local_rl_t *gw_local_rl_new(int slots)
+{
+    gw_local_rl_t *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->n = slots;
+    if (!(l->slots = calloc((size_t)slots, sizeof *l->slots))) {
+        free(l);
+        return NULL;
+    }
+    for (int i = 0; i < LOCAL_STRIPES; i++)
+        pthread_mutex_init(&l->mu[i], NULL);
+    return l;
+}
+
+void gw_local_rl_free(gw_local_rl_t *l)
+{
+    if (!l)
+        return;
+    for (int i = 0; i < LOCAL_STRIPES; i++)
+        pthread_mutex_destroy(&l->mu[i]);
+    free(l->slots);
+    free(l);
+}
+
+static uint64_t key_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h ? h : 1;
+}
+
+void gw_local_rl_check(gw_local_rl_t *l, const char *key, const tc_rl_spec_t *spec, int64_t now_us,
+                       tc_rl_result_t *out)
+{
+    /* the same arithmetic as the Redis script: T = period / limit, tau = T * burst */
+    int64_t interval = (spec->period_ms * 1000 + spec->limit - 1) / spec->limit;
+    int64_t tolerance = interval * spec->burst;
+    uint64_t h = key_hash(key);
+    size_t i = (size_t)(h % (uint64_t)l->n);
+    pthread_mutex_t *mu = &l->mu[i % LOCAL_STRIPES];
+    pthread_mutex_lock(mu);
+    local_slot_t *s = &l->slots[i];
+    int64_t tat = s->hash == h && s->tat_us > now_us ? s->tat_us : now_us;
+    int64_t next = tat + interval;
+    int allowed = next - tolerance <= now_us;
+    if (allowed) {
+        s->hash = h;
+        s->tat_us = tat = next;
+    }
+    pthread_mutex_unlock(mu);
+    memset(out, 0, sizeof *out);
+    out->allowed = allowed;
+    out->limit = spec->limit;
+    int64_t left = (now_us + tolerance - tat) / interval;
+    out->remaining = left > 0 ? left : 0;
+    out->reset_ms = (tat - now_us + 999) / 1000;
+    out->retry_after_ms = allowed ? 0 : (next - tolerance - now_us + 999) / 1000;
+    out->quota_remaining = -1;
+}

@@ -1,0 +1,230 @@
+/* Unit tests for the heads the gateway sends (header_rewrite.c): what is dropped, replaced
+ * and added on the way to the upstream and back, X-Forwarded-For trust, path safety. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "header_rewrite.h"
+#include "tc/tc_core.h"
+
+static http_request_t req;
+static http_response_t resp;
+static char out[16384];
+
+static const char *upstream_head(const char *in, const char *authorization, int keep_tracestate)
+{
+    int status;
+    const char *why;
+    cr_assert_eq(http_parse_request(in, strlen(in), &req, &status, &why), HTTP_OK, "%s", why);
+    gw_upreq_t u = {.path = in + req.target_off,
+                    .path_len = req.path_len,
+                    .query =
+                        req.target_len > req.path_len ? in + req.target_off + req.path_len : NULL,
+                    .query_len = req.target_len - req.path_len,
+                    .host = "10.0.0.5:8082",
+                    .xff = "203.0.113.9",
+                    .proto = "https",
+                    .request_id = "req_1",
+                    .traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-1111111111111111-01",
+                    .keep_tracestate = keep_tracestate,
+                    .authorization = authorization};
+    long n = gw_build_upstream_request(in, &req, &u, out, sizeof out);
+    cr_assert_gt(n, 0);
+    out[n] = '\0';
+    return out;
+}
+
+Test(upstream_request, rewrites_the_head)
+{
+    const char *in = "POST /v1/users?x=1 HTTP/1.1\r\nHost: api.techcorp.com\r\n"
+                     "Content-Length: 2\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\n"
+                     "Keep-Alive: timeout=5\r\nTE: trailers\r\nUpgrade: websocket\r\n"
+                     "Proxy-Connection: keep-alive\r\nProxy-Authorization: Basic x\r\n"
+                     "X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: http\r\nForwarded: for=x\r\n"
+                     "X-Real-IP: 6.6.6.6\r\nX-Request-Id: client\r\ntraceparent: 00-x\r\n"
+                     "tracestate: a=b\r\nX-API-Key: tc_live_k\r\nX-Canary: always\r\n"
+                     "Expect: 100-continue\r\nAuthorization: Bearer abc\r\nAccept: */*\r\n\r\n";
+    const char *h = upstream_head(in, NULL, 0);
+    cr_assert(strncmp(h, "POST /v1/users?x=1 HTTP/1.1\r\nHost: 10.0.0.5:8082\r\n", 50) == 0, "%s",
+              h);
+    const char *gone[] = {"Connection:",
+                          "X-Hop:",
+                          "Keep-Alive:",
+                          "TE:",
+                          "Upgrade:",
+                          "Proxy-Connection:",
+                          "Proxy-Authorization:",
+                          "6.6.6.6",
+                          "Forwarded: for",
+                          "client",
+                          "00-x",
+                          "tracestate",
+                          "X-API-Key",
+                          "X-Canary",
+                          "Expect"};
+    for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++)
+        cr_assert_null(strstr(h, gone[i]), "%s survived:\n%s", gone[i], h);
+    const char *kept[] = {"Content-Length: 2\r\n",
+                          "Authorization: Bearer abc\r\n",
+                          "Accept: */*\r\n",
+                          "X-Forwarded-For: 203.0.113.9\r\n",
+                          "X-Forwarded-Proto: https\r\n",
+                          "X-Forwarded-Host: api.techcorp.com\r\n",
+                          "X-Request-Id: req_1\r\n",
+                          "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-1111111111111111-01"};
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
+        cr_assert_not_null(strstr(h, kept[i]), "%s missing:\n%s", kept[i], h);
+    cr_assert(strlen(h) > 4 && strcmp(h + strlen(h) - 4, "\r\n\r\n") == 0);
+}
+
+Test(upstream_request, api_key_replaced_by_the_minted_token)
+{
+    const char *in = "GET /v1/x HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer tc_live_secret\r\n"
+                     "tracestate: a=b\r\n\r\n";
+    const char *h = upstream_head(in, "Bearer eyJ.minted.sig", 1);
+    cr_assert_null(strstr(h, "tc_live_secret"));
+    cr_assert_not_null(strstr(h, "Authorization: Bearer eyJ.minted.sig\r\n"));
+    cr_assert_not_null(strstr(h, "tracestate: a=b\r\n"), "kept with a continued trace");
+}
+
+Test(upstream_request, overflow_is_reported)
+{
+    const char *in = "GET / HTTP/1.1\r\nHost: a\r\nX: 0123456789\r\n\r\n";
+    int status;
+    const char *why;
+    cr_assert_eq(http_parse_request(in, strlen(in), &req, &status, &why), HTTP_OK);
+    gw_upreq_t u = {.path = "/",
+                    .path_len = 1,
+                    .host = "h",
+                    .xff = "1.2.3.4",
+                    .proto = "http",
+                    .request_id = "r",
+                    .traceparent = "t"};
+    char small[40];
+    cr_assert_eq(gw_build_upstream_request(in, &req, &u, small, sizeof small), -1);
+}
+
+static const char *client_head(const char *in, gw_resp_ctx_t ctx)
+{
+    const char *why;
+    cr_assert_eq(http_parse_response(in, strlen(in), &resp, &why), HTTP_OK);
+    long n = gw_build_client_response(in, &resp, &ctx, out, sizeof out);
+    cr_assert_gt(n, 0);
+    out[n] = '\0';
+    return out;
+}
+
+Test(client_response, rewrites_the_head)
+{
+    const char *in = "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+                     "Content-Length: 10\r\nConnection: keep-alive, X-Internal\r\nX-Internal: 1\r\n"
+                     "Keep-Alive: timeout=30\r\nX-Request-Id: upstream-id\r\n"
+                     "Access-Control-Allow-Origin: *\r\nSet-Cookie: a=b\r\n\r\n";
+    const char *extra = "RateLimit-Limit: 100\r\n";
+    gw_resp_ctx_t ctx = {.request_id = "req_1",
+                         .extra = extra,
+                         .extra_len = strlen(extra),
+                         .keep_alive = 1,
+                         .client_minor = 1};
+    const char *h = client_head(in, ctx);
+    cr_assert(strncmp(h, "HTTP/1.1 201 Created\r\n", 22) == 0);
+    cr_assert_null(strstr(h, "Connection"));
+    cr_assert_null(strstr(h, "X-Internal"));
+    cr_assert_null(strstr(h, "Keep-Alive"));
+    cr_assert_null(strstr(h, "upstream-id"));
+    cr_assert_not_null(strstr(h, "X-Request-Id: req_1\r\n"));
+    cr_assert_not_null(strstr(h, "Content-Length: 10\r\n"));
+    cr_assert_not_null(strstr(h, "Set-Cookie: a=b\r\n"));
+    cr_assert_not_null(strstr(h, "Access-Control-Allow-Origin: *\r\n"), "no CORS of ours");
+    cr_assert_not_null(strstr(h, extra));
+    ctx.strip_cors = 1;
+    ctx.keep_alive = 0;
+    h = client_head(in, ctx);
+    cr_assert_null(strstr(h, "Access-Control-Allow-Origin: *"));
+    cr_assert_not_null(strstr(h, "Connection: close\r\n"));
+}
+
+Test(client_response, http10_clients)
+{
+    const char *in = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    gw_resp_ctx_t ctx = {.request_id = "r", .dechunk = 1, .keep_alive = 0, .client_minor = 0};
+    const char *h = client_head(in, ctx);
+    cr_assert_null(strstr(h, "Transfer-Encoding"));
+    cr_assert_not_null(strstr(h, "Connection: close\r\n"));
+    const char *cl = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    gw_resp_ctx_t ka = {.request_id = "r", .keep_alive = 1, .client_minor = 0};
+    cr_assert_not_null(strstr(client_head(cl, ka), "Connection: keep-alive\r\n"));
+}
+
+/* ------------------------------------------------------------------ X-Forwarded-For */
+
+static gw_config_t *trusting(const char *cidrs)
+{
+    char doc[1024];
+    snprintf(
+        doc, sizeof doc,
+        "{\"plans\": {\"free\": {\"per_minute\": 1, \"per_day\": null}},"
+        " \"trusted_proxies\": [%s],"
+        " \"upstreams\": [{\"name\": \"u\", \"targets\": [{\"url\": \"http://127.0.0.1:1\"}]}],"
+        " \"routes\": [{\"prefix\": \"/\", \"upstream\": \"u\"}]}",
+        cidrs);
+    cJSON *errors = cJSON_CreateArray();
+    gw_config_t *c = NULL;
+    cr_assert_eq(gw_config_parse(doc, NULL, &c, errors), TC_OK);
+    cJSON_Delete(errors);
+    return c;
+}
+
+static gw_forwarded_t fwd(gw_config_t *c, const char *peer, const char *xff, const char *xfp)
+{
+    uint8_t addr[16];
+    inet_pton(AF_INET, peer, addr);
+    gw_forwarded_t f;
+    gw_forwarded(c, AF_INET, addr, peer, xff, xff ? strlen(xff) : 0, xfp, xfp ? strlen(xfp) : 0,
+                 &f);
+    return f;
+}
+
+Test(forwarded, untrusted_peers_are_the_client)
+{
+    gw_config_t *c = trusting("");
+    gw_forwarded_t f = fwd(c, "198.51.100.4", "1.1.1.1", "https");
+    cr_assert_str_eq(f.client_ip, "198.51.100.4");
+    cr_assert_str_eq(f.xff, "198.51.100.4");
+    cr_assert_str_eq(f.proto, "http");
+    gw_config_unref(c);
+}
+
+Test(forwarded, trusted_chain)
+{
+    gw_config_t *c = trusting("\"10.0.0.0/8\"");
+    gw_forwarded_t f = fwd(c, "10.0.0.1", "203.0.113.5, 10.2.3.4", "https");
+    cr_assert_str_eq(f.client_ip, "203.0.113.5", "right-most untrusted hop");
+    cr_assert_str_eq(f.xff, "203.0.113.5, 10.2.3.4, 10.0.0.1");
+    cr_assert_str_eq(f.proto, "https");
+    f = fwd(c, "10.0.0.1", "6.6.6.6, 203.0.113.5", NULL);
+    cr_assert_str_eq(f.client_ip, "203.0.113.5", "a spoofed left part is not believed");
+    f = fwd(c, "10.0.0.1", "10.9.9.9", "gopher");
+    cr_assert_str_eq(f.client_ip, "10.9.9.9", "all trusted: the origin");
+    cr_assert_str_eq(f.proto, "http");
+    f = fwd(c, "10.0.0.1", "203.0.113.5, garbage", NULL);
+    cr_assert_str_eq(f.client_ip, "10.0.0.1", "a malformed chain is ignored");
+    cr_assert_str_eq(f.xff, "10.0.0.1");
+    f = fwd(c, "10.0.0.1", NULL, NULL);
+    cr_assert_str_eq(f.client_ip, "10.0.0.1");
+    f = fwd(c, "192.0.2.1", "203.0.113.5", NULL);
+    cr_assert_str_eq(f.client_ip, "192.0.2.1", "only trusted peers may speak for others");
+    gw_config_unref(c);
+}
+
+Test(paths, dot_segments)
+{
+    const char *safe[] = {"/", "/v1/users", "/a/.b", "/a/b.", "/a/...", "/a%2fb", "/a//b"};
+    const char *unsafe[] = {"/..",         "/a/../b",  "/a/./b",  "/a/.",
+                            "/a/%2e%2e/b", "/a/%2E/b", "/a/.%2e", "x"};
+    for (size_t i = 0; i < sizeof safe / sizeof safe[0]; i++)
+        cr_assert(gw_path_safe(safe[i], strlen(safe[i])), "%s", safe[i]);
+    for (size_t i = 0; i < sizeof unsafe / sizeof unsafe[0]; i++)
+        cr_assert_not(gw_path_safe(unsafe[i], strlen(unsafe[i])), "%s", unsafe[i]);
+}

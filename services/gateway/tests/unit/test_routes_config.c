@@ -1,0 +1,346 @@
+/* Unit tests for the routing configuration: validation (every problem listed), ${VAR}
+ * expansion, route order and matching, plans, trusted-proxy CIDRs. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "routes_config.h"
+#include "tc/tc_core.h"
+
+#define PLANS                                                                                      \
+    "\"plans\": {\"free\": {\"per_minute\": 100, \"per_day\": 10000}, "                            \
+    "\"enterprise\": {\"per_minute\": 10000, \"per_day\": null}}"
+
+static const char *valid =
+    "{" PLANS ", \"_comment\": \"${NOT_EXPANDED}\","
+    "\"upstreams\": [{\"name\": \"user\", \"targets\": [{\"url\": \"http://127.0.0.1:8082\"}]},"
+    "  {\"name\": \"wf\", \"targets\": [{\"url\": \"http://127.0.0.1:8083\", \"weight\": 3},"
+    "                                  {\"url\": \"http://127.0.0.1:8093\"}],"
+    "   \"canary\": {\"targets\": [{\"url\": \"http://127.0.0.1:9093\"}], \"weight\": 10},"
+    "   \"timeout_ms\": 5000, \"retries\": 2, \"breaker\": {\"failures\": 3, \"eject_ms\": 1000}}],"
+    "\"routes\": ["
+    "  {\"name\": \"users\", \"prefix\": \"/v1/users/\", \"upstream\": \"user\"},"
+    "  {\"name\": \"prefs\", \"path\": \"/v1/users/{id}/preferences\", \"upstream\": \"user\","
+    "   \"methods\": [\"GET\", \"PUT\"], \"timeout_ms\": 100},"
+    "  {\"name\": \"login\", \"path\": \"/v1/auth/login\", \"upstream\": \"user\", \"auth\": "
+    "\"none\", \"methods\": [\"POST\"]},"
+    "  {\"name\": \"wf\", \"prefix\": \"/v1/workflows\", \"upstream\": \"wf\", \"strip_prefix\": "
+    "true, \"min_role\": \"editor\", \"max_body_bytes\": 10},"
+    "  {\"name\": \"root\", \"prefix\": \"/\", \"upstream\": \"user\", \"auth\": \"optional\"}"
+    "]}";
+
+static gw_config_t *load(const char *text, cJSON **errors)
+{
+    *errors = cJSON_CreateArray();
+    gw_config_t *c = NULL;
+    gw_config_parse(text, NULL, &c, *errors);
+    return c;
+}
+
+static int has_error(cJSON *errors, const char *needle)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, errors)
+    {
+        if (strstr(e->valuestring, needle))
+            return 1;
+    }
+    return 0;
+}
+
+static const gw_route_t *match(gw_config_t *c, const char *path, http_method_t m, gw_match_t want)
+{
+    const gw_route_t *r = NULL;
+    unsigned allow = 0;
+    gw_match_t got = gw_route_match(c, path, strlen(path), m, &r, &allow);
+    cr_assert_eq(got, want, "%s: match %d, want %d", path, got, want);
+    return r;
+}
+
+Test(config, valid_document)
+{
+    cJSON *errors;
+    gw_config_t *c = load(valid, &errors);
+    cr_assert_not_null(c, "errors: %s", cJSON_PrintUnformatted(errors));
+    cr_assert_eq(c->nroutes, 5);
+    cr_assert_eq(c->nupstreams, 2);
+    cr_assert_eq(c->ntargets, 4, "stable and canary targets, each with an index");
+    gw_upstream_t *wf = gw_config_upstream(c, "wf");
+    cr_assert_eq(wf->groups[GW_GROUP_STABLE].n, 2);
+    cr_assert_eq(wf->groups[GW_GROUP_STABLE].targets[0].weight, 3);
+    cr_assert_eq(wf->groups[GW_GROUP_CANARY].n, 1);
+    cr_assert_eq(atomic_load(&wf->canary_weight), 10);
+    cr_assert_eq(wf->retries, 2);
+    cr_assert_eq(wf->breaker_failures, 3);
+    cr_assert_str_eq(wf->groups[0].targets[0].hostport, "127.0.0.1:8083");
+    cr_assert(wf->groups[0].targets[0].resolved);
+    gw_upstream_t *user = gw_config_upstream(c, "user");
+    cr_assert_eq(user->timeout_ms, 30000, "defaults");
+    cr_assert_eq(user->connect_timeout_ms, 1000);
+    cr_assert_eq(user->keepalive, 32);
+    cr_assert_eq(gw_config_plan(c, "enterprise")->per_day, -1, "null = unlimited");
+    cr_assert_eq(gw_config_plan(c, "enterprise")->burst, 10000, "burst defaults to per_minute");
+    cr_assert_str_eq(gw_config_plan(c, "gold")->name, "free", "unknown plan → default");
+    cr_assert_str_eq(gw_config_plan(c, NULL)->name, "free");
+    cr_assert_eq(c->ip_per_minute, 60);
+    gw_config_unref(c);
+    cJSON_Delete(errors);
+}
+
+Test(config, route_defaults_and_order)
+{
+    cJSON *errors;
+    gw_config_t *c = load(valid, &errors);
+    cr_assert_not_null(c);
+    /* patterns first, then prefixes longest first */
+    cr_assert_str_eq(c->routes[0].name, "prefs");
+    cr_assert_str_eq(c->routes[1].name, "login");
+    cr_assert_str_eq(c->routes[2].name, "wf");
+    cr_assert_str_eq(c->routes[3].name, "users");
+    cr_assert_str_eq(c->routes[4].name, "root");
+    const gw_route_t *users = &c->routes[3];
+    cr_assert_str_eq(users->path, "/v1/users", "trailing slash dropped");
+    cr_assert_eq(users->auth, GW_AUTH_REQUIRED);
+    cr_assert_eq(users->rate_limit, GW_RL_PLAN);
+    cr_assert_eq(users->max_body_bytes, 1048576);
+    cr_assert_eq(users->timeout_ms, 30000, "inherits the upstream's timeout");
+    cr_assert(users->methods & (1u << HTTP_M_HEAD));
+    cr_assert_not(users->methods & (1u << HTTP_M_OPTIONS));
+    cr_assert_eq(c->routes[1].rate_limit, GW_RL_IP, "auth none → per-IP limit");
+    cr_assert_eq(c->routes[2].retries, 2, "inherits the upstream's retries");
+    cr_assert_eq(c->routes[2].min_role, TC_ROLE_EDITOR);
+    gw_config_unref(c);
+    cJSON_Delete(errors);
+}
+
+Test(config, matching)
+{
+    cJSON *errors;
+    gw_config_t *c = load(valid, &errors);
+    cr_assert_not_null(c);
+    cr_assert_str_eq(match(c, "/v1/users", HTTP_M_GET, GW_MATCH_OK)->name, "users");
+    cr_assert_str_eq(match(c, "/v1/users/usr_1", HTTP_M_DELETE, GW_MATCH_OK)->name, "users");
+    cr_assert_str_eq(match(c, "/v1/users/usr_1/preferences", HTTP_M_PUT, GW_MATCH_OK)->name,
+                     "prefs");
+    /* the pattern does not take DELETE: the prefix route below it does */
+    cr_assert_str_eq(match(c, "/v1/users/usr_1/preferences", HTTP_M_DELETE, GW_MATCH_OK)->name,
+                     "users");
+    cr_assert_str_eq(match(c, "/v1/users/usr_1/preferences/x", HTTP_M_PUT, GW_MATCH_OK)->name,
+                     "users", "a pattern matches whole paths only");
+    cr_assert_str_eq(match(c, "/v1/usersx", HTTP_M_GET, GW_MATCH_OK)->name, "root",
+                     "prefixes end on segment boundaries");
+    cr_assert_str_eq(match(c, "/v1/workflows/wf_1", HTTP_M_HEAD, GW_MATCH_OK)->name, "wf");
+    const gw_route_t *r = NULL;
+    unsigned allow = 0;
+    cr_assert_eq(gw_route_match(c, "/v1/auth/login", 14, HTTP_M_GET, &r, &allow), GW_MATCH_OK,
+                 "the root prefix catches GET");
+    cr_assert_str_eq(r->name, "root");
+    gw_config_unref(c);
+    cJSON_Delete(errors);
+}
+
+Test(config, method_not_allowed_reports_allowed_methods)
+{
+    const char *doc = "{" PLANS ", \"upstreams\": [{\"name\": \"u\", \"targets\": [{\"url\": "
+                      "\"http://127.0.0.1:1\"}]}], \"routes\": [{\"prefix\": \"/a\", \"upstream\": "
+                      "\"u\", \"methods\": [\"GET\"]}, {\"path\": \"/a/{x}\", \"upstream\": \"u\", "
+                      "\"methods\": [\"POST\"]}]}";
+    cJSON *errors;
+    gw_config_t *c = load(doc, &errors);
+    cr_assert_not_null(c, "%s", cJSON_PrintUnformatted(errors));
+    const gw_route_t *r;
+    unsigned allow = 0;
+    cr_assert_eq(gw_route_match(c, "/a/1", 4, HTTP_M_DELETE, &r, &allow), GW_MATCH_NO_METHOD);
+    char text[64];
+    gw_methods_format(allow, text, sizeof text);
+    cr_assert_str_eq(text, "GET, HEAD, POST");
+    cr_assert_eq(gw_route_match(c, "/b", 2, HTTP_M_GET, &r, &allow), GW_MATCH_NO_ROUTE);
+    gw_config_unref(c);
+    cJSON_Delete(errors);
+}
+
+Test(config, every_problem_is_listed)
+{
+    const char *doc =
+        "{\"plans\": {\"free\": {\"per_minute\": 0}, \"x\": 3}, \"default_plan\": \"gold\","
+        " \"colour\": 1, \"ip_rate_limit\": {\"per_minute\": -1},"
+        " \"cors\": {\"origins\": [\"*\"], \"credentials\": true},"
+        " \"trusted_proxies\": [\"10.0.0.0/33\", \"nope\"],"
+        " \"upstreams\": [{\"name\": \"A b\", \"targets\": []},"
+        "   {\"name\": \"ok\", \"targets\": [{\"url\": \"https://x\"}, {\"url\": \"http://h/p\"},"
+        "     {\"url\": \"http://h:0\"}, {\"weight\": 2}, 7], \"timout_ms\": 5,"
+        "     \"canary\": {\"weight\": 101, \"targets\": []}, \"retries\": 9,"
+        "     \"breaker\": {\"failures\": 0}},"
+        "   {\"name\": \"ok\", \"targets\": [{\"url\": \"http://127.0.0.1:1\"}]}],"
+        " \"routes\": [{\"prefix\": \"v1\", \"upstream\": \"ok\"},"
+        "   {\"prefix\": \"/a\", \"path\": \"/b\", \"upstream\": \"ok\"},"
+        "   {\"path\": \"/a/{1x}\", \"upstream\": \"ok\"},"
+        "   {\"prefix\": \"/c\", \"upstream\": \"missing\", \"auth\": \"maybe\"},"
+        "   {\"prefix\": \"/d\", \"upstream\": \"ok\", \"methods\": [\"BREW\"]},"
+        "   {\"path\": \"/e\", \"upstream\": \"ok\", \"strip_prefix\": true},"
+        "   {\"prefix\": \"/f\", \"upstream\": \"ok\", \"auth\": \"none\", \"rate_limit\": "
+        "\"plan\","
+        "    \"min_role\": \"boss\"},"
+        "   {\"prefix\": \"/g/../h\", \"upstream\": \"ok\"},"
+        "   {\"prefix\": \"/i\", \"upstream\": \"ok\", \"max_body_bytes\": 1.5},"
+        "   {\"prefix\": \"/i\", \"upstream\": \"ok\"}]}";
+    const char *want[] = {
+        "plans.free.per_minute: must be an integer",
+        "plans.free: per_day is required (null for unlimited)",
+        "plans.x: must be an object",
+        "default_plan: plan \"gold\" is not defined",
+        "unknown key \"colour\"",
+        "ip_rate_limit.per_minute: must be an integer",
+        "origin \"*\" cannot be combined with credentials",
+        "\"10.0.0.0/33\" is not an address or CIDR",
+        "\"nope\" is not an address or CIDR",
+        "upstreams[0]: name must use a-z",
+        "upstreams[0].targets: must not be empty",
+        "upstreams[1].targets[0]: url must be http://host[:port]",
+        "upstreams[1].targets[1]: url must be",
+        "upstreams[1].targets[2]: url must be",
+        "upstreams[1].targets[3].url: is required",
+        "upstreams[1].targets[4]: must be an object",
+        "unknown key \"timout_ms\"",
+        "upstreams[1].canary.weight: must be an integer from 0 to 100",
+        "upstreams[1].canary.targets: must not be empty",
+        "upstreams[1].retries: must be an integer from 0 to 5",
+        "upstreams[1].breaker.failures: must be an integer",
+        "upstreams[2]: duplicate upstream name \"ok\"",
+        "routes[0]: prefix \"v1\" must start with '/'",
+        "routes[1]: exactly one of \"prefix\" and \"path\"",
+        "routes[2]: path parameter {1x} is not a valid name",
+        "routes[3]: unknown upstream \"missing\"",
+        "routes[3].auth: must be one of required, optional, none",
+        "routes[4].methods: unsupported method BREW",
+        "routes[4].methods: must name at least one method",
+        "routes[5]: strip_prefix applies to prefix routes only",
+        "routes[6]: rate_limit \"plan\" needs a caller",
+        "routes[6]: min_role must be viewer, editor, admin or owner",
+        "routes[6]: min_role needs auth \"required\"",
+        "routes[7]: prefix \"/g/../h\" must start with '/' and have no",
+        "routes[8].max_body_bytes: must be an integer",
+        "routes[9]: duplicates routes[8]",
+    };
+    cJSON *errors;
+    gw_config_t *c = load(doc, &errors);
+    cr_assert_null(c);
+    char *all = cJSON_Print(errors);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        cr_expect(has_error(errors, want[i]), "missing: %s\nall: %s", want[i], all);
+    cr_expect_eq(cJSON_GetArraySize(errors), (int)(sizeof want / sizeof want[0]), "%s", all);
+    free(all);
+    cJSON_Delete(errors);
+}
+
+Test(config, documents_that_are_not_objects)
+{
+    cJSON *errors;
+    cr_assert_null(load("{\"routes\": [", &errors));
+    cr_assert(has_error(errors, "is not valid JSON"));
+    cJSON_Delete(errors);
+    cr_assert_null(load("[]", &errors));
+    cr_assert(has_error(errors, "must be a JSON object"));
+    cJSON_Delete(errors);
+    cr_assert_null(load("{}", &errors));
+    cr_assert(has_error(errors, "upstreams: is required"));
+    cr_assert(has_error(errors, "routes: is required"));
+    cr_assert(has_error(errors, "plans: is required"));
+    cJSON_Delete(errors);
+    cJSON *e = cJSON_CreateArray();
+    gw_config_t *c = NULL;
+    cr_assert_neq(gw_config_load("/nonexistent/gateway.json", NULL, &c, e), TC_OK);
+    cr_assert(has_error(e, "cannot open"));
+    cJSON_Delete(e);
+}
+
+Test(config, environment_expansion)
+{
+    setenv("GW_TEST_USER_URL", "http://127.0.0.1:18082", 1);
+    setenv("GW_TEST_PORT", "18083", 1);
+    const char *doc =
+        "{" PLANS ", \"upstreams\": [{\"name\": \"u\", \"targets\": [{\"url\": "
+        "\"${GW_TEST_USER_URL}\"}, {\"url\": \"http://127.0.0.1:${GW_TEST_PORT}\"}]}],"
+        " \"routes\": [{\"prefix\": \"/cost$x\", \"upstream\": \"u\"}]}";
+    cJSON *errors;
+    gw_config_t *c = load(doc, &errors);
+    cr_assert_not_null(c, "%s", cJSON_PrintUnformatted(errors));
+    cr_assert_str_eq(c->upstreams[0].groups[0].targets[0].url, "http://127.0.0.1:18082");
+    cr_assert_eq(c->upstreams[0].groups[0].targets[1].port, 18083);
+    cr_assert_str_eq(c->routes[0].path, "/cost$x", "only ${NAME} is special");
+    gw_config_unref(c);
+    cJSON_Delete(errors);
+    unsetenv("GW_TEST_MISSING");
+    const char *bad = "{" PLANS ", \"upstreams\": [{\"name\": \"u\", \"targets\": [{\"url\": "
+                      "\"${GW_TEST_MISSING}\"}]}], \"routes\": [{\"prefix\": \"/\", \"upstream\": "
+                      "\"u\"}]}";
+    cr_assert_null(load(bad, &errors));
+    cr_assert(has_error(errors, "upstreams[0].targets[0].url: environment variable "
+                                "GW_TEST_MISSING is not set"));
+    cJSON_Delete(errors);
+    char missing[64];
+    char *x = gw_env_expand("a${GW_TEST_PORT}b${GW_TEST_PORT}", missing, sizeof missing);
+    cr_assert_str_eq(x, "a18083b18083");
+    free(x);
+}
+
+Test(config, unresolvable_hosts_are_not_fatal)
+{
+    const char *doc = "{" PLANS ", \"upstreams\": [{\"name\": \"u\", \"targets\": [{\"url\": "
+                      "\"http://no-such-host.invalid:80\"}]}], \"routes\": [{\"prefix\": \"/\", "
+                      "\"upstream\": \"u\"}]}";
+    cJSON *errors;
+    gw_config_t *c = load(doc, &errors);
+    cr_assert_not_null(c, "a service not deployed yet must not block the gateway");
+    cr_assert_not(c->upstreams[0].groups[0].targets[0].resolved);
+    gw_config_unref(c);
+    cJSON_Delete(errors);
+}
+
+Test(config, reload_keeps_breakers_of_targets_that_stay)
+{
+    cJSON *errors;
+    gw_config_t *a = load(valid, &errors);
+    cr_assert_not_null(a);
+    gw_target_t *t = &gw_config_upstream(a, "wf")->groups[0].targets[1];
+    for (int i = 0; i < 3; i++)
+        breaker_failure(&t->breaker, 0, 1000, 3, 5000);
+    cr_assert_eq(breaker_state(&t->breaker), BREAKER_OPEN);
+    gw_config_t *b = NULL;
+    cr_assert_eq(gw_config_parse(valid, a, &b, errors), TC_OK);
+    cr_assert_gt(b->generation, a->generation);
+    cr_assert_eq(breaker_state(&gw_config_upstream(b, "wf")->groups[0].targets[1].breaker),
+                 BREAKER_OPEN);
+    cr_assert_eq(breaker_state(&gw_config_upstream(b, "wf")->groups[0].targets[0].breaker),
+                 BREAKER_CLOSED);
+    gw_config_unref(a);
+    gw_config_unref(b);
+    cJSON_Delete(errors);
+}
+
+Test(cidr, parse_and_contains)
+{
+    gw_cidr_t c;
+    uint8_t a[16];
+    cr_assert_eq(gw_cidr_parse("10.1.0.0/16", &c), TC_OK);
+    inet_pton(AF_INET, "10.1.200.3", a);
+    cr_assert(gw_cidr_contains(&c, AF_INET, a));
+    inet_pton(AF_INET, "10.2.0.1", a);
+    cr_assert_not(gw_cidr_contains(&c, AF_INET, a));
+    cr_assert_eq(gw_cidr_parse("192.168.1.7", &c), TC_OK);
+    cr_assert_eq(c.bits, 32);
+    cr_assert_eq(gw_cidr_parse("10.0.0.0/12", &c), TC_OK);
+    inet_pton(AF_INET, "10.15.255.255", a);
+    cr_assert(gw_cidr_contains(&c, AF_INET, a));
+    inet_pton(AF_INET, "10.16.0.0", a);
+    cr_assert_not(gw_cidr_contains(&c, AF_INET, a));
+    cr_assert_eq(gw_cidr_parse("fd00::/8", &c), TC_OK);
+    inet_pton(AF_INET6, "fd12::1", a);
+    cr_assert(gw_cidr_contains(&c, AF_INET6, a));
+    cr_assert_not(gw_cidr_contains(&c, AF_INET, a), "families never mix");
+    cr_assert_neq(gw_cidr_parse("10.0.0.0/33", &c), TC_OK);
+    cr_assert_neq(gw_cidr_parse("10.0.0.0/", &c), TC_OK);
+    cr_assert_neq(gw_cidr_parse("host", &c), TC_OK);
+}
