@@ -1,0 +1,145 @@
+"""Helpers of the deployment checks (docker/, helm/, .github/), shared by tests/deploy/test_*.py
+(a module of its own: every suite directory has a conftest.py, so `from conftest import` would
+find another suite's). conftest.py turns them into fixtures. None needs the running stack.
+
+- `render(...)`: renders the chart like `helm template` with ../shared/tools/helm-template (it
+  uses the real helm when installed), `helm template` itself when shared/ is not beside the
+  checkout, or $HELM_TEMPLATE; returns the parsed objects and the text.
+- `node_checks`: the npm packages of package.json (Dockerfile linters, kubernetes-models),
+  installed with `npm ci` into tests/deploy/node_modules when the lockfile changed.
+Every tool that is missing fails the test that needs it with the way to install it.
+"""
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+CHART = os.path.join(ROOT, "helm", "techcorp-platform")
+VALUES_DIR = os.path.join(HERE, "values")
+TEAM_VALUES_DIR = os.path.join(CHART, "values")
+YAMLLINT_CONFIG = os.path.join(HERE, "yamllint.yaml")
+RELEASE = "techcorp"
+NAMESPACE = "techcorp"
+
+# The values combinations every render test runs over (name -> (files, extra args)).
+MINIMAL = os.path.join(VALUES_DIR, "minimal.yaml")
+ALL_FEATURES_ARGS = ["--kube-version", "v1.30.0",
+                     "-a", "argoproj.io/v1alpha1", "-a", "monitoring.coreos.com/v1"]
+COMBOS = {
+    "defaults": ([MINIMAL], []),
+    "all-features": ([MINIMAL, os.path.join(VALUES_DIR, "all-features.yaml")], ALL_FEATURES_ARGS),
+    "canary-user": ([MINIMAL, os.path.join(VALUES_DIR, "canary-user.yaml")], []),
+    "team-security": ([MINIMAL, os.path.join(TEAM_VALUES_DIR, "security.yaml")], []),
+    "kube-1.25": ([MINIMAL], ["--kube-version", "v1.25.0"]),
+}
+
+
+def renderer():
+    """The command that renders the chart, or pytest.fail with what to install."""
+    explicit = os.environ.get("HELM_TEMPLATE")
+    if explicit:
+        return explicit.split()
+    shared = os.path.join(os.path.dirname(ROOT), "shared", "tools", "helm-template", "helm-template")
+    if os.access(shared, os.X_OK):
+        return [shared]
+    if shutil.which("helm"):
+        return ["helm", "template"]
+    pytest.fail("no chart renderer: install helm (https://helm.sh), or keep ../shared/tools/"
+                "helm-template beside the checkout, or set HELM_TEMPLATE")
+
+
+class Rendered:
+    def __init__(self, text):
+        self.text = text
+        self.docs = [d for d in yaml.safe_load_all(text) if d]
+
+    def of(self, kind):
+        return [d for d in self.docs if d["kind"] == kind]
+
+    def get(self, kind, name):
+        for d in self.docs:
+            if d["kind"] == kind and d["metadata"]["name"] == name:
+                return d
+        raise KeyError(f"no {kind} {name} in the rendered chart "
+                       f"(have: {sorted((d['kind'], d['metadata']['name']) for d in self.docs)})")
+
+    def has(self, kind, name):
+        return any(d["kind"] == kind and d["metadata"]["name"] == name for d in self.docs)
+
+
+def run_render(files=(), args=(), check=True):
+    cmd = renderer() + [RELEASE, CHART, "-n", NAMESPACE]
+    for f in files:
+        cmd += ["-f", f]
+    cmd += list(args)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if check and p.returncode != 0:
+        pytest.fail(f"rendering failed: {' '.join(cmd)}\n{p.stderr}")
+    return p
+
+
+_cache = {}
+
+
+def render(files=(), args=()):
+    """The chart rendered with these values files and arguments (cached for the session)."""
+    key = (tuple(files), tuple(args))
+    if key not in _cache:
+        _cache[key] = Rendered(run_render(files, args).stdout)
+    return _cache[key]
+
+
+def chart_values():
+    with open(os.path.join(CHART, "values.yaml")) as f:
+        return yaml.safe_load(f)
+
+
+def need_tool(name, hint):
+    path = shutil.which(name)
+    if not path:
+        pytest.fail(f"'{name}' is not installed: {hint}")
+    return path
+
+
+def install_node_checks():
+    """tests/deploy/node_modules, installed with `npm ci` when package-lock.json changed."""
+    need_tool("node", "apt-get install nodejs (scripts/deps.sh installs it)")
+    npm = need_tool("npm", "apt-get install npm (scripts/deps.sh installs it)")
+    lock = os.path.join(HERE, "package-lock.json")
+    with open(lock, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    stamp = os.path.join(HERE, "node_modules", ".techcorp-lock-sha256")
+    lockfile = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"techcorp-npm-{os.getuid()}.lock")
+    with open(lockfile, "w") as lk:
+        fcntl.flock(lk, fcntl.LOCK_EX)
+        try:
+            with open(stamp) as f:
+                current = f.read().strip() == digest
+        except OSError:
+            current = False
+        if not current:
+            p = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                               cwd=HERE, capture_output=True, text=True, timeout=600)
+            if p.returncode != 0:
+                pytest.fail("npm ci in tests/deploy failed (the npm registry must be reachable "
+                            f"once):\n{p.stdout}\n{p.stderr}")
+            with open(stamp, "w") as f:
+                f.write(digest + "\n")
+    return os.path.join(HERE, "node_modules")
+
+
+def node_bin(node_modules, name):
+    return os.path.join(node_modules, ".bin", name)
+
+
+def to_json_file(objs, path):
+    with open(path, "w") as f:
+        json.dump(objs, f)
+    return path
