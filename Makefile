@@ -7,6 +7,8 @@
 #   make asan     the same tests with an ASan+UBSan build
 #   make bench    the benchmarks of DESIGN section 9, as ratios against their peers
 #   make fmt      clang-format every C file
+#   make deploy-test          the deployment checks alone (tests/deploy: chart, Dockerfile, CI)
+#   make image SERVICE=<name> [TAG=<tag>]   docker build of one service (docker/Dockerfile)
 #
 # The public targets first make sure the Debian packages are present (scripts/deps.sh), then
 # re-invoke make for the real work, so pkg-config is evaluated after the packages exist.
@@ -65,6 +67,12 @@ $(LIBTC): $(LC_OBJ)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
+LC_FUZZ := $(patsubst libcommon/fuzz/%.c,$(BUILD)/fuzz/libcommon/%,$(wildcard libcommon/fuzz/fuzz_*.c))
+$(BUILD)/fuzz/libcommon/%: $(BUILD)/obj/libcommon/fuzz/%.o $(LIBTC)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBTC) $(LDLIBS)
+
 LC_TESTS := $(patsubst libcommon/tests/%.c,$(BUILD)/tests/libcommon/%,$(wildcard libcommon/tests/test_*.c))
 $(BUILD)/tests/libcommon/%: $(BUILD)/obj/libcommon/tests/%.o $(LIBTC)
 	@mkdir -p $(@D)
@@ -83,6 +91,7 @@ $(1)_MIGR   := $$(sort $$(wildcard services/$(1)/migrations/*.sql))
 $(1)_OBJ    := $$($(1)_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/$(1)/migrations.o
 $(1)_LIBOBJ := $$(filter-out %/main.o,$$($(1)_OBJ))
 $(1)_TESTS  := $$(patsubst services/$(1)/tests/unit/%.c,$(BUILD)/tests/$(1)/%,$$(wildcard services/$(1)/tests/unit/test_*.c))
+$(1)_FUZZ   := $$(patsubst services/$(1)/fuzz/%.c,$(BUILD)/fuzz/$(1)/%,$$(wildcard services/$(1)/fuzz/fuzz_*.c))
 
 $(BUILD)/obj/services/$(1)/%.o: CFLAGS += -Iservices/$(1)/src
 
@@ -96,6 +105,11 @@ $(BIN)/$(1): $$($(1)_OBJ) $(LIBTC)
 	$$(call say,LD,$$@)
 	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJ) $(LIBTC) $$(LDLIBS)
 
+$(BUILD)/fuzz/$(1)/%: $(BUILD)/obj/services/$(1)/fuzz/%.o $$($(1)_LIBOBJ) $(LIBTC)
+	@mkdir -p $$(@D)
+	$$(call say,LD,$$@)
+	$(Q)$$(CC) $$(LDFLAGS) -fsanitize=fuzzer -o $$@ $$< $$($(1)_LIBOBJ) $(LIBTC) $$(LDLIBS)
+
 $(BUILD)/tests/$(1)/%: $(BUILD)/obj/services/$(1)/tests/unit/%.o $$($(1)_LIBOBJ) $(LIBTC)
 	@mkdir -p $$(@D)
 	$$(call say,LD,$$@)
@@ -105,6 +119,7 @@ $(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
 
 SERVICE_BINS  := $(SERVICES:%=$(BIN)/%)
 SERVICE_TESTS := $(foreach s,$(SERVICES),$($(s)_TESTS))
+SERVICE_FUZZ  := $(foreach s,$(SERVICES),$($(s)_FUZZ))
 
 # ---------------------------------------------------------------------------- tools
 # tools/<name>/*.c -> $(BIN)/<name> (developer tools: Kafka dev broker, token minting).
@@ -154,7 +169,7 @@ $(BUILD)/obj/%.o: %.c
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # ---------------------------------------------------------------------------- targets
-.PHONY: all deps build build-tests test asan up down bench fmt fmt-check clean
+.PHONY: all deps build build-tests test asan up down bench fmt fmt-check clean deploy-test image fuzz fuzz-build fuzz-bins
 
 all: deps
 	@$(MAKE) --no-print-directory build
@@ -168,7 +183,8 @@ build-tests: build $(LC_TESTS) $(SERVICE_TESTS) $(IT_TESTS) $(SUPPORT_BINS)
 
 test: deps
 	@$(MAKE) --no-print-directory build-tests
-	@TC_BUILD=$(BUILD) TC_BIN=$(BIN) scripts/test.sh
+	@$(MAKE) --no-print-directory fuzz-build
+	@TC_BUILD=$(BUILD) TC_BIN=$(BIN) TC_FUZZ_BUILD=build/fuzz scripts/test.sh
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan BIN=build/asan/bin SAN=1 OPT=-O1 build-tests
@@ -180,6 +196,19 @@ up: deps
 
 down:
 	@scripts/stack.sh down
+
+# libFuzzer drivers (clang, ASan+UBSan): libcommon/fuzz/fuzz_*.c and services/*/fuzz/fuzz_*.c.
+# `make fuzz` runs each for FUZZ_SECONDS (default 600); `make test` runs each briefly.
+FUZZ_CFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+
+fuzz-build: deps
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang OPT=-O1 \
+		EXTRA_CFLAGS="$(FUZZ_CFLAGS)" EXTRA_LDFLAGS="-fsanitize=address,undefined" fuzz-bins
+
+fuzz-bins: $(LC_FUZZ) $(SERVICE_FUZZ)
+
+fuzz: fuzz-build
+	@scripts/fuzz.sh build/fuzz $${FUZZ_SECONDS:-600}
 
 bench: deps
 	@$(MAKE) --no-print-directory build
@@ -193,3 +222,16 @@ fmt-check:
 
 clean:
 	rm -rf build bin
+
+# ---------------------------------------------------------------------------- deployment
+# tests/deploy also run inside `make test`; this target runs them alone (they need no stack,
+# only the release binaries for the runtime-library check).
+deploy-test: deps
+	@$(MAKE) --no-print-directory build
+	@/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/deploy $(PYTEST_ARGS)
+
+REGISTRY ?= ghcr.io/techcorp
+TAG      ?= dev
+image:
+	@test -n "$(SERVICE)" || { echo "usage: make image SERVICE=<name> [TAG=<tag>] [REGISTRY=<registry>]" >&2; exit 2; }
+	docker build -f docker/Dockerfile $$(scripts/fleet build-args $(SERVICE)) -t $(REGISTRY)/$(SERVICE):$(TAG) .

@@ -20,7 +20,7 @@ PACKAGES=(
     libssl-dev libcurl4-openssl-dev libargon2-dev libcriterion-dev
     # tools the scripts and tests use
     curl jq openssl procps psmisc iproute2 kcat oathtool valgrind yamllint argon2
-    python3 python3-pytest python3-requests python3-jsonschema python3-aiosmtpd
+    python3 python3-pytest python3-requests python3-jsonschema python3-yaml python3-aiosmtpd
     nodejs npm
     # the local stack
     postgresql postgresql-contrib redis-server

@@ -573,6 +573,10 @@ build_env() {
     env_set SMTP_PORT "$SMTP_PORT"
     for peer in "${SERVICES[@]}"; do
         env_set "$(peer_var "$peer")" "http://127.0.0.1:$(api_port "$peer")"
+        # where a canary instance of the peer listens (API port + 100): scripts/canary and the
+        # gateway's routing file use it like the chart's <SERVICE>_CANARY_URL
+        env_set "$(peer_var "$peer" | sed 's/_URL$/_CANARY_URL/')" \
+            "http://127.0.0.1:$(($(api_port "$peer") + 100))"
     done
     env_load_file "$SECRETS_ENV"
     env_load_file "$SECRETS_DIR/$svc.env"
@@ -712,19 +716,26 @@ summary() {
     for svc in "${svcs[@]}"; do
         printf '  %-16s %s\n' "$svc" "http://127.0.0.1:$(api_port "$svc")  admin :$(admin_port "$svc")  log $LOGS/$svc.log"
     done
-    # the public entry point: the gateway once it exists, the user service directly until then
-    local entry
+    # the public entry point: the gateway once it exists, the services directly until then
+    local entry auth_entry
     if [[ -x $BIN/gateway ]]; then
         entry="http://127.0.0.1:$(api_port gateway)"
+        auth_entry=$entry
         echo
         echo "Gateway:   $entry"
     else
         entry="http://127.0.0.1:$(api_port user)"
+        auth_entry="http://127.0.0.1:$(api_port auth)"
         echo
-        echo "API:       $entry  (user service directly; the gateway is not built yet)"
+        echo "API:       $entry (user), $auth_entry (auth) — directly; the gateway is not built yet"
     fi
-    echo "Dev token: TOKEN=\$(scripts/dev-token --role admin)"
-    echo "Try:       curl -s -H \"Authorization: Bearer \$TOKEN\" $entry/v1/users | jq ."
+    if [[ -x $BIN/auth ]]; then
+        echo "Sign up:   TOKEN=\$(curl -s -X POST $auth_entry/v1/auth/signup -H 'Content-Type: application/json' \\"
+        echo "             -d '{\"org_name\":\"Acme\",\"email\":\"ada@acme.test\",\"password\":\"correct horse battery\",\"name\":\"Ada\"}' | jq -r .access_token)"
+    else
+        echo "Dev token: TOKEN=\$(scripts/dev-token --role admin)"
+    fi
+    echo "Try:       curl -s -H \"Authorization: Bearer \$TOKEN\" $entry/v1/users/me | jq ."
     echo "Stop:      make down   (data stays in $RUN; scripts/stack.sh down --purge removes it)"
 }
 

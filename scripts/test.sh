@@ -8,15 +8,17 @@
 # 3. stops the stack and fails if any suite failed or any service logged a sanitizer report.
 #
 # Environment (set by the Makefile): TC_BUILD (build dir), TC_BIN (binaries), TC_SANITIZE=1
-# for the ASan/UBSan build. TC_SUITES selects suites (default "unit integration pytest");
-# PYTEST_ARGS is passed to pytest (e.g. PYTEST_ARGS="-k users -x").
+# for the ASan/UBSan build, TC_FUZZ_BUILD (the libFuzzer build, `make test` only).
+# TC_SUITES selects suites (default "unit integration pytest fuzz"); TC_PYTEST_PATHS the
+# pytest paths (default "tests"), PYTEST_ARGS extra pytest options (e.g. "-k users -x");
+# TC_FUZZ_SECONDS is each fuzzer's run (20).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 BUILD=${TC_BUILD:-build}
-SUITES=${TC_SUITES:-unit integration pytest}
+SUITES=${TC_SUITES:-unit integration pytest fuzz}
 
 export TC_BIN=${TC_BIN:-bin}
 export TC_RUN_DIR=${TC_TEST_RUN_DIR:-.run-test}
@@ -142,7 +144,15 @@ fi
 if [[ " $SUITES " == *" pytest "* ]]; then
     section "service suites (pytest over HTTP and Kafka)"
     # shellcheck disable=SC2086
-    run_suite pytest /usr/bin/python3 -m pytest -q -p no:cacheprovider tests ${PYTEST_ARGS:-}
+    run_suite pytest /usr/bin/python3 -m pytest -q -p no:cacheprovider ${TC_PYTEST_PATHS:-tests} \
+        ${PYTEST_ARGS:-}
+fi
+
+# ------------------------------------------------------------------ fuzzing
+# Short runs of every libFuzzer driver (seed corpus replayed first); `make fuzz` runs long.
+if [[ " $SUITES " == *" fuzz "* && -n ${TC_FUZZ_BUILD:-} ]]; then
+    section "fuzz drivers (libFuzzer, ASan+UBSan)"
+    run_suite fuzz scripts/fuzz.sh "$TC_FUZZ_BUILD" "${TC_FUZZ_SECONDS:-20}"
 fi
 
 # ------------------------------------------------------------------ teardown and verdict
