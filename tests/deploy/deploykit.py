@@ -42,7 +42,8 @@ COMBOS = {
 
 
 def renderer():
-    """The command that renders the chart, or pytest.fail with what to install."""
+    """The command that renders the chart, or a skip (a failure when
+    TC_REQUIRE_CHART_RENDERER is set) saying what to install."""
     explicit = os.environ.get("HELM_TEMPLATE")
     if explicit:
         return explicit.split()
@@ -51,8 +52,13 @@ def renderer():
         return [shared]
     if shutil.which("helm"):
         return ["helm", "template"]
-    pytest.fail("no chart renderer: install helm (https://helm.sh), or keep ../shared/tools/"
-                "helm-template beside the checkout, or set HELM_TEMPLATE")
+    why = ("no chart renderer: install helm (https://helm.sh), or keep ../shared/tools/"
+           "helm-template beside the checkout, or set HELM_TEMPLATE")
+    # A machine without any renderer cannot check the chart; say so loudly rather than fail
+    # the whole suite, unless the caller demands it (the GitHub workflow installs helm).
+    if os.environ.get("TC_REQUIRE_CHART_RENDERER"):
+        pytest.fail(why)
+    pytest.skip(why)
 
 
 class Rendered:

@@ -93,9 +93,19 @@ static int edge_owned(const char *buf, const http_hdr_t *h)
     }
 }
 
+/* Message framing is end-to-end whatever Connection says: dropping a nominated
+ * Content-Length or Transfer-Encoding would let the next hop read the body as another
+ * message. Host is rewritten by us anyway. */
+static int framing(const char *buf, const http_hdr_t *h)
+{
+    return IS(h, "content-length") || IS(h, "transfer-encoding") || IS(h, "host");
+}
+
 /* 1 when some Connection header names h (a hop-by-hop header by declaration). */
 static int named_by_connection(const char *buf, const http_hdr_t *hs, int n, const http_hdr_t *h)
 {
+    if (framing(buf, h))
+        return 0;
     for (int i = 0; i < n; i++)
         if (IS(&hs[i], "connection") &&
             http_list_has_n(buf + hs[i].value_off, hs[i].value_len, buf + h->name_off, h->name_len))

@@ -105,6 +105,23 @@ Test(upstream_request, overflow_is_reported)
     cr_assert_eq(gw_build_upstream_request(in, &req, &u, small, sizeof small), -1);
 }
 
+/* Found by fuzz_http: a Connection header naming a framing header must not make the gateway
+ * strip it, or the upstream reads the body as the next request (a desync). */
+Test(upstream_request, connection_cannot_nominate_framing_headers)
+{
+    const char *in = "POST /t HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
+                     "Connection: Content-Length, Transfer-Encoding, Host, X-Hop\r\n"
+                     "X-Hop: 1\r\n\r\nabc";
+    const char *h = upstream_head(in, NULL, 0);
+    cr_assert_not_null(strstr(h, "Content-Length: 3\r\n"), "%s", h);
+    cr_assert_null(strstr(h, "X-Hop"), "%s", h);
+    http_request_t again;
+    int status;
+    const char *why;
+    cr_assert_eq(http_parse_request(h, strlen(h), &again, &status, &why), HTTP_OK);
+    cr_assert_eq(again.content_length, 3);
+}
+
 static const char *client_head(const char *in, gw_resp_ctx_t ctx)
 {
     const char *why;
@@ -143,6 +160,15 @@ Test(client_response, rewrites_the_head)
     h = client_head(in, ctx);
     cr_assert_null(strstr(h, "Access-Control-Allow-Origin: *"));
     cr_assert_not_null(strstr(h, "Connection: close\r\n"));
+}
+
+Test(client_response, connection_cannot_nominate_framing_headers)
+{
+    const char *in = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                     "Connection: content-length, transfer-encoding\r\n\r\n";
+    gw_resp_ctx_t ctx = {.request_id = "req_1", .keep_alive = 1, .client_minor = 1};
+    const char *h = client_head(in, ctx);
+    cr_assert_not_null(strstr(h, "Content-Length: 2\r\n"), "%s", h);
 }
 
 Test(client_response, http10_clients)
