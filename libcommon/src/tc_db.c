@@ -12,6 +12,7 @@
 #include "tc/tc_time.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,10 +174,25 @@ static void on_notice(void *arg, const char *message)
     tc_log_kv(TC_LOG_DEBUG, "database notice", "detail", line, NULL);
 }
 
+/* A checked-in connection has nothing to read: the server only speaks when asked. Anything
+ * readable, or a hang-up, means the server ended the session (a restart sends FATAL 57P01
+ * and closes), which libpq only notices at the next query: that query would fail. */
+static int conn_closed_by_server(PGconn *pg)
+{
+    struct pollfd p = {.fd = PQsocket(pg), .events = POLLIN};
+    if (p.fd < 0)
+        return 1;
+    int n;
+    do
+        n = poll(&p, 1, 0);
+    while (n < 0 && errno == EINTR);
+    return n != 0;
+}
+
 /* Dials or re-dials; called without the pool lock (connecting can take connect_timeout). */
 static int conn_ensure(tc_db_t *db, tc_dbconn_t *c)
 {
-    if (c->pg && PQstatus(c->pg) == CONNECTION_OK)
+    if (c->pg && PQstatus(c->pg) == CONNECTION_OK && !conn_closed_by_server(c->pg))
         return TC_OK;
     conn_forget_prepared(c);
     if (c->pg) {

@@ -16,6 +16,7 @@
 #include "tc/tc_time.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -23,7 +24,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+
+/* An open client connection (MHD_OPTION_NOTIFY_CONNECTION): the drain looks at its socket for
+ * a request that has arrived but that MHD has not parsed yet. */
+typedef struct tc_http_conn {
+    int fd;
+    struct tc_http_conn *prev, *next;
+} tc_http_conn_t;
 
 struct tc_http_server {
     tc_http_opts_t opts;
@@ -33,6 +42,7 @@ struct tc_http_server {
     atomic_int closing; /* after quiesce: ask clients to close keep-alive connections */
     pthread_mutex_t lock;
     pthread_cond_t idle;
+    tc_http_conn_t *conns; /* open connections, under lock */
     tc_metric_t *m_requests;
     tc_metric_t *m_duration;
 };
@@ -269,6 +279,21 @@ typedef struct {
     int bad_name;
 } framing_t;
 
+/* A name that starts like a framing header but is not one. libmicrohttpd appends an obs-fold
+ * continuation to the field name ("Content-Length:" then " 44" arrives as "Content-Length44"
+ * with an empty value) and then sees no length at all: the body would be read as a second
+ * request. */
+static int mangled_framing_name(const char *key)
+{
+    static const char *const names[] = {"Content-Length", "Transfer-Encoding"};
+    for (size_t i = 0; i < TC_ARRAY_LEN(names); i++) {
+        size_t n = strlen(names[i]);
+        if (strncasecmp(key, names[i], n) == 0 && key[n] != '\0')
+            return 1;
+    }
+    return 0;
+}
+
 static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
                                      const char *value)
 {
@@ -277,7 +302,7 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
     framing_t *f = cls;
     if (strcasecmp(key, "Content-Length") == 0)
         f->content_lengths++;
-    if (!*key || strpbrk(key, " \t"))
+    if (!*key || strpbrk(key, " \t") || mangled_framing_name(key))
         f->bad_name = 1;
     return MHD_YES;
 }
@@ -297,6 +322,32 @@ static const char *ambiguous_framing(tc_req_t *r)
     if (f.content_lengths && tc_req_header(r, "Transfer-Encoding"))
         return "Content-Length and Transfer-Encoding must not be combined";
     return NULL;
+}
+
+/* A query string that parse_query cannot read in full: a malformed or NUL percent-escape, or
+ * more named parameters than it keeps. parse_query drops such parameters, so the filter a
+ * client sent would silently not apply (?role=%00 listing everyone), hence a 400 instead. */
+static int query_malformed(const char *q)
+{
+    int params = 0, at_start = 1;
+    for (const char *p = q; *p; p++) {
+        if (*p == '&') {
+            at_start = 1;
+            continue;
+        }
+        if (at_start) {
+            at_start = 0;
+            if (*p != '=' && ++params > TC_REQ_MAX_QUERY)
+                return 1;
+        }
+        if (*p == '%') {
+            if (!isxdigit((unsigned char)p[1]) || !isxdigit((unsigned char)p[2]) ||
+                (p[1] == '0' && p[2] == '0'))
+                return 1;
+            p += 2;
+        }
+    }
+    return 0;
 }
 
 /* Authentication and authorisation for protected routes; sets an error response on failure. */
@@ -356,6 +407,10 @@ static void begin(tc_req_t *r, const char *method)
     if (framing) {
         r->must_close = 1;
         tc_resp_error(&r->resp, 400, "bad_request", "%s", framing);
+        return;
+    }
+    if (query_malformed(r->query)) {
+        tc_resp_error(&r->resp, 400, "bad_request", "Malformed query string");
         return;
     }
 
@@ -621,6 +676,52 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     pthread_mutex_unlock(&srv->lock);
 }
 
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    tc_http_server_t *srv = cls;
+    tc_http_conn_t *c = *socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!ci || !(c = calloc(1, sizeof *c)))
+            return; /* untracked: only its parsed requests count for the drain */
+        c->fd = ci->connect_fd;
+        pthread_mutex_lock(&srv->lock);
+        c->next = srv->conns;
+        if (srv->conns)
+            srv->conns->prev = c;
+        srv->conns = c;
+        pthread_mutex_unlock(&srv->lock);
+        *socket_context = c;
+        return;
+    }
+    if (!c)
+        return;
+    *socket_context = NULL;
+    pthread_mutex_lock(&srv->lock);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&srv->lock);
+    free(c);
+}
+
+/* 1 if a connection's socket holds bytes MHD has not read: a request on its way in (under
+ * srv->lock). */
+static int unread_input(tc_http_server_t *srv)
+{
+    for (tc_http_conn_t *c = srv->conns; c; c = c->next) {
+        int n = 0;
+        if (ioctl(c->fd, FIONREAD, &n) == 0 && n > 0)
+            return 1;
+    }
+    return 0;
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     TC_UNUSED(cls);
@@ -672,7 +773,8 @@ tc_http_server_t *tc_http_start(const tc_http_opts_t *opts)
         (unsigned)srv->opts.conn_timeout_s, MHD_OPTION_CONNECTION_LIMIT, 10000u,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_END);
     if (!srv->daemon) {
         tc_log_error("cannot listen on %s:%d", bind_addr, opts->port);
         goto fail;
@@ -706,16 +808,31 @@ void tc_http_quiesce(tc_http_server_t *s)
         close(fd);
 }
 
+/* Done when no request is in flight and no connection holds unread input, seen twice a
+ * moment apart: a request that has reached the socket but that MHD has not parsed yet (it is
+ * counted from its request line on) was sent before the shutdown and must be answered, and
+ * one MHD has just read is counted by the second look. */
 int tc_http_drain(tc_http_server_t *s, int timeout_ms)
 {
     int64_t deadline = tc_mono_ms() + timeout_ms;
-    int rc = TC_OK;
+    int rc = TC_OK, quiet = 0;
     pthread_mutex_lock(&s->lock);
-    while (atomic_load(&s->in_flight) > 0) {
+    for (;;) {
+        int idle = atomic_load(&s->in_flight) == 0 && !unread_input(s);
+        if (idle && ++quiet == 2)
+            break;
+        if (!idle)
+            quiet = 0;
         int64_t left = deadline - tc_mono_ms();
         if (left <= 0) {
             rc = TC_ETIMEDOUT;
             break;
+        }
+        if (idle) {
+            pthread_mutex_unlock(&s->lock);
+            tc_sleep_ms(left < 20 ? (int)left : 20);
+            pthread_mutex_lock(&s->lock);
+            continue;
         }
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -734,6 +851,11 @@ void tc_http_stop(tc_http_server_t *s)
     if (!s)
         return;
     MHD_stop_daemon(s->daemon);
+    while (s->conns) { /* MHD reports every close; this is only a safety net */
+        tc_http_conn_t *next = s->conns->next;
+        free(s->conns);
+        s->conns = next;
+    }
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->idle);
     free(s);

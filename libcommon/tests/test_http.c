@@ -478,7 +478,7 @@ static void post_json(const char *target, const char *body, reply_t *r)
 Test(http, json_handler_with_params_and_query)
 {
     reply_t r;
-    get("/v1/things/thing%201?q=a%20b+c&tag=x%2By&empty=&flag&bad=%zz&q=second", &r);
+    get("/v1/things/thing%201?q=a%20b+c&tag=x%2By&empty=&flag&q=second", &r);
     cr_assert_eq(r.status, 200, "%s", tc_buf_cstr(&r.body));
     char ctype[64];
     cr_assert_str_eq(header(&r, "Content-Type", ctype, sizeof ctype), "application/json");
@@ -529,6 +529,28 @@ Test(http, malformed_escape_in_path_is_404)
     reply_free(&r);
     get("/v1/things/%00", &r);
     expect_error(&r, 404, "not_found");
+    reply_free(&r);
+}
+
+Test(http, undecodable_query_is_400)
+{
+    /* a parameter that cannot be decoded used to be dropped, so the filter it carried
+     * silently did not apply (?role=admin%00 listing everyone) */
+    char many[512] = "/v1/things/abc?";
+    for (int i = 0; i < 33; i++)
+        snprintf(many + strlen(many), sizeof many - strlen(many), "p%d=1&", i);
+    const char *const targets[] = {"/v1/things/abc?q=%zz", "/v1/things/abc?q=a%00",
+                                   "/v1/things/abc?q=%0", "/v1/things/abc?q=%", many};
+    for (size_t i = 0; i < TC_ARRAY_LEN(targets); i++) {
+        reply_t r;
+        get(targets[i], &r);
+        expect_error(&r, 400, "bad_request");
+        reply_free(&r);
+    }
+    reply_t r;
+    get("/v1/things/abc?q=%25zz&=x", &r); /* an escaped percent; an unnamed value is no parameter */
+    cr_assert_eq(r.status, 200, "%s", tc_buf_cstr(&r.body));
+    cr_assert_str_eq(jstr(r.json, "q"), "%zz");
     reply_free(&r);
 }
 
@@ -950,6 +972,10 @@ Test(http, ambiguous_framing_is_400_and_closes_the_connection)
         "{\"name\":\"a\"}GET /v1/things/smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
         "POST /v1/things HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         "Transfer-Encoding : chunked\r\nContent-Length: 12\r\n\r\n"
+        "{\"name\":\"a\"}GET /v1/things/smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+        /* obs-fold: libmicrohttpd files " 12" under the name and sees no length at all */
+        "POST /v1/things HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length:\r\n 12\r\n\r\n"
         "{\"name\":\"a\"}GET /v1/things/smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
     };
     for (size_t i = 0; i < TC_ARRAY_LEN(requests); i++) {
