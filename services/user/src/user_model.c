@@ -313,6 +313,11 @@ void user_validate_preferences(tc_jv_t *jv, const cJSON *prefs, size_t max_bytes
     cJSON_ArrayForEach(it, n)
     {
         char field[96];
+        /* the name is echoed in the error: a name that is not text is not repeated */
+        if (tc_utf8_validate(it->string, strlen(it->string)) < 0) {
+            tc_jv_error(jv, "notifications", "channel names must be valid UTF-8 text");
+            continue;
+        }
         snprintf(field, sizeof field, "notifications.%s", it->string);
         int known = 0;
         for (int i = 0; channels[i]; i++)
