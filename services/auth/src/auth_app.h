@@ -81,6 +81,7 @@ void auth_cleanup_job(void *ud);
 
 /* ------------------------------------------------------------------ passwords.c */
 
+void pw_memory_policy(void);
 int pw_hash(const auth_app_t *app, const char *password, char *out, size_t outlen);
 /* TC_OK when it matches, TC_EINVAL when not, TC_ERROR for an unreadable hash. */
 int pw_verify(const char *phc, const char *password);

@@ -14,6 +14,7 @@ int main(void)
         .migrations = tc_service_migrations,
         .nmigrations = tc_service_migrations_count,
     };
+    pw_memory_policy();
     tc_service_t *svc = tc_service_new(&def);
     if (!svc)
         return 1;
