@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -294,13 +295,24 @@ static void linger_close(gw_conn_t *c)
     linger_read(c);
 }
 
-void gw_conns_close_idle(gw_worker_t *w)
+/* While shutting down: closes the connections waiting for a request that has not begun to
+ * arrive, and returns how many are part-way through one (bytes of a head buffered here or
+ * still in the socket). Those are in flight as much as a proxied request: their request is
+ * read, answered with Connection: close, and the drain waits for them. */
+int gw_conns_close_idle(gw_worker_t *w)
 {
+    int receiving = 0;
     for (uint32_t i = 0; i < w->nconns; i++) {
         gw_conn_t *c = w->conns[i];
-        if (c->ev.fd >= 0 && c->state == CS_HEAD && !c->in_request)
+        if (c->ev.fd < 0 || c->state != CS_HEAD || c->in_request)
+            continue;
+        int pending = 0;
+        if (c->in_len > 0 || (ioctl(c->ev.fd, FIONREAD, &pending) == 0 && pending > 0))
+            receiving++;
+        else
             gw_conn_close(c);
     }
+    return receiving;
 }
 
 void gw_conns_free(gw_worker_t *w)

@@ -201,9 +201,11 @@ struct gw_worker {
     gw_conn_t **conns;
     uint32_t nconns, conns_cap;
     gw_conn_t *free_conns;
-    gw_conn_t *ready;  /* connections with input to parse after this loop turn */
-    atomic_int active; /* requests in flight (drain waits for 0) */
-    atomic_int open;   /* client connections open */
+    gw_conn_t *ready;     /* connections with input to parse after this loop turn */
+    atomic_int active;    /* requests in flight (drain waits for 0) */
+    atomic_int receiving; /* after quiesce: connections part-way through a request head */
+    atomic_int quiesced;  /* 1 once this worker stopped accepting and closed idle connections */
+    atomic_int open;      /* client connections open */
     int accepting;
 
     /* upstream connections */
@@ -338,8 +340,9 @@ void gw_conn_accept(gw_worker_t *w, int fd, const struct sockaddr_storage *sa);
 void gw_conn_event(gw_conn_t *c, uint32_t events);
 void gw_conn_timeout(gw_conn_t *c);
 void gw_conn_close(gw_conn_t *c);
-/* Closes idle connections (quiesce) and frees the conn objects (stop). */
-void gw_conns_close_idle(gw_worker_t *w);
+/* Closes idle connections (quiesce), returning how many are part-way through a request head;
+ * frees the conn objects (stop). */
+int gw_conns_close_idle(gw_worker_t *w);
 /* Parses input that was left waiting (pipelined requests, readiness seen while busy). */
 void gw_conns_run_ready(gw_worker_t *w);
 void gw_conns_free(gw_worker_t *w);

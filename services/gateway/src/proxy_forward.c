@@ -267,6 +267,8 @@ void gw_proxy_begin(gw_conn_t *c)
 
 /* ------------------------------------------------------------------ request out */
 
+static void pump(gw_conn_t *c);
+
 static void send_request(gw_conn_t *c)
 {
     for (;;) {
@@ -294,6 +296,18 @@ static void send_request(gw_conn_t *c)
                 continue;
             if (errno == EAGAIN) {
                 u->wr_ready = 0;
+                return;
+            }
+            if (u->wsent == u->wlen && (errno == EPIPE || errno == ECONNRESET)) {
+                /* The head went out and the upstream stopped reading: a service answers an
+                 * oversized body with 413 from the head alone and closes. Its answer stays
+                 * readable after the reset, so relay it rather than call the upstream broken
+                 * (pump still fails with 502 when nothing is there). Sending ends here, the
+                 * connection is not reused, and the client's is closed after the answer. */
+                u->req_sent = 1;
+                u->hup = 1;
+                u->rd_ready = 1;
+                pump(c);
                 return;
             }
             fail(c, u->reused && u->wsent == 0 ? F_STALE : F_RESET);

@@ -312,10 +312,14 @@ static void *worker_main(void *arg)
             dispatch(w, &events[i]);
         fire_timers(w);
         gw_conns_run_ready(w);
-        if (!quiesced && atomic_load(&app->quiescing)) {
-            quiesced = 1;
-            stop_accepting(w);
-            gw_conns_close_idle(w);
+        if (atomic_load(&app->quiescing)) {
+            if (!quiesced) {
+                quiesced = 1;
+                stop_accepting(w);
+            }
+            /* every turn: a connection whose head completes becomes a request (active) */
+            atomic_store(&w->receiving, gw_conns_close_idle(w));
+            atomic_store(&w->quiesced, 1);
         }
     }
     return NULL;
@@ -425,22 +429,32 @@ void gw_workers_quiesce(gw_app_t *app)
     }
 }
 
+/* Requests in flight, counting connections part-way through a head; -1 while a worker has
+ * not yet seen the quiesce (bytes it has not read yet are counted nowhere until then). */
 static int in_flight(gw_app_t *app)
 {
     int n = 0;
-    for (int i = 0; app->workers && i < app->nworkers; i++)
-        if (app->workers[i])
-            n += atomic_load(&app->workers[i]->active);
+    for (int i = 0; app->workers && i < app->nworkers; i++) {
+        gw_worker_t *w = app->workers[i];
+        if (!w)
+            continue;
+        if (w->started && !atomic_load(&w->quiesced))
+            return -1;
+        n += atomic_load(&w->active) + atomic_load(&w->receiving);
+    }
     return n;
 }
 
 int gw_workers_drain(gw_app_t *app, int timeout_ms)
 {
     int64_t deadline = tc_mono_ms() + timeout_ms;
-    while (in_flight(app) > 0) {
+    int n;
+    while ((n = in_flight(app)) != 0) {
         if (tc_mono_ms() >= deadline) {
-            tc_log_warn("gateway: %d requests still in flight after %d ms", in_flight(app),
-                        timeout_ms);
+            if (n < 0)
+                tc_log_warn("gateway: a worker did not stop accepting within %d ms", timeout_ms);
+            else
+                tc_log_warn("gateway: %d requests still in flight after %d ms", n, timeout_ms);
             return TC_ETIMEDOUT;
         }
         tc_sleep_ms(10);

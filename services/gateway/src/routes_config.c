@@ -579,8 +579,9 @@ static int route_paths(vctx_t *v, const cJSON *r, const char *p, gw_route_t *rt)
     if (!(rt->path = strdup(s)))
         return -1;
     rt->path_len = strlen(rt->path);
-    if (rt->prefix && rt->path_len > 1 && rt->path[rt->path_len - 1] == '/')
-        rt->path[--rt->path_len] = '\0'; /* "/v1/users/" and "/v1/users" mean the same */
+    /* "/v1/users/" and "/v1/users" mean the same, for prefixes and patterns alike */
+    if (rt->path_len > 1 && rt->path[rt->path_len - 1] == '/')
+        rt->path[--rt->path_len] = '\0';
     if (rt->prefix && strchr(rt->path, '{'))
         verr(v, p, "prefix cannot have {params}; use \"path\"");
     if (!rt->prefix)
@@ -997,7 +998,9 @@ gw_upstream_t *gw_config_upstream(const gw_config_t *c, const char *name)
 
 static int match_pattern(const gw_route_t *r, const char *path, size_t len)
 {
-    size_t i = 1; /* after the leading '/' */
+    if (r->nseg == 0)
+        return len == 1 && path[0] == '/'; /* the pattern "/" */
+    size_t i = 1;                          /* after the leading '/' */
     for (int s = 0; s < r->nseg; s++) {
         if (i > len)
             return 0;

@@ -161,6 +161,52 @@ Test(config, method_not_allowed_reports_allowed_methods)
     cJSON_Delete(errors);
 }
 
+/* Found by fuzz/fuzz_config.c (corpus/fuzz_config/regress_root_pattern.json): a pattern route
+ * for "/" has no segments, and the matcher never matched it, so the route loaded but answered
+ * nothing. */
+Test(config, root_pattern_matches_the_root_only)
+{
+    const char *doc = "{" PLANS ", \"upstreams\": [{\"name\": \"u\", \"targets\": [{\"url\": "
+                      "\"http://127.0.0.1:1\"}]}], \"routes\": [{\"name\": \"root\", \"path\": "
+                      "\"/\", \"upstream\": \"u\", \"methods\": [\"GET\"]}]}";
+    cJSON *errors;
+    gw_config_t *c = load(doc, &errors);
+    cr_assert_not_null(c, "%s", cJSON_PrintUnformatted(errors));
+    cr_assert_str_eq(match(c, "/", HTTP_M_GET, GW_MATCH_OK)->name, "root");
+    match(c, "/", HTTP_M_POST, GW_MATCH_NO_METHOD);
+    match(c, "/x", HTTP_M_GET, GW_MATCH_NO_ROUTE);
+    match(c, "//", HTTP_M_GET, GW_MATCH_NO_ROUTE);
+    match(c, "", HTTP_M_GET, GW_MATCH_NO_ROUTE);
+    gw_config_unref(c);
+    cJSON_Delete(errors);
+}
+
+/* Found by fuzz/fuzz_config.c (corpus/fuzz_config/regress_pattern_trailing_slash.json): a
+ * pattern's trailing '/' was kept in its path but ignored by the matcher, so "/a/{id}/" never
+ * matched "/a/1/" and was not seen as a duplicate of "/a/{id}". It now means the same as
+ * without the slash, as for prefixes. */
+Test(config, pattern_trailing_slash_is_dropped_like_a_prefix)
+{
+    const char *doc = "{" PLANS ", \"upstreams\": [{\"name\": \"u\", \"targets\": [{\"url\": "
+                      "\"http://127.0.0.1:1\"}]}], \"routes\": [{\"name\": \"one\", \"path\": "
+                      "\"/a/{id}/\", \"upstream\": \"u\", \"methods\": [\"GET\"]}]}";
+    cJSON *errors;
+    gw_config_t *c = load(doc, &errors);
+    cr_assert_not_null(c, "%s", cJSON_PrintUnformatted(errors));
+    cr_assert_str_eq(c->routes[0].path, "/a/{id}");
+    cr_assert_str_eq(match(c, "/a/1", HTTP_M_GET, GW_MATCH_OK)->name, "one");
+    gw_config_unref(c);
+    cJSON_Delete(errors);
+
+    const char *dup = "{" PLANS ", \"upstreams\": [{\"name\": \"u\", \"targets\": [{\"url\": "
+                      "\"http://127.0.0.1:1\"}]}], \"routes\": [{\"path\": \"/a/{id}\", "
+                      "\"upstream\": \"u\"}, {\"path\": \"/a/{id}/\", \"upstream\": \"u\"}]}";
+    cr_assert_null(load(dup, &errors));
+    cr_assert(has_error(errors, "routes[1]: duplicates routes[0] (same path"), "%s",
+              cJSON_PrintUnformatted(errors));
+    cJSON_Delete(errors);
+}
+
 Test(config, every_problem_is_listed)
 {
     const char *doc =
