@@ -1,0 +1,79 @@
+"""Fixtures of the security suite: the gateway fixtures of tests/gateway (its Gateway client,
+token minting and the Python upstreams its /t/* test routes point at), loaded from there
+rather than copied, plus fresh tenants to attack."""
+import importlib.util
+import os
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+GATEWAY_TESTS = os.path.join(os.path.dirname(HERE), "gateway")
+if GATEWAY_TESTS not in sys.path:
+    sys.path.append(GATEWAY_TESTS)  # `upstreams`, as tests/gateway/conftest.py imports it
+
+import upstreams as _upstreams  # noqa: E402
+
+
+def _share_upstream_servers():
+    """Both suites' session fixtures start the same upstreams on the same fixed ports; when
+    tests/gateway and tests/security run in one pytest session, the second start must reuse
+    the servers the first one started instead of failing to bind."""
+    cls = _upstreams.Upstream
+    if getattr(cls, "_tc_shared", False):
+        return
+    original, live = cls.start, {}
+
+    def start(self):
+        running = live.get(self.port)
+        if running is not None:
+            return running
+        original(self)
+        live[self.port] = self
+        return self
+
+    cls.start = start
+    cls._tc_shared = True
+
+
+_share_upstream_servers()
+
+
+def _load_gateway_fixtures():
+    name = "tc_gateway_fixtures"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, os.path.join(GATEWAY_TESTS, "conftest.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+gateway_fixtures = _load_gateway_fixtures()
+# tests/gateway imports helpers with `from conftest import …`; when several suite directories
+# are named on the command line, the conftest loaded last answers that import, so the names
+# it wants are here too
+TRUSTED_PROXY = gateway_fixtures.TRUSTED_PROXY
+read_responses = gateway_fixtures.read_responses
+status_of = gateway_fixtures.status_of
+# re-exported so pytest registers them for this directory too
+gw = gateway_fixtures.gw
+ups = gateway_fixtures.ups
+upstreams = gateway_fixtures.upstreams
+tokens = gateway_fixtures.tokens
+
+
+@pytest.fixture
+def tenant(stack):
+    """A fresh organization (owner + one active editor) made through user's internal
+    sign-up; its tokens are dev-signed and carry the enterprise plan so that the gateway's
+    per-org rate limit never gets in the way of a suite that sends many requests."""
+    from seckit import Tenant
+    return Tenant.create(stack)
+
+
+@pytest.fixture
+def account(stack):
+    """A fresh organization whose owner signed up through auth (real auth-issued tokens)."""
+    return stack.signup()
