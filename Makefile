@@ -6,6 +6,10 @@
 #   make test     unit + integration + end-to-end tests against an isolated stack
 #   make asan     the same tests with an ASan+UBSan build
 #   make bench    the benchmarks of DESIGN section 9, as ratios against their peers
+#   make fuzz     every libFuzzer driver for FUZZ_SECONDS each (default 600; `make test` runs
+#                 each for 20 s, TC_FUZZ_SECONDS)
+#   make soak     10 minutes (SOAK_SECONDS) of fixed-rate mixed traffic through the gateway on
+#                 an isolated stack: errors, p99 per route, RSS growth of every service
 #   make fmt      clang-format every C file
 #   make deploy-test          the deployment checks alone (tests/deploy: chart, Dockerfile, CI)
 #   make image SERVICE=<name> [TAG=<tag>]   docker build of one service (docker/Dockerfile)
@@ -169,7 +173,7 @@ $(BUILD)/obj/%.o: %.c
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # ---------------------------------------------------------------------------- targets
-.PHONY: all deps build build-tests test asan up down bench fmt fmt-check clean deploy-test image fuzz fuzz-build fuzz-bins
+.PHONY: all deps build build-tests test asan up down bench fmt fmt-check clean deploy-test image fuzz fuzz-build fuzz-bins soak
 
 all: deps
 	@$(MAKE) --no-print-directory build
@@ -198,7 +202,8 @@ down:
 	@scripts/stack.sh down
 
 # libFuzzer drivers (clang, ASan+UBSan): libcommon/fuzz/fuzz_*.c and services/*/fuzz/fuzz_*.c.
-# `make fuzz` runs each for FUZZ_SECONDS (default 600); `make test` runs each briefly.
+# `make fuzz` runs each for FUZZ_SECONDS (default 600), two at a time; FUZZ_ONLY="fuzz_config"
+# narrows it to the named drivers. `make test` runs each for 20 s (TC_FUZZ_SECONDS).
 FUZZ_CFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
 
 fuzz-build: deps
@@ -213,6 +218,12 @@ fuzz: fuzz-build
 bench: deps
 	@$(MAKE) --no-print-directory build
 	@scripts/bench.sh
+
+# scripts/soak.sh: own stack in .run-soak (ports 38080+, PostgreSQL 38432, Redis 38379, SMTP
+# 32525); SOAK_SECONDS (600), SOAK_WARMUP (60), SOAK_RATE (1 = about 26 requests/s).
+soak: deps
+	@$(MAKE) --no-print-directory build
+	@scripts/soak.sh
 
 fmt:
 	@git ls-files -co --exclude-standard '*.c' '*.h' | xargs -r clang-format -i

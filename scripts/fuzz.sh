@@ -5,10 +5,15 @@
 # to BUILD_DIR/fuzz-out/<name>/; any crash, leak or sanitizer report fails the run. A crash
 # found here becomes a regression test: add its input to the seed corpus (it then replays in
 # every run) and a unit test for the fixed function.
+#
+#   FUZZ_ONLY   run only the drivers whose names are listed (e.g. "fuzz_config fuzz_http")
+#
+# `make fuzz` runs each driver for FUZZ_SECONDS (default 600); `make test` (scripts/test.sh)
+# runs each for TC_FUZZ_SECONDS (default 20), replaying the seed corpus first.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 1
 BUILD=${1:-build/fuzz}
 SECONDS_EACH=${2:-60}
 OUT="$ROOT/$BUILD/fuzz-out"
@@ -45,6 +50,13 @@ export -f run_one seed_dir
 export OUT SECONDS_EACH
 
 mapfile -t bins < <(find "$BUILD/fuzz" -type f -name 'fuzz_*' -perm -u+x 2>/dev/null | sort)
+if [[ -n ${FUZZ_ONLY:-} ]]; then
+    kept=()
+    for b in "${bins[@]}"; do
+        [[ " $FUZZ_ONLY " == *" $(basename "$b") "* ]] && kept+=("$b")
+    done
+    bins=("${kept[@]}")
+fi
 if ((${#bins[@]} == 0)); then
     echo "fuzz: no drivers under $BUILD/fuzz (make fuzz-build)" >&2
     exit 1
