@@ -5,6 +5,7 @@
  * statement_timeout: a dead server or a stuck query cannot hold a request thread forever.
  */
 #include "tc/tc_db.h"
+#include "tc_db_int.h"
 #include "tc/tc_buf.h"
 #include "tc/tc_core.h"
 #include "tc/tc_crypto.h"
@@ -314,27 +315,32 @@ static int is_prepared(const tc_dbconn_t *c, const char *name)
     return 0;
 }
 
-static int result_rc(tc_dbconn_t *c, PGresult *r)
+int tc_db_result_code(PGconn *pg, const PGresult *r, char sqlstate[6])
 {
     if (r) {
         ExecStatusType st = PQresultStatus(r);
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
             return TC_OK;
     }
-    if (!r || PQstatus(c->pg) != CONNECTION_OK) {
-        snprintf(c->sqlstate, sizeof c->sqlstate, "08006");
+    if (!r || PQstatus(pg) != CONNECTION_OK) {
+        snprintf(sqlstate, 6, "08006");
         tc_log_warn("database connection lost");
         return TC_EUNAVAIL;
     }
     const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-    snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state ? state : "");
+    snprintf(sqlstate, 6, "%s", state ? state : "");
     int rc = map_sqlstate(state);
     if (rc != TC_ECONFLICT) {
         const char *primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-        tc_log_kv(rc == TC_ERROR ? TC_LOG_ERROR : TC_LOG_WARN, "query failed", "sqlstate",
-                  c->sqlstate, "detail", primary ? primary : "", NULL);
+        tc_log_kv(rc == TC_ERROR ? TC_LOG_ERROR : TC_LOG_WARN, "query failed", "sqlstate", sqlstate,
+                  "detail", primary ? primary : "", NULL);
     }
     return rc;
+}
+
+static int result_rc(tc_dbconn_t *c, PGresult *r)
+{
+    return tc_db_result_code(c->pg, r, c->sqlstate);
 }
 
 /* prepare(): the statement is not prepared; execute it unnamed */

@@ -558,6 +558,8 @@ static void dispatch(tc_req_t *r)
             return;
     }
     r->route->fn(r, &r->resp, r->route->ud);
+    if (r->suspended && !r->resp.status)
+        return;
     if (!r->resp.status) {
         tc_log_error("handler for %s %s produced no response", r->method, tc_req_route(r));
         tc_resp_error(&r->resp, 500, "internal_error", "Something went wrong");
@@ -610,6 +612,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         begin(r, method);
         return r->resp.status ? send_response(r) : MHD_YES;
     }
+    if (r->cont) { /* resumed: the rest of an asynchronous handler */
+        tc_handler_fn fn = r->cont;
+        r->cont = NULL;
+        r->suspended = 0;
+        tc_log_set_context(r->request_id, r->trace_id);
+        fn(r, &r->resp, r->cont_ud);
+        if (!r->resp.status) {
+            tc_log_error("handler for %s %s produced no response", r->method, tc_req_route(r));
+            tc_resp_error(&r->resp, 500, "internal_error", "Something went wrong");
+        }
+        return send_response(r);
+    }
     if (*upload_size) {
         accept_body(r, upload_data, *upload_size);
         *upload_size = 0;
@@ -619,7 +633,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     dispatch(r);
+    if (r->suspended && !r->resp.status)
+        return MHD_YES; /* answered after tc_req_resume */
     return send_response(r);
+}
+
+/* MHD allows suspending only from inside the access handler, which is where handlers run.
+ * Suspending before the work is handed over means a resume can never find the connection
+ * not yet suspended. */
+void tc_req_suspend(tc_req_t *r)
+{
+    r->suspended = 1;
+    MHD_suspend_connection(r->conn);
+}
+
+void tc_req_resume(tc_req_t *r, tc_handler_fn fn, void *ud)
+{
+    r->cont_ud = ud;
+    r->cont = fn;
+    MHD_resume_connection(r->conn); /* takes MHD's lock: the fields above are published */
 }
 
 /* The method as a metric label. A request line may carry any token as its method, and every
@@ -667,6 +699,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                       toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? NULL : "termination", "aborted",
                       NULL);
         }
+    }
+    if (r->cont) { /* resumed, but the connection ended first: the continuation still owns
+                    * what the work produced, so it runs and its answer is dropped */
+        tc_handler_fn fn = r->cont;
+        r->cont = NULL;
+        fn(r, &r->resp, r->cont_ud);
     }
     tc_log_set_context(NULL, NULL);
     req_free(r);
@@ -766,7 +804,8 @@ tc_http_server_t *tc_http_start(const tc_http_opts_t *opts)
         tc_log_error("invalid bind address %s", bind_addr);
         goto fail;
     }
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->opts.threads, MHD_OPTION_CONNECTION_TIMEOUT,

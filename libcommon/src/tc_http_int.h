@@ -29,9 +29,12 @@ struct tc_req {
     char *path;        /* points into uri copy: raw path */
     const char *query; /* raw query string (no '?'), may be "" */
     char *uri_copy;
-    int started;    /* first access-handler call done */
-    int responded;  /* a response was queued */
-    int must_close; /* answer with Connection: close (the framing could not be trusted) */
+    int started;        /* first access-handler call done */
+    int responded;      /* a response was queued */
+    int must_close;     /* answer with Connection: close (the framing could not be trusted) */
+    int suspended;      /* tc_req_suspend: waiting for tc_req_resume */
+    tc_handler_fn cont; /* set by tc_req_resume: the rest of the handler */
+    void *cont_ud;
     const tc_route_t *route;
     tc_params_t params;
     size_t max_body;

@@ -1,22 +1,30 @@
 /*
  * One JSON object per line on stdout. Each line is built in a buffer and written with a
- * single write(2) under a mutex, so lines from different threads never interleave.
+ * single write(2), so lines from different threads never interleave: the kernel writes a
+ * pipe write of at most PIPE_BUF bytes, and any write to a regular file, as one piece. Such
+ * lines take the lock shared; only a longer line, which a pipe may split, excludes the
+ * others. A mutex around every write made the access log the busiest lock of a service
+ * (threads queued on it during the syscall: 2 futex calls per request).
  */
 #include "tc/tc_log.h"
 #include "tc/tc_buf.h"
+#include "tc/tc_core.h"
 #include "tc/tc_time.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 static char g_service[64] = "unknown";
 static _Atomic int g_level = TC_LOG_INFO;
-static pthread_mutex_t g_write_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t g_write_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 static _Thread_local char t_request_id[80];
 static _Thread_local char t_trace_id[40];
@@ -113,7 +121,171 @@ static void add_field(tc_buf_t *b, const char *key, const char *value)
     tc_buf_putc(b, '"');
 }
 
-static void end_line(tc_buf_t *b)
+static void write_all(const char *data, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(STDOUT_FILENO, data + off, len - off);
+        if (n <= 0)
+            break; /* stdout gone: nothing sensible left to do with a log line */
+        off += (size_t)n;
+    }
+}
+
+static void write_line(const tc_buf_t *b)
+{
+    int whole = b->len <= PIPE_BUF;
+    if (whole)
+        pthread_rwlock_rdlock(&g_write_lock);
+    else
+        pthread_rwlock_wrlock(&g_write_lock);
+    write_all(b->data, b->len);
+    pthread_rwlock_unlock(&g_write_lock);
+}
+
+/* ------------------------------------------------------------------ buffered output */
+
+#define LOG_BUF_CAP (64 * 1024)
+
+/* Two buffers: lines go into `fill`; a flush swaps it with `spare` under `lock` and writes
+ * the old one holding only `out`, so appending threads never wait for the write. `out` also
+ * orders flushes, which keeps lines in sequence. */
+static struct {
+    pthread_mutex_t lock; /* fill, len */
+    pthread_mutex_t out;  /* spare, and every write while buffering */
+    pthread_cond_t wake;  /* flusher: stop requested */
+    char *fill, *spare;
+    size_t len, spare_len;
+    int flush_ms;
+    int stop;
+    pthread_t thread;
+} g_buf = {.lock = PTHREAD_MUTEX_INITIALIZER,
+           .out = PTHREAD_MUTEX_INITIALIZER,
+           .wake = PTHREAD_COND_INITIALIZER};
+static _Atomic int g_buffered;
+
+/* Called holding g_buf.out. */
+static void flush_locked(void)
+{
+    pthread_mutex_lock(&g_buf.lock);
+    char *full = g_buf.fill;
+    size_t len = g_buf.len;
+    g_buf.fill = g_buf.spare;
+    g_buf.len = 0;
+    g_buf.spare = full;
+    pthread_mutex_unlock(&g_buf.lock);
+    if (len)
+        write_all(full, len);
+}
+
+void tc_log_flush(void)
+{
+    if (!atomic_load(&g_buffered))
+        return;
+    pthread_mutex_lock(&g_buf.out);
+    flush_locked();
+    pthread_mutex_unlock(&g_buf.out);
+}
+
+/* 1 when the line went into the buffer; 0 when it must be written now (after the buffer). */
+static int buffer_line(const tc_buf_t *b, tc_log_level_t level)
+{
+    if (level >= TC_LOG_WARN || b->len > LOG_BUF_CAP / 4)
+        return 0;
+    pthread_mutex_lock(&g_buf.lock);
+    int fits = g_buf.fill && g_buf.len + b->len <= LOG_BUF_CAP; /* no buffer: stopping */
+    if (fits) {
+        memcpy(g_buf.fill + g_buf.len, b->data, b->len);
+        g_buf.len += b->len;
+    }
+    int nearly_full = g_buf.len > LOG_BUF_CAP * 3 / 4;
+    pthread_mutex_unlock(&g_buf.lock);
+    if (fits && nearly_full)
+        tc_log_flush();
+    return fits;
+}
+
+static void end_line_buffered(const tc_buf_t *b, tc_log_level_t level)
+{
+    if (buffer_line(b, level))
+        return;
+    pthread_mutex_lock(&g_buf.out);
+    flush_locked();
+    write_all(b->data, b->len);
+    pthread_mutex_unlock(&g_buf.out);
+}
+
+static void *flusher_main(void *arg)
+{
+    TC_UNUSED(arg);
+    pthread_mutex_lock(&g_buf.lock);
+    while (!g_buf.stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = ts.tv_nsec + (int64_t)g_buf.flush_ms * 1000000;
+        ts.tv_sec += ns / 1000000000;
+        ts.tv_nsec = ns % 1000000000;
+        pthread_cond_timedwait(&g_buf.wake, &g_buf.lock, &ts);
+        pthread_mutex_unlock(&g_buf.lock);
+        tc_log_flush();
+        pthread_mutex_lock(&g_buf.lock);
+    }
+    pthread_mutex_unlock(&g_buf.lock);
+    return NULL;
+}
+
+static void flush_at_exit(void)
+{
+    tc_log_buffer_stop();
+}
+
+int tc_log_buffer_start(int flush_ms)
+{
+    static int exit_hook;
+    if (atomic_load(&g_buffered) || flush_ms <= 0)
+        return TC_OK;
+    g_buf.fill = malloc(LOG_BUF_CAP);
+    g_buf.spare = malloc(LOG_BUF_CAP);
+    g_buf.len = 0;
+    g_buf.flush_ms = flush_ms;
+    g_buf.stop = 0;
+    if (!g_buf.fill || !g_buf.spare || pthread_create(&g_buf.thread, NULL, flusher_main, NULL)) {
+        free(g_buf.fill);
+        free(g_buf.spare);
+        g_buf.fill = g_buf.spare = NULL;
+        return TC_ERROR;
+    }
+    if (!exit_hook)
+        exit_hook = atexit(flush_at_exit) == 0;
+    atomic_store(&g_buffered, 1);
+    return TC_OK;
+}
+
+void tc_log_buffer_stop(void)
+{
+    if (!atomic_load(&g_buffered))
+        return;
+    pthread_mutex_lock(&g_buf.lock);
+    g_buf.stop = 1;
+    pthread_cond_signal(&g_buf.wake);
+    pthread_mutex_unlock(&g_buf.lock);
+    pthread_join(g_buf.thread, NULL);
+    /* lines logged from here on go straight out; the buffer is written first, in order */
+    pthread_mutex_lock(&g_buf.out);
+    flush_locked();
+    atomic_store(&g_buffered, 0);
+    pthread_mutex_unlock(&g_buf.out);
+    pthread_mutex_lock(&g_buf.lock);
+    free(g_buf.fill);
+    free(g_buf.spare);
+    g_buf.fill = g_buf.spare = NULL;
+    g_buf.len = 0;
+    pthread_mutex_unlock(&g_buf.lock);
+}
+
+/* ------------------------------------------------------------------ lines */
+
+static void end_line(tc_buf_t *b, tc_log_level_t level)
 {
     if (t_request_id[0])
         add_field(b, "request_id", t_request_id);
@@ -122,15 +294,10 @@ static void end_line(tc_buf_t *b)
     tc_buf_puts(b, "}\n");
     if (b->oom)
         return;
-    pthread_mutex_lock(&g_write_lock);
-    size_t off = 0;
-    while (off < b->len) {
-        ssize_t n = write(STDOUT_FILENO, b->data + off, b->len - off);
-        if (n <= 0)
-            break; /* stdout gone: nothing sensible left to do with a log line */
-        off += (size_t)n;
-    }
-    pthread_mutex_unlock(&g_write_lock);
+    if (atomic_load(&g_buffered))
+        end_line_buffered(b, level);
+    else
+        write_line(b);
 }
 
 void tc_log(tc_log_level_t level, const char *fmt, ...)
@@ -146,7 +313,7 @@ void tc_log(tc_log_level_t level, const char *fmt, ...)
     begin_line(&b, level);
     tc_buf_json_escape(&b, msg, strlen(msg));
     tc_buf_putc(&b, '"');
-    end_line(&b);
+    end_line(&b, level);
     tc_buf_free(&b);
 }
 
@@ -169,6 +336,6 @@ void tc_log_kv(tc_log_level_t level, const char *msg, ...)
             add_field(&b, key, value);
     }
     va_end(ap);
-    end_line(&b);
+    end_line(&b, level);
     tc_buf_free(&b);
 }

@@ -55,13 +55,15 @@ struct tc_service {
 
     /* common configuration */
     const char *bind_addr;
-    int port, admin_port, threads, grace_ms;
+    int port, admin_port, threads, grace_ms, log_flush_ms;
     int64_t max_body;
     const char *db_url, *redis_url, *brokers, *jwks_url, *jwks_file, *issuer, *audience;
-    int db_pool, stmt_timeout_ms, redis_pool, session_timeout_ms, heartbeat_ms, startup_ms;
+    int db_pool, db_pipe_conns, stmt_timeout_ms, redis_pool, session_timeout_ms, heartbeat_ms,
+        startup_ms;
     const char *kafka_props[12]; /* connection security pairs, NULL-terminated */
 
     tc_db_t *db;
+    tc_dbpipe_t *dbpipe;
     tc_redis_t *redis;
     tc_producer_t *producer;
     tc_relay_t *relay;
@@ -123,6 +125,7 @@ static void read_config(tc_service_t *s)
     s->threads = (int)tc_config_int(c, "HTTP_THREADS", 8, 1, 512);
     s->max_body = tc_config_int(c, "HTTP_MAX_BODY_BYTES", 1048576, 1024, 64 * 1048576);
     s->grace_ms = (int)tc_config_int(c, "SHUTDOWN_GRACE_MS", 20000, 0, 600000);
+    s->log_flush_ms = (int)tc_config_int(c, "LOG_FLUSH_MS", 100, 0, 10000);
     s->startup_ms = (int)tc_config_int(c, "STARTUP_TIMEOUT_MS", 60000, 0, 600000);
     tc_config_str(c, "LOG_LEVEL", "info");
     if (needs & TC_NEED_DB) {
@@ -130,6 +133,8 @@ static void read_config(tc_service_t *s)
         /* headroom over the request threads for consumers, jobs and key loads */
         s->db_pool = (int)tc_config_int(c, "DB_POOL_SIZE", s->threads + 4, 1, 512);
         s->stmt_timeout_ms = (int)tc_config_int(c, "DB_STATEMENT_TIMEOUT_MS", 5000, 100, 600000);
+        if (needs & TC_NEED_DB_PIPE)
+            s->db_pipe_conns = (int)tc_config_int(c, "DB_PIPE_CONNS", 2, 0, 64);
     }
     if (needs & TC_NEED_REDIS) {
         s->redis_url = tc_config_secret(c, "REDIS_URL", NULL);
@@ -233,6 +238,9 @@ static int open_db(tc_service_t *s)
                       .application_name = s->def.name};
     if (!(s->db = tc_db_open(&o)))
         return TC_ERROR;
+    if (s->db_pipe_conns > 0 &&
+        !(s->dbpipe = tc_dbpipe_open(tc_db_conninfo(s->db), s->db_pipe_conns, s->stmt_timeout_ms)))
+        return TC_ERROR;
     if (!tc_metric_gauge_fn("db_pool_in_use", "Database connections checked out", gauge_db_in_use,
                             s->db))
         return TC_ENOMEM;
@@ -274,6 +282,8 @@ int tc_service_open(tc_service_t *s)
     if (tc_config_check(s->cfg) != TC_OK)
         return TC_EINVAL;
     tc_config_log(s->cfg);
+    if (tc_log_buffer_start(s->log_flush_ms) != TC_OK)
+        tc_log_warn("log buffering unavailable; writing every line at once");
     s->started_ms = tc_now_ms();
     if (!tc_metric_gauge_fn("process_uptime_seconds", "Seconds since the service started",
                             gauge_uptime, s))
@@ -307,6 +317,11 @@ const char *tc_service_name(const tc_service_t *s)
 tc_db_t *tc_service_db(tc_service_t *s)
 {
     return s->db;
+}
+
+tc_dbpipe_t *tc_service_dbpipe(tc_service_t *s)
+{
+    return s->dbpipe;
 }
 
 tc_redis_t *tc_service_redis(tc_service_t *s)
@@ -666,9 +681,16 @@ static int shutdown_all(tc_service_t *s)
             tc_log_warn("%d requests still in flight after the grace period",
                         tc_http_in_flight(s->http));
         }
+        /* reads still waiting on the database fail now (503) and are answered before the
+         * server stops */
+        tc_dbpipe_close(s->dbpipe);
+        s->dbpipe = NULL;
+        tc_http_drain(s->http, 1000);
         tc_http_stop(s->http);
         s->http = NULL;
     }
+    tc_dbpipe_close(s->dbpipe);
+    s->dbpipe = NULL;
     for (int i = 0; i < s->nconsumers; i++) {
         tc_consumer_stop(s->consumers[i].running);
         s->consumers[i].running = NULL;
@@ -690,6 +712,7 @@ static int shutdown_all(tc_service_t *s)
         s->admin = NULL;
     }
     tc_log_info("shutdown complete");
+    tc_log_flush();
     return rc;
 }
 
@@ -718,6 +741,7 @@ void tc_service_free(tc_service_t *s)
     tc_auth_free(s->auth);
     tc_httpc_free(s->httpc);
     tc_redis_close(s->redis);
+    tc_dbpipe_close(s->dbpipe);
     tc_db_close(s->db);
     tc_router_free(s->router);
     tc_router_free(s->admin_router);
@@ -726,5 +750,6 @@ void tc_service_free(tc_service_t *s)
     pthread_mutex_destroy(&s->relay_lock);
     pthread_cond_destroy(&s->stop_cv);
     free(s);
+    tc_log_buffer_stop();
     tc_metrics_reset();
 }

@@ -187,6 +187,59 @@ static void h_slow(tc_req_t *req, tc_resp_t *resp, void *ud)
     reply_json(resp, 200, o);
 }
 
+/* An asynchronous handler: the answer comes from another thread after a pause, or, with
+ * ?now=1, is resumed before the handler has even returned. */
+typedef struct {
+    tc_req_t *req;
+    char id[64];
+    int delay_ms;
+} later_t;
+
+static atomic_int g_later_answers;
+
+static void later_answer(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    later_t *l = ud;
+    atomic_fetch_add(&g_later_answers, 1);
+    cJSON *o = cJSON_CreateObject();
+    tc_json_add_str(o, "id", l->id);
+    tc_json_add_str(o, "route", tc_req_route(req));
+    free(l);
+    reply_json(resp, 200, o);
+}
+
+static void *later_main(void *arg)
+{
+    later_t *l = arg;
+    tc_sleep_ms(l->delay_ms);
+    tc_req_resume(l->req, later_answer, l);
+    return NULL;
+}
+
+static void h_later(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    TC_UNUSED(ud);
+    later_t *l = calloc(1, sizeof *l);
+    if (!l) {
+        tc_resp_fail(resp, TC_ENOMEM);
+        return;
+    }
+    l->req = req;
+    snprintf(l->id, sizeof l->id, "%s", tc_req_param(req, "id"));
+    l->delay_ms = tc_req_query(req, "slow") ? 300 : 20;
+    tc_req_suspend(req);
+    if (tc_req_query(req, "now")) {
+        tc_req_resume(req, later_answer, l);
+        return;
+    }
+    pthread_t t;
+    if (pthread_create(&t, NULL, later_main, l) != 0) {
+        tc_req_resume(req, later_answer, l);
+        return;
+    }
+    pthread_detach(t);
+}
+
 /* ------------------------------------------------------------------------- fixtures */
 
 static void add_route(const char *method, const char *pattern, tc_handler_fn fn, unsigned flags,
@@ -216,6 +269,7 @@ static void build_router(void)
     add_route("GET", "/v1/none", h_none, 0, TC_ROLE_NONE, 0);
     add_route("GET", "/v1/header", h_header, 0, TC_ROLE_NONE, 0);
     add_route("GET", "/v1/slow", h_slow, 0, TC_ROLE_NONE, 0);
+    add_route("GET", "/v1/later/{id}", h_later, 0, TC_ROLE_NONE, 0);
 }
 
 static void start_server(void)
@@ -1043,6 +1097,77 @@ Test(http, resp_header_rejects_injection)
     cr_assert_str_eq(header(&r, "X-Test", v, sizeof v), "second");
     cr_assert_null(strstr(tc_buf_cstr(&r.headers), "first"));
     reply_free(&r);
+}
+
+/* ------------------------------------------------------------------------- asynchronous handlers
+ */
+
+typedef struct {
+    int n;
+    long status[8];
+    char body[8][256];
+} later_client_t;
+
+static void *later_client(void *arg)
+{
+    later_client_t *c = arg;
+    for (int i = 0; i < 8; i++) {
+        char target[64];
+        snprintf(target, sizeof target, "/v1/later/c%d-%d%s", c->n, i, i % 2 ? "?now=1" : "");
+        reply_t r;
+        if (perform(&(call_t){.target = target}, &r) == CURLE_OK) {
+            c->status[i] = r.status;
+            snprintf(c->body[i], sizeof c->body[i], "%s", tc_buf_cstr(&r.body));
+        }
+        reply_free(&r);
+    }
+    return NULL;
+}
+
+Test(http, suspended_requests_are_answered_after_resume)
+{
+    enum { CLIENTS = 6 };
+    later_client_t c[CLIENTS];
+    pthread_t t[CLIENTS];
+    for (int i = 0; i < CLIENTS; i++) {
+        memset(&c[i], 0, sizeof c[i]);
+        c[i].n = i;
+        cr_assert_eq(pthread_create(&t[i], NULL, later_client, &c[i]), 0);
+    }
+    for (int i = 0; i < CLIENTS; i++)
+        cr_assert_eq(pthread_join(t[i], NULL), 0);
+    for (int i = 0; i < CLIENTS; i++) {
+        for (int j = 0; j < 8; j++) {
+            char want[64];
+            snprintf(want, sizeof want, "\"id\":\"c%d-%d\"", i, j);
+            cr_assert_eq(c[i].status[j], 200, "request %d/%d: %ld", i, j, c[i].status[j]);
+            cr_assert_not_null(strstr(c[i].body[j], want), "%s", c[i].body[j]);
+            cr_assert_not_null(strstr(c[i].body[j], "/v1/later/{id}"));
+        }
+    }
+    cr_assert_eq(tc_http_in_flight(g_srv), 0);
+}
+
+Test(http, a_continuation_runs_once_when_the_client_has_gone)
+{
+    int before = atomic_load(&g_later_answers);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)tc_http_port(g_srv))};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    const char req[] = "GET /v1/later/gone?slow=1 HTTP/1.1\r\nHost: t\r\n\r\n";
+    cr_assert_eq(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
+    tc_sleep_ms(50); /* the handler has suspended the request */
+    close(fd);
+    int64_t deadline = tc_mono_ms() + 5000;
+    while ((atomic_load(&g_later_answers) == before || tc_http_in_flight(g_srv) > 0) &&
+           tc_mono_ms() < deadline)
+        tc_sleep_ms(10);
+    tc_sleep_ms(100); /* a second run would show up by now */
+    cr_assert_eq(atomic_load(&g_later_answers), before + 1);
+    cr_assert_eq(tc_http_in_flight(g_srv), 0);
 }
 
 /* ------------------------------------------------------------------------- graceful stop */

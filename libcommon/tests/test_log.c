@@ -1,5 +1,6 @@
-/* tc_log: secret detection and the JSON line format. */
+/* tc_log: secret detection, the JSON line format and buffered output. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,4 +66,118 @@ Test(log, one_json_object_per_line_with_context_and_masking)
     cr_assert(strstr(out, "\"password\":\"***\""));
     cr_assert_null(strstr(out, "hunter2"), "secrets never reach the log");
     cr_assert(strstr(out, "\"request_id\":\"req_1\",\"trace_id\":\"abc\"}"));
+}
+
+/* ------------------------------------------------------------------ buffered output */
+
+static int g_out_fd = -1;
+
+/* What the redirected stdout holds so far. */
+static const char *written(void)
+{
+    static char buf[8192];
+    ssize_t n = pread(g_out_fd, buf, sizeof buf - 1, 0);
+    buf[n > 0 ? n : 0] = '\0';
+    return buf;
+}
+
+static void buffered_in_order(void)
+{
+    tc_log_init("svc", "info");
+    cr_assert_eq(tc_log_buffer_start(60000), 0);
+    tc_log_info("first");
+    tc_log_info("second");
+    /* info lines wait for the flusher (a minute away here) */
+    cr_assert_null(strstr(written(), "first"));
+    tc_log_warn("third");
+    /* a warning writes what was buffered, then itself, in order */
+    const char *out = written();
+    const char *a = strstr(out, "first"), *b = strstr(out, "second"), *c = strstr(out, "third");
+    cr_assert(a && b && c && a < b && b < c, "%s", out);
+    tc_log_info("fourth");
+    cr_assert_null(strstr(written(), "fourth"));
+    tc_log_flush();
+    cr_assert_not_null(strstr(written(), "fourth"));
+    tc_log_info("fifth");
+    tc_log_buffer_stop(); /* writes the rest */
+    cr_assert_not_null(strstr(written(), "fifth"));
+    tc_log_info("sixth"); /* unbuffered again */
+    cr_assert_not_null(strstr(written(), "sixth"));
+}
+
+static void buffered_flusher_writes(void)
+{
+    tc_log_init("svc", "info");
+    cr_assert_eq(tc_log_buffer_start(20), 0);
+    tc_log_info("periodic");
+    for (int i = 0; i < 100 && !strstr(written(), "periodic"); i++)
+        usleep(10000);
+    cr_assert_not_null(strstr(written(), "periodic"), "the flusher never wrote the line");
+    tc_log_buffer_stop();
+}
+
+static void run_redirected(void (*fn)(void))
+{
+    char path[] = "/tmp/tc-log-XXXXXX";
+    g_out_fd = mkstemp(path);
+    cr_assert_geq(g_out_fd, 0);
+    int saved = dup(1);
+    dup2(g_out_fd, 1);
+    fn();
+    dup2(saved, 1);
+    close(saved);
+    close(g_out_fd);
+    unlink(path);
+}
+
+Test(log, buffered_lines_keep_their_order_and_problems_appear_at_once)
+{
+    run_redirected(buffered_in_order);
+}
+
+Test(log, buffered_lines_are_written_by_the_flusher)
+{
+    run_redirected(buffered_flusher_writes);
+}
+
+static void *log_lines(void *arg)
+{
+    for (int i = 0; i < 2000; i++)
+        tc_log_kv(
+            TC_LOG_INFO, "line", "thread", (const char *)arg, "pad",
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            NULL);
+    return NULL;
+}
+
+static void buffered_many_threads(void)
+{
+    tc_log_init("svc", "info");
+    cr_assert_eq(tc_log_buffer_start(5), 0);
+    pthread_t t[4];
+    const char *names[4] = {"a", "b", "c", "d"};
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, log_lines, (void *)names[i]);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    tc_log_buffer_stop();
+    /* 8000 lines, each a whole JSON object: count them and check every line's shape */
+    off_t size = lseek(g_out_fd, 0, SEEK_END);
+    char *all = malloc((size_t)size + 1);
+    cr_assert_not_null(all);
+    cr_assert_eq(pread(g_out_fd, all, (size_t)size, 0), size);
+    all[size] = '\0';
+    int lines = 0;
+    for (char *line = all, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+        *nl = '\0';
+        cr_assert(line[0] == '{' && nl[-1] == '}', "broken line: %.80s", line);
+        lines++;
+    }
+    free(all);
+    cr_assert_eq(lines, 8000);
+}
+
+Test(log, buffered_lines_from_many_threads_stay_whole)
+{
+    run_redirected(buffered_many_threads);
 }

@@ -95,6 +95,17 @@ const char *tc_req_id(const tc_req_t *r);
 const char *tc_req_traceparent(const tc_req_t *r); /* this service's span, to propagate */
 const char *tc_req_client_ip(const tc_req_t *r);
 
+/*
+ * Asynchronous handlers. A handler that hands its work to another thread calls
+ * tc_req_suspend() first, then hands it over and returns without a response. That thread
+ * calls tc_req_resume() exactly once; `fn` then runs on a server thread as the rest of the
+ * handler (with the same req and resp) and must respond. `fn` runs exactly once, even when
+ * the client has gone meanwhile (its answer is then dropped), so it can release what `ud`
+ * holds. The request counts as in flight until then, so a drain waits for it.
+ */
+void tc_req_suspend(tc_req_t *r);
+void tc_req_resume(tc_req_t *r, tc_handler_fn fn, void *ud);
+
 /* ------------------------------------------------------------------ response */
 
 /* Takes ownership of body (NULL body after an allocation failure answers 500). */

@@ -32,6 +32,20 @@ void tc_log_kv(tc_log_level_t level, const char *msg, ...) __attribute__((sentin
 #define tc_log_warn(...)  tc_log(TC_LOG_WARN, __VA_ARGS__)
 #define tc_log_error(...) tc_log(TC_LOG_ERROR, __VA_ARGS__)
 
+/*
+ * Buffered output (services turn it on; off by default). Debug and info lines collect in a
+ * buffer written every flush_ms by a flusher thread, or at once by the line that fills it,
+ * instead of costing each request a write(2). A warn or error line writes what is buffered
+ * and then itself, so the order of lines never changes and problems appear at once. At
+ * exit, and on tc_log_flush(), the buffer is written. A process killed with SIGKILL loses at
+ * most flush_ms of debug/info lines. TC_OK, or TC_ERROR when the flusher cannot start
+ * (output stays unbuffered).
+ */
+int tc_log_buffer_start(int flush_ms);
+void tc_log_flush(void);
+/* Writes the buffer, stops the flusher and returns to unbuffered output. */
+void tc_log_buffer_stop(void);
+
 /* 1 if a field with this key must never be logged in clear. */
 int tc_log_is_secret_key(const char *key);
 

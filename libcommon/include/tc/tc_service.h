@@ -19,16 +19,18 @@
 #include "tc/tc_auth.h"
 #include "tc/tc_config.h"
 #include "tc/tc_db.h"
+#include "tc/tc_dbpipe.h"
 #include "tc/tc_events.h"
 #include "tc/tc_http.h"
 #include "tc/tc_httpc.h"
 #include "tc/tc_redis.h"
 
 enum {
-    TC_NEED_DB = 1 << 0,    /* DATABASE_URL, pool, migrations, outbox relay */
-    TC_NEED_REDIS = 1 << 1, /* REDIS_URL */
-    TC_NEED_KAFKA = 1 << 2, /* KAFKA_BROKERS, producer (and relay when TC_NEED_DB) */
-    TC_NEED_AUTH = 1 << 3,  /* JWKS_URL or JWKS_FILE: verify access tokens */
+    TC_NEED_DB = 1 << 0,      /* DATABASE_URL, pool, migrations, outbox relay */
+    TC_NEED_REDIS = 1 << 1,   /* REDIS_URL */
+    TC_NEED_KAFKA = 1 << 2,   /* KAFKA_BROKERS, producer (and relay when TC_NEED_DB) */
+    TC_NEED_AUTH = 1 << 3,    /* JWKS_URL or JWKS_FILE: verify access tokens */
+    TC_NEED_DB_PIPE = 1 << 4, /* with TC_NEED_DB: pipelined reads (tc_service_dbpipe) */
 };
 
 typedef struct tc_service tc_service_t;
@@ -57,6 +59,11 @@ void tc_service_free(tc_service_t *s);
 
 const char *tc_service_name(const tc_service_t *s);
 tc_db_t *tc_service_db(tc_service_t *s);
+/* Pipelined single-statement reads of a service that declares TC_NEED_DB_PIPE
+ * (DB_PIPE_CONNS connections, default 2); NULL otherwise or when DB_PIPE_CONNS=0, and then
+ * handlers read through tc_service_db. Closed during shutdown after
+ * the request drain, before the server stops. */
+tc_dbpipe_t *tc_service_dbpipe(tc_service_t *s);
 tc_redis_t *tc_service_redis(tc_service_t *s);
 tc_producer_t *tc_service_producer(tc_service_t *s);
 tc_auth_t *tc_service_auth(tc_service_t *s);

@@ -92,13 +92,67 @@ void h_users_list(tc_req_t *req, tc_resp_t *resp, void *ud)
     tc_resp_json(resp, 200, data ? tc_page_body(data, next[0] ? next : NULL) : NULL);
 }
 
-static void get_one(user_app_t *app, const tc_principal_t *p, const char *id, tc_resp_t *resp)
+/* A read handed to the pipelined reads: the request thread does not wait for the database. */
+typedef struct {
+    user_app_t *app;
+    tc_req_t *req;
+    int rc;
+    PGresult *res;
+} get_read_t;
+
+static void get_answer(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
+    TC_UNUSED(req);
+    get_read_t *g = ud;
+    user_t u;
+    int rc = g->rc == TC_OK ? store_user_from_result(g->app, g->res, &u) : g->rc;
+    PQclear(g->res);
+    free(g);
+    if (rc != TC_OK) {
+        respond_store_error(resp, rc, "User");
+        return;
+    }
+    respond_user(resp, 200, &u);
+    user_clear(&u);
+}
+
+/* On the executor thread: hand the row back to a request thread. */
+static void get_read_done(void *ud, int rc, PGresult *res)
+{
+    get_read_t *g = ud;
+    g->rc = rc;
+    g->res = res;
+    tc_req_resume(g->req, get_answer, g);
+}
+
+static void get_one_pipelined(user_app_t *app, tc_req_t *req, const char *org, const char *id,
+                              tc_resp_t *resp)
+{
+    get_read_t *g = calloc(1, sizeof *g);
+    if (!g) {
+        tc_resp_fail(resp, TC_ENOMEM);
+        return;
+    }
+    g->app = app;
+    g->req = req;
+    tc_req_suspend(req);
+    int rc = store_user_get_async(app, org, id, get_read_done, g);
+    if (rc != TC_OK)
+        get_read_done(g, rc, NULL);
+}
+
+static void get_one(user_app_t *app, tc_req_t *req, const char *id, tc_resp_t *resp)
+{
+    const tc_principal_t *p = tc_req_principal(req);
     if (!user_id_ok(id)) {
         tc_resp_error(resp, 404, "not_found", "User not found");
         return;
     }
     int rc = store_prepare_keys(app, p->org);
+    if (rc == TC_OK && app->reads) {
+        get_one_pipelined(app, req, p->org, id, resp);
+        return;
+    }
     tc_dbconn_t *c = rc == TC_OK ? tc_db_acquire(app->db) : NULL;
     if (!c) {
         tc_resp_fail(resp, rc == TC_OK ? TC_EUNAVAIL : rc);
@@ -117,13 +171,12 @@ static void get_one(user_app_t *app, const tc_principal_t *p, const char *id, tc
 
 void h_users_get(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
-    get_one(ud, tc_req_principal(req), tc_req_param(req, "id"), resp);
+    get_one(ud, req, tc_req_param(req, "id"), resp);
 }
 
 void h_users_me(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
-    const tc_principal_t *p = tc_req_principal(req);
-    get_one(ud, p, p->sub, resp);
+    get_one(ud, req, tc_req_principal(req)->sub, resp);
 }
 
 /* ------------------------------------------------------------------ create (invite) */

@@ -10,7 +10,7 @@ int main(void)
     const tc_service_def_t def = {
         .name = "user",
         .default_port = 8082,
-        .needs = TC_NEED_DB | TC_NEED_KAFKA | TC_NEED_AUTH,
+        .needs = TC_NEED_DB | TC_NEED_DB_PIPE | TC_NEED_KAFKA | TC_NEED_AUTH,
         .migrations = tc_service_migrations,
         .nmigrations = tc_service_migrations_count,
     };

@@ -17,6 +17,11 @@ int store_prepare_keys(user_app_t *app, const char *org_id);
 /* org_id NULL: any org (internal callers). */
 int store_user_get(user_app_t *app, tc_dbconn_t *c, const char *org_id, const char *id,
                    int for_update, user_t *out);
+/* The same read of one user of the org, pipelined: fn receives the result, which
+ * store_user_from_result turns into *out (TC_ENOTFOUND without a row). */
+int store_user_get_async(user_app_t *app, const char *org_id, const char *id, tc_dbpipe_fn fn,
+                         void *ud);
+int store_user_from_result(user_app_t *app, const PGresult *r, user_t *out);
 int store_user_by_email(user_app_t *app, tc_dbconn_t *c, const char *email, user_t *out);
 int store_user_insert(user_app_t *app, tc_dbconn_t *c, user_t *u);
 /* Writes name, profile, role, status (deleted_at follows status) and bumps version. */

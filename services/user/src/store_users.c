@@ -193,6 +193,19 @@ int store_user_get(user_app_t *app, tc_dbconn_t *c, const char *org_id, const ch
     return rc;
 }
 
+int store_user_get_async(user_app_t *app, const char *org_id, const char *id, tc_dbpipe_fn fn,
+                         void *ud)
+{
+    return tc_dbpipe_submit(app->reads, "user_get_org",
+                            "SELECT " USER_COLS " FROM users WHERE id=$1 AND org_id=$2", 2,
+                            TC_DB_PARAMS(id, org_id), fn, ud);
+}
+
+int store_user_from_result(user_app_t *app, const PGresult *r, user_t *out)
+{
+    return PQntuples(r) == 1 ? row_to_user(app, r, 0, out) : TC_ENOTFOUND;
+}
+
 int store_user_by_email(user_app_t *app, tc_dbconn_t *c, const char *email, user_t *out)
 {
     char hash[24];

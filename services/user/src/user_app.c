@@ -27,6 +27,7 @@ int user_app_init(user_app_t *app, tc_service_t *svc)
 {
     app->svc = svc;
     app->db = tc_service_db(svc);
+    app->reads = tc_service_dbpipe(svc);
     app->keys = tc_keyring_new(app->db, app->kek);
     OPENSSL_cleanse(app->kek, sizeof app->kek); /* the keyring holds its own copy */
     return app->keys ? TC_OK : TC_ENOMEM;

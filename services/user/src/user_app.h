@@ -14,6 +14,7 @@
 typedef struct {
     tc_service_t *svc;
     tc_db_t *db;
+    tc_dbpipe_t *reads;                     /* pipelined single-row reads; NULL: read through db */
     tc_keyring_t *keys;                     /* per-org data keys (PII encryption) */
     uint8_t email_index_key[TC_SHA256_LEN]; /* platform-wide key of the email blind index */
     uint8_t kek[TC_AEAD_KEY_LEN];
