@@ -126,19 +126,26 @@ class Client:
         self.http.mount("http://", _SourceAdapter(contracts.trusted_proxy()))
 
     def call(self, method, path, token=None, api_key=None, json_body=None, headers=None,
-             expect=None, code=None):
+             expect=None, code=None, patient=False):
         """`token`: a JWT or an API key as `Authorization: Bearer`; `api_key`: an API key as
-        `X-API-Key`. With `expect`, the status must be it (and the error code `code`)."""
+        `X-API-Key`. With `expect`, the status must be it (and the error code `code`).
+        `patient`: on 429 wait the Retry-After it was told and ask again (at most 5 times),
+        as a well-behaved client does once its org has used up the plan's budget."""
         h = {"X-Forwarded-For": self.client_ip}
         h.update(headers or {})
         if token:
             h["Authorization"] = f"Bearer {token}"
         if api_key:
             h["X-API-Key"] = api_key
-        r = self.http.request(method, self.base + path, headers=h, json=json_body, timeout=15)
-        self.contracts.check(method, path, r)
-        if r.status_code >= 400:
-            check_error(r)
+        for attempt in range(6):
+            r = self.http.request(method, self.base + path, headers=h, json=json_body,
+                                  timeout=15)
+            self.contracts.check(method, path, r)
+            if r.status_code >= 400:
+                check_error(r)
+            if not patient or r.status_code != 429 or attempt == 5:
+                break
+            time.sleep(int(r.headers["Retry-After"]))
         if expect is not None:
             assert r.status_code == expect, f"{method} {path}: {r.status_code} {r.text}"
             if code:
