@@ -6,7 +6,8 @@
 #   BENCH_CONNS      concurrent connections / clients (default 64)
 #   BENCH_ONLY       run only the named benchmarks (e.g. "user", "gateway")
 #   BENCH_GATEWAY_WORKERS   gateway workers = nginx worker_processes = HAProxy nbthread (1)
-#   BENCH_ROUNDS     rounds of the gateway benchmark; each number is the median round (3)
+#   BENCH_ROUNDS     rounds of the user and gateway benchmarks; each number is the median
+#                    round (3)
 #   BENCH_NICE       nice value of every process of the gateway benchmark (-10 when root):
 #                    the same for all, so other work on a shared machine disturbs them less
 #   BENCH_PROXY_CPU  CPUs the proxies (gateway, nginx, HAProxy) are pinned to (0)
@@ -29,6 +30,7 @@ export TC_ENV_FILE_SUFFIX=bench # services/<svc>/bench.env: e.g. auth's login th
 DURATION=${BENCH_DURATION:-10}
 CONNS=${BENCH_CONNS:-64}
 ONLY=${BENCH_ONLY:-}
+ROUNDS=${BENCH_ROUNDS:-3}
 RUN="$ROOT/$TC_RUN_DIR"
 RESULTS="$RUN/bench-results.tsv"
 
@@ -97,11 +99,6 @@ bench_user() {
         return 1
     }
 
-    echo "bench: user — wrk GET /v1/users/{id}, $CONNS connections, ${DURATION}s"
-    line=$(wrk_run user-get "http://127.0.0.1:$port/v1/users/$id" -H "Authorization: Bearer $token")
-    read -r rps p50 p99 <<<"$line"
-
-    echo "bench: user — pgbench, the same single-row SELECT, $CONNS clients, ${DURATION}s"
     # The statement the service prepares for GET /v1/users/{id} (store_users.c). pgbench reads
     # ":MI" as a script variable, so the colons of the time format are written chr(58): the
     # format is a constant expression, folded at plan time, and the server's work is the same.
@@ -113,13 +110,36 @@ SELECT id, org_id, email_enc, name_enc, profile_enc, role, status, coalesce(invi
  to_char(deleted_at AT TIME ZONE 'UTC', $fmt)
  FROM users WHERE id='$id' AND org_id='$org_id';
 SQL
-    local pgout
-    pgout=$(PGPASSWORD=tc_user_dev pgbench -n -h 127.0.0.1 -p "$TC_PG_PORT" -U tc_user -M prepared \
-        -c "$CONNS" -j 2 -T "$DURATION" -r -f "$RUN/bench-user.sql" tc_user 2>&1)
-    echo "$pgout" >"$RUN/bench-pgbench.txt"
-    tps=$(awk '/^tps = /{print int($3)}' <<<"$pgout")
-    local pg_lat
-    pg_lat=$(awk '/latency average/{print $4}' <<<"$pgout")
+    # Rounds alternate the service and pgbench, and each side reports its median round: this
+    # machine's speed drifts by tens of percent within a minute, and a single pair of runs
+    # measured the drift as often as the service. A short warm-up first (cold caches, first
+    # prepared statements) counts for neither.
+    DURATION=2 wrk_run user-warmup "http://127.0.0.1:$port/v1/users/$id" \
+        -H "Authorization: Bearer $token" >/dev/null || return 1
+    local round svc_runs="" pg_runs="" pgout pg_tps pg_lat
+    for round in $(seq 1 "$ROUNDS"); do
+        echo "bench: user — round $round of $ROUNDS: wrk GET /v1/users/{id}, then pgbench with the same SELECT; $CONNS connections, ${DURATION}s each"
+        line=$(wrk_run user-get "http://127.0.0.1:$port/v1/users/$id" -H "Authorization: Bearer $token") ||
+            return 1
+        svc_runs+="$line;"
+        pgout=$(PGPASSWORD=tc_user_dev pgbench -n -h 127.0.0.1 -p "$TC_PG_PORT" -U tc_user -M prepared \
+            -c "$CONNS" -j 2 -T "$DURATION" -r -f "$RUN/bench-user.sql" tc_user 2>&1)
+        echo "$pgout" >"$RUN/bench-pgbench-$round.txt"
+        pg_tps=$(awk '/^tps = /{print int($3)}' <<<"$pgout")
+        pg_lat=$(awk '/latency average/{print $4}' <<<"$pgout")
+        [[ -n $pg_tps ]] || {
+            echo "bench: pgbench failed" >&2
+            echo "$pgout" >&2
+            return 1
+        }
+        pg_runs+="$pg_tps $pg_lat;"
+        read -r rps p50 p99 <<<"$line"
+        printf 'bench:   service %8s req/s  p50 %6s ms  p99 %6s ms | pgbench %8s tps  latency %6s ms\n' \
+            "$rps" "$p50" "$p99" "$pg_tps" "$pg_lat"
+    done
+    median_round() { tr ';' '\n' <<<"$1" | awk 'NF' | sort -n -k1,1 | awk '{a[NR]=$0} END{print a[int((NR+1)/2)]}'; }
+    read -r rps p50 p99 < <(median_round "$svc_runs")
+    read -r tps pg_lat < <(median_round "$pg_runs")
     record "GET /v1/users/{id}" "pgbench -S-style SELECT" "$rps" "$tps" "0.70" "$p50" "$p99" "$pg_lat" "-"
 }
 
@@ -193,7 +213,6 @@ bench_idle_rss() {
 # the same worker count, and wrk, the upstream, Redis and the Kafka broker pinned to
 # BENCH_LOAD_CPU. The gateway's access log is off, like nginx's.
 GW_WORKERS=${BENCH_GATEWAY_WORKERS:-1}
-ROUNDS=${BENCH_ROUNDS:-3}
 if ((EUID == 0)); then BENCH_NICE=${BENCH_NICE:--10}; else BENCH_NICE=${BENCH_NICE:-0}; fi
 
 # pin_nice CPUS PID…: every thread of the processes onto CPUS, at BENCH_NICE

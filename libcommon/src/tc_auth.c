@@ -1012,18 +1012,23 @@ static const char *verify_uncached(tc_auth_t *a, const jws_t *j, int64_t now, tc
 static const char *verify(tc_auth_t *a, const char *token, tc_principal_t *p)
 {
     jws_t j;
-    if (!a || !token || jws_split(token, &j) != TC_OK)
+    size_t n = token ? strnlen(token, TOKEN_MAX) : 0;
+    if (!a || n == 0 || n >= TOKEN_MAX)
         return "malformed";
     uint8_t hash[TC_SHA256_LEN];
-    tc_sha256(token, j.total, hash);
+    tc_sha256(token, n, hash);
     /* Read before verification starts: see keyset_install. */
     uint64_t epoch = atomic_load(&a->epoch);
     int64_t now = tc_now_ms() / 1000;
+    /* Only a token that passed every check below is in the cache, so a hit needs no parsing
+     * (the same reasoning as tc_auth_lookup): most requests carry a token seen before. */
     int hit = cache_get(a, hash, epoch, now, p);
     if (hit > 0)
         return NULL;
     if (hit < 0)
         return "expired";
+    if (jws_split(token, &j) != TC_OK)
+        return "malformed";
     const char *why = verify_uncached(a, &j, now, p);
     if (!why)
         cache_put(a, hash, epoch, p);
@@ -1032,13 +1037,14 @@ static const char *verify(tc_auth_t *a, const char *token, tc_principal_t *p)
 
 int tc_auth_verify(tc_auth_t *a, const char *token, tc_principal_t *out, const char **why)
 {
-    tc_principal_t p;
-    memset(&p, 0, sizeof p);
-    const char *reason = verify(a, token, &p);
+    tc_principal_t scratch;
+    tc_principal_t *p = out ? out : &scratch;
+    memset(p, 0, sizeof *p);
+    const char *reason = verify(a, token, p);
     if (why)
         *why = reason;
-    if (out)
-        *out = reason ? (tc_principal_t){0} : p;
+    if (reason) /* nothing of a rejected token reaches the caller */
+        memset(p, 0, sizeof *p);
     return reason ? TC_EINVAL : TC_OK;
 }
 

@@ -443,6 +443,22 @@ static int cipher_update_all(EVP_CIPHER_CTX *ctx, int enc, uint8_t *out, const v
     return TC_OK;
 }
 
+/* Fetched once, like SHA-256 above: EVP_aes_256_gcm() costs a provider-store lookup on every
+ * init, and a service opens three sealed fields for each user it reads. */
+static EVP_CIPHER *g_gcm;
+static pthread_once_t g_gcm_once = PTHREAD_ONCE_INIT;
+
+static void fetch_gcm(void)
+{
+    g_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
+static const EVP_CIPHER *aes_256_gcm(void)
+{
+    pthread_once(&g_gcm_once, fetch_gcm);
+    return g_gcm ? g_gcm : EVP_aes_256_gcm();
+}
+
 int tc_aead_seal(const uint8_t key[TC_AEAD_KEY_LEN], const void *aad, size_t aadlen,
                  const void *plain, size_t n, uint8_t *out, size_t outlen, size_t *written)
 {
@@ -459,7 +475,7 @@ int tc_aead_seal(const uint8_t key[TC_AEAD_KEY_LEN], const void *aad, size_t aad
     /* Random 96-bit nonces: safe for far more messages than one tenant key will ever seal. */
     if (tc_random_bytes(nonce, TC_AEAD_NONCE_LEN) != TC_OK)
         goto cleanup;
-    if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) != 1 ||
+    if (EVP_EncryptInit_ex(ctx, aes_256_gcm(), NULL, key, nonce) != 1 ||
         cipher_update_all(ctx, 1, NULL, aad, aadlen) != TC_OK ||
         cipher_update_all(ctx, 1, ct, plain, n) != TC_OK ||
         EVP_EncryptFinal_ex(ctx, ct + n, &len) != 1 || len != 0 ||
@@ -493,7 +509,7 @@ int tc_aead_open(const uint8_t key[TC_AEAD_KEY_LEN], const void *aad, size_t aad
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     if (!ctx)
         return TC_ENOMEM;
-    if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) != 1 ||
+    if (EVP_DecryptInit_ex(ctx, aes_256_gcm(), NULL, key, nonce) != 1 ||
         cipher_update_all(ctx, 0, NULL, aad, aadlen) != TC_OK ||
         cipher_update_all(ctx, 0, out, ct, plen) != TC_OK ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TC_AEAD_TAG_LEN, tag) != 1)

@@ -70,33 +70,55 @@ const char *tc_log_trace_id(void)
     return t_trace_id[0] ? t_trace_id : NULL;
 }
 
-/* Substring test on short ASCII strings; the key is already lower-cased. Called for every
- * field of every log line, so it avoids strcasestr's per-call set-up. */
-static int contains(const char *hay, size_t n, const char *needle)
+/* Does `needle` (lower case) start at hay? `hay` is any case. */
+static int starts_ci(const char *hay, const char *needle)
 {
-    size_t m = strlen(needle);
-    for (size_t i = 0; i + m <= n; i++)
-        if (hay[i] == needle[0] && memcmp(hay + i, needle, m) == 0)
-            return 1;
-    return 0;
+    for (; *needle; hay++, needle++) {
+        char c = *hay;
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c != *needle)
+            return 0;
+    }
+    return 1;
 }
 
+/* Called for every field of every log line, so one pass over the key: at each position only
+ * the words starting with that letter are compared. */
 int tc_log_is_secret_key(const char *key)
 {
-    static const char *const needles[] = {
-        "password", "passwd", "secret", "token",   "authorization", "api_key", "apikey",
-        "cookie",   "card",   "cvv",    "private", "credential",    NULL};
-    char lower[64];
-    size_t n = 0;
     if (!key)
         return 0;
-    for (; key[n] && n < sizeof lower; n++)
-        lower[n] = (key[n] >= 'A' && key[n] <= 'Z') ? (char)(key[n] - 'A' + 'a') : key[n];
-    if (key[n])
-        return 1; /* absurdly long key: mask rather than scan */
-    for (int i = 0; needles[i]; i++)
-        if (contains(lower, n, needles[i]))
-            return 1;
+    size_t n = 0;
+    for (const char *p = key; *p; p++, n++) {
+        if (n >= 64)
+            return 1;        /* absurdly long key: mask rather than scan */
+        switch (*p | 0x20) { /* ASCII letters to lower case; others stay unmatched */
+        case 'a':
+            if (starts_ci(p, "authorization") || starts_ci(p, "api_key") || starts_ci(p, "apikey"))
+                return 1;
+            break;
+        case 'c':
+            if (starts_ci(p, "cookie") || starts_ci(p, "card") || starts_ci(p, "cvv") ||
+                starts_ci(p, "credential"))
+                return 1;
+            break;
+        case 'p':
+            if (starts_ci(p, "password") || starts_ci(p, "passwd") || starts_ci(p, "private"))
+                return 1;
+            break;
+        case 's':
+            if (starts_ci(p, "secret"))
+                return 1;
+            break;
+        case 't':
+            if (starts_ci(p, "token"))
+                return 1;
+            break;
+        default:
+            break;
+        }
+    }
     return 0;
 }
 
@@ -322,6 +344,7 @@ void tc_log_kv(tc_log_level_t level, const char *msg, ...)
     if (!tc_log_enabled(level))
         return;
     tc_buf_t b = TC_BUF_INIT;
+    tc_buf_reserve(&b, 512); /* an access-log line, in one allocation; failure shows as oom */
     begin_line(&b, level);
     tc_buf_json_escape(&b, msg, strlen(msg));
     tc_buf_putc(&b, '"');

@@ -35,6 +35,14 @@ void tc_time_set_offset_ms(int64_t offset)
     atomic_store(&g_offset_ms, offset);
 }
 
+static void format_general(time_t secs, int ms, char out[TC_RFC3339_LEN])
+{
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    size_t n = strftime(out, TC_RFC3339_LEN, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, TC_RFC3339_LEN - n, ".%03uZ", (unsigned)ms % 1000u);
+}
+
 void tc_time_format(int64_t epoch_ms, char out[TC_RFC3339_LEN])
 {
     time_t secs = (time_t)(epoch_ms / 1000);
@@ -43,10 +51,29 @@ void tc_time_format(int64_t epoch_ms, char out[TC_RFC3339_LEN])
         ms += 1000;
         secs -= 1;
     }
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    size_t n = strftime(out, TC_RFC3339_LEN, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, TC_RFC3339_LEN - n, ".%03uZ", (unsigned)ms % 1000u);
+    /* Every log line is stamped, so each thread keeps the second it formatted last: within
+     * that second only the milliseconds change. */
+    static _Thread_local time_t t_secs = (time_t)-1;
+    static _Thread_local char t_prefix[TC_RFC3339_LEN];
+    static _Thread_local size_t t_len;
+    if (secs != t_secs || t_len == 0) {
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        t_len = strftime(t_prefix, sizeof t_prefix, "%Y-%m-%dT%H:%M:%S", &tm);
+        t_secs = secs;
+    }
+    if (t_len == 0 || t_len + 6 > TC_RFC3339_LEN) { /* did not fit: as much as fits */
+        format_general(secs, ms, out);
+        return;
+    }
+    memcpy(out, t_prefix, t_len);
+    char *p = out + t_len;
+    *p++ = '.';
+    *p++ = (char)('0' + ms / 100);
+    *p++ = (char)('0' + ms / 10 % 10);
+    *p++ = (char)('0' + ms % 10);
+    *p++ = 'Z';
+    *p = '\0';
 }
 
 static int parse_digits(const char **p, int n, int *out)

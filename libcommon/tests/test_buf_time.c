@@ -257,6 +257,19 @@ Test(time, format)
     expect_format(253402300799999LL, "9999-12-31T23:59:59.999Z");
 }
 
+/* The formatter keeps the last second it formatted per thread: successive calls within one
+ * second, across a second, and back to an earlier second must each be whole and right. */
+Test(time, format_within_and_across_seconds)
+{
+    expect_format(1736937000123LL, "2025-01-15T10:30:00.123Z");
+    expect_format(1736937000999LL, "2025-01-15T10:30:00.999Z");
+    expect_format(1736937001000LL, "2025-01-15T10:30:01.000Z");
+    expect_format(1736937000500LL, "2025-01-15T10:30:00.500Z");
+    expect_format(-1, "1969-12-31T23:59:59.999Z");
+    expect_format(-1000, "1969-12-31T23:59:59.000Z");
+    expect_format(1736937000050LL, "2025-01-15T10:30:00.050Z");
+}
+
 Test(time, parse_and_round_trip)
 {
     cr_assert_eq(parse_ok("2025-01-15T10:30:00.123Z"), 1736937000123LL);

@@ -13,11 +13,12 @@ Test(log, secret_keys_are_recognised_case_insensitively)
     const char *secret[] = {"password",     "Password",     "db_passwd",     "client_secret",
                             "access_token", "X-Auth-Token", "Authorization", "api_key",
                             "APIKEY",       "cookie",       "card_number",   "cvv",
-                            "private_key",  "credentials"};
+                            "private_key",  "credentials",  "ClientSecret",  "ACCESS_TOKEN",
+                            "x_CVV",        "my-PassWord",  "apikey2"};
     for (size_t i = 0; i < sizeof secret / sizeof *secret; i++)
         cr_assert(tc_log_is_secret_key(secret[i]), "%s must be masked", secret[i]);
-    const char *plain[] = {"request_id", "span_id", "company", "route",
-                           "status",     "user_id", "path"};
+    const char *plain[] = {"request_id", "span_id", "company", "route", "status", "user_id",
+                           "path",       "carp",    "api-key", "pass",  "tok",    ""};
     for (size_t i = 0; i < sizeof plain / sizeof *plain; i++)
         cr_assert(!tc_log_is_secret_key(plain[i]), "%s must not be masked", plain[i]);
     char long_key[200];
