@@ -171,14 +171,18 @@ int tc_producer_send_raw(tc_producer_t *p, const char *topic, const void *key, s
                          const void *value, size_t len, rd_kafka_headers_t *hdrs, tc_delivery_fn cb,
                          void *opaque)
 {
-    tc_dr_ctx_t *ctx = malloc(sizeof *ctx);
-    if (!ctx) {
+    /* Fire-and-forget messages (usage events) carry no context: one allocation fewer per
+     * message, and the delivery report only counts them. */
+    tc_dr_ctx_t *ctx = (cb || opaque) ? malloc(sizeof *ctx) : NULL;
+    if ((cb || opaque) && !ctx) {
         if (hdrs)
             rd_kafka_headers_destroy(hdrs);
         return TC_ENOMEM;
     }
-    ctx->cb = cb;
-    ctx->opaque = opaque;
+    if (ctx) {
+        ctx->cb = cb;
+        ctx->opaque = opaque;
+    }
     rd_kafka_resp_err_t err = rd_kafka_producev(
         p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
         RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),

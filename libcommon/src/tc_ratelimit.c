@@ -25,20 +25,26 @@
 #define MAX_SPAN_US ((int64_t)1 << 48)
 #define MAX_SPAN_MS (MAX_SPAN_US / 1000)
 
+/* The script's reply: what the batch got, and the state it started from, from which the
+ * result of each request of the batch is derived (derive_nth). */
 enum {
-    R_ALLOWED,
-    R_RATE_REMAINING,
-    R_RATE_RESET_MS,
-    R_RATE_RETRY_MS,
+    R_ADMITTED,     /* k: the first k requests of the batch were admitted */
+    R_RATE_LEFT0,   /* whole cells of burst left before the batch */
+    R_BASE_US,      /* max(TAT, now) - now before the batch */
+    R_STEP_US,      /* interval * cost: how far one admitted request moves the TAT */
+    R_TOLERANCE_US, /* interval * burst */
+    R_COST,
     R_QUOTA_ON,
-    R_QUOTA_OK,
-    R_QUOTA_REMAINING,
+    R_QUOTA_LEFT0, /* quota cells left before the batch */
     R_QUOTA_RESET_MS,
     R_COUNT
 };
 
 /* KEYS[1] = GCRA key, KEYS[2] = quota key (optional).
- * ARGV = interval_us, tolerance_us, cost, quota_limit, quota_window_ms. */
+ * ARGV = interval_us, tolerance_us, cost, quota_limit, quota_window_ms, count.
+ * `count` requests of `cost` cells each, in arrival order: the first k that both the rate
+ * and the quota admit are taken, exactly as k single checks at this instant would be, and
+ * the rest are refused (a refused request consumes nothing). count 1 is the plain check. */
 static const char gcra_lua[] =
     "if redis.replicate_commands then redis.replicate_commands() end\n"
     "local t = redis.call('TIME')\n"
@@ -46,19 +52,21 @@ static const char gcra_lua[] =
     "local interval = tonumber(ARGV[1])\n"
     "local tolerance = tonumber(ARGV[2])\n"
     "local cost = tonumber(ARGV[3])\n"
+    "local count = tonumber(ARGV[6]) or 1\n"
     "local function ceil_ms(us) return math.ceil(us / 1000) end\n"
     "local function int(x) return string.format('%d', x) end\n"
+    "local function fits(left)\n"
+    "  if cost == 0 then return count end\n"
+    "  return math.min(count, math.floor(left / cost))\n"
+    "end\n"
     "\n"
     "local tat = tonumber(redis.call('GET', KEYS[1])) or now\n"
     "if tat < now then tat = now end\n"
-    "local new_tat = tat + interval * cost\n"
-    "local rate_ok = new_tat - tolerance <= now\n"
     "local rate_left = math.max(math.floor((now + tolerance - tat) / interval), 0)\n"
-    "local rate_retry = 0\n"
-    "if not rate_ok then rate_retry = new_tat - tolerance - now end\n"
+    "local k = fits(rate_left)\n"
     "\n"
     "local q_on = #KEYS > 1\n"
-    "local q_ok, q_left, q_reset, q_used, q_start = true, 0, 0, 0, 0\n"
+    "local q_left, q_reset, q_used, q_start = 0, 0, 0, 0\n"
     "if q_on then\n"
     "  local q_limit = tonumber(ARGV[4])\n"
     "  local window = tonumber(ARGV[5])\n"
@@ -66,24 +74,21 @@ static const char gcra_lua[] =
     "  q_start = now_ms - now_ms % window\n"
     "  local h = redis.call('HMGET', KEYS[2], 'w', 'n')\n"
     "  if tonumber(h[1]) == q_start then q_used = tonumber(h[2]) or 0 end\n"
-    "  q_ok = q_used + cost <= q_limit\n"
     "  q_left = math.max(q_limit - q_used, 0)\n"
     "  q_reset = q_start + window - now_ms\n"
+    "  k = math.min(k, fits(q_left))\n"
     "end\n"
     "\n"
-    "local allowed = rate_ok and q_ok\n"
-    "if allowed and cost > 0 then\n"
-    "  tat = new_tat\n"
-    "  rate_left = rate_left - cost\n"
+    "if k > 0 and cost > 0 then\n"
+    "  local new_tat = tat + interval * cost * k\n"
     "  redis.call('SET', KEYS[1], int(new_tat), 'PX', int(ceil_ms(new_tat - now)))\n"
     "  if q_on then\n"
-    "    q_left = q_left - cost\n"
-    "    redis.call('HSET', KEYS[2], 'w', int(q_start), 'n', int(q_used + cost))\n"
+    "    redis.call('HSET', KEYS[2], 'w', int(q_start), 'n', int(q_used + cost * k))\n"
     "    redis.call('PEXPIRE', KEYS[2], int(q_reset))\n"
     "  end\n"
     "end\n"
-    "return {allowed and 1 or 0, rate_left, ceil_ms(tat - now), ceil_ms(rate_retry),\n"
-    "        q_on and 1 or 0, q_ok and 1 or 0, q_left, q_reset}\n";
+    "return {k, rate_left, tat - now, interval * cost, tolerance, cost,\n"
+    "        q_on and 1 or 0, q_left, q_reset}\n";
 
 /* Owned by this module; its sha1 is filled in once under tc_redis' script lock. */
 static tc_redis_script_t g_gcra = TC_REDIS_SCRIPT(gcra_lua);
@@ -122,36 +127,58 @@ static int parse_reply(const redisReply *reply, int64_t v[R_COUNT])
             goto bad;
         v[i] = reply->element[i]->integer;
     }
+    if (v[R_ADMITTED] < 0 || v[R_RATE_LEFT0] < 0 || v[R_BASE_US] < 0 || v[R_STEP_US] < 0 ||
+        v[R_COST] < 0 || v[R_QUOTA_LEFT0] < 0)
+        goto bad;
     return TC_OK;
 bad:
     tc_log_error("ratelimit: unexpected script reply");
     return TC_ERROR;
 }
 
+static int64_t ceil_ms(int64_t us)
+{
+    return us <= 0 ? 0 : ceil_div(us, 1000);
+}
+
 /*
+ * The result of request `i` (0-based, arrival order) of a batch: what a single check would
+ * have answered at that instant after the j admissions before it (j = i + 1 counting itself
+ * when admitted; a refused request sees all k admissions of the batch).
+ *
  * The headline numbers (limit, remaining, reset) describe whichever policy runs out first,
  * as RateLimit-* headers expect; quota_remaining is -1 when no quota is configured.
  */
-static void fill_result(const tc_rl_spec_t *spec, const int64_t v[R_COUNT], tc_rl_result_t *out)
+static void derive_nth(const tc_rl_spec_t *spec, const int64_t v[R_COUNT], int64_t i,
+                       tc_rl_result_t *out)
 {
+    int64_t k = v[R_ADMITTED], cost = v[R_COST], step = v[R_STEP_US];
+    int allowed = i < k;
+    int64_t j = allowed ? i + 1 : k;
+    int64_t rate_left = v[R_RATE_LEFT0] - cost * j;
+    int64_t tat_rel = v[R_BASE_US] + step * j; /* TAT - now after those admissions */
     memset(out, 0, sizeof *out);
-    out->allowed = v[R_ALLOWED] != 0;
+    out->allowed = allowed;
     out->limit = spec->limit;
-    out->remaining = v[R_RATE_REMAINING];
-    out->reset_ms = v[R_RATE_RESET_MS];
-    out->retry_after_ms = out->allowed ? 0 : v[R_RATE_RETRY_MS];
+    out->remaining = rate_left > 0 ? rate_left : 0;
+    out->reset_ms = ceil_ms(tat_rel);
     out->quota_remaining = -1;
+    if (!allowed && rate_left < cost) /* the rate refuses: the next cell frees up then */
+        out->retry_after_ms = ceil_ms(tat_rel + step - v[R_TOLERANCE_US]);
     if (!v[R_QUOTA_ON])
         return;
-    out->quota_remaining = v[R_QUOTA_REMAINING];
-    if (!v[R_QUOTA_OK]) {
+    int64_t q_left = v[R_QUOTA_LEFT0] - cost * j;
+    if (q_left < 0)
+        q_left = 0;
+    out->quota_remaining = q_left;
+    if (!allowed && q_left < cost) {
         out->quota_exceeded = 1;
         if (v[R_QUOTA_RESET_MS] > out->retry_after_ms)
             out->retry_after_ms = v[R_QUOTA_RESET_MS];
     }
-    if (v[R_QUOTA_REMAINING] < v[R_RATE_REMAINING]) {
+    if (q_left < out->remaining) {
         out->limit = spec->quota_limit;
-        out->remaining = v[R_QUOTA_REMAINING];
+        out->remaining = q_left;
         out->reset_ms = v[R_QUOTA_RESET_MS];
     }
 }
@@ -161,32 +188,47 @@ tc_redis_script_t *tc_ratelimit_script(void)
     return &g_gcra;
 }
 
-int tc_ratelimit_prepare(const char *key, const tc_rl_spec_t *spec, int64_t cost,
-                         tc_rl_call_t *call)
+int tc_ratelimit_prepare_n(const char *key, const tc_rl_spec_t *spec, int64_t cost, int64_t count,
+                           tc_rl_call_t *call)
 {
-    if (!key || !spec || !call || validate(spec, cost) != TC_OK)
+    if (!key || !spec || !call || validate(spec, cost) != TC_OK || count < 1 ||
+        count > TC_RL_BATCH_MAX)
         return TC_EINVAL;
     int64_t interval = ceil_div(spec->period_ms * 1000, spec->limit);
-    const int64_t values[] = {interval, interval * spec->burst, cost, spec->quota_limit,
-                              spec->quota_window_ms};
-    for (int i = 0; i < 5; i++) {
+    const int64_t values[] = {interval,          interval * spec->burst, cost,
+                              spec->quota_limit, spec->quota_window_ms,  count};
+    for (int i = 0; i < 6; i++) {
         snprintf(call->buf[i], sizeof call->buf[i], "%" PRId64, values[i]);
         call->args[i] = call->buf[i];
     }
     call->keys[0] = key;
     call->keys[1] = spec->quota_key;
     call->nkeys = spec->quota_key ? 2 : 1;
-    call->nargs = 5;
+    call->nargs = 6;
     return TC_OK;
+}
+
+int tc_ratelimit_prepare(const char *key, const tc_rl_spec_t *spec, int64_t cost,
+                         tc_rl_call_t *call)
+{
+    return tc_ratelimit_prepare_n(key, spec, cost, 1, call);
+}
+
+int tc_ratelimit_parse_nth(const redisReply *reply, const tc_rl_spec_t *spec, int64_t i,
+                           tc_rl_result_t *out)
+{
+    int64_t v[R_COUNT];
+    if (!reply || !spec || !out || i < 0)
+        return TC_EINVAL;
+    int rc = parse_reply(reply, v);
+    if (rc == TC_OK)
+        derive_nth(spec, v, i, out);
+    return rc;
 }
 
 int tc_ratelimit_parse(const redisReply *reply, const tc_rl_spec_t *spec, tc_rl_result_t *out)
 {
-    int64_t v[R_COUNT];
-    int rc = parse_reply(reply, v);
-    if (rc == TC_OK)
-        fill_result(spec, v, out);
-    return rc;
+    return tc_ratelimit_parse_nth(reply, spec, 0, out);
 }
 
 int tc_ratelimit_check(tc_redis_t *r, const char *key, const tc_rl_spec_t *spec, int64_t cost,

@@ -418,3 +418,140 @@ Test(ratelimit, wrong_key_type_is_an_error)
     freeReplyObject(reply);
     tc_redis_close(r);
 }
+
+/* ----------------------------------------------------------------------------- batches */
+
+/* Runs one batch of `count` requests and returns the reply (caller frees). */
+static redisReply *run_batch(tc_redis_t *r, const char *key, const tc_rl_spec_t *spec, int64_t cost,
+                             int64_t count)
+{
+    tc_rl_call_t call;
+    cr_assert_eq(tc_ratelimit_prepare_n(key, spec, cost, count, &call), TC_OK);
+    redisReply *reply =
+        tc_redis_eval(r, tc_ratelimit_script(), call.nkeys, call.keys, call.nargs, call.args);
+    cr_assert_not_null(reply, "the script did not run");
+    return reply;
+}
+
+static tc_rl_result_t nth(const redisReply *reply, const tc_rl_spec_t *spec, int64_t i)
+{
+    tc_rl_result_t res;
+    cr_assert_eq(tc_ratelimit_parse_nth(reply, spec, i, &res), TC_OK);
+    return res;
+}
+
+Test(ratelimit, batch_admits_the_burst_in_order_and_refuses_the_rest)
+{
+    tc_redis_t *r = open_pool();
+    char key[128];
+    unique_key(key, sizeof key, "batch");
+    tc_rl_spec_t spec = {.limit = 10, .period_ms = 1000, .burst = 5}; /* T = 100 ms */
+    redisReply *reply = run_batch(r, key, &spec, 1, 8);
+    for (int i = 0; i < 5; i++) {
+        tc_rl_result_t res = nth(reply, &spec, i);
+        cr_assert(res.allowed, "request %d of the batch was refused", i);
+        cr_assert_eq(res.remaining, 4 - i);
+        long long expected = 100LL * (i + 1);
+        cr_assert(res.reset_ms > expected - 50 && res.reset_ms <= expected,
+                  "request %d: reset_ms %lld, expected about %lld", i, (long long)res.reset_ms,
+                  expected);
+        cr_assert_eq(res.retry_after_ms, 0);
+    }
+    for (int i = 5; i < 8; i++) {
+        tc_rl_result_t res = nth(reply, &spec, i);
+        cr_assert_not(res.allowed, "request %d is past the burst", i);
+        cr_assert_eq(res.remaining, 0);
+        cr_assert(res.retry_after_ms >= 70 && res.retry_after_ms <= 100, "retry_after %lld",
+                  (long long)res.retry_after_ms);
+    }
+    freeReplyObject(reply);
+    /* the refused three consumed nothing: one interval later exactly one more fits */
+    tc_sleep_ms(110);
+    cr_assert(check(r, key, &spec, 1).allowed);
+    cr_assert_not(check(r, key, &spec, 1).allowed);
+    tc_redis_close(r);
+}
+
+/* A batch of n answers what n single checks in a row answer, request by request. */
+Test(ratelimit, batch_equals_single_checks_in_a_row)
+{
+    tc_redis_t *r = open_pool();
+    char one[128], many[128], q1[128], q2[128];
+    unique_key(one, sizeof one, "seq");
+    unique_key(many, sizeof many, "bat");
+    unique_key(q1, sizeof q1, "seqday");
+    unique_key(q2, sizeof q2, "batday");
+    /* T = 1 s, so the few milliseconds between the two runs change no whole cell */
+    tc_rl_spec_t s1 = {.limit = 60,
+                       .period_ms = 60000,
+                       .burst = 7,
+                       .quota_key = q1,
+                       .quota_limit = 100,
+                       .quota_window_ms = DAY_MS};
+    tc_rl_spec_t s2 = s1;
+    s2.quota_key = q2;
+    tc_rl_result_t single[10];
+    for (int i = 0; i < 10; i++)
+        single[i] = check(r, one, &s1, 1);
+    redisReply *reply = run_batch(r, many, &s2, 1, 10);
+    for (int i = 0; i < 10; i++) {
+        tc_rl_result_t b = nth(reply, &s2, i);
+        cr_assert_eq(b.allowed, single[i].allowed, "request %d", i);
+        cr_assert_eq(b.remaining, single[i].remaining, "request %d", i);
+        cr_assert_eq(b.limit, single[i].limit, "request %d", i);
+        cr_assert_eq(b.quota_remaining, single[i].quota_remaining, "request %d", i);
+        cr_assert_eq(b.quota_exceeded, single[i].quota_exceeded, "request %d", i);
+        cr_assert((b.retry_after_ms == 0) == (single[i].retry_after_ms == 0), "request %d", i);
+    }
+    freeReplyObject(reply);
+    tc_redis_close(r);
+}
+
+Test(ratelimit, batch_stops_at_the_daily_quota)
+{
+    tc_redis_t *r = open_pool();
+    char key[128], day[128];
+    unique_key(key, sizeof key, "bq");
+    unique_key(day, sizeof day, "bqday");
+    tc_rl_spec_t spec = {.limit = 100,
+                         .period_ms = 1000,
+                         .burst = 10,
+                         .quota_key = day,
+                         .quota_limit = 3,
+                         .quota_window_ms = DAY_MS};
+    redisReply *reply = run_batch(r, key, &spec, 1, 5);
+    for (int i = 0; i < 3; i++) {
+        tc_rl_result_t res = nth(reply, &spec, i);
+        cr_assert(res.allowed);
+        cr_assert_eq(res.quota_remaining, 2 - i);
+        cr_assert_eq(res.limit, 3, "the quota is the tighter limit");
+    }
+    for (int i = 3; i < 5; i++) {
+        tc_rl_result_t res = nth(reply, &spec, i);
+        cr_assert_not(res.allowed);
+        cr_assert(res.quota_exceeded);
+        cr_assert_eq(res.quota_remaining, 0);
+        cr_assert(res.retry_after_ms > 0 && res.retry_after_ms <= DAY_MS);
+    }
+    freeReplyObject(reply);
+    /* what the quota holds is what the batch took: 3 */
+    redisReply *h = tc_redis_cmdf(r, "HGET %s n", day);
+    cr_assert_not_null(h);
+    cr_assert_eq(h->type, REDIS_REPLY_STRING);
+    cr_assert_str_eq(h->str, "3");
+    freeReplyObject(h);
+    tc_redis_close(r);
+}
+
+Test(ratelimit, batch_counts_are_checked)
+{
+    tc_rl_spec_t spec = {.limit = 10, .period_ms = 1000, .burst = 5};
+    tc_rl_call_t call;
+    cr_expect_eq(tc_ratelimit_prepare_n("k", &spec, 1, 0, &call), TC_EINVAL);
+    cr_expect_eq(tc_ratelimit_prepare_n("k", &spec, 1, TC_RL_BATCH_MAX + 1, &call), TC_EINVAL);
+    cr_expect_eq(tc_ratelimit_prepare_n("k", &spec, 1, TC_RL_BATCH_MAX, &call), TC_OK);
+    cr_expect_str_eq(call.args[5], "1024");
+    cr_expect_eq(tc_ratelimit_prepare("k", &spec, 1, &call), TC_OK);
+    cr_expect_eq(call.nargs, 6);
+    cr_expect_str_eq(call.args[5], "1", "a single check is a batch of one");
+}

@@ -3,7 +3,9 @@ routes without authentication, the RateLimit-* headers, and failing open when Re
 import os
 import signal
 import subprocess
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -55,6 +57,54 @@ def test_free_plan_burst_limit_and_recovery(gw, ups, tokens):
     assert gw.get("/t/limited", token=tok).status_code == 200  # one more cell
     assert gw.get("/t/limited", token=tok).status_code == 429
     assert len(ups["echo-a"].seen("/t/limited")) == len(remaining) + 1
+
+
+def concurrent_gets(gw, tokens_for_each, path="/t/limited", workers=48):
+    """One GET per token in the list, from `workers` keep-alive connections at once (the
+    gateway then sees many requests of one org in the same event-loop turn)."""
+    local = threading.local()
+
+    def one(tok):
+        if not hasattr(local, "s"):
+            local.s = requests.Session()
+        return local.s.get(gw.url(path), headers={"Authorization": f"Bearer {tok}"}, timeout=15)
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(one, tokens_for_each))
+
+
+def test_concurrent_requests_of_one_org_share_one_burst(gw, ups, tokens):
+    """Requests of one org arriving together are decided together by one script run: each
+    admitted request takes its own cell (its own RateLimit-Remaining), exactly the burst is
+    admitted (plus cells refilled meanwhile), and every refusal is a complete 429."""
+    tok = tokens.mint(plan="free")  # burst 100, one cell every 0.6 s
+    t0 = time.time()
+    rs = concurrent_gets(gw, [tok] * 160)
+    elapsed = time.time() - t0
+    ok = [r for r in rs if r.status_code == 200]
+    refused = [r for r in rs if r.status_code == 429]
+    assert len(ok) + len(refused) == 160, sorted({r.status_code for r in rs})
+    refills = int(elapsed / 0.6) + 1
+    assert 100 <= len(ok) <= 100 + refills, (len(ok), elapsed)
+    remaining = sorted(int(r.headers["RateLimit-Remaining"]) for r in ok)
+    # one cell each: the values are distinct but for cells that refilled in between
+    assert len(set(remaining)) >= len(ok) - refills, remaining
+    assert remaining[0] == 0 and remaining[-1] == 99, remaining
+    for r in refused:
+        assert_error(r, 429, "rate_limit_exceeded")
+        assert r.headers["RateLimit-Remaining"] == "0"
+        assert int(r.headers["Retry-After"]) >= 1
+    assert len(ups["echo-a"].seen("/t/limited")) >= len(ok)
+
+
+def test_concurrent_orgs_keep_their_own_limits(gw, ups, tokens):
+    a, b = tokens.mint(plan="free"), tokens.mint(plan="starter")  # bursts 100 and 500
+    rs = concurrent_gets(gw, [a, b] * 120)
+    by_org = {"a": [r for r in rs[0::2]], "b": [r for r in rs[1::2]]}
+    ok_a = sum(r.status_code == 200 for r in by_org["a"])
+    assert 100 <= ok_a <= 110, ok_a
+    assert all(r.status_code == 200 for r in by_org["b"]), "org b's starter burst is its own"
+    assert {r.headers["RateLimit-Limit"] for r in by_org["b"]} == {"500"}
 
 
 def test_limits_are_per_org(gw, ups, tokens):

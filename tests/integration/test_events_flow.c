@@ -159,6 +159,39 @@ Test(events, outbox_reaches_consumer_exactly_once_with_headers_and_key)
     tc_producer_free(p);
 }
 
+/* ------------------------------------------------------------------ fire and forget */
+
+/* Messages sent without a delivery callback (the gateway's usage events) carry no delivery
+ * context at all: they still arrive whole, and the producer flushes them on close. */
+Test(events, fire_and_forget_events_arrive_without_a_delivery_context)
+{
+    char topic[64];
+    it_unique("it-faf", topic, sizeof topic);
+    tc_producer_t *p = it_producer();
+    for (int i = 0; i < 40; i++) {
+        char id[64], key[96];
+        snprintf(id, sizeof id, "evt_faf%02d", i);
+        snprintf(key, sizeof key, "%s-key-%d", topic, i % 4);
+        tc_event_t ev = {.specversion = "1.0",
+                         .id = id,
+                         .source = "/tests/events",
+                         .type = EV_TYPE,
+                         .time = "2026-11-21T00:00:00.000Z",
+                         .subject = key,
+                         .datacontenttype = "application/json",
+                         .partitionkey = key,
+                         .data = "{\"n\":1}"};
+        cr_assert_eq(tc_producer_send(p, topic, &ev, NULL, NULL), TC_OK);
+    }
+    cr_assert_eq(tc_producer_flush(p, 10000), TC_OK);
+    tc_producer_free(p);
+    wire_check_t w = {0};
+    int seen = it_read_topic(topic, AUTO_PARTITIONS, 40, 20000, check_wire, &w);
+    cr_assert_eq(seen, 40);
+    cr_assert_eq(w.with_ce_headers, 40);
+    cr_assert_eq(w.keys_ok, 40);
+}
+
 /* ------------------------------------------------------------------ crash after commit */
 
 static void crash_after_first_commit(const tc_event_t *ev, void *ud)

@@ -44,9 +44,12 @@ typedef struct {
     int nkeys;
     const char *keys[2]; /* KEYS: the GCRA key, then the quota key when there is one */
     int nargs;
-    const char *args[5]; /* ARGV, pointing into buf */
-    char buf[5][24];
+    const char *args[6]; /* ARGV, pointing into buf; the last is the batch's count */
+    char buf[6][24];
 } tc_rl_call_t;
+
+/* Most requests one script run decides (tc_ratelimit_prepare_n). */
+#define TC_RL_BATCH_MAX 1024
 
 /* The Lua script (source; its sha1 is filled in by tc_redis_eval on first use). */
 tc_redis_script_t *tc_ratelimit_script(void);
@@ -55,5 +58,17 @@ int tc_ratelimit_prepare(const char *key, const tc_rl_spec_t *spec, int64_t cost
                          tc_rl_call_t *call);
 /* Decodes the script's reply. TC_ERROR for an error reply or an unexpected shape. */
 int tc_ratelimit_parse(const redisReply *reply, const tc_rl_spec_t *spec, tc_rl_result_t *out);
+
+/*
+ * Batches: `count` requests of `cost` each against one key, decided by one script run, as
+ * `count` single checks in a row at the same instant would be (the first ones admitted while
+ * the rate and the quota allow, the rest refused without consuming anything). A server that
+ * receives several requests of one org at once sends one script run for all of them.
+ * tc_ratelimit_parse_nth gives request i's result (0-based, in the order of the batch).
+ */
+int tc_ratelimit_prepare_n(const char *key, const tc_rl_spec_t *spec, int64_t cost, int64_t count,
+                           tc_rl_call_t *call);
+int tc_ratelimit_parse_nth(const redisReply *reply, const tc_rl_spec_t *spec, int64_t i,
+                           tc_rl_result_t *out);
 
 #endif

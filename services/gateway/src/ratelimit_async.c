@@ -26,14 +26,19 @@
 #define LOG_INTERVAL_MS 10000
 #define SETUP_MS        2000 /* connect + AUTH/SELECT + SCRIPT LOAD must finish within this */
 
-_Static_assert(sizeof(void *) >= 8, "privdata packs a slot and a sequence number");
-
 #define ARGS_SLOTS 16
 
 typedef struct {
     uint64_t gen; /* configuration generation the strings belong to (0: none) */
     char v[5][24];
 } args_cache_t;
+
+/* Requests of one key arriving in one loop turn are decided by one script run (the script
+ * takes them in order, as single checks in a row would be): Redis runs the script once per
+ * org and turn instead of once per request. */
+#define BATCH_MAX    64 /* requests per script run */
+#define OPEN_MAX     32 /* keys collecting requests in one turn; more go out at once */
+#define BATCH_SPARES 64 /* batches kept for reuse */
 
 struct gw_rl {
     gw_worker_t *w;
@@ -47,7 +52,11 @@ struct gw_rl {
     int backoff_ms;
     gw_timer_t timer; /* reconnect */
     args_cache_t args[ARGS_SLOTS];
-    args_cache_t spare; /* plans beyond the cache */
+    args_cache_t spare;              /* plans beyond the cache */
+    struct rl_batch *open[OPEN_MAX]; /* collecting requests this turn */
+    int nopen;
+    struct rl_batch *spares; /* free list */
+    int nspares;
 };
 
 /* ------------------------------------------------------------------ specs */
@@ -59,6 +68,18 @@ typedef struct {
     const char *what; /* "plan" or "ip", for metrics and messages */
     int slot;         /* ARGV cache slot: 0 per-IP limit, 1 + plan index */
 } rl_req_t;
+
+typedef struct {
+    uint32_t slot, seq; /* the conn, as waiting_conn finds it again */
+} waiter_t;
+
+typedef struct rl_batch {
+    struct rl_batch *next; /* free list */
+    rl_req_t r;
+    char args[5][24]; /* the script's ARGV but the count, formatted for this spec */
+    int n;
+    waiter_t w[BATCH_MAX];
+} rl_batch_t;
 
 /* "gw:rl:{<who>}:<suffix>" (who is at most 63 bytes: an id or an address) */
 static void make_key(char *out, size_t cap, const char *who, const char *suffix)
@@ -187,6 +208,8 @@ static int fail_open(gw_conn_t *c, const rl_req_t *r)
 }
 
 /* ------------------------------------------------------------------ hiredis adapter */
+
+static void send_open_batches(gw_rl_t *rl);
 
 static void set_mask(gw_rl_t *rl, uint32_t mask)
 {
@@ -373,6 +396,12 @@ void gw_rl_free(gw_rl_t *rl)
     rl->ac = NULL;
     if (ac)
         redisAsyncFree(ac); /* the callbacks find no connection waiting any more */
+    for (int i = 0; i < rl->nopen; i++)
+        free(rl->open[i]);
+    for (rl_batch_t *b = rl->spares, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
     free(rl);
 }
 
@@ -403,7 +432,10 @@ void gw_rl_event(gw_rl_t *rl, uint32_t events)
 
 void gw_rl_flush(gw_rl_t *rl)
 {
-    if (!rl || !rl->want_write || !connected(rl))
+    if (!rl)
+        return;
+    send_open_batches(rl);
+    if (!rl->want_write || !connected(rl))
         return;
     redisAsyncHandleWrite(rl->ac);
     /* still pending: the socket is full, wait for it to drain */
@@ -415,15 +447,15 @@ void gw_rl_flush(gw_rl_t *rl)
 
 static void on_reply(redisAsyncContext *ac, void *reply, void *priv);
 
-/* ARGV of the script for a limit: they depend on the plan only, so they are formatted once
- * per configuration and worker instead of per request. */
+/* ARGV of the script for a limit but the batch's count: they depend on the plan only, so
+ * they are formatted once per configuration and worker instead of per request. */
 static const char (*script_args(gw_rl_t *rl, const gw_conn_t *c, const rl_req_t *r))[24]
 {
     args_cache_t *e = r->slot < ARGS_SLOTS ? &rl->args[r->slot] : &rl->spare;
     if (e->gen == c->cfg->generation && r->slot < ARGS_SLOTS)
         return e->v;
     tc_rl_call_t call;
-    if (tc_ratelimit_prepare(r->key, &r->spec, 1, &call) != TC_OK || call.nargs != 5)
+    if (tc_ratelimit_prepare(r->key, &r->spec, 1, &call) != TC_OK || call.nargs != 6)
         return NULL;
     for (int i = 0; i < 5; i++)
         memcpy(e->v[i], call.buf[i], sizeof e->v[i]);
@@ -444,20 +476,86 @@ static size_t resp_bulk(char *out, size_t cap, const char *s, size_t n)
     return (size_t)h + n + 2;
 }
 
-/* The command in RESP, formatted here (hiredis' own formatting allocates per argument). */
-static int send_check(gw_rl_t *rl, gw_conn_t *c, const rl_req_t *r, int full_script)
+static int same_limit(const rl_req_t *a, const rl_req_t *b)
+{
+    return a->slot == b->slot && a->spec.limit == b->spec.limit && a->spec.burst == b->spec.burst &&
+           a->spec.period_ms == b->spec.period_ms && a->spec.quota_limit == b->spec.quota_limit &&
+           strcmp(a->key, b->key) == 0 && !a->spec.quota_key == !b->spec.quota_key;
+}
+
+static rl_batch_t *batch_new(gw_rl_t *rl, gw_conn_t *c, const rl_req_t *r)
 {
     const char(*args)[24] = script_args(rl, c, r);
     if (!args)
-        return -1;
+        return NULL;
+    rl_batch_t *b = rl->spares;
+    if (b) {
+        rl->spares = b->next;
+        rl->nspares--;
+    } else if (!(b = malloc(sizeof *b))) {
+        return NULL;
+    }
+    b->next = NULL;
+    b->r = *r;
+    if (b->r.spec.quota_key) /* it pointed into the caller's copy */
+        b->r.spec.quota_key = b->r.quota_key;
+    memcpy(b->args, args, sizeof b->args);
+    b->n = 0;
+    return b;
+}
+
+static void batch_free(gw_rl_t *rl, rl_batch_t *b)
+{
+    if (rl->nspares >= BATCH_SPARES) {
+        free(b);
+        return;
+    }
+    b->next = rl->spares;
+    rl->spares = b;
+    rl->nspares++;
+}
+
+static gw_conn_t *waiting_conn(gw_rl_t *rl, waiter_t wt)
+{
+    gw_worker_t *w = rl->w;
+    gw_conn_t *c = wt.slot < w->nconns ? w->conns[wt.slot] : NULL;
+    if (!c || c->ev.fd < 0 || c->seq != wt.seq || c->state != CS_RATELIMIT)
+        return NULL; /* answered by the fallback already, or the client left */
+    return c;
+}
+
+/* Decides every request still waiting in b without Redis, and recycles b. */
+static void batch_fail_open(gw_rl_t *rl, rl_batch_t *b)
+{
+    for (int i = 0; i < b->n; i++) {
+        gw_conn_t *c = waiting_conn(rl, b->w[i]);
+        if (c) {
+            c->state = CS_STAGE;
+            if (fail_open(c, &b->r) == GW_NEXT)
+                gw_request_resume(c);
+        }
+    }
+    batch_free(rl, b);
+}
+
+static void on_reply(redisAsyncContext *ac, void *reply, void *priv);
+
+/* The batch as one EVALSHA (EVAL with the full script) in RESP, formatted here: hiredis' own
+ * formatting allocates per argument. */
+static int send_batch(gw_rl_t *rl, rl_batch_t *b, int full_script)
+{
+    const rl_req_t *r = &b->r;
     const char *script = full_script ? tc_ratelimit_script()->source : rl->sha;
     int nkeys = r->spec.quota_key ? 2 : 1;
-    /* EVAL(SHA) script nkeys key [quota key] and the five arguments */
-    const char *argv[3 + 2 + 5] = {full_script ? "EVAL" : "EVALSHA", script, nkeys == 2 ? "2" : "1",
+    char count[16];
+    snprintf(count, sizeof count, "%d", b->n);
+    /* EVAL(SHA) script nkeys key [quota key], five arguments and the count */
+    const char *argv[3 + 2 + 6] = {full_script ? "EVAL" : "EVALSHA", script, nkeys == 2 ? "2" : "1",
                                    r->key, r->spec.quota_key};
     int argc = 3 + nkeys;
     for (int i = 0; i < 5; i++)
-        argv[argc++] = args[i];
+        argv[argc++] = b->args[i];
+    argv[argc++] = count;
     size_t cap = strlen(script) + 1024, len = 0;
     char stack[2048];
     char *buf = cap <= sizeof stack ? stack : malloc(cap); /* EVAL: the whole script, rarely */
@@ -472,23 +570,10 @@ static int send_check(gw_rl_t *rl, gw_conn_t *c, const rl_req_t *r, int full_scr
         }
         len += n;
     }
-    void *priv = (void *)(uintptr_t)(((uint64_t)c->slot << 32) | c->seq);
-    int rc =
-        len && redisAsyncFormattedCommand(rl->ac, on_reply, priv, buf, len) == REDIS_OK ? 0 : -1;
+    int rc = len && redisAsyncFormattedCommand(rl->ac, on_reply, b, buf, len) == REDIS_OK ? 0 : -1;
     if (buf != stack)
         free(buf);
     return rc;
-}
-
-static gw_conn_t *waiting_conn(gw_rl_t *rl, void *priv)
-{
-    uint64_t v = (uint64_t)(uintptr_t)priv;
-    uint32_t slot = (uint32_t)(v >> 32), seq = (uint32_t)v;
-    gw_worker_t *w = rl->w;
-    gw_conn_t *c = slot < w->nconns ? w->conns[slot] : NULL;
-    if (!c || c->ev.fd < 0 || c->seq != seq || c->state != CS_RATELIMIT)
-        return NULL; /* answered by the fallback already, or the client left */
-    return c;
 }
 
 static int is_noscript(const redisReply *r)
@@ -496,27 +581,84 @@ static int is_noscript(const redisReply *r)
     return r->type == REDIS_REPLY_ERROR && r->str && strncmp(r->str, "NOSCRIPT", 8) == 0;
 }
 
+/* Request i of the batch gets the i-th answer, whether or not its client is still there: the
+ * script counted it. */
 static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
 {
     gw_rl_t *rl = ac->data;
-    gw_conn_t *c = waiting_conn(rl, priv);
-    if (!c)
-        return;
-    rl_req_t r;
-    rl_request(c, &r);
+    rl_batch_t *b = priv;
     const redisReply *rep = reply;
-    int rc;
-    if (rep && is_noscript(rep) && rl->ac == ac && send_check(rl, c, &r, 1) == 0)
+    if (rep && is_noscript(rep) && rl->ac == ac && send_batch(rl, b, 1) == 0)
         return; /* Redis lost its script cache (restart, SCRIPT FLUSH): EVAL once */
     tc_rl_result_t res;
-    if (rep && tc_ratelimit_parse(rep, &r.spec, &res) == TC_OK)
-        rc = decide(c, &r, &res);
-    else
-        rc = fail_open(c, &r);
-    if (rc == GW_NEXT) {
-        c->state = CS_STAGE;
-        gw_request_resume(c);
+    if (!rep || tc_ratelimit_parse_nth(rep, &b->r.spec, 0, &res) != TC_OK) {
+        batch_fail_open(rl, b);
+        return;
     }
+    for (int i = 0; i < b->n; i++) {
+        gw_conn_t *c = waiting_conn(rl, b->w[i]);
+        if (!c || tc_ratelimit_parse_nth(rep, &b->r.spec, i, &res) != TC_OK)
+            continue;
+        if (decide(c, &b->r, &res) == GW_NEXT) {
+            c->state = CS_STAGE;
+            gw_request_resume(c);
+        }
+    }
+    batch_free(rl, b);
+}
+
+/* Sends b, or decides its requests without Redis when it cannot be sent. */
+static void batch_send_or_fail(gw_rl_t *rl, rl_batch_t *b)
+{
+    /* requests whose clients left before anything was sent take no cell */
+    int n = 0;
+    for (int i = 0; i < b->n; i++)
+        if (waiting_conn(rl, b->w[i]))
+            b->w[n++] = b->w[i];
+    b->n = n;
+    if (n == 0) {
+        batch_free(rl, b);
+        return;
+    }
+    if (!rl->ready || !rl->ac || send_batch(rl, b, 0) != 0) {
+        if (rl->ac)
+            drop(rl);
+        batch_fail_open(rl, b);
+    }
+}
+
+static void send_open_batches(gw_rl_t *rl)
+{
+    int n = rl->nopen;
+    rl->nopen = 0;
+    for (int i = 0; i < n; i++)
+        batch_send_or_fail(rl, rl->open[i]);
+}
+
+/* Joins the batch collecting this key's requests in this turn, or opens one. */
+static int enqueue(gw_rl_t *rl, gw_conn_t *c, const rl_req_t *r)
+{
+    rl_batch_t *b = NULL;
+    int i = 0;
+    for (; i < rl->nopen; i++)
+        if (same_limit(&rl->open[i]->r, r)) {
+            b = rl->open[i];
+            break;
+        }
+    if (!b) {
+        if (rl->nopen == OPEN_MAX)
+            send_open_batches(rl); /* many orgs in one turn: send what there is */
+        if (!(b = batch_new(rl, c, r)))
+            return -1;
+        i = rl->nopen;
+        rl->open[rl->nopen++] = b;
+    }
+    b->w[b->n++] = (waiter_t){c->slot, c->seq};
+    if (b->n == BATCH_MAX) { /* full: it leaves now, the next request opens another */
+        rl->open[i] = rl->open[--rl->nopen];
+        batch_send_or_fail(rl, b);
+    }
+    return 0;
 }
 
 int gw_ratelimit_begin(gw_conn_t *c)
@@ -527,13 +669,16 @@ int gw_ratelimit_begin(gw_conn_t *c)
     gw_rl_t *rl = c->w->rl;
     if (!rl->ready || !rl->ac)
         return fail_open(c, &r);
-    if (send_check(rl, c, &r, 0) != 0 ||
-        gw_conn_arm(c, c->w->now_ms + c->w->app->rl_timeout_ms) != TC_OK) {
-        drop(rl);
+    if (gw_conn_arm(c, c->w->now_ms + c->w->app->rl_timeout_ms) != TC_OK)
+        return fail_open(c, &r);
+    /* waiting from here: a full batch may be sent (or decided without Redis) at once */
+    c->state = CS_RATELIMIT;
+    uint32_t seq = c->seq;
+    if (enqueue(rl, c, &r) != 0) {
+        c->state = CS_STAGE;
         return fail_open(c, &r);
     }
-    c->state = CS_RATELIMIT;
-    return GW_WAIT;
+    return c->seq == seq && c->state == CS_RATELIMIT ? GW_WAIT : GW_DONE;
 }
 
 void gw_ratelimit_timeout(gw_conn_t *c)

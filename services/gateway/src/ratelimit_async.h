@@ -4,7 +4,9 @@
  * Each worker keeps one hiredis asynchronous connection, driven by the worker's own epoll
  * loop (an adapter of hiredis' event hooks), and runs libcommon's GCRA + daily-quota script
  * on it (EVALSHA, EVAL after NOSCRIPT), so a request waiting for Redis never blocks the
- * other connections of its worker. Commands issued during a loop turn leave in one write.
+ * other connections of its worker. Requests of one key arriving in one loop turn share one
+ * script run (tc_ratelimit_prepare_n: decided in arrival order as single checks in a row
+ * would be); the commands of a turn leave in one write at its end (gw_rl_flush).
  *
  * When Redis does not answer within RATE_LIMIT_TIMEOUT_MS, or the connection is down, the
  * request is decided by an in-process GCRA (RATE_LIMIT_FAIL_OPEN=true, the default) or
