@@ -620,9 +620,12 @@ static void batch_send_or_fail(gw_rl_t *rl, rl_batch_t *b)
         batch_free(rl, b);
         return;
     }
-    if (!rl->ready || !rl->ac || send_batch(rl, b, 0) != 0) {
-        if (rl->ac)
-            drop(rl);
+    if (!rl->ready || !rl->ac) { /* lost since these requests arrived: redialling */
+        batch_fail_open(rl, b);
+        return;
+    }
+    if (send_batch(rl, b, 0) != 0) { /* out of memory or a broken context: start afresh */
+        drop(rl);
         batch_fail_open(rl, b);
     }
 }
