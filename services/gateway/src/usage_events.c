@@ -74,30 +74,10 @@ static void put_uint(tc_buf_t *b, const char *key, uint64_t v)
     tc_buf_append(b, tmp + n, sizeof tmp - (size_t)n);
 }
 
-/* RFC 3339 of a wall-clock ms, reusing the formatted second (events arrive in time order,
- * so consecutive ones usually share it). */
-static void format_time(int64_t ms, char out[TC_RFC3339_LEN])
-{
-    static _Thread_local int64_t cached_sec = -1;
-    static _Thread_local char cached[TC_RFC3339_LEN];
-    int64_t sec = ms / 1000;
-    if (sec != cached_sec) {
-        tc_time_format(sec * 1000, cached);
-        cached_sec = sec;
-    }
-    memcpy(out, cached, 20); /* "YYYY-MM-DDTHH:MM:SS." */
-    int frac = (int)(ms % 1000);
-    out[20] = (char)('0' + frac / 100);
-    out[21] = (char)('0' + frac / 10 % 10);
-    out[22] = (char)('0' + frac % 10);
-    out[23] = 'Z';
-    out[24] = '\0';
-}
-
 int gw_usage_format(const gw_usage_rec_t *r, tc_buf_t *b)
 {
     char at[TC_RFC3339_LEN];
-    format_time(r->occurred_ms, at);
+    tc_time_format(r->occurred_ms, at);
     const char *method = http_method_name((http_method_t)r->method);
     tc_buf_reset(b);
     tc_buf_puts(b, "{\"request_id\":\"");
@@ -133,7 +113,7 @@ static void produce(gw_usage_t *u, const gw_usage_rec_t *r)
         dropped(u, "internal_error");
         return;
     }
-    format_time(r->occurred_ms, at);
+    tc_time_format(r->occurred_ms, at);
     tc_event_t ev = {
         .specversion = "1.0",
         .id = id,
