@@ -283,6 +283,35 @@ Test(ids, timestamp_is_encoded_first)
     cr_assert_leq((int64_t)v, after);
 }
 
+Test(ids, every_random_bit_reaches_the_text)
+{
+    /* Decode 26 symbols back into 130 bits: the two leading bits are zero, and over 64 ids
+     * each of the 80 random bits is seen both set and clear (an encoder that dropped or
+     * repeated bits would leave some position constant). */
+    const char *alpha = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    uint8_t seen_set[80] = {0}, seen_clear[80] = {0};
+    for (int n = 0; n < 64; n++) {
+        char id[TC_ID_MAX];
+        cr_assert_eq(tc_id_new("evt", id, sizeof id), TC_OK);
+        int bits[130];
+        for (int i = 0; i < 26; i++) {
+            const char *p = strchr(alpha, id[4 + i]);
+            cr_assert_not_null(p);
+            for (int b = 0; b < 5; b++)
+                bits[i * 5 + b] = ((int)(p - alpha) >> (4 - b)) & 1;
+        }
+        cr_assert_eq(bits[0] | bits[1], 0);
+        for (int i = 0; i < 80; i++) {
+            if (bits[2 + 48 + i])
+                seen_set[i] = 1;
+            else
+                seen_clear[i] = 1;
+        }
+    }
+    for (int i = 0; i < 80; i++)
+        cr_assert(seen_set[i] && seen_clear[i], "random bit %d never changes", i);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp((const char *)a, (const char *)b);
