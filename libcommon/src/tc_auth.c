@@ -1012,8 +1012,8 @@ static const char *verify_uncached(tc_auth_t *a, const jws_t *j, int64_t now, tc
 static const char *verify(tc_auth_t *a, const char *token, tc_principal_t *p)
 {
     jws_t j;
-    size_t n = token ? strnlen(token, TOKEN_MAX) : 0;
-    if (!a || n == 0 || n >= TOKEN_MAX)
+    size_t n = token ? strnlen(token, TOKEN_MAX + 1) : 0;
+    if (!a || n == 0 || n > TOKEN_MAX) /* the bounds of tc_auth_lookup and jws_split */
         return "malformed";
     uint8_t hash[TC_SHA256_LEN];
     tc_sha256(token, n, hash);

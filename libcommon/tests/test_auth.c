@@ -251,6 +251,60 @@ static void expect_reject(tc_auth_t *a, const char *tok, const char *want)
     cr_assert_eq(p.sub[0], '\0', "principal left filled on rejection");
 }
 
+/* An RS256 token padded by an unknown claim of `pad` bytes; `spaces` of JSON whitespace in
+ * the header shift its length by other steps than the payload's. */
+static char *padded_token(size_t pad, int spaces)
+{
+    cJSON *c = user_claims();
+    char *filler = malloc(pad + 1);
+    cr_assert_not_null(filler);
+    memset(filler, 'x', pad);
+    filler[pad] = '\0';
+    cJSON_AddStringToObject(c, "pad", filler);
+    free(filler);
+    char header[64];
+    snprintf(header, sizeof header, "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"k1\"%.*s}",
+             spaces, "   ");
+    char *payload = claims_text(c);
+    char *tok = forge(header, payload, "RS256", g_key1, NULL);
+    free(payload);
+    return tok;
+}
+
+/* A signed token of exactly `want` characters (three bytes of claim are four characters of
+ * token, so the padding is searched near its estimate); NULL when none lands on it. */
+static char *token_of_length(size_t want)
+{
+    char *tok = padded_token(0, 0);
+    size_t base = strlen(tok);
+    free(tok);
+    cr_assert_lt(base, want);
+    size_t guess = (want - base) * 3 / 4;
+    for (int spaces = 0; spaces <= 3; spaces++)
+        for (size_t pad = guess > 4 ? guess - 4 : 0; pad <= guess + 4; pad++) {
+            tok = padded_token(pad, spaces);
+            if (strlen(tok) == want)
+                return tok;
+            free(tok);
+        }
+    return NULL;
+}
+
+Test(auth, longest_token_accepted_one_more_refused)
+{
+    tc_auth_t *a = auth_default();
+    char *tok = token_of_length(16384);
+    cr_assert_not_null(tok, "no padding gives a 16384-character token");
+    expect_ok(a, tok, NULL);
+    expect_ok(a, tok, NULL); /* and again from the cache */
+    char *longer = token_of_length(16385);
+    cr_assert_not_null(longer, "no padding gives a 16385-character token");
+    expect_reject(a, longer, "malformed"); /* refused before any parsing */
+    free(longer);
+    free(tok);
+    tc_auth_free(a);
+}
+
 /* ------------------------------------------------------------------------- happy paths */
 
 Test(auth, valid_user_token_fills_principal)
