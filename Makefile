@@ -3,8 +3,10 @@
 #   make          build libcommon and every service into bin/
 #   make up       start the local stack (PostgreSQL, Redis, Kafka dev broker, SMTP sink, services)
 #   make down     stop what `make up` started
-#   make test     unit + integration + end-to-end tests against an isolated stack
-#   make asan     the same tests with an ASan+UBSan build
+#   make test     every test tier (tests/README.md): unit (no servers), component and fleet
+#                 (against an isolated stack), fuzz (short libFuzzer runs); TC_SUITES narrows it
+#   make asan     the unit and component tiers again with every binary, services included,
+#                 built with ASan+UBSan (the fleet tier and fuzzing run once, in `make test`)
 #   make bench    the benchmarks of DESIGN section 9, as ratios against their peers
 #   make fuzz     every libFuzzer driver for FUZZ_SECONDS each (default 600; `make test` runs
 #                 each for 20 s, TC_FUZZ_SECONDS)
@@ -40,7 +42,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_LIBS  := $(shell pkg-config --libs criterion 2>/dev/null)
 
 CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -pthread -MMD -MP \
-           -Ilibcommon/include $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+           -Ilibcommon/include -I$(BUILD)/gen/include $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(EXTRA_LDFLAGS)
 LDLIBS  := $(PKG_LIBS) -lm
 ifeq ($(SAN),1)
@@ -55,11 +57,29 @@ $(EMBED): tools/embed/embed.c
 	$(call say,HOSTCC,$@)
 	$(Q)$(CC) -std=c11 -O2 -Wall -Wextra -Werror -o $@ $<
 
+# The C side of proto/: event-type constants (TC_EV_*) from the topic catalog and API-key scope
+# constants (TC_SCOPE_*) from the scope vocabulary, so a name the contracts do not define is a
+# compile error. Every object waits for the generated header.
+PROTOGEN := $(BUILD)/host/tc-protogen
+PROTO_H  := $(BUILD)/gen/include/tc/tc_proto.h
+PROTO_C  := $(BUILD)/gen/libcommon/proto.c
+$(PROTOGEN): tools/protogen/protogen.c
+	@mkdir -p $(@D)
+	$(call say,HOSTCC,$@)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror $(shell pkg-config --cflags libcjson 2>/dev/null) \
+		-o $@ $< $(shell pkg-config --libs libcjson 2>/dev/null)
+
+$(PROTO_H) $(PROTO_C) &: proto/topics.json proto/scopes.json $(wildcard proto/events/*.json) $(PROTOGEN)
+	@mkdir -p $(dir $(PROTO_H)) $(dir $(PROTO_C))
+	$(call say,GEN,$(PROTO_H))
+	$(Q)$(PROTOGEN) proto/topics.json proto/events proto/scopes.json $(PROTO_H) $(PROTO_C)
+
 # ---------------------------------------------------------------------------- libcommon
 LIBTC      := $(BUILD)/libtc.a
 LC_SRC     := $(wildcard libcommon/src/*.c)
 LC_MIGR    := $(sort $(wildcard libcommon/migrations/*.sql))
-LC_OBJ     := $(LC_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/libcommon/migrations.o
+LC_OBJ     := $(LC_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/libcommon/migrations.o \
+              $(BUILD)/obj/gen/libcommon/proto.o
 
 $(BUILD)/gen/libcommon/migrations.c: $(LC_MIGR) $(EMBED)
 	@mkdir -p $(@D)
@@ -77,7 +97,12 @@ $(BUILD)/fuzz/libcommon/%: $(BUILD)/obj/libcommon/fuzz/%.o $(LIBTC)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBTC) $(LDLIBS)
 
-LC_TESTS := $(patsubst libcommon/tests/%.c,$(BUILD)/tests/libcommon/%,$(wildcard libcommon/tests/test_*.c))
+# Tests (tests/README.md, "Where a test goes"): libcommon/tests/unit/test_<module>.c (no
+# servers) and libcommon/tests/component/test_<module>.c (the module against the real stack),
+# <module> being the libcommon/src/<module>.c they cover -> Criterion binaries
+# $(BUILD)/tests/libcommon/{unit,component}/test_<module>.
+LC_TESTS := $(patsubst libcommon/tests/%.c,$(BUILD)/tests/libcommon/%,\
+              $(wildcard libcommon/tests/unit/test_*.c libcommon/tests/component/test_*.c))
 $(BUILD)/tests/libcommon/%: $(BUILD)/obj/libcommon/tests/%.o $(LIBTC)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
@@ -85,16 +110,19 @@ $(BUILD)/tests/libcommon/%: $(BUILD)/obj/libcommon/tests/%.o $(LIBTC)
 
 # ---------------------------------------------------------------------------- services
 # Each directory under services/ is one executable: services/<name>/src/*.c -> $(BIN)/<name>,
-# its migrations/*.sql embedded into the binary, its tests/unit/test_*.c -> Criterion binaries
-# linked against everything but main.o.
-SERVICES := $(notdir $(wildcard services/*))
+# its migrations/*.sql embedded into the binary, its tests/unit/test_*.c (and any Criterion
+# tests/component/test_*.c) -> Criterion binaries $(BUILD)/tests/<name>/{unit,component}/test_*
+# linked against everything but main.o. (Its pytest suites, tests/component/test_*.py, need no
+# build.)
+SERVICES := $(notdir $(patsubst %/,%,$(wildcard services/*/)))
 
 define service_rules
 $(1)_SRC    := $$(wildcard services/$(1)/src/*.c)
 $(1)_MIGR   := $$(sort $$(wildcard services/$(1)/migrations/*.sql))
 $(1)_OBJ    := $$($(1)_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/$(1)/migrations.o
 $(1)_LIBOBJ := $$(filter-out %/main.o,$$($(1)_OBJ))
-$(1)_TESTS  := $$(patsubst services/$(1)/tests/unit/%.c,$(BUILD)/tests/$(1)/%,$$(wildcard services/$(1)/tests/unit/test_*.c))
+$(1)_TESTS  := $$(patsubst services/$(1)/tests/%.c,$(BUILD)/tests/$(1)/%,\
+                 $$(wildcard services/$(1)/tests/unit/test_*.c services/$(1)/tests/component/test_*.c))
 $(1)_FUZZ   := $$(patsubst services/$(1)/fuzz/%.c,$(BUILD)/fuzz/$(1)/%,$$(wildcard services/$(1)/fuzz/fuzz_*.c))
 
 $(BUILD)/obj/services/$(1)/%.o: CFLAGS += -Iservices/$(1)/src
@@ -114,7 +142,7 @@ $(BUILD)/fuzz/$(1)/%: $(BUILD)/obj/services/$(1)/fuzz/%.o $$($(1)_LIBOBJ) $(LIBT
 	$$(call say,LD,$$@)
 	$(Q)$$(CC) $$(LDFLAGS) -fsanitize=fuzzer -o $$@ $$< $$($(1)_LIBOBJ) $(LIBTC) $$(LDLIBS)
 
-$(BUILD)/tests/$(1)/%: $(BUILD)/obj/services/$(1)/tests/unit/%.o $$($(1)_LIBOBJ) $(LIBTC)
+$(BUILD)/tests/$(1)/%: $(BUILD)/obj/services/$(1)/tests/%.o $$($(1)_LIBOBJ) $(LIBTC)
 	@mkdir -p $$(@D)
 	$$(call say,LD,$$@)
 	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$< $$($(1)_LIBOBJ) $(LIBTC) $$(TEST_LIBS) $$(LDLIBS)
@@ -127,7 +155,7 @@ SERVICE_FUZZ  := $(foreach s,$(SERVICES),$($(s)_FUZZ))
 
 # ---------------------------------------------------------------------------- tools
 # tools/<name>/*.c -> $(BIN)/<name> (developer tools: Kafka dev broker, token minting).
-TOOLS := $(filter-out embed,$(notdir $(wildcard tools/*)))
+TOOLS := $(filter-out embed protogen,$(notdir $(patsubst %/,%,$(wildcard tools/*/))))
 define tool_rules
 $(BIN)/$(1): $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard tools/$(1)/*.c)) $(LIBTC)
 	@mkdir -p $$(@D)
@@ -137,32 +165,13 @@ endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rules,$(t))))
 TOOL_BINS := $(TOOLS:%=$(BIN)/%)
 
-# ---------------------------------------------------------------------------- test programs
-# tests/support/<name>/*.c: helper processes the integration suites drive.
-# tests/integration/test_*.c: Criterion suites that need the running stack.
-SUPPORT := $(notdir $(wildcard tests/support/*))
-define support_rules
-$(BUILD)/tests/bin/$(1): $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard tests/support/$(1)/*.c)) $(LIBTC)
-	@mkdir -p $$(@D)
-	$$(call say,LD,$$@)
-	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBTC) $$(LDLIBS)
-endef
-$(foreach t,$(SUPPORT),$(eval $(call support_rules,$(t))))
-SUPPORT_BINS := $(SUPPORT:%=$(BUILD)/tests/bin/%)
-
-IT_TESTS := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(wildcard tests/integration/test_*.c))
-$(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o $(LIBTC)
-	@mkdir -p $(@D)
-	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBTC) $(TEST_LIBS) $(LDLIBS)
-
 # ---------------------------------------------------------------------------- compile
-$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c | $(PROTO_H)
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c | $(PROTO_H)
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
@@ -173,29 +182,41 @@ $(BUILD)/obj/%.o: %.c
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # ---------------------------------------------------------------------------- targets
+# The sub-makes below build with every core (JOBS, default nproc) unless make was given a -j.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+SUBMAKE = $(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS))
+# The tiers `make test` runs (scripts/test.sh); `make asan` runs ASAN_SUITES.
+# (TC_SUITES given to `make asan` narrows it too.)
+TC_SUITES   ?= unit component fleet fuzz
+ASAN_SUITES ?= $(if $(filter environment command,$(firstword $(origin TC_SUITES))),$(TC_SUITES),\
+                 unit component)
+
 .PHONY: all deps build build-tests test asan up down bench fmt fmt-check clean deploy-test image fuzz fuzz-build fuzz-bins soak
 
 all: deps
-	@$(MAKE) --no-print-directory build
+	@$(SUBMAKE) build
 
 deps:
 	@scripts/deps.sh
 
 build: $(LIBTC) $(SERVICE_BINS) $(TOOL_BINS)
 
-build-tests: build $(LC_TESTS) $(SERVICE_TESTS) $(IT_TESTS) $(SUPPORT_BINS)
+build-tests: build $(LC_TESTS) $(SERVICE_TESTS)
 
 test: deps
-	@$(MAKE) --no-print-directory build-tests
-	@$(MAKE) --no-print-directory fuzz-build
-	@TC_BUILD=$(BUILD) TC_BIN=$(BIN) TC_FUZZ_BUILD=build/fuzz scripts/test.sh
+	@$(SUBMAKE) build-tests
+	@$(if $(filter fuzz,$(TC_SUITES)),$(SUBMAKE) fuzz-build,true)
+	@TC_SUITES="$(TC_SUITES)" TC_BUILD=$(BUILD) TC_BIN=$(BIN) TC_FUZZ_BUILD=build/fuzz scripts/test.sh
 
+# The sanitizer run: the unit and component tiers (every libcommon module and every service
+# through its API) with ASan+UBSan; tests/README.md says why the fleet tier is not repeated.
 asan: deps
-	@$(MAKE) --no-print-directory BUILD=build/asan BIN=build/asan/bin SAN=1 OPT=-O1 build-tests
-	@TC_BUILD=build/asan TC_BIN=build/asan/bin TC_SANITIZE=1 scripts/test.sh
+	@$(SUBMAKE) BUILD=build/asan BIN=build/asan/bin SAN=1 OPT=-O1 build-tests
+	@TC_SUITES="$(ASAN_SUITES)" TC_BUILD=build/asan TC_BIN=build/asan/bin TC_SANITIZE=1 \
+		scripts/test.sh
 
 up: deps
-	@$(MAKE) --no-print-directory build
+	@$(SUBMAKE) build
 	@scripts/stack.sh up
 
 down:
@@ -207,7 +228,7 @@ down:
 FUZZ_CFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
 
 fuzz-build: deps
-	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang OPT=-O1 \
+	@$(SUBMAKE) BUILD=build/fuzz CC=clang OPT=-O1 \
 		EXTRA_CFLAGS="$(FUZZ_CFLAGS)" EXTRA_LDFLAGS="-fsanitize=address,undefined" fuzz-bins
 
 fuzz-bins: $(LC_FUZZ) $(SERVICE_FUZZ)
@@ -216,20 +237,24 @@ fuzz: fuzz-build
 	@scripts/fuzz.sh build/fuzz $${FUZZ_SECONDS:-600}
 
 bench: deps
-	@$(MAKE) --no-print-directory build
+	@$(SUBMAKE) build
 	@scripts/bench.sh
 
 # scripts/soak.sh: own stack in .run-soak (ports 38080+, PostgreSQL 38432, Redis 38379, SMTP
 # 32525); SOAK_SECONDS (600), SOAK_WARMUP (60), SOAK_RATE (1 = about 26 requests/s).
 soak: deps
-	@$(MAKE) --no-print-directory build
+	@$(SUBMAKE) build
 	@scripts/soak.sh
 
+# the C files git knows (tracked or new), without those deleted from the working tree
+C_FILES = git ls-files -co --exclude-standard --deduplicate '*.c' '*.h' | \
+          while read -r f; do [ -f "$$f" ] && printf '%s\n' "$$f"; done
+
 fmt:
-	@git ls-files -co --exclude-standard '*.c' '*.h' | xargs -r clang-format -i
+	@$(C_FILES) | xargs -r clang-format -i
 
 fmt-check:
-	@git ls-files -co --exclude-standard '*.c' '*.h' | xargs -r clang-format --dry-run -Werror
+	@$(C_FILES) | xargs -r clang-format --dry-run -Werror
 
 clean:
 	rm -rf build bin
@@ -238,7 +263,7 @@ clean:
 # tests/deploy also run inside `make test`; this target runs them alone (they need no stack,
 # only the release binaries for the runtime-library check).
 deploy-test: deps
-	@$(MAKE) --no-print-directory build
+	@$(SUBMAKE) build
 	@/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/deploy $(PYTEST_ARGS)
 
 REGISTRY ?= ghcr.io/techcorp

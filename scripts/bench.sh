@@ -34,15 +34,14 @@ ROUNDS=${BENCH_ROUNDS:-3}
 RUN="$ROOT/$TC_RUN_DIR"
 RESULTS="$RUN/bench-results.tsv"
 
-svc_port() { # index in the fleet order of scripts/stack.sh
-    local i=0 s
-    for s in gateway auth user workflow analytics notification search ml-inference billing integration-hub; do
+svc_port() { # as scripts/stack.sh gives it: the chart's port shifted to TC_PORT_BASE
+    local s port
+    while read -r s port; do
         [[ $s == "$1" ]] && {
-            echo $((TC_PORT_BASE + i))
+            echo $((TC_PORT_BASE + port - 8080))
             return
         }
-        i=$((i + 1))
-    done
+    done < <(/usr/bin/python3 "$ROOT/scripts/fleet" ports)
 }
 
 wanted() { [[ -z $ONLY || " $ONLY " == *" $1 "* ]]; }

@@ -18,7 +18,8 @@
 #   TC_BIN              bin        where the service binaries and tools are
 #   TC_PG_PORT          55432      PostgreSQL (127.0.0.1 only)
 #   TC_REDIS_PORT       56379      Redis (127.0.0.1 only)
-#   TC_PORT_BASE        8080       gateway 8080, auth 8081 … integration-hub 8089;
+#   TC_PORT_BASE        8080       gateway 8080, auth 8081 … integration-hub 8089 (each
+#                                  service's chart port - 8080 + TC_PORT_BASE);
 #                                  admin port = API port + 1000
 #   TC_SMTP_PORT        2525       SMTP sink; messages land as files in $TC_RUN_DIR/mail/new/
 #   TC_ENV_FILE_SUFFIX  (unset)    e.g. "test": services/<svc>/test.env is read after dev.env
@@ -63,8 +64,26 @@ READY_TIMEOUT=${TC_READY_TIMEOUT:-60}
 STOP_TIMEOUT=${TC_STOP_TIMEOUT:-20}
 LOG_LEVEL=${TC_LOG_LEVEL:-info}
 
-# The fleet, in port order: index i -> API port PORT_BASE+i, admin port +1000, Redis db i.
-SERVICES=(gateway auth user workflow analytics notification search ml-inference billing integration-hub)
+# The fleet comes from the chart (scripts/fleet reads helm/techcorp-platform/values.yaml):
+# every `services:` entry with its `port` there (DESIGN section 7: gateway 8080 … 8089).
+# Service i = port - 8080 listens on PORT_BASE+i (admin port +1000) and uses Redis db i, so a
+# new service needs no edit here.
+# Debian's python3 has python3-yaml (scripts/deps.sh); another python3 first in PATH may not.
+fleet() {
+    if [[ -x /usr/bin/python3 ]]; then /usr/bin/python3 "$ROOT/scripts/fleet" "$@"; else
+        "$ROOT/scripts/fleet" "$@"; fi
+}
+declare -A SVC_INDEX=()
+SERVICES=()
+while read -r svc port; do
+    [[ -n $svc ]] || continue
+    SERVICES+=("$svc")
+    SVC_INDEX[$svc]=$((port - 8080))
+done < <(fleet ports) || true
+((${#SERVICES[@]} > 0)) || {
+    echo "stack: scripts/fleet ports listed no service (python3-yaml missing? scripts/deps.sh)" >&2
+    exit 1
+}
 
 PIDS=$RUN/pids
 LOGS=$RUN/logs
@@ -86,14 +105,8 @@ done
 # ------------------------------------------------------------------------------ helpers
 
 svc_index() {
-    local i
-    for i in "${!SERVICES[@]}"; do
-        if [[ ${SERVICES[$i]} == "$1" ]]; then
-            echo "$i"
-            return 0
-        fi
-    done
-    return 1
+    [[ -n ${SVC_INDEX[$1]+set} ]] || return 1
+    echo "${SVC_INDEX[$1]}"
 }
 api_port() { echo $((PORT_BASE + $(svc_index "$1"))); }
 admin_port() { echo $((PORT_BASE + 1000 + $(svc_index "$1"))); }
@@ -571,6 +584,14 @@ build_env() {
     env_set LOG_LEVEL "$LOG_LEVEL"
     env_set SMTP_HOST 127.0.0.1
     env_set SMTP_PORT "$SMTP_PORT"
+    # loopback only: a developer's stack serves nobody on the networks the machine is on
+    env_set BIND_ADDR 127.0.0.1
+    # the gateway calls the services from a loopback address of its own (127.0.0.5); it and the
+    # front proxy the gateway trusts (127.0.0.2, services/gateway/config/*.json) are the peers
+    # whose X-Forwarded-For the services believe, so a client straight at a service cannot
+    # name its own address (the chart sets the pod network's range)
+    env_set TRUSTED_PROXIES 127.0.0.5,127.0.0.2
+    env_set UPSTREAM_SOURCE_ADDR 127.0.0.5
     for peer in "${SERVICES[@]}"; do
         env_set "$(peer_var "$peer")" "http://127.0.0.1:$(api_port "$peer")"
         # where a canary instance of the peer listens (API port + 100): scripts/canary and the

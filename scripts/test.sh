@@ -1,24 +1,45 @@
 #!/usr/bin/env bash
-# scripts/test.sh: the test run behind `make test` and `make asan`.
+# scripts/test.sh: the test run behind `make test` and `make asan` (tests/README.md).
 #
-# 1. starts an isolated copy of the stack (its own run directory and ports, so a developer's
-#    `make up` stack is never touched), from scratch every time;
-# 2. runs the Criterion unit suites (libcommon, each service), the Criterion integration
-#    suites (tests/integration) and the pytest suites (tests/) against it;
-# 3. stops the stack and fails if any suite failed or any service logged a sanitizer report.
+# Tiers, in the order they run (TC_SUITES picks any of them; default "unit component fleet fuzz"):
+#   unit       scripts/check-test-layout, then the Criterion binaries $TC_BUILD/tests/*/unit/
+#              (libcommon and every service). No servers: they run before any stack starts.
+#   fuzz       every libFuzzer driver for TC_FUZZ_SECONDS (`make test` only). No stack either.
+#   component  the Criterion binaries $TC_BUILD/tests/*/component/ (libcommon's modules, any
+#              service's) and the pytest suites services/*/tests/component/, against the stack.
+#   fleet      the pytest suites tests/*/ (e2e, security, canary, faults, deploy), against the
+#              stack (tests/deploy needs none).
+# The older names still work: "integration" = the Criterion component binaries, "pytest" = every
+# pytest suite (component and fleet).
 #
-# Environment (set by the Makefile): TC_BUILD (build dir), TC_BIN (binaries), TC_SANITIZE=1
-# for the ASan/UBSan build, TC_FUZZ_BUILD (the libFuzzer build, `make test` only).
-# TC_SUITES selects suites (default "unit integration pytest fuzz"); TC_PYTEST_PATHS the
-# pytest paths (default "tests"), PYTEST_ARGS extra pytest options (e.g. "-k users -x");
-# TC_FUZZ_SECONDS is each fuzzer's run (20).
+# An isolated stack (its own run directory and ports, so a developer's `make up` stack is never
+# touched) is started from scratch only when a selected suite needs it. Against it the suites
+# run in two phases:
+#   shared  every Criterion component binary and every pytest suite's tests that are not marked
+#           `serial`, TC_JOBS (default: the number of cores) suites at a time;
+#   serial  each pytest suite's `serial` tests (pytest.ini: they disturb or measure what other
+#           suites share) and the Criterion *_outage binaries, one at a time, nothing else
+#           running.
+# Then the stack stops, and the run fails if any suite failed or any service logged a sanitizer
+# report or a crash. The summary gives every suite's wall time (also in
+# $TC_RUN_DIR/suite-times.tsv), so the CI budget is visible in every log.
+#
+# Environment (set by the Makefile): TC_BUILD (build dir), TC_BIN (binaries), TC_SANITIZE=1 for
+# the ASan/UBSan build, TC_FUZZ_BUILD (the libFuzzer build, `make test` only).
+# TC_PYTEST_PATHS: run these pytest paths (each one a suite) instead of the selected tiers'
+# pytest suites, e.g. "services/user/tests/component tests/e2e/test_e2e_journey.py".
+# PYTEST_ARGS: extra pytest options for every pytest run (e.g. "-x -k users"); when they hold a
+# -m of their own the shared/serial split is off and the pytest suites run one at a time.
+# TC_JOBS: suites run at once in the shared phase. TC_FUZZ_SECONDS: each fuzzer's run (20).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 2
 
 BUILD=${TC_BUILD:-build}
-SUITES=${TC_SUITES:-unit integration pytest fuzz}
+SUITES=" ${TC_SUITES:-unit component fleet fuzz} "
+JOBS=${TC_JOBS:-$(nproc 2>/dev/null || echo 2)}
+PYTEST=(/usr/bin/python3 -m pytest -q -p no:cacheprovider)
 
 export TC_BIN=${TC_BIN:-bin}
 export TC_RUN_DIR=${TC_TEST_RUN_DIR:-.run-test}
@@ -36,6 +57,8 @@ if [ "${TC_SANITIZE:-}" = 1 ]; then
 fi
 
 RUN="$ROOT/$TC_RUN_DIR"
+LOGDIR="$RUN/suite-logs"
+SANITIZER_RE="AddressSanitizer|LeakSanitizer|runtime error:"
 
 # The isolated stack uses fixed ports: two runs on one machine (two checkouts, or a developer
 # and an agent) would fight over them, so runs take turns.
@@ -46,135 +69,346 @@ if ! flock -n 9; then
     flock 9
 fi
 
-failed=()
-passed=()
-
+selected() { [[ $SUITES == *" $1 "* ]]; }
 section() { printf '\n==== %s\n' "$*"; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
+T_START=$(now)
+passed=()
+failed=()
+TIMES=()  # "tier<TAB>suite<TAB>result<TAB>seconds"
+PHASES=() # "phase seconds"
+
+record() { # TIER NAME ok|FAILED SECONDS
+    TIMES+=("$1"$'\t'"$2"$'\t'"$3"$'\t'"$4")
+    if [[ $3 == ok ]]; then passed+=("$2"); else failed+=("$2"); fi
+}
+
+# ------------------------------------------------------------------ what to run
+
+# Criterion binaries of a tier whose source still exists (a deleted test leaves its binary).
+criterion_binaries() { # TIER
+    local t owner src
+    for t in "$BUILD"/tests/*/"$1"/test_*; do
+        [[ -x $t && ! -d $t ]] || continue
+        owner=${t#"$BUILD"/tests/}
+        owner=${owner%%/*}
+        if [[ $owner == libcommon ]]; then src=libcommon/tests/$1/${t##*/}.c; else
+            src=services/$owner/tests/$1/${t##*/}.c; fi
+        [[ -f $src ]] && echo "$t"
+    done
+}
+
+has_pytests() { compgen -G "$1/test_*.py" >/dev/null; }
+
+PYTEST_SUITES=()
+if selected component || selected fleet || selected pytest; then
+    if [[ -n ${TC_PYTEST_PATHS:-} ]]; then
+        read -r -a PYTEST_SUITES <<<"$TC_PYTEST_PATHS"
+    else
+        if selected component || selected pytest; then
+            for d in services/*/tests/component; do
+                has_pytests "$d" && PYTEST_SUITES+=("$d")
+            done
+        fi
+        if selected fleet || selected pytest; then
+            for d in tests/*/; do
+                d=${d%/}
+                has_pytests "$d" && PYTEST_SUITES+=("$d")
+            done
+        fi
+    fi
+fi
+
+COMPONENT_BINS=()
+if selected component || selected integration; then
+    mapfile -t COMPONENT_BINS < <(criterion_binaries component)
+fi
+
+tier_of() { # a pytest suite path → component | fleet
+    case $1 in services/*) echo component ;; *) echo fleet ;; esac
+}
+needs_stack() { # a pytest suite path
+    case $1 in tests/deploy | tests/deploy/*) return 1 ;; *) return 0 ;; esac
+}
+
+NEED_STACK=0
+((${#COMPONENT_BINS[@]} > 0)) && NEED_STACK=1
+for s in "${PYTEST_SUITES[@]}"; do needs_stack "$s" && NEED_STACK=1; done
+
+SPLIT=1
+[[ " ${PYTEST_ARGS:-} " =~ [[:space:]]-m[[:space:]=]|[[:space:]]-m[^[:space:]] ]] && SPLIT=0
+
+# ------------------------------------------------------------------ running one suite
+
+# A job is "criterion|<binary>|<workers>" or "pytest|<path>|shared|serial|all".
+job_name() {
+    local kind target part
+    IFS='|' read -r kind target part <<<"$1"
+    if [[ $kind == criterion ]]; then
+        echo "${target#"$BUILD"/tests/}"
+    elif [[ $part == all ]]; then
+        echo "$target"
+    else
+        echo "$target [$part]"
+    fi
+}
+
+job_tier() {
+    local kind target part
+    IFS='|' read -r kind target part <<<"$1"
+    if [[ $kind == criterion ]]; then
+        target=${target#"$BUILD"/tests/*/}
+        echo "${target%%/*}"
+    else
+        tier_of "$target"
+    fi
+}
+
+job_log() {
+    local name
+    name=$(job_name "$1")
+    name=${name//[^A-Za-z0-9_.-]/_}
+    echo "$LOGDIR/${name//__/_}.log"
+}
+
+job_cmd() { # SPEC → CMD
+    local kind target part
+    IFS='|' read -r kind target part <<<"$1"
+    if [[ $kind == criterion ]]; then
+        CMD=("$target" --short-filename --jobs "$part")
+        return
+    fi
+    CMD=("${PYTEST[@]}" "$target")
+    case $part in
+    shared) CMD+=(-m "not serial") ;;
+    serial) CMD+=(-m serial) ;;
+    esac
+    # shellcheck disable=SC2206
+    CMD+=(${PYTEST_ARGS:-})
+}
+
+# Runs a job with its output in its log (and on the terminal when FOREGROUND=1); writes
+# "<exit status> <seconds>" to <log>.result.
+run_job() { # SPEC FOREGROUND
+    local log t0 rc
+    log=$(job_log "$1")
+    job_cmd "$1"
+    t0=$(now)
+    if [[ $2 == 1 ]]; then
+        "${CMD[@]}" </dev/null 2>&1 | tee "$log"
+        rc=${PIPESTATUS[0]}
+    else
+        "${CMD[@]}" >"$log" 2>&1 </dev/null
+        rc=$?
+    fi
+    echo "$rc $(since "$t0")" >"$log.result"
+}
+
+# Records a finished job: a non-zero exit fails it (pytest's 5, "no tests selected", does not:
+# a suite may have no serial tests, or nothing else), and so does a sanitizer report in its
+# output (Criterion counts a test that leaked as passing).
+finish_job() { # SPEC SHOW_LOG
+    local log name rc secs verdict=ok
+    log=$(job_log "$1")
+    name=$(job_name "$1")
+    read -r rc secs <"$log.result" || { rc=1 secs=0; }
+    [[ $rc == 5 && $1 == pytest'|'* ]] && rc=0
+    if [[ $rc != 0 ]] || grep -qE "$SANITIZER_RE" "$log"; then
+        verdict=FAILED
+    fi
+    if [[ $2 == 1 ]]; then
+        printf '\n-- %s (%s s, %s)\n' "$name" "$secs" "$verdict"
+        cat "$log"
+    fi
+    [[ $verdict == ok ]] || grep -m3 -E "$SANITIZER_RE" "$log" >&2
+    record "$(job_tier "$1")" "$name" "$verdict" "$secs"
+}
+
+run_foreground() { # SPEC
+    echo "-- $(job_name "$1")"
+    run_job "$1" 1
+    finish_job "$1" 0
+}
+
+# Runs jobs TC_JOBS at a time; each one's output is shown when it ends.
+run_pool() { # SPEC...
+    local -a queue=("$@")
+    local -A running=()
+    local pid spec
+    while ((${#queue[@]} > 0 || ${#running[@]} > 0)); do
+        while ((${#queue[@]} > 0 && ${#running[@]} < JOBS)); do
+            spec=${queue[0]}
+            queue=("${queue[@]:1}")
+            echo "-- started: $(job_name "$spec")"
+            run_job "$spec" 0 &
+            running[$!]=$spec
+        done
+        pid=
+        wait -n -p pid
+        [[ -n $pid && -n ${running[$pid]+set} ]] || continue
+        finish_job "${running[$pid]}" 1
+        unset "running[$pid]"
+    done
+}
+
+phase_done() { PHASES+=("$1 $(since "$2")"); }
+
+# from scratch: whatever a previous run left (its stack, its logs) goes first
+scripts/stack.sh down --purge >/dev/null 2>&1 || true
+mkdir -p "$LOGDIR"
+
+# ------------------------------------------------------------------ unit (no stack)
+if selected unit; then
+    section "unit tier (no servers): test layout, Criterion"
+    t0=$(now)
+    t1=$(now)
+    if scripts/check-test-layout; then
+        record unit layout ok "$(since "$t1")"
+    else
+        record unit layout FAILED "$(since "$t1")"
+    fi
+    while read -r t; do
+        run_foreground "criterion|$t|$JOBS"
+    done < <(criterion_binaries unit)
+    phase_done unit "$t0"
+fi
+
+# ------------------------------------------------------------------ fuzz (no stack)
+# Short runs of every libFuzzer driver (seed corpus replayed first); `make fuzz` runs long.
+if selected fuzz && [[ -n ${TC_FUZZ_BUILD:-} ]]; then
+    section "fuzz drivers (libFuzzer, ASan+UBSan)"
+    t0=$(now)
+    log="$LOGDIR/fuzz.log"
+    scripts/fuzz.sh "$TC_FUZZ_BUILD" "${TC_FUZZ_SECONDS:-20}" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    if [[ $rc == 0 ]]; then record fuzz fuzz ok "$(since "$t0")"; else
+        record fuzz fuzz FAILED "$(since "$t0")"; fi
+    phase_done fuzz "$t0"
+fi
+
+# ------------------------------------------------------------------ the stack
 stack_down() {
     scripts/stack.sh down >/dev/null 2>&1 || true
 }
 
-# ------------------------------------------------------------------ stack
-section "isolated stack ($TC_RUN_DIR, ports ${TC_PORT_BASE}+, PostgreSQL $TC_PG_PORT, Redis $TC_REDIS_PORT)"
-scripts/stack.sh down --purge >/dev/null 2>&1 || true
-trap stack_down EXIT
-if ! scripts/stack.sh up; then
-    echo "test: the stack did not come up; logs are in $TC_RUN_DIR/logs" >&2
-    exit 1
-fi
-
-# A database of their own for the libcommon integration suites.
-PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "$RUN/pg-sock" -p "$TC_PG_PORT" -U postgres -d postgres)
-if [ "$(id -u)" = 0 ]; then
-    PSQL=(runuser -u postgres -- "${PSQL[@]}")
-fi
-"${PSQL[@]}" -c "CREATE ROLE tc_libtest LOGIN PASSWORD 'tc_libtest_dev'" >/dev/null &&
-    "${PSQL[@]}" -c "CREATE DATABASE tc_libtest OWNER tc_libtest" >/dev/null || {
-    echo "test: cannot create the libcommon test database" >&2
-    exit 1
-}
-
-export TC_TEST_ROOT="$ROOT"
-export TC_TEST_RUN_DIR="$RUN"
-export TC_TEST_BIN="$ROOT/$TC_BIN"
-export TC_TEST_PORT_BASE="$TC_PORT_BASE"
-export TC_TEST_PG_PORT="$TC_PG_PORT"
-export TC_TEST_PG_URL="postgresql://tc_libtest:tc_libtest_dev@127.0.0.1:$TC_PG_PORT/tc_libtest"
-export TC_TEST_REDIS_URL="redis://127.0.0.1:$TC_REDIS_PORT/15"
-TC_TEST_KAFKA=$(cat "$RUN/kafka.bootstrap")
-export TC_TEST_KAFKA
-export TC_TEST_KAFKA_PIDFILE="$RUN/pids/kafka-dev-broker.pid"
-
-SANITIZER_RE="AddressSanitizer|LeakSanitizer|runtime error:"
-mkdir -p "$RUN/suite-logs"
-
-# Runs one suite, keeping its output; a suite fails on a non-zero exit and also on any
-# sanitizer report in its output (Criterion counts a test that leaked as passing).
-run_suite() {
-    local name=$1 log
-    shift
-    log="$RUN/suite-logs/${name//\//_}.log"
-    if "$@" 2>&1 | tee "$log" && ! grep -qE "$SANITIZER_RE" "$log"; then
-        passed+=("$name")
-    else
-        grep -m3 -E "$SANITIZER_RE" "$log" >&2
-        failed+=("$name")
+if ((NEED_STACK)); then
+    section "isolated stack ($TC_RUN_DIR, ports ${TC_PORT_BASE}+, PostgreSQL $TC_PG_PORT, Redis $TC_REDIS_PORT)"
+    t0=$(now)
+    trap stack_down EXIT
+    if ! scripts/stack.sh up; then
+        echo "test: the stack did not come up; logs are in $TC_RUN_DIR/logs" >&2
+        exit 1
     fi
-}
 
-# ------------------------------------------------------------------ Criterion suites
-run_criterion_dir() {
-    local dir=$1 t
-    [ -d "$dir" ] || return 0
-    for t in "$dir"/test_*; do
-        [ -x "$t" ] || continue
-        echo "-- ${t#"$BUILD"/tests/}"
-        run_suite "${t#"$BUILD"/tests/}" "$t" --short-filename --jobs 2
-    done
-}
+    # A database of their own for the libcommon component suites.
+    PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "$RUN/pg-sock" -p "$TC_PG_PORT" -U postgres -d postgres)
+    if [ "$(id -u)" = 0 ]; then
+        PSQL=(runuser -u postgres -- "${PSQL[@]}")
+    fi
+    "${PSQL[@]}" -c "CREATE ROLE tc_libtest LOGIN PASSWORD 'tc_libtest_dev'" >/dev/null &&
+        "${PSQL[@]}" -c "CREATE DATABASE tc_libtest OWNER tc_libtest" >/dev/null || {
+        echo "test: cannot create the libcommon test database" >&2
+        exit 1
+    }
 
-if [[ " $SUITES " == *" unit "* ]]; then
-    section "unit suites"
-    run_criterion_dir "$BUILD/tests/libcommon"
-    for d in "$BUILD"/tests/*/; do
-        d=${d%/}
-        case ${d##*/} in libcommon | integration | bin) continue ;; esac
-        run_criterion_dir "$d"
+    export TC_TEST_ROOT="$ROOT"
+    export TC_TEST_RUN_DIR="$RUN"
+    case $TC_BIN in /*) export TC_TEST_BIN="$TC_BIN" ;; *) export TC_TEST_BIN="$ROOT/$TC_BIN" ;; esac
+    export TC_TEST_PORT_BASE="$TC_PORT_BASE"
+    export TC_TEST_PG_PORT="$TC_PG_PORT"
+    export TC_TEST_PG_URL="postgresql://tc_libtest:tc_libtest_dev@127.0.0.1:$TC_PG_PORT/tc_libtest"
+    export TC_TEST_REDIS_URL="redis://127.0.0.1:$TC_REDIS_PORT/15"
+    TC_TEST_KAFKA=$(cat "$RUN/kafka.bootstrap")
+    export TC_TEST_KAFKA
+    export TC_TEST_KAFKA_PIDFILE="$RUN/pids/kafka-dev-broker.pid"
+    record stack "stack up" ok "$(since "$t0")"
+    phase_done "stack up" "$t0"
+fi
+export TC_TEST_ROOT="$ROOT"
+
+# ------------------------------------------------------------------ shared and serial phases
+SHARED=()
+SERIAL=()
+for t in "${COMPONENT_BINS[@]}"; do
+    case ${t##*/} in
+    *_outage) SERIAL+=("criterion|$t|1") ;;
+    *) SHARED+=("criterion|$t|$JOBS") ;;
+    esac
+done
+if ((SPLIT)); then
+    # pytest first (the longer suites), then the Criterion binaries; a suite with serial tests
+    # names the marker somewhere (pytest.mark.serial); tests/faults last, it takes all down
+    PY_SHARED=()
+    LAST=()
+    for s in "${PYTEST_SUITES[@]}"; do
+        PY_SHARED+=("pytest|$s|shared")
+        if grep -rqs --include='*.py' "pytest.mark.serial" "$s"; then
+            case $s in
+            tests/faults*) LAST+=("pytest|$s|serial") ;;
+            *) SERIAL+=("pytest|$s|serial") ;;
+            esac
+        fi
     done
+    SHARED=("${PY_SHARED[@]}" "${SHARED[@]}")
+    SERIAL+=("${LAST[@]}")
+else
+    for s in "${PYTEST_SUITES[@]}"; do SERIAL+=("pytest|$s|all"); done
 fi
 
-if [[ " $SUITES " == *" integration "* ]]; then
-    section "integration suites (Criterion, real PostgreSQL / Redis / Kafka dev broker)"
-    # the outage suite takes the shared broker down, so it runs alone and last
-    for t in "$BUILD"/tests/integration/test_*; do
-        [ -x "$t" ] || continue
-        case $t in *broker_down*) continue ;; esac
-        echo "-- ${t#"$BUILD"/tests/}"
-        run_suite "${t#"$BUILD"/tests/}" "$t" --short-filename --jobs 2
-    done
-    for t in "$BUILD"/tests/integration/test_*broker_down*; do
-        [ -x "$t" ] || continue
-        echo "-- ${t#"$BUILD"/tests/}"
-        run_suite "${t#"$BUILD"/tests/}" "$t" --short-filename --jobs 1
-    done
+if ((${#SHARED[@]} > 0)); then
+    section "shared phase: ${#SHARED[@]} suites, $JOBS at a time"
+    t0=$(now)
+    run_pool "${SHARED[@]}"
+    phase_done shared "$t0"
 fi
 
-# ------------------------------------------------------------------ pytest suites
-if [[ " $SUITES " == *" pytest "* ]]; then
-    section "service suites (pytest over HTTP and Kafka)"
-    # shellcheck disable=SC2086
-    run_suite pytest /usr/bin/python3 -m pytest -q -p no:cacheprovider ${TC_PYTEST_PATHS:-tests} \
-        ${PYTEST_ARGS:-}
-fi
-
-# ------------------------------------------------------------------ fuzzing
-# Short runs of every libFuzzer driver (seed corpus replayed first); `make fuzz` runs long.
-if [[ " $SUITES " == *" fuzz "* && -n ${TC_FUZZ_BUILD:-} ]]; then
-    section "fuzz drivers (libFuzzer, ASan+UBSan)"
-    run_suite fuzz scripts/fuzz.sh "$TC_FUZZ_BUILD" "${TC_FUZZ_SECONDS:-20}"
+if ((${#SERIAL[@]} > 0)); then
+    section "serial phase: ${#SERIAL[@]} suites, one at a time"
+    t0=$(now)
+    for spec in "${SERIAL[@]}"; do
+        run_foreground "$spec"
+    done
+    phase_done serial "$t0"
 fi
 
 # ------------------------------------------------------------------ teardown and verdict
-section "stopping the stack"
-scripts/stack.sh down || failed+=("stack shutdown")
-trap - EXIT
+if ((NEED_STACK)); then
+    section "stopping the stack"
+    t0=$(now)
+    scripts/stack.sh down || failed+=("stack shutdown")
+    trap - EXIT
+    phase_done "stack down" "$t0"
 
-# A service that crashed, or that the sanitizers flagged, fails the run even if every
-# request it answered looked fine.
-if grep -lE "AddressSanitizer|LeakSanitizer|runtime error:|Segmentation fault" "$RUN"/logs/*.log >/dev/null 2>&1; then
-    for f in $(grep -lE "AddressSanitizer|LeakSanitizer|runtime error:|Segmentation fault" "$RUN"/logs/*.log); do
+    # A service that crashed, or that the sanitizers flagged, fails the run even if every
+    # request it answered looked fine.
+    CRASH_RE="AddressSanitizer|LeakSanitizer|runtime error:|Segmentation fault"
+    for f in $(grep -lE "$CRASH_RE" "$RUN"/logs/*.log 2>/dev/null); do
         echo "test: sanitizer or crash report in ${f#"$ROOT"/}:" >&2
-        grep -m5 -E "AddressSanitizer|LeakSanitizer|runtime error:|Segmentation fault" "$f" >&2
+        grep -m5 -E "$CRASH_RE" "$f" >&2
+        failed+=("service log ${f##*/}")
     done
-    failed+=("service logs")
 fi
 
-section "summary"
+section "summary: wall time per suite (the shared phase runs $JOBS suites at once)"
+{
+    printf 'tier\tsuite\tresult\tseconds\n'
+    printf '%s\n' "${TIMES[@]}"
+} >"$RUN/suite-times.tsv"
+printf '  %-10s %-58s %-7s %8s\n' tier suite result seconds
+for line in "${TIMES[@]}"; do
+    IFS=$'\t' read -r tier name verdict secs <<<"$line"
+    printf '  %-10s %-58s %-7s %8s\n' "$tier" "$name" "$verdict" "$secs"
+done
+echo
+printf '  phase %s s\n' "${PHASES[@]}"
+printf '  total %s s\n' "$(since "$T_START")"
+echo
 echo "passed: ${#passed[@]}   failed: ${#failed[@]}"
 if [ ${#failed[@]} -gt 0 ]; then
     printf '  FAILED: %s\n' "${failed[@]}"
-    echo "logs: $TC_RUN_DIR/logs/"
+    echo "logs: $TC_RUN_DIR/suite-logs/ (each suite), $TC_RUN_DIR/logs/ (each service)"
     exit 1
 fi
 echo "all suites passed"

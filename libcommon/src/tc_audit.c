@@ -1,5 +1,6 @@
 #include "tc/tc_audit.h"
 #include "tc/tc_core.h"
+#include "tc/tc_proto.h"
 #include "tc/tc_events.h"
 #include "tc/tc_json.h"
 #include "tc/tc_log.h"
@@ -40,5 +41,5 @@ int tc_audit_record(tc_dbconn_t *tx, const tc_principal_t *actor, const char *or
         cJSON_Delete(d);
         return TC_ENOMEM;
     }
-    return tc_outbox_emit(tx, "audit-events", "com.techcorp.audit.recorded", source, target_id, d);
+    return tc_emit_at(tx, TC_EV_AUDIT_RECORDED, source, NULL, NULL, d);
 }

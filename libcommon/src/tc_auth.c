@@ -13,6 +13,7 @@
  * once instead of living on in the cache until they expire.
  */
 #include "tc/tc_auth.h"
+#include "tc/tc_revoke.h"
 #include "tc/tc_buf.h"
 #include "tc/tc_core.h"
 #include "tc/tc_crypto.h"
@@ -93,6 +94,7 @@ struct tc_auth {
     size_t cache_n;
     cache_entry_t *cache;
     pthread_mutex_t cache_mu[CACHE_STRIPES];
+    _Atomic(tc_revocations_t *) revoked; /* not owned; NULL: none */
 };
 
 /* The three segments of a compact JWS, pointing into the caller's token. */
@@ -105,7 +107,8 @@ typedef struct {
 
 /* Claims of interest, each the unique member of that name (NULL when absent). */
 typedef struct {
-    const cJSON *exp, *nbf, *iss, *aud, *sub, *org, *role, *scope, *plan, *jti, *use, *sid;
+    const cJSON *exp, *nbf, *iat, *iss, *aud, *sub, *org, *role, *scope, *plan, *jti, *use, *sid,
+        *ptype;
 } claims_t;
 
 /* ------------------------------------------------------------------------- roles */
@@ -129,10 +132,10 @@ const char *tc_role_name(tc_role_t role)
     return role_names[role];
 }
 
-int tc_principal_has_scope(const tc_principal_t *p, const char *scope)
+bool tc_principal_has_scope(const tc_principal_t *p, const char *scope)
 {
     if (!p || !scope || !scope[0] || strchr(scope, ' '))
-        return 0;
+        return false;
     size_t n = strlen(scope);
     const char *s = p->scope;
     while (*s) {
@@ -140,17 +143,17 @@ int tc_principal_has_scope(const tc_principal_t *p, const char *scope)
             s++;
         size_t w = strcspn(s, " ");
         if (w == n && strncmp(s, scope, n) == 0)
-            return 1;
+            return true;
         s += w;
     }
-    return 0;
+    return false;
 }
 
-int tc_principal_at_least(const tc_principal_t *p, tc_role_t min)
+bool tc_principal_at_least(const tc_principal_t *p, tc_role_t min)
 {
     /* Service principals act by scope, never by role. */
     if (!p || p->is_service || p->role < TC_ROLE_VIEWER || p->role > TC_ROLE_OWNER)
-        return 0;
+        return false;
     return p->role >= min;
 }
 
@@ -718,7 +721,7 @@ int tc_auth_reload(tc_auth_t *a)
     return a ? reload(a, RELOAD_EXPLICIT) : TC_EINVAL;
 }
 
-int tc_auth_key_count(tc_auth_t *a)
+size_t tc_auth_key_count(tc_auth_t *a)
 {
     if (!a)
         return 0;
@@ -883,7 +886,8 @@ static int claims_collect(const cJSON *obj, claims_t *c)
         member(obj, "aud", &c->aud) || member(obj, "sub", &c->sub) || member(obj, "org", &c->org) ||
         member(obj, "role", &c->role) || member(obj, "scope", &c->scope) ||
         member(obj, "plan", &c->plan) || member(obj, "jti", &c->jti) ||
-        member(obj, "token_use", &c->use) || member(obj, "sid", &c->sid))
+        member(obj, "token_use", &c->use) || member(obj, "sid", &c->sid) ||
+        member(obj, "iat", &c->iat) || member(obj, "principal_type", &c->ptype))
         return TC_EINVAL;
     return TC_OK;
 }
@@ -901,11 +905,13 @@ static int numeric_date(const cJSON *v, double *out)
 static const char *check_times(const tc_auth_t *a, const claims_t *c, int64_t now,
                                tc_principal_t *p)
 {
-    double exp, nbf;
+    double exp = 0, nbf = 0, iat = 0;
     if (!c->exp)
         return "missing_claims";
-    if (!numeric_date(c->exp, &exp) || (c->nbf && !numeric_date(c->nbf, &nbf)))
+    if (!numeric_date(c->exp, &exp) || (c->nbf && !numeric_date(c->nbf, &nbf)) ||
+        (c->iat && !numeric_date(c->iat, &iat)))
         return "bad_claims";
+    p->iat = (int64_t)floor(iat);
     if ((double)now > exp + a->leeway_s)
         return "expired";
     if (c->nbf && (double)(now + a->leeway_s) < nbf)
@@ -946,6 +952,13 @@ static const char *check_identity(const claims_t *c, tc_principal_t *p)
                                                strcmp(c->use->valuestring, "service") != 0)))
         return "bad_claims";
     p->is_service = c->use && strcmp(c->use->valuestring, "service") == 0;
+    /* a token auth minted for an API key: its scopes bound what it may do (tc_http) */
+    if (c->ptype && (!cJSON_IsString(c->ptype) || (strcmp(c->ptype->valuestring, "user") != 0 &&
+                                                   strcmp(c->ptype->valuestring, "api_key") != 0)))
+        return "bad_claims";
+    p->is_api_key = c->ptype && strcmp(c->ptype->valuestring, "api_key") == 0;
+    if (p->is_api_key && p->is_service)
+        return "bad_claims";
     /* an empty scope is a user token with no extra scopes; other claims must not be empty */
     if (!(c->scope && cJSON_IsString(c->scope) && !c->scope->valuestring[0]) &&
         !optional_claim(c->scope, p->scope, sizeof p->scope))
@@ -1041,6 +1054,8 @@ int tc_auth_verify(tc_auth_t *a, const char *token, tc_principal_t *out, const c
     tc_principal_t *p = out ? out : &scratch;
     memset(p, 0, sizeof *p);
     const char *reason = verify(a, token, p);
+    if (!reason && tc_revocations_refuse(atomic_load(&a->revoked), p))
+        reason = "revoked";
     if (why)
         *why = reason;
     if (reason) /* nothing of a rejected token reaches the caller */
@@ -1064,7 +1079,17 @@ int tc_auth_lookup(tc_auth_t *a, const char *token, tc_principal_t *out, const c
     int hit = cache_get(a, hash, atomic_load(&a->epoch), tc_now_ms() / 1000, out);
     if (hit < 0)
         *why = "expired";
+    if (hit > 0 && tc_revocations_refuse(atomic_load(&a->revoked), out)) {
+        memset(out, 0, sizeof *out);
+        *why = "revoked";
+        return TC_EINVAL;
+    }
     return hit > 0 ? TC_OK : hit < 0 ? TC_EINVAL : TC_EAGAIN;
+}
+
+void tc_auth_set_revocations(tc_auth_t *a, tc_revocations_t *r)
+{
+    atomic_store(&a->revoked, r);
 }
 
 /* ------------------------------------------------------------------------- lifecycle */
@@ -1128,7 +1153,8 @@ static int auth_init(tc_auth_t *a, const tc_auth_opts_t *o)
 tc_auth_t *tc_auth_new(const tc_auth_opts_t *opts)
 {
     if (!opts_valid(opts)) {
-        tc_log_error("auth: issuer, audience and exactly one of jwks_url/jwks_file required");
+        tc_log_kv(TC_LOG_ERROR, "invalid auth options", "reason",
+                  "issuer, audience and exactly one of jwks_url/jwks_file required", NULL);
         return NULL;
     }
     tc_auth_t *a = calloc(1, sizeof *a);

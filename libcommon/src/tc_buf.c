@@ -1,4 +1,5 @@
 #include "tc/tc_buf.h"
+#include "tc/tc_codec.h"
 #include "tc/tc_core.h"
 
 #include <stdio.h>
@@ -99,7 +100,6 @@ int tc_buf_printf(tc_buf_t *b, const char *fmt, ...)
 
 int tc_buf_json_escape(tc_buf_t *b, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -127,9 +127,7 @@ int tc_buf_json_escape(tc_buf_t *b, const char *s, size_t n)
                 u[1] = 'u';
                 u[2] = '0';
                 u[3] = '0';
-                u[4] = hex[c >> 4];
-                u[5] = hex[c & 15];
-                u[6] = '\0';
+                tc_hex_encode(&c, 1, u + 4);
                 esc = u;
             }
         }

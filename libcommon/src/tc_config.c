@@ -4,6 +4,7 @@
  * all of its mistakes in one restart instead of one per crash loop.
  */
 #include "tc/tc_config.h"
+#include "tc/tc_crypto.h"
 #include "tc/tc_buf.h"
 #include "tc/tc_core.h"
 #include "tc/tc_log.h"
@@ -158,7 +159,7 @@ int64_t tc_config_int_req(tc_config_t *cfg, const char *name, int64_t min, int64
     return get_int(cfg, name, 1, 0, min, max);
 }
 
-int tc_config_bool(tc_config_t *cfg, const char *name, int def)
+bool tc_config_bool(tc_config_t *cfg, const char *name, bool def)
 {
     static const char *const yes[] = {"1", "true", "yes", "on"};
     static const char *const no[] = {"0", "false", "no", "off"};
@@ -167,9 +168,9 @@ int tc_config_bool(tc_config_t *cfg, const char *name, int def)
         return def;
     for (size_t i = 0; i < TC_ARRAY_LEN(yes); i++) {
         if (strcasecmp(v, yes[i]) == 0)
-            return 1;
+            return true;
         if (strcasecmp(v, no[i]) == 0)
-            return 0;
+            return false;
     }
     tc_config_fail(cfg, name, "not a boolean (true/false)");
     return def;
@@ -195,7 +196,7 @@ int tc_config_enum(tc_config_t *cfg, const char *name, const char *const *choice
     return def_index;
 }
 
-int tc_config_errors(const tc_config_t *cfg)
+size_t tc_config_errors(const tc_config_t *cfg)
 {
     return cfg->nerrors;
 }
@@ -251,4 +252,16 @@ void tc_config_log(const tc_config_t *cfg)
     }
     tc_log_kv(TC_LOG_INFO, "configuration", "config", tc_buf_cstr(&b), NULL);
     tc_buf_free(&b);
+}
+
+int tc_config_key32(tc_config_t *cfg, const char *name, uint8_t out[32])
+{
+    const char *text = tc_config_secret(cfg, name, NULL);
+    if (!text)
+        return TC_EINVAL; /* recorded as missing */
+    if (tc_key_parse(text, out) != TC_OK) {
+        tc_config_fail(cfg, name, "must be 32 bytes as 64 hex characters or base64");
+        return TC_EINVAL;
+    }
+    return TC_OK;
 }

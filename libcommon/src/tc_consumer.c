@@ -398,7 +398,7 @@ void tc_consumer_stop(tc_consumer_t *c)
     consumer_free(c);
 }
 
-int tc_consumer_assigned(tc_consumer_t *c)
+bool tc_consumer_assigned(tc_consumer_t *c)
 {
     return atomic_load(&c->assigned);
 }

@@ -1,10 +1,11 @@
 /*
- * Randomness, identifiers, hashes, MACs, base64 and AES-256-GCM on top of OpenSSL 3.
+ * Randomness, identifiers, hashes, MACs and AES-256-GCM on top of OpenSSL 3.
  *
  * Every OpenSSL call is checked; a failing generator or cipher never degrades into a
  * predictable or unauthenticated result.
  */
 #include "tc/tc_crypto.h"
+#include "tc/tc_codec.h"
 #include "tc/tc_core.h"
 #include "tc/tc_log.h"
 #include "tc/tc_time.h"
@@ -30,8 +31,6 @@
 #define EVP_CHUNK (1 << 30)
 
 static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-static const char b64_url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* ------------------------------------------------------------------------- randomness */
 
@@ -174,23 +173,23 @@ int tc_id_new(const char *prefix, char *out, size_t outlen)
     return TC_OK;
 }
 
-int tc_id_valid(const char *prefix, const char *id)
+bool tc_id_valid(const char *prefix, const char *id)
 {
     if (!id_prefix_ok(prefix) || !id)
-        return 0;
+        return false;
     size_t plen = strlen(prefix);
     if (strncmp(id, prefix, plen) != 0 || id[plen] != '_')
-        return 0;
+        return false;
     const char *body = id + plen + 1;
     if (strlen(body) != ID_CHARS)
-        return 0;
+        return false;
     /* 26 symbols carry 130 bits; the first may only use the low 3 of its 5. */
     if (body[0] > '7')
-        return 0;
+        return false;
     for (int i = 0; i < ID_CHARS; i++)
         if (body[i] == '\0' || !strchr(crockford, body[i]))
-            return 0;
-    return 1;
+            return false;
+    return true;
 }
 
 /* ------------------------------------------------------------------------- hashes, MACs */
@@ -214,7 +213,7 @@ void tc_sha256(const void *data, size_t n, uint8_t out[TC_SHA256_LEN])
     if (EVP_Digest(n ? data : empty, n, out, &len, md, NULL) != 1 || len != TC_SHA256_LEN) {
         /* The contract cannot report failure, and a made-up digest would silently break
          * every comparison built on it (token caches, API key lookups): stop instead. */
-        tc_log_error("sha256 failed in libcrypto");
+        tc_log_kv(TC_LOG_ERROR, "sha256 failed in libcrypto", NULL);
         abort();
     }
 }
@@ -240,185 +239,25 @@ int tc_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
     return TC_OK;
 }
 
-int tc_ct_equal(const void *a, const void *b, size_t n)
+bool tc_ct_equal(const void *a, const void *b, size_t n)
 {
     if (n == 0)
-        return 1;
+        return true;
     return CRYPTO_memcmp(a, b, n) == 0;
 }
 
-int tc_hmac_sha256_verify(const void *key, size_t keylen, const void *data, size_t n,
-                          const uint8_t *mac, size_t maclen)
+bool tc_hmac_sha256_verify(const void *key, size_t keylen, const void *data, size_t n,
+                           const uint8_t *mac, size_t maclen)
 {
     uint8_t want[TC_SHA256_LEN];
     /* A truncated MAC is easier to forge; only the full length is accepted. */
     if (!mac || maclen != TC_SHA256_LEN)
-        return 0;
+        return false;
     if (tc_hmac_sha256(key, keylen, data, n, want) != TC_OK)
-        return 0;
+        return false;
     int ok = CRYPTO_memcmp(want, mac, TC_SHA256_LEN) == 0;
     OPENSSL_cleanse(want, sizeof want);
     return ok;
-}
-
-/* ------------------------------------------------------------------------- base64, hex */
-
-static long b64_encode_alpha(const char *alpha, int pad, const void *in, size_t n, char *out,
-                             size_t outlen)
-{
-    const uint8_t *p = in;
-    size_t full = n / 3, rem = n % 3;
-    if (full > (LONG_MAX - 8) / 4 || !out || (!in && n))
-        return -1;
-    size_t need = full * 4 + (rem ? (pad ? 4 : rem + 1) : 0);
-    if (need + 1 > outlen)
-        return -1;
-    char *o = out;
-    for (size_t i = 0; i < full; i++, p += 3) {
-        uint32_t v = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-        *o++ = alpha[v >> 18];
-        *o++ = alpha[(v >> 12) & 63];
-        *o++ = alpha[(v >> 6) & 63];
-        *o++ = alpha[v & 63];
-    }
-    if (rem) {
-        uint32_t v = (uint32_t)p[0] << 16 | (rem == 2 ? (uint32_t)p[1] << 8 : 0);
-        *o++ = alpha[v >> 18];
-        *o++ = alpha[(v >> 12) & 63];
-        if (rem == 2)
-            *o++ = alpha[(v >> 6) & 63];
-        else if (pad)
-            *o++ = '=';
-        if (pad)
-            *o++ = '=';
-    }
-    *o = '\0';
-    return (long)need;
-}
-
-static int b64_value(char c, int url)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == (url ? '-' : '+'))
-        return 62;
-    if (c == (url ? '_' : '/'))
-        return 63;
-    return -1;
-}
-
-/* Length without padding, or -1 when the padding is not exactly what RFC 4648 prescribes. */
-static long b64_unpadded_len(const char *in, size_t n, int pad_required)
-{
-    size_t pad = 0;
-    while (pad < n && pad < 3 && in[n - 1 - pad] == '=')
-        pad++;
-    size_t m = n - pad;
-    if (m % 4 == 1 || pad > 2)
-        return -1;
-    if (pad && (n % 4 != 0 || pad != 4 - m % 4))
-        return -1;
-    if (pad_required && n % 4 != 0)
-        return -1;
-    return m > LONG_MAX ? -1 : (long)m;
-}
-
-static long b64_decode_alpha(int url, int pad_required, const char *in, size_t n, void *out,
-                             size_t outlen)
-{
-    if (!in && n)
-        return -1;
-    long lm = b64_unpadded_len(in, n, pad_required);
-    if (lm < 0)
-        return -1;
-    size_t m = (size_t)lm, tail = m % 4;
-    size_t need = m / 4 * 3 + (tail ? tail - 1 : 0);
-    if (need > outlen || (need && !out))
-        return -1;
-    uint8_t *o = out;
-    uint32_t acc = 0;
-    for (size_t i = 0; i < m; i++) {
-        int v = b64_value(in[i], url);
-        if (v < 0)
-            return -1;
-        acc = acc << 6 | (uint32_t)v;
-        if (i % 4 == 3) {
-            *o++ = (uint8_t)(acc >> 16);
-            *o++ = (uint8_t)(acc >> 8);
-            *o++ = (uint8_t)acc;
-            acc = 0;
-        }
-    }
-    /* Leftover bits must be zero: one byte string has exactly one accepted encoding, so a
-     * signed token cannot be altered into a different string that decodes the same. */
-    if (tail == 2) {
-        if (acc & 0xF)
-            return -1;
-        *o++ = (uint8_t)(acc >> 4);
-    } else if (tail == 3) {
-        if (acc & 0x3)
-            return -1;
-        *o++ = (uint8_t)(acc >> 10);
-        *o++ = (uint8_t)(acc >> 2);
-    }
-    return (long)need;
-}
-
-long tc_b64url_encode(const void *in, size_t n, char *out, size_t outlen)
-{
-    return b64_encode_alpha(b64_url, 0, in, n, out, outlen);
-}
-
-long tc_b64url_decode(const char *in, size_t n, void *out, size_t outlen)
-{
-    return b64_decode_alpha(1, 0, in, n, out, outlen);
-}
-
-long tc_b64_encode(const void *in, size_t n, char *out, size_t outlen)
-{
-    return b64_encode_alpha(b64_std, 1, in, n, out, outlen);
-}
-
-long tc_b64_decode(const char *in, size_t n, void *out, size_t outlen)
-{
-    return b64_decode_alpha(0, 1, in, n, out, outlen);
-}
-
-void tc_hex_encode(const void *in, size_t n, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    const uint8_t *p = in;
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[p[i] >> 4];
-        out[2 * i + 1] = hex[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static int hex_decode(const char *in, size_t n, uint8_t *out)
-{
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = hex_value(in[2 * i]), lo = hex_value(in[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return TC_EINVAL;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return TC_OK;
 }
 
 /* ------------------------------------------------------------------------- AES-256-GCM */
@@ -585,7 +424,7 @@ int tc_key_parse(const char *text, uint8_t key[TC_AEAD_KEY_LEN])
     uint8_t tmp[TC_AEAD_KEY_LEN + 3];
     int rc = TC_EINVAL;
     if (n == 2 * TC_AEAD_KEY_LEN) {
-        rc = hex_decode(text, n, tmp);
+        rc = tc_hex_decode(text, n, tmp, sizeof tmp) == TC_AEAD_KEY_LEN ? TC_OK : TC_EINVAL;
     } else if (tc_b64_decode(text, n, tmp, sizeof tmp) == TC_AEAD_KEY_LEN ||
                tc_b64url_decode(text, n, tmp, sizeof tmp) == TC_AEAD_KEY_LEN) {
         rc = TC_OK;

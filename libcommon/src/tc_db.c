@@ -62,8 +62,9 @@ static char *build_conninfo(const tc_db_opts_t *o)
     char *err = NULL;
     PQconninfoOption *opts = PQconninfoParse(o->url, &err);
     if (!opts) {
-        tc_log_kv(TC_LOG_ERROR, "invalid DATABASE_URL", "detail", err ? err : "out of memory",
-                  NULL);
+        /* libpq's message can quote the part of the URL it choked on, password included */
+        tc_log_kv(TC_LOG_ERROR, "invalid DATABASE_URL (not a libpq connection URI)", "problem",
+                  err ? "unparsable" : "out of memory", NULL);
         PQfreemem(err);
         return NULL;
     }
@@ -150,9 +151,11 @@ void tc_db_close(tc_db_t *db)
         return;
     for (int i = 0; i < db->nfree; i++)
         conn_destroy(db->free_list[i]);
-    if (db->created != db->nfree)
-        tc_log_warn("database pool closed with %d connections still checked out",
-                    db->created - db->nfree);
+    if (db->created != db->nfree) {
+        char n[24];
+        tc_log_kv(TC_LOG_WARN, "database pool closed with connections still checked out",
+                  "checked_out", tc_log_int(n, db->created - db->nfree), NULL);
+    }
     free(db->free_list);
     free(db->conninfo);
     pthread_mutex_destroy(&db->lock);
@@ -245,7 +248,8 @@ tc_dbconn_t *tc_db_acquire(tc_db_t *db)
     }
     pthread_mutex_unlock(&db->lock);
     if (!c) {
-        tc_log_warn("database pool exhausted (%d connections busy)", db->size);
+        char n[24];
+        tc_log_kv(TC_LOG_WARN, "database pool exhausted", "busy", tc_log_int(n, db->size), NULL);
         return NULL;
     }
     if (conn_ensure(db, c) != TC_OK) {
@@ -261,7 +265,7 @@ void tc_db_release(tc_db_t *db, tc_dbconn_t *c)
     if (!c)
         return;
     if (c->pg && PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
-        tc_log_warn("connection returned with an open transaction; rolling back");
+        tc_log_kv(TC_LOG_WARN, "connection returned with an open transaction; rolling back", NULL);
         tc_db_rollback(c);
     }
     pthread_mutex_lock(&db->lock);
@@ -279,7 +283,7 @@ PGconn *tc_dbconn_pg(tc_dbconn_t *c)
     return c->pg;
 }
 
-int tc_db_in_use(tc_db_t *db)
+size_t tc_db_in_use(tc_db_t *db)
 {
     pthread_mutex_lock(&db->lock);
     int n = db->in_use;
@@ -324,7 +328,7 @@ int tc_db_result_code(PGconn *pg, const PGresult *r, char sqlstate[6])
     }
     if (!r || PQstatus(pg) != CONNECTION_OK) {
         snprintf(sqlstate, 6, "08006");
-        tc_log_warn("database connection lost");
+        tc_log_kv(TC_LOG_WARN, "database connection lost", NULL);
         return TC_EUNAVAIL;
     }
     const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
@@ -414,7 +418,7 @@ int tc_db_commit(tc_dbconn_t *c)
     int rc = result_rc(c, r);
     /* COMMIT of an aborted transaction answers ROLLBACK with success status */
     if (rc == TC_OK && strcmp(PQcmdStatus(r), "ROLLBACK") == 0) {
-        tc_log_warn("commit of an aborted transaction rolled back");
+        tc_log_kv(TC_LOG_WARN, "commit of an aborted transaction rolled back", NULL);
         rc = TC_ERROR;
     }
     PQclear(r);
@@ -483,7 +487,7 @@ static int lock_migrations(tc_dbconn_t *c)
             return TC_OK;
         tc_sleep_ms(100); /* another replica is migrating; wait for it to finish */
     }
-    tc_log_error("timed out waiting for the migration lock");
+    tc_log_kv(TC_LOG_ERROR, "timed out waiting for the migration lock", NULL);
     return TC_ETIMEDOUT;
 }
 

@@ -391,8 +391,8 @@ static int conn_read(tc_dbpipe_t *p, pconn_t *c, job_list_t *again)
             }
             ExecStatusType st = PQresultStatus(r);
             if (st != PGRES_PIPELINE_SYNC) {
-                tc_log_warn("pipelined reads: unexpected result %s: %s", PQresStatus(st),
-                            PQresultErrorMessage(r));
+                tc_log_kv(TC_LOG_WARN, "unexpected result on the read pipeline", "status",
+                          PQresStatus(st), "error", PQresultErrorMessage(r), NULL);
                 PQclear(r);
                 conn_break(p, c, TC_ERROR);
                 return TC_ERROR;
@@ -419,8 +419,8 @@ static int conn_read(tc_dbpipe_t *p, pconn_t *c, job_list_t *again)
         }
         idle_nulls = 0;
         if (ends) { /* a second result for one statement: never expected from a SELECT */
-            tc_log_warn("pipelined reads: unexpected extra result %s",
-                        PQresStatus(PQresultStatus(r)));
+            tc_log_kv(TC_LOG_WARN, "unexpected extra result on the read pipeline", "status",
+                      PQresStatus(PQresultStatus(r)), NULL);
             PQclear(r);
             conn_break(p, c, TC_ERROR);
             return TC_ERROR;
@@ -441,7 +441,9 @@ static void check_deadlines(tc_dbpipe_t *p)
     for (int i = 0; i < p->nconns; i++) {
         pconn_t *c = &p->conns[i];
         if (c->pg && c->inflight.head && c->inflight.head->deadline_ms < now) {
-            tc_log_warn("pipelined reads: no answer within the statement timeout; reconnecting");
+            tc_log_kv(TC_LOG_WARN,
+                      "no answer on the read pipeline within the statement timeout; reconnecting",
+                      NULL);
             conn_break(p, c, TC_ETIMEDOUT);
         }
     }

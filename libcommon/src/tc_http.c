@@ -39,6 +39,7 @@ struct tc_http_server {
     struct MHD_Daemon *daemon;
     int port;
     atomic_int in_flight;
+    atomic_int heads;   /* of those, requests whose head has not fully arrived */
     atomic_int closing; /* after quiesce: ask clients to close keep-alive connections */
     pthread_mutex_t lock;
     pthread_cond_t idle;
@@ -69,6 +70,16 @@ const char *tc_req_param(const tc_req_t *r, const char *name)
     for (int i = 0; i < r->params.n; i++)
         if (strcmp(r->params.names[i], name) == 0)
             return r->params.values[i];
+    return NULL;
+}
+
+const char *tc_req_param_id(tc_req_t *r, tc_resp_t *resp, const char *name, const char *prefix,
+                            const char *what)
+{
+    const char *id = tc_req_param(r, name);
+    if (id && tc_id_valid(prefix, id))
+        return id;
+    tc_resp_error(resp, 404, "not_found", "%s not found", what);
     return NULL;
 }
 
@@ -183,6 +194,28 @@ static void req_free(tc_req_t *r)
     free(r);
 }
 
+/* The status a request target earns before anything else is looked at: 414 past
+ * TC_HTTP_MAX_TARGET, 400 for more query segments than the server would ever read, else 0. */
+static int screen_target(const char *uri, size_t len)
+{
+    if (len > TC_HTTP_MAX_TARGET)
+        return 414;
+    const char *q = memchr(uri, '?', len);
+    int segments = q ? 1 : 0;
+    for (const char *p = q; p && *p; p++)
+        segments += *p == '&';
+    return segments > 2 * TC_REQ_MAX_QUERY ? 400 : 0;
+}
+
+/*
+ * libmicrohttpd 0.9.75 stores every query argument in the connection's fixed memory pool right
+ * after this callback, and when the pool runs out it neither answers nor closes: a few hundred
+ * "&a=" froze the connection, and behind the gateway each such request counted as an upstream
+ * failure. A target this server refuses anyway is therefore cut short here, in the buffer
+ * libmicrohttpd parses next (it hands this callback that very buffer, before it splits the
+ * query off), so there is nothing left to store; the copy in r->uri keeps the original for
+ * the access log. A later libmicrohttpd that passes a copy makes the write harmless.
+ */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     tc_http_server_t *srv = cls;
@@ -191,10 +224,57 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         return NULL;
     r->srv = srv;
     r->conn = conn;
-    r->uri = strdup(uri);
+    size_t len = strlen(uri);
+    r->head_status = screen_target(uri, len);
+    if (r->head_status) {
+        char *q = memchr(uri, '?', len);
+        if (q && q[1])
+            q[1] = '\0';
+        len = len > TC_HTTP_MAX_TARGET ? TC_HTTP_MAX_TARGET : len;
+    }
+    r->uri = strndup(uri, len);
     r->start_ns = tc_mono_ns();
     atomic_fetch_add(&srv->in_flight, 1);
+    atomic_fetch_add(&srv->heads, 1);
     return r;
+}
+
+/*
+ * Behind a trusted proxy the client is the rightmost X-Forwarded-For entry that is not itself
+ * a trusted proxy (each proxy appends the address it was called from; anything further left
+ * came from the client and proves nothing). An entry that is not an address ends the walk at
+ * the last hop vouched for. From any other peer the header is the client's own text.
+ */
+static void forwarded_client(tc_req_t *r)
+{
+    const tc_http_opts_t *o = &r->srv->opts;
+    if (!o->ntrusted_proxies ||
+        !tc_cidr_list_has(o->trusted_proxies, o->ntrusted_proxies, r->client_ip))
+        return;
+    const char *xff = tc_req_header(r, "X-Forwarded-For");
+    size_t end = xff ? strlen(xff) : 0;
+    while (end > 0) {
+        size_t start = end;
+        while (start > 0 && xff[start - 1] != ',')
+            start--;
+        size_t a = start, b = end;
+        while (a < b && (xff[a] == ' ' || xff[a] == '\t'))
+            a++;
+        while (b > a && (xff[b - 1] == ' ' || xff[b - 1] == '\t'))
+            b--;
+        char hop[sizeof r->client_ip];
+        if (b - a == 0 || b - a >= sizeof hop)
+            return;
+        memcpy(hop, xff + a, b - a);
+        hop[b - a] = '\0';
+        uint8_t bin[16];
+        if (inet_pton(AF_INET, hop, bin) != 1 && inet_pton(AF_INET6, hop, bin) != 1)
+            return;
+        memcpy(r->client_ip, hop, b - a + 1);
+        if (!tc_cidr_list_has(o->trusted_proxies, o->ntrusted_proxies, hop))
+            return;
+        end = start > 0 ? start - 1 : 0;
+    }
 }
 
 static void set_identity(tc_req_t *r)
@@ -228,6 +308,7 @@ static void set_identity(tc_req_t *r)
             inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->client_ip,
                       sizeof r->client_ip);
     }
+    forwarded_client(r);
 }
 
 static int split_target(tc_req_t *r)
@@ -277,6 +358,8 @@ static int64_t content_length(tc_req_t *r)
 typedef struct {
     int content_lengths;
     int bad_name;
+    int fields;   /* header fields */
+    size_t bytes; /* their names and values */
 } framing_t;
 
 /* A name that starts like a framing header but is not one. libmicrohttpd appends an obs-fold
@@ -300,6 +383,8 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
     TC_UNUSED(kind);
     TC_UNUSED(value);
     framing_t *f = cls;
+    f->fields++;
+    f->bytes += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF */
     if (strcasecmp(key, "Content-Length") == 0)
         f->content_lengths++;
     if (!*key || strpbrk(key, " \t") || mangled_framing_name(key))
@@ -315,6 +400,10 @@ static const char *ambiguous_framing(tc_req_t *r)
 {
     framing_t f = {0};
     MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_framing, &f);
+    if (f.fields > TC_HTTP_MAX_HEADERS || f.bytes > TC_HTTP_MAX_HEAD_BYTES) {
+        r->head_status = 431;
+        return "Request header fields too large";
+    }
     if (f.bad_name)
         return "Malformed header field name";
     if (f.content_lengths > 1)
@@ -373,7 +462,7 @@ static void authenticate(tc_req_t *r)
     }
     r->has_principal = 1;
     r->token = token;
-    int is_service = r->principal.is_service;
+    bool is_service = r->principal.is_service;
     if (is_service && !(want & TC_ROUTE_SERVICE)) {
         tc_resp_error(&r->resp, 403, "forbidden", "This endpoint requires a user token");
         return;
@@ -391,6 +480,20 @@ static void authenticate(tc_req_t *r)
         tc_resp_error(&r->resp, 403, "forbidden", "Your role does not allow this action");
         return;
     }
+    if (r->principal.is_api_key && r->principal.scope[0] &&
+        !(rt->scope && tc_principal_has_scope(&r->principal, rt->scope))) {
+        char challenge[160];
+        snprintf(challenge, sizeof challenge, "Bearer error=\"insufficient_scope\", scope=\"%s\"",
+                 rt->scope ? rt->scope : "");
+        tc_resp_header(&r->resp, "WWW-Authenticate", challenge);
+        if (rt->scope)
+            tc_resp_error(&r->resp, 403, "insufficient_scope", "This API key lacks the %s scope",
+                          rt->scope);
+        else
+            tc_resp_error(&r->resp, 403, "insufficient_scope",
+                          "API keys restricted to scopes cannot call this endpoint");
+        return;
+    }
 }
 
 /* First call for a request: everything that can be decided from the headers alone, so that
@@ -403,10 +506,26 @@ static void begin(tc_req_t *r, const char *method)
         return;
     }
     set_identity(r);
+    if (r->head_status == 414) {
+        r->must_close = 1;
+        tc_resp_error(&r->resp, 414, "uri_too_long", "The request target exceeds %d bytes",
+                      TC_HTTP_MAX_TARGET);
+        return;
+    }
+    if (r->head_status == 400) {
+        r->must_close = 1;
+        tc_resp_error(&r->resp, 400, "bad_request", "Too many query parameters");
+        return;
+    }
     const char *framing = ambiguous_framing(r);
     if (framing) {
         r->must_close = 1;
-        tc_resp_error(&r->resp, 400, "bad_request", "%s", framing);
+        if (r->head_status == 431)
+            tc_resp_error(&r->resp, 431, "headers_too_large",
+                          "Request headers exceed %d fields or %d bytes", TC_HTTP_MAX_HEADERS,
+                          TC_HTTP_MAX_HEAD_BYTES);
+        else
+            tc_resp_error(&r->resp, 400, "bad_request", "%s", framing);
         return;
     }
     if (query_malformed(r->query)) {
@@ -561,7 +680,8 @@ static void dispatch(tc_req_t *r)
     if (r->suspended && !r->resp.status)
         return;
     if (!r->resp.status) {
-        tc_log_error("handler for %s %s produced no response", r->method, tc_req_route(r));
+        tc_log_kv(TC_LOG_ERROR, "handler produced no response", "method", r->method, "route",
+                  tc_req_route(r), NULL);
         tc_resp_error(&r->resp, 500, "internal_error", "Something went wrong");
     }
 }
@@ -577,6 +697,8 @@ static enum MHD_Result send_response(tc_req_t *r)
     if (rs->status != 204 && rs->status != 304)
         MHD_add_response_header(resp, "Content-Type", rs->content_type);
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    /* a browser must not guess a type: a JSON error echoing input is never run as HTML */
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     int cache_set = 0; /* API answers are not cacheable unless a handler says otherwise */
     for (int i = 0; i < rs->nheaders; i++) {
         MHD_add_response_header(resp, rs->hnames[i], rs->hvalues[i]);
@@ -609,6 +731,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     if (!r->started) {
         r->started = 1;
+        atomic_fetch_sub(&r->srv->heads, 1);
         begin(r, method);
         return r->resp.status ? send_response(r) : MHD_YES;
     }
@@ -619,7 +742,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         tc_log_set_context(r->request_id, r->trace_id);
         fn(r, &r->resp, r->cont_ud);
         if (!r->resp.status) {
-            tc_log_error("handler for %s %s produced no response", r->method, tc_req_route(r));
+            tc_log_kv(TC_LOG_ERROR, "handler produced no response", "method", r->method, "route",
+                      tc_req_route(r), NULL);
             tc_resp_error(&r->resp, 500, "internal_error", "Something went wrong");
         }
         return send_response(r);
@@ -677,6 +801,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     *req_cls = NULL;
     if (!r)
         return;
+    if (!r->started)
+        atomic_fetch_sub(&srv->heads, 1);
     if (r->started) {
         double secs = (double)(tc_mono_ns() - r->start_ns) / 1e9;
         int status = r->responded ? r->status : 499; /* client went away before an answer */
@@ -801,7 +927,7 @@ tc_http_server_t *tc_http_start(const tc_http_opts_t *opts)
     addr.sin_port = htons((uint16_t)opts->port);
     const char *bind_addr = opts->bind_addr ? opts->bind_addr : "0.0.0.0";
     if (inet_pton(AF_INET, bind_addr, &addr.sin_addr) != 1) {
-        tc_log_error("invalid bind address %s", bind_addr);
+        tc_log_kv(TC_LOG_ERROR, "invalid bind address", "bind_addr", bind_addr, NULL);
         goto fail;
     }
     unsigned flags =
@@ -809,13 +935,16 @@ tc_http_server_t *tc_http_start(const tc_http_opts_t *opts)
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->opts.threads, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)srv->opts.conn_timeout_s, MHD_OPTION_CONNECTION_LIMIT, 10000u,
+        (unsigned)srv->opts.conn_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)TC_HTTP_CONN_POOL, MHD_OPTION_CONNECTION_LIMIT, 10000u,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_END);
     if (!srv->daemon) {
-        tc_log_error("cannot listen on %s:%d", bind_addr, opts->port);
+        char port[24];
+        tc_log_kv(TC_LOG_ERROR, "cannot listen", "bind_addr", bind_addr, "port",
+                  tc_log_int(port, opts->port), NULL);
         goto fail;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -828,12 +957,12 @@ fail:
     return NULL;
 }
 
-int tc_http_port(const tc_http_server_t *s)
+uint16_t tc_http_port(const tc_http_server_t *s)
 {
     return s->port;
 }
 
-int tc_http_in_flight(const tc_http_server_t *s)
+size_t tc_http_in_flight(const tc_http_server_t *s)
 {
     return atomic_load(&((tc_http_server_t *)s)->in_flight);
 }
@@ -850,14 +979,21 @@ void tc_http_quiesce(tc_http_server_t *s)
 /* Done when no request is in flight and no connection holds unread input, seen twice a
  * moment apart: a request that has reached the socket but that MHD has not parsed yet (it is
  * counted from its request line on) was sent before the shutdown and must be answered, and
- * one MHD has just read is counted by the second look. */
+ * one MHD has just read is counted by the second look. A request whose head is still
+ * incomplete after TC_HTTP_HEAD_WAIT_MS is a client that stopped sending (or sends a byte at a
+ * time): it does not hold the shutdown for the whole grace period. */
+#define TC_HTTP_HEAD_WAIT_MS 1000
+
 int tc_http_drain(tc_http_server_t *s, int timeout_ms)
 {
-    int64_t deadline = tc_mono_ms() + timeout_ms;
+    int64_t start = tc_mono_ms(), deadline = start + timeout_ms;
     int rc = TC_OK, quiet = 0;
     pthread_mutex_lock(&s->lock);
     for (;;) {
-        int idle = atomic_load(&s->in_flight) == 0 && !unread_input(s);
+        int waiting = atomic_load(&s->in_flight);
+        if (tc_mono_ms() - start >= TC_HTTP_HEAD_WAIT_MS)
+            waiting -= atomic_load(&s->heads);
+        int idle = waiting <= 0 && !unread_input(s);
         if (idle && ++quiet == 2)
             break;
         if (!idle)

@@ -7,7 +7,12 @@
 #include "tc/tc_buf.h"
 #include "tc/tc_http.h"
 
-#define TC_REQ_MAX_QUERY    32
+#define TC_REQ_MAX_QUERY 32
+/* Each connection's libmicrohttpd memory pool: the request head within the limits of tc_http.h
+ * (target, header fields, query arguments) fits with room to spare, so libmicrohttpd's own
+ * answers (HTML, outside the platform's error format) are left for heads several times larger
+ * than any the server accepts. Allocated lazily (mmap), so an idle connection costs little. */
+#define TC_HTTP_CONN_POOL   (64 * 1024)
 #define TC_RESP_MAX_HEADERS 16
 
 struct tc_resp {
@@ -32,6 +37,7 @@ struct tc_req {
     int started;        /* first access-handler call done */
     int responded;      /* a response was queued */
     int must_close;     /* answer with Connection: close (the framing could not be trusted) */
+    int head_status;    /* 400/414/431: the request head is refused before routing */
     int suspended;      /* tc_req_suspend: waiting for tc_req_resume */
     tc_handler_fn cont; /* set by tc_req_resume: the rest of the handler */
     void *cont_ud;

@@ -131,7 +131,8 @@ tc_httpc_t *tc_httpc_new(const tc_httpc_opts_t *opts)
 {
     pthread_once(&g_curl_once, curl_init_once);
     if (g_curl_init_rc != CURLE_OK) {
-        tc_log_error("httpc: curl_global_init failed: %s", curl_easy_strerror(g_curl_init_rc));
+        tc_log_kv(TC_LOG_ERROR, "curl initialisation failed", "error",
+                  curl_easy_strerror(g_curl_init_rc), NULL);
         return NULL;
     }
     tc_httpc_t *c = calloc(1, sizeof *c);
@@ -162,7 +163,7 @@ void tc_httpc_free(tc_httpc_t *c)
     if (c->share && curl_share_cleanup(c->share) != CURLSHE_OK) {
         /* A handle is still attached (caller freed us mid-call): leaking beats destroying
          * locks that another thread may be holding. */
-        tc_log_error("httpc: freed while requests are in flight");
+        tc_log_kv(TC_LOG_ERROR, "http client freed while requests are in flight", NULL);
         share_freed = 0;
     }
     if (share_freed) {

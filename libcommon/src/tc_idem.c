@@ -104,3 +104,38 @@ int tc_idem_expire(tc_db_t *db, int max_age_s)
     tc_db_release(db, c);
     return rc;
 }
+
+int tc_idem_begin(tc_idem_t *idem, tc_req_t *req, tc_resp_t *resp, tc_dbconn_t *tx,
+                  const char *scope)
+{
+    idem->key = NULL;
+    idem->scope = scope;
+    const char *key = NULL;
+    int rc = tc_idem_key(req, &key);
+    if (rc == TC_ENOTFOUND)
+        return TC_OK;
+    if (rc != TC_OK) {
+        tc_resp_error(resp, 400, "invalid_idempotency_key",
+                      "Idempotency-Key must be 1 to 255 printable characters");
+        return TC_EINVAL;
+    }
+    char hash[TC_SHA256_HEX_LEN];
+    tc_idem_replay_t replay;
+    tc_idem_hash(req, hash);
+    rc = tc_idem_claim(tx, scope, key, hash, &replay);
+    if (rc == TC_ECONFLICT) {
+        tc_idem_respond(resp, &replay);
+        return TC_ECONFLICT;
+    }
+    if (rc == TC_EINVAL) {
+        tc_resp_error(resp, 422, "idempotency_key_reused",
+                      "This Idempotency-Key was used for a different request");
+        return TC_EINVAL;
+    }
+    if (rc != TC_OK) {
+        tc_resp_fail(resp, rc);
+        return rc;
+    }
+    idem->key = key;
+    return TC_OK;
+}

@@ -24,7 +24,7 @@ void tc_jv_free(tc_jv_t *jv)
     tc_jv_init(jv);
 }
 
-int tc_jv_failed(const tc_jv_t *jv)
+bool tc_jv_failed(const tc_jv_t *jv)
 {
     return jv->count > 0 || jv->oom;
 }
@@ -66,7 +66,7 @@ int tc_jv_object(tc_jv_t *jv, const cJSON *obj, const char *field)
     return 0;
 }
 
-int tc_jv_has(const cJSON *obj, const char *name)
+bool tc_jv_has(const cJSON *obj, const char *name)
 {
     return cJSON_GetObjectItemCaseSensitive(obj, name) != NULL;
 }
@@ -106,7 +106,7 @@ static const cJSON *member(tc_jv_t *jv, const cJSON *obj, const char *name, unsi
     return v;
 }
 
-long tc_utf8_validate(const char *s, size_t n)
+ssize_t tc_utf8_validate(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     long count = 0;
@@ -176,25 +176,25 @@ const char *tc_jv_str(tc_jv_t *jv, const cJSON *obj, const char *name, unsigned 
     return v->valuestring;
 }
 
-int tc_email_valid(const char *s)
+bool tc_email_valid(const char *s)
 {
     /* Deliberately simple (RFC 5321 lengths, one @, a dot in the domain, no spaces): the
      * real check is the invitation mail reaching the address. */
     size_t n = strlen(s);
     const char *at = strchr(s, '@');
     if (n < 3 || n > 254 || !at || at == s || strchr(at + 1, '@') || (size_t)(at - s) > 64)
-        return 0;
+        return false;
     const char *domain = at + 1;
     if (!*domain || !strchr(domain, '.') || domain[0] == '.' || domain[strlen(domain) - 1] == '.' ||
         strstr(domain, ".."))
-        return 0;
+        return false;
     for (const char *p = s; *p; p++) {
         unsigned char c = (unsigned char)*p;
         if (c <= 0x20 || c == 0x7f || c == '(' || c == ')' || c == ',' || c == ';' || c == ':' ||
             c == '<' || c == '>' || c == '[' || c == ']' || c == '\\' || c == '"')
-            return 0;
+            return false;
     }
-    return 1;
+    return true;
 }
 
 const char *tc_jv_email(tc_jv_t *jv, const cJSON *obj, const char *name, unsigned flags)
@@ -227,7 +227,7 @@ const char *tc_jv_enum(tc_jv_t *jv, const cJSON *obj, const char *name, unsigned
     return NULL;
 }
 
-int tc_jv_bool(tc_jv_t *jv, const cJSON *obj, const char *name, unsigned flags, int def)
+bool tc_jv_bool(tc_jv_t *jv, const cJSON *obj, const char *name, unsigned flags, bool def)
 {
     int is_null;
     const cJSON *v = member(jv, obj, name, flags, &is_null);

@@ -1,4 +1,5 @@
 #include "tc/tc_keyring.h"
+#include "tc/tc_hash.h"
 #include "tc/tc_core.h"
 #include "tc/tc_log.h"
 
@@ -49,10 +50,7 @@ void tc_keyring_free(tc_keyring_t *k)
  * three digests per user read. */
 static unsigned slot_of(const char *tenant)
 {
-    uint32_t h = 2166136261u;
-    for (const unsigned char *p = (const unsigned char *)tenant; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    return h % TC_KEYRING_SLOTS;
+    return tc_fnv1a32(tenant, strlen(tenant)) % TC_KEYRING_SLOTS;
 }
 
 static int cache_get(tc_keyring_t *k, const char *tenant, uint8_t dek[TC_AEAD_KEY_LEN])

@@ -49,7 +49,7 @@ void tc_log_set_level(tc_log_level_t level)
     atomic_store(&g_level, (int)level);
 }
 
-int tc_log_enabled(tc_log_level_t level)
+bool tc_log_enabled(tc_log_level_t level)
 {
     return (int)level >= atomic_load(&g_level);
 }
@@ -85,41 +85,41 @@ static int starts_ci(const char *hay, const char *needle)
 
 /* Called for every field of every log line, so one pass over the key: at each position only
  * the words starting with that letter are compared. */
-int tc_log_is_secret_key(const char *key)
+bool tc_log_is_secret_key(const char *key)
 {
     if (!key)
-        return 0;
+        return false;
     size_t n = 0;
     for (const char *p = key; *p; p++, n++) {
         if (n >= 64)
-            return 1;        /* absurdly long key: mask rather than scan */
+            return true;     /* absurdly long key: mask rather than scan */
         switch (*p | 0x20) { /* ASCII letters to lower case; others stay unmatched */
         case 'a':
             if (starts_ci(p, "authorization") || starts_ci(p, "api_key") || starts_ci(p, "apikey"))
-                return 1;
+                return true;
             break;
         case 'c':
             if (starts_ci(p, "cookie") || starts_ci(p, "card") || starts_ci(p, "cvv") ||
                 starts_ci(p, "credential"))
-                return 1;
+                return true;
             break;
         case 'p':
             if (starts_ci(p, "password") || starts_ci(p, "passwd") || starts_ci(p, "private"))
-                return 1;
+                return true;
             break;
         case 's':
             if (starts_ci(p, "secret"))
-                return 1;
+                return true;
             break;
         case 't':
             if (starts_ci(p, "token"))
-                return 1;
+                return true;
             break;
         default:
             break;
         }
     }
-    return 0;
+    return false;
 }
 
 static void begin_line(tc_buf_t *b, tc_log_level_t level)
@@ -322,24 +322,7 @@ static void end_line(tc_buf_t *b, tc_log_level_t level)
         write_line(b);
 }
 
-void tc_log(tc_log_level_t level, const char *fmt, ...)
-{
-    if (!tc_log_enabled(level))
-        return;
-    char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    tc_buf_t b = TC_BUF_INIT;
-    begin_line(&b, level);
-    tc_buf_json_escape(&b, msg, strlen(msg));
-    tc_buf_putc(&b, '"');
-    end_line(&b, level);
-    tc_buf_free(&b);
-}
-
-void tc_log_kv(tc_log_level_t level, const char *msg, ...)
+void tc_log_kv_(tc_log_level_t level, const char *msg, ...)
 {
     if (!tc_log_enabled(level))
         return;
@@ -361,4 +344,10 @@ void tc_log_kv(tc_log_level_t level, const char *msg, ...)
     va_end(ap);
     end_line(&b, level);
     tc_buf_free(&b);
+}
+
+const char *tc_log_int(char buf[24], int64_t v)
+{
+    snprintf(buf, 24, "%lld", (long long)v);
+    return buf;
 }

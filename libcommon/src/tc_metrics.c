@@ -12,6 +12,7 @@
  * producing a /metrics page that the scrape checks reject.
  */
 #include "tc/tc_metrics.h"
+#include "tc/tc_hash.h"
 #include "tc/tc_core.h"
 #include "tc/tc_log.h"
 
@@ -159,14 +160,9 @@ static int set_bounds(tc_metric_t *m, const double *buckets, size_t n)
 
 static uint64_t hash_values(const char *const *values, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a; the NUL separates values */
-    for (size_t i = 0; i < n; i++) {
-        const unsigned char *p = (const unsigned char *)values[i];
-        do {
-            h ^= *p;
-            h *= 1099511628211ULL;
-        } while (*p++);
-    }
+    uint64_t h = TC_FNV1A64_INIT;
+    for (size_t i = 0; i < n; i++) /* with its NUL, which separates the values */
+        h = tc_fnv1a64_add(h, values[i], strlen(values[i]) + 1);
     return h;
 }
 
@@ -234,9 +230,11 @@ static series_t *series_get(tc_metric_t *m, const char *const *values)
     if (s)
         return s;
     if (m->nseries >= MAX_SERIES) {
-        if (!m->overflow_logged)
-            tc_log_error("metrics: %s has %d series; dropping new label values", m->name,
-                         MAX_SERIES);
+        if (!m->overflow_logged) {
+            char n[24];
+            tc_log_kv(TC_LOG_ERROR, "metric series limit reached; dropping new label values",
+                      "metric", m->name, "series", tc_log_int(n, MAX_SERIES), NULL);
+        }
         m->overflow_logged = 1;
         return NULL;
     }
@@ -337,7 +335,8 @@ static tc_metric_t *publish(tc_metric_t *m)
     if (!existing)
         return m;
     if (!same_shape(existing, m)) {
-        tc_log_error("metrics: %s is already registered with another type or labels", m->name);
+        tc_log_kv(TC_LOG_ERROR, "metric already registered with another type or labels", "metric",
+                  m->name, NULL);
         existing = NULL;
     }
     family_free(m);
@@ -348,12 +347,14 @@ static tc_metric_t *register_family(kind_t kind, const char *name, const char *h
                                     const char *labels, const double *buckets, size_t nbuckets)
 {
     if (!valid_family_name(kind, name) || !help || !*help) {
-        tc_log_error("metrics: invalid metric name or missing help: %s", name ? name : "(null)");
+        tc_log_kv(TC_LOG_ERROR, "invalid metric name or missing help", "metric",
+                  name ? name : "(null)", NULL);
         return NULL;
     }
     tc_metric_t *m = family_new(kind, name, help, labels, buckets, nbuckets);
     if (!m) {
-        tc_log_error("metrics: cannot register %s (bad labels or buckets, or out of memory)", name);
+        tc_log_kv(TC_LOG_ERROR, "cannot register metric (bad labels or buckets, or out of memory)",
+                  "metric", name, NULL);
         return NULL;
     }
     return publish(m);
@@ -380,7 +381,8 @@ tc_metric_t *tc_metric_gauge_fn(const char *name, const char *help, tc_metric_fn
     if (!fn)
         return NULL;
     if (!valid_family_name(KIND_GAUGE_FN, name) || !help || !*help) {
-        tc_log_error("metrics: invalid metric name or missing help: %s", name ? name : "(null)");
+        tc_log_kv(TC_LOG_ERROR, "invalid metric name or missing help", "metric",
+                  name ? name : "(null)", NULL);
         return NULL;
     }
     tc_metric_t *m = family_new(KIND_GAUGE_FN, name, help, NULL, NULL, 0);

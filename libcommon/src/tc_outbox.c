@@ -9,6 +9,7 @@
  * deduplicate by event id) and never loses an event.
  */
 #include "tc/tc_events.h"
+#include "tc/tc_proto.h"
 #include "tc/tc_buf.h"
 #include "tc/tc_core.h"
 #include "tc/tc_crypto.h"
@@ -64,26 +65,50 @@ int tc_outbox_add(tc_dbconn_t *tx, const char *topic, const tc_event_t *ev, char
     return rc;
 }
 
-int tc_outbox_emit(tc_dbconn_t *tx, const char *topic, const char *type, const char *source,
-                   const char *key, cJSON *data)
+const tc_event_type_t *tc_event_type_find(const char *type)
+{
+    for (size_t i = 0; type && i < TC_EVENT_TYPES_COUNT; i++)
+        if (strcmp(tc_event_types[i].type, type) == 0)
+            return &tc_event_types[i];
+    return NULL;
+}
+
+int tc_emit_at(tc_dbconn_t *tx, const tc_event_type_t *type, const char *source,
+               const char *subject, const char *key, cJSON *data)
 {
     char schema[192];
     if (!data)
         return TC_ENOMEM;
+    const char *id = source ? strrchr(source, '/') : NULL;
+    if (!type || !id || source[0] != '/' || !*++id) {
+        cJSON_Delete(data);
+        return TC_EINVAL;
+    }
     char *text = cJSON_PrintUnformatted(data);
     cJSON_Delete(data);
     if (!text)
         return TC_ENOMEM;
-    snprintf(schema, sizeof schema, TC_SCHEMA_BASE "%s.json", type);
-    tc_event_t ev = {.type = (char *)type,
+    snprintf(schema, sizeof schema, TC_SCHEMA_BASE "%s.json", type->type);
+    tc_event_t ev = {.type = (char *)type->type,
                      .source = (char *)source,
-                     .subject = (char *)key,
-                     .partitionkey = (char *)key,
+                     .subject = (char *)(subject ? subject : id),
+                     .partitionkey = (char *)(key ? key : id),
                      .dataschema = schema,
                      .data = text};
-    int rc = tc_outbox_add(tx, topic, &ev, NULL, 0);
+    int rc = tc_outbox_add(tx, type->topic, &ev, NULL, 0);
     free(text);
     return rc;
+}
+
+int tc_emit(tc_dbconn_t *tx, const tc_event_type_t *type, const char *id, cJSON *data)
+{
+    char source[192];
+    if (!type || !type->collection || !id || !*id || strchr(id, '/') ||
+        (size_t)snprintf(source, sizeof source, "/%s/%s", type->collection, id) >= sizeof source) {
+        cJSON_Delete(data);
+        return data ? TC_EINVAL : TC_ENOMEM;
+    }
+    return tc_emit_at(tx, type, source, NULL, NULL, data);
 }
 
 /* ------------------------------------------------------------------ relay */
@@ -147,7 +172,7 @@ static void drop_connection(tc_relay_t *r)
         r->conn = NULL;
     }
     if (atomic_exchange(&r->leader, 0))
-        tc_log_info("outbox relay stepped down");
+        tc_log_kv(TC_LOG_INFO, "outbox relay stepped down", NULL);
 }
 
 static int become_leader(tc_relay_t *r)
@@ -170,7 +195,7 @@ static int become_leader(tc_relay_t *r)
         return rc;
     }
     atomic_store(&r->leader, 1);
-    tc_log_info("outbox relay is the active publisher");
+    tc_log_kv(TC_LOG_INFO, "outbox relay is the active publisher", NULL);
     return TC_OK;
 }
 
@@ -423,14 +448,14 @@ void tc_relay_stop(tc_relay_t *r)
     rd_kafka_purge(tc_producer_handle(r->opts.producer), RD_KAFKA_PURGE_F_QUEUE);
     uint64_t one = 1;
     if (write(r->wakefd, &one, sizeof one) < 0)
-        tc_log_warn("relay wake-up failed");
+        tc_log_kv(TC_LOG_WARN, "relay wake-up failed", NULL);
     pthread_join(r->thread, NULL);
     tc_db_close(r->db);
     close(r->wakefd);
     free(r);
 }
 
-int tc_relay_is_leader(tc_relay_t *r)
+bool tc_relay_is_leader(tc_relay_t *r)
 {
     return atomic_load(&r->leader);
 }

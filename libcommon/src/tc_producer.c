@@ -159,8 +159,11 @@ void tc_producer_free(tc_producer_t *p)
 {
     if (!p)
         return;
-    if (rd_kafka_flush(p->rk, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        tc_log_warn("kafka producer closed with %d messages undelivered", rd_kafka_outq_len(p->rk));
+    if (rd_kafka_flush(p->rk, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        char n[24];
+        tc_log_kv(TC_LOG_WARN, "kafka producer closed with messages undelivered", "undelivered",
+                  tc_log_int(n, rd_kafka_outq_len(p->rk)), NULL);
+    }
     atomic_store(&p->stop, 1);
     pthread_join(p->poller, NULL);
     rd_kafka_destroy(p->rk);

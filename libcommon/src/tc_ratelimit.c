@@ -117,7 +117,7 @@ static int validate(const tc_rl_spec_t *spec, int64_t cost)
 static int parse_reply(const redisReply *reply, int64_t v[R_COUNT])
 {
     if (reply->type == REDIS_REPLY_ERROR) {
-        tc_log_error("ratelimit: script failed: %s", reply->str);
+        tc_log_kv(TC_LOG_ERROR, "rate limit script failed", "error", reply->str, NULL);
         return TC_ERROR;
     }
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != R_COUNT)
@@ -132,7 +132,7 @@ static int parse_reply(const redisReply *reply, int64_t v[R_COUNT])
         goto bad;
     return TC_OK;
 bad:
-    tc_log_error("ratelimit: unexpected script reply");
+    tc_log_kv(TC_LOG_ERROR, "unexpected rate limit script reply", NULL);
     return TC_ERROR;
 }
 

@@ -18,6 +18,7 @@
  * is expected to ignore SIGPIPE, as any network server must.
  */
 #include "tc/tc_redis.h"
+#include "tc/tc_codec.h"
 #include "tc/tc_core.h"
 #include "tc/tc_log.h"
 #include "tc/tc_time.h"
@@ -67,9 +68,8 @@ static pthread_mutex_t g_script_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ------------------------------------------------------------------------------ logging */
 
-static void warn_limited(tc_redis_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void warn_limited(tc_redis_t *r, const char *fmt, ...)
+/* 1 when this pool may log a connectivity warning now (at most one per WARN_INTERVAL_MS). */
+static int warn_due(tc_redis_t *r)
 {
     int64_t now = tc_mono_ms();
     pthread_mutex_lock(&r->lock);
@@ -77,28 +77,22 @@ static void warn_limited(tc_redis_t *r, const char *fmt, ...)
     if (due)
         r->last_warn_ms = now;
     pthread_mutex_unlock(&r->lock);
-    if (!due)
-        return;
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    tc_log_warn("redis %s:%d: %s", r->host, r->port, msg);
+    return due;
 }
+
+/* A rate-limited warning about pool r: msg (a string literal) with the server's host and
+ * port, then the given key, value pairs (ending with NULL). */
+#define warn_limited(r, msg, ...)                                                                  \
+    do {                                                                                           \
+        tc_redis_t *r_ = (r);                                                                      \
+        if (warn_due(r_)) {                                                                        \
+            char port_[24];                                                                        \
+            tc_log_kv(TC_LOG_WARN, msg, "host", r_->host, "port", tc_log_int(port_, r_->port),     \
+                      __VA_ARGS__);                                                                \
+        }                                                                                          \
+    } while (0)
 
 /* ------------------------------------------------------------------------------ URL */
-
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Percent-decodes s[0..n) into a new string, so passwords may contain '@', ':' or '/'. */
 static int url_decode(const char *s, size_t n, char **out)
@@ -106,22 +100,10 @@ static int url_decode(const char *s, size_t n, char **out)
     char *d = malloc(n + 1);
     if (!d)
         return TC_ENOMEM;
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] != '%') {
-            d[j++] = s[i];
-            continue;
-        }
-        int hi = i + 2 < n ? hex_digit(s[i + 1]) : -1;
-        int lo = i + 2 < n ? hex_digit(s[i + 2]) : -1;
-        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-            free(d);
-            return TC_EINVAL;
-        }
-        d[j++] = (char)(hi * 16 + lo);
-        i += 2;
+    if (tc_url_decode(s, n, d, n + 1) < 0) {
+        free(d);
+        return TC_EINVAL;
     }
-    d[j] = '\0';
     *out = d;
     return TC_OK;
 }
@@ -236,12 +218,12 @@ static int setup_command(tc_redis_t *r, redisContext *c, int argc, const char **
     redisReply *reply = redisCommandArgv(c, argc, argv, NULL);
     int rc = TC_OK;
     if (!reply) {
-        warn_limited(r, "%s failed: %s", argv[0], c->errstr);
+        warn_limited(r, "redis command failed", "command", argv[0], "error", c->errstr, NULL);
         rc = TC_EUNAVAIL;
     } else if (reply->type != REDIS_REPLY_STATUS || strcmp(reply->str, "OK") != 0) {
         /* The error text never contains the password, so it is safe to log. */
-        warn_limited(r, "%s rejected: %s", argv[0],
-                     reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        warn_limited(r, "redis command rejected", "command", argv[0], "error",
+                     reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply", NULL);
         rc = TC_EUNAVAIL;
     }
     if (reply)
@@ -271,15 +253,15 @@ static redisContext *dial(tc_redis_t *r)
 {
     redisContext *c = redisConnectWithTimeout(r->host, r->port, r->connect_tv);
     if (!c) {
-        warn_limited(r, "connect: out of memory");
+        warn_limited(r, "redis connect failed", "error", "out of memory", NULL);
         return NULL;
     }
     if (c->err) {
-        warn_limited(r, "connect failed: %s", c->errstr);
+        warn_limited(r, "redis connect failed", "error", c->errstr, NULL);
         goto fail;
     }
     if (redisSetTimeout(c, r->command_tv) != REDIS_OK) {
-        warn_limited(r, "setting the command timeout failed: %s", c->errstr);
+        warn_limited(r, "setting the redis command timeout failed", "error", c->errstr, NULL);
         goto fail;
     }
     if ((r->password || r->user) && authenticate(r, c) != TC_OK)
@@ -370,7 +352,7 @@ static redisContext *pool_acquire(tc_redis_t *r)
 {
     redisContext *c = NULL;
     if (take_slot(r, &c) != TC_OK) {
-        warn_limited(r, "no connection available (pool exhausted or Redis down)");
+        warn_limited(r, "no redis connection available (pool exhausted or redis down)", NULL);
         return NULL;
     }
     if (c && !conn_alive(c)) {
@@ -390,7 +372,8 @@ static redisReply *checked_reply(tc_redis_t *r, redisContext **c, void *reply, c
 {
     if (reply && (*c)->err == 0)
         return reply;
-    warn_limited(r, "%s failed: %s", what, (*c)->err ? (*c)->errstr : "no reply");
+    warn_limited(r, "redis command failed", "command", what, "error",
+                 (*c)->err ? (*c)->errstr : "no reply", NULL);
     if (reply)
         freeReplyObject(reply);
     redisFree(*c);
@@ -452,18 +435,21 @@ static void free_settings(tc_redis_t *r)
 tc_redis_t *tc_redis_open(const tc_redis_opts_t *opts)
 {
     if (!opts || !opts->url) {
-        tc_log_error("redis: no URL configured");
+        tc_log_kv(TC_LOG_ERROR, "redis url not configured", NULL);
         return NULL;
     }
     tc_redis_t *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
     if (parse_url(r, opts->url) != TC_OK) {
-        tc_log_error("redis: invalid URL (expected redis://[[user]:password@]host[:port][/db])");
+        tc_log_kv(TC_LOG_ERROR, "invalid redis url", "expected",
+                  "redis://[[user]:password@]host[:port][/db]", NULL);
         goto fail;
     }
     if (apply_opts(r, opts) != TC_OK) {
-        tc_log_error("redis: pool_size must be at most %d", MAX_POOL_SIZE);
+        char n[24];
+        tc_log_kv(TC_LOG_ERROR, "redis pool size too large", "max_pool_size",
+                  tc_log_int(n, MAX_POOL_SIZE), NULL);
         goto fail;
     }
     r->slots = calloc((size_t)r->size, sizeof *r->slots);
@@ -483,8 +469,11 @@ void tc_redis_close(tc_redis_t *r)
     if (!r)
         return;
     /* Connections still checked out belong to callers that outlived the pool: a bug. */
-    if (r->nidle != r->size)
-        tc_log_error("redis: pool closed with %d connection(s) in use", r->size - r->nidle);
+    if (r->nidle != r->size) {
+        char n[24];
+        tc_log_kv(TC_LOG_ERROR, "redis pool closed with connections in use", "in_use",
+                  tc_log_int(n, r->size - r->nidle), NULL);
+    }
     for (int i = 0; i < r->nidle; i++)
         if (r->slots[i])
             redisFree(r->slots[i]);
@@ -523,16 +512,11 @@ redisReply *tc_redis_cmdf(tc_redis_t *r, const char *fmt, ...)
 
 static int sha1_hex(const char *data, size_t n, char out[41])
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     if (EVP_Digest(data, n, md, &mdlen, EVP_sha1(), NULL) != 1 || mdlen != 20)
         return TC_ERROR;
-    for (unsigned int i = 0; i < mdlen; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[40] = '\0';
+    tc_hex_encode(md, mdlen, out);
     return TC_OK;
 }
 
@@ -582,7 +566,7 @@ redisReply *tc_redis_eval(tc_redis_t *r, tc_redis_script_t *s, int nkeys, const 
     if (!argv)
         return NULL;
     if (script_sha1(s, sha) != TC_OK) {
-        tc_log_error("redis: cannot hash script");
+        tc_log_kv(TC_LOG_ERROR, "cannot hash redis script", NULL);
         goto cleanup;
     }
     snprintf(nkeys_str, sizeof nkeys_str, "%d", nkeys);

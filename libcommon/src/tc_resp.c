@@ -89,7 +89,7 @@ void tc_resp_json(tc_resp_t *r, int status, cJSON *body)
     char *text = body ? cJSON_PrintUnformatted(body) : NULL;
     cJSON_Delete(body);
     if (!text) {
-        tc_log_error("response serialisation failed (out of memory)");
+        tc_log_kv(TC_LOG_ERROR, "response serialisation failed (out of memory)", NULL);
         set_oom(r);
         return;
     }
@@ -125,6 +125,14 @@ void tc_resp_invalid(tc_resp_t *r, tc_jv_t *jv)
     snprintf(msg, sizeof msg, "The request has %d invalid field%s", n, n == 1 ? "" : "s");
     error_with_details(r, 422, "validation_failed", msg, details);
     tc_jv_free(jv);
+}
+
+void tc_resp_fail_for(tc_resp_t *r, int rc, const char *what)
+{
+    if (rc == TC_ENOTFOUND && what)
+        tc_resp_error(r, 404, "not_found", "%s not found", what);
+    else
+        tc_resp_fail(r, rc);
 }
 
 void tc_resp_fail(tc_resp_t *r, int rc)

@@ -5,6 +5,7 @@
  * differing segment is a literal wins (/v1/users/me beats /v1/users/{id}), independent of
  * registration order.
  */
+#include "tc/tc_codec.h"
 #include "tc/tc_http.h"
 #include "tc/tc_core.h"
 
@@ -142,43 +143,6 @@ int tc_router_add(tc_router_t *r, const tc_route_t *route)
     e->route.pattern = e->pattern;
     r->n++;
     return TC_OK;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-long tc_url_decode(const char *in, size_t n, char *out, size_t outlen)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = in[i];
-        if (c == '%') {
-            if (i + 2 >= n)
-                return -1;
-            int hi = hexval(in[i + 1]), lo = hexval(in[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            c = (char)(hi * 16 + lo);
-            if (c == '\0')
-                return -1;
-            i += 2;
-        }
-        if (o + 1 >= outlen)
-            return -1;
-        out[o++] = c;
-    }
-    if (outlen == 0)
-        return -1;
-    out[o] = '\0';
-    return (long)o;
 }
 
 typedef struct {

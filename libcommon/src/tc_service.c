@@ -6,6 +6,8 @@
  * every thread inherits the mask and only the main thread (sigwait) ever sees them.
  */
 #include "tc/tc_service.h"
+#include "tc/tc_cidr.h"
+#include "tc/tc_revoke.h"
 #include "tc/tc_buf.h"
 #include "tc/tc_core.h"
 #include "tc/tc_log.h"
@@ -29,6 +31,7 @@ typedef struct {
     const char **topics; /* NULL-terminated copy */
     tc_event_handler_fn fn;
     void *ud;
+    tc_dispatch_t *dispatch; /* owned, when the consumer dispatches by type */
     tc_consumer_t *running;
 } tc_consumer_spec_t;
 
@@ -55,6 +58,8 @@ struct tc_service {
 
     /* common configuration */
     const char *bind_addr;
+    tc_cidr_t *trusted; /* TRUSTED_PROXIES */
+    size_t ntrusted;
     int port, admin_port, threads, grace_ms, log_flush_ms;
     int64_t max_body;
     const char *db_url, *redis_url, *brokers, *jwks_url, *jwks_file, *issuer, *audience;
@@ -67,6 +72,9 @@ struct tc_service {
     tc_redis_t *redis;
     tc_producer_t *producer;
     tc_relay_t *relay;
+    tc_revocations_t *revoked; /* fed by `tail` from auth-events, consulted by `auth` */
+    tc_tail_t *tail;
+    int64_t revocation_lookback_ms;
     tc_auth_t *auth;
     tc_httpc_t *httpc;
     tc_router_t *router, *admin_router;
@@ -120,6 +128,11 @@ static void read_config(tc_service_t *s)
     tc_config_t *c = s->cfg;
     unsigned needs = s->def.needs;
     s->bind_addr = tc_config_str(c, "BIND_ADDR", "0.0.0.0");
+    /* X-Forwarded-For is believed only from these peers (the gateway's addresses) */
+    const char *trusted = tc_config_str(c, "TRUSTED_PROXIES", "");
+    if (tc_cidr_list_parse(trusted, &s->trusted, &s->ntrusted) != TC_OK)
+        tc_config_fail(c, "TRUSTED_PROXIES",
+                       "must be a comma-separated list of addresses or CIDRs");
     s->port = (int)tc_config_int(c, "PORT", s->def.default_port, 0, 65535);
     s->admin_port = (int)tc_config_int(c, "ADMIN_PORT", s->port ? s->port + 1000 : 0, 0, 65535);
     s->threads = (int)tc_config_int(c, "HTTP_THREADS", 8, 1, 512);
@@ -145,6 +158,10 @@ static void read_config(tc_service_t *s)
         s->session_timeout_ms =
             (int)tc_config_int(c, "KAFKA_SESSION_TIMEOUT_MS", 10000, 1000, 300000);
         s->heartbeat_ms = (int)tc_config_int(c, "KAFKA_HEARTBEAT_MS", 3000, 100, 60000);
+        /* how far back a starting process reads revocations: the longest access-token
+         * lifetime (15 minutes) plus the verifiers' leeway; 0 turns revocation off */
+        s->revocation_lookback_ms =
+            tc_config_int(c, "REVOCATION_LOOKBACK_SECONDS", 960, 0, 7 * 86400) * 1000;
         read_kafka_security(s);
     }
     if (needs & TC_NEED_AUTH) {
@@ -224,7 +241,9 @@ static int migrate(tc_service_t *s)
         /* only an unreachable database is worth waiting for; a bad migration is fatal */
         if (rc != TC_EUNAVAIL || tc_mono_ms() + delay > deadline)
             return rc;
-        tc_log_warn("database not reachable yet; retrying migrations in %d ms", delay);
+        char ms[24];
+        tc_log_kv(TC_LOG_WARN, "database not reachable yet; retrying migrations", "retry_in_ms",
+                  tc_log_int(ms, delay), NULL);
         tc_sleep_ms(delay);
         delay = delay * 2 > 5000 ? 5000 : delay * 2;
     }
@@ -246,7 +265,7 @@ static int open_db(tc_service_t *s)
         return TC_ENOMEM;
     int rc = migrate(s);
     if (rc != TC_OK)
-        tc_log_error("migrations failed: %s", tc_strerror(rc));
+        tc_log_kv(TC_LOG_ERROR, "migrations failed", "error", tc_strerror(rc), NULL);
     return rc;
 }
 
@@ -273,7 +292,7 @@ static int open_auth(tc_service_t *s)
     /* The key set may not be reachable yet (auth starting at the same time): verification
      * fetches it lazily and /ready reports it until then. */
     if (tc_auth_reload(s->auth) != TC_OK)
-        tc_log_warn("signing keys not loaded yet; will retry");
+        tc_log_kv(TC_LOG_WARN, "signing keys not loaded yet; will retry", NULL);
     return TC_OK;
 }
 
@@ -283,7 +302,7 @@ int tc_service_open(tc_service_t *s)
         return TC_EINVAL;
     tc_config_log(s->cfg);
     if (tc_log_buffer_start(s->log_flush_ms) != TC_OK)
-        tc_log_warn("log buffering unavailable; writing every line at once");
+        tc_log_kv(TC_LOG_WARN, "log buffering unavailable; writing every line at once", NULL);
     s->started_ms = tc_now_ms();
     if (!tc_metric_gauge_fn("process_uptime_seconds", "Seconds since the service started",
                             gauge_uptime, s))
@@ -354,7 +373,7 @@ tc_router_t *tc_service_admin_router(tc_service_t *s)
     return s->admin_router;
 }
 
-int tc_service_stopping(const tc_service_t *s)
+bool tc_service_stopping(const tc_service_t *s)
 {
     return atomic_load(&((tc_service_t *)s)->stopping);
 }
@@ -364,7 +383,8 @@ int tc_service_routes(tc_service_t *s, const tc_route_t *routes, size_t n)
     for (size_t i = 0; i < n; i++) {
         int rc = tc_router_add(s->router, &routes[i]);
         if (rc != TC_OK) {
-            tc_log_error("cannot register route %s %s", routes[i].method, routes[i].pattern);
+            tc_log_kv(TC_LOG_ERROR, "cannot register route", "method", routes[i].method, "route",
+                      routes[i].pattern, NULL);
             return rc;
         }
     }
@@ -401,6 +421,21 @@ int tc_service_consume(tc_service_t *s, const char *group_suffix, const char *co
     c->fn = fn;
     c->ud = ud;
     s->nconsumers++;
+    return TC_OK;
+}
+
+int tc_service_consume_types(tc_service_t *s, const char *group_suffix,
+                             const tc_event_route_t *routes, size_t n, void *ud)
+{
+    tc_dispatch_t *d = tc_dispatch_new(routes, n, ud);
+    if (!d)
+        return TC_EINVAL;
+    int rc = tc_service_consume(s, group_suffix, tc_dispatch_topics(d), tc_dispatch_event, d);
+    if (rc != TC_OK) {
+        tc_dispatch_free(d);
+        return rc;
+    }
+    s->consumers[s->nconsumers - 1].dispatch = d;
     return TC_OK;
 }
 
@@ -444,7 +479,7 @@ void tc_service_set_auth(tc_service_t *s, tc_auth_t *auth)
     s->auth = auth;
 }
 
-int tc_service_port(const tc_service_t *s)
+uint16_t tc_service_port(const tc_service_t *s)
 {
     return s->port;
 }
@@ -571,8 +606,43 @@ static void *job_main(void *arg)
     }
 }
 
+static void on_revocation(const tc_event_t *ev, void *ud)
+{
+    if (tc_revocations_apply(ud, ev) != TC_OK)
+        tc_log_kv(TC_LOG_WARN, "unreadable revocation event", "type", ev->type, "id", ev->id, NULL);
+}
+
+static double gauge_revocations(void *ud)
+{
+    tc_service_t *s = ud;
+    return s->revoked ? (double)tc_revocations_count(s->revoked) : 0;
+}
+
+/* Every token verifier of a service on Kafka follows auth-events, so a revoked session's or
+ * user's tokens are refused within seconds, not at their expiry (tc_revoke.h). */
+static int start_revocations(tc_service_t *s)
+{
+    if (!s->auth || !s->brokers || s->revocation_lookback_ms <= 0)
+        return TC_OK;
+    if (!(s->revoked = tc_revocations_new(s->revocation_lookback_ms)))
+        return TC_ENOMEM;
+    if (!tc_metric_gauge_fn("auth_revocations", "Revoked sessions and subjects held",
+                            gauge_revocations, s))
+        return TC_ENOMEM;
+    tc_auth_set_revocations(s->auth, s->revoked);
+    tc_tail_opts_t o = {.brokers = s->brokers,
+                        .props = s->kafka_props,
+                        .topic = "auth-events",
+                        .lookback_ms = s->revocation_lookback_ms,
+                        .fn = on_revocation,
+                        .ud = s->revoked};
+    return (s->tail = tc_tail_start(&o)) ? TC_OK : TC_ERROR;
+}
+
 static int start_background(tc_service_t *s)
 {
+    if (start_revocations(s) != TC_OK)
+        return TC_ERROR;
     if (s->db && s->producer) {
         tc_relay_opts_t ro = {.db = s->db, .producer = s->producer};
         if (!(s->relay = tc_relay_start(&ro)))
@@ -612,6 +682,8 @@ static int start_servers(tc_service_t *s)
                           .max_body = (size_t)s->max_body,
                           .router = s->router,
                           .auth = s->auth,
+                          .trusted_proxies = s->trusted,
+                          .ntrusted_proxies = s->ntrusted,
                           .access_log = 1,
                           .metrics = 1};
     tc_http_opts_t admin = {.service = s->def.name,
@@ -646,12 +718,13 @@ static void wait_for_shutdown(tc_service_t *s)
         if (sigwait(&s->signals, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            tc_log_info("SIGHUP: reloading configuration");
+            tc_log_kv(TC_LOG_INFO, "reloading configuration", "signal", "SIGHUP", NULL);
             if (s->reload_fn)
                 s->reload_fn(s->reload_ud);
             continue;
         }
-        tc_log_info("%s received: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        tc_log_kv(TC_LOG_INFO, "shutting down", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                  NULL);
         return;
     }
 }
@@ -671,15 +744,16 @@ static int shutdown_all(tc_service_t *s)
     if (s->custom_started) {
         s->custom.quiesce(s->custom.ud);
         if (s->custom.drain(s->custom.ud, s->grace_ms) != TC_OK)
-            tc_log_warn("requests still in flight after the grace period");
+            tc_log_kv(TC_LOG_WARN, "requests still in flight after the grace period", NULL);
         s->custom.stop(s->custom.ud);
         s->custom_started = 0;
     }
     if (s->http) {
         tc_http_quiesce(s->http);
         if (tc_http_drain(s->http, s->grace_ms) != TC_OK) {
-            tc_log_warn("%d requests still in flight after the grace period",
-                        tc_http_in_flight(s->http));
+            char n[24];
+            tc_log_kv(TC_LOG_WARN, "requests still in flight after the grace period", "requests",
+                      tc_log_int(n, (int64_t)tc_http_in_flight(s->http)), NULL);
         }
         /* reads still waiting on the database fail now (503) and are answered before the
          * server stops */
@@ -705,13 +779,15 @@ static int shutdown_all(tc_service_t *s)
     s->relay = NULL;
     pthread_mutex_unlock(&s->relay_lock);
     tc_relay_stop(relay);
+    tc_tail_stop(s->tail);
+    s->tail = NULL;
     if (s->producer && tc_producer_flush(s->producer, 10000) != TC_OK)
-        tc_log_warn("producer flush timed out");
+        tc_log_kv(TC_LOG_WARN, "producer flush timed out", NULL);
     if (s->admin) {
         tc_http_stop(s->admin);
         s->admin = NULL;
     }
-    tc_log_info("shutdown complete");
+    tc_log_kv(TC_LOG_INFO, "shutdown complete", NULL);
     tc_log_flush();
     return rc;
 }
@@ -719,7 +795,7 @@ static int shutdown_all(tc_service_t *s)
 int tc_service_run(tc_service_t *s)
 {
     if (start_background(s) != TC_OK || start_servers(s) != TC_OK) {
-        tc_log_error("start-up failed");
+        tc_log_kv(TC_LOG_ERROR, "start-up failed", NULL);
         shutdown_all(s);
         return 1;
     }
@@ -731,14 +807,16 @@ void tc_service_free(tc_service_t *s)
 {
     if (!s)
         return;
-    if (s->http || s->admin || s->relay || s->custom_started)
+    if (s->http || s->admin || s->relay || s->tail || s->custom_started)
         shutdown_all(s);
     for (int i = 0; i < s->nconsumers; i++) {
         free(s->consumers[i].group);
         free(s->consumers[i].topics);
+        tc_dispatch_free(s->consumers[i].dispatch);
     }
     tc_producer_free(s->producer);
     tc_auth_free(s->auth);
+    tc_revocations_free(s->revoked);
     tc_httpc_free(s->httpc);
     tc_redis_close(s->redis);
     tc_dbpipe_close(s->dbpipe);
@@ -746,6 +824,7 @@ void tc_service_free(tc_service_t *s)
     tc_router_free(s->router);
     tc_router_free(s->admin_router);
     tc_config_free(s->cfg);
+    free(s->trusted);
     pthread_mutex_destroy(&s->stop_lock);
     pthread_mutex_destroy(&s->relay_lock);
     pthread_cond_destroy(&s->stop_cv);

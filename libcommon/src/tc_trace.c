@@ -1,26 +1,28 @@
 /* W3C Trace Context (traceparent) parsing and child-span creation. */
 #include "tc/tc_trace.h"
 #include "tc/tc_core.h"
+#include "tc/tc_codec.h"
 #include "tc/tc_crypto.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
-static int is_lower_hex(const char *s, size_t n)
+static bool is_lower_hex(const char *s, size_t n)
 {
+    unsigned v;
     for (size_t i = 0; i < n; i++)
-        if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
-            return 0;
-    return 1;
+        if (!tc_hex_nibble(s[i], &v) || (s[i] >= 'A' && s[i] <= 'F'))
+            return false;
+    return true;
 }
 
-static int all_zero(const char *s, size_t n)
+static bool all_zero(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (s[i] != '0')
-            return 0;
-    return 1;
+            return false;
+    return true;
 }
 
 int tc_traceparent_parse(const char *tp, char trace_id[33], char parent_id[17], char flags[3])
@@ -66,15 +68,15 @@ int tc_traceparent_child(const char *trace_id, const char *flags, char out[56])
     return TC_OK;
 }
 
-int tc_request_id_valid(const char *s, size_t n)
+bool tc_request_id_valid(const char *s, size_t n)
 {
     if (!s || n == 0 || n > 64)
-        return 0;
+        return false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '-' || c == '.' || c == ':'))
-            return 0;
+            return false;
     }
-    return 1;
+    return true;
 }

@@ -1,6 +1,9 @@
 #include "tc/tc_tx.h"
 #include "tc/tc_core.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 tc_dbconn_t *tc_tx_begin(tc_db_t *db, tc_resp_t *resp)
 {
     tc_dbconn_t *c = tc_db_acquire(db);
@@ -31,4 +34,32 @@ void tc_tx_abort(tc_db_t *db, tc_dbconn_t *tx)
 {
     tc_db_rollback(tx);
     tc_db_release(db, tx);
+}
+
+int tc_tx_respond(tc_db_t *db, tc_dbconn_t *tx, const tc_idem_t *idem, tc_resp_t *resp, int status,
+                  cJSON *body, const char *location)
+{
+    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+    cJSON_Delete(body);
+    if (!text) {
+        tc_tx_abort(db, tx);
+        tc_resp_fail(resp, TC_ENOMEM);
+        return TC_ENOMEM;
+    }
+    int rc = idem && idem->key ? tc_idem_store(tx, idem->scope, idem->key, status, text) : TC_OK;
+    if (rc != TC_OK) {
+        tc_tx_abort(db, tx);
+        tc_resp_fail(resp, rc);
+        free(text);
+        return rc;
+    }
+    rc = tc_tx_commit(db, tx, resp);
+    if (rc != TC_OK) {
+        free(text);
+        return rc;
+    }
+    if (location)
+        tc_resp_header(resp, "Location", location);
+    tc_resp_raw(resp, status, NULL, text, strlen(text));
+    return TC_OK;
 }

@@ -15,6 +15,10 @@ import urllib.request
 import pytest
 import requests
 
+# a second user instance and the gateway's weights for the user upstream: every suite that
+# goes through the gateway to user would meet the canary
+pytestmark = pytest.mark.serial
+
 CANARY_OFFSET = 100
 
 

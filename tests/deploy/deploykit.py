@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 import yaml
@@ -27,6 +28,12 @@ TEAM_VALUES_DIR = os.path.join(CHART, "values")
 YAMLLINT_CONFIG = os.path.join(HERE, "yamllint.yaml")
 RELEASE = "techcorp"
 NAMESPACE = "techcorp"
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+import fleet  # noqa: E402
+
+FLEET = fleet.SERVICES  # every service of the chart, in port order (scripts/fleet)
+ENABLED = fleet.ENABLED  # the services the chart enables by default
 
 # The values combinations every render test runs over (name -> (files, extra args)).
 MINIMAL = os.path.join(VALUES_DIR, "minimal.yaml")

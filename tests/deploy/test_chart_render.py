@@ -11,7 +11,7 @@ import tempfile
 import pytest
 import yaml
 
-from deploykit import (ALL_FEATURES_ARGS, CHART, MINIMAL, NAMESPACE, TEAM_VALUES_DIR,
+from deploykit import (ALL_FEATURES_ARGS, CHART, ENABLED, MINIMAL, NAMESPACE, TEAM_VALUES_DIR,
                       VALUES_DIR, YAMLLINT_CONFIG, need_tool, renderer, run_render)
 
 WORKLOAD_KINDS = ("Deployment", "Rollout")
@@ -222,7 +222,7 @@ def test_hpa_and_pdb(combo):
 def test_hpa_defaults_follow_the_seed(render):
     r = render([MINIMAL])
     hpas = r.of("HorizontalPodAutoscaler")
-    assert {h["metadata"]["name"] for h in hpas} == {"gateway", "auth", "user"}
+    assert {h["metadata"]["name"] for h in hpas} == set(ENABLED)
     for h in hpas:
         assert h["spec"]["minReplicas"] == 3 and h["spec"]["maxReplicas"] == 20
         assert h["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 70

@@ -3,6 +3,7 @@ the local stack's ports (DESIGN §7), each service's main.c, CODEOWNERS and the 
 files, and DESIGN §1's owning teams when ../shared/DESIGN.md is beside the checkout."""
 import os
 import re
+import subprocess
 
 import pytest
 import yaml
@@ -13,10 +14,11 @@ TEAMS = {"Platform": "platform", "Security": "security", "Workflows": "workflows
          "Search": "search", "AI/ML": "ai-ml", "Billing": "billing", "Integrations": "integrations"}
 
 
-def stack_services():
-    with open(os.path.join(ROOT, "scripts", "stack.sh")) as f:
-        m = re.search(r"^SERVICES=\(([^)]*)\)", f.read(), re.M)
-    return m.group(1).split()
+def fleet_ports():
+    """[(service, port)] as scripts/fleet gives them to the local stack (scripts/stack.sh)."""
+    out = subprocess.run([os.path.join(ROOT, "scripts", "fleet"), "ports"], check=True,
+                         capture_output=True, text=True).stdout
+    return [(name, int(port)) for name, port in (line.split() for line in out.splitlines())]
 
 
 def codeowners():
@@ -40,10 +42,24 @@ def owners_of(path):
 
 
 def test_ports_are_design_section_7(chart_values):
-    order = stack_services()
-    assert list(chart_values["services"]) == order, "one entry per service, in the fleet's order"
-    for i, name in enumerate(order):
-        assert chart_values["services"][name]["port"] == 8080 + i, name
+    ports = fleet_ports()
+    assert [name for name, _ in ports] == list(chart_values["services"]), \
+        "one entry per service, in port order"
+    assert [port for _, port in ports] == list(range(8080, 8080 + len(ports))), \
+        "DESIGN section 7: consecutive API ports from 8080"
+
+
+def test_the_local_stack_takes_its_ports_from_the_chart(tmp_path):
+    """scripts/stack.sh has no list of its own: each service listens on its chart port
+    (shifted by TC_PORT_BASE), its admin port 1000 above, and uses the Redis db of its place."""
+    for name, port in fleet_ports():
+        env = dict(os.environ, TC_RUN_DIR=str(tmp_path / "run"), TC_PORT_BASE="18080")
+        out = subprocess.run([os.path.join(ROOT, "scripts", "stack.sh"), "env", name],
+                             check=True, capture_output=True, text=True, env=env).stdout
+        got = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        assert got["PORT"] == str(port + 10000), name
+        assert got["ADMIN_PORT"] == str(port + 11000), name
+        assert got["REDIS_URL"].endswith(f"/{port - 8080}"), name
 
 
 def test_ports_are_the_services_own(chart_values):

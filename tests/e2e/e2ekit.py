@@ -14,9 +14,8 @@ import time
 
 import requests
 from jsonschema import Draft202012Validator
-from requests.adapters import HTTPAdapter
 
-from platform_client import OpenApi
+from platform_client import OpenApi, SourceAdapter
 
 DOCS_BASE = "https://docs.techcorp.com/errors/"
 ERROR_FIELDS = {"code", "message", "request_id", "docs_url", "details"}
@@ -24,18 +23,6 @@ ERROR_FIELDS = {"code", "message", "request_id", "docs_url", "details"}
 # which contract describes a public path (the gateway routes these prefixes to their owner)
 OWNERS = (("/v1/auth/", "auth"), ("/.well-known/", "auth"), ("/v1/users", "user"),
           ("/v1/orgs/", "user"))
-
-
-class _SourceAdapter(HTTPAdapter):
-    """Connects from a chosen loopback address (the load balancer in front of the gateway)."""
-
-    def __init__(self, source, **kw):
-        self.source = source
-        super().__init__(**kw)
-
-    def init_poolmanager(self, *args, **kw):
-        kw["source_address"] = (self.source, 0)
-        super().init_poolmanager(*args, **kw)
 
 
 class Contracts:
@@ -123,7 +110,7 @@ class Client:
         self.base = f"http://127.0.0.1:{stack.port('gateway')}"
         self.client_ip = client_ip
         self.http = requests.Session()
-        self.http.mount("http://", _SourceAdapter(contracts.trusted_proxy()))
+        self.http.mount("http://", SourceAdapter(contracts.trusted_proxy()))
 
     def call(self, method, path, token=None, api_key=None, json_body=None, headers=None,
              expect=None, code=None, patient=False):

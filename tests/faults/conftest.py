@@ -9,7 +9,8 @@ import faultkit
 
 # The test routing ejects a failing user target for 30 s after 5 failures; every fault here
 # makes such failures on purpose, and waiting out 30 s after each would only measure the
-# breaker (tests/gateway covers it). A copy with 1 s ejections lets recovery show at once.
+# breaker (the gateway's component suite covers it). A copy with 1 s ejections lets recovery
+# show at once.
 EJECT_MS = 1000
 
 
@@ -44,3 +45,15 @@ def healed(stack):
         yield own
     finally:
         faultkit.heal(stack, own.get("proc"))
+
+
+_SUITE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Every test of this suite is `serial` (tests/README.md): it kills services and takes
+    the broker, PostgreSQL and Redis down, which every other suite needs."""
+    for item in items:
+        if str(item.path).startswith(_SUITE_DIR):
+            item.add_marker(pytest.mark.serial)

@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 
 import requests
 
+import fleet
 from platform_client import eventually
 
 # generous: above the gateway's 30 s upstream timeout, so a 504 arrives before we give up;
 # a request without an answer by then counts as a hang
 CLIENT_TIMEOUT = 40
 STOP_TIMEOUT = int(os.environ.get("TC_STOP_TIMEOUT", "20"))  # scripts/stack.sh's grace period
-FLEET = ("auth", "user", "gateway")  # the services this stack runs, auth first (JWKS)
+FLEET = tuple(fleet.running())  # the services this stack runs, auth first (JWKS)
 OPS_PER_USER = 4  # after its invitation, each user gets PATCH, PUT, PATCH, PUT
 USER_EVENT_PREFIX = "com.techcorp.user."
 

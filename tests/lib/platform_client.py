@@ -13,9 +13,35 @@ import time
 import requests
 import yaml
 from jsonschema import Draft202012Validator, RefResolver
+from requests.adapters import HTTPAdapter
 
-SERVICES = ["gateway", "auth", "user", "workflow", "analytics", "notification", "search",
-            "ml-inference", "billing", "integration-hub"]
+import fleet
+
+SERVICES = fleet.SERVICES  # the chart's services:, in port order (scripts/fleet)
+# The loopback address the gateway calls the services from (UPSTREAM_SOURCE_ADDR in
+# scripts/stack.sh): the one peer, with the gateway's own front proxy, whose X-Forwarded-For
+# the services believe (TRUSTED_PROXIES).
+GATEWAY_SOURCE = "127.0.0.5"
+
+
+class SourceAdapter(HTTPAdapter):
+    """Connects from a chosen loopback address (a proxy the receiving side trusts, or one it
+    does not)."""
+
+    def __init__(self, source, **kw):
+        self.source = source
+        super().__init__(**kw)
+
+    def init_poolmanager(self, *args, **kw):
+        kw["source_address"] = (self.source, 0)
+        super().init_poolmanager(*args, **kw)
+
+
+def session_from(address):
+    """A requests session whose connections come from `address` (a loopback address)."""
+    s = requests.Session()
+    s.mount("http://", SourceAdapter(address))
+    return s
 
 
 class Stack:
@@ -28,6 +54,9 @@ class Stack:
         self.kafka = kafka
         self.kafka_pidfile = kafka_pidfile
         self.http = requests.Session()
+        # a call that names a client address comes, as only the gateway's calls do, from the
+        # gateway's address: a service believes X-Forwarded-For from nobody else
+        self.as_gateway = session_from(GATEWAY_SOURCE)
         with open(os.path.join(run_dir, "jwt", "kid")) as f:
             self.kid = f.read().strip()
         self.key = os.path.join(run_dir, "jwt", "dev-key.pem")
@@ -44,7 +73,7 @@ class Stack:
 
     # ------------------------------------------------------------------ addresses
     def port(self, service):
-        return self.port_base + SERVICES.index(service)
+        return self.port_base + fleet.offset(service)
 
     def url(self, service, path):
         return f"http://127.0.0.1:{self.port(service)}{path}"
@@ -78,8 +107,10 @@ class Stack:
         h = dict(headers or {})
         if token:
             h["Authorization"] = f"Bearer {token}"
-        return self.http.request(method, self.url(service, path), json=json_body, data=data,
-                                 headers=h, timeout=timeout)
+        forwarded = any(k.lower() == "x-forwarded-for" for k in h)
+        http = self.as_gateway if forwarded and service != "gateway" else self.http
+        return http.request(method, self.url(service, path), json=json_body, data=data,
+                            headers=h, timeout=timeout)
 
     def new_org(self, name=None, email=None):
         email = email or f"owner-{secrets.token_hex(6)}@example.com"

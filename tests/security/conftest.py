@@ -1,4 +1,5 @@
-"""Fixtures of the security suite: the gateway fixtures of tests/gateway (its Gateway client,
+"""Fixtures of the security suite: the gateway fixtures of its component suite
+(services/gateway/tests/component: its Gateway client,
 token minting and the Python upstreams its /t/* test routes point at), loaded from there
 rather than copied, plus fresh tenants to attack."""
 import importlib.util
@@ -8,16 +9,17 @@ import sys
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-GATEWAY_TESTS = os.path.join(os.path.dirname(HERE), "gateway")
+GATEWAY_TESTS = os.path.join(os.path.dirname(os.path.dirname(HERE)), "services", "gateway", "tests",
+                             "component")
 if GATEWAY_TESTS not in sys.path:
-    sys.path.append(GATEWAY_TESTS)  # `upstreams`, as tests/gateway/conftest.py imports it
+    sys.path.append(GATEWAY_TESTS)  # `upstreams`, as the gateway suite's conftest.py imports it
 
 import upstreams as _upstreams  # noqa: E402
 
 
 def _share_upstream_servers():
     """Both suites' session fixtures start the same upstreams on the same fixed ports; when
-    tests/gateway and tests/security run in one pytest session, the second start must reuse
+    the gateway suite and tests/security run in one pytest session, the second start must reuse
     the servers the first one started instead of failing to bind."""
     cls = _upstreams.Upstream
     if getattr(cls, "_tc_shared", False):
@@ -51,7 +53,7 @@ def _load_gateway_fixtures():
 
 
 gateway_fixtures = _load_gateway_fixtures()
-# tests/gateway imports helpers with `from conftest import …`; when several suite directories
+# the gateway suite imports helpers with `from conftest import …`; when several suite directories
 # are named on the command line, the conftest loaded last answers that import, so the names
 # it wants are here too
 TRUSTED_PROXY = gateway_fixtures.TRUSTED_PROXY
@@ -77,3 +79,16 @@ def tenant(stack):
 def account(stack):
     """A fresh organization whose owner signed up through auth (real auth-issued tokens)."""
     return stack.signup()
+
+
+_SUITE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Every test of this suite is `serial` (tests/README.md): it asserts row counts of the auth and
+    user databases, which any other suite's sign-ups would change, and it shares the
+    gateway suite's upstream ports."""
+    for item in items:
+        if str(item.path).startswith(_SUITE_DIR):
+            item.add_marker(pytest.mark.serial)

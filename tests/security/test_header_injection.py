@@ -3,7 +3,7 @@ into forwarded headers (X-Request-Id, traceparent, X-Forwarded-For, custom heade
 refused with 400 or never reaches the upstream or the response as a header of its own; and
 ambiguous framing (Content-Length with Transfer-Encoding, two lengths, obs-fold, a Connection
 header nominating a framing header) is refused before anything reaches an upstream. The echo
-upstreams of tests/gateway record exactly what arrives."""
+upstreams of the gateway suite (services/gateway/tests/component) record exactly what arrives."""
 import re
 
 import pytest

@@ -45,7 +45,11 @@ import threading
 import time
 import queue
 
-SERVICES = ["gateway", "auth", "user"]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "lib"))
+import fleet  # noqa: E402
+
+SERVICES = fleet.running(os.environ.get("TC_BIN"))  # what the soak stack runs (scripts/fleet)
 INFO_PROCESSES = ["redis", "kafka-dev-broker"]
 
 # label → requests per second at SOAK_RATE=1
@@ -247,8 +251,8 @@ class Soak:
         self.stats = Stats()
         self.seq = 0
         self.seq_mu = threading.Lock()
-        # API ports in the fleet order of scripts/stack.sh: gateway, auth, user
-        self.ports = {name: args.port + i for i, name in enumerate(SERVICES)}
+        # API ports as scripts/stack.sh gives them: the gateway's port + each one's offset
+        self.ports = {name: args.port + fleet.offset(name) for name in SERVICES}
         self.conns_warm = self.conns_end = {}
 
     def n(self):

@@ -183,7 +183,7 @@ static void rk_log_cb(const rd_kafka_t *rk, int level, const char *fac, const ch
     tc_log_level_t lvl = level <= 3 ? TC_LOG_ERROR : level == 4 ? TC_LOG_WARN : TC_LOG_INFO;
     if (level >= 7)
         lvl = TC_LOG_DEBUG;
-    tc_log_kv(lvl, buf, "component", "librdkafka", "facility", fac, NULL);
+    tc_log_kv(lvl, "librdkafka", "component", "librdkafka", "facility", fac, "detail", buf, NULL);
 }
 
 /*
@@ -245,7 +245,7 @@ static int create_topics(rd_kafka_mock_cluster_t *mc, const cJSON *catalog, int 
 {
     const cJSON *topics = cJSON_GetObjectItemCaseSensitive(catalog, "topics");
     if (!cJSON_IsArray(topics) || cJSON_GetArraySize(topics) == 0) {
-        tc_log_error("catalog has no \"topics\" array");
+        tc_log_kv(TC_LOG_ERROR, "catalog has no \"topics\" array", NULL);
         return -1;
     }
     const cJSON *t;
@@ -255,27 +255,31 @@ static int create_topics(rd_kafka_mock_cluster_t *mc, const cJSON *catalog, int 
         const cJSON *parts = cJSON_GetObjectItemCaseSensitive(t, "partitions");
         if (!cJSON_IsString(name) || !name->valuestring[0] || !cJSON_IsNumber(parts) ||
             parts->valuedouble < 1 || parts->valuedouble > MAX_PARTITIONS) {
-            tc_log_error("catalog entry needs a \"name\" and \"partitions\" (1..%d)",
-                         MAX_PARTITIONS);
+            char max[24];
+            tc_log_kv(TC_LOG_ERROR, "catalog entry needs a \"name\" and \"partitions\"",
+                      "max_partitions", tc_log_int(max, MAX_PARTITIONS), NULL);
             return -1;
         }
         int np = parts->valueint;
         char dlt[256];
         int n = snprintf(dlt, sizeof dlt, "%s%s", name->valuestring, DLT_SUFFIX);
         if (n < 0 || (size_t)n >= sizeof dlt) {
-            tc_log_error("topic name too long: %s", name->valuestring);
+            tc_log_kv(TC_LOG_ERROR, "topic name too long", "topic", name->valuestring, NULL);
             return -1;
         }
         const char *names[2] = {name->valuestring, dlt};
         for (int i = 0; i < 2; i++) {
             rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(mc, names[i], np, replication);
             if (err) {
-                tc_log_error("cannot create topic %s: %s", names[i], rd_kafka_err2str(err));
+                tc_log_kv(TC_LOG_ERROR, "cannot create topic", "topic", names[i], "error",
+                          rd_kafka_err2str(err), NULL);
                 return -1;
             }
             (*created)++;
         }
-        tc_log_info("topic %s and %s created with %d partitions", name->valuestring, dlt, np);
+        char npart[24];
+        tc_log_kv(TC_LOG_INFO, "topic and dead-letter topic created", "topic", name->valuestring,
+                  "dlt", dlt, "partitions", tc_log_int(npart, np), NULL);
     }
     return 0;
 }
@@ -292,8 +296,10 @@ static int set_brokers(rd_kafka_mock_cluster_t *mc, int brokers, int up)
     for (int id = 1; id <= brokers; id++) {
         err = up ? rd_kafka_mock_broker_set_up(mc, id) : rd_kafka_mock_broker_set_down(mc, id);
         if (err) {
-            tc_log_error("broker %d: %s failed: %s", id, up ? "set_up" : "set_down",
-                         rd_kafka_err2str(err));
+            char bid[24];
+            tc_log_kv(TC_LOG_ERROR, "broker state change failed", "broker", tc_log_int(bid, id),
+                      "operation", up ? "set_up" : "set_down", "error", rd_kafka_err2str(err),
+                      NULL);
             rc = -1;
         }
     }
@@ -320,48 +326,50 @@ int main(int argc, char **argv)
     if (sigemptyset(&set) != 0 || sigaddset(&set, SIGUSR1) != 0 || sigaddset(&set, SIGUSR2) != 0 ||
         sigaddset(&set, SIGTERM) != 0 || sigaddset(&set, SIGINT) != 0 ||
         sigaddset(&set, SIGHUP) != 0) {
-        tc_log_error("sigset: %s", strerror(errno));
+        tc_log_kv(TC_LOG_ERROR, "signal set initialisation failed", "error", strerror(errno), NULL);
         goto out;
     }
     int serr = pthread_sigmask(SIG_BLOCK, &set, NULL);
     if (serr != 0) {
-        tc_log_error("pthread_sigmask: %s", strerror(serr));
+        tc_log_kv(TC_LOG_ERROR, "pthread_sigmask failed", "error", strerror(serr), NULL);
         goto out;
     }
 
     catalog_text = read_file(opt.catalog);
     if (!catalog_text) {
-        tc_log_error("cannot read catalog %s: %s", opt.catalog, strerror(errno));
+        tc_log_kv(TC_LOG_ERROR, "cannot read catalog", "path", opt.catalog, "error",
+                  strerror(errno), NULL);
         goto out;
     }
     catalog = cJSON_Parse(catalog_text);
     if (!catalog) {
-        tc_log_error("catalog %s is not valid JSON", opt.catalog);
+        tc_log_kv(TC_LOG_ERROR, "catalog is not valid JSON", "path", opt.catalog, NULL);
         goto out;
     }
 
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (!conf) {
-        tc_log_error("rd_kafka_conf_new failed");
+        tc_log_kv(TC_LOG_ERROR, "rd_kafka_conf_new failed", NULL);
         goto out;
     }
     rd_kafka_conf_set_log_cb(conf, rk_log_cb);
     if (rd_kafka_conf_set(conf, "client.id", "kafka-dev-broker", errstr, sizeof errstr) !=
         RD_KAFKA_CONF_OK) {
-        tc_log_error("config: %s", errstr);
+        tc_log_kv(TC_LOG_ERROR, "kafka configuration rejected", "key", "client.id", "error", errstr,
+                  NULL);
         rd_kafka_conf_destroy(conf);
         goto out;
     }
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (!rk) { /* conf is only taken over on success */
         rd_kafka_conf_destroy(conf);
-        tc_log_error("rd_kafka_new: %s", errstr);
+        tc_log_kv(TC_LOG_ERROR, "kafka client creation failed", "error", errstr, NULL);
         goto out;
     }
 
     mc = rd_kafka_mock_cluster_new(rk, opt.brokers);
     if (!mc) {
-        tc_log_error("rd_kafka_mock_cluster_new failed");
+        tc_log_kv(TC_LOG_ERROR, "rd_kafka_mock_cluster_new failed", NULL);
         goto out;
     }
     int replication = opt.brokers < 3 ? opt.brokers : 3, created = 0;
@@ -374,14 +382,15 @@ int main(int argc, char **argv)
 
     const char *bootstraps = rd_kafka_mock_cluster_bootstraps(mc);
     if (!bootstraps || !bootstraps[0]) {
-        tc_log_error("mock cluster has no bootstrap address");
+        tc_log_kv(TC_LOG_ERROR, "mock cluster has no bootstrap address", NULL);
         goto out;
     }
     if (opt.pidfile) {
         char pid[32];
         snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
         if (write_file_atomic(opt.pidfile, pid) != 0) {
-            tc_log_error("cannot write pidfile %s: %s", opt.pidfile, strerror(errno));
+            tc_log_kv(TC_LOG_ERROR, "cannot write pidfile", "path", opt.pidfile, "error",
+                      strerror(errno), NULL);
             goto out;
         }
         wrote_pidfile = 1;
@@ -389,7 +398,8 @@ int main(int argc, char **argv)
     char line[1024];
     int n = snprintf(line, sizeof line, "%s\n", bootstraps);
     if (n < 0 || (size_t)n >= sizeof line || write_file_atomic(opt.bootstrap_file, line) != 0) {
-        tc_log_error("cannot write bootstrap file %s: %s", opt.bootstrap_file, strerror(errno));
+        tc_log_kv(TC_LOG_ERROR, "cannot write bootstrap file", "path", opt.bootstrap_file, "error",
+                  strerror(errno), NULL);
         goto out;
     }
     wrote_bootstrap = 1;
@@ -406,19 +416,20 @@ int main(int argc, char **argv)
         if (werr != 0) {
             if (werr == EINTR)
                 continue;
-            tc_log_error("sigwait: %s", strerror(werr));
+            tc_log_kv(TC_LOG_ERROR, "sigwait failed", "error", strerror(werr), NULL);
             goto out;
         }
         if (sig == SIGUSR1) {
             if (set_brokers(mc, opt.brokers, 0) == 0)
-                tc_log_info("all brokers down");
+                tc_log_kv(TC_LOG_INFO, "all brokers down", NULL);
         } else if (sig == SIGUSR2) {
             if (set_brokers(mc, opt.brokers, 1) == 0)
-                tc_log_info("all brokers up");
+                tc_log_kv(TC_LOG_INFO, "all brokers up", NULL);
         } else if (sig == SIGHUP) {
-            tc_log_info("SIGHUP ignored");
+            tc_log_kv(TC_LOG_INFO, "signal ignored", "signal", "SIGHUP", NULL);
         } else {
-            tc_log_info("stopping on %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+            tc_log_kv(TC_LOG_INFO, "stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM",
+                      NULL);
             break;
         }
     }
@@ -426,16 +437,18 @@ int main(int argc, char **argv)
 
 out:
     if (wrote_bootstrap && unlink(opt.bootstrap_file) != 0 && errno != ENOENT)
-        tc_log_warn("cannot remove %s: %s", opt.bootstrap_file, strerror(errno));
+        tc_log_kv(TC_LOG_WARN, "cannot remove bootstrap file", "path", opt.bootstrap_file, "error",
+                  strerror(errno), NULL);
     if (mc)
         rd_kafka_mock_cluster_destroy(mc);
     if (rk)
         rd_kafka_destroy(rk);
     if (wrote_pidfile && unlink(opt.pidfile) != 0 && errno != ENOENT)
-        tc_log_warn("cannot remove %s: %s", opt.pidfile, strerror(errno));
+        tc_log_kv(TC_LOG_WARN, "cannot remove pidfile", "path", opt.pidfile, "error",
+                  strerror(errno), NULL);
     cJSON_Delete(catalog);
     free(catalog_text);
     if (exit_code == 0)
-        tc_log_info("stopped");
+        tc_log_kv(TC_LOG_INFO, "stopped", NULL);
     return exit_code;
 }

@@ -16,6 +16,7 @@
 #ifndef TC_AUTH_H
 #define TC_AUTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cjson/cJSON.h>
@@ -39,14 +40,17 @@ typedef struct {
     char scope[256]; /* space-separated scopes */
     char plan[32];   /* billing plan for rate limits; "free" when absent */
     char jti[64];
-    char sid[64];   /* session the token was issued for (user tokens from a login) */
-    int64_t exp;    /* epoch seconds */
-    int is_service; /* token_use == "service" */
+    char sid[64];    /* session the token was issued for (user tokens from a login) */
+    int64_t exp;     /* epoch seconds */
+    int64_t iat;     /* epoch seconds; 0 when the token does not say */
+    bool is_service; /* token_use "service" */
+    bool is_api_key; /* principal_type "api_key": minted by auth for an API key, whose scopes
+                      * (when it has any) bound the routes it may call */
 } tc_principal_t;
 
-int tc_principal_has_scope(const tc_principal_t *p, const char *scope);
+bool tc_principal_has_scope(const tc_principal_t *p, const char *scope);
 /* 1 when the principal is a user of at least `min` role. */
-int tc_principal_at_least(const tc_principal_t *p, tc_role_t min);
+bool tc_principal_at_least(const tc_principal_t *p, tc_role_t min);
 
 typedef struct tc_auth tc_auth_t;
 
@@ -70,7 +74,7 @@ int tc_auth_reload(tc_auth_t *a);
  * keys change, so it verifies its tokens without fetching its own endpoint. */
 int tc_auth_set_jwks(tc_auth_t *a, const char *jwks_json);
 /* Number of keys currently loaded (0 before the first successful load). */
-int tc_auth_key_count(tc_auth_t *a);
+size_t tc_auth_key_count(tc_auth_t *a);
 
 /*
  * Verifies a compact JWS. TC_OK and *out filled, or TC_EINVAL with *why set to a short
@@ -85,6 +89,11 @@ int tc_auth_verify(tc_auth_t *a, const char *token, tc_principal_t *out, const c
  * and needs tc_auth_verify, which checks everything and may wait for a key-set fetch.
  */
 int tc_auth_lookup(tc_auth_t *a, const char *token, tc_principal_t *out, const char **why);
+/* Refuses tokens of revoked sessions and subjects from now on (why "revoked"), in
+ * tc_auth_verify and tc_auth_lookup alike; r is not owned and outlives a. NULL: none. */
+typedef struct tc_revocations tc_revocations_t;
+void tc_auth_set_revocations(tc_auth_t *a, tc_revocations_t *r);
+
 /* Extracts the token from an "Authorization: Bearer …" header value; NULL when malformed. */
 const char *tc_auth_bearer(const char *authorization);
 

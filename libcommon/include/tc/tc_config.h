@@ -10,6 +10,7 @@
 #ifndef TC_CONFIG_H
 #define TC_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,20 +23,24 @@ void tc_config_free(tc_config_t *cfg);
 const char *tc_config_str(tc_config_t *cfg, const char *name, const char *def);
 /* Same, but the value is masked in tc_config_log(). */
 const char *tc_config_secret(tc_config_t *cfg, const char *name, const char *def);
+/* A required 32-byte secret key (DATA_KEK, EMAIL_INDEX_KEY, …) given as 64 hex characters or
+ * base64: masked in the log, a problem recorded when it is missing or malformed. TC_OK when
+ * out holds the key. */
+int tc_config_key32(tc_config_t *cfg, const char *name, uint8_t out[32]);
 /* Optional string; NULL when unset or empty, never an error. */
 const char *tc_config_opt(tc_config_t *cfg, const char *name);
 int64_t tc_config_int(tc_config_t *cfg, const char *name, int64_t def, int64_t min, int64_t max);
 /* Required integer in [min, max]. */
 int64_t tc_config_int_req(tc_config_t *cfg, const char *name, int64_t min, int64_t max);
 /* true/false/1/0/yes/no/on/off */
-int tc_config_bool(tc_config_t *cfg, const char *name, int def);
+bool tc_config_bool(tc_config_t *cfg, const char *name, bool def);
 /* One of the NULL-terminated choices; returns its index (def_index when unset). */
 int tc_config_enum(tc_config_t *cfg, const char *name, const char *const *choices, int def_index);
 
 /* Records a problem found by the caller's own validation. */
 void tc_config_fail(tc_config_t *cfg, const char *name, const char *problem);
 /* Number of problems recorded. */
-int tc_config_errors(const tc_config_t *cfg);
+size_t tc_config_errors(const tc_config_t *cfg);
 /* Problem i as "NAME: problem". */
 const char *tc_config_error(const tc_config_t *cfg, int i);
 /* Logs every problem and returns TC_EINVAL if any, TC_OK otherwise. */

@@ -7,8 +7,10 @@
 #ifndef TC_CRYPTO_H
 #define TC_CRYPTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "tc/tc_codec.h"
 
 #define TC_ID_MAX         48 /* enough for any prefix we use + "_" + 26 + NUL */
 #define TC_SHA256_LEN     32
@@ -29,26 +31,17 @@ int tc_random_token(const char *prefix, size_t nbytes, char *out, size_t outlen)
 /* Time-sortable random id with a prefix ("usr" → "usr_01J…"). */
 int tc_id_new(const char *prefix, char *out, size_t outlen);
 /* Checks the shape of an id with the given prefix (does not prove it exists). */
-int tc_id_valid(const char *prefix, const char *id);
+bool tc_id_valid(const char *prefix, const char *id);
 
 void tc_sha256(const void *data, size_t n, uint8_t out[TC_SHA256_LEN]);
 void tc_sha256_hex(const void *data, size_t n, char out[TC_SHA256_HEX_LEN]);
 int tc_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
                    uint8_t out[TC_SHA256_LEN]);
 /* Constant-time comparison: 1 when equal. */
-int tc_ct_equal(const void *a, const void *b, size_t n);
+bool tc_ct_equal(const void *a, const void *b, size_t n);
 /* Computes HMAC-SHA256(key, data) and compares with mac in constant time: 1 when valid. */
-int tc_hmac_sha256_verify(const void *key, size_t keylen, const void *data, size_t n,
-                          const uint8_t *mac, size_t maclen);
-
-/* base64url without padding. encode: out needs 4*ceil(n/3)+1 bytes; returns length or -1.
- * decode: accepts with or without padding; returns decoded length or -1. */
-long tc_b64url_encode(const void *in, size_t n, char *out, size_t outlen);
-long tc_b64url_decode(const char *in, size_t n, void *out, size_t outlen);
-/* Standard base64 with padding (RFC 4648 §4). */
-long tc_b64_encode(const void *in, size_t n, char *out, size_t outlen);
-long tc_b64_decode(const char *in, size_t n, void *out, size_t outlen);
-void tc_hex_encode(const void *in, size_t n, char *out); /* out: 2n+1 */
+bool tc_hmac_sha256_verify(const void *key, size_t keylen, const void *data, size_t n,
+                           const uint8_t *mac, size_t maclen);
 
 /*
  * AES-256-GCM. Sealed format: version byte (1) || nonce (12) || ciphertext || tag (16).

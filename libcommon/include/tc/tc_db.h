@@ -38,7 +38,7 @@ tc_dbconn_t *tc_db_acquire(tc_db_t *db);
 void tc_db_release(tc_db_t *db, tc_dbconn_t *c);
 PGconn *tc_dbconn_pg(tc_dbconn_t *c);
 /* Number of connections currently checked out (metric db_pool_in_use). */
-int tc_db_in_use(tc_db_t *db);
+size_t tc_db_in_use(tc_db_t *db);
 /* SELECT 1 on a pooled connection; TC_OK when the database answers. */
 int tc_db_ping(tc_db_t *db);
 

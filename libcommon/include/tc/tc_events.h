@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 #include <librdkafka/rdkafka.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "tc/tc_db.h"
@@ -108,10 +109,33 @@ int tc_outbox_add(tc_dbconn_t *tx, const char *topic, const tc_event_t *ev, char
 /* The platform's schema URL for an event type (proto/events/<type>.json). */
 #define TC_SCHEMA_BASE "https://schemas.techcorp.com/events/"
 
-/* Serialises data (taken over, NULL → TC_ENOMEM) and adds an event of `type` with its schema
- * URL, subject and partition key = key, to the outbox in the caller's transaction. */
-int tc_outbox_emit(tc_dbconn_t *tx, const char *topic, const char *type, const char *source,
-                   const char *key, cJSON *data);
+/*
+ * A catalogued event type: one entry of a topic's "events" in proto/topics.json. The build
+ * generates them as TC_EV_<DOMAIN>_<EVENT> (tc/tc_proto.h), e.g. TC_EV_USER_CREATED for
+ * "com.techcorp.user.created" on user-events with source "/users/{id}".
+ */
+typedef struct {
+    const char *type;       /* "com.techcorp.user.created" */
+    const char *topic;      /* "user-events" */
+    const char *collection; /* "users": the source is "/users/<id>"; NULL: chosen per event */
+} tc_event_type_t;
+
+/* The catalogued type of that name, or NULL. */
+const tc_event_type_t *tc_event_type_find(const char *type);
+
+/*
+ * Emits an event of a catalogued type in the caller's transaction (DESIGN section 5): the
+ * topic from the catalogue, source "/<collection>/<id>", subject and partition key id (the
+ * aggregate whose events stay in order), time now, the schema URL of the type, and data
+ * serialised (taken over; NULL means it could not be built: TC_ENOMEM).
+ */
+int tc_emit(tc_dbconn_t *tx, const tc_event_type_t *type, const char *id, cJSON *data);
+/* The same with each attribute given: source (a path "/<collection>/<id>"), subject and
+ * partition key (NULL: the id at the end of the source). For events whose source is not the
+ * type's collection (an audit record names the resource acted upon) or whose key is another
+ * aggregate than the source (a login keyed by its user, sourced at its session). */
+int tc_emit_at(tc_dbconn_t *tx, const tc_event_type_t *type, const char *source,
+               const char *subject, const char *key, cJSON *data);
 
 typedef struct tc_relay tc_relay_t;
 
@@ -128,7 +152,7 @@ typedef struct {
 tc_relay_t *tc_relay_start(const tc_relay_opts_t *opts);
 /* Stops after the batch in flight is acknowledged (or timed out), then returns. */
 void tc_relay_stop(tc_relay_t *r);
-int tc_relay_is_leader(tc_relay_t *r);
+bool tc_relay_is_leader(tc_relay_t *r);
 /* Rows not yet sent, as of the last round (-1 before the first). */
 int64_t tc_relay_pending(tc_relay_t *r);
 /* Events published since start. */
@@ -175,8 +199,57 @@ tc_consumer_t *tc_consumer_start(const tc_consumer_opts_t *opts);
 /* Finishes the event in hand, commits stored offsets, leaves the group. */
 void tc_consumer_stop(tc_consumer_t *c);
 /* 1 once the consumer has been assigned partitions at least once. */
-int tc_consumer_assigned(tc_consumer_t *c);
+bool tc_consumer_assigned(tc_consumer_t *c);
 uint64_t tc_consumer_processed(tc_consumer_t *c);
+
+/* ------------------------------------------------------------------ tail reader */
+
+/*
+ * A group-less reader of a topic's recent events: every partition from lookback_ms ago on,
+ * nothing committed, fn called for each event on the reader's thread. For state each process
+ * must build from the whole topic, which a consumer group (one share of the partitions per
+ * replica) cannot give: the revocation list behind every token verifier. Records that are not
+ * CloudEvents are skipped. A broker outage delays it; it retries until stopped.
+ */
+typedef void (*tc_tail_fn)(const tc_event_t *ev, void *ud);
+typedef struct {
+    const char *brokers;
+    tc_kafka_props_t props;
+    const char *topic;
+    int64_t lookback_ms;
+    tc_tail_fn fn;
+    void *ud;
+} tc_tail_opts_t;
+typedef struct tc_tail tc_tail_t;
+tc_tail_t *tc_tail_start(const tc_tail_opts_t *opts);
+void tc_tail_stop(tc_tail_t *t);
+/* true once every partition has been read to the end it had when reading began */
+bool tc_tail_caught_up(const tc_tail_t *t);
+
+/* ------------------------------------------------------------------ dispatch by type */
+
+/* A handler for one event type: data is the parsed payload (a JSON object); the rest is the
+ * consumer's contract above (runs in tx, returns TC_OK / TC_EINVAL / …). */
+typedef int (*tc_event_on_fn)(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx, void *ud);
+
+typedef struct {
+    const tc_event_type_t *type; /* TC_EV_… */
+    tc_event_on_fn fn;
+} tc_event_route_t;
+
+/*
+ * A dispatcher is a tc_event_handler_fn (tc_dispatch_event, with the dispatcher as ud) for the
+ * topics its routes' types live on. Each event goes to the handler of its type; a type no
+ * route names is counted in events_skipped_total{topic,reason="unhandled_type"} and skipped
+ * (its offset moves on); data that is not a JSON object is poison (TC_EINVAL, dead-lettered).
+ * NULL for an empty table, a route without type or handler, or a type listed twice.
+ */
+typedef struct tc_dispatch tc_dispatch_t;
+tc_dispatch_t *tc_dispatch_new(const tc_event_route_t *routes, size_t n, void *ud);
+void tc_dispatch_free(tc_dispatch_t *d);
+/* The distinct topics of the routes' types, NULL-terminated; lives as long as d. */
+const char *const *tc_dispatch_topics(const tc_dispatch_t *d);
+int tc_dispatch_event(const tc_event_t *ev, const char *topic, tc_dbconn_t *tx, void *ud);
 
 /* DLT header names (original headers are kept as they were). */
 #define TC_DLT_TOPIC     "dlt.original.topic"

@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 #include "tc/tc_auth.h"
+#include "tc/tc_cidr.h"
+#include "tc/tc_codec.h"
 #include "tc/tc_json.h"
 #include "tc/tc_trace.h"
 
@@ -39,14 +41,32 @@ enum {
     TC_ROUTE_QUIET = 1 << 3,   /* no access log line (probes, metrics scrapes) */
 };
 
+/* Who may call a route and what it takes: the presets route tables use. */
+#define TC_PUBLIC        TC_ROUTE_PUBLIC
+#define TC_PUBLIC_JSON   (TC_ROUTE_PUBLIC | TC_ROUTE_JSON)
+#define TC_USER          TC_ROUTE_AUTH
+#define TC_USER_JSON     (TC_ROUTE_AUTH | TC_ROUTE_JSON)
+#define TC_INTERNAL      TC_ROUTE_SERVICE
+#define TC_INTERNAL_JSON (TC_ROUTE_SERVICE | TC_ROUTE_JSON)
+
+/* Body limits (max_body) by what a route takes. */
+#define TC_BODY_NONE   0             /* no body expected: the server's default applies */
+#define TC_BODY_SMALL  (16 * 1024)   /* credentials and small commands */
+#define TC_BODY_RECORD (64 * 1024)   /* one resource's representation */
+#define TC_BODY_BATCH  (1024 * 1024) /* batches: events, imports */
+
 typedef struct {
     const char *method;  /* "GET", "POST", … */
     const char *pattern; /* "/v1/users/{id}"; literal segments win over parameters */
     tc_handler_fn fn;
     void *ud;
-    unsigned flags;
+    unsigned flags;     /* TC_PUBLIC, TC_USER_JSON, … */
     tc_role_t min_role; /* with TC_ROUTE_AUTH: 403 below this role */
-    size_t max_body;    /* 0: the server's default */
+    size_t max_body;    /* TC_BODY_*; 0: the server's default */
+    /* With TC_ROUTE_AUTH: the scope ("users:write", proto/scopes.json) an API key restricted to
+     * scopes must hold to call the route (403 insufficient_scope otherwise). NULL: no API key
+     * restricted to scopes may call it. Users and unrestricted keys are bound by role alone. */
+    const char *scope;
 } tc_route_t;
 
 /* ------------------------------------------------------------------ router */
@@ -75,15 +95,16 @@ tc_match_t tc_router_match(const tc_router_t *r, const char *method, const char 
                            size_t allowlen);
 void tc_params_free(tc_params_t *p);
 
-/* Percent-decodes into out (NUL-terminated); -1 on a malformed escape or an encoded NUL. */
-long tc_url_decode(const char *in, size_t n, char *out, size_t outlen);
-
 /* ------------------------------------------------------------------ request */
 
 const char *tc_req_method(const tc_req_t *r);
 const char *tc_req_path(const tc_req_t *r);  /* raw path, without query */
 const char *tc_req_route(const tc_req_t *r); /* matched pattern, for logs and metrics */
 const char *tc_req_param(const tc_req_t *r, const char *name);
+/* The {name} path parameter when it is a well-formed id of that prefix ("usr"); otherwise
+ * answers 404 not_found "<what> not found" (a malformed id names nothing) and returns NULL. */
+const char *tc_req_param_id(tc_req_t *r, tc_resp_t *resp, const char *name, const char *prefix,
+                            const char *what);
 const char *tc_req_query(const tc_req_t *r, const char *name); /* decoded; NULL if absent */
 const char *tc_req_header(const tc_req_t *r, const char *name);
 const char *tc_req_body(const tc_req_t *r, size_t *len);
@@ -93,6 +114,8 @@ const tc_principal_t *tc_req_principal(const tc_req_t *r);
 const char *tc_req_token(const tc_req_t *r); /* raw bearer token of the caller, or NULL */
 const char *tc_req_id(const tc_req_t *r);
 const char *tc_req_traceparent(const tc_req_t *r); /* this service's span, to propagate */
+/* The client's address: the socket peer, or, behind a trusted proxy, the address it forwarded
+ * (tc_http_opts_t.trusted_proxies). */
 const char *tc_req_client_ip(const tc_req_t *r);
 
 /*
@@ -117,8 +140,12 @@ void tc_resp_error(tc_resp_t *r, int status, const char *code, const char *fmt, 
     __attribute__((format(printf, 4, 5)));
 /* 422 validation_failed with every error collected in jv (jv is emptied). */
 void tc_resp_invalid(tc_resp_t *r, tc_jv_t *jv);
-/* Maps a TC_* code from a dependency to 503/504/409/500 with a generic message. */
+/* Answers a TC_* code with a generic message: TC_EUNAVAIL, TC_ETIMEDOUT and TC_EAGAIN 503
+ * with Retry-After (a dependency, not the request, failed: the client may retry),
+ * TC_ECONFLICT 409, TC_ENOTFOUND 404, TC_EINVAL 400, TC_EDENIED 403, anything else 500. */
 void tc_resp_fail(tc_resp_t *r, int rc);
+/* The same, with the resource named in the 404: "User not found". */
+void tc_resp_fail_for(tc_resp_t *r, int rc, const char *what);
 int tc_resp_header(tc_resp_t *r, const char *name, const char *value);
 int tc_resp_status(const tc_resp_t *r);
 
@@ -129,6 +156,14 @@ void tc_error_docs_url(const char *code, char *out, size_t outlen);
 
 /* ------------------------------------------------------------------ server */
 
+/* Limits of a request head, answered in the platform's error format with the connection
+ * closed: a longer target 414 uri_too_long, more header fields or bytes (names and values)
+ * 431 headers_too_large, more than 32 named query parameters 400. A front proxy (the gateway)
+ * keeps its own limits at or below these, so what it forwards is never refused here. */
+#define TC_HTTP_MAX_TARGET     8192
+#define TC_HTTP_MAX_HEADERS    100
+#define TC_HTTP_MAX_HEAD_BYTES 16384
+
 typedef struct {
     const char *service;   /* for logs */
     const char *bind_addr; /* default 0.0.0.0 */
@@ -138,17 +173,22 @@ typedef struct {
     int conn_timeout_s;    /* idle keep-alive timeout; default 30 */
     tc_router_t *router;   /* not owned */
     tc_auth_t *auth;       /* required if any route is protected; not owned */
-    int access_log;        /* 1: log every request (not TC_ROUTE_QUIET ones) */
-    int metrics;           /* 1: record http_* metrics */
+    /* Peers whose X-Forwarded-For is believed (not owned): the client address of a request
+     * from one of them is the rightmost X-Forwarded-For entry that is not itself a trusted
+     * proxy. From anyone else the header is ignored. */
+    const tc_cidr_t *trusted_proxies;
+    size_t ntrusted_proxies;
+    int access_log; /* 1: log every request (not TC_ROUTE_QUIET ones) */
+    int metrics;    /* 1: record http_* metrics */
 } tc_http_opts_t;
 
 tc_http_server_t *tc_http_start(const tc_http_opts_t *opts);
-int tc_http_port(const tc_http_server_t *s);
+uint16_t tc_http_port(const tc_http_server_t *s);
 /* Stops accepting new connections; requests in flight continue. */
 void tc_http_quiesce(tc_http_server_t *s);
 /* Waits until no request is in flight; TC_ETIMEDOUT after timeout_ms. */
 int tc_http_drain(tc_http_server_t *s, int timeout_ms);
-int tc_http_in_flight(const tc_http_server_t *s);
+size_t tc_http_in_flight(const tc_http_server_t *s);
 void tc_http_stop(tc_http_server_t *s);
 
 #endif

@@ -22,6 +22,23 @@ typedef struct {
     char *body; /* owned; free() */
 } tc_idem_replay_t;
 
+typedef struct {
+    const char *key;   /* the request's Idempotency-Key; NULL when it sent none */
+    const char *scope; /* whose keys (usually the caller's org); borrowed */
+} tc_idem_t;
+
+/*
+ * The one call a create or charge handler makes, inside its transaction and before its work:
+ * validates the Idempotency-Key header (400 invalid_idempotency_key), claims it in `scope`,
+ * and answers a retry with the stored response (Idempotent-Replayed: true) or a reuse of the
+ * key for a different request with 422 idempotency_key_reused (as the IETF httpapi draft
+ * prescribes). TC_OK: go on, also when no key was sent; the response is stored for the key by
+ * tc_tx_respond. Anything else: the request has been answered; roll back and return.
+ */
+int tc_idem_begin(tc_idem_t *idem, tc_req_t *req, tc_resp_t *resp, tc_dbconn_t *tx,
+                  const char *scope);
+
+/* The parts behind tc_idem_begin. */
 /* Validates the header value (1..255 printable chars). NULL header → TC_ENOTFOUND. */
 int tc_idem_key(tc_req_t *req, const char **key);
 /* The request hash: SHA-256 over method, path and body. */

@@ -15,6 +15,8 @@
 #define TC_JSON_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,7 +34,7 @@ typedef struct {
 
 void tc_jv_init(tc_jv_t *jv);
 void tc_jv_free(tc_jv_t *jv);
-int tc_jv_failed(const tc_jv_t *jv);
+bool tc_jv_failed(const tc_jv_t *jv);
 void tc_jv_error(tc_jv_t *jv, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Detaches the errors array (caller owns it). */
@@ -43,7 +45,7 @@ int tc_jv_object(tc_jv_t *jv, const cJSON *obj, const char *field);
 /* Records an error for every member of obj not named in allowed (NULL-terminated). */
 void tc_jv_no_unknown(tc_jv_t *jv, const cJSON *obj, const char *const *allowed);
 /* 1 if obj has a member `name` (even null). */
-int tc_jv_has(const cJSON *obj, const char *name);
+bool tc_jv_has(const cJSON *obj, const char *name);
 
 /* String with length in [minlen, maxlen] characters (UTF-8 code points; invalid UTF-8 and
  * control characters other than tab/newline are rejected). Returns NULL when absent/invalid. */
@@ -54,7 +56,7 @@ const char *tc_jv_email(tc_jv_t *jv, const cJSON *obj, const char *name, unsigne
 const char *tc_jv_enum(tc_jv_t *jv, const cJSON *obj, const char *name, unsigned flags,
                        const char *const *choices);
 /* Returns def when absent; records an error if not a bool. */
-int tc_jv_bool(tc_jv_t *jv, const cJSON *obj, const char *name, unsigned flags, int def);
+bool tc_jv_bool(tc_jv_t *jv, const cJSON *obj, const char *name, unsigned flags, bool def);
 /* Integer (no fraction, within [min,max]); def when absent. */
 int64_t tc_jv_int(tc_jv_t *jv, const cJSON *obj, const char *name, unsigned flags, int64_t def,
                   int64_t min, int64_t max);
@@ -63,8 +65,8 @@ const cJSON *tc_jv_obj(tc_jv_t *jv, const cJSON *obj, const char *name, unsigned
 
 /* Checks that s is valid UTF-8 without NUL or control characters (tab/newline allowed).
  * Returns the number of code points, or -1. */
-long tc_utf8_validate(const char *s, size_t n);
-int tc_email_valid(const char *s);
+ssize_t tc_utf8_validate(const char *s, size_t n);
+bool tc_email_valid(const char *s);
 
 /* Helpers for building responses. All return the added item or NULL on OOM. */
 cJSON *tc_json_add_str(cJSON *obj, const char *name, const char *value); /* NULL → null */

@@ -11,26 +11,34 @@
 #ifndef TC_LOG_H
 #define TC_LOG_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 typedef enum { TC_LOG_DEBUG = 0, TC_LOG_INFO, TC_LOG_WARN, TC_LOG_ERROR } tc_log_level_t;
 
 void tc_log_init(const char *service, const char *level); /* level: debug|info|warn|error */
 void tc_log_set_level(tc_log_level_t level);
-int tc_log_enabled(tc_log_level_t level);
+bool tc_log_enabled(tc_log_level_t level);
 
 /* Thread context: copied, so callers may free their strings afterwards. NULL clears. */
 void tc_log_set_context(const char *request_id, const char *trace_id);
 const char *tc_log_request_id(void);
 const char *tc_log_trace_id(void);
 
-/* msg is printf-formatted. */
-void tc_log(tc_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Message plus string fields: key, value pairs terminated by NULL. NULL values are skipped. */
-void tc_log_kv(tc_log_level_t level, const char *msg, ...) __attribute__((sentinel));
+/*
+ * One line: a message saying what happened, then string fields as key, value pairs ending
+ * with NULL (a NULL value skips its field; a NULL key ends the list early). The message must
+ * be a string literal — the macro refuses anything else at compile time — so every piece of
+ * data reaches the log under a key, where the masking of secret-looking keys applies; nothing
+ * can be formatted into the message past it.
+ *
+ *   tc_log_kv(TC_LOG_WARN, "database pool exhausted", "busy", tc_log_int(n, busy), NULL);
+ */
+void tc_log_kv_(tc_log_level_t level, const char *msg, ...) __attribute__((sentinel));
+#define tc_log_kv(level, msg, ...) tc_log_kv_((level), "" msg "", __VA_ARGS__)
 
-#define tc_log_debug(...) tc_log(TC_LOG_DEBUG, __VA_ARGS__)
-#define tc_log_info(...)  tc_log(TC_LOG_INFO, __VA_ARGS__)
-#define tc_log_warn(...)  tc_log(TC_LOG_WARN, __VA_ARGS__)
-#define tc_log_error(...) tc_log(TC_LOG_ERROR, __VA_ARGS__)
+/* A number as a field value: formats v into buf and returns it. */
+const char *tc_log_int(char buf[24], int64_t v);
 
 /*
  * Buffered output (services turn it on; off by default). Debug and info lines collect in a
@@ -47,6 +55,6 @@ void tc_log_flush(void);
 void tc_log_buffer_stop(void);
 
 /* 1 if a field with this key must never be logged in clear. */
-int tc_log_is_secret_key(const char *key);
+bool tc_log_is_secret_key(const char *key);
 
 #endif

@@ -16,6 +16,8 @@
 #ifndef TC_SERVICE_H
 #define TC_SERVICE_H
 
+#include <stdbool.h>
+
 #include "tc/tc_auth.h"
 #include "tc/tc_config.h"
 #include "tc/tc_db.h"
@@ -71,7 +73,7 @@ tc_httpc_t *tc_service_httpc(tc_service_t *s);
 tc_router_t *tc_service_router(tc_service_t *s);       /* the public API */
 tc_router_t *tc_service_admin_router(tc_service_t *s); /* admin port extras */
 /* 1 once shutdown has begun (long-running jobs check this). */
-int tc_service_stopping(const tc_service_t *s);
+bool tc_service_stopping(const tc_service_t *s);
 
 /* Registers routes in bulk (stops at the first failure). */
 int tc_service_routes(tc_service_t *s, const tc_route_t *routes, size_t n);
@@ -80,6 +82,11 @@ int tc_service_routes(tc_service_t *s, const tc_route_t *routes, size_t n);
  * "<service>" unless group_suffix is given ("<service>.<suffix>"). */
 int tc_service_consume(tc_service_t *s, const char *group_suffix, const char *const *topics,
                        tc_event_handler_fn fn, void *ud);
+
+/* A consumer that dispatches by event type (tc_dispatch_new): it subscribes to the topics of
+ * the routes' types and hands each event to its type's handler with the parsed data. */
+int tc_service_consume_types(tc_service_t *s, const char *group_suffix,
+                             const tc_event_route_t *routes, size_t n, void *ud);
 
 /* A periodic job on its own thread: fn runs every interval_ms until shutdown. */
 typedef void (*tc_job_fn)(void *ud);
@@ -107,7 +114,7 @@ int tc_service_custom_server(tc_service_t *s, const tc_service_server_t *server)
  * which verifies against its own keys (tc_auth manual mode) instead of JWKS_URL. */
 void tc_service_set_auth(tc_service_t *s, tc_auth_t *auth);
 /* The configured API port (PORT). */
-int tc_service_port(const tc_service_t *s);
+uint16_t tc_service_port(const tc_service_t *s);
 
 /* An extra readiness check; /ready is 200 only when every check returns TC_OK. */
 typedef int (*tc_check_fn)(void *ud);

@@ -1,12 +1,12 @@
-/* The auth service's configuration, start-up wiring and background jobs. */
+/* The auth service's configuration and start-up wiring. */
 #include "auth_app.h"
-#include "tc/tc_audit.h"
+#include "passwords.h"
+#include "signer.h"
 #include "tc/tc_core.h"
 #include "tc/tc_log.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static void read_limit(tc_config_t *cfg, const char *rate_name, const char *burst_name,
@@ -34,20 +34,17 @@ static void read_clients(auth_app_t *app, tc_config_t *cfg)
         const char *id = tc_json_get_str(c, "client_id"),
                    *hex = tc_json_get_str(c, "secret_sha256");
         const cJSON *scopes = cJSON_GetObjectItemCaseSensitive(c, "scopes");
-        if (app->nclients >= AUTH_MAX_CLIENTS || !id || strlen(id) >= 64 || !hex ||
-            strlen(hex) != 64 || !cJSON_IsArray(scopes)) {
+        auth_client_t *cl = &app->clients[app->nclients];
+        if (app->nclients >= AUTH_MAX_CLIENTS || !id || strlen(id) >= sizeof cl->client_id ||
+            !hex || strlen(hex) != 2 * TC_SHA256_LEN || !cJSON_IsArray(scopes) ||
+            tc_hex_decode(hex, strlen(hex), cl->secret_sha256, sizeof cl->secret_sha256) !=
+                TC_SHA256_LEN) {
             tc_config_fail(cfg, "AUTH_SERVICE_CLIENTS",
                            "each entry needs client_id, secret_sha256 (64 hex) and scopes");
             break;
         }
-        auth_client_t *cl = &app->clients[app->nclients++];
+        app->nclients++;
         snprintf(cl->client_id, sizeof cl->client_id, "%s", id);
-        for (int i = 0; i < TC_SHA256_LEN; i++) {
-            unsigned v;
-            if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-                tc_config_fail(cfg, "AUTH_SERVICE_CLIENTS", "secret_sha256 is not hex");
-            cl->secret_sha256[i] = (uint8_t)v;
-        }
         size_t off = 0;
         const cJSON *s;
         cJSON_ArrayForEach(s, scopes)
@@ -60,16 +57,17 @@ static void read_clients(auth_app_t *app, tc_config_t *cfg)
     cJSON_Delete(arr);
 }
 
+static void cfg_int(tc_config_t *cfg, const char *name, int def, int min, int max, int *out)
+{
+    *out = (int)tc_config_int(cfg, name, def, min, max);
+}
+
 void auth_app_config(auth_app_t *app, tc_config_t *cfg)
 {
     static const char *const modes[] = {"live", "test", NULL};
     memset(app, 0, sizeof *app);
-    const char *kek = tc_config_secret(cfg, "DATA_KEK", NULL);
-    const char *idx = tc_config_secret(cfg, "EMAIL_INDEX_KEY", NULL);
-    if (kek && tc_key_parse(kek, app->kek) != TC_OK)
-        tc_config_fail(cfg, "DATA_KEK", "must be 32 bytes as 64 hex characters or base64");
-    if (idx && tc_key_parse(idx, app->email_index_key) != TC_OK)
-        tc_config_fail(cfg, "EMAIL_INDEX_KEY", "must be 32 bytes as 64 hex characters or base64");
+    tc_config_key32(cfg, "DATA_KEK", app->kek);
+    tc_config_key32(cfg, "EMAIL_INDEX_KEY", app->email_index_key);
     app->issuer = tc_config_str(cfg, "JWT_ISSUER", "techcorp-auth");
     app->audience = tc_config_str(cfg, "JWT_AUDIENCE", "techcorp-api");
     app->user_url = tc_config_str(cfg, "USER_URL", NULL);
@@ -79,31 +77,28 @@ void auth_app_config(auth_app_t *app, tc_config_t *cfg)
     if (!app->dev_key_file != !app->dev_kid)
         tc_config_fail(cfg, "JWT_DEV_KID", "JWT_DEV_KEY_FILE and JWT_DEV_KID go together");
 
-    app->access_ttl_s = (int)tc_config_int(cfg, "AUTH_ACCESS_TTL_SECONDS", 900, 60, 3600);
-    app->refresh_ttl_s =
-        (int)tc_config_int(cfg, "AUTH_REFRESH_TTL_SECONDS", 7 * 86400, 3600, 90 * 86400);
-    app->service_ttl_s = (int)tc_config_int(cfg, "AUTH_SERVICE_TOKEN_TTL_SECONDS", 300, 60, 3600);
-    app->apikey_token_ttl_s =
-        (int)tc_config_int(cfg, "AUTH_APIKEY_TOKEN_TTL_SECONDS", 300, 60, 3600);
-    app->session_max = (int)tc_config_int(cfg, "AUTH_SESSION_MAX", 5, 1, 100);
-    app->session_idle_s =
-        (int)tc_config_int(cfg, "AUTH_SESSION_IDLE_SECONDS", 8 * 3600, 60, 30 * 86400);
-    app->session_max_age_s =
-        (int)tc_config_int(cfg, "AUTH_SESSION_MAX_AGE_SECONDS", 24 * 3600, 60, 90 * 86400);
-    app->mfa_challenge_ttl_s =
-        (int)tc_config_int(cfg, "AUTH_MFA_CHALLENGE_TTL_SECONDS", 300, 30, 3600);
-    app->invite_ttl_s =
-        (int)tc_config_int(cfg, "AUTH_INVITATION_TTL_SECONDS", 7 * 86400, 3600, 30 * 86400);
-    app->reset_ttl_s = (int)tc_config_int(cfg, "AUTH_RESET_TTL_SECONDS", 3600, 300, 86400);
-    app->key_refresh_ms = (int)tc_config_int(cfg, "AUTH_KEY_REFRESH_MS", 30000, 1000, 3600000);
-    app->key_rotation_h = (int)tc_config_int(cfg, "AUTH_KEY_ROTATION_HOURS", 720, 0, 87600);
+    session_policy_t *s = &app->sessions;
+    cfg_int(cfg, "AUTH_ACCESS_TTL_SECONDS", 900, 60, 3600, &s->access_ttl_s);
+    cfg_int(cfg, "AUTH_REFRESH_TTL_SECONDS", 7 * 86400, 3600, 90 * 86400, &s->refresh_ttl_s);
+    cfg_int(cfg, "AUTH_SESSION_MAX", 5, 1, 100, &s->session_max);
+    cfg_int(cfg, "AUTH_SESSION_IDLE_SECONDS", 8 * 3600, 60, 30 * 86400, &s->idle_s);
+    cfg_int(cfg, "AUTH_SESSION_MAX_AGE_SECONDS", 24 * 3600, 60, 90 * 86400, &s->max_age_s);
+    cfg_int(cfg, "AUTH_SERVICE_TOKEN_TTL_SECONDS", 300, 60, 3600, &app->service_ttl_s);
+    cfg_int(cfg, "AUTH_APIKEY_TOKEN_TTL_SECONDS", 300, 60, 3600, &app->apikey_token_ttl_s);
+    cfg_int(cfg, "AUTH_MFA_CHALLENGE_TTL_SECONDS", 300, 30, 3600, &app->mfa_challenge_ttl_s);
+    cfg_int(cfg, "AUTH_MFA_ENROLMENT_TTL_SECONDS", 600, 60, 3600, &app->mfa_enrol_ttl_s);
+    cfg_int(cfg, "AUTH_INVITATION_TTL_SECONDS", 7 * 86400, 3600, 30 * 86400, &app->invite_ttl_s);
+    cfg_int(cfg, "AUTH_RESET_TTL_SECONDS", 3600, 300, 86400, &app->reset_ttl_s);
+    cfg_int(cfg, "AUTH_KEY_REFRESH_MS", 30000, 1000, 3600000, &app->key_refresh_ms);
+    cfg_int(cfg, "AUTH_KEY_ROTATION_HOURS", 720, 0, 87600, &app->key_rotation_h);
+    cfg_int(cfg, "AUTH_RESET_QUEUE_MS", 500, 50, 60000, &app->reset_queue_ms);
 
     /* OWASP minimum by default: 19 MiB, 2 passes, 1 lane */
-    app->argon2_m_kib =
+    app->argon2.m_kib =
         (uint32_t)tc_config_int(cfg, "AUTH_ARGON2_MEMORY_KIB", 19456, 7168, 4194304);
-    app->argon2_t = (uint32_t)tc_config_int(cfg, "AUTH_ARGON2_ITERATIONS", 2, 1, 100);
-    app->argon2_p = (uint32_t)tc_config_int(cfg, "AUTH_ARGON2_PARALLELISM", 1, 1, 16);
-    if (!pw_params_ok(app->argon2_m_kib, app->argon2_t, app->argon2_p))
+    app->argon2.t = (uint32_t)tc_config_int(cfg, "AUTH_ARGON2_ITERATIONS", 2, 1, 100);
+    app->argon2.p = (uint32_t)tc_config_int(cfg, "AUTH_ARGON2_PARALLELISM", 1, 1, 16);
+    if (!pw_params_ok(&app->argon2))
         tc_config_fail(cfg, "AUTH_ARGON2_MEMORY_KIB",
                        "memory and iterations are below OWASP's Argon2id minimums");
 
@@ -112,8 +107,12 @@ void auth_app_config(auth_app_t *app, tc_config_t *cfg)
                &app->login_account);
     read_limit(cfg, "AUTH_MFA_PER_MINUTE", "AUTH_MFA_BURST", 5, 5, &app->mfa_user);
     read_limit(cfg, "AUTH_RESET_IP_PER_MINUTE", "AUTH_RESET_IP_BURST", 5, 5, &app->reset_ip);
-    app->ratelimit_fail_open = tc_config_bool(cfg, "AUTH_RATELIMIT_FAIL_OPEN", 1);
-    app->trust_proxy = tc_config_bool(cfg, "AUTH_TRUST_PROXY", 1);
+    app->ratelimit_fail_open = tc_config_bool(cfg, "AUTH_RATELIMIT_FAIL_OPEN", true);
+    if (tc_config_opt(cfg, "AUTH_TRUST_PROXY"))
+        tc_log_kv(TC_LOG_WARN,
+                  "AUTH_TRUST_PROXY is ignored: X-Forwarded-For is believed only "
+                  "from the peers in TRUSTED_PROXIES",
+                  NULL);
     app->api_key_mode = modes[tc_config_enum(cfg, "AUTH_API_KEY_MODE", modes, 0)];
     read_clients(app, cfg);
 }
@@ -129,6 +128,7 @@ int auth_app_init(auth_app_t *app, tc_service_t *svc)
     app->verifier = tc_auth_new(&vo);
     if (!app->keys || !app->verifier) {
         tc_auth_free(app->verifier);
+        app->verifier = NULL;
         return TC_ENOMEM;
     }
     tc_service_set_auth(svc, app->verifier); /* protected routes verify against our own keys */
@@ -137,11 +137,12 @@ int auth_app_init(auth_app_t *app, tc_service_t *svc)
         return TC_ENOMEM;
     int rc = signer_load(app->signer);
     if (rc != TC_OK) {
-        tc_log_error("signing keys could not be loaded: %s", tc_strerror(rc));
+        tc_log_kv(TC_LOG_ERROR, "signing keys could not be loaded", "error", tc_strerror(rc), NULL);
         return rc;
     }
     /* an unknown email is checked against this, so it costs what a real check costs */
-    return pw_hash(app, "no such account: equal timing", app->dummy_hash, sizeof app->dummy_hash);
+    return pw_hash(&app->argon2, "no such account: equal timing", app->dummy_hash,
+                   sizeof app->dummy_hash);
 }
 
 void auth_app_free(auth_app_t *app)
@@ -150,70 +151,4 @@ void auth_app_free(auth_app_t *app)
     tc_keyring_free(app->keys);
     OPENSSL_cleanse(app->kek, sizeof app->kek);
     OPENSSL_cleanse(app->email_index_key, sizeof app->email_index_key);
-}
-
-/* A scheduled rotation leaves the same trail as a manual one: event and audit record, with
- * auth itself as the actor. */
-static void record_rotation(auth_app_t *app, const char *kid)
-{
-    tc_principal_t self = {.is_service = 1};
-    snprintf(self.sub, sizeof self.sub, "auth");
-    cJSON *after = cJSON_CreateObject(), *data = cJSON_CreateObject();
-    tc_dbconn_t *tx = tc_db_acquire(app->db);
-    int rc = tx && after && data && cJSON_AddStringToObject(after, "current_kid", kid) &&
-                     cJSON_AddStringToObject(data, "current_kid", kid) &&
-                     cJSON_AddStringToObject(data, "reason", "schedule")
-                 ? tc_db_begin(tx)
-                 : TC_ENOMEM;
-    if (rc == TC_OK)
-        rc = tc_audit_record(tx, &self, "platform", "signing_key.rotated", "signing_key", kid, NULL,
-                             after);
-    if (rc == TC_OK) {
-        rc = ev_auth(tx, "signing_key_rotated", kid, data);
-        data = NULL;
-    }
-    if (rc == TC_OK)
-        rc = tc_db_commit(tx);
-    else if (tx)
-        tc_db_rollback(tx);
-    if (rc != TC_OK)
-        tc_log_warn("rotation of %s could not be recorded: %s", kid, tc_strerror(rc));
-    if (tx)
-        tc_db_release(app->db, tx);
-    cJSON_Delete(after);
-    cJSON_Delete(data);
-}
-
-void auth_keys_job(void *ud)
-{
-    auth_app_t *app = ud;
-    char kid[64];
-    if (app->key_rotation_h > 0 &&
-        signer_rotate(app->signer, app->key_rotation_h, kid, sizeof kid) == TC_OK) {
-        tc_log_kv(TC_LOG_INFO, "signing key rotated on schedule", "kid", kid, NULL);
-        record_rotation(app, kid);
-    }
-    /* picks up rotations made by other replicas */
-    if (signer_load(app->signer) != TC_OK)
-        tc_log_warn("signing key refresh failed; keeping the keys in memory");
-}
-
-/* Expired single-use secrets and long-dead sessions are deleted. */
-void auth_cleanup_job(void *ud)
-{
-    static const char *const stmts[] = {
-        "DELETE FROM mfa_challenges WHERE expires_at < now() - interval '1 day'",
-        "DELETE FROM password_resets WHERE expires_at < now() - interval '7 days'",
-        "DELETE FROM invitations WHERE expires_at < now() - interval '30 days'",
-        "DELETE FROM refresh_tokens WHERE expires_at < now() - interval '1 day'",
-        "DELETE FROM sessions s WHERE revoked_at < now() - interval '30 days'"
-        " AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.session_id = s.id)",
-    };
-    auth_app_t *app = ud;
-    tc_dbconn_t *c = tc_db_acquire(app->db);
-    if (!c)
-        return;
-    for (size_t i = 0; i < TC_ARRAY_LEN(stmts); i++)
-        tc_db_exec(c, NULL, stmts[i]);
-    tc_db_release(app->db, c);
 }

@@ -1,163 +1,136 @@
 /*
- * user-events → auth (DESIGN §6):
+ * user-events → auth (DESIGN §6), one handler per event type (libcommon's dispatch table),
+ * each inside the consumer's transaction with the inbox making redeliveries no-ops:
  *   user.created/updated/deleted  the account read model (newest version wins); a user
  *                                 created as `invited` gets an invitation mail; a user who
  *                                 becomes suspended or deleted loses every session, refresh
- *                                 token and API key they created, within the consumer lag
+ *                                 token and API key they created (access_revoked, and
+ *                                 session_revoked for each live session), within the consumer
+ *                                 lag; a demotion caps their keys' role
  *   user.purged                   everything auth holds about the user is erased
- *   org.created/updated           the org read model (plan, for access tokens)
- * Runs inside the consumer's transaction, with the inbox making redeliveries no-ops.
+ *   org.created/updated           the org read model (plan for tokens, name for org_required)
  */
+#include "account_model.h"
 #include "auth_app.h"
+#include "events_out.h"
+#include "store.h"
 #include "tc/tc_core.h"
-#include "tc/tc_log.h"
 #include "tc/tc_time.h"
+#include "token_model.h"
+#include "tokens.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int disabled(const char *status)
-{
-    return strcmp(status, "suspended") == 0 || strcmp(status, "deleted") == 0;
-}
-
 /* Ends every way the user could still act: sessions (and with them refresh tokens) and the
- * API keys they created. The gateway drops revoked keys from its cache on api_key_revoked. */
-static int revoke_access(tc_dbconn_t *tx, const char *user_id, const char *org_id)
+ * API keys they created. The gateway drops revoked keys from its cache on api_key_revoked;
+ * access_revoked tells every verifier to refuse the user's outstanding access tokens, and each
+ * ended session that can still hold one is named too (exact, also within the same second). */
+static int revoke_access(auth_app_t *app, tc_dbconn_t *tx, const char *user_id, const char *org_id)
 {
-    int sessions = 0;
-    PGresult *r = NULL;
-    int rc = session_revoke_all(tx, user_id, NULL, "account_disabled", &sessions);
+    store_revoked_t *sessions = NULL;
+    store_key_ref_t *keys = NULL;
+    int nsessions = 0, nkeys = 0;
+    int64_t now = 0;
+    int rc = store_sessions_revoke_all(tx, user_id, NULL, "account_disabled", &sessions, &nsessions,
+                                       &now);
+    for (int i = 0; rc == TC_OK && i < nsessions; i++)
+        if (session_may_hold_access(&app->sessions, sessions[i].last_seen, now))
+            rc = events_session_revoked(tx, sessions[i].id, user_id, org_id, "account_disabled");
     if (rc == TC_OK)
-        rc = tc_db_qp(tx, &r, "apikeys_revoke_creator",
-                      "UPDATE api_keys SET revoked_at=now(), revoke_reason='creator_disabled'"
-                      " WHERE created_by=$1 AND revoked_at IS NULL RETURNING id, org_id",
-                      user_id);
-    for (int i = 0; rc == TC_OK && i < PQntuples(r); i++) {
-        cJSON *d = cJSON_CreateObject();
-        if (d && (!cJSON_AddStringToObject(d, "key_id", tc_db_val(r, i, 0)) ||
-                  !cJSON_AddStringToObject(d, "org_id", tc_db_val(r, i, 1)) ||
-                  !cJSON_AddStringToObject(d, "reason", "creator_disabled"))) {
-            cJSON_Delete(d);
-            d = NULL;
-        }
-        rc = ev_auth(tx, "api_key_revoked", tc_db_val(r, i, 0), d);
-    }
-    int keys = r ? PQntuples(r) : 0;
-    PQclear(r);
-    if (rc == TC_OK) {
-        cJSON *d = cJSON_CreateObject();
-        if (d && (!cJSON_AddStringToObject(d, "user_id", user_id) ||
-                  !cJSON_AddStringToObject(d, "org_id", org_id) ||
-                  !tc_json_add_int(d, "sessions_revoked", sessions) ||
-                  !tc_json_add_int(d, "api_keys_revoked", keys))) {
-            cJSON_Delete(d);
-            d = NULL;
-        }
-        rc = ev_auth(tx, "access_revoked", user_id, d);
-    }
+        rc = store_apikeys_revoke_by_creator(tx, user_id, "creator_disabled", &keys, &nkeys);
+    for (int i = 0; rc == TC_OK && i < nkeys; i++)
+        rc = events_api_key_revoked(tx, keys[i].id, keys[i].org_id, "creator_disabled");
+    if (rc == TC_OK)
+        rc = events_access_revoked(tx, user_id, org_id, nsessions, nkeys);
+    free(sessions);
+    free(keys);
     return rc;
 }
 
 /* A key never holds more than its creator: a demotion lowers the role of their keys (an API
- * key is at most admin, so only demotions below admin change anything). The gateway drops
- * its cached introspection on api_key_updated. */
+ * key is at most admin, so only demotions below admin change anything). */
 static int cap_keys(tc_dbconn_t *tx, const char *user_id, const char *role)
 {
-#define RANK(x)                                                                                    \
-    "(CASE " x " WHEN 'viewer' THEN 1 WHEN 'editor' THEN 2 WHEN 'admin' THEN 3 ELSE 4 END)"
-    PGresult *r = NULL;
-    int rc = tc_db_qp(tx, &r, "apikeys_cap_role",
-                      "UPDATE api_keys SET role=$2 WHERE created_by=$1 AND revoked_at IS NULL"
-                      " AND " RANK("role") " > " RANK("$2::text") " RETURNING id, org_id",
-                      user_id, role);
-#undef RANK
-    for (int i = 0; rc == TC_OK && i < PQntuples(r); i++) {
-        cJSON *d = cJSON_CreateObject();
-        if (d && (!cJSON_AddStringToObject(d, "key_id", tc_db_val(r, i, 0)) ||
-                  !cJSON_AddStringToObject(d, "org_id", tc_db_val(r, i, 1)) ||
-                  !cJSON_AddStringToObject(d, "role", role) ||
-                  !cJSON_AddStringToObject(d, "reason", "creator_role_changed"))) {
-            cJSON_Delete(d);
-            d = NULL;
-        }
-        rc = ev_auth(tx, "api_key_updated", tc_db_val(r, i, 0), d);
-    }
-    PQclear(r);
+    store_key_ref_t *keys = NULL;
+    int n = 0;
+    int rc = store_apikeys_cap_role(tx, user_id, role, &keys, &n);
+    for (int i = 0; rc == TC_OK && i < n; i++)
+        rc = events_api_key_updated(tx, keys[i].id, keys[i].org_id, role, "creator_role_changed");
+    free(keys);
     return rc;
 }
 
 static int invite(auth_app_t *app, tc_dbconn_t *tx, const cJSON *user)
 {
     const char *id = tc_json_get_str(user, "id"), *org = tc_json_get_str(user, "org_id");
-    char token[AUTH_SECRET_LEN], hash[TC_SHA256_HEX_LEN], ttl[16], url[512];
-    char expires[TC_RFC3339_LEN];
+    char token[AUTH_SECRET_LEN], hash[TC_SHA256_HEX_LEN];
     if (tok_secret("inv", token, hash) != TC_OK)
         return TC_ERROR;
-    snprintf(ttl, sizeof ttl, "%d", app->invite_ttl_s);
-    int rc = tc_db_qp(tx, NULL, "invite_insert",
-                      "INSERT INTO invitations (token_hash, user_id, org_id, expires_at)"
-                      " VALUES ($1,$2,$3, now() + make_interval(secs => $4::int))",
-                      hash, id, org, ttl);
-    if (rc != TC_OK)
-        return rc;
-    snprintf(url, sizeof url, "%s/invitations/accept?token=%s", app->app_url, token);
-    tc_time_format(tc_now_ms() + (int64_t)app->invite_ttl_s * 1000, expires);
-    cJSON *params = cJSON_CreateObject();
-    if (!params || !cJSON_AddStringToObject(params, "accept_url", url) ||
-        !cJSON_AddStringToObject(params, "token", token) ||
-        !cJSON_AddStringToObject(params, "expires_at", expires)) {
-        cJSON_Delete(params);
-        return TC_ENOMEM;
-    }
-    return ev_notify(tx, "invitation", tc_json_get_str(user, "email"),
-                     tc_json_get_str(user, "name"), id, org, params);
+    int rc = store_invitation_insert(tx, hash, id, org, app->invite_ttl_s);
+    cJSON *params = rc == TC_OK
+                        ? token_link_params(app->app_url, "/invitations/accept", "accept_url",
+                                            token, tc_now_ms(), app->invite_ttl_s)
+                        : NULL;
+    if (rc == TC_OK && !params)
+        rc = TC_ENOMEM;
+    return rc == TC_OK ? events_notify(tx, "invitation", tc_json_get_str(user, "email"),
+                                       tc_json_get_str(user, "name"), id, org, params)
+                       : rc;
 }
 
-static int on_user_state(auth_app_t *app, tc_dbconn_t *tx, const char *type, const cJSON *user)
+static int on_user_state(auth_app_t *app, tc_dbconn_t *tx, const cJSON *user, bool created)
 {
     char prev[16];
-    int applied = 0;
-    int rc = acct_apply(app, tx, user, prev, sizeof prev, &applied);
+    bool applied = false;
+    int rc = store_account_apply(app, tx, user, prev, sizeof prev, &applied);
     if (rc != TC_OK || !applied)
         return rc;
     const char *status = tc_json_get_str(user, "status");
-    if (disabled(status) && !(prev[0] && disabled(prev)))
-        rc = revoke_access(tx, tc_json_get_str(user, "id"), tc_json_get_str(user, "org_id"));
-    else if (!disabled(status))
-        rc = cap_keys(tx, tc_json_get_str(user, "id"), tc_json_get_str(user, "role"));
-    if (rc == TC_OK && strcmp(type, "com.techcorp.user.created") == 0 &&
-        strcmp(status, "invited") == 0)
+    const char *id = tc_json_get_str(user, "id");
+    if (account_status_disabled(status) && !account_status_disabled(prev))
+        rc = revoke_access(app, tx, id, tc_json_get_str(user, "org_id"));
+    else if (!account_status_disabled(status))
+        rc = cap_keys(tx, id, tc_json_get_str(user, "role"));
+    if (rc == TC_OK && created && strcmp(status, "invited") == 0)
         rc = invite(app, tx, user);
     return rc;
 }
 
-static int on_user_event(const tc_event_t *ev, const char *topic, tc_dbconn_t *tx, void *ud)
+static int on_user_created(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx, void *ud)
 {
-    TC_UNUSED(topic);
-    auth_app_t *app = ud;
-    cJSON *data = cJSON_Parse(ev->data);
-    if (!data)
-        return TC_EINVAL; /* not JSON: a poison event, dead-lettered */
-    int rc = TC_OK;
-    if (strcmp(ev->type, "com.techcorp.user.created") == 0 ||
-        strcmp(ev->type, "com.techcorp.user.updated") == 0 ||
-        strcmp(ev->type, "com.techcorp.user.deleted") == 0) {
-        rc = on_user_state(app, tx, ev->type, data);
-    } else if (strcmp(ev->type, "com.techcorp.user.purged") == 0) {
-        const char *id = tc_json_get_str(data, "id");
-        rc = id ? acct_forget(tx, id) : TC_EINVAL;
-    } else if (strcmp(ev->type, "com.techcorp.org.created") == 0 ||
-               strcmp(ev->type, "com.techcorp.org.updated") == 0) {
-        rc = org_apply(tx, data);
-    }
-    cJSON_Delete(data);
-    return rc;
+    TC_UNUSED(ev);
+    return on_user_state(ud, tx, data, true);
+}
+
+static int on_user_changed(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx, void *ud)
+{
+    TC_UNUSED(ev);
+    return on_user_state(ud, tx, data, false);
+}
+
+static int on_user_purged(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx, void *ud)
+{
+    TC_UNUSED(ev);
+    TC_UNUSED(ud);
+    const char *id = tc_json_get_str(data, "id");
+    return id ? store_account_forget(tx, id) : TC_EINVAL;
+}
+
+static int on_org_state(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx, void *ud)
+{
+    TC_UNUSED(ev);
+    TC_UNUSED(ud);
+    return store_org_apply(tx, data);
 }
 
 int auth_consumers(auth_app_t *app)
 {
-    static const char *const topics[] = {"user-events", NULL};
-    return tc_service_consume(app->svc, NULL, topics, on_user_event, app);
+    static const tc_event_route_t routes[] = {
+        {TC_EV_USER_CREATED, on_user_created}, {TC_EV_USER_UPDATED, on_user_changed},
+        {TC_EV_USER_DELETED, on_user_changed}, {TC_EV_USER_PURGED, on_user_purged},
+        {TC_EV_ORG_CREATED, on_org_state},     {TC_EV_ORG_UPDATED, on_org_state},
+    };
+    return tc_service_consume_types(app->svc, NULL, routes, TC_ARRAY_LEN(routes), app);
 }

@@ -3,6 +3,7 @@
  * Security team). See services/auth/README.md.
  */
 #include "auth_app.h"
+#include "passwords.h"
 #include "tc/tc_core.h"
 
 int main(void)
@@ -29,6 +30,8 @@ int main(void)
         rc = auth_consumers(&app);
     if (rc == TC_OK)
         rc = tc_service_every(svc, "signing-keys", app.key_refresh_ms, auth_keys_job, &app);
+    if (rc == TC_OK)
+        rc = tc_service_every(svc, "reset-requests", app.reset_queue_ms, auth_reset_job, &app);
     if (rc == TC_OK)
         rc = tc_service_every(svc, "cleanup", 600000, auth_cleanup_job, &app);
     int exit_code = rc == TC_OK ? tc_service_run(svc) : 1;

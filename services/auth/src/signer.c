@@ -6,8 +6,8 @@
  * the kid). Every replica reloads the table periodically, so a rotation done by one replica
  * reaches the others without coordination beyond the database.
  */
-#include "auth_app.h"
-#include "tc/tc_buf.h"
+#include "signer.h"
+#include "store.h"
 #include "tc/tc_core.h"
 #include "tc/tc_log.h"
 #include "tc/tc_time.h"
@@ -20,8 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_KEYS    16
-#define SIGNER_LOCK "auth_signing_keys"
+#define MAX_KEYS 16
 
 typedef struct {
     char kid[48];
@@ -99,7 +98,7 @@ static EVP_PKEY *open_key(const auth_app_t *app, const char *kid, const char *se
     uint8_t *raw = malloc(n + 1);
     char *pem = malloc(n + 1);
     EVP_PKEY *key = NULL;
-    long rawlen = raw ? tc_b64url_decode(sealed_b64, n, raw, n + 1) : -1;
+    ssize_t rawlen = raw ? tc_b64url_decode(sealed_b64, n, raw, n + 1) : -1;
     aad_for(kid, aad, sizeof aad);
     if (pem && rawlen > 0 &&
         tc_aead_open(app->kek, aad, strlen(aad), raw, (size_t)rawlen, (uint8_t *)pem, n,
@@ -111,7 +110,7 @@ static EVP_PKEY *open_key(const auth_app_t *app, const char *kid, const char *se
         OPENSSL_cleanse(pem, written);
     }
     if (!key)
-        tc_log_kv(TC_LOG_ERROR, "signing key does not open (wrong AUTH_KEK?)", "kid", kid, NULL);
+        tc_log_kv(TC_LOG_ERROR, "signing key does not open (wrong DATA_KEK?)", "kid", kid, NULL);
     free(raw);
     free(pem);
     return key;
@@ -135,10 +134,7 @@ static int insert_new_key(auth_app_t *app, tc_dbconn_t *tx, const char *state)
     char *jwk_text = jwk ? cJSON_PrintUnformatted(jwk) : NULL;
     int rc = (sealed && jwk_text) ? TC_OK : TC_ENOMEM;
     if (rc == TC_OK)
-        rc = tc_db_q(tx, NULL,
-                     "INSERT INTO signing_keys (kid, private_enc, public_jwk, state, activated_at)"
-                     " VALUES ($1,$2,$3,$4, CASE WHEN $4='current' THEN now() END)",
-                     kid, sealed, jwk_text, state);
+        rc = store_signing_insert(tx, kid, sealed, jwk_text, state);
     if (rc == TC_OK)
         tc_log_kv(TC_LOG_INFO, "signing key created", "kid", kid, "state", state, NULL);
     free(sealed);
@@ -155,19 +151,16 @@ static int ensure_keys(auth_signer_t *s)
     tc_dbconn_t *tx = tc_db_acquire(s->app->db);
     if (!tx)
         return TC_EUNAVAIL;
-    PGresult *r = NULL;
+    int current = 0, next = 0;
     int rc = tc_db_begin(tx);
     if (rc == TC_OK)
-        rc = tc_db_q(tx, NULL, "SELECT pg_advisory_xact_lock(hashtext($1))", SIGNER_LOCK);
+        rc = store_signing_lock(tx);
     if (rc == TC_OK)
-        rc = tc_db_exec(tx, &r,
-                        "SELECT count(*) FILTER (WHERE state='current'),"
-                        " count(*) FILTER (WHERE state='next') FROM signing_keys");
-    if (rc == TC_OK && tc_db_int(r, 0, 0, 0) == 0)
+        rc = store_signing_counts(tx, &current, &next);
+    if (rc == TC_OK && current == 0)
         rc = insert_new_key(s->app, tx, "current");
-    if (rc == TC_OK && tc_db_int(r, 0, 1, 0) == 0)
+    if (rc == TC_OK && next == 0)
         rc = insert_new_key(s->app, tx, "next");
-    PQclear(r);
     if (rc == TC_OK)
         rc = tc_db_commit(tx);
     else
@@ -178,30 +171,26 @@ static int ensure_keys(auth_signer_t *s)
 
 /* ------------------------------------------------------------------ loading */
 
+/* Retired keys stay published as long as a token they signed can be valid. */
+#define PUBLISH_RETIRED_S(app) ((app)->sessions.access_ttl_s + 300)
+
 static int read_keys(auth_signer_t *s, tc_dbconn_t *c, skey_t *keys, int *n, int *current)
 {
-    char keep[16];
-    /* retired keys stay published as long as a token they signed can be valid */
-    snprintf(keep, sizeof keep, "%d", s->app->access_ttl_s + 300);
-    PGresult *r = NULL;
-    int rc =
-        tc_db_q(c, &r,
-                "SELECT kid, state, private_enc, public_jwk FROM signing_keys"
-                " WHERE state <> 'retired' OR retired_at > now() - make_interval(secs => $1::int)"
-                " ORDER BY CASE state WHEN 'current' THEN 0 WHEN 'next' THEN 1 ELSE 2 END,"
-                " created_at DESC",
-                keep);
+    store_signing_key_t *rows = NULL;
+    int nrows = 0;
+    int rc = store_signing_keys(c, PUBLISH_RETIRED_S(s->app), &rows, &nrows);
     *n = 0;
     *current = -1;
-    for (int i = 0; rc == TC_OK && i < PQntuples(r) && *n < MAX_KEYS; i++) {
+    for (int i = 0; rc == TC_OK && i < nrows && *n < MAX_KEYS; i++) {
         skey_t *k = &keys[*n];
         memset(k, 0, sizeof *k);
-        snprintf(k->kid, sizeof k->kid, "%s", tc_db_val(r, i, 0));
-        snprintf(k->state, sizeof k->state, "%s", tc_db_val(r, i, 1));
-        k->jwk = cJSON_Parse(tc_db_val(r, i, 3));
-        if (strcmp(k->state, "retired") != 0)
-            k->key = open_key(s->app, k->kid, tc_db_val(r, i, 2));
-        if (!k->jwk || (strcmp(k->state, "retired") != 0 && !k->key)) {
+        snprintf(k->kid, sizeof k->kid, "%s", rows[i].kid);
+        snprintf(k->state, sizeof k->state, "%s", rows[i].state);
+        k->jwk = cJSON_Parse(rows[i].public_jwk);
+        bool retired = strcmp(k->state, "retired") == 0;
+        if (!retired)
+            k->key = open_key(s->app, k->kid, rows[i].private_enc);
+        if (!k->jwk || (!retired && !k->key)) {
             keys_clear(k, 1);
             rc = TC_ERROR;
             break;
@@ -210,7 +199,7 @@ static int read_keys(auth_signer_t *s, tc_dbconn_t *c, skey_t *keys, int *n, int
             *current = *n;
         (*n)++;
     }
-    PQclear(r);
+    store_signing_keys_free(rows, nrows);
     if (rc == TC_OK && *current < 0)
         rc = TC_ENOTFOUND;
     if (rc != TC_OK)
@@ -245,12 +234,6 @@ int signer_load(auth_signer_t *s)
     tc_dbconn_t *c = rc == TC_OK ? tc_db_acquire(s->app->db) : NULL;
     if (!c)
         return rc == TC_OK ? TC_EUNAVAIL : rc;
-    char keep[16];
-    snprintf(keep, sizeof keep, "%d", s->app->access_ttl_s + 300);
-    tc_db_q(c, NULL,
-            "DELETE FROM signing_keys WHERE state='retired'"
-            " AND retired_at < now() - make_interval(secs => $1::int)",
-            keep);
     rc = read_keys(s, c, keys, &n, &current);
     tc_db_release(s->app->db, c);
     if (rc == TC_OK)
@@ -327,48 +310,18 @@ char *signer_jwks(auth_signer_t *s)
     return text;
 }
 
-int signer_key_count(auth_signer_t *s)
-{
-    pthread_rwlock_rdlock(&s->lock);
-    int n = s->current >= 0 ? s->n : 0;
-    pthread_rwlock_unlock(&s->lock);
-    return n;
-}
-
 int signer_rotate(auth_signer_t *s, int min_age_h, char *kid, size_t kidlen)
 {
     tc_dbconn_t *tx = tc_db_acquire(s->app->db);
     if (!tx)
         return TC_EUNAVAIL;
-    PGresult *r = NULL;
     int rc = tc_db_begin(tx);
     if (rc == TC_OK)
-        rc = tc_db_q(tx, NULL, "SELECT pg_advisory_xact_lock(hashtext($1))", SIGNER_LOCK);
-    if (rc == TC_OK && min_age_h > 0) {
-        char hours[16];
-        snprintf(hours, sizeof hours, "%d", min_age_h);
-        rc = tc_db_q(tx, &r,
-                     "SELECT 1 FROM signing_keys WHERE state='current'"
-                     " AND activated_at < now() - make_interval(hours => $1::int)",
-                     hours);
-        if (rc == TC_OK && PQntuples(r) == 0)
-            rc = TC_ENOTFOUND; /* not due (or another replica just rotated) */
-        PQclear(r);
-        r = NULL;
-    }
+        rc = store_signing_lock(tx);
+    if (rc == TC_OK && min_age_h > 0)
+        rc = store_signing_due(tx, min_age_h); /* not due, or another replica just rotated */
     if (rc == TC_OK)
-        rc = tc_db_exec(tx, NULL,
-                        "UPDATE signing_keys SET state='retired', retired_at=now()"
-                        " WHERE state='current'");
-    if (rc == TC_OK)
-        rc = tc_db_exec(tx, &r,
-                        "UPDATE signing_keys SET state='current', activated_at=now()"
-                        " WHERE state='next' RETURNING kid");
-    if (rc == TC_OK && PQntuples(r) != 1)
-        rc = TC_ECONFLICT; /* no next key: cannot rotate without publishing one first */
-    if (rc == TC_OK && kid)
-        snprintf(kid, kidlen, "%s", tc_db_val(r, 0, 0));
-    PQclear(r);
+        rc = store_signing_promote(tx, kid, kidlen);
     if (rc == TC_OK)
         rc = insert_new_key(s->app, tx, "next");
     if (rc == TC_OK)

@@ -1,18 +1,25 @@
 /*
- * Brute-force protection: GCRA limits in Redis (libcommon tc_ratelimit) per client IP and per
- * account on login and sign-up (a retried sign-up checks the password too), per client IP and
- * per user on the second factor, per IP and per account on reset requests. When Redis is
+ * Brute-force protection. The client address is libcommon's (tc_req_client_ip): the socket
+ * peer, or behind a proxy listed in TRUSTED_PROXIES the address it forwarded. When Redis is
  * unreachable the service fails open by default (logins keep working; Argon2id still makes
  * guessing slow) and counts it; AUTH_RATELIMIT_FAIL_OPEN=false makes it fail closed.
  */
-#include "auth_app.h"
+#include "throttle.h"
 #include "tc/tc_core.h"
-#include "tc/tc_log.h"
 #include "tc/tc_metrics.h"
 #include "tc/tc_ratelimit.h"
 
+#include <pthread.h>
 #include <stdio.h>
-#include <string.h>
+
+static tc_metric_t *unavailable;
+static pthread_once_t unavailable_once = PTHREAD_ONCE_INIT;
+
+static void unavailable_init(void)
+{
+    unavailable = tc_metric_counter("auth_ratelimit_unavailable_total",
+                                    "Throttle checks Redis could not answer", "outcome");
+}
 
 int throttle(auth_app_t *app, const char *bucket, const char *key, const auth_limit_t *lim,
              int *retry_after_s)
@@ -24,10 +31,7 @@ int throttle(auth_app_t *app, const char *bucket, const char *key, const auth_li
     *retry_after_s = 0;
     int rc = tc_ratelimit_check(app->redis, rkey, &spec, 1, &res);
     if (rc != TC_OK) {
-        static tc_metric_t *unavailable;
-        if (!unavailable)
-            unavailable = tc_metric_counter("auth_ratelimit_unavailable_total",
-                                            "Throttle checks Redis could not answer", "outcome");
+        pthread_once(&unavailable_once, unavailable_init);
         tc_metric_inc(unavailable, 1, app->ratelimit_fail_open ? "allowed" : "refused");
         if (app->ratelimit_fail_open)
             return TC_OK;
@@ -40,32 +44,4 @@ int throttle(auth_app_t *app, const char *bucket, const char *key, const auth_li
     if (*retry_after_s < 1)
         *retry_after_s = 1;
     return TC_EAGAIN;
-}
-
-const char *client_ip(const auth_app_t *app, tc_req_t *req, char *buf, size_t n)
-{
-    const char *xff = app->trust_proxy ? tc_req_header(req, "X-Forwarded-For") : NULL;
-    if (xff && *xff) {
-        /* the rightmost entry is the one our own proxy added; anything left of it came
-         * from the client and proves nothing */
-        const char *last = strrchr(xff, ',');
-        last = last ? last + 1 : xff;
-        while (*last == ' ')
-            last++;
-        snprintf(buf, n, "%s", last);
-        buf[strcspn(buf, " ")] = '\0';
-        if (buf[0])
-            return buf;
-    }
-    snprintf(buf, n, "%s", tc_req_client_ip(req));
-    return buf;
-}
-
-void respond_throttled(tc_resp_t *resp, int retry_after_s)
-{
-    char ra[16];
-    snprintf(ra, sizeof ra, "%d", retry_after_s);
-    tc_resp_header(resp, "Retry-After", ra);
-    tc_resp_error(resp, 429, "rate_limit_exceeded", "Too many attempts; retry in %d seconds",
-                  retry_after_s);
 }

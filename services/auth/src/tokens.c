@@ -1,42 +1,22 @@
-/*
- * Tokens auth issues. Access tokens (DESIGN §6): RS256, 15 minutes, claims sub, org, role,
- * scope, plan, iss, aud, iat, nbf, exp, jti and sid (the session, so logout and the session
- * list know which one is speaking). Service tokens (client credentials) carry
- * token_use "service" and scopes but no org. Tokens minted for API keys carry the key id as
- * sub and principal_type "api_key". Opaque secrets (refresh tokens, invitation and reset
- * tokens, API keys) are random and stored only as SHA-256.
- */
-#include "auth_app.h"
+/* Signing the claims token_model.c builds, and opaque secrets. */
+#include "tokens.h"
+#include "signer.h"
 #include "tc/tc_core.h"
-#include "tc/tc_json.h"
 #include "tc/tc_time.h"
+#include "token_model.h"
 
-#include <stdlib.h>
 #include <string.h>
 
-void account_clear(account_t *a)
+static int base(auth_app_t *app, int ttl_s, char jti[TC_ID_MAX], token_base_t *b)
 {
-    free(a->email);
-    free(a->name);
-    free(a->password_hash);
-    memset(a, 0, sizeof *a);
-}
-
-static cJSON *base_claims(const auth_app_t *app, const char *sub, int ttl_s)
-{
-    char jti[TC_ID_MAX];
-    int64_t now = tc_now_ms() / 1000;
-    cJSON *c = cJSON_CreateObject();
-    if (!c || tc_id_new("jti", jti, sizeof jti) != TC_OK ||
-        !cJSON_AddStringToObject(c, "iss", app->issuer) ||
-        !cJSON_AddStringToObject(c, "aud", app->audience) ||
-        !cJSON_AddStringToObject(c, "sub", sub) || !tc_json_add_int(c, "iat", now) ||
-        !tc_json_add_int(c, "nbf", now) || !tc_json_add_int(c, "exp", now + ttl_s) ||
-        !cJSON_AddStringToObject(c, "jti", jti)) {
-        cJSON_Delete(c);
-        return NULL;
-    }
-    return c;
+    if (tc_id_new("jti", jti, TC_ID_MAX) != TC_OK)
+        return TC_ERROR;
+    *b = (token_base_t){.issuer = app->issuer,
+                        .audience = app->audience,
+                        .jti = jti,
+                        .now = tc_now_ms() / 1000,
+                        .ttl_s = ttl_s};
+    return TC_OK;
 }
 
 static int sign(auth_app_t *app, cJSON *claims, char **jwt)
@@ -50,44 +30,30 @@ static int sign(auth_app_t *app, cJSON *claims, char **jwt)
 
 int tok_access(auth_app_t *app, const account_t *acc, const char *plan, const char *sid, char **jwt)
 {
-    cJSON *c = base_claims(app, acc->user_id, app->access_ttl_s);
-    if (c && (!cJSON_AddStringToObject(c, "org", acc->org_id) ||
-              !cJSON_AddStringToObject(c, "role", acc->role) ||
-              !cJSON_AddStringToObject(c, "scope", "") ||
-              !cJSON_AddStringToObject(c, "plan", plan && *plan ? plan : "free") ||
-              !cJSON_AddStringToObject(c, "sid", sid) ||
-              !cJSON_AddStringToObject(c, "token_use", "access"))) {
-        cJSON_Delete(c);
-        c = NULL;
-    }
-    return sign(app, c, jwt);
+    char jti[TC_ID_MAX];
+    token_base_t b;
+    if (base(app, app->sessions.access_ttl_s, jti, &b) != TC_OK)
+        return TC_ERROR;
+    return sign(app, token_access_claims(&b, acc->user_id, acc->org_id, acc->role, plan, sid), jwt);
 }
 
 int tok_service(auth_app_t *app, const char *client_id, const char *scope, char **jwt)
 {
-    cJSON *c = base_claims(app, client_id, app->service_ttl_s);
-    if (c && (!cJSON_AddStringToObject(c, "scope", scope) ||
-              !cJSON_AddStringToObject(c, "token_use", "service"))) {
-        cJSON_Delete(c);
-        c = NULL;
-    }
-    return sign(app, c, jwt);
+    char jti[TC_ID_MAX];
+    token_base_t b;
+    if (base(app, app->service_ttl_s, jti, &b) != TC_OK)
+        return TC_ERROR;
+    return sign(app, token_service_claims(&b, client_id, scope), jwt);
 }
 
 int tok_apikey(auth_app_t *app, const char *key_id, const char *org, const char *role,
                const char *scope, const char *plan, char **jwt)
 {
-    cJSON *c = base_claims(app, key_id, app->apikey_token_ttl_s);
-    if (c &&
-        (!cJSON_AddStringToObject(c, "org", org) || !cJSON_AddStringToObject(c, "role", role) ||
-         !cJSON_AddStringToObject(c, "scope", scope) ||
-         !cJSON_AddStringToObject(c, "plan", plan && *plan ? plan : "free") ||
-         !cJSON_AddStringToObject(c, "token_use", "access") ||
-         !cJSON_AddStringToObject(c, "principal_type", "api_key"))) {
-        cJSON_Delete(c);
-        c = NULL;
-    }
-    return sign(app, c, jwt);
+    char jti[TC_ID_MAX];
+    token_base_t b;
+    if (base(app, app->apikey_token_ttl_s, jti, &b) != TC_OK)
+        return TC_ERROR;
+    return sign(app, token_apikey_claims(&b, key_id, org, role, scope, plan), jwt);
 }
 
 int tok_secret(const char *prefix, char out[AUTH_SECRET_LEN], char hash[TC_SHA256_HEX_LEN])

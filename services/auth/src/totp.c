@@ -2,17 +2,15 @@
  * TOTP (RFC 6238) as authenticator apps implement it: HMAC-SHA1, 30-second steps, 6 digits,
  * secrets exchanged in base32 (RFC 4648, no padding) inside an otpauth:// URI.
  */
-#include "auth_app.h"
+#include "totp.h"
 #include "tc/tc_core.h"
+#include "tc/tc_crypto.h"
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
 #include <string.h>
-
-#define TOTP_STEP   30
-#define TOTP_DIGITS 6
 
 static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
@@ -37,7 +35,7 @@ int totp_base32_encode(const uint8_t *in, size_t n, char *out, size_t outlen)
     return TC_OK;
 }
 
-long totp_base32_decode(const char *in, uint8_t *out, size_t outlen)
+ssize_t totp_base32_decode(const char *in, uint8_t *out, size_t outlen)
 {
     uint32_t acc = 0;
     int bits = 0;
@@ -60,7 +58,7 @@ long totp_base32_decode(const char *in, uint8_t *out, size_t outlen)
             bits -= 8;
         }
     }
-    return (long)o;
+    return (ssize_t)o;
 }
 
 uint32_t totp_hotp(const uint8_t *secret, size_t n, uint64_t counter)
@@ -79,30 +77,30 @@ uint32_t totp_hotp(const uint8_t *secret, size_t n, uint64_t counter)
     return bin % 1000000u;
 }
 
-int totp_verify(const uint8_t *secret, size_t n, const char *code, int64_t now_s, int64_t last_step,
-                int64_t *step)
+bool totp_verify(const uint8_t *secret, size_t n, const char *code, int64_t now_s,
+                 int64_t last_step, int64_t *step)
 {
     if (!code || strlen(code) != TOTP_DIGITS)
-        return TC_EINVAL;
+        return false;
     uint32_t want = 0;
     for (int i = 0; i < TOTP_DIGITS; i++) {
         if (code[i] < '0' || code[i] > '9')
-            return TC_EINVAL;
+            return false;
         want = want * 10 + (uint32_t)(code[i] - '0');
     }
-    int64_t now_step = now_s / TOTP_STEP;
-    int match = 0;
+    int64_t now_step = now_s / TOTP_STEP_S;
+    bool match = false;
     /* one step either side tolerates clock drift and a code typed at a boundary; check all
      * three so the time taken does not tell which one matched */
     for (int64_t s = now_step - 1; s <= now_step + 1; s++) {
         uint32_t got = totp_hotp(secret, n, (uint64_t)s);
-        int eq = tc_ct_equal(&got, &want, sizeof got);
+        bool eq = tc_ct_equal(&got, &want, sizeof got);
         if (eq && s > last_step && !match) {
             *step = s;
-            match = 1;
+            match = true;
         }
     }
-    return match ? TC_OK : TC_EINVAL;
+    return match;
 }
 
 int totp_uri(const char *issuer, const char *account, const char *secret_b32, char *out,

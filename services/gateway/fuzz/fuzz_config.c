@@ -245,10 +245,10 @@ static void check_rest(const gw_config_t *c)
     for (int i = 0; i < c->cors.norigins; i++)
         CHECK(c->cors.origins[i] && c->cors.origins[i][0]);
     for (int i = 0; i < c->ntrusted; i++) {
-        const gw_cidr_t *t = &c->trusted[i];
+        const tc_cidr_t *t = &c->trusted[i];
         CHECK(t->family == AF_INET || t->family == AF_INET6);
         CHECK(t->bits >= 0 && t->bits <= (t->family == AF_INET ? 32 : 128));
-        CHECK(gw_cidr_contains(&c->trusted[i], t->family, t->addr));
+        CHECK(tc_cidr_contains(&c->trusted[i], t->family, t->addr));
     }
     CHECK(c->source && cJSON_IsObject(c->source));
     CHECK(atomic_load(&c->refs) == 1);

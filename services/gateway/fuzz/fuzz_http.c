@@ -2,8 +2,10 @@
  * libFuzzer driver for the gateway's HTTP parsing and head rewriting.
  *
  * The first input byte picks a mode and a feeding step; the rest is the message:
- *   request heads → http_parse_request, then (when accepted) the upstream head is built and
- *                   re-parsed: what the gateway sends must itself be a valid request
+ *   request heads → http_parse_request, then (when accepted) the request limits, and the
+ *                   upstream head is built and re-parsed: what the gateway sends must itself
+ *                   be a valid request, and its reported size must be the real one, so a head
+ *                   within the services' limits is never refused by them
  *   response heads → http_parse_response, then the client head is built and re-parsed
  *   chunked bodies → http_chunked_step fed in pieces of `step` bytes: it must consume
  *                    exactly up to the end of the body whatever the piece size
@@ -20,6 +22,7 @@
 
 #include "header_rewrite.h"
 #include "http_parse.h"
+#include "request_limits.h"
 
 #define CHECK(x)                                                                                   \
     do {                                                                                           \
@@ -57,6 +60,13 @@ static void fuzz_request(const char *buf, size_t len)
     CHECK(!(req.chunked && req.content_length >= 0));
     headers_in_bounds(req.headers, req.nheaders, len);
     (void)gw_path_safe(buf + req.target_off, req.path_len);
+    gw_refusal_t why_not;
+    if (gw_request_within_limits(buf, &req, &why_not)) {
+        size_t q = req.target_len > req.path_len ? req.target_len - req.path_len - 1 : 0;
+        CHECK(gw_query_params(buf + req.target_off + req.path_len + 1, q) <= GW_MAX_QUERY_PARAMS);
+    } else {
+        CHECK((why_not.status == 400 || why_not.status == 431) && why_not.code && why_not.message);
+    }
     gw_upreq_t u = {.path = buf + req.target_off,
                     .path_len = req.path_len,
                     .query =
@@ -69,13 +79,24 @@ static void fuzz_request(const char *buf, size_t len)
                     .traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
                     .keep_tracestate = (int)(len & 1),
                     .authorization = (len & 2) ? "Bearer x.y.z" : NULL};
-    long n = gw_build_upstream_request(buf, &req, &u, out, sizeof out);
+    gw_head_size_t size;
+    long n = gw_build_upstream_request(buf, &req, &u, out, sizeof out, &size);
     if (n < 0)
         return;
-    /* what we send upstream parses as one complete request with the same framing */
+    /* the size reported is the header section's: from after the request line to the empty
+     * line, one field per line */
+    const char *fields = memchr(out, '\n', (size_t)n) + 1;
+    CHECK(size.field_bytes == (size_t)(out + n - 2 - fields));
+    int lines = 0;
+    for (const char *p = fields; p < out + n - 2;
+         p = (const char *)memchr(p, '\n', (size_t)(out + n - p)) + 1)
+        lines++;
+    CHECK(lines == size.fields);
+    /* what we send upstream parses as one complete request with the same framing; a head
+     * over the limits is never sent (the gateway answers 431) */
     int rc2 = http_parse_request(out, (size_t)n, &req2, &status, &why);
-    if (rc2 == HTTP_ERROR && status == 431)
-        return; /* our added headers can push a head that was at the limit over it */
+    if (!gw_upstream_head_within_limits(size.fields, size.field_bytes))
+        return;
     CHECK(rc2 == HTTP_OK);
     CHECK(req2.head_len == (uint32_t)n);
     CHECK(req2.content_length == req.content_length);

@@ -21,7 +21,8 @@
 static const char *const auth_names[] = {"required", "optional", "none"};
 static const char *const rl_names[] = {"plan", "ip", "none"};
 
-static int authorized(gw_app_t *app, tc_req_t *req, tc_resp_t *resp)
+/* Whether the call carries the admin token (else the 401 is set). */
+static bool authorized(gw_app_t *app, tc_req_t *req, tc_resp_t *resp)
 {
     const char *tok = tc_auth_bearer(tc_req_header(req, "Authorization"));
     uint8_t a[TC_SHA256_LEN], b[TC_SHA256_LEN];
@@ -29,10 +30,10 @@ static int authorized(gw_app_t *app, tc_req_t *req, tc_resp_t *resp)
     if (tok)
         tc_sha256(tok, strlen(tok), b);
     if (tok && tc_ct_equal(a, b, TC_SHA256_LEN))
-        return 1;
+        return true;
     tc_resp_header(resp, "WWW-Authenticate", "Bearer");
     tc_resp_error(resp, 401, "unauthorized", "The admin API needs the gateway admin token");
-    return 0;
+    return false;
 }
 
 /* ------------------------------------------------------------------ representations */

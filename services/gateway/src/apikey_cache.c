@@ -108,11 +108,12 @@ int gw_bearer_copy(char **buf, size_t *cap, const char *token)
     return TC_OK;
 }
 
-int gw_apikeys_get(gw_apikeys_t *k, const uint8_t hash[TC_SHA256_LEN], int64_t now_ms,
-                   tc_principal_t *p, char key_id[64], char **auth, size_t *auth_cap)
+gw_apikey_lookup_t gw_apikeys_get(gw_apikeys_t *k, const uint8_t hash[TC_SHA256_LEN],
+                                  int64_t now_ms, tc_principal_t *p, char key_id[64], char **auth,
+                                  size_t *auth_cap)
 {
     stripe_t *s = stripe_of(k, hash);
-    int res = 0;
+    gw_apikey_lookup_t res = GW_APIKEY_UNKNOWN;
     pthread_mutex_lock(&s->mu);
     for (entry_t **pp = bucket_of(s, hash); *pp; pp = &(*pp)->next) {
         entry_t *e = *pp;
@@ -125,11 +126,11 @@ int gw_apikeys_get(gw_apikeys_t *k, const uint8_t hash[TC_SHA256_LEN], int64_t n
             break;
         }
         if (e->negative) {
-            res = -1;
+            res = GW_APIKEY_INVALID;
         } else if (gw_bearer_copy(auth, auth_cap, e->token) == TC_OK) {
             *p = e->p;
             memcpy(key_id, e->key_id, 64);
-            res = 1;
+            res = GW_APIKEY_VALID;
         }
         break;
     }

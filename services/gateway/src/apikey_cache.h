@@ -30,10 +30,15 @@ typedef struct gw_apikeys gw_apikeys_t;
 gw_apikeys_t *gw_apikeys_new(int capacity);
 void gw_apikeys_free(gw_apikeys_t *k);
 
-/* 1 when the key is a known valid key: *p, key_id and "Bearer <token>" into *auth (grown as
- * needed, caller owns it); -1 when known invalid; 0 when unknown (introspect). */
-int gw_apikeys_get(gw_apikeys_t *k, const uint8_t hash[TC_SHA256_LEN], int64_t now_ms,
-                   tc_principal_t *p, char key_id[64], char **auth, size_t *auth_cap);
+typedef enum {
+    GW_APIKEY_UNKNOWN = 0, /* not cached: introspect */
+    GW_APIKEY_VALID,       /* *p, key_id and "Bearer <token>" into *auth (grown, caller owns it) */
+    GW_APIKEY_INVALID,     /* known not to be an active key */
+} gw_apikey_lookup_t;
+
+gw_apikey_lookup_t gw_apikeys_get(gw_apikeys_t *k, const uint8_t hash[TC_SHA256_LEN],
+                                  int64_t now_ms, tc_principal_t *p, char key_id[64], char **auth,
+                                  size_t *auth_cap);
 
 uint64_t gw_apikeys_generation(gw_apikeys_t *k);
 /* Caches an introspection result obtained after reading generation `gen`. token_exp_ms is the

@@ -33,7 +33,7 @@ typedef struct {
     gw_worker_t *w;
     uint32_t slot, seq;
     char *credential; /* the JWT or the API key (owned, wiped) */
-    int api_key;
+    bool api_key;
     /* result */
     int rc; /* TC_OK, TC_EINVAL (bad credential), other: auth unavailable */
     const char *why;
@@ -45,7 +45,7 @@ typedef struct {
 
 /* ------------------------------------------------------------------ decisions */
 
-static void unauthorized(gw_conn_t *c, const char *reason, const char *message, int presented)
+static void unauthorized(gw_conn_t *c, const char *reason, const char *message, bool presented)
 {
     tc_metric_inc(c->w->app->m.auth_failures, 1, reason);
     gw_respond_error(c, 401, "unauthorized", message,
@@ -67,14 +67,14 @@ static const char *jwt_message(const char *why)
 }
 
 /* The principal is known: check the route's role floor. GW_NEXT or GW_DONE. */
-static int admit(gw_conn_t *c)
+static gw_step_t admit(gw_conn_t *c)
 {
     const gw_route_t *r = c->route;
     if (c->ptype != PT_API_KEY)
         c->ptype = c->principal.is_service ? PT_SERVICE : PT_USER;
     if (r->min_role != TC_ROLE_NONE && !tc_principal_at_least(&c->principal, r->min_role)) {
         tc_metric_inc(c->w->app->m.auth_failures, 1, "forbidden");
-        gw_respond_error(c, 403, "forbidden", "Your role does not allow this action", NULL, 0);
+        gw_respond_error(c, 403, "forbidden", "Your role does not allow this action", NULL, false);
         return GW_DONE;
     }
     return GW_NEXT;
@@ -121,8 +121,8 @@ static void rejected_put(gw_worker_t *w, const uint8_t *h, const char *why)
     if (!w->authneg && !(w->authneg = calloc(1, sizeof *w->authneg)))
         return;
     /* a key may appear (rotation) or the clock catch up: those are remembered briefly */
-    int brief = strcmp(why, "unknown_kid") == 0 || strcmp(why, "not_yet_valid") == 0 ||
-                strcmp(why, "no_keys") == 0;
+    bool brief = strcmp(why, "unknown_kid") == 0 || strcmp(why, "not_yet_valid") == 0 ||
+                 strcmp(why, "no_keys") == 0;
     size_t i = rejected_slot(h);
     memcpy(w->authneg->e[i].hash, h, TC_SHA256_LEN);
     w->authneg->e[i].until = w->now_ms + (brief ? 5000 : 60000);
@@ -173,7 +173,7 @@ static void done_run(gw_worker_t *w, gw_done_t *d)
             snprintf(c->key_id, sizeof c->key_id, "%s", j->key_id);
             if (gw_bearer_copy(&c->fwd_auth, &c->fwd_auth_cap, j->access_token) != TC_OK) {
                 job_free(j);
-                gw_respond_error(c, 500, "internal_error", "Out of memory", NULL, 1);
+                gw_respond_error(c, 500, "internal_error", "Out of memory", NULL, true);
                 return;
             }
         }
@@ -186,12 +186,13 @@ static void done_run(gw_worker_t *w, gw_done_t *d)
         rejected_put(w, j->hash, j->why);
     if (j->rc == TC_EINVAL && !(j->why && strcmp(j->why, "no_keys") == 0)) {
         if (j->api_key)
-            unauthorized(c, "invalid_api_key", "The API key is invalid or revoked", 1);
+            unauthorized(c, "invalid_api_key", "The API key is invalid or revoked", true);
         else
-            unauthorized(c, j->why ? j->why : "invalid_token", jwt_message(j->why), 1);
+            unauthorized(c, j->why ? j->why : "invalid_token", jwt_message(j->why), true);
     } else {
         gw_respond_error(c, 503, "auth_unavailable",
-                         "Authentication is temporarily unavailable; try again shortly", NULL, 0);
+                         "Authentication is temporarily unavailable; try again shortly", NULL,
+                         false);
     }
     job_free(j);
 }
@@ -231,13 +232,13 @@ static void run_introspect(void *arg)
     gw_worker_post(j->w, &j->done);
 }
 
-static int submit(gw_conn_t *c, const char *cred, size_t len, int api_key)
+static gw_step_t submit(gw_conn_t *c, const char *cred, size_t len, bool api_key)
 {
     gw_app_t *app = c->w->app;
     auth_job_t *j = calloc(1, sizeof *j);
     if (!j || !(j->credential = strndup(cred, len))) {
         free(j);
-        gw_respond_error(c, 500, "internal_error", "Out of memory", NULL, 1);
+        gw_respond_error(c, 500, "internal_error", "Out of memory", NULL, true);
         return GW_DONE;
     }
     j->done.run = done_run;
@@ -250,7 +251,7 @@ static int submit(gw_conn_t *c, const char *cred, size_t len, int api_key)
     if (gw_pool_submit(app->pool, api_key ? run_introspect : run_verify, job_drop, j) != TC_OK) {
         job_free(j);
         gw_respond_error(c, 503, "auth_unavailable",
-                         "Authentication is overloaded; try again shortly", NULL, 0);
+                         "Authentication is overloaded; try again shortly", NULL, false);
         return GW_DONE;
     }
     if (gw_conn_arm(c, c->w->now_ms + app->auth_timeout_ms) != TC_OK) {
@@ -263,70 +264,70 @@ static int submit(gw_conn_t *c, const char *cred, size_t len, int api_key)
 
 /* ------------------------------------------------------------------ credentials */
 
-static int api_key_shaped(const char *s, size_t n)
+static bool api_key_shaped(const char *s, size_t n)
 {
     if (n < 9 || n > API_KEY_MAX ||
         (strncmp(s, "tc_live_", 8) != 0 && strncmp(s, "tc_test_", 8) != 0))
-        return 0;
+        return false;
     for (size_t i = 8; i < n; i++) {
         char ch = s[i];
         if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
               ch == '_' || ch == '-'))
-            return 0;
+            return false;
     }
-    return 1;
+    return true;
 }
 
-static int api_key_path(gw_conn_t *c, const char *key, size_t n)
+static gw_step_t api_key_path(gw_conn_t *c, const char *key, size_t n)
 {
     gw_app_t *app = c->w->app;
     if (!api_key_shaped(key, n)) {
-        unauthorized(c, "malformed_api_key", "The API key is malformed", 1);
+        unauthorized(c, "malformed_api_key", "The API key is malformed", true);
         return GW_DONE;
     }
     uint8_t hash[TC_SHA256_LEN];
     tc_sha256(key, n, hash);
-    int hit = gw_apikeys_get(app->apikeys, hash, c->w->now_ms, &c->principal, c->key_id,
-                             &c->fwd_auth, &c->fwd_auth_cap);
-    if (hit > 0) {
+    gw_apikey_lookup_t hit = gw_apikeys_get(app->apikeys, hash, c->w->now_ms, &c->principal,
+                                            c->key_id, &c->fwd_auth, &c->fwd_auth_cap);
+    if (hit == GW_APIKEY_VALID) {
         c->ptype = PT_API_KEY;
         return admit(c);
     }
-    if (hit < 0) {
-        unauthorized(c, "invalid_api_key", "The API key is invalid or revoked", 1);
+    if (hit == GW_APIKEY_INVALID) {
+        unauthorized(c, "invalid_api_key", "The API key is invalid or revoked", true);
         return GW_DONE;
     }
     if (!app->svctoken) {
         gw_respond_error(c, 503, "auth_unavailable",
                          "API keys cannot be checked: the gateway has no auth client "
                          "credentials",
-                         NULL, 0);
+                         NULL, false);
         return GW_DONE;
     }
-    return submit(c, key, n, 1);
+    return submit(c, key, n, true);
 }
 
-static int jwt_path(gw_conn_t *c, char *token)
+static gw_step_t jwt_path(gw_conn_t *c, char *token)
 {
     const char *why = NULL;
     int rc = tc_auth_lookup(c->w->app->auth, token, &c->principal, &why);
     if (rc == TC_OK)
         return admit(c);
     if (rc == TC_EINVAL) {
-        unauthorized(c, why ? why : "invalid_token", jwt_message(why), 1);
+        unauthorized(c, why ? why : "invalid_token", jwt_message(why), true);
         return GW_DONE;
     }
     uint8_t hash[TC_SHA256_LEN];
     size_t n = strlen(token);
     tc_sha256(token, n, hash);
     if ((why = rejected_find(c->w, hash))) {
-        unauthorized(c, why, jwt_message(why), 1);
+        unauthorized(c, why, jwt_message(why), true);
         return GW_DONE;
     }
-    return submit(c, token, n, 0);
+    return submit(c, token, n, false);
 }
 
-int gw_auth_begin(gw_conn_t *c)
+gw_step_t gw_auth_begin(gw_conn_t *c)
 {
     const gw_route_t *r = c->route;
     c->ptype = PT_ANONYMOUS;
@@ -340,14 +341,15 @@ int gw_auth_begin(gw_conn_t *c)
     if (ai < 0) {
         if (r->auth == GW_AUTH_OPTIONAL)
             return GW_NEXT;
-        unauthorized(c, "missing", "Authentication required: send a bearer token or an API key", 0);
+        unauthorized(c, "missing", "Authentication required: send a bearer token or an API key",
+                     false);
         return GW_DONE;
     }
     char *v = c->in + hs[ai].value_off;
     size_t n = hs[ai].value_len;
     if (n < 8 || strncasecmp(v, "bearer ", 7) != 0 || memchr(v + 7, ' ', n - 7) ||
         memchr(v + 7, '\t', n - 7)) {
-        unauthorized(c, "malformed", "The Authorization header must be \"Bearer <token>\"", 1);
+        unauthorized(c, "malformed", "The Authorization header must be \"Bearer <token>\"", true);
         return GW_DONE;
     }
     char *token = v + 7;

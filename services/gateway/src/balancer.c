@@ -44,10 +44,10 @@ static int wrr_round(gw_wrr_t *w, gw_group_t *g, int64_t now_ms, uint64_t skip)
     return best;
 }
 
-gw_target_t *wrr_pick(gw_wrr_t *w, gw_group_t *g, int64_t now_ms, uint64_t exclude, int *probe)
+gw_target_t *wrr_pick(gw_wrr_t *w, gw_group_t *g, int64_t now_ms, uint64_t exclude, bool *probe)
 {
     uint64_t skip = exclude;
-    *probe = 0;
+    *probe = false;
     /* A breaker can refuse between "available" and "acquire" (another worker claimed the
      * half-open probe): drop that target and choose again, at most once per target. */
     for (int attempt = 0; attempt < g->n; attempt++) {

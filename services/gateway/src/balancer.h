@@ -8,6 +8,7 @@
 #ifndef GW_BALANCER_H
 #define GW_BALANCER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,6 @@ void wrr_free(gw_wrr_t *w);
  * set in `exclude` (targets already tried). Claims the breaker (half-open probe); *probe says
  * whether this request is the probe. NULL when no target is available.
  */
-gw_target_t *wrr_pick(gw_wrr_t *w, gw_group_t *g, int64_t now_ms, uint64_t exclude, int *probe);
+gw_target_t *wrr_pick(gw_wrr_t *w, gw_group_t *g, int64_t now_ms, uint64_t exclude, bool *probe);
 
 #endif

@@ -64,7 +64,7 @@ gw_pool_t *gw_pool_new(int threads, int max_queue)
     }
     for (int i = 0; i < threads; i++) {
         if (pthread_create(&p->threads[i], NULL, pool_main, p) != 0) {
-            tc_log_error("gateway: cannot start blocking-pool thread");
+            tc_log_kv(TC_LOG_ERROR, "cannot start a blocking-pool thread", NULL);
             gw_pool_free(p);
             return NULL;
         }

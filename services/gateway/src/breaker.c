@@ -19,11 +19,11 @@ void breaker_copy(gw_breaker_t *dst, const gw_breaker_t *src)
     atomic_store(&dst->probing, 0);
 }
 
-int breaker_available(gw_breaker_t *b, int64_t now_ms)
+bool breaker_available(gw_breaker_t *b, int64_t now_ms)
 {
     switch (atomic_load_explicit(&b->state, memory_order_relaxed)) {
     case BREAKER_CLOSED:
-        return 1;
+        return true;
     case BREAKER_OPEN:
         return now_ms >= atomic_load(&b->open_until_ms);
     default:
@@ -31,64 +31,64 @@ int breaker_available(gw_breaker_t *b, int64_t now_ms)
     }
 }
 
-int breaker_acquire(gw_breaker_t *b, int64_t now_ms, int *probe)
+bool breaker_acquire(gw_breaker_t *b, int64_t now_ms, bool *probe)
 {
-    *probe = 0;
+    *probe = false;
     int st = atomic_load_explicit(&b->state, memory_order_relaxed);
     if (st == BREAKER_CLOSED)
-        return 1;
+        return true;
     if (st == BREAKER_OPEN && now_ms < atomic_load(&b->open_until_ms))
-        return 0;
+        return false;
     int expected = 0;
     if (!atomic_compare_exchange_strong(&b->probing, &expected, 1))
-        return 0;
+        return false;
     atomic_store(&b->state, BREAKER_HALF_OPEN);
-    *probe = 1;
-    return 1;
+    *probe = true;
+    return true;
 }
 
-int breaker_success(gw_breaker_t *b, int probe)
+bool breaker_success(gw_breaker_t *b, bool probe)
 {
     atomic_store_explicit(&b->failures, 0, memory_order_relaxed);
     if (!probe)
-        return 0;
+        return false;
     atomic_store(&b->state, BREAKER_CLOSED);
     atomic_store(&b->probing, 0);
-    return 1;
+    return true;
 }
 
-int breaker_failure(gw_breaker_t *b, int probe, int64_t now_ms, int threshold, int eject_ms)
+bool breaker_failure(gw_breaker_t *b, bool probe, int64_t now_ms, int threshold, int eject_ms)
 {
     if (probe) {
         atomic_store(&b->open_until_ms, now_ms + eject_ms);
         atomic_store(&b->state, BREAKER_OPEN);
         atomic_store(&b->failures, 0);
         atomic_store(&b->probing, 0);
-        return 1;
+        return true;
     }
     int n = atomic_fetch_add(&b->failures, 1) + 1;
     if (n < threshold)
-        return 0;
+        return false;
     int expected = BREAKER_CLOSED;
     atomic_store(&b->open_until_ms, now_ms + eject_ms);
     if (!atomic_compare_exchange_strong(&b->state, &expected, BREAKER_OPEN))
-        return 0; /* already ejected by a concurrent failure */
+        return false; /* already ejected by a concurrent failure */
     atomic_store(&b->failures, 0);
-    return 1;
+    return true;
 }
 
-void breaker_release(gw_breaker_t *b, int probe)
+void breaker_release(gw_breaker_t *b, bool probe)
 {
     if (probe)
         atomic_store(&b->probing, 0);
 }
 
-int breaker_state(gw_breaker_t *b)
+gw_breaker_state_t breaker_state(gw_breaker_t *b)
 {
-    return atomic_load(&b->state);
+    return (gw_breaker_state_t)atomic_load(&b->state);
 }
 
-const char *breaker_state_name(int state)
+const char *breaker_state_name(gw_breaker_state_t state)
 {
     switch (state) {
     case BREAKER_CLOSED:

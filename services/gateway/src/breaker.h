@@ -14,9 +14,10 @@
 #define GW_BREAKER_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
-enum { BREAKER_CLOSED = 0, BREAKER_OPEN = 1, BREAKER_HALF_OPEN = 2 };
+typedef enum { BREAKER_CLOSED = 0, BREAKER_OPEN = 1, BREAKER_HALF_OPEN = 2 } gw_breaker_state_t;
 
 typedef struct {
     atomic_int state;
@@ -28,16 +29,16 @@ typedef struct {
 void breaker_init(gw_breaker_t *b);
 /* Copies the state of another breaker (configuration reload keeps ejections). */
 void breaker_copy(gw_breaker_t *dst, const gw_breaker_t *src);
-/* 1 when a request may be sent now (without claiming the probe). */
-int breaker_available(gw_breaker_t *b, int64_t now_ms);
-/* Claims the right to send: 1 yes (and *probe = 1 when this is the half-open probe), 0 no. */
-int breaker_acquire(gw_breaker_t *b, int64_t now_ms, int *probe);
-/* Outcome of a request sent after breaker_acquire. Return 1 when the state changed. */
-int breaker_success(gw_breaker_t *b, int probe);
-int breaker_failure(gw_breaker_t *b, int probe, int64_t now_ms, int threshold, int eject_ms);
+/* Whether a request may be sent now (without claiming the probe). */
+bool breaker_available(gw_breaker_t *b, int64_t now_ms);
+/* Claims the right to send (and *probe when this is the half-open probe); false: not now. */
+bool breaker_acquire(gw_breaker_t *b, int64_t now_ms, bool *probe);
+/* Outcome of a request sent after breaker_acquire; true when the state changed. */
+bool breaker_success(gw_breaker_t *b, bool probe);
+bool breaker_failure(gw_breaker_t *b, bool probe, int64_t now_ms, int threshold, int eject_ms);
 /* A probe that ended without an outcome (client went away): let the next request probe. */
-void breaker_release(gw_breaker_t *b, int probe);
-int breaker_state(gw_breaker_t *b);
-const char *breaker_state_name(int state);
+void breaker_release(gw_breaker_t *b, bool probe);
+gw_breaker_state_t breaker_state(gw_breaker_t *b);
+const char *breaker_state_name(gw_breaker_state_t state);
 
 #endif

@@ -1,24 +1,19 @@
 /* Canary group assignment: header override, else a sticky hash of the caller (canary.h). */
 #include "canary.h"
 
+#include "tc/tc_hash.h"
+
+#include <string.h>
 #include <strings.h>
 
 /* FNV-1a then the murmur3 finalizer: FNV alone spreads short, similar keys (usr_…1,
  * usr_…2) poorly in the low bits that a modulo keeps. */
 static uint64_t hash64(const char *salt, const char *key, size_t keylen)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = salt; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    h = (h ^ 0xff) * 1099511628211ull; /* separator: ("ab","c") differs from ("a","bc") */
-    for (size_t i = 0; i < keylen; i++)
-        h = (h ^ (unsigned char)key[i]) * 1099511628211ull;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
+    static const unsigned char separator = 0xff; /* ("ab","c") differs from ("a","bc") */
+    uint64_t h = tc_fnv1a64_add(TC_FNV1A64_INIT, salt, strlen(salt));
+    h = tc_fnv1a64_add(h, &separator, 1);
+    return tc_hash_mix64(tc_fnv1a64_add(h, key, keylen));
 }
 
 int canary_bucket(const char *salt, const char *key, size_t keylen)

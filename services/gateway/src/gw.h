@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -22,6 +23,7 @@
 #include "http_parse.h"
 #include "header_rewrite.h"
 #include "routes_config.h"
+#include "security_headers.h"
 #include "timer_heap.h"
 #include "tc/tc_auth.h"
 #include "tc/tc_metrics.h"
@@ -49,8 +51,19 @@ typedef struct {
     int fd;
 } gw_ev_t;
 
-/* What a pipeline stage tells its caller. */
-enum { GW_NEXT = 0, GW_WAIT = 1, GW_DONE = 2 };
+/* What a request stage tells the pipeline (request_pipeline.c). */
+typedef enum {
+    GW_NEXT = 0, /* this stage is satisfied: run the next one */
+    GW_WAIT,     /* waiting for another thread or for Redis: gw_request_resume goes on */
+    GW_DONE,     /* the request was answered, handed to the upstream exchange, or closed */
+} gw_step_t;
+
+/* What a write to a socket came to. */
+typedef enum {
+    GW_IO_DONE = 0, /* everything pending is written */
+    GW_IO_WAIT,     /* the socket is full: wait for EPOLLOUT */
+    GW_IO_CLOSED,   /* the peer is gone and the connection was closed */
+} gw_io_t;
 
 /* ------------------------------------------------------------------ metrics */
 
@@ -59,7 +72,7 @@ typedef struct {
     tc_metric_t *duration;       /* gateway_request_duration_seconds{route} */
     tc_metric_t *up_requests;    /* gateway_upstream_requests_total{upstream,group,class} */
     tc_metric_t *up_duration;    /* gateway_upstream_duration_seconds{upstream,group} */
-    tc_metric_t *breaker;        /* gateway_breaker_state{upstream,target} */
+    tc_metric_t *breaker;        /* gateway_breaker_state{upstream,target}: target = t->name */
     tc_metric_t *ejections;      /* gateway_breaker_ejections_total{upstream,target} */
     tc_metric_t *retries;        /* gateway_upstream_retries_total{upstream} */
     tc_metric_t *fail_open;      /* ratelimit_fail_open_total */
@@ -98,12 +111,19 @@ struct gw_app {
     int blocking_threads;
     int usage_enabled;
     int usage_queue;
+    const char *hsts; /* Strict-Transport-Security value for requests that came over TLS */
+    const char *csp;  /* Content-Security-Policy of pages (GW_CONTENT_PAGE) */
+    gw_sechdr_t sechdr;
     const char *admin_token;
     const char *auth_url;
     const char *client_id;
     const char *client_secret;
     const char *redis_url;
     const char *bind_addr;
+    /* UPSTREAM_SOURCE_ADDR: the address upstream connections come from (the one the services
+     * trust for X-Forwarded-For); unset: the kernel's choice */
+    struct sockaddr_storage source;
+    socklen_t source_len;
     char redis_host[64]; /* numeric: workers reconnect without a blocking DNS lookup */
     int redis_port;
     int redis_db;
@@ -255,7 +275,26 @@ typedef enum {
     CS_LINGER,  /* closing: discarding input after our FIN */
 } gw_cstate_t;
 
-typedef enum { ST_AUTH = 0, ST_RATELIMIT, ST_PROXY } gw_stage_t;
+/*
+ * The stages of a request once its head is parsed, in the order they run; the table in
+ * request_pipeline.c names the function of each. Before them the head is read and parsed
+ * (client_conn.c: 400, 408, 414, 431, 501, 505); after them the response is finished
+ * (gw_request_finish: keep-alive or close) and accounted (gw_request_end: metrics, access log,
+ * usage event).
+ */
+typedef enum {
+    GW_STAGE_IDENTITY = 0, /* X-Request-Id, traceparent, client address, X-Canary */
+    GW_STAGE_LIMITS,       /* query parameters, cookies (400, 431): request_limits.h */
+    GW_STAGE_BODY,         /* framing of the body bytes already read (400) */
+    GW_STAGE_PATH,         /* dot segments, also percent-encoded (400) */
+    GW_STAGE_CORS,         /* CORS headers for an allowed Origin; preflights answered (204, 403) */
+    GW_STAGE_ROUTE,        /* the route for path and method (404, 405 with Allow) */
+    GW_STAGE_BODY_LIMIT,   /* the route's body limit, before reading the rest of the body (413) */
+    GW_STAGE_AUTH,         /* JWT or API key, role floor (401, 403, 503); may wait */
+    GW_STAGE_RATELIMIT,    /* plan or per-IP limit (429, 503); may wait for Redis */
+    GW_STAGE_PROXY,        /* the upstream exchange, then the answer (502, 503, 504) */
+    GW_STAGE_COUNT
+} gw_stage_t;
 
 typedef enum { PT_ANONYMOUS = 0, PT_USER, PT_SERVICE, PT_API_KEY } gw_principal_type_t;
 
@@ -322,7 +361,7 @@ struct gw_conn {
     gw_upstream_t *upstream;
     gw_target_t *target;
     int group;
-    int probe;
+    bool probe; /* this request is its target's half-open probe */
     int attempts;
     uint64_t tried;
     int64_t deadline_ms;         /* response head due */
@@ -336,6 +375,7 @@ struct gw_conn {
     char path[160]; /* for the access log (the head may be gone by the end) */
 };
 
+/* client_conn.c: the connection: accepting, reading heads, keep-alive, closing, events. */
 void gw_conn_accept(gw_worker_t *w, int fd, const struct sockaddr_storage *sa);
 void gw_conn_event(gw_conn_t *c, uint32_t events);
 void gw_conn_timeout(gw_conn_t *c);
@@ -346,29 +386,67 @@ int gw_conns_close_idle(gw_worker_t *w);
 /* Parses input that was left waiting (pipelined requests, readiness seen while busy). */
 void gw_conns_run_ready(gw_worker_t *w);
 void gw_conns_free(gw_worker_t *w);
-/* Resumes the pipeline after an asynchronous stage succeeded. */
-void gw_request_resume(gw_conn_t *c);
-/* An error in the platform's format; closes the connection afterwards when close is set. */
-void gw_respond_error(gw_conn_t *c, int status, const char *code, const char *message,
-                      const char *extra_headers, int close);
-/* Reads more of the request body once everything buffered was sent upstream. GW_NEXT: bytes
- * arrived; GW_WAIT: none yet; GW_DONE: the connection failed or an error answer started. */
-int gw_request_body_more(gw_conn_t *c);
-/* Called once the response is fully written (or the exchange failed). */
+/* Called once the response is fully written (or the exchange failed): keep-alive or close. */
 void gw_request_finish(gw_conn_t *c);
-/* Writes c->out; GW_DONE when everything is out, GW_WAIT when the socket is full, -1 on
- * error (the connection was closed). */
-int gw_conn_flush(gw_conn_t *c);
+/* Writes c->out (GW_IO_CLOSED: the connection was closed). */
+gw_io_t gw_conn_flush(gw_conn_t *c);
 int gw_conn_arm(gw_conn_t *c, int64_t deadline_ms);
 /* Grows c->out to at least n bytes. */
 int gw_conn_out_reserve(gw_conn_t *c, size_t n);
 
+/* request_pipeline.c: the stages of a request (gw_stage_t), in order. */
+/* A parsed head becomes a request: runs the stages from the first. */
+void gw_request_start(gw_conn_t *c);
+/* Goes on with the stage after the current one, once a stage that waited is satisfied. */
+void gw_request_resume(gw_conn_t *c);
+/* A request header's value (case-insensitive name), or NULL. */
+const char *gw_request_header(gw_conn_t *c, const char *name, size_t *len);
+
+/* request_body.c: the request body as it arrives. */
+typedef enum { GW_BODY_OK = 0, GW_BODY_MALFORMED, GW_BODY_TOO_LARGE } gw_body_t;
+/* Extends c->body_end over the body bytes buffered so far (chunked framing checked). */
+gw_body_t gw_body_scan(gw_conn_t *c);
+/* Reads more of the request body once everything buffered was sent upstream. GW_NEXT: bytes
+ * arrived; GW_WAIT: none yet; GW_DONE: the connection failed or an error answer started. */
+gw_step_t gw_request_body_more(gw_conn_t *c);
+
+/* request_log.c: the end of a request however it ended: metrics, access log, usage event. */
+void gw_request_end(gw_conn_t *c);
+
+/* client_respond.c: responses the gateway makes itself. */
+/* An error in the platform's format; closes the connection afterwards when close is set. */
+void gw_respond_error(gw_conn_t *c, int status, const char *code, const char *message,
+                      const char *extra_headers, bool close);
+/* Any other answer of ours (a JSON body, or none): CORS preflights. */
+void gw_respond(gw_conn_t *c, int status, const char *body, size_t len, const char *headers,
+                bool close);
+/* Goes on writing an answer of ours once the socket takes more. */
+void gw_respond_continue(gw_conn_t *c);
+/* A request id for an answer that has none yet (the head was not parsed, or had none). */
+void gw_request_id_ensure(gw_conn_t *c);
+/* Appends "Name: value\r\n" lines to the headers the gateway adds to this request's answer,
+ * whoever makes it (c->extra: CORS, RateLimit-*); dropped when they do not fit. */
+void gw_extra_add(gw_conn_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* cors.c */
+/* The CORS response headers when the request's Origin is allowed (c->cors_ok). */
+bool gw_cors_headers(gw_conn_t *c);
+/* Answers a preflight (OPTIONS with Origin and Access-Control-Request-Method) here, never
+ * proxied; false when the request is not one. */
+bool gw_cors_preflight(gw_conn_t *c, const char *path, size_t plen);
+
+/* Whether the request came over TLS, as a trusted proxy's X-Forwarded-Proto says. */
+bool gw_conn_tls(const gw_conn_t *c);
+/* The security headers of an answer to c (security_headers.h). */
+const char *gw_conn_security_headers(const gw_conn_t *c, gw_content_t kind, size_t *len);
+
 /* ------------------------------------------------------------------ stages */
 
-int gw_auth_begin(gw_conn_t *c);
+gw_step_t gw_auth_begin(gw_conn_t *c);
 void gw_auth_worker_free(gw_worker_t *w);
-int gw_ratelimit_begin(gw_conn_t *c);
-void gw_proxy_begin(gw_conn_t *c);
+gw_step_t gw_ratelimit_begin(gw_conn_t *c);
+/* Takes the request over (always GW_DONE): the exchange answers, or fails with 50x. */
+gw_step_t gw_proxy_begin(gw_conn_t *c);
 /* Client-side events while an exchange is in progress. */
 void gw_proxy_client_event(gw_conn_t *c);
 /* The exchange ended early (client gone, timeout…): release the upstream side. */
@@ -390,7 +468,8 @@ struct up_conn {
     int connecting;
     int reused;
     unsigned rd_ready : 1, wr_ready : 1, hup : 1, head_done : 1, body_done : 1, got_bytes : 1,
-        req_sent : 1;
+        req_sent : 1,  /* sending is over (all of it, or the upstream stopped reading) */
+        req_whole : 1; /* the whole request reached the upstream */
     /* request head to send */
     char *wbuf;
     uint32_t wcap, wlen, wsent;
@@ -410,7 +489,7 @@ enum { UP_NONE = 0, UP_LENGTH, UP_CHUNKED, UP_CLOSE };
 /* A connection to the target: from the pool, or a new non-blocking connect. */
 up_conn_t *gw_upstream_acquire(gw_worker_t *w, gw_target_t *t, int *err);
 /* Back to the pool when reusable, else closed. */
-void gw_upstream_release(up_conn_t *u, int reusable);
+void gw_upstream_release(up_conn_t *u, bool reusable);
 void gw_upstream_event(up_conn_t *u, uint32_t events);
 void gw_upstream_timeout(up_conn_t *u);
 /* Per-target pools for a configuration (called when a worker switches configurations). */

@@ -21,6 +21,26 @@
 #define LOCAL_RL_SLOTS    16384
 #define POOL_QUEUE_MAX    1024
 
+/* A numeric IPv4/IPv6 address to bind upstream connections to (port 0: any). */
+static void source_addr(gw_app_t *app, tc_config_t *cfg, const char *text)
+{
+    app->source_len = 0;
+    if (!text)
+        return;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&app->source;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&app->source;
+    memset(&app->source, 0, sizeof app->source);
+    if (inet_pton(AF_INET, text, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        app->source_len = sizeof *v4;
+    } else if (inet_pton(AF_INET6, text, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        app->source_len = sizeof *v6;
+    } else {
+        tc_config_fail(cfg, "UPSTREAM_SOURCE_ADDR", "must be a numeric IPv4 or IPv6 address");
+    }
+}
+
 void gw_app_config(gw_app_t *app, tc_config_t *cfg)
 {
     static const char *const accept_modes[] = {"reuseport", "exclusive", NULL};
@@ -39,6 +59,15 @@ void gw_app_config(gw_app_t *app, tc_config_t *cfg)
     app->blocking_threads = (int)tc_config_int(cfg, "GATEWAY_BLOCKING_THREADS", 4, 1, 64);
     app->usage_enabled = tc_config_bool(cfg, "GATEWAY_USAGE_EVENTS", 1);
     app->usage_queue = (int)tc_config_int(cfg, "GATEWAY_USAGE_QUEUE", 8192, 1024, 1 << 22);
+    app->hsts = tc_config_opt(cfg, "GATEWAY_HSTS");
+    app->csp = tc_config_str(cfg, "GATEWAY_CSP", GW_CSP_DEFAULT);
+    if (!gw_sechdr_value_ok(app->hsts))
+        tc_config_fail(cfg, "GATEWAY_HSTS",
+                       "must be a header value (printable, at most 400 bytes)");
+    else if (!gw_sechdr_value_ok(app->csp))
+        tc_config_fail(cfg, "GATEWAY_CSP", "must be a header value (printable, at most 400 bytes)");
+    else
+        gw_sechdr_init(&app->sechdr, app->hsts, app->csp);
     app->admin_token = tc_config_secret(cfg, "GATEWAY_ADMIN_TOKEN", NULL);
     if (app->admin_token && strlen(app->admin_token) < 16)
         tc_config_fail(cfg, "GATEWAY_ADMIN_TOKEN", "must be at least 16 characters");
@@ -48,6 +77,7 @@ void gw_app_config(gw_app_t *app, tc_config_t *cfg)
     app->redis_url = tc_config_secret(cfg, "REDIS_URL", NULL);
     app->bind_addr = tc_config_str(cfg, "BIND_ADDR", "0.0.0.0");
     app->shared_listen_fd = -1;
+    source_addr(app, cfg, tc_config_opt(cfg, "UPSTREAM_SOURCE_ADDR"));
 }
 
 /* redis://[[user]:password@]host[:port][/db] → numeric host, port, db, password. */
@@ -84,16 +114,23 @@ static int redis_target(gw_app_t *app)
     freeaddrinfo(res);
     return app->redis_port > 0 && app->redis_port < 65536 ? TC_OK : TC_EINVAL;
 bad:
-    tc_log_error("gateway: REDIS_URL is not redis://host:port[/db] with a resolvable host");
+    tc_log_kv(TC_LOG_ERROR, "REDIS_URL is not redis://host:port[/db] with a resolvable host", NULL);
     return TC_EINVAL;
 }
 
-static void log_errors(const char *what, cJSON *errors)
+/* Each problem of a configuration that was not installed (messages are literals: tc_log). */
+static void log_errors(bool reload, cJSON *errors)
 {
     const cJSON *e;
     cJSON_ArrayForEach(e, errors)
     {
-        tc_log_kv(TC_LOG_ERROR, what, "problem", cJSON_IsString(e) ? e->valuestring : "?", NULL);
+        const char *problem = cJSON_IsString(e) ? e->valuestring : "?";
+        if (reload)
+            tc_log_kv(TC_LOG_ERROR,
+                      "routing configuration reload rejected; keeping the current one", "problem",
+                      problem, NULL);
+        else
+            tc_log_kv(TC_LOG_ERROR, "routing configuration rejected", "problem", problem, NULL);
     }
 }
 
@@ -103,7 +140,7 @@ static int load_config(gw_app_t *app)
     gw_config_t *c = NULL;
     int rc = errors ? gw_config_load(app->config_path, NULL, &c, errors) : TC_ENOMEM;
     if (rc != TC_OK)
-        log_errors("routing configuration rejected", errors);
+        log_errors(false, errors);
     cJSON_Delete(errors);
     if (rc != TC_OK)
         return rc;
@@ -120,8 +157,10 @@ static int load_config(gw_app_t *app)
 static int service_token(gw_app_t *app)
 {
     if (!app->client_id || !app->client_secret) {
-        tc_log_warn("gateway: AUTH_CLIENT_ID/AUTH_CLIENT_SECRET not set: API keys are refused "
-                    "with 503 until they are");
+        tc_log_kv(TC_LOG_WARN,
+                  "AUTH_CLIENT_ID/AUTH_CLIENT_SECRET not set: API keys are refused with 503 "
+                  "until they are",
+                  NULL);
         return TC_OK;
     }
     tc_svctoken_opts_t o = {.auth_url = app->auth_url,
@@ -207,7 +246,7 @@ int gw_app_reload(gw_app_t *app, cJSON *errors)
                   NULL);
     } else {
         tc_metric_inc(app->m.reloads, 1, "rejected");
-        log_errors("routing configuration reload rejected; keeping the current one", errors);
+        log_errors(true, errors);
     }
     gw_config_unref(cur);
     pthread_mutex_unlock(&app->reload_lock);

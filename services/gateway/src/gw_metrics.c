@@ -63,7 +63,8 @@ void gw_metrics_breakers(gw_metrics_t *m, gw_config_t *c)
         for (int g = 0; g < 2; g++)
             for (int i = 0; i < c->upstreams[u].groups[g].n; i++) {
                 gw_target_t *t = &c->upstreams[u].groups[g].targets[i];
-                tc_metric_set(m->breaker, breaker_state(&t->breaker), c->upstreams[u].name, t->url);
+                tc_metric_set(m->breaker, breaker_state(&t->breaker), c->upstreams[u].name,
+                              t->name);
             }
 }
 

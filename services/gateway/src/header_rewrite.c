@@ -10,6 +10,7 @@ typedef struct {
     char *p;
     size_t len, cap;
     int overflow;
+    int fields; /* header fields written */
 } out_t;
 
 static void put(out_t *o, const char *s, size_t n)
@@ -29,6 +30,7 @@ static void puts_(out_t *o, const char *s)
 
 static void put_header(out_t *o, const char *name, const char *value, size_t vlen)
 {
+    o->fields++;
     puts_(o, name);
     put(o, ": ", 2);
     put(o, value, vlen);
@@ -37,6 +39,7 @@ static void put_header(out_t *o, const char *name, const char *value, size_t vle
 
 static void copy_header(out_t *o, const char *buf, const http_hdr_t *h)
 {
+    o->fields++;
     put(o, buf + h->name_off, h->name_len);
     put(o, ": ", 2);
     put(o, buf + h->value_off, h->value_len);
@@ -46,7 +49,7 @@ static void copy_header(out_t *o, const char *buf, const http_hdr_t *h)
 #define IS(h, lit) http_header_is(buf, (h), lit, sizeof lit - 1)
 
 /* Hop-by-hop headers of RFC 9110 §7.6.1 (plus the non-standard Proxy-Connection). */
-static int hop_by_hop(const char *buf, const http_hdr_t *h)
+static bool hop_by_hop(const char *buf, const http_hdr_t *h)
 {
     switch (h->name_len) {
     case 2:
@@ -62,12 +65,12 @@ static int hop_by_hop(const char *buf, const http_hdr_t *h)
     case 19:
         return IS(h, "proxy-authorization");
     default:
-        return 0;
+        return false;
     }
 }
 
 /* Headers only the edge may set, or that the gateway consumes. */
-static int edge_owned(const char *buf, const http_hdr_t *h)
+static bool edge_owned(const char *buf, const http_hdr_t *h)
 {
     switch (h->name_len) {
     case 4:
@@ -89,33 +92,33 @@ static int edge_owned(const char *buf, const http_hdr_t *h)
     case 17:
         return IS(h, "x-forwarded-proto");
     default:
-        return 0;
+        return false;
     }
 }
 
 /* Message framing is end-to-end whatever Connection says: dropping a nominated
  * Content-Length or Transfer-Encoding would let the next hop read the body as another
  * message. Host is rewritten by us anyway. */
-static int framing(const char *buf, const http_hdr_t *h)
+static bool framing(const char *buf, const http_hdr_t *h)
 {
     return IS(h, "content-length") || IS(h, "transfer-encoding") || IS(h, "host");
 }
 
-/* 1 when some Connection header names h (a hop-by-hop header by declaration). */
-static int named_by_connection(const char *buf, const http_hdr_t *hs, int n, const http_hdr_t *h)
+/* Whether some Connection header names h (a hop-by-hop header by declaration). */
+static bool named_by_connection(const char *buf, const http_hdr_t *hs, int n, const http_hdr_t *h)
 {
     if (framing(buf, h))
-        return 0;
+        return false;
     for (int i = 0; i < n; i++)
         if (IS(&hs[i], "connection") &&
             http_list_has_n(buf + hs[i].value_off, hs[i].value_len, buf + h->name_off, h->name_len))
-            return 1;
-    return 0;
+            return true;
+    return false;
 }
 
 /* Connection headers listing more than close / keep-alive are rare; skip the per-header
  * scan when there are none. */
-static int connection_names_headers(const char *buf, const http_hdr_t *hs, int n)
+static bool connection_names_headers(const char *buf, const http_hdr_t *hs, int n)
 {
     for (int i = 0; i < n; i++) {
         if (!IS(&hs[i], "connection"))
@@ -131,25 +134,25 @@ static int connection_names_headers(const char *buf, const http_hdr_t *hs, int n
             size_t t = k - s;
             if (t && !(t == 5 && strncasecmp(v + s, "close", 5) == 0) &&
                 !(t == 10 && strncasecmp(v + s, "keep-alive", 10) == 0))
-                return 1;
+                return true;
         }
     }
-    return 0;
+    return false;
 }
 
 long gw_build_upstream_request(const char *buf, const http_request_t *req, const gw_upreq_t *u,
-                               char *out, size_t cap)
+                               char *out, size_t cap, gw_head_size_t *size)
 {
-    out_t o = {out, 0, cap, 0};
+    out_t o = {out, 0, cap, 0, 0};
     put(&o, buf + req->method_off, req->method_len);
     put(&o, " ", 1);
     put(&o, u->path, u->path_len);
     if (u->query)
         put(&o, u->query, u->query_len);
-    puts_(&o, " HTTP/1.1\r\nHost: ");
-    puts_(&o, u->host);
-    put(&o, "\r\n", 2);
-    int conn_named = connection_names_headers(buf, req->headers, req->nheaders);
+    puts_(&o, " HTTP/1.1\r\n");
+    size_t line = o.len;
+    put_header(&o, "Host", u->host, strlen(u->host));
+    bool conn_named = connection_names_headers(buf, req->headers, req->nheaders);
     for (int i = 0; i < req->nheaders; i++) {
         const http_hdr_t *h = &req->headers[i];
         if (hop_by_hop(buf, h) || edge_owned(buf, h))
@@ -171,16 +174,22 @@ long gw_build_upstream_request(const char *buf, const http_request_t *req, const
                    req->headers[req->host].value_len);
     put_header(&o, "X-Request-Id", u->request_id, strlen(u->request_id));
     put_header(&o, "traceparent", u->traceparent, strlen(u->traceparent));
+    if (size)
+        *size = (gw_head_size_t){o.fields, o.len - line};
     put(&o, "\r\n", 2);
     return o.overflow ? -1 : (long)o.len;
 }
 
-static int response_dropped(const char *buf, const http_hdr_t *h, const gw_resp_ctx_t *ctx)
+static bool response_dropped(const char *buf, const http_hdr_t *h, const gw_resp_ctx_t *ctx)
 {
     if (hop_by_hop(buf, h) || IS(h, "x-request-id"))
-        return 1;
+        return true;
+    /* the gateway's own security headers replace the upstream's */
+    if (ctx->security_len &&
+        (IS(h, "x-content-type-options") || (ctx->hsts && IS(h, "strict-transport-security"))))
+        return true;
     if (ctx->dechunk && IS(h, "transfer-encoding"))
-        return 1;
+        return true;
     return ctx->strip_cors && h->name_len > 15 &&
            strncasecmp(buf + h->name_off, "access-control-", 15) == 0;
 }
@@ -188,7 +197,7 @@ static int response_dropped(const char *buf, const http_hdr_t *h, const gw_resp_
 long gw_build_client_response(const char *buf, const http_response_t *resp,
                               const gw_resp_ctx_t *ctx, char *out, size_t cap)
 {
-    out_t o = {out, 0, cap, 0};
+    out_t o = {out, 0, cap, 0, 0};
     /* status line: our version, the upstream's code and reason */
     const char *eol = memchr(buf, '\r', resp->head_len);
     if (!eol || eol - buf < 12)
@@ -196,7 +205,7 @@ long gw_build_client_response(const char *buf, const http_response_t *resp,
     puts_(&o, "HTTP/1.1");
     put(&o, buf + 8, (size_t)(eol - buf - 8));
     put(&o, "\r\n", 2);
-    int conn_named = connection_names_headers(buf, resp->headers, resp->nheaders);
+    bool conn_named = connection_names_headers(buf, resp->headers, resp->nheaders);
     for (int i = 0; i < resp->nheaders; i++) {
         const http_hdr_t *h = &resp->headers[i];
         if (response_dropped(buf, h, ctx))
@@ -208,6 +217,8 @@ long gw_build_client_response(const char *buf, const http_response_t *resp,
     put_header(&o, "X-Request-Id", ctx->request_id, strlen(ctx->request_id));
     if (ctx->extra)
         put(&o, ctx->extra, ctx->extra_len);
+    if (ctx->security)
+        put(&o, ctx->security, ctx->security_len);
     if (!ctx->keep_alive)
         puts_(&o, "Connection: close\r\n");
     else if (ctx->client_minor == 0)
@@ -224,23 +235,24 @@ void gw_addr_text(int family, const uint8_t *addr, char *out, size_t outlen)
         snprintf(out, outlen, "unknown");
 }
 
-static int trusted(const gw_config_t *c, int family, const uint8_t *addr)
+static bool trusted(const gw_config_t *c, int family, const uint8_t *addr)
 {
     for (int i = 0; i < c->ntrusted; i++)
-        if (gw_cidr_contains(&c->trusted[i], family, addr))
-            return 1;
-    return 0;
+        if (tc_cidr_contains(&c->trusted[i], family, addr))
+            return true;
+    return false;
 }
 
-static int parse_ip(const char *s, size_t n, int *family, uint8_t addr[16], char *text,
-                    size_t textlen)
+/* An address of a forwarded chain, trimmed, into text and binary; false when it is none. */
+static bool parse_ip(const char *s, size_t n, int *family, uint8_t addr[16], char *text,
+                     size_t textlen)
 {
     while (n && (*s == ' ' || *s == '\t'))
         s++, n--;
     while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
         n--;
     if (n == 0 || n >= textlen)
-        return -1;
+        return false;
     memcpy(text, s, n);
     text[n] = '\0';
     if (inet_pton(AF_INET, text, addr) == 1)
@@ -248,13 +260,13 @@ static int parse_ip(const char *s, size_t n, int *family, uint8_t addr[16], char
     else if (inet_pton(AF_INET6, text, addr) == 1)
         *family = AF_INET6;
     else
-        return -1;
-    return 0;
+        return false;
+    return true;
 }
 
-/* The right-most untrusted address of a trusted peer's X-Forwarded-For; -1 if malformed. */
-static int client_from_chain(const gw_config_t *c, const char *xff, size_t len, char *client,
-                             size_t clen)
+/* The right-most untrusted address of a trusted peer's X-Forwarded-For; false if malformed. */
+static bool client_from_chain(const gw_config_t *c, const char *xff, size_t len, char *client,
+                              size_t clen)
 {
     size_t end = len;
     char text[64];
@@ -264,11 +276,11 @@ static int client_from_chain(const gw_config_t *c, const char *xff, size_t len, 
             start--;
         int family;
         uint8_t addr[16];
-        if (parse_ip(xff + start, end - start, &family, addr, text, sizeof text) != 0)
-            return -1;
+        if (!parse_ip(xff + start, end - start, &family, addr, text, sizeof text))
+            return false;
         snprintf(client, clen, "%s", text);
         if (!trusted(c, family, addr) || start == 0)
-            return 0; /* the first hop we cannot vouch for, or the origin */
+            return true; /* the first hop we cannot vouch for, or the origin */
         end = start - 1;
     }
 }
@@ -283,7 +295,7 @@ void gw_forwarded(const gw_config_t *c, int family, const uint8_t *peer, const c
     if (!c->ntrusted || !trusted(c, family, peer))
         return;
     if (xff && xff_len && xff_len + strlen(peer_text) + 3 < sizeof out->xff &&
-        client_from_chain(c, xff, xff_len, out->client_ip, sizeof out->client_ip) == 0)
+        client_from_chain(c, xff, xff_len, out->client_ip, sizeof out->client_ip))
         snprintf(out->xff, sizeof out->xff, "%.*s, %s", (int)xff_len, xff, peer_text);
     else
         snprintf(out->client_ip, sizeof out->client_ip, "%s", peer_text);
@@ -294,12 +306,12 @@ void gw_forwarded(const gw_config_t *c, int family, const uint8_t *peer, const c
 
 /* ------------------------------------------------------------------ validation */
 
-int gw_path_safe(const char *path, size_t len)
+bool gw_path_safe(const char *path, size_t len)
 {
     size_t i = 0;
     while (i < len) {
         if (path[i] != '/')
-            return 0;
+            return false;
         i++;
         int dots = 0, other = 0;
         while (i < len && path[i] != '/') {
@@ -316,7 +328,7 @@ int gw_path_safe(const char *path, size_t len)
             }
         }
         if (!other && (dots == 1 || dots == 2))
-            return 0;
+            return false;
     }
-    return 1;
+    return true;
 }

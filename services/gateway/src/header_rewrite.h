@@ -16,6 +16,7 @@
 #ifndef GW_HEADER_REWRITE_H
 #define GW_HEADER_REWRITE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,18 +37,29 @@ typedef struct {
     const char *authorization; /* replacement Authorization value, NULL keeps the client's */
 } gw_upreq_t;
 
-/* Builds the upstream request head into out; its length, or -1 when cap is too small. */
+/* The header section of a head that was built: its fields (Host included) and their bytes
+ * ("Name: value\r\n" each), as libcommon's tc_http counts them against its limits. */
+typedef struct {
+    int fields;
+    size_t field_bytes;
+} gw_head_size_t;
+
+/* Builds the upstream request head into out; its length, or -1 when cap is too small. *size
+ * (may be NULL) says how large its header section is. */
 long gw_build_upstream_request(const char *buf, const http_request_t *req, const gw_upreq_t *u,
-                               char *out, size_t cap);
+                               char *out, size_t cap, gw_head_size_t *size);
 
 typedef struct {
     const char *request_id;
     const char *extra; /* ready "Name: value\r\n" lines (RateLimit-*, CORS), may be NULL */
     size_t extra_len;
-    int strip_cors;   /* the gateway sets CORS headers itself: drop the upstream's */
-    int dechunk;      /* HTTP/1.0 client and chunked body: drop Transfer-Encoding */
-    int keep_alive;   /* the client connection stays open after this response */
-    int client_minor; /* HTTP/1.<minor> of the client */
+    const char *security; /* the gateway's security headers (nosniff, HSTS), may be NULL; */
+    size_t security_len;  /* the upstream's X-Content-Type-Options is dropped for them */
+    bool hsts;            /* ...and its Strict-Transport-Security when they hold one */
+    int strip_cors;       /* the gateway sets CORS headers itself: drop the upstream's */
+    int dechunk;          /* HTTP/1.0 client and chunked body: drop Transfer-Encoding */
+    int keep_alive;       /* the client connection stays open after this response */
+    int client_minor;     /* HTTP/1.<minor> of the client */
 } gw_resp_ctx_t;
 
 long gw_build_client_response(const char *buf, const http_response_t *resp,
@@ -74,7 +86,7 @@ void gw_forwarded(const gw_config_t *c, int family, const uint8_t *peer, const c
                   const char *xff, size_t xff_len, const char *xfp, size_t xfp_len,
                   gw_forwarded_t *out);
 
-/* 1 when a request path is safe to route: no dot segments, also percent-encoded ones. */
-int gw_path_safe(const char *path, size_t len);
+/* Whether a request path is safe to route: no dot segments, also percent-encoded ones. */
+bool gw_path_safe(const char *path, size_t len);
 
 #endif

@@ -6,6 +6,7 @@
  * bounded by the buffer length and the limits below, never by the content.
  */
 #include "http_parse.h"
+#include "tc/tc_codec.h"
 
 #include <string.h>
 #include <strings.h>
@@ -41,24 +42,24 @@ http_method_t http_method_parse(const char *s, size_t n)
     return HTTP_M_OTHER;
 }
 
-int http_method_idempotent(http_method_t m)
+bool http_method_idempotent(http_method_t m)
 {
     return m == HTTP_M_GET || m == HTTP_M_HEAD || m == HTTP_M_PUT || m == HTTP_M_DELETE ||
            m == HTTP_M_OPTIONS;
 }
 
 /* Field-value octets: VCHAR, obs-text, SP, HTAB. */
-static int value_char(unsigned char c)
+static bool value_char(unsigned char c)
 {
     return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
-static int is_ws(char c)
+static bool is_ws(char c)
 {
     return c == ' ' || c == '\t';
 }
 
-int http_header_is(const char *buf, const http_hdr_t *h, const char *name, size_t name_len)
+bool http_header_is(const char *buf, const http_hdr_t *h, const char *name, size_t name_len)
 {
     return h->name_len == name_len && strncasecmp(buf + h->name_off, name, name_len) == 0;
 }
@@ -72,12 +73,12 @@ int http_find_header(const char *buf, const http_hdr_t *h, int n, const char *na
     return -1;
 }
 
-int http_list_has(const char *value, size_t len, const char *token)
+bool http_list_has(const char *value, size_t len, const char *token)
 {
     return http_list_has_n(value, len, token, strlen(token));
 }
 
-int http_list_has_n(const char *value, size_t len, const char *token, size_t tlen)
+bool http_list_has_n(const char *value, size_t len, const char *token, size_t tlen)
 {
     size_t i = 0;
     while (i < len) {
@@ -90,9 +91,9 @@ int http_list_has_n(const char *value, size_t len, const char *token, size_t tle
         while (end > start && is_ws(value[end - 1]))
             end--;
         if (end - start == tlen && strncasecmp(value + start, token, tlen) == 0)
-            return 1;
+            return true;
     }
-    return 0;
+    return false;
 }
 
 /* ------------------------------------------------------------------ lines and fields */
@@ -124,18 +125,18 @@ static long line_end(const char *p, size_t n, size_t max, int *too_long)
     return (long)i;
 }
 
-static int parse_digits(const char *s, size_t n, int64_t *out)
+static bool parse_digits(const char *s, size_t n, int64_t *out)
 {
     if (n == 0 || n > 18)
-        return -1;
+        return false;
     int64_t v = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9')
-            return -1;
+            return false;
         v = v * 10 + (s[i] - '0');
     }
     *out = v;
-    return 0;
+    return true;
 }
 
 /* "HTTP/1.0" or "HTTP/1.1": the minor version, -1 malformed, -2 another valid version. */
@@ -154,19 +155,19 @@ typedef struct {
     int status;
 } fail_t;
 
-/* Parses one field line [p, p+len) into h; the offset base is buf. */
-static int parse_field(const char *buf, const char *p, size_t len, http_hdr_t *h, fail_t *f)
+/* Parses one field line [p, p+len) into h; the offset base is buf. False: f says why. */
+static bool parse_field(const char *buf, const char *p, size_t len, http_hdr_t *h, fail_t *f)
 {
     size_t i = 0;
     if (len && is_ws(p[0])) {
         f->why = "obsolete line folding";
-        return -1;
+        return false;
     }
     while (i < len && tchar[(unsigned char)p[i]])
         i++;
     if (i == 0 || i == len || p[i] != ':') {
         f->why = i < len && is_ws(p[i]) ? "whitespace before colon" : "malformed header line";
-        return -1;
+        return false;
     }
     h->name_off = (uint32_t)(p - buf);
     h->name_len = (uint32_t)i;
@@ -179,12 +180,12 @@ static int parse_field(const char *buf, const char *p, size_t len, http_hdr_t *h
     for (size_t k = i; k < end; k++) {
         if (!value_char((unsigned char)p[k])) {
             f->why = "control character in header value";
-            return -1;
+            return false;
         }
     }
     h->value_off = (uint32_t)(p + i - buf);
     h->value_len = (uint32_t)(end - i);
-    return 0;
+    return true;
 }
 
 /*
@@ -219,7 +220,7 @@ static long parse_fields(const char *buf, const char *p, size_t n, http_hdr_t *h
             f->status = too_big_status;
             return -1;
         }
-        if (parse_field(buf, p + off, (size_t)l, &hs[*nh], f) != 0) {
+        if (!parse_field(buf, p + off, (size_t)l, &hs[*nh], f)) {
             f->status = 400;
             return -1;
         }
@@ -238,7 +239,8 @@ typedef struct {
     int host, nhost;
 } framing_t;
 
-static int framing_scan(const char *buf, const http_hdr_t *hs, int n, framing_t *fr, fail_t *f)
+/* The framing headers of a head; false when they are ambiguous or unsupported (f says why). */
+static bool framing_scan(const char *buf, const http_hdr_t *hs, int n, framing_t *fr, fail_t *f)
 {
     int ncl = 0, nte = 0;
     fr->content_length = -1;
@@ -247,19 +249,19 @@ static int framing_scan(const char *buf, const http_hdr_t *hs, int n, framing_t 
         const http_hdr_t *h = &hs[i];
         const char *v = buf + h->value_off;
         if (http_header_is(buf, h, "content-length", 14)) {
-            if (++ncl > 1 || parse_digits(v, h->value_len, &fr->content_length) != 0) {
+            if (++ncl > 1 || !parse_digits(v, h->value_len, &fr->content_length)) {
                 f->why = ncl > 1 ? "more than one Content-Length" : "invalid Content-Length";
-                return -1;
+                return false;
             }
         } else if (http_header_is(buf, h, "transfer-encoding", 17)) {
             if (++nte > 1) {
                 f->why = "more than one Transfer-Encoding";
-                return -1;
+                return false;
             }
             if (h->value_len != 7 || strncasecmp(v, "chunked", 7) != 0) {
                 f->why = "unsupported Transfer-Encoding";
                 f->status = 501;
-                return -1;
+                return false;
             }
             fr->chunked = 1;
         } else if (http_header_is(buf, h, "connection", 10)) {
@@ -277,32 +279,33 @@ static int framing_scan(const char *buf, const http_hdr_t *hs, int n, framing_t 
     }
     if (ncl && nte) {
         f->why = "both Content-Length and Transfer-Encoding";
-        return -1;
+        return false;
     }
-    return 0;
+    return true;
 }
 
 /* ------------------------------------------------------------------ requests */
 
-static int target_ok(const char *t, size_t n, http_method_t m, uint32_t *path_len)
+static bool target_ok(const char *t, size_t n, http_method_t m, uint32_t *path_len)
 {
     if (n == 1 && t[0] == '*')
-        return m == HTTP_M_OPTIONS ? (*path_len = 1, 0) : -1;
+        return m == HTTP_M_OPTIONS ? (*path_len = 1, true) : false;
     if (n == 0 || t[0] != '/')
-        return -1; /* absolute-form and authority-form are not served */
+        return false; /* absolute-form and authority-form are not served */
     size_t path = n;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)t[i];
         if (c <= 0x20 || c >= 0x7f || c == '#')
-            return -1;
+            return false;
         if (c == '?' && path == n)
             path = i;
     }
     *path_len = (uint32_t)path;
-    return 0;
+    return true;
 }
 
-static int parse_request_line(const char *buf, size_t start, size_t l, http_request_t *r, fail_t *f)
+static bool parse_request_line(const char *buf, size_t start, size_t l, http_request_t *r,
+                               fail_t *f)
 {
     const char *p = buf + start;
     const char *sp1 = memchr(p, ' ', l);
@@ -310,12 +313,12 @@ static int parse_request_line(const char *buf, size_t start, size_t l, http_requ
     f->status = 400;
     if (!sp1 || !sp2 || sp1 == p) {
         f->why = "malformed request line";
-        return -1;
+        return false;
     }
     for (const char *q = p; q < sp1; q++) {
         if (!tchar[(unsigned char)*q]) {
             f->why = "invalid method";
-            return -1;
+            return false;
         }
     }
     r->method_off = (uint32_t)start;
@@ -323,48 +326,48 @@ static int parse_request_line(const char *buf, size_t start, size_t l, http_requ
     r->method = http_method_parse(p, r->method_len);
     r->target_off = (uint32_t)(sp1 + 1 - buf);
     r->target_len = (uint32_t)(sp2 - sp1 - 1);
-    if (target_ok(buf + r->target_off, r->target_len, r->method, &r->path_len) != 0) {
+    if (!target_ok(buf + r->target_off, r->target_len, r->method, &r->path_len)) {
         f->why = "invalid request target";
-        return -1;
+        return false;
     }
     r->minor = parse_version(sp2 + 1, l - (size_t)(sp2 + 1 - p));
     if (r->minor < 0) {
         f->why = r->minor == -2 ? "unsupported HTTP version" : "malformed HTTP version";
         f->status = r->minor == -2 ? 505 : 400;
-        return -1;
+        return false;
     }
-    return 0;
+    return true;
 }
 
-static int request_framing(const char *buf, http_request_t *r, fail_t *f)
+static bool request_framing(const char *buf, http_request_t *r, fail_t *f)
 {
     framing_t fr = {0};
     f->status = 400;
-    if (framing_scan(buf, r->headers, r->nheaders, &fr, f) != 0)
-        return -1;
+    if (!framing_scan(buf, r->headers, r->nheaders, &fr, f))
+        return false;
     if (fr.chunked && r->minor == 0) {
         f->why = "Transfer-Encoding in an HTTP/1.0 request";
-        return -1;
+        return false;
     }
     if (fr.nhost > 1 || (fr.nhost == 0 && r->minor == 1)) {
         f->why = fr.nhost ? "more than one Host" : "missing Host";
-        return -1;
+        return false;
     }
     if (fr.expect_other) {
         f->why = "unsupported expectation";
         f->status = 417;
-        return -1;
+        return false;
     }
     r->content_length = fr.content_length;
     r->chunked = fr.chunked;
     r->host = fr.host;
     r->expect_continue = fr.expect_continue && r->minor == 1;
     r->keep_alive = r->minor == 1 ? !fr.conn_close : (fr.conn_keep_alive && !fr.conn_close);
-    return 0;
+    return true;
 }
 
-int http_parse_request(const char *buf, size_t len, http_request_t *r, int *status,
-                       const char **why)
+http_parse_rc_t http_parse_request(const char *buf, size_t len, http_request_t *r, int *status,
+                                   const char **why)
 {
     fail_t f = {NULL, 400};
     size_t start = 0;
@@ -382,7 +385,7 @@ int http_parse_request(const char *buf, size_t len, http_request_t *r, int *stat
         goto fail;
     }
     memset(r, 0, offsetof(http_request_t, headers));
-    if (parse_request_line(buf, start, (size_t)l, r, &f) != 0)
+    if (!parse_request_line(buf, start, (size_t)l, r, &f))
         goto fail;
     size_t hstart = start + (size_t)l + 2;
     long hl = parse_fields(buf, buf + hstart, len - hstart, r->headers, &r->nheaders, &f, 431);
@@ -391,7 +394,7 @@ int http_parse_request(const char *buf, size_t len, http_request_t *r, int *stat
     if (hl < 0)
         goto fail;
     r->head_len = (uint32_t)(hstart + (size_t)hl);
-    if (request_framing(buf, r, &f) != 0)
+    if (!request_framing(buf, r, &f))
         goto fail;
     return HTTP_OK;
 fail:
@@ -402,30 +405,31 @@ fail:
 
 /* ------------------------------------------------------------------ responses */
 
-static int parse_status_line(const char *p, size_t l, http_response_t *r, fail_t *f)
+static bool parse_status_line(const char *p, size_t l, http_response_t *r, fail_t *f)
 {
     f->why = "malformed status line";
     if (l < 12 || p[8] != ' ')
-        return -1;
+        return false;
     r->minor = parse_version(p, 8);
     if (r->minor < 0)
-        return -1;
+        return false;
     int code = 0;
     for (int i = 9; i < 12; i++) {
         if (p[i] < '0' || p[i] > '9')
-            return -1;
+            return false;
         code = code * 10 + (p[i] - '0');
     }
     if (code < 100 || (l > 12 && p[12] != ' '))
-        return -1;
+        return false;
     for (size_t i = 13; i < l; i++)
         if (!value_char((unsigned char)p[i]))
-            return -1;
+            return false;
     r->status = code;
-    return 0;
+    return true;
 }
 
-int http_parse_response(const char *buf, size_t len, http_response_t *r, const char **why)
+http_parse_rc_t http_parse_response(const char *buf, size_t len, http_response_t *r,
+                                    const char **why)
 {
     fail_t f = {NULL, 502};
     int too_long = 0;
@@ -437,7 +441,7 @@ int http_parse_response(const char *buf, size_t len, http_response_t *r, const c
         goto fail;
     }
     memset(r, 0, offsetof(http_response_t, headers));
-    if (parse_status_line(buf, (size_t)l, r, &f) != 0)
+    if (!parse_status_line(buf, (size_t)l, r, &f))
         goto fail;
     size_t hstart = (size_t)l + 2;
     long hl = parse_fields(buf, buf + hstart, len - hstart, r->headers, &r->nheaders, &f, 502);
@@ -447,7 +451,7 @@ int http_parse_response(const char *buf, size_t len, http_response_t *r, const c
         goto fail;
     r->head_len = (uint32_t)(hstart + (size_t)hl);
     framing_t fr = {0};
-    if (framing_scan(buf, r->headers, r->nheaders, &fr, &f) != 0)
+    if (!framing_scan(buf, r->headers, r->nheaders, &fr, &f))
         goto fail;
     r->content_length = fr.content_length;
     r->chunked = fr.chunked;
@@ -458,7 +462,7 @@ fail:
     return HTTP_ERROR;
 }
 
-int http_response_bodyless(http_method_t method, int status)
+bool http_response_bodyless(http_method_t method, int status)
 {
     return method == HTTP_M_HEAD || (status >= 100 && status < 200) || status == 204 ||
            status == 304;
@@ -486,28 +490,16 @@ void http_chunked_init(http_chunked_t *c)
     memset(c, 0, sizeof *c);
 }
 
-static int hexval(char ch)
+/* One framing byte; false when it breaks the framing. */
+static bool chunk_byte(http_chunked_t *c, char ch)
 {
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-/* One framing byte; 0 to go on, -1 on error. */
-static int chunk_byte(http_chunked_t *c, char ch)
-{
-    int h;
+    unsigned h;
     switch (c->state) {
     case C_SIZE0:
     case C_SIZE:
-        h = hexval(ch);
-        if (h >= 0) {
+        if (tc_hex_nibble(ch, &h)) {
             if (c->remaining >> 59)
-                return -1; /* would overflow 64 bits */
+                return false; /* would overflow 64 bits */
             c->remaining = c->remaining * 16 + (uint64_t)h;
             c->state = C_SIZE;
         } else if (c->state == C_SIZE && ch == ';') {
@@ -515,66 +507,66 @@ static int chunk_byte(http_chunked_t *c, char ch)
         } else if (c->state == C_SIZE && ch == '\r') {
             c->state = C_SIZE_LF;
         } else {
-            return -1;
+            return false;
         }
         break;
     case C_EXT:
         if (ch == '\r')
             c->state = C_SIZE_LF;
         else if (!value_char((unsigned char)ch))
-            return -1;
+            return false;
         break;
     case C_SIZE_LF:
         if (ch != '\n')
-            return -1;
+            return false;
         c->state = c->remaining ? C_DATA : C_TRAILER0;
         c->line = 0;
-        return 0;
+        return true;
     case C_DATA_CR:
         if (ch != '\r')
-            return -1;
+            return false;
         c->state = C_DATA_LF;
         break;
     case C_DATA_LF:
         if (ch != '\n')
-            return -1;
+            return false;
         c->state = C_SIZE0;
         c->line = 0;
-        return 0;
+        return true;
     case C_TRAILER0:
         if (ch == '\r') {
             c->state = C_FINAL_LF;
             break;
         }
         if (is_ws(ch) || !tchar[(unsigned char)ch])
-            return -1; /* folding or not a field name */
+            return false; /* folding or not a field name */
         c->state = C_TRAILER;
         break;
     case C_TRAILER:
         if (ch == '\r')
             c->state = C_TRAILER_LF;
         else if (!value_char((unsigned char)ch))
-            return -1;
+            return false;
         break;
     case C_TRAILER_LF:
         if (ch != '\n')
-            return -1;
+            return false;
         c->state = C_TRAILER0;
         break;
     case C_FINAL_LF:
         if (ch != '\n')
-            return -1;
+            return false;
         c->state = C_DONE;
         c->done = 1;
-        return 0;
+        return true;
     default:
-        return -1;
+        return false;
     }
     if (c->state <= C_SIZE_LF && ++c->line > HTTP_MAX_CHUNK_LINE)
-        return -1;
+        return false;
     if (c->state >= C_TRAILER0 && ++c->trailer_bytes > HTTP_MAX_TRAILERS)
-        return -1;
-    return 0;
+        return false;
+    return true;
 }
 
 long http_chunked_step(http_chunked_t *c, const char *p, size_t n, size_t *data_off,
@@ -594,7 +586,7 @@ long http_chunked_step(http_chunked_t *c, const char *p, size_t n, size_t *data_
                 c->state = C_DATA_CR;
             return (long)(i + take);
         }
-        if (chunk_byte(c, p[i]) != 0)
+        if (!chunk_byte(c, p[i]))
             return -1;
         i++;
     }

@@ -14,6 +14,7 @@
 #ifndef GW_HTTP_PARSE_H
 #define GW_HTTP_PARSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,18 +40,18 @@ typedef enum {
 const char *http_method_name(http_method_t m);
 http_method_t http_method_parse(const char *s, size_t n);
 /* GET, HEAD, PUT, DELETE, OPTIONS: a repeat has the same effect (RFC 9110 §9.2.2). */
-int http_method_idempotent(http_method_t m);
+bool http_method_idempotent(http_method_t m);
 
 typedef struct {
     uint32_t name_off, name_len;
     uint32_t value_off, value_len; /* value without surrounding whitespace */
 } http_hdr_t;
 
-enum {
+typedef enum {
     HTTP_INCOMPLETE = 1, /* need more bytes */
     HTTP_OK = 0,
     HTTP_ERROR = -1, /* see *status and *why */
-};
+} http_parse_rc_t;
 
 typedef struct {
     http_method_t method;
@@ -84,22 +85,23 @@ typedef struct {
  * HTTP_ERROR with *status the answer to give (400, 414, 431, 501, 505) and *why a short
  * static reason for logs.
  */
-int http_parse_request(const char *buf, size_t len, http_request_t *out, int *status,
-                       const char **why);
+http_parse_rc_t http_parse_request(const char *buf, size_t len, http_request_t *out, int *status,
+                                   const char **why);
 
 /* Parses a response head; HTTP_ERROR means the upstream spoke garbage (answer 502). */
-int http_parse_response(const char *buf, size_t len, http_response_t *out, const char **why);
+http_parse_rc_t http_parse_response(const char *buf, size_t len, http_response_t *out,
+                                    const char **why);
 
-/* 1 when a response to `method` with `status` carries no body whatever its headers say. */
-int http_response_bodyless(http_method_t method, int status);
+/* Whether a response to `method` with `status` carries no body whatever its headers say. */
+bool http_response_bodyless(http_method_t method, int status);
 
 /* Header lookup (case-insensitive name); index or -1. */
 int http_find_header(const char *buf, const http_hdr_t *h, int n, const char *name);
-/* 1 when the header at i has the given name. */
-int http_header_is(const char *buf, const http_hdr_t *h, const char *name, size_t name_len);
-/* 1 when the comma-separated value contains token (case-insensitive). */
-int http_list_has(const char *value, size_t len, const char *token);
-int http_list_has_n(const char *value, size_t len, const char *token, size_t tlen);
+/* Whether the header at i has the given name. */
+bool http_header_is(const char *buf, const http_hdr_t *h, const char *name, size_t name_len);
+/* Whether the comma-separated value contains token (case-insensitive). */
+bool http_list_has(const char *value, size_t len, const char *token);
+bool http_list_has_n(const char *value, size_t len, const char *token, size_t tlen);
 
 /* ------------------------------------------------------------------ chunked bodies */
 

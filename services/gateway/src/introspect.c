@@ -61,7 +61,7 @@ static int parse_active(gw_app_t *app, const cJSON *j, gw_introspection_t *out)
     const char *key_id = tc_json_get_str(j, "key_id");
     const cJSON *expires_in = cJSON_GetObjectItemCaseSensitive(j, "expires_in");
     if (!token || !key_id || strlen(key_id) >= sizeof out->key_id) {
-        tc_log_error("gateway: introspection answer lacks access_token or key_id");
+        tc_log_kv(TC_LOG_ERROR, "introspection answer lacks access_token or key_id", NULL);
         return TC_ERROR;
     }
     const char *why = NULL;
@@ -142,8 +142,10 @@ static int on_auth_event(const tc_event_t *ev, const char *topic, tc_dbconn_t *t
     tc_metric_inc(app->m.apikey_evicted, n);
     char count[16];
     snprintf(count, sizeof count, "%d", n);
-    tc_log_kv(TC_LOG_INFO, revoked ? "api key revoked" : "api key changed", "key_id", key_id,
-              "evicted", count, NULL);
+    if (revoked)
+        tc_log_kv(TC_LOG_INFO, "api key revoked", "key_id", key_id, "evicted", count, NULL);
+    else
+        tc_log_kv(TC_LOG_INFO, "api key changed", "key_id", key_id, "evicted", count, NULL);
     cJSON_Delete(data);
     return TC_OK;
 }

@@ -10,10 +10,15 @@
  * sent twice.
  *
  * Failure answers: no healthy target or connection refused → 503, timeout → 504, broken or
- * garbled response → 502, all in the platform's error format.
+ * garbled response → 502, the client's body not arriving in time → 408, a head larger than
+ * the services take → 431, all in the platform's error format.
+ *
+ * Breakers hear only what the target is to blame for (outcome_t below): a client can never
+ * make a healthy target look unhealthy.
  */
 #include "gw.h"
 #include "canary.h"
+#include "request_limits.h"
 #include "tc/tc_core.h"
 #include "tc/tc_log.h"
 #include "tc/tc_time.h"
@@ -37,6 +42,20 @@ typedef enum {
     F_BAD_RESPONSE,    /* not HTTP, or framing we refuse */
 } failure_t;
 
+/*
+ * What an exchange says about its target: the breaker's input. Only an exchange in which the
+ * whole request reached the target can count against it. A request the client never finished
+ * sending, or one the target stopped reading (it refused it early, as a service refuses an
+ * oversized request), says nothing about the target's health; counting it would let any
+ * client eject a healthy service with a few bad requests. A 4xx is the target answering the
+ * client's mistake: a success.
+ */
+typedef enum {
+    OUTCOME_SUCCESS, /* an answer below 500 */
+    OUTCOME_FAILURE, /* 5xx; refused, timed-out or broken connection; garbled response */
+    OUTCOME_NONE,    /* no verdict: stale pooled connection, request not (all) delivered */
+} outcome_t;
+
 static void attempt(gw_conn_t *c);
 static void pump(gw_conn_t *c);
 
@@ -56,23 +75,28 @@ static void account_upstream(gw_conn_t *c, int status)
     tc_metric_observe(app->m.up_duration, secs, c->upstream->name, group_name(c->group));
 }
 
-static void breaker_outcome(gw_conn_t *c, int failed)
+static void breaker_outcome(gw_conn_t *c, outcome_t outcome)
 {
     gw_target_t *t = c->target;
     if (!t)
         return;
     gw_upstream_t *up = c->upstream;
-    int changed = failed ? breaker_failure(&t->breaker, c->probe, c->w->now_ms,
-                                           up->breaker_failures, up->breaker_eject_ms)
-                         : breaker_success(&t->breaker, c->probe);
-    c->probe = 0;
+    bool changed = false;
+    if (outcome == OUTCOME_FAILURE)
+        changed = breaker_failure(&t->breaker, c->probe, c->w->now_ms, up->breaker_failures,
+                                  up->breaker_eject_ms);
+    else if (outcome == OUTCOME_SUCCESS)
+        changed = breaker_success(&t->breaker, c->probe);
+    else
+        breaker_release(&t->breaker, c->probe); /* the next request probes instead */
+    c->probe = false;
     if (!changed)
         return;
     gw_app_t *app = c->w->app;
-    int st = breaker_state(&t->breaker);
-    tc_metric_set(app->m.breaker, st, up->name, t->url);
+    gw_breaker_state_t st = breaker_state(&t->breaker);
+    tc_metric_set(app->m.breaker, st, up->name, t->name);
     if (st == BREAKER_OPEN) {
-        tc_metric_inc(app->m.ejections, 1, up->name, t->url);
+        tc_metric_inc(app->m.ejections, 1, up->name, t->name);
         char ms[16];
         snprintf(ms, sizeof ms, "%d", up->breaker_eject_ms);
         tc_log_kv(TC_LOG_WARN, "upstream target ejected", "upstream", up->name, "target", t->url,
@@ -83,7 +107,7 @@ static void breaker_outcome(gw_conn_t *c, int failed)
     }
 }
 
-static void release_up(gw_conn_t *c, int reusable)
+static void release_up(gw_conn_t *c, bool reusable)
 {
     up_conn_t *u = c->up;
     if (!u)
@@ -94,24 +118,38 @@ static void release_up(gw_conn_t *c, int reusable)
 
 void gw_proxy_abort(gw_conn_t *c)
 {
-    if (c->target && c->probe)
-        breaker_release(&c->target->breaker, 1);
-    c->probe = 0;
-    release_up(c, 0);
+    breaker_outcome(c, OUTCOME_NONE); /* the client went away, or its body was refused */
+    release_up(c, false);
+}
+
+static outcome_t failure_outcome(const gw_conn_t *c, failure_t kind)
+{
+    switch (kind) {
+    case F_CONNECT:
+    case F_CONNECT_TIMEOUT:
+    case F_BAD_RESPONSE:
+        return OUTCOME_FAILURE;
+    case F_STALE:
+        return OUTCOME_NONE; /* our stale connection says nothing about the target */
+    default:                 /* F_RESET, F_TIMEOUT */
+        return c->up && c->up->req_whole ? OUTCOME_FAILURE : OUTCOME_NONE;
+    }
+}
+
+/* The exchange waits for the client: all of its body that arrived went upstream, and the rest
+ * has not come. */
+static bool waiting_for_client(const gw_conn_t *c)
+{
+    return c->up && !c->up->req_sent && !c->body_done && c->body_sent == c->body_end;
 }
 
 static void fail(gw_conn_t *c, failure_t kind)
 {
-    if (kind == F_STALE) {
-        if (c->probe)
-            breaker_release(&c->target->breaker, 1);
-        c->probe = 0; /* our stale connection says nothing about the target */
-    } else {
-        breaker_outcome(c, 1);
-    }
-    release_up(c, 0);
+    breaker_outcome(c, failure_outcome(c, kind));
+    bool client_late = kind == F_TIMEOUT && waiting_for_client(c);
+    release_up(c, false);
     int budget = c->route->retries + (kind == F_STALE ? 1 : 0);
-    int retryable = kind == F_CONNECT || kind == F_CONNECT_TIMEOUT || kind == F_STALE;
+    bool retryable = kind == F_CONNECT || kind == F_CONNECT_TIMEOUT || kind == F_STALE;
     if (retryable && http_method_idempotent(c->method) && !c->head_dropped &&
         !c->response_started && c->attempts <= budget && c->w->now_ms < c->deadline_ms) {
         tc_metric_inc(c->w->app->m.retries, 1, c->upstream->name);
@@ -122,16 +160,25 @@ static void fail(gw_conn_t *c, failure_t kind)
         gw_conn_close(c); /* the client has part of a response: all we can do is cut it */
         return;
     }
+    if (client_late) {
+        account_upstream(c, 408);
+        gw_respond_error(c, 408, "request_timeout", "The request body did not arrive in time", NULL,
+                         true);
+        return;
+    }
     int status = kind == F_CONNECT                                ? 503
                  : kind == F_CONNECT_TIMEOUT || kind == F_TIMEOUT ? 504
                                                                   : 502;
     account_upstream(c, status);
     if (status == 503)
-        gw_respond_error(c, 503, "upstream_unavailable", "The service is not available", NULL, 0);
+        gw_respond_error(c, 503, "upstream_unavailable", "The service is not available", NULL,
+                         false);
     else if (status == 504)
-        gw_respond_error(c, 504, "upstream_timeout", "The service did not answer in time", NULL, 0);
+        gw_respond_error(c, 504, "upstream_timeout", "The service did not answer in time", NULL,
+                         false);
     else
-        gw_respond_error(c, 502, "bad_gateway", "The service sent an invalid response", NULL, 0);
+        gw_respond_error(c, 502, "bad_gateway", "The service sent an invalid response", NULL,
+                         false);
 }
 
 /* ------------------------------------------------------------------ target and head */
@@ -156,6 +203,8 @@ static gw_target_t *pick(gw_conn_t *c)
     return t;
 }
 
+/* The upstream request head into u->wbuf. TC_ENOMEM when it does not fit WBUF_MAX,
+ * TC_EINVAL when it is larger than a service takes (request_limits.h). */
 static int build_head(gw_conn_t *c, up_conn_t *u)
 {
     const gw_route_t *r = c->route;
@@ -184,18 +233,21 @@ static int build_head(gw_conn_t *c, up_conn_t *u)
         .authorization = c->fwd_auth && c->ptype == PT_API_KEY ? c->fwd_auth : NULL,
     };
     for (;;) {
-        long n = u->wbuf ? gw_build_upstream_request(c->in, &c->req, &ur, u->wbuf, u->wcap) : -1;
+        gw_head_size_t size;
+        long n =
+            u->wbuf ? gw_build_upstream_request(c->in, &c->req, &ur, u->wbuf, u->wcap, &size) : -1;
         if (n >= 0) {
             u->wlen = (uint32_t)n;
             u->wsent = 0;
-            return 0;
+            return gw_upstream_head_within_limits(size.fields, size.field_bytes) ? TC_OK
+                                                                                 : TC_EINVAL;
         }
         uint32_t cap = u->wcap ? u->wcap * 2 : 4096;
         if (cap > WBUF_MAX)
-            return -1;
+            return TC_ENOMEM;
         char *p = realloc(u->wbuf, cap);
         if (!p)
-            return -1;
+            return TC_ENOMEM;
         u->wbuf = p;
         u->wcap = cap;
     }
@@ -208,7 +260,7 @@ static void attempt(gw_conn_t *c)
     if (!t) {
         account_upstream(c, 503);
         gw_respond_error(c, 503, "no_healthy_upstream",
-                         "No healthy instance of the service is available", NULL, 0);
+                         "No healthy instance of the service is available", NULL, false);
         return;
     }
     c->target = t;
@@ -224,11 +276,11 @@ static void attempt(gw_conn_t *c)
     }
     u->owner = c;
     c->up = u;
-    if (build_head(c, u) != 0) {
+    if (build_head(c, u) != TC_OK) {
         release_up(c, u->reused);
-        breaker_release(&t->breaker, c->probe);
-        c->probe = 0;
-        gw_respond_error(c, 431, "headers_too_large", "Request head too large to forward", NULL, 1);
+        breaker_outcome(c, OUTCOME_NONE);
+        gw_respond_error(c, 431, "headers_too_large",
+                         "The request headers are too large to forward", NULL, true);
         return;
     }
     c->connect_deadline_ms = w->now_ms + c->upstream->connect_timeout_ms;
@@ -253,7 +305,7 @@ static void send_continue(gw_conn_t *c)
         c->bytes_out += sizeof cont - 1;
 }
 
-void gw_proxy_begin(gw_conn_t *c)
+gw_step_t gw_proxy_begin(gw_conn_t *c)
 {
     c->state = CS_PROXY;
     c->upstream = c->route->upstream;
@@ -263,6 +315,7 @@ void gw_proxy_begin(gw_conn_t *c)
     if (c->req.expect_continue)
         send_continue(c);
     attempt(c);
+    return GW_DONE;
 }
 
 /* ------------------------------------------------------------------ request out */
@@ -281,7 +334,7 @@ static void send_request(gw_conn_t *c)
             iov[cnt++] = (struct iovec){c->in + c->body_sent, c->body_end - c->body_sent};
         if (!cnt) {
             if (c->body_done) {
-                u->req_sent = 1;
+                u->req_sent = u->req_whole = 1;
                 return;
             }
             if (gw_request_body_more(c) != GW_NEXT)
@@ -326,15 +379,15 @@ static void send_request(gw_conn_t *c)
 static int grow_upstream_in(up_conn_t *u)
 {
     if (u->in_cap >= GW_IN_MAX)
-        return -1;
+        return TC_ENOMEM;
     char *p = malloc(GW_IN_MAX);
     if (!p)
-        return -1;
+        return TC_ENOMEM;
     memcpy(p, u->in, u->in_len);
     gw_buf_put(u->w, u->in, u->in_cap);
     u->in = p;
     u->in_cap = GW_IN_MAX;
-    return 0;
+    return TC_OK;
 }
 
 static int response_head(gw_conn_t *c, up_conn_t *u)
@@ -342,7 +395,7 @@ static int response_head(gw_conn_t *c, up_conn_t *u)
     gw_app_t *app = c->w->app;
     int st = u->resp.status;
     c->status = st;
-    breaker_outcome(c, st >= 500);
+    breaker_outcome(c, st >= 500 ? OUTCOME_FAILURE : OUTCOME_SUCCESS);
     if (http_response_bodyless(c->method, st)) {
         u->mode = UP_NONE;
     } else if (u->resp.chunked) {
@@ -357,10 +410,15 @@ static int response_head(gw_conn_t *c, up_conn_t *u)
     }
     if (u->mode == UP_CLOSE || u->dechunk || !c->body_done || atomic_load(&app->quiescing))
         c->keep_alive = 0; /* the body ends with our FIN, or the request body is unread */
+    size_t sec_len = 0;
+    const char *sec = gw_conn_security_headers(c, GW_CONTENT_API, &sec_len);
     gw_resp_ctx_t ctx = {
         .request_id = c->request_id,
         .extra = c->extra,
         .extra_len = c->extra_len,
+        .security = sec,
+        .security_len = sec_len,
+        .hsts = app->hsts && app->hsts[0] && gw_conn_tls(c),
         .strip_cors = c->cors_ok,
         .dechunk = u->dechunk,
         .keep_alive = c->keep_alive,
@@ -368,7 +426,7 @@ static int response_head(gw_conn_t *c, up_conn_t *u)
     };
     for (size_t need = u->resp.head_len + 1024;; need *= 2) {
         if (need > 4 * (size_t)GW_IN_MAX || gw_conn_out_reserve(c, need) != TC_OK)
-            return -1;
+            return TC_ENOMEM;
         long n = gw_build_client_response(u->in, &u->resp, &ctx, c->out, c->out_cap);
         if (n >= 0) {
             c->out_len = (uint32_t)n;
@@ -380,10 +438,11 @@ static int response_head(gw_conn_t *c, up_conn_t *u)
     u->head_done = 1;
     u->in_pos = u->fwd_end = u->resp.head_len;
     u->body_done = u->mode == UP_NONE || (u->mode == UP_LENGTH && u->left == 0);
-    return gw_conn_arm(c, c->w->now_ms + c->route->timeout_ms) == TC_OK ? 0 : -1;
+    return gw_conn_arm(c, c->w->now_ms + c->route->timeout_ms);
 }
 
-/* Data spans of a chunked body copied to the client's buffer (HTTP/1.0 client). */
+/* Data spans of a chunked body copied to the client's buffer (HTTP/1.0 client). TC_EINVAL
+ * when the framing is broken. */
 static int dechunk(gw_conn_t *c, up_conn_t *u)
 {
     while (u->fwd_end < u->in_len && !u->chunk.done) {
@@ -391,10 +450,10 @@ static int dechunk(gw_conn_t *c, up_conn_t *u)
         long n =
             http_chunked_step(&u->chunk, u->in + u->fwd_end, u->in_len - u->fwd_end, &off, &len);
         if (n < 0)
-            return -1;
+            return TC_EINVAL;
         if (len) {
             if (gw_conn_out_reserve(c, c->out_len + len) != TC_OK)
-                return -1;
+                return TC_ENOMEM;
             memcpy(c->out + c->out_len, u->in + u->fwd_end + off, len);
             c->out_len += (uint32_t)len;
         }
@@ -402,15 +461,15 @@ static int dechunk(gw_conn_t *c, up_conn_t *u)
     }
     u->in_pos = u->fwd_end;
     u->body_done = u->chunk.done;
-    return 0;
+    return TC_OK;
 }
 
-/* Decides how much of the buffered response can go to the client. -1 when the response
- * is malformed (the caller fails the exchange). */
+/* Decides how much of the buffered response can go to the client. TC_EINVAL when the
+ * response is malformed (the caller fails the exchange). */
 static int frame_body(gw_conn_t *c, up_conn_t *u)
 {
     if (u->body_done)
-        return 0;
+        return TC_OK;
     uint32_t avail = u->in_len - u->fwd_end;
     switch (u->mode) {
     case UP_LENGTH: {
@@ -418,7 +477,7 @@ static int frame_body(gw_conn_t *c, up_conn_t *u)
         u->fwd_end += take;
         u->left -= take;
         u->body_done = u->left == 0;
-        return 0;
+        return TC_OK;
     }
     case UP_CHUNKED:
         if (u->dechunk)
@@ -428,30 +487,31 @@ static int frame_body(gw_conn_t *c, up_conn_t *u)
             long n = http_chunked_step(&u->chunk, u->in + u->fwd_end, u->in_len - u->fwd_end, &off,
                                        &len);
             if (n < 0)
-                return -1;
+                return TC_EINVAL;
             u->fwd_end += (uint32_t)n;
         }
         u->body_done = u->chunk.done;
-        return 0;
+        return TC_OK;
     case UP_CLOSE:
         u->fwd_end = u->in_len;
-        return 0;
+        return TC_OK;
     default:
         u->body_done = 1;
-        return 0;
+        return TC_OK;
     }
 }
 
-/* Parses what arrived. 0: fine (maybe need more); -1: the exchange failed and was handled. */
-static int process(gw_conn_t *c, up_conn_t *u)
+/* Parses what arrived. True: fine (maybe more is needed); false: the exchange ended (failed
+ * and was handled). */
+static bool process(gw_conn_t *c, up_conn_t *u)
 {
     while (!u->head_done) {
         const char *why = NULL;
-        int rc = http_parse_response(u->in, u->in_len, &u->resp, &why);
+        http_parse_rc_t rc = http_parse_response(u->in, u->in_len, &u->resp, &why);
         if (rc == HTTP_INCOMPLETE) {
-            if (u->in_len == u->in_cap && grow_upstream_in(u) != 0)
+            if (u->in_len == u->in_cap && grow_upstream_in(u) != TC_OK)
                 goto bad;
-            return 0;
+            return true;
         }
         if (rc == HTTP_ERROR || u->resp.status == 101)
             goto bad;
@@ -461,26 +521,26 @@ static int process(gw_conn_t *c, up_conn_t *u)
             u->in_len -= u->resp.head_len;
             continue;
         }
-        if (response_head(c, u) != 0) {
+        if (response_head(c, u) != TC_OK) {
             gw_conn_close(c);
-            return -1;
+            return false;
         }
     }
-    if (frame_body(c, u) != 0) {
+    if (frame_body(c, u) != TC_OK) {
         gw_conn_close(c); /* the head is out: cut the response */
-        return -1;
+        return false;
     }
-    return 0;
+    return true;
 bad:
     tc_log_kv(TC_LOG_WARN, "invalid response from upstream", "upstream", c->upstream->name,
               "target", c->target->url, NULL);
     fail(c, F_BAD_RESPONSE);
-    return -1;
+    return false;
 }
 
-/* Writes the pending head and body span. GW_DONE when nothing is pending, GW_WAIT, or -1
- * when the client is gone (the connection was closed). */
-static int client_write(gw_conn_t *c, up_conn_t *u)
+/* Writes the pending head and body span (GW_IO_CLOSED: the client is gone and its connection
+ * was closed). */
+static gw_io_t client_write(gw_conn_t *c, up_conn_t *u)
 {
     for (;;) {
         struct iovec iov[2];
@@ -490,19 +550,19 @@ static int client_write(gw_conn_t *c, up_conn_t *u)
         if (u->in_pos < u->fwd_end)
             iov[cnt++] = (struct iovec){u->in + u->in_pos, u->fwd_end - u->in_pos};
         if (!cnt)
-            return GW_DONE;
+            return GW_IO_DONE;
         if (!c->wr_ready)
-            return GW_WAIT;
+            return GW_IO_WAIT;
         ssize_t n = writev(c->ev.fd, iov, cnt);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN) {
                 c->wr_ready = 0;
-                return GW_WAIT;
+                return GW_IO_WAIT;
             }
             gw_conn_close(c);
-            return -1;
+            return GW_IO_CLOSED;
         }
         c->bytes_out += (uint64_t)n;
         size_t left = (size_t)n, head = c->out_len - c->out_sent;
@@ -516,8 +576,8 @@ static int client_write(gw_conn_t *c, up_conn_t *u)
 
 static void complete(gw_conn_t *c, up_conn_t *u)
 {
-    int reusable = u->resp.keep_alive && u->mode != UP_CLOSE && u->req_sent &&
-                   u->fwd_end == u->in_len && !u->hup;
+    bool reusable = u->resp.keep_alive && u->mode != UP_CLOSE && u->req_sent &&
+                    u->fwd_end == u->in_len && !u->hup;
     account_upstream(c, c->status);
     release_up(c, reusable);
     if (!c->body_done)
@@ -526,7 +586,7 @@ static void complete(gw_conn_t *c, up_conn_t *u)
 }
 
 /* EOF or an error while reading the response. */
-static void read_failed(gw_conn_t *c, up_conn_t *u, int eof)
+static void read_failed(gw_conn_t *c, up_conn_t *u, bool eof)
 {
     if (u->head_done && u->mode == UP_CLOSE && eof) {
         u->body_done = 1; /* close-delimited body ends here */
@@ -535,7 +595,7 @@ static void read_failed(gw_conn_t *c, up_conn_t *u, int eof)
     if (u->head_done) {
         tc_log_kv(TC_LOG_WARN, "upstream closed mid-response", "upstream", c->upstream->name,
                   "target", c->target->url, NULL);
-        breaker_outcome(c, 1);
+        breaker_outcome(c, OUTCOME_FAILURE);
         gw_conn_close(c);
         return;
     }
@@ -550,15 +610,14 @@ static void pump(gw_conn_t *c)
         if (!u)
             return;
         if (u->head_done) {
-            int rc = client_write(c, u);
-            if (rc != GW_DONE)
+            if (client_write(c, u) != GW_IO_DONE)
                 return;
             if (u->body_done && u->in_pos == u->fwd_end) {
                 complete(c, u);
                 return;
             }
             if (u->fwd_end < u->in_len) {
-                if (process(c, u) != 0)
+                if (!process(c, u))
                     return;
                 continue;
             }
@@ -570,7 +629,7 @@ static void pump(gw_conn_t *c)
         if (u->in_len == u->in_cap) {
             if (u->head_done)
                 return; /* wait until the client takes what we have */
-            if (grow_upstream_in(u) != 0) {
+            if (grow_upstream_in(u) != TC_OK) {
                 fail(c, F_BAD_RESPONSE);
                 return;
             }
@@ -582,7 +641,7 @@ static void pump(gw_conn_t *c)
             u->in_len += (uint32_t)n;
             if ((size_t)n < room && !u->hup)
                 u->rd_ready = 0;
-            if (process(c, u) != 0)
+            if (!process(c, u))
                 return;
             if (u->head_done && gw_conn_arm(c, c->w->now_ms + c->route->timeout_ms) != TC_OK) {
                 gw_conn_close(c);
@@ -657,12 +716,13 @@ void gw_proxy_timeout(gw_conn_t *c)
         return;
     }
     if (!u->head_done) {
-        tc_log_kv(TC_LOG_WARN, "upstream timed out", "upstream", c->upstream->name, "target",
-                  c->target->url, NULL);
+        if (!waiting_for_client(c))
+            tc_log_kv(TC_LOG_WARN, "upstream timed out", "upstream", c->upstream->name, "target",
+                      c->target->url, NULL);
         fail(c, u->connecting ? F_CONNECT_TIMEOUT : F_TIMEOUT);
         return;
     }
-    /* the body stalled (upstream silent, or the client not reading) */
-    breaker_outcome(c, !u->rd_ready && c->wr_ready);
+    /* the body stalled: the upstream fell silent, or the client does not read */
+    breaker_outcome(c, !u->rd_ready && c->wr_ready ? OUTCOME_FAILURE : OUTCOME_NONE);
     gw_conn_close(c);
 }

@@ -85,8 +85,11 @@ void gw_worker_post(gw_worker_t *w, gw_done_t *d)
     pthread_mutex_unlock(&w->done_lock);
     if (!atomic_exchange(&w->wake_pending, 1)) {
         uint64_t one = 1;
-        if (write(w->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
-            tc_log_error("gateway: cannot wake worker %d: %s", w->id, strerror(errno));
+        if (write(w->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN) {
+            char id[24];
+            tc_log_kv(TC_LOG_ERROR, "cannot wake a worker", "worker", tc_log_int(id, w->id),
+                      "error", strerror(errno), NULL);
+        }
     }
 }
 
@@ -180,7 +183,8 @@ static int listen_socket(gw_app_t *app, int port, int reuseport)
         sin6->sin6_port = htons((uint16_t)port);
         len = sizeof *sin6;
     } else {
-        tc_log_error("gateway: BIND_ADDR %s is not an IP address", app->bind_addr);
+        tc_log_kv(TC_LOG_ERROR, "BIND_ADDR is not an IP address", "bind_addr", app->bind_addr,
+                  NULL);
         return -1;
     }
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -190,7 +194,9 @@ static int listen_socket(gw_app_t *app, int port, int reuseport)
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
         (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
         bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
-        tc_log_error("gateway: cannot listen on %s:%d: %s", app->bind_addr, port, strerror(errno));
+        char p[24];
+        tc_log_kv(TC_LOG_ERROR, "cannot listen", "bind_addr", app->bind_addr, "port",
+                  tc_log_int(p, port), "error", strerror(errno), NULL);
         close(fd);
         return -1;
     }
@@ -208,7 +214,7 @@ static void accept_some(gw_worker_t *w)
         int fd = accept4(w->listen_fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE)
-                tc_log_error("gateway: out of file descriptors; refusing connections");
+                tc_log_kv(TC_LOG_ERROR, "out of file descriptors; refusing connections", NULL);
             return; /* EAGAIN, or another worker took it (shared listener) */
         }
         gw_conn_accept(w, fd, &sa);
@@ -303,7 +309,7 @@ static void *worker_main(void *arg)
         gw_rl_flush(w->rl);
         int n = epoll_wait(w->ep, events, MAX_EVENTS, wait_ms(w));
         if (n < 0 && errno != EINTR) {
-            tc_log_error("gateway: epoll_wait: %s", strerror(errno));
+            tc_log_kv(TC_LOG_ERROR, "epoll_wait failed", "error", strerror(errno), NULL);
             break;
         }
         w->now_ms = tc_mono_ms();
@@ -384,8 +390,10 @@ static gw_worker_t *worker_new(gw_app_t *app, int id, int port)
     if (!w->cfg || !(w->rl = gw_rl_new(w)))
         goto fail;
     return w;
-fail:
-    tc_log_error("gateway: cannot set up worker %d: %s", id, strerror(errno));
+fail:;
+    char wid[24];
+    tc_log_kv(TC_LOG_ERROR, "cannot set up a worker", "worker", tc_log_int(wid, id), "error",
+              strerror(errno), NULL);
     worker_free(w);
     return NULL;
 }
@@ -451,10 +459,14 @@ int gw_workers_drain(gw_app_t *app, int timeout_ms)
     int n;
     while ((n = in_flight(app)) != 0) {
         if (tc_mono_ms() >= deadline) {
+            char ms[24], cnt[24];
             if (n < 0)
-                tc_log_warn("gateway: a worker did not stop accepting within %d ms", timeout_ms);
+                tc_log_kv(TC_LOG_WARN, "a worker did not stop accepting in time", "timeout_ms",
+                          tc_log_int(ms, timeout_ms), NULL);
             else
-                tc_log_warn("gateway: %d requests still in flight after %d ms", n, timeout_ms);
+                tc_log_kv(TC_LOG_WARN, "requests still in flight after the grace period",
+                          "requests", tc_log_int(cnt, n), "timeout_ms", tc_log_int(ms, timeout_ms),
+                          NULL);
             return TC_ETIMEDOUT;
         }
         tc_sleep_ms(10);
@@ -469,8 +481,11 @@ void gw_workers_stop(gw_app_t *app)
         gw_worker_t *w = app->workers[i];
         if (w && w->started) {
             uint64_t one = 1;
-            if (write(w->wake_fd, &one, sizeof one) < 0)
-                tc_log_warn("gateway: cannot wake worker %d to stop", w->id);
+            if (write(w->wake_fd, &one, sizeof one) < 0) {
+                char id[24];
+                tc_log_kv(TC_LOG_WARN, "cannot wake a worker to stop", "worker",
+                          tc_log_int(id, w->id), NULL);
+            }
             pthread_join(w->thread, NULL);
             w->started = 0;
         }

@@ -7,6 +7,7 @@
  */
 #include "ratelimit_async.h"
 #include "tc/tc_core.h"
+#include "tc/tc_hash.h"
 #include "tc/tc_log.h"
 #include "tc/tc_time.h"
 
@@ -94,14 +95,14 @@ static void make_key(char *out, size_t cap, const char *who, const char *suffix)
     memcpy(out + 9 + w, suffix, x + 1);
 }
 
-/* 0: no limit applies; 1: *r filled. */
-static int rl_request(gw_conn_t *c, rl_req_t *r)
+/* Whether a limit applies to the request (then *r says which). */
+static bool rl_request(gw_conn_t *c, rl_req_t *r)
 {
     const gw_route_t *route = c->route;
     const gw_config_t *cfg = c->cfg;
     memset(r, 0, sizeof *r);
     if (route->rate_limit == GW_RL_NONE)
-        return 0;
+        return false;
     const char *who = c->principal.org[0] ? c->principal.org : c->principal.sub;
     if (route->rate_limit == GW_RL_PLAN && who[0]) {
         const gw_plan_t *plan = gw_config_plan(cfg, c->principal.plan);
@@ -116,14 +117,14 @@ static int rl_request(gw_conn_t *c, rl_req_t *r)
             r->spec.quota_limit = plan->per_day;
             r->spec.quota_window_ms = DAY_MS;
         }
-        return 1;
+        return true;
     }
     /* per client IP: auth "none" routes, and anonymous callers of "optional" plan routes */
     r->what = "ip";
     make_key(r->key, sizeof r->key, c->fwd.client_ip, "rate");
     r->spec =
         (tc_rl_spec_t){.limit = cfg->ip_per_minute, .period_ms = MINUTE_MS, .burst = cfg->ip_burst};
-    return 1;
+    return true;
 }
 
 static int64_t ceil_s(int64_t ms)
@@ -151,7 +152,7 @@ static size_t put_header(char *buf, size_t n, const char *name, int64_t v)
 }
 
 /* Applies a decision: headers, and 429 when refused. GW_NEXT or GW_DONE. */
-static int decide(gw_conn_t *c, const rl_req_t *r, const tc_rl_result_t *res)
+static gw_step_t decide(gw_conn_t *c, const rl_req_t *r, const tc_rl_result_t *res)
 {
     char buf[160];
     size_t n = 0;
@@ -177,12 +178,12 @@ static int decide(gw_conn_t *c, const rl_req_t *r, const tc_rl_result_t *res)
     else
         snprintf(msg, sizeof msg, "You have exceeded the rate limit of %lld requests/minute",
                  (long long)r->spec.limit);
-    gw_respond_error(c, 429, "rate_limit_exceeded", msg, headers, 0);
+    gw_respond_error(c, 429, "rate_limit_exceeded", msg, headers, false);
     return GW_DONE;
 }
 
 /* Redis could not decide: the in-process limiter does, or 503 when failing closed. */
-static int fail_open(gw_conn_t *c, const rl_req_t *r)
+static gw_step_t fail_open(gw_conn_t *c, const rl_req_t *r)
 {
     gw_app_t *app = c->w->app;
     tc_metric_inc(app->m.fail_open, 1);
@@ -199,7 +200,7 @@ static int fail_open(gw_conn_t *c, const rl_req_t *r)
     }
     if (!app->fail_open) {
         gw_respond_error(c, 503, "rate_limit_unavailable",
-                         "Rate limiting is unavailable; try again shortly", NULL, 0);
+                         "Rate limiting is unavailable; try again shortly", NULL, false);
         return GW_DONE;
     }
     tc_rl_result_t res;
@@ -218,11 +219,11 @@ static void set_mask(gw_rl_t *rl, uint32_t mask)
     struct epoll_event e = {.events = mask, .data.ptr = &rl->ev};
     int op = rl->mask == 0 ? EPOLL_CTL_ADD : mask == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
     if (epoll_ctl(rl->w->ep, op, rl->ev.fd, &e) != 0)
-        tc_log_error("gateway: epoll_ctl for redis: %s", strerror(errno));
+        tc_log_kv(TC_LOG_ERROR, "epoll_ctl for redis failed", "error", strerror(errno), NULL);
     rl->mask = mask;
 }
 
-static int connected(const gw_rl_t *rl)
+static bool connected(const gw_rl_t *rl)
 {
     return rl->ac && (rl->ac->c.flags & REDIS_CONNECTED);
 }
@@ -272,7 +273,7 @@ static void schedule_reconnect(gw_rl_t *rl)
     if (rl->backoff_ms > BACKOFF_MAX_MS)
         rl->backoff_ms = BACKOFF_MAX_MS;
     if (heap_arm(&rl->w->timers, &rl->timer, rl->w->now_ms + rl->backoff_ms) != TC_OK)
-        tc_log_error("gateway: cannot schedule the redis reconnect");
+        tc_log_kv(TC_LOG_ERROR, "cannot schedule the redis reconnect", NULL);
 }
 
 /* Forgets the connection; hiredis runs every pending callback with a NULL reply, so the
@@ -320,8 +321,8 @@ static void on_script_loaded(redisAsyncContext *ac, void *reply, void *priv)
     if (!r || rl->ac != ac)
         return;
     if (r->type != REDIS_REPLY_STRING || r->len != 40) {
-        tc_log_error("gateway: redis refused the rate-limit script: %s",
-                     r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        tc_log_kv(TC_LOG_ERROR, "redis refused the rate-limit script", "error",
+                  r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply", NULL);
         drop(rl);
         return;
     }
@@ -337,7 +338,8 @@ static void on_setup_reply(redisAsyncContext *ac, void *reply, void *priv)
     gw_rl_t *rl = ac->data;
     redisReply *r = reply;
     if (r && r->type == REDIS_REPLY_ERROR && rl->ac == ac) {
-        tc_log_error("gateway: redis %s failed: %s", (const char *)priv, r->str);
+        tc_log_kv(TC_LOG_ERROR, "redis command failed", "command", (const char *)priv, "error",
+                  r->str, NULL);
         drop(rl);
     }
 }
@@ -476,7 +478,7 @@ static size_t resp_bulk(char *out, size_t cap, const char *s, size_t n)
     return (size_t)h + n + 2;
 }
 
-static int same_limit(const rl_req_t *a, const rl_req_t *b)
+static bool same_limit(const rl_req_t *a, const rl_req_t *b)
 {
     return a->slot == b->slot && a->spec.limit == b->spec.limit && a->spec.burst == b->spec.burst &&
            a->spec.period_ms == b->spec.period_ms && a->spec.quota_limit == b->spec.quota_limit &&
@@ -542,7 +544,8 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv);
 
 /* The batch as one EVALSHA (EVAL with the full script) in RESP, formatted here: hiredis' own
  * formatting allocates per argument. */
-static int send_batch(gw_rl_t *rl, rl_batch_t *b, int full_script)
+/* TC_OK; TC_ENOMEM, or TC_ERROR when hiredis could not queue the command (broken context). */
+static int send_batch(gw_rl_t *rl, rl_batch_t *b, bool full_script)
 {
     const rl_req_t *r = &b->r;
     const char *script = full_script ? tc_ratelimit_script()->source : rl->sha;
@@ -560,7 +563,7 @@ static int send_batch(gw_rl_t *rl, rl_batch_t *b, int full_script)
     char stack[2048];
     char *buf = cap <= sizeof stack ? stack : malloc(cap); /* EVAL: the whole script, rarely */
     if (!buf)
-        return -1;
+        return TC_ENOMEM;
     len = (size_t)snprintf(buf, cap, "*%d\r\n", argc);
     for (int i = 0; i < argc; i++) {
         size_t n = resp_bulk(buf + len, cap - len, argv[i], strlen(argv[i]));
@@ -570,13 +573,15 @@ static int send_batch(gw_rl_t *rl, rl_batch_t *b, int full_script)
         }
         len += n;
     }
-    int rc = len && redisAsyncFormattedCommand(rl->ac, on_reply, b, buf, len) == REDIS_OK ? 0 : -1;
+    int rc = len && redisAsyncFormattedCommand(rl->ac, on_reply, b, buf, len) == REDIS_OK
+                 ? TC_OK
+                 : TC_ERROR;
     if (buf != stack)
         free(buf);
     return rc;
 }
 
-static int is_noscript(const redisReply *r)
+static bool is_noscript(const redisReply *r)
 {
     return r->type == REDIS_REPLY_ERROR && r->str && strncmp(r->str, "NOSCRIPT", 8) == 0;
 }
@@ -588,7 +593,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
     gw_rl_t *rl = ac->data;
     rl_batch_t *b = priv;
     const redisReply *rep = reply;
-    if (rep && is_noscript(rep) && rl->ac == ac && send_batch(rl, b, 1) == 0)
+    if (rep && is_noscript(rep) && rl->ac == ac && send_batch(rl, b, true) == TC_OK)
         return; /* Redis lost its script cache (restart, SCRIPT FLUSH): EVAL once */
     tc_rl_result_t res;
     if (!rep || tc_ratelimit_parse_nth(rep, &b->r.spec, 0, &res) != TC_OK) {
@@ -624,7 +629,7 @@ static void batch_send_or_fail(gw_rl_t *rl, rl_batch_t *b)
         batch_fail_open(rl, b);
         return;
     }
-    if (send_batch(rl, b, 0) != 0) { /* out of memory or a broken context: start afresh */
+    if (send_batch(rl, b, false) != TC_OK) { /* out of memory or a broken context: start afresh */
         drop(rl);
         batch_fail_open(rl, b);
     }
@@ -638,7 +643,8 @@ static void send_open_batches(gw_rl_t *rl)
         batch_send_or_fail(rl, rl->open[i]);
 }
 
-/* Joins the batch collecting this key's requests in this turn, or opens one. */
+/* Joins the batch collecting this key's requests in this turn, or opens one. TC_ENOMEM when
+ * no batch could be made. */
 static int enqueue(gw_rl_t *rl, gw_conn_t *c, const rl_req_t *r)
 {
     rl_batch_t *b = NULL;
@@ -652,7 +658,7 @@ static int enqueue(gw_rl_t *rl, gw_conn_t *c, const rl_req_t *r)
         if (rl->nopen == OPEN_MAX)
             send_open_batches(rl); /* many orgs in one turn: send what there is */
         if (!(b = batch_new(rl, c, r)))
-            return -1;
+            return TC_ENOMEM;
         i = rl->nopen;
         rl->open[rl->nopen++] = b;
     }
@@ -661,10 +667,10 @@ static int enqueue(gw_rl_t *rl, gw_conn_t *c, const rl_req_t *r)
         rl->open[i] = rl->open[--rl->nopen];
         batch_send_or_fail(rl, b);
     }
-    return 0;
+    return TC_OK;
 }
 
-int gw_ratelimit_begin(gw_conn_t *c)
+gw_step_t gw_ratelimit_begin(gw_conn_t *c)
 {
     rl_req_t r;
     if (!rl_request(c, &r))
@@ -677,7 +683,7 @@ int gw_ratelimit_begin(gw_conn_t *c)
     /* waiting from here: a full batch may be sent (or decided without Redis) at once */
     c->state = CS_RATELIMIT;
     uint32_t seq = c->seq;
-    if (enqueue(rl, c, &r) != 0) {
+    if (enqueue(rl, c, &r) != TC_OK) {
         c->state = CS_STAGE;
         return fail_open(c, &r);
     }
@@ -690,8 +696,9 @@ void gw_ratelimit_timeout(gw_conn_t *c)
     uint32_t seq = c->seq;
     /* A stalled Redis (overloaded, paused, partitioned) would stall every request of this
      * worker: drop the connection, which fails every waiting request open at once. */
-    tc_log_warn("gateway: redis did not answer within %d ms; reconnecting",
-                c->w->app->rl_timeout_ms);
+    char ms[24];
+    tc_log_kv(TC_LOG_WARN, "redis did not answer in time; reconnecting", "timeout_ms",
+              tc_log_int(ms, c->w->app->rl_timeout_ms), NULL);
     drop(rl);
     if (c->ev.fd >= 0 && c->seq == seq && c->state == CS_RATELIMIT) {
         rl_req_t r;
@@ -744,10 +751,8 @@ void gw_local_rl_free(gw_local_rl_t *l)
 
 static uint64_t key_hash(const char *s)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h ? h : 1;
+    uint64_t h = tc_fnv1a64(s, strlen(s));
+    return h ? h : 1; /* 0 marks an empty slot */
 }
 
 void gw_local_rl_check(gw_local_rl_t *l, const char *key, const tc_rl_spec_t *spec, int64_t now_us,

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -24,6 +25,7 @@
 #include "breaker.h"
 #include "http_parse.h"
 #include "tc/tc_auth.h"
+#include "tc/tc_cidr.h"
 
 #define GW_MAX_METHODS_MASK ((1u << HTTP_M_COUNT) - 1)
 
@@ -33,6 +35,8 @@ typedef enum { GW_GROUP_STABLE = 0, GW_GROUP_CANARY = 1 } gw_group_id_t;
 
 typedef struct {
     char *url;
+    char name[24]; /* "stable-0", "canary-1": its group and position there, for metrics labels
+                      (which must not reveal internal addresses) */
     char host[256];
     char hostport[272]; /* Host header sent upstream */
     int port;
@@ -96,12 +100,6 @@ typedef struct {
 } gw_plan_t;
 
 typedef struct {
-    int family; /* AF_INET / AF_INET6 */
-    uint8_t addr[16];
-    int bits;
-} gw_cidr_t;
-
-typedef struct {
     char **origins; /* exact origins; "*" allows any */
     int norigins;
     int any_origin;
@@ -123,7 +121,7 @@ typedef struct gw_config {
     int default_plan;
     int64_t ip_per_minute, ip_burst;
     gw_cors_t cors;
-    gw_cidr_t *trusted;
+    tc_cidr_t *trusted;
     int ntrusted;
     cJSON *source; /* the expanded document, for GET /admin/routes */
 } gw_config_t;
@@ -154,10 +152,6 @@ gw_match_t gw_route_match(const gw_config_t *c, const char *path, size_t len, ht
                           const gw_route_t **route, unsigned *allow);
 /* Writes "GET, HEAD, POST" for a method mask into out. */
 void gw_methods_format(unsigned mask, char *out, size_t outlen);
-
-/* 1 when the address (binary, family) is inside one of the trusted CIDRs. */
-int gw_cidr_contains(const gw_cidr_t *c, int family, const uint8_t *addr);
-int gw_cidr_parse(const char *text, gw_cidr_t *out);
 
 /* Expands ${NAME} from the environment into a new string; NULL and *missing set to the first
  * undefined name (static buffer of the caller) when a variable is not set. */

@@ -87,7 +87,7 @@ static void pool_unlink(up_conn_t *u)
     p->nidle--;
 }
 
-static int in_pool(const up_conn_t *u)
+static bool in_pool(const up_conn_t *u)
 {
     return u->pool && !u->owner && (u->prev || u->pool->idle == u);
 }
@@ -114,7 +114,7 @@ static void up_close(up_conn_t *u)
 /* Fresh per-exchange state; the socket and its readiness are kept. */
 static void exchange_reset(up_conn_t *u)
 {
-    u->head_done = u->body_done = u->got_bytes = u->req_sent = 0;
+    u->head_done = u->body_done = u->got_bytes = u->req_sent = u->req_whole = 0;
     u->in_len = u->in_pos = u->fwd_end = 0;
     u->wlen = u->wsent = 0;
     u->mode = UP_NONE;
@@ -154,6 +154,15 @@ static up_conn_t *dial(gw_worker_t *w, const gw_target_t *t, gw_pool_slot_t *poo
     u->ev = (gw_ev_t){EV_UPSTREAM, fd};
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const gw_app_t *app = w->app;
+    if (app->source_len && app->source.ss_family == t->addr.ss_family) {
+        /* any port: a source address only, so connections do not compete for one port */
+        setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+        if (bind(fd, (const struct sockaddr *)&app->source, app->source_len) != 0) {
+            *err = errno;
+            goto fail;
+        }
+    }
     u->connecting = 0;
     if (connect(fd, (const struct sockaddr *)&t->addr, t->addrlen) != 0) {
         if (errno != EINPROGRESS) {
@@ -210,7 +219,7 @@ up_conn_t *gw_upstream_acquire(gw_worker_t *w, gw_target_t *t, int *err)
     return u;
 }
 
-void gw_upstream_release(up_conn_t *u, int reusable)
+void gw_upstream_release(up_conn_t *u, bool reusable)
 {
     gw_worker_t *w = u->w;
     gw_pool_slot_t *p = u->pool;

@@ -4,20 +4,14 @@
 #include "tc/tc_events.h"
 #include "tc/tc_time.h"
 
-#include <stdio.h>
-
-int events_user(tc_dbconn_t *tx, const char *what, const user_t *u)
+int events_user(tc_dbconn_t *tx, const tc_event_type_t *type, const user_t *u)
 {
-    char type[64], source[96];
-    snprintf(type, sizeof type, "com.techcorp.user.%s", what);
-    snprintf(source, sizeof source, "/users/%s", u->id);
-    return tc_outbox_emit(tx, USER_TOPIC, type, source, u->id, user_event_data(u));
+    return tc_emit(tx, type, u->id, user_event_data(u));
 }
 
 int events_user_purged(tc_dbconn_t *tx, const char *user_id, const char *org_id)
 {
-    char source[96], now[TC_RFC3339_LEN];
-    snprintf(source, sizeof source, "/users/%s", user_id);
+    char now[TC_RFC3339_LEN];
     tc_time_format(tc_now_ms(), now);
     cJSON *d = cJSON_CreateObject();
     if (d && (!cJSON_AddStringToObject(d, "id", user_id) ||
@@ -26,13 +20,11 @@ int events_user_purged(tc_dbconn_t *tx, const char *user_id, const char *org_id)
         cJSON_Delete(d);
         d = NULL;
     }
-    return tc_outbox_emit(tx, USER_TOPIC, "com.techcorp.user.purged", source, user_id, d);
+    return tc_emit(tx, TC_EV_USER_PURGED, user_id, d);
 }
 
 int events_user_preferences(tc_dbconn_t *tx, const user_t *u, const cJSON *prefs, int64_t version)
 {
-    char source[96];
-    snprintf(source, sizeof source, "/users/%s", u->id);
     cJSON *d = cJSON_CreateObject();
     cJSON *p = cJSON_Duplicate(prefs, 1);
     if (!d || !p || !cJSON_AddStringToObject(d, "id", u->id) ||
@@ -43,16 +35,12 @@ int events_user_preferences(tc_dbconn_t *tx, const user_t *u, const cJSON *prefs
         cJSON_Delete(d);
         return TC_ENOMEM;
     }
-    return tc_outbox_emit(tx, USER_TOPIC, "com.techcorp.user.preferences_updated", source, u->id,
-                          d);
+    return tc_emit(tx, TC_EV_USER_PREFERENCES_UPDATED, u->id, d);
 }
 
-int events_org(tc_dbconn_t *tx, const char *what, const org_t *o)
+int events_org(tc_dbconn_t *tx, const tc_event_type_t *type, const org_t *o)
 {
-    char type[64], source[96];
-    snprintf(type, sizeof type, "com.techcorp.org.%s", what);
-    snprintf(source, sizeof source, "/orgs/%s", o->id);
-    return tc_outbox_emit(tx, USER_TOPIC, type, source, o->id, org_event_data(o));
+    return tc_emit(tx, type, o->id, org_event_data(o));
 }
 
 int events_audit(tc_dbconn_t *tx, const tc_principal_t *actor, const char *org_id,

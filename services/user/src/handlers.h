@@ -9,16 +9,12 @@
 #include "tc/tc_http.h"
 #include "tc/tc_tx.h"
 
-/* Answers a failed store call: 404 for TC_ENOTFOUND, else tc_resp_fail. */
-void respond_store_error(tc_resp_t *resp, int rc, const char *what);
 /* Answers a user (200 unless status given). */
 void respond_user(tc_resp_t *resp, int status, const user_t *u);
 /* The principal a write is authorised with: the token's, held to the actor's stored role and
  * status (user_effective_actor). Answers 403 or 5xx itself and returns non-TC_OK then. */
 int actor_current(tc_dbconn_t *tx, const tc_principal_t *token, tc_principal_t *eff,
                   tc_resp_t *resp);
-/* A path id that cannot be a user id answers 404 without touching the database. */
-int user_id_ok(const char *id);
 
 void h_users_list(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_users_get(tc_req_t *req, tc_resp_t *resp, void *ud);

@@ -4,22 +4,9 @@
 #include "tc/tc_tx.h"
 #include "store.h"
 
-void respond_store_error(tc_resp_t *resp, int rc, const char *what)
-{
-    if (rc == TC_ENOTFOUND)
-        tc_resp_error(resp, 404, "not_found", "%s not found", what);
-    else
-        tc_resp_fail(resp, rc);
-}
-
 void respond_user(tc_resp_t *resp, int status, const user_t *u)
 {
     tc_resp_json(resp, status, user_to_json(u));
-}
-
-int user_id_ok(const char *id)
-{
-    return id && tc_id_valid("usr", id);
 }
 
 int actor_current(tc_dbconn_t *tx, const tc_principal_t *token, tc_principal_t *eff,

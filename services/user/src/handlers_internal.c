@@ -9,6 +9,7 @@
 #include "handlers.h"
 #include "store.h"
 #include "tc/tc_core.h"
+#include "tc/tc_idem.h"
 #include "tc/tc_crypto.h"
 #include "tc/tc_log.h"
 
@@ -63,30 +64,6 @@ static cJSON *signup_body(const org_t *o, const user_t *u)
     return body;
 }
 
-/* An existing account for the email: the same sign-up retried (its owner) → 200 with the
- * org; anyone else → 409. Returns TC_ENOTFOUND when there is no live account. */
-static int answer_existing(user_app_t *app, const signup_t *in, tc_resp_t *resp)
-{
-    tc_dbconn_t *c = tc_db_acquire(app->db);
-    if (!c)
-        return TC_EUNAVAIL;
-    user_t u = {0};
-    org_t o = {0};
-    int rc = store_user_by_email(app, c, in->email, &u);
-    if (rc == TC_OK && strcmp(u.role, "owner") == 0 && strcmp(u.status, "active") == 0)
-        rc = store_org_get(c, u.org_id, 0, &o);
-    else if (rc == TC_OK)
-        rc = TC_ECONFLICT;
-    tc_db_release(app->db, c);
-    if (rc == TC_OK)
-        tc_resp_json(resp, 200, signup_body(&o, &u));
-    else if (rc == TC_ECONFLICT)
-        tc_resp_error(resp, 409, "email_taken", "A user with this email address already exists");
-    user_clear(&u);
-    org_clear(&o);
-    return rc == TC_ECONFLICT ? TC_OK : rc;
-}
-
 static int build_signup(const signup_t *in, org_t *o, user_t *u)
 {
     memset(o, 0, sizeof *o);
@@ -106,44 +83,40 @@ static int build_signup(const signup_t *in, org_t *o, user_t *u)
     return (o->name && o->settings && u->email && u->name && u->profile) ? TC_OK : TC_ENOMEM;
 }
 
-/* TC_OK once a response is set (201, or 503 from the transaction); TC_ECONFLICT when the
- * email was taken meanwhile; other codes when nothing was answered yet. */
-static int create_signup(user_app_t *app, const tc_principal_t *p, org_t *o, user_t *u,
-                         tc_resp_t *resp)
+/* The org, its owner and their events in tx. */
+static int create_signup(user_app_t *app, tc_dbconn_t *tx, const tc_principal_t *p, org_t *o,
+                         user_t *u)
 {
-    int rc = store_prepare_keys(app, o->id);
-    if (rc != TC_OK)
-        return rc;
-    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
-    if (!tx)
-        return TC_OK;
     cJSON *after = NULL;
-    rc = store_org_insert(tx, o);
+    int rc = store_org_insert(tx, o);
     if (rc == TC_OK)
         rc = store_user_insert(app, tx, u);
     if (rc == TC_OK)
-        rc = events_org(tx, "created", o);
+        rc = events_org(tx, TC_EV_ORG_CREATED, o);
     if (rc == TC_OK)
-        rc = events_user(tx, "created", u);
+        rc = events_user(tx, TC_EV_USER_CREATED, u);
     if (rc == TC_OK && !(after = org_to_json(o)))
         rc = TC_ENOMEM;
     if (rc == TC_OK)
         rc = events_audit(tx, p, o->id, "org.created", "org", o->id, NULL, after);
     cJSON_Delete(after);
-    if (rc != TC_OK) {
-        tc_tx_abort(app->db, tx);
-        return rc;
-    }
-    if (tc_tx_commit(app->db, tx, resp) == TC_OK)
-        tc_resp_json(resp, 201, signup_body(o, u));
-    return TC_OK;
+    return rc;
 }
 
+/*
+ * A new organization and its owner (auth's sign-up). Accounts are per org, so an address
+ * with accounts elsewhere gets a new one here. A sign-up retried after a failure half-way
+ * sends the same Idempotency-Key (auth derives it from the sign-up) and gets the same org and
+ * owner back instead of a second org.
+ */
 void h_internal_orgs_create(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     user_app_t *app = ud;
     signup_t in;
     tc_jv_t jv;
+    tc_idem_t idem;
+    org_t o = {0};
+    user_t u = {0};
     tc_jv_init(&jv);
     validate_signup(&jv, tc_req_json(req), &in);
     if (tc_jv_failed(&jv)) {
@@ -151,22 +124,28 @@ void h_internal_orgs_create(tc_req_t *req, tc_resp_t *resp, void *ud)
         return;
     }
     tc_jv_free(&jv);
-    int rc = answer_existing(app, &in, resp);
-    if (rc != TC_ENOTFOUND) {
-        if (rc != TC_OK)
-            tc_resp_fail(resp, rc);
-        return;
-    }
-    org_t o;
-    user_t u;
-    rc = build_signup(&in, &o, &u);
+    int rc = build_signup(&in, &o, &u);
     if (rc == TC_OK)
-        rc = create_signup(app, tc_req_principal(req), &o, &u, resp);
-    /* lost a race with a concurrent sign-up for the same email: answer as a retry would */
-    if (rc == TC_ECONFLICT)
-        rc = answer_existing(app, &in, resp);
-    if (rc != TC_OK)
-        tc_resp_fail(resp, rc == TC_ENOTFOUND ? TC_ECONFLICT : rc);
+        rc = store_prepare_keys(app, o.id);
+    if (rc != TC_OK) {
+        tc_resp_fail(resp, rc);
+        goto cleanup;
+    }
+    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
+    if (!tx)
+        goto cleanup;
+    if (tc_idem_begin(&idem, req, resp, tx, "signup") != TC_OK) {
+        tc_tx_abort(app->db, tx);
+        goto cleanup;
+    }
+    rc = create_signup(app, tx, tc_req_principal(req), &o, &u);
+    if (rc != TC_OK) {
+        tc_tx_abort(app->db, tx);
+        tc_resp_fail(resp, rc);
+        goto cleanup;
+    }
+    tc_tx_respond(app->db, tx, &idem, resp, 201, signup_body(&o, &u), NULL);
+cleanup:
     org_clear(&o);
     user_clear(&u);
 }
@@ -175,10 +154,8 @@ void h_internal_users_get(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     user_app_t *app = ud;
     const char *id = tc_req_param(req, "id");
-    if (!user_id_ok(id)) {
-        tc_resp_error(resp, 404, "not_found", "User not found");
+    if (!tc_req_param_id(req, resp, "id", "usr", "User"))
         return;
-    }
     tc_dbconn_t *c = tc_db_acquire(app->db);
     if (!c) {
         tc_resp_fail(resp, TC_EUNAVAIL);
@@ -188,7 +165,7 @@ void h_internal_users_get(tc_req_t *req, tc_resp_t *resp, void *ud)
     int rc = store_user_get(app, c, NULL, id, 0, &u);
     tc_db_release(app->db, c);
     if (rc != TC_OK) {
-        respond_store_error(resp, rc, "User");
+        tc_resp_fail_for(resp, rc, "User");
         return;
     }
     respond_user(resp, 200, &u);
@@ -200,16 +177,14 @@ void h_internal_users_activate(tc_req_t *req, tc_resp_t *resp, void *ud)
     user_app_t *app = ud;
     const char *id = tc_req_param(req, "id");
     user_t u = {0};
-    if (!user_id_ok(id)) {
-        tc_resp_error(resp, 404, "not_found", "User not found");
+    if (!tc_req_param_id(req, resp, "id", "usr", "User"))
         return;
-    }
     tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
     if (!tx)
         return;
     int rc = store_user_get(app, tx, NULL, id, 1, &u);
     if (rc != TC_OK) {
-        respond_store_error(resp, rc, "User");
+        tc_resp_fail_for(resp, rc, "User");
         goto abort;
     }
     if (strcmp(u.status, "active") == 0) {
@@ -224,7 +199,7 @@ void h_internal_users_activate(tc_req_t *req, tc_resp_t *resp, void *ud)
     snprintf(u.status, sizeof u.status, "active");
     rc = store_user_save(app, tx, &u);
     if (rc == TC_OK)
-        rc = events_user(tx, "updated", &u);
+        rc = events_user(tx, TC_EV_USER_UPDATED, &u);
     if (rc != TC_OK) {
         tc_resp_fail(resp, rc);
         goto abort;

@@ -22,7 +22,7 @@ void h_orgs_get(tc_req_t *req, tc_resp_t *resp, void *ud)
     int rc = store_org_get(c, p->org, 0, &o);
     tc_db_release(app->db, c);
     if (rc != TC_OK) {
-        respond_store_error(resp, rc, "Organization");
+        tc_resp_fail_for(resp, rc, "Organization");
         return;
     }
     tc_resp_json(resp, 200, org_to_json(&o));
@@ -87,7 +87,7 @@ void h_orgs_patch(tc_req_t *req, tc_resp_t *resp, void *ud)
         return;
     int rc = store_org_get(tx, p->org, 1, &o);
     if (rc != TC_OK) {
-        respond_store_error(resp, rc, "Organization");
+        tc_resp_fail_for(resp, rc, "Organization");
         goto abort;
     }
     if (actor_current(tx, p, &eff, resp) != TC_OK)
@@ -103,7 +103,7 @@ void h_orgs_patch(tc_req_t *req, tc_resp_t *resp, void *ud)
     if (rc == TC_OK && !(after = org_to_json(&o)))
         rc = TC_ENOMEM;
     if (rc == TC_OK)
-        rc = events_org(tx, "updated", &o);
+        rc = events_org(tx, TC_EV_ORG_UPDATED, &o);
     if (rc == TC_OK)
         rc = events_audit(tx, p, o.id, "org.updated", "org", o.id, before, after);
     if (rc != TC_OK) {

@@ -12,10 +12,8 @@ void h_prefs_get(tc_req_t *req, tc_resp_t *resp, void *ud)
     user_app_t *app = ud;
     const tc_principal_t *p = tc_req_principal(req);
     const char *id = tc_req_param(req, "id");
-    if (!user_id_ok(id)) {
-        tc_resp_error(resp, 404, "not_found", "User not found");
+    if (!tc_req_param_id(req, resp, "id", "usr", "User"))
         return;
-    }
     tc_dbconn_t *c = tc_db_acquire(app->db);
     if (!c) {
         tc_resp_fail(resp, TC_EUNAVAIL);
@@ -25,7 +23,7 @@ void h_prefs_get(tc_req_t *req, tc_resp_t *resp, void *ud)
     int rc = store_prefs_get(c, p->org, id, &json);
     tc_db_release(app->db, c);
     if (rc != TC_OK) {
-        respond_store_error(resp, rc, "User");
+        tc_resp_fail_for(resp, rc, "User");
         return;
     }
     /* existence first (404 across orgs), then whose preferences these are (403) */
@@ -49,10 +47,8 @@ void h_prefs_put(tc_req_t *req, tc_resp_t *resp, void *ud)
     tc_principal_t eff;
     tc_jv_t jv;
 
-    if (!user_id_ok(id)) {
-        tc_resp_error(resp, 404, "not_found", "User not found");
+    if (!tc_req_param_id(req, resp, "id", "usr", "User"))
         return;
-    }
     tc_jv_init(&jv);
     user_validate_preferences(&jv, prefs, app->prefs_max_bytes);
     if (tc_jv_failed(&jv)) {
@@ -69,14 +65,15 @@ void h_prefs_put(tc_req_t *req, tc_resp_t *resp, void *ud)
     }
     rc = store_user_get(app, tx, p->org, id, 1, &u);
     if (rc != TC_OK) {
-        respond_store_error(resp, rc, "User");
+        tc_resp_fail_for(resp, rc, "User");
         goto abort;
     }
     /* no org lock here: a demotion racing this write may land just after it */
     if (actor_current(tx, p, &eff, resp) != TC_OK)
         goto abort;
-    if (!user_is_self_or_admin(&eff, id)) {
-        tc_resp_error(resp, 403, "forbidden", "Only the user or an admin can change preferences");
+    const char *why = NULL;
+    if (user_may_write_preferences(&eff, &u, &why) != USER_OK) {
+        tc_resp_error(resp, 403, "forbidden", "%s", why);
         goto abort;
     }
     if (strcmp(u.status, "deleted") == 0) {

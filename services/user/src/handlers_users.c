@@ -109,7 +109,7 @@ static void get_answer(tc_req_t *req, tc_resp_t *resp, void *ud)
     PQclear(g->res);
     free(g);
     if (rc != TC_OK) {
-        respond_store_error(resp, rc, "User");
+        tc_resp_fail_for(resp, rc, "User");
         return;
     }
     respond_user(resp, 200, &u);
@@ -144,7 +144,7 @@ static void get_one_pipelined(user_app_t *app, tc_req_t *req, const char *org, c
 static void get_one(user_app_t *app, tc_req_t *req, const char *id, tc_resp_t *resp)
 {
     const tc_principal_t *p = tc_req_principal(req);
-    if (!user_id_ok(id)) {
+    if (!tc_id_valid("usr", id)) {
         tc_resp_error(resp, 404, "not_found", "User not found");
         return;
     }
@@ -162,7 +162,7 @@ static void get_one(user_app_t *app, tc_req_t *req, const char *id, tc_resp_t *r
     rc = store_user_get(app, c, p->org, id, 0, &u);
     tc_db_release(app->db, c);
     if (rc != TC_OK) {
-        respond_store_error(resp, rc, "User");
+        tc_resp_fail_for(resp, rc, "User");
         return;
     }
     respond_user(resp, 200, &u);
@@ -196,29 +196,18 @@ static int build_invitee(const tc_principal_t *p, const user_create_t *in, user_
     return (u->email && u->name && u->profile) ? TC_OK : TC_ENOMEM;
 }
 
-/* Creates the user, its events and (with a key) the stored response, all in tx. On success
- * *body holds the response text. */
-static int create_in_tx(user_app_t *app, tc_dbconn_t *tx, const tc_principal_t *p, user_t *u,
-                        const char *idem_key, char **body)
+/* Creates the user and its events in tx. */
+static int create_in_tx(user_app_t *app, tc_dbconn_t *tx, const tc_principal_t *p, user_t *u)
 {
     int rc = store_user_insert(app, tx, u);
     cJSON *after = rc == TC_OK ? user_event_data(u) : NULL;
     if (rc == TC_OK && !after)
         rc = TC_ENOMEM;
     if (rc == TC_OK)
-        rc = events_user(tx, "created", u);
+        rc = events_user(tx, TC_EV_USER_CREATED, u);
     if (rc == TC_OK)
         rc = events_audit(tx, p, p->org, "user.invited", "user", u->id, NULL, after);
     cJSON_Delete(after);
-    if (rc == TC_OK) {
-        cJSON *j = user_to_json(u);
-        *body = j ? cJSON_PrintUnformatted(j) : NULL;
-        cJSON_Delete(j);
-        if (!*body)
-            rc = TC_ENOMEM;
-    }
-    if (rc == TC_OK && idem_key)
-        rc = tc_idem_store(tx, p->org, idem_key, 201, *body);
     return rc;
 }
 
@@ -229,7 +218,7 @@ static int lock_actor(tc_dbconn_t *tx, const tc_principal_t *p, tc_principal_t *
     org_t org;
     int rc = store_org_get(tx, p->org, 1, &org);
     if (rc != TC_OK) {
-        respond_store_error(resp, rc, "Organization");
+        tc_resp_fail_for(resp, rc, "Organization");
         return rc;
     }
     org_clear(&org);
@@ -240,12 +229,12 @@ void h_users_create(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     user_app_t *app = ud;
     const tc_principal_t *p = tc_req_principal(req);
-    const char *why = NULL, *key = NULL;
-    char *body = NULL;
+    const char *why = NULL;
     user_t u = {0};
     tc_jv_t jv;
     user_create_t in;
     tc_principal_t eff;
+    tc_idem_t idem;
 
     tc_jv_init(&jv);
     user_validate_create(&jv, tc_req_json(req), &in);
@@ -256,11 +245,6 @@ void h_users_create(tc_req_t *req, tc_resp_t *resp, void *ud)
     tc_jv_free(&jv);
     if (user_may_invite(p, in.role, &why) != USER_OK) {
         tc_resp_error(resp, 403, "forbidden", "%s", why);
-        return;
-    }
-    if (tc_idem_key(req, &key) == TC_EINVAL) {
-        tc_resp_error(resp, 400, "invalid_idempotency_key",
-                      "Idempotency-Key must be 1 to 255 printable characters");
         return;
     }
     int rc = store_prepare_keys(app, p->org);
@@ -277,37 +261,16 @@ void h_users_create(tc_req_t *req, tc_resp_t *resp, void *ud)
         tc_resp_error(resp, 403, "forbidden", "%s", why);
         goto abort;
     }
-    if (key) {
-        char hash[65];
-        tc_idem_replay_t replay;
-        tc_idem_hash(req, hash);
-        rc = tc_idem_claim(tx, p->org, key, hash, &replay);
-        if (rc == TC_ECONFLICT) {
-            tc_tx_abort(app->db, tx);
-            tc_idem_respond(resp, &replay);
-            return;
-        }
-        if (rc == TC_EINVAL) {
-            tc_tx_abort(app->db, tx);
-            tc_resp_error(resp, 422, "idempotency_key_reused",
-                          "This Idempotency-Key was used for a different request");
-            return;
-        }
-        if (rc != TC_OK)
-            goto fail;
-    }
+    if (tc_idem_begin(&idem, req, resp, tx, p->org) != TC_OK)
+        goto abort;
     rc = build_invitee(p, &in, &u);
     if (rc == TC_OK)
-        rc = create_in_tx(app, tx, p, &u, key, &body);
+        rc = create_in_tx(app, tx, p, &u);
     if (rc != TC_OK)
         goto fail;
-    if (tc_tx_commit(app->db, tx, resp) == TC_OK) {
-        char location[96];
-        snprintf(location, sizeof location, "/v1/users/%s", u.id);
-        tc_resp_header(resp, "Location", location);
-        tc_resp_raw(resp, 201, NULL, body, strlen(body));
-        body = NULL;
-    }
+    char location[96];
+    snprintf(location, sizeof location, "/v1/users/%s", u.id);
+    tc_tx_respond(app->db, tx, &idem, resp, 201, user_to_json(&u), location);
     goto cleanup;
 abort:
     tc_tx_abort(app->db, tx);
@@ -315,11 +278,11 @@ abort:
 fail:
     tc_tx_abort(app->db, tx);
     if (rc == TC_ECONFLICT)
-        tc_resp_error(resp, 409, "email_taken", "A user with this email address already exists");
+        tc_resp_error(resp, 409, "email_taken",
+                      "A member of this organization already has this email address");
     else
         tc_resp_fail(resp, rc);
 cleanup:
-    free(body);
     user_clear(&u);
 }
 
@@ -393,12 +356,13 @@ static int lock_target(user_app_t *app, tc_dbconn_t *tx, const tc_principal_t *p
         return rc;
     rc = store_user_get(app, tx, p->org, id, 1, u);
     if (rc != TC_OK)
-        respond_store_error(resp, rc, "User");
+        tc_resp_fail_for(resp, rc, "User");
     return rc;
 }
 
 static int save_with_events(user_app_t *app, tc_dbconn_t *tx, const tc_principal_t *p,
-                            const user_t *before, user_t *u, const char *event, int audit)
+                            const user_t *before, user_t *u, const tc_event_type_t *event,
+                            bool audit)
 {
     cJSON *b = user_event_data(before);
     int rc = b ? store_user_save(app, tx, u) : TC_ENOMEM;
@@ -409,7 +373,7 @@ static int save_with_events(user_app_t *app, tc_dbconn_t *tx, const tc_principal
         rc = events_user(tx, event, u);
     if (rc == TC_OK && audit)
         rc = events_audit(tx, p, p->org,
-                          strcmp(event, "deleted") == 0 ? "user.deleted" : audit_action(before, u),
+                          event == TC_EV_USER_DELETED ? "user.deleted" : audit_action(before, u),
                           "user", u->id, b, a);
     cJSON_Delete(a);
     cJSON_Delete(b);
@@ -425,7 +389,7 @@ static int copy_user(const user_t *src, user_t *dst)
     return (dst->email && dst->name && dst->profile) ? TC_OK : TC_ENOMEM;
 }
 
-static int changed(const user_t *a, const user_t *b)
+static bool changed(const user_t *a, const user_t *b)
 {
     return strcmp(a->name, b->name) || strcmp(a->role, b->role) || strcmp(a->status, b->status) ||
            !cJSON_Compare(a->profile, b->profile, 1);
@@ -448,10 +412,8 @@ void h_users_patch(tc_req_t *req, tc_resp_t *resp, void *ud)
         return;
     }
     tc_jv_free(&jv);
-    if (!user_id_ok(id)) {
-        tc_resp_error(resp, 404, "not_found", "User not found");
+    if (!tc_req_param_id(req, resp, "id", "usr", "User"))
         return;
-    }
     int rc = store_prepare_keys(app, p->org);
     tc_dbconn_t *tx = rc == TC_OK ? tc_tx_begin(app->db, resp) : NULL;
     if (!tx) {
@@ -477,7 +439,7 @@ void h_users_patch(tc_req_t *req, tc_resp_t *resp, void *ud)
     if (rc == TC_OK && changed(&before, &u)) {
         int audit = strcmp(p->sub, u.id) != 0 || strcmp(before.role, u.role) != 0 ||
                     strcmp(before.status, u.status) != 0;
-        rc = save_with_events(app, tx, p, &before, &u, "updated", audit);
+        rc = save_with_events(app, tx, p, &before, &u, TC_EV_USER_UPDATED, audit);
     }
     if (rc != TC_OK) {
         tc_resp_fail(resp, rc);
@@ -503,10 +465,8 @@ void h_users_delete(tc_req_t *req, tc_resp_t *resp, void *ud)
     user_t u = {0}, before = {0};
     tc_principal_t eff;
 
-    if (!user_id_ok(id)) {
-        tc_resp_error(resp, 404, "not_found", "User not found");
+    if (!tc_req_param_id(req, resp, "id", "usr", "User"))
         return;
-    }
     int rc = store_prepare_keys(app, p->org);
     tc_dbconn_t *tx = rc == TC_OK ? tc_tx_begin(app->db, resp) : NULL;
     if (!tx) {
@@ -534,7 +494,7 @@ void h_users_delete(tc_req_t *req, tc_resp_t *resp, void *ud)
     rc = copy_user(&u, &before);
     if (rc == TC_OK) {
         snprintf(u.status, sizeof u.status, "deleted");
-        rc = save_with_events(app, tx, p, &before, &u, "deleted", 1);
+        rc = save_with_events(app, tx, p, &before, &u, TC_EV_USER_DELETED, true);
     }
     if (rc != TC_OK) {
         tc_resp_fail(resp, rc);

@@ -51,13 +51,13 @@ void user_purge_run(void *ud)
     if (n > 0)
         total += n;
     if (n < 0)
-        tc_log_warn("user purge failed: %s", tc_strerror(n));
+        tc_log_kv(TC_LOG_WARN, "user purge failed", "error", tc_strerror(n), NULL);
     /* after the users: a key is never younger than its user, so every user purged above
      * (deleted, hence created, before now - retention) loses its stored response here */
     int64_t idem_ttl = app->retention_s < IDEMPOTENCY_TTL_S ? app->retention_s : IDEMPOTENCY_TTL_S;
     int rc = tc_idem_expire(app->db, (int)idem_ttl);
     if (rc != TC_OK)
-        tc_log_warn("idempotency key expiry failed: %s", tc_strerror(rc));
+        tc_log_kv(TC_LOG_WARN, "idempotency key expiry failed", "error", tc_strerror(rc), NULL);
     if (total > 0) {
         char count[32];
         snprintf(count, sizeof count, "%ld", total);

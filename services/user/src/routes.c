@@ -1,30 +1,36 @@
-/* The user service's API surface: every route, who may call it, and its body limit. */
+/* The user service's API surface: every route, who may call it, its body limit and the
+ * API-key scope it needs (proto/scopes.json). */
 #include "handlers.h"
 #include "tc/tc_core.h"
+#include "tc/tc_proto.h"
 
-#define JSON_LIMIT (64 * 1024)
+#define USERS_R TC_SCOPE_USERS_READ
+#define USERS_W TC_SCOPE_USERS_WRITE
+#define ORGS_R  TC_SCOPE_ORGS_READ
+#define ORGS_W  TC_SCOPE_ORGS_WRITE
 
 int user_routes(user_app_t *app)
 {
-    const unsigned user = TC_ROUTE_AUTH, user_json = TC_ROUTE_AUTH | TC_ROUTE_JSON;
-    const unsigned svc = TC_ROUTE_SERVICE, svc_json = TC_ROUTE_SERVICE | TC_ROUTE_JSON;
+    const tc_role_t viewer = TC_ROLE_VIEWER, admin = TC_ROLE_ADMIN, none = TC_ROLE_NONE;
+    const size_t record = TC_BODY_RECORD, no_body = TC_BODY_NONE;
     const tc_route_t routes[] = {
-        {"GET", "/v1/users", h_users_list, app, user, TC_ROLE_VIEWER, 0},
-        {"POST", "/v1/users", h_users_create, app, user_json, TC_ROLE_ADMIN, JSON_LIMIT},
-        {"GET", "/v1/users/me", h_users_me, app, user, TC_ROLE_VIEWER, 0},
-        {"GET", "/v1/users/{id}", h_users_get, app, user, TC_ROLE_VIEWER, 0},
-        {"PATCH", "/v1/users/{id}", h_users_patch, app, user_json, TC_ROLE_VIEWER, JSON_LIMIT},
-        {"DELETE", "/v1/users/{id}", h_users_delete, app, user, TC_ROLE_ADMIN, 0},
-        {"GET", "/v1/users/{id}/preferences", h_prefs_get, app, user, TC_ROLE_VIEWER, 0},
-        {"PUT", "/v1/users/{id}/preferences", h_prefs_put, app, user_json, TC_ROLE_VIEWER,
-         JSON_LIMIT},
-        {"GET", "/v1/orgs/current", h_orgs_get, app, user, TC_ROLE_VIEWER, 0},
-        {"PATCH", "/v1/orgs/current", h_orgs_patch, app, user_json, TC_ROLE_ADMIN, JSON_LIMIT},
-        {"POST", "/internal/v1/orgs", h_internal_orgs_create, app, svc_json, TC_ROLE_NONE,
-         JSON_LIMIT},
-        {"GET", "/internal/v1/users/{id}", h_internal_users_get, app, svc, TC_ROLE_NONE, 0},
-        {"POST", "/internal/v1/users/{id}/activate", h_internal_users_activate, app, svc,
-         TC_ROLE_NONE, 0},
+        {"GET", "/v1/users", h_users_list, app, TC_USER, viewer, no_body, USERS_R},
+        {"POST", "/v1/users", h_users_create, app, TC_USER_JSON, admin, record, USERS_W},
+        {"GET", "/v1/users/me", h_users_me, app, TC_USER, viewer, no_body, USERS_R},
+        {"GET", "/v1/users/{id}", h_users_get, app, TC_USER, viewer, no_body, USERS_R},
+        {"PATCH", "/v1/users/{id}", h_users_patch, app, TC_USER_JSON, viewer, record, USERS_W},
+        {"DELETE", "/v1/users/{id}", h_users_delete, app, TC_USER, admin, no_body, USERS_W},
+        {"GET", "/v1/users/{id}/preferences", h_prefs_get, app, TC_USER, viewer, no_body, USERS_R},
+        {"PUT", "/v1/users/{id}/preferences", h_prefs_put, app, TC_USER_JSON, viewer, record,
+         USERS_W},
+        {"GET", "/v1/orgs/current", h_orgs_get, app, TC_USER, viewer, no_body, ORGS_R},
+        {"PATCH", "/v1/orgs/current", h_orgs_patch, app, TC_USER_JSON, admin, record, ORGS_W},
+        {"POST", "/internal/v1/orgs", h_internal_orgs_create, app, TC_INTERNAL_JSON, none, record,
+         NULL},
+        {"GET", "/internal/v1/users/{id}", h_internal_users_get, app, TC_INTERNAL, none, no_body,
+         NULL},
+        {"POST", "/internal/v1/users/{id}/activate", h_internal_users_activate, app, TC_INTERNAL,
+         none, no_body, NULL},
     };
     return tc_service_routes(app->svc, routes, TC_ARRAY_LEN(routes));
 }

@@ -22,7 +22,6 @@ int store_user_get(user_app_t *app, tc_dbconn_t *c, const char *org_id, const ch
 int store_user_get_async(user_app_t *app, const char *org_id, const char *id, tc_dbpipe_fn fn,
                          void *ud);
 int store_user_from_result(user_app_t *app, const PGresult *r, user_t *out);
-int store_user_by_email(user_app_t *app, tc_dbconn_t *c, const char *email, user_t *out);
 int store_user_insert(user_app_t *app, tc_dbconn_t *c, user_t *u);
 /* Writes name, profile, role, status (deleted_at follows status) and bumps version. */
 int store_user_save(user_app_t *app, tc_dbconn_t *c, user_t *u);

@@ -206,21 +206,6 @@ int store_user_from_result(user_app_t *app, const PGresult *r, user_t *out)
     return PQntuples(r) == 1 ? row_to_user(app, r, 0, out) : TC_ENOTFOUND;
 }
 
-int store_user_by_email(user_app_t *app, tc_dbconn_t *c, const char *email, user_t *out)
-{
-    char hash[24];
-    PGresult *r = NULL;
-    int rc = email_hash(app, email, hash);
-    if (rc == TC_OK)
-        rc = tc_db_qp(c, &r, "user_by_email",
-                      "SELECT " USER_COLS " FROM users WHERE email_hash=$1 AND status <> 'deleted'",
-                      hash);
-    if (rc == TC_OK)
-        rc = PQntuples(r) >= 1 ? row_to_user(app, r, 0, out) : TC_ENOTFOUND;
-    PQclear(r);
-    return rc;
-}
-
 void store_users_free(user_t *users, int n)
 {
     for (int i = 0; i < n; i++)

@@ -8,12 +8,8 @@
 void user_app_config(user_app_t *app, tc_config_t *cfg)
 {
     memset(app, 0, sizeof *app);
-    const char *kek = tc_config_secret(cfg, "DATA_KEK", NULL);
-    const char *idx = tc_config_secret(cfg, "EMAIL_INDEX_KEY", NULL);
-    if (kek && tc_key_parse(kek, app->kek) != TC_OK)
-        tc_config_fail(cfg, "DATA_KEK", "must be 32 bytes as 64 hex characters or base64");
-    if (idx && tc_key_parse(idx, app->email_index_key) != TC_OK)
-        tc_config_fail(cfg, "EMAIL_INDEX_KEY", "must be 32 bytes as 64 hex characters or base64");
+    tc_config_key32(cfg, "DATA_KEK", app->kek);
+    tc_config_key32(cfg, "EMAIL_INDEX_KEY", app->email_index_key);
     /* seed 004 §4.3: user data is kept for the account lifetime + 90 days */
     app->retention_s =
         tc_config_int(cfg, "USER_RETENTION_SECONDS", 90LL * 86400, 0, 3650LL * 86400);

@@ -33,7 +33,7 @@ void org_clear(org_t *o)
 
 /* ------------------------------------------------------------------ representations */
 
-static int add_ts(cJSON *obj, const char *name, const char *ts)
+static bool add_ts(cJSON *obj, const char *name, const char *ts)
 {
     return tc_json_add_str(obj, name, ts && *ts ? ts : NULL) != NULL;
 }
@@ -147,26 +147,26 @@ static size_t json_size(const cJSON *v)
     return n;
 }
 
-static int phone_valid(const char *s)
+static bool phone_valid(const char *s)
 {
     int digits = 0;
     for (const char *p = s; *p; p++) {
         if (isdigit((unsigned char)*p))
             digits++;
         else if (!strchr("+ -().", *p) || (*p == '+' && p != s))
-            return 0;
+            return false;
     }
     return digits >= 4 && digits <= 20;
 }
 
-static int url_valid(const char *s)
+static bool url_valid(const char *s)
 {
     if (strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0)
-        return 0;
+        return false;
     for (const char *p = s; *p; p++)
         if ((unsigned char)*p <= 0x20 || *p == '"' || *p == '<' || *p == '>' || *p == '\\')
-            return 0;
-    return 1;
+            return false;
+    return true;
 }
 
 void user_validate_profile(tc_jv_t *jv, const char *field, const cJSON *profile)
@@ -238,49 +238,49 @@ void user_validate_patch(tc_jv_t *jv, const cJSON *body, user_patch_t *out)
         tc_jv_error(jv, "body", "at least one of name, profile, role, status is required");
 }
 
-int user_locale_valid(const char *s)
+bool user_locale_valid(const char *s)
 {
     /* BCP 47 shape: language (2-3 letters) then up to 3 subtags of 2-8 alphanumerics */
     size_t n = 0;
     while (isalpha((unsigned char)s[n]))
         n++;
     if (n < 2 || n > 3)
-        return 0;
+        return false;
     const char *p = s + n;
     for (int tags = 0; *p; tags++) {
         if (*p != '-' || tags >= 3)
-            return 0;
+            return false;
         p++;
         size_t m = 0;
         while (isalnum((unsigned char)p[m]))
             m++;
         if (m < 2 || m > 8)
-            return 0;
+            return false;
         p += m;
     }
-    return 1;
+    return true;
 }
 
-int user_timezone_valid(const char *s)
+bool user_timezone_valid(const char *s)
 {
     if (strcmp(s, "UTC") == 0)
-        return 1;
+        return true;
     /* Area/Location[/Sub]: letters, digits, _ + - ; never "." (no path tricks) */
     int parts = 1;
     size_t n = strlen(s);
     if (n < 3 || n > 64 || !isalpha((unsigned char)s[0]))
-        return 0;
+        return false;
     for (const char *p = s; *p; p++) {
         if (*p == '/') {
             if (p[1] == '\0' || p[1] == '/')
-                return 0;
+                return false;
             parts++;
         } else if (!isalnum((unsigned char)*p) && !strchr("_+-", *p)) {
-            return 0;
+            return false;
         }
     }
     if (parts < 2 || parts > 3)
-        return 0;
+        return false;
     /* with a tz database present, the zone must exist in it */
     struct stat st;
     if (stat("/usr/share/zoneinfo", &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -288,7 +288,7 @@ int user_timezone_valid(const char *s)
         snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", s);
         return stat(path, &st) == 0 && S_ISREG(st.st_mode);
     }
-    return 1;
+    return true;
 }
 
 void user_validate_preferences(tc_jv_t *jv, const cJSON *prefs, size_t max_bytes)
@@ -331,7 +331,7 @@ void user_validate_preferences(tc_jv_t *jv, const cJSON *prefs, size_t max_bytes
 
 /* ------------------------------------------------------------------ authorisation */
 
-int user_is_self_or_admin(const tc_principal_t *actor, const char *user_id)
+bool user_is_self_or_admin(const tc_principal_t *actor, const char *user_id)
 {
     return strcmp(actor->sub, user_id) == 0 || tc_principal_at_least(actor, TC_ROLE_ADMIN);
 }
@@ -349,7 +349,7 @@ user_decision_t user_may_invite(const tc_principal_t *actor, const char *role, c
     return USER_OK;
 }
 
-int user_actor_is_member(const tc_principal_t *p)
+bool user_actor_is_member(const tc_principal_t *p)
 {
     /* services act by scope; an API key's role is auth's to keep (lowered with its creator's,
      * announced as api_key_updated), so neither has a member row to consult */
@@ -372,32 +372,50 @@ user_decision_t user_effective_actor(const tc_principal_t *token, const char *ro
     return USER_OK;
 }
 
-static int is_owner(const user_t *u)
+static bool is_owner(const user_t *u)
 {
     return strcmp(u->role, "owner") == 0;
+}
+
+/* The one rule for changing someone: yourself, or another member as an admin, or an owner
+ * only as an owner. Every write to a user (its fields, its preferences) goes through it. */
+static user_decision_t may_change(const tc_principal_t *actor, const user_t *target,
+                                  const char **why)
+{
+    bool self = strcmp(actor->sub, target->id) == 0;
+    if (!self && !tc_principal_at_least(actor, TC_ROLE_ADMIN)) {
+        *why = "Only admins and owners can change other users";
+        return USER_DENIED;
+    }
+    if (!self && is_owner(target) && !tc_principal_at_least(actor, TC_ROLE_OWNER)) {
+        *why = "Only owners can change an owner";
+        return USER_DENIED;
+    }
+    return USER_OK;
+}
+
+user_decision_t user_may_write_preferences(const tc_principal_t *actor, const user_t *target,
+                                           const char **why)
+{
+    return may_change(actor, target, why);
 }
 
 user_decision_t user_may_patch(const tc_principal_t *actor, const user_t *target,
                                const user_patch_t *p, const char **why)
 {
-    int self = strcmp(actor->sub, target->id) == 0;
-    int admin = tc_principal_at_least(actor, TC_ROLE_ADMIN);
-    int owner = tc_principal_at_least(actor, TC_ROLE_OWNER);
-    int role_change = p->role && strcmp(p->role, target->role) != 0;
-    int status_change = p->status && strcmp(p->status, target->status) != 0;
+    bool self = strcmp(actor->sub, target->id) == 0;
+    bool admin = tc_principal_at_least(actor, TC_ROLE_ADMIN);
+    bool owner = tc_principal_at_least(actor, TC_ROLE_OWNER);
+    bool role_change = p->role && strcmp(p->role, target->role) != 0;
+    bool status_change = p->status && strcmp(p->status, target->status) != 0;
 
     if (strcmp(target->status, "deleted") == 0) {
         *why = "The user is deleted";
         return USER_NOT_ALLOWED;
     }
-    if (!self && !admin) {
-        *why = "Only admins and owners can change other users";
-        return USER_DENIED;
-    }
-    if (!self && is_owner(target) && !owner) {
-        *why = "Only owners can change an owner";
-        return USER_DENIED;
-    }
+    user_decision_t d = may_change(actor, target, why);
+    if (d != USER_OK)
+        return d;
     if ((role_change || status_change) && !admin) {
         *why = "Only admins and owners can change roles and statuses";
         return USER_DENIED;
@@ -434,11 +452,11 @@ user_decision_t user_may_delete(const tc_principal_t *actor, const user_t *targe
     return USER_OK;
 }
 
-int user_removes_last_owner(const user_t *target, const char *new_role, const char *new_status,
-                            int64_t other_active_owners)
+bool user_removes_last_owner(const user_t *target, const char *new_role, const char *new_status,
+                             int64_t other_active_owners)
 {
     if (!is_owner(target) || strcmp(target->status, "active") != 0)
-        return 0;
+        return false;
     int stays = (!new_role || strcmp(new_role, "owner") == 0) &&
                 (!new_status || strcmp(new_status, "active") == 0);
     return !stays && other_active_owners == 0;
@@ -461,7 +479,7 @@ static int emit_prefixes(const char *s, size_t n, user_token_fn emit, void *ud)
     return TC_OK;
 }
 
-static int is_separator(char c)
+static bool is_separator(char c)
 {
     return c == ' ' || c == '\t' || c == '-' || c == '.' || c == '_' || c == ',' || c == '\'';
 }

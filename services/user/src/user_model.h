@@ -81,8 +81,8 @@ void user_validate_profile(tc_jv_t *jv, const char *field, const cJSON *profile)
 /* Preferences: an object of at most max_bytes; typed known keys locale, timezone,
  * notifications {email,sms,push,in_app: bool}. */
 void user_validate_preferences(tc_jv_t *jv, const cJSON *prefs, size_t max_bytes);
-int user_locale_valid(const char *s);
-int user_timezone_valid(const char *s);
+bool user_locale_valid(const char *s);
+bool user_timezone_valid(const char *s);
 
 /* ---- authorisation ---- */
 
@@ -98,8 +98,8 @@ typedef enum {
  * outlives a demotion or suspension by up to its lifetime; the user service owns roles, so
  * its writes go by the stored ones. USER_DENIED when the actor is no longer an active member.
  */
-/* 1 for a person's token; 0 for service tokens and API keys (sub "key_…"). */
-int user_actor_is_member(const tc_principal_t *p);
+/* true for a person's token; false for service tokens and API keys (sub "key_…"). */
+bool user_actor_is_member(const tc_principal_t *p);
 user_decision_t user_effective_actor(const tc_principal_t *token, const char *role,
                                      const char *status, tc_principal_t *out, const char **why);
 /* May `actor` apply `patch` to `target`? `why` gets a short message when not. */
@@ -109,13 +109,17 @@ user_decision_t user_may_delete(const tc_principal_t *actor, const user_t *targe
                                 const char **why);
 /* May actor invite someone with this role? */
 user_decision_t user_may_invite(const tc_principal_t *actor, const char *role, const char **why);
-/* Self or admin+ (preferences, profile reads of others are open to the org). */
-int user_is_self_or_admin(const tc_principal_t *actor, const char *user_id);
+/* Self or admin+: who may read a member's preferences (profiles are open to the org). */
+bool user_is_self_or_admin(const tc_principal_t *actor, const char *user_id);
+/* Who may replace a member's preferences: the rule of every change to a member (yourself, an
+ * admin for others, an owner for owners). */
+user_decision_t user_may_write_preferences(const tc_principal_t *actor, const user_t *target,
+                                           const char **why);
 
-/* 1 when applying the change would leave the org without an active owner, given how many
+/* true when applying the change would leave the org without an active owner, given how many
  * other active owners there are. */
-int user_removes_last_owner(const user_t *target, const char *new_role, const char *new_status,
-                            int64_t other_active_owners);
+bool user_removes_last_owner(const user_t *target, const char *new_role, const char *new_status,
+                             int64_t other_active_owners);
 
 /* ---- search ---- */
 

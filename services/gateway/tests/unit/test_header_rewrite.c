@@ -11,6 +11,7 @@
 static http_request_t req;
 static http_response_t resp;
 static char out[16384];
+static gw_head_size_t last_size;
 
 static const char *upstream_head(const char *in, const char *authorization, int keep_tracestate)
 {
@@ -29,7 +30,7 @@ static const char *upstream_head(const char *in, const char *authorization, int 
                     .traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-1111111111111111-01",
                     .keep_tracestate = keep_tracestate,
                     .authorization = authorization};
-    long n = gw_build_upstream_request(in, &req, &u, out, sizeof out);
+    long n = gw_build_upstream_request(in, &req, &u, out, sizeof out, &last_size);
     cr_assert_gt(n, 0);
     out[n] = '\0';
     return out;
@@ -102,7 +103,7 @@ Test(upstream_request, overflow_is_reported)
                     .request_id = "r",
                     .traceparent = "t"};
     char small[40];
-    cr_assert_eq(gw_build_upstream_request(in, &req, &u, small, sizeof small), -1);
+    cr_assert_eq(gw_build_upstream_request(in, &req, &u, small, sizeof small, NULL), -1);
 }
 
 /* Found by fuzz_http: a Connection header naming a framing header must not make the gateway
@@ -160,6 +161,46 @@ Test(client_response, rewrites_the_head)
     h = client_head(in, ctx);
     cr_assert_null(strstr(h, "Access-Control-Allow-Origin: *"));
     cr_assert_not_null(strstr(h, "Connection: close\r\n"));
+}
+
+Test(upstream_request, reports_the_size_of_its_header_section)
+{
+    /* as libcommon's tc_http counts it: every field, "Name: value\r\n" each */
+    const char *h =
+        upstream_head("GET /a HTTP/1.1\r\nHost: x\r\nAccept: */*\r\nX-A: 1\r\n\r\n", NULL, 0);
+    const char *fields = strstr(h, "\r\n") + 2, *end = strstr(h, "\r\n\r\n") + 2;
+    int n = 0;
+    for (const char *p = fields; p < end; p = strstr(p, "\r\n") + 2)
+        n++;
+    /* Host, Accept, X-A, X-Forwarded-For, -Proto, -Host, X-Request-Id, traceparent */
+    cr_assert_eq(n, 8, "%s", h);
+    cr_assert_eq(last_size.fields, 8);
+    cr_assert_eq(last_size.field_bytes, (size_t)(end - fields), "%s", h);
+}
+
+Test(client_response, the_gateways_security_headers_replace_the_upstreams)
+{
+    const char *in =
+        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Content-Type-Options: sniff-away\r\n"
+        "Strict-Transport-Security: max-age=1\r\n\r\n";
+    const char *sec = "X-Content-Type-Options: nosniff\r\n";
+    gw_resp_ctx_t ctx = {.request_id = "r",
+                         .security = sec,
+                         .security_len = strlen(sec),
+                         .keep_alive = 1,
+                         .client_minor = 1};
+    const char *h = client_head(in, ctx);
+    cr_assert_null(strstr(h, "sniff-away"), "%s", h);
+    cr_assert_not_null(strstr(h, sec), "%s", h);
+    cr_assert_not_null(strstr(h, "Strict-Transport-Security: max-age=1\r\n"),
+                       "the upstream's HSTS stays when the gateway sends none: %s", h);
+    const char *tls = "X-Content-Type-Options: nosniff\r\nStrict-Transport-Security: max-age=9\r\n";
+    ctx.security = tls;
+    ctx.security_len = strlen(tls);
+    ctx.hsts = true;
+    h = client_head(in, ctx);
+    cr_assert_null(strstr(h, "max-age=1"), "%s", h);
+    cr_assert_not_null(strstr(h, tls), "%s", h);
 }
 
 Test(client_response, connection_cannot_nominate_framing_headers)

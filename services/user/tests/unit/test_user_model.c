@@ -189,6 +189,26 @@ Test(authz, patch_matrix)
     cr_assert_eq(user_may_patch(&owner, &deleted, &name, &why), USER_NOT_ALLOWED);
 }
 
+Test(authz, preferences_follow_the_rule_of_every_change)
+{
+    /* the rule that governs changes to a member governs its preferences too: an admin may not
+     * change an owner's preferences any more than its name */
+    const char *why = NULL;
+    tc_principal_t admin = who("usr_admin", TC_ROLE_ADMIN), owner = who("usr_o2", TC_ROLE_OWNER);
+    tc_principal_t editor = who("usr_ed", TC_ROLE_EDITOR);
+    user_t the_owner = target("usr_owner", "owner", "active");
+    user_t member = target("usr_m", "viewer", "active");
+    tc_principal_t self = who("usr_owner", TC_ROLE_OWNER);
+    cr_assert_eq(user_may_write_preferences(&admin, &the_owner, &why), USER_DENIED);
+    user_patch_t rename = {.name = "New"};
+    cr_assert_eq(user_may_patch(&admin, &the_owner, &rename, &why), USER_DENIED,
+                 "the same answer as for any other change");
+    cr_assert_eq(user_may_write_preferences(&owner, &the_owner, &why), USER_OK);
+    cr_assert_eq(user_may_write_preferences(&self, &the_owner, &why), USER_OK);
+    cr_assert_eq(user_may_write_preferences(&admin, &member, &why), USER_OK);
+    cr_assert_eq(user_may_write_preferences(&editor, &member, &why), USER_DENIED);
+}
+
 Test(authz, delete_matrix)
 {
     const char *why;

@@ -1,0 +1,153 @@
+/*
+ * tc_consumer against the real Kafka dev broker and PostgreSQL: at-least-once delivery with
+ * the inbox (a redelivery after a crash between commit and offset takes effect once), and
+ * dead letters (poison and exhausted events on <topic>.dlt with the original headers and the
+ * dlt.* context). Each test uses its own auto-created topic and group.
+ */
+#include "component.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+static tc_db_t *db;
+
+static void setup(void)
+{
+    db = it_db(8);
+}
+
+static void teardown(void)
+{
+    tc_db_close(db);
+}
+
+TestSuite(consumer, .init = setup, .fini = teardown, .timeout = 120);
+
+/* ------------------------------------------------------------------ crash after commit */
+
+static void crash_after_first_commit(const tc_event_t *ev, void *ud)
+{
+    (void)ev;
+    (void)ud;
+    _exit(3); /* the transaction committed, the offset is not stored */
+}
+
+Test(consumer, redelivery_after_crash_between_commit_and_offset_is_processed_once)
+{
+    char topic[64], group[64];
+    it_unique("it-crash", topic, sizeof topic);
+    it_unique("g-crash", group, sizeof group);
+
+    /* the crashing consumer lives in a child process with its own connections */
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        tc_db_opts_t o = {.url = it_env("TC_TEST_PG_URL"), .pool_size = 2};
+        db = tc_db_open(&o);
+        tc_producer_t *p = it_producer();
+        it_write_events(db, topic, topic, 1);
+        tc_relay_opts_t ro = {.db = db, .producer = p, .poll_interval_ms = 200};
+        tc_relay_start(&ro);
+        it_start_consumer(db, group, topic, p, it_record_effect, crash_after_first_commit);
+        tc_sleep_ms(60000);
+        _exit(4); /* never reached the commit */
+    }
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 3, "child did not crash after commit");
+    cr_assert_eq(it_effects(db, group), 1);
+
+    tc_producer_t *p = it_producer();
+    tc_consumer_t *c = it_start_consumer(db, group, topic, p, it_record_effect, NULL);
+    /* the redelivered event is recognised by the inbox: processed counts it, effects do not */
+    int64_t until = tc_mono_ms() + 60000;
+    while (tc_consumer_processed(c) < 1 && tc_mono_ms() < until)
+        tc_sleep_ms(50);
+    cr_assert_eq(tc_consumer_processed(c), 1, "the event was redelivered");
+    tc_consumer_stop(c);
+    cr_assert_eq(it_effects(db, group), 1, "the redelivered event must not take effect twice");
+    cr_assert_eq(
+        it_scalar(db, "SELECT count(*) FROM processed_events WHERE consumer_group=$1", group), 1);
+    tc_producer_free(p);
+}
+
+/* ------------------------------------------------------------------ dead letters */
+
+static int reject_poison(const tc_event_t *ev, const char *topic, tc_dbconn_t *tx, void *ud)
+{
+    if (strstr(ev->data, "\"poison\""))
+        return TC_EINVAL;
+    if (strstr(ev->data, "\"flaky\""))
+        return TC_ERROR;
+    return it_record_effect(ev, topic, tx, ud);
+}
+
+typedef struct {
+    int total, not_cloudevent, poison, flaky, headers_kept;
+} dlt_check_t;
+
+static void check_dlt(const rd_kafka_message_t *m, void *ud)
+{
+    dlt_check_t *d = ud;
+    char buf[256], topic[128];
+    d->total++;
+    if (!it_header(m, TC_DLT_TOPIC, topic, sizeof topic) ||
+        !it_header(m, TC_DLT_GROUP, buf, sizeof buf) ||
+        !it_header(m, TC_DLT_OFFSET, buf, sizeof buf) ||
+        !it_header(m, TC_DLT_PARTITION, buf, sizeof buf) ||
+        !it_header(m, TC_DLT_FAILED_AT, buf, sizeof buf))
+        return;
+    if (it_header(m, "x-origin", buf, sizeof buf) && strcmp(buf, "test") == 0)
+        d->headers_kept++;
+    it_header(m, TC_DLT_ERROR, buf, sizeof buf);
+    char attempts[16] = "";
+    it_header(m, TC_DLT_ATTEMPTS, attempts, sizeof attempts);
+    const void *v = m->payload;
+    if (strstr(buf, "invalid CloudEvent"))
+        d->not_cloudevent++;
+    else if (strstr(buf, "invalid") && v && memmem(v, m->len, "poison", 6))
+        d->poison++;
+    else if (strcmp(attempts, "3") == 0 && v && memmem(v, m->len, "flaky", 5))
+        d->flaky++;
+}
+
+static void produce_raw(tc_producer_t *p, const char *topic, const char *id, const char *value)
+{
+    rd_kafka_headers_t *h = rd_kafka_headers_new(6);
+    rd_kafka_header_add(h, "x-origin", -1, "test", -1);
+    if (id) {
+        rd_kafka_header_add(h, "ce_specversion", -1, "1.0", -1);
+        rd_kafka_header_add(h, "ce_id", -1, id, -1);
+        rd_kafka_header_add(h, "ce_source", -1, "/tests/dlt", -1);
+        rd_kafka_header_add(h, "ce_type", -1, IT_EV_TYPE, -1);
+    }
+    cr_assert_eq(tc_producer_send_raw_sync(p, topic, "k", 1, value, strlen(value), h, 10000),
+                 TC_OK);
+}
+
+Test(consumer, poison_and_exhausted_events_land_on_dlt_with_headers)
+{
+    char topic[64], dlt[80], group[64];
+    it_unique("it-dlt", topic, sizeof topic);
+    it_unique("g-dlt", group, sizeof group);
+    snprintf(dlt, sizeof dlt, "%s.dlt", topic);
+    tc_producer_t *p = it_producer();
+    produce_raw(p, topic, NULL, "{\"not\":\"a cloudevent\"}");
+    produce_raw(p, topic, "evt_poison", "{\"kind\":\"poison\"}");
+    produce_raw(p, topic, "evt_flaky", "{\"kind\":\"flaky\"}");
+    produce_raw(p, topic, "evt_fine", "{\"kind\":\"fine\"}");
+
+    tc_consumer_t *c = it_start_consumer(db, group, topic, p, reject_poison, NULL);
+    cr_assert(it_wait_effects(db, group, 1, 60000), "the good event was not processed");
+    dlt_check_t d = {0};
+    it_read_topic(dlt, IT_AUTO_PARTITIONS, 3, 30000, check_dlt, &d);
+    tc_consumer_stop(c);
+
+    cr_assert_eq(d.total, 3, "three messages dead-lettered, got %d", d.total);
+    cr_assert_eq(d.not_cloudevent, 1);
+    cr_assert_eq(d.poison, 1, "a permanent failure goes to the DLT without retries");
+    cr_assert_eq(d.flaky, 1, "a failing handler is dead-lettered after max_attempts");
+    cr_assert_eq(d.headers_kept, 3, "original headers travel with the dead letter");
+    cr_assert_eq(it_effects(db, group), 1);
+    tc_producer_free(p);
+}

@@ -1,0 +1,60 @@
+/*
+ * events_out.h: the events auth emits, written to the outbox inside the caller's transaction
+ * (DESIGN §5), with the sources of proto/topics.json:
+ *   auth-events          com.techcorp.auth.*: login_succeeded (/sessions/<sid>, key user),
+ *                        login_failed, session_revoked, access_revoked, password_changed,
+ *                        mfa_enabled, mfa_disabled (/users/<id>), refresh_token_reused
+ *                        (/sessions/<sid>, key user), api_key_created|revoked|updated
+ *                        (/api-keys/<id>), signing_key_rotated (/signing-keys/<kid>)
+ *   notification-events  com.techcorp.notification.requested (/users/<recipient>)
+ *   audit-events         com.techcorp.audit.recorded (libcommon tc_audit)
+ * Every auth event's data carries occurred_at. Functions return TC_* codes.
+ */
+#ifndef AUTH_EVENTS_OUT_H
+#define AUTH_EVENTS_OUT_H
+
+#include <stdbool.h>
+#include "account_model.h"
+#include "tc/tc_auth.h"
+#include "tc/tc_db.h"
+#include "tc/tc_proto.h"
+
+int events_login_succeeded(tc_dbconn_t *tx, const account_t *acc, const char *sid, const char *ip,
+                           bool mfa);
+/* acc NULL: an unknown email (key "anonymous"). reason: unknown_account, rejected,
+ * bad_second_factor. */
+int events_login_failed(tc_dbconn_t *tx, const account_t *acc, const char *ip, const char *reason,
+                        bool mfa);
+/* One session, or every session of the user (sid "all"). Every revocation of a session that
+ * can still hold a valid access token is announced, so the gateway and the services refuse
+ * its tokens within seconds (README "Revocation"). */
+int events_session_revoked(tc_dbconn_t *tx, const char *sid, const char *user_id,
+                           const char *org_id, const char *reason);
+int events_refresh_token_reused(tc_dbconn_t *tx, const char *sid, const char *user_id,
+                                const char *org_id);
+int events_access_revoked(tc_dbconn_t *tx, const char *user_id, const char *org_id, int sessions,
+                          int api_keys);
+/* method: "change" or "reset" */
+int events_password_changed(tc_dbconn_t *tx, const account_t *acc, const char *method,
+                            int sessions_revoked);
+/* type: TC_EV_AUTH_MFA_ENABLED or TC_EV_AUTH_MFA_DISABLED */
+int events_mfa(tc_dbconn_t *tx, const tc_event_type_t *type, const account_t *acc);
+/* key: the key's representation (borrowed). */
+int events_api_key_created(tc_dbconn_t *tx, const cJSON *key, const char *org_id);
+int events_api_key_revoked(tc_dbconn_t *tx, const char *key_id, const char *org_id,
+                           const char *reason);
+int events_api_key_updated(tc_dbconn_t *tx, const char *key_id, const char *org_id,
+                           const char *role, const char *reason);
+/* reason: "request" or "schedule" */
+int events_signing_key_rotated(tc_dbconn_t *tx, const char *kid, const char *reason);
+
+/* A mail to a person (templates "invitation", "password_reset"); params taken over. */
+int events_notify(tc_dbconn_t *tx, const char *template_name, const char *email, const char *name,
+                  const char *user_id, const char *org_id, cJSON *params);
+
+/* An admin action with the state before and after (borrowed, either may be NULL). */
+int events_audit(tc_dbconn_t *tx, const tc_principal_t *actor, const char *org_id,
+                 const char *action, const char *target_type, const char *target_id,
+                 const cJSON *before, const cJSON *after);
+
+#endif

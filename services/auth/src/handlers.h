@@ -1,0 +1,61 @@
+/*
+ * handlers.h: the auth service's HTTP handlers and the helpers they share. Handlers speak
+ * HTTP: they validate the request, call the store, the rules (*_model.h) and sessions.h, and
+ * answer; no SQL here.
+ */
+#ifndef AUTH_HANDLERS_H
+#define AUTH_HANDLERS_H
+
+#include <stdbool.h>
+#include "account_model.h"
+#include "auth_app.h"
+#include "sessions.h"
+#include "tc/tc_http.h"
+
+/* 429 rate_limit_exceeded with Retry-After. */
+void respond_throttled(tc_resp_t *resp, int retry_after_s);
+/* The one 401 every failed password check answers. */
+void respond_bad_credentials(tc_resp_t *resp);
+/* TC_ENOTFOUND → 404 "<what> not found", anything else tc_resp_fail. */
+void respond_store_error(tc_resp_t *resp, int rc, const char *what);
+
+/* Starts a session for acc (sessions.h) in its own transaction and answers its tokens with
+ * `status`, plus the members of extra (taken over, may be NULL). */
+void grant_session(auth_app_t *app, tc_req_t *req, tc_resp_t *resp, const account_t *acc, bool mfa,
+                   int status, cJSON *extra);
+
+/* Only people manage their sessions, passwords, second factor and API keys: a service token
+ * or an API key's token gets 403. true when the caller is a person. */
+bool require_person(tc_req_t *req, tc_resp_t *resp);
+/* The caller's own account, which must be active (a suspended or deleted member's token still
+ * verifies for up to its lifetime): 403 otherwise. TC_OK with *out filled, else answered. */
+int caller_account(auth_app_t *app, tc_req_t *req, tc_resp_t *resp, account_t *out);
+/* Re-entering the password on an authenticated route (password change, MFA enrolment and
+ * removal): throttled per account like a login, then checked. TC_OK when it is right; else
+ * answered (429, or 403 invalid_password). */
+int confirm_password(auth_app_t *app, tc_resp_t *resp, const account_t *acc, const char *password);
+
+void h_signup(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_login(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_login_mfa(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_refresh(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_logout(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_logout_all(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_sessions_list(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_sessions_delete(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_password_change(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_password_reset_request(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_password_reset(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_invitation_accept(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_mfa_enroll(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_mfa_confirm(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_mfa_disable(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_apikeys_create(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_apikeys_list(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_apikeys_revoke(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_introspect(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_oauth_token(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_jwks(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_keys_rotate(tc_req_t *req, tc_resp_t *resp, void *ud);
+
+#endif

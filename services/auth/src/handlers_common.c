@@ -1,0 +1,116 @@
+/* Helpers the auth handlers share: common answers, starting a session, the caller's account. */
+#include "handlers.h"
+#include "passwords.h"
+#include "store.h"
+#include "tc/tc_core.h"
+#include "tc/tc_crypto.h"
+#include "tc/tc_tx.h"
+#include "throttle.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void respond_throttled(tc_resp_t *resp, int retry_after_s)
+{
+    char ra[16];
+    snprintf(ra, sizeof ra, "%d", retry_after_s);
+    tc_resp_header(resp, "Retry-After", ra);
+    tc_resp_error(resp, 429, "rate_limit_exceeded", "Too many attempts; retry in %d seconds",
+                  retry_after_s);
+}
+
+void respond_bad_credentials(tc_resp_t *resp)
+{
+    tc_resp_error(resp, 401, "invalid_credentials", "Invalid email or password");
+}
+
+void respond_store_error(tc_resp_t *resp, int rc, const char *what)
+{
+    if (rc == TC_ENOTFOUND)
+        tc_resp_error(resp, 404, "not_found", "%s not found", what);
+    else
+        tc_resp_fail(resp, rc);
+}
+
+void grant_session(auth_app_t *app, tc_req_t *req, tc_resp_t *resp, const account_t *acc, bool mfa,
+                   int status, cJSON *extra)
+{
+    session_grant_t g;
+    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
+    if (!tx) {
+        cJSON_Delete(extra);
+        return;
+    }
+    int rc = session_start(app, tx, acc, mfa, tc_req_client_ip(req),
+                           tc_req_header(req, "User-Agent"), &g);
+    cJSON *body = rc == TC_OK ? session_grant_json(app, &g) : NULL;
+    for (cJSON *it = body && extra ? extra->child : NULL; it;) {
+        cJSON *next = it->next;
+        cJSON_AddItemToObject(body, it->string, cJSON_DetachItemViaPointer(extra, it));
+        it = next;
+    }
+    cJSON_Delete(extra);
+    grant_clear(&g);
+    if (rc != TC_OK) {
+        tc_tx_abort(app->db, tx);
+        tc_resp_fail(resp, rc);
+        return;
+    }
+    tc_tx_respond(app->db, tx, NULL, resp, status, body, NULL);
+}
+
+bool require_person(tc_req_t *req, tc_resp_t *resp)
+{
+    if (auth_principal_is_person(tc_req_principal(req)))
+        return true;
+    tc_resp_error(resp, 403, "forbidden",
+                  "Only a signed-in person manages sessions, passwords, two-factor "
+                  "authentication and API keys");
+    return false;
+}
+
+int caller_account(auth_app_t *app, tc_req_t *req, tc_resp_t *resp, account_t *out)
+{
+    const tc_principal_t *p = tc_req_principal(req);
+    tc_dbconn_t *c = tc_db_acquire(app->db);
+    int rc = c ? store_account_get(app, c, p->sub, false, out) : TC_EUNAVAIL;
+    if (c)
+        tc_db_release(app->db, c);
+    if (rc != TC_OK && rc != TC_ENOTFOUND) {
+        tc_resp_fail(resp, rc);
+        return rc;
+    }
+    bool found = rc == TC_OK && strcmp(out->org_id, p->org) == 0;
+    switch (account_standing(out, found)) {
+    case ACCOUNT_OK:
+        return TC_OK;
+    case ACCOUNT_UNKNOWN:
+        tc_resp_error(resp, 403, "forbidden", "There is no account for this token");
+        break;
+    case ACCOUNT_DISABLED:
+        tc_resp_error(resp, 403, "forbidden", "This account is suspended or deleted");
+        break;
+    }
+    account_clear(out);
+    return TC_EDENIED;
+}
+
+int confirm_password(auth_app_t *app, tc_resp_t *resp, const account_t *acc, const char *password)
+{
+    char hash[24];
+    int retry_after = 0;
+    if (tc_email_index(app->email_index_key, acc->email ? acc->email : "", hash) != TC_OK) {
+        tc_resp_fail(resp, TC_ERROR);
+        return TC_ERROR;
+    }
+    /* the same bucket as logins to the address: a stolen token brings no extra guesses */
+    if (throttle(app, "login_account", hash, &app->login_account, &retry_after) != TC_OK) {
+        respond_throttled(resp, retry_after);
+        return TC_EAGAIN;
+    }
+    if (!acc->password_hash || pw_verify(acc->password_hash, password) != TC_OK) {
+        tc_resp_error(resp, 403, "invalid_password", "The password is not correct");
+        return TC_EDENIED;
+    }
+    return TC_OK;
+}

@@ -1,0 +1,221 @@
+/*
+ * store.h: the auth service's SQL — every statement it runs is in a store_*.c file. Functions
+ * take an open connection (usually inside the caller's transaction) and return TC_* codes:
+ * TC_ENOTFOUND for absent rows, TC_ECONFLICT for a state that forbids the write. Sealed
+ * columns (email, name, TOTP secrets) are opened and sealed here, so callers see plaintext.
+ * Times the rules compare come back as epoch seconds of the database clock (`now` beside
+ * them), so tests can age a row by moving its timestamps.
+ *
+ *   store_accounts.c  accounts (the read model + the credential) and orgs
+ *   store_sessions.c  sessions and refresh tokens
+ *   store_mfa.c       TOTP enrolments, recovery codes, login challenges
+ *   store_tokens.c    single-use tokens: password resets (and their request queue), invitations
+ *   store_apikeys.c   API keys
+ *   store_signing.c   signing keys; housekeeping of expired rows
+ */
+#ifndef AUTH_STORE_H
+#define AUTH_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "account_model.h"
+#include "apikey_model.h"
+#include "auth_app.h"
+#include "session_model.h"
+#include "tc/tc_db.h"
+
+#define STORE_TS_LEN 32
+
+/* ------------------------------------------------------------------ accounts, orgs */
+
+#define STORE_MAX_ACCOUNTS_PER_EMAIL 20
+
+/* The live (not deleted) accounts of an email's blind index, of one org when org_id is given;
+ * at most STORE_MAX_ACCOUNTS_PER_EMAIL, by org. *out (account_clear each, then free) may be
+ * NULL when *n is 0. */
+int store_accounts_by_email(auth_app_t *app, tc_dbconn_t *c, const char *email_hash,
+                            const char *org_id, account_t **out, int *n);
+void store_accounts_free(account_t *accounts, int n);
+int store_account_get(auth_app_t *app, tc_dbconn_t *c, const char *user_id, bool for_update,
+                      account_t *out);
+int store_account_set_password(tc_dbconn_t *c, const char *user_id, const char *phc);
+/* A member's role and status in org_id, share-locked: a role change from user-events (applied
+ * under the row's lock) waits for the caller's transaction or is seen by it. */
+int store_account_standing(tc_dbconn_t *c, const char *user_id, const char *org_id, char *role,
+                           size_t rolelen, char *status, size_t statuslen);
+/* Upserts the identity columns from a user state (user-events) when its version is newer;
+ * the credential columns are auth's own and never touched. prev_status gets the status before
+ * ("" for a new account); *applied whether the state was newer. */
+int store_account_apply(auth_app_t *app, tc_dbconn_t *c, const cJSON *user, char *prev_status,
+                        size_t prevlen, bool *applied);
+/* invited → active (an accepted invitation), ahead of the user.updated that confirms it. */
+int store_account_activate(tc_dbconn_t *c, const char *user_id);
+/* Erases everything auth holds about a user (user.purged). */
+int store_account_forget(tc_dbconn_t *c, const char *user_id);
+/* Serialises a user's logins (their sessions are counted under it). */
+int store_account_lock(tc_dbconn_t *c, const char *user_id);
+
+/* The org's plan ("free" when auth has not heard of the org). */
+int store_org_plan(tc_dbconn_t *c, const char *org_id, char *plan, size_t n);
+/* The org's name; "" when unknown. */
+int store_org_name(tc_dbconn_t *c, const char *org_id, char *name, size_t n);
+/* Upserts an org state (user-events) when its version is newer. */
+int store_org_apply(tc_dbconn_t *c, const cJSON *org);
+
+/* ------------------------------------------------------------------ sessions */
+
+/* The user's unrevoked sessions (for the session limit), and the database's now. */
+int store_sessions_unrevoked(tc_dbconn_t *c, const char *user_id, session_view_t **out, int *n,
+                             int64_t *now);
+int store_session_insert(tc_dbconn_t *c, const char *sid, const char *user_id, const char *org_id,
+                         bool mfa, const char *ip, const char *user_agent);
+/* Revokes one of the user's sessions; TC_ENOTFOUND when it is not theirs or already ended. */
+int store_session_revoke(tc_dbconn_t *c, const char *sid, const char *user_id, const char *reason);
+
+/* A session revoked in bulk: whether it can still hold a valid access token is decided by
+ * session_may_hold_access. */
+typedef struct {
+    char id[AUTH_ID_LEN];
+    int64_t last_seen;
+} store_revoked_t;
+
+/* Revokes every unrevoked session of a user except `keep` (may be NULL). *out (free) lists
+ * them; *now is the database's clock. */
+int store_sessions_revoke_all(tc_dbconn_t *c, const char *user_id, const char *keep,
+                              const char *reason, store_revoked_t **out, int *n, int64_t *now);
+
+/* A live session as the session list shows it. */
+typedef struct {
+    char id[AUTH_ID_LEN];
+    char created_at[STORE_TS_LEN];
+    char last_seen_at[STORE_TS_LEN];
+    char *ip, *user_agent; /* owned, may be NULL */
+    bool mfa;
+} store_session_row_t;
+
+int store_sessions_live(tc_dbconn_t *c, const session_policy_t *pol, const char *user_id,
+                        store_session_row_t **out, int *n);
+void store_session_rows_free(store_session_row_t *rows, int n);
+
+int store_refresh_insert(tc_dbconn_t *c, const char *token_hash, const char *sid, int ttl_s);
+
+/* A presented refresh token, its session and account, locked. */
+typedef struct {
+    char sid[AUTH_ID_LEN];
+    char user_id[AUTH_ID_LEN];
+    char org_id[AUTH_ID_LEN];
+    bool mfa;
+    refresh_state_t state; /* account_active is left for the caller */
+    int64_t now;
+} store_refresh_t;
+
+int store_refresh_lookup(tc_dbconn_t *c, const char *token_hash, store_refresh_t *out);
+/* Uses the token up and marks the session seen now. */
+int store_refresh_use(tc_dbconn_t *c, const char *token_hash, const char *sid);
+
+/* ------------------------------------------------------------------ second factor */
+
+int store_mfa_enrolled(tc_dbconn_t *c, const char *user_id, bool *enrolled);
+/* A confirmed enrolment's secret (base32, caller cleanses and frees) and last accepted step,
+ * locked; TC_ENOTFOUND without one. */
+int store_mfa_confirmed(auth_app_t *app, tc_dbconn_t *c, const account_t *acc, char **secret,
+                        int64_t *last_step);
+int store_mfa_set_step(tc_dbconn_t *c, const char *user_id, int64_t step);
+/* Starts (or restarts) an enrolment with a new secret; TC_ECONFLICT when one is confirmed. */
+int store_mfa_start(auth_app_t *app, tc_dbconn_t *c, const account_t *acc, const char *secret);
+/* The pending enrolment's secret, when it was started and the database's now, locked;
+ * TC_ENOTFOUND without one. */
+int store_mfa_pending(auth_app_t *app, tc_dbconn_t *c, const account_t *acc, char **secret,
+                      int64_t *started, int64_t *now);
+int store_mfa_confirm(tc_dbconn_t *c, const char *user_id, int64_t step);
+/* Removes the enrolment and its recovery codes. */
+int store_mfa_remove(tc_dbconn_t *c, const char *user_id);
+/* Replaces the user's recovery codes with these hashes. */
+int store_recovery_replace(tc_dbconn_t *c, const char *user_id, char hashes[][TC_SHA256_HEX_LEN],
+                           int n);
+/* Uses an unused recovery code up; TC_ENOTFOUND when there is none such. */
+int store_recovery_use(tc_dbconn_t *c, const char *user_id, const char *code_hash);
+
+int store_challenge_insert(tc_dbconn_t *c, const char *id_hash, const char *user_id, const char *ip,
+                           const char *user_agent, int ttl_s);
+/* The user of an unused, unexpired challenge with attempts left, locked. */
+int store_challenge_take(tc_dbconn_t *c, const char *id_hash, char user_id[AUTH_ID_LEN]);
+int store_challenge_failed(tc_dbconn_t *c, const char *id_hash);
+int store_challenge_used(tc_dbconn_t *c, const char *id_hash);
+
+/* ------------------------------------------------------------------ single-use tokens */
+
+/* Queues a reset request for an email's blind index (the same statement for every address). */
+int store_reset_request_add(tc_dbconn_t *c, const char *email_hash);
+/* Takes up to `max` queued requests (deleted; skipped when another replica holds them). */
+int store_reset_requests_take(tc_dbconn_t *c, int max, char (*hashes)[24], int *n);
+int store_reset_insert(tc_dbconn_t *c, const char *token_hash, const char *user_id, int ttl_s);
+/* The user of an unused, unexpired reset token, locked. */
+int store_reset_take(tc_dbconn_t *c, const char *token_hash, char user_id[AUTH_ID_LEN]);
+/* Ends every outstanding reset token of a user. */
+int store_resets_end(tc_dbconn_t *c, const char *user_id);
+
+int store_invitation_insert(tc_dbconn_t *c, const char *token_hash, const char *user_id,
+                            const char *org_id, int ttl_s);
+int store_invitation_take(tc_dbconn_t *c, const char *token_hash, char user_id[AUTH_ID_LEN]);
+int store_invitation_accept(tc_dbconn_t *c, const char *token_hash);
+
+/* ------------------------------------------------------------------ API keys */
+
+int store_apikey_insert(tc_dbconn_t *c, const char *id, const char *org_id, const char *created_by,
+                        const char *name, const char *prefix, const char *key_hash,
+                        const char *role, const char *const *scopes, int nscopes, apikey_t *out);
+/* The org's keys after `after` (id order), up to limit. *out: free(). */
+int store_apikey_list(tc_dbconn_t *c, const char *org_id, const char *after, int limit,
+                      apikey_t **out, int *n);
+int store_apikey_get(tc_dbconn_t *c, const char *id, const char *org_id, bool for_update,
+                     apikey_t *out);
+int store_apikey_revoke(tc_dbconn_t *c, const char *id, const char *reason);
+/* An unrevoked key by the hash of its secret (recording its use at most once a minute), with
+ * its stored scopes space-separated in scopes. */
+int store_apikey_introspect(tc_dbconn_t *c, const char *key_hash, apikey_t *out, char *scopes,
+                            size_t scopeslen);
+
+/* Keys affected by a change of their creator. */
+typedef struct {
+    char id[AUTH_ID_LEN];
+    char org_id[AUTH_ID_LEN];
+} store_key_ref_t;
+
+/* Revokes every live key a user created. *out: free(). */
+int store_apikeys_revoke_by_creator(tc_dbconn_t *c, const char *user_id, const char *reason,
+                                    store_key_ref_t **out, int *n);
+/* Lowers the role of the user's live keys above `role` to it. *out: free(). */
+int store_apikeys_cap_role(tc_dbconn_t *c, const char *user_id, const char *role,
+                           store_key_ref_t **out, int *n);
+
+/* ------------------------------------------------------------------ signing keys */
+
+/* A signing key row: private_enc is NULL for retired keys (they only verify). */
+typedef struct {
+    char kid[48];
+    char state[16];
+    char *private_enc; /* owned */
+    char *public_jwk;  /* owned */
+} store_signing_key_t;
+
+/* Serialises key changes across replicas (transaction-scoped advisory lock). */
+int store_signing_lock(tc_dbconn_t *c);
+int store_signing_counts(tc_dbconn_t *c, int *current, int *next);
+int store_signing_insert(tc_dbconn_t *c, const char *kid, const char *private_enc,
+                         const char *public_jwk, const char *state);
+/* Deletes retired keys older than keep_s, then lists current, next and the retired keys
+ * still published (current first). *out: store_signing_keys_free. */
+int store_signing_keys(tc_dbconn_t *c, int keep_s, store_signing_key_t **out, int *n);
+void store_signing_keys_free(store_signing_key_t *keys, int n);
+/* TC_ENOTFOUND unless the current key was activated more than hours ago. */
+int store_signing_due(tc_dbconn_t *c, int hours);
+/* current → retired, next → current; the new current kid in kid. TC_ECONFLICT without a next
+ * key. */
+int store_signing_promote(tc_dbconn_t *c, char *kid, size_t kidlen);
+
+/* Deletes expired single-use rows and long-dead sessions. */
+int store_housekeeping(tc_dbconn_t *c);
+
+#endif

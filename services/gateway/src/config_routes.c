@@ -1,0 +1,209 @@
+/* The "routes" section: paths (prefixes and {param} patterns), methods, authentication and
+ * rate-limit modes, limits and timeouts; sorted into match order (route_match.c). */
+#include "config_int.h"
+#include "tc/tc_core.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_MAX_BODY 1048576
+#define MAX_BODY_LIMIT   ((int64_t)1 << 30)
+#define DEFAULT_METHODS                                                                            \
+    ((1u << HTTP_M_GET) | (1u << HTTP_M_HEAD) | (1u << HTTP_M_POST) | (1u << HTTP_M_PUT) |         \
+     (1u << HTTP_M_PATCH) | (1u << HTTP_M_DELETE))
+
+/* A path a route may name: absolute, printable, no query, fragment or dot segments. */
+static bool route_path_ok(const char *s)
+{
+    if (s[0] != '/')
+        return false;
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '?' || *p == '#')
+            return false;
+    return !strstr(s, "/./") && !strstr(s, "/../") && !strstr(s, "//");
+}
+
+/* Splits a pattern into segments; a problem is recorded (and the rest skipped) when a segment
+ * is neither a literal nor a {param}. */
+static void compile_pattern(gw_cv_t *v, gw_route_t *r, const char *p)
+{
+    const char *s = r->path + 1;
+    while (*s) {
+        const char *e = strchr(s, '/');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        if (r->nseg == GW_MAX_SEGMENTS) {
+            gw_cv_error(v, p, "path has more than %d segments", GW_MAX_SEGMENTS);
+            return;
+        }
+        if (n >= 2 && s[0] == '{' && s[n - 1] == '}') {
+            bool ok = n > 2 && (isalpha((unsigned char)s[1]) || s[1] == '_');
+            for (size_t k = 2; ok && k < n - 1; k++)
+                ok = isalnum((unsigned char)s[k]) || s[k] == '_';
+            if (!ok) {
+                gw_cv_error(v, p, "path parameter %.*s is not a valid name", (int)n, s);
+                return;
+            }
+            r->seg[r->nseg] = NULL;
+        } else {
+            if (n == 0 || memchr(s, '{', n) || memchr(s, '}', n)) {
+                gw_cv_error(v, p, "path segment \"%.*s\" is not a literal or {param}", (int)n, s);
+                return;
+            }
+            r->seg[r->nseg] = (char *)s;
+            r->literal_segments++;
+        }
+        r->seg_len[r->nseg++] = n;
+        if (!e)
+            break;
+        s = e + 1;
+    }
+}
+
+static unsigned parse_methods(gw_cv_t *v, const cJSON *r, const char *p)
+{
+    char mp[256];
+    gw_cv_path(mp, sizeof mp, p, "methods");
+    const cJSON *arr = gw_cv_array(v, r, "methods", p, 0);
+    if (!arr)
+        return DEFAULT_METHODS;
+    unsigned mask = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr)
+    {
+        http_method_t m = cJSON_IsString(it)
+                              ? http_method_parse(it->valuestring, strlen(it->valuestring))
+                              : HTTP_M_OTHER;
+        if (m == HTTP_M_OTHER)
+            gw_cv_error(v, mp,
+                        "unsupported method %s (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS)",
+                        cJSON_IsString(it) ? it->valuestring : "(not a string)");
+        else
+            mask |= 1u << m;
+    }
+    if (mask & (1u << HTTP_M_GET))
+        mask |= 1u << HTTP_M_HEAD;
+    if (!mask)
+        gw_cv_error(v, mp, "must name at least one method");
+    return mask;
+}
+
+static int route_paths(gw_cv_t *v, const cJSON *r, const char *p, gw_route_t *rt)
+{
+    const char *prefix = gw_cv_str(v, r, "prefix", p, 0);
+    const char *path = gw_cv_str(v, r, "path", p, 0);
+    if (!!prefix == !!path) {
+        gw_cv_error(v, p, "exactly one of \"prefix\" and \"path\" is required");
+        return TC_OK;
+    }
+    const char *s = prefix ? prefix : path;
+    if (!route_path_ok(s)) {
+        gw_cv_error(v, p,
+                    "%s \"%s\" must start with '/' and have no query, fragment, empty or dot "
+                    "segments",
+                    prefix ? "prefix" : "path", s);
+        return TC_OK;
+    }
+    rt->prefix = prefix != NULL;
+    if (!(rt->path = strdup(s)))
+        return TC_ENOMEM;
+    rt->path_len = strlen(rt->path);
+    /* "/v1/users/" and "/v1/users" mean the same, for prefixes and patterns alike */
+    if (rt->path_len > 1 && rt->path[rt->path_len - 1] == '/')
+        rt->path[--rt->path_len] = '\0';
+    if (rt->prefix && strchr(rt->path, '{'))
+        gw_cv_error(v, p, "prefix cannot have {params}; use \"path\"");
+    if (!rt->prefix)
+        compile_pattern(v, rt, p);
+    return TC_OK;
+}
+
+static int parse_route(gw_cv_t *v, const cJSON *r, const char *p, gw_config_t *c, gw_route_t *rt)
+{
+    static const char *const keys[] = {"name",         "prefix",   "path",           "methods",
+                                       "upstream",     "auth",     "rate_limit",     "timeout_ms",
+                                       "retries",      "min_role", "max_body_bytes", "strip_prefix",
+                                       "usage_events", NULL};
+    static const char *const auth_modes[] = {"required", "optional", "none", NULL};
+    static const char *const rl_modes[] = {"plan", "ip", "none", NULL};
+    gw_cv_keys(v, r, p, keys);
+    if (route_paths(v, r, p, rt) != TC_OK)
+        return TC_ENOMEM;
+    const char *name = gw_cv_str(v, r, "name", p, 0);
+    if (!(rt->name = strdup(name ? name : rt->path ? rt->path : "?")))
+        return TC_ENOMEM;
+    rt->methods = parse_methods(v, r, p);
+    rt->auth = (gw_auth_mode_t)gw_cv_enum(v, r, "auth", p, auth_modes, GW_AUTH_REQUIRED);
+    rt->rate_limit = (gw_rl_mode_t)gw_cv_enum(v, r, "rate_limit", p, rl_modes,
+                                              rt->auth == GW_AUTH_NONE ? GW_RL_IP : GW_RL_PLAN);
+    if (rt->auth == GW_AUTH_NONE && rt->rate_limit == GW_RL_PLAN)
+        gw_cv_error(v, p,
+                    "rate_limit \"plan\" needs a caller: use auth required/optional, or \"ip\"");
+    rt->max_body_bytes = gw_cv_int(v, r, "max_body_bytes", p, DEFAULT_MAX_BODY, 0, MAX_BODY_LIMIT);
+    rt->strip_prefix = gw_cv_bool(v, r, "strip_prefix", p, 0);
+    rt->usage_events = gw_cv_bool(v, r, "usage_events", p, 1);
+    if (rt->strip_prefix && !rt->prefix)
+        gw_cv_error(v, p, "strip_prefix applies to prefix routes only");
+    const char *role = gw_cv_str(v, r, "min_role", p, 0);
+    if (role && (rt->min_role = tc_role_parse(role)) == TC_ROLE_NONE)
+        gw_cv_error(v, p, "min_role must be viewer, editor, admin or owner");
+    if (role && rt->auth == GW_AUTH_NONE)
+        gw_cv_error(v, p, "min_role needs auth \"required\"");
+    const char *up = gw_cv_str(v, r, "upstream", p, 1);
+    rt->upstream = up ? gw_config_upstream(c, up) : NULL;
+    if (up && !rt->upstream)
+        gw_cv_error(v, p, "unknown upstream \"%s\"", up);
+    int up_timeout = rt->upstream ? rt->upstream->timeout_ms : 30000;
+    int up_retries = rt->upstream ? rt->upstream->retries : 1;
+    rt->timeout_ms = (int)gw_cv_int(v, r, "timeout_ms", p, up_timeout, 1, 600000);
+    rt->retries = (int)gw_cv_int(v, r, "retries", p, up_retries, 0, 5);
+    return TC_OK;
+}
+
+static int route_cmp(const void *a, const void *b)
+{
+    const gw_route_t *x = a, *y = b;
+    if (x->prefix != y->prefix)
+        return x->prefix - y->prefix; /* patterns first */
+    if (!x->prefix && x->literal_segments != y->literal_segments)
+        return y->literal_segments - x->literal_segments;
+    if (x->prefix && x->path_len != y->path_len)
+        return y->path_len > x->path_len ? 1 : -1;
+    return x->order - y->order;
+}
+
+int gw_config_parse_routes(gw_cv_t *v, const cJSON *root, gw_config_t *c)
+{
+    const cJSON *arr = gw_cv_array(v, root, "routes", "", 1);
+    if (!arr)
+        return TC_OK;
+    c->nroutes = cJSON_GetArraySize(arr);
+    c->routes = calloc((size_t)c->nroutes, sizeof *c->routes);
+    if (!c->routes)
+        return TC_ENOMEM;
+    const cJSON *r;
+    int i = 0;
+    cJSON_ArrayForEach(r, arr)
+    {
+        char p[64];
+        snprintf(p, sizeof p, "routes[%d]", i);
+        gw_route_t *rt = &c->routes[i];
+        rt->order = i++;
+        if (!cJSON_IsObject(r)) {
+            gw_cv_error(v, p, "must be an object");
+            continue;
+        }
+        if (parse_route(v, r, p, c, rt) != TC_OK)
+            return TC_ENOMEM;
+        for (int j = 0; rt->path && j < rt->order; j++) {
+            gw_route_t *o = &c->routes[j];
+            if (o->path && o->prefix == rt->prefix && strcmp(o->path, rt->path) == 0 &&
+                (o->methods & rt->methods))
+                gw_cv_error(v, p, "duplicates routes[%d] (same %s and overlapping methods)", j,
+                            rt->prefix ? "prefix" : "path");
+        }
+    }
+    qsort(c->routes, (size_t)c->nroutes, sizeof *c->routes, route_cmp);
+    return TC_OK;
+}
