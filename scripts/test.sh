@@ -337,6 +337,19 @@ for t in "${COMPONENT_BINS[@]}"; do
     *) SHARED+=("criterion|$t|$JOBS") ;;
     esac
 done
+# Whether a pytest path (a suite, or one file of it) may hold serial tests: the marker is named
+# in it, or in a conftest.py of its directory or above (which marks a whole suite).
+has_serial_tests() {
+    local path=$1 dir
+    grep -rqs --include='*.py' "pytest.mark.serial" "$path" && return 0
+    dir=$([[ -d $path ]] && echo "$path" || dirname "$path")
+    while [[ $dir != . && $dir != / && -n $dir ]]; do
+        grep -qs "pytest.mark.serial" "$dir/conftest.py" && return 0
+        dir=$(dirname "$dir")
+    done
+    return 1
+}
+
 if ((SPLIT)); then
     # pytest first (the longer suites), then the Criterion binaries; a suite with serial tests
     # names the marker somewhere (pytest.mark.serial); tests/faults last, it takes all down
@@ -344,7 +357,7 @@ if ((SPLIT)); then
     LAST=()
     for s in "${PYTEST_SUITES[@]}"; do
         PY_SHARED+=("pytest|$s|shared")
-        if grep -rqs --include='*.py' "pytest.mark.serial" "$s"; then
+        if has_serial_tests "$s"; then
             case $s in
             tests/faults*) LAST+=("pytest|$s|serial") ;;
             *) SERIAL+=("pytest|$s|serial") ;;

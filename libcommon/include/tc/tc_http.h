@@ -159,7 +159,10 @@ void tc_error_docs_url(const char *code, char *out, size_t outlen);
 /* Limits of a request head, answered in the platform's error format with the connection
  * closed: a longer target 414 uri_too_long, more header fields or bytes (names and values)
  * 431 headers_too_large, more than 32 named query parameters 400. A front proxy (the gateway)
- * keeps its own limits at or below these, so what it forwards is never refused here. */
+ * keeps its own limits at or below these, so what it forwards is never refused here. A client
+ * that stops half-way through a request keeps its connection until conn_timeout_s (idle):
+ * libmicrohttpd 0.9.75 does not end a connection on a half-close mid-head. Only the gateway
+ * faces clients, and it answers those itself (408). */
 #define TC_HTTP_MAX_TARGET     8192
 #define TC_HTTP_MAX_HEADERS    100
 #define TC_HTTP_MAX_HEAD_BYTES 16384
