@@ -191,7 +191,7 @@ TC_SUITES   ?= unit component fleet fuzz
 ASAN_SUITES ?= $(if $(filter environment command,$(firstword $(origin TC_SUITES))),$(TC_SUITES),\
                  unit component)
 
-.PHONY: all deps build build-tests test asan up down bench fmt fmt-check clean deploy-test image fuzz fuzz-build fuzz-bins soak
+.PHONY: all deps build build-tests test asan up down bench fmt fmt-check clean deploy-test docs image fuzz fuzz-build fuzz-bins soak
 
 all: deps
 	@$(SUBMAKE) build
@@ -265,6 +265,10 @@ clean:
 deploy-test: deps
 	@$(SUBMAKE) build
 	@/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/deploy $(PYTEST_ARGS)
+
+# The API reference: build/docs/<service>.html per proto/openapi/ document, and an index.
+docs: deps
+	@/usr/bin/python3 scripts/docs
 
 REGISTRY ?= ghcr.io/techcorp
 TAG      ?= dev

@@ -6,6 +6,8 @@
 #   BENCH_CONNS      concurrent connections / clients (default 64)
 #   BENCH_ONLY       run only the named benchmarks (e.g. "user", "gateway")
 #   BENCH_GATEWAY_WORKERS   gateway workers = nginx worker_processes = HAProxy nbthread (1)
+#   BENCH_EMAILS     email requests of the notification benchmark (2000)
+#   BENCH_SEARCH_DOCS  documents of the search benchmark, over 100 orgs (200000)
 #   BENCH_ROUNDS     rounds of the user and gateway benchmarks; each number is the median
 #                    round (3)
 #   BENCH_NICE       nice value of every process of the gateway benchmark (-10 when root):
@@ -201,6 +203,132 @@ bench_idle_rss() {
         pid=$(head -n1 "$pidfile")
         rss=$(awk '/VmRSS/{print $2}' "/proc/$pid/status")
         record "idle RSS $svc (KiB)" "limit 16 MiB" "$rss" "16384" "<=1.0" "-" "-" "-" "-"
+    done
+}
+
+# ------------------------------------------------------------------ notification: email to the sink
+# BENCH_EMAILS requests (invitation, the built-in template) are put on notification-events
+# while the notification service is stopped; then it starts and the clock runs until the
+# last message is in the SMTP sink: consume, render, seal, record, send over SMTP, record,
+# emit. The peer is the sink itself: the same count of same-size messages from smtplib over
+# one connection (scripts/bench/smtp_peer.py).
+emails_in_sink() { find "$RUN/mail" -path '*/new/*' -type f 2>/dev/null | wc -l; }
+bench_notification() {
+    local n=${BENCH_EMAILS:-2000} pid org usr kafka base t0 t1 rps peer deadline
+    [[ -x $TC_BIN/notification ]] || return 0
+    kafka=$(head -n1 "$RUN/kafka.bootstrap")
+    pid=$(head -n1 "$RUN/pids/notification.pid")
+    kill -TERM "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    org=org_0$(openssl rand -hex 16 | tr 'a-f' 'A-F' | tr -dc '0-9A-F' | head -c 25)
+    usr=usr_0$(openssl rand -hex 16 | tr 'a-f' 'A-F' | tr -dc '0-9A-F' | head -c 25)
+    echo "bench: notification — $n email requests queued while the service is stopped"
+    seq "$n" | xargs -P 8 -I{} sh -c 'printf "%s" "$1" | kcat -P -b "$2" -t notification-events \
+        -k "$3" -H "ce_specversion=1.0" -H "ce_id=evt_0bench$(openssl rand -hex 10 | tr a-f A-F)" \
+        -H "ce_type=com.techcorp.notification.requested" -H "ce_source=/users/$3" \
+        -H "content-type=application/json"' _ \
+        "{\"template\":\"invitation\",\"channel\":\"email\",\"to\":{\"email\":\"bench@example.com\",\"name\":\"Bench\",\"user_id\":\"$usr\"},\"org_id\":\"$org\",\"occurred_at\":\"2026-01-01T00:00:00Z\",\"params\":{\"accept_url\":\"https://app.techcorp.com/invitations/accept?token=inv_bench\",\"token\":\"inv_bench\",\"expires_at\":\"2030-01-01T00:00:00Z\"}}" \
+        "$kafka" "$usr"
+    base=$(emails_in_sink)
+    t0=$(date +%s.%N)
+    scripts/stack.sh restart-service notification >/dev/null
+    deadline=$((SECONDS + 300))
+    while (($(emails_in_sink) - base < n)); do
+        ((SECONDS < deadline)) || {
+            echo "bench: notification: only $(($(emails_in_sink) - base)) of $n emails arrived" >&2
+            return 1
+        }
+        sleep 0.05
+    done
+    t1=$(date +%s.%N)
+    # from the start (process start-up and the consumer group join included), and steady:
+    # from the first message in the sink to the last (their files' modification times)
+    rps=$(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN{printf "%.0f", n / (b - a)}')
+    steady=$(find "$RUN/mail" -path '*/new/*' -type f -newermt "@${t0%.*}" -printf '%T@\n' |
+        sort -n | awk 'NR == 1 {first = $1} {last = $1; n++} END {if (last > first) printf "%.0f", (n - 1) / (last - first); else print 0}')
+    peer=$(/usr/bin/python3 scripts/bench/smtp_peer.py "$TC_SMTP_PORT" "$n" 600)
+    record "email → sink, from start (msg/s)" "smtplib → sink, 1 conn" "$rps" "$peer" "(info)" "-" "-" "-" "-"
+    record "email → sink, steady (msg/s)" "smtplib → sink, 1 conn" "$steady" "$peer" "(info)" "-" "-" "-" "-"
+    record "email → sink, steady (msg/s)" "issue 17 target 500/s" "$steady" "500" ">=1.0" "-" "-" "-" "-"
+}
+
+# ------------------------------------------------------------------ search: GET /v1/search
+# BENCH_SEARCH_DOCS documents (default 200000; DESIGN's figure is 1,000,000) over 100 orgs are
+# written straight into search's tables by SQL (fast: the query side is measured here, the
+# indexing path by the component and fault suites), titles and bodies drawn from a 20,000-word
+# vocabulary with a skewed distribution. Then, for one org, the service's query and PostgreSQL's
+# own ts_rank_cd query of the same words (pgbench, same connections) side by side: two words,
+# a 3-letter prefix, a word with a typo.
+bench_search() {
+    local n=${BENCH_SEARCH_DOCS:-200000} port org token w1 w2 pre typo line rps p50 p99
+    [[ -x $TC_BIN/search ]] || return 0
+    port=$(svc_port search)
+    echo "bench: search — $n documents over 100 orgs"
+    scripts/stack.sh psql -d tc_search -q >/dev/null <<SQL
+CREATE TEMP TABLE bench_words AS
+  SELECT g AS i, translate(substr(md5(g::text), 1, 5 + g % 5), '0123456789', 'ghijklmnop') AS w
+  FROM generate_series(0, 19999) g;
+ALTER TABLE bench_words ADD PRIMARY KEY (i);
+ANALYZE bench_words;
+INSERT INTO search_documents (org_id, type, id, title, body, version, updated_at)
+  SELECT 'org_bench' || lpad((g % 100)::text, 3, '0'), 'note', 'bench' || g,
+         (SELECT string_agg(w.w, ' ') FROM (SELECT floor(20000 * random() ^ 3)::int AS k
+            FROM generate_series(1, 3 + g * 0)) r JOIN bench_words w ON w.i = r.k),
+         (SELECT string_agg(w.w, ' ') FROM (SELECT floor(20000 * random() ^ 3)::int AS k
+            FROM generate_series(1, 12 + g * 0)) r JOIN bench_words w ON w.i = r.k),
+         1, now() - (g % 86400) * interval '1 second'
+  FROM generate_series(1, $n) g
+  ON CONFLICT DO NOTHING;
+INSERT INTO search_postings (org_id, type, id, tsv, updated_at)
+  SELECT org_id, type, id, tsv, updated_at FROM search_documents WHERE org_id LIKE 'org_bench%'
+  ON CONFLICT DO NOTHING;
+INSERT INTO search_vocabulary (org_id, word, docs)
+  SELECT d.org_id, u.lexeme, count(*) FROM search_documents d, unnest(d.tsv) u
+  WHERE d.org_id LIKE 'org_bench%' GROUP BY 1, 2
+  ON CONFLICT (org_id, word) DO UPDATE SET docs = EXCLUDED.docs;
+VACUUM ANALYZE search_documents;
+VACUUM ANALYZE search_postings;
+VACUUM ANALYZE search_vocabulary;
+SQL
+    org=org_bench007
+    # two words of the org that occur together, a 3-letter prefix, and a typo of a long word
+    read -r w1 w2 < <(scripts/stack.sh psql -d tc_search -At -F ' ' -c \
+        "SELECT split_part(title, ' ', 1), split_part(title, ' ', 2) FROM search_documents
+         WHERE org_id = '$org' AND title LIKE '% %' ORDER BY id LIMIT 1")
+    pre=${w1:0:3}
+    typo=$(scripts/stack.sh psql -d tc_search -At -c \
+        "SELECT word FROM search_vocabulary WHERE org_id = '$org' AND length(word) >= 7
+         ORDER BY docs DESC, word LIMIT 1")
+    typo="${typo:0:2}${typo:3:1}${typo:2:1}${typo:4}"
+    token=$(scripts/dev-token --role viewer --org "$org")
+    local q sq tsq label
+    for q in "two words|$w1%20$w2%20|'$w1' & '$w2'" "3-letter prefix|$pre|'$pre':*" \
+        "one typo|$typo%20|'$typo'"; do
+        IFS='|' read -r label sq tsq <<<"$q"
+        cat >"$RUN/bench-search.sql" <<SQL
+SELECT id, ts_rank_cd(tsv, q) AS r FROM search_postings, to_tsquery('search_simple', \$\$$tsq\$\$) q
+ WHERE org_id = '$org' AND tsv @@ q ORDER BY r DESC LIMIT 20;
+SQL
+        echo "bench: search — $label: wrk GET /v1/search?q=$sq, then pgbench with ts_rank_cd; $CONNS connections, ${DURATION}s each"
+        line=$(wrk_run search "http://127.0.0.1:$port/v1/search?q=$sq" -H "Authorization: Bearer $token") ||
+            return 1
+        read -r rps p50 p99 <<<"$line"
+        local pgout pg_tps pg_lat
+        # as the superuser: the plain query without the service's row-level security
+        pgout=$(PGPASSWORD=$(cat "$RUN/pg-superuser-password") pgbench -n -h 127.0.0.1 \
+            -p "$TC_PG_PORT" -U postgres -M prepared -c "$CONNS" -j 2 -T "$DURATION" \
+            -f "$RUN/bench-search.sql" tc_search 2>&1) || true
+        echo "$pgout" >"$RUN/bench-pgbench-search.txt"
+        pg_tps=$(awk '/^tps = /{print int($3)}' <<<"$pgout")
+        pg_lat=$(awk '/latency average/{print $4}' <<<"$pgout")
+        [[ -n $pg_tps ]] || {
+            echo "bench: pgbench (search) failed" >&2
+            echo "$pgout" >&2
+            return 1
+        }
+        printf 'bench:   service %8s req/s  p50 %6s ms  p99 %6s ms | ts_rank_cd %8s tps  latency %6s ms\n' \
+            "$rps" "$p50" "$p99" "$pg_tps" "$pg_lat"
+        record "GET /v1/search, $label" "ts_rank_cd, same words" "$rps" "$pg_tps" "(info)" "$p50" "$p99" "$pg_lat" "-"
     done
 }
 
@@ -473,6 +601,8 @@ wanted idle && bench_idle_rss
 wanted user && bench_user
 wanted gateway && bench_gateway
 wanted auth && bench_auth
+wanted notification && bench_notification
+wanted search && bench_search
 
 echo
 printf '%-32s %-24s %10s %10s %7s %7s %8s %8s\n' benchmark peer ours peer ratio target "p50 ms" "p99 ms"

@@ -141,6 +141,43 @@ int tc_buf_json_escape(tc_buf_t *b, const char *s, size_t n)
     return b->oom ? TC_ENOMEM : TC_OK;
 }
 
+static const char *html_entity(char c)
+{
+    switch (c) {
+    case '&':
+        return "&amp;";
+    case '<':
+        return "&lt;";
+    case '>':
+        return "&gt;";
+    case '"':
+        return "&quot;";
+    case '\'':
+        return "&#39;";
+    case '`':
+        return "&#x60;";
+    case '=':
+        return "&#x3D;";
+    default:
+        return NULL;
+    }
+}
+
+int tc_buf_html_escape(tc_buf_t *b, const char *s, size_t n)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *esc = html_entity(s[i]);
+        if (esc) {
+            tc_buf_append(b, s + start, i - start);
+            tc_buf_puts(b, esc);
+            start = i + 1;
+        }
+    }
+    tc_buf_append(b, s + start, n - start);
+    return b->oom ? TC_ENOMEM : TC_OK;
+}
+
 char *tc_buf_detach(tc_buf_t *b)
 {
     if (b->oom) {

@@ -18,6 +18,7 @@
 #include "tc/tc_metrics.h"
 #include "tc/tc_time.h"
 
+#include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -34,9 +35,14 @@ struct tc_consumer {
     atomic_int stop;
     atomic_int assigned;
     _Atomic uint64_t processed;
+    _Atomic int64_t lag; /* events behind on the assigned partitions, -1 before known */
     tc_metric_t *m_consumed;
     tc_metric_t *m_dlt;
+    tc_metric_t *m_lag;
 };
+
+/* How often librdkafka reports statistics, from which the lag is taken. */
+#define LAG_INTERVAL_MS "1000"
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -245,6 +251,58 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     }
 }
 
+/* Events behind on one partition, from librdkafka's statistics: end offset minus the offset
+ * this member stored after its last handled event (consumer_lag_stored), or minus the group's
+ * committed offset where nothing was stored in this session yet (consumer_lag); -1 when
+ * unknown (a partition not assigned here, a group that never committed). */
+static int64_t partition_lag(const cJSON *part)
+{
+    const cJSON *stored = cJSON_GetObjectItemCaseSensitive(part, "consumer_lag_stored");
+    const cJSON *committed = cJSON_GetObjectItemCaseSensitive(part, "consumer_lag");
+    if (cJSON_IsNumber(stored) && stored->valuedouble >= 0)
+        return (int64_t)stored->valuedouble;
+    if (cJSON_IsNumber(committed) && committed->valuedouble >= 0)
+        return (int64_t)committed->valuedouble;
+    return -1;
+}
+
+/* Sets events_consumer_lag{topic,group} for every subscribed topic and the total behind
+ * tc_consumer_lag(). */
+static void record_lag(tc_consumer_t *c, const cJSON *topics)
+{
+    int64_t total = 0;
+    for (int t = 0; t < c->ntopics; t++) {
+        const cJSON *topic = cJSON_GetObjectItemCaseSensitive(topics, c->topics[t]);
+        const cJSON *parts = cJSON_GetObjectItemCaseSensitive(topic, "partitions");
+        int64_t topic_lag = 0;
+        const cJSON *part = NULL;
+        cJSON_ArrayForEach(part, parts)
+        {
+            /* "-1" is librdkafka's internal unassigned-partition queue */
+            if (!part->string || strcmp(part->string, "-1") == 0)
+                continue;
+            int64_t lag = partition_lag(part);
+            if (lag > 0)
+                topic_lag += lag;
+        }
+        tc_metric_set(c->m_lag, (double)topic_lag, c->topics[t], c->group);
+        total += topic_lag;
+    }
+    atomic_store(&c->lag, total);
+}
+
+/* librdkafka's statistics, every LAG_INTERVAL_MS, served on the consumer thread by its poll. */
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    (void)rk;
+    cJSON *root = cJSON_ParseWithLength(json, len);
+    if (root) {
+        record_lag(opaque, cJSON_GetObjectItemCaseSensitive(root, "topics"));
+        cJSON_Delete(root);
+    }
+    return 0; /* librdkafka frees json */
+}
+
 static void *consume_loop(void *arg)
 {
     tc_consumer_t *c = arg;
@@ -301,11 +359,13 @@ static rd_kafka_t *make_consumer(tc_consumer_t *c)
         conf_set(conf, "session.timeout.ms", session) ||
         conf_set(conf, "heartbeat.interval.ms", heartbeat) ||
         conf_set(conf, "enable.partition.eof", "false") ||
+        conf_set(conf, "statistics.interval.ms", LAG_INTERVAL_MS) ||
         tc_kafka_conf_props(conf, c->opts.props) != TC_OK) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_stats_cb(conf, on_stats);
     tc_kafka_conf_logging(conf);
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
@@ -373,7 +433,11 @@ tc_consumer_t *tc_consumer_start(const tc_consumer_opts_t *opts)
                                       "topic,group,result");
     c->m_dlt = tc_metric_counter("events_dead_lettered_total", "Events sent to a .dlt topic",
                                  "topic,group");
-    if (!c->m_consumed || !c->m_dlt || !(c->rk = make_consumer(c)))
+    c->m_lag = tc_metric_gauge("events_consumer_lag",
+                               "Events not yet consumed on the partitions assigned to this member",
+                               "topic,group");
+    atomic_init(&c->lag, -1);
+    if (!c->m_consumed || !c->m_dlt || !c->m_lag || !(c->rk = make_consumer(c)))
         goto fail;
     if (subscribe(c) != TC_OK || pthread_create(&c->thread, NULL, consume_loop, c) != 0) {
         rd_kafka_destroy(c->rk);
@@ -406,4 +470,9 @@ bool tc_consumer_assigned(tc_consumer_t *c)
 uint64_t tc_consumer_processed(tc_consumer_t *c)
 {
     return atomic_load(&c->processed);
+}
+
+int64_t tc_consumer_lag(tc_consumer_t *c)
+{
+    return atomic_load(&c->lag);
 }

@@ -87,18 +87,36 @@ class FlakyProxy(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class Ready(http.server.BaseHTTPRequestHandler):
+    """The canary's admin port: /ready answers 200 (the process is up; its bug is in the API),
+    as the gateway's health checks of the user upstream expect of every instance."""
+
+    def do_GET(self):
+        body = b'{"status":"ok"}'
+        self.send_response(200 if self.path == "/ready" else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
 @pytest.fixture
 def failing_canary(stack):
     FlakyProxy.upstream = stack.url("user", "")
     FlakyProxy.count = 0
     socketserver.ThreadingTCPServer.allow_reuse_address = True
-    srv = socketserver.ThreadingTCPServer(("127.0.0.1", canary_port(stack)), FlakyProxy)
-    srv.daemon_threads = True
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    servers = [socketserver.ThreadingTCPServer(("127.0.0.1", canary_port(stack)), FlakyProxy),
+               socketserver.ThreadingTCPServer(("127.0.0.1", canary_port(stack) + 1000), Ready)]
+    for srv in servers:
+        srv.daemon_threads = True
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield servers[0]
+    for srv in servers:
+        srv.shutdown()
+        srv.server_close()
 
 
 class Traffic:

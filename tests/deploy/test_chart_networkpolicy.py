@@ -10,6 +10,7 @@ Expected callers (written here from the design, not from the chart):
 - nothing calls the gateway's API but the outside; admin ports are for Prometheus only.
 """
 import ipaddress
+import json
 import os
 
 import pytest
@@ -87,9 +88,13 @@ def allowed(policies, src, dst, port):
     return egress_ok and ingress_ok
 
 
-def check_matrix(r, expected):
+def check_matrix(r, expected, gateway_checks_admin=True):
+    """API ports: exactly the expected callers. Admin ports: nobody of the fleet, except the
+    gateway on the services it routes to (its health checks of each pod's /ready, with
+    gatewayRouting.podEndpoints, the default)."""
     policies = r.of("NetworkPolicy")
     pods = pods_of(r)
+    routed = routed_services(r) if gateway_checks_admin else set()
     assert {p.service for p in pods} == set(expected)
     problems = []
     for src in pods:
@@ -98,11 +103,19 @@ def check_matrix(r, expected):
                 continue
             for which in ("http", "admin"):
                 got = allowed(policies, src, dst, dst.ports[which])
-                want = which == "http" and src.service in expected[dst.service]
+                want = (src.service in expected[dst.service] if which == "http"
+                        else src.service == "gateway" and dst.service in routed)
                 if got != want:
                     problems.append(f"{src.service} -> {dst.service}:{dst.ports[which]} ({which}): "
                                     f"{'allowed' if got else 'denied'}, expected {'allowed' if want else 'denied'}")
     assert not problems, "\n".join(sorted(set(problems)))
+
+
+def routed_services(r):
+    """The services the gateway's routing file sends requests to."""
+    cm = next(d for d in r.of("ConfigMap") if d["metadata"]["name"].endswith("gateway-routes"))
+    cfg = json.loads(cm["data"]["gateway.json"])
+    return {rt["upstream"] for rt in cfg["routes"]}
 
 
 def test_matrix_defaults(render):
@@ -145,9 +158,10 @@ def test_outside_reaches_only_the_gateway_api_and_prometheus_only_admin(render):
     outside = Pod("outside", {"app": "something-else"}, {})
     prometheus_ns = {"kubernetes.io/metadata.name": "monitoring"}
     prometheus = {"app.kubernetes.io/name": "prometheus"}
+    helm_test = {"app.kubernetes.io/instance": "techcorp", "techcorp.io/helm-test": "true"}
     for pol in r.of("NetworkPolicy"):
-        if pol["metadata"]["name"] == "default-deny":
-            continue
+        if "app.kubernetes.io/name" not in pol["metadata"]["labels"]:
+            continue  # default-deny, and the `helm test` pod's own policy (test_releases.py)
         svc = pol["metadata"]["labels"]["app.kubernetes.io/name"]
         pod = [p for p in pods_of(r) if p.service == svc][0]
         open_api = [rule for rule in pol["spec"]["ingress"] if not rule.get("from")]
@@ -157,9 +171,17 @@ def test_outside_reaches_only_the_gateway_api_and_prometheus_only_admin(render):
         else:
             assert not open_api, f"{svc}: ingress open to any source"
         admin_rules = [rule for rule in pol["spec"]["ingress"] if port_matches(rule, pod.ports["admin"])]
+        # Prometheus; on the gateway the `helm test` pod (its /ready); on a routed service the
+        # gateway (its health checks of each pod)
+        gateway_pods = {"app.kubernetes.io/name": "gateway", "app.kubernetes.io/instance": "techcorp"}
         assert admin_rules and all(
-            all("namespaceSelector" in f and selects(f["namespaceSelector"], prometheus_ns)
-                and selects(f["podSelector"], prometheus) for f in rule["from"]) for rule in admin_rules)
+            all(("namespaceSelector" in f and selects(f["namespaceSelector"], prometheus_ns)
+                 and selects(f["podSelector"], prometheus))
+                or (svc == "gateway" and "namespaceSelector" not in f
+                    and f["podSelector"]["matchLabels"] == helm_test)
+                or (svc != "gateway" and "namespaceSelector" not in f
+                    and f["podSelector"]["matchLabels"] == gateway_pods)
+                for f in rule["from"]) for rule in admin_rules)
         assert not allowed(r.of("NetworkPolicy"), outside, pod, pod.ports["admin"])
         assert allowed(r.of("NetworkPolicy"), outside, pod, pod.ports["http"]) == (svc == "gateway")
 
@@ -174,8 +196,8 @@ def test_egress_dns_and_data_stores(render, chart_values, files, args):
         u.update((entry or {}).get("uses", {}))
         uses[name] = u
     for pol in r.of("NetworkPolicy"):
-        if pol["metadata"]["name"].endswith("default-deny"):
-            continue
+        if "app.kubernetes.io/name" not in pol["metadata"]["labels"]:
+            continue  # default-deny, and the `helm test` pod's own policy (test_releases.py)
         svc = pol["metadata"]["labels"]["app.kubernetes.io/name"]
         egress = pol["spec"]["egress"]
         dns = [rule for rule in egress if port_matches(rule, 53)]

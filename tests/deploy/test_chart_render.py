@@ -12,9 +12,10 @@ import pytest
 import yaml
 
 from deploykit import (ALL_FEATURES_ARGS, CHART, ENABLED, MINIMAL, NAMESPACE, TEAM_VALUES_DIR,
-                      VALUES_DIR, YAMLLINT_CONFIG, need_tool, renderer, run_render)
+                      VALUES_DIR, YAMLLINT_CONFIG, Rendered, need_tool, renderer, run_render)
 
 WORKLOAD_KINDS = ("Deployment", "Rollout")
+CLUSTER_SCOPED = ("PriorityClass",)
 
 
 def workloads(r):
@@ -60,7 +61,10 @@ def test_renders_and_lints(combo, tmp_path):
     assert r.docs, f"{name}: nothing rendered"
     for d in r.docs:
         assert d.get("apiVersion") and d.get("kind") and d["metadata"].get("name"), d
-        assert d["metadata"].get("namespace") == NAMESPACE, f"{d['kind']} {d['metadata']['name']}"
+        if d["kind"] not in CLUSTER_SCOPED:
+            assert d["metadata"].get("namespace") == NAMESPACE, f"{d['kind']} {d['metadata']['name']}"
+        else:
+            assert "namespace" not in d["metadata"], f"{d['kind']} {d['metadata']['name']}"
         assert len(d["metadata"]["name"]) <= 63
     names = [(d["kind"], d["metadata"]["name"]) for d in r.docs]
     assert len(names) == len(set(names)), f"duplicate objects: {names}"
@@ -146,7 +150,8 @@ def test_every_workload_is_production_ready(combo):
         assert r.has("ServiceAccount", spec["serviceAccountName"]), n
         # image pinned to a tag
         image = c["image"]
-        assert re.match(r"^[^:]+(:\d+)?/[^:]+:[A-Za-z0-9_][A-Za-z0-9_.-]*$", image) and not image.endswith(":latest"), image
+        assert re.match(r"^[^:]+(:\d+)?/[^:@]+:[A-Za-z0-9_][A-Za-z0-9_.-]*(@sha256:[a-f0-9]{64})?$", image) \
+            and ":latest" not in image, image
         # zones
         keys = [t["topologyKey"] for t in spec.get("topologySpreadConstraints", [])]
         assert "topology.kubernetes.io/zone" in keys, n
@@ -258,7 +263,8 @@ def test_env_and_secret_references(render):
 
 GW_TOP = {"upstreams", "routes", "plans", "default_plan", "ip_rate_limit", "cors", "trusted_proxies"}
 GW_UPSTREAM = {"name", "targets", "canary", "connect_timeout_ms", "timeout_ms", "retries",
-               "breaker", "keepalive", "keepalive_idle_ms"}
+               "breaker", "keepalive", "keepalive_idle_ms", "endpoints", "health_check",
+               "resolve_ms", "panic_threshold", "connect_retry_ms", "retry_budget"}
 GW_ROUTE = {"name", "prefix", "path", "methods", "upstream", "auth", "rate_limit", "timeout_ms",
             "retries", "min_role", "max_body_bytes", "strip_prefix"}
 
@@ -311,15 +317,26 @@ def test_gateway_routes_come_from_values(combo):
     assert env["GATEWAY_CONFIG"] == mount["mountPath"] + "/gateway.json"
     vol = [v for v in pod_spec(gw)["volumes"] if v["name"] == "gateway-config"][0]
     assert vol["configMap"]["name"] == f"{prefix}gateway-routes"
-    # every enabled service with routes is an upstream, its URL its Service
+    # every enabled service with routes is an upstream, its URL the headless Service of its
+    # pods (each pod a target, actively checked) and that Service selects the stable pods
     upstreams = {u["name"]: u for u in cfg["upstreams"]}
     for w in r.of("Deployment") + r.of("Rollout"):
         svc = w["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"]
         if svc == "gateway":
             continue
         assert svc in upstreams, f"{svc} is not routed by the gateway"
-        var = upstreams[svc]["targets"][0]["url"].strip("${}")
-        assert env[var] == f"http://{prefix}{svc}.{NAMESPACE}.svc.cluster.local:{container(w)['ports'][0]['containerPort']}"
+        up = upstreams[svc]
+        assert up["endpoints"] == "all" and "health_check" in up, up
+        labels = w["spec"]["template"]["metadata"]["labels"]
+        canary = labels.get("techcorp.io/track") == "canary"
+        group = up["canary"] if canary else up
+        var = group["targets"][0]["url"].strip("${}")
+        port = container(w)['ports'][0]['containerPort']
+        name = f"{prefix}{svc}{'-canary' if canary else ''}-pods"
+        assert env[var] == f"http://{name}.{NAMESPACE}.svc.cluster.local:{port}"
+        headless = r.get("Service", name)
+        assert headless["spec"]["clusterIP"] == "None"
+        assert matches(headless["spec"]["selector"], w["spec"]["template"]["metadata"]["labels"])
 
 
 def test_gateway_file_matches_the_dev_file(render):
@@ -353,13 +370,26 @@ def test_canary_renders_its_deployment_service_and_weight(render):
     assert not matches(s_sel, canary["spec"]["template"]["metadata"]["labels"])
     assert matches(c_sel, canary["spec"]["template"]["metadata"]["labels"])
     assert not matches(c_sel, stable["spec"]["template"]["metadata"]["labels"])
-    # the gateway sends 5% of user's requests to the canary Service
+    # the gateway sends 5% of user's requests to the canary's pods (each pod a target, through
+    # the headless user-canary-pods Service; gatewayRouting.podEndpoints, the default)
     cfg = gateway_config(r)
     up = {u["name"]: u for u in cfg["upstreams"]}["user"]
     assert up["canary"]["weight"] == 5
-    assert up["canary"]["targets"] == [{"url": "${USER_CANARY_URL}", "weight": 1}]
+    assert up["endpoints"] == "all" and up["health_check"] == {"interval_ms": 1000}
+    assert up["targets"] == [{"url": "${USER_PODS_URL}", "weight": 1}]
+    assert up["canary"]["targets"] == [{"url": "${USER_CANARY_PODS_URL}", "weight": 1}]
     env = env_of(r, r.get("Deployment", "gateway"))
-    assert env["USER_CANARY_URL"] == "http://user-canary.techcorp.svc.cluster.local:8082"
+    assert env["USER_PODS_URL"] == "http://user-pods.techcorp.svc.cluster.local:8082"
+    assert env["USER_CANARY_PODS_URL"] == "http://user-canary-pods.techcorp.svc.cluster.local:8082"
+    for name, sel in (("user-pods", s_sel), ("user-canary-pods", c_sel)):
+        headless = r.get("Service", name)
+        assert headless["spec"]["clusterIP"] == "None" and headless["spec"]["selector"] == sel
+    # without pod endpoints the gateway uses the ClusterIP Services
+    flat = Rendered(run_render([MINIMAL, os.path.join(VALUES_DIR, "canary-user.yaml")],
+                               ["--set", "gatewayRouting.podEndpoints=false"]).stdout)
+    up = {u["name"]: u for u in gateway_config(flat)["upstreams"]}["user"]
+    assert up["canary"]["targets"] == [{"url": "${USER_CANARY_URL}", "weight": 1}]
+    assert "endpoints" not in up and not flat.has("Service", "user-pods")
     assert "canary" not in {u["name"]: u for u in cfg["upstreams"]}["auth"]
     # no HPA for the canary (fixed replicas); the PDB covers both tracks
     assert not r.has("HorizontalPodAutoscaler", "user-canary")

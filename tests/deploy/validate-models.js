@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Validates rendered Kubernetes objects against the OpenAPI schemas of the npm packages
 // kubernetes-models (core groups), @kubernetes-models/argo-rollouts (Rollout,
-// AnalysisTemplate) and @kubernetes-models/prometheus-operator (ServiceMonitor).
+// AnalysisTemplate), @kubernetes-models/prometheus-operator (ServiceMonitor, PrometheusRule) and
+// @kubernetes-models/gateway-api (HTTPRoute).
 //
 //   node validate-models.js OBJECTS.json
 //
@@ -15,6 +16,7 @@ const fs = require("fs");
 const PACKAGES = {
   "argoproj.io": "@kubernetes-models/argo-rollouts/argoproj.io",
   "monitoring.coreos.com": "@kubernetes-models/prometheus-operator/monitoring.coreos.com",
+  "gateway.networking.k8s.io": "@kubernetes-models/gateway-api/gateway.networking.k8s.io",
 };
 
 function modelFor(apiVersion, kind) {

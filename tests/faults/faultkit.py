@@ -48,6 +48,7 @@ class Call:
     status: int = None        # None: no HTTP response at all
     body: object = None
     request_id: str = None    # the X-Request-Id of the response
+    retry_after: str = None   # the Retry-After of the response
     error: str = None         # no response: refused (at connect), reset (after), timeout
     detail: str = ""
 
@@ -118,6 +119,7 @@ class Client:
             return self._failed(c, "reset", e)
         c.status = r.status
         c.request_id = r.getheader("X-Request-Id")
+        c.retry_after = r.getheader("Retry-After")
         c.detail = data.decode(errors="replace")
         try:
             c.body = json.loads(data) if data else None

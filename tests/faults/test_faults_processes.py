@@ -65,14 +65,61 @@ def test_kill_9_loses_nothing_acknowledged(stack, org, healed, svc):
         assert any(c.error == "refused" for c in outage)
     else:
         check_answers(load.calls, allowed=UPSTREAM_DEAD)
-        assert any(c.status in UPSTREAM_DEAD for c in outage if to_victim(c)), \
-            "the gateway never reported the dead upstream"
+        # issue 14: the gateway retries a refused connection for up to a second, so a call
+        # made while the service was down either waited it out (2xx, after the restart) or
+        # was reported as the dead upstream (checked just above)
+        assert any(to_victim(c) for c in outage), "no request to the service while it was down"
         assert any(c.ok and c.t_send > t1 for c in load.calls if to_victim(c)), \
             "no request reached the restarted service"
     if svc == "auth":
         # auth is not on the write path: users' writes never noticed it was gone
         assert all(c.ok for c in load.calls if c.kind != "read"), \
             [str(c) for c in load.calls if c.kind != "read" and not c.ok][:5]
+    verify_no_loss(stack, load)
+
+
+# The share of writes answered 2xx while a service is killed twice in quick succession and
+# restarted each time (issue 14: a restart is not an outage). The gateway waits out a refused
+# connection for up to connect_retry_ms (1 s) and routes to the restarted process within about
+# one health-check interval of /ready; what it cannot serve is a 503 with Retry-After.
+AVAILABILITY_FLOOR = 0.75
+
+
+@pytest.mark.parametrize("svc", [s for s in faultkit.FLEET if s in ("user", "auth")])
+def test_kill_9_twice_quickly_keeps_serving(stack, org, healed, svc):
+    """kill -9, restart, ready, kill -9 again, restart: the share of the load's requests to
+    that service answered 2xx during the two restarts is reported and held to a floor; every
+    503 carries Retry-After, every error is in the platform format, and nothing acknowledged
+    is lost."""
+    def to_victim(c):  # auth serves the reads, user the writes
+        return (c.kind == "read") == (svc == "auth")
+    load = Load(stack, org, tag=f"flap-{svc}", reads=["/v1/auth/sessions"]).start()
+    try:
+        load.wait_calls(20)
+        t0 = time.time()
+        for _ in range(2):
+            pid = faultkit.pids(stack)[svc]
+            os.kill(pid, signal.SIGKILL)
+            assert faultkit.wait_gone(pid, 10)
+            stack.stack_cmd("restart-service", svc)  # returns once it is ready
+        t1 = time.time()
+        load.wait_calls(20)
+    finally:
+        load.stop()
+    for s in faultkit.FLEET:
+        stack.wait_ready(s)
+    window = [c for c in load.in_window(t0, t1) if to_victim(c)]
+    assert window, "no request was made during the restarts"
+    share = sum(c.ok for c in window) / len(window)
+    print(f"\n{svc}: {sum(c.ok for c in window)}/{len(window)} requests answered 2xx "
+          f"({share:.0%}) during two quick restarts over {t1 - t0:.1f} s")
+    # 502 only for a request the kill cut after it was delivered (never retried: it may have
+    # been applied)
+    check_answers(load.calls, allowed=UPSTREAM_DEAD)
+    for c in load.calls:
+        if c.status == 503:
+            assert c.retry_after, str(c)
+    assert share >= AVAILABILITY_FLOOR, f"{share:.0%} of requests 2xx during the restarts"
     verify_no_loss(stack, load)
 
 

@@ -57,8 +57,17 @@ plus computed fields (fullname, adminPort, image, peers, callers, ...). Template
 {{- $_ := set $s "envName" (replace "-" "_" $name | upper) -}}
 {{- $_ := set $s "host" (printf "%s.%s.svc.%s" $full $root.Release.Namespace $V.clusterDomain) -}}
 {{- $_ := set $s "canaryHost" (printf "%s-canary.%s.svc.%s" $full $root.Release.Namespace $V.clusterDomain) -}}
+{{- $_ := set $s "podsName" (printf "%s-pods" $full) -}}
+{{- $_ := set $s "canaryPodsName" (printf "%s-canary-pods" $full) -}}
+{{- $_ := set $s "podsHost" (printf "%s-pods.%s.svc.%s" $full $root.Release.Namespace $V.clusterDomain) -}}
+{{- $_ := set $s "canaryPodsHost" (printf "%s-canary-pods.%s.svc.%s" $full $root.Release.Namespace $V.clusterDomain) -}}
 {{- $_ := set $s "imageRepository" ($s.image.repository | default (printf "%s/%s" $V.image.registry $name)) -}}
 {{- $_ := set $s "imageTag" (toString ($s.image.tag | default $V.image.tag | default $root.Chart.AppVersion)) -}}
+{{- $_ := set $s "imageDigest" ($s.image.digest | default "") -}}
+{{- $edge := $V.priorityClasses.enabled | ternary (has $name $V.priorityClasses.edge.services) false -}}
+{{- if and $V.priorityClasses.enabled (not $s.priorityClassName) -}}
+{{- $_ := set $s "priorityClassName" ($edge | ternary $V.priorityClasses.edge.name $V.priorityClasses.service.name) -}}
+{{- end -}}
 {{- $_ := set $s "credentialsSecretName" ($s.credentialsSecret | default (replace "{service}" $name $V.secrets.serviceTemplate)) -}}
 {{- $_ := set $s "argo" (not (not $s.argoRollout.enabled)) -}}
 {{- $_ := set $s "routed" (gt (len $s.routes) 0) -}}
@@ -139,6 +148,22 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 techcorp.io/team: {{ .s.team }}
 {{- end -}}
 
+{{/*
+tc.platformLabels: the standard labels of an object of the platform as a whole (alerts, the
+`helm test` pod, PriorityClasses), owned by the platform team. Context: dict root, name,
+component.
+*/}}
+{{- define "tc.platformLabels" -}}
+helm.sh/chart: {{ include "tc.chart" .root }}
+app.kubernetes.io/name: {{ .name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/version: {{ include "tc.labelValue" .root.Chart.AppVersion | quote }}
+app.kubernetes.io/component: {{ .component }}
+app.kubernetes.io/part-of: techcorp-platform
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+techcorp.io/team: platform
+{{- end -}}
+
 {{/* tc.selectorLabels: what selects every pod of a service (stable and canary). */}}
 {{- define "tc.selectorLabels" -}}
 app.kubernetes.io/name: {{ .s.name }}
@@ -195,6 +220,10 @@ fleet.
 {{- $_ := set $env (printf "%s_URL" $p.envName) (printf "http://%s:%d" $p.host (int $p.port)) -}}
 {{- if eq $s.name "gateway" -}}
 {{- $_ := set $env (printf "%s_CANARY_URL" $p.envName) (printf "http://%s:%d" $p.canaryHost (int $p.port)) -}}
+{{- if $root.Values.gatewayRouting.podEndpoints -}}
+{{- $_ := set $env (printf "%s_PODS_URL" $p.envName) (printf "http://%s:%d" $p.podsHost (int $p.port)) -}}
+{{- $_ := set $env (printf "%s_CANARY_PODS_URL" $p.envName) (printf "http://%s:%d" $p.canaryPodsHost (int $p.port)) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- if eq $s.name "gateway" -}}
@@ -267,9 +296,17 @@ tc.gatewayConfig: the gateway's routing file (JSON). Context: dict root, fleet, 
 {{- if and $s.routed (ne $name "gateway") -}}
 {{- $u := deepCopy ($s.upstream | default dict) -}}
 {{- $_ := set $u "name" $name -}}
-{{- $_ := set $u "targets" (list (dict "url" (printf "${%s_URL}" $s.envName) "weight" 1)) -}}
+{{- $pods := $R.podEndpoints -}}
+{{- $_ := set $u "targets" (list (dict "url" (printf ($pods | ternary "${%s_PODS_URL}" "${%s_URL}") $s.envName) "weight" 1)) -}}
+{{- if $pods -}}
+{{- /* every pod its own target (the headless Service's addresses), checked on its admin /ready */ -}}
+{{- $_ := set $u "endpoints" "all" -}}
+{{- if not (hasKey $u "health_check") -}}
+{{- $_ := set $u "health_check" (dict "interval_ms" 1000) -}}
+{{- end -}}
+{{- end -}}
 {{- if and $s.canaryActive $.withCanary -}}
-{{- $_ := set $u "canary" (dict "targets" (list (dict "url" (printf "${%s_CANARY_URL}" $s.envName) "weight" 1)) "weight" (int $s.canary.weight)) -}}
+{{- $_ := set $u "canary" (dict "targets" (list (dict "url" (printf ($pods | ternary "${%s_CANARY_PODS_URL}" "${%s_CANARY_URL}") $s.envName) "weight" 1)) "weight" (int $s.canary.weight)) -}}
 {{- end -}}
 {{- $upstreams = append $upstreams $u -}}
 {{- range $r := $s.routes -}}
@@ -364,7 +401,12 @@ spec:
   {{- end }}
   containers:
     - name: {{ $s.name }}
+      {{- /* a digest pins the bytes (the tag stays for people and the version label) */}}
+      {{- if .digest }}
+      image: {{ printf "%s:%s@%s" $s.imageRepository .tag .digest | quote }}
+      {{- else }}
       image: {{ printf "%s:%s" $s.imageRepository .tag | quote }}
+      {{- end }}
       imagePullPolicy: {{ $root.Values.image.pullPolicy }}
       ports:
         - name: http

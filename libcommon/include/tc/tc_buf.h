@@ -33,6 +33,9 @@ int tc_buf_printf(tc_buf_t *b, const char *fmt, ...) __attribute__((format(print
 int tc_buf_vprintf(tc_buf_t *b, const char *fmt, va_list ap);
 /* Appends s as the body of a JSON string (escaped, without the quotes). */
 int tc_buf_json_escape(tc_buf_t *b, const char *s, size_t n);
+/* Appends s escaped for HTML text and attribute values: & < > " ' ` = become entities (the
+ * set Mustache escapes: safe in quoted and unquoted attributes too). */
+int tc_buf_html_escape(tc_buf_t *b, const char *s, size_t n);
 /* Returns the data (caller frees) and leaves the buffer empty; "" if nothing was appended;
  * NULL if an allocation failed at any point. */
 char *tc_buf_detach(tc_buf_t *b);

@@ -201,6 +201,9 @@ void tc_consumer_stop(tc_consumer_t *c);
 /* 1 once the consumer has been assigned partitions at least once. */
 bool tc_consumer_assigned(tc_consumer_t *c);
 uint64_t tc_consumer_processed(tc_consumer_t *c);
+/* Events behind on the partitions assigned to this member, as of the last measurement (every
+ * second, also exported as events_consumer_lag{topic,group}); -1 before it is known. */
+int64_t tc_consumer_lag(tc_consumer_t *c);
 
 /* ------------------------------------------------------------------ tail reader */
 

@@ -2,9 +2,13 @@
  * tc_consumer against the real Kafka dev broker and PostgreSQL: at-least-once delivery with
  * the inbox (a redelivery after a crash between commit and offset takes effect once), and
  * dead letters (poison and exhausted events on <topic>.dlt with the original headers and the
- * dlt.* context). Each test uses its own auto-created topic and group.
+ * dlt.* context), and the lag measured while a backlog drains. Each test uses its own
+ * auto-created topic and group.
  */
 #include "component.h"
+
+#include "tc/tc_buf.h"
+#include "tc/tc_metrics.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -149,5 +153,59 @@ Test(consumer, poison_and_exhausted_events_land_on_dlt_with_headers)
     cr_assert_eq(d.flaky, 1, "a failing handler is dead-lettered after max_attempts");
     cr_assert_eq(d.headers_kept, 3, "original headers travel with the dead letter");
     cr_assert_eq(it_effects(db, group), 1);
+    tc_producer_free(p);
+}
+
+/* ------------------------------------------------------------------ lag */
+
+static int slow_handler(const tc_event_t *ev, const char *topic, tc_dbconn_t *tx, void *ud)
+{
+    (void)ev;
+    (void)topic;
+    (void)tx;
+    (void)ud;
+    tc_sleep_ms(5);
+    return TC_OK;
+}
+
+Test(consumer, lag_is_measured_while_a_backlog_drains_and_returns_to_zero)
+{
+    enum { N = 300 };
+    char topic[64], group[64], id[32];
+    it_unique("it-lag", topic, sizeof topic);
+    it_unique("g-lag", group, sizeof group);
+    tc_producer_t *p = it_producer();
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof id, "evt_lag_%d", i);
+        produce_raw(p, topic, id, "{\"kind\":\"backlog\"}");
+    }
+
+    tc_consumer_t *c = it_start_consumer(db, group, topic, p, slow_handler, NULL);
+    int64_t max_lag = -1;
+    int64_t until = tc_mono_ms() + 60000;
+    while (tc_consumer_processed(c) < N && tc_mono_ms() < until) {
+        int64_t lag = tc_consumer_lag(c);
+        if (lag > max_lag)
+            max_lag = lag;
+        tc_sleep_ms(20);
+    }
+    cr_assert_eq(tc_consumer_processed(c), N, "the backlog was not consumed");
+    /* the handler takes >= 1.5 s for the backlog, the lag is measured every second */
+    cr_assert_gt(max_lag, 0, "a backlog of %d events showed no lag (max %lld)", N,
+                 (long long)max_lag);
+    cr_assert_leq(max_lag, N);
+
+    until = tc_mono_ms() + 10000;
+    while (tc_consumer_lag(c) != 0 && tc_mono_ms() < until)
+        tc_sleep_ms(50);
+    cr_assert_eq(tc_consumer_lag(c), 0, "caught up, yet lag %lld", (long long)tc_consumer_lag(c));
+
+    tc_buf_t out = {0};
+    cr_assert_eq(tc_metrics_render(&out), TC_OK);
+    char want[256];
+    snprintf(want, sizeof want, "events_consumer_lag{topic=\"%s\",group=\"%s\"} 0", topic, group);
+    cr_assert(out.data && strstr(out.data, want), "no %s in /metrics", want);
+    tc_buf_free(&out);
+    tc_consumer_stop(c);
     tc_producer_free(p);
 }

@@ -137,6 +137,28 @@ Test(buf, json_escape)
     expect_escape("ab\"cd", 2, "ab");
 }
 
+static void expect_html(const char *s, size_t n, const char *want)
+{
+    tc_buf_t b = TC_BUF_INIT;
+    cr_assert_eq(tc_buf_html_escape(&b, s, n), TC_OK);
+    char *got = tc_buf_detach(&b);
+    cr_assert_str_eq(got, want);
+    free(got);
+}
+
+Test(buf, html_escape)
+{
+    expect_html("", 0, "");
+    expect_html("plain café", 11, "plain café");
+    expect_html("<script>alert('x')</script>", 27,
+                "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;");
+    expect_html("a & b", 5, "a &amp; b");
+    expect_html("&amp;", 5, "&amp;amp;");
+    expect_html("x=\"1\" `y`", 9, "x&#x3D;&quot;1&quot; &#x60;y&#x60;");
+    /* only n bytes are read */
+    expect_html("ab<cd", 2, "ab");
+}
+
 Test(buf, json_escape_result_parses_back)
 {
     char raw[64];

@@ -7,7 +7,8 @@
  * promise of routes_config.h and services/gateway/README.md:
  *   - every upstream has a unique valid name, 1..64 stable targets (a canary group, when
  *     present, also 1..64), weights 1..1000, canary weight 0..100, ports 1..65535, target
- *     indexes 0..ntargets-1 each used once, timeouts, retries, keepalive and breaker settings
+ *     indexes 0..ntargets-1 each used once, timeouts, retries, keepalive and breaker settings,
+ *     the issue-14 settings (ejection policy, panic, health checks, retry budget, endpoints)
  *     within their documented ranges
  *   - every route references one of the snapshot's upstreams, has a non-empty method set (HEAD
  *     wherever GET), enums and limits within range, strip_prefix only on prefix routes, no
@@ -118,6 +119,19 @@ static void check_upstreams(const gw_config_t *c)
         CHECK(u->keepalive_idle_ms >= 100 && u->keepalive_idle_ms <= 3600000);
         CHECK(u->breaker_failures >= 1 && u->breaker_failures <= 1000);
         CHECK(u->breaker_eject_ms >= 100 && u->breaker_eject_ms <= 3600000);
+        /* issue 14: the ejection policy, panic, health checks, retries and endpoints */
+        CHECK(u->eject.failures == u->breaker_failures && u->eject.base_ms == u->breaker_eject_ms);
+        CHECK(u->eject.max_ms >= u->eject.base_ms && u->eject.reset_ms >= 0);
+        CHECK(u->max_ejection_percent >= 0 && u->max_ejection_percent <= 100);
+        CHECK(u->panic_threshold >= 0 && u->panic_threshold <= 100);
+        CHECK(u->connect_retry_ms >= 0 && u->connect_retry_ms <= 60000);
+        CHECK(u->retry_budget_percent >= 0 && u->retry_budget_min >= 0);
+        CHECK(u->resolve_ms >= 100 && (u->endpoints_all == 0 || u->endpoints_all == 1));
+        if (u->hc_enabled) {
+            CHECK(u->hc_path && u->hc_path[0] == '/' && !strpbrk(u->hc_path, " \r\n"));
+            CHECK(u->hc_timeout_ms <= u->hc_interval_ms && u->hc_interval_ms >= 100);
+            CHECK(u->hc_healthy >= 1 && u->hc_unhealthy >= 1);
+        }
         for (int g = 0; g < 2; g++) {
             const gw_group_t *grp = &u->groups[g];
             CHECK(grp->n >= 0 && grp->n <= GW_MAX_GROUP_TARGETS);

@@ -31,4 +31,25 @@ void wrr_free(gw_wrr_t *w);
  */
 gw_target_t *wrr_pick(gw_wrr_t *w, gw_group_t *g, int64_t now_ms, uint64_t exclude, bool *probe);
 
+/*
+ * The same with a panic threshold (upstream_health.h): when fewer than panic_threshold percent
+ * of the group's reachable targets are available (breaker not ejecting, health checks
+ * passing), sets *panic and returns NULL; the caller then tries the other group or
+ * wrr_pick_any. Targets whose checks cannot connect are out of the share (they are down, not
+ * doubtful); when every target is, the group is in panic while none is available.
+ */
+gw_target_t *wrr_pick_healthy(gw_wrr_t *w, gw_group_t *g, int64_t now_ms, uint64_t exclude,
+                              int panic_threshold, bool *probe, bool *panic);
+
+/* Panic mode: any target of the group, ejected or not (no breaker claimed), preferring those
+ * not in `exclude` and skipping those whose health checks cannot connect (unless all of them
+ * are). NULL only for an empty group. */
+gw_target_t *wrr_pick_any(gw_wrr_t *w, gw_group_t *g, uint64_t exclude);
+
+/* Whether the group is in panic (the rule of wrr_pick_healthy; the gauges use it too). */
+bool wrr_group_panic(gw_group_t *g, int64_t now_ms, int panic_threshold);
+
+/* Whether a target takes traffic outside panic mode. */
+bool wrr_target_up(gw_target_t *t, int64_t now_ms);
+
 #endif

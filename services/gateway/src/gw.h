@@ -25,6 +25,7 @@
 #include "routes_config.h"
 #include "security_headers.h"
 #include "timer_heap.h"
+#include "upstream_health.h"
 #include "tc/tc_auth.h"
 #include "tc/tc_metrics.h"
 #include "tc/tc_ratelimit.h"
@@ -40,6 +41,8 @@ typedef struct gw_apikeys gw_apikeys_t;
 typedef struct gw_pool gw_pool_t;
 typedef struct gw_usage gw_usage_t;
 typedef struct gw_local_rl gw_local_rl_t;
+typedef struct gw_hc gw_hc_t;
+typedef struct gw_resolver gw_resolver_t;
 
 /* ------------------------------------------------------------------ events and timers */
 
@@ -74,7 +77,12 @@ typedef struct {
     tc_metric_t *up_duration;    /* gateway_upstream_duration_seconds{upstream,group} */
     tc_metric_t *breaker;        /* gateway_breaker_state{upstream,target}: target = t->name */
     tc_metric_t *ejections;      /* gateway_breaker_ejections_total{upstream,target} */
-    tc_metric_t *retries;        /* gateway_upstream_retries_total{upstream} */
+    tc_metric_t *retries;        /* gateway_upstream_retries_total{upstream,reason} */
+    tc_metric_t *budget_spent;   /* gateway_retry_budget_exhausted_total{upstream} */
+    tc_metric_t *targets;        /* gateway_upstream_targets{upstream,state} */
+    tc_metric_t *panic;          /* gateway_upstream_panic{upstream}: 0/1 */
+    tc_metric_t *panic_routed;   /* gateway_upstream_panic_requests_total{upstream} */
+    tc_metric_t *hc_results;     /* gateway_health_checks_total{upstream,target,result} */
     tc_metric_t *fail_open;      /* ratelimit_fail_open_total */
     tc_metric_t *rl_rejected;    /* gateway_ratelimit_rejected_total{kind} */
     tc_metric_t *auth_failures;  /* gateway_auth_failures_total{reason} */
@@ -146,6 +154,9 @@ struct gw_app {
     gw_apikeys_t *apikeys;
     gw_local_rl_t *local_rl;
     gw_usage_t *usage;
+    gw_hc_t *hc;              /* active health checks and the target gauges (health_check.c) */
+    gw_resolver_t *resolver;  /* re-resolves endpoints "all" names (endpoints.c) */
+    atomic_int resolve_asked; /* a worker saw a refused connection to such a target */
     tc_svctoken_t *svctoken;
     atomic_int_fast64_t fail_open_logged_ms;
     atomic_int_fast64_t fail_open_since_log;
@@ -158,6 +169,9 @@ int gw_app_init(gw_app_t *app, tc_service_t *svc);
 void gw_app_free(gw_app_t *app);
 /* The current snapshot with a reference (release with gw_config_unref). */
 gw_config_t *gw_app_config_get(gw_app_t *app);
+/* Rebuilds the current snapshot from its own document with names resolved anew (the
+ * resolver thread, when an address set changed). */
+int gw_app_rebuild(gw_app_t *app);
 /* Reloads GATEWAY_CONFIG; on failure the errors are appended to `errors` and the current
  * configuration stays. */
 int gw_app_reload(gw_app_t *app, cJSON *errors);
@@ -216,6 +230,8 @@ struct gw_worker {
     } retired[8];
     int nretired;
     gw_wrr_t wrr;
+    uh_budget_t *budgets; /* retry budget per upstream index of cfg (this worker's share) */
+    int nbudgets;
 
     /* client connections: a table (stable slots for async results) and a free list */
     gw_conn_t **conns;
@@ -361,7 +377,12 @@ struct gw_conn {
     gw_upstream_t *upstream;
     gw_target_t *target;
     int group;
-    bool probe; /* this request is its target's half-open probe */
+    bool probe;    /* this request is its target's half-open probe */
+    bool panic;    /* the target was picked in panic mode (health ignored) */
+    bool backoff;  /* waiting before retrying a refused connection (the timer resumes it) */
+    bool budgeted; /* claimed its upstream's retry budget (once per request) */
+    int backoffs;  /* retries after a backoff so far */
+    int64_t retry_until_ms; /* connect failures retried until then (connect_retry_ms) */
     int attempts;
     uint64_t tried;
     int64_t deadline_ms;         /* response head due */
@@ -495,6 +516,14 @@ void gw_upstream_timeout(up_conn_t *u);
 /* Per-target pools for a configuration (called when a worker switches configurations). */
 int gw_upstream_pools_bind(gw_worker_t *w, gw_config_t *c);
 void gw_upstream_pools_free(gw_worker_t *w);
+
+/* health_check.c: active health checks of every upstream that has them, and the gauges of
+ * targets by state, on a thread of their own (never on a worker's loop). */
+int gw_hc_start(gw_app_t *app);
+void gw_hc_stop(gw_app_t *app);
+/* endpoints.c: the resolver thread of endpoints "all" upstreams. */
+int gw_resolver_start(gw_app_t *app);
+void gw_resolver_stop(gw_app_t *app);
 
 /* ------------------------------------------------------------------ blocking pool */
 

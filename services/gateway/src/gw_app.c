@@ -197,6 +197,8 @@ int gw_app_init(gw_app_t *app, tc_service_t *svc)
 
 void gw_app_free(gw_app_t *app)
 {
+    gw_resolver_stop(app);
+    gw_hc_stop(app);
     if (app->workers)
         gw_workers_free(app);
     gw_pool_free(app->pool);
@@ -224,6 +226,18 @@ gw_config_t *gw_app_config_get(gw_app_t *app)
     return c;
 }
 
+/* Publishes next (the reload lock held): workers switch at their next loop turn. */
+static void install(gw_app_t *app, gw_config_t *next)
+{
+    pthread_mutex_lock(&app->cfg_lock);
+    gw_config_t *old = app->cfg;
+    app->cfg = next;
+    atomic_store(&app->cfg_generation, next->generation);
+    pthread_mutex_unlock(&app->cfg_lock);
+    gw_config_unref(old);
+    gw_metrics_breakers(&app->m, next);
+}
+
 int gw_app_reload(gw_app_t *app, cJSON *errors)
 {
     pthread_mutex_lock(&app->reload_lock);
@@ -231,13 +245,7 @@ int gw_app_reload(gw_app_t *app, cJSON *errors)
     gw_config_t *next = NULL;
     int rc = gw_config_load(app->config_path, cur, &next, errors);
     if (rc == TC_OK) {
-        pthread_mutex_lock(&app->cfg_lock);
-        gw_config_t *old = app->cfg;
-        app->cfg = next;
-        atomic_store(&app->cfg_generation, next->generation);
-        pthread_mutex_unlock(&app->cfg_lock);
-        gw_config_unref(old);
-        gw_metrics_breakers(&app->m, next);
+        install(app, next);
         tc_metric_inc(app->m.reloads, 1, "ok");
         char gen[24], n[16];
         snprintf(gen, sizeof gen, "%llu", (unsigned long long)next->generation);
@@ -250,6 +258,31 @@ int gw_app_reload(gw_app_t *app, cJSON *errors)
     }
     gw_config_unref(cur);
     pthread_mutex_unlock(&app->reload_lock);
+    return rc;
+}
+
+int gw_app_rebuild(gw_app_t *app)
+{
+    cJSON *errors = cJSON_CreateArray();
+    if (!errors)
+        return TC_ENOMEM;
+    pthread_mutex_lock(&app->reload_lock);
+    gw_config_t *cur = gw_app_config_get(app);
+    gw_config_t *next = NULL;
+    int rc = gw_config_rebuild(cur, &next, errors);
+    if (rc == TC_OK) {
+        install(app, next);
+        char gen[24], n[16];
+        snprintf(gen, sizeof gen, "%llu", (unsigned long long)next->generation);
+        snprintf(n, sizeof n, "%d", next->ntargets);
+        tc_log_kv(TC_LOG_INFO, "routing rebuilt with the names' current addresses", "generation",
+                  gen, "targets", n, NULL);
+    } else {
+        log_errors(true, errors); /* the document was valid: only memory can fail here */
+    }
+    gw_config_unref(cur);
+    pthread_mutex_unlock(&app->reload_lock);
+    cJSON_Delete(errors);
     return rc;
 }
 
@@ -268,7 +301,12 @@ static int srv_start(void *ud, int port)
     gw_app_t *app = ud;
     if (app->usage && gw_usage_start(app->usage) != TC_OK)
         return TC_ERROR;
-    return gw_workers_start(app, port);
+    int rc = gw_workers_start(app, port);
+    if (rc == TC_OK)
+        rc = gw_hc_start(app); /* health checks and target gauges, off the workers' loops */
+    if (rc == TC_OK)
+        rc = gw_resolver_start(app); /* names of endpoints "all" upstreams, re-resolved */
+    return rc;
 }
 
 static void srv_quiesce(void *ud)
@@ -281,12 +319,15 @@ static int srv_drain(void *ud, int timeout_ms)
     return gw_workers_drain(ud, timeout_ms);
 }
 
-/* Order matters: loops stop, then the blocking pool (its last results land in the
- * workers' queues), then the workers are freed, then the usage thread drains its rings
- * into the producer, which tc_service flushes afterwards. */
+/* Order matters: the resolver and the health checks stop (they read the configuration), the
+ * loops stop, then the blocking pool (its last results land in the workers' queues), then the
+ * workers are freed, then the usage thread drains its rings into the producer, which
+ * tc_service flushes afterwards. */
 static void srv_stop(void *ud)
 {
     gw_app_t *app = ud;
+    gw_resolver_stop(app);
+    gw_hc_stop(app);
     gw_workers_stop(app);
     gw_pool_free(app->pool);
     app->pool = NULL;

@@ -32,9 +32,28 @@ int gw_metrics_init(gw_metrics_t *m)
     m->ejections =
         tc_metric_counter("gateway_breaker_ejections_total",
                           "Times a target was ejected by its breaker", "upstream,target");
-    m->retries =
-        tc_metric_counter("gateway_upstream_retries_total",
-                          "Idempotent requests retried after a connection failure", "upstream");
+    m->retries = tc_metric_counter(
+        "gateway_upstream_retries_total",
+        "Upstream attempts repeated because the request provably never reached the target, by "
+        "reason (connect: refused, connect_timeout, stale: a pooled connection found closed)",
+        "upstream,reason");
+    m->budget_spent = tc_metric_counter(
+        "gateway_retry_budget_exhausted_total",
+        "Retries not made because the upstream's retry budget was spent", "upstream");
+    m->targets = tc_metric_gauge(
+        "gateway_upstream_targets",
+        "Targets per upstream by state (healthy, ejected by the breaker, unhealthy by health "
+        "checks, panic: serving although not healthy because the group is in panic)",
+        "upstream,state");
+    m->panic =
+        tc_metric_gauge("gateway_upstream_panic",
+                        "1 while a group of the upstream is below its panic threshold", "upstream");
+    m->panic_routed = tc_metric_counter(
+        "gateway_upstream_panic_requests_total",
+        "Requests routed in panic mode (to any target, healthy or not)", "upstream");
+    m->hc_results =
+        tc_metric_counter("gateway_health_checks_total",
+                          "Active health checks by result (pass, fail)", "upstream,target,result");
     m->fail_open =
         tc_metric_counter("ratelimit_fail_open_total",
                           "Rate-limit decisions taken without Redis (unreachable)", NULL);
@@ -51,8 +70,10 @@ int gw_metrics_init(gw_metrics_t *m)
     m->reloads = tc_metric_counter("gateway_config_reloads_total", "Routing configuration reloads",
                                    "result");
     if (!m->requests || !m->duration || !m->up_requests || !m->up_duration || !m->breaker ||
-        !m->ejections || !m->retries || !m->fail_open || !m->rl_rejected || !m->auth_failures ||
-        !m->usage_dropped || !m->apikey_evicted || !m->revocations || !m->reloads)
+        !m->ejections || !m->retries || !m->budget_spent || !m->targets || !m->panic ||
+        !m->panic_routed || !m->hc_results || !m->fail_open || !m->rl_rejected ||
+        !m->auth_failures || !m->usage_dropped || !m->apikey_evicted || !m->revocations ||
+        !m->reloads)
         return TC_ENOMEM;
     return TC_OK;
 }

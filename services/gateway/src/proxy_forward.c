@@ -3,11 +3,19 @@
  * breakers), connect or reuse, send the rewritten head and stream the body, read the
  * response head, rewrite it, and relay the body back, with backpressure both ways.
  *
- * Retries: only idempotent methods, only while nothing of the response reached the client
- * and the whole request is still in our buffer, and only for failures that prove the
- * upstream did not process the request: the connection could not be made, or a reused
- * keep-alive connection turned out to be closed before any response byte. A POST is never
- * sent twice.
+ * Retries: only while nothing of the response reached the client and the whole request is
+ * still in our buffer, and only for failures that prove the upstream did not process the
+ * request. A connection that could not be made (refused, timed out) carried nothing, so it is
+ * retried for every method, POST included (issue 14): on another target when one is
+ * available, else on the same after a short backoff, for up to the upstream's
+ * connect_retry_ms from the first attempt and within its retry budget (a share of recent
+ * requests may retry, per worker), so retries cannot multiply an outage's load. A reused keep-alive
+ * connection found closed before any response byte may have carried the request: retried for
+ * idempotent methods only. A POST is never sent twice to a target that may have received it.
+ *
+ * Targets: the balancer's healthy ones; when fewer than panic_threshold percent of a group is
+ * healthy and the other group cannot serve, any target of the group (panic mode), so a
+ * restarting single-target service is tried rather than answered 503 for eject_ms.
  *
  * Failure answers: no healthy target or connection refused → 503, timeout → 504, broken or
  * garbled response → 502, the client's body not arriving in time → 408, a head larger than
@@ -19,6 +27,7 @@
 #include "gw.h"
 #include "canary.h"
 #include "request_limits.h"
+#include "upstream_health.h"
 #include "tc/tc_core.h"
 #include "tc/tc_log.h"
 #include "tc/tc_time.h"
@@ -32,6 +41,14 @@
 #include <unistd.h>
 
 #define WBUF_MAX (GW_IN_MAX + 8192)
+
+/* Backoff before retrying the same target after a refused connection: 25, 50, 100, 200,
+ * 250 ms … (a restarting service listens within a few hundred ms of its exec). */
+#define BACKOFF_BASE_MS 25
+#define BACKOFF_MAX_MS  250
+
+/* What a 503 the gateway makes itself tells the client: try again shortly. */
+#define RETRY_AFTER "Retry-After: 1\r\n"
 
 typedef enum {
     F_CONNECT,         /* refused / unreachable: the request never left */
@@ -75,6 +92,20 @@ static void account_upstream(gw_conn_t *c, int status)
     tc_metric_observe(app->m.up_duration, secs, c->upstream->name, group_name(c->group));
 }
 
+/* Whether one more target of the group may be ejected (the ejection cap). The cap protects
+ * the stable group; canary targets may all go, since stable takes their traffic. Only asked
+ * on a failure, so counting here keeps the success path free of it. */
+static bool may_eject(const gw_upstream_t *up, int group)
+{
+    if (group == GW_GROUP_CANARY)
+        return true;
+    const gw_group_t *g = &up->groups[group];
+    int ejected = 0;
+    for (int i = 0; i < g->n; i++)
+        ejected += breaker_ejected(&g->targets[i].breaker);
+    return uh_may_eject(g->n, ejected, up->max_ejection_percent);
+}
+
 static void breaker_outcome(gw_conn_t *c, outcome_t outcome)
 {
     gw_target_t *t = c->target;
@@ -82,13 +113,18 @@ static void breaker_outcome(gw_conn_t *c, outcome_t outcome)
         return;
     gw_upstream_t *up = c->upstream;
     bool changed = false;
-    if (outcome == OUTCOME_FAILURE)
-        changed = breaker_failure(&t->breaker, c->probe, c->w->now_ms, up->breaker_failures,
-                                  up->breaker_eject_ms);
-    else if (outcome == OUTCOME_SUCCESS)
-        changed = breaker_success(&t->breaker, c->probe);
-    else
+    int64_t now = c->w->now_ms;
+    if (outcome == OUTCOME_FAILURE) {
+        bool cap_ok = c->probe || may_eject(up, c->group);
+        changed = breaker_failure_policy(&t->breaker, c->probe, now, &up->eject, cap_ok);
+    } else if (outcome == OUTCOME_SUCCESS) {
+        changed = breaker_success_at(&t->breaker, c->probe, now);
+        /* panic mode sent it to an ejected target, and it answered: it is back */
+        if (!changed && c->panic)
+            changed = breaker_restore(&t->breaker, now);
+    } else {
         breaker_release(&t->breaker, c->probe); /* the next request probes instead */
+    }
     c->probe = false;
     if (!changed)
         return;
@@ -97,8 +133,8 @@ static void breaker_outcome(gw_conn_t *c, outcome_t outcome)
     tc_metric_set(app->m.breaker, st, up->name, t->name);
     if (st == BREAKER_OPEN) {
         tc_metric_inc(app->m.ejections, 1, up->name, t->name);
-        char ms[16];
-        snprintf(ms, sizeof ms, "%d", up->breaker_eject_ms);
+        char ms[24];
+        snprintf(ms, sizeof ms, "%lld", (long long)(atomic_load(&t->breaker.open_until_ms) - now));
         tc_log_kv(TC_LOG_WARN, "upstream target ejected", "upstream", up->name, "target", t->url,
                   "eject_ms", ms, NULL);
     } else {
@@ -143,19 +179,92 @@ static bool waiting_for_client(const gw_conn_t *c)
     return c->up && !c->up->req_sent && !c->body_done && c->body_sent == c->body_end;
 }
 
+static const char *retry_reason(failure_t kind)
+{
+    return kind == F_CONNECT ? "connect" : kind == F_CONNECT_TIMEOUT ? "connect_timeout" : "stale";
+}
+
+/* Whether a target of the request's group is available and not yet tried by it. */
+static bool untried_target(gw_conn_t *c)
+{
+    const gw_group_t *g = &c->upstream->groups[c->group];
+    for (int i = 0; i < g->n; i++)
+        if (!((c->tried >> i) & 1) && wrr_target_up(&g->targets[i], c->w->now_ms))
+            return true;
+    return false;
+}
+
+/* The worker's retry budget for the request's upstream. */
+static uh_budget_t *retry_budget(gw_conn_t *c)
+{
+    gw_worker_t *w = c->w;
+    int i = c->upstream->index;
+    return w->budgets && i < w->nbudgets ? &w->budgets[i] : NULL;
+}
+
+/*
+ * Retries a failure that proves the request never reached the target (the caller checked),
+ * now on another target or after a backoff on the same. False: not retried (the per-request
+ * time is up, or the retry budget is spent); the caller answers.
+ */
+static bool retry(gw_conn_t *c, failure_t kind)
+{
+    gw_worker_t *w = c->w;
+    bool connect = kind == F_CONNECT || kind == F_CONNECT_TIMEOUT;
+    /* the route's `retries` for idempotent requests, as before issue 14; a stale pooled
+     * connection costs no retry */
+    int budget = c->route->retries + (kind == F_STALE ? 1 : 0);
+    bool counted = http_method_idempotent(c->method) && c->attempts <= budget;
+    bool in_time = connect && w->now_ms < c->retry_until_ms;
+    if ((!counted && !in_time) || w->now_ms >= c->deadline_ms)
+        return false;
+    uh_budget_t *b = retry_budget(c);
+    /* The budget bounds retries that add load or wait: after a timeout, and against a target
+     * that refused (backoff), which is what an outage multiplies. Free: our own stale
+     * connection, and a refused connection handed at once to another healthy target (the
+     * refusing one did no work; the request still reaches one target). */
+    bool elsewhere = connect && untried_target(c);
+    bool free_retry = kind == F_STALE || (kind == F_CONNECT && elsewhere);
+    /* A request claims the budget once, at its first such retry; its later attempts within
+     * its own connect_retry_ms are free. So the budget caps the share of requests that may
+     * wait out an outage (the rest answer 503 at once), not the attempts of each. */
+    if (!free_retry && !c->budgeted && b) {
+        if (!uh_budget_retry(b, w->now_ms, c->upstream->retry_budget_percent,
+                             c->upstream->retry_budget_min)) {
+            tc_metric_inc(w->app->m.budget_spent, 1, c->upstream->name);
+            return false;
+        }
+        c->budgeted = true;
+    }
+    tc_metric_inc(w->app->m.retries, 1, c->upstream->name, retry_reason(kind));
+    if (!connect || elsewhere) {
+        attempt(c);
+        return true;
+    }
+    /* nowhere else to go: the same target again, once it had a moment to start listening */
+    int64_t at = w->now_ms + uh_backoff_ms(c->backoffs++, BACKOFF_BASE_MS, BACKOFF_MAX_MS);
+    if (at > c->retry_until_ms)
+        at = c->retry_until_ms;
+    c->backoff = true;
+    if (gw_conn_arm(c, at) != TC_OK) {
+        gw_conn_close(c);
+        return true;
+    }
+    return true;
+}
+
 static void fail(gw_conn_t *c, failure_t kind)
 {
     breaker_outcome(c, failure_outcome(c, kind));
     bool client_late = kind == F_TIMEOUT && waiting_for_client(c);
     release_up(c, false);
-    int budget = c->route->retries + (kind == F_STALE ? 1 : 0);
-    bool retryable = kind == F_CONNECT || kind == F_CONNECT_TIMEOUT || kind == F_STALE;
-    if (retryable && http_method_idempotent(c->method) && !c->head_dropped &&
-        !c->response_started && c->attempts <= budget && c->w->now_ms < c->deadline_ms) {
-        tc_metric_inc(c->w->app->m.retries, 1, c->upstream->name);
-        attempt(c);
+    bool never_sent = kind == F_CONNECT || kind == F_CONNECT_TIMEOUT || kind == F_STALE;
+    /* a pod that went away: ask the resolver to look at the name soon (endpoints.c) */
+    if ((kind == F_CONNECT || kind == F_CONNECT_TIMEOUT) && c->upstream->endpoints_all &&
+        !atomic_load_explicit(&c->w->app->resolve_asked, memory_order_relaxed))
+        atomic_store(&c->w->app->resolve_asked, 1);
+    if (never_sent && !c->head_dropped && !c->response_started && retry(c, kind))
         return;
-    }
     if (c->response_started) {
         gw_conn_close(c); /* the client has part of a response: all we can do is cut it */
         return;
@@ -171,8 +280,8 @@ static void fail(gw_conn_t *c, failure_t kind)
                                                                   : 502;
     account_upstream(c, status);
     if (status == 503)
-        gw_respond_error(c, 503, "upstream_unavailable", "The service is not available", NULL,
-                         false);
+        gw_respond_error(c, 503, "upstream_unavailable", "The service is not available",
+                         RETRY_AFTER, false);
     else if (status == 504)
         gw_respond_error(c, 504, "upstream_timeout", "The service did not answer in time", NULL,
                          false);
@@ -188,18 +297,33 @@ static gw_target_t *pick(gw_conn_t *c)
     gw_worker_t *w = c->w;
     gw_upstream_t *up = c->upstream;
     gw_group_t *g = &up->groups[c->group];
-    gw_target_t *t = wrr_pick(&w->wrr, g, w->now_ms, c->tried, &c->probe);
-    if (!t && c->tried)
-        t = wrr_pick(&w->wrr, g, w->now_ms, 0, &c->probe); /* a fresh connection to the same */
+    int th = up->panic_threshold;
+    bool panic = false, other_panic = false;
+    c->panic = false;
+    gw_target_t *t = wrr_pick_healthy(&w->wrr, g, w->now_ms, c->tried, th, &c->probe, &panic);
+    if (!t && c->tried && panic) /* a retry in panic: a healthy target first, if any is left */
+        t = wrr_pick(&w->wrr, g, w->now_ms, c->tried, &c->probe);
+    if (!t && c->tried && !panic) /* a fresh connection to the same */
+        t = wrr_pick_healthy(&w->wrr, g, w->now_ms, 0, th, &c->probe, &panic);
     if (t)
         return t;
     /* Nothing healthy in this group: the other group serves rather than failing the call
      * (a canary that is being ejected falls back to stable). */
     gw_group_t *other = &up->groups[!c->group];
-    if (!other->n || !(t = wrr_pick(&w->wrr, other, w->now_ms, 0, &c->probe)))
+    if (other->n &&
+        (t = wrr_pick_healthy(&w->wrr, other, w->now_ms, 0, th, &c->probe, &other_panic))) {
+        c->group = !c->group;
+        c->tried = 0;
+        return t;
+    }
+    if (!panic)
+        return NULL; /* panic_threshold 0: no panic mode, every target ejected */
+    /* Panic: too few healthy targets to carry the load; all of them take it, the way they
+     * would if nothing had been ejected. A success there restores the target. */
+    if (!(t = wrr_pick_any(&w->wrr, g, c->tried)))
         return NULL;
-    c->group = !c->group;
-    c->tried = 0;
+    c->panic = true;
+    tc_metric_inc(w->app->m.panic_routed, 1, up->name);
     return t;
 }
 
@@ -260,7 +384,7 @@ static void attempt(gw_conn_t *c)
     if (!t) {
         account_upstream(c, 503);
         gw_respond_error(c, 503, "no_healthy_upstream",
-                         "No healthy instance of the service is available", NULL, false);
+                         "No healthy instance of the service is available", RETRY_AFTER, false);
         return;
     }
     c->target = t;
@@ -310,6 +434,12 @@ gw_step_t gw_proxy_begin(gw_conn_t *c)
     c->state = CS_PROXY;
     c->upstream = c->route->upstream;
     c->deadline_ms = c->w->now_ms + c->route->timeout_ms;
+    c->retry_until_ms = c->w->now_ms + c->upstream->connect_retry_ms;
+    c->backoff = c->budgeted = false;
+    c->backoffs = 0;
+    uh_budget_t *b = retry_budget(c);
+    if (b)
+        uh_budget_request(b, c->w->now_ms);
     const char *key = c->principal.sub[0] ? c->principal.sub : c->fwd.client_ip;
     c->group = canary_choose(c->upstream, c->canary_ov, key, strlen(key));
     if (c->req.expect_continue)
@@ -707,6 +837,11 @@ void gw_proxy_client_event(gw_conn_t *c)
 void gw_proxy_timeout(gw_conn_t *c)
 {
     up_conn_t *u = c->up;
+    if (!u && c->backoff) {
+        c->backoff = false; /* the backoff is over: try again */
+        attempt(c);
+        return;
+    }
     if (!u) {
         gw_conn_close(c);
         return;

@@ -142,6 +142,24 @@ void gw_worker_cfg_release(gw_worker_t *w, gw_config_t *cfg)
     }
 }
 
+/* Retry budgets for a configuration's upstreams: every new snapshot starts them over (a
+ * window of at most two seconds is all they remember, and an upstream's index may now be
+ * another's). Requests of an older snapshot still in flight use the new budgets by index,
+ * bounds-checked (retry_budget in proxy_forward.c). */
+static int budgets_reset(gw_worker_t *w, const gw_config_t *c)
+{
+    int n = c->nupstreams ? c->nupstreams : 1;
+    uh_budget_t *b = calloc((size_t)n, sizeof *b);
+    if (!b)
+        return TC_ENOMEM;
+    for (int i = 0; i < n; i++)
+        uh_budget_init(&b[i]);
+    free(w->budgets);
+    w->budgets = b;
+    w->nbudgets = n;
+    return TC_OK;
+}
+
 /* Switches to the application's current configuration; requests in flight keep theirs. */
 static void sync_config(gw_worker_t *w)
 {
@@ -151,7 +169,8 @@ static void sync_config(gw_worker_t *w)
     if (w->cfg && w->cfg_users > 0 && w->nretired == (int)TC_ARRAY_LEN(w->retired))
         return; /* try again once older requests have finished */
     gw_config_t *next = gw_app_config_get(app);
-    if (gw_upstream_pools_bind(w, next) != TC_OK || wrr_reset(&w->wrr, next) != TC_OK) {
+    if (gw_upstream_pools_bind(w, next) != TC_OK || wrr_reset(&w->wrr, next) != TC_OK ||
+        budgets_reset(w, next) != TC_OK) {
         gw_config_unref(next);
         return; /* out of memory: keep serving with what we have */
     }
@@ -352,6 +371,8 @@ static void worker_free(gw_worker_t *w)
         gw_config_unref(w->retired[i].cfg);
     gw_config_unref(w->cfg);
     wrr_free(&w->wrr);
+    free(w->budgets);
+    w->budgets = NULL;
     heap_free(&w->timers);
     for (int i = 0; i < w->bufs.n; i++)
         free(w->bufs.items[i]);

@@ -32,6 +32,7 @@ static void config_free(gw_config_t *c)
     free(c->routes);
     for (int i = 0; i < c->nupstreams; i++) {
         free(c->upstreams[i].name);
+        free(c->upstreams[i].hc_path);
         free_group(&c->upstreams[i].groups[0]);
         free_group(&c->upstreams[i].groups[1]);
     }
@@ -76,6 +77,34 @@ static int parse_all(gw_cv_t *v, const cJSON *root, gw_config_t *c)
     return rc;
 }
 
+/* A snapshot of root (taken over: freed with the snapshot or on failure). */
+static int parse_root(cJSON *root, bool expand, const gw_config_t *prev, gw_config_t **out,
+                      gw_cv_t *v)
+{
+    gw_config_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        cJSON_Delete(root);
+        return TC_ENOMEM;
+    }
+    atomic_init(&c->refs, 1);
+    c->source = root;
+    if (expand)
+        gw_config_expand_env(v, root, "");
+    int rc = parse_all(v, root, c);
+    if (rc == TC_OK && v->count)
+        rc = TC_EINVAL;
+    if (rc != TC_OK) {
+        if (rc == TC_ENOMEM)
+            gw_cv_error(v, "(document)", "out of memory");
+        config_free(c);
+        return rc;
+    }
+    gw_config_inherit_breakers(c, prev);
+    c->generation = atomic_fetch_add(&g_generation, 1) + 1;
+    *out = c;
+    return TC_OK;
+}
+
 int gw_config_parse(const char *text, const gw_config_t *prev, gw_config_t **out, cJSON *errors)
 {
     *out = NULL;
@@ -91,27 +120,19 @@ int gw_config_parse(const char *text, const gw_config_t *prev, gw_config_t **out
         cJSON_Delete(root);
         return TC_EINVAL;
     }
-    gw_config_t *c = calloc(1, sizeof *c);
-    if (!c) {
-        cJSON_Delete(root);
+    return parse_root(root, true, prev, out, &v);
+}
+
+int gw_config_rebuild(const gw_config_t *cur, gw_config_t **out, cJSON *errors)
+{
+    *out = NULL;
+    gw_cv_t v = {.errors = errors};
+    /* the source is already expanded: expanding again would read a ${…} that a variable's
+     * value happened to contain */
+    cJSON *root = cJSON_Duplicate(cur->source, 1);
+    if (!root)
         return TC_ENOMEM;
-    }
-    atomic_init(&c->refs, 1);
-    c->source = root;
-    gw_config_expand_env(&v, root, "");
-    int rc = parse_all(&v, root, c);
-    if (rc == TC_OK && v.count)
-        rc = TC_EINVAL;
-    if (rc != TC_OK) {
-        if (rc == TC_ENOMEM)
-            gw_cv_error(&v, "(document)", "out of memory");
-        config_free(c);
-        return rc;
-    }
-    gw_config_inherit_breakers(c, prev);
-    c->generation = atomic_fetch_add(&g_generation, 1) + 1;
-    *out = c;
-    return TC_OK;
+    return parse_root(root, false, cur, out, &v);
 }
 
 int gw_config_load(const char *path, const gw_config_t *prev, gw_config_t **out, cJSON *errors)

@@ -26,6 +26,7 @@
 #include "http_parse.h"
 #include "tc/tc_auth.h"
 #include "tc/tc_cidr.h"
+#include "upstream_health.h"
 
 #define GW_MAX_METHODS_MASK ((1u << HTTP_M_COUNT) - 1)
 
@@ -35,7 +36,7 @@ typedef enum { GW_GROUP_STABLE = 0, GW_GROUP_CANARY = 1 } gw_group_id_t;
 
 typedef struct {
     char *url;
-    char name[24]; /* "stable-0", "canary-1": its group and position there, for metrics labels
+    char name[32]; /* "stable-0", "canary-1": its group and position there, for metrics labels
                       (which must not reveal internal addresses) */
     char host[256];
     char hostport[272]; /* Host header sent upstream */
@@ -45,7 +46,16 @@ typedef struct {
     struct sockaddr_storage addr;
     socklen_t addrlen;
     int index; /* position among all targets of the configuration (per-worker state) */
+    int entry; /* position of the configured target it comes from (endpoints "all": one
+                  configured name, several addresses, each its own target) */
     gw_breaker_t breaker;
+    /* active health checks (health_check.c): hc_ok is what the balancer reads; hc and
+     * hc_next_ms belong to the checker thread */
+    atomic_int hc_ok;
+    atomic_int hc_unreachable; /* its last check could not connect: down, not doubtful */
+    uh_hc_t hc;
+    int64_t hc_next_ms;
+    bool hc_down_while_ejected; /* a check failed while the breaker had it ejected */
 } gw_target_t;
 
 typedef struct {
@@ -63,8 +73,30 @@ typedef struct {
     int retries; /* extra attempts for idempotent requests on connection failure */
     int breaker_failures;
     int breaker_eject_ms;
-    int keepalive;         /* idle connections kept per target per worker */
-    int keepalive_idle_ms; /* idle connection lifetime (below the upstream's own timeout) */
+    gw_eject_policy_t eject;  /* breaker: failures, eject_ms (base), max_eject_ms, reset_ms */
+    int max_ejection_percent; /* share of the upstream's targets breakers may eject */
+    int panic_threshold;      /* healthy share (%) of a group below which it routes to all */
+    int keepalive;            /* idle connections kept per target per worker */
+    int keepalive_idle_ms;    /* idle connection lifetime (below the upstream's own timeout) */
+    /* connect failures (the request never left) are retried for every method within this
+     * time from the first attempt, and within the retry budget */
+    int connect_retry_ms;
+    int retry_budget_percent; /* retries per window: this share of the window's requests … */
+    int retry_budget_min;     /* … plus this many */
+    /* active health checks (hc_enabled 0: none) */
+    int hc_enabled;
+    char *hc_path;
+    int hc_port; /* 0: each target's port + 1000 (the platform's admin port) */
+    int hc_interval_ms;
+    int hc_timeout_ms;
+    int hc_healthy;   /* consecutive passes that make a failing target healthy */
+    int hc_unhealthy; /* consecutive failures that take it out */
+    atomic_int panic; /* 1 while a group is in panic (the checker thread's gauge) */
+    /* endpoints "all": each target name stands for every address it resolves to (a headless
+     * Service: one per pod), re-resolved every resolve_ms (and soon after a refused
+     * connection) by the resolver thread, which rebuilds the snapshot when they change */
+    int endpoints_all;
+    int resolve_ms;
 } gw_upstream_t;
 
 #define GW_MAX_SEGMENTS      16
@@ -132,6 +164,9 @@ typedef struct gw_config {
  * failure every problem is appended to `errors` (a cJSON array of strings) and *out is NULL.
  */
 int gw_config_parse(const char *text, const gw_config_t *prev, gw_config_t **out, cJSON *errors);
+/* The same document again (the snapshot's own, already expanded: no ${NAME} is read), names
+ * resolved anew: what the resolver thread installs when a name's addresses changed. */
+int gw_config_rebuild(const gw_config_t *cur, gw_config_t **out, cJSON *errors);
 /* Same from a file. */
 int gw_config_load(const char *path, const gw_config_t *prev, gw_config_t **out, cJSON *errors);
 
@@ -152,6 +187,16 @@ gw_match_t gw_route_match(const gw_config_t *c, const char *path, size_t len, ht
                           const gw_route_t **route, unsigned *allow);
 /* Writes "GET, HEAD, POST" for a method mask into out. */
 void gw_methods_format(unsigned mask, char *out, size_t outlen);
+
+/* Every address of a name (GATEWAY_HOSTS_FILE, a hosts-format file, first; then DNS), unique
+ * and sorted, at most GW_MAX_GROUP_TARGETS. TC_ENOTFOUND when there is none. */
+typedef struct {
+    struct sockaddr_storage addr[GW_MAX_GROUP_TARGETS];
+    int n;
+} gw_addrs_t;
+int gw_resolve_all(const char *host, int port, gw_addrs_t *out);
+bool gw_addrs_equal(const gw_addrs_t *a, const gw_addrs_t *b);
+socklen_t gw_addr_len(const struct sockaddr_storage *ss);
 
 /* Expands ${NAME} from the environment into a new string; NULL and *missing set to the first
  * undefined name (static buffer of the caller) when a variable is not set. */

@@ -23,6 +23,8 @@
 
 /* ------------------------------------------------------------------ pools */
 
+static void up_close(up_conn_t *u);
+
 static gw_pool_slot_t *pool_find(gw_worker_t *w, const gw_target_t *t, int create)
 {
     for (gw_pool_slot_t *p = w->pools; p; p = p->next)
@@ -66,6 +68,12 @@ int gw_upstream_pools_bind(gw_worker_t *w, gw_config_t *c)
             }
         }
     }
+    /* Drained: addresses no longer configured (a pod gone from its name) get no new request;
+     * their idle connections close now, busy ones once their exchange ends (release finds
+     * max_idle 0). */
+    for (gw_pool_slot_t *p = w->pools; p; p = p->next)
+        while (p->max_idle == 0 && p->idle)
+            up_close(p->idle);
     free(w->slots);
     w->slots = slots;
     w->nslots = c->ntargets;

@@ -91,3 +91,93 @@ Test(wrr, skips_ejected_and_excluded_targets)
     wrr_free(&w);
     gw_config_unref(c);
 }
+
+/* ------------------------------------------------------------------ panic (issue 14) */
+
+Test(wrr, panic_below_the_threshold)
+{
+    gw_config_t *c = config("{\"url\": \"http://127.0.0.1:1\"},{\"url\": \"http://127.0.0.1:2\"},"
+                            "{\"url\": \"http://127.0.0.1:3\"}",
+                            NULL);
+    gw_wrr_t w = {0};
+    cr_assert_eq(wrr_reset(&w, c), TC_OK);
+    gw_group_t *g = &c->upstreams[0].groups[0];
+    bool probe, panic;
+    /* one of three out (a failing health check): two thirds healthy, no panic */
+    atomic_store(&g->targets[0].hc_ok, 0);
+    for (int i = 0; i < 30; i++) {
+        gw_target_t *t = wrr_pick_healthy(&w, g, 0, 0, 50, &probe, &panic);
+        cr_assert_not_null(t);
+        cr_assert_not(panic);
+        cr_assert_neq(t, &g->targets[0], "an unhealthy target gets nothing");
+    }
+    /* two of three out (one ejected by its breaker): panic */
+    breaker_failure(&g->targets[1].breaker, 0, 0, 1, 30000);
+    cr_assert_null(wrr_pick_healthy(&w, g, 0, 0, 50, &probe, &panic));
+    cr_assert(panic);
+    /* threshold 0: no panic, the healthy one serves */
+    cr_assert_eq(wrr_pick_healthy(&w, g, 0, 0, 0, &probe, &panic), &g->targets[2]);
+    cr_assert_not(panic);
+    /* panic mode spreads over all three, preferring untried ones */
+    int counts[3] = {0};
+    for (int i = 0; i < 300; i++)
+        counts[wrr_pick_any(&w, g, 0) - g->targets]++;
+    cr_assert_eq(counts[0], 100);
+    cr_assert_eq(counts[1], 100);
+    cr_assert_eq(counts[2], 100);
+    cr_assert_eq(wrr_pick_any(&w, g, 0x3), &g->targets[2]);
+    cr_assert_not_null(wrr_pick_any(&w, g, 0x7), "every one tried: any again");
+    wrr_free(&w);
+    gw_config_unref(c);
+}
+
+Test(wrr, single_target_never_panics_while_up)
+{
+    gw_config_t *c = config("{\"url\": \"http://127.0.0.1:1\"}", NULL);
+    gw_wrr_t w = {0};
+    cr_assert_eq(wrr_reset(&w, c), TC_OK);
+    gw_group_t *g = &c->upstreams[0].groups[0];
+    bool probe, panic;
+    cr_assert_eq(wrr_pick_healthy(&w, g, 0, 0, 50, &probe, &panic), &g->targets[0]);
+    cr_assert_not(panic);
+    atomic_store(&g->targets[0].hc_ok, 0);
+    cr_assert_null(wrr_pick_healthy(&w, g, 0, 0, 50, &probe, &panic));
+    cr_assert(panic, "its only target failing: panic routes to it anyway");
+    cr_assert_eq(wrr_pick_any(&w, g, 0), &g->targets[0]);
+    wrr_free(&w);
+    gw_config_unref(c);
+}
+
+Test(wrr, panic_leaves_out_targets_that_refuse_connections)
+{
+    gw_config_t *c = config("{\"url\": \"http://127.0.0.1:1\"},{\"url\": \"http://127.0.0.1:2\"},"
+                            "{\"url\": \"http://127.0.0.1:3\"}",
+                            NULL);
+    gw_wrr_t w = {0};
+    cr_assert_eq(wrr_reset(&w, c), TC_OK);
+    gw_group_t *g = &c->upstreams[0].groups[0];
+    bool probe, panic;
+    /* two of three killed: their checks cannot connect. The third carries everything: no
+     * panic, which would send two requests in three to targets known to refuse them */
+    for (int i = 0; i < 2; i++) {
+        atomic_store(&g->targets[i].hc_ok, 0);
+        atomic_store(&g->targets[i].hc_unreachable, 1);
+    }
+    for (int i = 0; i < 10; i++) {
+        cr_assert_eq(wrr_pick_healthy(&w, g, 0, 0, 50, &probe, &panic), &g->targets[2]);
+        cr_assert_not(panic);
+    }
+    /* the third fails its checks but answers: panic over the reachable one only */
+    atomic_store(&g->targets[2].hc_ok, 0);
+    cr_assert_null(wrr_pick_healthy(&w, g, 0, 0, 50, &probe, &panic));
+    cr_assert(panic);
+    for (int i = 0; i < 10; i++)
+        cr_assert_eq(wrr_pick_any(&w, g, 0), &g->targets[2]);
+    /* every one unreachable: panic tries them all (a restart is about to end) */
+    atomic_store(&g->targets[2].hc_unreachable, 1);
+    cr_assert_null(wrr_pick_healthy(&w, g, 0, 0, 50, &probe, &panic));
+    cr_assert(panic);
+    cr_assert_neq(wrr_pick_any(&w, g, 0), wrr_pick_any(&w, g, 0));
+    wrr_free(&w);
+    gw_config_unref(c);
+}

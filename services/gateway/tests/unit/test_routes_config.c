@@ -1,6 +1,8 @@
 /* Unit tests for the routing configuration: validation (every problem listed), ${VAR}
  * expansion, route order and matching, plans, trusted-proxy CIDRs. */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,5 +368,206 @@ Test(config, reload_keeps_breakers_of_targets_that_stay)
                  BREAKER_CLOSED);
     gw_config_unref(a);
     gw_config_unref(b);
+    cJSON_Delete(errors);
+}
+
+/* ------------------------------------------------------------------ issue 14 */
+
+static const char *resilience_doc(const char *upstream_extra)
+{
+    static char doc[2048];
+    snprintf(
+        doc, sizeof doc,
+        "{\"plans\": {\"free\": {\"per_minute\": 1, \"per_day\": null}},"
+        " \"upstreams\": [{\"name\": \"svc\", \"targets\": [{\"url\": \"http://127.0.0.1:1\"}]%s}],"
+        " \"routes\": [{\"prefix\": \"/\", \"upstream\": \"svc\"}]}",
+        upstream_extra);
+    return doc;
+}
+
+Test(config, resilience_defaults)
+{
+    cJSON *errors;
+    gw_config_t *c = load(resilience_doc(""), &errors);
+    cr_assert_not_null(c);
+    gw_upstream_t *up = gw_config_upstream(c, "svc");
+    cr_assert_eq(up->max_ejection_percent, 50);
+    cr_assert_eq(up->panic_threshold, 50);
+    cr_assert_eq(up->eject.failures, 5);
+    cr_assert_eq(up->eject.base_ms, 30000);
+    cr_assert_eq(up->eject.max_ms, 300000);
+    cr_assert_eq(up->eject.reset_ms, 60000);
+    cr_assert_eq(up->connect_retry_ms, 1000);
+    cr_assert_eq(up->retry_budget_percent, 20);
+    cr_assert_eq(up->retry_budget_min, 10);
+    cr_assert_eq(up->hc_enabled, 0, "health checks only where configured");
+    cr_assert_eq(atomic_load(&up->groups[0].targets[0].hc_ok), 1, "targets start healthy");
+    gw_config_unref(c);
+    cJSON_Delete(errors);
+}
+
+Test(config, health_check_defaults_and_settings)
+{
+    cJSON *errors;
+    gw_config_t *c = load(resilience_doc(", \"health_check\": {}"), &errors);
+    cr_assert_not_null(c);
+    gw_upstream_t *up = gw_config_upstream(c, "svc");
+    cr_assert_eq(up->hc_enabled, 1);
+    cr_assert_str_eq(up->hc_path, "/ready");
+    cr_assert_eq(up->hc_port, 0, "the target's port + 1000: the admin port");
+    cr_assert_eq(up->hc_interval_ms, 1000);
+    cr_assert_eq(up->hc_timeout_ms, 500);
+    cr_assert_eq(up->hc_healthy, 1);
+    cr_assert_eq(up->hc_unhealthy, 2);
+    gw_config_unref(c);
+    cJSON_Delete(errors);
+    c = load(
+        resilience_doc(", \"health_check\": {\"path\": \"/health\", \"port\": 9999,"
+                       " \"interval_ms\": 300, \"timeout_ms\": 200, \"healthy\": 2,"
+                       " \"unhealthy\": 3}, \"panic_threshold\": 0,"
+                       " \"breaker\": {\"max_ejection_percent\": 100, \"max_eject_ms\": 1000,"
+                       " \"eject_ms\": 500, \"reset_ms\": 0},"
+                       " \"connect_retry_ms\": 0, \"retry_budget\": {\"percent\": 5, \"min\": 0}"),
+        &errors);
+    cr_assert_not_null(c, "%s", cJSON_PrintUnformatted(errors));
+    up = gw_config_upstream(c, "svc");
+    cr_assert_str_eq(up->hc_path, "/health");
+    cr_assert_eq(up->hc_port, 9999);
+    cr_assert_eq(up->hc_interval_ms, 300);
+    cr_assert_eq(up->panic_threshold, 0);
+    cr_assert_eq(up->max_ejection_percent, 100);
+    cr_assert_eq(up->eject.max_ms, 1000);
+    cr_assert_eq(up->connect_retry_ms, 0);
+    cr_assert_eq(up->retry_budget_percent, 5);
+    gw_config_unref(c);
+    cJSON_Delete(errors);
+}
+
+Test(config, resilience_problems_are_listed)
+{
+    cJSON *errors;
+    cr_assert_null(
+        load(resilience_doc(", \"health_check\": {\"path\": \"ready\", \"interval_ms\": 100,"
+                            " \"timeout_ms\": 200, \"unhealthy\": 0, \"method\": \"HEAD\"},"
+                            " \"panic_threshold\": 101,"
+                            " \"breaker\": {\"eject_ms\": 5000, \"max_eject_ms\": 1000,"
+                            " \"max_ejection_percent\": -1},"
+                            " \"retry_budget\": {\"share\": 1}"),
+             &errors));
+    const char *want[] = {
+        "upstreams[0].health_check: path must start with /",
+        "upstreams[0].health_check: timeout_ms must not exceed interval_ms",
+        "upstreams[0].health_check.unhealthy: must be an integer",
+        "unknown key \"method\"",
+        "upstreams[0].panic_threshold: must be an integer from 0 to 100",
+        "upstreams[0].breaker: max_eject_ms must be at least eject_ms",
+        "upstreams[0].breaker.max_ejection_percent: must be an integer",
+        "unknown key \"share\"",
+    };
+    char *all = cJSON_Print(errors);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        cr_expect(has_error(errors, want[i]), "missing: %s\nall: %s", want[i], all);
+    cr_expect_eq(cJSON_GetArraySize(errors), (int)(sizeof want / sizeof want[0]), "%s", all);
+    free(all);
+    cJSON_Delete(errors);
+    cr_assert_null(
+        load(resilience_doc(", \"health_check\": {\"path\": \"/a b\\r\\nX: y\"}"), &errors),
+        "a path that would inject into the check's request line");
+    cJSON_Delete(errors);
+}
+
+Test(config, reload_keeps_health_check_verdicts)
+{
+    cJSON *errors;
+    gw_config_t *a = load(resilience_doc(", \"health_check\": {}"), &errors);
+    cr_assert_not_null(a);
+    atomic_store(&a->upstreams[0].groups[0].targets[0].hc_ok, 0);
+    gw_config_t *b = NULL;
+    cr_assert_eq(gw_config_parse(resilience_doc(", \"health_check\": {}"), a, &b, errors), TC_OK);
+    cr_assert_eq(atomic_load(&b->upstreams[0].groups[0].targets[0].hc_ok), 0);
+    cr_assert_not(b->upstreams[0].groups[0].targets[0].hc.healthy);
+    gw_config_unref(a);
+    gw_config_unref(b);
+    cJSON_Delete(errors);
+}
+
+/* ------------------------------------------------------------------ pod-level endpoints */
+
+static void hosts_file(const char *path, const char *lines)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(lines, f);
+    fclose(f);
+}
+
+Test(config, endpoints_all_expands_a_name_into_a_target_per_address)
+{
+    char path[] = "/tmp/gw-hosts-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    hosts_file(path, "# pods of the user Service\n127.0.0.4 pods.test\n127.0.0.2 pods.test other\n"
+                     "127.0.0.3 pods.test\n10.0.0.9 unrelated\n");
+    setenv("GATEWAY_HOSTS_FILE", path, 1);
+    cJSON *errors;
+    gw_config_t *a;
+    const char *doc =
+        "{\"plans\": {\"free\": {\"per_minute\": 1, \"per_day\": null}},"
+        " \"upstreams\": [{\"name\": \"svc\", \"endpoints\": \"all\", \"resolve_ms\": 300,"
+        "   \"targets\": [{\"url\": \"http://pods.test:8082\", \"weight\": 2}],"
+        "   \"canary\": {\"targets\": [{\"url\": \"http://127.0.0.9:8082\"}], \"weight\": 5}}],"
+        " \"routes\": [{\"prefix\": \"/\", \"upstream\": \"svc\"}]}";
+    a = load(doc, &errors);
+    cr_assert_not_null(a);
+    gw_upstream_t *up = gw_config_upstream(a, "svc");
+    cr_assert_eq(up->endpoints_all, 1);
+    cr_assert_eq(up->resolve_ms, 300);
+    gw_group_t *g = &up->groups[GW_GROUP_STABLE];
+    cr_assert_eq(g->n, 3, "one target per address of the name");
+    const char *want[] = {"127.0.0.2", "127.0.0.3", "127.0.0.4"};
+    for (int i = 0; i < 3; i++) {
+        char name[32], text[64];
+        snprintf(name, sizeof name, "stable-0.%d", i);
+        cr_assert_str_eq(g->targets[i].name, name);
+        cr_assert_eq(g->targets[i].entry, 0);
+        cr_assert_eq(g->targets[i].weight, 2);
+        cr_assert_str_eq(g->targets[i].hostport, "pods.test:8082", "Host stays the name");
+        struct sockaddr_in *sin = (struct sockaddr_in *)&g->targets[i].addr;
+        inet_ntop(AF_INET, &sin->sin_addr, text, sizeof text);
+        cr_assert_str_eq(text, want[i]);
+        cr_assert_eq(ntohs(sin->sin_port), 8082);
+    }
+    cr_assert_eq(up->groups[GW_GROUP_CANARY].n, 1);
+    cr_assert_eq(a->ntargets, 4);
+    /* 127.0.0.3 ejected; the name loses 127.0.0.2 and gains 127.0.0.5 */
+    breaker_failure(&g->targets[1].breaker, 0, 0, 1, 30000);
+    hosts_file(path, "127.0.0.3 pods.test\n127.0.0.4 pods.test\n127.0.0.5 pods.test\n");
+    gw_config_t *b = NULL;
+    cr_assert_eq(gw_config_rebuild(a, &b, errors), TC_OK);
+    cr_assert_gt(b->generation, a->generation);
+    g = &gw_config_upstream(b, "svc")->groups[GW_GROUP_STABLE];
+    cr_assert_eq(g->n, 3);
+    cr_assert_eq(((struct sockaddr_in *)&g->targets[0].addr)->sin_addr.s_addr,
+                 inet_addr("127.0.0.3"));
+    cr_assert_eq(breaker_state(&g->targets[0].breaker), BREAKER_OPEN,
+                 "an address that stays keeps its breaker");
+    cr_assert_eq(breaker_state(&g->targets[2].breaker), BREAKER_CLOSED);
+    /* a name that no longer resolves keeps one unresolved target (it fails until it does) */
+    hosts_file(path, "");
+    unsetenv("GATEWAY_HOSTS_FILE");
+    gw_config_unref(a);
+    gw_config_unref(b);
+    cJSON_Delete(errors);
+    unlink(path);
+}
+
+Test(config, endpoints_must_be_first_or_all)
+{
+    cJSON *errors;
+    cr_assert_null(load(resilience_doc(", \"endpoints\": \"some\", \"resolve_ms\": 10"), &errors));
+    cr_assert(has_error(errors, "upstreams[0].endpoints: must be one of first, all"), "%s",
+              cJSON_PrintUnformatted(errors));
+    cr_assert(has_error(errors, "upstreams[0].resolve_ms: must be an integer"));
     cJSON_Delete(errors);
 }

@@ -1,0 +1,163 @@
+/*
+ * notification-events → deliveries. Each com.techcorp.notification.requested becomes one
+ * delivery row for its (request, recipient, channel), decided and rendered here inside the
+ * consumer's transaction: suppressed (recipient inactive, opted out), failed (no template,
+ * template does not render), delivered at once (in-app: the inbox row is the delivery) or
+ * pending (email: the sender job sends it). The row's unique key makes a redelivered request
+ * a no-op, on top of the consumer's inbox.
+ */
+#include "events_out.h"
+#include "notification_app.h"
+#include "store.h"
+#include "tc/tc_core.h"
+#include "tc/tc_log.h"
+#include "tc/tc_proto.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    notify_rendered_t msg;
+    char locale[NOTIFY_LOCALE_MAX];
+    const char *fail; /* reason when the request cannot be rendered */
+} rendering_t;
+
+/* The org's template along the recipient's locale chain, else the built-in default. */
+static int render_request(tc_dbconn_t *tx, const notify_request_t *req, const char *locale,
+                          rendering_t *out)
+{
+    char chain[NOTIFY_CHAIN_MAX][NOTIFY_LOCALE_MAX];
+    int n = notify_locale_chain(locale[0] ? locale : NULL, chain);
+    template_row_t row;
+    notify_template_t t;
+    int rc = store_template_find(tx, req->org_id, req->kind, chain, n, &row);
+    if (rc == TC_OK) {
+        t = (notify_template_t){row.kind, row.locale, row.subject, row.text, row.html};
+    } else if (rc == TC_ENOTFOUND) {
+        const notify_template_t *b = notify_builtin_for(req->kind, locale[0] ? locale : NULL);
+        if (!b && tc_json_get_str(req->params, "title"))
+            b = notify_builtin_generic();
+        if (!b) {
+            out->fail = "no_template";
+            return TC_OK;
+        }
+        t = *b;
+    } else {
+        return rc;
+    }
+    snprintf(out->locale, sizeof out->locale, "%s", t.locale);
+    cJSON *ctx = notify_context(req->params, req->name, req->email);
+    const char *why = NULL;
+    rc = ctx ? notify_render(&t, ctx, &out->msg, &why) : TC_ENOMEM;
+    if (rc == TC_EINVAL) {
+        tc_log_kv(TC_LOG_WARN, "template does not render", "kind", req->kind, "why", why, NULL);
+        out->fail = "render_failed";
+        rc = TC_OK;
+    }
+    cJSON_Delete(ctx);
+    template_row_clear(&row);
+    return rc;
+}
+
+static char *sealed_message(notification_app_t *app, const notify_request_t *req,
+                            const notify_rendered_t *m, int *rc)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *text = NULL, *sealed = NULL;
+    if (o && cJSON_AddStringToObject(o, "to", req->email) &&
+        tc_json_add_str(o, "name", req->name) &&
+        cJSON_AddStringToObject(o, "subject", m->subject) &&
+        cJSON_AddStringToObject(o, "text", m->text) && cJSON_AddStringToObject(o, "html", m->html))
+        text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    *rc = text ? tc_keyring_seal(app->keys, req->org_id, "delivery.message", text, &sealed)
+               : TC_ENOMEM;
+    if (text)
+        memset(text, 0, strlen(text));
+    free(text);
+    return sealed;
+}
+
+static int on_requested(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx, void *ud)
+{
+    notification_app_t *app = ud;
+    notify_request_t req;
+    const char *why = NULL;
+    if (notify_request_parse(data, &req, &why) != TC_OK) {
+        tc_log_kv(TC_LOG_WARN, "notification request refused", "event_id", ev->id, "why", why,
+                  NULL);
+        return TC_EINVAL;
+    }
+    recipient_t rcpt;
+    rendering_t rend = {0};
+    char *sealed = NULL;
+    int rc = store_recipient_get(tx, req.org_id, req.user_id, &rcpt);
+    if (rc != TC_OK)
+        return rc;
+    delivery_new_t d = {
+        .request_id = ev->id,
+        .org_id = req.org_id,
+        .recipient_id = req.user_id,
+        .channel = req.channel,
+        .kind = req.kind,
+        .locale = rcpt.locale[0] ? rcpt.locale : NOTIFY_DEFAULT_LOCALE,
+        .max_attempts = app->max_attempts,
+    };
+    bool inactive = strcmp(rcpt.status, "deleted") == 0 || strcmp(rcpt.status, "suspended") == 0;
+    if (inactive || !notify_pref_allows(req.kind, req.channel, rcpt.channels, rcpt.categories)) {
+        d.status = "suppressed";
+        d.last_error = inactive ? "recipient_inactive" : "opted_out";
+    } else {
+        rc = render_request(tx, &req, rcpt.locale, &rend);
+        if (rc != TC_OK)
+            goto cleanup;
+        if (rend.fail) {
+            d.status = "failed";
+            d.last_error = rend.fail;
+        } else {
+            d.locale = rend.locale;
+            if (strcmp(req.channel, "email") == 0) {
+                sealed = sealed_message(app, &req, &rend.msg, &rc);
+                if (rc != TC_OK)
+                    goto cleanup;
+                d.status = "pending";
+                d.message_enc = sealed;
+            } else {
+                d.status = "delivered";
+            }
+        }
+    }
+    rc = store_delivery_insert(tx, &d);
+    if (rc == TC_ECONFLICT) { /* this request was handled before: nothing more to do */
+        rc = TC_OK;
+        goto cleanup;
+    }
+    if (rc == TC_OK && strcmp(d.status, "delivered") == 0)
+        rc = store_inbox_insert(tx, req.org_id, req.user_id, d.id, req.kind, rend.msg.subject,
+                                rend.msg.text);
+    if (rc == TC_OK && (strcmp(d.status, "delivered") == 0 || strcmp(d.status, "failed") == 0)) {
+        outcome_event_t e = {d.id,
+                             ev->id,
+                             req.org_id,
+                             req.user_id,
+                             req.channel,
+                             req.kind,
+                             strcmp(d.status, "delivered") == 0 ? 1 : 0,
+                             d.last_error,
+                             NULL};
+        rc = events_outcome(tx, strcmp(d.status, "delivered") == 0, &e);
+    }
+cleanup:
+    free(sealed);
+    notify_rendered_clear(&rend.msg);
+    recipient_clear(&rcpt);
+    return rc;
+}
+
+int consumer_requests_start(notification_app_t *app)
+{
+    static const tc_event_route_t routes[] = {
+        {TC_EV_NOTIFICATION_REQUESTED, on_requested},
+    };
+    return tc_service_consume_types(app->svc, NULL, routes, TC_ARRAY_LEN(routes), app);
+}

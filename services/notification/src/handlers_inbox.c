@@ -1,0 +1,109 @@
+/* /v1/notifications: the caller's own in-app inbox (never another user's, never another
+ * org's: every query is keyed by the token's org and subject). */
+#include "handlers.h"
+#include "store.h"
+#include "tc/tc_core.h"
+#include "tc/tc_page.h"
+
+#include <string.h>
+
+tc_dbconn_t *conn_or_503(notification_app_t *app, tc_resp_t *resp)
+{
+    tc_dbconn_t *c = tc_db_acquire(app->db);
+    if (!c)
+        tc_resp_fail(resp, TC_EUNAVAIL);
+    return c;
+}
+
+void respond_count(tc_resp_t *resp, int rc, const char *name, int64_t n)
+{
+    if (rc != TC_OK) {
+        tc_resp_fail(resp, rc);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    if (o && !tc_json_add_int(o, name, n)) {
+        cJSON_Delete(o);
+        o = NULL;
+    }
+    tc_resp_json(resp, 200, o);
+}
+
+void respond_page(tc_resp_t *resp, int rc, cJSON *data, const char *next_key)
+{
+    if (rc != TC_OK) {
+        cJSON_Delete(data);
+        tc_resp_fail(resp, rc);
+        return;
+    }
+    tc_resp_json(resp, 200, tc_page_body(data, next_key && next_key[0] ? next_key : NULL));
+}
+
+void h_inbox_list(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    notification_app_t *app = ud;
+    const tc_principal_t *p = tc_req_principal(req);
+    tc_page_t page;
+    if (tc_page_parse(req, resp, &page) != TC_OK)
+        return;
+    const char *unread = tc_req_query(req, "unread");
+    if (unread && strcmp(unread, "true") != 0 && strcmp(unread, "false") != 0) {
+        tc_resp_error(resp, 400, "bad_request", "unread must be true or false");
+        return;
+    }
+    tc_dbconn_t *c = conn_or_503(app, resp);
+    if (!c)
+        return;
+    cJSON *data = NULL;
+    char next[TC_ID_MAX];
+    int rc = store_inbox_list(c, p->org, p->sub, unread && strcmp(unread, "true") == 0, &page,
+                              &data, next, sizeof next);
+    tc_db_release(app->db, c);
+    respond_page(resp, rc, data, next);
+}
+
+void h_inbox_unread(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    notification_app_t *app = ud;
+    const tc_principal_t *p = tc_req_principal(req);
+    tc_dbconn_t *c = conn_or_503(app, resp);
+    if (!c)
+        return;
+    int64_t n = 0;
+    int rc = store_inbox_unread(c, p->org, p->sub, &n);
+    tc_db_release(app->db, c);
+    respond_count(resp, rc, "unread", n);
+}
+
+void h_inbox_read(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    notification_app_t *app = ud;
+    const tc_principal_t *p = tc_req_principal(req);
+    const char *id = tc_req_param_id(req, resp, "id", "ntf", "Notification");
+    if (!id)
+        return;
+    tc_dbconn_t *c = conn_or_503(app, resp);
+    if (!c)
+        return;
+    cJSON *item = NULL;
+    int rc = store_inbox_read(c, p->org, p->sub, id, &item);
+    tc_db_release(app->db, c);
+    if (rc != TC_OK) {
+        tc_resp_fail_for(resp, rc, "Notification");
+        return;
+    }
+    tc_resp_json(resp, 200, item);
+}
+
+void h_inbox_read_all(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    notification_app_t *app = ud;
+    const tc_principal_t *p = tc_req_principal(req);
+    tc_dbconn_t *c = conn_or_503(app, resp);
+    if (!c)
+        return;
+    int64_t n = 0;
+    int rc = store_inbox_read_all(c, p->org, p->sub, &n);
+    tc_db_release(app->db, c);
+    respond_count(resp, rc, "updated", n);
+}

@@ -1,0 +1,137 @@
+/* /v1/notifications/preferences (the caller's own choices) and /v1/notifications/settings
+ * (the org's sender). */
+#include "handlers.h"
+#include "email_model.h"
+#include "store.h"
+#include "tc/tc_core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static cJSON *prefs_body(const char *categories, int64_t version)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *crit = o ? cJSON_AddArrayToObject(o, "critical") : NULL;
+    if (!crit || !tc_json_add_raw(o, "categories", categories) ||
+        !tc_json_add_int(o, "version", version) ||
+        !cJSON_AddItemToArray(crit, cJSON_CreateString("invitation")) ||
+        !cJSON_AddItemToArray(crit, cJSON_CreateString("password_reset"))) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+void h_prefs_get(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    notification_app_t *app = ud;
+    const tc_principal_t *p = tc_req_principal(req);
+    tc_dbconn_t *c = conn_or_503(app, resp);
+    if (!c)
+        return;
+    char *json = NULL;
+    int64_t version = 0;
+    int rc = store_prefs_get(c, p->org, p->sub, &json, &version);
+    tc_db_release(app->db, c);
+    if (rc != TC_OK) {
+        tc_resp_fail(resp, rc);
+        return;
+    }
+    tc_resp_json(resp, 200, prefs_body(json, version));
+    free(json);
+}
+
+void h_prefs_put(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    notification_app_t *app = ud;
+    const tc_principal_t *p = tc_req_principal(req);
+    cJSON *body = tc_req_json(req);
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    notify_prefs_validate(&jv, body);
+    if (tc_jv_failed(&jv)) {
+        tc_resp_invalid(resp, &jv);
+        return;
+    }
+    tc_jv_free(&jv);
+    char *text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(body, "categories"));
+    if (!text) {
+        tc_resp_fail(resp, TC_ENOMEM);
+        return;
+    }
+    tc_dbconn_t *c = tc_db_acquire(app->db);
+    if (!c) {
+        free(text);
+        tc_resp_fail(resp, TC_EUNAVAIL);
+        return;
+    }
+    int64_t version = 0;
+    int rc = store_prefs_put(c, p->org, p->sub, text, &version);
+    tc_db_release(app->db, c);
+    if (rc == TC_OK)
+        tc_resp_json(resp, 200, prefs_body(text, version));
+    else
+        tc_resp_fail(resp, rc);
+    free(text);
+}
+
+static cJSON *settings_body(notification_app_t *app, const char *email, const char *name)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !tc_json_add_str(o, "from_email", email ? email : app->from_email) ||
+        !tc_json_add_str(o, "from_name", email ? name : app->from_name) ||
+        !cJSON_AddBoolToObject(o, "custom", email != NULL)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+void h_settings_get(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    notification_app_t *app = ud;
+    const tc_principal_t *p = tc_req_principal(req);
+    tc_dbconn_t *c = conn_or_503(app, resp);
+    if (!c)
+        return;
+    char *email = NULL, *name = NULL;
+    int rc = store_settings_get(c, p->org, &email, &name);
+    tc_db_release(app->db, c);
+    if (rc == TC_OK)
+        tc_resp_json(resp, 200, settings_body(app, email, name));
+    else
+        tc_resp_fail(resp, rc);
+    free(email);
+    free(name);
+}
+
+void h_settings_put(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    static const char *const allowed[] = {"from_email", "from_name", NULL};
+    notification_app_t *app = ud;
+    const tc_principal_t *p = tc_req_principal(req);
+    cJSON *body = tc_req_json(req);
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    tc_jv_no_unknown(&jv, body, allowed);
+    const char *email = tc_jv_email(&jv, body, "from_email", TC_JV_REQUIRED);
+    if (email && !email_addr_ok(email))
+        tc_jv_error(&jv, "from_email", "must be a plain address (no display name)");
+    const char *name = tc_jv_str(&jv, body, "from_name", TC_JV_NULLABLE, 1, 100);
+    if (name && strpbrk(name, "\r\n"))
+        tc_jv_error(&jv, "from_name", "must be one line");
+    if (tc_jv_failed(&jv)) {
+        tc_resp_invalid(resp, &jv);
+        return;
+    }
+    tc_jv_free(&jv);
+    tc_dbconn_t *c = conn_or_503(app, resp);
+    if (!c)
+        return;
+    int rc = store_settings_put(c, p->org, email, name);
+    tc_db_release(app->db, c);
+    if (rc == TC_OK)
+        tc_resp_json(resp, 200, settings_body(app, email, name));
+    else
+        tc_resp_fail(resp, rc);
+}

@@ -1,0 +1,64 @@
+#include "notification_app.h"
+#include "smtp.h"
+#include "tc/tc_core.h"
+
+#include <openssl/crypto.h>
+#include <string.h>
+
+void notification_app_config(notification_app_t *app, tc_config_t *cfg)
+{
+    static const char *const tls[] = {"none", "starttls", NULL};
+    memset(app, 0, sizeof *app);
+    tc_config_key32(cfg, "DATA_KEK", app->kek);
+    app->smtp.host = tc_config_str(cfg, "SMTP_HOST", "127.0.0.1");
+    app->smtp.port = (int)tc_config_int(cfg, "SMTP_PORT", 25, 1, 65535);
+    app->smtp.username = tc_config_opt(cfg, "SMTP_USERNAME");
+    app->smtp.password = tc_config_secret(cfg, "SMTP_PASSWORD", "");
+    if (!*app->smtp.password)
+        app->smtp.password = NULL;
+    app->smtp.tls = tc_config_enum(cfg, "SMTP_TLS", tls, 0);
+    app->smtp.connect_timeout_ms =
+        (int)tc_config_int(cfg, "SMTP_CONNECT_TIMEOUT_MS", 3000, 100, 60000);
+    app->smtp.timeout_ms = (int)tc_config_int(cfg, "SMTP_TIMEOUT_MS", 15000, 100, 300000);
+    app->from_email = tc_config_str(cfg, "NOTIFY_FROM_EMAIL", "no-reply@techcorp.com");
+    app->from_name = tc_config_str(cfg, "NOTIFY_FROM_NAME", "TechCorp");
+    app->message_id_domain =
+        tc_config_str(cfg, "NOTIFY_MESSAGE_ID_DOMAIN", "notification.techcorp.com");
+    app->unsubscribe_url = tc_config_str(cfg, "NOTIFY_UNSUBSCRIBE_URL",
+                                         "https://app.techcorp.com/settings/notifications");
+    app->max_attempts = (int)tc_config_int(cfg, "NOTIFY_MAX_ATTEMPTS", 6, 1, 50);
+    app->backoff_initial_ms = tc_config_int(cfg, "NOTIFY_BACKOFF_INITIAL_MS", 2000, 1, 3600000);
+    app->backoff_max_ms = tc_config_int(cfg, "NOTIFY_BACKOFF_MAX_MS", 600000, 1, 86400000);
+    app->lease_ms = tc_config_int(cfg, "NOTIFY_SEND_LEASE_MS", 120000, 1000, 3600000);
+    app->send_interval_ms = (int)tc_config_int(cfg, "NOTIFY_SEND_INTERVAL_MS", 200, 10, 60000);
+    app->send_batch = (int)tc_config_int(cfg, "NOTIFY_SEND_BATCH", 50, 1, 1000);
+    app->nsenders = (int)tc_config_int(cfg, "NOTIFY_SENDERS", 4, 1, NOTIFY_MAX_SENDERS);
+    if (app->lease_ms <= app->smtp.connect_timeout_ms + app->smtp.timeout_ms)
+        tc_config_fail(cfg, "NOTIFY_SEND_LEASE_MS",
+                       "must exceed SMTP_CONNECT_TIMEOUT_MS + SMTP_TIMEOUT_MS");
+}
+
+int notification_app_init(notification_app_t *app, tc_service_t *svc)
+{
+    app->svc = svc;
+    app->db = tc_service_db(svc);
+    app->keys = tc_keyring_new(app->db, app->kek);
+    OPENSSL_cleanse(app->kek, sizeof app->kek); /* the keyring holds its own copy */
+    if (!app->keys)
+        return TC_ENOMEM;
+    for (int i = 0; i < app->nsenders; i++) {
+        app->senders[i].app = app;
+        app->senders[i].smtp = smtp_client_new(&app->smtp);
+        if (!app->senders[i].smtp)
+            return TC_ENOMEM;
+    }
+    return TC_OK;
+}
+
+void notification_app_free(notification_app_t *app)
+{
+    for (int i = 0; i < app->nsenders; i++)
+        smtp_client_free(app->senders[i].smtp);
+    tc_keyring_free(app->keys);
+    OPENSSL_cleanse(app, sizeof *app);
+}

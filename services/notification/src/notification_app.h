@@ -1,0 +1,67 @@
+/*
+ * notification_app.h: the notification service's shared context (configuration and
+ * dependencies), handed to every handler, consumer and job as their `ud`.
+ */
+#ifndef NOTIFICATION_APP_H
+#define NOTIFICATION_APP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "tc/tc_crypto.h"
+#include "tc/tc_keyring.h"
+#include "tc/tc_service.h"
+
+typedef struct smtp_client smtp_client_t;
+
+#define NOTIFY_MAX_SENDERS 16
+
+typedef struct {
+    const char *host;
+    int port;
+    const char *username, *password; /* NULL: no AUTH */
+    int tls;                         /* 0 none, 1 STARTTLS required */
+    int connect_timeout_ms, timeout_ms;
+} smtp_opts_t;
+
+typedef struct notification_app notification_app_t;
+
+/* One sender job: its thread claims and sends with its own SMTP connection. */
+typedef struct {
+    notification_app_t *app;
+    smtp_client_t *smtp;
+} sender_t;
+
+struct notification_app {
+    tc_service_t *svc;
+    tc_db_t *db;
+    tc_keyring_t *keys; /* per-org data keys: recipients' PII and email content at rest */
+    uint8_t kek[TC_AEAD_KEY_LEN];
+    smtp_opts_t smtp;
+    sender_t senders[NOTIFY_MAX_SENDERS];
+    int nsenders;                       /* sender jobs, each with its own SMTP connection */
+    const char *from_email, *from_name; /* platform default sender */
+    const char *message_id_domain;
+    const char *unsubscribe_url; /* List-Unsubscribe base; "" = none */
+    int max_attempts;
+    int64_t backoff_initial_ms, backoff_max_ms;
+    int64_t lease_ms; /* a claimed send not finished by then is in doubt */
+    int send_interval_ms;
+    int send_batch;
+};
+
+/* Reads SMTP_* and NOTIFY_* variables and DATA_KEK; problems go into cfg. */
+void notification_app_config(notification_app_t *app, tc_config_t *cfg);
+/* After tc_service_open: wires dependencies. */
+int notification_app_init(notification_app_t *app, tc_service_t *svc);
+void notification_app_free(notification_app_t *app);
+
+/* Registers the routes (routes.c). */
+int notification_routes(notification_app_t *app);
+/* notification-events: requests become deliveries (consumer_requests.c). */
+int consumer_requests_start(notification_app_t *app);
+/* user-events: the recipient read model (consumer_users.c). */
+int consumer_users_start(notification_app_t *app);
+/* Starts the email sender jobs (sender.c): each claims due deliveries, sends, records. */
+int notification_senders_start(notification_app_t *app);
+
+#endif

@@ -1,0 +1,137 @@
+/*
+ * notification_model.h: the notification service's domain: requests, recipients'
+ * preferences, templates (built-in defaults and locale fallback), the retry schedule and the
+ * outcome of a send attempt. No I/O: no SQL, no SMTP, no clock (callers pass times and random
+ * numbers in), so everything here is unit-tested.
+ */
+#ifndef NOTIFICATION_MODEL_H
+#define NOTIFICATION_MODEL_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tc/tc_json.h"
+
+#define NOTIFY_LOCALE_MAX     36 /* BCP 47 tag as stored, with NUL */
+#define NOTIFY_CHAIN_MAX      4  /* fr-CA → fr → en */
+#define NOTIFY_KIND_MAX       64
+#define NOTIFY_SUBJECT_MAX    998 /* RFC 5322 line limit */
+#define NOTIFY_BODY_MAX       65536
+#define NOTIFY_RENDER_MAX     262144 /* bound of one rendered body */
+#define NOTIFY_CATEGORY_MAX   100
+#define NOTIFY_DEFAULT_LOCALE "en"
+
+/* ------------------------------------------------------------------ requests */
+
+typedef struct {
+    const char *kind;    /* "invitation", "password_reset", … (the request's "template") */
+    const char *channel; /* "email" or "in_app" */
+    const char *org_id;
+    const char *user_id;
+    const char *email;   /* to.email */
+    const char *name;    /* to.name; NULL when null */
+    const cJSON *params; /* the template's variables; NULL when absent */
+} notify_request_t;
+
+/* Reads com.techcorp.notification.requested data (borrowed pointers into data). TC_EINVAL with
+ * *why when it is not a request this service can act on (the event is poison). */
+int notify_request_parse(const cJSON *data, notify_request_t *req, const char **why);
+
+/* true for a kind pattern ^[a-z][a-z0-9_]{0,63}$ */
+bool notify_kind_valid(const char *kind);
+/* Security and account mail (invitation, password_reset): always sent, cannot be turned off. */
+bool notify_kind_critical(const char *kind);
+/* true for the channels this slice delivers: "email", "in_app". */
+bool notify_channel_supported(const char *channel);
+
+/* ------------------------------------------------------------------ locales and templates */
+
+/* A BCP 47 tag of the shape this service stores: language (2-3 letters) and optional
+ * subtags of 2-8 alphanumerics, separated by '-'. */
+bool notify_locale_valid(const char *locale);
+/* Canonical case: language lower, a 2-letter region upper, other subtags as given
+ * ("FR-ca" → "fr-CA"). out must hold NOTIFY_LOCALE_MAX. TC_EINVAL when not valid. */
+int notify_locale_normalize(const char *locale, char out[NOTIFY_LOCALE_MAX]);
+/* The fallback chain of a locale, most specific first, ending with "en":
+ * "fr-CA" → fr-CA, fr, en; "en-GB" → en-GB, en; NULL or invalid → en. Returns the count. */
+int notify_locale_chain(const char *locale, char chain[NOTIFY_CHAIN_MAX][NOTIFY_LOCALE_MAX]);
+
+typedef struct {
+    const char *kind;
+    const char *locale;
+    const char *subject;
+    const char *text;
+    const char *html;
+} notify_template_t;
+
+/* The built-in default of a kind for exactly this locale, or NULL. */
+const notify_template_t *notify_builtin(const char *kind, const char *locale);
+/* The first built-in along the locale chain, or NULL when the kind has no default. */
+const notify_template_t *notify_builtin_for(const char *kind, const char *locale);
+/* The template of a request whose kind has neither an org template nor a default but which
+ * carries params.title (and params.body): subject {{title}}, text {{body}}. */
+const notify_template_t *notify_builtin_generic(void);
+/* Sample variables of a kind for previews (a new object, or NULL on OOM). */
+cJSON *notify_sample_params(const char *kind);
+
+/* Validates a template body (POST/PUT): subject, text, html (each required unless partial),
+ * their syntax; kind and locale when with_key. Errors go into jv. */
+void notify_template_validate(tc_jv_t *jv, const cJSON *body, bool with_key);
+
+typedef struct {
+    char *subject; /* one line: CR/LF folded into spaces */
+    char *text;
+    char *html;
+} notify_rendered_t;
+
+/* Renders the three parts against ctx. TC_EINVAL with *why; TC_ENOMEM. */
+int notify_render(const notify_template_t *t, const cJSON *ctx, notify_rendered_t *out,
+                  const char **why);
+void notify_rendered_clear(notify_rendered_t *r);
+/* The rendering context of a request: its params, plus recipient {name, email}. */
+cJSON *notify_context(const cJSON *params, const char *name, const char *email);
+
+/* ------------------------------------------------------------------ preferences */
+
+/*
+ * Whether a message of kind may go to channel for a recipient whose user-level channel
+ * switches are user_channels (user-events preferences.notifications: {"email": false, …};
+ * may be NULL) and whose per-category choices are categories
+ * ({"<kind>": {"<channel>": bool}}; may be NULL). Critical kinds always pass; a category
+ * choice wins over the channel switch; unset means yes.
+ */
+bool notify_pref_allows(const char *kind, const char *channel, const cJSON *user_channels,
+                        const cJSON *categories);
+/* Validates PUT /v1/notifications/preferences: {"categories": {"<kind>": {"<channel>": bool}}};
+ * turning a critical kind off is refused. */
+void notify_prefs_validate(tc_jv_t *jv, const cJSON *body);
+
+/* ------------------------------------------------------------------ delivery */
+
+/* Outcome of one send attempt. */
+typedef enum {
+    NOTIFY_SENT = 0,
+    NOTIFY_TRANSIENT, /* try again later: SMTP 4xx, connection refused, timeout */
+    NOTIFY_PERMANENT, /* never: SMTP 5xx, a message that cannot be built */
+} notify_outcome_t;
+
+/* Classifies an SMTP exchange: transport_ok false (could not connect, timed out, connection
+ * broke) is transient; a final reply code 2xx sent, 4xx transient, 5xx permanent. */
+notify_outcome_t notify_smtp_outcome(bool transport_ok, long smtp_code);
+
+/* Delay before attempt number `attempt` + 1 after `attempt` failed (1-based): exponential,
+ * initial_ms * 2^(attempt-1) capped at max_ms, with "equal jitter": half of it fixed, the other
+ * half scaled by rnd / UINT32_MAX. Never below 1 ms. */
+int64_t notify_backoff_ms(int attempt, int64_t initial_ms, int64_t max_ms, uint32_t rnd);
+
+/* The status after an attempt: "delivered", "retrying" (transient and attempts left) or
+ * "failed". */
+const char *notify_next_status(notify_outcome_t outcome, int attempts, int max_attempts);
+
+/* Message-ID of a delivery's email: "<dlv_…@domain>" (stable across retries, so a receiver
+ * that sees it twice knows it is the same message). TC_EINVAL when it does not fit. */
+int notify_message_id(const char *delivery_id, const char *domain, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,128 @@
+/*
+ * store.h: the notification service's SQL. Functions take an open connection (usually inside
+ * the caller's transaction) and return TC_* codes: TC_ENOTFOUND for absent rows, TC_ECONFLICT
+ * for a taken key. Sealing and opening of personal data happens here, so callers see
+ * plaintext. Representations come back as cJSON objects the caller owns.
+ */
+#ifndef NOTIFICATION_STORE_H
+#define NOTIFICATION_STORE_H
+
+#include "notification_app.h"
+#include "notification_model.h"
+#include "tc/tc_page.h"
+
+/* ------------------------------------------------------------------ recipients (read model) */
+
+typedef struct {
+    char status[16];
+    char locale[NOTIFY_LOCALE_MAX]; /* "" when unknown */
+    cJSON *channels;                /* user preferences.notifications; never NULL on TC_OK */
+    cJSON *categories;              /* this service's per-category choices; never NULL */
+} recipient_t;
+
+/* Applies a user-events state (created/updated/deleted): newest version wins. */
+int store_recipient_apply_state(notification_app_t *app, tc_dbconn_t *tx, const cJSON *user);
+/* Applies preferences_updated (locale, notification channels): newest version wins. */
+int store_recipient_apply_prefs(tc_dbconn_t *tx, const cJSON *data);
+/* user.purged: the recipient, their choices and inbox go; email contents are dropped. */
+int store_recipient_forget(tc_dbconn_t *tx, const char *user_id);
+/* What deciding a delivery needs; TC_ENOTFOUND leaves *out as an unknown recipient. */
+int store_recipient_get(tc_dbconn_t *c, const char *org_id, const char *user_id, recipient_t *out);
+void recipient_clear(recipient_t *r);
+
+/* ------------------------------------------------------------------ templates */
+
+typedef struct {
+    char id[TC_ID_MAX];
+    char kind[NOTIFY_KIND_MAX];
+    char locale[NOTIFY_LOCALE_MAX];
+    char *subject, *text, *html;
+} template_row_t;
+void template_row_clear(template_row_t *t);
+
+/* The org's template of kind for the first locale of chain that has one. */
+int store_template_find(tc_dbconn_t *c, const char *org_id, const char *kind,
+                        char chain[][NOTIFY_LOCALE_MAX], int n, template_row_t *out);
+int store_template_insert(tc_dbconn_t *c, const char *org_id, const template_row_t *t,
+                          cJSON **json);
+int store_template_get(tc_dbconn_t *c, const char *org_id, const char *id, cJSON **json);
+int store_template_update(tc_dbconn_t *c, const char *org_id, const char *id,
+                          const template_row_t *t, cJSON **json);
+int store_template_delete(tc_dbconn_t *c, const char *org_id, const char *id);
+int store_template_list(tc_dbconn_t *c, const char *org_id, const char *kind, const tc_page_t *page,
+                        cJSON **data, char *next_key, size_t keylen);
+
+/* ------------------------------------------------------------------ org settings */
+
+/* The org's sender; NULLs (TC_OK) when the org has none. *from_email and *from_name malloc'd. */
+int store_settings_get(tc_dbconn_t *c, const char *org_id, char **from_email, char **from_name);
+int store_settings_put(tc_dbconn_t *c, const char *org_id, const char *from_email,
+                       const char *from_name);
+
+/* ------------------------------------------------------------------ deliveries */
+
+typedef struct {
+    char id[TC_ID_MAX];
+    const char *request_id, *org_id, *recipient_id, *channel, *kind, *locale;
+    const char *status; /* pending, delivered, suppressed, failed */
+    int max_attempts;
+    const char *message_enc; /* sealed email content; NULL for other channels */
+    const char *last_error;
+} delivery_new_t;
+
+/* Inserts the delivery; TC_ECONFLICT when (request, recipient, channel) already has one. */
+int store_delivery_insert(tc_dbconn_t *tx, delivery_new_t *d);
+/* One delivery of the org with its attempts; recipient_only: only when it is theirs. */
+int store_delivery_get(tc_dbconn_t *c, const char *org_id, const char *id,
+                       const char *recipient_only, cJSON **json);
+int store_delivery_list(tc_dbconn_t *c, const char *org_id, const char *recipient_id,
+                        const char *status, const tc_page_t *page, cJSON **data, char *next_key,
+                        size_t keylen);
+
+/* A claimed email delivery, ready to send. */
+typedef struct {
+    char id[TC_ID_MAX];
+    char org_id[TC_ID_MAX];
+    char recipient_id[TC_ID_MAX];
+    char request_id[TC_ID_MAX + 16];
+    char kind[NOTIFY_KIND_MAX];
+    int attempt; /* this attempt's number */
+    int max_attempts;
+    char *message_enc;
+} claimed_t;
+
+/* Claims up to `batch` due email deliveries (pending or retrying whose time has come, and
+ * sending ones whose lease expired: their previous attempt is recorded as in doubt), marks
+ * them sending with a lease and records the attempt as in progress — all committed before
+ * anything is sent (record-then-send). */
+int store_claim_due(tc_db_t *db, int batch, int64_t lease_ms, claimed_t **rows, int *n);
+void store_claimed_free(claimed_t *rows, int n);
+/* Gives a claimed delivery back unsent (shutdown): its attempt is forgotten. */
+int store_delivery_release(tc_db_t *db, const claimed_t *d);
+/* Records an attempt's end and the delivery's new status; next_delay_ms for "retrying".
+ * TC_ENOTFOUND when the claim was lost (the lease ran out and another sender took it). */
+int store_delivery_finish(tc_dbconn_t *tx, const claimed_t *d, const char *status,
+                          const char *outcome, long code, const char *detail,
+                          int64_t next_delay_ms);
+
+/* ------------------------------------------------------------------ inbox */
+
+int store_inbox_insert(tc_dbconn_t *tx, const char *org_id, const char *user_id,
+                       const char *delivery_id, const char *kind, const char *title,
+                       const char *body);
+int store_inbox_list(tc_dbconn_t *c, const char *org_id, const char *user_id, bool unread_only,
+                     const tc_page_t *page, cJSON **data, char *next_key, size_t keylen);
+int store_inbox_unread(tc_dbconn_t *c, const char *org_id, const char *user_id, int64_t *n);
+int store_inbox_read(tc_dbconn_t *c, const char *org_id, const char *user_id, const char *id,
+                     cJSON **json);
+int store_inbox_read_all(tc_dbconn_t *c, const char *org_id, const char *user_id, int64_t *n);
+
+/* ------------------------------------------------------------------ preferences */
+
+/* The user's categories object (text, malloc'd; "{}" when none) and version (0 when none). */
+int store_prefs_get(tc_dbconn_t *c, const char *org_id, const char *user_id, char **json,
+                    int64_t *version);
+int store_prefs_put(tc_dbconn_t *c, const char *org_id, const char *user_id, const char *json,
+                    int64_t *version);
+
+#endif

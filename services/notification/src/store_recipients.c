@@ -1,0 +1,179 @@
+/* The recipient read model (user-events) and each user's per-category choices. */
+#include "store.h"
+#include "store_common.h"
+#include "tc/tc_core.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void recipient_clear(recipient_t *r)
+{
+    cJSON_Delete(r->channels);
+    cJSON_Delete(r->categories);
+    memset(r, 0, sizeof *r);
+}
+
+int store_recipient_apply_state(notification_app_t *app, tc_dbconn_t *tx, const cJSON *user)
+{
+    const char *id = tc_json_get_str(user, "id"), *org = tc_json_get_str(user, "org_id");
+    const char *email = tc_json_get_str(user, "email"), *name = tc_json_get_str(user, "name");
+    const char *status = tc_json_get_str(user, "status");
+    const cJSON *version = cJSON_GetObjectItemCaseSensitive(user, "version");
+    if (!id || !org || !email || !status || !cJSON_IsNumber(version))
+        return TC_EINVAL;
+    char *email_enc = NULL, *name_enc = NULL, ver[24];
+    snprintf(ver, sizeof ver, "%lld", (long long)version->valuedouble);
+    int rc = tc_keyring_seal(app->keys, org, "recipient.email", email, &email_enc);
+    if (rc == TC_OK && name)
+        rc = tc_keyring_seal(app->keys, org, "recipient.name", name, &name_enc);
+    if (rc == TC_OK)
+        rc = tc_db_qp(tx, NULL, "rcpt_state",
+                      "INSERT INTO recipients (user_id, org_id, email_enc, name_enc, status,"
+                      " state_version) VALUES ($1,$2,$3,$4,$5,$6::bigint)"
+                      " ON CONFLICT (user_id) DO UPDATE SET org_id = EXCLUDED.org_id,"
+                      " email_enc = EXCLUDED.email_enc, name_enc = EXCLUDED.name_enc,"
+                      " status = EXCLUDED.status, state_version = EXCLUDED.state_version,"
+                      " updated_at = now() WHERE recipients.state_version < EXCLUDED.state_version",
+                      id, org, email_enc, name_enc, status, ver);
+    free(email_enc);
+    free(name_enc);
+    return rc;
+}
+
+int store_recipient_apply_prefs(tc_dbconn_t *tx, const cJSON *data)
+{
+    const char *id = tc_json_get_str(data, "id"), *org = tc_json_get_str(data, "org_id");
+    const cJSON *version = cJSON_GetObjectItemCaseSensitive(data, "version");
+    const cJSON *prefs = cJSON_GetObjectItemCaseSensitive(data, "preferences");
+    if (!id || !org || !cJSON_IsNumber(version) || !cJSON_IsObject(prefs))
+        return TC_EINVAL;
+    const char *locale = tc_json_get_str(prefs, "locale");
+    char norm[NOTIFY_LOCALE_MAX], ver[24];
+    if (!locale || notify_locale_normalize(locale, norm) != TC_OK)
+        norm[0] = '\0';
+    const cJSON *ch = cJSON_GetObjectItemCaseSensitive(prefs, "notifications");
+    char *channels = cJSON_IsObject(ch) ? cJSON_PrintUnformatted(ch) : strdup("{}");
+    if (!channels)
+        return TC_ENOMEM;
+    snprintf(ver, sizeof ver, "%lld", (long long)version->valuedouble);
+    int rc = tc_db_qp(tx, NULL, "rcpt_prefs",
+                      "INSERT INTO recipients (user_id, org_id, locale, channels, prefs_version)"
+                      " VALUES ($1,$2,NULLIF($3,''),$4::jsonb,$5::bigint)"
+                      " ON CONFLICT (user_id) DO UPDATE SET locale = EXCLUDED.locale,"
+                      " channels = EXCLUDED.channels, prefs_version = EXCLUDED.prefs_version,"
+                      " updated_at = now() WHERE recipients.prefs_version < EXCLUDED.prefs_version",
+                      id, org, norm, channels, ver);
+    free(channels);
+    return rc;
+}
+
+int store_recipient_forget(tc_dbconn_t *tx, const char *user_id)
+{
+    int rc = tc_db_qp(tx, NULL, "rcpt_forget", "DELETE FROM recipients WHERE user_id=$1", user_id);
+    if (rc == TC_OK)
+        rc =
+            tc_db_qp(tx, NULL, "prefs_forget", "DELETE FROM preferences WHERE user_id=$1", user_id);
+    if (rc == TC_OK)
+        rc = tc_db_qp(tx, NULL, "inbox_forget", "DELETE FROM inbox WHERE user_id=$1", user_id);
+    if (rc == TC_OK)
+        rc = tc_db_qp(tx, NULL, "dlv_forget",
+                      "UPDATE deliveries SET message_enc = NULL WHERE recipient_id=$1", user_id);
+    return rc;
+}
+
+int store_recipient_get(tc_dbconn_t *c, const char *org_id, const char *user_id, recipient_t *out)
+{
+    memset(out, 0, sizeof *out);
+    PGresult *r = NULL;
+    int rc = tc_db_qp(c, &r, "rcpt_get",
+                      "SELECT r.status, coalesce(r.locale, ''), r.channels::text,"
+                      " coalesce(p.categories, '{}')::text"
+                      " FROM (SELECT $2::text AS user_id) k"
+                      " LEFT JOIN recipients r ON r.user_id = k.user_id AND r.org_id = $1"
+                      " LEFT JOIN preferences p ON p.user_id = k.user_id AND p.org_id = $1",
+                      org_id, user_id);
+    bool found = rc == TC_OK && PQntuples(r) == 1 && tc_db_val(r, 0, 0);
+    snprintf(out->status, sizeof out->status, "%s", found ? tc_db_val(r, 0, 0) : "unknown");
+    if (found)
+        snprintf(out->locale, sizeof out->locale, "%s", tc_db_val(r, 0, 1));
+    if (rc == TC_OK) {
+        out->channels = cJSON_Parse(found ? tc_db_val(r, 0, 2) : "{}");
+        out->categories = cJSON_Parse(PQntuples(r) == 1 ? tc_db_val(r, 0, 3) : "{}");
+        if (!out->channels || !out->categories)
+            rc = TC_ENOMEM;
+    }
+    PQclear(r);
+    if (rc != TC_OK)
+        recipient_clear(out);
+    return rc;
+}
+
+int store_prefs_get(tc_dbconn_t *c, const char *org_id, const char *user_id, char **json,
+                    int64_t *version)
+{
+    PGresult *r = NULL;
+    *json = NULL;
+    *version = 0;
+    int rc = tc_db_qp(c, &r, "prefs_get",
+                      "SELECT categories::text, version FROM preferences"
+                      " WHERE user_id=$1 AND org_id=$2",
+                      user_id, org_id);
+    if (rc == TC_OK) {
+        bool found = PQntuples(r) == 1;
+        *json = strdup(found ? tc_db_val(r, 0, 0) : "{}");
+        *version = found ? tc_db_int(r, 0, 1, 0) : 0;
+        if (!*json)
+            rc = TC_ENOMEM;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int store_prefs_put(tc_dbconn_t *c, const char *org_id, const char *user_id, const char *json,
+                    int64_t *version)
+{
+    PGresult *r = NULL;
+    int rc =
+        tc_db_qp(c, &r, "prefs_put",
+                 "INSERT INTO preferences (user_id, org_id, categories) VALUES ($1,$2,$3::jsonb)"
+                 " ON CONFLICT (user_id) DO UPDATE SET categories = EXCLUDED.categories,"
+                 " version = preferences.version + 1, updated_at = now()"
+                 " WHERE preferences.org_id = EXCLUDED.org_id RETURNING version",
+                 user_id, org_id, json);
+    if (rc == TC_OK && PQntuples(r) != 1)
+        rc = TC_ENOTFOUND;
+    if (rc == TC_OK)
+        *version = tc_db_int(r, 0, 0, 1);
+    PQclear(r);
+    return rc;
+}
+
+int store_settings_get(tc_dbconn_t *c, const char *org_id, char **from_email, char **from_name)
+{
+    PGresult *r = NULL;
+    *from_email = *from_name = NULL;
+    int rc = tc_db_qp(c, &r, "settings_get",
+                      "SELECT from_email, from_name FROM org_settings WHERE org_id=$1", org_id);
+    if (rc == TC_OK && PQntuples(r) == 1) {
+        const char *e = tc_db_val(r, 0, 0), *n = tc_db_val(r, 0, 1);
+        if ((e && !(*from_email = strdup(e))) || (n && !(*from_name = strdup(n)))) {
+            free(*from_email);
+            *from_email = NULL;
+            rc = TC_ENOMEM;
+        }
+    }
+    PQclear(r);
+    return rc;
+}
+
+int store_settings_put(tc_dbconn_t *c, const char *org_id, const char *from_email,
+                       const char *from_name)
+{
+    return tc_db_qp(c, NULL, "settings_put",
+                    "INSERT INTO org_settings (org_id, from_email, from_name) VALUES ($1,$2,$3)"
+                    " ON CONFLICT (org_id) DO UPDATE SET from_email = EXCLUDED.from_email,"
+                    " from_name = EXCLUDED.from_name, version = org_settings.version + 1,"
+                    " updated_at = now()",
+                    org_id, from_email, from_name);
+}

@@ -1,0 +1,175 @@
+"""Helpers of the notification suites: asking for notifications the way producers do (a
+CloudEvent on notification-events, binary mode, through kcat), reading what reached an SMTP
+sink (a Maildir) with Python's email package, and waiting on deliveries through the API."""
+import email
+import email.policy
+import glob
+import json
+import os
+import re
+import secrets
+import subprocess
+import time
+
+from platform_client import Api
+
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_id(prefix):
+    """A well-formed id (tc_id_valid: the first of the 26 symbols carries 3 bits)."""
+    return (prefix + "_" + secrets.choice("01234567") +
+            "".join(secrets.choice(CROCKFORD) for _ in range(25)))
+
+
+def event_id():
+    return "evt_" + "".join(secrets.choice(CROCKFORD) for _ in range(26))
+
+
+def produce(stack, topic, key, ce_type, source, data, ev_id=None):
+    """Publishes one CloudEvent in Kafka binary content mode; returns its id."""
+    ev_id = ev_id or event_id()
+    headers = {"ce_specversion": "1.0", "ce_id": ev_id, "ce_type": ce_type, "ce_source": source,
+               "ce_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+               "content-type": "application/json", "ce_partitionkey": key}
+    args = ["kcat", "-P", "-b", stack.kafka, "-t", topic, "-k", key]
+    for k, v in headers.items():
+        args += ["-H", f"{k}={v}"]
+    subprocess.run(args, input=json.dumps(data), text=True, check=True, timeout=30)
+    return ev_id
+
+
+def request(stack, org_id, user_id, kind="invitation", channel="email", email_addr=None,
+            name="Ivy Invitee", params=None, ev_id=None):
+    """Asks for a notification as auth does (com.techcorp.notification.requested)."""
+    to = {"user_id": user_id, "name": name}
+    if email_addr is not None:
+        to["email"] = email_addr
+    data = {"template": kind, "channel": channel, "to": to, "org_id": org_id,
+            "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    if params is not None:
+        data["params"] = params
+    return produce(stack, "notification-events", user_id,
+                   "com.techcorp.notification.requested", f"/users/{user_id}", data, ev_id)
+
+
+def invitation_params(token=None):
+    token = token or "inv_" + secrets.token_urlsafe(32)[:43].ljust(43, "A")
+    return {"accept_url": f"https://app.techcorp.test/invitations/accept?token={token}",
+            "token": token, "expires_at": "2030-01-01T00:00:00.000Z"}
+
+
+def address():
+    return f"rcpt-{secrets.token_hex(6)}@example.com"
+
+
+# ---------------------------------------------------------------------- mailboxes
+
+def maildir(stack):
+    """The stack's SMTP sink (aiosmtpd Mailbox handler, scripts/stack.sh)."""
+    return os.path.join(stack.run_dir, "mail")
+
+
+def mails(directory, to=None):
+    """Every message in a Maildir (new/ and cur/), parsed; only those to `to` when given."""
+    out = []
+    for path in sorted(glob.glob(os.path.join(directory, "new", "*")) +
+                       glob.glob(os.path.join(directory, "cur", "*"))):
+        try:
+            with open(path, "rb") as f:
+                msg = email.message_from_binary_file(f, policy=email.policy.default)
+        except OSError:
+            continue  # being written
+        if to is None or to in str(msg.get("To", "")):
+            out.append(msg)
+    return out
+
+
+def wait_mails(directory, to, count=1, timeout=30):
+    deadline = time.time() + timeout
+    while True:
+        got = mails(directory, to)
+        if len(got) >= count or time.time() > deadline:
+            return got
+        time.sleep(0.2)
+
+
+def bodies(msg):
+    """(text, html) of a multipart/alternative message."""
+    text = msg.get_body(preferencelist=("plain",))
+    html = msg.get_body(preferencelist=("html",))
+    return (text.get_content() if text else None), (html.get_content() if html else None)
+
+
+def link(text, prefix):
+    m = re.search(re.escape(prefix) + r"\S+", text)
+    assert m, f"no link starting {prefix} in {text!r}"
+    return m.group(0)
+
+
+# ---------------------------------------------------------------------- deliveries
+
+class Ntf:
+    """The notification API as one principal (a dev token of the stack), every response
+    checked against proto/openapi/notification.yaml."""
+
+    def __init__(self, stack, org_id=None, user_id=None, role="admin"):
+        self.stack = stack
+        self.api = Api(stack, "notification")
+        self.org_id = org_id or new_id("org")
+        self.user_id = user_id or new_id("usr")
+        self.role = role
+        self.token = stack.token(sub=self.user_id, org=self.org_id, role=role)
+
+    def __call__(self, method, path, json_body=None, headers=None, check=True):
+        return self.api(method, path, token=self.token, json_body=json_body, headers=headers,
+                        check=check)
+
+    def deliveries(self, recipient_id=None, status=None):
+        out, cursor = [], None
+        while True:
+            q = ["limit=100"]
+            if recipient_id:
+                q.append(f"recipient_id={recipient_id}")
+            if status:
+                q.append(f"status={status}")
+            if cursor:
+                q.append(f"cursor={cursor}")
+            r = self("GET", "/v1/notifications/deliveries?" + "&".join(q))
+            assert r.status_code == 200, r.text
+            out += r.json()["data"]
+            cursor = r.json()["next_cursor"]
+            if not cursor:
+                return out
+
+    def wait_deliveries(self, recipient_id, count, final=True, timeout=30):
+        """The recipient's deliveries once `count` exist (and, with final, none is still
+        pending, sending or retrying)."""
+        deadline = time.time() + timeout
+        while True:
+            got = self.deliveries(recipient_id)
+            done = [d for d in got if d["status"] in ("delivered", "failed", "suppressed")]
+            if len(got) >= count and (not final or len(done) == len(got)):
+                return got
+            assert time.time() < deadline, f"deliveries of {recipient_id}: {got}"
+            time.sleep(0.2)
+
+    def delivery(self, delivery_id):
+        r = self("GET", f"/v1/notifications/deliveries/{delivery_id}")
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+def outcome_events(stack, schemas, delivery_id, want=1, timeout=30):
+    """The delivered/failed events of a delivery (validated against proto/events)."""
+    msgs = stack.kafka_messages("notification-events", key=delivery_id, timeout=timeout,
+                                until=lambda m: len(m) >= want)
+    out = []
+    for m in msgs:
+        h = m["headers"]
+        assert h["ce_source"] == f"/deliveries/{delivery_id}"
+        assert h["ce_subject"] == delivery_id
+        data = json.loads(m["payload"])
+        schemas.validate(h["ce_type"], data)
+        out.append((h["ce_type"], data))
+    return out

@@ -1,0 +1,171 @@
+"""notification service, email: a request on notification-events becomes exactly one email in
+the stack's SMTP sink (multipart text + HTML, Message-ID from the delivery id,
+List-Unsubscribe, the org's sender), one delivery with its attempt, and one delivered event;
+a redelivered request sends nothing more; templates follow the recipient's locale chain and
+the org's own templates; preferences suppress what the recipient turned off but never the
+critical kinds."""
+import re
+import time
+
+from ntfkit import (Ntf, address, new_id, bodies, invitation_params, link, maildir, mails, outcome_events,
+                    produce, request, wait_mails)
+
+MSGID = re.compile(r"^<(dlv_[0-9A-HJKMNP-TV-Z]{26})@[^<>@\s]+>$")
+
+
+def test_invitation_request_is_one_multipart_email(stack, schemas):
+    admin = Ntf(stack)
+    uid, to = new_id("usr"), address()
+    params = invitation_params()
+    ev = request(stack, admin.org_id, uid, "invitation", email_addr=to, name="Zoë <Admin>",
+                 params=params)
+
+    got = wait_mails(maildir(stack), to)
+    assert len(got) == 1, got
+    msg = got[0]
+    assert msg.get_content_type() == "multipart/alternative"
+    assert msg["Subject"] == "You're invited to join TechCorp"
+    assert msg["To"].addresses[0].addr_spec == to
+    assert msg["To"].addresses[0].display_name == "Zoë <Admin>"
+    assert msg["From"].addresses[0].addr_spec == "no-reply@techcorp.com"
+    assert msg["List-Unsubscribe"].startswith("<https://") and "category=invitation" in \
+        msg["List-Unsubscribe"]
+    assert msg["Auto-Submitted"] == "auto-generated"
+    m = MSGID.match(msg["Message-ID"])
+    assert m, msg["Message-ID"]
+    text, html = bodies(msg)
+    assert link(text, "https://app.techcorp.test/invitations/accept?token=") == params["accept_url"]
+    assert "Zoë &lt;Admin&gt;" in html and "<Admin>" not in html
+    assert "2030-01-01T00:00:00.000Z" in text
+
+    d = admin.wait_deliveries(uid, 1)[0]
+    assert d["id"] == m.group(1)  # the Message-ID names the delivery
+    assert (d["status"], d["channel"], d["kind"], d["request_id"]) == \
+        ("delivered", "email", "invitation", ev)
+    detail = admin.delivery(d["id"])
+    assert [(a["n"], a["outcome"], a["code"]) for a in detail["attempts"]] == [(1, "delivered", 250)]
+
+    events = outcome_events(stack, schemas, d["id"])
+    assert [t for t, _ in events] == ["com.techcorp.notification.delivered"]
+    data = events[0][1]
+    assert (data["delivery_id"], data["request_id"], data["recipient_id"], data["attempts"]) == \
+        (d["id"], ev, uid, 1)
+    assert data["message_id"] == msg["Message-ID"]
+
+
+def test_redelivered_request_sends_once(stack):
+    admin = Ntf(stack)
+    uid, to = new_id("usr"), address()
+    params = invitation_params()
+    ev = request(stack, admin.org_id, uid, "invitation", email_addr=to, params=params)
+    assert len(wait_mails(maildir(stack), to)) == 1
+    # Kafka redelivers the same event (same id): at-least-once in, exactly once out
+    request(stack, admin.org_id, uid, "invitation", email_addr=to, params=params, ev_id=ev)
+    request(stack, admin.org_id, uid, "invitation", email_addr=to, params=params, ev_id=ev)
+    time.sleep(2)
+    assert len(mails(maildir(stack), to)) == 1
+    assert len(admin.deliveries(uid)) == 1
+
+
+def test_locale_chain_picks_the_closest_template(stack):
+    admin = Ntf(stack)
+    uid, to = new_id("usr"), address()
+    # the recipient's locale comes from user-events (event-carried state)
+    produce(stack, "user-events", uid, "com.techcorp.user.preferences_updated", f"/users/{uid}",
+            {"id": uid, "org_id": admin.org_id, "version": 1,
+             "preferences": {"locale": "fr-CA"}})
+    time.sleep(1)
+    request(stack, admin.org_id, uid, "password_reset", email_addr=to,
+            params={"reset_url": "https://app.techcorp.test/password/reset?token=rst_x",
+                    "token": "rst_x", "expires_at": "2030-01-01T00:00:00.000Z"})
+    msg = wait_mails(maildir(stack), to)[0]
+    assert msg["Subject"] == "Réinitialisez votre mot de passe TechCorp"  # built-in fr
+    d = admin.wait_deliveries(uid, 1)[0]
+    assert d["locale"] == "fr"
+
+    # an org template for fr-CA wins over the built-in fr
+    r = admin("POST", "/v1/notifications/templates", json_body={
+        "kind": "password_reset", "locale": "fr-ca", "subject": "Acme : {{recipient.name}}",
+        "text": "Lien : {{{reset_url}}}", "html": "<a href=\"{{reset_url}}\">{{recipient.name}}</a>"})
+    assert r.status_code == 201, r.text
+    assert r.json()["locale"] == "fr-CA"
+    to2 = address()
+    request(stack, admin.org_id, uid, "password_reset", email_addr=to2, name="Éloïse",
+            params={"reset_url": "https://app.techcorp.test/r?token=rst_y&x=1", "token": "rst_y",
+                    "expires_at": "2030-01-01T00:00:00.000Z"})
+    msg = wait_mails(maildir(stack), to2)[0]
+    assert msg["Subject"] == "Acme : Éloïse"
+    text, html = bodies(msg)
+    assert "Lien : https://app.techcorp.test/r?token=rst_y&x=1" in text
+    assert "token&#x3D;rst_y&amp;x&#x3D;1" in html
+
+
+def test_org_sender_is_used(stack):
+    admin = Ntf(stack)
+    r = admin("PUT", "/v1/notifications/settings",
+              json_body={"from_email": "hello@acme.example", "from_name": "Acme Support"})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"from_email": "hello@acme.example", "from_name": "Acme Support",
+                        "custom": True}
+    uid, to = new_id("usr"), address()
+    request(stack, admin.org_id, uid, "invitation", email_addr=to, params=invitation_params())
+    msg = wait_mails(maildir(stack), to)[0]
+    assert msg["From"].addresses[0].addr_spec == "hello@acme.example"
+    assert msg["From"].addresses[0].display_name == "Acme Support"
+    # another org keeps the platform's sender
+    other = Ntf(stack)
+    assert other("GET", "/v1/notifications/settings").json()["custom"] is False
+
+
+def test_opted_out_kind_is_suppressed_but_critical_ones_are_sent(stack, schemas):
+    uid = new_id("usr")
+    me = Ntf(stack, user_id=uid, role="viewer")
+    r = me("PUT", "/v1/notifications/preferences",
+           json_body={"categories": {"weekly_report": {"email": False}}})
+    assert r.status_code == 200, r.text
+    assert r.json()["categories"] == {"weekly_report": {"email": False}}
+    to = address()
+    request(stack, me.org_id, uid, "weekly_report", email_addr=to,
+            params={"title": "Your week", "body": "12 workflows ran"})
+    # the user also turned email off altogether (user service preferences, via user-events)
+    produce(stack, "user-events", uid, "com.techcorp.user.preferences_updated", f"/users/{uid}",
+            {"id": uid, "org_id": me.org_id, "version": 3,
+             "preferences": {"notifications": {"email": False}}})
+    time.sleep(1)
+    request(stack, me.org_id, uid, "mention", email_addr=to, params={"title": "Hi", "body": "b"})
+    request(stack, me.org_id, uid, "password_reset", email_addr=to,
+            params={"reset_url": "https://x.test/r", "token": "rst_z",
+                    "expires_at": "2030-01-01T00:00:00.000Z"})
+    got = me.wait_deliveries(uid, 3)
+    by_kind = {d["kind"]: d for d in got}
+    assert (by_kind["weekly_report"]["status"], by_kind["weekly_report"]["last_error"]) == \
+        ("suppressed", "opted_out")
+    assert by_kind["mention"]["status"] == "suppressed"
+    assert by_kind["password_reset"]["status"] == "delivered"
+    assert [m["Subject"] for m in wait_mails(maildir(stack), to)] == ["Reset your TechCorp password"]
+
+
+def test_unknown_kind_without_template_fails_with_an_event(stack, schemas):
+    admin = Ntf(stack)
+    uid = new_id("usr")
+    request(stack, admin.org_id, uid, "no_such_kind", email_addr=address(), params={"x": 1})
+    d = admin.wait_deliveries(uid, 1)[0]
+    assert (d["status"], d["last_error"]) == ("failed", "no_template")
+    events = outcome_events(stack, schemas, d["id"])
+    assert [t for t, _ in events] == ["com.techcorp.notification.failed"]
+    assert events[0][1]["reason"] == "no_template"
+
+
+def test_deleted_recipient_gets_nothing(stack):
+    admin = Ntf(stack)
+    uid, to = new_id("usr"), address()
+    state = {"id": uid, "org_id": admin.org_id, "email": to, "name": "Gone", "role": "viewer",
+             "status": "deleted", "version": 5, "created_at": "2026-01-01T00:00:00.000Z",
+             "updated_at": "2026-01-02T00:00:00.000Z", "deleted_at": "2026-01-02T00:00:00.000Z"}
+    produce(stack, "user-events", uid, "com.techcorp.user.deleted", f"/users/{uid}", state)
+    time.sleep(1)
+    request(stack, admin.org_id, uid, "weekly_report", email_addr=to,
+            params={"title": "t", "body": "b"})
+    d = admin.wait_deliveries(uid, 1)[0]
+    assert (d["status"], d["last_error"]) == ("suppressed", "recipient_inactive")
+    assert mails(maildir(stack), to) == []

@@ -1,0 +1,58 @@
+/* The ingest API for services that call rather than emit: each accepted document becomes a
+ * searchable-document event in the outbox (so the index applies it in order with every other
+ * source, and nothing acknowledged is lost). Service tokens only. */
+#include "events_out.h"
+#include "handlers.h"
+#include "search_model.h"
+#include "tc/tc_core.h"
+#include "tc/tc_tx.h"
+
+static void accepted(search_app_t *app, tc_resp_t *resp, const char *id, const cJSON *data,
+                     bool deleted)
+{
+    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
+    if (!tx)
+        return;
+    int rc =
+        deleted ? events_document_deleted(tx, id, data) : events_document_upserted(tx, id, data);
+    if (rc != TC_OK) {
+        tc_tx_abort(app->db, tx);
+        tc_resp_fail(resp, rc);
+        return;
+    }
+    cJSON *body = cJSON_CreateObject();
+    if (body && !cJSON_AddBoolToObject(body, "accepted", true)) {
+        cJSON_Delete(body);
+        body = NULL;
+    }
+    tc_tx_respond(app->db, tx, NULL, resp, 202, body, NULL);
+}
+
+void h_internal_documents_upsert(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    const cJSON *body = tc_req_json(req);
+    tc_jv_t jv;
+    search_doc_t d;
+    tc_jv_init(&jv);
+    search_doc_from_json(&d, &jv, body);
+    if (tc_jv_failed(&jv))
+        tc_resp_invalid(resp, &jv);
+    else
+        accepted(ud, resp, d.id, body, false);
+    search_doc_clear(&d);
+    tc_jv_free(&jv);
+}
+
+void h_internal_documents_delete(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    const cJSON *body = tc_req_json(req);
+    tc_jv_t jv;
+    search_doc_ref_t ref;
+    tc_jv_init(&jv);
+    search_doc_ref_from_json(&ref, &jv, body);
+    if (tc_jv_failed(&jv))
+        tc_resp_invalid(resp, &jv);
+    else
+        accepted(ud, resp, ref.id, body, true);
+    tc_jv_free(&jv);
+}

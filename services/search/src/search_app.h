@@ -1,0 +1,28 @@
+/*
+ * search_app.h: the search service's shared context (configuration and dependencies), handed
+ * to every handler and consumer as their `ud`.
+ */
+#ifndef SEARCH_APP_H
+#define SEARCH_APP_H
+
+#include "tc/tc_service.h"
+
+typedef struct {
+    tc_service_t *svc;
+    tc_db_t *db;
+} search_app_t;
+
+/* Reads SEARCH_* variables; problems go into cfg. */
+void search_app_config(search_app_t *app, tc_config_t *cfg);
+/* After tc_service_open: wires dependencies. */
+int search_app_init(search_app_t *app, tc_service_t *svc);
+void search_app_free(search_app_t *app);
+
+/* Registers the public and internal routes. */
+int search_routes(search_app_t *app);
+/* The consumers that feed the index: users and orgs (user-events), searchable documents
+ * (search-events). */
+int consumer_users_start(search_app_t *app);
+int consumer_documents_start(search_app_t *app);
+
+#endif

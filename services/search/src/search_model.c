@@ -1,0 +1,670 @@
+/* The search domain: query plans, the searchable-document contract, cursors (no I/O). */
+#include "search_model.h"
+#include "tc/tc_core.h"
+#include "tc/tc_time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ query plan */
+
+int search_typo_budget(int letters)
+{
+    if (letters >= 9)
+        return 2;
+    return letters >= 5 ? 1 : 0;
+}
+
+static bool word_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
+}
+
+static bool all_digits(const char *s)
+{
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+bool search_word_valid(const char *word)
+{
+    if (!word || !*word || strlen(word) > SEARCH_WORD_MAX)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)word; *p; p++)
+        if (!word_byte(*p))
+            return false;
+    return tc_utf8_validate(word, strlen(word)) > 0;
+}
+
+/* Decodes up to cap code points of s (invalid bytes count as one each). */
+static int code_points(const char *s, uint32_t *out, int cap)
+{
+    int n = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p && n < cap) {
+        uint32_t c = *p++;
+        int more = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
+        for (; more > 0 && (*p & 0xC0) == 0x80; more--)
+            c = (c << 6) | (*p++ & 0x3F);
+        out[n++] = c;
+    }
+    return n;
+}
+
+int search_edit_distance(const char *a, const char *b, int max)
+{
+    uint32_t x[SEARCH_WORD_MAX], y[SEARCH_WORD_MAX];
+    int m = code_points(a, x, SEARCH_WORD_MAX), n = code_points(b, y, SEARCH_WORD_MAX);
+    int d[SEARCH_WORD_MAX + 1][SEARCH_WORD_MAX + 1];
+    if (abs(m - n) > max)
+        return max + 1;
+    for (int i = 0; i <= m; i++)
+        d[i][0] = i;
+    for (int j = 0; j <= n; j++)
+        d[0][j] = j;
+    for (int i = 1; i <= m; i++)
+        for (int j = 1; j <= n; j++) {
+            int cost = x[i - 1] == y[j - 1] ? 0 : 1;
+            int v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v)
+                v = d[i][j - 1] + 1;
+            if (d[i - 1][j - 1] + cost < v)
+                v = d[i - 1][j - 1] + cost;
+            if (i > 1 && j > 1 && x[i - 1] == y[j - 2] && x[i - 2] == y[j - 1] &&
+                d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    return d[m][n] > max ? max + 1 : d[m][n];
+}
+
+void search_word_add_candidate(search_word_t *w, const char *cand)
+{
+    if (w->ncands >= SEARCH_MAX_TYPOS || !search_word_valid(cand) || strcmp(cand, w->text) == 0)
+        return;
+    for (int i = 0; i < w->ncands; i++)
+        if (strcmp(w->cands[i], cand) == 0)
+            return;
+    snprintf(w->cands[w->ncands++], sizeof w->cands[0], "%s", cand);
+}
+
+/* Copies at most SEARCH_WORD_MAX bytes of a word, cut on a code point boundary, lower-casing
+ * ASCII; returns the number of code points. */
+static int copy_word(char *out, const char *s, size_t n)
+{
+    if (n > SEARCH_WORD_MAX) {
+        n = SEARCH_WORD_MAX;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    int letters = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        out[i] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+        if ((c & 0xC0) != 0x80)
+            letters++;
+    }
+    out[n] = '\0';
+    return letters;
+}
+
+typedef struct {
+    search_plan_t *plan;
+    bool pending_or;
+    bool typo_tolerance;
+} parser_t;
+
+/* Starts a new alternative: in the current clause after OR, else in a new clause. */
+static search_alt_t *new_alt(parser_t *p, bool negated)
+{
+    search_plan_t *plan = p->plan;
+    if (plan->nalts >= SEARCH_MAX_WORDS)
+        return NULL;
+    search_alt_t *a = &plan->alts[plan->nalts];
+    memset(a, 0, sizeof *a);
+    a->first = plan->nwords;
+    a->negated = negated;
+    if (p->pending_or && plan->nclauses > 0) {
+        plan->clauses[plan->nclauses - 1].count++;
+    } else {
+        search_clause_t *c = &plan->clauses[plan->nclauses++];
+        c->first = plan->nalts;
+        c->count = 1;
+    }
+    p->pending_or = false;
+    plan->nalts++;
+    return a;
+}
+
+static search_word_t *add_word(search_plan_t *plan, const char *s, size_t n)
+{
+    if (plan->nwords >= SEARCH_MAX_WORDS) {
+        plan->truncated = true;
+        return NULL;
+    }
+    search_word_t *w = &plan->words[plan->nwords++];
+    memset(w, 0, sizeof *w);
+    w->letters = copy_word(w->text, s, n);
+    return w;
+}
+
+/* Reads the words of a quoted phrase starting at s (after the opening quote); returns where
+ * parsing continues (after the closing quote, or the end). */
+static const char *parse_phrase(parser_t *p, const char *s, bool negated)
+{
+    search_plan_t *plan = p->plan;
+    search_alt_t *alt = NULL;
+    while (*s && *s != '"') {
+        if (!word_byte((unsigned char)*s)) {
+            s++;
+            continue;
+        }
+        const char *start = s;
+        while (*s && word_byte((unsigned char)*s))
+            s++;
+        if (!alt && plan->nwords < SEARCH_MAX_WORDS)
+            alt = new_alt(p, negated);
+        if (alt && add_word(plan, start, (size_t)(s - start)))
+            alt->count++;
+    }
+    if (alt)
+        alt->phrase = alt->count > 1;
+    return *s == '"' ? s + 1 : s;
+}
+
+int search_plan_parse(search_plan_t *plan, const char *q, bool prefix, bool typo_tolerance)
+{
+    memset(plan, 0, sizeof *plan);
+    if (!q)
+        return TC_OK;
+    size_t len = strlen(q);
+    if (len > SEARCH_Q_MAX || (len > 0 && tc_utf8_validate(q, len) < 0))
+        return TC_EINVAL;
+    parser_t p = {.plan = plan, .typo_tolerance = typo_tolerance};
+    const char *s = q;
+    int last_plain = -1; /* the word that ended q, when it is a plain word */
+    while (*s) {
+        bool negated = false;
+        bool at_start = s == q || s[-1] == ' ' || s[-1] == '\t' || s[-1] == '\n';
+        if (*s == '-' && at_start && (s[1] == '"' || word_byte((unsigned char)s[1]))) {
+            negated = true;
+            s++;
+        }
+        if (*s == '"') {
+            s = parse_phrase(&p, s + 1, negated);
+            last_plain = -1;
+            continue;
+        }
+        if (!word_byte((unsigned char)*s)) {
+            s++;
+            last_plain = -1;
+            continue;
+        }
+        const char *start = s;
+        while (*s && word_byte((unsigned char)*s))
+            s++;
+        size_t n = (size_t)(s - start);
+        if (!negated && n == 2 && memcmp(start, "OR", 2) == 0) {
+            p.pending_or = plan->nalts > 0;
+            last_plain = -1;
+            continue;
+        }
+        if (plan->nwords >= SEARCH_MAX_WORDS) {
+            plan->truncated = true;
+            continue;
+        }
+        search_alt_t *alt = new_alt(&p, negated);
+        search_word_t *w = alt ? add_word(plan, start, n) : NULL;
+        if (!w)
+            continue;
+        alt->count = 1;
+        if (!negated && p.typo_tolerance && !all_digits(w->text))
+            w->typos = search_typo_budget(w->letters);
+        last_plain = negated ? -1 : plan->nwords - 1;
+    }
+    /* search-as-you-type: q ends inside its last word */
+    if (prefix && last_plain >= 0 && word_byte((unsigned char)q[len - 1]))
+        plan->words[last_plain].prefix = true;
+    return TC_OK;
+}
+
+bool search_plan_has_positive(const search_plan_t *plan)
+{
+    for (int i = 0; i < plan->nalts; i++)
+        if (!plan->alts[i].negated && plan->alts[i].count > 0)
+            return true;
+    return false;
+}
+
+static void put_lexeme(tc_buf_t *out, const char *w, bool prefix)
+{
+    tc_buf_printf(out, "'%s'%s", w, prefix ? ":*" : "");
+}
+
+/* A word as the MATCH query wants it: itself (or as prefix), or any typo candidate. */
+static void put_match_word(tc_buf_t *out, const search_word_t *w)
+{
+    if (w->ncands == 0) {
+        put_lexeme(out, w->text, w->prefix);
+        return;
+    }
+    tc_buf_putc(out, '(');
+    put_lexeme(out, w->text, w->prefix);
+    for (int i = 0; i < w->ncands; i++) {
+        tc_buf_puts(out, " | ");
+        put_lexeme(out, w->cands[i], false);
+    }
+    tc_buf_putc(out, ')');
+}
+
+static void put_alt(tc_buf_t *out, const search_plan_t *plan, const search_alt_t *a, bool match)
+{
+    if (a->negated)
+        tc_buf_putc(out, '!');
+    if (a->count > 1 || a->negated)
+        tc_buf_putc(out, '(');
+    for (int i = 0; i < a->count; i++) {
+        const search_word_t *w = &plan->words[a->first + i];
+        if (i > 0)
+            tc_buf_puts(out, " <-> ");
+        if (match && !a->phrase && !a->negated)
+            put_match_word(out, w);
+        else
+            put_lexeme(out, w->text, false);
+    }
+    if (a->count > 1 || a->negated)
+        tc_buf_putc(out, ')');
+}
+
+static void put_match(const search_plan_t *plan, tc_buf_t *out)
+{
+    bool first_clause = true;
+    for (int c = 0; c < plan->nclauses; c++) {
+        const search_clause_t *cl = &plan->clauses[c];
+        int nonempty = 0;
+        for (int i = 0; i < cl->count; i++)
+            nonempty += plan->alts[cl->first + i].count > 0;
+        if (nonempty == 0)
+            continue;
+        if (!first_clause)
+            tc_buf_puts(out, " & ");
+        first_clause = false;
+        if (nonempty > 1)
+            tc_buf_putc(out, '(');
+        bool first_alt = true;
+        for (int i = 0; i < cl->count; i++) {
+            const search_alt_t *a = &plan->alts[cl->first + i];
+            if (a->count == 0)
+                continue;
+            if (!first_alt)
+                tc_buf_puts(out, " | ");
+            first_alt = false;
+            put_alt(out, plan, a, true);
+        }
+        if (nonempty > 1)
+            tc_buf_putc(out, ')');
+    }
+}
+
+static void put_or(tc_buf_t *out, bool *first)
+{
+    if (!*first)
+        tc_buf_puts(out, " | ");
+    *first = false;
+}
+
+int search_plan_tsquery(const search_plan_t *plan, search_tsq_kind_t kind, tc_buf_t *out)
+{
+    tc_buf_reset(out);
+    tc_buf_puts(out, "");
+    bool first = true;
+    int positive_words = 0;
+    switch (kind) {
+    case SEARCH_TSQ_MATCH:
+        put_match(plan, out);
+        break;
+    case SEARCH_TSQ_EXACT:
+        for (int i = 0; i < plan->nalts; i++) {
+            const search_alt_t *a = &plan->alts[i];
+            if (a->negated || a->count == 0)
+                continue;
+            put_or(out, &first);
+            put_alt(out, plan, a, false);
+        }
+        break;
+    case SEARCH_TSQ_PHRASE:
+        for (int i = 0; i < plan->nalts; i++)
+            if (!plan->alts[i].negated)
+                positive_words += plan->alts[i].count;
+        if (positive_words < 2)
+            break;
+        for (int i = 0; i < plan->nalts; i++) {
+            const search_alt_t *a = &plan->alts[i];
+            for (int j = 0; !a->negated && j < a->count; j++) {
+                if (!first)
+                    tc_buf_puts(out, " <-> ");
+                first = false;
+                put_lexeme(out, plan->words[a->first + j].text, false);
+            }
+        }
+        break;
+    case SEARCH_TSQ_PREFIX:
+        for (int i = 0; i < plan->nwords; i++) {
+            if (!plan->words[i].prefix)
+                continue;
+            put_or(out, &first);
+            put_lexeme(out, plan->words[i].text, true);
+        }
+        break;
+    case SEARCH_TSQ_TYPO:
+        for (int i = 0; i < plan->nwords; i++)
+            for (int j = 0; j < plan->words[i].ncands; j++) {
+                put_or(out, &first);
+                put_lexeme(out, plan->words[i].cands[j], false);
+            }
+        break;
+    default:
+        return TC_EINVAL;
+    }
+    return out->oom ? TC_ENOMEM : TC_OK;
+}
+
+/* ------------------------------------------------------------------ query parameters */
+
+bool search_type_valid(const char *type)
+{
+    if (!type || !(*type >= 'a' && *type <= 'z') || strlen(type) > SEARCH_TYPE_MAX)
+        return false;
+    for (const char *p = type; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            return false;
+    return true;
+}
+
+bool search_id_valid(const char *id)
+{
+    if (!id || !*id || strlen(id) > 128)
+        return false;
+    for (const char *p = id; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '.' || *p == ':' || *p == '-'))
+            return false;
+    return true;
+}
+
+static void add_type(search_query_t *sq, tc_jv_t *jv, const char *t, size_t n)
+{
+    char name[SEARCH_TYPE_MAX + 1];
+    if (n == 0)
+        return;
+    if (n > SEARCH_TYPE_MAX) {
+        tc_jv_error(jv, "types", "a type name is at most %d characters", SEARCH_TYPE_MAX);
+        return;
+    }
+    memcpy(name, t, n);
+    name[n] = '\0';
+    if (!search_type_valid(name)) {
+        tc_jv_error(jv, "types", "a type name is lower-case letters, digits and _");
+        return;
+    }
+    for (int i = 0; i < sq->ntypes; i++)
+        if (strcmp(sq->types[i], name) == 0)
+            return;
+    if (sq->ntypes >= SEARCH_MAX_TYPES) {
+        tc_jv_error(jv, "types", "at most %d types", SEARCH_MAX_TYPES);
+        return;
+    }
+    snprintf(sq->types[sq->ntypes++], sizeof sq->types[0], "%s", name);
+}
+
+void search_query_build(search_query_t *sq, tc_jv_t *jv, const char *q, const char *types_csv,
+                        const cJSON *types_json, int limit, int offset, bool debug, bool prefix,
+                        bool typo_tolerance)
+{
+    memset(sq, 0, sizeof *sq);
+    sq->limit = limit;
+    sq->offset = offset;
+    sq->debug = debug;
+    sq->highlight = true;
+    if (q && search_plan_parse(&sq->plan, q, prefix, typo_tolerance) != TC_OK)
+        tc_jv_error(jv, "q", "at most %d bytes of UTF-8 text", SEARCH_Q_MAX);
+    else if (q)
+        snprintf(sq->q, sizeof sq->q, "%s", q);
+    if (types_csv) {
+        const char *s = types_csv;
+        while (*s) {
+            const char *comma = strchr(s, ',');
+            size_t n = comma ? (size_t)(comma - s) : strlen(s);
+            add_type(sq, jv, s, n);
+            s += n + (comma ? 1 : 0);
+        }
+    }
+    if (types_json) {
+        if (!cJSON_IsArray(types_json)) {
+            tc_jv_error(jv, "types", "must be an array of type names");
+            return;
+        }
+        const cJSON *t;
+        cJSON_ArrayForEach(t, types_json)
+        {
+            if (!cJSON_IsString(t))
+                tc_jv_error(jv, "types", "must be an array of type names");
+            else
+                add_type(sq, jv, t->valuestring, strlen(t->valuestring));
+        }
+    }
+}
+
+void search_next_key(int offset, int limit, int returned, char *out, size_t outlen)
+{
+    int next = offset + returned;
+    if (returned < limit || next >= SEARCH_MAX_OFFSET)
+        snprintf(out, outlen, "%s", "");
+    else
+        snprintf(out, outlen, "o%d", next);
+}
+
+int search_offset_from_key(const char *key, int *offset)
+{
+    *offset = 0;
+    if (!key || !*key)
+        return TC_OK;
+    if (key[0] != 'o' || !key[1])
+        return TC_EINVAL;
+    long v = 0;
+    for (const char *p = key + 1; *p; p++) {
+        if (*p < '0' || *p > '9' || v > SEARCH_MAX_OFFSET)
+            return TC_EINVAL;
+        v = v * 10 + (*p - '0');
+    }
+    if (v > SEARCH_MAX_OFFSET)
+        return TC_EINVAL;
+    *offset = (int)v;
+    return TC_OK;
+}
+
+/* ------------------------------------------------------------------ documents */
+
+void search_doc_clear(search_doc_t *d)
+{
+    free(d->fields_json);
+    memset(d, 0, sizeof *d);
+}
+
+static void set_time(search_doc_t *d, tc_jv_t *jv, const char *field, const char *s)
+{
+    int64_t ms = 0;
+    if (!s || tc_time_parse(s, &ms) != TC_OK) {
+        tc_jv_error(jv, field, "must be an RFC 3339 time");
+        return;
+    }
+    tc_time_format(ms, d->updated_at);
+}
+
+void search_doc_from_json(search_doc_t *d, tc_jv_t *jv, const cJSON *data)
+{
+    memset(d, 0, sizeof *d);
+    static const char *const allowed[] = {"org_id", "type",   "id",      "title",      "body",
+                                          "fields", "locale", "version", "updated_at", NULL};
+    if (!tc_jv_object(jv, data, "body"))
+        return;
+    tc_jv_no_unknown(jv, data, allowed);
+    d->org_id = tc_jv_str(jv, data, "org_id", TC_JV_REQUIRED, 1, 64);
+    d->type = tc_jv_str(jv, data, "type", TC_JV_REQUIRED, 1, SEARCH_TYPE_MAX);
+    if (d->type && !search_type_valid(d->type))
+        tc_jv_error(jv, "type", "lower-case letters, digits and _, starting with a letter");
+    d->id = tc_jv_str(jv, data, "id", TC_JV_REQUIRED, 1, 128);
+    if (d->id && !search_id_valid(d->id))
+        tc_jv_error(jv, "id", "letters, digits and _ . : -");
+    d->title = tc_jv_str(jv, data, "title", TC_JV_REQUIRED, 0, SEARCH_TITLE_MAX);
+    d->body = tc_jv_str(jv, data, "body", TC_JV_OPTIONAL, 0, SEARCH_BODY_MAX);
+    if (!d->body)
+        d->body = "";
+    d->locale = tc_jv_str(jv, data, "locale", TC_JV_OPTIONAL, 1, 35);
+    if (!d->locale)
+        d->locale = "simple";
+    d->version = tc_jv_int(jv, data, "version", TC_JV_REQUIRED, 0, 1, INT64_MAX / 2);
+    set_time(d, jv, "updated_at", tc_json_get_str(data, "updated_at"));
+    const cJSON *fields = tc_jv_obj(jv, data, "fields", TC_JV_OPTIONAL);
+    if (fields) {
+        d->fields_json = cJSON_PrintUnformatted(fields);
+        if (!d->fields_json)
+            tc_jv_error(jv, "fields", "could not be read");
+        else if (strlen(d->fields_json) > SEARCH_FIELDS_MAX)
+            tc_jv_error(jv, "fields", "at most %d bytes as JSON", SEARCH_FIELDS_MAX);
+    } else {
+        d->fields_json = strdup("{}");
+        if (!d->fields_json)
+            tc_jv_error(jv, "fields", "could not be read");
+    }
+}
+
+void search_doc_ref_from_json(search_doc_ref_t *r, tc_jv_t *jv, const cJSON *data)
+{
+    static const char *const allowed[] = {"org_id", "type", "id", "version", "updated_at", NULL};
+    search_doc_t tmp;
+    memset(r, 0, sizeof *r);
+    memset(&tmp, 0, sizeof tmp);
+    if (!tc_jv_object(jv, data, "body"))
+        return;
+    tc_jv_no_unknown(jv, data, allowed);
+    r->org_id = tc_jv_str(jv, data, "org_id", TC_JV_REQUIRED, 1, 64);
+    r->type = tc_jv_str(jv, data, "type", TC_JV_REQUIRED, 1, SEARCH_TYPE_MAX);
+    if (r->type && !search_type_valid(r->type))
+        tc_jv_error(jv, "type", "lower-case letters, digits and _, starting with a letter");
+    r->id = tc_jv_str(jv, data, "id", TC_JV_REQUIRED, 1, 128);
+    if (r->id && !search_id_valid(r->id))
+        tc_jv_error(jv, "id", "letters, digits and _ . : -");
+    r->version = tc_jv_int(jv, data, "version", TC_JV_REQUIRED, 0, 1, INT64_MAX / 2);
+    set_time(&tmp, jv, "updated_at", tc_json_get_str(data, "updated_at"));
+    memcpy(r->updated_at, tmp.updated_at, sizeof r->updated_at);
+}
+
+static int64_t version_of(const cJSON *obj)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "version");
+    return cJSON_IsNumber(v) && v->valuedouble >= 1 ? (int64_t)v->valuedouble : 0;
+}
+
+static int finish_doc(search_doc_t *d, const cJSON *src, cJSON *fields)
+{
+    int64_t ms = 0;
+    const char *updated = tc_json_get_str(src, "updated_at");
+    d->version = version_of(src);
+    if (!fields)
+        return TC_ENOMEM;
+    d->fields_json = cJSON_PrintUnformatted(fields);
+    cJSON_Delete(fields);
+    if (!d->fields_json)
+        return TC_ENOMEM;
+    if (!d->org_id || !d->id || !d->title || d->version < 1 || !updated ||
+        tc_time_parse(updated, &ms) != TC_OK) {
+        search_doc_clear(d);
+        return TC_EINVAL;
+    }
+    tc_time_format(ms, d->updated_at);
+    return TC_OK;
+}
+
+int search_doc_from_user(search_doc_t *d, const cJSON *user)
+{
+    memset(d, 0, sizeof *d);
+    d->org_id = tc_json_get_str(user, "org_id");
+    d->type = "user";
+    d->id = tc_json_get_str(user, "id");
+    d->title = tc_json_get_str(user, "name");
+    d->body = tc_json_get_str(user, "email");
+    d->locale = "simple";
+    if (!d->body)
+        d->body = "";
+    cJSON *fields = cJSON_CreateObject();
+    if (fields && (!tc_json_add_str(fields, "email", tc_json_get_str(user, "email")) ||
+                   !tc_json_add_str(fields, "role", tc_json_get_str(user, "role")) ||
+                   !tc_json_add_str(fields, "status", tc_json_get_str(user, "status")))) {
+        cJSON_Delete(fields);
+        fields = NULL;
+    }
+    return finish_doc(d, user, fields);
+}
+
+int search_doc_from_org(search_doc_t *d, const cJSON *org)
+{
+    memset(d, 0, sizeof *d);
+    d->org_id = tc_json_get_str(org, "id");
+    d->type = "org";
+    d->id = d->org_id;
+    d->title = tc_json_get_str(org, "name");
+    d->body = "";
+    d->locale = "simple";
+    cJSON *fields = cJSON_CreateObject();
+    if (fields && !tc_json_add_str(fields, "plan", tc_json_get_str(org, "plan"))) {
+        cJSON_Delete(fields);
+        fields = NULL;
+    }
+    return finish_doc(d, org, fields);
+}
+
+bool search_user_gone(const cJSON *user)
+{
+    const char *status = tc_json_get_str(user, "status");
+    return status && strcmp(status, "deleted") == 0;
+}
+
+/* ------------------------------------------------------------------ results */
+
+double search_score(double exact, double phrase, double prefix, double typo)
+{
+    return SEARCH_W_EXACT * exact + SEARCH_W_PHRASE * phrase + SEARCH_W_PREFIX * prefix +
+           SEARCH_W_TYPO * typo;
+}
+
+int search_highlight_html(tc_buf_t *out, const char *text)
+{
+    const size_t mark_len = sizeof SEARCH_MARK_OPEN - 1;
+    bool open = false;
+    const char *seg = text;
+    for (const char *p = text; *p;) {
+        bool opens = strncmp(p, SEARCH_MARK_OPEN, mark_len) == 0;
+        bool closes = !opens && strncmp(p, SEARCH_MARK_CLOSE, mark_len) == 0;
+        if (!opens && !closes) {
+            p++;
+            continue;
+        }
+        tc_buf_html_escape(out, seg, (size_t)(p - seg));
+        if (opens && !open)
+            tc_buf_puts(out, "<mark>");
+        else if (closes && open)
+            tc_buf_puts(out, "</mark>");
+        if ((opens && !open) || (closes && open))
+            open = !open;
+        p += mark_len;
+        seg = p;
+    }
+    tc_buf_html_escape(out, seg, strlen(seg));
+    if (open)
+        tc_buf_puts(out, "</mark>");
+    return out->oom ? TC_ENOMEM : TC_OK;
+}

@@ -1,0 +1,183 @@
+/*
+ * search_model.h: the search domain without I/O.
+ *
+ *   query plan   q (websearch syntax: words, "phrases", -negation, OR) parsed into clauses of
+ *                alternatives; the last word is a prefix while the user is still typing it;
+ *                each plain word gets a typo budget (Meilisearch: 1 typo from 5 letters, 2
+ *                from 9). The plan renders the tsquery texts the store binds as parameters
+ *                (lexemes are letters and digits only, so no tsquery syntax can be injected).
+ *   documents    the searchable-document contract (proto/events/common/searchable-document.json)
+ *                validated into a search_doc_t; users and orgs of user-events mapped onto it.
+ *   cursors      relevance order pages by offset, carried in tc_page's opaque cursor.
+ */
+#ifndef SEARCH_MODEL_H
+#define SEARCH_MODEL_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tc/tc_buf.h"
+#include "tc/tc_json.h"
+
+#define SEARCH_Q_MAX      512  /* bytes of q */
+#define SEARCH_MAX_WORDS  16   /* words (in phrases too) per query */
+#define SEARCH_WORD_MAX   64   /* bytes of one word; longer words are cut */
+#define SEARCH_MAX_TYPOS  4    /* candidates kept per word */
+#define SEARCH_MAX_TYPES  8    /* type filter values */
+#define SEARCH_TYPE_MAX   40   /* bytes of a document type name */
+#define SEARCH_MAX_OFFSET 1000 /* deepest result a cursor reaches (as search engines cap) */
+#define SEARCH_TITLE_MAX  1000 /* code points */
+#define SEARCH_BODY_MAX   100000
+#define SEARCH_FIELDS_MAX 16384 /* bytes of the fields object as JSON */
+
+/* One word of the query, alone or inside a phrase. */
+typedef struct {
+    char text[SEARCH_WORD_MAX + 1]; /* lower-cased (ASCII; the database folds the rest) */
+    int letters;                    /* code points */
+    bool prefix;                    /* matches words starting with it (search-as-you-type) */
+    int typos;                      /* 0, 1 or 2: edits a candidate may be away */
+    int ncands;                     /* typo candidates filled in by the store */
+    char cands[SEARCH_MAX_TYPOS][SEARCH_WORD_MAX + 1];
+} search_word_t;
+
+/* An alternative: one word or a phrase (consecutive words), possibly negated. */
+typedef struct {
+    int first, count; /* words[first .. first+count) */
+    bool negated;
+    bool phrase;
+} search_alt_t;
+
+/* A clause: alternatives joined by OR; the clauses are joined by AND. */
+typedef struct {
+    int first, count; /* alts[first .. first+count) */
+} search_clause_t;
+
+typedef struct {
+    search_word_t words[SEARCH_MAX_WORDS];
+    int nwords;
+    search_alt_t alts[SEARCH_MAX_WORDS];
+    int nalts;
+    search_clause_t clauses[SEARCH_MAX_WORDS];
+    int nclauses;
+    bool truncated; /* more words than SEARCH_MAX_WORDS were given; the rest was ignored */
+} search_plan_t;
+
+/* Typo budget of a word of `letters` code points (0 below 5, 1 from 5, 2 from 9). */
+int search_typo_budget(int letters);
+
+/* Parses q into plan. TC_OK (an empty or all-punctuation q gives an empty plan: browse);
+ * TC_EINVAL for a q longer than SEARCH_Q_MAX or not valid UTF-8. typo_tolerance false gives
+ * every word a budget of 0; prefix false (the user finished typing) keeps the last word whole. */
+int search_plan_parse(search_plan_t *plan, const char *q, bool prefix, bool typo_tolerance);
+/* true when the plan has at least one positive (not negated) word: the query can match. */
+bool search_plan_has_positive(const search_plan_t *plan);
+
+/* The tsquery texts (for to_tsquery('search_simple', $n)), "" when there is nothing to say:
+ *   MATCH   what a result must satisfy: every clause, each word with its prefix and typo
+ *           candidates, negations as !, phrases as <->
+ *   EXACT   any positive word or phrase as typed (for the score's exact part)
+ *   PHRASE  every positive word in order, adjacent (the whole query as a phrase)
+ *   PREFIX  the prefix words, as prefixes
+ *   TYPO    the typo candidates of every word */
+typedef enum {
+    SEARCH_TSQ_MATCH,
+    SEARCH_TSQ_EXACT,
+    SEARCH_TSQ_PHRASE,
+    SEARCH_TSQ_PREFIX,
+    SEARCH_TSQ_TYPO
+} search_tsq_kind_t;
+int search_plan_tsquery(const search_plan_t *plan, search_tsq_kind_t kind, tc_buf_t *out);
+
+/* Edit distance between two UTF-8 words in code points, counting an insertion, a deletion, a
+ * substitution or a swap of two adjacent letters as one typo (optimal string alignment, as
+ * typo-tolerant engines count); any value above max is reported as max + 1. */
+int search_edit_distance(const char *a, const char *b, int max);
+/* true when word is a single lexeme the plan may use (letters, digits, UTF-8 >= 0x80). */
+bool search_word_valid(const char *word);
+/* Adds a typo candidate to word (ignored when full, equal to the word or not a valid word). */
+void search_word_add_candidate(search_word_t *w, const char *cand);
+
+/* ------------------------------------------------------------------ query parameters */
+
+typedef struct {
+    search_plan_t plan;
+    char q[SEARCH_Q_MAX + 1];
+    int ntypes;
+    char types[SEARCH_MAX_TYPES][SEARCH_TYPE_MAX + 1];
+    int limit;
+    int offset;
+    bool debug;
+    bool highlight;
+} search_query_t;
+
+/* A document id: 1..128 of [A-Za-z0-9_.:-] (it becomes the event source /documents/<id>). */
+bool search_id_valid(const char *id);
+/* A document type name: [a-z][a-z0-9_]{0,39}. */
+bool search_type_valid(const char *type);
+/* Fills a query from its parts (GET query string or POST body); problems collected in jv.
+ * types_csv is "user,org" (GET); types_json an array of strings (POST); either may be NULL. */
+void search_query_build(search_query_t *sq, tc_jv_t *jv, const char *q, const char *types_csv,
+                        const cJSON *types_json, int limit, int offset, bool debug, bool prefix,
+                        bool typo_tolerance);
+
+/* Cursor key of the page after `offset` + `returned` results, "" when there is none. */
+void search_next_key(int offset, int limit, int returned, char *out, size_t outlen);
+/* Parses a cursor key ("" = 0) into an offset; TC_EINVAL when it is not one of ours. */
+int search_offset_from_key(const char *key, int *offset);
+
+/* ------------------------------------------------------------------ documents */
+
+typedef struct {
+    const char *org_id;
+    const char *type;
+    const char *id;
+    const char *title;
+    const char *body;
+    char *fields_json; /* owned: the fields object as JSON text ("{}" when absent) */
+    const char *locale;
+    int64_t version;
+    char updated_at[40];
+} search_doc_t;
+
+void search_doc_clear(search_doc_t *d);
+/* Validates a searchable document (the upsert event's data, or the ingest body) into d
+ * (strings borrowed from data). Every bad field goes into jv. */
+void search_doc_from_json(search_doc_t *d, tc_jv_t *jv, const cJSON *data);
+/* A document named for deletion: the document_deleted event's data, or the ingest call's. */
+typedef struct {
+    const char *org_id;
+    const char *type;
+    const char *id;
+    int64_t version;
+    char updated_at[40];
+} search_doc_ref_t;
+void search_doc_ref_from_json(search_doc_ref_t *r, tc_jv_t *jv, const cJSON *data);
+
+/* A user of user-events as a document of type "user": title its name, body its email,
+ * fields {email, role, status}. TC_EINVAL when the state lacks what a document needs. */
+int search_doc_from_user(search_doc_t *d, const cJSON *user);
+/* An org of user-events as a document of type "org" in the org itself. */
+int search_doc_from_org(search_doc_t *d, const cJSON *org);
+/* A user's state that means "not searchable" (deleted). */
+bool search_user_gone(const cJSON *user);
+
+/* ------------------------------------------------------------------ results */
+
+/* Weights of the score parts (documented in the README; debug=true returns each part). */
+#define SEARCH_W_EXACT  1.0
+#define SEARCH_W_PHRASE 0.5
+#define SEARCH_W_PREFIX 0.3
+#define SEARCH_W_TYPO   0.1
+double search_score(double exact, double phrase, double prefix, double typo);
+
+/* Highlights as HTML. PostgreSQL's ts_headline marks matches with the sentinels below (private
+ * use code points, not HTML, so the document's own text never becomes markup); this escapes
+ * the text for HTML and turns the sentinels into <mark> and </mark>, balanced: a stray or
+ * nested sentinel (one the document itself contained) is dropped, an open mark is closed. */
+#define SEARCH_MARK_OPEN  "\xEE\x80\x80" /* U+E000 */
+#define SEARCH_MARK_CLOSE "\xEE\x80\x81" /* U+E001 */
+int search_highlight_html(tc_buf_t *out, const char *text);
+
+#endif

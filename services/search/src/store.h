@@ -1,0 +1,40 @@
+/*
+ * store.h: all of search's SQL (PostgreSQL full-text search), parameterised only. This is the
+ * index interface of the service: another engine (Elasticsearch/OpenSearch, Meilisearch)
+ * would implement these functions (README "Engines").
+ *
+ * Every function runs in the caller's transaction after store_tenant() named the org: the
+ * row-level security policies of the tables then show only that org's rows, and every
+ * statement also filters by org_id itself.
+ */
+#ifndef SEARCH_STORE_H
+#define SEARCH_STORE_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "search_model.h"
+#include "tc/tc_db.h"
+
+/* Names the transaction's org (SET LOCAL search.org_id) for row-level security. */
+int store_tenant(tc_dbconn_t *tx, const char *org_id);
+
+/* Applies a document if its version is newer than the stored one (*applied tells). The
+ * org's vocabulary follows its documents' words. */
+int store_doc_upsert(tc_dbconn_t *tx, const search_doc_t *d, bool *applied);
+/* Turns (org, type, id) into a tombstone at version (text erased, words released); a
+ * tombstone is written even for a document never seen, so its late create is ignored. */
+int store_doc_delete(tc_dbconn_t *tx, const char *org_id, const char *type, const char *id,
+                     int64_t version, const char *updated_at, bool *applied);
+
+/* Fills each word's typo candidates from the org's own vocabulary (within its budget). */
+int store_typo_candidates(tc_dbconn_t *tx, const char *org_id, search_plan_t *plan);
+
+/* The page of results and the facet counts by type of the whole match (type filter aside).
+ * *hits is an array of result objects, *facets an object {type: count}, *total the number
+ * of results with the type filter applied. */
+int store_search(tc_dbconn_t *tx, const char *org_id, const search_query_t *sq, cJSON **hits,
+                 cJSON **facets, int64_t *total);
+
+#endif

@@ -1,0 +1,399 @@
+/* The documents and vocabulary tables: indexing and querying (PostgreSQL full-text search). */
+#include "store.h"
+#include "tc/tc_buf.h"
+#include "tc/tc_core.h"
+#include "tc/tc_json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* a tombstone of a purged document outranks every version a producer can give */
+#define VERSION_FINAL "4611686018427387903"
+
+/* Besides the org: typo candidates by trigram similarity from 0.2 (a short word with one typo
+ * shares few trigrams), and custom plans, because a generic plan of a prepared full-text
+ * statement does not know the query's words and reads every document of the org instead of
+ * the words' postings. */
+int store_tenant(tc_dbconn_t *tx, const char *org_id)
+{
+    return tc_db_qp(tx, NULL, "tenant",
+                    "SELECT set_config('search.org_id', $1, true),"
+                    " set_config('pg_trgm.similarity_threshold', '0.2', true),"
+                    " set_config('plan_cache_mode', 'force_custom_plan', true)",
+                    org_id);
+}
+
+/* The stored version of a document, locked; 0 when there is none. */
+static int current_version(tc_dbconn_t *tx, const char *org, const char *type, const char *id,
+                           int64_t *version, bool *live)
+{
+    PGresult *r = NULL;
+    int rc = tc_db_qp(tx, &r, "doc_version",
+                      "SELECT version, NOT deleted FROM search_documents"
+                      " WHERE org_id=$1 AND type=$2 AND id=$3 FOR UPDATE",
+                      org, type, id);
+    *version = 0;
+    *live = false;
+    if (rc == TC_OK && PQntuples(r) == 1) {
+        *version = tc_db_int(r, 0, 0, 0);
+        *live = strcmp(tc_db_val(r, 0, 1), "t") == 0;
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* The document's words leave (-1) or join (+1) the org's vocabulary. Only plain words
+ * (letters and digits) are typo candidates. */
+static int vocabulary_release(tc_dbconn_t *tx, const char *org, const char *type, const char *id)
+{
+    return tc_db_qp(tx, NULL, "vocab_release",
+                    "UPDATE search_vocabulary v SET docs = v.docs - 1"
+                    " FROM search_documents d, unnest(d.tsv) u"
+                    " WHERE d.org_id=$1 AND d.type=$2 AND d.id=$3 AND NOT d.deleted"
+                    " AND v.org_id=$1 AND v.word = u.lexeme",
+                    org, type, id);
+}
+
+static int vocabulary_add(tc_dbconn_t *tx, const char *org, const char *type, const char *id)
+{
+    return tc_db_qp(tx, NULL, "vocab_add",
+                    "INSERT INTO search_vocabulary (org_id, word, docs)"
+                    " SELECT $1, u.lexeme, 1 FROM search_documents d, unnest(d.tsv) u"
+                    " WHERE d.org_id=$1 AND d.type=$2 AND d.id=$3 AND NOT d.deleted"
+                    " AND u.lexeme ~ '^[[:alnum:]]+$' AND octet_length(u.lexeme) <= 64"
+                    " ON CONFLICT (org_id, word) DO UPDATE SET docs = search_vocabulary.docs + 1",
+                    org, type, id);
+}
+
+int store_doc_upsert(tc_dbconn_t *tx, const search_doc_t *d, bool *applied)
+{
+    char version[24];
+    int64_t stored = 0;
+    bool live = false;
+    *applied = false;
+    snprintf(version, sizeof version, "%lld", (long long)d->version);
+    int rc = current_version(tx, d->org_id, d->type, d->id, &stored, &live);
+    if (rc != TC_OK || stored >= d->version)
+        return rc;
+    if (live)
+        rc = vocabulary_release(tx, d->org_id, d->type, d->id);
+    if (rc == TC_OK)
+        rc = tc_db_qp(tx, NULL, "doc_upsert",
+                      "INSERT INTO search_documents (org_id, type, id, title, body, fields, locale,"
+                      " version, deleted, updated_at, indexed_at)"
+                      " VALUES ($1,$2,$3,$4,$5,$6::jsonb,$7,$8::bigint,false,$9::timestamptz,now())"
+                      " ON CONFLICT (org_id, type, id) DO UPDATE SET title=EXCLUDED.title,"
+                      " body=EXCLUDED.body, fields=EXCLUDED.fields, locale=EXCLUDED.locale,"
+                      " version=EXCLUDED.version, deleted=false, updated_at=EXCLUDED.updated_at,"
+                      " indexed_at=now() WHERE search_documents.version < EXCLUDED.version",
+                      d->org_id, d->type, d->id, d->title, d->body, d->fields_json, d->locale,
+                      version, d->updated_at);
+    if (rc == TC_OK)
+        rc = vocabulary_add(tx, d->org_id, d->type, d->id);
+    if (rc == TC_OK)
+        rc = tc_db_qp(tx, NULL, "postings_put",
+                      "INSERT INTO search_postings (org_id, type, id, tsv, updated_at)"
+                      " SELECT org_id, type, id, tsv, updated_at FROM search_documents"
+                      " WHERE org_id=$1 AND type=$2 AND id=$3 AND NOT deleted"
+                      " ON CONFLICT (org_id, type, id) DO UPDATE SET tsv=EXCLUDED.tsv,"
+                      " updated_at=EXCLUDED.updated_at",
+                      d->org_id, d->type, d->id);
+    *applied = rc == TC_OK;
+    return rc;
+}
+
+int store_doc_delete(tc_dbconn_t *tx, const char *org_id, const char *type, const char *id,
+                     int64_t version, const char *updated_at, bool *applied)
+{
+    char v[24];
+    int64_t stored = 0;
+    bool live = false;
+    *applied = false;
+    if (version <= 0)
+        snprintf(v, sizeof v, "%s", VERSION_FINAL);
+    else
+        snprintf(v, sizeof v, "%lld", (long long)version);
+    int rc = current_version(tx, org_id, type, id, &stored, &live);
+    if (rc != TC_OK || stored >= strtoll(v, NULL, 10))
+        return rc;
+    if (live)
+        rc = vocabulary_release(tx, org_id, type, id);
+    if (rc == TC_OK)
+        rc =
+            tc_db_qp(tx, NULL, "doc_delete",
+                     "INSERT INTO search_documents (org_id, type, id, version, deleted, updated_at)"
+                     " VALUES ($1,$2,$3,$4::bigint,true,coalesce($5::timestamptz, now()))"
+                     " ON CONFLICT (org_id, type, id) DO UPDATE SET title='', body='',"
+                     " fields='{}', version=EXCLUDED.version, deleted=true,"
+                     " updated_at=EXCLUDED.updated_at, indexed_at=now()"
+                     " WHERE search_documents.version < EXCLUDED.version",
+                     org_id, type, id, v, updated_at);
+    if (rc == TC_OK)
+        rc = tc_db_qp(tx, NULL, "postings_drop",
+                      "DELETE FROM search_postings WHERE org_id=$1 AND type=$2 AND id=$3", org_id,
+                      type, id);
+    *applied = rc == TC_OK;
+    return rc;
+}
+
+/* Whether the org's vocabulary has the word as typed (or, for the prefix word, a word that
+ * starts with it): then no typo is looked for, as Typesense's typo_tokens_threshold of 1
+ * does, which keeps the common query (no typo) at index-lookup cost. */
+static int word_known(tc_dbconn_t *tx, const char *org_id, const search_word_t *w, bool *known)
+{
+    PGresult *r = NULL;
+    int rc = w->prefix ? tc_db_qp(tx, &r, "word_known_prefix",
+                                  "SELECT 1 FROM search_vocabulary WHERE org_id=$1 AND docs > 0"
+                                  " AND word LIKE lower(unaccent($2)) || '%' LIMIT 1",
+                                  org_id, w->text)
+                       : tc_db_qp(tx, &r, "word_known",
+                                  "SELECT 1 FROM search_vocabulary WHERE org_id=$1 AND docs > 0"
+                                  " AND word = lower(unaccent($2))",
+                                  org_id, w->text);
+    *known = rc == TC_OK && PQntuples(r) > 0;
+    PQclear(r);
+    return rc;
+}
+
+int store_typo_candidates(tc_dbconn_t *tx, const char *org_id, search_plan_t *plan)
+{
+    int rc = TC_OK;
+    for (int i = 0; rc == TC_OK && i < plan->nwords; i++) {
+        search_word_t *w = &plan->words[i];
+        if (w->typos <= 0)
+            continue;
+        char budget[16];
+        snprintf(budget, sizeof budget, "%d", w->typos);
+        PGresult *r = NULL;
+        bool known = false;
+        rc = word_known(tx, org_id, w, &known);
+        if (rc != TC_OK || known)
+            continue;
+        /* the words with the same first letter (one range of the primary key: a typo on the
+         * first letter is not tolerated, and only leakproof comparisons can use an index under
+         * row-level security), narrowed by trigrams and Levenshtein (a swap of two letters is 2
+         * there); the model's edit distance decides (a swap is one typo) */
+        rc = tc_db_qp(tx, &r, "typo_cands",
+                      "WITH w AS (SELECT lower(unaccent($2)) AS word)"
+                      " SELECT v.word, w.word FROM search_vocabulary v, w"
+                      " WHERE v.org_id=$1 AND v.word >= left(w.word, 1)"
+                      " AND v.word < left(w.word, 1) || chr(1114111)"
+                      " AND v.docs > 0 AND v.word % w.word"
+                      " AND v.word <> w.word"
+                      " AND abs(length(v.word) - length(w.word)) <= $3::int"
+                      " AND levenshtein_less_equal(v.word, w.word, $3::int + 1) <= $3::int + 1"
+                      " ORDER BY levenshtein(v.word, w.word), v.docs DESC, v.word LIMIT 16",
+                      org_id, w->text, budget);
+        for (int row = 0; rc == TC_OK && row < PQntuples(r); row++)
+            if (search_edit_distance(tc_db_val(r, row, 0), tc_db_val(r, row, 1), w->typos) <=
+                w->typos)
+                search_word_add_candidate(w, tc_db_val(r, row, 0));
+        PQclear(r);
+    }
+    return rc;
+}
+
+/* "{user,org}" for the type filter (names are [a-z0-9_], nothing to quote), NULL: any. */
+static int types_param(const search_query_t *sq, tc_buf_t *out)
+{
+    if (sq->ntypes == 0)
+        return TC_OK;
+    tc_buf_putc(out, '{');
+    for (int i = 0; i < sq->ntypes; i++)
+        tc_buf_printf(out, "%s%s", i ? "," : "", sq->types[i]);
+    tc_buf_putc(out, '}');
+    return out->oom ? TC_ENOMEM : TC_OK;
+}
+
+static double num(const PGresult *r, int row, int col)
+{
+    const char *v = tc_db_val(r, row, col);
+    return v ? strtod(v, NULL) : 0.0;
+}
+
+/* The highlight as HTML (the document's text escaped, matches in <mark>). */
+static bool add_highlight(cJSON *obj, const char *name, const char *marked)
+{
+    tc_buf_t b = TC_BUF_INIT;
+    if (search_highlight_html(&b, marked ? marked : "") != TC_OK) {
+        tc_buf_free(&b);
+        return false;
+    }
+    char *html = tc_buf_detach(&b);
+    bool ok = html && tc_json_add_str(obj, name, html);
+    free(html);
+    return ok;
+}
+
+/* Columns: 0 type, 1 id, 2 title, 3 fields, 4 updated_at, 5 score, 6 exact, 7 phrase,
+ * 8 prefix, 9 typo, 10 title highlight, 11 snippet */
+static cJSON *hit_of(const PGresult *r, int row, bool debug)
+{
+    cJSON *h = cJSON_CreateObject();
+    if (!h)
+        return NULL;
+    bool ok = tc_json_add_str(h, "type", tc_db_val(r, row, 0)) &&
+              tc_json_add_str(h, "id", tc_db_val(r, row, 1)) &&
+              tc_json_add_str(h, "title", tc_db_val(r, row, 2)) &&
+              tc_json_add_raw(h, "fields", tc_db_val(r, row, 3)) &&
+              tc_json_add_str(h, "updated_at", tc_db_val(r, row, 4)) &&
+              cJSON_AddNumberToObject(h, "score", num(r, row, 5));
+    cJSON *hl = ok ? cJSON_AddObjectToObject(h, "highlight") : NULL;
+    ok = hl && add_highlight(hl, "title", tc_db_val(r, row, 10)) &&
+         add_highlight(hl, "snippet", tc_db_val(r, row, 11));
+    if (ok && debug) {
+        cJSON *dbg = cJSON_AddObjectToObject(h, "debug");
+        ok = dbg && cJSON_AddNumberToObject(dbg, "exact", num(r, row, 6)) &&
+             cJSON_AddNumberToObject(dbg, "phrase", num(r, row, 7)) &&
+             cJSON_AddNumberToObject(dbg, "prefix", num(r, row, 8)) &&
+             cJSON_AddNumberToObject(dbg, "typo", num(r, row, 9)) &&
+             tc_json_add_str(dbg, "recency", tc_db_val(r, row, 4));
+    }
+    if (!ok) {
+        cJSON_Delete(h);
+        return NULL;
+    }
+    return h;
+}
+
+/* One statement. The match and the ranking run on the postings alone, in a MATERIALIZED CTE:
+ * planned apart from the documents' row-level security, the full-text match is an index
+ * condition there (in one plan with an RLS table, PostgreSQL may not push the non-leakproof @@
+ * into an index). The page then joins the documents, under their policy, for what is returned
+ * and highlighted. Score parts: ts_rank_cd with weights {D, C, B, A} = {0.05, 0.1, 0.4, 1.0}:
+ * title (A) over body (B) over fields (C); ties go to the newest. */
+static const char SEARCH_SQL[] =
+    "WITH q AS (SELECT"
+    " CASE WHEN $3 <> '' THEN to_tsquery('search_simple', $3) END AS e,"
+    " CASE WHEN $4 <> '' THEN to_tsquery('search_simple', $4) END AS ph,"
+    " CASE WHEN $5 <> '' THEN to_tsquery('search_simple', $5) END AS pf,"
+    " CASE WHEN $6 <> '' THEN to_tsquery('search_simple', $6) END AS ty),"
+    " parts AS MATERIALIZED (SELECT p.type, p.id, p.updated_at,"
+    " coalesce(ts_rank_cd('{0.05, 0.1, 0.4, 1.0}'::float4[], p.tsv, q.e), 0) AS exact,"
+    " coalesce(ts_rank_cd('{0.05, 0.1, 0.4, 1.0}'::float4[], p.tsv, q.ph), 0) AS phrase,"
+    " coalesce(ts_rank_cd('{0.05, 0.1, 0.4, 1.0}'::float4[], p.tsv, q.pf), 0) AS prefix,"
+    " coalesce(ts_rank_cd('{0.05, 0.1, 0.4, 1.0}'::float4[], p.tsv, q.ty), 0) AS typo"
+    " FROM search_postings p, q"
+    " WHERE p.org_id=$1 AND p.tsv @@ to_tsquery('search_simple', $2)"
+    " AND ($7::text[] IS NULL OR p.type = ANY($7::text[]))),"
+    " ranked AS MATERIALIZED (SELECT *, exact*$10::float8 + phrase*$11::float8"
+    " + prefix*$12::float8 + typo*$13::float8 AS score FROM parts"
+    " ORDER BY score DESC, updated_at DESC, type, id LIMIT $8::int OFFSET $9::int)"
+    " SELECT d.type, d.id, d.title, d.fields::text,"
+    " to_char(d.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+    " r.score, r.exact, r.phrase, r.prefix, r.typo,"
+    " ts_headline('search_simple', d.title, to_tsquery('search_simple', $2),"
+    " 'HighlightAll=true, StartSel=" SEARCH_MARK_OPEN ", StopSel=" SEARCH_MARK_CLOSE "'),"
+    " ts_headline('search_simple', d.body, to_tsquery('search_simple', $2),"
+    " 'MaxFragments=2, MaxWords=20, MinWords=8,"
+    " FragmentDelimiter=\" … \", StartSel=" SEARCH_MARK_OPEN ", StopSel=" SEARCH_MARK_CLOSE "')"
+    " FROM ranked r JOIN search_documents d"
+    " ON d.org_id=$1 AND d.type = r.type AND d.id = r.id AND NOT d.deleted"
+    " ORDER BY r.score DESC, r.updated_at DESC, r.type, r.id";
+
+static const char BROWSE_SQL[] =
+    "SELECT d.type, d.id, d.title, d.fields::text,"
+    " to_char(d.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+    " 0, 0, 0, 0, 0, d.title, left(d.body, 200)"
+    " FROM search_documents d WHERE d.org_id=$1 AND NOT d.deleted"
+    " AND ($2::text[] IS NULL OR d.type = ANY($2::text[]))"
+    " ORDER BY d.updated_at DESC, d.type, d.id LIMIT $3::int OFFSET $4::int";
+
+static int facets_of(tc_dbconn_t *tx, const char *org_id, const char *match, const char *types,
+                     cJSON *facets, int64_t *total)
+{
+    PGresult *r = NULL;
+    int rc = *match ? tc_db_qp(tx, &r, "facets",
+                               "WITH m AS MATERIALIZED (SELECT p.type, p.id FROM search_postings p"
+                               " WHERE p.org_id=$1"
+                               " AND p.tsv @@ to_tsquery('search_simple', $2))"
+                               " SELECT d.type, count(*) FROM m JOIN search_documents d"
+                               " ON d.org_id=$1 AND d.type = m.type AND d.id = m.id"
+                               " WHERE NOT d.deleted"
+                               " GROUP BY d.type ORDER BY 2 DESC, 1 LIMIT 100",
+                               org_id, match)
+                    : tc_db_qp(tx, &r, "facets_all",
+                               "SELECT d.type, count(*) FROM search_documents d"
+                               " WHERE d.org_id=$1 AND NOT d.deleted"
+                               " GROUP BY d.type ORDER BY 2 DESC, 1 LIMIT 100",
+                               org_id);
+    *total = 0;
+    for (int row = 0; rc == TC_OK && row < PQntuples(r); row++) {
+        const char *type = tc_db_val(r, row, 0);
+        int64_t n = tc_db_int(r, row, 1, 0);
+        if (!cJSON_AddNumberToObject(facets, type, (double)n))
+            rc = TC_ENOMEM;
+        /* types is "{a,b}" of validated names: a member test on ",a,b," */
+        char probe[SEARCH_TYPE_MAX + 3];
+        snprintf(probe, sizeof probe, ",%s,", type);
+        if (!types || strstr(types, probe))
+            *total += n;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int store_search(tc_dbconn_t *tx, const char *org_id, const search_query_t *sq, cJSON **hits,
+                 cJSON **facets, int64_t *total)
+{
+    tc_buf_t t[5], types = TC_BUF_INIT, members = TC_BUF_INIT;
+    static const search_tsq_kind_t kinds[5] = {
+        SEARCH_TSQ_MATCH, SEARCH_TSQ_EXACT, SEARCH_TSQ_PHRASE, SEARCH_TSQ_PREFIX, SEARCH_TSQ_TYPO};
+    PGresult *r = NULL;
+    char limit[16], offset[16], w[4][32];
+    int rc = TC_OK;
+    *hits = cJSON_CreateArray();
+    *facets = cJSON_CreateObject();
+    if (!*hits || !*facets)
+        rc = TC_ENOMEM;
+    for (int i = 0; i < 5; i++) {
+        tc_buf_init(&t[i]);
+        if (rc == TC_OK)
+            rc = search_plan_tsquery(&sq->plan, kinds[i], &t[i]);
+    }
+    if (rc == TC_OK)
+        rc = types_param(sq, &types);
+    for (int i = 0; rc == TC_OK && i < sq->ntypes; i++) /* ",a,b," for facets_of */
+        tc_buf_printf(&members, "%s%s,", i ? "" : ",", sq->types[i]);
+    if (members.oom)
+        rc = TC_ENOMEM;
+    if (rc != TC_OK)
+        goto cleanup;
+    snprintf(limit, sizeof limit, "%d", sq->limit);
+    snprintf(offset, sizeof offset, "%d", sq->offset);
+    snprintf(w[0], sizeof w[0], "%g", SEARCH_W_EXACT);
+    snprintf(w[1], sizeof w[1], "%g", SEARCH_W_PHRASE);
+    snprintf(w[2], sizeof w[2], "%g", SEARCH_W_PREFIX);
+    snprintf(w[3], sizeof w[3], "%g", SEARCH_W_TYPO);
+    const char *type_arr = sq->ntypes > 0 ? tc_buf_cstr(&types) : NULL;
+    const char *match = tc_buf_cstr(&t[0]);
+    if (*match)
+        rc = tc_db_qp(tx, &r, "search", SEARCH_SQL, org_id, match, tc_buf_cstr(&t[1]),
+                      tc_buf_cstr(&t[2]), tc_buf_cstr(&t[3]), tc_buf_cstr(&t[4]), type_arr, limit,
+                      offset, w[0], w[1], w[2], w[3]);
+    else
+        rc = tc_db_qp(tx, &r, "browse", BROWSE_SQL, org_id, type_arr, limit, offset);
+    for (int row = 0; rc == TC_OK && row < PQntuples(r); row++) {
+        cJSON *h = hit_of(r, row, sq->debug);
+        if (!h || !cJSON_AddItemToArray(*hits, h)) {
+            cJSON_Delete(h);
+            rc = TC_ENOMEM;
+        }
+    }
+    if (rc == TC_OK)
+        rc = facets_of(tx, org_id, match, sq->ntypes > 0 ? tc_buf_cstr(&members) : NULL, *facets,
+                       total);
+cleanup:
+    PQclear(r);
+    for (int i = 0; i < 5; i++)
+        tc_buf_free(&t[i]);
+    tc_buf_free(&types);
+    tc_buf_free(&members);
+    if (rc != TC_OK) {
+        cJSON_Delete(*hits);
+        cJSON_Delete(*facets);
+        *hits = *facets = NULL;
+    }
+    return rc;
+}

@@ -1,0 +1,127 @@
+"""Indexing from events: users and orgs of user-events (created, renamed, deleted), the
+searchable-document contract on search-events, newest version wins, and tenant isolation of
+results, facets and typo candidates. Freshness delays are measured and printed (`-s`)."""
+import time
+
+from platform_client import eventually
+from searchkit import (Search, doc, emit_doc, emit_removal, ingest, load, new_id,
+                       timed_until_found, WAIT)
+
+
+def test_users_follow_the_user_service(stack):
+    org = stack.new_org(name="Quokka Holdings")
+    search = Search(stack, org.id)
+    delays = {}
+    delays["org created"] = timed_until_found(search, "quokka holdings ", org.id)
+    user = org.invite(name="Zebulon Quixote", email=f"zq-{new_id('x')[-6:].lower()}@example.com")
+    delays["user created"] = timed_until_found(search, "zebulon ", user["id"])
+    hit = next(h for h in search.get("zebulon ")["data"] if h["id"] == user["id"])
+    assert hit["type"] == "user" and hit["fields"]["role"] == "viewer"
+
+    r = stack.call("PATCH", "user", f"/v1/users/{user['id']}", token=org.owner_token,
+                   json_body={"name": "Zephyrine Quixote"})
+    assert r.status_code == 200, r.text
+    delays["user renamed"] = timed_until_found(search, "zephyrine ", user["id"])
+    assert user["id"] not in search.ids("zebulon ")
+
+    r = stack.call("DELETE", "user", f"/v1/users/{user['id']}", token=org.owner_token)
+    assert r.status_code in (200, 204), r.text
+    t0 = time.monotonic()
+    search.wait_ids("quixote ", lambda ids: user["id"] not in ids, "deleted user gone")
+    delays["user deleted"] = time.monotonic() - t0
+    assert search.get("zephyrine ", type="user")["facets"]["type"] == {}
+    print("\nfreshness (s):", {k: round(v, 3) for k, v in delays.items()})
+
+
+def test_newest_version_wins_over_a_late_older_event(stack):
+    org = new_id("org")
+    search = Search(stack, org)
+    v2 = doc(org, "Platypus renamed", id_="doc-late-1", version=2)
+    v1 = dict(v2, title="Platypus original", version=1)
+    emit_doc(stack, v2)
+    emit_doc(stack, v1)  # late and older: ignored
+    marker = doc(org, "Marker after")
+    emit_doc(stack, marker)  # same topic, later: once it is indexed, v1 has been seen
+    search.wait_ids("marker ", lambda ids: marker["id"] in ids, "marker indexed")
+    eventually(lambda: search.ids("platypus ") == ["doc-late-1"], timeout=WAIT, what="v2 indexed")
+    assert search.get("platypus ")["data"][0]["title"] == "Platypus renamed"
+
+
+def test_a_removal_is_final_for_older_versions(stack):
+    org = new_id("org")
+    search = Search(stack, org)
+    d = doc(org, "Wombat burrow", id_="doc-gone-1", version=1)
+    emit_doc(stack, d)
+    search.wait_ids("wombat ", lambda ids: ids == ["doc-gone-1"], "indexed")
+    emit_removal(stack, d, version=3)
+    search.wait_ids("wombat ", lambda ids: ids == [], "removed")
+    emit_doc(stack, dict(d, version=2, title="Wombat resurrected"))
+    marker = doc(org, "Marker")
+    emit_doc(stack, marker)
+    search.wait_ids("marker ", lambda ids: marker["id"] in ids, "marker indexed")
+    assert search.ids("wombat ") == []
+    emit_doc(stack, dict(d, version=4, title="Wombat returns"))
+    search.wait_ids("wombat ", lambda ids: ids == ["doc-gone-1"], "a newer version is back")
+
+
+def test_tenants_never_see_each_other(stack):
+    a, b = new_id("org"), new_id("org")
+    sa, sb = Search(stack, a), Search(stack, b)
+    secret = doc(a, "Zanzibar acquisition", "confidential merger plan", type_="deal")
+    load(stack, sa, [secret])
+    load(stack, sb, [doc(b, "Ordinary note", "nothing here")])
+    # results
+    assert sa.ids("zanzibar ") == [secret["id"]]
+    assert sb.ids("zanzibar ") == []
+    assert sb.ids("zanzi") == []
+    assert sb.ids("confidential OR merger OR zanzibar ") == []
+    # facets: another org's types are never counted
+    assert sb.get("")["facets"]["type"] == {"note": 1}
+    assert sb.get("zanzibar ")["facets"]["type"] == {}
+    # typo candidates come from the caller's own vocabulary only
+    assert sa.get("zanzibat ")["query"]["words"][0]["typo_candidates"] == ["zanzibar"]
+    assert sb.get("zanzibat ")["query"]["words"][0]["typo_candidates"] == []
+    # the same id in two orgs is two documents
+    same_a = doc(a, "Shared identifier alpha", id_="doc-same")
+    same_b = doc(b, "Shared identifier beta", id_="doc-same")
+    load(stack, sa, [same_a])
+    load(stack, sb, [same_b])
+    assert sa.get("shared identifier ")["data"][0]["title"] == "Shared identifier alpha"
+    assert sb.get("shared identifier ")["data"][0]["title"] == "Shared identifier beta"
+
+
+def test_row_level_security_hides_rows_without_the_org(stack):
+    """The table itself refuses: as the service's role, a statement that did not name an org
+    (SET LOCAL search.org_id) sees no row, even with no WHERE clause."""
+    org = new_id("org")
+    s = Search(stack, org)
+    load(stack, s, [doc(org, "Row level check")])
+    env = stack.service_env("search")
+    import subprocess
+    out = subprocess.run(["psql", env["DATABASE_URL"], "-X", "-q", "-t", "-A", "-c",
+                          "SELECT count(*) FROM search_documents"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "0"
+    out = subprocess.run(["psql", env["DATABASE_URL"], "-X", "-q", "-t", "-A", "-c",
+                          f"BEGIN; SELECT set_config('search.org_id', '{org}', true) IS NULL;"
+                          " SELECT count(*) FROM search_documents; COMMIT;"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out[-1] == "1"
+    assert int(stack.sql("search", "SELECT count(*) FROM search_documents")) >= 1, \
+        "the superuser bypasses RLS: rows exist"
+
+
+def test_ingest_api_feeds_the_index(stack):
+    org = new_id("org")
+    s = Search(stack, org)
+    d = doc(org, "Echidna spines", type_="workflow", fields={"owner": "ann", "steps": 3})
+    ingest(stack, d)
+    s.wait_ids("echidna ", lambda ids: ids == [d["id"]], "ingested")
+    assert s.get("echidna ")["data"][0]["fields"] == {"owner": "ann", "steps": 3}
+    from platform_client import Api
+    r = Api(stack, "search")("POST", "/internal/v1/search/documents/removals",
+                             token=stack.service_token(),
+                             json_body={"org_id": org, "type": "workflow", "id": d["id"],
+                                        "version": 2, "updated_at": d["updated_at"]})
+    assert r.status_code == 202, r.text
+    s.wait_ids("echidna ", lambda ids: ids == [], "removed through the API")

@@ -1,0 +1,434 @@
+/* Unit tests for the search service's domain (search_model.c): query plans, the tsquery texts
+ * they render, typo budgets and distances, documents, cursors. No I/O. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "search_model.h"
+#include "tc/tc_core.h"
+
+static search_plan_t plan;
+static tc_buf_t buf;
+
+static void setup(void)
+{
+    tc_buf_init(&buf);
+}
+
+static void teardown(void)
+{
+    tc_buf_free(&buf);
+}
+
+static const char *tsq(search_tsq_kind_t kind)
+{
+    cr_assert_eq(search_plan_tsquery(&plan, kind, &buf), TC_OK);
+    return tc_buf_cstr(&buf);
+}
+
+static void parse(const char *q)
+{
+    cr_assert_eq(search_plan_parse(&plan, q, true, true), TC_OK, "%s", q);
+}
+
+TestSuite(plan, .init = setup, .fini = teardown);
+
+Test(plan, typo_budget_follows_meilisearch)
+{
+    cr_assert_eq(search_typo_budget(1), 0);
+    cr_assert_eq(search_typo_budget(4), 0);
+    cr_assert_eq(search_typo_budget(5), 1);
+    cr_assert_eq(search_typo_budget(8), 1);
+    cr_assert_eq(search_typo_budget(9), 2);
+    cr_assert_eq(search_typo_budget(30), 2);
+}
+
+Test(plan, words_are_and_ed_and_the_last_is_a_prefix)
+{
+    parse("Quarterly Report");
+    cr_assert_eq(plan.nwords, 2);
+    cr_assert_eq(plan.nclauses, 2);
+    cr_assert_str_eq(plan.words[0].text, "quarterly");
+    cr_assert_not(plan.words[0].prefix);
+    cr_assert(plan.words[1].prefix);
+    cr_assert_eq(plan.words[0].typos, 2);
+    cr_assert_eq(plan.words[1].typos, 1);
+    cr_assert_str_eq(tsq(SEARCH_TSQ_MATCH), "'quarterly' & 'report':*");
+    cr_assert_str_eq(tsq(SEARCH_TSQ_EXACT), "'quarterly' | 'report'");
+    cr_assert_str_eq(tsq(SEARCH_TSQ_PHRASE), "'quarterly' <-> 'report'");
+    cr_assert_str_eq(tsq(SEARCH_TSQ_PREFIX), "'report':*");
+    cr_assert_str_eq(tsq(SEARCH_TSQ_TYPO), "");
+}
+
+Test(plan, a_trailing_space_ends_the_prefix)
+{
+    parse("report ");
+    cr_assert_not(plan.words[0].prefix);
+    cr_assert_str_eq(tsq(SEARCH_TSQ_PREFIX), "");
+    cr_assert_eq(search_plan_parse(&plan, "report", false, true), TC_OK);
+    cr_assert_not(plan.words[0].prefix, "prefix=false: the user finished typing");
+}
+
+Test(plan, phrases_are_adjacent_words_without_prefix_or_typos)
+{
+    parse("\"annual budget\" review");
+    cr_assert_eq(plan.nalts, 2);
+    cr_assert(plan.alts[0].phrase);
+    cr_assert_eq(plan.words[0].typos, 0);
+    cr_assert_eq(plan.words[1].typos, 0);
+    cr_assert_str_eq(tsq(SEARCH_TSQ_MATCH), "('annual' <-> 'budget') & 'review':*");
+    cr_assert_str_eq(tsq(SEARCH_TSQ_EXACT), "('annual' <-> 'budget') | 'review'");
+}
+
+Test(plan, an_unclosed_quote_is_a_phrase_to_the_end)
+{
+    parse("\"annual budget");
+    cr_assert_eq(plan.nalts, 1);
+    cr_assert(plan.alts[0].phrase);
+    cr_assert_not(plan.words[1].prefix, "inside a phrase no prefix");
+}
+
+Test(plan, minus_negates_a_word_or_a_phrase)
+{
+    parse("invoice -draft -\"old copy\"");
+    cr_assert_str_eq(tsq(SEARCH_TSQ_MATCH), "'invoice' & !('draft') & !('old' <-> 'copy')");
+    cr_assert_str_eq(tsq(SEARCH_TSQ_EXACT), "'invoice'");
+    cr_assert_eq(plan.words[1].typos, 0, "negated words get no typos");
+    cr_assert_not(plan.words[1].prefix);
+    cr_assert(search_plan_has_positive(&plan));
+}
+
+Test(plan, a_hyphen_inside_a_word_does_not_negate)
+{
+    parse("e-mail");
+    cr_assert_eq(plan.nwords, 2);
+    cr_assert_not(plan.alts[1].negated);
+}
+
+Test(plan, or_joins_alternatives_of_one_clause)
+{
+    parse("report OR summary 2024");
+    cr_assert_eq(plan.nclauses, 2);
+    cr_assert_eq(plan.clauses[0].count, 2);
+    cr_assert_str_eq(tsq(SEARCH_TSQ_MATCH), "('report' | 'summary') & '2024':*");
+}
+
+Test(plan, a_dangling_or_is_ignored_and_lower_case_or_is_a_word)
+{
+    parse("OR report OR");
+    cr_assert_eq(plan.nwords, 1);
+    cr_assert_str_eq(tsq(SEARCH_TSQ_MATCH), "'report'");
+    parse("this or that ");
+    cr_assert_eq(plan.nwords, 3);
+}
+
+Test(plan, typo_candidates_widen_the_match_and_have_their_own_part)
+{
+    parse("reprot ");
+    search_word_add_candidate(&plan.words[0], "report");
+    search_word_add_candidate(&plan.words[0], "report");  /* duplicate */
+    search_word_add_candidate(&plan.words[0], "reprot");  /* the word itself */
+    search_word_add_candidate(&plan.words[0], "re'port"); /* not a lexeme */
+    cr_assert_eq(plan.words[0].ncands, 1);
+    cr_assert_str_eq(tsq(SEARCH_TSQ_MATCH), "('reprot' | 'report')");
+    cr_assert_str_eq(tsq(SEARCH_TSQ_TYPO), "'report'");
+    cr_assert_str_eq(tsq(SEARCH_TSQ_EXACT), "'reprot'");
+}
+
+Test(plan, candidates_are_capped)
+{
+    parse("abcdefghij ");
+    const char *c[] = {"abcdefghik", "abcdefghil", "abcdefghim", "abcdefghin", "abcdefghio"};
+    for (size_t i = 0; i < 5; i++)
+        search_word_add_candidate(&plan.words[0], c[i]);
+    cr_assert_eq(plan.words[0].ncands, SEARCH_MAX_TYPOS);
+}
+
+Test(plan, numbers_and_short_words_get_no_typos)
+{
+    parse("20245678 cat ");
+    cr_assert_eq(plan.words[0].typos, 0);
+    cr_assert_eq(plan.words[1].typos, 0);
+    cr_assert_eq(search_plan_parse(&plan, "elephant", true, false), TC_OK);
+    cr_assert_eq(plan.words[0].typos, 0, "typo_tolerance=false");
+}
+
+Test(plan, punctuation_cannot_reach_the_tsquery)
+{
+    parse("a'b & c|d ! (e) :* <-> f\\g");
+    const char *m = tsq(SEARCH_TSQ_MATCH);
+    for (const char *p = m; *p; p++)
+        cr_assert(strchr("abcdefg' &|:*", *p), "unexpected %c in %s", *p, m);
+    cr_assert_eq(plan.nwords, 7);
+}
+
+Test(plan, letters_outside_ascii_are_kept_and_ascii_is_lower_cased)
+{
+    parse("Émile CAFÉ");
+    cr_assert_str_eq(plan.words[0].text, "Émile");
+    cr_assert_eq(plan.words[0].letters, 5);
+    cr_assert_eq(plan.words[0].typos, 1);
+    cr_assert_str_eq(plan.words[1].text, "cafÉ");
+}
+
+Test(plan, empty_or_punctuation_only_is_browse)
+{
+    parse("");
+    cr_assert_eq(plan.nwords, 0);
+    cr_assert_str_eq(tsq(SEARCH_TSQ_MATCH), "");
+    parse("  --- !!! ");
+    cr_assert_eq(plan.nwords, 0);
+    cr_assert_not(search_plan_has_positive(&plan));
+    cr_assert_eq(search_plan_parse(&plan, NULL, true, true), TC_OK);
+}
+
+Test(plan, only_negations_have_no_positive_word)
+{
+    parse("-draft");
+    cr_assert_not(search_plan_has_positive(&plan));
+    cr_assert_str_eq(tsq(SEARCH_TSQ_MATCH), "!('draft')");
+}
+
+Test(plan, too_long_or_invalid_utf8_is_refused)
+{
+    char q[SEARCH_Q_MAX + 2];
+    memset(q, 'a', sizeof q - 1);
+    q[sizeof q - 1] = '\0';
+    cr_assert_eq(search_plan_parse(&plan, q, true, true), TC_EINVAL);
+    cr_assert_eq(search_plan_parse(&plan, "caf\xC3", true, true), TC_EINVAL);
+}
+
+Test(plan, words_beyond_the_maximum_are_dropped_and_reported)
+{
+    char q[256] = "";
+    for (int i = 0; i < SEARCH_MAX_WORDS + 4; i++)
+        strcat(q, "w ");
+    parse(q);
+    cr_assert_eq(plan.nwords, SEARCH_MAX_WORDS);
+    cr_assert(plan.truncated);
+}
+
+Test(plan, long_words_are_cut_on_a_code_point)
+{
+    char q[200] = "";
+    for (int i = 0; i < 40; i++)
+        strcat(q, "é"); /* 80 bytes */
+    parse(q);
+    cr_assert_leq(strlen(plan.words[0].text), SEARCH_WORD_MAX);
+    cr_assert_eq(strlen(plan.words[0].text) % 2, 0);
+    cr_assert_eq(plan.words[0].letters, SEARCH_WORD_MAX / 2);
+}
+
+/* ------------------------------------------------------------------ edit distance */
+
+Test(distance, counts_edits_and_swaps_as_one_typo)
+{
+    cr_assert_eq(search_edit_distance("report", "report", 2), 0);
+    cr_assert_eq(search_edit_distance("report", "reprt", 2), 1);      /* deletion */
+    cr_assert_eq(search_edit_distance("report", "repoort", 2), 1);    /* insertion */
+    cr_assert_eq(search_edit_distance("report", "rephrt", 2), 1);     /* substitution */
+    cr_assert_eq(search_edit_distance("dijkstra", "dijkstar", 2), 1); /* swap */
+    cr_assert_eq(search_edit_distance("kitten", "sitting", 5), 3);
+}
+
+Test(distance, is_capped_at_max_plus_one)
+{
+    cr_assert_eq(search_edit_distance("abc", "xyz", 1), 2);
+    cr_assert_eq(search_edit_distance("a", "abcdef", 2), 3);
+}
+
+Test(distance, counts_code_points_not_bytes)
+{
+    cr_assert_eq(search_edit_distance("café", "cafe", 2), 1);
+    cr_assert_eq(search_edit_distance("ñandú", "ñandu", 2), 1);
+}
+
+/* ------------------------------------------------------------------ query parameters */
+
+Test(query, types_from_csv_and_json)
+{
+    search_query_t sq;
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    search_query_build(&sq, &jv, "x", "user,org,user,", NULL, 20, 0, false, true, true);
+    cr_assert_not(tc_jv_failed(&jv));
+    cr_assert_eq(sq.ntypes, 2);
+    cr_assert_str_eq(sq.types[1], "org");
+    cJSON *arr = cJSON_Parse("[\"workflow\", \"Bad-Type\"]");
+    search_query_build(&sq, &jv, "x", NULL, arr, 20, 0, false, true, true);
+    cr_assert(tc_jv_failed(&jv));
+    cJSON_Delete(arr);
+    tc_jv_free(&jv);
+}
+
+Test(query, a_long_q_is_a_validation_error)
+{
+    search_query_t sq;
+    tc_jv_t jv;
+    char q[SEARCH_Q_MAX + 10];
+    memset(q, 'x', sizeof q - 1);
+    q[sizeof q - 1] = '\0';
+    tc_jv_init(&jv);
+    search_query_build(&sq, &jv, q, NULL, NULL, 20, 0, false, true, true);
+    cr_assert(tc_jv_failed(&jv));
+    tc_jv_free(&jv);
+}
+
+Test(cursor, offsets_round_trip_and_stop_at_the_cap)
+{
+    char key[32];
+    int off = -1;
+    search_next_key(0, 20, 20, key, sizeof key);
+    cr_assert_str_eq(key, "o20");
+    cr_assert_eq(search_offset_from_key(key, &off), TC_OK);
+    cr_assert_eq(off, 20);
+    search_next_key(20, 20, 7, key, sizeof key);
+    cr_assert_str_eq(key, "", "a short page is the last");
+    search_next_key(SEARCH_MAX_OFFSET - 20, 20, 20, key, sizeof key);
+    cr_assert_str_eq(key, "");
+    cr_assert_eq(search_offset_from_key("", &off), TC_OK);
+    cr_assert_eq(off, 0);
+    cr_assert_eq(search_offset_from_key("o", &off), TC_EINVAL);
+    cr_assert_eq(search_offset_from_key("x5", &off), TC_EINVAL);
+    cr_assert_eq(search_offset_from_key("o-5", &off), TC_EINVAL);
+    cr_assert_eq(search_offset_from_key("o99999999999999", &off), TC_EINVAL);
+}
+
+/* ------------------------------------------------------------------ documents */
+
+Test(doc, a_searchable_document_is_validated)
+{
+    cJSON *data = cJSON_Parse("{\"org_id\":\"org_1\",\"type\":\"workflow\",\"id\":\"wf_1\","
+                              "\"title\":\"Nightly export\",\"body\":\"copies rows\","
+                              "\"fields\":{\"owner\":\"ann\"},\"version\":3,"
+                              "\"updated_at\":\"2026-01-02T03:04:05Z\"}");
+    tc_jv_t jv;
+    search_doc_t d;
+    tc_jv_init(&jv);
+    search_doc_from_json(&d, &jv, data);
+    cr_assert_not(tc_jv_failed(&jv));
+    cr_assert_eq(d.version, 3);
+    cr_assert_str_eq(d.locale, "simple");
+    cr_assert_str_eq(d.fields_json, "{\"owner\":\"ann\"}");
+    cr_assert_str_eq(d.updated_at, "2026-01-02T03:04:05.000Z");
+    search_doc_clear(&d);
+    tc_jv_free(&jv);
+    cJSON_Delete(data);
+}
+
+Test(doc, every_bad_field_is_reported)
+{
+    cJSON *data = cJSON_Parse("{\"org_id\":\"\",\"type\":\"Work Flow\",\"id\":\"a/b\","
+                              "\"version\":0,\"updated_at\":\"yesterday\",\"extra\":1,"
+                              "\"fields\":[]}");
+    tc_jv_t jv;
+    search_doc_t d;
+    tc_jv_init(&jv);
+    search_doc_from_json(&d, &jv, data);
+    /* org_id, type, id, title, version, updated_at, extra, fields */
+    cr_assert_geq(jv.count, 8, "%d errors", jv.count);
+    search_doc_clear(&d);
+    tc_jv_free(&jv);
+    cJSON_Delete(data);
+}
+
+Test(doc, a_user_is_a_document_of_its_org)
+{
+    cJSON *u = cJSON_Parse("{\"id\":\"usr_1\",\"org_id\":\"org_1\",\"email\":\"ann@x.io\","
+                           "\"name\":\"Ann Lee\",\"role\":\"editor\",\"status\":\"active\","
+                           "\"version\":2,\"created_at\":\"2026-01-01T00:00:00Z\","
+                           "\"updated_at\":\"2026-01-02T00:00:00Z\",\"deleted_at\":null}");
+    search_doc_t d;
+    cr_assert_eq(search_doc_from_user(&d, u), TC_OK);
+    cr_assert_str_eq(d.type, "user");
+    cr_assert_str_eq(d.org_id, "org_1");
+    cr_assert_str_eq(d.title, "Ann Lee");
+    cr_assert_str_eq(d.body, "ann@x.io");
+    cr_assert_eq(d.version, 2);
+    cr_assert(strstr(d.fields_json, "\"role\":\"editor\""));
+    cr_assert_not(search_user_gone(u));
+    search_doc_clear(&d);
+    cJSON_ReplaceItemInObject(u, "status", cJSON_CreateString("deleted"));
+    cr_assert(search_user_gone(u));
+    cJSON_DeleteItemFromObject(u, "version");
+    cr_assert_eq(search_doc_from_user(&d, u), TC_EINVAL, "no version: cannot be ordered");
+    cJSON_Delete(u);
+}
+
+Test(doc, an_org_is_a_document_of_itself)
+{
+    cJSON *o = cJSON_Parse("{\"id\":\"org_9\",\"name\":\"Acme\",\"plan\":\"free\",\"version\":1,"
+                           "\"created_at\":\"2026-01-01T00:00:00Z\","
+                           "\"updated_at\":\"2026-01-01T00:00:00Z\"}");
+    search_doc_t d;
+    cr_assert_eq(search_doc_from_org(&d, o), TC_OK);
+    cr_assert_str_eq(d.org_id, "org_9");
+    cr_assert_str_eq(d.id, "org_9");
+    cr_assert_str_eq(d.type, "org");
+    search_doc_clear(&d);
+    cJSON_Delete(o);
+}
+
+Test(doc, a_removal_names_the_document_and_its_version)
+{
+    cJSON *data = cJSON_Parse("{\"org_id\":\"org_1\",\"type\":\"workflow\",\"id\":\"wf_1\","
+                              "\"version\":4,\"updated_at\":\"2026-01-02T03:04:05Z\"}");
+    tc_jv_t jv;
+    search_doc_ref_t r;
+    tc_jv_init(&jv);
+    search_doc_ref_from_json(&r, &jv, data);
+    cr_assert_not(tc_jv_failed(&jv));
+    cr_assert_eq(r.version, 4);
+    cr_assert_str_eq(r.id, "wf_1");
+    tc_jv_free(&jv);
+    cJSON_Delete(data);
+}
+
+Test(ids, valid_ids_and_types)
+{
+    cr_assert(search_id_valid("usr_01ABC"));
+    cr_assert(search_id_valid("conn:v2.item-3"));
+    cr_assert_not(search_id_valid("a/b"));
+    cr_assert_not(search_id_valid(""));
+    cr_assert(search_type_valid("workflow_run"));
+    cr_assert_not(search_type_valid("1type"));
+    cr_assert_not(search_type_valid("Type"));
+    cr_assert(search_word_valid("café"));
+    cr_assert_not(search_word_valid("a b"));
+}
+
+Test(score, weights_order_exact_over_prefix_over_typo)
+{
+    cr_assert_gt(search_score(0.1, 0, 0, 0), search_score(0, 0, 0.1, 0));
+    cr_assert_gt(search_score(0, 0, 0.1, 0), search_score(0, 0, 0, 0.1));
+}
+
+static void expect_highlight(const char *marked, const char *want)
+{
+    tc_buf_t b = TC_BUF_INIT;
+    cr_assert_eq(search_highlight_html(&b, marked), TC_OK);
+    char *got = tc_buf_detach(&b);
+    cr_assert_str_eq(got, want);
+    free(got);
+}
+
+#define O SEARCH_MARK_OPEN
+#define C SEARCH_MARK_CLOSE
+
+Test(highlight, text_is_escaped_and_only_the_marks_are_markup)
+{
+    expect_highlight("", "");
+    expect_highlight("plain", "plain");
+    expect_highlight(O "Quarterly" C " sales", "<mark>Quarterly</mark> sales");
+    expect_highlight("a <b>" O "x" C "</b> & 'y'",
+                     "a &lt;b&gt;<mark>x</mark>&lt;/b&gt; &amp; &#39;y&#39;");
+    expect_highlight("<mark>fake</mark>", "&lt;mark&gt;fake&lt;/mark&gt;");
+}
+
+Test(highlight, stray_and_nested_sentinels_stay_balanced)
+{
+    expect_highlight(C "a", "a");
+    expect_highlight(O O "a" C C, "<mark>a</mark>");
+    expect_highlight(O "open to the end", "<mark>open to the end</mark>");
+    expect_highlight("caf\xc3\xa9 " O "\xe2\x82\xac" C, "caf\xc3\xa9 <mark>\xe2\x82\xac</mark>");
+}
