@@ -488,6 +488,7 @@ struct up_conn {
     gw_timer_t timer; /* idle expiry while pooled */
     int connecting;
     int reused;
+    int closed; /* on the worker's free list (up_close), until up_alloc hands it out again */
     unsigned rd_ready : 1, wr_ready : 1, hup : 1, head_done : 1, body_done : 1, got_bytes : 1,
         req_sent : 1,  /* sending is over (all of it, or the upstream stopped reading) */
         req_whole : 1; /* the whole request reached the upstream */

@@ -103,6 +103,14 @@ static bool in_pool(const up_conn_t *u)
 static void up_close(up_conn_t *u)
 {
     gw_worker_t *w = u->w;
+    /* A second close would put the struct on the free list twice, and two connections would
+     * then share it: one pooled while the other is owned, until the pool's list points into
+     * the free list (a crash in pool_unlink seen once in CI). Refuse it loudly instead. */
+    if (u->closed) {
+        tc_log_kv(TC_LOG_ERROR, "upstream connection closed twice (ignored)", NULL);
+        return;
+    }
+    u->closed = 1;
     if (in_pool(u))
         pool_unlink(u);
     heap_cancel(&w->timers, &u->timer);
@@ -136,6 +144,7 @@ static up_conn_t *up_alloc(gw_worker_t *w)
     if (u) {
         w->free_ups = u->next;
         u->next = NULL;
+        u->closed = 0;
         return u;
     }
     u = calloc(1, sizeof *u);
@@ -231,6 +240,11 @@ void gw_upstream_release(up_conn_t *u, bool reusable)
 {
     gw_worker_t *w = u->w;
     gw_pool_slot_t *p = u->pool;
+    if (u->closed || in_pool(u)) {
+        /* released twice: linking it again would make the idle list point at itself */
+        tc_log_kv(TC_LOG_ERROR, "upstream connection released twice (ignored)", NULL);
+        return;
+    }
     u->owner = NULL;
     if (!reusable || u->hup || !p || p->nidle >= p->max_idle || atomic_load(&w->app->stopping) ||
         heap_arm(&w->timers, &u->timer, w->now_ms + p->idle_ms) != TC_OK) {
