@@ -46,7 +46,10 @@ Test(outbox, outbox_reaches_consumer_exactly_once_with_headers_and_key)
     cr_assert_eq(
         it_scalar(db, "SELECT count(*) FROM outbox WHERE topic=$1 AND sent_at IS NULL", topic), 0,
         "every outbox row is marked sent after its acknowledgement");
-    cr_assert(tc_relay_published(relay) >= 50);
+    /* Not tc_relay_published(relay) >= 50: the suites share one database and run two at a
+     * time, and whichever relay holds the advisory lock publishes every pending row, so
+     * another suite's relay may have sent these. The rows marked sent and the topic holding
+     * exactly the 50 events (below) are what the outbox promises. */
 
     it_wire_check_t w = {0};
     int seen = it_read_topic(topic, IT_AUTO_PARTITIONS, 50, 20000, it_check_wire, &w);
