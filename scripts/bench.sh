@@ -8,6 +8,7 @@
 #   BENCH_GATEWAY_WORKERS   gateway workers = nginx worker_processes = HAProxy nbthread (1)
 #   BENCH_EMAILS     email requests of the notification benchmark (2000)
 #   BENCH_SEARCH_DOCS  documents of the search benchmark, over 100 orgs (200000)
+#   BENCH_WF_RUNS    executions of the workflow throughput benchmark (200)
 #   BENCH_ROUNDS     rounds of the user and gateway benchmarks; each number is the median
 #                    round (3)
 #   BENCH_NICE       nice value of every process of the gateway benchmark (-10 when root):
@@ -597,12 +598,95 @@ trap 'scripts/stack.sh down >/dev/null 2>&1 || true' EXIT
 scripts/stack.sh up >/dev/null
 : >"$RESULTS"
 sleep 2
+# ------------------------------------------------------------------ workflow: starts and transitions
+# Three figures of issue 15, read from the service's own tables (PostgreSQL's clock):
+#   start latency  executions started through the API at 200/s for BENCH_DURATION seconds, each
+#                  measured from the start's transaction to its first state entered (p50, p99)
+#   transitions/s  BENCH_WF_RUNS executions of a 50-state Pass chain started at once: states
+#                  entered per second, each transition a committed transaction; the peer is
+#                  pgbench running the same writes a transition makes (one execution row updated,
+#                  two history rows inserted) from as many connections as the service's workers
+#   Pass overhead  one execution of a 200-state Pass chain alone: time between state entries
+wf_sql() { # as the service's own role, so pgbench (same role) can use the peer's tables
+    PGPASSWORD=tc_workflow_dev psql -X -q -h 127.0.0.1 -p "$TC_PG_PORT" -U tc_workflow -d tc_workflow \
+        -v ON_ERROR_STOP=1 -At -F ' ' -c "$1"
+}
+wf_wait_done() { # workflow id: waits until none of its executions is running
+    local deadline=$((SECONDS + 300))
+    while [[ $(wf_sql "SELECT count(*) FROM executions WHERE workflow_id = '$1' AND status = 'RUNNING'") != 0 ]]; do
+        ((SECONDS < deadline)) || {
+            echo "bench: workflow: executions of $1 still running" >&2
+            return 1
+        }
+        sleep 0.2
+    done
+}
+bench_workflow() {
+    local port token wf runs=${BENCH_WF_RUNS:-200} p50 p99 tps peer n line workers
+    [[ -x $TC_BIN/workflow ]] || return 0
+    port=$(svc_port workflow)
+    token=$(scripts/dev-token --role editor --plan enterprise)
+    echo "bench: workflow — 200 starts/s for ${DURATION}s"
+    wf=$(/usr/bin/python3 scripts/bench/workflow_load.py "$port" "$token" starts 200 "$DURATION")
+    wf_wait_done "$wf"
+    read -r n p50 p99 < <(wf_sql "
+        SELECT count(*), round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+               round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1)
+        FROM (SELECT extract(epoch FROM (min(h.at) - e.started_at)) * 1000 AS ms
+              FROM executions e JOIN execution_history h ON h.execution_id = e.id
+              WHERE e.workflow_id = '$wf' AND h.type LIKE '%StateEntered' GROUP BY e.id) s")
+    record "workflow start → first state (starts)" "issue 15: p99 ≤ 50 ms" "$n" "-" "-" "$p50" "$p99" "-" "50"
+
+    echo "bench: workflow — $runs executions of a 50-state chain at once"
+    wf=$(/usr/bin/python3 scripts/bench/workflow_load.py "$port" "$token" burst "$runs" 50)
+    wf_wait_done "$wf"
+    tps=$(wf_sql "SELECT round(sum(steps) / extract(epoch FROM max(stopped_at) - min(started_at)))
+                  FROM executions WHERE workflow_id = '$wf'")
+    workers=$(scripts/stack.sh env workflow | awk -F= '$1 == "WORKFLOW_WORKERS" {print $2}')
+    workers=${workers:-8}
+    cat >"$RUN/bench-workflow.sql" <<SQL
+\set id random(1, $runs)
+BEGIN;
+UPDATE bench_exec SET state = 'S' || :id, state_input = '{"last":{"i":1}}', steps = steps + 1,
+  history_seq = history_seq + 2, due_at = now() WHERE id = :id;
+INSERT INTO bench_hist VALUES (:id, nextval('bench_seq'), 'PassStateEntered', 'S1', '{"input":{}}', clock_timestamp());
+INSERT INTO bench_hist VALUES (:id, nextval('bench_seq'), 'PassStateExited', 'S1', '{"output":{}}', clock_timestamp());
+COMMIT;
+SQL
+    wf_sql "DROP TABLE IF EXISTS bench_exec, bench_hist; DROP SEQUENCE IF EXISTS bench_seq;
+            CREATE TABLE bench_exec (id int PRIMARY KEY, state text, state_input jsonb, steps int,
+              history_seq int, due_at timestamptz);
+            CREATE INDEX ON bench_exec (due_at);
+            INSERT INTO bench_exec SELECT g, 'S0', '{}', 0, 0, now() FROM generate_series(1, $runs) g;
+            CREATE TABLE bench_hist (id int, seq bigint, type text, state text, details jsonb,
+              at timestamptz, PRIMARY KEY (id, seq));
+            CREATE SEQUENCE bench_seq;" >/dev/null
+    peer=$(PGPASSWORD=tc_workflow_dev pgbench -n -h 127.0.0.1 -p "$TC_PG_PORT" -U tc_workflow \
+        -c "$workers" -j 2 -T "$DURATION" -f "$RUN/bench-workflow.sql" tc_workflow 2>&1 |
+        tee "$RUN/bench-workflow-pgbench.txt" | awk '/^tps/ {printf "%.0f", $3}')
+    wf_sql "DROP TABLE bench_exec, bench_hist; DROP SEQUENCE bench_seq;" >/dev/null
+    record "workflow transitions (states/s)" "pgbench, same writes" "$tps" "${peer:-0}" "(info)" "-" "-" "-" "-"
+    record "workflow transitions (states/s)" "issue 15 target 2000/s" "$tps" "2000" ">=1.0" "-" "-" "-" "-"
+
+    echo "bench: workflow — one 200-state chain alone"
+    wf=$(/usr/bin/python3 scripts/bench/workflow_load.py "$port" "$token" burst 1 200)
+    wf_wait_done "$wf"
+    read -r p50 p99 < <(wf_sql "
+        SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 2),
+               round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 2)
+        FROM (SELECT extract(epoch FROM at - lag(at) OVER (ORDER BY seq)) * 1000 AS ms
+              FROM execution_history h JOIN executions e ON e.id = h.execution_id
+              WHERE e.workflow_id = '$wf' AND h.type = 'PassStateEntered') s WHERE ms IS NOT NULL")
+    record "workflow Pass state (overhead)" "issue 15: p99 ≤ 5 ms" "-" "-" "-" "$p50" "$p99" "-" "5"
+}
+
 wanted idle && bench_idle_rss
 wanted user && bench_user
 wanted gateway && bench_gateway
 wanted auth && bench_auth
 wanted notification && bench_notification
 wanted search && bench_search
+wanted workflow && bench_workflow
 
 echo
 printf '%-32s %-24s %10s %10s %7s %7s %8s %8s\n' benchmark peer ours peer ratio target "p50 ms" "p99 ms"

@@ -150,6 +150,53 @@ static void id_encode(const uint8_t v[16], char out[ID_CHARS])
     }
 }
 
+/* The last id this thread made. Within one millisecond (or if the clock steps back) the next
+ * id keeps that time and adds a random 1..2^32 to the random part, as ULID's monotonic mode
+ * does: ids made one after another by a thread sort in the order they were made (an inbox
+ * listed newest first by id shows two messages of the same millisecond in order), and
+ * the step is still unpredictable. */
+static _Thread_local struct {
+    uint64_t ms;
+    uint8_t rnd[ID_RAND_BYTES];
+    bool set;
+} id_last;
+
+/* Adds inc to the big-endian number in r; false when it overflows. */
+static bool id_rand_add(uint8_t r[ID_RAND_BYTES], uint64_t inc)
+{
+    for (int i = ID_RAND_BYTES - 1; i >= 0 && inc; i--) {
+        inc += r[i];
+        r[i] = (uint8_t)inc;
+        inc >>= 8;
+    }
+    return inc == 0;
+}
+
+static int id_next(uint64_t ms, uint8_t v[16])
+{
+    bool fresh = !id_last.set || ms > id_last.ms;
+    if (!fresh) {
+        uint8_t step[4];
+        if (tc_random_id_bytes(step, sizeof step) != TC_OK)
+            return TC_ERROR;
+        uint64_t inc = 1u + ((uint64_t)step[0] << 24 | (uint64_t)step[1] << 16 |
+                             (uint64_t)step[2] << 8 | step[3]);
+        ms = id_last.ms;
+        if (!id_rand_add(id_last.rnd, inc)) {
+            ms++; /* 2^80 ids in one millisecond: borrow the next one */
+            fresh = true;
+        }
+    }
+    if (fresh && tc_random_id_bytes(id_last.rnd, ID_RAND_BYTES) != TC_OK)
+        return TC_ERROR;
+    id_last.ms = ms & 0xFFFFFFFFFFFFull;
+    id_last.set = true;
+    for (int i = 0; i < ID_TIME_BYTES; i++)
+        v[i] = (uint8_t)(id_last.ms >> (8 * (ID_TIME_BYTES - 1 - i)));
+    memcpy(v + ID_TIME_BYTES, id_last.rnd, ID_RAND_BYTES);
+    return TC_OK;
+}
+
 int tc_id_new(const char *prefix, char *out, size_t outlen)
 {
     if (!id_prefix_ok(prefix) || !out)
@@ -159,12 +206,7 @@ int tc_id_new(const char *prefix, char *out, size_t outlen)
         return TC_EINVAL;
     uint8_t v[16];
     int64_t ms = tc_now_ms();
-    if (ms < 0)
-        ms = 0;
-    uint64_t t = (uint64_t)ms & 0xFFFFFFFFFFFFull;
-    for (int i = 0; i < ID_TIME_BYTES; i++)
-        v[i] = (uint8_t)(t >> (8 * (ID_TIME_BYTES - 1 - i)));
-    if (tc_random_id_bytes(v + ID_TIME_BYTES, ID_RAND_BYTES) != TC_OK)
+    if (id_next(ms < 0 ? 0 : (uint64_t)ms, v) != TC_OK)
         return TC_ERROR;
     memcpy(out, prefix, plen);
     out[plen] = '_';

@@ -58,12 +58,12 @@ cJSON *tc_jv_take_errors(tc_jv_t *jv)
     return e;
 }
 
-int tc_jv_object(tc_jv_t *jv, const cJSON *obj, const char *field)
+bool tc_jv_object(tc_jv_t *jv, const cJSON *obj, const char *field)
 {
     if (cJSON_IsObject(obj))
-        return 1;
+        return true;
     tc_jv_error(jv, field ? field : "body", "must be a JSON object");
-    return 0;
+    return false;
 }
 
 bool tc_jv_has(const cJSON *obj, const char *name)

@@ -98,3 +98,13 @@ fail:
     cJSON_Delete(body);
     return NULL;
 }
+
+void tc_page_respond(tc_resp_t *resp, int rc, cJSON *data, const char *next_key)
+{
+    if (rc != TC_OK) {
+        cJSON_Delete(data);
+        tc_resp_fail(resp, rc);
+        return;
+    }
+    tc_resp_json(resp, 200, tc_page_body(data, next_key && next_key[0] ? next_key : NULL));
+}

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #define TC_MAX_CONSUMERS 8
-#define TC_MAX_JOBS      8
+#define TC_MAX_JOBS      40
 #define TC_MAX_CHECKS    8
 
 typedef struct {
@@ -693,8 +693,8 @@ static int start_servers(tc_service_t *s)
                             .router = s->admin_router,
                             .auth = s->auth,
                             .access_log = 1};
-    if (!(s->admin = tc_http_start(&admin)))
-        return TC_ERROR;
+    /* The API first: once the admin port answers /health, the API is listening too (probes,
+     * the stack's readiness wait and tests rely on that order). */
     if (s->has_custom) {
         if (s->custom.start(s->custom.ud, s->port) != TC_OK)
             return TC_ERROR;
@@ -702,6 +702,8 @@ static int start_servers(tc_service_t *s)
     } else if (!(s->http = tc_http_start(&api))) {
         return TC_ERROR;
     }
+    if (!(s->admin = tc_http_start(&admin)))
+        return TC_ERROR;
     char port[16], admin_port[16];
     snprintf(port, sizeof port, "%d", s->http ? tc_http_port(s->http) : s->port);
     snprintf(admin_port, sizeof admin_port, "%d", tc_http_port(s->admin));

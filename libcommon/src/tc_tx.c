@@ -4,6 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+tc_dbconn_t *tc_tx_conn(tc_db_t *db, tc_resp_t *resp)
+{
+    tc_dbconn_t *c = tc_db_acquire(db);
+    if (!c)
+        tc_resp_fail(resp, TC_EUNAVAIL);
+    return c;
+}
+
 tc_dbconn_t *tc_tx_begin(tc_db_t *db, tc_resp_t *resp)
 {
     tc_dbconn_t *c = tc_db_acquire(db);

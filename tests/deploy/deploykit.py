@@ -9,8 +9,6 @@ find another suite's). conftest.py turns them into fixtures. None needs the runn
   installed with `npm ci` into tests/deploy/node_modules when the lockfile changed.
 Every tool that is missing fails the test that needs it with the way to install it.
 """
-import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -31,6 +29,7 @@ NAMESPACE = "techcorp"
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 import fleet  # noqa: E402
+from npm_tools import need_tool, npm_ci  # noqa: E402,F401 (need_tool: for the suites)
 
 FLEET = fleet.SERVICES  # every service of the chart, in port order (scripts/fleet)
 ENABLED = fleet.ENABLED  # the services the chart enables by default
@@ -114,38 +113,9 @@ def chart_values():
         return yaml.safe_load(f)
 
 
-def need_tool(name, hint):
-    path = shutil.which(name)
-    if not path:
-        pytest.fail(f"'{name}' is not installed: {hint}")
-    return path
-
-
 def install_node_checks():
     """tests/deploy/node_modules, installed with `npm ci` when package-lock.json changed."""
-    need_tool("node", "apt-get install nodejs (scripts/deps.sh installs it)")
-    npm = need_tool("npm", "apt-get install npm (scripts/deps.sh installs it)")
-    lock = os.path.join(HERE, "package-lock.json")
-    with open(lock, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
-    stamp = os.path.join(HERE, "node_modules", ".techcorp-lock-sha256")
-    lockfile = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"techcorp-npm-{os.getuid()}.lock")
-    with open(lockfile, "w") as lk:
-        fcntl.flock(lk, fcntl.LOCK_EX)
-        try:
-            with open(stamp) as f:
-                current = f.read().strip() == digest
-        except OSError:
-            current = False
-        if not current:
-            p = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                               cwd=HERE, capture_output=True, text=True, timeout=600)
-            if p.returncode != 0:
-                pytest.fail("npm ci in tests/deploy failed (the npm registry must be reachable "
-                            f"once):\n{p.stdout}\n{p.stderr}")
-            with open(stamp, "w") as f:
-                f.write(digest + "\n")
-    return os.path.join(HERE, "node_modules")
+    return npm_ci(HERE)
 
 
 def node_bin(node_modules, name):

@@ -83,7 +83,7 @@ class Stack:
 
     # ------------------------------------------------------------------ tokens
     def token(self, sub=None, org=None, role="viewer", service=False, scope=None, ttl=900,
-              iss=None, aud=None):
+              iss=None, aud=None, plan=None):
         args = [os.path.join(self.bin, "tc-token"), "mint", "--key", self.key, "--kid", self.kid,
                 "--sub", sub or new_id("usr"), "--ttl", str(ttl)]
         if service:
@@ -92,6 +92,8 @@ class Stack:
             args += ["--org", org or new_id("org"), "--role", role]
             if scope:
                 args += ["--scope", scope]
+            if plan:
+                args += ["--plan", plan]
         if iss:
             args += ["--iss", iss]
         if aud:

@@ -11,6 +11,7 @@
 #ifndef TC_DB_H
 #define TC_DB_H
 
+#include <cjson/cJSON.h>
 #include <libpq-fe.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,6 +81,20 @@ void tc_db_rollback(tc_dbconn_t *c); /* safe to call when no transaction is open
 /* Row helpers: NULL for SQL NULL. */
 const char *tc_db_val(const PGresult *res, int row, int col);
 int64_t tc_db_int(const PGresult *res, int row, int col, int64_t def);
+
+/* A timestamptz column as the API's RFC 3339 UTC text with milliseconds, in a select list:
+ * "SELECT id, " TC_DB_TS("created_at") " FROM …". */
+#define TC_DB_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+/* Adds column col of row to obj as a string member (SQL NULL → null) or an integer; the
+ * member, NULL when out of memory. */
+cJSON *tc_db_json_str(cJSON *obj, const char *name, const PGresult *r, int row, int col);
+cJSON *tc_db_json_int(cJSON *obj, const char *name, const PGresult *r, int row, int col);
+/* A keyset page: turns up to limit rows of r (the query asked for limit + 1) into a JSON
+ * array with row_fn, and sets next_key to the first column of the last row returned when r
+ * holds more. Takes r over. TC_OK or TC_ENOMEM. */
+int tc_db_page(PGresult *r, int limit, cJSON *(*row_fn)(const PGresult *, int), cJSON **data,
+               char *next_key, size_t keylen);
 
 /*
  * Migrations: applied in array order, each in its own transaction, recorded in

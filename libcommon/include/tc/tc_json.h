@@ -41,7 +41,7 @@ void tc_jv_error(tc_jv_t *jv, const char *field, const char *fmt, ...)
 cJSON *tc_jv_take_errors(tc_jv_t *jv);
 
 /* Requires obj to be a JSON object; records an error on `field` ("body" at top level). */
-int tc_jv_object(tc_jv_t *jv, const cJSON *obj, const char *field);
+bool tc_jv_object(tc_jv_t *jv, const cJSON *obj, const char *field);
 /* Records an error for every member of obj not named in allowed (NULL-terminated). */
 void tc_jv_no_unknown(tc_jv_t *jv, const cJSON *obj, const char *const *allowed);
 /* 1 if obj has a member `name` (even null). */

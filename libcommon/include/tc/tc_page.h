@@ -27,5 +27,8 @@ int tc_page_parse(tc_req_t *req, tc_resp_t *resp, tc_page_t *out);
 int tc_page_cursor(const char *last_key, char *out, size_t outlen);
 /* Wraps data (taken over) into {"data":…,"next_cursor":…}; next_key NULL → null. */
 cJSON *tc_page_body(cJSON *data, const char *next_key);
+/* A list handler's answer: 200 with the page (data taken over; next_key NULL or "" for the
+ * last page) when rc is TC_OK, else rc's error (tc_resp_fail) and data freed. */
+void tc_page_respond(tc_resp_t *resp, int rc, cJSON *data, const char *next_key);
 
 #endif

@@ -23,6 +23,9 @@
 #include "tc/tc_idem.h"
 
 tc_dbconn_t *tc_tx_begin(tc_db_t *db, tc_resp_t *resp);
+/* A connection for reads outside a transaction; NULL (answered 503) when none is free.
+ * Released with tc_db_release. */
+tc_dbconn_t *tc_tx_conn(tc_db_t *db, tc_resp_t *resp);
 /* Commits and releases the connection. */
 int tc_tx_commit(tc_db_t *db, tc_dbconn_t *tx, tc_resp_t *resp);
 /* Rolls back and releases the connection. */

@@ -289,11 +289,13 @@ Test(ids, every_random_bit_reaches_the_text)
 {
     /* Decode 26 symbols back into 130 bits: the two leading bits are zero, and over 64 ids
      * each of the 80 random bits is seen both set and clear (an encoder that dropped or
-     * repeated bits would leave some position constant). */
+     * repeated bits would leave some position constant). One id per millisecond: within a
+     * millisecond the next id steps from the last (ids_made_in_a_row_sort_in_order). */
     const char *alpha = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     uint8_t seen_set[80] = {0}, seen_clear[80] = {0};
     for (int n = 0; n < 64; n++) {
         char id[TC_ID_MAX];
+        tc_sleep_ms(1);
         cr_assert_eq(tc_id_new("evt", id, sizeof id), TC_OK);
         int bits[130];
         for (int i = 0; i < 26; i++) {
@@ -330,6 +332,19 @@ Test(ids, unique_over_10k)
     for (int i = 1; i < N; i++)
         cr_assert_str_neq(ids[i - 1], ids[i]);
     free(ids);
+}
+
+Test(ids, ids_made_in_a_row_sort_in_order)
+{
+    /* Thousands per millisecond: each id still sorts after the one made before it. */
+    enum { N = 20000 };
+    char prev[TC_ID_MAX], id[TC_ID_MAX];
+    cr_assert_eq(tc_id_new("ntf", prev, sizeof prev), TC_OK);
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(tc_id_new("ntf", id, sizeof id), TC_OK);
+        cr_assert_lt(strcmp(prev, id), 0, "id %d: %s !< %s", i, prev, id);
+        memcpy(prev, id, sizeof id);
+    }
 }
 
 Test(ids, sortable_across_time)

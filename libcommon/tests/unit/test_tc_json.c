@@ -71,11 +71,11 @@ Test(jv, object_check)
     tc_jv_t jv;
     tc_jv_init(&jv);
     cJSON *obj = parse("{}"), *arr = parse("[]"), *num = parse("1");
-    cr_assert_eq(tc_jv_object(&jv, obj, NULL), 1);
+    cr_assert(tc_jv_object(&jv, obj, NULL));
     expect_no_errors(&jv);
-    cr_assert_eq(tc_jv_object(&jv, arr, NULL), 0);
-    cr_assert_eq(tc_jv_object(&jv, num, "settings"), 0);
-    cr_assert_eq(tc_jv_object(&jv, NULL, NULL), 0);
+    cr_assert_not(tc_jv_object(&jv, arr, NULL));
+    cr_assert_not(tc_jv_object(&jv, num, "settings"));
+    cr_assert_not(tc_jv_object(&jv, NULL, NULL));
     cr_assert_eq(jv.count, 3);
     expect_error(&jv, 0, "body", "must be a JSON object");
     expect_error(&jv, 1, "settings", "must be a JSON object");

@@ -124,6 +124,19 @@ static void h_list(tc_req_t *req, tc_resp_t *resp, void *ud)
     tc_resp_json(resp, 200, o);
 }
 
+/* tc_page_respond: ?as=more (a next page), last, or down (the store failed) */
+static void h_answer(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    TC_UNUSED(ud);
+    const char *as = tc_req_query(req, "as");
+    cJSON *data = cJSON_CreateArray();
+    cJSON_AddItemToArray(data, cJSON_CreateString("a"));
+    if (as && strcmp(as, "down") == 0)
+        tc_page_respond(resp, TC_EUNAVAIL, data, NULL);
+    else
+        tc_page_respond(resp, TC_OK, data, as && strcmp(as, "more") == 0 ? "k1" : "");
+}
+
 static void server_up(void)
 {
     tc_log_init("page-test", "error");
@@ -131,6 +144,8 @@ static void server_up(void)
     g_router = tc_router_new();
     tc_route_t rt = {.method = "GET", .pattern = "/v1/items", .fn = h_list};
     cr_assert_eq(tc_router_add(g_router, &rt), TC_OK);
+    tc_route_t answer = {.method = "GET", .pattern = "/v1/answer", .fn = h_answer};
+    cr_assert_eq(tc_router_add(g_router, &answer), TC_OK);
     tc_http_opts_t o = {
         .service = "page-test", .bind_addr = "127.0.0.1", .threads = 2, .router = g_router};
     g_srv = tc_http_start(&o);
@@ -263,4 +278,22 @@ Test(page_parse, invalid_cursors)
     char target[400];
     snprintf(target, sizeof target, "/v1/items?cursor=%s", huge);
     expect_400(target, "invalid_cursor");
+}
+
+Test(page_parse, respond_answers_the_page_or_the_failure)
+{
+    cJSON *j = NULL;
+    cr_assert_eq(get("/v1/answer?as=more", &j), 200);
+    cr_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "data"), 0)->valuestring, "a");
+    char cursor[256];
+    cr_assert_eq(tc_page_cursor("k1", cursor, sizeof cursor), TC_OK);
+    cr_assert_str_eq(cJSON_GetObjectItem(j, "next_cursor")->valuestring, cursor);
+    cJSON_Delete(j);
+    cr_assert_eq(get("/v1/answer?as=last", &j), 200);
+    cr_assert(cJSON_IsNull(cJSON_GetObjectItem(j, "next_cursor")));
+    cJSON_Delete(j);
+    cr_assert_eq(get("/v1/answer?as=down", &j), 503);
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "code")->valuestring,
+                     "service_unavailable");
+    cJSON_Delete(j);
 }

@@ -10,10 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 #define KEY_COLS                                                                                   \
-    "id, org_id, name, prefix, role, array_to_json(scopes)::text, " TS("created_at") ", " TS(      \
-        "last_used_at") ", " TS("revoked_at") ", created_by"
+    "id, org_id, name, prefix, role, array_to_json(scopes)::text, " TC_DB_TS(                      \
+        "created_at") ", " TC_DB_TS("last_used_at") ", " TC_DB_TS("revoked_at") ", created_by"
 
 static void copy(char *dst, size_t n, const char *src)
 {

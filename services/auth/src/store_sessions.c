@@ -10,7 +10,6 @@
 #include <string.h>
 
 #define EPOCH(col) "floor(extract(epoch FROM " col "))::bigint"
-#define TS(col)    "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 static bool is_true(const PGresult *r, int row, int col)
 {
@@ -101,7 +100,7 @@ int store_sessions_live(tc_dbconn_t *c, const session_policy_t *pol, const char 
     *n = 0;
     int rc =
         tc_db_qp(c, &r, "sess_live",
-                 "SELECT id, " TS("auth_time") ", " TS(
+                 "SELECT id, " TC_DB_TS("auth_time") ", " TC_DB_TS(
                      "last_seen_at") ", ip, user_agent, mfa"
                                      " FROM sessions WHERE user_id=$1 AND revoked_at IS NULL"
                                      " AND last_seen_at > now() - make_interval(secs => $2::int)"

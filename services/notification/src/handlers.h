@@ -10,12 +10,8 @@
 #include "tc/tc_http.h"
 #include "tc/tc_tx.h"
 
-/* A pooled connection, or NULL with 503 answered. Release with tc_db_release. */
-tc_dbconn_t *conn_or_503(notification_app_t *app, tc_resp_t *resp);
 /* Answers {"<name>": n} (or the failure of rc). */
 void respond_count(tc_resp_t *resp, int rc, const char *name, int64_t n);
-/* Answers a list page {"data":…,"next_cursor":…}; data taken over. */
-void respond_page(tc_resp_t *resp, int rc, cJSON *data, const char *next_key);
 
 void h_inbox_list(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_inbox_unread(tc_req_t *req, tc_resp_t *resp, void *ud);

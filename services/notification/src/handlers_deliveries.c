@@ -4,6 +4,7 @@
 #include "store.h"
 #include "tc/tc_core.h"
 #include "tc/tc_page.h"
+#include "tc/tc_tx.h"
 
 #include <string.h>
 
@@ -36,14 +37,14 @@ void h_deliveries_list(tc_req_t *req, tc_resp_t *resp, void *ud)
     }
     if (!is_admin(p)) /* a member lists only what was addressed to them */
         recipient = p->sub;
-    tc_dbconn_t *c = conn_or_503(app, resp);
+    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
     if (!c)
         return;
     cJSON *data = NULL;
     char next[TC_ID_MAX];
     int rc = store_delivery_list(c, p->org, recipient, status, &page, &data, next, sizeof next);
     tc_db_release(app->db, c);
-    respond_page(resp, rc, data, next);
+    tc_page_respond(resp, rc, data, next);
 }
 
 void h_deliveries_get(tc_req_t *req, tc_resp_t *resp, void *ud)
@@ -53,7 +54,7 @@ void h_deliveries_get(tc_req_t *req, tc_resp_t *resp, void *ud)
     const char *id = tc_req_param_id(req, resp, "id", "dlv", "Delivery");
     if (!id)
         return;
-    tc_dbconn_t *c = conn_or_503(app, resp);
+    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
     if (!c)
         return;
     cJSON *json = NULL;

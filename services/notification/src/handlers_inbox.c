@@ -4,16 +4,9 @@
 #include "store.h"
 #include "tc/tc_core.h"
 #include "tc/tc_page.h"
+#include "tc/tc_tx.h"
 
 #include <string.h>
-
-tc_dbconn_t *conn_or_503(notification_app_t *app, tc_resp_t *resp)
-{
-    tc_dbconn_t *c = tc_db_acquire(app->db);
-    if (!c)
-        tc_resp_fail(resp, TC_EUNAVAIL);
-    return c;
-}
 
 void respond_count(tc_resp_t *resp, int rc, const char *name, int64_t n)
 {
@@ -29,16 +22,6 @@ void respond_count(tc_resp_t *resp, int rc, const char *name, int64_t n)
     tc_resp_json(resp, 200, o);
 }
 
-void respond_page(tc_resp_t *resp, int rc, cJSON *data, const char *next_key)
-{
-    if (rc != TC_OK) {
-        cJSON_Delete(data);
-        tc_resp_fail(resp, rc);
-        return;
-    }
-    tc_resp_json(resp, 200, tc_page_body(data, next_key && next_key[0] ? next_key : NULL));
-}
-
 void h_inbox_list(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     notification_app_t *app = ud;
@@ -51,7 +34,7 @@ void h_inbox_list(tc_req_t *req, tc_resp_t *resp, void *ud)
         tc_resp_error(resp, 400, "bad_request", "unread must be true or false");
         return;
     }
-    tc_dbconn_t *c = conn_or_503(app, resp);
+    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
     if (!c)
         return;
     cJSON *data = NULL;
@@ -59,14 +42,14 @@ void h_inbox_list(tc_req_t *req, tc_resp_t *resp, void *ud)
     int rc = store_inbox_list(c, p->org, p->sub, unread && strcmp(unread, "true") == 0, &page,
                               &data, next, sizeof next);
     tc_db_release(app->db, c);
-    respond_page(resp, rc, data, next);
+    tc_page_respond(resp, rc, data, next);
 }
 
 void h_inbox_unread(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     notification_app_t *app = ud;
     const tc_principal_t *p = tc_req_principal(req);
-    tc_dbconn_t *c = conn_or_503(app, resp);
+    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
     if (!c)
         return;
     int64_t n = 0;
@@ -82,7 +65,7 @@ void h_inbox_read(tc_req_t *req, tc_resp_t *resp, void *ud)
     const char *id = tc_req_param_id(req, resp, "id", "ntf", "Notification");
     if (!id)
         return;
-    tc_dbconn_t *c = conn_or_503(app, resp);
+    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
     if (!c)
         return;
     cJSON *item = NULL;
@@ -99,7 +82,7 @@ void h_inbox_read_all(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     notification_app_t *app = ud;
     const tc_principal_t *p = tc_req_principal(req);
-    tc_dbconn_t *c = conn_or_503(app, resp);
+    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
     if (!c)
         return;
     int64_t n = 0;

@@ -26,7 +26,7 @@ void h_prefs_get(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     notification_app_t *app = ud;
     const tc_principal_t *p = tc_req_principal(req);
-    tc_dbconn_t *c = conn_or_503(app, resp);
+    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
     if (!c)
         return;
     char *json = NULL;
@@ -91,7 +91,7 @@ void h_settings_get(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     notification_app_t *app = ud;
     const tc_principal_t *p = tc_req_principal(req);
-    tc_dbconn_t *c = conn_or_503(app, resp);
+    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
     if (!c)
         return;
     char *email = NULL, *name = NULL;
@@ -125,7 +125,7 @@ void h_settings_put(tc_req_t *req, tc_resp_t *resp, void *ud)
         return;
     }
     tc_jv_free(&jv);
-    tc_dbconn_t *c = conn_or_503(app, resp);
+    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
     if (!c)
         return;
     int rc = store_settings_put(c, p->org, email, name);

@@ -5,6 +5,7 @@
 #include "tc/tc_core.h"
 #include "tc/tc_crypto.h"
 #include "tc/tc_page.h"
+#include "tc/tc_tx.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,14 +23,14 @@ void h_templates_list(tc_req_t *req, tc_resp_t *resp, void *ud)
         tc_resp_error(resp, 400, "bad_request", "kind must match ^[a-z][a-z0-9_]*$");
         return;
     }
-    tc_dbconn_t *c = conn_or_503(app, resp);
+    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
     if (!c)
         return;
     cJSON *data = NULL;
     char next[TC_ID_MAX];
     int rc = store_template_list(c, p->org, kind, &page, &data, next, sizeof next);
     tc_db_release(app->db, c);
-    respond_page(resp, rc, data, next);
+    tc_page_respond(resp, rc, data, next);
 }
 
 static void row_from(template_row_t *t, const cJSON *body)
@@ -91,7 +92,7 @@ void h_templates_get(tc_req_t *req, tc_resp_t *resp, void *ud)
     const char *id = tc_req_param_id(req, resp, "id", "tpl", "Template");
     if (!id)
         return;
-    tc_dbconn_t *c = conn_or_503(app, resp);
+    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
     if (!c)
         return;
     cJSON *json = NULL;
@@ -121,7 +122,7 @@ void h_templates_put(tc_req_t *req, tc_resp_t *resp, void *ud)
     tc_jv_free(&jv);
     template_row_t t = {0};
     row_from(&t, body);
-    tc_dbconn_t *c = conn_or_503(app, resp);
+    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
     if (!c)
         return;
     cJSON *json = NULL;
@@ -140,7 +141,7 @@ void h_templates_delete(tc_req_t *req, tc_resp_t *resp, void *ud)
     const char *id = tc_req_param_id(req, resp, "id", "tpl", "Template");
     if (!id)
         return;
-    tc_dbconn_t *c = conn_or_503(app, resp);
+    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
     if (!c)
         return;
     int rc = store_template_delete(c, p->org, id);

@@ -1,6 +1,5 @@
 /* Deliveries and their attempts: the record of every (request, recipient, channel). */
 #include "store.h"
-#include "store_common.h"
 #include "tc/tc_core.h"
 #include "tc/tc_crypto.h"
 #include "tc/tc_log.h"
@@ -11,8 +10,12 @@
 
 #define DLV_COLS                                                                                   \
     "id, request_id, org_id, recipient_id, channel, kind, locale, status, attempts,"               \
-    " max_attempts, last_error, " TS("next_attempt_at") ", " TS("created_at") ", " TS(             \
-        "updated_at") ", " TS("delivered_at") ", " TS("failed_at")
+    " max_attempts, last_error, " TC_DB_TS("next_attempt_at") ", " TC_DB_TS(                       \
+        "created_at") ", " TC_DB_TS("updated_at") ", " TC_DB_TS("delivered_at") ", " TC_DB_TS("fa" \
+                                                                                              "il" \
+                                                                                              "ed" \
+                                                                                              "_a" \
+                                                                                              "t")
 
 int store_delivery_insert(tc_dbconn_t *tx, delivery_new_t *d)
 {
@@ -53,11 +56,11 @@ static cJSON *delivery_json(const PGresult *r, int i)
     bool ok = o != NULL;
     for (int c = 0; ok && c < 16; c++) {
         if (c == 8)
-            ok = row_int(o, "attempt_count", r, i, c) != NULL;
+            ok = tc_db_json_int(o, "attempt_count", r, i, c) != NULL;
         else if (c == 9)
-            ok = row_int(o, "max_attempts", r, i, c) != NULL;
+            ok = tc_db_json_int(o, "max_attempts", r, i, c) != NULL;
         else
-            ok = row_str(o, names[c], r, i, c) != NULL;
+            ok = tc_db_json_str(o, names[c], r, i, c) != NULL;
     }
     if (!ok) {
         cJSON_Delete(o);
@@ -79,7 +82,7 @@ int store_delivery_get(tc_dbconn_t *c, const char *org_id, const char *id,
         rc = TC_ENOTFOUND;
     if (rc == TC_OK)
         rc = tc_db_qp(c, &a, "att_list",
-                      "SELECT n, " TS("started_at") ", " TS(
+                      "SELECT n, " TC_DB_TS("started_at") ", " TC_DB_TS(
                           "finished_at") ", outcome, code, detail"
                                          " FROM delivery_attempts WHERE delivery_id=$1 ORDER BY n",
                       id);
@@ -93,11 +96,12 @@ int store_delivery_get(tc_dbconn_t *c, const char *org_id, const char *id,
             break;
         }
         /* `at` belongs to the array now: a failure below frees it with o */
-        if (!row_int(at, "n", a, i, 0) || !row_str(at, "started_at", a, i, 1) ||
-            !row_str(at, "finished_at", a, i, 2) || !row_str(at, "outcome", a, i, 3) ||
-            !(tc_db_val(a, i, 4) ? row_int(at, "code", a, i, 4)
+        if (!tc_db_json_int(at, "n", a, i, 0) || !tc_db_json_str(at, "started_at", a, i, 1) ||
+            !tc_db_json_str(at, "finished_at", a, i, 2) ||
+            !tc_db_json_str(at, "outcome", a, i, 3) ||
+            !(tc_db_val(a, i, 4) ? tc_db_json_int(at, "code", a, i, 4)
                                  : cJSON_AddNullToObject(at, "code")) ||
-            !row_str(at, "detail", a, i, 5))
+            !tc_db_json_str(at, "detail", a, i, 5))
             arr = NULL;
     }
     if (rc == TC_OK && !arr) {
@@ -126,7 +130,7 @@ int store_delivery_list(tc_dbconn_t *c, const char *org_id, const char *recipien
                       " AND ($3::text IS NULL OR status = $3) AND id > $4"
                       " ORDER BY id LIMIT $5::int",
                       org_id, recipient_id, status, page->after, lim);
-    return rc == TC_OK ? rows_page(r, page->limit, delivery_json, data, next_key, keylen) : rc;
+    return rc == TC_OK ? tc_db_page(r, page->limit, delivery_json, data, next_key, keylen) : rc;
 }
 
 void store_claimed_free(claimed_t *rows, int n)

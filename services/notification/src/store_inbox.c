@@ -1,6 +1,5 @@
 /* The in-app inbox: one row per in-app delivery, read by its recipient only. */
 #include "store.h"
-#include "store_common.h"
 #include "tc/tc_core.h"
 #include "tc/tc_crypto.h"
 
@@ -8,15 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define INBOX_COLS "id, kind, title, body, delivery_id, " TS("created_at") ", " TS("read_at")
+#define INBOX_COLS                                                                                 \
+    "id, kind, title, body, delivery_id, " TC_DB_TS("created_at") ", " TC_DB_TS("read_at")
 
 static cJSON *inbox_json(const PGresult *r, int i)
 {
     cJSON *o = cJSON_CreateObject();
-    if (!o || !row_str(o, "id", r, i, 0) || !row_str(o, "kind", r, i, 1) ||
-        !row_str(o, "title", r, i, 2) || !row_str(o, "body", r, i, 3) ||
-        !row_str(o, "delivery_id", r, i, 4) || !row_str(o, "created_at", r, i, 5) ||
-        !row_str(o, "read_at", r, i, 6) ||
+    if (!o || !tc_db_json_str(o, "id", r, i, 0) || !tc_db_json_str(o, "kind", r, i, 1) ||
+        !tc_db_json_str(o, "title", r, i, 2) || !tc_db_json_str(o, "body", r, i, 3) ||
+        !tc_db_json_str(o, "delivery_id", r, i, 4) || !tc_db_json_str(o, "created_at", r, i, 5) ||
+        !tc_db_json_str(o, "read_at", r, i, 6) ||
         !cJSON_AddBoolToObject(o, "read", tc_db_val(r, i, 6) != NULL)) {
         cJSON_Delete(o);
         return NULL;
@@ -51,7 +51,7 @@ int store_inbox_list(tc_dbconn_t *c, const char *org_id, const char *user_id, bo
                       " AND (NOT $3::bool OR read_at IS NULL) AND ($4 = '' OR id < $4)"
                       " ORDER BY id DESC LIMIT $5::int",
                       org_id, user_id, unread_only ? "true" : "false", page->after, lim);
-    return rc == TC_OK ? rows_page(r, page->limit, inbox_json, data, next_key, keylen) : rc;
+    return rc == TC_OK ? tc_db_page(r, page->limit, inbox_json, data, next_key, keylen) : rc;
 }
 
 int store_inbox_unread(tc_dbconn_t *c, const char *org_id, const char *user_id, int64_t *n)

@@ -1,6 +1,5 @@
 /* The recipient read model (user-events) and each user's per-category choices. */
 #include "store.h"
-#include "store_common.h"
 #include "tc/tc_core.h"
 
 #include <stdio.h>

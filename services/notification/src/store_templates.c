@@ -1,6 +1,5 @@
 /* Per-org templates. */
 #include "store.h"
-#include "store_common.h"
 #include "tc/tc_core.h"
 #include "tc/tc_crypto.h"
 
@@ -9,8 +8,8 @@
 #include <string.h>
 
 #define TPL_COLS                                                                                   \
-    "id, kind, locale, subject, body_text, body_html, version, " TS("created_at") ", " TS(         \
-        "updated_at")
+    "id, kind, locale, subject, body_text, body_html, version, " TC_DB_TS(                         \
+        "created_at") ", " TC_DB_TS("updated_at")
 
 void template_row_clear(template_row_t *t)
 {
@@ -23,11 +22,11 @@ void template_row_clear(template_row_t *t)
 static cJSON *template_json(const PGresult *r, int i)
 {
     cJSON *o = cJSON_CreateObject();
-    if (!o || !row_str(o, "id", r, i, 0) || !row_str(o, "kind", r, i, 1) ||
-        !row_str(o, "locale", r, i, 2) || !row_str(o, "subject", r, i, 3) ||
-        !row_str(o, "text", r, i, 4) || !row_str(o, "html", r, i, 5) ||
-        !row_int(o, "version", r, i, 6) || !row_str(o, "created_at", r, i, 7) ||
-        !row_str(o, "updated_at", r, i, 8)) {
+    if (!o || !tc_db_json_str(o, "id", r, i, 0) || !tc_db_json_str(o, "kind", r, i, 1) ||
+        !tc_db_json_str(o, "locale", r, i, 2) || !tc_db_json_str(o, "subject", r, i, 3) ||
+        !tc_db_json_str(o, "text", r, i, 4) || !tc_db_json_str(o, "html", r, i, 5) ||
+        !tc_db_json_int(o, "version", r, i, 6) || !tc_db_json_str(o, "created_at", r, i, 7) ||
+        !tc_db_json_str(o, "updated_at", r, i, 8)) {
         cJSON_Delete(o);
         return NULL;
     }
@@ -134,5 +133,5 @@ int store_template_list(tc_dbconn_t *c, const char *org_id, const char *kind, co
                       " AND ($2::text IS NULL OR kind = $2) AND id > $3"
                       " ORDER BY id LIMIT $4::int",
                       org_id, kind, page->after, lim);
-    return rc == TC_OK ? rows_page(r, page->limit, template_json, data, next_key, keylen) : rc;
+    return rc == TC_OK ? tc_db_page(r, page->limit, template_json, data, next_key, keylen) : rc;
 }

@@ -24,5 +24,7 @@ int search_routes(search_app_t *app);
  * (search-events). */
 int consumer_users_start(search_app_t *app);
 int consumer_documents_start(search_app_t *app);
+/* Workflows (workflow-events) as documents of type "workflow". */
+int consumer_workflows_start(search_app_t *app);
 
 #endif

@@ -627,6 +627,40 @@ int search_doc_from_org(search_doc_t *d, const cJSON *org)
     return finish_doc(d, org, fields);
 }
 
+int search_doc_from_workflow(search_doc_t *d, const cJSON *wf)
+{
+    memset(d, 0, sizeof *d);
+    d->org_id = tc_json_get_str(wf, "org_id");
+    d->type = "workflow";
+    d->id = tc_json_get_str(wf, "workflow_id");
+    d->title = tc_json_get_str(wf, "name");
+    d->body = tc_json_get_str(wf, "description");
+    if (!d->body)
+        d->body = "";
+    d->locale = "simple";
+    const cJSON *version = cJSON_GetObjectItemCaseSensitive(wf, "version");
+    const cJSON *states = cJSON_GetObjectItemCaseSensitive(wf, "states");
+    cJSON *fields = cJSON_CreateObject();
+    if (fields && ((cJSON_IsNumber(version) &&
+                    !cJSON_AddNumberToObject(fields, "version", version->valuedouble)) ||
+                   (cJSON_IsNumber(states) &&
+                    !cJSON_AddNumberToObject(fields, "states", states->valuedouble)))) {
+        cJSON_Delete(fields);
+        fields = NULL;
+    }
+    int rc = finish_doc(d, wf, fields);
+    if (rc == TC_OK) {
+        /* finish_doc read "version" (the definition's); the document's order is the revision */
+        const cJSON *rev = cJSON_GetObjectItemCaseSensitive(wf, "revision");
+        if (!cJSON_IsNumber(rev) || rev->valuedouble < 1) {
+            search_doc_clear(d);
+            return TC_EINVAL;
+        }
+        d->version = (int64_t)rev->valuedouble;
+    }
+    return rc;
+}
+
 bool search_user_gone(const cJSON *user)
 {
     const char *status = tc_json_get_str(user, "status");

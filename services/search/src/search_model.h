@@ -160,6 +160,10 @@ void search_doc_ref_from_json(search_doc_ref_t *r, tc_jv_t *jv, const cJSON *dat
 int search_doc_from_user(search_doc_t *d, const cJSON *user);
 /* An org of user-events as a document of type "org" in the org itself. */
 int search_doc_from_org(search_doc_t *d, const cJSON *org);
+/* A workflow of workflow-events (common/workflow-state.json) as a document of type "workflow":
+ * title its name, body its description, fields {version, states}; the document's version is
+ * the workflow's revision (every change counts, a delete included). */
+int search_doc_from_workflow(search_doc_t *d, const cJSON *wf);
 /* A user's state that means "not searchable" (deleted). */
 bool search_user_gone(const cJSON *user);
 

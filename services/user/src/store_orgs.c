@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TS(col)  "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-#define ORG_COLS "id, name, plan, settings::text, version, " TS("created_at") ", " TS("updated_at")
+#define ORG_COLS                                                                                   \
+    "id, name, plan, settings::text, version, " TC_DB_TS("created_at") ", " TC_DB_TS("updated_at")
 
 static int row_to_org(const PGresult *r, org_t *o)
 {
@@ -52,7 +52,7 @@ int store_org_insert(tc_dbconn_t *c, org_t *o)
         return TC_ENOMEM;
     int rc = tc_db_qp(c, &r, "org_insert",
                       "INSERT INTO orgs (id, name, plan, settings) VALUES ($1,$2,$3,$4::jsonb)"
-                      " RETURNING version, " TS("created_at") ", " TS("updated_at"),
+                      " RETURNING version, " TC_DB_TS("created_at") ", " TC_DB_TS("updated_at"),
                       o->id, o->name, o->plan, settings);
     if (rc == TC_OK) {
         o->version = tc_db_int(r, 0, 0, 1);
@@ -72,7 +72,7 @@ int store_org_save(tc_dbconn_t *c, org_t *o)
         return TC_ENOMEM;
     int rc = tc_db_qp(c, &r, "org_save",
                       "UPDATE orgs SET name=$2, settings=$3::jsonb, version = version + 1,"
-                      " updated_at = now() WHERE id=$1 RETURNING version, " TS("updated_at"),
+                      " updated_at = now() WHERE id=$1 RETURNING version, " TC_DB_TS("updated_at"),
                       o->id, o->name, settings);
     if (rc == TC_OK && PQntuples(r) != 1)
         rc = TC_ENOTFOUND;

@@ -13,10 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 #define USER_COLS                                                                                  \
     "id, org_id, email_enc, name_enc, profile_enc, role, status, coalesce(invited_by, ''),"        \
-    " version, " TS("created_at") ", " TS("updated_at") ", " TS("deleted_at")
+    " version, " TC_DB_TS("created_at") ", " TC_DB_TS("updated_at") ", " TC_DB_TS("deleted_at")
 /* distinct search keys of one user: at most one per code point of the name's parts (200),
  * one per code point of its blank-separated words (200) and 32 for the email */
 #define MAX_TOKENS 512
@@ -339,7 +338,7 @@ int store_user_insert(user_app_t *app, tc_dbconn_t *c, user_t *u)
                       "INSERT INTO users (id, org_id, email_enc, email_hash, name_enc, profile_enc,"
                       " search_tokens, role, status, invited_by)"
                       " VALUES ($1,$2,$3,$4,$5,$6,$7::text[],$8,$9,nullif($10,''))"
-                      " RETURNING version, " TS("created_at") ", " TS("updated_at"),
+                      " RETURNING version, " TC_DB_TS("created_at") ", " TC_DB_TS("updated_at"),
                       u->id, u->org_id, s.email, s.hash, s.name, s.profile, tc_buf_cstr(&s.tokens),
                       u->role, u->status, u->invited_by);
     if (rc == TC_OK) {
@@ -364,7 +363,7 @@ int store_user_save(user_app_t *app, tc_dbconn_t *c, user_t *u)
                       " deleted_at = CASE WHEN $6='deleted' THEN coalesce(deleted_at, now()) END,"
                       " version = version + 1, updated_at = now()"
                       " WHERE id=$1"
-                      " RETURNING version, " TS("updated_at") ", " TS("deleted_at"),
+                      " RETURNING version, " TC_DB_TS("updated_at") ", " TC_DB_TS("deleted_at"),
                       u->id, s.name, s.profile, tc_buf_cstr(&s.tokens), u->role, u->status);
     if (rc == TC_OK && PQntuples(r) != 1)
         rc = TC_ENOTFOUND;

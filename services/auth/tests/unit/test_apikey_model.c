@@ -137,7 +137,7 @@ Test(apikey_model, tokens_carry_only_vocabulary_scopes)
     cr_assert_not(apikey_usable_scopes("internal auth:admin", out, sizeof out),
                   "restricted to nothing usable: inactive, never unrestricted");
     cr_assert_str_eq(out, "");
-    cr_assert_not(apikey_usable_scopes("workflows:read", out, sizeof out));
+    cr_assert_not(apikey_usable_scopes("widgets:read", out, sizeof out)); /* not a scope */
 }
 
 Test(apikey_model, representation_and_prefix)

@@ -4,8 +4,8 @@ results, facets and typo candidates. Freshness delays are measured and printed (
 import time
 
 from platform_client import eventually
-from searchkit import (Search, doc, emit_doc, emit_removal, ingest, load, new_id,
-                       timed_until_found, WAIT)
+from searchkit import (Search, doc, emit_doc, emit_removal, ingest, load, new_id, produce,
+                       rfc3339, timed_until_found, WAIT)
 
 
 def test_users_follow_the_user_service(stack):
@@ -125,3 +125,36 @@ def test_ingest_api_feeds_the_index(stack):
                                         "version": 2, "updated_at": d["updated_at"]})
     assert r.status_code == 202, r.text
     s.wait_ids("echidna ", lambda ids: ids == [], "removed through the API")
+
+
+def workflow_event(stack, ce_type, wf_id, org, name, revision, description="", version=1):
+    data = {"workflow_id": wf_id, "org_id": org, "name": name, "description": description,
+            "version": version, "revision": revision, "states": 3, "actor": new_id("usr"),
+            "updated_at": rfc3339(), "occurred_at": rfc3339()}
+    return produce(stack, "workflow-events", wf_id, ce_type, f"/workflows/{wf_id}", data)
+
+
+def test_workflows_follow_workflow_events(stack):
+    """The workflow service's own events (common/workflow-state.json) make its workflows
+    searchable: type "workflow", the name as title, the description as body; the revision orders
+    them (a late older one is ignored) and a deletion removes the workflow."""
+    org = new_id("org")
+    search = Search(stack, org)
+    wf = new_id("wf")
+    created = "com.techcorp.workflow.created"
+    updated = "com.techcorp.workflow.updated"
+    workflow_event(stack, created, wf, org, "Narwhal onboarding", 1, "welcome mail and tasks")
+    search.wait_ids("narwhal ", lambda ids: ids == [wf], "workflow indexed")
+    hit = search.get("narwhal ")["data"][0]
+    assert hit["type"] == "workflow" and hit["fields"] == {"version": 1, "states": 3}
+    assert wf in search.ids("welcome ")
+    workflow_event(stack, updated, wf, org, "Narwhal offboarding", 3, version=2)
+    workflow_event(stack, updated, wf, org, "Narwhal stale rename", 2)  # late and older
+    # same key, same partition, later: once it is indexed, the stale one has been seen
+    workflow_event(stack, updated, wf, org, "Narwhal offboarding", 4, "after the late one", 2)
+    search.wait_ids("after ", lambda ids: ids == [wf], "the newest revision indexed")
+    assert search.ids("stale ") == []
+    assert search.get("narwhal ", type="workflow")["data"][0]["fields"]["version"] == 2
+    workflow_event(stack, "com.techcorp.workflow.deleted", wf, org, "Narwhal offboarding", 5,
+                   version=2)
+    search.wait_ids("narwhal ", lambda ids: ids == [], "deleted workflow gone")

@@ -369,6 +369,28 @@ Test(doc, an_org_is_a_document_of_itself)
     cJSON_Delete(o);
 }
 
+Test(doc, a_workflow_is_a_document_ordered_by_its_revision)
+{
+    cJSON *w = cJSON_Parse("{\"workflow_id\":\"wf_1\",\"org_id\":\"org_9\",\"name\":\"Onboard\","
+                           "\"description\":\"mail and tasks\",\"version\":2,\"revision\":5,"
+                           "\"states\":4,\"actor\":\"usr_1\","
+                           "\"updated_at\":\"2026-01-01T00:00:00.000Z\","
+                           "\"occurred_at\":\"2026-01-01T00:00:00.000Z\"}");
+    search_doc_t d;
+    cr_assert_eq(search_doc_from_workflow(&d, w), TC_OK);
+    cr_assert_str_eq(d.type, "workflow");
+    cr_assert_str_eq(d.id, "wf_1");
+    cr_assert_str_eq(d.org_id, "org_9");
+    cr_assert_str_eq(d.title, "Onboard");
+    cr_assert_str_eq(d.body, "mail and tasks");
+    cr_assert_eq(d.version, 5); /* the revision, not the definition's version */
+    cr_assert_str_eq(d.fields_json, "{\"version\":2,\"states\":4}");
+    search_doc_clear(&d);
+    cJSON_DeleteItemFromObject(w, "revision");
+    cr_assert_eq(search_doc_from_workflow(&d, w), TC_EINVAL);
+    cJSON_Delete(w);
+}
+
 Test(doc, a_removal_names_the_document_and_its_version)
 {
     cJSON *data = cJSON_Parse("{\"org_id\":\"org_1\",\"type\":\"workflow\",\"id\":\"wf_1\","

@@ -1,0 +1,273 @@
+/* Executions: start (under the plan's monthly limit), list, read, history, cancel. */
+#include "asl.h"
+#include "events_out.h"
+#include "handlers.h"
+#include "store.h"
+#include "workflow_model.h"
+#include "tc/tc_core.h"
+#include "tc/tc_crypto.h"
+#include "tc/tc_page.h"
+#include "tc/tc_time.h"
+#include "tc/tc_tx.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The current version of the workflow and where it starts; answers 404/503 itself. */
+static bool load_current(workflow_app_t *app, const char *org, const char *id, tc_resp_t *resp,
+                         char **def_text, int *version, int *timeout_s,
+                         char start_at[ASL_NAME_MAX + 1])
+{
+    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
+    if (!c)
+        return false;
+    int rc = store_wf_current(c, org, id, def_text, version, timeout_s);
+    tc_db_release(app->db, c);
+    if (rc != TC_OK) {
+        tc_resp_fail_for(resp, rc, "Workflow");
+        return false;
+    }
+    cJSON *def = cJSON_Parse(*def_text);
+    const char *s = def ? asl_start_at(def) : NULL;
+    if (!s) {
+        cJSON_Delete(def);
+        tc_resp_fail(resp, TC_ERROR);
+        return false;
+    }
+    snprintf(start_at, ASL_NAME_MAX + 1, "%s", s);
+    cJSON_Delete(def);
+    return true;
+}
+
+static void answer_start_failure(tc_resp_t *resp, int rc, const wf_limits_t *lim)
+{
+    if (rc == TC_EDENIED) {
+        tc_resp_header(resp, "Retry-After", "3600");
+        tc_resp_error(resp, 429, "plan_limit_exceeded",
+                      "The %s plan allows %lld executions per month; the limit is reached",
+                      lim->plan, (long long)lim->executions_per_month);
+    } else {
+        tc_resp_fail_for(resp, rc, "Workflow");
+    }
+}
+
+void h_workflows_execute(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    workflow_app_t *app = ud;
+    const tc_principal_t *p = tc_req_principal(req);
+    const char *id = tc_req_param_id(req, resp, "id", "wf", "Workflow");
+    if (!id)
+        return;
+    cJSON *body = tc_req_json(req);
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    wf_validate_execute(&jv, body);
+    if (tc_jv_failed(&jv)) {
+        tc_resp_invalid(resp, &jv);
+        return;
+    }
+    tc_jv_free(&jv);
+    wf_limits_t lim;
+    wf_plan_limits(p->plan, app->free_plan, &lim);
+    char *def = NULL, *input = NULL, start_at[ASL_NAME_MAX + 1], exec_id[TC_ID_MAX], month[11];
+    exec_start_t e = {.id = exec_id,
+                      .org_id = p->org,
+                      .workflow_id = id,
+                      .start_at = start_at,
+                      .started_by = p->sub,
+                      .month = month,
+                      .max_per_month = lim.executions_per_month};
+    if (!load_current(app, p->org, id, resp, &def, &e.version, &e.timeout_s, start_at))
+        goto cleanup;
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(body, "input");
+    input = in ? cJSON_PrintUnformatted(in) : strdup("{}");
+    if (!input || tc_id_new("exe", exec_id, sizeof exec_id) != TC_OK) {
+        tc_resp_fail(resp, TC_ENOMEM);
+        goto cleanup;
+    }
+    e.input = input;
+    wf_month_of(tc_now_ms(), month);
+    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
+    if (!tx)
+        goto cleanup;
+    tc_idem_t idem;
+    if (tc_idem_begin(&idem, req, resp, tx, p->org) != TC_OK) {
+        tc_tx_abort(app->db, tx);
+        goto cleanup;
+    }
+    cJSON *json = NULL;
+    int rc = store_exec_start(tx, &e, &json);
+    if (rc == TC_OK)
+        rc = events_execution(tx, p->org, json);
+    if (rc != TC_OK) {
+        tc_tx_abort(app->db, tx);
+        cJSON_Delete(json);
+        answer_start_failure(resp, rc, &lim);
+        goto cleanup;
+    }
+    char location[96];
+    snprintf(location, sizeof location, "/v1/executions/%s", exec_id);
+    if (tc_tx_respond(app->db, tx, &idem, resp, 202, json, location) == TC_OK)
+        executor_kick(app);
+cleanup:
+    free(def);
+    free(input);
+}
+
+/* ?status=&since=&until= of the executions lists; answers 400 itself. */
+static bool list_filters(tc_req_t *req, tc_resp_t *resp, const char **status, const char **since,
+                         const char **until)
+{
+    *status = tc_req_query(req, "status");
+    *since = tc_req_query(req, "since");
+    *until = tc_req_query(req, "until");
+    int64_t ms;
+    if (*status && !wf_status_valid(*status)) {
+        tc_resp_error(resp, 400, "bad_request",
+                      "status must be RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED");
+        return false;
+    }
+    if ((*since && tc_time_parse(*since, &ms) != TC_OK) ||
+        (*until && tc_time_parse(*until, &ms) != TC_OK)) {
+        tc_resp_error(resp, 400, "bad_request", "since and until must be RFC 3339 times");
+        return false;
+    }
+    return true;
+}
+
+static void list(tc_req_t *req, tc_resp_t *resp, workflow_app_t *app, const char *workflow_id)
+{
+    const tc_principal_t *p = tc_req_principal(req);
+    tc_page_t page;
+    const char *status, *since, *until;
+    if (tc_page_parse(req, resp, &page) != TC_OK ||
+        !list_filters(req, resp, &status, &since, &until))
+        return;
+    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
+    if (!c)
+        return;
+    int rc = TC_OK;
+    cJSON *data = NULL, *wf = NULL;
+    char next[TC_ID_MAX];
+    if (workflow_id) /* a deleted or foreign workflow has no executions to list: 404 */
+        rc = store_wf_get(c, p->org, workflow_id, &wf);
+    cJSON_Delete(wf);
+    if (rc == TC_OK)
+        rc = store_exec_list(c, p->org, workflow_id, status, since, until, &page, &data, next,
+                             sizeof next);
+    tc_db_release(app->db, c);
+    if (rc == TC_ENOTFOUND)
+        tc_resp_fail_for(resp, rc, "Workflow");
+    else
+        tc_page_respond(resp, rc, data, next);
+}
+
+void h_workflows_executions(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    const char *id = tc_req_param_id(req, resp, "id", "wf", "Workflow");
+    if (id)
+        list(req, resp, ud, id);
+}
+
+void h_executions_list(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    list(req, resp, ud, NULL);
+}
+
+void h_executions_get(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    workflow_app_t *app = ud;
+    const tc_principal_t *p = tc_req_principal(req);
+    const char *id = tc_req_param_id(req, resp, "id", "exe", "Execution");
+    if (!id)
+        return;
+    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
+    if (!c)
+        return;
+    cJSON *json = NULL;
+    int rc = store_exec_get(c, p->org, id, &json);
+    tc_db_release(app->db, c);
+    if (rc != TC_OK)
+        tc_resp_fail_for(resp, rc, "Execution");
+    else
+        tc_resp_json(resp, 200, json);
+}
+
+void h_executions_history(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    workflow_app_t *app = ud;
+    const tc_principal_t *p = tc_req_principal(req);
+    const char *id = tc_req_param_id(req, resp, "id", "exe", "Execution");
+    tc_page_t page;
+    if (!id || tc_page_parse(req, resp, &page) != TC_OK)
+        return;
+    /* the cursor of a history page is an event number */
+    for (const char *s = page.after; *s; s++)
+        if (*s < '0' || *s > '9' || s - page.after > 9) {
+            tc_resp_error(resp, 400, "bad_request", "cursor is not a history cursor");
+            return;
+        }
+    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
+    if (!c)
+        return;
+    cJSON *data = NULL;
+    char next[TC_ID_MAX];
+    int rc = store_exec_history(c, p->org, id, &page, &data, next, sizeof next);
+    tc_db_release(app->db, c);
+    if (rc == TC_ENOTFOUND)
+        tc_resp_fail_for(resp, rc, "Execution");
+    else
+        tc_page_respond(resp, rc, data, next);
+}
+
+void h_executions_cancel(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    workflow_app_t *app = ud;
+    const tc_principal_t *p = tc_req_principal(req);
+    const char *id = tc_req_param_id(req, resp, "id", "exe", "Execution");
+    if (!id)
+        return;
+    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
+    if (!tx)
+        return;
+    cJSON *json = NULL;
+    int rc = store_exec_cancel(tx, p->org, id, &json);
+    if (rc == TC_OK)
+        rc = events_execution(tx, p->org, json);
+    if (rc != TC_OK) {
+        tc_tx_abort(app->db, tx);
+        cJSON_Delete(json);
+        if (rc == TC_ECONFLICT)
+            tc_resp_error(resp, 409, "execution_stopped", "The execution has already stopped");
+        else
+            tc_resp_fail_for(resp, rc, "Execution");
+        return;
+    }
+    tc_tx_respond(app->db, tx, NULL, resp, 200, json, NULL);
+}
+
+void h_executions_redrive(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    workflow_app_t *app = ud;
+    const tc_principal_t *p = tc_req_principal(req);
+    const char *id = tc_req_param_id(req, resp, "id", "exe", "Execution");
+    if (!id)
+        return;
+    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
+    if (!tx)
+        return;
+    cJSON *json = NULL;
+    int rc = store_exec_redrive(tx, p->org, id, &json);
+    if (rc != TC_OK) {
+        tc_tx_abort(app->db, tx);
+        if (rc == TC_ECONFLICT)
+            tc_resp_error(resp, 409, "execution_not_redrivable",
+                          "Only a FAILED or TIMED_OUT execution can be redriven");
+        else
+            tc_resp_fail_for(resp, rc, "Execution");
+        return;
+    }
+    if (tc_tx_respond(app->db, tx, NULL, resp, 200, json, NULL) == TC_OK)
+        executor_kick(app);
+}

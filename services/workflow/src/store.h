@@ -1,0 +1,111 @@
+/*
+ * store.h: all of the workflow service's SQL. TC_* codes out: TC_ENOTFOUND (no such row in
+ * the caller's org), TC_ECONFLICT (a unique name, or a state change that does not apply),
+ * TC_EDENIED (the plan's limit is reached).
+ */
+#ifndef WORKFLOW_STORE_H
+#define WORKFLOW_STORE_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tc/tc_core.h"
+#include "tc/tc_crypto.h"
+#include "tc/tc_db.h"
+#include "tc/tc_page.h"
+
+/* ------------------------------------------------------------------ workflows */
+
+typedef struct {
+    const char *id, *org_id, *name, *description, *created_by;
+    const char *definition; /* JSON text; NULL on an update that keeps it */
+    int states;
+} wf_row_t;
+
+/* Inserts a workflow and its version 1 unless the org already has max_workflows live ones
+ * (WF_UNLIMITED: no limit; counted under a per-org lock, so concurrent creates cannot pass
+ * it). *out: its representation with the definition. */
+int store_wf_insert(tc_dbconn_t *tx, const wf_row_t *w, int64_t max_workflows, cJSON **out);
+int store_wf_get(tc_dbconn_t *c, const char *org_id, const char *id, cJSON **out);
+int store_wf_list(tc_dbconn_t *c, const char *org_id, const tc_page_t *page, cJSON **data,
+                  char *next_key, size_t keylen);
+/* Changes name/description (NULL: kept) and, with a definition, makes a new version. */
+int store_wf_update(tc_dbconn_t *tx, const wf_row_t *w, cJSON **out);
+/* Deletes a live workflow; *out: its representation as deleted (for the event). */
+int store_wf_delete(tc_dbconn_t *tx, const char *org_id, const char *id, cJSON **out);
+/* The current version of a live workflow: *definition (malloc'd JSON text), *version,
+ * *timeout_s (the definition's TimeoutSeconds, 0 = none). */
+int store_wf_current(tc_dbconn_t *c, const char *org_id, const char *id, char **definition,
+                     int *version, int *timeout_s);
+
+/* ------------------------------------------------------------------ executions */
+
+typedef struct {
+    const char *id, *org_id, *workflow_id, *input, *start_at, *started_by, *month;
+    int version;
+    int timeout_s;         /* the definition's TimeoutSeconds; 0 = none */
+    int64_t max_per_month; /* WF_UNLIMITED: no limit */
+} exec_start_t;
+
+/* Counts the start against the org's month (TC_EDENIED over the limit) and inserts the
+ * execution, due now, with its ExecutionStarted history. *out: its representation. */
+int store_exec_start(tc_dbconn_t *tx, const exec_start_t *e, cJSON **out);
+int store_exec_get(tc_dbconn_t *c, const char *org_id, const char *id, cJSON **out);
+/* workflow_id and status may be NULL (every workflow, every status); since/until: RFC 3339
+ * bounds on the start time, NULL for none. */
+int store_exec_list(tc_dbconn_t *c, const char *org_id, const char *workflow_id, const char *status,
+                    const char *since, const char *until, const tc_page_t *page, cJSON **data,
+                    char *next_key, size_t keylen);
+int store_exec_history(tc_dbconn_t *c, const char *org_id, const char *id, const tc_page_t *page,
+                       cJSON **data, char *next_key, size_t keylen);
+/* Stops a RUNNING execution as ABORTED (TC_ECONFLICT when it has already stopped). */
+int store_exec_cancel(tc_dbconn_t *tx, const char *org_id, const char *id, cJSON **out);
+
+/* Resumes a FAILED or TIMED_OUT execution at the state that failed, with that state's input
+ * (the states before it are not run again): RUNNING, due now, its retry counters reset, its
+ * deadline counted again from now. TC_ECONFLICT for any other status. */
+int store_exec_redrive(tc_dbconn_t *tx, const char *org_id, const char *id, cJSON **out);
+
+/* What the executor works on: one claimed execution, locked by the transaction. */
+typedef struct {
+    char id[TC_ID_MAX], org_id[TC_ID_MAX], workflow_id[TC_ID_MAX];
+    char *workflow_name;
+    int version;
+    char *definition; /* the pinned version's JSON text */
+    char *input, *state, *state_input, *phase, *task_params, *next_state, *next_input;
+    char *lease_token;
+    char *started_at, *entered_at; /* RFC 3339 */
+    int retries[32];
+    int attempt, steps, history_seq;
+    int64_t now_ms, due_ms, deadline_ms; /* deadline 0 = none; the database's clock */
+} exec_row_t;
+
+void exec_row_clear(exec_row_t *r);
+/* Claims a due execution (FOR UPDATE SKIP LOCKED) of the first org after after_org that has
+ * one (wrapping around), that org's due first: orgs take turns, so one org's burst cannot
+ * starve the others. TC_OK with *r, TC_ENOTFOUND when nothing is due. */
+int store_exec_claim_next(tc_dbconn_t *tx, const char *after_org, exec_row_t *r);
+/* Claims execution id: if it is due (lease_token NULL), or, whether due or not, if it still
+ * holds lease_token (a Task's result is applied only by the worker that ran it). */
+int store_exec_claim(tc_dbconn_t *tx, const char *id, const char *lease_token, exec_row_t *r);
+
+/* The changes of one step, written back to the claimed row (NULL strings: SQL NULL). */
+typedef struct {
+    const char *status; /* "RUNNING" or the final status */
+    const char *state, *state_input, *phase, *task_params, *next_state, *next_input;
+    const char *lease_token;
+    const int *retries; /* nretries entries */
+    int nretries;
+    int attempt, steps;
+    bool entered;                       /* the state was entered now (state_entered_at = now) */
+    int64_t due_in_ms;                  /* from the database's now; < 0: not due (stopped) */
+    const char *output, *error, *cause; /* final status */
+} exec_save_t;
+
+int store_exec_save(tc_dbconn_t *tx, exec_row_t *r, const exec_save_t *s);
+/* Appends one history event (r->history_seq counts them; saved with store_exec_save). */
+int store_exec_event(tc_dbconn_t *tx, exec_row_t *r, const char *type, const char *state,
+                     const cJSON *details);
+
+#endif

@@ -1,0 +1,48 @@
+#include "workflow_app.h"
+#include "workflow_model.h"
+#include "tc/tc_core.h"
+
+#include <string.h>
+
+void workflow_app_config(workflow_app_t *app, tc_config_t *cfg)
+{
+    memset(app, 0, sizeof *app);
+    app->nworkers = (int)tc_config_int(cfg, "WORKFLOW_WORKERS", 8, 1, WF_MAX_WORKERS);
+    app->poll_ms = (int)tc_config_int(cfg, "WORKFLOW_POLL_MS", 200, 10, 60000);
+    app->free_plan = tc_config_str(cfg, "WORKFLOW_FREE_PLAN", "starter");
+    if (!wf_plan_known(app->free_plan) || strcmp(app->free_plan, "free") == 0)
+        tc_config_fail(cfg, "WORKFLOW_FREE_PLAN", "must be starter, professional or enterprise");
+    app->task_timeout_s = (int)tc_config_int(cfg, "WORKFLOW_TASK_TIMEOUT_S", 60, 1, 86400);
+    app->max_steps = (int)tc_config_int(cfg, "WORKFLOW_MAX_STEPS", 25000, 10, 1000000);
+    app->lease_grace_ms = (int)tc_config_int(cfg, "WORKFLOW_LEASE_GRACE_MS", 10000, 100, 600000);
+    app->egress.allow_private = tc_config_bool(cfg, "WORKFLOW_HTTP_ALLOW_PRIVATE", false);
+    app->egress.connect_timeout_ms =
+        (int)tc_config_int(cfg, "WORKFLOW_HTTP_CONNECT_TIMEOUT_MS", 3000, 100, 60000);
+    app->egress.max_response_bytes = (size_t)tc_config_int(cfg, "WORKFLOW_HTTP_MAX_RESPONSE_BYTES",
+                                                           WF_PAYLOAD_MAX, 1024, WF_PAYLOAD_MAX);
+    app->egress.user_agent = "techcorp-workflow";
+}
+
+int workflow_app_init(workflow_app_t *app, tc_service_t *svc)
+{
+    app->svc = svc;
+    app->db = tc_service_db(svc);
+    if (!app->db)
+        return TC_EUNAVAIL;
+    if (pthread_mutex_init(&app->kick_lock, NULL) != 0)
+        return TC_ERROR;
+    if (pthread_cond_init(&app->kick_cv, NULL) != 0) {
+        pthread_mutex_destroy(&app->kick_lock);
+        return TC_ERROR;
+    }
+    return TC_OK;
+}
+
+void workflow_app_free(workflow_app_t *app)
+{
+    if (app->db) {
+        pthread_cond_destroy(&app->kick_cv);
+        pthread_mutex_destroy(&app->kick_lock);
+    }
+    memset(app, 0, sizeof *app);
+}

@@ -1,0 +1,55 @@
+/*
+ * workflow_app.h: the workflow service's shared context (configuration and dependencies),
+ * handed to every handler and executor worker as their `ud`.
+ */
+#ifndef WORKFLOW_APP_H
+#define WORKFLOW_APP_H
+
+#include "tc/tc_egress.h"
+#include "tc/tc_service.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#define WF_MAX_WORKERS 32
+
+typedef struct workflow_app workflow_app_t;
+
+typedef struct {
+    workflow_app_t *app;
+    int index;
+    char last_org[64]; /* the org this worker served last: the next claim starts after it */
+} wf_worker_t;
+
+struct workflow_app {
+    tc_service_t *svc;
+    tc_db_t *db;
+    /* configuration */
+    int nworkers;            /* WORKFLOW_WORKERS: executor threads per replica */
+    int poll_ms;             /* WORKFLOW_POLL_MS: how often idle workers look for due work */
+    const char *free_plan;   /* WORKFLOW_FREE_PLAN: whose limits the free plan gets */
+    int task_timeout_s;      /* WORKFLOW_TASK_TIMEOUT_S: a Task without TimeoutSeconds */
+    int max_steps;           /* WORKFLOW_MAX_STEPS: states one execution may enter */
+    int lease_grace_ms;      /* WORKFLOW_LEASE_GRACE_MS: a Task's lease beyond its timeout */
+    tc_egress_opts_t egress; /* tc:http (WORKFLOW_HTTP_ALLOW_PRIVATE, …) */
+    /* executor: a start on this replica wakes an idle worker at once */
+    wf_worker_t workers[WF_MAX_WORKERS];
+    pthread_mutex_t kick_lock;
+    pthread_cond_t kick_cv;
+    int kicks;
+};
+
+/* Reads WORKFLOW_* variables; problems go into cfg. */
+void workflow_app_config(workflow_app_t *app, tc_config_t *cfg);
+/* After tc_service_open: wires dependencies. */
+int workflow_app_init(workflow_app_t *app, tc_service_t *svc);
+void workflow_app_free(workflow_app_t *app);
+
+/* Registers the API routes. */
+int workflow_routes(workflow_app_t *app);
+/* Registers the executor's worker threads (they start with tc_service_run). */
+int executor_start(workflow_app_t *app);
+/* Wakes an idle worker: an execution became due now. */
+void executor_kick(workflow_app_t *app);
+
+#endif

@@ -1,0 +1,276 @@
+/* workflow_model: plan limits, request bodies, the definition checks around asl_validate, the
+ * month key and the graph for the console. */
+#include "workflow_model.h"
+#include "tc/tc_core.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static cJSON *parse(const char *text)
+{
+    cJSON *v = cJSON_Parse(text);
+    cr_assert_not_null(v, "bad test JSON: %s", text);
+    return v;
+}
+
+/* The 422's fields, joined by spaces. */
+static void fields_of(tc_jv_t *jv, char *out, size_t n)
+{
+    out[0] = '\0';
+    const cJSON *e;
+    cJSON_ArrayForEach(e, jv->errors)
+    {
+        strncat(out, tc_json_get_str(e, "field"), n - strlen(out) - 2);
+        strncat(out, " ", n - strlen(out) - 1);
+    }
+}
+
+Test(plans, seed_limits_and_the_free_plan)
+{
+    wf_limits_t l;
+    wf_plan_limits("starter", "starter", &l);
+    cr_assert_eq(l.workflows, 10);
+    cr_assert_eq(l.executions_per_month, 5000);
+    cr_assert_eq(l.steps, 20);
+    wf_plan_limits("professional", "starter", &l);
+    cr_assert(l.workflows == 100 && l.executions_per_month == 100000 && l.steps == 100);
+    wf_plan_limits("enterprise", "starter", &l);
+    cr_assert(l.workflows == WF_UNLIMITED && l.executions_per_month == WF_UNLIMITED);
+    cr_assert_eq(l.steps, 500);
+    wf_plan_limits("free", "starter", &l);
+    cr_assert_str_eq(l.plan, "starter");
+    wf_plan_limits("free", "professional", &l);
+    cr_assert_str_eq(l.plan, "professional");
+    wf_plan_limits(NULL, "starter", &l);
+    cr_assert_str_eq(l.plan, "starter");
+    wf_plan_limits("platinum", "starter", &l); /* unknown: the free plan's limits */
+    cr_assert_str_eq(l.plan, "starter");
+    cr_assert(wf_plan_known("free") && wf_plan_known("enterprise"));
+    cr_assert_not(wf_plan_known("platinum"));
+    cr_assert_not(wf_plan_known(NULL));
+}
+
+static const char *valid =
+    "{\"name\":\"n\",\"definition\":{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\","
+    "\"End\":true}}}}";
+
+Test(bodies, a_valid_workflow_passes)
+{
+    wf_limits_t l;
+    wf_plan_limits("starter", "starter", &l);
+    cJSON *b = parse(valid);
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    bool over = true;
+    wf_validate_workflow(&jv, b, true, &l, &over);
+    cr_assert_not(tc_jv_failed(&jv));
+    cr_assert_not(over);
+    tc_jv_free(&jv);
+    cJSON_Delete(b);
+}
+
+Test(bodies, every_problem_of_a_definition_is_a_field)
+{
+    wf_limits_t l;
+    wf_plan_limits("starter", "starter", &l);
+    cJSON *b = parse("{\"name\":\"\",\"extra\":1,\"definition\":{\"StartAt\":\"A\",\"States\":{"
+                     "\"A\":{\"Type\":\"Pass\",\"Next\":\"Nope\"},"
+                     "\"B\":{\"Type\":\"Task\",\"Resource\":\"arn:aws:lambda:x\",\"End\":true},"
+                     "\"C\":{\"Type\":\"Map\",\"End\":true}}}}");
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    bool over = false;
+    wf_validate_workflow(&jv, b, true, &l, &over);
+    char f[2048];
+    fields_of(&jv, f, sizeof f);
+    cr_assert(strstr(f, "name "), "%s", f);
+    cr_assert(strstr(f, "extra "), "%s", f);
+    cr_assert(strstr(f, "definition.States.A.Next "), "%s", f);
+    cr_assert(strstr(f, "definition.States.B.Resource "), "%s", f);
+    cr_assert(strstr(f, "definition.States.C.Type "), "%s", f); /* Map: not supported yet */
+    cr_assert_not(over);
+    tc_jv_free(&jv);
+    cJSON_Delete(b);
+}
+
+Test(bodies, too_many_states_is_the_plans_limit)
+{
+    wf_limits_t l;
+    wf_plan_limits("starter", "starter", &l);
+    char def[8192] = "{\"name\":\"big\",\"definition\":{\"StartAt\":\"S0\",\"States\":{";
+    for (int i = 0; i < 21; i++) {
+        char st[96];
+        if (i < 20)
+            snprintf(st, sizeof st, "\"S%d\":{\"Type\":\"Pass\",\"Next\":\"S%d\"},", i, i + 1);
+        else
+            snprintf(st, sizeof st, "\"S%d\":{\"Type\":\"Pass\",\"End\":true}", i);
+        strcat(def, st);
+    }
+    strcat(def, "}}}");
+    cJSON *b = parse(def);
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    bool over = false;
+    wf_validate_workflow(&jv, b, true, &l, &over);
+    cr_assert(tc_jv_failed(&jv));
+    cr_assert(over);
+    tc_jv_free(&jv);
+    /* professional allows 100 */
+    wf_plan_limits("professional", "starter", &l);
+    tc_jv_init(&jv);
+    wf_validate_workflow(&jv, b, true, &l, &over);
+    cr_assert_not(tc_jv_failed(&jv));
+    cr_assert_not(over);
+    tc_jv_free(&jv);
+    cJSON_Delete(b);
+}
+
+Test(bodies, patch_needs_a_change_and_create_needs_a_definition)
+{
+    wf_limits_t l;
+    wf_plan_limits("starter", "starter", &l);
+    tc_jv_t jv;
+    bool over;
+    cJSON *empty = parse("{}");
+    tc_jv_init(&jv);
+    wf_validate_workflow(&jv, empty, false, &l, &over);
+    cr_assert(tc_jv_failed(&jv));
+    tc_jv_free(&jv);
+    tc_jv_init(&jv);
+    wf_validate_workflow(&jv, empty, true, &l, &over);
+    char f[512];
+    fields_of(&jv, f, sizeof f);
+    cr_assert(strstr(f, "name ") && strstr(f, "definition "), "%s", f);
+    tc_jv_free(&jv);
+    cJSON *rename = parse("{\"description\":\"only this\"}");
+    tc_jv_init(&jv);
+    wf_validate_workflow(&jv, rename, false, &l, &over);
+    cr_assert_not(tc_jv_failed(&jv));
+    tc_jv_free(&jv);
+    cJSON *notobj = parse("{\"name\":\"x\",\"definition\":[1]}");
+    tc_jv_init(&jv);
+    wf_validate_workflow(&jv, notobj, true, &l, &over);
+    fields_of(&jv, f, sizeof f);
+    cr_assert_str_eq(f, "definition ");
+    tc_jv_free(&jv);
+    cJSON_Delete(empty);
+    cJSON_Delete(rename);
+    cJSON_Delete(notobj);
+}
+
+Test(bodies, execute_input_is_any_json_within_the_payload_limit)
+{
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    wf_validate_execute(&jv, NULL);
+    cJSON *ok = parse("{\"input\":[1,\"two\",{\"three\":3}]}");
+    wf_validate_execute(&jv, ok);
+    cr_assert_not(tc_jv_failed(&jv));
+    cJSON *unknown = parse("{\"inputs\":{}}");
+    wf_validate_execute(&jv, unknown);
+    cr_assert(tc_jv_failed(&jv));
+    tc_jv_free(&jv);
+    cJSON *big = cJSON_CreateObject();
+    char *s = malloc(WF_PAYLOAD_MAX + 10);
+    cr_assert_not_null(s);
+    memset(s, 'x', WF_PAYLOAD_MAX + 9);
+    s[WF_PAYLOAD_MAX + 9] = '\0';
+    cJSON_AddStringToObject(big, "input", s);
+    tc_jv_init(&jv);
+    wf_validate_execute(&jv, big);
+    cr_assert(tc_jv_failed(&jv));
+    tc_jv_free(&jv);
+    free(s);
+    cJSON_Delete(big);
+    cJSON_Delete(ok);
+    cJSON_Delete(unknown);
+}
+
+Test(statuses, names_and_finality)
+{
+    cr_assert(wf_status_valid("RUNNING") && wf_status_valid("TIMED_OUT"));
+    cr_assert_not(wf_status_valid("running"));
+    cr_assert_not(wf_status_valid(NULL));
+    cr_assert_not(wf_status_final("RUNNING"));
+    cr_assert(wf_status_final("ABORTED") && wf_status_final("SUCCEEDED"));
+}
+
+Test(month, calendar_month_in_utc)
+{
+    char m[11];
+    wf_month_of(1796083200000LL, m); /* 2026-12-01T00:00:00Z */
+    cr_assert_str_eq(m, "2026-12-01");
+    wf_month_of(1796083199999LL, m); /* a millisecond earlier */
+    cr_assert_str_eq(m, "2026-11-01");
+}
+
+Test(graph, nodes_and_edges_of_every_transition)
+{
+    cJSON *def = parse("{\"StartAt\":\"A\",\"States\":{"
+                       "\"A\":{\"Type\":\"Choice\",\"Choices\":[{\"Variable\":\"$.x\","
+                       "\"BooleanEquals\":true,\"Next\":\"B\"}],\"Default\":\"C\"},"
+                       "\"B\":{\"Type\":\"Task\",\"Resource\":\"tc:http\",\"Catch\":[{"
+                       "\"ErrorEquals\":[\"States.ALL\"],\"Next\":\"C\"}],\"Next\":\"D\"},"
+                       "\"C\":{\"Type\":\"Fail\"},\"D\":{\"Type\":\"Succeed\"}}}");
+    cJSON *g = wf_graph(def);
+    cr_assert_not_null(g);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(g, "nodes")), 4);
+    char *text = cJSON_PrintUnformatted(cJSON_GetObjectItem(g, "edges"));
+    cr_assert_str_eq(text, "[{\"from\":\"A\",\"to\":\"B\",\"kind\":\"choice\"},"
+                           "{\"from\":\"A\",\"to\":\"C\",\"kind\":\"default\"},"
+                           "{\"from\":\"B\",\"to\":\"D\",\"kind\":\"next\"},"
+                           "{\"from\":\"B\",\"to\":\"C\",\"kind\":\"catch\"}]");
+    const cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItem(g, "nodes"), 0);
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(a, "start")));
+    free(text);
+    cJSON_Delete(g);
+    cJSON_Delete(def);
+}
+
+Test(graph, branches_nest_under_their_state)
+{
+    cJSON *def = parse("{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Parallel\",\"End\":true,"
+                       "\"Branches\":[{\"StartAt\":\"X\",\"States\":{\"X\":{\"Type\":\"Pass\","
+                       "\"End\":true}}},{\"StartAt\":\"Y\",\"States\":{\"Y\":{\"Type\":"
+                       "\"Pass\",\"Next\":\"Z\"},\"Z\":{\"Type\":\"Succeed\"}}}]}}}");
+    cJSON *g = wf_graph(def);
+    cr_assert_not_null(g);
+    const cJSON *nodes = cJSON_GetObjectItem(g, "nodes");
+    cr_assert_eq(cJSON_GetArraySize(nodes), 4);
+    const cJSON *y = cJSON_GetArrayItem(nodes, 2);
+    cr_assert_str_eq(tc_json_get_str(y, "id"), "P/1/Y");
+    cr_assert_str_eq(tc_json_get_str(y, "parent"), "P/1");
+    const cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItem(g, "edges"), 0);
+    cr_assert_str_eq(tc_json_get_str(e, "from"), "P/1/Y");
+    cr_assert_str_eq(tc_json_get_str(e, "to"), "P/1/Z");
+    cJSON_Delete(g);
+    cJSON_Delete(def);
+}
+
+Test(bodies, literal_http_parameters_are_checked_when_defined)
+{
+    wf_limits_t l;
+    wf_plan_limits("starter", "starter", &l);
+    cJSON *b = parse("{\"name\":\"h\",\"definition\":{\"StartAt\":\"A\",\"States\":{"
+                     "\"A\":{\"Type\":\"Task\",\"Resource\":\"tc:http\",\"Parameters\":{"
+                     "\"ApiEndpoint\":\"file:///etc/passwd\",\"Method\":\"TRACE\"},"
+                     "\"Next\":\"B\"},"
+                     "\"B\":{\"Type\":\"Task\",\"Resource\":\"tc:http\",\"Parameters\":{},"
+                     "\"Next\":\"C\"},"
+                     "\"C\":{\"Type\":\"Task\",\"Resource\":\"tc:http\",\"Parameters\":{"
+                     "\"ApiEndpoint.$\":\"$.url\",\"Method.$\":\"$.m\"},\"End\":true}}}}");
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    bool over;
+    wf_validate_workflow(&jv, b, true, &l, &over);
+    char f[1024];
+    fields_of(&jv, f, sizeof f);
+    cr_assert_str_eq(f, "definition.States.A.Parameters.ApiEndpoint "
+                        "definition.States.A.Parameters.Method "
+                        "definition.States.B.Parameters.ApiEndpoint "
+                        "definition.States.B.Parameters.Method ");
+    tc_jv_free(&jv);
+    cJSON_Delete(b);
+}
