@@ -162,7 +162,7 @@ void wf_validate_execute(tc_jv_t *jv, const cJSON *body)
 {
     static const char *const allowed[] = {"input", NULL};
     if (!body)
-        return; /* no body: input {} */
+        return; /* the route requires a JSON body; nothing to check without one */
     if (!tc_jv_object(jv, body, "body"))
         return;
     tc_jv_no_unknown(jv, body, allowed);
@@ -188,11 +188,6 @@ bool wf_status_valid(const char *status)
         if (strcmp(statuses[i], status) == 0)
             return true;
     return false;
-}
-
-bool wf_status_final(const char *status)
-{
-    return wf_status_valid(status) && strcmp(status, "RUNNING") != 0;
 }
 
 void wf_month_of(int64_t ms, char out[11])

@@ -49,9 +49,8 @@ void wf_validate_workflow(tc_jv_t *jv, const cJSON *body, bool create, const wf_
  * WF_PAYLOAD_MAX bytes as JSON. */
 void wf_validate_execute(tc_jv_t *jv, const cJSON *body);
 
-/* Execution statuses (Step Functions' names) and the filter of the executions list. */
+/* Execution statuses (Step Functions' names): the filter of the executions list. */
 bool wf_status_valid(const char *status);
-bool wf_status_final(const char *status);
 
 /* "2026-12-01" for the calendar month (UTC) of ms: the key of the monthly counter. */
 void wf_month_of(int64_t ms, char out[11]);

@@ -556,6 +556,7 @@ Test(config, endpoints_all_expands_a_name_into_a_target_per_address)
     /* a name that no longer resolves keeps one unresolved target (it fails until it does) */
     hosts_file(path, "");
     unsetenv("GATEWAY_HOSTS_FILE");
+    unlink(path);
     gw_config_unref(a);
     gw_config_unref(b);
     cJSON_Delete(errors);
