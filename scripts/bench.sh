@@ -9,6 +9,7 @@
 #   BENCH_EMAILS     email requests of the notification benchmark (2000)
 #   BENCH_SEARCH_DOCS  documents of the search benchmark, over 100 orgs (200000)
 #   BENCH_WF_RUNS    executions of the workflow throughput benchmark (200)
+#   BENCH_HOOK_MSGS  webhook messages of the integration-hub delivery benchmark (20000)
 #   BENCH_ROUNDS     rounds of the user and gateway benchmarks; each number is the median
 #                    round (3)
 #   BENCH_NICE       nice value of every process of the gateway benchmark (-10 when root):
@@ -680,6 +681,100 @@ SQL
     record "workflow Pass state (overhead)" "issue 15: p99 ≤ 5 ms" "-" "-" "-" "$p50" "$p99" "-" "5"
 }
 
+# ------------------------------------------------------------------ integration-hub: webhook deliveries
+# Two figures of issue 18, read from the hub's own tables (PostgreSQL's clock):
+#   event → first attempt  workflow executions started at 100/s for BENCH_DURATION seconds (their
+#                          com.techcorp.workflow.execution.started events fan out to one endpoint):
+#                          from the event's time (the workflow service's outbox commit) to the
+#                          first delivery attempt's record; relay, Kafka, consumer and worker included
+#   deliveries/s           BENCH_HOOK_MSGS messages (one endpoint each) written by SQL while the hub
+#                          is stopped; then it starts and the clock runs from the first attempt to
+#                          the last: claim, sign, POST to a local receiver (tools/bench-upstream),
+#                          record the attempt. No peer runs the same pipeline; the target is the issue's
+hub_sql() {
+    PGPASSWORD=tc_integration_hub_dev psql -X -q -h 127.0.0.1 -p "$TC_PG_PORT" -U tc_integration_hub \
+        -d tc_integration_hub -v ON_ERROR_STOP=1 -At -F ' ' -c "$1"
+}
+hub_wait() { # count: waits until that many deliveries have succeeded
+    local deadline=$((SECONDS + 300))
+    while (($(hub_sql "SELECT count(*) FROM webhook_deliveries WHERE status = 'succeeded'") < $1)); do
+        ((SECONDS < deadline)) || {
+            echo "bench: integration-hub: deliveries did not finish" >&2
+            return 1
+        }
+        sleep 0.2
+    done
+}
+bench_integration() {
+    local port wport org token ep up_port up_pid n=${BENCH_HOOK_MSGS:-20000} p50 p99 cnt rps wf
+    [[ -x $TC_BIN/integration-hub ]] || return 0
+    port=$(svc_port integration-hub)
+    wport=$(svc_port workflow)
+    up_port=$((TC_PORT_BASE + 95))
+    "$TC_BIN/bench-upstream" --port "$up_port" --threads 1 &
+    up_pid=$!
+    org=org_0$(openssl rand -hex 16 | tr 'a-f' 'A-F' | tr -dc '0-9A-F' | head -c 25)
+    token=$(scripts/dev-token --role admin --plan enterprise --org "$org")
+    ep=$(curl -sf -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+        -d "{\"url\":\"http://127.0.0.1:$up_port/hook\",\"event_types\":[\"com.techcorp.workflow.execution.started\"]}" \
+        "http://127.0.0.1:$port/v1/integrations/webhooks/endpoints" | jq -r .id)
+    [[ $ep == whe_* ]] || {
+        echo "bench: integration-hub: cannot create the endpoint" >&2
+        kill "$up_pid"
+        return 1
+    }
+    # warm-up: the pipeline is live (every consumer group joined, the relay leading) once a
+    # first event has become a delivery; only the measured workflow's events count below
+    wf=$(/usr/bin/python3 scripts/bench/workflow_load.py "$wport" "$token" starts 5 1)
+    [[ $wf == wf_* ]] || return 1
+    hub_wait 5
+    echo "bench: integration-hub — executions started at 100/s for ${DURATION}s, each event to an endpoint"
+    wf=$(/usr/bin/python3 scripts/bench/workflow_load.py "$wport" "$token" starts 100 "$DURATION")
+    [[ $wf == wf_* ]] || return 1
+    cnt=$(wf_sql "SELECT count(*) FROM executions WHERE workflow_id = '$wf'")
+    hub_wait $((cnt + 5))
+    read -r cnt p50 p99 < <(hub_sql "
+        SELECT count(*), round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+               round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1)
+        FROM (SELECT extract(epoch FROM min(a.created_at) - (m.payload::json->>'time')::timestamptz) * 1000 AS ms
+              FROM webhook_messages m JOIN webhook_attempts a ON a.message_id = m.id
+              WHERE m.payload::json->'data'->>'workflow_id' = '$wf' GROUP BY m.id, m.payload) s")
+    record "webhook: event → first attempt" "issue 18: p99 ≤ 200 ms" "$cnt" "-" "-" "$p50" "$p99" "-" "200"
+    # where the time goes: event → the hub's message committed (relay, Kafka, consumer), then
+    # message → first attempt recorded (wake-up, claim, sign, POST, record)
+    read -r p50 p99 < <(hub_sql "
+        SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+               round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1)
+        FROM (SELECT extract(epoch FROM m.created_at - (m.payload::json->>'time')::timestamptz) * 1000 AS ms
+              FROM webhook_messages m WHERE m.payload::json->'data'->>'workflow_id' = '$wf') s")
+    record "  event → message committed" "(info)" "$cnt" "-" "-" "$p50" "$p99" "-" "-"
+    read -r p50 p99 < <(hub_sql "
+        SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+               round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1)
+        FROM (SELECT extract(epoch FROM min(a.created_at) - m.created_at) * 1000 AS ms
+              FROM webhook_messages m JOIN webhook_attempts a ON a.message_id = m.id
+              WHERE m.payload::json->'data'->>'workflow_id' = '$wf' GROUP BY m.id) s")
+    record "  message → first attempt" "(info)" "$cnt" "-" "-" "$p50" "$p99" "-" "-"
+
+    echo "bench: integration-hub — $n messages queued while the hub is stopped"
+    kill -TERM "$(head -n1 "$RUN/pids/integration-hub.pid")" 2>/dev/null || true
+    while kill -0 "$(head -n1 "$RUN/pids/integration-hub.pid")" 2>/dev/null; do sleep 0.1; done
+    hub_sql "DELETE FROM webhook_messages; DELETE FROM webhook_attempts;
+             INSERT INTO webhook_messages (id, org_id, event_id, event_type, payload)
+               SELECT 'whm_0BENCH' || lpad(g::text, 20, '0'), '$org', 'evt_bench' || g,
+                 'com.techcorp.workflow.execution.started',
+                 '{\"specversion\":\"1.0\",\"id\":\"evt_bench' || g || '\",\"source\":\"/executions/ex_1\",\"type\":\"com.techcorp.workflow.execution.started\",\"time\":\"2026-01-01T00:00:00.000Z\",\"datacontenttype\":\"application/json\",\"data\":{\"org_id\":\"$org\",\"execution_id\":\"ex_1\",\"workflow_id\":\"wf_1\",\"status\":\"RUNNING\"}}'
+               FROM generate_series(1, $n) g;
+             INSERT INTO webhook_deliveries (message_id, endpoint_id, org_id)
+               SELECT id, '$ep', '$org' FROM webhook_messages;" >/dev/null
+    scripts/stack.sh restart-service integration-hub >/dev/null
+    hub_wait "$n"
+    rps=$(hub_sql "SELECT round(count(*) / greatest(extract(epoch FROM max(created_at) - min(created_at)), 0.001))
+                   FROM webhook_attempts WHERE status_code = 200")
+    kill "$up_pid" 2>/dev/null || true
+    record "webhook deliveries/s" "issue 18 target 2000/s" "$rps" "2000" ">=1.0" "-" "-" "-" "-"
+}
+
 wanted idle && bench_idle_rss
 wanted user && bench_user
 wanted gateway && bench_gateway
@@ -687,6 +782,7 @@ wanted auth && bench_auth
 wanted notification && bench_notification
 wanted search && bench_search
 wanted workflow && bench_workflow
+wanted integration && bench_integration
 
 echo
 printf '%-32s %-24s %10s %10s %7s %7s %8s %8s\n' benchmark peer ours peer ratio target "p50 ms" "p99 ms"

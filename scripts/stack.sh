@@ -568,6 +568,7 @@ build_env() {
     env_set KAFKA_BROKERS "$kafka"
     env_set KAFKA_SESSION_TIMEOUT_MS 6000
     env_set KAFKA_HEARTBEAT_MS 1000
+    env_set KAFKA_FETCH_WAIT_MS 50
     if [[ $svc != auth && -x $BIN/auth ]]; then
         env_set JWKS_URL "http://127.0.0.1:$(api_port auth)/.well-known/jwks.json"
     else

@@ -343,9 +343,10 @@ static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v)
 
 static rd_kafka_t *make_consumer(tc_consumer_t *c)
 {
-    char session[16], heartbeat[16], err[256];
+    char session[16], heartbeat[16], fetch_wait[16], err[256];
     snprintf(session, sizeof session, "%d", c->opts.session_timeout_ms);
     snprintf(heartbeat, sizeof heartbeat, "%d", c->opts.heartbeat_interval_ms);
+    snprintf(fetch_wait, sizeof fetch_wait, "%d", c->opts.fetch_wait_ms);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (!conf)
         return NULL;
@@ -358,6 +359,7 @@ static rd_kafka_t *make_consumer(tc_consumer_t *c)
                  c->opts.auto_offset_reset ? c->opts.auto_offset_reset : "earliest") ||
         conf_set(conf, "session.timeout.ms", session) ||
         conf_set(conf, "heartbeat.interval.ms", heartbeat) ||
+        conf_set(conf, "fetch.wait.max.ms", fetch_wait) ||
         conf_set(conf, "enable.partition.eof", "false") ||
         conf_set(conf, "statistics.interval.ms", LAG_INTERVAL_MS) ||
         tc_kafka_conf_props(conf, c->opts.props) != TC_OK) {
@@ -407,6 +409,8 @@ static int copy_opts(tc_consumer_t *c, const tc_consumer_opts_t *o)
         c->opts.session_timeout_ms = 10000;
     if (c->opts.heartbeat_interval_ms <= 0)
         c->opts.heartbeat_interval_ms = 3000;
+    if (c->opts.fetch_wait_ms <= 0)
+        c->opts.fetch_wait_ms = 500;
     if (!(c->group = strdup(o->group)))
         return TC_ENOMEM;
     while (o->topics[c->ntopics])

@@ -269,11 +269,9 @@ static int result_of(CURLcode cc, call_t *c, tc_egress_resp_t *out)
     }
 }
 
-int tc_egress_do(const tc_egress_opts_t *opts, const tc_egress_req_t *req, tc_egress_resp_t *out)
+/* The checks every call passes before any connection; TC_OK or TC_EINVAL with out->error. */
+static int precheck(const tc_egress_req_t *req, tc_egress_resp_t *out)
 {
-    memset(out, 0, sizeof *out);
-    static const tc_egress_opts_t defaults = {0};
-    const tc_egress_opts_t *o = opts ? opts : &defaults;
     if (!req || !req->url) {
         snprintf(out->error, sizeof out->error, "no URL");
         return TC_EINVAL;
@@ -287,12 +285,18 @@ int tc_egress_do(const tc_egress_opts_t *opts, const tc_egress_req_t *req, tc_eg
         return TC_EINVAL;
     }
     pthread_once(&g_once, init_once);
-    if (g_init_rc != CURLE_OK)
-        return TC_ERROR;
+    return g_init_rc == CURLE_OK ? TC_OK : TC_ERROR;
+}
+
+/* One request on handle h (fresh, or reset with its connections kept). */
+static int perform(CURL *h, const tc_egress_opts_t *opts, const tc_egress_req_t *req,
+                   tc_egress_resp_t *out)
+{
+    static const tc_egress_opts_t defaults = {0};
+    const tc_egress_opts_t *o = opts ? opts : &defaults;
     call_t c = {
         .opts = o, .out = out, .cap = o->max_response_bytes ? o->max_response_bytes : 1024 * 1024};
     out->headers = cJSON_CreateObject();
-    CURL *h = curl_easy_init();
     struct curl_slist *hdrs = NULL;
     int rc = (!h || !out->headers) ? TC_ENOMEM : setup(h, o, req, &c, &hdrs);
     if (rc == TC_OK) {
@@ -307,9 +311,57 @@ int tc_egress_do(const tc_egress_opts_t *opts, const tc_egress_req_t *req, tc_eg
             rc = TC_ENOMEM;
     }
     curl_slist_free_all(hdrs);
+    return rc;
+}
+
+int tc_egress_do(const tc_egress_opts_t *opts, const tc_egress_req_t *req, tc_egress_resp_t *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = precheck(req, out);
+    if (rc != TC_OK)
+        return rc;
+    CURL *h = curl_easy_init();
+    rc = perform(h, opts, req, out);
     if (h)
         curl_easy_cleanup(h);
     return rc;
+}
+
+struct tc_egress_session {
+    CURL *h;
+    tc_egress_opts_t opts; /* fixed: a kept connection was checked under these */
+};
+
+tc_egress_session_t *tc_egress_session_new(const tc_egress_opts_t *opts)
+{
+    tc_egress_session_t *s = calloc(1, sizeof *s);
+    if (s && opts)
+        s->opts = *opts;
+    return s;
+}
+
+void tc_egress_session_free(tc_egress_session_t *s)
+{
+    if (!s)
+        return;
+    if (s->h)
+        curl_easy_cleanup(s->h);
+    free(s);
+}
+
+int tc_egress_session_do(tc_egress_session_t *s, const tc_egress_req_t *req, tc_egress_resp_t *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = precheck(req, out);
+    if (rc != TC_OK)
+        return rc;
+    /* the handle's connection cache outlives the reset: a kept connection was checked when
+     * it was opened, and every new one is checked by open_socket */
+    if (s->h)
+        curl_easy_reset(s->h);
+    else
+        s->h = curl_easy_init();
+    return perform(s->h, &s->opts, req, out);
 }
 
 void tc_egress_resp_free(tc_egress_resp_t *r)

@@ -32,6 +32,8 @@ typedef struct {
     tc_event_handler_fn fn;
     void *ud;
     tc_dispatch_t *dispatch; /* owned, when the consumer dispatches by type */
+    tc_consumer_hook_fn after_commit;
+    void *hook_ud;
     tc_consumer_t *running;
 } tc_consumer_spec_t;
 
@@ -64,7 +66,7 @@ struct tc_service {
     int64_t max_body;
     const char *db_url, *redis_url, *brokers, *jwks_url, *jwks_file, *issuer, *audience;
     int db_pool, db_pipe_conns, stmt_timeout_ms, redis_pool, session_timeout_ms, heartbeat_ms,
-        startup_ms;
+        fetch_wait_ms, startup_ms;
     const char *kafka_props[12]; /* connection security pairs, NULL-terminated */
 
     tc_db_t *db;
@@ -158,6 +160,9 @@ static void read_config(tc_service_t *s)
         s->session_timeout_ms =
             (int)tc_config_int(c, "KAFKA_SESSION_TIMEOUT_MS", 10000, 1000, 300000);
         s->heartbeat_ms = (int)tc_config_int(c, "KAFKA_HEARTBEAT_MS", 3000, 100, 60000);
+        /* how long a broker may hold a fetch that found nothing new: Kafka answers as soon
+         * as data arrives, the local stack's mock broker only when the wait is over */
+        s->fetch_wait_ms = (int)tc_config_int(c, "KAFKA_FETCH_WAIT_MS", 500, 1, 10000);
         /* how far back a starting process reads revocations: the longest access-token
          * lifetime (15 minutes) plus the verifiers' leeway; 0 turns revocation off */
         s->revocation_lookback_ms =
@@ -439,6 +444,15 @@ int tc_service_consume_types(tc_service_t *s, const char *group_suffix,
     return TC_OK;
 }
 
+int tc_service_after_commit(tc_service_t *s, tc_consumer_hook_fn fn, void *ud)
+{
+    if (s->nconsumers == 0 || !fn)
+        return TC_EINVAL;
+    s->consumers[s->nconsumers - 1].after_commit = fn;
+    s->consumers[s->nconsumers - 1].hook_ud = ud;
+    return TC_OK;
+}
+
 int tc_service_every(tc_service_t *s, const char *name, int interval_ms, tc_job_fn fn, void *ud)
 {
     if (s->njobs >= TC_MAX_JOBS || interval_ms <= 0)
@@ -659,7 +673,10 @@ static int start_background(tc_service_t *s)
                                  .db = s->db,
                                  .producer = s->producer,
                                  .session_timeout_ms = s->session_timeout_ms,
-                                 .heartbeat_interval_ms = s->heartbeat_ms};
+                                 .heartbeat_interval_ms = s->heartbeat_ms,
+                                 .fetch_wait_ms = s->fetch_wait_ms,
+                                 .after_commit = c->after_commit,
+                                 .hook_ud = c->hook_ud};
         if (!(c->running = tc_consumer_start(&co)))
             return TC_ERROR;
     }

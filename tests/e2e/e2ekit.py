@@ -23,7 +23,8 @@ ERROR_FIELDS = {"code", "message", "request_id", "docs_url", "details"}
 # which contract describes a public path (the gateway routes these prefixes to their owner)
 OWNERS = (("/v1/auth/", "auth"), ("/.well-known/", "auth"), ("/v1/users", "user"),
           ("/v1/orgs/", "user"), ("/v1/notifications", "notification"), ("/v1/search", "search"),
-          ("/v1/workflows", "workflow"), ("/v1/executions", "workflow"))
+          ("/v1/workflows", "workflow"), ("/v1/executions", "workflow"),
+          ("/v1/integrations/", "integration-hub"), ("/v1/webhooks/", "integration-hub"))
 
 
 class Contracts:
@@ -33,7 +34,7 @@ class Contracts:
         base = os.path.join(stack.root, "proto", "openapi")
         self.docs = {name: OpenApi(os.path.join(base, f"{name}.yaml"))
                      for name in ("auth", "user", "gateway", "notification", "search",
-                                  "workflow")}
+                                  "workflow", "integration-hub")}
         path = stack.service_env("gateway")["GATEWAY_CONFIG"]
         if not os.path.isabs(path):
             path = os.path.join(stack.root, path)

@@ -50,6 +50,19 @@ typedef struct {
 int tc_egress_do(const tc_egress_opts_t *opts, const tc_egress_req_t *req, tc_egress_resp_t *out);
 void tc_egress_resp_free(tc_egress_resp_t *r);
 
+/*
+ * A caller's kept connections (HTTP keep-alive, TLS sessions), for the many calls of one
+ * thread to the same few hosts (a webhook worker): each call is tc_egress_do's, with the same
+ * checks (a new connection's address is checked when it opens), on a connection kept from an
+ * earlier call when one to the same host is open. The options are the session's, copied at
+ * creation (opts NULL: the defaults), so a kept connection never outlives the rules it was
+ * checked under. One thread at a time.
+ */
+typedef struct tc_egress_session tc_egress_session_t;
+tc_egress_session_t *tc_egress_session_new(const tc_egress_opts_t *opts);
+void tc_egress_session_free(tc_egress_session_t *s);
+int tc_egress_session_do(tc_egress_session_t *s, const tc_egress_req_t *req, tc_egress_resp_t *out);
+
 /* Is an address (AF_INET: 4 bytes, AF_INET6: 16 bytes) one any customer may reach: not
  * loopback, private, shared, link-local, unique-local, multicast, reserved or unspecified
  * (IPv4-mapped and NAT64 IPv6 judged by their IPv4 address). */

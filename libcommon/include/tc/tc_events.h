@@ -190,6 +190,7 @@ typedef struct {
     int backoff_max_ms;            /* default 10000 */
     int session_timeout_ms;        /* default 10000 (dev/test: 6000) */
     int heartbeat_interval_ms;     /* default 3000 (dev/test: 1000) */
+    int fetch_wait_ms;             /* fetch.wait.max.ms; default 500 (librdkafka's) */
     const char *auto_offset_reset; /* default "earliest" */
     tc_consumer_hook_fn after_commit;
     void *hook_ud;

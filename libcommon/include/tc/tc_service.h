@@ -88,6 +88,11 @@ int tc_service_consume(tc_service_t *s, const char *group_suffix, const char *co
 int tc_service_consume_types(tc_service_t *s, const char *group_suffix,
                              const tc_event_route_t *routes, size_t n, void *ud);
 
+/* Calls fn after each event the consumer registered last has committed (before its offset is
+ * stored): work the event's transaction made due can start at once, e.g. waking the workers
+ * that carry it out. TC_EINVAL when no consumer is registered yet. */
+int tc_service_after_commit(tc_service_t *s, tc_consumer_hook_fn fn, void *ud);
+
 /* A periodic job on its own thread: fn runs every interval_ms until shutdown. */
 typedef void (*tc_job_fn)(void *ud);
 int tc_service_every(tc_service_t *s, const char *name, int interval_ms, tc_job_fn fn, void *ud);

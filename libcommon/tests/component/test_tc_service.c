@@ -164,10 +164,19 @@ static int on_event(const tc_event_t *ev, const char *t, tc_dbconn_t *tx, void *
     return rc;
 }
 
+static atomic_int g_committed;
+
+static void on_committed(const tc_event_t *ev, void *ud)
+{
+    TC_UNUSED(ev);
+    TC_UNUSED(ud);
+    atomic_fetch_add(&g_committed, 1);
+}
+
 static int handled_two(void *ud)
 {
     TC_UNUSED(ud);
-    return atomic_load(&g_handled) >= 2;
+    return atomic_load(&g_handled) >= 2 && atomic_load(&g_committed) >= 2;
 }
 
 Test(service, a_registered_consumer_gets_its_topics_in_its_group)
@@ -180,13 +189,17 @@ Test(service, a_registered_consumer_gets_its_topics_in_its_group)
     /* registered after open (the producer exists), started by run */
     static const char *topics[2];
     topics[0] = topic;
+    cr_assert_eq(tc_service_after_commit(r.s, on_committed, NULL), TC_EINVAL,
+                 "a hook needs a consumer to belong to");
     cr_assert_eq(tc_service_consume(r.s, suffix, topics, on_event, NULL), TC_OK);
+    cr_assert_eq(tc_service_after_commit(r.s, on_committed, NULL), TC_OK);
     runner_serve(&r);
 
     /* written to the same database: the service's own relay publishes them */
     it_write_events(db, topic, topic, 2);
-    cr_assert(it_wait(handled_two, NULL, 60000), "the consumer handled %d of 2 events",
-              atomic_load(&g_handled));
+    cr_assert(it_wait(handled_two, NULL, 60000),
+              "the consumer handled %d of 2 events, the after-commit hook saw %d",
+              atomic_load(&g_handled), atomic_load(&g_committed));
     cr_assert_eq(runner_stop(&r), 0, "stopping with a consumer still exits 0");
     cr_assert_eq(
         it_scalar(db, "SELECT count(*) FROM processed_events WHERE consumer_group=$1", group), 2,

@@ -1,12 +1,18 @@
-/* tc_egress: which addresses a customer's call may reach, and the refusals that happen before
- * any byte is sent (no server needed: a refused address never gets a socket). */
+/* tc_egress: which addresses a customer's call may reach, the refusals that happen before
+ * any byte is sent (no server needed: a refused address never gets a socket), and a session's
+ * kept connections (a small keep-alive server on loopback counts the connections it accepts). */
 #include "tc/tc_core.h"
 #include "tc/tc_egress.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 static bool public_ip(const char *text)
 {
@@ -89,4 +95,93 @@ Test(egress, bad_requests_are_refused_before_connecting)
     tc_egress_resp_free(&r);
     cr_assert_eq(tc_egress_do(NULL, NULL, &r), TC_EINVAL);
     tc_egress_resp_free(&r);
+}
+
+/* A loopback server answering every request on a connection with 200 "ok", keeping it open;
+ * counts the connections it accepted. */
+typedef struct {
+    int fd;
+    uint16_t port;
+    atomic_int accepted;
+} keepalive_srv_t;
+
+static void serve_conn(int c)
+{
+    char buf[4096];
+    size_t have = 0;
+    for (;;) {
+        ssize_t n = read(c, buf + have, sizeof buf - 1 - have);
+        if (n <= 0)
+            break;
+        have += (size_t)n;
+        buf[have] = '\0';
+        char *end;
+        while ((end = strstr(buf, "\r\n\r\n"))) { /* requests here carry no body */
+            static const char ans[] =
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok";
+            if (write(c, ans, sizeof ans - 1) != (ssize_t)(sizeof ans - 1))
+                return;
+            size_t used = (size_t)(end + 4 - buf);
+            memmove(buf, end + 4, have - used + 1);
+            have -= used;
+        }
+    }
+}
+
+static void *srv_main(void *ud)
+{
+    keepalive_srv_t *s = ud;
+    for (;;) {
+        int c = accept(s->fd, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        atomic_fetch_add(&s->accepted, 1);
+        serve_conn(c);
+        close(c);
+    }
+}
+
+Test(egress, a_session_keeps_its_connection_and_checks_new_ones)
+{
+    keepalive_srv_t srv = {.fd = socket(AF_INET, SOCK_STREAM, 0)};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    cr_assert(srv.fd >= 0);
+    cr_assert_eq(bind(srv.fd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(listen(srv.fd, 8), 0);
+    cr_assert_eq(getsockname(srv.fd, (struct sockaddr *)&a, &len), 0);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, srv_main, &srv), 0);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/hook", ntohs(a.sin_port));
+
+    tc_egress_opts_t o = {.allow_private = true, .connect_timeout_ms = 2000};
+    tc_egress_req_t req = {.url = url, .timeout_ms = 5000};
+    tc_egress_session_t *s = tc_egress_session_new(&o);
+    cr_assert_not_null(s);
+    tc_egress_resp_t r;
+    for (int i = 0; i < 5; i++) {
+        cr_assert_eq(tc_egress_session_do(s, &req, &r), TC_OK, "%s", r.error);
+        cr_assert_eq(r.status, 200);
+        cr_assert_str_eq(r.body, "ok");
+        tc_egress_resp_free(&r);
+    }
+    cr_assert_eq(atomic_load(&srv.accepted), 1, "five calls, one connection");
+    req.url = "file:///etc/passwd";
+    cr_assert_eq(tc_egress_session_do(s, &req, &r), TC_EINVAL);
+    tc_egress_resp_free(&r);
+    tc_egress_session_free(s);
+    tc_egress_session_free(NULL);
+
+    /* a session without private addresses refuses the same server, kept connection or not */
+    o.allow_private = false;
+    s = tc_egress_session_new(&o);
+    req.url = url;
+    cr_assert_eq(tc_egress_session_do(s, &req, &r), TC_EDENIED);
+    tc_egress_resp_free(&r);
+    tc_egress_session_free(s);
+    cr_assert_eq(atomic_load(&srv.accepted), 1);
+    shutdown(srv.fd, SHUT_RDWR);
+    close(srv.fd);
+    pthread_join(t, NULL);
 }

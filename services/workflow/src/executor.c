@@ -28,11 +28,9 @@
 #include "tc/tc_log.h"
 #include "tc/tc_time.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define CAUSE_KEEP 32000
 /* Pure states run in one transaction before it commits (see pure_step). */
@@ -604,25 +602,6 @@ static int run_one(wf_worker_t *w)
     return rc == TC_OK ? TC_OK : TC_ERROR;
 }
 
-static void wait_for_work(workflow_app_t *app)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += app->poll_ms / 1000;
-    ts.tv_nsec += (long)(app->poll_ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    pthread_mutex_lock(&app->kick_lock);
-    while (app->kicks == 0)
-        if (pthread_cond_timedwait(&app->kick_cv, &app->kick_lock, &ts) == ETIMEDOUT)
-            break;
-    if (app->kicks > 0)
-        app->kicks--;
-    pthread_mutex_unlock(&app->kick_lock);
-}
-
 /* A worker's life: steps while there is due work, waits for a kick or the poll otherwise. */
 static void worker_main(void *ud)
 {
@@ -637,16 +616,13 @@ static void worker_main(void *ud)
         }
         if (rc != TC_ENOTFOUND && ++failures > 3)
             tc_sleep_ms(app->poll_ms); /* the database is failing: do not spin */
-        wait_for_work(app);
+        tc_wake_wait(&app->wake, app->poll_ms);
     }
 }
 
 void executor_kick(workflow_app_t *app)
 {
-    pthread_mutex_lock(&app->kick_lock);
-    app->kicks++;
-    pthread_cond_signal(&app->kick_cv);
-    pthread_mutex_unlock(&app->kick_lock);
+    tc_wake_signal(&app->wake);
 }
 
 int executor_start(workflow_app_t *app)

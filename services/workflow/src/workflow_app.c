@@ -29,20 +29,11 @@ int workflow_app_init(workflow_app_t *app, tc_service_t *svc)
     app->db = tc_service_db(svc);
     if (!app->db)
         return TC_EUNAVAIL;
-    if (pthread_mutex_init(&app->kick_lock, NULL) != 0)
-        return TC_ERROR;
-    if (pthread_cond_init(&app->kick_cv, NULL) != 0) {
-        pthread_mutex_destroy(&app->kick_lock);
-        return TC_ERROR;
-    }
-    return TC_OK;
+    return tc_wake_init(&app->wake);
 }
 
 void workflow_app_free(workflow_app_t *app)
 {
-    if (app->db) {
-        pthread_cond_destroy(&app->kick_cv);
-        pthread_mutex_destroy(&app->kick_lock);
-    }
+    tc_wake_destroy(&app->wake);
     memset(app, 0, sizeof *app);
 }

@@ -7,8 +7,8 @@
 
 #include "tc/tc_egress.h"
 #include "tc/tc_service.h"
+#include "tc/tc_wake.h"
 
-#include <pthread.h>
 #include <stdbool.h>
 
 #define WF_MAX_WORKERS 32
@@ -34,9 +34,7 @@ struct workflow_app {
     tc_egress_opts_t egress; /* tc:http (WORKFLOW_HTTP_ALLOW_PRIVATE, …) */
     /* executor: a start on this replica wakes an idle worker at once */
     wf_worker_t workers[WF_MAX_WORKERS];
-    pthread_mutex_t kick_lock;
-    pthread_cond_t kick_cv;
-    int kicks;
+    tc_wake_t wake;
 };
 
 /* Reads WORKFLOW_* variables; problems go into cfg. */

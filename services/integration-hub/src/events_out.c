@@ -1,0 +1,88 @@
+#include "events_out.h"
+#include "tc/tc_core.h"
+#include "tc/tc_events.h"
+#include "tc/tc_json.h"
+#include "tc/tc_proto.h"
+#include "tc/tc_time.h"
+
+#include <string.h>
+
+static void now_text(char out[TC_RFC3339_LEN])
+{
+    tc_time_format(tc_now_ms(), out);
+}
+
+int events_webhook_received(tc_dbconn_t *tx, const hub_hook_t *h, const hub_inbound_t *q,
+                            hub_verify_t verification, cJSON *payload, bool omitted)
+{
+    char now[TC_RFC3339_LEN];
+    now_text(now);
+    cJSON *d = cJSON_CreateObject();
+    bool ok = d && cJSON_AddStringToObject(d, "org_id", h->org_id) &&
+              cJSON_AddStringToObject(d, "hook_id", h->id) &&
+              cJSON_AddStringToObject(d, "request_id", q->id) &&
+              tc_json_add_str(d, "sender_id", q->sender_id) &&
+              cJSON_AddStringToObject(d, "verification", hub_verify_name(verification)) &&
+              tc_json_add_str(d, "content_type", q->content_type) &&
+              tc_json_add_int(d, "body_bytes", (int64_t)q->body_len);
+    if (ok) {
+        cJSON *p = payload ? payload : cJSON_CreateNull();
+        payload = NULL;
+        ok = p && cJSON_AddItemToObject(d, "payload", p);
+        if (!ok)
+            cJSON_Delete(p);
+    }
+    ok = ok && cJSON_AddBoolToObject(d, "payload_omitted", omitted) &&
+         cJSON_AddStringToObject(d, "received_at", now);
+    cJSON_Delete(payload);
+    if (!ok) {
+        cJSON_Delete(d);
+        return TC_ENOMEM;
+    }
+    char source[96];
+    snprintf(source, sizeof source, "/hooks/%s", h->id);
+    /* the request is the subject; the hook keys the partition, so one hook's requests stay
+     * in order for the workflows it triggers */
+    return tc_emit_at(tx, TC_EV_INTEGRATION_WEBHOOK_RECEIVED, source, q->id, h->id, d);
+}
+
+int events_delivery_failed(tc_dbconn_t *tx, const hub_job_t *j, const hub_outcome_t *o)
+{
+    char now[TC_RFC3339_LEN];
+    now_text(now);
+    cJSON *d = cJSON_CreateObject();
+    bool ok = d && cJSON_AddStringToObject(d, "org_id", j->org_id) &&
+              cJSON_AddStringToObject(d, "endpoint_id", j->endpoint_id) &&
+              cJSON_AddStringToObject(d, "message_id", j->message_id) &&
+              cJSON_AddStringToObject(d, "event_id", j->event_id) &&
+              cJSON_AddStringToObject(d, "event_type", j->event_type) &&
+              tc_json_add_int(d, "attempts", j->attempt) &&
+              (o->status_code > 0 ? tc_json_add_int(d, "last_status_code", o->status_code) != NULL
+                                  : cJSON_AddNullToObject(d, "last_status_code") != NULL) &&
+              tc_json_add_str(d, "last_error", o->error) &&
+              cJSON_AddStringToObject(d, "failed_at", now);
+    if (!ok) {
+        cJSON_Delete(d);
+        return TC_ENOMEM;
+    }
+    return tc_emit(tx, TC_EV_INTEGRATION_DELIVERY_FAILED, j->endpoint_id, d);
+}
+
+int events_endpoint_disabled(tc_dbconn_t *tx, const char *endpoint_id, const cJSON *ep,
+                             const char *reason)
+{
+    char now[TC_RFC3339_LEN];
+    now_text(now);
+    cJSON *d = cJSON_CreateObject();
+    bool ok = d && tc_json_add_str(d, "org_id", tc_json_get_str(ep, "org_id")) &&
+              cJSON_AddStringToObject(d, "endpoint_id", endpoint_id) &&
+              tc_json_add_str(d, "url", tc_json_get_str(ep, "url")) &&
+              cJSON_AddStringToObject(d, "reason", reason) &&
+              tc_json_add_str(d, "failing_since", tc_json_get_str(ep, "failing_since")) &&
+              cJSON_AddStringToObject(d, "disabled_at", now);
+    if (!ok) {
+        cJSON_Delete(d);
+        return TC_ENOMEM;
+    }
+    return tc_emit(tx, TC_EV_INTEGRATION_ENDPOINT_DISABLED, endpoint_id, d);
+}

@@ -1,0 +1,85 @@
+#include "hub_app.h"
+#include "tc/tc_core.h"
+
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Splits INTEGRATION_WEBHOOK_TOPICS ("user-events,workflow-events") into app->topics. */
+static void parse_topics(hub_app_t *app, tc_config_t *cfg, const char *text)
+{
+    app->topics_buf = strdup(text);
+    if (!app->topics_buf) {
+        tc_config_fail(cfg, "INTEGRATION_WEBHOOK_TOPICS", "out of memory");
+        return;
+    }
+    int n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(app->topics_buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        size_t len = strlen(t);
+        /* notification-events carries invitation and reset links: never a customer's webhook */
+        if (n == HUB_MAX_TOPICS || len < 8 || strcmp(t + len - 7, "-events") != 0 ||
+            strcmp(t, "notification-events") == 0) {
+            tc_config_fail(cfg, "INTEGRATION_WEBHOOK_TOPICS",
+                           "must list up to 16 *-events topics (never notification-events)");
+            return;
+        }
+        app->topics[n++] = t;
+    }
+    app->topics[n] = NULL;
+}
+
+void hub_app_config(hub_app_t *app, tc_config_t *cfg)
+{
+    memset(app, 0, sizeof *app);
+    tc_config_key32(cfg, "DATA_KEK", app->kek);
+    app->nworkers = (int)tc_config_int(cfg, "INTEGRATION_WORKERS", 8, 1, HUB_MAX_WORKERS);
+    app->batch = (int)tc_config_int(cfg, "INTEGRATION_BATCH", 16, 1, 500);
+    app->poll_ms = (int)tc_config_int(cfg, "INTEGRATION_POLL_MS", 500, 10, 60000);
+    app->timeout_ms =
+        (int)tc_config_int(cfg, "INTEGRATION_DELIVERY_TIMEOUT_MS", 15000, 100, 120000);
+    app->lease_grace_ms = (int)tc_config_int(cfg, "INTEGRATION_LEASE_GRACE_MS", 30000, 100, 600000);
+    app->disable_after_s =
+        (int)tc_config_int(cfg, "INTEGRATION_DISABLE_AFTER_S", 5 * 86400, 1, 90 * 86400);
+    app->rotation_overlap_s =
+        (int)tc_config_int(cfg, "INTEGRATION_ROTATION_OVERLAP_S", 86400, 0, 30 * 86400);
+    app->tolerance_s = (int)tc_config_int(cfg, "INTEGRATION_INBOUND_TOLERANCE_S", 300, 1, 3600);
+    app->retention_days = (int)tc_config_int(cfg, "INTEGRATION_RETENTION_DAYS", 30, 1, 3650);
+    app->allow_private = tc_config_bool(cfg, "INTEGRATION_ALLOW_PRIVATE", false);
+    const char *sched = tc_config_str(cfg, "INTEGRATION_RETRY_SCHEDULE_S", HUB_SCHEDULE_DEFAULT);
+    app->nschedule = hub_schedule_parse(sched, app->schedule);
+    if (app->nschedule < 1)
+        tc_config_fail(cfg, "INTEGRATION_RETRY_SCHEDULE_S",
+                       "must be comma-separated seconds, the first 0, at most 32, each <= 7 days");
+    parse_topics(app, cfg,
+                 tc_config_str(cfg, "INTEGRATION_WEBHOOK_TOPICS",
+                               "user-events,workflow-events,integration-events"));
+    app->egress.allow_private = app->allow_private;
+    app->egress.connect_timeout_ms =
+        (int)tc_config_int(cfg, "INTEGRATION_CONNECT_TIMEOUT_MS", 3000, 100, 60000);
+    app->egress.max_response_bytes = 64 * 1024; /* an endpoint's answer is kept only in part */
+    app->egress.user_agent = "techcorp-webhooks";
+}
+
+int hub_app_init(hub_app_t *app, tc_service_t *svc)
+{
+    app->svc = svc;
+    app->db = tc_service_db(svc);
+    if (!app->db)
+        return TC_EUNAVAIL;
+    app->keys = tc_keyring_new(app->db, app->kek);
+    OPENSSL_cleanse(app->kek, sizeof app->kek); /* the keyring holds its own copy */
+    if (!app->keys)
+        return TC_ENOMEM;
+    return tc_wake_init(&app->wake);
+}
+
+void hub_app_free(hub_app_t *app)
+{
+    for (int i = 0; i < HUB_MAX_WORKERS; i++)
+        tc_egress_session_free(app->workers[i].http);
+    tc_wake_destroy(&app->wake);
+    tc_keyring_free(app->keys);
+    free(app->topics_buf);
+    OPENSSL_cleanse(app, sizeof *app);
+}

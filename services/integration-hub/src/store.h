@@ -1,0 +1,162 @@
+/*
+ * store.h: every SQL statement of the integration hub, one file per aggregate: endpoints
+ * (store_endpoints.c), messages, deliveries and attempts (store_messages.c, store_deliveries.c),
+ * inbound hooks and their requests (store_hooks.c). Secrets are sealed and opened here with
+ * the org's data key, so nothing above this layer sees a sealed value or stores a plain one.
+ */
+#ifndef HUB_STORE_H
+#define HUB_STORE_H
+
+#include "hub_model.h"
+#include "tc/tc_db.h"
+#include "tc/tc_keyring.h"
+#include "tc/tc_page.h"
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#define HUB_CTX_ENDPOINT_SECRET "webhook_endpoints.secret"
+#define HUB_CTX_HOOK_SECRET     "inbound_hooks.secret"
+
+/* ------------------------------------------------------------------ endpoints */
+int store_ep_insert(tc_dbconn_t *tx, tc_keyring_t *keys, const char *org_id, const char *id,
+                    const hub_endpoint_in_t *in, const char *secret, cJSON **out);
+int store_ep_get(tc_dbconn_t *c, const char *org_id, const char *id, cJSON **out);
+int store_ep_list(tc_dbconn_t *c, const char *org_id, const tc_page_t *page, cJSON **data,
+                  char *next_key, size_t keylen);
+int store_ep_update(tc_dbconn_t *tx, const char *org_id, const char *id,
+                    const hub_endpoint_in_t *in, cJSON **out);
+int store_ep_delete(tc_dbconn_t *tx, const char *org_id, const char *id);
+/* {"secret": …, "previous_secret_expires_at": … | null} */
+int store_ep_secret(tc_dbconn_t *c, tc_keyring_t *keys, const char *org_id, const char *id,
+                    cJSON **out);
+/* The new secret signs from now on; the current one keeps signing for overlap_s. */
+int store_ep_rotate(tc_dbconn_t *tx, tc_keyring_t *keys, const char *org_id, const char *id,
+                    const char *secret, int overlap_s, cJSON **out);
+/* Failed deliveries to the endpoint of messages created in [since, until) become pending. */
+int store_ep_recover(tc_dbconn_t *tx, const char *org_id, const char *id, const char *since,
+                     const char *until, int64_t *requeued);
+
+/* ------------------------------------------------------------------ messages */
+/*
+ * A platform event for an org: when any enabled endpoint of the org subscribes to its type,
+ * stores the message once (a redelivered event finds it and adds nothing) and a pending
+ * delivery per subscribed endpoint. *deliveries: how many were added.
+ */
+int store_msg_fanout(tc_dbconn_t *tx, const char *org_id, const char *event_id,
+                     const char *event_type, const char *payload, int *deliveries);
+int store_msg_list(tc_dbconn_t *c, const char *org_id, const char *event_type,
+                   const char *endpoint_id, const tc_page_t *page, cJSON **data, char *next_key,
+                   size_t keylen);
+/* The message with its payload and a delivery summary per endpoint. */
+int store_msg_get(tc_dbconn_t *c, const char *org_id, const char *id, cJSON **out);
+int store_attempts_list(tc_dbconn_t *c, const char *org_id, const char *message_id,
+                        const tc_page_t *page, cJSON **data, char *next_key, size_t keylen);
+/* The message's deliveries (to one endpoint when endpoint_id) become pending now. TC_ENOTFOUND
+ * when the message (or that endpoint's delivery) does not exist. */
+int store_msg_resend(tc_dbconn_t *tx, const char *org_id, const char *id, const char *endpoint_id,
+                     int64_t *requeued);
+
+/* ------------------------------------------------------------------ deliveries (workers) */
+typedef struct {
+    char message_id[64];
+    char endpoint_id[64];
+    char org_id[64];
+    char event_id[64];
+    char event_type[160];
+    int attempt;     /* this attempt's number, 1-based */
+    int round_start; /* attempts before the current round of the schedule (resend, recover) */
+    char *url;
+    char *secret;      /* opened */
+    char *prev_secret; /* opened; NULL outside a rotation */
+    char *payload;
+    int rate_limit_per_s;
+} hub_job_t;
+
+void hub_job_clear(hub_job_t *j);
+
+/* Claims up to max due deliveries (pending and due, or delivering with a lapsed lease) for
+ * lease_ms. *jobs is malloc'd (free with hub_job_clear on each, then free). */
+int store_dlv_claim(tc_dbconn_t *c, tc_keyring_t *keys, int max, int lease_ms, hub_job_t **jobs,
+                    int *n);
+
+/* Counts one send against the endpoint's per-second cap; false when this second is full. */
+int store_dlv_rate_take(tc_dbconn_t *c, const char *endpoint_id, int limit, bool *allowed);
+/* Puts a claimed delivery back, due in delay_ms, without counting the attempt. */
+int store_dlv_defer(tc_dbconn_t *c, const hub_job_t *j, int delay_ms);
+
+typedef struct {
+    bool ok;           /* a 2xx */
+    int status_code;   /* 0: no response */
+    const char *error; /* why it failed, NULL when ok */
+    const char *body;  /* the response's first bytes (may be NULL) */
+    int duration_ms;
+} hub_outcome_t;
+
+/* What became of the delivery after an attempt, for events and logs. */
+typedef enum {
+    HUB_DLV_SUCCEEDED,
+    HUB_DLV_RETRY,  /* pending again, at the schedule's next time */
+    HUB_DLV_FAILED, /* the schedule is exhausted */
+    HUB_DLV_LOST,   /* another worker took the delivery over (lease lapsed): nothing changed */
+} hub_dlv_result_t;
+
+/*
+ * Records an attempt and moves the delivery on: succeeded; pending again after
+ * retry_delay_s (>= 0); or failed (retry_delay_s < 0). Keeps the endpoint's failing_since,
+ * and reports through *disable whether the endpoint has been failing for disable_after_s
+ * (the caller disables it).
+ */
+int store_dlv_finish(tc_dbconn_t *tx, const hub_job_t *j, const hub_outcome_t *o, int retry_delay_s,
+                     int disable_after_s, hub_dlv_result_t *result, bool *disable);
+
+/* Disables an endpoint that has been failing: its pending deliveries fail ("endpoint
+ * disabled"; recover re-queues them). *out: {org_id, url, failing_since} for the event. */
+int store_ep_disable(tc_dbconn_t *tx, const char *endpoint_id, const char *reason, cJSON **out);
+
+/* Retention: deletes up to batch messages (with their deliveries and attempts) and inbound
+ * requests older than days. */
+int store_purge(tc_dbconn_t *c, int days, int batch, int64_t *deleted);
+
+/* ------------------------------------------------------------------ inbound hooks */
+int store_hook_insert(tc_dbconn_t *tx, tc_keyring_t *keys, const char *org_id, const char *id,
+                      const char *token, const hub_hook_in_t *in, const char *secret, cJSON **out);
+int store_hook_get(tc_dbconn_t *c, const char *org_id, const char *id, cJSON **out);
+int store_hook_list(tc_dbconn_t *c, const char *org_id, const tc_page_t *page, cJSON **data,
+                    char *next_key, size_t keylen);
+/* Changes name, verification and secret (secret NULL: kept; "": none). */
+int store_hook_update(tc_dbconn_t *tx, tc_keyring_t *keys, const char *org_id, const char *id,
+                      const hub_hook_in_t *in, const char *secret, cJSON **out);
+int store_hook_delete(tc_dbconn_t *tx, const char *org_id, const char *id);
+/* {"secret": … | null} */
+int store_hook_secret(tc_dbconn_t *c, tc_keyring_t *keys, const char *org_id, const char *id,
+                      cJSON **out);
+
+typedef struct {
+    char id[64];
+    char org_id[64];
+    hub_verify_t verification;
+    char *secret; /* opened; NULL when none */
+} hub_hook_t;
+
+void hub_hook_clear(hub_hook_t *h);
+/* The hook a public token names. TC_ENOTFOUND when none. */
+int store_hook_by_token(tc_dbconn_t *c, tc_keyring_t *keys, const char *token, hub_hook_t *out);
+
+typedef struct {
+    const char *id;        /* whr_… */
+    const char *sender_id; /* may be NULL */
+    const char *content_type;
+    const char *headers; /* JSON object text */
+    const char *body;
+    size_t body_len;
+} hub_inbound_t;
+
+/* Stores a request. TC_ECONFLICT when the hook already holds one with this sender_id; then
+ * existing_id receives its id. */
+int store_inbound_insert(tc_dbconn_t *tx, const hub_hook_t *h, const hub_inbound_t *r,
+                         char *existing_id, size_t idlen);
+int store_inbound_list(tc_dbconn_t *c, const char *org_id, const char *hook_id,
+                       const tc_page_t *page, cJSON **data, char *next_key, size_t keylen);
+
+#endif

@@ -1,0 +1,347 @@
+"""Helpers of the integration hub's suites: a caller of the hub's API for one org (every
+response checked against proto/openapi/integration-hub.yaml), platform events made the way
+producers make them (a CloudEvent on a topic, Kafka binary mode, through kcat), a loopback
+receiver standing in for customers' webhook endpoints (it records every request and answers
+as each path is scripted), Standard Webhooks signing in Python exactly as the specification
+says, and the npm peers (services/integration-hub/tests/peers: `standardwebhooks` and `svix`)
+that check the hub's signatures independently."""
+import base64
+import collections
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from npm_tools import npm_ci
+from platform_client import Api, eventually, new_id
+
+WAIT = 30  # seconds: a functional bound, not a latency assertion
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PEERS_DIR = os.path.join(os.path.dirname(HERE), "peers")
+
+EP = "/v1/integrations/webhooks/endpoints"
+MSG = "/v1/integrations/webhooks/messages"
+HOOKS = "/v1/integrations/hooks"
+
+
+def now_rfc3339(offset_s=0):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + offset_s))
+
+
+# ---------------------------------------------------------------------- the API
+
+class Hub:
+    """The integration hub's API as one user of one org (admin unless told)."""
+
+    def __init__(self, stack, org_id=None, role="admin", user_id=None):
+        self.stack = stack
+        self.api = Api(stack, "integration-hub")
+        self.org_id = org_id or new_id("org")
+        self.user_id = user_id or new_id("usr")
+        self.role = role
+        self.token = stack.token(sub=self.user_id, org=self.org_id, role=role)
+
+    def as_role(self, role):
+        """Another member of the same org."""
+        return Hub(self.stack, self.org_id, role=role)
+
+    def __call__(self, method, path, body=None, headers=None, check=True):
+        return self.api(method, path, token=self.token, json_body=body, headers=headers,
+                        check=check)
+
+    def pages(self, path, limit=100):
+        """Every item of a paged list, following next_cursor."""
+        out, cursor = [], None
+        sep = "&" if "?" in path else "?"
+        while True:
+            r = self("GET", f"{path}{sep}limit={limit}" + (f"&cursor={cursor}" if cursor else ""))
+            assert r.status_code == 200, r.text
+            out += r.json()["data"]
+            cursor = r.json()["next_cursor"]
+            if not cursor:
+                return out
+
+    # ------------------------------------------------------------------ endpoints
+    def create_endpoint(self, url, event_types, **extra):
+        r = self("POST", EP, {"url": url, "event_types": event_types, **extra})
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def endpoint(self, ep_id):
+        r = self("GET", f"{EP}/{ep_id}")
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def secret(self, ep_id):
+        r = self("GET", f"{EP}/{ep_id}/secret")
+        assert r.status_code == 200, r.text
+        return r.json()["secret"]
+
+    # ------------------------------------------------------------------ messages
+    def messages(self, endpoint_id=None, event_type=None):
+        q = []
+        if endpoint_id:
+            q.append(f"endpoint_id={endpoint_id}")
+        if event_type:
+            q.append(f"event_type={event_type}")
+        return self.pages(MSG + ("?" + "&".join(q) if q else ""))
+
+    def message(self, msg_id):
+        r = self("GET", f"{MSG}/{msg_id}")
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def attempts(self, msg_id):
+        return self.pages(f"{MSG}/{msg_id}/attempts")
+
+    def message_for_event(self, event_id, endpoint_id=None, timeout=WAIT):
+        """The message the hub made of a platform event, once it exists."""
+        def find():
+            return next((m for m in self.messages(endpoint_id) if m["event_id"] == event_id),
+                        None)
+        return eventually(find, timeout, what=f"a message for event {event_id}")
+
+    def delivery(self, msg_id, endpoint_id):
+        ds = [d for d in self.message(msg_id)["deliveries"] if d["endpoint_id"] == endpoint_id]
+        assert len(ds) == 1, ds
+        return ds[0]
+
+    def wait_delivery(self, msg_id, endpoint_id, status, timeout=WAIT):
+        """The delivery of a message to an endpoint once it has reached `status`."""
+        deadline = time.time() + timeout
+        while True:
+            d = self.delivery(msg_id, endpoint_id)
+            if d["status"] == status:
+                return d
+            assert time.time() < deadline, f"delivery still {d['status']} (want {status}): {d}"
+            time.sleep(0.1)
+
+    # ------------------------------------------------------------------ inbound hooks
+    def create_hook(self, verification, name=None, secret=None):
+        body = {"name": name or new_id("hook"), "verification": verification}
+        if secret is not None:
+            body["secret"] = secret
+        r = self("POST", HOOKS, body)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def hook_secret(self, hook_id):
+        r = self("GET", f"{HOOKS}/{hook_id}/secret")
+        assert r.status_code == 200, r.text
+        return r.json()["secret"]
+
+    def hook_requests(self, hook_id):
+        return self.pages(f"{HOOKS}/{hook_id}/requests")
+
+
+# ---------------------------------------------------------------------- platform events
+
+def produce(stack, topic, key, ce_type, source, data, ev_id=None, subject=None):
+    """Publishes one CloudEvent in Kafka binary content mode (as the outbox relay does);
+    returns its id."""
+    ev_id = ev_id or new_id("evt")
+    headers = {"ce_specversion": "1.0", "ce_id": ev_id, "ce_type": ce_type, "ce_source": source,
+               "ce_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+               "content-type": "application/json", "ce_partitionkey": key}
+    if subject:
+        headers["ce_subject"] = subject
+    args = ["kcat", "-P", "-b", stack.kafka, "-t", topic, "-k", key]
+    for k, v in headers.items():
+        args += ["-H", f"{k}={v}"]
+    subprocess.run(args, input=json.dumps(data), text=True, check=True, timeout=30)
+    return ev_id
+
+
+def execution_data(org_id, kind="succeeded", workflow_id=None, execution_id=None):
+    """The data of a com.techcorp.workflow.execution.<kind> event, as the workflow service
+    writes it (valid against proto/events)."""
+    status = {"started": "RUNNING", "succeeded": "SUCCEEDED", "failed": "FAILED",
+              "timed_out": "TIMED_OUT", "cancelled": "ABORTED"}[kind]
+    t = now_rfc3339()
+    data = {"execution_id": execution_id or new_id("exe"),
+            "workflow_id": workflow_id or new_id("wf"), "org_id": org_id, "version": 1,
+            "status": status, "trigger": "api", "started_at": t, "steps_executed": 2,
+            "occurred_at": t}
+    if kind != "started":
+        data.update(stopped_at=t, duration_ms=12)
+    if kind in ("failed", "timed_out"):
+        data["error"] = "States.TaskFailed"
+    return data
+
+
+class Events:
+    """Workflow execution events of one workflow (one partition key, so the hub reads them
+    in the order they were produced), for any org."""
+
+    def __init__(self, stack, schemas=None):
+        self.stack = stack
+        self.schemas = schemas
+        self.workflow_id = new_id("wf")
+
+    def execution(self, org_id, kind="succeeded", data=None, valid=True):
+        """Produces com.techcorp.workflow.execution.<kind> for org_id (or with the data given,
+        valid=False when it is not valid on purpose); returns (event id, data)."""
+        data = data or execution_data(org_id, kind, self.workflow_id)
+        ce_type = f"com.techcorp.workflow.execution.{kind}"
+        if self.schemas and valid:
+            self.schemas.validate(ce_type, data)
+        ev = produce(self.stack, "workflow-events", self.workflow_id, ce_type,
+                     f"/executions/{data['execution_id']}", data)
+        return ev, data
+
+
+def event_data(msg):
+    return json.loads(msg["payload"])
+
+
+def integration_events(stack, key, until=None, timeout=WAIT):
+    """The integration-events messages of one key (an endpoint or hook id)."""
+    return stack.kafka_messages("integration-events", key=key, until=until, timeout=timeout)
+
+
+# ---------------------------------------------------------------------- Standard Webhooks
+
+def new_secret(nbytes=32):
+    """A whsec_ secret: the standard base64 of nbytes random bytes (24..64)."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(nbytes)).decode()
+
+
+def sign(secret, msg_id, ts, body):
+    """v1,<base64 HMAC-SHA256(base64-decoded part of the secret, "<id>.<ts>.<body>")>."""
+    key = base64.b64decode(secret[len("whsec_"):])
+    mac = hmac.new(key, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
+
+
+def signatures(request):
+    """The entries of a recorded request's webhook-signature header."""
+    return request["headers"]["webhook-signature"].split(" ")
+
+
+def signed_headers(secret, body, msg_id=None, ts=None, prefix="webhook"):
+    """Headers of a Standard Webhooks request signed in Python (prefix "svix" for Svix's
+    names)."""
+    msg_id = msg_id or "msg_" + secrets.token_hex(8)
+    ts = int(time.time()) if ts is None else ts
+    return {f"{prefix}-id": msg_id, f"{prefix}-timestamp": str(ts),
+            f"{prefix}-signature": sign(secret, msg_id, ts, body)}
+
+
+class Peers:
+    """services/integration-hub/tests/peers/verify.js: standardwebhooks and svix (npm)."""
+
+    LIBS = ("standardwebhooks", "svix")
+
+    def __init__(self):
+        npm_ci(PEERS_DIR)
+
+    def run(self, reqs):
+        lines = "".join(json.dumps({**r, "tag": i}) + "\n" for i, r in enumerate(reqs))
+        p = subprocess.run(["node", os.path.join(PEERS_DIR, "verify.js")], input=lines,
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        answers = [json.loads(line) for line in p.stdout.splitlines()]
+        assert [a["tag"] for a in answers] == list(range(len(reqs))), (answers, p.stderr)
+        return answers
+
+    def verify(self, request, secret, signature=None, libs=LIBS):
+        """Each library's verdict on a recorded request with a secret ({lib: answer}); with
+        `signature`, the request as if its webhook-signature header held only that."""
+        headers = {k: request["headers"][k]
+                   for k in ("webhook-id", "webhook-timestamp", "webhook-signature")}
+        if signature is not None:
+            headers["webhook-signature"] = signature
+        body = base64.b64encode(request["body"]).decode()
+        answers = self.run([{"op": "verify", "lib": lib, "secret": secret, "headers": headers,
+                             "body_b64": body} for lib in libs])
+        return dict(zip(libs, answers))
+
+    def sign(self, secret, msg_id, ts, body, lib="standardwebhooks"):
+        a = self.run([{"op": "sign", "lib": lib, "secret": secret, "id": msg_id,
+                       "timestamp": ts, "body_b64": base64.b64encode(body).decode()}])
+        return a[0]["signature"]
+
+
+# ---------------------------------------------------------------------- the receiver
+
+class Receiver:
+    """A loopback HTTP server standing in for customers' webhook endpoints: every path is an
+    endpoint. A path answers 200 {"received": true} unless scripted: script(path, [500, 500],
+    then=200) answers the listed statuses to its next requests, then `then` to every later one.
+    Every request is kept in .requests: method, path, headers (lower-cased names), body
+    (bytes)."""
+
+    def __init__(self):
+        self.requests = []
+        self.lock = threading.Lock()
+        self.scripts = {}
+        self.defaults = {}
+        self.counts = collections.Counter()
+        rc = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                path = self.path.split("?")[0]
+                with rc.lock:
+                    rc.requests.append({"method": self.command, "path": path, "body": body,
+                                        "headers": {k.lower(): v for k, v in self.headers.items()}})
+                    rc.counts[path] += 1
+                    queue = rc.scripts.get(path)
+                    status = queue.pop(0) if queue else rc.defaults.get(path, 200)
+                data = json.dumps({"received": status < 300, "status": status}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_PUT = do_PATCH = do_DELETE = do_POST
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def path(self, kind="ok"):
+        """A fresh path (one endpoint's)."""
+        return f"/{kind}/{secrets.token_hex(6)}"
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def script(self, path, statuses=(), then=200):
+        with self.lock:
+            self.scripts[path] = list(statuses)
+            self.defaults[path] = then
+
+    def to(self, path):
+        """The requests received on a path so far, oldest first."""
+        with self.lock:
+            return [r for r in self.requests if r["path"] == path]
+
+    def wait(self, path, count, timeout=WAIT):
+        """The requests on a path once there are at least `count`."""
+        return eventually(lambda: len(self.to(path)) >= count and self.to(path), timeout,
+                          interval=0.05, what=f"{count} requests on {path}")
+
+    @staticmethod
+    def body(request):
+        return json.loads(request["body"])
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
