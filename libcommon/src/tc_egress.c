@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
@@ -128,8 +129,12 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     size_t len = size * n;
     tc_egress_resp_t *r = c->out;
     if (r->body_len + len > c->cap) {
-        c->too_big = true;
-        return 0;
+        if (!c->opts->truncate_response) {
+            c->too_big = true;
+            return 0;
+        }
+        len = c->cap - r->body_len; /* keep what fits, then stop reading */
+        r->truncated = true;
     }
     char *nb = realloc(r->body, r->body_len + len + 1);
     if (!nb) {
@@ -140,7 +145,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     r->body = nb;
     r->body_len += len;
     r->body[r->body_len] = '\0';
-    return len;
+    return r->truncated ? 0 : len; /* 0 ends the transfer: the rest is not read */
 }
 
 /* Adds one "Name: value" line to the headers object (a new status line starts over: the
@@ -251,6 +256,8 @@ static int result_of(CURLcode cc, call_t *c, tc_egress_resp_t *out)
                  c->denied_ip[0] ? c->denied_ip : "(unknown)");
         return TC_EDENIED;
     }
+    if (c->out->truncated && cc == CURLE_WRITE_ERROR)
+        return TC_OK; /* cut on purpose: the status and headers stand */
     if (c->too_big) {
         snprintf(out->error, sizeof out->error, "the response is larger than %zu bytes", c->cap);
         return TC_EINVAL;
@@ -280,7 +287,7 @@ static int precheck(const tc_egress_req_t *req, tc_egress_resp_t *out)
         snprintf(out->error, sizeof out->error, "unsupported method");
         return TC_EINVAL;
     }
-    if (strncmp(req->url, "http://", 7) != 0 && strncmp(req->url, "https://", 8) != 0) {
+    if (strncasecmp(req->url, "http://", 7) != 0 && strncasecmp(req->url, "https://", 8) != 0) {
         snprintf(out->error, sizeof out->error, "the URL must be http:// or https://");
         return TC_EINVAL;
     }

@@ -5,9 +5,10 @@
 #include <string.h>
 #include <time.h>
 
-int tc_wake_init(tc_wake_t *w)
+int tc_wake_init(tc_wake_t *w, int max_pending)
 {
     memset(w, 0, sizeof *w);
+    w->max_pending = max_pending > 0 ? max_pending : 1;
     pthread_condattr_t attr;
     if (pthread_condattr_init(&attr) != 0)
         return TC_ERROR;
@@ -38,7 +39,8 @@ void tc_wake_destroy(tc_wake_t *w)
 void tc_wake_signal(tc_wake_t *w)
 {
     pthread_mutex_lock(&w->lock);
-    w->pending++;
+    if (w->pending < w->max_pending)
+        w->pending++;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->lock);
 }

@@ -21,6 +21,8 @@ typedef struct {
     bool allow_private;        /* tests and on-premises deployments */
     int connect_timeout_ms;    /* default 3000 */
     size_t max_response_bytes; /* default 1 MiB; a longer body fails with TC_EINVAL */
+    bool truncate_response;    /* instead: the body is cut there (out->truncated), and the
+                                  answer stands (a webhook receiver's 200 with a long page) */
     const char *user_agent;    /* default "techcorp-platform" */
 } tc_egress_opts_t;
 
@@ -38,6 +40,7 @@ typedef struct {
     char *body; /* NUL-terminated, malloc'd */
     size_t body_len;
     cJSON *headers; /* {"content-type": "…", …}: names lower-cased, repeated ones joined ", " */
+    bool truncated; /* the body was cut at max_response_bytes (truncate_response) */
     char error[256]; /* why the call failed, when it did */
 } tc_egress_resp_t;
 

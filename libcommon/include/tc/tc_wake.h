@@ -14,10 +14,11 @@ typedef struct {
     pthread_mutex_t lock;
     pthread_cond_t cv;
     int pending; /* signals not yet consumed by a wait */
+    int max_pending;
     bool ready;
 } tc_wake_t;
 
-int tc_wake_init(tc_wake_t *w);
+int tc_wake_init(tc_wake_t *w, int max_pending);
 void tc_wake_destroy(tc_wake_t *w); /* safe on a zeroed or destroyed tc_wake_t */
 
 /* Wakes one waiter, or the next thread to wait. */

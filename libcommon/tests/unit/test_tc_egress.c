@@ -173,6 +173,26 @@ Test(egress, a_session_keeps_its_connection_and_checks_new_ones)
     tc_egress_session_free(s);
     tc_egress_session_free(NULL);
 
+    /* an answer longer than the cap fails, unless the caller takes it cut */
+    tc_egress_opts_t small = {.allow_private = true, .max_response_bytes = 1};
+    cr_assert_eq(tc_egress_do(&small, &(tc_egress_req_t){.url = url}, &r), TC_EINVAL);
+    cr_assert_not(r.truncated);
+    tc_egress_resp_free(&r);
+    small.truncate_response = true;
+    cr_assert_eq(tc_egress_do(&small, &(tc_egress_req_t){.url = url}, &r), TC_OK, "%s", r.error);
+    cr_assert_eq(r.status, 200);
+    cr_assert_str_eq(r.body, "o");
+    cr_assert(r.truncated);
+    tc_egress_resp_free(&r);
+    cr_assert_eq(atomic_load(&srv.accepted), 3, "tc_egress_do keeps no connection");
+    /* the scheme is case-insensitive, as in URLs */
+    char upper[64];
+    snprintf(upper, sizeof upper, "HTTP://%s", url + 7);
+    cr_assert_eq(tc_egress_do(&(tc_egress_opts_t){.allow_private = true},
+                              &(tc_egress_req_t){.url = upper}, &r),
+                 TC_OK, "%s", r.error);
+    tc_egress_resp_free(&r);
+
     /* a session without private addresses refuses the same server, kept connection or not */
     o.allow_private = false;
     s = tc_egress_session_new(&o);
@@ -180,7 +200,7 @@ Test(egress, a_session_keeps_its_connection_and_checks_new_ones)
     cr_assert_eq(tc_egress_session_do(s, &req, &r), TC_EDENIED);
     tc_egress_resp_free(&r);
     tc_egress_session_free(s);
-    cr_assert_eq(atomic_load(&srv.accepted), 1);
+    cr_assert_eq(atomic_load(&srv.accepted), 4);
     shutdown(srv.fd, SHUT_RDWR);
     close(srv.fd);
     pthread_join(t, NULL);

@@ -9,7 +9,7 @@
 Test(wake, a_wait_without_a_signal_times_out)
 {
     tc_wake_t w;
-    cr_assert_eq(tc_wake_init(&w), TC_OK);
+    cr_assert_eq(tc_wake_init(&w, 4), TC_OK);
     int64_t t0 = tc_mono_ms();
     cr_assert_not(tc_wake_wait(&w, 50));
     cr_assert_geq(tc_mono_ms() - t0, 45, "it waited the timeout");
@@ -20,12 +20,24 @@ Test(wake, a_wait_without_a_signal_times_out)
 Test(wake, signals_sent_before_the_wait_are_counted_not_lost)
 {
     tc_wake_t w;
-    cr_assert_eq(tc_wake_init(&w), TC_OK);
+    cr_assert_eq(tc_wake_init(&w, 4), TC_OK);
     tc_wake_signal(&w);
     tc_wake_signal(&w);
     cr_assert(tc_wake_wait(&w, 10000));
     cr_assert(tc_wake_wait(&w, 10000));
     cr_assert_not(tc_wake_wait(&w, 10), "two signals wake two waits, not three");
+    tc_wake_destroy(&w);
+}
+
+Test(wake, signals_beyond_the_workers_count_are_not_kept)
+{
+    tc_wake_t w;
+    cr_assert_eq(tc_wake_init(&w, 2), TC_OK);
+    for (int i = 0; i < 10; i++)
+        tc_wake_signal(&w);
+    cr_assert(tc_wake_wait(&w, 10000));
+    cr_assert(tc_wake_wait(&w, 10000));
+    cr_assert_not(tc_wake_wait(&w, 10), "ten signals, two workers: two wake-ups kept");
     tc_wake_destroy(&w);
 }
 
@@ -39,7 +51,7 @@ static void *signal_later(void *ud)
 Test(wake, a_signal_ends_a_wait_in_progress)
 {
     tc_wake_t w;
-    cr_assert_eq(tc_wake_init(&w), TC_OK);
+    cr_assert_eq(tc_wake_init(&w, 4), TC_OK);
     pthread_t t;
     cr_assert_eq(pthread_create(&t, NULL, signal_later, &w), 0);
     cr_assert(tc_wake_wait(&w, 60000), "woken by the signal, long before the timeout");

@@ -97,12 +97,13 @@ CREATE TABLE inbound_requests (
     id            text        PRIMARY KEY,
     hook_id       text        NOT NULL REFERENCES inbound_hooks (id) ON DELETE CASCADE,
     org_id        text        NOT NULL,
-    sender_id     text,                                  -- the sender's delivery id: stored once
+    sender_id     text,                                  -- the sender's delivery id (shown)
+    replay_key    text,                                  -- hub_replay_key: stored once per hook
     content_type  text,
     headers       jsonb       NOT NULL,
     body          bytea       NOT NULL,                  -- the event's subject is this row's id
     received_at   timestamptz NOT NULL DEFAULT now()
 );
-CREATE UNIQUE INDEX inbound_requests_sender ON inbound_requests (hook_id, sender_id)
-    WHERE sender_id IS NOT NULL;
+CREATE UNIQUE INDEX inbound_requests_replay ON inbound_requests (hook_id, replay_key)
+    WHERE replay_key IS NOT NULL;
 CREATE INDEX inbound_requests_hook ON inbound_requests (hook_id, id DESC);

@@ -37,8 +37,8 @@ static void attempt(hub_worker_t *w, const hub_job_t *j, hub_outcome_t *o, char 
     int64_t ts = tc_now_ms() / 1000;
     char sig[2 * HUB_SIG_MAX], h_id[96], h_ts[48], h_sig[2 * HUB_SIG_MAX + 32];
     size_t plen = strlen(j->payload);
-    if (hub_signature_header(j->secret, j->prev_secret, j->message_id, ts, j->payload, plen, sig) !=
-        TC_OK) {
+    if (!j->secret || hub_signature_header(j->secret, j->prev_secret, j->message_id, ts, j->payload,
+                                           plen, sig) != TC_OK) {
         snprintf(error, errlen, "the endpoint's secret cannot sign");
         o->error = error;
         return;
@@ -60,8 +60,9 @@ static void attempt(hub_worker_t *w, const hub_job_t *j, hub_outcome_t *o, char 
     if (rc == TC_OK) {
         o->status_code = (int)resp.status;
         o->ok = resp.status >= 200 && resp.status < 300;
+        /* an answer came: its text ("" when empty), null only when none did */
         size_t keep = hub_utf8_prefix(resp.body, resp.body_len, HUB_BODY_KEEP);
-        if (keep && (*kept = malloc(keep + 1))) {
+        if ((*kept = malloc(keep + 1))) {
             memcpy(*kept, resp.body, keep);
             (*kept)[keep] = '\0';
         }
@@ -113,18 +114,26 @@ static int finish_one(hub_app_t *app, tc_dbconn_t *tx, const hub_job_t *j, sent_
 /*
  * Records a batch's attempts in one transaction: one commit per batch, not per delivery. If it
  * fails, nothing of the batch is recorded and its deliveries are sent again when their lease
- * lapses, with the same webhook-ids (at-least-once, as after a crash).
+ * lapses, with the same webhook-ids (at-least-once, as after a crash). Failures first, in
+ * endpoint order: a failure locks its endpoint's row (the streak) before any delivery row, as
+ * an endpoint's PATCH, DELETE and disabling do, so none of them waits for this transaction
+ * in a cycle.
  */
-static int finish_batch(hub_app_t *app, tc_dbconn_t *c, const hub_job_t *jobs, sent_t *sent, int n)
+static int finish_batch(hub_app_t *app, const hub_job_t *jobs, sent_t *sent, int n)
 {
+    tc_dbconn_t *c = tc_db_acquire(app->db);
+    if (!c)
+        return TC_EUNAVAIL;
     int rc = tc_db_begin(c);
-    for (int i = 0; rc == TC_OK && i < n; i++)
-        if (sent[i].sent)
-            rc = finish_one(app, c, &jobs[i], &sent[i]);
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; rc == TC_OK && i < n; i++)
+            if (sent[i].sent && sent[i].o.ok == (pass == 1))
+                rc = finish_one(app, c, &jobs[i], &sent[i]);
     if (rc == TC_OK)
         rc = tc_db_commit(c);
     else
         tc_db_rollback(c);
+    tc_db_release(app->db, c);
     static const char *const names[] = {"succeeded", "retry", "failed", "lost"};
     for (int i = 0; i < n; i++) {
         if (!sent[i].sent)
@@ -141,17 +150,39 @@ static int finish_batch(hub_app_t *app, tc_dbconn_t *c, const hub_job_t *jobs, s
     return rc;
 }
 
-/* Sends one claimed delivery, unless the endpoint's per-second cap is used up. */
-static void deliver(hub_worker_t *w, tc_dbconn_t *c, const hub_job_t *j, sent_t *s)
+/* What is done with a claimed delivery without sending it: TC_OK when it was (put back, or
+ * failed because its endpoint was disabled), TC_ENOTFOUND when it is to be sent. */
+static int settle_unsent(hub_app_t *app, const hub_job_t *j)
 {
-    if (j->rate_limit_per_s > 0) {
+    if (!j->unopened && !j->disabled && j->rate_limit_per_s <= 0)
+        return TC_ENOTFOUND;
+    tc_dbconn_t *c = tc_db_acquire(app->db);
+    if (!c)
+        return TC_OK; /* not sent; the lease brings it back */
+    int rc = TC_ENOTFOUND;
+    if (j->disabled) {
+        store_dlv_fail_disabled(c, j);
+        rc = TC_OK;
+    } else if (j->unopened) {
+        store_dlv_defer(c, j, 1000);
+        rc = TC_OK;
+    } else {
         bool allowed = true;
         if (store_dlv_rate_take(c, j->endpoint_id, j->rate_limit_per_s, &allowed) == TC_OK &&
             !allowed) {
             store_dlv_defer(c, j, (int)(1000 - tc_now_ms() % 1000) + 1);
-            return;
+            rc = TC_OK;
         }
     }
+    tc_db_release(app->db, c);
+    return rc;
+}
+
+/* Sends one claimed delivery, unless it is settled without sending. */
+static void deliver(hub_worker_t *w, const hub_job_t *j, sent_t *s)
+{
+    if (settle_unsent(w->app, j) == TC_OK)
+        return;
     attempt(w, j, &s->o, &s->kept, s->error, sizeof s->error);
     s->sent = true;
     tc_metric_observe(m_duration, s->o.duration_ms / 1000.0);
@@ -164,7 +195,9 @@ static int by_endpoint(const void *a, const void *b)
     return strcmp(((const hub_job_t *)a)->endpoint_id, ((const hub_job_t *)b)->endpoint_id);
 }
 
-/* Claims, sends and records one batch. TC_ENOTFOUND when nothing was due. */
+/* Claims, sends and records one batch. No database connection is held while sending: a slow
+ * endpoint must not starve the API and the consumer of the pool. TC_ENOTFOUND when nothing
+ * was due. */
 static int run_batch(hub_worker_t *w)
 {
     hub_app_t *app = w->app;
@@ -177,13 +210,14 @@ static int run_batch(hub_worker_t *w)
     /* every job of the batch may take the whole timeout before the last is sent */
     int lease = app->batch * app->timeout_ms + app->lease_grace_ms;
     int rc = store_dlv_claim(c, app->keys, app->batch, lease, &jobs, &n);
+    tc_db_release(app->db, c);
     if (rc == TC_OK && n > 0 && !(sent = calloc((size_t)n, sizeof *sent)))
         rc = TC_ENOMEM; /* the claims go back when their lease lapses */
     if (rc == TC_OK && n > 0) {
         qsort(jobs, (size_t)n, sizeof *jobs, by_endpoint);
         for (int i = 0; i < n; i++)
-            deliver(w, c, &jobs[i], &sent[i]);
-        finish_batch(app, c, jobs, sent, n);
+            deliver(w, &jobs[i], &sent[i]);
+        finish_batch(app, jobs, sent, n);
     }
     for (int i = 0; i < n; i++) {
         if (sent)
@@ -192,7 +226,6 @@ static int run_batch(hub_worker_t *w)
     }
     free(sent);
     free(jobs);
-    tc_db_release(app->db, c);
     if (rc == TC_OK && n == 0)
         rc = TC_ENOTFOUND;
     return rc;

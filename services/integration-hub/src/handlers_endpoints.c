@@ -179,8 +179,8 @@ void h_endpoints_secret(tc_req_t *req, tc_resp_t *resp, void *ud)
     cJSON *json = NULL;
     int rc = store_ep_secret(c, app->keys, p->org, id, &json);
     tc_db_release(app->db, c);
-    if (rc != TC_OK) {
-        tc_resp_fail_for(resp, rc, WHAT);
+    if (rc != TC_OK) { /* a secret that does not open is ours to fix: 500, not 400 */
+        tc_resp_fail_for(resp, rc == TC_EINVAL ? TC_ERROR : rc, WHAT);
         return;
     }
     tc_resp_header(resp, "Cache-Control", "no-store");

@@ -25,20 +25,12 @@
 #define PAYLOAD_MAX (256 * 1024) /* bodies up to this size travel inside the event */
 #define TOKEN_MAX   64
 
-/* The headers kept with a request: what senders identify themselves and their event by. */
-static const char *const kept_headers[] = {"content-type",
-                                           "user-agent",
-                                           "x-github-event",
-                                           "x-github-delivery",
-                                           "x-hub-signature-256",
-                                           "stripe-signature",
-                                           "webhook-id",
-                                           "webhook-timestamp",
-                                           "webhook-signature",
-                                           "svix-id",
-                                           "svix-timestamp",
-                                           "svix-signature",
-                                           NULL};
+/* The headers kept with a request: what senders identify themselves and their event by.
+ * Signatures are not kept: a reader of the request list has no use for them. */
+static const char *const kept_headers[] = {
+    "content-type",      "user-agent",     "x-github-event",
+    "x-github-delivery", "webhook-id",     "webhook-timestamp",
+    "svix-id",           "svix-timestamp", NULL};
 
 static bool token_ok(const char *t)
 {
@@ -70,7 +62,11 @@ static char *headers_json(tc_req_t *req)
     cJSON *o = cJSON_CreateObject();
     for (size_t i = 0; o && kept_headers[i]; i++) {
         const char *v = tc_req_header(req, kept_headers[i]);
-        if (v && !cJSON_AddStringToObject(o, kept_headers[i], v)) {
+        /* only what a text column and a JSON string can hold: a header of other bytes is
+         * the sender's to fix, not a reason to refuse the request */
+        if (!v || hub_utf8_prefix(v, strlen(v), strlen(v)) != strlen(v))
+            continue;
+        if (!cJSON_AddStringToObject(o, kept_headers[i], v)) {
             cJSON_Delete(o);
             return NULL;
         }
@@ -105,22 +101,16 @@ static cJSON *parse_json_exact(const char *body, size_t n)
     return j;
 }
 
-/* The body as the event carries it: JSON when it is, text when it is UTF-8, else omitted. */
-static cJSON *event_payload(const char *body, size_t n, const char *ct, bool *omitted)
+/* The body as JSON when it is JSON, else as a string when it is UTF-8 text; NULL otherwise
+ * (JSON is UTF-8: bytes that are not cannot go into the event or jsonb). */
+static cJSON *body_value(const char *body, size_t n, const char *ct)
 {
-    *omitted = false;
-    if (n > PAYLOAD_MAX) {
-        *omitted = true;
+    if (hub_utf8_prefix(body, n, n) != n)
         return NULL;
-    }
     if (is_json_type(ct)) {
         cJSON *j = parse_json_exact(body, n);
         if (j)
             return j;
-    }
-    if (hub_utf8_prefix(body, n, n) != n) {
-        *omitted = true;
-        return NULL;
     }
     char *text = malloc(n + 1);
     if (!text)
@@ -132,6 +122,35 @@ static cJSON *event_payload(const char *body, size_t n, const char *ct, bool *om
     return s;
 }
 
+/* The body as the event carries it, or NULL and *omitted: not text, or larger than
+ * PAYLOAD_MAX once serialised (escapes can make a short body of control characters six times
+ * longer, and the event must stay within the broker's message size). */
+static cJSON *event_payload(const char *body, size_t n, const char *ct, bool *omitted)
+{
+    *omitted = true;
+    if (n > PAYLOAD_MAX)
+        return NULL;
+    cJSON *v = body_value(body, n, ct);
+    char *text = v ? cJSON_PrintUnformatted(v) : NULL;
+    if (text && strlen(text) <= PAYLOAD_MAX)
+        *omitted = false;
+    free(text);
+    if (*omitted) {
+        cJSON_Delete(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* Requests the platform's own webhooks make: an endpoint pointed at one of the org's inbound
+ * hooks would turn every webhook.received into another, without end. */
+static bool from_our_webhooks(tc_req_t *req)
+{
+    const char *id = tc_req_header(req, "webhook-id");
+    const char *ua = tc_req_header(req, "user-agent");
+    return (id && strncmp(id, "whm_", 4) == 0) || (ua && strcmp(ua, HUB_USER_AGENT) == 0);
+}
+
 /* Stores and announces a verified request; answers 202, or 200 for a redelivery. */
 static void accept_request(hub_app_t *app, tc_req_t *req, tc_resp_t *resp, const hub_hook_t *h,
                            const hub_sig_headers_t *sh)
@@ -140,8 +159,14 @@ static void accept_request(hub_app_t *app, tc_req_t *req, tc_resp_t *resp, const
     const char *body = tc_req_body(req, &n);
     char id[TC_ID_MAX], existing[TC_ID_MAX] = "";
     char *headers = headers_json(req);
+    char replay[HUB_REPLAY_KEY_LEN];
+    const char *sender = hub_sender_delivery_id(h->verification, sh);
     hub_inbound_t q = {.id = id,
-                       .sender_id = hub_sender_delivery_id(h->verification, sh),
+                       .sender_id = sender && hub_utf8_prefix(sender, strlen(sender),
+                                                              strlen(sender)) == strlen(sender)
+                                        ? sender
+                                        : NULL,
+                       .replay_key = hub_replay_key(h->verification, sh, replay) ? replay : NULL,
                        .content_type = tc_req_header(req, "content-type"),
                        .headers = headers,
                        .body = body ? body : "",
@@ -194,14 +219,20 @@ void h_inbound(tc_req_t *req, tc_resp_t *resp, void *ud)
         tc_resp_error(resp, 404, "not_found", "Inbound hook not found");
         return;
     }
+    if (from_our_webhooks(req)) {
+        tc_resp_error(resp, 422, "webhook_loop",
+                      "This platform's own webhooks cannot be sent to its inbound hooks");
+        return;
+    }
     tc_dbconn_t *c = tc_tx_conn(app->db, resp);
     if (!c)
         return;
     hub_hook_t h;
     int rc = store_hook_by_token(c, app->keys, token, &h);
     tc_db_release(app->db, c);
-    if (rc != TC_OK) {
-        tc_resp_fail_for(resp, rc, "Inbound hook");
+    if (rc != TC_OK) { /* a secret that does not open is ours to fix: 500, not 400 */
+        tc_resp_fail_for(resp, rc == TC_EINVAL ? TC_ERROR : rc, "Inbound hook");
+        hub_hook_clear(&h);
         return;
     }
     hub_sig_headers_t sh;

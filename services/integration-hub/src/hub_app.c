@@ -58,7 +58,8 @@ void hub_app_config(hub_app_t *app, tc_config_t *cfg)
     app->egress.connect_timeout_ms =
         (int)tc_config_int(cfg, "INTEGRATION_CONNECT_TIMEOUT_MS", 3000, 100, 60000);
     app->egress.max_response_bytes = 64 * 1024; /* an endpoint's answer is kept only in part */
-    app->egress.user_agent = "techcorp-webhooks";
+    app->egress.truncate_response = true;
+    app->egress.user_agent = HUB_USER_AGENT;
 }
 
 int hub_app_init(hub_app_t *app, tc_service_t *svc)
@@ -71,7 +72,7 @@ int hub_app_init(hub_app_t *app, tc_service_t *svc)
     OPENSSL_cleanse(app->kek, sizeof app->kek); /* the keyring holds its own copy */
     if (!app->keys)
         return TC_ENOMEM;
-    return tc_wake_init(&app->wake);
+    return tc_wake_init(&app->wake, app->nworkers);
 }
 
 void hub_app_free(hub_app_t *app)

@@ -409,6 +409,25 @@ const char *hub_sender_delivery_id(hub_verify_t kind, const hub_sig_headers_t *h
     return NULL;
 }
 
+bool hub_replay_key(hub_verify_t kind, const hub_sig_headers_t *h, char out[HUB_REPLAY_KEY_LEN])
+{
+    const char *signed_part = NULL;
+    if (h && kind == HUB_VERIFY_STANDARD)
+        signed_part = h->webhook_id; /* the id is signed, with the timestamp and the body */
+    else if (h && kind == HUB_VERIFY_GITHUB)
+        signed_part = h->github_signature; /* a MAC of the body: the same body is a replay */
+    else if (h && kind == HUB_VERIFY_STRIPE)
+        signed_part = h->stripe_signature; /* t and the MAC of t.body */
+    if (!signed_part)
+        return false;
+    char buf[16 + 1024];
+    int n = snprintf(buf, sizeof buf, "%s\n%s", hub_verify_name(kind), signed_part);
+    if (n < 0 || (size_t)n >= sizeof buf)
+        return false; /* longer than any header verification accepts */
+    tc_sha256_hex(buf, (size_t)n, out);
+    return true;
+}
+
 /* ------------------------------------------------------------------ retry schedule */
 
 /* One item of the schedule, spaces around it allowed (an operator's "0, 5, 300"). */

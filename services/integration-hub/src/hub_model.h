@@ -32,6 +32,8 @@ bool hub_secret_valid(const char *secret);
 void hub_secret_hint(const char *secret, char out[HUB_HINT_MAX]);
 
 /* ------------------------------------------------------------------ signing (outgoing) */
+#define HUB_USER_AGENT "techcorp-webhooks" /* what deliveries say they are */
+
 #define HUB_SIG_MAX 64 /* "v1," + base64 of 32 bytes, NUL included */
 
 /*
@@ -83,9 +85,20 @@ typedef struct {
 int hub_verify(hub_verify_t kind, const char *secret, const hub_sig_headers_t *h, const char *body,
                size_t n, int64_t now, int tolerance_s, const char **why);
 
-/* The sender's id of a delivery, used to store a redelivered request once: webhook-id
- * (Standard), X-GitHub-Delivery (GitHub), NULL otherwise. */
+/* The sender's id of a delivery, shown with the stored request: webhook-id (Standard),
+ * X-GitHub-Delivery (GitHub), NULL otherwise. */
 const char *hub_sender_delivery_id(hub_verify_t kind, const hub_sig_headers_t *h);
+
+#define HUB_REPLAY_KEY_LEN 65 /* SHA-256 hex and its NUL */
+
+/*
+ * What makes a verified request the same request again: the SHA-256 hex of the signed part a
+ * replay must repeat (Standard: webhook-id; GitHub: X-Hub-Signature-256, which signs only the
+ * body, so the same body again is a replay whatever X-GitHub-Delivery says; Stripe:
+ * Stripe-Signature). A hook keeps one request per key: a redelivery or a replay is answered
+ * with the first one. false when the kind signs nothing (none).
+ */
+bool hub_replay_key(hub_verify_t kind, const hub_sig_headers_t *h, char out[HUB_REPLAY_KEY_LEN]);
 
 /* ------------------------------------------------------------------ retry schedule */
 #define HUB_SCHEDULE_MAX 32

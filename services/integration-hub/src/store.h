@@ -62,7 +62,7 @@ typedef struct {
     char message_id[64];
     char endpoint_id[64];
     char org_id[64];
-    char event_id[64];
+    char event_id[160];
     char event_type[160];
     int attempt;     /* this attempt's number, 1-based */
     int round_start; /* attempts before the current round of the schedule (resend, recover) */
@@ -71,12 +71,15 @@ typedef struct {
     char *prev_secret; /* opened; NULL outside a rotation */
     char *payload;
     int rate_limit_per_s;
+    bool disabled; /* the endpoint was disabled after the delivery was made: fail it, unsent */
+    bool unopened; /* its secret could not be read now: put it back, unsent */
 } hub_job_t;
 
 void hub_job_clear(hub_job_t *j);
 
 /* Claims up to max due deliveries (pending and due, or delivering with a lapsed lease) for
- * lease_ms. *jobs is malloc'd (free with hub_job_clear on each, then free). */
+ * lease_ms. *jobs is malloc'd (free with hub_job_clear on each, then free); a job may come
+ * back disabled, unopened or without its secret (see hub_job_t). */
 int store_dlv_claim(tc_dbconn_t *c, tc_keyring_t *keys, int max, int lease_ms, hub_job_t **jobs,
                     int *n);
 
@@ -84,6 +87,8 @@ int store_dlv_claim(tc_dbconn_t *c, tc_keyring_t *keys, int max, int lease_ms, h
 int store_dlv_rate_take(tc_dbconn_t *c, const char *endpoint_id, int limit, bool *allowed);
 /* Puts a claimed delivery back, due in delay_ms, without counting the attempt. */
 int store_dlv_defer(tc_dbconn_t *c, const hub_job_t *j, int delay_ms);
+/* Fails a claimed delivery of a disabled endpoint without an attempt (recover re-queues it). */
+int store_dlv_fail_disabled(tc_dbconn_t *c, const hub_job_t *j);
 
 typedef struct {
     bool ok;           /* a 2xx */
@@ -144,15 +149,16 @@ void hub_hook_clear(hub_hook_t *h);
 int store_hook_by_token(tc_dbconn_t *c, tc_keyring_t *keys, const char *token, hub_hook_t *out);
 
 typedef struct {
-    const char *id;        /* whr_… */
-    const char *sender_id; /* may be NULL */
+    const char *id;         /* whr_… */
+    const char *sender_id;  /* may be NULL */
+    const char *replay_key; /* hub_replay_key; NULL when the hook verifies nothing */
     const char *content_type;
     const char *headers; /* JSON object text */
     const char *body;
     size_t body_len;
 } hub_inbound_t;
 
-/* Stores a request. TC_ECONFLICT when the hook already holds one with this sender_id; then
+/* Stores a request. TC_ECONFLICT when the hook already holds one with this replay_key; then
  * existing_id receives its id. */
 int store_inbound_insert(tc_dbconn_t *tx, const hub_hook_t *h, const hub_inbound_t *r,
                          char *existing_id, size_t idlen);

@@ -3,6 +3,7 @@
 #include "store.h"
 #include "tc/tc_core.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,7 @@
 static void free_secret(char *s)
 {
     if (s) {
-        memset(s, 0, strlen(s));
+        OPENSSL_cleanse(s, strlen(s));
         free(s);
     }
 }
@@ -24,7 +25,11 @@ void hub_job_clear(hub_job_t *j)
     memset(j, 0, sizeof *j);
 }
 
-static int job_from_row(tc_keyring_t *keys, const PGresult *r, int i, hub_job_t *j)
+/* A claimed row as a job. A secret that does not open (TC_EINVAL: sealed under another key)
+ * leaves the job without it: its attempt is recorded as failed, on the schedule, instead of
+ * the row coming back at every lease forever. Any other failure (out of memory, the key
+ * store unreachable) marks the job unopened: it is put back, not attempted. */
+static void job_from_row(tc_keyring_t *keys, const PGresult *r, int i, hub_job_t *j)
 {
     snprintf(j->message_id, sizeof j->message_id, "%s", tc_db_val(r, i, 0));
     snprintf(j->endpoint_id, sizeof j->endpoint_id, "%s", tc_db_val(r, i, 1));
@@ -34,14 +39,23 @@ static int job_from_row(tc_keyring_t *keys, const PGresult *r, int i, hub_job_t 
     snprintf(j->event_id, sizeof j->event_id, "%s", tc_db_val(r, i, 9));
     snprintf(j->event_type, sizeof j->event_type, "%s", tc_db_val(r, i, 10));
     j->round_start = (int)tc_db_int(r, i, 11, 0);
-    if (!(j->url = strdup(tc_db_val(r, i, 4))) || !(j->payload = strdup(tc_db_val(r, i, 7))))
-        return TC_ENOMEM;
+    j->disabled = strcmp(tc_db_val(r, i, 12), "t") == 0;
+    if (!(j->url = strdup(tc_db_val(r, i, 4))) || !(j->payload = strdup(tc_db_val(r, i, 7)))) {
+        j->unopened = true;
+        return;
+    }
     int rc =
         tc_keyring_open(keys, j->org_id, HUB_CTX_ENDPOINT_SECRET, tc_db_val(r, i, 5), &j->secret);
     if (rc == TC_OK && tc_db_val(r, i, 6))
         rc = tc_keyring_open(keys, j->org_id, HUB_CTX_ENDPOINT_SECRET, tc_db_val(r, i, 6),
                              &j->prev_secret);
-    return rc;
+    if (rc == TC_EINVAL) {
+        free_secret(j->secret);
+        free_secret(j->prev_secret);
+        j->secret = j->prev_secret = NULL;
+    } else if (rc != TC_OK) {
+        j->unopened = true;
+    }
 }
 
 int store_dlv_claim(tc_dbconn_t *c, tc_keyring_t *keys, int max, int lease_ms, hub_job_t **jobs,
@@ -71,7 +85,8 @@ int store_dlv_claim(tc_dbconn_t *c, tc_keyring_t *keys, int max, int lease_ms, h
         "   AND e.id = d.endpoint_id AND m.id = d.message_id"
         " RETURNING d.message_id, d.endpoint_id, d.org_id, d.attempts, e.url, e.secret_sealed,"
         "   CASE WHEN e.prev_secret_until > now() THEN e.prev_secret_sealed END, m.payload,"
-        "   coalesce(e.rate_limit_per_s, 0), m.event_id, m.event_type, d.round_start",
+        "   coalesce(e.rate_limit_per_s, 0), m.event_id, m.event_type, d.round_start,"
+        "   e.disabled",
         lim, lease);
     if (rc != TC_OK) {
         PQclear(r);
@@ -79,18 +94,13 @@ int store_dlv_claim(tc_dbconn_t *c, tc_keyring_t *keys, int max, int lease_ms, h
     }
     int rows = PQntuples(r);
     hub_job_t *out = rows ? calloc((size_t)rows, sizeof *out) : NULL;
-    if (rows && !out)
-        rc = TC_ENOMEM;
-    for (int i = 0; i < rows && rc == TC_OK; i++)
-        rc = job_from_row(keys, r, i, &out[i]);
-    PQclear(r);
-    if (rc != TC_OK) {
-        /* the claimed rows go back when their lease lapses */
-        for (int i = 0; i < rows && out; i++)
-            hub_job_clear(&out[i]);
-        free(out);
-        return rc;
+    if (rows && !out) {
+        PQclear(r);
+        return TC_ENOMEM; /* the claimed rows go back when their lease lapses */
     }
+    for (int i = 0; i < rows; i++)
+        job_from_row(keys, r, i, &out[i]);
+    PQclear(r);
     *jobs = out;
     *n = rows;
     return TC_OK;
@@ -126,6 +136,18 @@ int store_dlv_defer(tc_dbconn_t *c, const hub_job_t *j, int delay_ms)
                     " updated_at=now() WHERE message_id=$1 AND endpoint_id=$2"
                     " AND status='delivering' AND attempts=$4::int",
                     j->message_id, j->endpoint_id, delay, attempt);
+}
+
+int store_dlv_fail_disabled(tc_dbconn_t *c, const hub_job_t *j)
+{
+    char attempt[16];
+    snprintf(attempt, sizeof attempt, "%d", j->attempt);
+    return tc_db_qp(c, NULL, "dlv_fail_disabled",
+                    "UPDATE webhook_deliveries SET status='failed', attempts = attempts - 1,"
+                    " lease_until=NULL, last_error='endpoint disabled', updated_at=now()"
+                    " WHERE message_id=$1 AND endpoint_id=$2 AND status='delivering'"
+                    " AND attempts=$3::int",
+                    j->message_id, j->endpoint_id, attempt);
 }
 
 static int record_attempt(tc_dbconn_t *tx, const hub_job_t *j, const hub_outcome_t *o)

@@ -3,6 +3,7 @@
 #include "tc/tc_core.h"
 #include "tc/tc_json.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,7 +184,7 @@ int store_ep_secret(tc_dbconn_t *c, tc_keyring_t *keys, const char *org_id, cons
         }
     }
     if (plain) {
-        memset(plain, 0, strlen(plain));
+        OPENSSL_cleanse(plain, strlen(plain));
         free(plain);
     }
     PQclear(r);

@@ -5,6 +5,7 @@
 #include "tc/tc_core.h"
 #include "tc/tc_json.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,7 +130,7 @@ int store_hook_delete(tc_dbconn_t *tx, const char *org_id, const char *id)
 void hub_hook_clear(hub_hook_t *h)
 {
     if (h->secret) {
-        memset(h->secret, 0, strlen(h->secret));
+        OPENSSL_cleanse(h->secret, strlen(h->secret));
         free(h->secret);
     }
     memset(h, 0, sizeof *h);
@@ -174,11 +175,12 @@ int store_inbound_insert(tc_dbconn_t *tx, const hub_hook_t *h, const hub_inbound
     hex[hexlen - 1] = '\0';
     PGresult *r = NULL;
     int rc = tc_db_qp(tx, &r, "inbound_insert",
-                      "INSERT INTO inbound_requests (id, hook_id, org_id, sender_id, content_type,"
-                      " headers, body) VALUES ($1,$2,$3,$4,$5,$6::jsonb,$7::bytea)"
-                      " ON CONFLICT (hook_id, sender_id) WHERE sender_id IS NOT NULL DO NOTHING"
+                      "INSERT INTO inbound_requests (id, hook_id, org_id, sender_id, replay_key,"
+                      " content_type, headers, body) VALUES ($1,$2,$3,$4,$5,$6,$7::jsonb,$8::bytea)"
+                      " ON CONFLICT (hook_id, replay_key) WHERE replay_key IS NOT NULL DO NOTHING"
                       " RETURNING id",
-                      q->id, h->id, h->org_id, q->sender_id, q->content_type, q->headers, hex);
+                      q->id, h->id, h->org_id, q->sender_id, q->replay_key, q->content_type,
+                      q->headers, hex);
     free(hex);
     bool inserted = rc == TC_OK && PQntuples(r) == 1;
     PQclear(r);
@@ -186,8 +188,8 @@ int store_inbound_insert(tc_dbconn_t *tx, const hub_hook_t *h, const hub_inbound
         return rc;
     r = NULL;
     rc = tc_db_qp(tx, &r, "inbound_existing",
-                  "SELECT id FROM inbound_requests WHERE hook_id=$1 AND sender_id=$2", h->id,
-                  q->sender_id);
+                  "SELECT id FROM inbound_requests WHERE hook_id=$1 AND replay_key=$2", h->id,
+                  q->replay_key);
     if (rc == TC_OK && PQntuples(r) == 1) {
         snprintf(existing_id, idlen, "%s", tc_db_val(r, 0, 0));
         rc = TC_ECONFLICT;
@@ -283,7 +285,7 @@ int store_hook_secret(tc_dbconn_t *c, tc_keyring_t *keys, const char *org_id, co
     if (rc == TC_OK && (!o || !tc_json_add_str(o, "secret", plain)))
         rc = TC_ENOMEM;
     if (plain) {
-        memset(plain, 0, strlen(plain));
+        OPENSSL_cleanse(plain, strlen(plain));
         free(plain);
     }
     if (rc != TC_OK)

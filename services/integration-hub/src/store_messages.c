@@ -228,7 +228,9 @@ int store_msg_resend(tc_dbconn_t *tx, const char *org_id, const char *id, const 
                      int64_t *requeued)
 {
     PGresult *r = NULL;
-    /* a delivery in flight is left to its worker; a disabled endpoint receives nothing */
+    /* a delivery in flight is left to its worker (judged on the row as updated, not on the
+     * statement's snapshot: a claim may commit meanwhile); a disabled endpoint receives
+     * nothing */
     int rc = tc_db_qp(tx, &r, "msg_resend",
                       "WITH m AS (SELECT id FROM webhook_messages WHERE org_id=$1 AND id=$2),"
                       " d AS (SELECT d.message_id, d.endpoint_id, d.status, e.disabled"
@@ -239,7 +241,7 @@ int store_msg_resend(tc_dbconn_t *tx, const char *org_id, const char *id, const 
                       "   round_start = w.attempts,"
                       "   lease_until=NULL, updated_at=now() FROM d"
                       "   WHERE w.message_id = d.message_id AND w.endpoint_id = d.endpoint_id"
-                      "   AND d.status <> 'delivering' AND NOT d.disabled RETURNING 1)"
+                      "   AND w.status <> 'delivering' AND NOT d.disabled RETURNING 1)"
                       " SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM d),"
                       " (SELECT count(*) FROM u)",
                       org_id, id, endpoint_id);

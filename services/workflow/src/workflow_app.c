@@ -29,7 +29,7 @@ int workflow_app_init(workflow_app_t *app, tc_service_t *svc)
     app->db = tc_service_db(svc);
     if (!app->db)
         return TC_EUNAVAIL;
-    return tc_wake_init(&app->wake);
+    return tc_wake_init(&app->wake, app->nworkers);
 }
 
 void workflow_app_free(workflow_app_t *app)

@@ -94,7 +94,8 @@ def test_a_single_target_restart_is_not_an_outage(gw, solo):
     try:
         time.sleep(0.5)
         killed = time.time()
-        solo.kill()
+        solo.kill()  # stops its servers, then resets its connections: a window, not an instant
+        kill_done = time.time()
         time.sleep(1.0)
         solo.start()
         back = time.time()
@@ -105,7 +106,7 @@ def test_a_single_target_restart_is_not_an_outage(gw, solo):
 
     applied = collections.Counter(json.loads(r["body"])["id"] for r in solo.seen("POST"))
     assert applied and max(applied.values()) == 1, "a POST was applied twice"
-    in_flight_at_kill = [r for r in results if r[0] <= killed <= r[1]]
+    in_flight_at_kill = [r for r in results if r[0] <= kill_done and r[1] >= killed]
     for t0, t1, ident, code, retry_after, text in results:
         if code == 200:
             assert applied[ident] == 1, (ident, text)
@@ -113,7 +114,7 @@ def test_a_single_target_restart_is_not_an_outage(gw, solo):
             assert retry_after, text
             assert applied[ident] == 0, "a 503 must mean it was not applied"
         else:
-            # the one request cut by the kill itself may see its connection reset (502)
+            # a request cut by the kill (sent while it ran) may see its connection reset (502)
             assert (t0, t1, ident, code, retry_after, text) in in_flight_at_kill, (code, text)
     after = [r for r in results if r[0] > back]
     ok_after = [r for r in after if r[3] == 200]

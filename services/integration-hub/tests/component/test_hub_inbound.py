@@ -158,7 +158,9 @@ def test_a_standard_request_is_verified_stored_and_published(stack, schemas, pee
     q = reqs[2]
     assert (q["body"], q["body_encoding"], q["sender_id"], q["content_type"]) == \
         (body.decode(), "utf-8", h1["webhook-id"], "application/json")
-    assert {k: q["headers"][k] for k in h1} == h1
+    kept = {k: v for k, v in h1.items() if k != "webhook-signature"}
+    assert {k: q["headers"][k] for k in kept} == kept
+    assert "webhook-signature" not in q["headers"], "signatures are not kept"
     assert reqs[0]["headers"]["svix-id"] == svix_id
 
     # refused: nothing stored, nothing published
@@ -235,8 +237,13 @@ def test_github_signatures(stack, schemas):
     # a Standard Webhooks signature means nothing to a github hook
     std = signed_headers(new_secret(), body)
     assert_error(post(me, hook, body, std), 401, "invalid_signature")
-    # GitHub signs no timestamp: an old delivery id that is new to the hook is taken
+    # GitHub signs only the body (no timestamp, not the delivery id): a captured request
+    # replayed with a made-up delivery id is the same request, not a new one
     r = post(me, hook, body, {**good, "X-GitHub-Delivery": str(uuid.uuid4())})
+    assert r.status_code == 200 and r.json() == {"id": first, "duplicate": True}
+    other = json.dumps({"ref": "refs/heads/main", "after": "0a1b2c3d"}).encode()
+    r = post(me, hook, other, {**good, "X-Hub-Signature-256": github_signature(secret, other),
+                               "X-GitHub-Delivery": str(uuid.uuid4())})
     assert r.status_code == 202
     [e1, e2] = received(stack, schemas, hook, 2)
     assert (e1["request_id"], e1["sender_id"], e1["verification"]) == (first, delivery, "github")
@@ -244,6 +251,7 @@ def test_github_signatures(stack, schemas):
     [_, q] = me.hook_requests(hook["id"])
     assert q["headers"]["x-github-event"] == "push"
     assert q["headers"]["user-agent"] == "GitHub-Hookshot/5a1c2b3"
+    assert "x-hub-signature-256" not in q["headers"], "signatures are not kept"
 
 
 def test_stripe_signatures(stack, schemas):
@@ -251,14 +259,18 @@ def test_stripe_signatures(stack, schemas):
     secret = "whsec_stripe_" + secrets.token_hex(12)  # Stripe's secrets are used as text
     hook = me.create_hook("stripe", secret=secret)
     body = json.dumps({"id": "evt_1", "type": "charge.succeeded"}).encode()
-    r = post(me, hook, body, {"Stripe-Signature": stripe_signature(secret, body)})
+    signed = {"Stripe-Signature": stripe_signature(secret, body)}
+    r = post(me, hook, body, signed)
     assert r.status_code == 202, r.text
+    # a replay within the tolerance (the same signature) is the same request
+    again = post(me, hook, body, signed)
+    assert again.status_code == 200 and again.json() == {"id": r.json()["id"], "duplicate": True}
     # several v1 (one of them right) and a v0 to ignore, as during a Stripe secret roll
     wrong = stripe_signature("another-secret-1234", body).split(",")[1]
     r2 = post(me, hook, body, {"Stripe-Signature": stripe_signature(
         secret, body, extra=f",{wrong},v0=abc")})
     assert r2.status_code == 202, r2.text
-    # no sender id: the same body again is another request
+    # another signature (another t, or other v1 entries) is another request
     assert r2.json()["id"] != r.json()["id"]
     now = int(time.time())
     for header, why in [
@@ -378,3 +390,17 @@ def test_hook_secrets_roles_and_tenancy(stack):
     b = admin("POST", HOOKS, {"name": "once", "verification": "none"}, headers=key)
     assert a.status_code == b.status_code == 201 and a.json() == b.json()
     assert b.headers.get("Idempotent-Replayed") == "true"
+
+
+def test_the_platforms_own_webhooks_are_refused(stack):
+    """An endpoint pointed at one of the org's inbound hooks would turn each
+    webhook.received into another, without end: requests carrying the hub's own webhook-id
+    (whm_…) or User-Agent are refused before anything is stored."""
+    me = Hub(stack)
+    hook = me.create_hook("none")
+    body = b'{"n": 1}'
+    for h in ({"webhook-id": "whm_01JQWPQ5E6EYCNDY0YP57RCYBV"},
+              {"User-Agent": "techcorp-webhooks"}):
+        assert_error(post(me, hook, body, h), 422, "webhook_loop")
+    assert me.hook_requests(hook["id"]) == []
+    assert post(me, hook, body, {"webhook-id": "msg_from_elsewhere"}).status_code == 202

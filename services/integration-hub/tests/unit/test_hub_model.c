@@ -1119,3 +1119,38 @@ Test(hooks, patches)
     tc_jv_free(&jv);
     cJSON_Delete(b);
 }
+
+Test(replay, the_key_is_what_a_replay_must_repeat)
+{
+    char a[HUB_REPLAY_KEY_LEN], b[HUB_REPLAY_KEY_LEN];
+    hub_sig_headers_t gh = {.github_signature = "sha256=00ff", .github_delivery = "d-1"};
+    cr_assert(hub_replay_key(HUB_VERIFY_GITHUB, &gh, a));
+    gh.github_delivery = "d-2"; /* unsigned: a made-up delivery id changes nothing */
+    cr_assert(hub_replay_key(HUB_VERIFY_GITHUB, &gh, b));
+    cr_assert_str_eq(a, b);
+    gh.github_signature = "sha256=00fe"; /* another body */
+    cr_assert(hub_replay_key(HUB_VERIFY_GITHUB, &gh, b));
+    cr_assert_str_neq(a, b);
+    cr_assert_eq(strlen(a), 64);
+
+    hub_sig_headers_t st = {.stripe_signature = "t=1,v1=ab"};
+    cr_assert(hub_replay_key(HUB_VERIFY_STRIPE, &st, a));
+    st.stripe_signature = "t=2,v1=ab";
+    cr_assert(hub_replay_key(HUB_VERIFY_STRIPE, &st, b));
+    cr_assert_str_neq(a, b);
+
+    hub_sig_headers_t sw = {.webhook_id = "msg_1", .webhook_timestamp = "1"};
+    cr_assert(hub_replay_key(HUB_VERIFY_STANDARD, &sw, a));
+    sw.webhook_timestamp = "2"; /* a sender's retry: same id, new timestamp */
+    cr_assert(hub_replay_key(HUB_VERIFY_STANDARD, &sw, b));
+    cr_assert_str_eq(a, b);
+    /* the same text under two kinds is two keys */
+    hub_sig_headers_t both = {.webhook_id = "x", .github_signature = "x"};
+    cr_assert(hub_replay_key(HUB_VERIFY_STANDARD, &both, a));
+    cr_assert(hub_replay_key(HUB_VERIFY_GITHUB, &both, b));
+    cr_assert_str_neq(a, b);
+
+    cr_assert_not(hub_replay_key(HUB_VERIFY_NONE, &sw, a));
+    cr_assert_not(hub_replay_key(HUB_VERIFY_GITHUB, &sw, a), "no signature header");
+    cr_assert_not(hub_replay_key(HUB_VERIFY_STANDARD, NULL, a));
+}
