@@ -13,7 +13,7 @@ static void now_text(char out[TC_RFC3339_LEN])
 }
 
 int events_webhook_received(tc_dbconn_t *tx, const hub_hook_t *h, const hub_inbound_t *q,
-                            hub_verify_t verification, cJSON *payload, bool omitted)
+                            cJSON *payload, bool omitted)
 {
     char now[TC_RFC3339_LEN];
     now_text(now);
@@ -22,7 +22,7 @@ int events_webhook_received(tc_dbconn_t *tx, const hub_hook_t *h, const hub_inbo
               cJSON_AddStringToObject(d, "hook_id", h->id) &&
               cJSON_AddStringToObject(d, "request_id", q->id) &&
               tc_json_add_str(d, "sender_id", q->sender_id) &&
-              cJSON_AddStringToObject(d, "verification", hub_verify_name(verification)) &&
+              cJSON_AddStringToObject(d, "verification", hub_verify_name(h->verification)) &&
               tc_json_add_str(d, "content_type", q->content_type) &&
               tc_json_add_int(d, "body_bytes", (int64_t)q->body_len);
     if (ok) {

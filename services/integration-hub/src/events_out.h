@@ -11,7 +11,7 @@
 /* com.techcorp.integration.webhook.received: payload (taken over) is the body as JSON, as a
  * string, or NULL when omitted. */
 int events_webhook_received(tc_dbconn_t *tx, const hub_hook_t *h, const hub_inbound_t *q,
-                            hub_verify_t verification, cJSON *payload, bool omitted);
+                            cJSON *payload, bool omitted);
 
 /* com.techcorp.integration.delivery.failed: the schedule is exhausted. */
 int events_delivery_failed(tc_dbconn_t *tx, const hub_job_t *j, const hub_outcome_t *o);

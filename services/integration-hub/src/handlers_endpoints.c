@@ -50,19 +50,28 @@ void h_endpoints_list(tc_req_t *req, tc_resp_t *resp, void *ud)
     tc_page_respond(resp, rc, data, next);
 }
 
+/* Validates a create or PATCH body; answers the 422 itself. */
+static bool endpoint_body(const hub_app_t *app, tc_req_t *req, tc_resp_t *resp, bool create,
+                          hub_endpoint_in_t *in)
+{
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    hub_endpoint_validate(&jv, tc_req_json(req), create, app->allow_private, in);
+    if (tc_jv_failed(&jv)) {
+        tc_resp_invalid(resp, &jv);
+        return false;
+    }
+    tc_jv_free(&jv);
+    return true;
+}
+
 void h_endpoints_create(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     hub_app_t *app = ud;
     const tc_principal_t *p = tc_req_principal(req);
-    tc_jv_t jv;
-    tc_jv_init(&jv);
     hub_endpoint_in_t in;
-    hub_endpoint_validate(&jv, tc_req_json(req), true, app->allow_private, &in);
-    if (tc_jv_failed(&jv)) {
-        tc_resp_invalid(resp, &jv);
+    if (!endpoint_body(app, req, resp, true, &in))
         return;
-    }
-    tc_jv_free(&jv);
     char id[TC_ID_MAX], secret[HUB_SECRET_MAX];
     if (tc_id_new("whe", id, sizeof id) != TC_OK ||
         (!in.secret && hub_secret_new(secret, sizeof secret) != TC_OK)) {
@@ -123,15 +132,9 @@ void h_endpoints_patch(tc_req_t *req, tc_resp_t *resp, void *ud)
     const char *id = endpoint_id(req, resp);
     if (!id)
         return;
-    tc_jv_t jv;
-    tc_jv_init(&jv);
     hub_endpoint_in_t in;
-    hub_endpoint_validate(&jv, tc_req_json(req), false, app->allow_private, &in);
-    if (tc_jv_failed(&jv)) {
-        tc_resp_invalid(resp, &jv);
+    if (!endpoint_body(app, req, resp, false, &in))
         return;
-    }
-    tc_jv_free(&jv);
     tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
     if (!tx)
         return;

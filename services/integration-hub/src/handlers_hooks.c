@@ -66,19 +66,27 @@ static bool pick_secret(const hub_hook_in_t *in, bool create, char out[HUB_SECRE
     return false;
 }
 
+/* Validates a create or PATCH body; answers the 422 itself. */
+static bool hook_body(tc_req_t *req, tc_resp_t *resp, bool create, hub_hook_in_t *in)
+{
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    hub_hook_validate(&jv, tc_req_json(req), create, in);
+    if (tc_jv_failed(&jv)) {
+        tc_resp_invalid(resp, &jv);
+        return false;
+    }
+    tc_jv_free(&jv);
+    return true;
+}
+
 void h_hooks_create(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     hub_app_t *app = ud;
     const tc_principal_t *p = tc_req_principal(req);
-    tc_jv_t jv;
-    tc_jv_init(&jv);
     hub_hook_in_t in;
-    hub_hook_validate(&jv, tc_req_json(req), true, &in);
-    if (tc_jv_failed(&jv)) {
-        tc_resp_invalid(resp, &jv);
+    if (!hook_body(req, resp, true, &in))
         return;
-    }
-    tc_jv_free(&jv);
     char id[TC_ID_MAX], token[HUB_TOKEN_MAX], made[HUB_SECRET_MAX] = "";
     const char *secret = NULL;
     if (!pick_secret(&in, true, made, &secret, resp))
@@ -142,15 +150,9 @@ void h_hooks_patch(tc_req_t *req, tc_resp_t *resp, void *ud)
     const char *id = hook_id(req, resp);
     if (!id)
         return;
-    tc_jv_t jv;
-    tc_jv_init(&jv);
     hub_hook_in_t in;
-    hub_hook_validate(&jv, tc_req_json(req), false, &in);
-    if (tc_jv_failed(&jv)) {
-        tc_resp_invalid(resp, &jv);
+    if (!hook_body(req, resp, false, &in))
         return;
-    }
-    tc_jv_free(&jv);
     char made[HUB_SECRET_MAX] = "";
     const char *secret = NULL;
     if (!pick_secret(&in, false, made, &secret, resp))

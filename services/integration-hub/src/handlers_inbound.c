@@ -182,7 +182,7 @@ static void accept_request(hub_app_t *app, tc_req_t *req, tc_resp_t *resp, const
         goto cleanup;
     int rc = store_inbound_insert(tx, h, &q, existing, sizeof existing);
     if (rc == TC_OK) {
-        rc = events_webhook_received(tx, h, &q, h->verification, payload, omitted);
+        rc = events_webhook_received(tx, h, &q, payload, omitted);
         payload = NULL; /* taken over */
     }
     cJSON *json = cJSON_CreateObject();
