@@ -72,6 +72,8 @@ BAD = {
     "a secret template without {service}": {"secrets": {"serviceTemplate": "techcorp-creds"}},
     "a route with neither prefix nor path": {"services": {"user": {"routes": [{"name": "users"}]}}},
     "a route auth mode the gateway lacks": {"services": {"user": {"routes": [{"name": "u", "prefix": "/v1/u", "auth": "maybe"}]}}},
+    "a route transform with an unknown rule": {"services": {"user": {"routes": [{"name": "u", "prefix": "/v1/u", "transform": {"request_headers": {"set": {"X-A": "1"}}}}]}}},
+    "a route limit without per_minute": {"services": {"user": {"routes": [{"name": "u", "prefix": "/v1/u", "rate_limit": {"burst": 5}}]}}},
     "an unknown top-level key": {"replicaCount": 3},
     "a mistyped CIDR": {"networkPolicy": {"postgresql": {"cidrs": ["10.0.0.0"]}}},
     "a plan without per_day": {"gatewayRouting": {"plans": {"gold": {"per_minute": 10}}}},

@@ -555,3 +555,543 @@ Test(ratelimit, batch_counts_are_checked)
     cr_expect_eq(call.nargs, 6);
     cr_expect_str_eq(call.args[5], "1", "a single check is a batch of one");
 }
+
+/* ------------------------------------------------------------------------- extra limit */
+
+static const char *hget_n(tc_redis_t *r, const char *key, char *out, size_t n)
+{
+    redisReply *h = tc_redis_cmdf(r, "HGET %s n", key);
+    cr_assert_not_null(h);
+    cr_assert_eq(h->type, REDIS_REPLY_STRING, "quota hash %s has no n", key);
+    snprintf(out, n, "%s", h->str);
+    freeReplyObject(h);
+    return out;
+}
+
+Test(ratelimit, extra_stricter_than_main_refuses_without_consuming_main)
+{
+    tc_redis_t *r = open_pool();
+    char key[128], xkey[128];
+    unique_key(key, sizeof key, "xs-main");
+    unique_key(xkey, sizeof xkey, "xs-extra");
+    /* main: T = 6 s, nothing regenerates during the test; extra: T = 100 ms, burst 2 */
+    tc_rl_spec_t spec = {.limit = 10,
+                         .period_ms = 60000,
+                         .burst = 10,
+                         .extra_key = xkey,
+                         .extra_limit = 5,
+                         .extra_period_ms = 500,
+                         .extra_burst = 2};
+    for (int i = 0; i < 2; i++) {
+        tc_rl_result_t res = check(r, key, &spec, 1);
+        cr_assert(res.allowed, "request %d", i + 1);
+        cr_assert_eq(res.extra_remaining, 1 - i);
+        cr_assert_eq(res.remaining, 1 - i, "the extra limit is the tighter policy");
+        cr_assert_eq(res.limit, 5);
+        long long expected = 100LL * (i + 1);
+        cr_assert(res.reset_ms > expected - 50 && res.reset_ms <= expected,
+                  "request %d: reset_ms %lld (the extra limit's), expected about %lld", i + 1,
+                  (long long)res.reset_ms, expected);
+        cr_assert_eq(res.retry_after_ms, 0);
+        cr_assert_eq(res.extra_exceeded, 0);
+        cr_assert_eq(res.quota_remaining, -1);
+    }
+    tc_rl_result_t res;
+    for (int i = 0; i < 5; i++) {
+        res = check(r, key, &spec, 1);
+        cr_assert_not(res.allowed, "refusal %d", i + 1);
+        cr_assert(res.extra_exceeded);
+        cr_assert_not(res.quota_exceeded);
+        cr_assert_eq(res.extra_remaining, 0);
+        cr_assert_eq(res.remaining, 0);
+        cr_assert_eq(res.limit, 5);
+        cr_assert(res.retry_after_ms >= 60 && res.retry_after_ms <= 100,
+                  "retry_after %lld, expected about one extra interval (100 ms)",
+                  (long long)res.retry_after_ms);
+    }
+
+    /* one extra cell comes back; the refusals took none of the main limit's */
+    tc_sleep_ms(res.retry_after_ms + 5);
+    res = check(r, key, &spec, 1);
+    cr_assert(res.allowed, "admitted once the extra limit frees a cell");
+    cr_assert_eq(res.extra_remaining, 0);
+    cr_assert_eq(res.remaining, 0);
+    cr_assert_not(check(r, key, &spec, 1).allowed, "only one extra cell came back");
+
+    /* main: 10 - 3 admitted - this one = 6 (had the 6 refusals counted, 0 and refused) */
+    tc_rl_spec_t main_only = {.limit = 10, .period_ms = 60000, .burst = 10};
+    res = check(r, key, &main_only, 1);
+    cr_assert(res.allowed);
+    cr_assert_eq(res.remaining, 6);
+    cr_assert_eq(res.limit, 10);
+    cr_assert_eq(res.extra_remaining, -1);
+    tc_redis_close(r);
+}
+
+Test(ratelimit, main_stricter_than_extra_refuses_without_consuming_extra)
+{
+    tc_redis_t *r = open_pool();
+    char key[128], xkey[128];
+    unique_key(key, sizeof key, "ms-main");
+    unique_key(xkey, sizeof xkey, "ms-extra");
+    /* main: T = 100 ms, burst 2; extra: T = 1 s, burst 5 */
+    tc_rl_spec_t spec = {.limit = 10,
+                         .period_ms = 1000,
+                         .burst = 2,
+                         .extra_key = xkey,
+                         .extra_limit = 60,
+                         .extra_period_ms = 60000,
+                         .extra_burst = 5};
+    for (int i = 0; i < 2; i++) {
+        tc_rl_result_t res = check(r, key, &spec, 1);
+        cr_assert(res.allowed);
+        cr_assert_eq(res.remaining, 1 - i, "the main rate is the tighter policy");
+        cr_assert_eq(res.limit, 10);
+        cr_assert_eq(res.extra_remaining, 4 - i);
+        long long expected = 100LL * (i + 1);
+        cr_assert(res.reset_ms > expected - 50 && res.reset_ms <= expected,
+                  "request %d: reset_ms %lld (the main rate's), expected about %lld", i + 1,
+                  (long long)res.reset_ms, expected);
+    }
+    /* the extra key holds its own TAT: two cells of 1 s ahead, expiring then */
+    long long ttl = pttl(r, xkey);
+    cr_assert(ttl > 1900 && ttl <= 2000, "extra key PTTL %lld, expected about 2000", ttl);
+
+    tc_rl_result_t res;
+    for (int i = 0; i < 5; i++) {
+        res = check(r, key, &spec, 1);
+        cr_assert_not(res.allowed);
+        cr_assert_not(res.extra_exceeded, "the main rate refused it, not the extra limit");
+        cr_assert_not(res.quota_exceeded);
+        cr_assert_eq(res.extra_remaining, 3, "a refusal takes no extra cell");
+        cr_assert_eq(res.limit, 10);
+        cr_assert(res.retry_after_ms >= 60 && res.retry_after_ms <= 100, "retry_after %lld",
+                  (long long)res.retry_after_ms);
+    }
+    tc_sleep_ms(res.retry_after_ms + 5);
+    res = check(r, key, &spec, 1);
+    cr_assert(res.allowed);
+    cr_assert_eq(res.extra_remaining, 2, "5 - 3 admitted");
+    cr_assert_eq(res.remaining, 0);
+    tc_redis_close(r);
+}
+
+Test(ratelimit, extra_limit_and_quota_together)
+{
+    tc_redis_t *r = open_pool();
+    char key[128], xkey[128], qkey[128], n[32];
+    unique_key(key, sizeof key, "xq-main");
+    unique_key(xkey, sizeof xkey, "xq-extra");
+    unique_key(qkey, sizeof qkey, "xq-day");
+    /* main T = 6 s burst 10 (nothing regenerates during the test), extra T = 1 s burst 2,
+     * quota 3 a day */
+    tc_rl_spec_t spec = {.limit = 10,
+                         .period_ms = 60000,
+                         .burst = 10,
+                         .quota_key = qkey,
+                         .quota_limit = 3,
+                         .quota_window_ms = DAY_MS,
+                         .extra_key = xkey,
+                         .extra_limit = 30,
+                         .extra_period_ms = 30000,
+                         .extra_burst = 2};
+    tc_rl_result_t res = check(r, key, &spec, 1);
+    cr_assert(res.allowed);
+    cr_assert_eq(res.extra_remaining, 1);
+    cr_assert_eq(res.quota_remaining, 2);
+    cr_assert_eq(res.remaining, 1, "the extra limit is the tightest");
+    cr_assert_eq(res.limit, 30);
+    res = check(r, key, &spec, 1);
+    cr_assert(res.allowed);
+    cr_assert_eq(res.extra_remaining, 0);
+    cr_assert_eq(res.quota_remaining, 1);
+    cr_assert_eq(res.remaining, 0);
+    cr_assert_eq(res.limit, 30);
+
+    /* the extra limit refuses while the quota has room: the quota keeps it */
+    res = check(r, key, &spec, 1);
+    cr_assert_not(res.allowed);
+    cr_assert(res.extra_exceeded);
+    cr_assert_not(res.quota_exceeded);
+    cr_assert_eq(res.quota_remaining, 1);
+    cr_assert(res.retry_after_ms > 900 && res.retry_after_ms <= 1000, "retry_after %lld",
+              (long long)res.retry_after_ms);
+    cr_assert_str_eq(hget_n(r, qkey, n, sizeof n), "2");
+
+    tc_sleep_ms(res.retry_after_ms + 10);
+    res = check(r, key, &spec, 1);
+    cr_assert(res.allowed, "one extra cell back, one quota cell left");
+    cr_assert_eq(res.extra_remaining, 0);
+    cr_assert_eq(res.quota_remaining, 0);
+    cr_assert_eq(res.remaining, 0);
+    cr_assert_eq(res.limit, 30, "a tie goes to the extra limit before the quota");
+
+    /* both refuse: the longer wait (the end of the UTC day) wins */
+    res = check(r, key, &spec, 1);
+    cr_assert_not(res.allowed);
+    cr_assert(res.extra_exceeded);
+    cr_assert(res.quota_exceeded);
+    int64_t day_left = DAY_MS - tc_now_ms() % DAY_MS;
+    cr_assert(llabs((long long)(res.retry_after_ms - day_left)) < 2000,
+              "retry_after %lld, the UTC day ends in %lld ms", (long long)res.retry_after_ms,
+              (long long)day_left);
+    cr_assert_str_eq(hget_n(r, qkey, n, sizeof n), "3");
+
+    /* main: 10 - 3 admitted - this one = 6; the two refusals took nothing */
+    tc_rl_spec_t main_only = {.limit = 10, .period_ms = 60000, .burst = 10};
+    res = check(r, key, &main_only, 1);
+    cr_assert(res.allowed);
+    cr_assert_eq(res.remaining, 6);
+    redisReply *reply = tc_redis_cmdf(r, "DEL %s", qkey);
+    cr_assert_not_null(reply);
+    freeReplyObject(reply);
+    tc_redis_close(r);
+}
+
+/* A batch of 10 on fresh keys with all three limits; how many it admitted, and the flags of
+ * its first refused request. T = 1 s everywhere, so nothing regenerates meanwhile. */
+static int64_t batch_admits(tc_redis_t *r, int64_t main_burst, int64_t extra_burst, int64_t quota,
+                            tc_rl_result_t *first_refused)
+{
+    char key[128], xkey[128], qkey[128];
+    unique_key(key, sizeof key, "bx-main");
+    unique_key(xkey, sizeof xkey, "bx-extra");
+    unique_key(qkey, sizeof qkey, "bx-day");
+    tc_rl_spec_t spec = {.limit = 60,
+                         .period_ms = 60000,
+                         .burst = main_burst,
+                         .quota_key = qkey,
+                         .quota_limit = quota,
+                         .quota_window_ms = DAY_MS,
+                         .extra_key = xkey,
+                         .extra_limit = 60,
+                         .extra_period_ms = 60000,
+                         .extra_burst = extra_burst};
+    redisReply *reply = run_batch(r, key, &spec, 1, 10);
+    int64_t k = 0;
+    for (int i = 0; i < 10; i++) {
+        tc_rl_result_t res = nth(reply, &spec, i);
+        if (res.allowed) {
+            cr_assert_eq(k, i, "request %d admitted after a refusal", i);
+            k++;
+        } else if (k == i) {
+            *first_refused = res;
+        }
+    }
+    freeReplyObject(reply);
+    char n[32], want[32];
+    snprintf(want, sizeof want, "%lld", (long long)k);
+    cr_assert_str_eq(hget_n(r, qkey, n, sizeof n), want, "the quota holds what the batch took");
+    /* and each GCRA key is k cells of 1 s ahead (its PTTL), refused requests taking none */
+    long long ttl = pttl(r, key), xttl = pttl(r, xkey);
+    cr_assert(ttl > k * 1000 - 100 && ttl <= k * 1000, "main PTTL %lld after %lld admitted", ttl,
+              (long long)k);
+    cr_assert(xttl > k * 1000 - 100 && xttl <= k * 1000, "extra PTTL %lld after %lld admitted",
+              xttl, (long long)k);
+    reply = tc_redis_cmdf(r, "DEL %s", qkey);
+    cr_assert_not_null(reply);
+    freeReplyObject(reply);
+    return k;
+}
+
+Test(ratelimit, quota_refusal_does_not_consume_extra)
+{
+    tc_redis_t *r = open_pool();
+    char key[128], xkey[128], qkey[128];
+    unique_key(key, sizeof key, "qx-main");
+    unique_key(xkey, sizeof xkey, "qx-extra");
+    unique_key(qkey, sizeof qkey, "qx-day");
+    /* main T = 6 s burst 10, extra T = 1 s burst 3, quota 1 */
+    tc_rl_spec_t spec = {.limit = 10,
+                         .period_ms = 60000,
+                         .burst = 10,
+                         .quota_key = qkey,
+                         .quota_limit = 1,
+                         .quota_window_ms = DAY_MS,
+                         .extra_key = xkey,
+                         .extra_limit = 60,
+                         .extra_period_ms = 60000,
+                         .extra_burst = 3};
+    tc_rl_result_t res = check(r, key, &spec, 1);
+    cr_assert(res.allowed);
+    cr_assert_eq(res.extra_remaining, 2);
+    cr_assert_eq(res.quota_remaining, 0);
+    for (int i = 0; i < 3; i++) {
+        res = check(r, key, &spec, 1);
+        cr_assert_not(res.allowed);
+        cr_assert(res.quota_exceeded);
+        cr_assert_not(res.extra_exceeded, "the quota refused it, not the extra limit");
+        cr_assert_eq(res.extra_remaining, 2);
+    }
+    /* one cell of 1 s on the extra key, one of 6 s on the main key: nothing more */
+    long long xttl = pttl(r, xkey), ttl = pttl(r, key);
+    cr_assert(xttl > 900 && xttl <= 1000, "extra PTTL %lld", xttl);
+    cr_assert(ttl > 5900 && ttl <= 6000, "main PTTL %lld", ttl);
+    redisReply *reply = tc_redis_cmdf(r, "DEL %s", qkey);
+    cr_assert_not_null(reply);
+    freeReplyObject(reply);
+    tc_redis_close(r);
+}
+
+Test(ratelimit, batch_with_extra_admits_the_least_of_the_limits)
+{
+    tc_redis_t *r = open_pool();
+    tc_rl_result_t res;
+
+    cr_assert_eq(batch_admits(r, 7, 4, 6, &res), 4, "the extra limit binds");
+    cr_assert(res.extra_exceeded);
+    cr_assert_not(res.quota_exceeded);
+    cr_assert_eq(res.extra_remaining, 0);
+    cr_assert_eq(res.quota_remaining, 2);
+
+    cr_assert_eq(batch_admits(r, 3, 6, 5, &res), 3, "the main rate binds");
+    cr_assert_not(res.extra_exceeded);
+    cr_assert_not(res.quota_exceeded);
+    cr_assert_eq(res.extra_remaining, 3);
+    cr_assert_eq(res.remaining, 0);
+
+    cr_assert_eq(batch_admits(r, 8, 6, 2, &res), 2, "the quota binds");
+    cr_assert_not(res.extra_exceeded);
+    cr_assert(res.quota_exceeded);
+    cr_assert_eq(res.extra_remaining, 4);
+
+    cr_assert_eq(batch_admits(r, 5, 5, 9, &res), 5, "main and extra bind together");
+    cr_assert(res.extra_exceeded);
+    cr_assert_eq(res.retry_after_ms > 900 && res.retry_after_ms <= 1000, 1, "retry_after %lld",
+                 (long long)res.retry_after_ms);
+    tc_redis_close(r);
+}
+
+Test(ratelimit, batch_with_extra_answers_request_by_request)
+{
+    tc_redis_t *r = open_pool();
+    char key[128], xkey[128];
+    unique_key(key, sizeof key, "bxr-main");
+    unique_key(xkey, sizeof xkey, "bxr-extra");
+    /* main T = 1 s burst 7; extra T = 1 s burst 4 (limit 30 per 30 s) */
+    tc_rl_spec_t spec = {.limit = 60,
+                         .period_ms = 60000,
+                         .burst = 7,
+                         .extra_key = xkey,
+                         .extra_limit = 30,
+                         .extra_period_ms = 30000,
+                         .extra_burst = 4};
+    redisReply *reply = run_batch(r, key, &spec, 1, 8);
+    for (int i = 0; i < 4; i++) {
+        tc_rl_result_t res = nth(reply, &spec, i);
+        cr_assert(res.allowed, "request %d", i);
+        cr_assert_eq(res.extra_remaining, 3 - i);
+        cr_assert_eq(res.remaining, 3 - i);
+        cr_assert_eq(res.limit, 30);
+        long long expected = 1000LL * (i + 1);
+        cr_assert(res.reset_ms > expected - 50 && res.reset_ms <= expected,
+                  "request %d: reset_ms %lld, expected about %lld", i, (long long)res.reset_ms,
+                  expected);
+        cr_assert_eq(res.retry_after_ms, 0);
+    }
+    for (int i = 4; i < 8; i++) {
+        tc_rl_result_t res = nth(reply, &spec, i);
+        cr_assert_not(res.allowed, "request %d", i);
+        cr_assert(res.extra_exceeded);
+        cr_assert_eq(res.extra_remaining, 0);
+        cr_assert_eq(res.remaining, 0);
+        cr_assert_eq(res.quota_remaining, -1);
+        cr_assert(res.retry_after_ms > 900 && res.retry_after_ms <= 1000, "retry_after %lld",
+                  (long long)res.retry_after_ms);
+    }
+    freeReplyObject(reply);
+    /* main: 7 - 4 admitted - this one = 2 */
+    tc_rl_spec_t main_only = {.limit = 60, .period_ms = 60000, .burst = 7};
+    tc_rl_result_t res = check(r, key, &main_only, 1);
+    cr_assert(res.allowed);
+    cr_assert_eq(res.remaining, 2);
+    tc_redis_close(r);
+}
+
+/* The equivalence of batch_equals_single_checks_in_a_row, with an extra limit and a quota. */
+Test(ratelimit, batch_with_extra_equals_single_checks_in_a_row)
+{
+    tc_redis_t *r = open_pool();
+    char one[128], many[128], x1[128], x2[128], q1[128], q2[128];
+    unique_key(one, sizeof one, "xseq");
+    unique_key(many, sizeof many, "xbat");
+    unique_key(x1, sizeof x1, "xseq-x");
+    unique_key(x2, sizeof x2, "xbat-x");
+    unique_key(q1, sizeof q1, "xseq-day");
+    unique_key(q2, sizeof q2, "xbat-day");
+    tc_rl_spec_t s1 = {.limit = 60,
+                       .period_ms = 60000,
+                       .burst = 7,
+                       .quota_key = q1,
+                       .quota_limit = 6,
+                       .quota_window_ms = DAY_MS,
+                       .extra_key = x1,
+                       .extra_limit = 30,
+                       .extra_period_ms = 30000,
+                       .extra_burst = 5};
+    tc_rl_spec_t s2 = s1;
+    s2.quota_key = q2;
+    s2.extra_key = x2;
+    tc_rl_result_t single[10];
+    for (int i = 0; i < 10; i++)
+        single[i] = check(r, one, &s1, 1);
+    cr_assert(single[4].allowed);
+    cr_assert_not(single[5].allowed);
+    cr_assert(single[5].extra_exceeded);
+    redisReply *reply = run_batch(r, many, &s2, 1, 10);
+    for (int i = 0; i < 10; i++) {
+        tc_rl_result_t b = nth(reply, &s2, i);
+        cr_assert_eq(b.allowed, single[i].allowed, "request %d", i);
+        cr_assert_eq(b.remaining, single[i].remaining, "request %d", i);
+        cr_assert_eq(b.limit, single[i].limit, "request %d", i);
+        cr_assert_eq(b.quota_remaining, single[i].quota_remaining, "request %d", i);
+        cr_assert_eq(b.quota_exceeded, single[i].quota_exceeded, "request %d", i);
+        cr_assert_eq(b.extra_remaining, single[i].extra_remaining, "request %d", i);
+        cr_assert_eq(b.extra_exceeded, single[i].extra_exceeded, "request %d", i);
+        cr_assert((b.retry_after_ms == 0) == (single[i].retry_after_ms == 0), "request %d", i);
+    }
+    freeReplyObject(reply);
+    redisReply *d = tc_redis_cmdf(r, "DEL %s %s", q1, q2);
+    cr_assert_not_null(d);
+    freeReplyObject(d);
+    tc_redis_close(r);
+}
+
+Test(ratelimit, invalid_extra_specs)
+{
+    tc_redis_t *r = open_pool();
+    tc_rl_result_t res;
+#define MAIN .limit = 10, .period_ms = 1000, .burst = 5
+    const tc_rl_spec_t bad[] = {
+        {MAIN, .extra_key = "x", .extra_limit = 0, .extra_period_ms = 1000, .extra_burst = 1},
+        {MAIN, .extra_key = "x", .extra_limit = 10, .extra_period_ms = 0, .extra_burst = 1},
+        {MAIN, .extra_key = "x", .extra_limit = 10, .extra_period_ms = 1000, .extra_burst = 0},
+        {MAIN, .extra_key = "x", .extra_limit = -1, .extra_period_ms = 1000, .extra_burst = 1},
+        /* a period beyond 2^48 us */
+        {MAIN, .extra_key = "x", .extra_limit = 10, .extra_period_ms = 281474976711LL,
+         .extra_burst = 1},
+        /* T = 1 s: a tolerance beyond 2^48 us */
+        {MAIN, .extra_key = "x", .extra_limit = 1, .extra_period_ms = 1000,
+         .extra_burst = 281474977},
+        /* the extra limit on the GCRA key or on the quota key */
+        {MAIN, .extra_key = "tc:test:rl:never", .extra_limit = 10, .extra_period_ms = 1000,
+         .extra_burst = 5},
+        {MAIN, .quota_key = "q", .quota_limit = 5, .quota_window_ms = DAY_MS, .extra_key = "q",
+         .extra_limit = 10, .extra_period_ms = 1000, .extra_burst = 5},
+    };
+    for (size_t i = 0; i < TC_ARRAY_LEN(bad); i++) {
+        tc_rl_call_t call;
+        cr_expect_eq(tc_ratelimit_check(r, "tc:test:rl:never", &bad[i], 1, &res), TC_EINVAL,
+                     "spec %zu", i);
+        cr_expect_eq(tc_ratelimit_prepare_n("tc:test:rl:never", &bad[i], 1, 3, &call), TC_EINVAL,
+                     "spec %zu", i);
+    }
+    /* the bound itself is fine: 281474976 cells of 1 s is 2^48 us minus a little */
+    tc_rl_spec_t edge = {MAIN, .extra_key = "x", .extra_limit = 1, .extra_period_ms = 1000,
+                         .extra_burst = 281474976};
+    tc_rl_call_t call;
+    cr_expect_eq(tc_ratelimit_prepare("tc:test:rl:never", &edge, 1, &call), TC_OK);
+
+    tc_rl_spec_t narrow = {MAIN, .extra_key = "x", .extra_limit = 10, .extra_period_ms = 1000,
+                           .extra_burst = 2};
+    cr_expect_eq(tc_ratelimit_check(r, "tc:test:rl:never", &narrow, 3, &res), TC_EINVAL,
+                 "a cost above the extra burst can never be admitted");
+    cr_expect_eq(tc_ratelimit_check(r, "tc:test:rl:never", &narrow, -1, &res), TC_EINVAL);
+    /* extra_* without extra_key are ignored, as quota_* without quota_key are */
+    tc_rl_spec_t ignored = {MAIN, .extra_limit = 0, .extra_period_ms = -5, .extra_burst = 0};
+    cr_expect_eq(tc_ratelimit_prepare("k", &ignored, 1, &call), TC_OK);
+    cr_expect_eq(call.nargs, 6);
+    cr_expect_eq(call.nkeys, 1);
+#undef MAIN
+    redisReply *reply = tc_redis_cmdf(r, "EXISTS tc:test:rl:never x q");
+    cr_assert_not_null(reply);
+    cr_expect_eq(reply->integer, 0, "an invalid spec writes nothing");
+    freeReplyObject(reply);
+    tc_redis_close(r);
+}
+
+/* KEYS and ARGV for every combination; without an extra limit, the call of before. */
+Test(ratelimit, call_layout)
+{
+    tc_rl_call_t call;
+    tc_rl_spec_t spec = {.limit = 10, .period_ms = 1000, .burst = 5}; /* T = 100000 us */
+    cr_assert_eq(tc_ratelimit_prepare_n("k", &spec, 2, 7, &call), TC_OK);
+    cr_expect_eq(call.nkeys, 1);
+    cr_expect_eq(call.nargs, 6);
+    const char *plain[] = {"100000", "500000", "2", "0", "0", "7"};
+    for (int i = 0; i < 6; i++)
+        cr_expect_str_eq(call.args[i], plain[i], "ARGV[%d]", i + 1);
+
+    spec.quota_key = "q";
+    spec.quota_limit = 9;
+    spec.quota_window_ms = DAY_MS;
+    cr_assert_eq(tc_ratelimit_prepare_n("k", &spec, 2, 7, &call), TC_OK);
+    cr_expect_eq(call.nkeys, 2);
+    cr_expect_str_eq(call.keys[1], "q");
+    cr_expect_eq(call.nargs, 6);
+    cr_expect_str_eq(call.args[3], "9");
+    cr_expect_str_eq(call.args[4], "86400000");
+    cr_expect_str_eq(call.args[5], "7");
+
+    spec.extra_key = "x";
+    spec.extra_limit = 3;
+    spec.extra_period_ms = 1000; /* T = 333334 us, rounded up */
+    spec.extra_burst = 2;
+    cr_assert_eq(tc_ratelimit_prepare_n("k", &spec, 2, 7, &call), TC_OK);
+    cr_expect_eq(call.nkeys, 3);
+    cr_expect_str_eq(call.keys[0], "k");
+    cr_expect_str_eq(call.keys[1], "q");
+    cr_expect_str_eq(call.keys[2], "x");
+    cr_expect_eq(call.nargs, 8);
+    const char *full[] = {"100000", "500000", "2", "9", "86400000", "333334", "666668", "7"};
+    for (int i = 0; i < 8; i++)
+        cr_expect_str_eq(call.args[i], full[i], "ARGV[%d]", i + 1);
+
+    spec.quota_key = NULL;
+    cr_assert_eq(tc_ratelimit_prepare_n("k", &spec, 2, 7, &call), TC_OK);
+    cr_expect_eq(call.nkeys, 2);
+    cr_expect_str_eq(call.keys[1], "x");
+    cr_expect_eq(call.nargs, 8);
+    cr_expect_str_eq(call.args[7], "7");
+}
+
+Test(ratelimit, without_extra_the_result_says_so)
+{
+    tc_redis_t *r = open_pool();
+    char key[128];
+    unique_key(key, sizeof key, "noextra");
+    tc_rl_spec_t spec = {.limit = 10, .period_ms = 1000, .burst = 1};
+    tc_rl_result_t res = check(r, key, &spec, 1);
+    cr_assert(res.allowed);
+    cr_assert_eq(res.extra_remaining, -1);
+    cr_assert_eq(res.extra_exceeded, 0);
+    res = check(r, key, &spec, 1);
+    cr_assert_not(res.allowed);
+    cr_assert_eq(res.extra_remaining, -1);
+    cr_assert_eq(res.extra_exceeded, 0);
+    tc_redis_close(r);
+}
+
+/* ARGV announcing an extra limit but KEYS without its key: an error, not a guess. */
+Test(ratelimit, extra_args_without_extra_key_is_an_error)
+{
+    tc_redis_t *r = open_pool();
+    char key[128];
+    unique_key(key, sizeof key, "xmissing");
+    tc_rl_spec_t spec = {.limit = 10,
+                         .period_ms = 1000,
+                         .burst = 5,
+                         .extra_key = "tc:test:rl:xmissing-x",
+                         .extra_limit = 10,
+                         .extra_period_ms = 1000,
+                         .extra_burst = 5};
+    tc_rl_call_t call;
+    cr_assert_eq(tc_ratelimit_prepare(key, &spec, 1, &call), TC_OK);
+    redisReply *reply =
+        tc_redis_eval(r, tc_ratelimit_script(), 1, call.keys, call.nargs, call.args);
+    cr_assert_not_null(reply);
+    tc_rl_result_t res;
+    cr_assert_eq(tc_ratelimit_parse(reply, &spec, &res), TC_ERROR);
+    freeReplyObject(reply);
+    tc_redis_close(r);
+}

@@ -18,6 +18,9 @@
  *     (longest first), ties in file order; a pattern's segments are those of its path
  *   - every route is reachable: its own path (a pattern with its {params} filled in) with any
  *     of its methods finds a route
+ *   - a route's transformations never name a header the gateway owns, a path rule suits the
+ *     route's kind (a template for patterns, a prefix for prefixes, never with strip_prefix),
+ *     and applying them to the route's own path and a query never overflows or crashes
  *   - plans: at least one, the default among them, limits within range; CORS "*" never with
  *     credentials; trusted CIDRs have a valid prefix length
  *   - parsing the same text again with the snapshot as `prev` (a reload) gives the same shape
@@ -171,6 +174,44 @@ static size_t route_example(const gw_route_t *r, char *out, size_t cap)
     return n;
 }
 
+/* A route's transformations applied to its own example path and a small query: the rules
+ * never touch a header the gateway owns, a path template expands to an absolute path with
+ * every segment the route captured, and nothing overflows what it was given. */
+static void check_transform(const gw_route_t *r, const char *path, size_t plen)
+{
+    const gw_transform_t *t = r->transform;
+    if (!t)
+        return;
+    const gw_tx_set_t *sets[] = {&t->req_headers, &t->resp_headers};
+    for (int k = 0; k < 2; k++)
+        for (int op = 0; op < GW_TX_OPS; op++) {
+            CHECK(sets[k]->n[op] >= 0 && sets[k]->n[op] <= GW_TX_MAX_RULES);
+            for (int i = 0; i < sets[k]->n[op]; i++) {
+                const gw_tx_rule_t *rule = &sets[k]->rules[op][i];
+                CHECK(!gw_tx_header_protected(rule->name, rule->name_len, k == 1));
+                CHECK(!rule->to || !gw_tx_header_protected(rule->to, rule->to_len, k == 1));
+            }
+        }
+    CHECK(t->path_mode == GW_PATH_KEEP || !r->strip_prefix);
+    CHECK(t->path_mode != GW_PATH_TEMPLATE || !r->prefix);
+    CHECK(t->path_mode != GW_PATH_PREFIX || r->prefix);
+    gw_tx_ctx_t x = {.org = "org_1",
+                     .sub = "usr_1",
+                     .request_id = "req_1",
+                     .client_ip = "127.0.0.1",
+                     .path = path,
+                     .path_len = plen};
+    static char out[1 << 16];
+    if (t->path_mode != GW_PATH_KEEP) {
+        long n = gw_tx_path(t, r->path_len > 1 ? r->path_len : 0, &x, out, sizeof out);
+        CHECK(n > 0 && out[0] == '/');
+    }
+    int params = 0;
+    long q = gw_tx_query(&t->query, &x, "a=1&q=2&&b", 10, out, sizeof out, &params);
+    CHECK(q >= 0 && params >= 0 && params <= 4 + t->query.n[GW_TX_ADD]);
+    CHECK(gw_tx_query(&t->query, &x, "a=1", 3, out, 1, &params) <= 1);
+}
+
 static void check_routes(const gw_config_t *c)
 {
     CHECK(c->nroutes >= 1 && c->routes);
@@ -222,6 +263,7 @@ static void check_routes(const gw_config_t *c)
         }
         /* reachable with each of its methods */
         size_t n = route_example(r, example, sizeof example);
+        check_transform(r, example, n);
         for (int m = HTTP_M_GET; m < HTTP_M_COUNT; m++) {
             if (!(r->methods & (1u << m)))
                 continue;

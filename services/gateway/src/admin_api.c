@@ -20,6 +20,7 @@
 
 static const char *const auth_names[] = {"required", "optional", "none"};
 static const char *const rl_names[] = {"plan", "ip", "none"};
+static const char *const per_names[] = {"org", "principal", "ip"};
 
 /* Whether the call carries the admin token (else the 401 is set). */
 static bool authorized(gw_app_t *app, tc_req_t *req, tc_resp_t *resp)
@@ -47,7 +48,33 @@ static cJSON *methods_json(unsigned mask)
     return a;
 }
 
-static cJSON *route_json(const gw_route_t *r)
+/* The route's own limit, or null. */
+static cJSON *route_limit_json(const gw_route_t *r)
+{
+    if (!r->rl_per_minute)
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    tc_json_add_int(o, "per_minute", r->rl_per_minute);
+    tc_json_add_int(o, "burst", r->rl_burst);
+    tc_json_add_str(o, "per", per_names[r->rl_per]);
+    return o;
+}
+
+/* The route's "transform" as the file has it (the compiled rules keep no names of their
+ * sections), or null. */
+static cJSON *transform_json(const gw_config_t *c, const gw_route_t *r)
+{
+    const cJSON *routes = cJSON_GetObjectItemCaseSensitive(c->source, "routes");
+    const cJSON *t =
+        r->transform
+            ? cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(routes, r->order), "transform")
+            : NULL;
+    return t ? cJSON_Duplicate(t, true) : cJSON_CreateNull();
+}
+
+static cJSON *route_json(const gw_config_t *c, const gw_route_t *r)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
@@ -64,6 +91,8 @@ static cJSON *route_json(const gw_route_t *r)
     cJSON_AddBoolToObject(o, "strip_prefix", r->strip_prefix);
     cJSON_AddBoolToObject(o, "usage_events", r->usage_events);
     tc_json_add_str(o, "min_role", tc_role_name(r->min_role));
+    cJSON_AddItemToObject(o, "route_limit", route_limit_json(r));
+    cJSON_AddItemToObject(o, "transform", transform_json(c, r));
     return o;
 }
 
@@ -157,7 +186,7 @@ static void h_routes(tc_req_t *req, tc_resp_t *resp, void *ud)
     if (routes && ups) {
         tc_json_add_int(o, "generation", (int64_t)c->generation);
         for (int i = 0; i < c->nroutes; i++)
-            cJSON_AddItemToArray(routes, route_json(&c->routes[i]));
+            cJSON_AddItemToArray(routes, route_json(c, &c->routes[i]));
         for (int i = 0; i < c->nupstreams; i++)
             cJSON_AddItemToArray(ups, upstream_json(&c->upstreams[i], now));
         cJSON_AddItemToObject(o, "plans", plans_json(c));

@@ -58,8 +58,13 @@ void gw_config_inherit_breakers(gw_config_t *c, const gw_config_t *prev);
 
 /* config_routes.c: "routes", sorted into match order (needs the upstreams). */
 int gw_config_parse_routes(gw_cv_t *v, const cJSON *root, gw_config_t *c);
+/* config_transform.c: a route's "transform" (after its path and strip_prefix are known). */
+int gw_config_parse_transform(gw_cv_t *v, const cJSON *r, const char *p, gw_route_t *rt);
 
 /* config_limits.c: "plans", "default_plan" and "ip_rate_limit". */
+/* A limit's "per_minute" (required) and "burst" (default per_minute), refused when libcommon's
+ * GCRA script could not take them. */
+void gw_cv_rate(gw_cv_t *v, const cJSON *obj, const char *p, int64_t *per_minute, int64_t *burst);
 int gw_config_parse_plans(gw_cv_t *v, const cJSON *root, gw_config_t *c);
 void gw_config_parse_ip_limit(gw_cv_t *v, const cJSON *root, gw_config_t *c);
 

@@ -10,6 +10,27 @@
 #define DEFAULT_IP_PER_MINUTE 60
 #define DEFAULT_IP_BURST      20
 
+/* Whether libcommon's script takes the limit: its tolerance (interval × burst) must stay
+ * within 2^48 µs. */
+static bool gcra_ok(int64_t per_minute, int64_t burst)
+{
+    if (per_minute < 1 || burst < 1)
+        return false;
+    int64_t interval = (60000 * 1000 + per_minute - 1) / per_minute;
+    return burst <= ((int64_t)1 << 48) / interval;
+}
+
+void gw_cv_rate(gw_cv_t *v, const cJSON *obj, const char *p, int64_t *per_minute, int64_t *burst)
+{
+    if (!cJSON_GetObjectItemCaseSensitive(obj, "per_minute"))
+        gw_cv_error(v, p, "per_minute is required");
+    *per_minute = gw_cv_int(v, obj, "per_minute", p, 1, 1, 10000000);
+    *burst = gw_cv_int(v, obj, "burst", p, *per_minute, 1, 10000000);
+    if (!gcra_ok(*per_minute, *burst))
+        gw_cv_error(v, p, "burst %lld is too large for %lld per minute", (long long)*burst,
+                    (long long)*per_minute);
+}
+
 int gw_config_parse_plans(gw_cv_t *v, const cJSON *root, gw_config_t *c)
 {
     const cJSON *plans = gw_cv_obj(v, root, "plans", "", 1);
@@ -36,10 +57,7 @@ int gw_config_parse_plans(gw_cv_t *v, const cJSON *root, gw_config_t *c)
             continue;
         }
         gw_cv_keys(v, it, p, (const char *const[]){"per_minute", "per_day", "burst", NULL});
-        if (!cJSON_GetObjectItemCaseSensitive(it, "per_minute"))
-            gw_cv_error(v, p, "per_minute is required");
-        pl->per_minute = gw_cv_int(v, it, "per_minute", p, 1, 1, 10000000);
-        pl->burst = gw_cv_int(v, it, "burst", p, pl->per_minute, 1, 10000000);
+        gw_cv_rate(v, it, p, &pl->per_minute, &pl->burst);
         const cJSON *day = cJSON_GetObjectItemCaseSensitive(it, "per_day");
         if (!day)
             gw_cv_error(v, p, "per_day is required (null for unlimited)");

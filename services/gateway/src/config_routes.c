@@ -119,12 +119,41 @@ static int route_paths(gw_cv_t *v, const cJSON *r, const char *p, gw_route_t *rt
     return TC_OK;
 }
 
+/* "rate_limit": {"per_minute": n, "burst": b, "per": "org" | "principal" | "ip"}: the route's
+ * own limit, beside the plan limit (or the per-IP one) that applies as without it. */
+static void route_limit(gw_cv_t *v, const cJSON *r, const char *p, gw_route_t *rt,
+                        gw_rl_mode_t mode)
+{
+    static const char *const keys[] = {"per_minute", "burst", "per", NULL};
+    static const char *const pers[] = {"org", "principal", "ip", NULL};
+    char lp[96];
+    gw_cv_path(lp, sizeof lp, p, "rate_limit");
+    const cJSON *rl = cJSON_GetObjectItemCaseSensitive(r, "rate_limit");
+    gw_cv_keys(v, rl, lp, keys);
+    rt->rate_limit = mode;
+    /* the name keys the route's counters in Redis: it must be there, short and plain */
+    const char *name = gw_cv_str(v, r, "name", p, false);
+    size_t n = name ? strlen(name) : 0;
+    if (!name || n > 64 ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789._-") != n)
+        gw_cv_error(v, lp,
+                    "a route with its own limit needs a \"name\" of 1 to 64 of "
+                    "[A-Za-z0-9._-] (it keys the limit's counters)");
+    gw_cv_rate(v, rl, lp, &rt->rl_per_minute, &rt->rl_burst);
+    rt->rl_per = (gw_rl_per_t)gw_cv_enum(v, rl, "per", lp, pers,
+                                         rt->auth == GW_AUTH_NONE ? GW_PER_IP : GW_PER_ORG);
+    if (rt->auth == GW_AUTH_NONE && rt->rl_per != GW_PER_IP)
+        gw_cv_error(v, lp, "per \"%s\" needs a caller: auth \"none\" routes count per \"ip\"",
+                    pers[rt->rl_per]);
+}
+
 static int parse_route(gw_cv_t *v, const cJSON *r, const char *p, gw_config_t *c, gw_route_t *rt)
 {
-    static const char *const keys[] = {"name",         "prefix",   "path",           "methods",
-                                       "upstream",     "auth",     "rate_limit",     "timeout_ms",
-                                       "retries",      "min_role", "max_body_bytes", "strip_prefix",
-                                       "usage_events", NULL};
+    static const char *const keys[] = {
+        "name",           "prefix",       "path",         "methods",   "upstream",
+        "auth",           "rate_limit",   "timeout_ms",   "retries",   "min_role",
+        "max_body_bytes", "strip_prefix", "usage_events", "transform", NULL};
     static const char *const auth_modes[] = {"required", "optional", "none", NULL};
     static const char *const rl_modes[] = {"plan", "ip", "none", NULL};
     gw_cv_keys(v, r, p, keys);
@@ -135,8 +164,11 @@ static int parse_route(gw_cv_t *v, const cJSON *r, const char *p, gw_config_t *c
         return TC_ENOMEM;
     rt->methods = parse_methods(v, r, p);
     rt->auth = (gw_auth_mode_t)gw_cv_enum(v, r, "auth", p, auth_modes, GW_AUTH_REQUIRED);
-    rt->rate_limit = (gw_rl_mode_t)gw_cv_enum(v, r, "rate_limit", p, rl_modes,
-                                              rt->auth == GW_AUTH_NONE ? GW_RL_IP : GW_RL_PLAN);
+    gw_rl_mode_t rl_default = rt->auth == GW_AUTH_NONE ? GW_RL_IP : GW_RL_PLAN;
+    if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r, "rate_limit")))
+        route_limit(v, r, p, rt, rl_default);
+    else
+        rt->rate_limit = (gw_rl_mode_t)gw_cv_enum(v, r, "rate_limit", p, rl_modes, rl_default);
     if (rt->auth == GW_AUTH_NONE && rt->rate_limit == GW_RL_PLAN)
         gw_cv_error(v, p,
                     "rate_limit \"plan\" needs a caller: use auth required/optional, or \"ip\"");
@@ -158,7 +190,7 @@ static int parse_route(gw_cv_t *v, const cJSON *r, const char *p, gw_config_t *c
     int up_retries = rt->upstream ? rt->upstream->retries : 1;
     rt->timeout_ms = (int)gw_cv_int(v, r, "timeout_ms", p, up_timeout, 1, 600000);
     rt->retries = (int)gw_cv_int(v, r, "retries", p, up_retries, 0, 5);
-    return TC_OK;
+    return gw_config_parse_transform(v, r, p, rt);
 }
 
 static int route_cmp(const void *a, const void *b)
@@ -198,6 +230,12 @@ int gw_config_parse_routes(gw_cv_t *v, const cJSON *root, gw_config_t *c)
             return TC_ENOMEM;
         for (int j = 0; rt->path && j < rt->order; j++) {
             gw_route_t *o = &c->routes[j];
+            if ((o->rl_per_minute || rt->rl_per_minute) && o->name && rt->name &&
+                strcmp(o->name, rt->name) == 0)
+                gw_cv_error(v, p,
+                            "has the name of routes[%d]: a route with its own limit needs a "
+                            "name of its own",
+                            j);
             if (o->path && o->prefix == rt->prefix && strcmp(o->path, rt->path) == 0 &&
                 (o->methods & rt->methods))
                 gw_cv_error(v, p, "duplicates routes[%d] (same %s and overlapping methods)", j,

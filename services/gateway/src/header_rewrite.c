@@ -46,6 +46,70 @@ static void copy_header(out_t *o, const char *buf, const http_hdr_t *h)
     put(o, "\r\n", 2);
 }
 
+/* "Name: <the rule's value>"; false (nothing written) when the value is absent for this
+ * request (an anonymous caller's $(principal.org)). */
+static bool put_rule(out_t *o, const char *name, size_t nlen, const gw_tx_rule_t *r,
+                     const gw_tx_ctx_t *x)
+{
+    size_t mark = o->len;
+    int fields = o->fields++;
+    put(o, name, nlen);
+    put(o, ": ", 2);
+    if (o->overflow)
+        return true;
+    long n = gw_tpl_expand(&r->value, x, false, o->p + o->len, o->cap - o->len);
+    if (n == -2) {
+        o->len = mark;
+        o->fields = fields;
+        return false;
+    }
+    if (n < 0) {
+        o->overflow = 1;
+        return true;
+    }
+    o->len += (size_t)n;
+    put(o, "\r\n", 2);
+    return true;
+}
+
+/* A header through the route's rules: removed, renamed, its value replaced, or as it was.
+ * present[i] records that add rule i names a header the message has. */
+static void tx_copy(out_t *o, const char *buf, const http_hdr_t *h, const gw_tx_set_t *s,
+                    const gw_tx_ctx_t *x, bool present[GW_TX_MAX_RULES])
+{
+    const char *name = buf + h->name_off;
+    size_t nlen = h->name_len;
+    if (gw_tx_find(s, GW_TX_REMOVE, true, name, nlen))
+        return;
+    const gw_tx_rule_t *ren = gw_tx_find(s, GW_TX_RENAME, true, name, nlen);
+    if (ren) {
+        name = ren->to;
+        nlen = ren->to_len;
+    }
+    for (int i = 0; i < s->n[GW_TX_ADD]; i++)
+        if (s->rules[GW_TX_ADD][i].name_len == nlen &&
+            strncasecmp(s->rules[GW_TX_ADD][i].name, name, nlen) == 0)
+            present[i] = true;
+    const gw_tx_rule_t *rep = gw_tx_find(s, GW_TX_REPLACE, true, name, nlen);
+    if (rep && put_rule(o, name, nlen, rep, x))
+        return;
+    o->fields++;
+    put(o, name, nlen);
+    put(o, ": ", 2);
+    put(o, buf + h->value_off, h->value_len);
+    put(o, "\r\n", 2);
+}
+
+/* The add rules whose header the message does not have. */
+static void tx_add(out_t *o, const gw_tx_set_t *s, const gw_tx_ctx_t *x,
+                   const bool present[GW_TX_MAX_RULES])
+{
+    for (int i = 0; i < s->n[GW_TX_ADD]; i++)
+        if (!present[i])
+            put_rule(o, s->rules[GW_TX_ADD][i].name, s->rules[GW_TX_ADD][i].name_len,
+                     &s->rules[GW_TX_ADD][i], x);
+}
+
 #define IS(h, lit) http_header_is(buf, (h), lit, sizeof lit - 1)
 
 /* Hop-by-hop headers of RFC 9110 §7.6.1 (plus the non-standard Proxy-Connection). */
@@ -153,6 +217,7 @@ long gw_build_upstream_request(const char *buf, const http_request_t *req, const
     size_t line = o.len;
     put_header(&o, "Host", u->host, strlen(u->host));
     bool conn_named = connection_names_headers(buf, req->headers, req->nheaders);
+    bool present[GW_TX_MAX_RULES] = {false};
     for (int i = 0; i < req->nheaders; i++) {
         const http_hdr_t *h = &req->headers[i];
         if (hop_by_hop(buf, h) || edge_owned(buf, h))
@@ -163,8 +228,13 @@ long gw_build_upstream_request(const char *buf, const http_request_t *req, const
             continue;
         if (conn_named && named_by_connection(buf, req->headers, req->nheaders, h))
             continue;
-        copy_header(&o, buf, h);
+        if (u->tx)
+            tx_copy(&o, buf, h, u->tx, u->txc, present);
+        else
+            copy_header(&o, buf, h);
     }
+    if (u->tx)
+        tx_add(&o, u->tx, u->txc, present);
     if (u->authorization)
         put_header(&o, "Authorization", u->authorization, strlen(u->authorization));
     put_header(&o, "X-Forwarded-For", u->xff, strlen(u->xff));
@@ -206,14 +276,20 @@ long gw_build_client_response(const char *buf, const http_response_t *resp,
     put(&o, buf + 8, (size_t)(eol - buf - 8));
     put(&o, "\r\n", 2);
     bool conn_named = connection_names_headers(buf, resp->headers, resp->nheaders);
+    bool present[GW_TX_MAX_RULES] = {false};
     for (int i = 0; i < resp->nheaders; i++) {
         const http_hdr_t *h = &resp->headers[i];
         if (response_dropped(buf, h, ctx))
             continue;
         if (conn_named && named_by_connection(buf, resp->headers, resp->nheaders, h))
             continue;
-        copy_header(&o, buf, h);
+        if (ctx->tx)
+            tx_copy(&o, buf, h, ctx->tx, ctx->txc, present);
+        else
+            copy_header(&o, buf, h);
     }
+    if (ctx->tx)
+        tx_add(&o, ctx->tx, ctx->txc, present);
     put_header(&o, "X-Request-Id", ctx->request_id, strlen(ctx->request_id));
     if (ctx->extra)
         put(&o, ctx->extra, ctx->extra_len);

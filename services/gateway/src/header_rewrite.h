@@ -22,6 +22,7 @@
 
 #include "http_parse.h"
 #include "routes_config.h"
+#include "transform.h"
 
 typedef struct {
     const char *path; /* path to send (after strip_prefix) */
@@ -35,6 +36,8 @@ typedef struct {
     const char *traceparent;   /* our span */
     int keep_tracestate;       /* inbound traceparent was valid: tracestate belongs to it */
     const char *authorization; /* replacement Authorization value, NULL keeps the client's */
+    const gw_tx_set_t *tx;     /* the route's request header rules, may be NULL */
+    const gw_tx_ctx_t *txc;    /* what their values expand to */
 } gw_upreq_t;
 
 /* The header section of a head that was built: its fields (Host included) and their bytes
@@ -53,13 +56,15 @@ typedef struct {
     const char *request_id;
     const char *extra; /* ready "Name: value\r\n" lines (RateLimit-*, CORS), may be NULL */
     size_t extra_len;
-    const char *security; /* the gateway's security headers (nosniff, HSTS), may be NULL; */
-    size_t security_len;  /* the upstream's X-Content-Type-Options is dropped for them */
-    bool hsts;            /* ...and its Strict-Transport-Security when they hold one */
-    int strip_cors;       /* the gateway sets CORS headers itself: drop the upstream's */
-    int dechunk;          /* HTTP/1.0 client and chunked body: drop Transfer-Encoding */
-    int keep_alive;       /* the client connection stays open after this response */
-    int client_minor;     /* HTTP/1.<minor> of the client */
+    const char *security;   /* the gateway's security headers (nosniff, HSTS), may be NULL; */
+    size_t security_len;    /* the upstream's X-Content-Type-Options is dropped for them */
+    bool hsts;              /* ...and its Strict-Transport-Security when they hold one */
+    int strip_cors;         /* the gateway sets CORS headers itself: drop the upstream's */
+    int dechunk;            /* HTTP/1.0 client and chunked body: drop Transfer-Encoding */
+    int keep_alive;         /* the client connection stays open after this response */
+    int client_minor;       /* HTTP/1.<minor> of the client */
+    const gw_tx_set_t *tx;  /* the route's response header rules, may be NULL */
+    const gw_tx_ctx_t *txc; /* what their values expand to */
 } gw_resp_ctx_t;
 
 long gw_build_client_response(const char *buf, const http_response_t *resp,

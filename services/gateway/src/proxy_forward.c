@@ -327,27 +327,82 @@ static gw_target_t *pick(gw_conn_t *c)
     return t;
 }
 
-/* The upstream request head into u->wbuf. TC_ENOMEM when it does not fit WBUF_MAX,
- * TC_EINVAL when it is larger than a service takes (request_limits.h). */
-static int build_head(gw_conn_t *c, up_conn_t *u)
+/* What the route's rules make of the request (transform.h) for this exchange. */
+static gw_tx_ctx_t tx_ctx(const gw_conn_t *c)
+{
+    return (gw_tx_ctx_t){
+        .org = c->principal.org,
+        .sub = c->principal.sub,
+        .request_id = c->request_id,
+        .client_ip = c->fwd.client_ip,
+        .path = c->head_dropped ? NULL : c->in + c->req.target_off,
+        .path_len = c->head_dropped ? 0 : c->req.path_len,
+    };
+}
+
+/* The path and query to send: the request's, or what the route's rules make of them (into
+ * buf). TC_EINVAL with *why when the result is one a service would refuse. */
+static int target_parts(gw_conn_t *c, const gw_tx_ctx_t *x, char *buf, size_t cap, gw_upreq_t *ur,
+                        gw_refusal_t *why)
 {
     const gw_route_t *r = c->route;
-    const char *path = c->in + c->req.target_off;
-    size_t plen = c->req.path_len;
+    const gw_transform_t *t = r->transform;
+    ur->path = x->path;
+    ur->path_len = x->path_len;
+    ur->query_len = c->req.target_len - c->req.path_len;
+    ur->query = ur->query_len ? c->in + c->req.target_off + c->req.path_len : NULL;
     if (r->strip_prefix && r->path_len > 1) {
-        path += r->path_len;
-        plen -= r->path_len;
-        if (plen == 0) {
-            path = "/";
-            plen = 1;
+        ur->path += r->path_len;
+        ur->path_len -= r->path_len;
+        if (ur->path_len == 0) {
+            ur->path = "/";
+            ur->path_len = 1;
         }
     }
+    if (!t || (t->path_mode == GW_PATH_KEEP && gw_tx_set_empty(&t->query)))
+        return TC_OK; /* header rules only: the target is the request's */
+    long pn = (long)ur->path_len;
+    if (t->path_mode != GW_PATH_KEEP &&
+        (pn = gw_tx_path(t, r->path_len > 1 ? r->path_len : 0, x, buf, cap)) >= 0) {
+        ur->path = buf;
+        ur->path_len = (size_t)pn;
+        if (!gw_path_safe(ur->path, ur->path_len)) { /* the rules are checked at load: never */
+            *why = (gw_refusal_t){400, "bad_request", "The rewritten path is not a safe path"};
+            return TC_EINVAL;
+        }
+    }
+    long qn = 0;
+    int params = 0;
+    if (pn >= 0 && !gw_tx_set_empty(&t->query)) {
+        char *q = buf + (ur->path == buf ? pn : 0);
+        size_t room = cap - (size_t)(q - buf);
+        const char *in = ur->query ? ur->query + 1 : "";
+        size_t inlen = ur->query ? ur->query_len - 1 : 0;
+        qn = room > 1 ? gw_tx_query(&t->query, x, in, inlen, q + 1, room - 1, &params) : -1;
+        if (qn >= 0) {
+            q[0] = '?';
+            ur->query = qn ? q : NULL;
+            ur->query_len = qn ? (size_t)qn + 1 : 0;
+        }
+    }
+    if (pn < 0 || qn < 0 || ur->path_len + ur->query_len > GW_MAX_UP_TARGET) {
+        *why = (gw_refusal_t){414, "uri_too_long", "The rewritten request target is too long"};
+        return TC_EINVAL;
+    }
+    if (params > GW_MAX_QUERY_PARAMS) {
+        *why = (gw_refusal_t){400, "bad_request", "Too many query parameters"};
+        return TC_EINVAL;
+    }
+    return TC_OK;
+}
+
+/* The upstream request head into u->wbuf. TC_ENOMEM when it does not fit WBUF_MAX,
+ * TC_EINVAL (with *why) when it is one a service would refuse (request_limits.h). */
+static int build_head(gw_conn_t *c, up_conn_t *u, gw_refusal_t *why)
+{
+    char target[GW_MAX_UP_TARGET + 2];
+    gw_tx_ctx_t x = tx_ctx(c);
     gw_upreq_t ur = {
-        .path = path,
-        .path_len = plen,
-        .query = c->req.target_len > c->req.path_len ? c->in + c->req.target_off + c->req.path_len
-                                                     : NULL,
-        .query_len = c->req.target_len - c->req.path_len,
         .host = c->target->hostport,
         .xff = c->fwd.xff,
         .proto = c->fwd.proto,
@@ -355,7 +410,14 @@ static int build_head(gw_conn_t *c, up_conn_t *u)
         .traceparent = c->traceparent,
         .keep_tracestate = c->trace_valid,
         .authorization = c->fwd_auth && c->ptype == PT_API_KEY ? c->fwd_auth : NULL,
+        .tx = c->route->transform && !gw_tx_set_empty(&c->route->transform->req_headers)
+                  ? &c->route->transform->req_headers
+                  : NULL,
+        .txc = &x,
     };
+    if (target_parts(c, &x, target, sizeof target, &ur, why) != TC_OK)
+        return TC_EINVAL;
+    *why = (gw_refusal_t){431, "headers_too_large", "The request headers are too large to forward"};
     for (;;) {
         gw_head_size_t size;
         long n =
@@ -400,11 +462,11 @@ static void attempt(gw_conn_t *c)
     }
     u->owner = c;
     c->up = u;
-    if (build_head(c, u) != TC_OK) {
+    gw_refusal_t why;
+    if (build_head(c, u, &why) != TC_OK) {
         release_up(c, u->reused);
         breaker_outcome(c, OUTCOME_NONE);
-        gw_respond_error(c, 431, "headers_too_large",
-                         "The request headers are too large to forward", NULL, true);
+        gw_respond_error(c, why.status, why.code, why.message, NULL, true);
         return;
     }
     c->connect_deadline_ms = w->now_ms + c->upstream->connect_timeout_ms;
@@ -429,8 +491,26 @@ static void send_continue(gw_conn_t *c)
         c->bytes_out += sizeof cont - 1;
 }
 
+/* Whether the route's rules make a target a service takes; when not, the client is answered
+ * before any upstream connection or retry budget is spent on the request. */
+static bool target_acceptable(gw_conn_t *c)
+{
+    if (!c->route->transform)
+        return true;
+    char target[GW_MAX_UP_TARGET + 2];
+    gw_tx_ctx_t x = tx_ctx(c);
+    gw_upreq_t ur = {0};
+    gw_refusal_t why;
+    if (target_parts(c, &x, target, sizeof target, &ur, &why) == TC_OK)
+        return true;
+    gw_respond_error(c, why.status, why.code, why.message, NULL, true);
+    return false;
+}
+
 gw_step_t gw_proxy_begin(gw_conn_t *c)
 {
+    if (!target_acceptable(c))
+        return GW_DONE;
     c->state = CS_PROXY;
     c->upstream = c->route->upstream;
     c->deadline_ms = c->w->now_ms + c->route->timeout_ms;
@@ -542,6 +622,7 @@ static int response_head(gw_conn_t *c, up_conn_t *u)
         c->keep_alive = 0; /* the body ends with our FIN, or the request body is unread */
     size_t sec_len = 0;
     const char *sec = gw_conn_security_headers(c, GW_CONTENT_API, &sec_len);
+    gw_tx_ctx_t x = tx_ctx(c);
     gw_resp_ctx_t ctx = {
         .request_id = c->request_id,
         .extra = c->extra,
@@ -553,6 +634,10 @@ static int response_head(gw_conn_t *c, up_conn_t *u)
         .dechunk = u->dechunk,
         .keep_alive = c->keep_alive,
         .client_minor = c->client_minor,
+        .tx = c->route->transform && !gw_tx_set_empty(&c->route->transform->resp_headers)
+                  ? &c->route->transform->resp_headers
+                  : NULL,
+        .txc = &x,
     };
     for (size_t need = u->resp.head_len + 1024;; need *= 2) {
         if (need > 4 * (size_t)GW_IN_MAX || gw_conn_out_reserve(c, need) != TC_OK)

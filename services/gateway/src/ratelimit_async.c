@@ -2,8 +2,9 @@
  * Rate limiting inside the event loop (see ratelimit_async.h): key and spec per route mode,
  * the hiredis adapter for the worker's epoll loop, and the in-process fallback.
  *
- * Keys: gw:rl:{org_…}:rate and gw:rl:{org_…}:day for a plan (the braces keep both keys of
- * one script in one Redis Cluster slot), gw:rl:{ip}:rate for per-IP limits.
+ * Keys: gw:rl:{org_…}:rate and gw:rl:{org_…}:day for a plan (the braces keep the keys of
+ * one script in one Redis Cluster slot), gw:rl:{ip}:rate for per-IP limits, and a route's own
+ * limit under the same braces: gw:rl:{…}:route:<name>[:<sub> | :ip:<address>].
  */
 #include "ratelimit_async.h"
 #include "tc/tc_core.h"
@@ -29,9 +30,13 @@
 
 #define ARGS_SLOTS 16
 
+/* The script's ARGV but the count (tc_ratelimit.h), formatted for one limit. */
+#define NARGS_MAX (TC_RL_ARGS_MAX - 1)
+
 typedef struct {
     uint64_t gen; /* configuration generation the strings belong to (0: none) */
-    char v[5][24];
+    int n;
+    char v[NARGS_MAX][24];
 } args_cache_t;
 
 /* Requests of one key arriving in one loop turn are decided by one script run (the script
@@ -66,8 +71,11 @@ typedef struct {
     tc_rl_spec_t spec;
     char key[160];
     char quota_key[160];
-    const char *what; /* "plan" or "ip", for metrics and messages */
-    int slot;         /* ARGV cache slot: 0 per-IP limit, 1 + plan index */
+    char extra_key[256]; /* the route's own limit (spec.extra_key), when it has one */
+    const char *what;    /* "plan" or "ip", for metrics and messages */
+    const char *route;   /* the route's name, for messages */
+    int slot;            /* ARGV cache slot: 0 per-IP limit, 1 + plan index; ARGS_SLOTS and
+                            above: not cached (a route's own limit) */
 } rl_req_t;
 
 typedef struct {
@@ -77,7 +85,8 @@ typedef struct {
 typedef struct rl_batch {
     struct rl_batch *next; /* free list */
     rl_req_t r;
-    char args[5][24]; /* the script's ARGV but the count, formatted for this spec */
+    char args[NARGS_MAX][24]; /* the script's ARGV but the count, formatted for this spec */
+    int nargs;
     int n;
     waiter_t w[BATCH_MAX];
 } rl_batch_t;
@@ -93,6 +102,28 @@ static void make_key(char *out, size_t cap, const char *who, const char *suffix)
     out[7 + w] = '}';
     out[8 + w] = ':';
     memcpy(out + 9 + w, suffix, x + 1);
+}
+
+/* The route's own limit beside the main one, keyed under the main key's braces (`who`), so
+ * that both live in one Redis Cluster slot. */
+static void route_limit(const gw_conn_t *c, const char *who, bool by_ip, rl_req_t *r)
+{
+    const gw_route_t *route = c->route;
+    char suffix[200];
+    const char *name = route->name;
+    if (route->rl_per == GW_PER_PRINCIPAL && !by_ip && c->principal.sub[0])
+        snprintf(suffix, sizeof suffix, "route:%.64s:%.63s", name, c->principal.sub);
+    else if (route->rl_per == GW_PER_IP && !by_ip)
+        snprintf(suffix, sizeof suffix, "route:%.64s:ip:%.63s", name, c->fwd.client_ip);
+    else /* per org; and per address when the main limit is the address's already */
+        snprintf(suffix, sizeof suffix, "route:%.64s", name);
+    make_key(r->extra_key, sizeof r->extra_key, who, suffix);
+    r->spec.extra_key = r->extra_key;
+    r->spec.extra_limit = route->rl_per_minute;
+    r->spec.extra_period_ms = MINUTE_MS;
+    r->spec.extra_burst = route->rl_burst;
+    r->route = name;
+    r->slot = ARGS_SLOTS; /* the arguments depend on the route too: formatted per request */
 }
 
 /* Whether a limit applies to the request (then *r says which). */
@@ -117,6 +148,8 @@ static bool rl_request(gw_conn_t *c, rl_req_t *r)
             r->spec.quota_limit = plan->per_day;
             r->spec.quota_window_ms = DAY_MS;
         }
+        if (route->rl_per_minute)
+            route_limit(c, who, false, r);
         return true;
     }
     /* per client IP: auth "none" routes, and anonymous callers of "optional" plan routes */
@@ -124,6 +157,8 @@ static bool rl_request(gw_conn_t *c, rl_req_t *r)
     make_key(r->key, sizeof r->key, c->fwd.client_ip, "rate");
     r->spec =
         (tc_rl_spec_t){.limit = cfg->ip_per_minute, .period_ms = MINUTE_MS, .burst = cfg->ip_burst};
+    if (route->rl_per_minute)
+        route_limit(c, c->fwd.client_ip, true, r);
     return true;
 }
 
@@ -168,18 +203,48 @@ static gw_step_t decide(gw_conn_t *c, const rl_req_t *r, const tc_rl_result_t *r
     if (res->allowed)
         return GW_NEXT;
     gw_app_t *app = c->w->app;
-    tc_metric_inc(app->m.rl_rejected, 1, res->quota_exceeded ? "daily_quota" : r->what);
+    tc_metric_inc(app->m.rl_rejected, 1,
+                  res->quota_exceeded   ? "daily_quota"
+                  : res->extra_exceeded ? "route"
+                                        : r->what);
     int64_t retry = ceil_s(res->retry_after_ms);
-    char headers[64], msg[160];
+    char headers[64], msg[200];
     snprintf(headers, sizeof headers, "Retry-After: %lld\r\n", (long long)(retry ? retry : 1));
     if (res->quota_exceeded)
         snprintf(msg, sizeof msg, "You have exceeded the daily quota of %lld requests",
                  (long long)r->spec.quota_limit);
+    else if (res->extra_exceeded)
+        snprintf(msg, sizeof msg,
+                 "You have exceeded the rate limit of %lld requests/minute of route %.64s",
+                 (long long)r->spec.extra_limit, r->route ? r->route : "");
     else
         snprintf(msg, sizeof msg, "You have exceeded the rate limit of %lld requests/minute",
                  (long long)r->spec.limit);
     gw_respond_error(c, 429, "rate_limit_exceeded", msg, headers, false);
     return GW_DONE;
+}
+
+/* The route's own limit in the in-process limiter, after the main one admitted the request
+ * (which keeps that cell even when this one refuses: the fallback is approximate by design). */
+static void local_route_check(gw_local_rl_t *l, const rl_req_t *r, int64_t now_us,
+                              tc_rl_result_t *res)
+{
+    tc_rl_spec_t xs = {.limit = r->spec.extra_limit,
+                       .period_ms = r->spec.extra_period_ms,
+                       .burst = r->spec.extra_burst};
+    tc_rl_result_t x;
+    gw_local_rl_check(l, r->extra_key, &xs, now_us, &x);
+    res->extra_remaining = x.remaining;
+    if (!x.allowed) {
+        res->allowed = 0;
+        res->extra_exceeded = 1;
+        res->retry_after_ms = x.retry_after_ms;
+    }
+    if (x.remaining < res->remaining || !x.allowed) {
+        res->limit = x.limit;
+        res->remaining = x.remaining;
+        res->reset_ms = x.reset_ms;
+    }
 }
 
 /* Redis could not decide: the in-process limiter does, or 503 when failing closed. */
@@ -204,7 +269,10 @@ static gw_step_t fail_open(gw_conn_t *c, const rl_req_t *r)
         return GW_DONE;
     }
     tc_rl_result_t res;
-    gw_local_rl_check(app->local_rl, r->key, &r->spec, tc_mono_ns() / 1000, &res);
+    int64_t now_us = tc_mono_ns() / 1000;
+    gw_local_rl_check(app->local_rl, r->key, &r->spec, now_us, &res);
+    if (r->spec.extra_key && res.allowed)
+        local_route_check(app->local_rl, r, now_us, &res);
     return decide(c, r, &res);
 }
 
@@ -451,18 +519,20 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv);
 
 /* ARGV of the script for a limit but the batch's count: they depend on the plan only, so
  * they are formatted once per configuration and worker instead of per request. */
-static const char (*script_args(gw_rl_t *rl, const gw_conn_t *c, const rl_req_t *r))[24]
+static const args_cache_t *script_args(gw_rl_t *rl, const gw_conn_t *c, const rl_req_t *r)
 {
     args_cache_t *e = r->slot < ARGS_SLOTS ? &rl->args[r->slot] : &rl->spare;
     if (e->gen == c->cfg->generation && r->slot < ARGS_SLOTS)
-        return e->v;
+        return e;
     tc_rl_call_t call;
-    if (tc_ratelimit_prepare(r->key, &r->spec, 1, &call) != TC_OK || call.nargs != 6)
+    if (tc_ratelimit_prepare(r->key, &r->spec, 1, &call) != TC_OK || call.nargs < 2 ||
+        call.nargs - 1 > NARGS_MAX)
         return NULL;
-    for (int i = 0; i < 5; i++)
+    e->n = call.nargs - 1;
+    for (int i = 0; i < e->n; i++)
         memcpy(e->v[i], call.buf[i], sizeof e->v[i]);
     e->gen = c->cfg->generation;
-    return e->v;
+    return e;
 }
 
 /* One RESP bulk string; 0 when it does not fit. */
@@ -480,14 +550,19 @@ static size_t resp_bulk(char *out, size_t cap, const char *s, size_t n)
 
 static bool same_limit(const rl_req_t *a, const rl_req_t *b)
 {
-    return a->slot == b->slot && a->spec.limit == b->spec.limit && a->spec.burst == b->spec.burst &&
-           a->spec.period_ms == b->spec.period_ms && a->spec.quota_limit == b->spec.quota_limit &&
-           strcmp(a->key, b->key) == 0 && !a->spec.quota_key == !b->spec.quota_key;
+    if (a->slot != b->slot || a->spec.limit != b->spec.limit || a->spec.burst != b->spec.burst ||
+        a->spec.period_ms != b->spec.period_ms || a->spec.quota_limit != b->spec.quota_limit ||
+        strcmp(a->key, b->key) != 0 || !a->spec.quota_key != !b->spec.quota_key ||
+        !a->spec.extra_key != !b->spec.extra_key)
+        return false;
+    return !a->spec.extra_key ||
+           (a->spec.extra_limit == b->spec.extra_limit &&
+            a->spec.extra_burst == b->spec.extra_burst && strcmp(a->extra_key, b->extra_key) == 0);
 }
 
 static rl_batch_t *batch_new(gw_rl_t *rl, gw_conn_t *c, const rl_req_t *r)
 {
-    const char(*args)[24] = script_args(rl, c, r);
+    const args_cache_t *args = script_args(rl, c, r);
     if (!args)
         return NULL;
     rl_batch_t *b = rl->spares;
@@ -499,9 +574,12 @@ static rl_batch_t *batch_new(gw_rl_t *rl, gw_conn_t *c, const rl_req_t *r)
     }
     b->next = NULL;
     b->r = *r;
-    if (b->r.spec.quota_key) /* it pointed into the caller's copy */
+    if (b->r.spec.quota_key) /* they pointed into the caller's copy */
         b->r.spec.quota_key = b->r.quota_key;
-    memcpy(b->args, args, sizeof b->args);
+    if (b->r.spec.extra_key)
+        b->r.spec.extra_key = b->r.extra_key;
+    memcpy(b->args, args->v, sizeof b->args);
+    b->nargs = args->n;
     b->n = 0;
     return b;
 }
@@ -549,14 +627,20 @@ static int send_batch(gw_rl_t *rl, rl_batch_t *b, bool full_script)
 {
     const rl_req_t *r = &b->r;
     const char *script = full_script ? tc_ratelimit_script()->source : rl->sha;
-    int nkeys = r->spec.quota_key ? 2 : 1;
+    static const char *const nkeys_text[] = {"0", "1", "2", "3"};
     char count[16];
     snprintf(count, sizeof count, "%d", b->n);
-    /* EVAL(SHA) script nkeys key [quota key], five arguments and the count */
-    const char *argv[3 + 2 + 6] = {full_script ? "EVAL" : "EVALSHA", script, nkeys == 2 ? "2" : "1",
-                                   r->key, r->spec.quota_key};
-    int argc = 3 + nkeys;
-    for (int i = 0; i < 5; i++)
+    /* EVAL(SHA) script nkeys key [quota key] [route key], the arguments and the count */
+    const char *argv[3 + TC_RL_KEYS_MAX + TC_RL_ARGS_MAX] = {full_script ? "EVAL" : "EVALSHA",
+                                                             script};
+    int argc = 3, nkeys = 0;
+    argv[argc++] = r->key, nkeys++;
+    if (r->spec.quota_key)
+        argv[argc++] = r->spec.quota_key, nkeys++;
+    if (r->spec.extra_key)
+        argv[argc++] = r->spec.extra_key, nkeys++;
+    argv[2] = nkeys_text[nkeys];
+    for (int i = 0; i < b->nargs; i++)
         argv[argc++] = b->args[i];
     argv[argc++] = count;
     size_t cap = strlen(script) + 1024, len = 0;
@@ -782,4 +866,5 @@ void gw_local_rl_check(gw_local_rl_t *l, const char *key, const tc_rl_spec_t *sp
     out->reset_ms = (tat - now_us + 999) / 1000;
     out->retry_after_ms = allowed ? 0 : (next - tolerance - now_us + 999) / 1000;
     out->quota_remaining = -1;
+    out->extra_remaining = -1;
 }

@@ -13,6 +13,8 @@
  *                                  HTTP_MAX_HEADERS, 100 fields  431 headers_too_large (parser)
  *   query parameters               32 '&'-separated pieces      400 bad_request
  *   cookies                        100 pairs over every Cookie  431 headers_too_large
+ *   rewritten target (transform)   GW_MAX_UP_TARGET             414 uri_too_long
+ *   rewritten query parameters     32                           400 bad_request
  *   head sent upstream             100 fields, 16 KiB of names
  *                                  and values (4 bytes each
  *                                  more, for ": " and CRLF)     431 headers_too_large
@@ -33,6 +35,9 @@
 #define GW_MAX_COOKIES        100
 #define GW_MAX_UP_FIELDS      100
 #define GW_MAX_UP_FIELD_BYTES 16384
+/* A target (path and query) a route's rules rewrote: within the request line a service reads
+ * (HTTP_MAX_LINE, with room for the method and version). */
+#define GW_MAX_UP_TARGET (HTTP_MAX_LINE - 32)
 
 /* An answer the gateway gives instead of forwarding. */
 typedef struct {

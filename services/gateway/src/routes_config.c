@@ -28,6 +28,7 @@ static void config_free(gw_config_t *c)
     for (int i = 0; i < c->nroutes; i++) {
         free(c->routes[i].name);
         free(c->routes[i].path);
+        gw_transform_free(c->routes[i].transform);
     }
     free(c->routes);
     for (int i = 0; i < c->nupstreams; i++) {

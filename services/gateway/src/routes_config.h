@@ -26,12 +26,16 @@
 #include "http_parse.h"
 #include "tc/tc_auth.h"
 #include "tc/tc_cidr.h"
+#include "transform.h"
 #include "upstream_health.h"
 
 #define GW_MAX_METHODS_MASK ((1u << HTTP_M_COUNT) - 1)
 
 typedef enum { GW_AUTH_REQUIRED = 0, GW_AUTH_OPTIONAL, GW_AUTH_NONE } gw_auth_mode_t;
 typedef enum { GW_RL_PLAN = 0, GW_RL_IP, GW_RL_NONE } gw_rl_mode_t;
+/* Whom a route's own limit counts: the caller's org, the caller (user, key or service), or
+ * the client address (auth "none" routes, anonymous callers). */
+typedef enum { GW_PER_ORG = 0, GW_PER_PRINCIPAL, GW_PER_IP } gw_rl_per_t;
 typedef enum { GW_GROUP_STABLE = 0, GW_GROUP_CANARY = 1 } gw_group_id_t;
 
 typedef struct {
@@ -115,13 +119,19 @@ typedef struct {
     gw_upstream_t *upstream;
     gw_auth_mode_t auth;
     gw_rl_mode_t rate_limit;
+    /* the route's own limit beside the plan (or per-IP) one, decided in the same script run:
+     * rl_per_minute 0 means none */
+    int64_t rl_per_minute;
+    int64_t rl_burst;
+    gw_rl_per_t rl_per;
     int timeout_ms;
     int64_t max_body_bytes;
     int strip_prefix;
     int retries;
     tc_role_t min_role;
-    int usage_events; /* emit com.techcorp.api.request for this route */
-    int order;        /* position in the file (ties) */
+    int usage_events;          /* emit com.techcorp.api.request for this route */
+    gw_transform_t *transform; /* header, query and path rules (NULL: none) */
+    int order;                 /* position in the file (ties) */
 } gw_route_t;
 
 typedef struct {

@@ -49,6 +49,12 @@ def test_routes_and_breakers(gw, spec):
     assert names.index("auth-login") < names.index("auth")
     users = next(x for x in body["routes"] if x["name"] == "users")
     assert users["upstream"] == "user" and users["auth"] == "required"
+    assert users["route_limit"] is None and users["transform"] is None
+    limited = next(x for x in body["routes"] if x["name"] == "t-route-limited")
+    assert limited["route_limit"] == {"per_minute": 3, "burst": 3, "per": "principal"}
+    tx = next(x for x in body["routes"] if x["name"] == "t-tx")["transform"]
+    assert tx["path"] == "/internal/{file}/of/{id}"
+    assert tx["request_headers"]["add"]["X-Org"] == "$(principal.org)"
     canary = next(u for u in body["upstreams"] if u["name"] == "canary")
     assert canary["canary"]["weight"] == 25
     assert body["plans"]["enterprise"]["per_day"] is None

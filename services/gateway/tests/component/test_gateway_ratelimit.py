@@ -218,3 +218,61 @@ def test_redis_losing_its_script_cache_is_survived(gw, ups, tokens, stack):
     tok = tokens.mint(plan="tiny")
     assert [r.status_code for r in burst(gw, tok, 6)] == [200] * 5 + [429]
     assert gw.metric("ratelimit_fail_open_total") == before
+
+
+# ---------------------------------------------------------------------- per-route limits (issue 23)
+
+def codes(rs):
+    return [r.status_code for r in rs]
+
+
+def test_route_limit_per_principal_beside_the_plan(gw, ups, tokens):
+    org = new_id("org")  # plan tiny: 5 a minute for the org, one more every 12 s
+    alice, bob, carol = (tokens.mint(org=org, plan="tiny") for _ in range(3))
+    rs = burst(gw, alice, 4, "/t/routelim")
+    assert codes(rs) == [200, 200, 200, 429], [r.text for r in rs]
+    # the route's limit (3) runs out before the plan's (5), so the headers describe it
+    assert [r.headers["RateLimit-Limit"] for r in rs] == ["3"] * 4
+    assert [r.headers["RateLimit-Remaining"] for r in rs] == ["2", "1", "0", "0"]
+    err = assert_error(rs[3], 429, "rate_limit_exceeded")
+    assert "3 requests/minute of route t-route-limited" in err["message"]
+    assert int(rs[3].headers["Retry-After"]) >= 1
+    # another user of the same org has a limit of their own on this route
+    assert gw.get("/t/routelim", token=bob).status_code == 200
+    # the refused request took nothing of the org's plan: 4 of 5 used, one left
+    assert codes(burst(gw, carol, 2)) == [200, 429]
+    assert len(ups["echo-a"].seen("/t/routelim")) + len(ups["echo-b"].seen("/t/routelim")) == 4
+
+
+def test_route_limit_per_org_and_the_plan_still_applies(gw, ups, tokens):
+    org = new_id("org")
+    rs = burst(gw, tokens.mint(org=org), 2, "/t/routeorg") + \
+        burst(gw, tokens.mint(org=org), 3, "/t/routeorg")
+    assert codes(rs) == [200] * 4 + [429]
+    assert gw.get("/t/routeorg", token=tokens.mint()).status_code == 200  # another org
+    # a tiny plan (5/min) with this route (4/min): the plan's own limit still refuses
+    tiny = tokens.mint(plan="tiny")
+    assert codes(burst(gw, tiny, 2, "/t/limited") + burst(gw, tiny, 4, "/t/routeorg")) == \
+        [200] * 5 + [429]
+
+
+def test_route_limit_per_address_on_open_routes(gw, ups):
+    client = f"198.51.101.{int(time.time() * 7) % 250 + 1}"
+    h = {"X-Forwarded-For": client}
+    rs = [gw.get("/t/routeip", headers=h, via_proxy=True) for _ in range(3)]
+    assert codes(rs) == [200, 200, 429]
+    assert rs[0].headers["RateLimit-Limit"] == "2"
+    other = {"X-Forwarded-For": client.replace("101", "102")}
+    assert gw.get("/t/routeip", headers=other, via_proxy=True).status_code == 200
+
+
+def test_route_rejections_are_counted_by_kind(gw, ups, tokens):
+    before = gw.metric("gateway_ratelimit_rejected_total", kind="route")
+    burst(gw, tokens.mint(), 5, "/t/routelim")
+    assert gw.metric("gateway_ratelimit_rejected_total", kind="route") == before + 2
+
+
+def test_route_limit_holds_while_failing_open(gw, ups, tokens, redis_stopped):
+    rs = burst(gw, tokens.mint(), 5, "/t/routelim")
+    assert codes(rs) == [200, 200, 200, 429, 429], [r.text for r in rs]
+    assert "of route t-route-limited" in rs[3].json()["error"]["message"]

@@ -572,3 +572,70 @@ Test(config, endpoints_must_be_first_or_all)
     cr_assert(has_error(errors, "upstreams[0].resolve_ms: must be an integer"));
     cJSON_Delete(errors);
 }
+
+Test(config, route_rate_limits_beside_the_plan)
+{
+    const char *doc =
+        "{" PLANS ", \"upstreams\": [{\"name\": \"user\", \"targets\": [{\"url\": "
+        "\"http://127.0.0.1:8082\"}]}], \"routes\": ["
+        "{\"name\": \"s\", \"prefix\": \"/v1/search\", \"upstream\": \"user\","
+        " \"rate_limit\": {\"per_minute\": 1000, \"per\": \"principal\"}},"
+        "{\"name\": \"o\", \"prefix\": \"/v1/open\", \"upstream\": \"user\", \"auth\": \"none\","
+        " \"rate_limit\": {\"per_minute\": 10, \"burst\": 2}},"
+        "{\"name\": \"p\", \"prefix\": \"/v1/plain\", \"upstream\": \"user\"}]}";
+    cJSON *errors;
+    gw_config_t *c = load(doc, &errors);
+    cr_assert_not_null(c, "%s", cJSON_PrintUnformatted(errors));
+    const gw_route_t *s = match(c, "/v1/search", HTTP_M_GET, GW_MATCH_OK);
+    cr_assert_eq(s->rate_limit, GW_RL_PLAN, "the plan limit applies as without a route limit");
+    cr_assert_eq(s->rl_per_minute, 1000);
+    cr_assert_eq(s->rl_burst, 1000, "burst defaults to per_minute");
+    cr_assert_eq(s->rl_per, GW_PER_PRINCIPAL);
+    const gw_route_t *o = match(c, "/v1/open", HTTP_M_GET, GW_MATCH_OK);
+    cr_assert_eq(o->rate_limit, GW_RL_IP);
+    cr_assert_eq(o->rl_per, GW_PER_IP, "open routes count per address");
+    cr_assert_eq(o->rl_burst, 2);
+    cr_assert_eq(match(c, "/v1/plain", HTTP_M_GET, GW_MATCH_OK)->rl_per_minute, 0);
+    gw_config_unref(c);
+    cJSON_Delete(errors);
+
+    const char *bad =
+        "{" PLANS ", \"upstreams\": [{\"name\": \"user\", \"targets\": [{\"url\": "
+        "\"http://127.0.0.1:8082\"}]}], \"routes\": ["
+        "{\"name\": \"a\", \"prefix\": \"/a\", \"upstream\": \"user\", \"auth\": \"none\","
+        " \"rate_limit\": {\"per_minute\": 10, \"per\": \"org\"}},"
+        "{\"name\": \"b\", \"prefix\": \"/b\", \"upstream\": \"user\","
+        " \"rate_limit\": {\"burst\": 3, \"window\": 5}},"
+        "{\"name\": \"c\", \"prefix\": \"/c\", \"upstream\": \"user\","
+        " \"rate_limit\": {\"per_minute\": 0, \"per\": \"team\"}}]}";
+    cr_assert_null(load(bad, &errors));
+    cr_assert(has_error(errors, "routes[0].rate_limit: per \"org\" needs a caller"));
+    cr_assert(has_error(errors, "routes[1].rate_limit: per_minute is required"));
+    cr_assert(has_error(errors, "routes[1].rate_limit: unknown key \"window\""));
+    cr_assert(has_error(errors, "routes[2].rate_limit.per_minute: must be an integer"));
+    cr_assert(has_error(errors, "routes[2].rate_limit.per"), "%s", cJSON_PrintUnformatted(errors));
+    cJSON_Delete(errors);
+
+    /* the name keys the counters: present, plain, and its own */
+    const char *names =
+        "{" PLANS ", \"upstreams\": [{\"name\": \"user\", \"targets\": [{\"url\": "
+        "\"http://127.0.0.1:8082\"}]}], \"routes\": ["
+        "{\"prefix\": \"/a\", \"upstream\": \"user\", \"rate_limit\": {\"per_minute\": 10}},"
+        "{\"name\": \"x:y\", \"prefix\": \"/b\", \"upstream\": \"user\","
+        " \"rate_limit\": {\"per_minute\": 10}},"
+        "{\"name\": \"s\", \"prefix\": \"/c\", \"upstream\": \"user\","
+        " \"rate_limit\": {\"per_minute\": 10}},"
+        "{\"name\": \"s\", \"prefix\": \"/d\", \"upstream\": \"user\"},"
+        "{\"name\": \"t\", \"prefix\": \"/e\", \"upstream\": \"user\","
+        " \"rate_limit\": {\"per_minute\": 1, \"burst\": 9000000}}]}";
+    cr_assert_null(load(names, &errors));
+    cr_assert(
+        has_error(errors, "routes[0].rate_limit: a route with its own limit needs a \"name\""));
+    cr_assert(
+        has_error(errors, "routes[1].rate_limit: a route with its own limit needs a \"name\""));
+    cr_assert(has_error(errors, "routes[3]: has the name of routes[2]"), "%s",
+              cJSON_PrintUnformatted(errors));
+    cr_assert(
+        has_error(errors, "routes[4].rate_limit: burst 9000000 is too large for 1 per minute"));
+    cJSON_Delete(errors);
+}

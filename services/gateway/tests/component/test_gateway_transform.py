@@ -1,0 +1,91 @@
+"""Per-route transformations (issue 23): the upstream path, request headers and query
+parameters, response headers — through the running gateway to a recording upstream — and a
+configuration whose rules touch a header the gateway owns is refused on reload, the running
+one staying."""
+import json
+
+from conftest import status_of
+from platform_client import assert_error
+
+
+def last(ups):
+    seen = ups["echo-a"].requests + ups["echo-b"].requests
+    assert seen, "the upstream saw no request"
+    return max(seen, key=lambda r: r["at"])
+
+
+def test_path_headers_query_and_response_are_transformed(gw, ups, tokens):
+    tok = tokens.mint(sub="usr_tx1", org="org_tx1")
+    r = gw.get("/t/tx/usr_42/files/a%20b?q=cats&debug=1&keep=yes", token=tok,
+               headers={"X-Debug": "1", "X-Org": "org_forged", "X-Old": "v",
+                        "Accept": "text/html"})
+    assert r.status_code == 200, r.text
+    seen = last(ups)
+    assert seen["path"] == "/internal/a%20b/of/usr_42"
+    assert seen["query"] == "query=cats&keep=yes&source=gateway&org=org_tx1"
+    h = seen["headers"]
+    assert "x-debug" not in h
+    assert h["x-org"] == "org_tx1", "a caller's own X-Org never reaches the service"
+    assert "x-old" not in h and h["x-new"] == "v"
+    assert h["accept"] == "application/json"
+    assert h["x-caller"] == "usr_tx1"
+    assert h["x-seg"] == "usr_42"
+    # the gateway's own headers are untouched by the rules
+    assert h["x-request-id"] == r.headers["X-Request-Id"]
+    assert "X-Upstream" not in r.headers
+    assert r.headers["X-Transformed"] == "1"
+    assert r.headers["X-Request-Org"] == "org_tx1"
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_caller_cannot_forge_a_parameter_the_route_sets(gw, ups, tokens):
+    tok = tokens.mint(org="org_tx2")
+    # sent as written (an HTTP library would normalise the escapes)
+    raw = gw.raw(b"GET /t/tx/u/files/f?org=org_victim&%6Frg=org_victim&%6f%72%67=v&De%62ug=1 "
+                 b"HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + tok.encode() +
+                 b"\r\nConnection: close\r\n\r\n")
+    assert status_of(raw) == 200, raw
+    # names are matched decoded, as the service reads them; "debug" is case-sensitive
+    assert last(ups)["query"] == "De%62ug=1&source=gateway&org=org_tx2"
+
+
+def test_values_of_an_anonymous_caller_are_absent(gw, ups):
+    r = gw.get("/t/tx/u/files/f", headers={"X-Org": "org_forged"})
+    assert r.status_code == 200, r.text
+    seen = last(ups)
+    assert "x-org" not in seen["headers"], "removed, and nothing to add for an anonymous caller"
+    assert "x-caller" not in seen["headers"]
+    assert seen["query"] == "source=gateway"
+    assert "X-Request-Org" not in r.headers
+    assert r.headers["X-Transformed"] == "1"
+
+
+def test_prefix_replacement(gw, ups):
+    assert gw.get("/t/txp/a/b?x=1").json()["path"] == "/v2/stuff/a/b"
+    assert last(ups)["query"] == "x=1"
+    assert gw.get("/t/txp").json()["path"] == "/v2/stuff"
+
+
+def test_too_many_parameters_after_the_rules_is_a_400(gw, ups):
+    q = "&".join(f"p{i}=1" for i in range(32))  # the most a request may have, + "source"
+    assert_error(gw.get(f"/t/tx/u/files/f?{q}", headers={"Connection": "close"}), 400,
+                 "bad_request")
+    assert ups["echo-a"].seen("/internal") == [] and ups["echo-b"].seen("/internal") == []
+
+
+def test_reload_refuses_rules_on_protected_headers(gw, ups, config_copy):
+    with open(config_copy) as f:
+        doc = json.load(f)
+    for r in doc["routes"]:
+        if r["name"] == "t-tx-prefix":
+            r["transform"] = {"request_headers": {"add": {"X-Forwarded-For": "1.2.3.4"}},
+                              "response_headers": {"remove": ["Strict-Transport-Security"]}}
+    with open(config_copy, "w") as f:
+        json.dump(doc, f)
+    r = gw.admin("POST", "/admin/reload")
+    assert r.status_code == 422, r.text
+    problems = json.dumps(r.json())
+    assert "X-Forwarded-For" in problems and "Strict-Transport-Security" in problems
+    assert "cannot be changed by a rule" in problems
+    # the running configuration stays
+    assert gw.get("/t/txp/a").json()["path"] == "/v2/stuff/a"
