@@ -408,7 +408,9 @@ gw_bench_config() { # UPSTREAM_PORT: the gateway's routing file for the benchmar
     {"name": "jwt-unmetered", "prefix": "/u/jwt", "upstream": "bench", "auth": "required",
      "rate_limit": "none", "usage_events": false},
     {"name": "jwt-rl-unmetered", "prefix": "/u/rl", "upstream": "bench", "auth": "required",
-     "rate_limit": "plan", "usage_events": false}
+     "rate_limit": "plan", "usage_events": false},
+    {"name": "cached", "prefix": "/cached", "upstream": "bench", "auth": "none", "rate_limit": "none",
+     "usage_events": false, "cache": {"ttl_s": 3600}}
   ]
 }
 EOF
@@ -529,6 +531,7 @@ bench_gateway() {
         gw_run gateway "$gw_pid" "http://127.0.0.1:$gw_port/plain" || return 1
         gw_run haproxy "$haproxy_pid" "http://127.0.0.1:$haproxy_port/plain" || return 1
         gw_run gateway-metered "$gw_pid" "http://127.0.0.1:$gw_port/metered" || return 1
+        gw_run gateway-cached "$gw_pid" "http://127.0.0.1:$gw_port/cached" || return 1
         # the JWT rows send a ~800-byte Authorization header: nginx gets the same request
         gw_run nginx-jwt "$nginx_pids" "http://127.0.0.1:$nginx_port/jwt" "${auth[@]}" || return 1
         gw_run gateway-jwt "$gw_pid" "http://127.0.0.1:$gw_port/jwt" "${auth[@]}" || return 1
@@ -551,6 +554,10 @@ bench_gateway() {
     record "gateway plain + usage events" "nginx plain proxy" "${rps[gateway-metered]}" \
         "${rps[nginx]}" "(info)" "${p50[gateway-metered]}" "${p99[gateway-metered]}" \
         "${p50[nginx]}" "${p99[nginx]}"
+    # issue 23: a GET answered from the response cache against the same GET proxied
+    record "gateway cached GET" "gateway plain proxy" "${rps[gateway-cached]}" "${rps[gateway]}" \
+        ">=1.5" "${p50[gateway-cached]}" "${p99[gateway-cached]}" "${p50[gateway]}" \
+        "${p99[gateway]}"
     record "HAProxy plain proxy" "nginx plain proxy" "${rps[haproxy]}" "${rps[nginx]}" "(peer)" \
         "${p50[haproxy]}" "${p99[haproxy]}" "${p50[nginx]}" "${p99[nginx]}"
     record "nginx, JWT-sized request" "nginx plain proxy" "${rps[nginx-jwt]}" "${rps[nginx]}" \
@@ -574,6 +581,8 @@ bench_gateway() {
     # upstream, Redis, Kafka) can saturate first, which caps requests/s but not this
     record "plain, per proxy CPU-s" "nginx plain, per CPU-s" "${eff[gateway]}" "${eff[nginx]}" \
         ">=1.0" "-" "-" "-" "-"
+    record "cached GET, per proxy CPU-s" "gateway plain, per CPU-s" "${eff[gateway-cached]}" \
+        "${eff[gateway]}" ">=1.5" "-" "-" "-" "-"
     record "JWT, per proxy CPU-s" "nginx same, per CPU-s" "${eff[gw-jwt-unmetered]}" \
         "${eff[nginx-jwt]}" ">=0.9" "-" "-" "-" "-"
     record "JWT+GCRA, per proxy CPU-s" "nginx same, per CPU-s" "${eff[gw-rl-unmetered]}" \

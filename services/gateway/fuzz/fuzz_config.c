@@ -21,6 +21,7 @@
  *   - a route's transformations never name a header the gateway owns, a path rule suits the
  *     route's kind (a template for patterns, a prefix for prefixes, never with strip_prefix),
  *     and applying them to the route's own path and a query never overflows or crashes
+ *   - a route's cache allows GET, its ttl, body limit and vary headers within their bounds
  *   - plans: at least one, the default among them, limits within range; CORS "*" never with
  *     credentials; trusted CIDRs have a valid prefix length
  *   - parsing the same text again with the snapshot as `prev` (a reload) gives the same shape
@@ -264,6 +265,14 @@ static void check_routes(const gw_config_t *c)
         /* reachable with each of its methods */
         size_t n = route_example(r, example, sizeof example);
         check_transform(r, example, n);
+        if (r->cache) {
+            CHECK(r->methods & (1u << HTTP_M_GET));
+            CHECK(r->cache->ttl_ms >= 0 && r->cache->ttl_ms <= 86400000);
+            CHECK(r->cache->max_body_bytes >= 1 && r->cache->max_body_bytes <= 8388608);
+            CHECK(r->cache->nvary >= 0 && r->cache->nvary <= GW_CACHE_MAX_VARY);
+            for (int k = 0; k < r->cache->nvary; k++)
+                CHECK(r->cache->vary[k] && r->cache->vary[k][0]);
+        }
         for (int m = HTTP_M_GET; m < HTTP_M_COUNT; m++) {
             if (!(r->methods & (1u << m)))
                 continue;

@@ -62,15 +62,12 @@ static cJSON *route_limit_json(const gw_route_t *r)
     return o;
 }
 
-/* The route's "transform" as the file has it (the compiled rules keep no names of their
- * sections), or null. */
-static cJSON *transform_json(const gw_config_t *c, const gw_route_t *r)
+/* A member of the route ("transform", "cache") as the file has it (the compiled rules keep no
+ * names of their sections), or null. */
+static cJSON *route_member_json(const gw_config_t *c, const gw_route_t *r, const char *key)
 {
     const cJSON *routes = cJSON_GetObjectItemCaseSensitive(c->source, "routes");
-    const cJSON *t =
-        r->transform
-            ? cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(routes, r->order), "transform")
-            : NULL;
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(routes, r->order), key);
     return t ? cJSON_Duplicate(t, true) : cJSON_CreateNull();
 }
 
@@ -92,7 +89,8 @@ static cJSON *route_json(const gw_config_t *c, const gw_route_t *r)
     cJSON_AddBoolToObject(o, "usage_events", r->usage_events);
     tc_json_add_str(o, "min_role", tc_role_name(r->min_role));
     cJSON_AddItemToObject(o, "route_limit", route_limit_json(r));
-    cJSON_AddItemToObject(o, "transform", transform_json(c, r));
+    cJSON_AddItemToObject(o, "transform", route_member_json(c, r, "transform"));
+    cJSON_AddItemToObject(o, "cache", route_member_json(c, r, "cache"));
     return o;
 }
 
@@ -298,6 +296,32 @@ static void h_reload(tc_req_t *req, tc_resp_t *resp, void *ud)
     cJSON_Delete(errors);
 }
 
+/* DELETE /admin/cache[?prefix=/v1/x]: drops the cached answers under a path prefix (every
+ * one without it), for an operator who cannot wait for their freshness to end. */
+static void h_cache_purge(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    gw_app_t *app = ud;
+    if (!authorized(app, req, resp))
+        return;
+    const char *prefix = tc_req_query(req, "prefix");
+    if (prefix && prefix[0] != '/') {
+        tc_resp_error(resp, 400, "bad_request", "prefix must be a path starting with /");
+        return;
+    }
+    size_t len = prefix ? strlen(prefix) : 0;
+    if (len > 1 && prefix[len - 1] == '/')
+        len--; /* "/v1/users/" means "/v1/users" */
+    size_t n = gw_cache_purge(app->cache, prefix ? prefix : "", prefix && len > 1 ? len : 0);
+    char count[24];
+    snprintf(count, sizeof count, "%zu", n);
+    tc_log_kv(TC_LOG_INFO, "admin: cache purged", "prefix", prefix ? prefix : "(all)", "entries",
+              count, NULL);
+    cJSON *o = cJSON_CreateObject();
+    if (o)
+        tc_json_add_int(o, "purged", (int64_t)n);
+    tc_resp_json(resp, 200, o);
+}
+
 int gw_admin_routes(gw_app_t *app)
 {
     tc_router_t *r = tc_service_admin_router(app->svc);
@@ -311,6 +335,7 @@ int gw_admin_routes(gw_app_t *app)
          .flags = TC_ROUTE_JSON,
          .max_body = 4096},
         {.method = "POST", .pattern = "/admin/reload", .fn = h_reload, .ud = app},
+        {.method = "DELETE", .pattern = "/admin/cache", .fn = h_cache_purge, .ud = app},
     };
     for (size_t i = 0; i < TC_ARRAY_LEN(routes); i++)
         if (tc_router_add(r, &routes[i]) != TC_OK)

@@ -249,12 +249,12 @@ void gw_conns_free(gw_worker_t *w)
 
 /* ------------------------------------------------------------------ writing */
 
-gw_io_t gw_conn_flush(gw_conn_t *c)
+gw_io_t gw_conn_write(gw_conn_t *c, const char *p, size_t len, size_t *sent)
 {
-    while (c->out_sent < c->out_len) {
-        ssize_t n = write(c->ev.fd, c->out + c->out_sent, c->out_len - c->out_sent);
+    while (*sent < len) {
+        ssize_t n = write(c->ev.fd, p + *sent, len - *sent);
         if (n > 0) {
-            c->out_sent += (uint32_t)n;
+            *sent += (size_t)n;
             c->bytes_out += (uint64_t)n;
             continue;
         }
@@ -268,6 +268,15 @@ gw_io_t gw_conn_flush(gw_conn_t *c)
         return GW_IO_CLOSED;
     }
     return GW_IO_DONE;
+}
+
+gw_io_t gw_conn_flush(gw_conn_t *c)
+{
+    size_t sent = c->out_sent;
+    gw_io_t rc = gw_conn_write(c, c->out, c->out_len, &sent);
+    if (rc != GW_IO_CLOSED)
+        c->out_sent = (uint32_t)sent;
+    return rc;
 }
 
 /* ------------------------------------------------------------------ reading heads */

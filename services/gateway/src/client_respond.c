@@ -61,10 +61,61 @@ static const char *reason(int status)
     }
 }
 
+gw_tx_ctx_t gw_tx_ctx_of(const gw_conn_t *c)
+{
+    return (gw_tx_ctx_t){
+        .org = c->principal.org,
+        .sub = c->principal.sub,
+        .request_id = c->request_id,
+        .client_ip = c->fwd.client_ip,
+        .path = c->head_dropped ? NULL : c->in + c->req.target_off,
+        .path_len = c->head_dropped ? 0 : c->req.path_len,
+    };
+}
+
+void gw_resp_ctx_of(gw_conn_t *c, const gw_tx_ctx_t *x, gw_resp_ctx_t *ctx)
+{
+    gw_app_t *app = c->w->app;
+    const gw_transform_t *t = c->route ? c->route->transform : NULL;
+    size_t sec_len = 0;
+    const char *sec = gw_conn_security_headers(c, GW_CONTENT_API, &sec_len);
+    *ctx = (gw_resp_ctx_t){
+        .request_id = c->request_id,
+        .extra = c->extra,
+        .extra_len = c->extra_len,
+        .security = sec,
+        .security_len = sec_len,
+        .hsts = app->hsts && app->hsts[0] && gw_conn_tls(c),
+        .strip_cors = c->cors_ok,
+        .keep_alive = c->keep_alive,
+        .client_minor = c->client_minor,
+        .tx = t && !gw_tx_set_empty(&t->resp_headers) ? &t->resp_headers : NULL,
+        .txc = x,
+    };
+}
+
+int gw_conn_build_head(gw_conn_t *c, const char *buf, const http_response_t *resp,
+                       const gw_resp_ctx_t *ctx)
+{
+    for (size_t need = resp->head_len + c->extra_len + ctx->security_len + 1024;; need *= 2) {
+        if (need > 4 * (size_t)GW_IN_MAX || gw_conn_out_reserve(c, need) != TC_OK)
+            return TC_ENOMEM;
+        long n = gw_build_client_response(buf, resp, ctx, c->out, c->out_cap);
+        if (n >= 0) {
+            c->out_len = (uint32_t)n;
+            c->out_sent = 0;
+            return TC_OK;
+        }
+    }
+}
+
 void gw_respond_continue(gw_conn_t *c)
 {
-    if (gw_conn_flush(c) == GW_IO_DONE)
-        gw_request_finish(c);
+    if (gw_conn_flush(c) != GW_IO_DONE)
+        return;
+    if (c->hit && gw_cache_body_flush(c) != GW_IO_DONE)
+        return;
+    gw_request_finish(c);
 }
 
 void gw_request_id_ensure(gw_conn_t *c)

@@ -119,6 +119,51 @@ static int route_paths(gw_cv_t *v, const cJSON *r, const char *p, gw_route_t *rt
     return TC_OK;
 }
 
+/* "cache": {"ttl_s": n, "max_body_bytes": n, "vary": [header names]}. TC_ENOMEM only. */
+static int route_cache(gw_cv_t *v, const cJSON *r, const char *p, gw_route_t *rt)
+{
+    static const char *const keys[] = {"ttl_s", "max_body_bytes", "vary", "share", NULL};
+    static const char *const shares[] = {"principal", "org", NULL};
+    const cJSON *obj = gw_cv_obj(v, r, "cache", p, false);
+    if (!obj)
+        return TC_OK;
+    char cp[96];
+    gw_cv_path(cp, sizeof cp, p, "cache");
+    gw_cv_keys(v, obj, cp, keys);
+    gw_cache_rule_t *cr = calloc(1, sizeof *cr);
+    if (!cr)
+        return TC_ENOMEM;
+    rt->cache = cr;
+    cr->ttl_ms = gw_cv_int(v, obj, "ttl_s", cp, 0, 0, 86400) * 1000;
+    cr->max_body_bytes = gw_cv_int(v, obj, "max_body_bytes", cp, 1048576, 1, 8388608);
+    cr->share_org = gw_cv_enum(v, obj, "share", cp, shares, 0) == 1;
+    if (!(rt->methods & (1u << HTTP_M_GET)))
+        gw_cv_error(v, cp, "caches GET and HEAD answers: the route must allow GET");
+    const cJSON *vary = gw_cv_array(v, obj, "vary", cp, false);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, vary)
+    {
+        const char *name = cJSON_GetStringValue(it);
+        size_t n = name ? strlen(name) : 0;
+        if (!n || n > 64 ||
+            strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                         "0123456789-_") != n) {
+            gw_cv_error(v, cp, "vary: \"%s\" is not a header name", name ? name : "(not a string)");
+            continue;
+        }
+        if (cr->nvary == GW_CACHE_MAX_VARY) {
+            gw_cv_error(v, cp, "vary: at most %d headers", GW_CACHE_MAX_VARY);
+            break;
+        }
+        if (!(cr->vary[cr->nvary] = strdup(name)))
+            return TC_ENOMEM;
+        for (char *s = cr->vary[cr->nvary]; *s; s++)
+            *s = (char)tolower((unsigned char)*s);
+        cr->nvary++;
+    }
+    return TC_OK;
+}
+
 /* "rate_limit": {"per_minute": n, "burst": b, "per": "org" | "principal" | "ip"}: the route's
  * own limit, beside the plan limit (or the per-IP one) that applies as without it. */
 static void route_limit(gw_cv_t *v, const cJSON *r, const char *p, gw_route_t *rt,
@@ -151,9 +196,9 @@ static void route_limit(gw_cv_t *v, const cJSON *r, const char *p, gw_route_t *r
 static int parse_route(gw_cv_t *v, const cJSON *r, const char *p, gw_config_t *c, gw_route_t *rt)
 {
     static const char *const keys[] = {
-        "name",           "prefix",       "path",         "methods",   "upstream",
-        "auth",           "rate_limit",   "timeout_ms",   "retries",   "min_role",
-        "max_body_bytes", "strip_prefix", "usage_events", "transform", NULL};
+        "name",         "prefix",     "path",    "methods",  "upstream",       "auth",
+        "rate_limit",   "timeout_ms", "retries", "min_role", "max_body_bytes", "strip_prefix",
+        "usage_events", "transform",  "cache",   NULL};
     static const char *const auth_modes[] = {"required", "optional", "none", NULL};
     static const char *const rl_modes[] = {"plan", "ip", "none", NULL};
     gw_cv_keys(v, r, p, keys);
@@ -190,7 +235,16 @@ static int parse_route(gw_cv_t *v, const cJSON *r, const char *p, gw_config_t *c
     int up_retries = rt->upstream ? rt->upstream->retries : 1;
     rt->timeout_ms = (int)gw_cv_int(v, r, "timeout_ms", p, up_timeout, 1, 600000);
     rt->retries = (int)gw_cv_int(v, r, "retries", p, up_retries, 0, 5);
-    return gw_config_parse_transform(v, r, p, rt);
+    if (route_cache(v, r, p, rt) != TC_OK || gw_config_parse_transform(v, r, p, rt) != TC_OK)
+        return TC_ENOMEM;
+    /* what the service is sent must not differ between requests that share an entry */
+    if (rt->cache && (gw_transform_uses(rt->transform, GW_TV_REQUEST_ID) ||
+                      gw_transform_uses(rt->transform, GW_TV_CLIENT_IP) ||
+                      (rt->cache->share_org && gw_transform_uses(rt->transform, GW_TV_SUB))))
+        gw_cv_error(v, p,
+                    "cache: the request rules send $(request_id), $(client_ip) or (with share "
+                    "\"org\") $(principal.sub), which differ between the requests of one entry");
+    return TC_OK;
 }
 
 static int route_cmp(const void *a, const void *b)

@@ -22,6 +22,7 @@
 #include "canary.h"
 #include "http_parse.h"
 #include "header_rewrite.h"
+#include "response_cache.h"
 #include "routes_config.h"
 #include "security_headers.h"
 #include "timer_heap.h"
@@ -90,6 +91,11 @@ typedef struct {
     tc_metric_t *apikey_evicted; /* gateway_apikey_cache_evictions_total */
     tc_metric_t *revocations;    /* gateway_apikey_revocations_total */
     tc_metric_t *reloads;        /* gateway_config_reloads_total{result} */
+    tc_metric_t *cache_requests; /* gateway_cache_requests_total{route,result} */
+    tc_metric_t *cache_stores;   /* gateway_cache_stores_total{route} */
+    tc_metric_t *cache_served;   /* gateway_cache_served_bytes_total{route} */
+    tc_metric_t *cache_bytes;    /* gateway_cache_bytes (read from the cache when scraped) */
+    tc_metric_t *cache_entries;  /* gateway_cache_entries (likewise) */
 } gw_metrics_t;
 
 int gw_metrics_init(gw_metrics_t *m);
@@ -119,8 +125,9 @@ struct gw_app {
     int blocking_threads;
     int usage_enabled;
     int usage_queue;
-    const char *hsts; /* Strict-Transport-Security value for requests that came over TLS */
-    const char *csp;  /* Content-Security-Policy of pages (GW_CONTENT_PAGE) */
+    size_t cache_max_bytes; /* GATEWAY_CACHE_MAX_BYTES: the in-process response cache */
+    const char *hsts;       /* Strict-Transport-Security value for requests that came over TLS */
+    const char *csp;        /* Content-Security-Policy of pages (GW_CONTENT_PAGE) */
     gw_sechdr_t sechdr;
     const char *admin_token;
     const char *auth_url;
@@ -154,6 +161,7 @@ struct gw_app {
     gw_apikeys_t *apikeys;
     gw_local_rl_t *local_rl;
     gw_usage_t *usage;
+    gw_cache_t *cache;        /* responses of routes with "cache" (response_cache.h) */
     gw_hc_t *hc;              /* active health checks and the target gauges (health_check.c) */
     gw_resolver_t *resolver;  /* re-resolves endpoints "all" names (endpoints.c) */
     atomic_int resolve_asked; /* a worker saw a refused connection to such a target */
@@ -308,6 +316,7 @@ typedef enum {
     GW_STAGE_BODY_LIMIT,   /* the route's body limit, before reading the rest of the body (413) */
     GW_STAGE_AUTH,         /* JWT or API key, role floor (401, 403, 503); may wait */
     GW_STAGE_RATELIMIT,    /* plan or per-IP limit (429, 503); may wait for Redis */
+    GW_STAGE_CACHE,        /* a fresh cached answer (200, 304), or marks the miss for storing */
     GW_STAGE_PROXY,        /* the upstream exchange, then the answer (502, 503, 504) */
     GW_STAGE_COUNT
 } gw_stage_t;
@@ -390,6 +399,11 @@ struct gw_conn {
     int64_t up_start_ns;
     int status;
 
+    struct gw_capture *capture; /* the upstream answer being copied for the cache, or NULL */
+    bool cache_store;           /* a cache miss: store the answer when it may be */
+    gw_cache_entry_t *hit;      /* a cached answer being written: its body goes from there */
+    size_t hit_sent;            /* bytes of its body written */
+
     int64_t start_ns;
     int64_t start_wall_ms;
     uint64_t bytes_in, bytes_out;
@@ -456,12 +470,36 @@ bool gw_cors_headers(gw_conn_t *c);
  * proxied; false when the request is not one. */
 bool gw_cors_preflight(gw_conn_t *c, const char *path, size_t plen);
 
+/* What the route's rules (transform.h) expand to for c's request. */
+gw_tx_ctx_t gw_tx_ctx_of(const gw_conn_t *c);
+/* How an answer's head is rewritten for c (gw_build_client_response); x must outlive ctx. */
+void gw_resp_ctx_of(gw_conn_t *c, const gw_tx_ctx_t *x, gw_resp_ctx_t *ctx);
+/* An upstream's (or a stored) head rewritten into c->out, which grows as needed. TC_ENOMEM
+ * when it cannot. */
+int gw_conn_build_head(gw_conn_t *c, const char *buf, const http_response_t *resp,
+                       const gw_resp_ctx_t *ctx);
+/* Writes [*sent, len) of p to the client (GW_IO_CLOSED: the connection was closed). */
+gw_io_t gw_conn_write(gw_conn_t *c, const char *p, size_t len, size_t *sent);
+
 /* Whether the request came over TLS, as a trusted proxy's X-Forwarded-Proto says. */
 bool gw_conn_tls(const gw_conn_t *c);
 /* The security headers of an answer to c (security_headers.h). */
 const char *gw_conn_security_headers(const gw_conn_t *c, gw_content_t kind, size_t *len);
 
 /* ------------------------------------------------------------------ stages */
+
+/* cache_stage.c: the response cache's stage, and the copy of an answer as it is relayed. */
+gw_step_t gw_cache_begin(gw_conn_t *c);
+/* The upstream head arrived (up_conn_t's parsed response): starts a copy when it may be
+ * stored. */
+void gw_cache_capture_head(gw_conn_t *c, const char *buf, const http_response_t *resp);
+void gw_cache_capture_body(gw_conn_t *c, const char *data, size_t n);
+/* The answer is complete: stores the copy. */
+void gw_cache_capture_end(gw_conn_t *c);
+/* Drops the copy and the entry being served (the request ended however it ended). */
+void gw_cache_capture_free(gw_conn_t *c);
+/* Writes the body of the entry being served (GW_IO_DONE when there is none left). */
+gw_io_t gw_cache_body_flush(gw_conn_t *c);
 
 gw_step_t gw_auth_begin(gw_conn_t *c);
 void gw_auth_worker_free(gw_worker_t *w);

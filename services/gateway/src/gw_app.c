@@ -59,6 +59,8 @@ void gw_app_config(gw_app_t *app, tc_config_t *cfg)
     app->blocking_threads = (int)tc_config_int(cfg, "GATEWAY_BLOCKING_THREADS", 4, 1, 64);
     app->usage_enabled = tc_config_bool(cfg, "GATEWAY_USAGE_EVENTS", 1);
     app->usage_queue = (int)tc_config_int(cfg, "GATEWAY_USAGE_QUEUE", 8192, 1024, 1 << 22);
+    app->cache_max_bytes =
+        (size_t)tc_config_int(cfg, "GATEWAY_CACHE_MAX_BYTES", 64 << 20, 1 << 20, (int64_t)1 << 36);
     app->hsts = tc_config_opt(cfg, "GATEWAY_HSTS");
     app->csp = tc_config_str(cfg, "GATEWAY_CSP", GW_CSP_DEFAULT);
     if (!gw_sechdr_value_ok(app->hsts))
@@ -170,6 +172,31 @@ static int service_token(gw_app_t *app)
     return (app->svctoken = tc_svctoken_new(app->httpc, &o)) ? TC_OK : TC_ENOMEM;
 }
 
+static double cache_bytes(void *ud)
+{
+    gw_cache_stats_t st;
+    gw_cache_stats(ud, &st);
+    return (double)st.bytes;
+}
+
+static double cache_entries(void *ud)
+{
+    gw_cache_stats_t st;
+    gw_cache_stats(ud, &st);
+    return (double)st.entries;
+}
+
+/* The cache's gauges, read when /metrics is scraped (an expired entry dropped by a lookup
+ * changes them without any writer). */
+static int cache_gauges(gw_app_t *app)
+{
+    app->m.cache_bytes = tc_metric_gauge_fn(
+        "gateway_cache_bytes", "Bytes held by the response cache", cache_bytes, app->cache);
+    app->m.cache_entries = tc_metric_gauge_fn(
+        "gateway_cache_entries", "Entries in the response cache", cache_entries, app->cache);
+    return app->m.cache_bytes && app->m.cache_entries ? TC_OK : TC_ENOMEM;
+}
+
 int gw_app_init(gw_app_t *app, tc_service_t *svc)
 {
     app->svc = svc;
@@ -185,11 +212,14 @@ int gw_app_init(gw_app_t *app, tc_service_t *svc)
         rc = load_config(app);
     if (rc == TC_OK && (!(app->pool = gw_pool_new(app->blocking_threads, POOL_QUEUE_MAX)) ||
                         !(app->apikeys = gw_apikeys_new(APIKEY_CACHE_SIZE)) ||
-                        !(app->local_rl = gw_local_rl_new(LOCAL_RL_SLOTS))))
+                        !(app->local_rl = gw_local_rl_new(LOCAL_RL_SLOTS)) ||
+                        !(app->cache = gw_cache_new(app->cache_max_bytes))))
         rc = TC_ENOMEM;
     if (rc == TC_OK && app->usage_enabled &&
         !(app->usage = gw_usage_new(app, app->nworkers, app->usage_queue)))
         rc = TC_ENOMEM;
+    if (rc == TC_OK)
+        rc = cache_gauges(app);
     if (rc == TC_OK)
         rc = service_token(app);
     return rc;
@@ -205,6 +235,7 @@ void gw_app_free(gw_app_t *app)
     gw_usage_free(app->usage);
     gw_apikeys_free(app->apikeys);
     gw_local_rl_free(app->local_rl);
+    gw_cache_free(app->cache);
     tc_svctoken_free(app->svctoken);
     gw_config_unref(app->cfg);
     free(app->redis_password);

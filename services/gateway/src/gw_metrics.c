@@ -69,6 +69,15 @@ int gw_metrics_init(gw_metrics_t *m)
                                        "API-key revocation events handled", NULL);
     m->reloads = tc_metric_counter("gateway_config_reloads_total", "Routing configuration reloads",
                                    "result");
+    m->cache_requests =
+        tc_metric_counter("gateway_cache_requests_total",
+                          "Requests on caching routes by what the cache did", "route,result");
+    m->cache_stores =
+        tc_metric_counter("gateway_cache_stores_total", "Answers stored in the cache", "route");
+    m->cache_served = tc_metric_counter("gateway_cache_served_bytes_total",
+                                        "Body bytes answered from the cache", "route");
+    if (!m->cache_requests || !m->cache_stores || !m->cache_served)
+        return TC_ENOMEM;
     if (!m->requests || !m->duration || !m->up_requests || !m->up_duration || !m->breaker ||
         !m->ejections || !m->retries || !m->budget_spent || !m->targets || !m->panic ||
         !m->panic_routed || !m->hc_results || !m->fail_open || !m->rl_rejected ||

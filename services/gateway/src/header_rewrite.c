@@ -187,19 +187,12 @@ static bool connection_names_headers(const char *buf, const http_hdr_t *hs, int 
     for (int i = 0; i < n; i++) {
         if (!IS(&hs[i], "connection"))
             continue;
-        const char *v = buf + hs[i].value_off;
-        size_t len = hs[i].value_len, k = 0;
-        while (k < len) {
-            while (k < len && (v[k] == ',' || v[k] == ' ' || v[k] == '\t'))
-                k++;
-            size_t s = k;
-            while (k < len && v[k] != ',' && v[k] != ' ' && v[k] != '\t')
-                k++;
-            size_t t = k - s;
-            if (t && !(t == 5 && strncasecmp(v + s, "close", 5) == 0) &&
-                !(t == 10 && strncasecmp(v + s, "keep-alive", 10) == 0))
+        const char *tok;
+        size_t t, k = 0;
+        while (http_list_next(buf + hs[i].value_off, hs[i].value_len, &k, &tok, &t))
+            if (!(t == 5 && strncasecmp(tok, "close", 5) == 0) &&
+                !(t == 10 && strncasecmp(tok, "keep-alive", 10) == 0))
                 return true;
-        }
     }
     return false;
 }

@@ -96,6 +96,20 @@ bool http_list_has_n(const char *value, size_t len, const char *token, size_t tl
     return false;
 }
 
+bool http_list_next(const char *value, size_t len, size_t *pos, const char **tok, size_t *tlen)
+{
+    size_t k = *pos;
+    while (k < len && (value[k] == ',' || is_ws(value[k])))
+        k++;
+    size_t s = k;
+    while (k < len && value[k] != ',' && !is_ws(value[k]))
+        k++;
+    *pos = k;
+    *tok = value + s;
+    *tlen = k - s;
+    return k > s;
+}
+
 /* ------------------------------------------------------------------ lines and fields */
 
 /* Length of the line at p (up to CR), -1 if a lone CR/LF or another control character

@@ -102,6 +102,9 @@ bool http_header_is(const char *buf, const http_hdr_t *h, const char *name, size
 /* Whether the comma-separated value contains token (case-insensitive). */
 bool http_list_has(const char *value, size_t len, const char *token);
 bool http_list_has_n(const char *value, size_t len, const char *token, size_t tlen);
+/* The next element of a comma- or space-separated list value from *pos on: false when there
+ * is none left (Connection, Vary, If-None-Match). */
+bool http_list_next(const char *value, size_t len, size_t *pos, const char **tok, size_t *tlen);
 
 /* ------------------------------------------------------------------ chunked bodies */
 

@@ -327,19 +327,6 @@ static gw_target_t *pick(gw_conn_t *c)
     return t;
 }
 
-/* What the route's rules make of the request (transform.h) for this exchange. */
-static gw_tx_ctx_t tx_ctx(const gw_conn_t *c)
-{
-    return (gw_tx_ctx_t){
-        .org = c->principal.org,
-        .sub = c->principal.sub,
-        .request_id = c->request_id,
-        .client_ip = c->fwd.client_ip,
-        .path = c->head_dropped ? NULL : c->in + c->req.target_off,
-        .path_len = c->head_dropped ? 0 : c->req.path_len,
-    };
-}
-
 /* The path and query to send: the request's, or what the route's rules make of them (into
  * buf). TC_EINVAL with *why when the result is one a service would refuse. */
 static int target_parts(gw_conn_t *c, const gw_tx_ctx_t *x, char *buf, size_t cap, gw_upreq_t *ur,
@@ -401,7 +388,7 @@ static int target_parts(gw_conn_t *c, const gw_tx_ctx_t *x, char *buf, size_t ca
 static int build_head(gw_conn_t *c, up_conn_t *u, gw_refusal_t *why)
 {
     char target[GW_MAX_UP_TARGET + 2];
-    gw_tx_ctx_t x = tx_ctx(c);
+    gw_tx_ctx_t x = gw_tx_ctx_of(c);
     gw_upreq_t ur = {
         .host = c->target->hostport,
         .xff = c->fwd.xff,
@@ -498,7 +485,7 @@ static bool target_acceptable(gw_conn_t *c)
     if (!c->route->transform)
         return true;
     char target[GW_MAX_UP_TARGET + 2];
-    gw_tx_ctx_t x = tx_ctx(c);
+    gw_tx_ctx_t x = gw_tx_ctx_of(c);
     gw_upreq_t ur = {0};
     gw_refusal_t why;
     if (target_parts(c, &x, target, sizeof target, &ur, &why) == TC_OK)
@@ -618,37 +605,16 @@ static int response_head(gw_conn_t *c, up_conn_t *u)
     } else {
         u->mode = UP_CLOSE;
     }
+    if (u->mode == UP_LENGTH)
+        gw_cache_capture_head(c, u->in, &u->resp);
     if (u->mode == UP_CLOSE || u->dechunk || !c->body_done || atomic_load(&app->quiescing))
         c->keep_alive = 0; /* the body ends with our FIN, or the request body is unread */
-    size_t sec_len = 0;
-    const char *sec = gw_conn_security_headers(c, GW_CONTENT_API, &sec_len);
-    gw_tx_ctx_t x = tx_ctx(c);
-    gw_resp_ctx_t ctx = {
-        .request_id = c->request_id,
-        .extra = c->extra,
-        .extra_len = c->extra_len,
-        .security = sec,
-        .security_len = sec_len,
-        .hsts = app->hsts && app->hsts[0] && gw_conn_tls(c),
-        .strip_cors = c->cors_ok,
-        .dechunk = u->dechunk,
-        .keep_alive = c->keep_alive,
-        .client_minor = c->client_minor,
-        .tx = c->route->transform && !gw_tx_set_empty(&c->route->transform->resp_headers)
-                  ? &c->route->transform->resp_headers
-                  : NULL,
-        .txc = &x,
-    };
-    for (size_t need = u->resp.head_len + 1024;; need *= 2) {
-        if (need > 4 * (size_t)GW_IN_MAX || gw_conn_out_reserve(c, need) != TC_OK)
-            return TC_ENOMEM;
-        long n = gw_build_client_response(u->in, &u->resp, &ctx, c->out, c->out_cap);
-        if (n >= 0) {
-            c->out_len = (uint32_t)n;
-            c->out_sent = 0;
-            break;
-        }
-    }
+    gw_tx_ctx_t x = gw_tx_ctx_of(c);
+    gw_resp_ctx_t ctx;
+    gw_resp_ctx_of(c, &x, &ctx);
+    ctx.dechunk = u->dechunk;
+    if (gw_conn_build_head(c, u->in, &u->resp, &ctx) != TC_OK)
+        return TC_ENOMEM;
     c->response_started = 1;
     u->head_done = 1;
     u->in_pos = u->fwd_end = u->resp.head_len;
@@ -689,6 +655,8 @@ static int frame_body(gw_conn_t *c, up_conn_t *u)
     switch (u->mode) {
     case UP_LENGTH: {
         uint32_t take = (int64_t)avail < u->left ? avail : (uint32_t)u->left;
+        if (c->capture)
+            gw_cache_capture_body(c, u->in + u->fwd_end, take);
         u->fwd_end += take;
         u->left -= take;
         u->body_done = u->left == 0;
@@ -794,6 +762,7 @@ static void complete(gw_conn_t *c, up_conn_t *u)
     bool reusable = u->resp.keep_alive && u->mode != UP_CLOSE && u->req_sent &&
                     u->fwd_end == u->in_len && !u->hup;
     account_upstream(c, c->status);
+    gw_cache_capture_end(c);
     release_up(c, reusable);
     if (!c->body_done)
         c->close_after = 1; /* the upstream answered before the whole body arrived */

@@ -29,6 +29,7 @@ static void config_free(gw_config_t *c)
         free(c->routes[i].name);
         free(c->routes[i].path);
         gw_transform_free(c->routes[i].transform);
+        gw_cache_rule_free(c->routes[i].cache);
     }
     free(c->routes);
     for (int i = 0; i < c->nupstreams; i++) {

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 
 #include "breaker.h"
+#include "cache_policy.h"
 #include "http_parse.h"
 #include "tc/tc_auth.h"
 #include "tc/tc_cidr.h"
@@ -131,6 +132,7 @@ typedef struct {
     tc_role_t min_role;
     int usage_events;          /* emit com.techcorp.api.request for this route */
     gw_transform_t *transform; /* header, query and path rules (NULL: none) */
+    gw_cache_rule_t *cache;    /* response caching of GET and HEAD (NULL: none) */
     int order;                 /* position in the file (ties) */
 } gw_route_t;
 

@@ -331,6 +331,21 @@ bool gw_tx_header_protected(const char *name, size_t len, bool response)
            prefixed(name, len, "ratelimit");
 }
 
+static bool set_uses(const gw_tx_set_t *s, gw_tv_kind_t kind)
+{
+    for (int op = GW_TX_REPLACE; op <= GW_TX_ADD; op++)
+        for (int i = 0; i < s->n[op]; i++)
+            for (int k = 0; k < s->rules[op][i].value.nparts; k++)
+                if (s->rules[op][i].value.parts[k].kind == kind)
+                    return true;
+    return false;
+}
+
+bool gw_transform_uses(const gw_transform_t *t, gw_tv_kind_t kind)
+{
+    return t && (set_uses(&t->req_headers, kind) || set_uses(&t->query, kind));
+}
+
 /* ------------------------------------------------------------------ lifetime */
 
 static void tpl_free(gw_tpl_t *t)

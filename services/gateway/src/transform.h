@@ -107,6 +107,9 @@ bool gw_path_segment(const char *path, size_t len, int index, const char **seg, 
 /* Whether rules may not name this header (request or response side). */
 bool gw_tx_header_protected(const char *name, size_t len, bool response);
 
+/* Whether a rule of the request (headers or query) puts that variable in what is sent. */
+bool gw_transform_uses(const gw_transform_t *t, gw_tv_kind_t kind);
+
 /* Frees what a transform owns (and t itself). */
 void gw_transform_free(gw_transform_t *t);
 

@@ -92,6 +92,11 @@ class Upstream:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("X-Upstream", upstream.name)
+                # caching tests: what the service says about its answer
+                for param, header in (("cc", "Cache-Control"), ("etag", "ETag"),
+                                      ("vary", "Vary"), ("cookie", "Set-Cookie"), ("age", "Age")):
+                    if param in q:
+                        self.send_header(header, q[param])
                 if q.get("chunked"):
                     self.send_header("Transfer-Encoding", "chunked")
                     self.end_headers()

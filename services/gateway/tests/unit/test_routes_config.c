@@ -639,3 +639,53 @@ Test(config, route_rate_limits_beside_the_plan)
         has_error(errors, "routes[4].rate_limit: burst 9000000 is too large for 1 per minute"));
     cJSON_Delete(errors);
 }
+
+Test(config, route_caches)
+{
+    const char *doc =
+        "{" PLANS ", \"upstreams\": [{\"name\": \"user\", \"targets\": [{\"url\": "
+        "\"http://127.0.0.1:8082\"}]}], \"routes\": ["
+        "{\"name\": \"a\", \"prefix\": \"/a\", \"upstream\": \"user\","
+        " \"cache\": {\"ttl_s\": 30, \"vary\": [\"Accept-Language\"]}},"
+        "{\"name\": \"b\", \"prefix\": \"/b\", \"upstream\": \"user\", \"cache\": {},"
+        " \"transform\": {\"request_headers\": {\"add\": {\"X-U\": \"$(principal.sub)\"}}}},"
+        "{\"name\": \"c\", \"prefix\": \"/c\", \"upstream\": \"user\","
+        " \"cache\": {\"share\": \"org\"}}]}";
+    cJSON *errors;
+    gw_config_t *c = load(doc, &errors);
+    cr_assert_not_null(c, "%s", cJSON_PrintUnformatted(errors));
+    const gw_route_t *a = match(c, "/a", HTTP_M_GET, GW_MATCH_OK);
+    cr_assert_eq(a->cache->ttl_ms, 30000);
+    cr_assert_eq(a->cache->max_body_bytes, 1048576);
+    cr_assert_eq(a->cache->nvary, 1);
+    cr_assert_str_eq(a->cache->vary[0], "accept-language", "lowercased");
+    const gw_route_t *b = match(c, "/b", HTTP_M_GET, GW_MATCH_OK);
+    cr_assert_eq(b->cache->ttl_ms, 0, "only what the service says");
+    cr_assert_not(b->cache->share_org, "per caller unless the route says otherwise");
+    cr_assert(match(c, "/c", HTTP_M_GET, GW_MATCH_OK)->cache->share_org);
+    gw_config_unref(c);
+    cJSON_Delete(errors);
+
+    const char *bad =
+        "{" PLANS ", \"upstreams\": [{\"name\": \"user\", \"targets\": [{\"url\": "
+        "\"http://127.0.0.1:8082\"}]}], \"routes\": ["
+        "{\"name\": \"a\", \"prefix\": \"/a\", \"upstream\": \"user\", \"methods\": [\"POST\"],"
+        " \"cache\": {\"ttl_s\": 90000, \"max_body_bytes\": 0, \"vary\": [\"Bad Name\", 3],"
+        " \"stale\": 1}},"
+        "{\"name\": \"b\", \"prefix\": \"/b\", \"upstream\": \"user\","
+        " \"cache\": {\"share\": \"org\"},"
+        " \"transform\": {\"query\": {\"add\": {\"u\": \"$(principal.sub)\"}}}},"
+        "{\"name\": \"c\", \"prefix\": \"/c\", \"upstream\": \"user\", \"cache\": {},"
+        " \"transform\": {\"request_headers\": {\"add\": {\"X-R\": \"$(request_id)\"}}}}]}";
+    cr_assert_null(load(bad, &errors));
+    cr_assert(has_error(errors, "routes[0].cache: caches GET and HEAD answers"));
+    cr_assert(has_error(errors, "routes[0].cache.ttl_s: must be an integer"));
+    cr_assert(has_error(errors, "routes[0].cache.max_body_bytes: must be an integer"));
+    cr_assert(has_error(errors, "routes[0].cache: vary: \"Bad Name\" is not a header name"));
+    cr_assert(has_error(errors, "routes[0].cache: vary: \"(not a string)\""));
+    cr_assert(has_error(errors, "routes[0].cache: unknown key \"stale\""), "%s",
+              cJSON_PrintUnformatted(errors));
+    cr_assert(has_error(errors, "routes[1]: cache: the request rules send"));
+    cr_assert(has_error(errors, "routes[2]: cache: the request rules send"));
+    cJSON_Delete(errors);
+}

@@ -1,0 +1,338 @@
+/*
+ * The response cache on the request path (issue 23): after authentication and rate limiting
+ * (a cached answer still counts against the caller's limits), a route with "cache" answers a
+ * GET or HEAD from a fresh entry — 304 when If-None-Match matches its ETag — or marks the miss,
+ * and the answer the upstream then gives is copied as it is relayed and stored when
+ * Cache-Control allows (cache_policy.h).
+ *
+ * Key: "GET\n<path>?<query sorted by name>\n<Host>\n<who>\n<the route's vary headers'
+ * values>", who being, for a caller with a credential, the caller itself ("p:<type>:<org>:<sub>",
+ * the default) or, with "share": "org", their org, role and scopes ("o:…": the operator says
+ * the service answers every such caller alike); "-" for anonymous callers. One org's answer is
+ * never served to another. A request of an anonymous caller that carries Authorization or a
+ * Cookie (routes with auth "none" pass them on unchecked) is neither served nor stored, nor is a
+ * request forced to a canary (X-Canary), and canary answers are not stored.
+ */
+#include "gw.h"
+#include "cache_policy.h"
+#include "canary.h"
+#include "tc/tc_core.h"
+#include "tc/tc_time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_MAX 12288
+
+/* An answer being copied for the cache. */
+struct gw_capture {
+    int64_t head_ms;     /* when the answer arrived: its freshness starts then */
+    uint64_t generation; /* the cache's purges then: a purge since drops the copy */
+    char *key;
+    size_t key_len;
+    char vary_names[512];
+    char *vary_sig;
+    size_t vary_sig_len;
+    char etag[256];
+    int64_t ttl_ms;
+    int64_t age0_s;
+    char *head;
+    size_t head_len;
+    char *body;
+    size_t body_len, body_want;
+};
+
+/* The cache key of c's request into out; its length, or -1 when it does not fit. */
+static long cache_key(gw_conn_t *c, char *out, size_t cap)
+{
+    const gw_cache_rule_t *rule = c->route->cache;
+    const char *target = c->in + c->req.target_off;
+    size_t plen = c->req.path_len, qlen = c->req.target_len - c->req.path_len;
+    int n = snprintf(out, cap, "GET\n%.*s?", (int)plen, target);
+    if (n < 0 || (size_t)n >= cap)
+        return -1;
+    size_t at = (size_t)n;
+    long q = gw_cache_query_normal(qlen ? target + plen + 1 : "", qlen ? qlen - 1 : 0, out + at,
+                                   cap - at);
+    if (q < 0)
+        return -1;
+    at += (size_t)q;
+    size_t hlen = 0;
+    const char *host = gw_request_header(c, "host", &hlen);
+    n = snprintf(out + at, cap - at, "\n%.*s\n", (int)hlen, host ? host : "");
+    if (n < 0 || (size_t)n >= cap - at)
+        return -1;
+    at += (size_t)n;
+    const tc_principal_t *p = &c->principal;
+    if (c->ptype == PT_ANONYMOUS)
+        n = snprintf(out + at, cap - at, "-\n");
+    else if (rule->share_org && p->org[0])
+        n = snprintf(out + at, cap - at, "o:%s:%s:%d:%s\n", p->org, tc_role_name(p->role) ?: "-",
+                     (int)c->ptype, p->scope);
+    else
+        n = snprintf(out + at, cap - at, "p:%d:%s:%s\n", (int)c->ptype, p->org, p->sub);
+    if (n < 0 || (size_t)n >= cap - at)
+        return -1;
+    at += (size_t)n;
+    for (int i = 0; i < rule->nvary; i++) {
+        size_t vlen = 0;
+        const char *v = gw_request_header(c, rule->vary[i], &vlen);
+        if (vlen + 1 > cap - at)
+            return -1;
+        if (v)
+            memcpy(out + at, v, vlen);
+        at += vlen;
+        out[at++] = '\n';
+    }
+    return (long)at;
+}
+
+static long vary_sig(const char *names, char *out, size_t cap, void *ud)
+{
+    gw_conn_t *c = ud;
+    return gw_cache_vary_signature(c->in, &c->req, names, out, cap);
+}
+
+static void count(gw_conn_t *c, const char *result)
+{
+    tc_metric_inc(c->w->app->m.cache_requests, 1, c->route->name, result);
+}
+
+/* The head of the answer from an entry into c->out: 200 or 304 (the body is written from the
+ * entry itself). */
+static int build_hit(gw_conn_t *c, const gw_cache_entry_t *e, bool not_modified)
+{
+    http_response_t resp;
+    const char *why;
+    if (http_parse_response(e->head, e->head_len, &resp, &why) != HTTP_OK)
+        return TC_ERROR;
+    int64_t age = e->age0_s + (c->w->now_ms - e->stored_ms) / 1000;
+    gw_extra_add(c, "Age: %lld\r\nX-Cache: HIT\r\n", (long long)age);
+    if (atomic_load(&c->w->app->quiescing))
+        c->keep_alive = 0;
+    gw_tx_ctx_t x = gw_tx_ctx_of(c);
+    gw_resp_ctx_t ctx;
+    gw_resp_ctx_of(c, &x, &ctx);
+    if (gw_conn_build_head(c, e->head, &resp, &ctx) != TC_OK)
+        return TC_ENOMEM;
+    long n = (long)c->out_len;
+    if (not_modified) { /* the stored status line is "HTTP/1.1 200 …": ours says 304 */
+        static const char line[] = "HTTP/1.1 304 Not Modified\r\n";
+        const char *eol = memchr(c->out, '\n', (size_t)n);
+        size_t old = eol ? (size_t)(eol - c->out) + 1 : 0;
+        if (!old || (size_t)n - old + sizeof line - 1 > c->out_cap)
+            return TC_ENOMEM;
+        memmove(c->out + sizeof line - 1, c->out + old, (size_t)n - old);
+        memcpy(c->out, line, sizeof line - 1);
+        n = n - (long)old + (long)(sizeof line - 1);
+    }
+    c->out_len = (uint32_t)n;
+    c->out_sent = 0;
+    c->status = not_modified ? 304 : 200;
+    return TC_OK;
+}
+
+/* The head from c->out, then the body straight from the entry (gw_cache_body_flush), which
+ * the request holds until it ends: a slow reader costs no copy of it. */
+static gw_step_t serve(gw_conn_t *c, gw_cache_entry_t *e)
+{
+    size_t inm_len = 0;
+    const char *inm = gw_request_header(c, "if-none-match", &inm_len);
+    bool not_modified = inm && gw_cache_etag_match(inm, inm_len, e->etag, strlen(e->etag));
+    int rc = build_hit(c, e, not_modified);
+    size_t served = e->body_len;
+    if (!not_modified && c->method != HTTP_M_HEAD && e->body_len) {
+        c->hit = e;
+        c->hit_sent = 0;
+    } else {
+        gw_cache_release(e);
+    }
+    if (rc != TC_OK || gw_conn_arm(c, c->w->now_ms + c->w->app->send_timeout_ms) != TC_OK) {
+        gw_conn_close(c);
+        return GW_DONE;
+    }
+    count(c, not_modified ? "not_modified" : "hit");
+    if (!not_modified && c->method != HTTP_M_HEAD)
+        tc_metric_inc(c->w->app->m.cache_served, (double)served, c->route->name);
+    c->response_started = 1;
+    c->state = CS_RESPOND;
+    gw_respond_continue(c);
+    return GW_DONE;
+}
+
+gw_io_t gw_cache_body_flush(gw_conn_t *c)
+{
+    return gw_conn_write(c, c->hit->body, c->hit->body_len, &c->hit_sent);
+}
+
+/* Whether the request may be answered from, and its answer stored in, the cache. */
+static bool cacheable_request(gw_conn_t *c)
+{
+    size_t n;
+    /* a GET with a body, one that asks for a fresh answer, one forced to a canary */
+    if (c->req.content_length > 0 || c->req.chunked || c->canary_ov != CANARY_AUTO ||
+        gw_cache_request_bypass(c->in, &c->req))
+        return false;
+    /* credentials the gateway did not check (auth "none"): the answer may be personal */
+    return c->ptype != PT_ANONYMOUS ||
+           (!gw_request_header(c, "authorization", &n) && !gw_request_header(c, "cookie", &n) &&
+            !gw_request_header(c, "x-api-key", &n));
+}
+
+gw_step_t gw_cache_begin(gw_conn_t *c)
+{
+    c->cache_store = false;
+    if (!c->route->cache || (c->method != HTTP_M_GET && c->method != HTTP_M_HEAD))
+        return GW_NEXT;
+    if (!cacheable_request(c)) {
+        count(c, "bypass");
+        gw_extra_add(c, "X-Cache: BYPASS\r\n");
+        return GW_NEXT;
+    }
+    static _Thread_local char key[KEY_MAX];
+    long n = cache_key(c, key, sizeof key);
+    if (n < 0) {
+        count(c, "bypass");
+        gw_extra_add(c, "X-Cache: BYPASS\r\n");
+        return GW_NEXT;
+    }
+    gw_cache_entry_t *e = gw_cache_get(c->w->app->cache, key, (size_t)n, c->w->now_ms, vary_sig, c);
+    if (e)
+        return serve(c, e);
+    count(c, "miss");
+    gw_extra_add(c, "X-Cache: MISS\r\n");
+    /* HEAD answers have no body to store; the next GET fills the entry */
+    c->cache_store = c->method == HTTP_M_GET;
+    return GW_NEXT;
+}
+
+/* ------------------------------------------------------------------ copying an answer */
+
+void gw_cache_capture_free(gw_conn_t *c)
+{
+    struct gw_capture *k = c->capture;
+    c->cache_store = false;
+    gw_cache_release(c->hit);
+    c->hit = NULL;
+    if (!k)
+        return;
+    free(k->key);
+    free(k->vary_sig);
+    free(k->head);
+    free(k->body);
+    free(k);
+    c->capture = NULL;
+}
+
+/* The upstream head without Age (ours is computed when served), into a new string. */
+static char *stored_head(const char *buf, const http_response_t *resp, size_t *len)
+{
+    /* ": " after each name may be a byte longer than the upstream wrote it */
+    size_t cap = resp->head_len + 2 * (size_t)resp->nheaders + 3;
+    char *h = malloc(cap);
+    if (!h)
+        return NULL;
+    const char *eol = memchr(buf, '\n', resp->head_len);
+    size_t at = eol ? (size_t)(eol - buf) + 1 : 0;
+    memcpy(h, buf, at);
+    for (int i = 0; i < resp->nheaders; i++) {
+        const http_hdr_t *hd = &resp->headers[i];
+        if (http_header_is(buf, hd, "age", 3))
+            continue;
+        int n = snprintf(h + at, cap - at, "%.*s: %.*s\r\n", (int)hd->name_len, buf + hd->name_off,
+                         (int)hd->value_len, buf + hd->value_off);
+        if (n < 0 || (size_t)n >= cap - at) {
+            free(h);
+            return NULL;
+        }
+        at += (size_t)n;
+    }
+    if (cap - at < 3) {
+        free(h);
+        return NULL;
+    }
+    memcpy(h + at, "\r\n", 2);
+    *len = at + 2;
+    return h;
+}
+
+void gw_cache_capture_head(gw_conn_t *c, const char *buf, const http_response_t *resp)
+{
+    if (!c->cache_store || c->capture)
+        return;
+    c->cache_store = false;
+    gw_app_t *app = c->w->app;
+    const gw_cache_rule_t *rule = c->route->cache;
+    int64_t age0 = 0;
+    int64_t ttl = gw_cache_ttl_ms(buf, resp, rule->ttl_ms, &age0);
+    int64_t max = rule->max_body_bytes;
+    if ((size_t)max > gw_cache_max_entry(app->cache))
+        max = (int64_t)gw_cache_max_entry(app->cache);
+    /* not storable: no-store, private, too large, no length, a canary's answer … */
+    if (ttl <= 0 || resp->chunked || resp->content_length < 0 || resp->content_length > max ||
+        c->group == GW_GROUP_CANARY)
+        return;
+    struct gw_capture *k = calloc(1, sizeof *k);
+    if (!k)
+        return;
+    c->capture = k;
+    static _Thread_local char key[KEY_MAX], sig[2048];
+    long kn = cache_key(c, key, sizeof key);
+    long sn = -1;
+    if (kn >= 0 && gw_cache_vary_names(buf, resp, k->vary_names, sizeof k->vary_names))
+        sn = gw_cache_vary_signature(c->in, &c->req, k->vary_names, sig, sizeof sig);
+    int et = http_find_header(buf, resp->headers, resp->nheaders, "etag");
+    if (et >= 0 && resp->headers[et].value_len < sizeof k->etag)
+        snprintf(k->etag, sizeof k->etag, "%.*s", (int)resp->headers[et].value_len,
+                 buf + resp->headers[et].value_off);
+    k->ttl_ms = ttl;
+    k->age0_s = age0;
+    k->head_ms = c->w->now_ms;
+    k->generation = gw_cache_generation(app->cache);
+    k->body_want = (size_t)resp->content_length;
+    if (sn < 0 || !(k->key = malloc((size_t)kn)) || !(k->vary_sig = malloc((size_t)sn + 1)) ||
+        !(k->head = stored_head(buf, resp, &k->head_len)) ||
+        !(k->body = malloc(k->body_want ? k->body_want : 1))) {
+        gw_cache_capture_free(c);
+        return;
+    }
+    memcpy(k->key, key, (size_t)kn);
+    k->key_len = (size_t)kn;
+    memcpy(k->vary_sig, sig, (size_t)sn);
+    k->vary_sig_len = (size_t)sn;
+}
+
+void gw_cache_capture_body(gw_conn_t *c, const char *data, size_t n)
+{
+    struct gw_capture *k = c->capture;
+    if (!k)
+        return;
+    if (n > k->body_want - k->body_len) {
+        gw_cache_capture_free(c); /* more than it said: never stored */
+        return;
+    }
+    memcpy(k->body + k->body_len, data, n);
+    k->body_len += n;
+}
+
+void gw_cache_capture_end(gw_conn_t *c)
+{
+    struct gw_capture *k = c->capture;
+    if (!k)
+        return;
+    if (k->body_len == k->body_want) {
+        gw_app_t *app = c->w->app;
+        gw_cache_entry_t *e = gw_cache_entry_new(k->key, k->key_len, k->vary_names, k->vary_sig,
+                                                 k->vary_sig_len, k->head, k->head_len, k->body,
+                                                 k->body_len, k->etag, strlen(k->etag));
+        if (e) {
+            e->stored_ms = k->head_ms;
+            e->expires_ms = k->head_ms + k->ttl_ms;
+            e->age0_s = k->age0_s;
+            if (gw_cache_put(app->cache, e, k->generation) == TC_OK)
+                tc_metric_inc(app->m.cache_stores, 1, c->route->name);
+        }
+    }
+    gw_cache_capture_free(c);
+}
