@@ -82,7 +82,7 @@ void h_prefs_put(tc_req_t *req, tc_resp_t *resp, void *ud)
     }
     text = cJSON_PrintUnformatted(prefs);
     rc = text ? store_prefs_put(tx, id, text, &version) : TC_ENOMEM;
-    if (rc == TC_OK)
+    if (rc == TC_OK && version > 0) /* 0: the same preferences, nothing changed */
         rc = events_user_preferences(tx, &u, prefs, version);
     if (rc != TC_OK) {
         tc_resp_fail(resp, rc);

@@ -41,6 +41,7 @@ int store_user_list(user_app_t *app, tc_dbconn_t *c, const char *org_id, const u
 void store_users_free(user_t *users, int n);
 
 int store_prefs_get(tc_dbconn_t *c, const char *org_id, const char *id, char **json);
+/* *version: the new version, 0 when the preferences were already these */
 int store_prefs_put(tc_dbconn_t *c, const char *id, const char *json, int64_t *version);
 
 /* Deletes up to `batch` users deleted longer than retention_s ago; ids/org ids returned. */

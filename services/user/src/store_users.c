@@ -392,16 +392,19 @@ int store_prefs_get(tc_dbconn_t *c, const char *org_id, const char *id, char **j
     return rc;
 }
 
+/* Preferences equal to the stored ones (jsonb equality) change nothing: no new version, so
+ * a PUT sent twice (a client's or the gateway's retry after a cut connection) is applied
+ * once. *version is 0 then; the caller holds the row locked, so no row means no change. */
 int store_prefs_put(tc_dbconn_t *c, const char *id, const char *json, int64_t *version)
 {
     PGresult *r = NULL;
+    *version = 0;
     int rc = tc_db_qp(c, &r, "prefs_put",
                       "UPDATE users SET preferences=$2::jsonb, version = version + 1,"
-                      " updated_at = now() WHERE id=$1 RETURNING version",
+                      " updated_at = now() WHERE id=$1 AND preferences IS DISTINCT FROM $2::jsonb"
+                      " RETURNING version",
                       id, json);
-    if (rc == TC_OK && PQntuples(r) != 1)
-        rc = TC_ENOTFOUND;
-    if (rc == TC_OK)
+    if (rc == TC_OK && PQntuples(r) == 1)
         *version = tc_db_int(r, 0, 0, 0);
     PQclear(r);
     return rc;

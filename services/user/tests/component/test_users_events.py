@@ -38,6 +38,10 @@ def test_user_lifecycle_events(stack, schemas, org):
                json_body={"name": "Renamed"})  # no change: no event
     stack.call("PUT", "user", f"/v1/users/{uid}/preferences", token=org.owner_token,
                json_body={"locale": "fr-FR"})
+    # the same preferences again (a retried PUT): no new version, no event
+    r = stack.call("PUT", "user", f"/v1/users/{uid}/preferences", token=org.owner_token,
+                   json_body={"locale": "fr-FR"})
+    assert r.status_code == 200 and r.json() == {"locale": "fr-FR"}
     assert stack.call("DELETE", "user", f"/v1/users/{uid}",
                       token=org.owner_token).status_code == 204
 
