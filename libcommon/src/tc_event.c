@@ -170,3 +170,16 @@ int tc_event_decode(const rd_kafka_message_t *msg, tc_event_t *ev, const char **
         hdrs = NULL;
     return tc_event_decode_parts(hdrs, msg->key, msg->key_len, msg->payload, msg->len, ev, why);
 }
+
+bool tc_event_type_match(const char *pattern, const char *type)
+{
+    if (!pattern || !type)
+        return false;
+    if (strcmp(pattern, "*") == 0)
+        return true;
+    size_t n = strlen(pattern);
+    /* "a.b.*" keeps its dot, so "a.bc.x" and "a.b" itself stay out */
+    if (n > 2 && pattern[n - 2] == '.' && pattern[n - 1] == '*')
+        return strncmp(type, pattern, n - 1) == 0 && type[n - 1] != '\0';
+    return strcmp(pattern, type) == 0;
+}

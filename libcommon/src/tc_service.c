@@ -77,6 +77,14 @@ struct tc_service {
     tc_revocations_t *revoked; /* fed by `tail` from auth-events, consulted by `auth` */
     tc_tail_t *tail;
     int64_t revocation_lookback_ms;
+    struct {
+        char topic[64];
+        int64_t lookback_ms;
+        tc_tail_fn fn;
+        void *ud;
+        tc_tail_t *tail;
+    } follows[TC_MAX_FOLLOWS]; /* tc_service_follow */
+    int nfollows;
     tc_auth_t *auth;
     tc_httpc_t *httpc;
     tc_router_t *router, *admin_router;
@@ -453,6 +461,23 @@ int tc_service_after_commit(tc_service_t *s, tc_consumer_hook_fn fn, void *ud)
     return TC_OK;
 }
 
+int tc_service_follow(tc_service_t *s, const char *topic, int64_t lookback_ms, tc_tail_fn fn,
+                      void *ud)
+{
+    if (!topic || !fn || strlen(topic) >= sizeof s->follows[0].topic || lookback_ms < 0)
+        return TC_EINVAL;
+    if (!s->brokers)
+        return TC_OK; /* no Kafka configured: nothing to follow */
+    if (s->nfollows >= TC_MAX_FOLLOWS)
+        return TC_EINVAL;
+    snprintf(s->follows[s->nfollows].topic, sizeof s->follows[0].topic, "%s", topic);
+    s->follows[s->nfollows].lookback_ms = lookback_ms;
+    s->follows[s->nfollows].fn = fn;
+    s->follows[s->nfollows].ud = ud;
+    s->nfollows++;
+    return TC_OK;
+}
+
 int tc_service_every(tc_service_t *s, const char *name, int interval_ms, tc_job_fn fn, void *ud)
 {
     if (s->njobs >= TC_MAX_JOBS || interval_ms <= 0)
@@ -680,6 +705,16 @@ static int start_background(tc_service_t *s)
         if (!(c->running = tc_consumer_start(&co)))
             return TC_ERROR;
     }
+    for (int i = 0; i < s->nfollows; i++) {
+        tc_tail_opts_t o = {.brokers = s->brokers,
+                            .props = s->kafka_props,
+                            .topic = s->follows[i].topic,
+                            .lookback_ms = s->follows[i].lookback_ms,
+                            .fn = s->follows[i].fn,
+                            .ud = s->follows[i].ud};
+        if (!(s->follows[i].tail = tc_tail_start(&o)))
+            return TC_ERROR;
+    }
     for (int i = 0; i < s->njobs; i++) {
         if (pthread_create(&s->jobs[i].thread, NULL, job_main, &s->jobs[i]) != 0)
             return TC_ERROR;
@@ -800,6 +835,10 @@ static int shutdown_all(tc_service_t *s)
     tc_relay_stop(relay);
     tc_tail_stop(s->tail);
     s->tail = NULL;
+    for (int i = 0; i < s->nfollows; i++) {
+        tc_tail_stop(s->follows[i].tail);
+        s->follows[i].tail = NULL;
+    }
     if (s->producer && tc_producer_flush(s->producer, 10000) != TC_OK)
         tc_log_kv(TC_LOG_WARN, "producer flush timed out", NULL);
     if (s->admin) {

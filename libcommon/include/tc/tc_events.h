@@ -123,6 +123,11 @@ typedef struct {
 /* The catalogued type of that name, or NULL. */
 const tc_event_type_t *tc_event_type_find(const char *type);
 
+/* Whether an event type matches a pattern: the type itself, "prefix.*" (the types under that
+ * prefix: "com.techcorp.user.*" matches "com.techcorp.user.created", not
+ * "com.techcorp.users.created" nor "com.techcorp.user"), or "*" (every type). */
+bool tc_event_type_match(const char *pattern, const char *type);
+
 /*
  * Emits an event of a catalogued type in the caller's transaction (DESIGN section 5): the
  * topic from the catalogue, source "/<collection>/<id>", subject and partition key id (the

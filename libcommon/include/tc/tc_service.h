@@ -93,6 +93,15 @@ int tc_service_consume_types(tc_service_t *s, const char *group_suffix,
  * that carry it out. TC_EINVAL when no consumer is registered yet. */
 int tc_service_after_commit(tc_service_t *s, tc_consumer_hook_fn fn, void *ud);
 
+/* Follows a topic in every replica (a group-less tail reader, tc_tail_start: no consumer
+ * group, nothing committed): fn runs on the reader's thread for each event from lookback_ms
+ * before tc_service_run on, until shutdown. For state each replica keeps for itself (a
+ * cache to invalidate). Without KAFKA_BROKERS, TC_OK and nothing is followed. At most
+ * TC_MAX_FOLLOWS topics. */
+#define TC_MAX_FOLLOWS 8
+int tc_service_follow(tc_service_t *s, const char *topic, int64_t lookback_ms, tc_tail_fn fn,
+                      void *ud);
+
 /* A periodic job on its own thread: fn runs every interval_ms until shutdown. */
 typedef void (*tc_job_fn)(void *ud);
 int tc_service_every(tc_service_t *s, const char *name, int interval_ms, tc_job_fn fn, void *ud);

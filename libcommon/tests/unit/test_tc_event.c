@@ -445,3 +445,19 @@ Test(event, clear_twice_is_safe)
     tc_event_clear(&ev);
     rd_kafka_headers_destroy(h);
 }
+
+Test(tc_event, type_patterns)
+{
+    cr_assert(tc_event_type_match("*", "com.techcorp.user.created"));
+    cr_assert(tc_event_type_match("com.techcorp.user.*", "com.techcorp.user.created"));
+    cr_assert(
+        tc_event_type_match("com.techcorp.workflow.*", "com.techcorp.workflow.execution.failed"));
+    cr_assert_not(tc_event_type_match("com.techcorp.user.*", "com.techcorp.users.created"));
+    cr_assert_not(tc_event_type_match("com.techcorp.user.*", "com.techcorp.user"));
+    cr_assert_not(tc_event_type_match("com.techcorp.user.*", "com.techcorp.user."));
+    cr_assert(tc_event_type_match("com.techcorp.user.updated", "com.techcorp.user.updated"));
+    cr_assert_not(tc_event_type_match("com.techcorp.user.updated", "com.techcorp.user.updated.v2"));
+    cr_assert_not(tc_event_type_match(".*", "x"), "no prefix: not a pattern, not this type");
+    cr_assert_not(tc_event_type_match(NULL, "x"));
+    cr_assert_not(tc_event_type_match("x", NULL));
+}

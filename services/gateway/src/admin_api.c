@@ -312,6 +312,7 @@ static void h_cache_purge(tc_req_t *req, tc_resp_t *resp, void *ud)
     if (len > 1 && prefix[len - 1] == '/')
         len--; /* "/v1/users/" means "/v1/users" */
     size_t n = gw_cache_purge(app->cache, prefix ? prefix : "", prefix && len > 1 ? len : 0);
+    tc_metric_inc(app->m.cache_purged, (double)n, "admin");
     char count[24];
     snprintf(count, sizeof count, "%zu", n);
     tc_log_kv(TC_LOG_INFO, "admin: cache purged", "prefix", prefix ? prefix : "(all)", "entries",

@@ -12,6 +12,8 @@ void gw_cache_rule_free(gw_cache_rule_t *r)
         return;
     for (int i = 0; i < r->nvary; i++)
         free(r->vary[i]);
+    for (int i = 0; i < r->ninvalidate; i++)
+        free(r->invalidate[i]);
     free(r);
 }
 
@@ -68,8 +70,8 @@ long gw_cache_query_normal(const char *q, size_t len, char *out, size_t cap)
 /* ------------------------------------------------------------------ Cache-Control */
 
 typedef struct {
-    bool no_store, no_cache, private_, present;
-    int64_t max_age, s_maxage; /* -1: absent */
+    bool no_store, no_cache, private_, present, must_revalidate;
+    int64_t max_age, s_maxage, swr; /* -1: absent */
 } cc_t;
 
 #define CC_INVALID (-2) /* a max-age that does not parse: stale (RFC 9111 §4.2.1) */
@@ -109,6 +111,10 @@ static void cc_directive(cc_t *cc, const char *d, size_t n)
         cc->max_age = delta_seconds(arg, alen);
     else if (DIRECTIVE("s-maxage"))
         cc->s_maxage = delta_seconds(arg, alen);
+    else if (DIRECTIVE("stale-while-revalidate"))
+        cc->swr = delta_seconds(arg, alen);
+    else if (DIRECTIVE("must-revalidate") || DIRECTIVE("proxy-revalidate"))
+        cc->must_revalidate = true;
 #undef DIRECTIVE
 }
 
@@ -136,7 +142,7 @@ static void cc_parse(cc_t *cc, const char *v, size_t len)
 
 static cc_t cc_of(const char *buf, const http_hdr_t *hs, int n)
 {
-    cc_t cc = {.max_age = -1, .s_maxage = -1};
+    cc_t cc = {.max_age = -1, .s_maxage = -1, .swr = -1};
     for (int i = 0; i < n; i++)
         if (http_header_is(buf, &hs[i], "cache-control", 13))
             cc_parse(&cc, buf + hs[i].value_off, hs[i].value_len);
@@ -178,6 +184,15 @@ int64_t gw_cache_ttl_ms(const char *buf, const http_response_t *resp, int64_t ro
     if (cc.s_maxage >= 0 || cc.max_age >= 0)
         ttl -= *age_s * 1000;
     return ttl > 0 ? ttl : 0;
+}
+
+int64_t gw_cache_swr_ms(const char *buf, const http_response_t *resp, int64_t route_swr_ms)
+{
+    cc_t cc = cc_of(buf, resp->headers, resp->nheaders);
+    /* a stale answer must not be served without revalidating it (RFC 9111 §5.2.2.2) */
+    if (cc.must_revalidate || cc.swr == CC_INVALID)
+        return 0;
+    return cc.swr >= 0 ? cc.swr * 1000 : route_swr_ms;
 }
 
 bool gw_cache_request_bypass(const char *buf, const http_request_t *req)

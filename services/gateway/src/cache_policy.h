@@ -17,7 +17,8 @@
 
 #include "http_parse.h"
 
-#define GW_CACHE_MAX_VARY 8 /* header names a route or a response may vary on */
+#define GW_CACHE_MAX_VARY 8  /* header names a route or a response may vary on */
+#define GW_CACHE_MAX_INV  16 /* event type patterns a route's entries are purged on */
 
 /* A route's "cache" key of the routing file. */
 typedef struct {
@@ -26,6 +27,12 @@ typedef struct {
     char *vary[GW_CACHE_MAX_VARY]; /* request headers that are part of the key */
     int nvary;
     bool share_org; /* "share": "org": one entry per org, role and scopes, not per caller */
+    int64_t swr_ms; /* stale-while-revalidate when the service gives none */
+    bool coalesce;  /* concurrent misses of a key wait for one upstream fetch (cache_fill.h) */
+    /* "invalidate_on": event types ("com.techcorp.user.updated", "com.techcorp.user.*") whose
+     * events purge the route's entries tagged with their resource (cache_events.c) */
+    char *invalidate[GW_CACHE_MAX_INV];
+    int ninvalidate;
 } gw_cache_rule_t;
 
 void gw_cache_rule_free(gw_cache_rule_t *r);
@@ -40,6 +47,11 @@ long gw_cache_query_normal(const char *q, size_t len, char *out, size_t cap);
  * subtracted. *age_s is the Age the answer already had. */
 int64_t gw_cache_ttl_ms(const char *buf, const http_response_t *resp, int64_t route_ttl_ms,
                         int64_t *age_s);
+
+/* How long past its freshness an answer may be served stale while one request refreshes it,
+ * in ms: the service's stale-while-revalidate (RFC 5861), else the route's; 0 when the
+ * service says must-revalidate or proxy-revalidate. */
+int64_t gw_cache_swr_ms(const char *buf, const http_response_t *resp, int64_t route_swr_ms);
 
 /* Whether the request asks not to be answered from, or stored in, a cache (Cache-Control:
  * no-store or no-cache, Pragma: no-cache). */

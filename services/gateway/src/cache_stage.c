@@ -36,6 +36,7 @@ struct gw_capture {
     size_t vary_sig_len;
     char etag[256];
     int64_t ttl_ms;
+    int64_t swr_ms;
     int64_t age0_s;
     char *head;
     size_t head_len;
@@ -108,7 +109,7 @@ static int build_hit(gw_conn_t *c, const gw_cache_entry_t *e, bool not_modified)
     if (http_parse_response(e->head, e->head_len, &resp, &why) != HTTP_OK)
         return TC_ERROR;
     int64_t age = e->age0_s + (c->w->now_ms - e->stored_ms) / 1000;
-    gw_extra_add(c, "Age: %lld\r\nX-Cache: HIT\r\n", (long long)age);
+    gw_extra_add(c, "Age: %lld\r\n", (long long)age);
     if (atomic_load(&c->w->app->quiescing))
         c->keep_alive = 0;
     gw_tx_ctx_t x = gw_tx_ctx_of(c);
@@ -134,12 +135,15 @@ static int build_hit(gw_conn_t *c, const gw_cache_entry_t *e, bool not_modified)
 }
 
 /* The head from c->out, then the body straight from the entry (gw_cache_body_flush), which
- * the request holds until it ends: a slow reader costs no copy of it. */
-static gw_step_t serve(gw_conn_t *c, gw_cache_entry_t *e)
+ * the request holds until it ends: a slow reader costs no copy of it. how: "HIT" (fresh),
+ * "STALE" (another request is refreshing it), "COALESCED" (the answer a request this one
+ * waited for fetched). */
+static gw_step_t serve(gw_conn_t *c, gw_cache_entry_t *e, const char *how)
 {
     size_t inm_len = 0;
     const char *inm = gw_request_header(c, "if-none-match", &inm_len);
     bool not_modified = inm && gw_cache_etag_match(inm, inm_len, e->etag, strlen(e->etag));
+    gw_extra_add(c, "X-Cache: %s\r\n", how);
     int rc = build_hit(c, e, not_modified);
     size_t served = e->body_len;
     if (!not_modified && c->method != HTTP_M_HEAD && e->body_len) {
@@ -152,7 +156,10 @@ static gw_step_t serve(gw_conn_t *c, gw_cache_entry_t *e)
         gw_conn_close(c);
         return GW_DONE;
     }
-    count(c, not_modified ? "not_modified" : "hit");
+    count(c, not_modified    ? "not_modified"
+             : how[0] == 'S' ? "stale"
+             : how[0] == 'C' ? "coalesced"
+                             : "hit");
     if (!not_modified && c->method != HTTP_M_HEAD)
         tc_metric_inc(c->w->app->m.cache_served, (double)served, c->route->name);
     c->response_started = 1;
@@ -180,31 +187,103 @@ static bool cacheable_request(gw_conn_t *c)
             !gw_request_header(c, "x-api-key", &n));
 }
 
+static gw_step_t bypass(gw_conn_t *c)
+{
+    count(c, "bypass");
+    gw_extra_add(c, "X-Cache: BYPASS\r\n");
+    return GW_NEXT;
+}
+
+/* To the service: the answer is stored when it may be (a GET: HEAD answers have no body, the
+ * next GET fills the entry). */
+static gw_step_t miss(gw_conn_t *c)
+{
+    count(c, "miss");
+    gw_extra_add(c, "X-Cache: MISS\r\n");
+    c->cache_store = c->method == HTTP_M_GET;
+    return GW_NEXT;
+}
+
+/* Ends the fill this request claimed, if any: stored or not (cache_fill.h). */
+static void fill_end(gw_conn_t *c, bool stored)
+{
+    if (c->fill_ticket)
+        gw_fills_done(c->w->app->fills, c->fill_key, c->fill_key_len, c->fill_ticket, stored,
+                      c->w->now_ms);
+    c->fill_ticket = 0;
+    free(c->fill_key);
+    c->fill_key = NULL;
+}
+
+/* Claims the fill of a key for c (a GET: HEAD answers store nothing, they never fill). */
+static gw_fill_t claim(gw_conn_t *c, const char *key, size_t len)
+{
+    if (c->method != HTTP_M_GET)
+        return GW_FILL_PASS;
+    int64_t hold = c->route->timeout_ms + 1000;
+    uint64_t ticket = 0;
+    gw_fill_t f = gw_fills_claim(c->w->app->fills, key, len, c->w->now_ms, hold, &ticket);
+    if (f == GW_FILL_MINE) {
+        if (!(c->fill_key = malloc(len))) {
+            gw_fills_done(c->w->app->fills, key, len, ticket, false, c->w->now_ms);
+            return GW_FILL_PASS;
+        }
+        memcpy(c->fill_key, key, len);
+        c->fill_key_len = len;
+        c->fill_ticket = ticket;
+    }
+    return f;
+}
+
+/* Waits for another request's fill: looks again after 1, 2, 4, then every 8 ms. */
+static gw_step_t wait_fill(gw_conn_t *c)
+{
+    int64_t step = c->fill_polls < 3 ? (int64_t)1 << c->fill_polls : 8;
+    c->fill_polls++;
+    if (gw_conn_arm(c, c->w->now_ms + step) != TC_OK) {
+        gw_conn_close(c);
+        return GW_DONE;
+    }
+    c->state = CS_COALESCE;
+    return GW_WAIT;
+}
+
+/* A fresh entry answers; a stale one answers while another request refreshes it; a miss
+ * claims the fill (and goes to the service), or waits for the request that claimed it. */
+static gw_step_t lookup(gw_conn_t *c)
+{
+    static _Thread_local char key[KEY_MAX];
+    long n = cache_key(c, key, sizeof key);
+    if (n < 0)
+        return bypass(c);
+    bool stale = false;
+    gw_cache_entry_t *e =
+        gw_cache_get(c->w->app->cache, key, (size_t)n, c->w->now_ms, vary_sig, c, &stale);
+    if (e && !stale)
+        return serve(c, e, c->fill_polls ? "COALESCED" : "HIT");
+    gw_fill_t f = e || c->route->cache->coalesce ? claim(c, key, (size_t)n) : GW_FILL_PASS;
+    if (f == GW_FILL_WAIT && e)
+        return serve(c, e, "STALE");
+    gw_cache_release(e);
+    return f == GW_FILL_WAIT ? wait_fill(c) : miss(c);
+}
+
 gw_step_t gw_cache_begin(gw_conn_t *c)
 {
     c->cache_store = false;
+    c->fill_polls = 0;
     if (!c->route->cache || (c->method != HTTP_M_GET && c->method != HTTP_M_HEAD))
         return GW_NEXT;
-    if (!cacheable_request(c)) {
-        count(c, "bypass");
-        gw_extra_add(c, "X-Cache: BYPASS\r\n");
-        return GW_NEXT;
-    }
-    static _Thread_local char key[KEY_MAX];
-    long n = cache_key(c, key, sizeof key);
-    if (n < 0) {
-        count(c, "bypass");
-        gw_extra_add(c, "X-Cache: BYPASS\r\n");
-        return GW_NEXT;
-    }
-    gw_cache_entry_t *e = gw_cache_get(c->w->app->cache, key, (size_t)n, c->w->now_ms, vary_sig, c);
-    if (e)
-        return serve(c, e);
-    count(c, "miss");
-    gw_extra_add(c, "X-Cache: MISS\r\n");
-    /* HEAD answers have no body to store; the next GET fills the entry */
-    c->cache_store = c->method == HTTP_M_GET;
-    return GW_NEXT;
+    if (!cacheable_request(c))
+        return bypass(c);
+    return lookup(c);
+}
+
+void gw_cache_wait_timer(gw_conn_t *c)
+{
+    c->state = CS_STAGE;
+    if (lookup(c) == GW_NEXT)
+        gw_request_resume(c);
 }
 
 /* ------------------------------------------------------------------ copying an answer */
@@ -215,6 +294,7 @@ void gw_cache_capture_free(gw_conn_t *c)
     c->cache_store = false;
     gw_cache_release(c->hit);
     c->hit = NULL;
+    fill_end(c, false);
     if (!k)
         return;
     free(k->key);
@@ -271,11 +351,15 @@ void gw_cache_capture_head(gw_conn_t *c, const char *buf, const http_response_t 
         max = (int64_t)gw_cache_max_entry(app->cache);
     /* not storable: no-store, private, too large, no length, a canary's answer … */
     if (ttl <= 0 || resp->chunked || resp->content_length < 0 || resp->content_length > max ||
-        c->group == GW_GROUP_CANARY)
+        c->group == GW_GROUP_CANARY) {
+        fill_end(c, false); /* the requests waiting for it go to the service themselves */
         return;
+    }
     struct gw_capture *k = calloc(1, sizeof *k);
-    if (!k)
+    if (!k) {
+        fill_end(c, false);
         return;
+    }
     c->capture = k;
     static _Thread_local char key[KEY_MAX], sig[2048];
     long kn = cache_key(c, key, sizeof key);
@@ -287,6 +371,7 @@ void gw_cache_capture_head(gw_conn_t *c, const char *buf, const http_response_t 
         snprintf(k->etag, sizeof k->etag, "%.*s", (int)resp->headers[et].value_len,
                  buf + resp->headers[et].value_off);
     k->ttl_ms = ttl;
+    k->swr_ms = gw_cache_swr_ms(buf, resp, rule->swr_ms);
     k->age0_s = age0;
     k->head_ms = c->w->now_ms;
     k->generation = gw_cache_generation(app->cache);
@@ -326,12 +411,21 @@ void gw_cache_capture_end(gw_conn_t *c)
         gw_cache_entry_t *e = gw_cache_entry_new(k->key, k->key_len, k->vary_names, k->vary_sig,
                                                  k->vary_sig_len, k->head, k->head_len, k->body,
                                                  k->body_len, k->etag, strlen(k->etag));
+        /* tags for purges by event: the route, and the org of the callers it serves */
+        if (e && gw_cache_entry_tag(e, c->route->name ? c->route->name : "",
+                                    c->ptype == PT_ANONYMOUS ? "" : c->principal.org) != TC_OK) {
+            gw_cache_release(e);
+            e = NULL;
+        }
         if (e) {
             e->stored_ms = k->head_ms;
             e->expires_ms = k->head_ms + k->ttl_ms;
+            e->stale_ms = e->expires_ms + k->swr_ms;
             e->age0_s = k->age0_s;
-            if (gw_cache_put(app->cache, e, k->generation) == TC_OK)
+            if (gw_cache_put(app->cache, e, k->generation) == TC_OK) {
                 tc_metric_inc(app->m.cache_stores, 1, c->route->name);
+                fill_end(c, true);
+            }
         }
     }
     gw_cache_capture_free(c);

@@ -480,6 +480,9 @@ void gw_conn_timeout(gw_conn_t *c)
     case CS_PROXY:
         gw_proxy_timeout(c);
         break;
+    case CS_COALESCE:
+        gw_cache_wait_timer(c);
+        break;
     default:
         gw_conn_close(c); /* a client that does not read, or a lingering close */
         break;

@@ -2,6 +2,8 @@
  * rate-limit modes, limits and timeouts; sorted into match order (route_match.c). */
 #include "config_int.h"
 #include "tc/tc_core.h"
+#include "tc/tc_events.h"
+#include "tc/tc_proto.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -119,10 +121,49 @@ static int route_paths(gw_cv_t *v, const cJSON *r, const char *p, gw_route_t *rt
     return TC_OK;
 }
 
-/* "cache": {"ttl_s": n, "max_body_bytes": n, "vary": [header names]}. TC_ENOMEM only. */
+/* Whether a pattern names at least one catalogued event type (a typo would purge nothing). */
+static bool names_an_event(const char *pattern)
+{
+    for (size_t i = 0; i < TC_EVENT_TYPES_COUNT; i++)
+        if (tc_event_type_match(pattern, tc_event_types[i].type))
+            return true;
+    return false;
+}
+
+/* "invalidate_on": [event types or "prefix.*"]: each must name a catalogued type. */
+static int route_invalidate(gw_cv_t *v, const cJSON *obj, const char *cp, gw_cache_rule_t *cr)
+{
+    const cJSON *inv = gw_cv_array(v, obj, "invalidate_on", cp, false);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, inv)
+    {
+        const char *t = cJSON_GetStringValue(it);
+        if (!t || strlen(t) > 128 || strcmp(t, "*") == 0 || !names_an_event(t)) {
+            gw_cv_error(v, cp,
+                        "invalidate_on: \"%s\" names no event type (a type such as "
+                        "com.techcorp.user.updated, or com.techcorp.user.*)",
+                        t ? t : "(not a string)");
+            continue;
+        }
+        if (cr->ninvalidate == GW_CACHE_MAX_INV) {
+            gw_cv_error(v, cp, "invalidate_on: at most %d event types", GW_CACHE_MAX_INV);
+            break;
+        }
+        if (!(cr->invalidate[cr->ninvalidate++] = strdup(t)))
+            return TC_ENOMEM;
+    }
+    return TC_OK;
+}
+
+/* "cache": {"ttl_s": n, "stale_while_revalidate_s": n, "coalesce": bool, "max_body_bytes": n,
+ * "vary": [header names], "share": "principal" | "org", "invalidate_on": [event types]}.
+ * TC_ENOMEM only. */
 static int route_cache(gw_cv_t *v, const cJSON *r, const char *p, gw_route_t *rt)
 {
-    static const char *const keys[] = {"ttl_s", "max_body_bytes", "vary", "share", NULL};
+    static const char *const keys[] = {"ttl_s",         "stale_while_revalidate_s",
+                                       "coalesce",      "max_body_bytes",
+                                       "vary",          "share",
+                                       "invalidate_on", NULL};
     static const char *const shares[] = {"principal", "org", NULL};
     const cJSON *obj = gw_cv_obj(v, r, "cache", p, false);
     if (!obj)
@@ -135,6 +176,8 @@ static int route_cache(gw_cv_t *v, const cJSON *r, const char *p, gw_route_t *rt
         return TC_ENOMEM;
     rt->cache = cr;
     cr->ttl_ms = gw_cv_int(v, obj, "ttl_s", cp, 0, 0, 86400) * 1000;
+    cr->swr_ms = gw_cv_int(v, obj, "stale_while_revalidate_s", cp, 0, 0, 86400) * 1000;
+    cr->coalesce = gw_cv_bool(v, obj, "coalesce", cp, true);
     cr->max_body_bytes = gw_cv_int(v, obj, "max_body_bytes", cp, 1048576, 1, 8388608);
     cr->share_org = gw_cv_enum(v, obj, "share", cp, shares, 0) == 1;
     if (!(rt->methods & (1u << HTTP_M_GET)))
@@ -161,7 +204,12 @@ static int route_cache(gw_cv_t *v, const cJSON *r, const char *p, gw_route_t *rt
             *s = (char)tolower((unsigned char)*s);
         cr->nvary++;
     }
-    return TC_OK;
+    int rc = route_invalidate(v, obj, cp, cr);
+    /* the entries carry the route's name: the events find them by it */
+    if (rc == TC_OK && cr->ninvalidate && !cJSON_GetStringValue(cJSON_GetObjectItem(r, "name")))
+        gw_cv_error(v, cp,
+                    "invalidate_on: the route needs a \"name\" (its entries are found by it)");
+    return rc;
 }
 
 /* "rate_limit": {"per_minute": n, "burst": b, "per": "org" | "principal" | "ip"}: the route's
@@ -284,11 +332,13 @@ int gw_config_parse_routes(gw_cv_t *v, const cJSON *root, gw_config_t *c)
             return TC_ENOMEM;
         for (int j = 0; rt->path && j < rt->order; j++) {
             gw_route_t *o = &c->routes[j];
-            if ((o->rl_per_minute || rt->rl_per_minute) && o->name && rt->name &&
-                strcmp(o->name, rt->name) == 0)
+            bool keyed = o->rl_per_minute || rt->rl_per_minute ||
+                         (o->cache && o->cache->ninvalidate) ||
+                         (rt->cache && rt->cache->ninvalidate);
+            if (keyed && o->name && rt->name && strcmp(o->name, rt->name) == 0)
                 gw_cv_error(v, p,
-                            "has the name of routes[%d]: a route with its own limit needs a "
-                            "name of its own",
+                            "has the name of routes[%d]: a route with its own limit or with "
+                            "cache.invalidate_on needs a name of its own",
                             j);
             if (o->path && o->prefix == rt->prefix && strcmp(o->path, rt->path) == 0 &&
                 (o->methods & rt->methods))

@@ -22,6 +22,7 @@
 #include "canary.h"
 #include "http_parse.h"
 #include "header_rewrite.h"
+#include "cache_fill.h"
 #include "response_cache.h"
 #include "routes_config.h"
 #include "security_headers.h"
@@ -94,6 +95,7 @@ typedef struct {
     tc_metric_t *cache_requests; /* gateway_cache_requests_total{route,result} */
     tc_metric_t *cache_stores;   /* gateway_cache_stores_total{route} */
     tc_metric_t *cache_served;   /* gateway_cache_served_bytes_total{route} */
+    tc_metric_t *cache_purged;   /* gateway_cache_purged_total{reason}: entries, by event/admin */
     tc_metric_t *cache_bytes;    /* gateway_cache_bytes (read from the cache when scraped) */
     tc_metric_t *cache_entries;  /* gateway_cache_entries (likewise) */
 } gw_metrics_t;
@@ -161,7 +163,10 @@ struct gw_app {
     gw_apikeys_t *apikeys;
     gw_local_rl_t *local_rl;
     gw_usage_t *usage;
-    gw_cache_t *cache;        /* responses of routes with "cache" (response_cache.h) */
+    gw_cache_t *cache;           /* responses of routes with "cache" (response_cache.h) */
+    gw_fills_t *fills;           /* misses being filled, for coalescing (cache_fill.h) */
+    const char *cache_topics[8]; /* followed for "invalidate_on" since start (cache_events.c) */
+    int ncache_topics;
     gw_hc_t *hc;              /* active health checks and the target gauges (health_check.c) */
     gw_resolver_t *resolver;  /* re-resolves endpoints "all" names (endpoints.c) */
     atomic_int resolve_asked; /* a worker saw a refused connection to such a target */
@@ -293,10 +298,11 @@ typedef enum {
     CS_HEAD = 0, /* reading a request head (or idle between requests) */
     CS_AUTH,     /* waiting for a verification or an introspection */
     CS_RATELIMIT,
-    CS_STAGE,   /* between stages, inside one call (never seen by the event loop) */
-    CS_PROXY,   /* exchange with an upstream */
-    CS_RESPOND, /* writing a response the gateway made itself */
-    CS_LINGER,  /* closing: discarding input after our FIN */
+    CS_STAGE,    /* between stages, inside one call (never seen by the event loop) */
+    CS_PROXY,    /* exchange with an upstream */
+    CS_RESPOND,  /* writing a response the gateway made itself */
+    CS_COALESCE, /* a cache miss waiting for the answer another request is fetching */
+    CS_LINGER,   /* closing: discarding input after our FIN */
 } gw_cstate_t;
 
 /*
@@ -403,6 +409,11 @@ struct gw_conn {
     bool cache_store;           /* a cache miss: store the answer when it may be */
     gw_cache_entry_t *hit;      /* a cached answer being written: its body goes from there */
     size_t hit_sent;            /* bytes of its body written */
+    char *fill_key;             /* the key whose fill this request claimed (cache_fill.h) */
+    size_t fill_key_len;
+    uint64_t fill_ticket;
+    int64_t fill_wait_ms; /* coalescing: the next look at the cache */
+    int fill_polls;
 
     int64_t start_ns;
     int64_t start_wall_ms;
@@ -500,6 +511,8 @@ void gw_cache_capture_end(gw_conn_t *c);
 void gw_cache_capture_free(gw_conn_t *c);
 /* Writes the body of the entry being served (GW_IO_DONE when there is none left). */
 gw_io_t gw_cache_body_flush(gw_conn_t *c);
+/* A coalesced miss's timer: looks at the cache again. */
+void gw_cache_wait_timer(gw_conn_t *c);
 
 gw_step_t gw_auth_begin(gw_conn_t *c);
 void gw_auth_worker_free(gw_worker_t *w);

@@ -4,6 +4,7 @@
  * public server handed to tc_service (start, quiesce, drain, stop).
  */
 #include "apikey_cache.h"
+#include "cache_events.h"
 #include "gw.h"
 #include "ratelimit_async.h"
 #include "usage_events.h"
@@ -210,10 +211,11 @@ int gw_app_init(gw_app_t *app, tc_service_t *svc)
         rc = redis_target(app);
     if (rc == TC_OK)
         rc = load_config(app);
-    if (rc == TC_OK && (!(app->pool = gw_pool_new(app->blocking_threads, POOL_QUEUE_MAX)) ||
-                        !(app->apikeys = gw_apikeys_new(APIKEY_CACHE_SIZE)) ||
-                        !(app->local_rl = gw_local_rl_new(LOCAL_RL_SLOTS)) ||
-                        !(app->cache = gw_cache_new(app->cache_max_bytes))))
+    if (rc == TC_OK &&
+        (!(app->pool = gw_pool_new(app->blocking_threads, POOL_QUEUE_MAX)) ||
+         !(app->apikeys = gw_apikeys_new(APIKEY_CACHE_SIZE)) ||
+         !(app->local_rl = gw_local_rl_new(LOCAL_RL_SLOTS)) ||
+         !(app->cache = gw_cache_new(app->cache_max_bytes)) || !(app->fills = gw_fills_new())))
         rc = TC_ENOMEM;
     if (rc == TC_OK && app->usage_enabled &&
         !(app->usage = gw_usage_new(app, app->nworkers, app->usage_queue)))
@@ -236,6 +238,7 @@ void gw_app_free(gw_app_t *app)
     gw_apikeys_free(app->apikeys);
     gw_local_rl_free(app->local_rl);
     gw_cache_free(app->cache);
+    gw_fills_free(app->fills);
     tc_svctoken_free(app->svctoken);
     gw_config_unref(app->cfg);
     free(app->redis_password);
@@ -277,6 +280,7 @@ int gw_app_reload(gw_app_t *app, cJSON *errors)
     int rc = gw_config_load(app->config_path, cur, &next, errors);
     if (rc == TC_OK) {
         install(app, next);
+        gw_cache_events_check(app, next);
         tc_metric_inc(app->m.reloads, 1, "ok");
         char gen[24], n[16];
         snprintf(gen, sizeof gen, "%llu", (unsigned long long)next->generation);

@@ -76,7 +76,10 @@ int gw_metrics_init(gw_metrics_t *m)
         tc_metric_counter("gateway_cache_stores_total", "Answers stored in the cache", "route");
     m->cache_served = tc_metric_counter("gateway_cache_served_bytes_total",
                                         "Body bytes answered from the cache", "route");
-    if (!m->cache_requests || !m->cache_stores || !m->cache_served)
+    m->cache_purged =
+        tc_metric_counter("gateway_cache_purged_total",
+                          "Cache entries purged, by an event or the admin API", "reason");
+    if (!m->cache_requests || !m->cache_stores || !m->cache_served || !m->cache_purged)
         return TC_ENOMEM;
     if (!m->requests || !m->duration || !m->up_requests || !m->up_duration || !m->breaker ||
         !m->ejections || !m->retries || !m->budget_spent || !m->targets || !m->panic ||

@@ -4,6 +4,7 @@
  * events. See services/gateway/README.md.
  */
 #include "admin_api.h"
+#include "cache_events.h"
 #include "gw.h"
 #include "introspect.h"
 #include "tc/tc_core.h"
@@ -29,6 +30,8 @@ int main(void)
         rc = gw_admin_routes(&app); /* the admin API on the admin port */
     if (rc == TC_OK)
         rc = gw_revocations_consume(&app); /* auth-events: API-key revocations */
+    if (rc == TC_OK)
+        rc = gw_cache_events_follow(&app); /* routes' "invalidate_on": purge by events */
     if (rc == TC_OK)
         rc = tc_service_on_reload(svc, gw_app_on_sighup, &app); /* SIGHUP rereads the file */
     if (rc == TC_OK) {

@@ -68,7 +68,21 @@ static void entry_free(gw_cache_entry_t *e)
     free(e->head);
     free(e->body);
     free(e->etag);
+    free(e->route);
+    free(e->org);
     free(e);
+}
+
+int gw_cache_entry_tag(gw_cache_entry_t *e, const char *route, const char *org)
+{
+    free(e->route);
+    free(e->org);
+    e->route = strdup(route ? route : "");
+    e->org = strdup(org ? org : "");
+    if (!e->route || !e->org)
+        return TC_ENOMEM;
+    e->bytes += strlen(e->route) + strlen(e->org) + 2;
+    return TC_OK;
 }
 
 void gw_cache_release(gw_cache_entry_t *e)
@@ -178,12 +192,13 @@ static gw_cache_entry_t *find(gw_cache_t *c, uint64_t h, const char *key, size_t
 }
 
 gw_cache_entry_t *gw_cache_get(gw_cache_t *c, const char *key, size_t key_len, int64_t now_ms,
-                               gw_cache_sig_fn sig, void *ud)
+                               gw_cache_sig_fn sig, void *ud, bool *stale)
 {
     uint64_t h = key_hash(c, key, key_len);
+    *stale = false;
     pthread_mutex_lock(&c->mu);
     gw_cache_entry_t *e = find(c, h, key, key_len);
-    if (e && e->expires_ms <= now_ms) {
+    if (e && e->expires_ms <= now_ms && e->stale_ms <= now_ms) {
         remove_entry(c, e);
         e = NULL;
     }
@@ -191,6 +206,7 @@ gw_cache_entry_t *gw_cache_get(gw_cache_t *c, const char *key, size_t key_len, i
         lru_unlink(c, e);
         lru_push(c, e);
         atomic_fetch_add(&e->refs, 1);
+        *stale = e->expires_ms <= now_ms;
     }
     pthread_mutex_unlock(&c->mu);
     if (!e || !e->vary_names[0])
@@ -282,6 +298,48 @@ static bool under(const gw_cache_entry_t *e, const char *prefix, size_t len)
         return false;
     char next = p < end ? *p : '?';
     return len == 0 || prefix[len - 1] == '/' || next == '/' || next == '?';
+}
+
+/* Whether the key's path (as the client sent it) has a segment equal to s: ids are plain
+ * tokens, so a percent-encoded one is not compared decoded. */
+static bool path_has_segment(const gw_cache_entry_t *e, const char *s, size_t n)
+{
+    const char *p = e->key + KEY_PREFIX, *end = e->key + e->key_len;
+    const char *q = memchr(p, '?', (size_t)(end - p));
+    if (q)
+        end = q;
+    while (p < end) {
+        while (p < end && *p == '/')
+            p++;
+        const char *seg = p;
+        while (p < end && *p != '/')
+            p++;
+        if ((size_t)(p - seg) == n && memcmp(seg, s, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+size_t gw_cache_purge_tagged(gw_cache_t *c, gw_cache_route_fn listens, void *ud, const char *org,
+                             const char *subject)
+{
+    size_t n = 0, olen = org ? strlen(org) : 0, slen = subject ? strlen(subject) : 0;
+    if (!olen && !slen)
+        return 0;
+    pthread_mutex_lock(&c->mu);
+    atomic_fetch_add(&c->generation, 1);
+    for (gw_cache_entry_t *e = c->lru_head, *next; e; e = next) {
+        next = e->lru_next;
+        if (!e->route || !listens(e->route, ud))
+            continue;
+        if ((olen && e->org && strcmp(e->org, org) == 0) ||
+            (slen && path_has_segment(e, subject, slen))) {
+            remove_entry(c, e);
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return n;
 }
 
 size_t gw_cache_purge(gw_cache_t *c, const char *prefix, size_t len)

@@ -5,6 +5,7 @@
 #include "tc/tc_core.h"
 #include "tc/tc_crypto.h"
 #include "tc/tc_egress.h"
+#include "tc/tc_events.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -517,15 +518,7 @@ bool hub_filter_valid(const char *filter)
 
 bool hub_filter_match(const char *filter, const char *type)
 {
-    if (!filter || !type)
-        return false;
-    if (strcmp(filter, "*") == 0)
-        return true;
-    size_t n = strlen(filter);
-    /* "a.b.*" keeps its dot, so "a.bc.x" and "a.b" itself stay out */
-    if (is_prefix_filter(filter, n))
-        return strncmp(type, filter, n - 1) == 0 && type[n - 1] != '\0';
-    return strcmp(filter, type) == 0;
+    return tc_event_type_match(filter, type);
 }
 
 bool hub_filters_match(const cJSON *filters, const char *type)

@@ -1,12 +1,14 @@
 """The response cache of routes with "cache" (issue 23): hits and misses, the key (normalised
 query, the caller's org, declared and upstream Vary), what the service's Cache-Control,
 Set-Cookie and size forbid, ETag and 304, HEAD, the client's no-cache, purges through the
-admin API, and the metrics."""
+admin API, the metrics, coalescing of concurrent misses, stale-while-revalidate, and purges by events."""
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 
-from platform_client import new_id
+from platform_client import eventually, new_id
 
 
 @pytest.fixture(autouse=True)
@@ -176,3 +178,118 @@ def test_admin_purge_and_metrics(gw, ups):
     assert gw.get(base + "x").headers["X-Cache"] == "HIT"
     assert gw.admin("DELETE", "/admin/cache", params={"prefix": "v1"}).status_code == 400
     assert gw.admin("DELETE", "/admin/cache", token=None).status_code == 401
+
+
+def test_concurrent_misses_make_one_upstream_request(gw, ups):
+    """100 requests for one key that arrive while its answer is being fetched wait for that
+    answer: the service sees one request (coalescing)."""
+    path = f"/t/cacheup/{new_id('c')}"
+    params = {"cc": "max-age=60", "sleep_ms": "700"}
+    coalesced = gw.metric("gateway_cache_requests_total", route="t-cache-upstream",
+                          result="coalesced")
+
+    def one(_):
+        with requests.Session() as s:  # a connection each: all of them at once
+            return s.get(gw.url(path), params=params, timeout=30)
+    with ThreadPoolExecutor(100) as pool:
+        rs = list(pool.map(one, range(100)))
+    assert all(r.status_code == 200 for r in rs), [r.status_code for r in rs]
+    assert upstream_calls(ups, path) == 1
+    how = sorted(r.headers["X-Cache"] for r in rs)
+    assert how.count("MISS") == 1 and set(how) <= {"MISS", "COALESCED", "HIT"}, how
+    assert len({r.content for r in rs}) == 1
+    waited = how.count("COALESCED")
+    assert waited >= 1  # the upstream took 700 ms: some arrived while it did
+    assert gw.metric("gateway_cache_requests_total", route="t-cache-upstream",
+                     result="coalesced") == coalesced + waited
+
+
+def test_misses_of_an_uncacheable_answer_are_not_served_each_others(gw, ups):
+    """The requests that waited for a fill whose answer may not be stored go to the service
+    themselves; so do later ones, without waiting for each other."""
+    path = f"/t/cacheup/{new_id('c')}"
+    params = {"cc": "no-store", "sleep_ms": "300"}
+
+    def one(_):
+        with requests.Session() as s:
+            return s.get(gw.url(path), params=params, timeout=30)
+    with ThreadPoolExecutor(20) as pool:
+        rs = list(pool.map(one, range(20)))
+    assert all(r.status_code == 200 and r.headers["X-Cache"] == "MISS" for r in rs)
+    assert upstream_calls(ups, path) == 20
+    seen = sorted(r["at"] for r in ups["echo-a"].seen(path) + ups["echo-b"].seen(path))
+    # after the first answer the others were sent together, not one after another
+    assert seen[-1] - seen[1] < 0.3 * 18, seen
+
+
+def test_stale_while_revalidate_serves_the_old_answer_during_one_refresh(gw, ups):
+    path = f"/t/cacheup/{new_id('c')}"
+    params = {"cc": "max-age=1, stale-while-revalidate=60"}
+    first = gw.get(path, params=params)
+    assert first.headers["X-Cache"] == "MISS"
+    time.sleep(1.2)  # past its freshness, inside its window
+    for u in ("echo-a", "echo-b"):
+        ups[u].set(sleep_ms=1000)  # the refresh takes a while
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            refresh = pool.submit(lambda: requests.get(gw.url(path), params=params, timeout=30))
+            deadline = time.time() + 10
+            while upstream_calls(ups, path) < 2:  # the refresh reached the service
+                assert time.time() < deadline
+                time.sleep(0.01)
+            stale = gw.get(path, params=params)
+            assert stale.headers["X-Cache"] == "STALE"
+            assert stale.content == first.content and int(stale.headers["Age"]) >= 1
+            refreshed = refresh.result()
+    finally:
+        for u in ("echo-a", "echo-b"):
+            ups[u].set()
+    assert refreshed.headers["X-Cache"] == "MISS"
+    after = gw.get(path, params=params)
+    assert after.headers["X-Cache"] == "HIT" and int(after.headers["Age"]) <= 1
+    assert upstream_calls(ups, path) == 2
+    # must-revalidate: never served stale
+    path = f"/t/cacheup/{new_id('c')}"
+    params = {"cc": "max-age=1, stale-while-revalidate=60, must-revalidate"}
+    gw.get(path, params=params)
+    time.sleep(1.2)
+    assert gw.get(path, params=params).headers["X-Cache"] == "MISS"
+
+
+def test_an_update_event_purges_the_entries_tagged_with_its_resource(stack, gw, ups, tokens):
+    """invalidate_on: a user's update purges its org's entries of the route (the user and the
+    lists), within about a second; another org's entries stay."""
+    org_a, org_b = new_id("org"), new_id("org")
+    uid = new_id("usr")
+    ta, tb = tokens.mint(org=org_a, role="admin"), tokens.mint(org=org_b, role="admin")
+    item, listing = f"/t/cacheev/{uid}", "/t/cacheev"
+    for path, tok in ((item, ta), (listing, ta), (listing, tb)):
+        assert gw.get(path, token=tok).headers["X-Cache"] == "MISS"
+        assert gw.get(path, token=tok).headers["X-Cache"] == "HIT"
+    purged = gw.metric("gateway_cache_purged_total", reason="event")
+    stack.produce_event("user-events", uid, "com.techcorp.user.updated", f"/users/{uid}",
+                        {"id": uid, "org_id": org_a, "version": 2}, subject=uid)
+    t0 = time.time()
+
+    def gone():
+        # HEAD: answered from a fresh entry, never stores one (the check changes nothing)
+        return gw.call("HEAD", item, token=ta).headers["X-Cache"] == "MISS"
+    eventually(gone, timeout=10, interval=0.02, what="the entry purged by the event")
+    took = time.time() - t0
+    print(f"\npurged {took * 1000:.0f} ms after the event was produced")
+    assert gw.call("HEAD", listing, token=ta).headers["X-Cache"] == "MISS", "the org's list"
+    assert gw.get(listing, token=tb).headers["X-Cache"] == "HIT", "another org's list stays"
+    assert gw.metric("gateway_cache_purged_total", reason="event") >= purged + 2
+    # an event of a type the route does not name purges nothing
+    assert gw.get(item, token=ta).headers["X-Cache"] == "MISS"
+    assert gw.get(listing, token=ta).headers["X-Cache"] == "MISS"
+    stack.produce_event("user-events", uid, "com.techcorp.user.preferences_updated",
+                        f"/users/{uid}", {"id": uid, "org_id": org_a, "version": 3,
+                                          "preferences": {}}, subject=uid)
+    # names the user (its path segment) and org B
+    stack.produce_event("user-events", uid, "com.techcorp.user.deleted", f"/users/{uid}",
+                        {"id": uid, "org_id": org_b, "version": 4}, subject=uid)
+    eventually(gone, timeout=10, interval=0.02, what="the entry purged by the deletion")
+    assert gw.get(listing, token=tb).headers["X-Cache"] == "MISS", "org B's list: org B's event"
+    # events of one key arrive in order: preferences_updated was seen first, and purged nothing
+    assert gw.get(listing, token=ta).headers["X-Cache"] == "HIT"

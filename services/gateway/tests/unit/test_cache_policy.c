@@ -41,6 +41,28 @@ Test(cache_policy, freshness)
     cr_assert_eq(ttl(H("200 OK", "Pragma: no-cache\r\n"), 30000, &age), 0);
 }
 
+static int64_t swr(const char *head, int64_t route_swr)
+{
+    const char *b = parse(head);
+    return gw_cache_swr_ms(b, &resp, route_swr);
+}
+
+Test(cache_policy, stale_while_revalidate)
+{
+    cr_assert_eq(swr(H("200 OK", "Cache-Control: max-age=5\r\n"), 0), 0);
+    cr_assert_eq(swr(H("200 OK", "Cache-Control: max-age=5\r\n"), 9000), 9000, "the route's");
+    cr_assert_eq(swr(H("200 OK", "Cache-Control: max-age=5, stale-while-revalidate=30\r\n"), 9000),
+                 30000, "the service's wins");
+    cr_assert_eq(swr(H("200 OK", "Cache-Control: max-age=5, stale-while-revalidate=0\r\n"), 9000),
+                 0);
+    cr_assert_eq(swr(H("200 OK", "Cache-Control: max-age=5, must-revalidate\r\n"), 9000), 0,
+                 "must-revalidate: never served stale");
+    cr_assert_eq(
+        swr(H("200 OK", "Cache-Control: proxy-revalidate, stale-while-revalidate=3\r\n"), 9000), 0);
+    cr_assert_eq(swr(H("200 OK", "Cache-Control: stale-while-revalidate=x\r\n"), 9000), 0,
+                 "a value that does not parse: none");
+}
+
 Test(cache_policy, never_stored)
 {
     int64_t age;

@@ -25,9 +25,11 @@ static long no_sig(const char *names, char *out, size_t cap, void *ud)
     return 0;
 }
 
+static bool last_stale;
+
 static gw_cache_entry_t *get(gw_cache_t *c, const char *key, int64_t now)
 {
-    return gw_cache_get(c, key, strlen(key), now, no_sig, NULL);
+    return gw_cache_get(c, key, strlen(key), now, no_sig, NULL, &last_stale);
 }
 
 Test(response_cache, get_put_expire_replace)
@@ -51,6 +53,26 @@ Test(response_cache, get_put_expire_replace)
     gw_cache_stats(c, &st);
     cr_assert_eq(st.entries, 0, "an expired entry met is dropped");
     cr_assert_eq(st.bytes, 0);
+    gw_cache_free(c);
+}
+
+Test(response_cache, stale_while_revalidate_window)
+{
+    gw_cache_t *c = gw_cache_new(1 << 20);
+    gw_cache_entry_t *e = entry("GET\n/s?\n-\n", "old", 1000);
+    e->stale_ms = 3000;
+    cr_assert_eq(gw_cache_put(c, e, gw_cache_generation(c)), TC_OK);
+    gw_cache_entry_t *got = get(c, "GET\n/s?\n-\n", 999);
+    cr_assert(got && !last_stale, "fresh before expires_ms");
+    gw_cache_release(got);
+    got = get(c, "GET\n/s?\n-\n", 1000);
+    cr_assert(got && last_stale, "stale from expires_ms");
+    cr_assert_str_eq(got->body, "old");
+    gw_cache_release(got);
+    cr_assert_null(get(c, "GET\n/s?\n-\n", 3000), "gone when the window ends");
+    gw_cache_stats_t st;
+    gw_cache_stats(c, &st);
+    cr_assert_eq(st.entries, 0);
     gw_cache_free(c);
 }
 
@@ -103,10 +125,11 @@ Test(response_cache, vary_signatures)
                                              "HTTP/1.1 200 OK\r\n\r\n", 19, "b", 1, "", 0);
     e->expires_ms = 100;
     cr_assert_eq(gw_cache_put(c, e, gw_cache_generation(c)), TC_OK);
-    gw_cache_entry_t *hit = gw_cache_get(c, "k", 1, 0, sig_en, "en\n");
+    bool stale;
+    gw_cache_entry_t *hit = gw_cache_get(c, "k", 1, 0, sig_en, "en\n", &stale);
     cr_assert_not_null(hit);
     gw_cache_release(hit);
-    cr_assert_null(gw_cache_get(c, "k", 1, 0, sig_en, "fr\n"));
+    cr_assert_null(gw_cache_get(c, "k", 1, 0, sig_en, "fr\n", &stale));
     gw_cache_free(c);
 }
 
@@ -161,5 +184,52 @@ Test(response_cache, purge_by_prefix_keeps_references_valid)
         TC_OK);
     cr_assert_eq(gw_cache_purge(c, "/v1/users/", 10), 1);
     cr_assert_eq(gw_cache_purge(c, "", 0), 2, "everything");
+    gw_cache_free(c);
+}
+
+static bool listens_a(const char *route, void *ud)
+{
+    (void)ud;
+    return strcmp(route, "a") == 0;
+}
+
+static gw_cache_entry_t *tagged(const char *key, const char *route, const char *org)
+{
+    gw_cache_entry_t *e = entry(key, "b", 100);
+    cr_assert_eq(gw_cache_entry_tag(e, route, org), TC_OK);
+    return e;
+}
+
+Test(response_cache, purge_by_event_tags)
+{
+    gw_cache_t *c = gw_cache_new(1 << 20);
+    const char *item = "GET\n/v1/users/usr_1?\nh\np:1:org_A:usr_9\n";
+    const char *list_a = "GET\n/v1/users?limit=5\nh\no:org_A:admin:1:\n";
+    const char *list_b = "GET\n/v1/users?\nh\no:org_B:admin:1:\n";
+    const char *other_route = "GET\n/v1/other?\nh\no:org_A:admin:1:\n";
+    const char *anon_item = "GET\n/pub/usr_1?\nh\n-\n";
+    const char *longer = "GET\n/pub/usr_10?\nh\n-\n";
+    cr_assert_eq(gw_cache_put(c, tagged(item, "a", "org_A"), gw_cache_generation(c)), TC_OK);
+    cr_assert_eq(gw_cache_put(c, tagged(list_a, "a", "org_A"), gw_cache_generation(c)), TC_OK);
+    cr_assert_eq(gw_cache_put(c, tagged(list_b, "a", "org_B"), gw_cache_generation(c)), TC_OK);
+    cr_assert_eq(gw_cache_put(c, tagged(other_route, "x", "org_A"), gw_cache_generation(c)), TC_OK);
+    cr_assert_eq(gw_cache_put(c, tagged(anon_item, "a", ""), gw_cache_generation(c)), TC_OK);
+    cr_assert_eq(gw_cache_put(c, tagged(longer, "a", ""), gw_cache_generation(c)), TC_OK);
+    uint64_t gen = gw_cache_generation(c);
+    /* usr_1 of org_A changed: org_A's entries of route a, and any of its paths naming usr_1 */
+    cr_assert_eq(gw_cache_purge_tagged(c, listens_a, NULL, "org_A", "usr_1"), 3);
+    cr_assert_null(get(c, item, 0));
+    cr_assert_null(get(c, list_a, 0));
+    cr_assert_null(get(c, anon_item, 0));
+    gw_cache_entry_t *e;
+    cr_assert_not_null(e = get(c, list_b, 0), "another org's list stays");
+    gw_cache_release(e);
+    cr_assert_not_null(e = get(c, other_route, 0), "a route that does not listen keeps it");
+    gw_cache_release(e);
+    cr_assert_not_null(e = get(c, longer, 0), "a segment is compared whole");
+    gw_cache_release(e);
+    cr_assert_neq(gw_cache_generation(c), gen, "answers on their way are not stored");
+    cr_assert_eq(gw_cache_purge_tagged(c, listens_a, NULL, "", NULL), 0, "no resource: none");
+    cr_assert_eq(gw_cache_purge_tagged(c, listens_a, NULL, NULL, "usr_10"), 1);
     gw_cache_free(c);
 }

@@ -689,3 +689,51 @@ Test(config, route_caches)
     cr_assert(has_error(errors, "routes[2]: cache: the request rules send"));
     cJSON_Delete(errors);
 }
+
+Test(config, route_cache_coalescing_stale_and_events)
+{
+    const char *doc =
+        "{" PLANS ", \"upstreams\": [{\"name\": \"user\", \"targets\": [{\"url\": "
+        "\"http://127.0.0.1:8082\"}]}], \"routes\": ["
+        "{\"name\": \"a\", \"prefix\": \"/a\", \"upstream\": \"user\","
+        " \"cache\": {\"stale_while_revalidate_s\": 30, \"coalesce\": false,"
+        " \"invalidate_on\": [\"com.techcorp.user.updated\", \"com.techcorp.org.*\"]}},"
+        "{\"name\": \"b\", \"prefix\": \"/b\", \"upstream\": \"user\", \"cache\": {}}]}";
+    cJSON *errors;
+    gw_config_t *c = load(doc, &errors);
+    cr_assert_not_null(c, "%s", cJSON_PrintUnformatted(errors));
+    const gw_route_t *a = match(c, "/a", HTTP_M_GET, GW_MATCH_OK);
+    cr_assert_eq(a->cache->swr_ms, 30000);
+    cr_assert_not(a->cache->coalesce);
+    cr_assert_eq(a->cache->ninvalidate, 2);
+    cr_assert_str_eq(a->cache->invalidate[1], "com.techcorp.org.*");
+    const gw_route_t *b = match(c, "/b", HTTP_M_GET, GW_MATCH_OK);
+    cr_assert(b->cache->coalesce, "coalescing by default");
+    cr_assert_eq(b->cache->swr_ms, 0);
+    cr_assert_eq(b->cache->ninvalidate, 0);
+    gw_config_unref(c);
+    cJSON_Delete(errors);
+
+    const char *bad = "{" PLANS ", \"upstreams\": [{\"name\": \"user\", \"targets\": [{\"url\": "
+                      "\"http://127.0.0.1:8082\"}]}], \"routes\": ["
+                      "{\"name\": \"a\", \"prefix\": \"/a\", \"upstream\": \"user\","
+                      " \"cache\": {\"coalesce\": 1, \"stale_while_revalidate_s\": -1,"
+                      " \"invalidate_on\": [\"com.techcorp.usr.updated\", \"*\", 7]}},"
+                      "{\"prefix\": \"/b\", \"upstream\": \"user\","
+                      " \"cache\": {\"invalidate_on\": [\"com.techcorp.user.*\"]}},"
+                      "{\"name\": \"a\", \"prefix\": \"/c\", \"upstream\": \"user\","
+                      " \"cache\": {\"invalidate_on\": [\"com.techcorp.user.*\"]}}]}";
+    cr_assert_null(load(bad, &errors));
+    cr_assert(has_error(errors, "routes[0].cache.coalesce: must be"), "%s",
+              cJSON_PrintUnformatted(errors));
+    cr_assert(has_error(errors, "routes[0].cache.stale_while_revalidate_s: must be an integer"));
+    cr_assert(has_error(errors, "\"com.techcorp.usr.updated\" names no event type"),
+              "a typo would purge nothing");
+    cr_assert(has_error(errors, "invalidate_on: \"*\" names no event type"),
+              "every event of every topic: refused");
+    cr_assert(has_error(errors, "invalidate_on: \"(not a string)\""));
+    cr_assert(has_error(errors, "routes[1].cache: invalidate_on: the route needs a \"name\""));
+    cr_assert(has_error(errors, "routes[2]: has the name of routes[0]"), "%s",
+              cJSON_PrintUnformatted(errors));
+    cJSON_Delete(errors);
+}

@@ -143,19 +143,8 @@ class Hub:
 # ---------------------------------------------------------------------- platform events
 
 def produce(stack, topic, key, ce_type, source, data, ev_id=None, subject=None):
-    """Publishes one CloudEvent in Kafka binary content mode (as the outbox relay does);
-    returns its id."""
-    ev_id = ev_id or new_id("evt")
-    headers = {"ce_specversion": "1.0", "ce_id": ev_id, "ce_type": ce_type, "ce_source": source,
-               "ce_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-               "content-type": "application/json", "ce_partitionkey": key}
-    if subject:
-        headers["ce_subject"] = subject
-    args = ["kcat", "-P", "-b", stack.kafka, "-t", topic, "-k", key]
-    for k, v in headers.items():
-        args += ["-H", f"{k}={v}"]
-    subprocess.run(args, input=json.dumps(data), text=True, check=True, timeout=30)
-    return ev_id
+    """Publishes one CloudEvent (as the outbox relay does); returns its id."""
+    return stack.produce_event(topic, key, ce_type, source, data, ev_id=ev_id, subject=subject)
 
 
 def execution_data(org_id, kind="succeeded", workflow_id=None, execution_id=None):

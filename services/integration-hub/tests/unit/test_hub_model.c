@@ -504,20 +504,12 @@ Test(filters, valid_and_invalid)
     cr_assert_not(hub_filter_valid(NULL));
 }
 
+/* the patterns themselves are libcommon's (tc_event_type_match, test_tc_event.c) */
 Test(filters, matching)
 {
-    cr_assert(hub_filter_match("*", "com.techcorp.user.created"));
     cr_assert(hub_filter_match("com.techcorp.user.*", "com.techcorp.user.created"));
-    cr_assert(
-        hub_filter_match("com.techcorp.workflow.*", "com.techcorp.workflow.execution.failed"));
     cr_assert_not(hub_filter_match("com.techcorp.user.*", "com.techcorp.users.created"));
-    cr_assert_not(hub_filter_match("com.techcorp.user.*", "com.techcorp.user"));
-    cr_assert_not(hub_filter_match("com.techcorp.user.*", "com.techcorp.user."));
-    cr_assert(hub_filter_match("com.techcorp.user.created", "com.techcorp.user.created"));
-    cr_assert_not(hub_filter_match("com.techcorp.user.created", "com.techcorp.user.created.v2"));
-    cr_assert_not(hub_filter_match("com.techcorp.user.created", "com.techcorp.user.create"));
     cr_assert_not(hub_filter_match(NULL, "x"));
-    cr_assert_not(hub_filter_match("*", NULL));
 }
 
 Test(filters, any_of_an_array)

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import secrets
-import subprocess
 import time
 
 from platform_client import Api
@@ -28,15 +27,7 @@ def event_id():
 
 def produce(stack, topic, key, ce_type, source, data, ev_id=None):
     """Publishes one CloudEvent in Kafka binary content mode; returns its id."""
-    ev_id = ev_id or event_id()
-    headers = {"ce_specversion": "1.0", "ce_id": ev_id, "ce_type": ce_type, "ce_source": source,
-               "ce_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-               "content-type": "application/json", "ce_partitionkey": key}
-    args = ["kcat", "-P", "-b", stack.kafka, "-t", topic, "-k", key]
-    for k, v in headers.items():
-        args += ["-H", f"{k}={v}"]
-    subprocess.run(args, input=json.dumps(data), text=True, check=True, timeout=30)
-    return ev_id
+    return stack.produce_event(topic, key, ce_type, source, data, ev_id=ev_id or event_id())
 
 
 def request(stack, org_id, user_id, kind="invitation", channel="email", email_addr=None,

@@ -1,9 +1,7 @@
 """Helpers of the search suites: documents fed the way producers feed them (search's ingest API,
 or a CloudEvent on a topic through kcat, binary mode), and searching until a condition holds
 (the index is fed asynchronously: every wait is a generous functional timeout)."""
-import json
 import secrets
-import subprocess
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -25,15 +23,7 @@ def rfc3339(offset_s=0):
 
 def produce(stack, topic, key, ce_type, source, data):
     """Publishes one CloudEvent in Kafka binary content mode; returns its id."""
-    ev_id = new_id("evt")
-    headers = {"ce_specversion": "1.0", "ce_id": ev_id, "ce_type": ce_type, "ce_source": source,
-               "ce_time": rfc3339(), "content-type": "application/json",
-               "ce_partitionkey": key}
-    args = ["kcat", "-P", "-b", stack.kafka, "-t", topic, "-k", key]
-    for k, v in headers.items():
-        args += ["-H", f"{k}={v}"]
-    subprocess.run(args, input=json.dumps(data), text=True, check=True, timeout=30)
-    return ev_id
+    return stack.produce_event(topic, key, ce_type, source, data, ce_time=rfc3339())
 
 
 def doc(org_id, title, body="", type_="note", id_=None, version=1, fields=None, offset_s=0):
