@@ -21,6 +21,7 @@ PACKAGES=(
     # tools the scripts and tests use
     curl jq openssl procps psmisc iproute2 kcat oathtool valgrind yamllint argon2
     python3 python3-pytest python3-requests python3-jsonschema python3-yaml python3-aiosmtpd
+    python3-psycopg2
     nodejs npm
     # the local stack
     postgresql postgresql-contrib redis-server

@@ -45,6 +45,7 @@
 #include <string.h>
 
 #include "routes_config.h"
+#include "tc/tc_core.h"
 #include "tc/tc_log.h"
 
 #define CHECK(x)                                                                                   \
@@ -211,6 +212,20 @@ static void check_transform(const gw_route_t *r, const char *path, size_t plen)
     long q = gw_tx_query(&t->query, &x, "a=1&q=2&&b", 10, out, sizeof out, &params);
     CHECK(q >= 0 && params >= 0 && params <= 4 + t->query.n[GW_TX_ADD]);
     CHECK(gw_tx_query(&t->query, &x, "a=1", 3, out, 1, &params) <= 1);
+    /* body rules: bounded, and an object in gives an object out */
+    CHECK(t->body_max_bytes >= 1 && t->body_max_bytes <= 8388608);
+    CHECK(!r->cache || gw_tx_set_empty(&t->resp_body));
+    const gw_tx_set_t *bodies[] = {&t->req_body, &t->resp_body};
+    for (int k = 0; k < 2; k++) {
+        char *json = NULL;
+        size_t jlen = 0;
+        static const char in[] = "{\"a\": 1, \"b\": [2], \"org_id\": \"x\"}";
+        int rc = gw_tx_json(bodies[k], &x, in, sizeof in - 1, &json, &jlen);
+        CHECK(rc == TC_OK || rc == TC_ENOMEM);
+        CHECK(rc != TC_OK || (jlen >= 2 && json[0] == '{' && json[jlen - 1] == '}'));
+        free(json);
+        CHECK(gw_tx_json(bodies[k], &x, "[1]", 3, &json, &jlen) == TC_EINVAL && !json);
+    }
 }
 
 static void check_routes(const gw_config_t *c)

@@ -7,7 +7,8 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define BUCKETS 1024 /* a power of two; the records are few (the misses in flight) */
+#define BUCKETS        1024 /* a power of two; the records are few (the misses in flight) */
+#define SWEEP_EVERY_MS 100
 
 typedef struct fill {
     struct fill *next;
@@ -23,7 +24,8 @@ struct gw_fills {
     fill_t *buckets[BUCKETS];
     size_t count;
     uint64_t next_ticket;
-    uint64_t seed; /* keys come from clients: they must not choose one chain for all */
+    int64_t swept_ms; /* the last sweep: at most one each SWEEP_EVERY_MS */
+    uint64_t seed;    /* keys come from clients: they must not choose one chain for all */
 };
 
 gw_fills_t *gw_fills_new(void)
@@ -106,7 +108,8 @@ gw_fill_t gw_fills_claim(gw_fills_t *f, const char *key, size_t len, int64_t now
     *ticket = 0;
     pthread_mutex_lock(&f->mu);
     fill_t **pp = find(f, h, key, len, now_ms);
-    if (!*pp && f->count >= GW_FILL_MAX) {
+    if (!*pp && f->count >= GW_FILL_MAX && now_ms - f->swept_ms >= SWEEP_EVERY_MS) {
+        f->swept_ms = now_ms;
         sweep(f, now_ms);
         pp = find(f, h, key, len, now_ms);
     }

@@ -201,6 +201,9 @@ static gw_step_t miss(gw_conn_t *c)
     count(c, "miss");
     gw_extra_add(c, "X-Cache: MISS\r\n");
     c->cache_store = c->method == HTTP_M_GET;
+    /* a purge from now on may concern what the service is about to read: its answer is then
+     * not stored */
+    c->cache_gen = gw_cache_generation(c->w->app->cache);
     return GW_NEXT;
 }
 
@@ -374,7 +377,7 @@ void gw_cache_capture_head(gw_conn_t *c, const char *buf, const http_response_t 
     k->swr_ms = gw_cache_swr_ms(buf, resp, rule->swr_ms);
     k->age0_s = age0;
     k->head_ms = c->w->now_ms;
-    k->generation = gw_cache_generation(app->cache);
+    k->generation = c->cache_gen;
     k->body_want = (size_t)resp->content_length;
     if (sn < 0 || !(k->key = malloc((size_t)kn)) || !(k->vary_sig = malloc((size_t)sn + 1)) ||
         !(k->head = stored_head(buf, resp, &k->head_len)) ||
@@ -386,6 +389,8 @@ void gw_cache_capture_head(gw_conn_t *c, const char *buf, const http_response_t 
     k->key_len = (size_t)kn;
     memcpy(k->vary_sig, sig, (size_t)sn);
     k->vary_sig_len = (size_t)sn;
+    if (k->body_want == 0)
+        gw_cache_capture_end(c);
 }
 
 void gw_cache_capture_body(gw_conn_t *c, const char *data, size_t n)
@@ -399,6 +404,10 @@ void gw_cache_capture_body(gw_conn_t *c, const char *data, size_t n)
     }
     memcpy(k->body + k->body_len, data, n);
     k->body_len += n;
+    /* stored as soon as it is whole: the requests waiting for it need not wait for this
+     * client to read it all */
+    if (k->body_len == k->body_want)
+        gw_cache_capture_end(c);
 }
 
 void gw_cache_capture_end(gw_conn_t *c)

@@ -319,7 +319,7 @@ static bool try_parse(gw_conn_t *c, uint32_t new_from)
 
 /* The input buffer: a pooled one first, then one of GW_IN_MAX for a large head. TC_ENOMEM
  * also when the head would not fit even that. */
-static int grow_in(gw_conn_t *c)
+int gw_conn_grow_in(gw_conn_t *c)
 {
     if (!c->in) {
         c->in = gw_buf_get(c->w);
@@ -343,7 +343,7 @@ static void read_head(gw_conn_t *c)
     for (;;) {
         if (!c->rd_ready)
             return;
-        if ((!c->in || c->in_len == c->in_cap) && grow_in(c) != TC_OK) {
+        if ((!c->in || c->in_len == c->in_cap) && gw_conn_grow_in(c) != TC_OK) {
             c->method = HTTP_M_OTHER;
             gw_respond_error(c, 431, "headers_too_large", "Request head too large", NULL, true);
             return;
@@ -453,6 +453,14 @@ void gw_conn_event(gw_conn_t *c, uint32_t events)
     case CS_LINGER:
         linger_read(c);
         break;
+    case CS_BODY:
+        if (c->rd_ready)
+            gw_body_tx_event(c);
+        break;
+    case CS_COALESCE:
+        if (c->peer_closed)
+            gw_conn_close(c); /* nobody to answer: it would fetch for no one */
+        break;
     default:
         break; /* waiting for auth or Redis: readiness is remembered in the flags */
     }
@@ -482,6 +490,9 @@ void gw_conn_timeout(gw_conn_t *c)
         break;
     case CS_COALESCE:
         gw_cache_wait_timer(c);
+        break;
+    case CS_BODY:
+        gw_body_tx_timeout(c);
         break;
     default:
         gw_conn_close(c); /* a client that does not read, or a lingering close */

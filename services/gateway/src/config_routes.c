@@ -121,9 +121,12 @@ static int route_paths(gw_cv_t *v, const cJSON *r, const char *p, gw_route_t *rt
     return TC_OK;
 }
 
-/* Whether a pattern names at least one catalogued event type (a typo would purge nothing). */
+/* Whether a pattern names at least one catalogued event type (a typo would purge nothing) and
+ * not the gateway's own usage event (one per request: every request would purge). */
 static bool names_an_event(const char *pattern)
 {
+    if (tc_event_type_match(pattern, TC_EV_API_REQUEST->type))
+        return false;
     for (size_t i = 0; i < TC_EVENT_TYPES_COUNT; i++)
         if (tc_event_type_match(pattern, tc_event_types[i].type))
             return true;
@@ -141,7 +144,8 @@ static int route_invalidate(gw_cv_t *v, const cJSON *obj, const char *cp, gw_cac
         if (!t || strlen(t) > 128 || strcmp(t, "*") == 0 || !names_an_event(t)) {
             gw_cv_error(v, cp,
                         "invalidate_on: \"%s\" names no event type (a type such as "
-                        "com.techcorp.user.updated, or com.techcorp.user.*)",
+                        "com.techcorp.user.updated, or com.techcorp.user.*; not the gateway's "
+                        "per-request com.techcorp.api.request)",
                         t ? t : "(not a string)");
             continue;
         }
@@ -292,6 +296,11 @@ static int parse_route(gw_cv_t *v, const cJSON *r, const char *p, gw_config_t *c
         gw_cv_error(v, p,
                     "cache: the request rules send $(request_id), $(client_ip) or (with share "
                     "\"org\") $(principal.sub), which differ between the requests of one entry");
+    /* the cache keeps and serves what the service sent; a body rule applies after it */
+    if (rt->cache && rt->transform && !gw_tx_set_empty(&rt->transform->resp_body))
+        gw_cv_error(v, p,
+                    "cache: excludes transform.response_body (the cache keeps the service's "
+                    "answer as it was sent)");
     return TC_OK;
 }
 

@@ -20,14 +20,28 @@ static bool tchar(unsigned char ch)
            (ch && strchr("!#$%&'*+-.^_`|~", ch));
 }
 
-static bool name_ok(const char *s, bool header)
+/* What a rule set names: headers, query parameters, top-level JSON fields. */
+typedef enum { NAME_HEADER, NAME_PARAM, NAME_FIELD } name_kind_t;
+
+static bool name_char(unsigned char ch, name_kind_t kind)
+{
+    switch (kind) {
+    case NAME_HEADER:
+        return tchar(ch);
+    case NAME_PARAM:
+        return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+               strchr("-._~[]", ch);
+    default:
+        return ch >= 0x20 && ch != 0x7f; /* a JSON member name: any text but controls */
+    }
+}
+
+static bool name_ok(const char *s, name_kind_t kind)
 {
     if (!s[0] || strlen(s) > 128)
         return false;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (header ? !tchar(*p)
-                   : !((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-                       (*p >= '0' && *p <= '9') || strchr("-._~[]", *p)))
+        if (!name_char(*p, kind))
             return false;
     return true;
 }
@@ -143,8 +157,8 @@ static int tpl_compile(gw_cv_t *v, const char *p, const char *text, const gw_rou
     return TC_OK;
 }
 
-static int set_op(gw_cv_t *v, const cJSON *obj, const char *p, const gw_route_t *rt, bool header,
-                  bool response, gw_tx_op_t op, gw_tx_set_t *s)
+static int set_op(gw_cv_t *v, const cJSON *obj, const char *p, const gw_route_t *rt,
+                  name_kind_t kind, bool response, gw_tx_op_t op, gw_tx_set_t *s)
 {
     static const char *const keys[] = {"remove", "rename", "replace", "add"};
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, keys[op]);
@@ -174,10 +188,12 @@ static int set_op(gw_cv_t *v, const cJSON *obj, const char *p, const gw_route_t 
             gw_cv_error(v, ip, "names and values must be strings");
             continue;
         }
-        const char *what = header ? "header" : "parameter";
-        const char *bad = !name_ok(name, header)                        ? name
-                          : op == GW_TX_RENAME && !name_ok(val, header) ? val
-                                                                        : NULL;
+        static const char *const whats[] = {"header", "parameter", "field"};
+        const char *what = whats[kind];
+        bool header = kind == NAME_HEADER;
+        const char *bad = !name_ok(name, kind)                        ? name
+                          : op == GW_TX_RENAME && !name_ok(val, kind) ? val
+                                                                      : NULL;
         if (bad) {
             gw_cv_error(v, ip, "\"%s\" is not a valid %s name", bad, what);
             continue;
@@ -215,7 +231,7 @@ static int set_op(gw_cv_t *v, const cJSON *obj, const char *p, const gw_route_t 
 
 /* {"remove": [...], "rename": {...}, "replace": {...}, "add": {...}} */
 static int parse_set(gw_cv_t *v, const cJSON *tx, const char *key, const char *p,
-                     const gw_route_t *rt, bool header, bool response, gw_tx_set_t *s)
+                     const gw_route_t *rt, name_kind_t kind, bool response, gw_tx_set_t *s)
 {
     static const char *const keys[] = {"remove", "rename", "replace", "add", NULL};
     const cJSON *obj = gw_cv_obj(v, tx, key, p, false);
@@ -225,7 +241,7 @@ static int parse_set(gw_cv_t *v, const cJSON *tx, const char *key, const char *p
     gw_cv_path(sp, sizeof sp, p, key);
     gw_cv_keys(v, obj, sp, keys);
     for (int op = 0; op < GW_TX_OPS; op++)
-        if (set_op(v, obj, sp, rt, header, response, (gw_tx_op_t)op, s) != TC_OK)
+        if (set_op(v, obj, sp, rt, kind, response, (gw_tx_op_t)op, s) != TC_OK)
             return TC_ENOMEM;
     return TC_OK;
 }
@@ -270,8 +286,10 @@ static int parse_path(gw_cv_t *v, const cJSON *tx, const char *p, const gw_route
 
 int gw_config_parse_transform(gw_cv_t *v, const cJSON *r, const char *p, gw_route_t *rt)
 {
-    static const char *const keys[] = {"path",  "prefix", "request_headers", "response_headers",
-                                       "query", NULL};
+    static const char *const keys[] = {
+        "path",  "prefix",       "request_headers", "response_headers",
+        "query", "request_body", "response_body",   "body_max_bytes",
+        NULL};
     const cJSON *tx = gw_cv_obj(v, r, "transform", p, false);
     if (!tx)
         return TC_OK;
@@ -282,10 +300,14 @@ int gw_config_parse_transform(gw_cv_t *v, const cJSON *r, const char *p, gw_rout
     if (!t)
         return TC_ENOMEM;
     rt->transform = t;
+    t->body_max_bytes = gw_cv_int(v, tx, "body_max_bytes", tp, 1048576, 1, 8388608);
     if (parse_path(v, tx, tp, rt, t) != TC_OK ||
-        parse_set(v, tx, "request_headers", tp, rt, true, false, &t->req_headers) != TC_OK ||
-        parse_set(v, tx, "query", tp, rt, false, false, &t->query) != TC_OK ||
-        parse_set(v, tx, "response_headers", tp, rt, true, true, &t->resp_headers) != TC_OK)
+        parse_set(v, tx, "request_headers", tp, rt, NAME_HEADER, false, &t->req_headers) != TC_OK ||
+        parse_set(v, tx, "query", tp, rt, NAME_PARAM, false, &t->query) != TC_OK ||
+        parse_set(v, tx, "response_headers", tp, rt, NAME_HEADER, true, &t->resp_headers) !=
+            TC_OK ||
+        parse_set(v, tx, "request_body", tp, rt, NAME_FIELD, false, &t->req_body) != TC_OK ||
+        parse_set(v, tx, "response_body", tp, rt, NAME_FIELD, true, &t->resp_body) != TC_OK)
         return TC_ENOMEM;
     return TC_OK;
 }

@@ -302,6 +302,7 @@ typedef enum {
     CS_PROXY,    /* exchange with an upstream */
     CS_RESPOND,  /* writing a response the gateway made itself */
     CS_COALESCE, /* a cache miss waiting for the answer another request is fetching */
+    CS_BODY,     /* reading the whole request body for the route's JSON body rules */
     CS_LINGER,   /* closing: discarding input after our FIN */
 } gw_cstate_t;
 
@@ -323,6 +324,7 @@ typedef enum {
     GW_STAGE_AUTH,         /* JWT or API key, role floor (401, 403, 503); may wait */
     GW_STAGE_RATELIMIT,    /* plan or per-IP limit (429, 503); may wait for Redis */
     GW_STAGE_CACHE,        /* a fresh cached answer (200, 304), or marks the miss for storing */
+    GW_STAGE_BODY_TX,      /* JSON body rules: the whole body read and rewritten (400, 413) */
     GW_STAGE_PROXY,        /* the upstream exchange, then the answer (502, 503, 504) */
     GW_STAGE_COUNT
 } gw_stage_t;
@@ -409,11 +411,20 @@ struct gw_conn {
     bool cache_store;           /* a cache miss: store the answer when it may be */
     gw_cache_entry_t *hit;      /* a cached answer being written: its body goes from there */
     size_t hit_sent;            /* bytes of its body written */
-    char *fill_key;             /* the key whose fill this request claimed (cache_fill.h) */
+    /* JSON body rules (body_transform.c): the request body as it will be sent, and the
+     * response's as it arrives, then as it is written */
+    char *tx_body;
+    size_t tx_body_len, tx_body_cap, tx_body_sent;
+    http_chunked_t tx_chunk; /* decodes the client's chunked body as it is collected */
+    char *rx_head;           /* the upstream's response head, kept while its body is read */
+    size_t rx_head_len;
+    char *rx_body;
+    size_t rx_body_len, rx_body_cap, rx_body_sent;
+    char *fill_key; /* the key whose fill this request claimed (cache_fill.h) */
     size_t fill_key_len;
     uint64_t fill_ticket;
-    int64_t fill_wait_ms; /* coalescing: the next look at the cache */
-    int fill_polls;
+    int fill_polls;     /* coalescing: looks at the cache so far */
+    uint64_t cache_gen; /* the cache's purges when the request went upstream (a miss) */
 
     int64_t start_ns;
     int64_t start_wall_ms;
@@ -439,6 +450,8 @@ gw_io_t gw_conn_flush(gw_conn_t *c);
 int gw_conn_arm(gw_conn_t *c, int64_t deadline_ms);
 /* Grows c->out to at least n bytes. */
 int gw_conn_out_reserve(gw_conn_t *c, size_t n);
+/* The input buffer, or a larger one (GW_IN_MAX) when it is full: TC_ENOMEM beyond that. */
+int gw_conn_grow_in(gw_conn_t *c);
 
 /* request_pipeline.c: the stages of a request (gw_stage_t), in order. */
 /* A parsed head becomes a request: runs the stages from the first. */
@@ -519,6 +532,24 @@ void gw_auth_worker_free(gw_worker_t *w);
 gw_step_t gw_ratelimit_begin(gw_conn_t *c);
 /* Takes the request over (always GW_DONE): the exchange answers, or fails with 50x. */
 gw_step_t gw_proxy_begin(gw_conn_t *c);
+
+/* body_transform.c: JSON body rules. The request's body is read whole and rewritten before the
+ * exchange; a response a rule applies to is read whole, rewritten, then answered. */
+gw_step_t gw_body_tx_begin(gw_conn_t *c);
+void gw_body_tx_event(gw_conn_t *c);   /* the client is readable (CS_BODY) */
+void gw_body_tx_timeout(gw_conn_t *c); /* its body did not arrive in time: 408 */
+/* Whether the response (head parsed) is one the route's response body rules rewrite. */
+bool gw_body_tx_response_applies(gw_conn_t *c, const char *buf, const http_response_t *resp);
+/* Keeps the response head and takes over the answer: TC_OK, TC_ENOMEM. */
+int gw_body_tx_response_head(gw_conn_t *c, const char *buf, const http_response_t *resp);
+/* Appends body bytes that arrived: TC_OK, TC_EINVAL when over the route's limit. */
+int gw_body_tx_response_data(gw_conn_t *c, const char *data, size_t n);
+/* The body is complete: rewrites it and answers (the head from the kept one). */
+void gw_body_tx_response_end(gw_conn_t *c);
+/* Writes the rewritten response body (GW_IO_DONE when there is none left). */
+gw_io_t gw_body_tx_flush(gw_conn_t *c);
+/* Frees what the body rules held for the request. */
+void gw_body_tx_free(gw_conn_t *c);
 /* Client-side events while an exchange is in progress. */
 void gw_proxy_client_event(gw_conn_t *c);
 /* The exchange ended early (client gone, timeout…): release the upstream side. */
@@ -555,6 +586,7 @@ struct up_conn {
     int64_t left;
     http_chunked_t chunk;
     int dechunk;
+    int collect; /* the response is read whole for the route's body rules (body_transform.c) */
 };
 
 enum { UP_NONE = 0, UP_LENGTH, UP_CHUNKED, UP_CLOSE };

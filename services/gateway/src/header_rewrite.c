@@ -197,6 +197,13 @@ static bool connection_names_headers(const char *buf, const http_hdr_t *hs, int 
     return false;
 }
 
+static void put_length(out_t *o, size_t n)
+{
+    char v[24];
+    int k = snprintf(v, sizeof v, "%zu", n);
+    put_header(o, "Content-Length", v, (size_t)k);
+}
+
 long gw_build_upstream_request(const char *buf, const http_request_t *req, const gw_upreq_t *u,
                                char *out, size_t cap, gw_head_size_t *size)
 {
@@ -217,6 +224,10 @@ long gw_build_upstream_request(const char *buf, const http_request_t *req, const
             continue;
         if (u->authorization && IS(h, "authorization"))
             continue;
+        if (u->body_rewritten && (IS(h, "content-length") || IS(h, "transfer-encoding")))
+            continue;
+        if (u->drop_conditional && (IS(h, "if-none-match") || IS(h, "if-modified-since")))
+            continue;
         if (!u->keep_tracestate && IS(h, "tracestate"))
             continue;
         if (conn_named && named_by_connection(buf, req->headers, req->nheaders, h))
@@ -230,6 +241,8 @@ long gw_build_upstream_request(const char *buf, const http_request_t *req, const
         tx_add(&o, u->tx, u->txc, present);
     if (u->authorization)
         put_header(&o, "Authorization", u->authorization, strlen(u->authorization));
+    if (u->body_rewritten)
+        put_length(&o, u->body_len);
     put_header(&o, "X-Forwarded-For", u->xff, strlen(u->xff));
     put_header(&o, "X-Forwarded-Proto", u->proto, strlen(u->proto));
     if (req->host >= 0)
@@ -251,7 +264,9 @@ static bool response_dropped(const char *buf, const http_hdr_t *h, const gw_resp
     if (ctx->security_len &&
         (IS(h, "x-content-type-options") || (ctx->hsts && IS(h, "strict-transport-security"))))
         return true;
-    if (ctx->dechunk && IS(h, "transfer-encoding"))
+    if ((ctx->dechunk || ctx->body_rewritten) && IS(h, "transfer-encoding"))
+        return true;
+    if (ctx->body_rewritten && IS(h, "content-length"))
         return true;
     return ctx->strip_cors && h->name_len > 15 &&
            strncasecmp(buf + h->name_off, "access-control-", 15) == 0;
@@ -283,6 +298,8 @@ long gw_build_client_response(const char *buf, const http_response_t *resp,
     }
     if (ctx->tx)
         tx_add(&o, ctx->tx, ctx->txc, present);
+    if (ctx->body_rewritten)
+        put_length(&o, ctx->body_len);
     put_header(&o, "X-Request-Id", ctx->request_id, strlen(ctx->request_id));
     if (ctx->extra)
         put(&o, ctx->extra, ctx->extra_len);

@@ -38,6 +38,10 @@ typedef struct {
     const char *authorization; /* replacement Authorization value, NULL keeps the client's */
     const gw_tx_set_t *tx;     /* the route's request header rules, may be NULL */
     const gw_tx_ctx_t *txc;    /* what their values expand to */
+    bool body_rewritten;       /* the body is one the gateway made (JSON body rules): */
+    size_t body_len;           /* its Content-Length replaces the client's framing */
+    bool drop_conditional;     /* a cache fill: If-None-Match / If-Modified-Since not sent, so
+                                * the service answers with a body to store, not a 304 */
 } gw_upreq_t;
 
 /* The header section of a head that was built: its fields (Host included) and their bytes
@@ -65,6 +69,8 @@ typedef struct {
     int client_minor;       /* HTTP/1.<minor> of the client */
     const gw_tx_set_t *tx;  /* the route's response header rules, may be NULL */
     const gw_tx_ctx_t *txc; /* what their values expand to */
+    bool body_rewritten;    /* the body is one the gateway made (JSON body rules): */
+    size_t body_len;        /* its Content-Length replaces the upstream's framing */
 } gw_resp_ctx_t;
 
 long gw_build_client_response(const char *buf, const http_response_t *resp,

@@ -401,6 +401,9 @@ static int build_head(gw_conn_t *c, up_conn_t *u, gw_refusal_t *why)
                   ? &c->route->transform->req_headers
                   : NULL,
         .txc = &x,
+        .drop_conditional = c->fill_ticket != 0,
+        .body_rewritten = c->tx_body != NULL,
+        .body_len = c->tx_body_len,
     };
     if (target_parts(c, &x, target, sizeof target, &ur, why) != TC_OK)
         return TC_EINVAL;
@@ -439,6 +442,7 @@ static void attempt(gw_conn_t *c)
     c->target = t;
     c->attempts++;
     c->body_sent = c->req.head_len; /* a retry sends the whole request again */
+    c->tx_body_sent = 0;
     c->tried |= (uint64_t)1 << (t - c->upstream->groups[c->group].targets);
     c->up_start_ns = tc_mono_ns();
     int err = 0;
@@ -527,7 +531,10 @@ static void send_request(gw_conn_t *c)
         int cnt = 0;
         if (u->wsent < u->wlen)
             iov[cnt++] = (struct iovec){u->wbuf + u->wsent, u->wlen - u->wsent};
-        if (c->body_sent < c->body_end)
+        if (c->tx_body && c->tx_body_sent < c->tx_body_len) /* rewritten by body rules */
+            iov[cnt++] =
+                (struct iovec){c->tx_body + c->tx_body_sent, c->tx_body_len - c->tx_body_sent};
+        else if (c->body_sent < c->body_end)
             iov[cnt++] = (struct iovec){c->in + c->body_sent, c->body_end - c->body_sent};
         if (!cnt) {
             if (c->body_done) {
@@ -567,7 +574,10 @@ static void send_request(gw_conn_t *c)
         size_t head = u->wlen - u->wsent;
         size_t h = left < head ? left : head;
         u->wsent += (uint32_t)h;
-        c->body_sent += (uint32_t)(left - h);
+        if (c->tx_body)
+            c->tx_body_sent += left - h;
+        else
+            c->body_sent += (uint32_t)(left - h);
     }
 }
 
@@ -585,6 +595,83 @@ static int grow_upstream_in(up_conn_t *u)
     u->in = p;
     u->in_cap = GW_IN_MAX;
     return TC_OK;
+}
+
+/* A response the body rules cannot take (larger than their limit, broken framing): nothing
+ * of it reached the client, so a 502 does; the upstream connection is not reused. */
+static void collect_refused(gw_conn_t *c)
+{
+    release_up(c, false);
+    account_upstream(c, 502);
+    gw_body_tx_free(c);
+    c->status = 502;
+    gw_respond_error(c, 502, "bad_gateway",
+                     "The service's answer is larger than the route's body rules take, or "
+                     "malformed",
+                     NULL, false);
+}
+
+/* A response the route's body rules rewrite: its head is kept and its body read whole before
+ * anything is answered (body_transform.c). */
+static int collect_head(gw_conn_t *c, up_conn_t *u)
+{
+    if (u->mode == UP_LENGTH && u->resp.content_length > c->route->transform->body_max_bytes) {
+        collect_refused(c);
+        return TC_EINVAL;
+    }
+    if (gw_body_tx_response_head(c, u->in, &u->resp) != TC_OK)
+        return TC_ENOMEM;
+    if (u->mode == UP_CLOSE || !c->body_done || atomic_load(&c->w->app->quiescing))
+        c->keep_alive = 0;
+    u->collect = 1;
+    u->head_done = 1;
+    u->in_pos = u->fwd_end = u->resp.head_len;
+    u->body_done = u->mode == UP_NONE || (u->mode == UP_LENGTH && u->left == 0);
+    return gw_conn_arm(c, c->w->now_ms + c->route->timeout_ms);
+}
+
+/* A collected response's body bytes [at, at+n) of u->in: kept, and consumed. */
+static int collect_data(gw_conn_t *c, up_conn_t *u, uint32_t at, size_t n)
+{
+    return n ? gw_body_tx_response_data(c, u->in + at, n) : TC_OK;
+}
+
+/* frame_body for a collected response: everything that arrives is kept, nothing written. */
+static int collect_body(gw_conn_t *c, up_conn_t *u)
+{
+    int rc = TC_OK;
+    uint32_t avail = u->in_len - u->fwd_end;
+    switch (u->mode) {
+    case UP_LENGTH: {
+        uint32_t take = (int64_t)avail < u->left ? avail : (uint32_t)u->left;
+        rc = collect_data(c, u, u->fwd_end, take);
+        u->fwd_end += take;
+        u->left -= take;
+        u->body_done = u->left == 0;
+        break;
+    }
+    case UP_CHUNKED:
+        while (rc == TC_OK && u->fwd_end < u->in_len && !u->chunk.done) {
+            size_t off, len;
+            long n = http_chunked_step(&u->chunk, u->in + u->fwd_end, u->in_len - u->fwd_end, &off,
+                                       &len);
+            if (n < 0)
+                return TC_EINVAL;
+            rc = collect_data(c, u, u->fwd_end + (uint32_t)off, len);
+            u->fwd_end += (uint32_t)n;
+        }
+        u->body_done = u->chunk.done;
+        break;
+    case UP_CLOSE:
+        rc = collect_data(c, u, u->fwd_end, avail);
+        u->fwd_end = u->in_len;
+        break;
+    default:
+        u->body_done = 1;
+        break;
+    }
+    u->in_pos = u->fwd_end;
+    return rc;
 }
 
 static int response_head(gw_conn_t *c, up_conn_t *u)
@@ -605,8 +692,10 @@ static int response_head(gw_conn_t *c, up_conn_t *u)
     } else {
         u->mode = UP_CLOSE;
     }
-    if (u->mode == UP_LENGTH)
-        gw_cache_capture_head(c, u->in, &u->resp);
+    if (gw_body_tx_response_applies(c, u->in, &u->resp))
+        return collect_head(c, u);
+    /* every answer: one that cannot be stored (chunked, 304 …) ends a fill at once */
+    gw_cache_capture_head(c, u->in, &u->resp);
     if (u->mode == UP_CLOSE || u->dechunk || !c->body_done || atomic_load(&app->quiescing))
         c->keep_alive = 0; /* the body ends with our FIN, or the request body is unread */
     gw_tx_ctx_t x = gw_tx_ctx_of(c);
@@ -651,6 +740,8 @@ static int frame_body(gw_conn_t *c, up_conn_t *u)
 {
     if (u->body_done)
         return TC_OK;
+    if (u->collect)
+        return collect_body(c, u);
     uint32_t avail = u->in_len - u->fwd_end;
     switch (u->mode) {
     case UP_LENGTH: {
@@ -704,12 +795,20 @@ static bool process(gw_conn_t *c, up_conn_t *u)
             u->in_len -= u->resp.head_len;
             continue;
         }
-        if (response_head(c, u) != TC_OK) {
+        int hrc = response_head(c, u);
+        if (hrc == TC_EINVAL)
+            return false; /* answered already: an answer the body rules cannot take */
+        if (hrc != TC_OK) {
             gw_conn_close(c);
             return false;
         }
     }
-    if (frame_body(c, u) != TC_OK) {
+    int frc = frame_body(c, u);
+    if (frc == TC_EINVAL && u->collect) {
+        collect_refused(c);
+        return false;
+    }
+    if (frc != TC_OK) {
         gw_conn_close(c); /* the head is out: cut the response */
         return false;
     }
@@ -761,12 +860,16 @@ static void complete(gw_conn_t *c, up_conn_t *u)
 {
     bool reusable = u->resp.keep_alive && u->mode != UP_CLOSE && u->req_sent &&
                     u->fwd_end == u->in_len && !u->hup;
+    bool collected = u->collect;
     account_upstream(c, c->status);
     gw_cache_capture_end(c);
     release_up(c, reusable);
     if (!c->body_done)
         c->close_after = 1; /* the upstream answered before the whole body arrived */
-    gw_request_finish(c);
+    if (collected)
+        gw_body_tx_response_end(c); /* rewrites the body, then answers */
+    else
+        gw_request_finish(c);
 }
 
 /* EOF or an error while reading the response. */

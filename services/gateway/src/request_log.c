@@ -69,6 +69,7 @@ static void usage_event(gw_conn_t *c, int64_t dur_ns)
 void gw_request_end(gw_conn_t *c)
 {
     gw_cache_capture_free(c);
+    gw_body_tx_free(c);
     if (!c->in_request)
         return;
     gw_worker_t *w = c->w;

@@ -4,7 +4,8 @@
  *
  *   parse        client_conn.c     the head, strictly (400, 408, 414, 431, 501, 505)
  *   stages[]     below             identity → limits → body → path → cors → route →
- *                                  body limit → auth → rate limit → cache → proxy
+ *                                  body limit → auth → rate limit → cache → body rules →
+ *                                  proxy
  *   finish       client_conn.c     keep-alive (the next pipelined head) or close
  *   end          request_log.c     metrics, access log, usage event
  *
@@ -44,6 +45,7 @@ static const gw_stage_fn stages[GW_STAGE_COUNT] = {
     [GW_STAGE_AUTH] = gw_auth_begin,           /* auth_gate.c: 401, 403, 503 */
     [GW_STAGE_RATELIMIT] = gw_ratelimit_begin, /* ratelimit_async.c: 429, 503 */
     [GW_STAGE_CACHE] = gw_cache_begin,         /* cache_stage.c: a cached 200 or 304 */
+    [GW_STAGE_BODY_TX] = gw_body_tx_begin,     /* body_transform.c: 400, 413, 408 */
     [GW_STAGE_PROXY] = gw_proxy_begin,         /* proxy_forward.c: the exchange, 502/503/504 */
 };
 

@@ -373,6 +373,8 @@ void gw_transform_free(gw_transform_t *t)
     set_free(&t->req_headers);
     set_free(&t->query);
     set_free(&t->resp_headers);
+    set_free(&t->req_body);
+    set_free(&t->resp_body);
     tpl_free(&t->path);
     free(t);
 }

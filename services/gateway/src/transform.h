@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define GW_TX_MAX_RULES 16 /* per operation of one set */
 
@@ -64,6 +65,9 @@ typedef struct gw_transform {
     gw_tx_set_t req_headers;
     gw_tx_set_t query;
     gw_tx_set_t resp_headers;
+    gw_tx_set_t req_body;   /* top-level fields of a JSON request body (transform_body.c) */
+    gw_tx_set_t resp_body;  /* ... of a JSON response body */
+    int64_t body_max_bytes; /* larger bodies a body rule applies to are refused (413 / 502) */
     gw_path_mode_t path_mode;
     gw_tpl_t path; /* TEMPLATE: the whole path; PREFIX: replaces the route's prefix */
 } gw_transform_t;
@@ -109,6 +113,15 @@ bool gw_tx_header_protected(const char *name, size_t len, bool response);
 
 /* Whether a rule of the request (headers or query) puts that variable in what is sent. */
 bool gw_transform_uses(const gw_transform_t *t, gw_tv_kind_t kind);
+
+/* The JSON object `in` after the set's rules (remove, rename, replace, add of top-level
+ * fields; values become strings; a value that expands to nothing skips its rule), into a new
+ * string *out (free()). TC_EINVAL when `in` is not a JSON object, TC_ENOMEM. */
+int gw_tx_json(const gw_tx_set_t *s, const gw_tx_ctx_t *x, const char *in, size_t len, char **out,
+               size_t *out_len);
+
+/* Whether a Content-Type value is JSON (application/json, application/<x>+json). */
+bool gw_tx_is_json(const char *type, size_t len);
 
 /* Frees what a transform owns (and t itself). */
 void gw_transform_free(gw_transform_t *t);

@@ -136,6 +136,7 @@ static void exchange_reset(up_conn_t *u)
     u->mode = UP_NONE;
     u->left = 0;
     u->dechunk = 0;
+    u->collect = 0;
 }
 
 static up_conn_t *up_alloc(gw_worker_t *w)

@@ -293,3 +293,38 @@ def test_an_update_event_purges_the_entries_tagged_with_its_resource(stack, gw, 
     assert gw.get(listing, token=tb).headers["X-Cache"] == "MISS", "org B's list: org B's event"
     # events of one key arrive in order: preferences_updated was seen first, and purged nothing
     assert gw.get(listing, token=ta).headers["X-Cache"] == "HIT"
+
+
+def test_an_answer_requested_before_a_purge_is_not_stored(stack, gw, ups, tokens):
+    """The service may have read the old state before the event's change: an answer whose
+    request went upstream before the purge is relayed, not stored."""
+    org = new_id("org")
+    tok = tokens.mint(org=org, role="admin")
+    uid = new_id("usr")
+    marker = f"/t/cacheev/{new_id('m')}"  # an entry of the org the event purges
+    gw.get(marker, token=tok)
+    assert gw.call("HEAD", marker, token=tok).headers["X-Cache"] == "HIT"
+    slow = f"/t/cacheev/{uid}?sleep_ms=1500"
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(lambda: requests.get(gw.url(slow), timeout=30,
+                                                   headers={"Authorization": f"Bearer {tok}"}))
+        eventually(lambda: upstream_calls(ups, f"/t/cacheev/{uid}") == 1, timeout=10,
+                   interval=0.01, what="the slow request upstream")
+        stack.produce_event("user-events", uid, "com.techcorp.user.updated", f"/users/{uid}",
+                            {"id": uid, "org_id": org, "version": 2}, subject=uid)
+        eventually(lambda: gw.call("HEAD", marker, token=tok).headers["X-Cache"] == "MISS",
+                   timeout=10, interval=0.02, what="the event's purge")
+        r = pending.result()
+    assert r.status_code == 200 and r.headers["X-Cache"] == "MISS"
+    assert gw.get(slow, token=tok).headers["X-Cache"] == "MISS", "stored despite the purge"
+
+
+def test_the_request_that_fills_asks_for_a_body_not_a_304(gw, ups):
+    path = f"/t/cacheup/{new_id('c')}"
+    params = {"cc": "max-age=60", "etag": '"v1"'}
+    r = gw.get(path, params=params, headers={"If-None-Match": '"v0"'})
+    assert r.status_code == 200 and r.headers["X-Cache"] == "MISS"
+    seen = ups["echo-a"].seen(path) + ups["echo-b"].seen(path)
+    assert "if-none-match" not in seen[0]["headers"]
+    hit = gw.get(path, params=params, headers={"If-None-Match": '"v1"'})
+    assert hit.status_code == 304 and hit.headers["X-Cache"] == "HIT"

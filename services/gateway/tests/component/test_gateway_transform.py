@@ -1,5 +1,5 @@
 """Per-route transformations (issue 23): the upstream path, request headers and query
-parameters, response headers — through the running gateway to a recording upstream — and a
+parameters, response headers, JSON request and response bodies — through the running gateway to a recording upstream — and a
 configuration whose rules touch a header the gateway owns is refused on reload, the running
 one staying."""
 import json
@@ -89,3 +89,86 @@ def test_reload_refuses_rules_on_protected_headers(gw, ups, config_copy):
     assert "cannot be changed by a rule" in problems
     # the running configuration stays
     assert gw.get("/t/txp/a").json()["path"] == "/v2/stuff/a"
+
+
+# ---------------------------------------------------------------------- JSON body rules
+
+def seen_body(ups):
+    return json.loads(last(ups)["body"])
+
+
+def test_json_request_and_response_bodies_are_rewritten(gw, ups, tokens):
+    tok = tokens.mint(sub="usr_txb", org="org_txb")
+    r = gw.call("POST", "/t/txbody/x", token=tok,
+                json={"nm": "Ann", "org_id": "org_forged", "k": [1, {"a": None}]})
+    assert r.status_code == 200, r.text
+    seen = last(ups)
+    assert json.loads(seen["body"]) == {"k": [1, {"a": None}], "name": "Ann",
+                                        "org_id": "org_txb"}
+    assert int(seen["headers"]["content-length"]) == len(seen["body"])
+    # the answer: "server" removed, "body_len" renamed, "gateway" added, its length its own
+    body = r.json()
+    assert "server" not in body and body["gateway"] == "tc"
+    assert body["length"] == len(seen["body"]) and "body_len" not in body
+    assert int(r.headers["Content-Length"]) == len(r.content)
+    assert "Transfer-Encoding" not in r.headers
+    # the same connection goes on serving (keep-alive after a collected body and answer)
+    again = gw.call("POST", "/t/txbody/y", token=tok, json={"org_id": "x"})
+    assert again.status_code == 200 and seen_body(ups) == {"org_id": "org_txb"}
+
+
+def test_a_chunked_request_body_and_a_chunked_answer(gw, ups, tokens):
+    tok = tokens.mint(sub="usr_txc", org="org_txc")
+
+    def parts():
+        yield b'{"nm": "Bo'
+        yield b'b", "x": 1}'
+    r = gw.call("POST", "/t/txbody/c?chunked=1", token=tok, data=parts(),
+                headers={"Content-Type": "application/json; charset=utf-8"})
+    assert r.status_code == 200, r.text
+    seen = last(ups)
+    assert "transfer-encoding" not in seen["headers"]
+    assert json.loads(seen["body"]) == {"name": "Bob", "x": 1, "org_id": "org_txc"}
+    assert r.json()["gateway"] == "tc" and "server" not in r.json()
+    assert "Transfer-Encoding" not in r.headers
+    assert int(r.headers["Content-Length"]) == len(r.content)
+
+
+def test_bodies_no_rule_applies_to_pass_untouched(gw, ups):
+    raw = b"nm=Ann&org_id=org_forged"
+    r = gw.call("POST", "/t/txbody/form", data=raw,
+                headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200, r.text
+    assert last(ups)["body"] == raw
+    head = gw.call("HEAD", "/t/txbody/h")
+    assert head.status_code == 200 and head.content == b""
+    # anonymous: $(principal.org) is absent, so org_id is removed and not added
+    r = gw.call("POST", "/t/txbody/anon", json={"org_id": "org_forged", "nm": "Cy"})
+    assert r.status_code == 200 and seen_body(ups) == {"name": "Cy"}
+
+
+def test_bodies_the_rules_cannot_take_are_refused(gw, ups, tokens):
+    tok = tokens.mint(sub="usr_txr", org="org_txr")
+    before = len(ups["echo-a"].requests) + len(ups["echo-b"].requests)
+    for body in (b"[1, 2]", b'{"nm": ', b'"text"'):
+        r = gw.call("POST", "/t/txbody/bad", token=tok, data=body,
+                    headers={"Content-Type": "application/json"})
+        err = assert_error(r, 400)
+        assert err["code"] == "invalid_body", body
+    big = json.dumps({"pad": "x" * 3000})
+    assert_error(gw.call("POST", "/t/txbody/big", token=tok, data=big,
+                         headers={"Content-Type": "application/json"}), 413)
+
+    def chunks():
+        for _ in range(4):
+            yield b" " * 1000
+        yield b"{}"
+    assert_error(gw.call("POST", "/t/txbody/big", token=tok, data=chunks(),
+                         headers={"Content-Type": "application/json"}), 413)
+    assert len(ups["echo-a"].requests) + len(ups["echo-b"].requests) == before, \
+        "nothing the rules refused reached the service"
+    # an answer larger than the bound is not sent on with the field a rule removes
+    r = gw.call("GET", "/t/txbody/large?size=4000", token=tok)
+    assert_error(r, 502)
+    assert "server" not in r.text
+    assert gw.call("GET", "/t/txbody/ok", token=tok).status_code == 200

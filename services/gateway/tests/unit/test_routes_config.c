@@ -714,15 +714,16 @@ Test(config, route_cache_coalescing_stale_and_events)
     gw_config_unref(c);
     cJSON_Delete(errors);
 
-    const char *bad = "{" PLANS ", \"upstreams\": [{\"name\": \"user\", \"targets\": [{\"url\": "
-                      "\"http://127.0.0.1:8082\"}]}], \"routes\": ["
-                      "{\"name\": \"a\", \"prefix\": \"/a\", \"upstream\": \"user\","
-                      " \"cache\": {\"coalesce\": 1, \"stale_while_revalidate_s\": -1,"
-                      " \"invalidate_on\": [\"com.techcorp.usr.updated\", \"*\", 7]}},"
-                      "{\"prefix\": \"/b\", \"upstream\": \"user\","
-                      " \"cache\": {\"invalidate_on\": [\"com.techcorp.user.*\"]}},"
-                      "{\"name\": \"a\", \"prefix\": \"/c\", \"upstream\": \"user\","
-                      " \"cache\": {\"invalidate_on\": [\"com.techcorp.user.*\"]}}]}";
+    const char *bad =
+        "{" PLANS ", \"upstreams\": [{\"name\": \"user\", \"targets\": [{\"url\": "
+        "\"http://127.0.0.1:8082\"}]}], \"routes\": ["
+        "{\"name\": \"a\", \"prefix\": \"/a\", \"upstream\": \"user\","
+        " \"cache\": {\"coalesce\": 1, \"stale_while_revalidate_s\": -1,"
+        " \"invalidate_on\": [\"com.techcorp.usr.updated\", \"*\", 7, \"com.techcorp.api.*\"]}},"
+        "{\"prefix\": \"/b\", \"upstream\": \"user\","
+        " \"cache\": {\"invalidate_on\": [\"com.techcorp.user.*\"]}},"
+        "{\"name\": \"a\", \"prefix\": \"/c\", \"upstream\": \"user\","
+        " \"cache\": {\"invalidate_on\": [\"com.techcorp.user.*\"]}}]}";
     cr_assert_null(load(bad, &errors));
     cr_assert(has_error(errors, "routes[0].cache.coalesce: must be"), "%s",
               cJSON_PrintUnformatted(errors));
@@ -732,6 +733,8 @@ Test(config, route_cache_coalescing_stale_and_events)
     cr_assert(has_error(errors, "invalidate_on: \"*\" names no event type"),
               "every event of every topic: refused");
     cr_assert(has_error(errors, "invalidate_on: \"(not a string)\""));
+    cr_assert(has_error(errors, "\"com.techcorp.api.*\" names no event type"),
+              "the per-request usage event would purge on every request");
     cr_assert(has_error(errors, "routes[1].cache: invalidate_on: the route needs a \"name\""));
     cr_assert(has_error(errors, "routes[2]: has the name of routes[0]"), "%s",
               cJSON_PrintUnformatted(errors));

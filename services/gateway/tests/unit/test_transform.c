@@ -1,8 +1,10 @@
 /* Unit tests for a route's transformations: the "transform" key (config_transform.c: what is
- * compiled, what is refused) and applying its rules (transform.c, header_rewrite.c) to the
- * upstream request's head, path and query and to the client's response head. */
+ * compiled, what is refused) and applying its rules (transform.c, header_rewrite.c,
+ * transform_body.c) to the upstream request's head, path and query, to the client's response
+ * head, and to JSON request and response bodies. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "header_rewrite.h"
@@ -384,4 +386,117 @@ Test(transform_apply, protected_headers)
     cr_assert_not(gw_tx_header_protected("authorization", 13, true));
     cr_assert_not(gw_tx_header_protected("X-Org", 5, false));
     cr_assert_not(gw_tx_header_protected("Server", 6, true));
+}
+
+/* ------------------------------------------------------------------ JSON bodies */
+
+static const gw_tx_ctx_t body_ctx = {.org = "org_1", .sub = "usr_7", .request_id = "req_9"};
+
+/* The set's result on a body, as text ("EINVAL" when refused). */
+static char *apply_json(const gw_tx_set_t *s, const gw_tx_ctx_t *x, const char *in)
+{
+    char *out = NULL;
+    size_t len = 0;
+    int rc = gw_tx_json(s, x, in, strlen(in), &out, &len);
+    if (rc == TC_EINVAL)
+        return strdup("EINVAL");
+    cr_assert_eq(rc, TC_OK);
+    cr_assert_eq(strlen(out), len);
+    return out;
+}
+
+Test(transform_body, every_operation_in_order, .fini = fini)
+{
+    cr_assert_not_null(load("{\"name\": \"a\", \"prefix\": \"/a\", \"upstream\": \"user\","
+                            " \"transform\": {\"request_body\": {"
+                            "  \"remove\": [\"secret\", \"org_id\"],"
+                            "  \"rename\": {\"old\": \"new\"},"
+                            "  \"replace\": {\"owner\": \"$(principal.sub)\", \"gone\": \"x\"},"
+                            "  \"add\": {\"org_id\": \"$(principal.org)\", \"new\": \"kept?\","
+                            "            \"via\": \"gw-$(request_id)\"}}}}"),
+                       "%s", cJSON_PrintUnformatted(errors));
+    const gw_transform_t *t = cfg->routes[0].transform;
+    cr_assert_eq(t->body_max_bytes, 1048576, "the default bound");
+    char *out =
+        apply_json(&t->req_body, &body_ctx,
+                   "{\"secret\": 1, \"secret\": 2, \"org_id\": \"org_forged\", \"old\": [1,2],"
+                   " \"owner\": \"someone\", \"keep\": {\"deep\": true}}");
+    /* the caller's org_id is removed, then the gateway's added; rename keeps the value (an
+     * array), replace only touches a present field, add only an absent one */
+    cr_assert_str_eq(out, "{\"owner\":\"usr_7\",\"keep\":{\"deep\":true},\"new\":[1,2],"
+                          "\"org_id\":\"org_1\",\"via\":\"gw-req_9\"}");
+    free(out);
+    out = apply_json(&t->req_body, &body_ctx, "{\"new\": 5, \"old\": 6}");
+    cr_assert_str_eq(out, "{\"new\":6,\"org_id\":\"org_1\",\"via\":\"gw-req_9\"}",
+                     "a renamed field replaces one of the new name");
+    free(out);
+    const gw_tx_ctx_t anon = {.request_id = "req_2"};
+    out = apply_json(&t->req_body, &anon, "{\"owner\": \"x\"}");
+    cr_assert_str_eq(out, "{\"owner\":\"x\",\"new\":\"kept?\",\"via\":\"gw-req_2\"}",
+                     "an absent value skips its rule");
+    free(out);
+}
+
+Test(transform_body, only_json_objects, .fini = fini)
+{
+    cr_assert_not_null(load("{\"name\": \"a\", \"prefix\": \"/a\", \"upstream\": \"user\","
+                            " \"transform\": {\"response_body\": {\"remove\": [\"x\"]}}}"));
+    const gw_tx_set_t *s = &cfg->routes[0].transform->resp_body;
+    /* \u0000 would come out cut (C strings): refused rather than changed */
+    const char *bad[] = {"[1,2]",
+                         "\"x\"",
+                         "12",
+                         "null",
+                         "{\"x\": ",
+                         "",
+                         "{} {}",
+                         "{\"a\": \"x\\u0000y\"}",
+                         "{\"a\": \"\\\\\\u0000\"}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *out = apply_json(s, &body_ctx, bad[i]);
+        cr_assert_str_eq(out, "EINVAL", "%s", bad[i]);
+        free(out);
+    }
+    char *out = apply_json(s, &body_ctx, "{\"x\": 1, \"é\": \"\\\\u0000\", \"s\": \"\\u00e9\"} \n");
+    cr_assert_str_eq(out, "{\"é\":\"\\\\u0000\",\"s\":\"é\"}", "an escaped backslash is no NUL");
+    free(out);
+}
+
+Test(transform_body, json_content_types)
+{
+    const char *yes[] = {"application/json", "application/json; charset=utf-8", "Application/JSON",
+                         "application/problem+json", "application/vnd.techcorp.v1+json;q=1"};
+    const char *no[] = {"text/json",
+                        "application/jsonx",
+                        "application/x-www-form-urlencoded",
+                        "application/+json",
+                        "text/plain",
+                        "",
+                        "json"};
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+        cr_assert(gw_tx_is_json(yes[i], strlen(yes[i])), "%s", yes[i]);
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+        cr_assert_not(gw_tx_is_json(no[i], strlen(no[i])), "%s", no[i]);
+}
+
+Test(transform_body, refused_rules, .fini = fini)
+{
+    cr_assert_null(load("{\"name\": \"a\", \"prefix\": \"/a\", \"upstream\": \"user\","
+                        " \"transform\": {\"body_max_bytes\": 0, \"request_body\": {"
+                        "  \"remove\": [\"\", 3], \"rename\": {\"a\": \"\\u0001\"},"
+                        "  \"add\": {\"x\": \"$(nope)\"}, \"drop\": []},"
+                        " \"response_body\": {\"add\": {\"p\": \"$(path.id)\"}}}},"
+                        "{\"name\": \"b\", \"prefix\": \"/b\", \"upstream\": \"user\","
+                        " \"cache\": {\"ttl_s\": 5},"
+                        " \"transform\": {\"response_body\": {\"remove\": [\"x\"]}}}"));
+    cr_assert(has_error("routes[0].transform.body_max_bytes: must be an integer"), "%s",
+              cJSON_PrintUnformatted(errors));
+    cr_assert(has_error("routes[0].transform.request_body.remove: \"\" is not a valid field"));
+    cr_assert(has_error("routes[0].transform.request_body.remove: names and values must be "
+                        "strings"));
+    cr_assert(has_error("is not a valid field name"));
+    cr_assert(has_error("routes[0].transform.request_body: unknown key \"drop\""));
+    cr_assert(has_error("$(nope)"));
+    cr_assert(has_error("routes[0].transform.response_body.add.p"));
+    cr_assert(has_error("routes[1]: cache: excludes transform.response_body"));
 }
