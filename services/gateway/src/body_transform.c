@@ -55,6 +55,7 @@ void gw_body_tx_free(gw_conn_t *c)
     c->tx_body = c->rx_head = c->rx_body = NULL;
     c->tx_body_len = c->tx_body_cap = c->tx_body_sent = 0;
     c->rx_head_len = c->rx_body_len = c->rx_body_cap = c->rx_body_sent = 0;
+    c->rx_ready = false;
 }
 
 /* ------------------------------------------------------------------ request */
@@ -190,6 +191,8 @@ gw_step_t gw_body_tx_begin(gw_conn_t *c)
     }
     if (c->chunked)
         http_chunked_init(&c->tx_chunk);
+    if (c->req.expect_continue)
+        gw_send_continue(c); /* it waits for this before sending the body we wait for */
     if (gw_conn_arm(c, c->w->now_ms + c->route->timeout_ms) != TC_OK) {
         gw_conn_close(c);
         return GW_DONE;
@@ -266,6 +269,7 @@ void gw_body_tx_response_end(gw_conn_t *c)
     c->rx_body = out;
     c->rx_body_len = c->rx_body_cap = len;
     c->rx_body_sent = 0;
+    c->rx_ready = true;
     gw_resp_ctx_t ctx;
     gw_resp_ctx_of(c, &x, &ctx);
     ctx.body_rewritten = true;

@@ -115,7 +115,7 @@ void gw_respond_continue(gw_conn_t *c)
         return;
     if (c->hit && gw_cache_body_flush(c) != GW_IO_DONE)
         return;
-    if (c->rx_body && gw_body_tx_flush(c) != GW_IO_DONE)
+    if (c->rx_ready && gw_body_tx_flush(c) != GW_IO_DONE)
         return;
     gw_request_finish(c);
 }

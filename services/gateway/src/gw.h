@@ -420,6 +420,7 @@ struct gw_conn {
     size_t rx_head_len;
     char *rx_body;
     size_t rx_body_len, rx_body_cap, rx_body_sent;
+    bool rx_ready;  /* rx_body holds the rewritten answer (only then is it written) */
     char *fill_key; /* the key whose fill this request claimed (cache_fill.h) */
     size_t fill_key_len;
     uint64_t fill_ticket;
@@ -532,6 +533,8 @@ void gw_auth_worker_free(gw_worker_t *w);
 gw_step_t gw_ratelimit_begin(gw_conn_t *c);
 /* Takes the request over (always GW_DONE): the exchange answers, or fails with 50x. */
 gw_step_t gw_proxy_begin(gw_conn_t *c);
+/* "100 Continue" to a client that asked for it and has sent none of its body yet. */
+void gw_send_continue(gw_conn_t *c);
 
 /* body_transform.c: JSON body rules. The request's body is read whole and rewritten before the
  * exchange; a response a rule applies to is read whole, rewritten, then answered. */

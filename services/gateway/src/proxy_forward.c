@@ -401,7 +401,7 @@ static int build_head(gw_conn_t *c, up_conn_t *u, gw_refusal_t *why)
                   ? &c->route->transform->req_headers
                   : NULL,
         .txc = &x,
-        .drop_conditional = c->fill_ticket != 0,
+        .drop_conditional = c->cache_store,
         .body_rewritten = c->tx_body != NULL,
         .body_len = c->tx_body_len,
     };
@@ -472,7 +472,7 @@ static void attempt(gw_conn_t *c)
 }
 
 /* "100 Continue" on the client's behalf: the upstream never sees Expect. */
-static void send_continue(gw_conn_t *c)
+void gw_send_continue(gw_conn_t *c)
 {
     static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
     if (c->sent_continue || c->body_done || c->in_len != c->req.head_len)
@@ -514,7 +514,7 @@ gw_step_t gw_proxy_begin(gw_conn_t *c)
     const char *key = c->principal.sub[0] ? c->principal.sub : c->fwd.client_ip;
     c->group = canary_choose(c->upstream, c->canary_ov, key, strlen(key));
     if (c->req.expect_continue)
-        send_continue(c);
+        gw_send_continue(c);
     attempt(c);
     return GW_DONE;
 }
@@ -883,6 +883,10 @@ static void read_failed(gw_conn_t *c, up_conn_t *u, bool eof)
         tc_log_kv(TC_LOG_WARN, "upstream closed mid-response", "upstream", c->upstream->name,
                   "target", c->target->url, NULL);
         breaker_outcome(c, OUTCOME_FAILURE);
+        if (u->collect) { /* nothing of it reached the client: it gets a 502 */
+            collect_refused(c);
+            return;
+        }
         gw_conn_close(c);
         return;
     }
@@ -1016,5 +1020,14 @@ void gw_proxy_timeout(gw_conn_t *c)
     }
     /* the body stalled: the upstream fell silent, or the client does not read */
     breaker_outcome(c, !u->rd_ready && c->wr_ready ? OUTCOME_FAILURE : OUTCOME_NONE);
+    if (u->collect) { /* a body read whole for the body rules: nothing was answered yet */
+        release_up(c, false);
+        account_upstream(c, 504);
+        gw_body_tx_free(c);
+        c->status = 504;
+        gw_respond_error(c, 504, "upstream_timeout", "The service did not answer in time", NULL,
+                         false);
+        return;
+    }
     gw_conn_close(c);
 }

@@ -3,6 +3,7 @@ parameters, response headers, JSON request and response bodies — through the r
 configuration whose rules touch a header the gateway owns is refused on reload, the running
 one staying."""
 import json
+import socket
 
 from conftest import status_of
 from platform_client import assert_error
@@ -172,3 +173,34 @@ def test_bodies_the_rules_cannot_take_are_refused(gw, ups, tokens):
     assert_error(r, 502)
     assert "server" not in r.text
     assert gw.call("GET", "/t/txbody/ok", token=tok).status_code == 200
+
+
+def test_what_no_rule_touches_is_sent_as_written(gw, ups, tokens):
+    tok = tokens.mint(sub="usr_txn", org="org_txn")
+    raw = b'{"n": 9007199254740993, "s": "a\\u0000b", "f": 1.50, "nm": "Di"}'
+    r = gw.call("POST", "/t/txbody/n", token=tok, data=raw,
+                headers={"Content-Type": "application/json"})
+    assert r.status_code == 200, r.text
+    assert last(ups)["body"] == (b'{"n":9007199254740993,"s":"a\\u0000b","f":1.50,'
+                                 b'"name":"Di","org_id":"org_txn"}')
+    # a name given twice: which one a service reads depends on its parser
+    r = gw.call("POST", "/t/txbody/dup", token=tok, data=b'{"nm": "a", "nm": "evil"}',
+                headers={"Content-Type": "application/json"})
+    assert assert_error(r, 400)["code"] == "invalid_body"
+
+
+def test_expect_100_continue_is_answered_before_the_body_is_read(gw, ups, tokens):
+    tok = tokens.mint(sub="usr_txe", org="org_txe")
+    body = b'{"nm": "Eve"}'
+    with socket.create_connection(("127.0.0.1", gw.port), timeout=10) as s:
+        s.sendall(b"POST /t/txbody/e HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                  b"Authorization: Bearer " + tok.encode() + b"\r\nExpect: 100-continue\r\n"
+                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+        got = s.recv(4096)
+        assert got.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"), got
+        s.sendall(body)
+        got = got[len(b"HTTP/1.1 100 Continue\r\n\r\n"):]
+        while b"\r\n\r\n" not in got:
+            got += s.recv(4096)
+        assert got.startswith(b"HTTP/1.1 200"), got
+    assert seen_body(ups) == {"name": "Eve", "org_id": "org_txe"}
