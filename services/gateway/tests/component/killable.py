@@ -88,6 +88,10 @@ class Killable:
         class Server(ThreadingHTTPServer):
             daemon_threads = True
             allow_reuse_address = True
+            # socketserver's listen backlog is 5: tests open tens of upstream connections at
+            # once, and a SYN dropped on a full queue waits a second, past the gateway's
+            # connect timeout (a 503 the gateway is right to give)
+            request_queue_size = 128
 
             def handle_error(self, request, client_address):
                 pass  # connections cut by kill() end their handlers with resets

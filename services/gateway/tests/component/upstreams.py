@@ -116,6 +116,10 @@ class Upstream:
         class Server(ThreadingHTTPServer):
             daemon_threads = True
             allow_reuse_address = True
+            # socketserver's listen backlog is 5: tests open tens of upstream connections at
+            # once, and a SYN dropped on a full queue waits a second, past the gateway's
+            # connect timeout (a 503 the gateway is right to give)
+            request_queue_size = 128
 
         self.server = Server(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
