@@ -9,6 +9,7 @@
  *   POST /admin/reload                    reread GATEWAY_CONFIG (422 lists every problem)
  */
 #include "admin_api.h"
+#include "cache_tier.h"
 #include "tc/tc_core.h"
 #include "tc/tc_crypto.h"
 #include "tc/tc_json.h"
@@ -311,6 +312,13 @@ static void h_cache_purge(tc_req_t *req, tc_resp_t *resp, void *ud)
     size_t len = prefix ? strlen(prefix) : 0;
     if (len > 1 && prefix[len - 1] == '/')
         len--; /* "/v1/users/" means "/v1/users" */
+    /* the shared tier first: markers every replica's reads heed (their local copies end within
+     * GATEWAY_CACHE_LOCAL_MS); then this replica's copies, so a read that missed a marker
+     * finds its copy unstorable (the purge's generation) */
+    gw_config_t *cfg = gw_app_config_get(app);
+    int shared = gw_tier_mark(app, cfg, NULL, NULL, prefix && len > 1 ? GW_MARK_PFX : GW_MARK_ALL,
+                              prefix ? prefix : "", prefix && len > 1 ? len : 0);
+    gw_config_unref(cfg);
     size_t n = gw_cache_purge(app->cache, prefix ? prefix : "", prefix && len > 1 ? len : 0);
     tc_metric_inc(app->m.cache_purged, (double)n, "admin");
     char count[24];
@@ -318,8 +326,15 @@ static void h_cache_purge(tc_req_t *req, tc_resp_t *resp, void *ud)
     tc_log_kv(TC_LOG_INFO, "admin: cache purged", "prefix", prefix ? prefix : "(all)", "entries",
               count, NULL);
     cJSON *o = cJSON_CreateObject();
-    if (o)
+    if (o) {
         tc_json_add_int(o, "purged", (int64_t)n);
+        /* "pending": Redis did not take the markers; this replica stops using the shared tier
+         * until every route's are written */
+        cJSON_AddStringToObject(o, "shared",
+                                !app->cache_shared ? "off"
+                                : shared == TC_OK  ? "purged"
+                                                   : "pending");
+    }
     tc_resp_json(resp, 200, o);
 }
 

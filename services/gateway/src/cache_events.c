@@ -11,6 +11,7 @@
  * topic is followed from the next start (logged).
  */
 #include "cache_events.h"
+#include "cache_tier.h"
 #include "gw.h"
 #include "tc/tc_core.h"
 #include "tc/tc_events.h"
@@ -38,6 +39,12 @@ static bool route_listens_to(const gw_route_t *rt, const char *type)
         if (tc_event_type_match(rt->cache->invalidate[i], type))
             return true;
     return false;
+}
+
+static bool listens_rt(const gw_route_t *rt, void *ud)
+{
+    const listeners_t *l = ud;
+    return route_listens_to(rt, l->type);
 }
 
 static bool listens(const char *route, void *ud)
@@ -77,6 +84,13 @@ static void on_event(const tc_event_t *ev, void *ud)
         event_org(ev, org, sizeof org);
         const char *subject = ev->subject && *ev->subject ? ev->subject : ev->partitionkey;
         listeners_t l = {.cfg = cfg, .type = ev->type};
+        /* the shared tier's entries first, through markers (each replica writes them: one
+         * replica cut off from Redis loses none), then the local ones: a read that missed a
+         * marker finds its copy unstorable (the purge's generation) */
+        if (org[0])
+            gw_tier_mark(app, cfg, listens_rt, &l, GW_MARK_ORG, org, strlen(org));
+        if (subject && *subject)
+            gw_tier_mark(app, cfg, listens_rt, &l, GW_MARK_SUB, subject, strlen(subject));
         size_t n = gw_cache_purge_tagged(app->cache, listens, &l, org, subject);
         tc_metric_inc(app->m.cache_purged, (double)n, "event");
         tc_log_kv(TC_LOG_DEBUG, "cache: purged by event", "type", ev->type, "id", ev->id, NULL);
@@ -120,7 +134,8 @@ int gw_cache_events_follow(gw_app_t *app)
     int n = gw_cache_events_topics(cfg, topics, MAX_TOPICS);
     gw_config_unref(cfg);
     for (int i = 0; i < n; i++) {
-        /* events from now on: what changed before start was never cached by this replica */
+        /* events from now on: what changed before start was never cached by this replica, and
+         * the shared tier's entries of these routes are purged at start (gw_tier_start) */
         int rc = tc_service_follow(app->svc, topics[i], 0, on_event, app);
         if (rc != TC_OK)
             return rc;

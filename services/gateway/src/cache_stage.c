@@ -15,6 +15,7 @@
  */
 #include "gw.h"
 #include "cache_policy.h"
+#include "cache_tier.h"
 #include "canary.h"
 #include "tc/tc_core.h"
 #include "tc/tc_time.h"
@@ -27,7 +28,8 @@
 
 /* An answer being copied for the cache. */
 struct gw_capture {
-    int64_t head_ms;     /* when the answer arrived: its freshness starts then */
+    int64_t head_ms; /* when the answer arrived: its freshness starts then */
+    int64_t head_wall_ms;
     uint64_t generation; /* the cache's purges then: a purge since drops the copy */
     char *key;
     size_t key_len;
@@ -204,6 +206,7 @@ static gw_step_t miss(gw_conn_t *c)
     /* a purge from now on may concern what the service is about to read: its answer is then
      * not stored */
     c->cache_gen = gw_cache_generation(c->w->app->cache);
+    c->cache_fetch_wall_ms = tc_now_ms();
     return GW_NEXT;
 }
 
@@ -264,17 +267,124 @@ static gw_step_t lookup(gw_conn_t *c)
         gw_cache_get(c->w->app->cache, key, (size_t)n, c->w->now_ms, vary_sig, c, &stale);
     if (e && !stale)
         return serve(c, e, c->fill_polls ? "COALESCED" : "HIT");
-    gw_fill_t f = e || c->route->cache->coalesce ? claim(c, key, (size_t)n) : GW_FILL_PASS;
+    bool claims = e || c->route->cache->coalesce;
+    gw_fill_t f = claims ? claim(c, key, (size_t)n) : GW_FILL_PASS;
     if (f == GW_FILL_WAIT && e)
         return serve(c, e, "STALE");
+    bool stale_here = e != NULL;
     gw_cache_release(e);
-    return f == GW_FILL_WAIT ? wait_fill(c) : miss(c);
+    if (f == GW_FILL_WAIT)
+        return wait_fill(c);
+    /* another replica may have it: the shared tier, asked once — not for a key whose
+     * answers were just found uncacheable (a GET that claims and is told to pass) */
+    bool passing = claims && f == GW_FILL_PASS && c->method == HTTP_M_GET;
+    if (!stale_here && !passing && !c->shared_asked && gw_tier_on(c)) {
+        c->cache_gen = gw_cache_generation(c->w->app->cache);
+        if (gw_tier_ask(c, key, (size_t)n))
+            return GW_WAIT;
+    }
+    return miss(c);
+}
+
+/* An entry of the shared tier into the local one: a reference for the caller, or NULL. A copy
+ * is trusted locally for GATEWAY_CACHE_LOCAL_MS at most (a purge through another replica's
+ * admin API reaches this one's copies no later). */
+static gw_cache_entry_t *adopt(gw_conn_t *c, const gw_shared_entry_t *se, const char *key,
+                               size_t key_len)
+{
+    gw_app_t *app = c->w->app;
+    char names[512];
+    if (se->vary_names_len >= sizeof names || memchr(se->vary_names, 0, se->vary_names_len))
+        return NULL;
+    memcpy(names, se->vary_names, se->vary_names_len);
+    names[se->vary_names_len] = '\0';
+    http_response_t resp;
+    const char *why;
+    if (http_parse_response(se->head, se->head_len, &resp, &why) != HTTP_OK)
+        return NULL; /* not a head we could serve */
+    if (names[0]) {  /* it varied on request headers: this request must send the same */
+        static _Thread_local char sig[2048];
+        long sn = gw_cache_vary_signature(c->in, &c->req, names, sig, sizeof sig);
+        if (sn < 0 || (size_t)sn != se->vary_sig_len || memcmp(sig, se->vary_sig, (size_t)sn))
+            return NULL;
+    }
+    gw_cache_entry_t *e =
+        gw_cache_entry_new(key, key_len, names, se->vary_sig, se->vary_sig_len, se->head,
+                           se->head_len, se->body, se->body_len, se->etag, se->etag_len);
+    if (e && gw_cache_entry_tag(e, c->route->name,
+                                c->ptype == PT_ANONYMOUS ? "" : c->principal.org) != TC_OK) {
+        gw_cache_release(e);
+        return NULL;
+    }
+    if (!e)
+        return NULL;
+    int64_t now = c->w->now_ms, cap = now + app->cache_local_ms;
+    e->stored_ms = now - (tc_now_ms() - se->stored_ms);
+    e->expires_ms = e->stored_ms + se->ttl_ms;
+    e->stale_ms = e->expires_ms + se->swr_ms;
+    if (e->expires_ms > cap)
+        e->expires_ms = cap;
+    if (e->stale_ms > cap)
+        e->stale_ms = cap;
+    e->age0_s = se->age0_s;
+    atomic_fetch_add(&e->refs, 1); /* ours, beside the one the cache takes */
+    if (gw_cache_put(app->cache, e, c->cache_gen) != TC_OK) {
+        gw_cache_release(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* What the shared tier said: a fresh entry answers (and ends this request's fill: the requests
+ * waiting for it find the local copy); one inside its stale window is kept locally for the
+ * others to be served stale while this request refreshes it; otherwise the service. */
+static gw_step_t tier_result(gw_conn_t *c, const gw_shared_entry_t *se, int64_t newest)
+{
+    gw_app_t *app = c->w->app;
+    static _Thread_local char key[KEY_MAX];
+    long n = cache_key(c, key, sizeof key);
+    bool fresh = false;
+    if (!se || n < 0)
+        return miss(c);
+    if (!gw_shared_usable(se, key, (size_t)n, tc_now_ms(), newest, app->cache_skew_ms, &fresh)) {
+        tc_metric_inc(app->m.cache_shared, 1, "unusable");
+        return miss(c);
+    }
+    gw_cache_entry_t *e = adopt(c, se, key, (size_t)n);
+    if (!e) {
+        tc_metric_inc(app->m.cache_shared, 1, "unusable");
+        return miss(c);
+    }
+    tc_metric_inc(app->m.cache_shared, 1, fresh ? "hit" : "stale");
+    if (!fresh) {
+        gw_cache_release(e);
+        return miss(c);
+    }
+    fill_end(c, true);
+    return serve(c, e, "HIT");
+}
+
+void gw_cache_tier_answer(gw_conn_t *c, const gw_shared_entry_t *e, int64_t newest_marker_ms)
+{
+    c->state = CS_STAGE;
+    if (tier_result(c, e, newest_marker_ms) == GW_NEXT)
+        gw_request_resume(c);
+}
+
+void gw_cache_tier_timeout(gw_conn_t *c)
+{
+    tc_metric_inc(c->w->app->m.cache_shared, 1, "timeout");
+    gw_tier_timed_out(c->w);
+    c->state = CS_STAGE;
+    if (miss(c) == GW_NEXT)
+        gw_request_resume(c);
 }
 
 gw_step_t gw_cache_begin(gw_conn_t *c)
 {
     c->cache_store = false;
     c->fill_polls = 0;
+    c->shared_asked = false;
     if (!c->route->cache || (c->method != HTTP_M_GET && c->method != HTTP_M_HEAD))
         return GW_NEXT;
     if (!cacheable_request(c))
@@ -377,6 +487,7 @@ void gw_cache_capture_head(gw_conn_t *c, const char *buf, const http_response_t 
     k->swr_ms = gw_cache_swr_ms(buf, resp, rule->swr_ms);
     k->age0_s = age0;
     k->head_ms = c->w->now_ms;
+    k->head_wall_ms = tc_now_ms();
     k->generation = c->cache_gen;
     k->body_want = (size_t)resp->content_length;
     if (sn < 0 || !(k->key = malloc((size_t)kn)) || !(k->vary_sig = malloc((size_t)sn + 1)) ||
@@ -410,6 +521,31 @@ void gw_cache_capture_body(gw_conn_t *c, const char *data, size_t n)
         gw_cache_capture_end(c);
 }
 
+/* The answer c fetched into the shared tier too. */
+static void store_shared(gw_conn_t *c, const struct gw_capture *k)
+{
+    gw_shared_entry_t se = {
+        .fetched_ms = c->cache_fetch_wall_ms,
+        .stored_ms = k->head_wall_ms,
+        .ttl_ms = k->ttl_ms,
+        .swr_ms = k->swr_ms,
+        .age0_s = k->age0_s,
+        .key = k->key,
+        .key_len = k->key_len,
+        .vary_names = k->vary_names,
+        .vary_names_len = strlen(k->vary_names),
+        .vary_sig = k->vary_sig,
+        .vary_sig_len = k->vary_sig_len,
+        .etag = k->etag,
+        .etag_len = strlen(k->etag),
+        .head = k->head,
+        .head_len = k->head_len,
+        .body = k->body,
+        .body_len = k->body_len,
+    };
+    gw_tier_store(c, &se);
+}
+
 void gw_cache_capture_end(gw_conn_t *c)
 {
     struct gw_capture *k = c->capture;
@@ -431,9 +567,20 @@ void gw_cache_capture_end(gw_conn_t *c)
             e->expires_ms = k->head_ms + k->ttl_ms;
             e->stale_ms = e->expires_ms + k->swr_ms;
             e->age0_s = k->age0_s;
+            /* an entry the shared tier takes: the local copy is trusted for a while (other
+             * replicas' purges reach it so), the shared one is the entry */
+            bool shared = app->cache_shared && k->body_len <= app->cache_shared_max_entry &&
+                          gw_shared_key_fits(k->key, k->key_len);
+            if (shared) {
+                int64_t cap = k->head_ms + app->cache_local_ms;
+                e->expires_ms = e->expires_ms < cap ? e->expires_ms : cap;
+                e->stale_ms = e->stale_ms < cap ? e->stale_ms : cap;
+            }
             if (gw_cache_put(app->cache, e, k->generation) == TC_OK) {
                 tc_metric_inc(app->m.cache_stores, 1, c->route->name);
                 fill_end(c, true);
+                if (shared && gw_tier_on(c))
+                    store_shared(c, k);
             }
         }
     }

@@ -8,6 +8,7 @@
  * be taken for the next request. Closing after unread input uses a lingering close
  * (shutdown, discard, close), so the client reads our answer instead of a reset.
  */
+#include "cache_tier.h"
 #include "gw.h"
 #include "ratelimit_async.h"
 #include "tc/tc_core.h"
@@ -490,6 +491,9 @@ void gw_conn_timeout(gw_conn_t *c)
         break;
     case CS_COALESCE:
         gw_cache_wait_timer(c);
+        break;
+    case CS_SHARED:
+        gw_cache_tier_timeout(c);
         break;
     case CS_BODY:
         gw_body_tx_timeout(c);

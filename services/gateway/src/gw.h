@@ -96,6 +96,7 @@ typedef struct {
     tc_metric_t *cache_stores;   /* gateway_cache_stores_total{route} */
     tc_metric_t *cache_served;   /* gateway_cache_served_bytes_total{route} */
     tc_metric_t *cache_purged;   /* gateway_cache_purged_total{reason}: entries, by event/admin */
+    tc_metric_t *cache_shared;   /* gateway_cache_shared_total{result}: the shared tier's work */
     tc_metric_t *cache_bytes;    /* gateway_cache_bytes (read from the cache when scraped) */
     tc_metric_t *cache_entries;  /* gateway_cache_entries (likewise) */
 } gw_metrics_t;
@@ -128,8 +129,17 @@ struct gw_app {
     int usage_enabled;
     int usage_queue;
     size_t cache_max_bytes; /* GATEWAY_CACHE_MAX_BYTES: the in-process response cache */
-    const char *hsts;       /* Strict-Transport-Security value for requests that came over TLS */
-    const char *csp;        /* Content-Security-Policy of pages (GW_CONTENT_PAGE) */
+    /* the cache's shared tier in Redis (cache_tier.c) */
+    int cache_shared;              /* GATEWAY_CACHE_SHARED */
+    int cache_shared_timeout_ms;   /* GATEWAY_CACHE_SHARED_TIMEOUT_MS: a read waits that long */
+    int64_t cache_local_ms;        /* GATEWAY_CACHE_LOCAL_MS: a replica's copy is trusted so long */
+    int64_t cache_shared_max_ms;   /* GATEWAY_CACHE_SHARED_MAX_S: entries live at most that */
+    int64_t cache_skew_ms;         /* GATEWAY_CACHE_CLOCK_SKEW_MS: replicas' clocks differ so */
+    size_t cache_shared_max_entry; /* GATEWAY_CACHE_SHARED_MAX_ENTRY_BYTES: larger stay local */
+    atomic_int cache_tier_broken;  /* purge markers not written (failures): the tier is unused
+                                      until the repair job writes "all" markers */
+    const char *hsts; /* Strict-Transport-Security value for requests that came over TLS */
+    const char *csp;  /* Content-Security-Policy of pages (GW_CONTENT_PAGE) */
     gw_sechdr_t sechdr;
     const char *admin_token;
     const char *auth_url;
@@ -231,7 +241,8 @@ struct gw_worker {
     int wake_fd;
     gw_ev_t wake_ev;
     atomic_int wake_pending;
-    int64_t now_ms; /* monotonic, refreshed once per loop turn */
+    int64_t now_ms;        /* monotonic, refreshed once per loop turn */
+    int64_t tier_quiet_ms; /* the cache's shared tier timed out: not asked until then */
     gw_heap_t timers;
 
     /* configuration in use; requests that started on an older one keep theirs */
@@ -302,6 +313,7 @@ typedef enum {
     CS_PROXY,    /* exchange with an upstream */
     CS_RESPOND,  /* writing a response the gateway made itself */
     CS_COALESCE, /* a cache miss waiting for the answer another request is fetching */
+    CS_SHARED,   /* a local cache miss waiting for the shared tier's answer (Redis) */
     CS_BODY,     /* reading the whole request body for the route's JSON body rules */
     CS_LINGER,   /* closing: discarding input after our FIN */
 } gw_cstate_t;
@@ -424,8 +436,10 @@ struct gw_conn {
     char *fill_key; /* the key whose fill this request claimed (cache_fill.h) */
     size_t fill_key_len;
     uint64_t fill_ticket;
-    int fill_polls;     /* coalescing: looks at the cache so far */
-    uint64_t cache_gen; /* the cache's purges when the request went upstream (a miss) */
+    int fill_polls;              /* coalescing: looks at the cache so far */
+    uint64_t cache_gen;          /* the cache's purges when the request went upstream (a miss) */
+    int64_t cache_fetch_wall_ms; /* wall time it did: the shared tier compares with purges */
+    bool shared_asked;           /* the shared tier was asked (once per request) */
 
     int64_t start_ns;
     int64_t start_wall_ms;

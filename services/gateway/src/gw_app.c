@@ -62,6 +62,15 @@ void gw_app_config(gw_app_t *app, tc_config_t *cfg)
     app->usage_queue = (int)tc_config_int(cfg, "GATEWAY_USAGE_QUEUE", 8192, 1024, 1 << 22);
     app->cache_max_bytes =
         (size_t)tc_config_int(cfg, "GATEWAY_CACHE_MAX_BYTES", 64 << 20, 1 << 20, (int64_t)1 << 36);
+    app->cache_shared = tc_config_bool(cfg, "GATEWAY_CACHE_SHARED", 1);
+    app->cache_shared_timeout_ms =
+        (int)tc_config_int(cfg, "GATEWAY_CACHE_SHARED_TIMEOUT_MS", 50, 1, 5000);
+    app->cache_local_ms = tc_config_int(cfg, "GATEWAY_CACHE_LOCAL_MS", 1000, 100, 3600000);
+    app->cache_shared_max_ms =
+        1000 * tc_config_int(cfg, "GATEWAY_CACHE_SHARED_MAX_S", 3600, 1, 7 * 86400);
+    app->cache_skew_ms = tc_config_int(cfg, "GATEWAY_CACHE_CLOCK_SKEW_MS", 1000, 0, 60000);
+    app->cache_shared_max_entry = (size_t)tc_config_int(cfg, "GATEWAY_CACHE_SHARED_MAX_ENTRY_BYTES",
+                                                        256 << 10, 1 << 10, 64 << 20);
     app->hsts = tc_config_opt(cfg, "GATEWAY_HSTS");
     app->csp = tc_config_str(cfg, "GATEWAY_CSP", GW_CSP_DEFAULT);
     if (!gw_sechdr_value_ok(app->hsts))

@@ -79,7 +79,13 @@ int gw_metrics_init(gw_metrics_t *m)
     m->cache_purged =
         tc_metric_counter("gateway_cache_purged_total",
                           "Cache entries purged, by an event or the admin API", "reason");
-    if (!m->cache_requests || !m->cache_stores || !m->cache_served || !m->cache_purged)
+    m->cache_shared = tc_metric_counter(
+        "gateway_cache_shared_total",
+        "The shared (Redis) cache tier: hit, stale, miss, unusable, timeout, error, stored, "
+        "marked, mark_failed",
+        "result");
+    if (!m->cache_requests || !m->cache_stores || !m->cache_served || !m->cache_purged ||
+        !m->cache_shared)
         return TC_ENOMEM;
     if (!m->requests || !m->duration || !m->up_requests || !m->up_duration || !m->breaker ||
         !m->ejections || !m->retries || !m->budget_spent || !m->targets || !m->panic ||

@@ -5,6 +5,7 @@
  */
 #include "admin_api.h"
 #include "cache_events.h"
+#include "cache_tier.h"
 #include "gw.h"
 #include "introspect.h"
 #include "tc/tc_core.h"
@@ -32,6 +33,8 @@ int main(void)
         rc = gw_revocations_consume(&app); /* auth-events: API-key revocations */
     if (rc == TC_OK)
         rc = gw_cache_events_follow(&app); /* routes' "invalidate_on": purge by events */
+    if (rc == TC_OK)
+        rc = gw_tier_start(&app); /* the cache's shared tier: its repair after lost purges */
     if (rc == TC_OK)
         rc = tc_service_on_reload(svc, gw_app_on_sighup, &app); /* SIGHUP rereads the file */
     if (rc == TC_OK) {

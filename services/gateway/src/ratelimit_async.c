@@ -500,6 +500,16 @@ void gw_rl_event(gw_rl_t *rl, uint32_t events)
     }
 }
 
+redisAsyncContext *gw_rl_redis(gw_rl_t *rl)
+{
+    return rl && rl->ready && connected(rl) ? rl->ac : NULL;
+}
+
+gw_worker_t *gw_rl_worker(void *ac_data)
+{
+    return ((gw_rl_t *)ac_data)->w;
+}
+
 void gw_rl_flush(gw_rl_t *rl)
 {
     if (!rl)

@@ -27,6 +27,11 @@ void gw_rl_event(gw_rl_t *rl, uint32_t events);
 void gw_rl_timer(gw_rl_t *rl);
 /* Writes the commands queued during this loop turn. */
 void gw_rl_flush(gw_rl_t *rl);
+/* The worker's Redis connection for other commands (the cache's shared tier), NULL while it
+ * is not ready; what is queued on it leaves with the turn's flush. */
+struct redisAsyncContext *gw_rl_redis(gw_rl_t *rl);
+/* The worker of a connection's data (hiredis callbacks get the context only). */
+gw_worker_t *gw_rl_worker(void *ac_data);
 /* The conn's Redis answer did not come in time. */
 void gw_ratelimit_timeout(gw_conn_t *c);
 

@@ -1,5 +1,6 @@
 /* The in-process response cache (see response_cache.h). */
 #include "response_cache.h"
+#include "tc/tc_codec.h"
 #include "tc/tc_core.h"
 #include "tc/tc_hash.h"
 
@@ -270,14 +271,6 @@ int gw_cache_put(gw_cache_t *c, gw_cache_entry_t *e, uint64_t generation)
     return TC_OK;
 }
 
-static int hexval(char ch)
-{
-    return ch >= '0' && ch <= '9'   ? ch - '0'
-           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-                                    : -1;
-}
-
 /* Whether a key's path, decoded, is under prefix (a decoded path) on a segment boundary: the
  * admin API receives the prefix decoded, keys hold paths as clients sent them. */
 static bool under(const gw_cache_entry_t *e, const char *prefix, size_t len)
@@ -285,9 +278,9 @@ static bool under(const gw_cache_entry_t *e, const char *prefix, size_t len)
     const char *p = e->key + KEY_PREFIX, *end = e->key + e->key_len;
     size_t k = 0;
     while (k < len && p < end && *p != '?') {
-        int ch = (unsigned char)*p;
-        if (ch == '%' && end - p > 2 && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-            ch = hexval(p[1]) * 16 + hexval(p[2]);
+        unsigned ch = (unsigned char)*p, hi, lo;
+        if (ch == '%' && end - p > 2 && tc_hex_nibble(p[1], &hi) && tc_hex_nibble(p[2], &lo)) {
+            ch = hi * 16 + lo;
             p += 2;
         }
         if ((unsigned char)prefix[k] != ch)

@@ -173,7 +173,7 @@ def test_admin_purge_and_metrics(gw, ups):
     assert gw.metric("gateway_cache_requests_total", route="t-cache", result="hit") == hits + 1
     assert gw.metric("gateway_cache_entries") >= 3
     r = gw.admin("DELETE", "/admin/cache", params={"prefix": base})
-    assert r.status_code == 200 and r.json() == {"purged": 2}, r.text  # not .../<id>x
+    assert r.status_code == 200 and r.json() == {"purged": 2, "shared": "purged"}, r.text  # not .../<id>x
     assert gw.get(base + "/a").headers["X-Cache"] == "MISS"
     assert gw.get(base + "x").headers["X-Cache"] == "HIT"
     assert gw.admin("DELETE", "/admin/cache", params={"prefix": "v1"}).status_code == 400
