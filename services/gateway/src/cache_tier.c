@@ -91,7 +91,9 @@ bool gw_tier_ask(gw_conn_t *c, const char *key, size_t key_len)
     const char *route = c->route->name;
     const char *org = c->ptype == PT_ANONYMOUS ? "" : c->principal.org;
     char entry[128];
-    static _Thread_local char buf[GW_SHARED_MAX_MARKERS * GW_SHARED_NAME_MAX];
+    /* on the worker's stack (8 MiB): a thread-local buffer would cost every thread of the
+     * process its size */
+    char buf[GW_SHARED_MAX_MARKERS * GW_SHARED_NAME_MAX];
     const char *argv[2 + GW_SHARED_MAX_MARKERS] = {"MGET", entry};
     size_t lens[2 + GW_SHARED_MAX_MARKERS];
     if (gw_shared_entry_name(route, key, key_len, entry, sizeof entry) != TC_OK)
@@ -119,6 +121,16 @@ void gw_tier_timed_out(gw_worker_t *w)
 
 /* ------------------------------------------------------------------ writes */
 
+/* What Redis said to a write (nothing when the connection went: a lost write is a miss). */
+static void on_stored(redisAsyncContext *ac, void *reply, void *priv)
+{
+    (void)priv;
+    const redisReply *r = reply;
+    if (r)
+        tc_metric_inc(gw_rl_worker(ac->data)->app->m.cache_shared, 1,
+                      r->type == REDIS_REPLY_STATUS ? "stored" : "store_failed");
+}
+
 void gw_tier_store(gw_conn_t *c, const gw_shared_entry_t *e)
 {
     gw_app_t *app = c->w->app;
@@ -142,8 +154,8 @@ void gw_tier_store(gw_conn_t *c, const gw_shared_entry_t *e)
     snprintf(px, sizeof px, "%lld", (long long)life);
     const char *argv[] = {"SET", name, v, "PX", px};
     const size_t lens[] = {3, strlen(name), len, 2, strlen(px)};
-    if (redisAsyncCommandArgv(ac, NULL, NULL, 5, argv, lens) == REDIS_OK)
-        tc_metric_inc(app->m.cache_shared, 1, "stored");
+    if (redisAsyncCommandArgv(ac, on_stored, NULL, 5, argv, lens) != REDIS_OK)
+        tc_metric_inc(app->m.cache_shared, 1, "store_failed");
     free(v);
 }
 

@@ -459,6 +459,7 @@ void gw_conn_event(gw_conn_t *c, uint32_t events)
             gw_body_tx_event(c);
         break;
     case CS_COALESCE:
+    case CS_SHARED:
         if (c->peer_closed)
             gw_conn_close(c); /* nobody to answer: it would fetch for no one */
         break;

@@ -82,7 +82,7 @@ int gw_metrics_init(gw_metrics_t *m)
     m->cache_shared = tc_metric_counter(
         "gateway_cache_shared_total",
         "The shared (Redis) cache tier: hit, stale, miss, unusable, timeout, error, stored, "
-        "marked, mark_failed",
+        "store_failed, marked, mark_failed",
         "result");
     if (!m->cache_requests || !m->cache_stores || !m->cache_served || !m->cache_purged ||
         !m->cache_shared)
