@@ -46,16 +46,28 @@ struct gw_capture {
     size_t body_len, body_want;
 };
 
+/* Appends n bytes of s to out (kept NUL-terminated); false when they do not fit. Keys are
+ * built for every request of a caching route: copies, not printf. */
+static bool put(char *out, size_t cap, size_t *at, const char *s, size_t n)
+{
+    if (n >= cap - *at)
+        return false;
+    memcpy(out + *at, s, n);
+    *at += n;
+    out[*at] = '\0';
+    return true;
+}
+
 /* The cache key of c's request into out; its length, or -1 when it does not fit. */
 static long cache_key(gw_conn_t *c, char *out, size_t cap)
 {
     const gw_cache_rule_t *rule = c->route->cache;
     const char *target = c->in + c->req.target_off;
     size_t plen = c->req.path_len, qlen = c->req.target_len - c->req.path_len;
-    int n = snprintf(out, cap, "GET\n%.*s?", (int)plen, target);
-    if (n < 0 || (size_t)n >= cap)
+    size_t at = 0;
+    if (!put(out, cap, &at, "GET\n", 4) || !put(out, cap, &at, target, plen) ||
+        !put(out, cap, &at, "?", 1))
         return -1;
-    size_t at = (size_t)n;
     long q = gw_cache_query_normal(qlen ? target + plen + 1 : "", qlen ? qlen - 1 : 0, out + at,
                                    cap - at);
     if (q < 0)
@@ -63,13 +75,13 @@ static long cache_key(gw_conn_t *c, char *out, size_t cap)
     at += (size_t)q;
     size_t hlen = 0;
     const char *host = gw_request_header(c, "host", &hlen);
-    n = snprintf(out + at, cap - at, "\n%.*s\n", (int)hlen, host ? host : "");
-    if (n < 0 || (size_t)n >= cap - at)
+    if (!put(out, cap, &at, "\n", 1) || !put(out, cap, &at, host ? host : "", host ? hlen : 0) ||
+        !put(out, cap, &at, "\n", 1))
         return -1;
-    at += (size_t)n;
     const tc_principal_t *p = &c->principal;
+    int n;
     if (c->ptype == PT_ANONYMOUS)
-        n = snprintf(out + at, cap - at, "-\n");
+        n = put(out, cap, &at, "-\n", 2) ? 0 : -1;
     else if (rule->share_org && p->org[0])
         n = snprintf(out + at, cap - at, "o:%s:%s:%d:%s\n", p->org, tc_role_name(p->role) ?: "-",
                      (int)c->ptype, p->scope);

@@ -111,11 +111,12 @@ int gw_conn_build_head(gw_conn_t *c, const char *buf, const http_response_t *res
 
 void gw_respond_continue(gw_conn_t *c)
 {
-    if (gw_conn_flush(c) != GW_IO_DONE)
-        return;
+    /* a body is written with what is left of the head (gw_conn_write) */
     if (c->hit && gw_cache_body_flush(c) != GW_IO_DONE)
         return;
     if (c->rx_ready && gw_body_tx_flush(c) != GW_IO_DONE)
+        return;
+    if (gw_conn_flush(c) != GW_IO_DONE)
         return;
     gw_request_finish(c);
 }

@@ -517,7 +517,8 @@ void gw_resp_ctx_of(gw_conn_t *c, const gw_tx_ctx_t *x, gw_resp_ctx_t *ctx);
  * when it cannot. */
 int gw_conn_build_head(gw_conn_t *c, const char *buf, const http_response_t *resp,
                        const gw_resp_ctx_t *ctx);
-/* Writes [*sent, len) of p to the client (GW_IO_CLOSED: the connection was closed). */
+/* Writes what is left of c->out, then [*sent, len) of p, to the client (GW_IO_CLOSED: the
+ * connection was closed). */
 gw_io_t gw_conn_write(gw_conn_t *c, const char *p, size_t len, size_t *sent);
 
 /* Whether the request came over TLS, as a trusted proxy's X-Forwarded-Proto says. */
@@ -537,7 +538,8 @@ void gw_cache_capture_body(gw_conn_t *c, const char *data, size_t n);
 void gw_cache_capture_end(gw_conn_t *c);
 /* Drops the copy and the entry being served (the request ended however it ended). */
 void gw_cache_capture_free(gw_conn_t *c);
-/* Writes the body of the entry being served (GW_IO_DONE when there is none left). */
+/* Writes what is left of the head and of the body of the entry being served (GW_IO_DONE when
+ * there is none left). */
 gw_io_t gw_cache_body_flush(gw_conn_t *c);
 /* A coalesced miss's timer: looks at the cache again. */
 void gw_cache_wait_timer(gw_conn_t *c);

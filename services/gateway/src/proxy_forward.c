@@ -824,36 +824,18 @@ bad:
  * was closed). */
 static gw_io_t client_write(gw_conn_t *c, up_conn_t *u)
 {
-    for (;;) {
-        struct iovec iov[2];
-        int cnt = 0;
-        if (c->out_sent < c->out_len)
-            iov[cnt++] = (struct iovec){c->out + c->out_sent, c->out_len - c->out_sent};
-        if (u->in_pos < u->fwd_end)
-            iov[cnt++] = (struct iovec){u->in + u->in_pos, u->fwd_end - u->in_pos};
-        if (!cnt)
-            return GW_IO_DONE;
-        if (!c->wr_ready)
-            return GW_IO_WAIT;
-        ssize_t n = writev(c->ev.fd, iov, cnt);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN) {
-                c->wr_ready = 0;
-                return GW_IO_WAIT;
-            }
-            gw_conn_close(c);
-            return GW_IO_CLOSED;
-        }
-        c->bytes_out += (uint64_t)n;
-        size_t left = (size_t)n, head = c->out_len - c->out_sent;
-        size_t h = left < head ? left : head;
-        c->out_sent += (uint32_t)h;
-        u->in_pos += (uint32_t)(left - h);
-        if (c->out_sent == c->out_len)
-            c->out_len = c->out_sent = 0;
-    }
+    if (c->out_sent == c->out_len && u->in_pos >= u->fwd_end)
+        return GW_IO_DONE;
+    if (!c->wr_ready)
+        return GW_IO_WAIT;
+    size_t pos = u->in_pos;
+    gw_io_t rc = gw_conn_write(c, u->in, u->fwd_end, &pos);
+    if (rc == GW_IO_CLOSED)
+        return rc;
+    u->in_pos = (uint32_t)pos;
+    if (c->out_sent == c->out_len)
+        c->out_len = c->out_sent = 0;
+    return rc;
 }
 
 static void complete(gw_conn_t *c, up_conn_t *u)
