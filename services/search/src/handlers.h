@@ -7,6 +7,9 @@
 
 void h_search_get(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_search_post(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_synonyms_get(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_synonyms_put(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_synonyms_delete(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_internal_documents_upsert(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_internal_documents_delete(tc_req_t *req, tc_resp_t *resp, void *ud);
 

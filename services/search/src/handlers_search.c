@@ -41,6 +41,14 @@ static cJSON *query_json(const search_query_t *sq)
             if (!ok)
                 cJSON_Delete(s);
         }
+        cJSON *syns = ok ? cJSON_AddArrayToObject(wj, "synonyms") : NULL;
+        ok = syns != NULL;
+        for (int j = 0; ok && j < w->nsyns; j++) {
+            cJSON *s = cJSON_CreateString(w->syns[j]);
+            ok = s && cJSON_AddItemToArray(syns, s);
+            if (!ok)
+                cJSON_Delete(s);
+        }
     }
     if (ok && sq->plan.truncated)
         ok = cJSON_AddBoolToObject(o, "truncated", true) != NULL;
@@ -63,6 +71,8 @@ static void run(search_app_t *app, tc_req_t *req, tc_resp_t *resp, search_query_
     int rc = store_tenant(tx, p->org);
     if (rc == TC_OK)
         rc = store_typo_candidates(tx, p->org, &sq->plan);
+    if (rc == TC_OK)
+        rc = store_synonyms_expand(tx, p->org, &sq->plan);
     if (rc == TC_OK)
         rc = store_search(tx, p->org, sq, &hits, &facets, &total);
     if (rc != TC_OK) {

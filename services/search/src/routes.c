@@ -6,12 +6,18 @@
 
 int search_routes(search_app_t *app)
 {
-    const tc_role_t viewer = TC_ROLE_VIEWER, none = TC_ROLE_NONE;
+    const tc_role_t viewer = TC_ROLE_VIEWER, admin = TC_ROLE_ADMIN, none = TC_ROLE_NONE;
     const size_t small = TC_BODY_SMALL, record = TC_BODY_BATCH, no_body = TC_BODY_NONE;
     const tc_route_t routes[] = {
         {"GET", "/v1/search", h_search_get, app, TC_USER, viewer, no_body, TC_SCOPE_SEARCH_READ},
         {"POST", "/v1/search", h_search_post, app, TC_USER_JSON, viewer, small,
          TC_SCOPE_SEARCH_READ},
+        {"GET", "/v1/search/synonyms", h_synonyms_get, app, TC_USER, viewer, no_body,
+         TC_SCOPE_SEARCH_READ},
+        {"PUT", "/v1/search/synonyms", h_synonyms_put, app, TC_USER_JSON, admin, record,
+         TC_SCOPE_SEARCH_WRITE},
+        {"DELETE", "/v1/search/synonyms", h_synonyms_delete, app, TC_USER, admin, no_body,
+         TC_SCOPE_SEARCH_WRITE},
         {"POST", "/internal/v1/search/documents", h_internal_documents_upsert, app,
          TC_INTERNAL_JSON, none, record, NULL},
         {"POST", "/internal/v1/search/documents/removals", h_internal_documents_delete, app,

@@ -91,6 +91,91 @@ void search_word_add_candidate(search_word_t *w, const char *cand)
     snprintf(w->cands[w->ncands++], sizeof w->cands[0], "%s", cand);
 }
 
+/* ------------------------------------------------------------------ synonyms */
+
+int search_synonym_normalize(const char *in, int max_words, char *out, size_t cap)
+{
+    char word[SEARCH_WORD_MAX + 1];
+    size_t at = 0;
+    int words = 0;
+    if (!in || cap == 0)
+        return TC_EINVAL;
+    for (const char *p = in; *p;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        size_t n = strcspn(p, " \t");
+        if (n == 0)
+            break;
+        if (n > SEARCH_WORD_MAX || ++words > max_words || at + n + (at > 0) >= cap)
+            return TC_EINVAL;
+        for (size_t i = 0; i < n; i++)
+            word[i] = (p[i] >= 'A' && p[i] <= 'Z') ? (char)(p[i] - 'A' + 'a') : p[i];
+        word[n] = '\0';
+        if (!search_word_valid(word))
+            return TC_EINVAL;
+        if (at > 0)
+            out[at++] = ' ';
+        memcpy(out + at, word, n + 1);
+        at += n;
+        p += n;
+    }
+    return words > 0 ? TC_OK : TC_EINVAL;
+}
+
+void search_word_add_synonym(search_word_t *w, const char *syn)
+{
+    char norm[SEARCH_SYNONYM_MAX + 1];
+    if (w->nsyns >= SEARCH_MAX_SYNONYMS ||
+        search_synonym_normalize(syn, SEARCH_SYNONYM_WORDS, norm, sizeof norm) != TC_OK ||
+        strcmp(norm, w->text) == 0)
+        return;
+    for (int i = 0; i < w->nsyns; i++)
+        if (strcmp(w->syns[i], norm) == 0)
+            return;
+    memcpy(w->syns[w->nsyns++], norm, strlen(norm) + 1);
+}
+
+bool search_synonym_entry(search_synonym_entry_t *e, tc_jv_t *jv, const char *key,
+                          const cJSON *value)
+{
+    e->nsyns = 0;
+    if (search_synonym_normalize(key, 1, e->word, sizeof e->word) != TC_OK) {
+        tc_jv_error(jv, "synonyms",
+                    "a synonym's key is one word of letters and digits, at most %d bytes",
+                    SEARCH_WORD_MAX);
+        return false;
+    }
+    int n = cJSON_IsArray(value) ? cJSON_GetArraySize(value) : 0;
+    if (n < 1 || n > SEARCH_MAX_SYNONYMS) {
+        tc_jv_error(jv, "synonyms", "synonyms of \"%s\": an array of 1 to %d strings", e->word,
+                    SEARCH_MAX_SYNONYMS);
+        return false;
+    }
+    const cJSON *item;
+    cJSON_ArrayForEach(item, value)
+    {
+        char *syn = e->syns[e->nsyns];
+        if (!cJSON_IsString(item) ||
+            search_synonym_normalize(item->valuestring, SEARCH_SYNONYM_WORDS, syn,
+                                     SEARCH_SYNONYM_MAX + 1) != TC_OK) {
+            tc_jv_error(jv, "synonyms",
+                        "synonyms of \"%s\": each is 1 to %d words of letters and digits", e->word,
+                        SEARCH_SYNONYM_WORDS);
+            return false;
+        }
+        bool known = strcmp(syn, e->word) == 0;
+        for (int i = 0; !known && i < e->nsyns; i++)
+            known = strcmp(e->syns[i], syn) == 0;
+        if (!known)
+            e->nsyns++;
+    }
+    if (e->nsyns == 0) {
+        tc_jv_error(jv, "synonyms", "synonyms of \"%s\": none but the word itself", e->word);
+        return false;
+    }
+    return true;
+}
+
 /* Copies at most SEARCH_WORD_MAX bytes of a word, cut on a code point boundary, lower-casing
  * ASCII; returns the number of code points. */
 static int copy_word(char *out, const char *s, size_t n)
@@ -170,8 +255,10 @@ static const char *parse_phrase(parser_t *p, const char *s, bool negated)
         if (alt && add_word(plan, start, (size_t)(s - start)))
             alt->count++;
     }
-    if (alt)
+    if (alt) {
         alt->phrase = alt->count > 1;
+        alt->quoted = true;
+    }
     return *s == '"' ? s + 1 : s;
 }
 
@@ -231,6 +318,16 @@ int search_plan_parse(search_plan_t *plan, const char *q, bool prefix, bool typo
     return TC_OK;
 }
 
+bool search_plan_word_free(const search_plan_t *plan, int i)
+{
+    for (int a = 0; a < plan->nalts; a++) {
+        const search_alt_t *alt = &plan->alts[a];
+        if (i >= alt->first && i < alt->first + alt->count)
+            return !alt->negated && !alt->quoted && alt->count == 1;
+    }
+    return false;
+}
+
 bool search_plan_has_positive(const search_plan_t *plan)
 {
     for (int i = 0; i < plan->nalts; i++)
@@ -244,18 +341,48 @@ static void put_lexeme(tc_buf_t *out, const char *w, bool prefix)
     tc_buf_printf(out, "'%s'%s", w, prefix ? ":*" : "");
 }
 
-/* A word as the MATCH query wants it: itself (or as prefix), or any typo candidate. */
-static void put_match_word(tc_buf_t *out, const search_word_t *w)
+/* A synonym: one lexeme, or its words adjacent ("new york" -> 'new' <-> 'york'). */
+static void put_synonym(tc_buf_t *out, const char *syn)
 {
-    if (w->ncands == 0) {
-        put_lexeme(out, w->text, w->prefix);
+    char word[SEARCH_WORD_MAX + 1];
+    bool several = strchr(syn, ' ') != NULL;
+    if (several)
+        tc_buf_putc(out, '(');
+    for (const char *p = syn; *p;) {
+        size_t n = strcspn(p, " ");
+        if (n > SEARCH_WORD_MAX)
+            n = SEARCH_WORD_MAX; /* not so when normalized (search_word_add_synonym) */
+        memcpy(word, p, n);
+        word[n] = '\0';
+        if (p != syn)
+            tc_buf_puts(out, " <-> ");
+        put_lexeme(out, word, false);
+        p += n;
+        p += *p == ' ';
+    }
+    if (several)
+        tc_buf_putc(out, ')');
+}
+
+/* A word as the MATCH query wants it (itself or as prefix, any typo candidate, any synonym),
+ * or as the EXACT part wants it (itself as typed, any synonym). */
+static void put_free_word(tc_buf_t *out, const search_word_t *w, bool match)
+{
+    int ncands = match ? w->ncands : 0;
+    bool prefix = match && w->prefix;
+    if (ncands == 0 && w->nsyns == 0) {
+        put_lexeme(out, w->text, prefix);
         return;
     }
     tc_buf_putc(out, '(');
-    put_lexeme(out, w->text, w->prefix);
-    for (int i = 0; i < w->ncands; i++) {
+    put_lexeme(out, w->text, prefix);
+    for (int i = 0; i < ncands; i++) {
         tc_buf_puts(out, " | ");
         put_lexeme(out, w->cands[i], false);
+    }
+    for (int i = 0; i < w->nsyns; i++) {
+        tc_buf_puts(out, " | ");
+        put_synonym(out, w->syns[i]);
     }
     tc_buf_putc(out, ')');
 }
@@ -270,8 +397,8 @@ static void put_alt(tc_buf_t *out, const search_plan_t *plan, const search_alt_t
         const search_word_t *w = &plan->words[a->first + i];
         if (i > 0)
             tc_buf_puts(out, " <-> ");
-        if (match && !a->phrase && !a->negated)
-            put_match_word(out, w);
+        if (!a->quoted && !a->negated)
+            put_free_word(out, w, match);
         else
             put_lexeme(out, w->text, false);
     }

@@ -21,16 +21,20 @@
 #include "tc/tc_buf.h"
 #include "tc/tc_json.h"
 
-#define SEARCH_Q_MAX      512  /* bytes of q */
-#define SEARCH_MAX_WORDS  16   /* words (in phrases too) per query */
-#define SEARCH_WORD_MAX   64   /* bytes of one word; longer words are cut */
-#define SEARCH_MAX_TYPOS  4    /* candidates kept per word */
-#define SEARCH_MAX_TYPES  8    /* type filter values */
-#define SEARCH_TYPE_MAX   40   /* bytes of a document type name */
-#define SEARCH_MAX_OFFSET 1000 /* deepest result a cursor reaches (as search engines cap) */
-#define SEARCH_TITLE_MAX  1000 /* code points */
-#define SEARCH_BODY_MAX   100000
-#define SEARCH_FIELDS_MAX 16384 /* bytes of the fields object as JSON */
+#define SEARCH_Q_MAX             512  /* bytes of q */
+#define SEARCH_MAX_WORDS         16   /* words (in phrases too) per query */
+#define SEARCH_WORD_MAX          64   /* bytes of one word; longer words are cut */
+#define SEARCH_MAX_TYPOS         4    /* candidates kept per word */
+#define SEARCH_MAX_TYPES         8    /* type filter values */
+#define SEARCH_TYPE_MAX          40   /* bytes of a document type name */
+#define SEARCH_MAX_OFFSET        1000 /* deepest result a cursor reaches (as search engines cap) */
+#define SEARCH_TITLE_MAX         1000 /* code points */
+#define SEARCH_BODY_MAX          100000
+#define SEARCH_FIELDS_MAX        16384 /* bytes of the fields object as JSON */
+#define SEARCH_MAX_SYNONYMS      16    /* synonyms of one word */
+#define SEARCH_SYNONYM_WORDS     4     /* words of one synonym ("new york") */
+#define SEARCH_SYNONYM_MAX       (SEARCH_SYNONYM_WORDS * (SEARCH_WORD_MAX + 1)) /* bytes of one */
+#define SEARCH_MAX_SYNONYM_WORDS 1000 /* words with synonyms, per org */
 
 /* One word of the query, alone or inside a phrase. */
 typedef struct {
@@ -40,13 +44,16 @@ typedef struct {
     int typos;                      /* 0, 1 or 2: edits a candidate may be away */
     int ncands;                     /* typo candidates filled in by the store */
     char cands[SEARCH_MAX_TYPOS][SEARCH_WORD_MAX + 1];
+    int nsyns; /* the org's synonyms of the word, filled in by the store */
+    char syns[SEARCH_MAX_SYNONYMS][SEARCH_SYNONYM_MAX + 1];
 } search_word_t;
 
 /* An alternative: one word or a phrase (consecutive words), possibly negated. */
 typedef struct {
     int first, count; /* words[first .. first+count) */
     bool negated;
-    bool phrase;
+    bool phrase; /* more than one word, adjacent */
+    bool quoted; /* written in quotes (a phrase, or one word taken exactly as typed) */
 } search_alt_t;
 
 /* A clause: alternatives joined by OR; the clauses are joined by AND. */
@@ -74,10 +81,15 @@ int search_plan_parse(search_plan_t *plan, const char *q, bool prefix, bool typo
 /* true when the plan has at least one positive (not negated) word: the query can match. */
 bool search_plan_has_positive(const search_plan_t *plan);
 
+/* true when words[i] stands alone, not negated (not in a phrase): it may be spelt another way
+ * (typo candidates) or said another way (synonyms). */
+bool search_plan_word_free(const search_plan_t *plan, int i);
+
 /* The tsquery texts (for to_tsquery('search_simple', $n)), "" when there is nothing to say:
- *   MATCH   what a result must satisfy: every clause, each word with its prefix and typo
- *           candidates, negations as !, phrases as <->
- *   EXACT   any positive word or phrase as typed (for the score's exact part)
+ *   MATCH   what a result must satisfy: every clause, each word with its prefix, typo
+ *           candidates and synonyms, negations as !, phrases as <->
+ *   EXACT   any positive word or phrase as typed, or a synonym of a word (the score's exact
+ *           part: a synonym is the same word said another way, as Meilisearch ranks it)
  *   PHRASE  every positive word in order, adjacent (the whole query as a phrase)
  *   PREFIX  the prefix words, as prefixes
  *   TYPO    the typo candidates of every word */
@@ -98,6 +110,25 @@ int search_edit_distance(const char *a, const char *b, int max);
 bool search_word_valid(const char *word);
 /* Adds a typo candidate to word (ignored when full, equal to the word or not a valid word). */
 void search_word_add_candidate(search_word_t *w, const char *cand);
+
+/* ------------------------------------------------------------------ synonyms */
+
+/* A synonym (or, with max_words 1, the word it belongs to) as it is stored and matched: 1 to
+ * max_words words of letters and digits (search_word_valid) separated by single spaces, ASCII
+ * lower-cased (the database folds accents and the rest of the case). TC_EINVAL otherwise. */
+int search_synonym_normalize(const char *in, int max_words, char *out, size_t cap);
+/* Adds a synonym (normalized) to word: ignored when full, invalid, the word itself or known. */
+void search_word_add_synonym(search_word_t *w, const char *syn);
+
+/* One entry of a synonyms body, "word": ["synonym", …] (1 to SEARCH_MAX_SYNONYMS of them),
+ * checked and normalized; every problem goes into jv under "synonyms". */
+typedef struct {
+    char word[SEARCH_WORD_MAX + 1];
+    int nsyns;
+    char syns[SEARCH_MAX_SYNONYMS][SEARCH_SYNONYM_MAX + 1];
+} search_synonym_entry_t;
+bool search_synonym_entry(search_synonym_entry_t *e, tc_jv_t *jv, const char *key,
+                          const cJSON *value);
 
 /* ------------------------------------------------------------------ query parameters */
 

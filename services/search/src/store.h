@@ -31,6 +31,16 @@ int store_doc_delete(tc_dbconn_t *tx, const char *org_id, const char *type, cons
 /* Fills each word's typo candidates from the org's own vocabulary (within its budget). */
 int store_typo_candidates(tc_dbconn_t *tx, const char *org_id, search_plan_t *plan);
 
+/* The org's synonyms as {word: [synonym, …]} (*out owned by the caller). */
+int store_synonyms_get(tc_dbconn_t *tx, const char *org_id, cJSON **out);
+/* Replaces the org's synonyms with a normalized set (search_synonym_entry). TC_EINVAL, naming
+ * the word in bad, when one is no longer a word once folded. */
+int store_synonyms_replace(tc_dbconn_t *tx, const char *org_id, const cJSON *set, char *bad,
+                           size_t bad_cap);
+int store_synonyms_clear(tc_dbconn_t *tx, const char *org_id);
+/* Fills the synonyms of each word of the plan that stands alone (search_plan_word_free). */
+int store_synonyms_expand(tc_dbconn_t *tx, const char *org_id, search_plan_t *plan);
+
 /* The page of results and the facet counts by type of the whole match (type filter aside).
  * *hits is an array of result objects, *facets an object {type: count}, *total the number
  * of results with the type filter applied. */

@@ -1,6 +1,7 @@
 /* Unit tests for the search service's domain (search_model.c): query plans, the tsquery texts
  * they render, typo budgets and distances, documents, cursors. No I/O. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,6 +134,118 @@ Test(plan, typo_candidates_widen_the_match_and_have_their_own_part)
     cr_assert_str_eq(tsq(SEARCH_TSQ_MATCH), "('reprot' | 'report')");
     cr_assert_str_eq(tsq(SEARCH_TSQ_TYPO), "'report'");
     cr_assert_str_eq(tsq(SEARCH_TSQ_EXACT), "'reprot'");
+}
+
+TestSuite(synonyms, .init = setup, .fini = teardown);
+
+Test(synonyms, a_free_word_matches_its_synonyms_in_the_match_and_exact_parts)
+{
+    parse("nyc car ");
+    search_word_add_synonym(&plan.words[0], "new york");
+    search_word_add_synonym(&plan.words[1], "automobile");
+    search_word_add_candidate(&plan.words[1], "cat");
+    cr_assert_str_eq(tsq(SEARCH_TSQ_MATCH),
+                     "('nyc' | ('new' <-> 'york')) & ('car' | 'cat' | 'automobile')");
+    cr_assert_str_eq(tsq(SEARCH_TSQ_EXACT),
+                     "('nyc' | ('new' <-> 'york')) | ('car' | 'automobile')");
+    cr_assert_str_eq(tsq(SEARCH_TSQ_TYPO), "'cat'", "a synonym is not a typo");
+}
+
+Test(synonyms, the_prefix_word_keeps_its_prefix_beside_its_synonyms)
+{
+    parse("nyc");
+    search_word_add_synonym(&plan.words[0], "new york");
+    cr_assert_str_eq(tsq(SEARCH_TSQ_MATCH), "('nyc':* | ('new' <-> 'york'))");
+}
+
+Test(synonyms, negated_and_phrase_words_take_none)
+{
+    parse("report -car \"big car\"");
+    cr_assert(search_plan_word_free(&plan, 0));
+    cr_assert_not(search_plan_word_free(&plan, 1), "negated");
+    cr_assert_not(search_plan_word_free(&plan, 2), "in a phrase");
+    cr_assert_not(search_plan_word_free(&plan, 3), "in a phrase");
+    cr_assert_not(search_plan_word_free(&plan, 4), "no such word");
+    parse("\"car\" ");
+    cr_assert_not(search_plan_word_free(&plan, 0), "one quoted word is taken as typed");
+    search_word_add_synonym(&plan.words[0], "automobile");
+    cr_assert_str_eq(tsq(SEARCH_TSQ_MATCH), "'car'");
+}
+
+Test(synonyms, added_synonyms_are_normalized_deduplicated_and_capped)
+{
+    parse("car ");
+    search_word_add_synonym(&plan.words[0], "  Auto  Mobile ");
+    search_word_add_synonym(&plan.words[0], "auto mobile"); /* the same, normalized */
+    search_word_add_synonym(&plan.words[0], "CAR");         /* the word itself */
+    search_word_add_synonym(&plan.words[0], "a'b");         /* not words */
+    search_word_add_synonym(&plan.words[0], "a b c d e");   /* five words */
+    cr_assert_eq(plan.words[0].nsyns, 1);
+    cr_assert_str_eq(plan.words[0].syns[0], "auto mobile");
+    char syn[8];
+    for (int i = 0; i < SEARCH_MAX_SYNONYMS + 2; i++) {
+        snprintf(syn, sizeof syn, "s%d", i);
+        search_word_add_synonym(&plan.words[0], syn);
+    }
+    cr_assert_eq(plan.words[0].nsyns, SEARCH_MAX_SYNONYMS);
+}
+
+Test(synonyms, normalize_accepts_words_of_letters_and_digits_only)
+{
+    char out[SEARCH_SYNONYM_MAX + 1];
+    cr_assert_eq(search_synonym_normalize("\tNew\t York ", 4, out, sizeof out), TC_OK);
+    cr_assert_str_eq(out, "new york");
+    cr_assert_eq(search_synonym_normalize("Café", 1, out, sizeof out), TC_OK);
+    cr_assert_str_eq(out, "caf\xc3\xa9", "only ASCII is lower-cased here");
+    cr_assert_eq(search_synonym_normalize("new york", 1, out, sizeof out), TC_EINVAL);
+    cr_assert_eq(search_synonym_normalize("", 4, out, sizeof out), TC_EINVAL);
+    cr_assert_eq(search_synonym_normalize("   ", 4, out, sizeof out), TC_EINVAL);
+    cr_assert_eq(search_synonym_normalize("new-york", 4, out, sizeof out), TC_EINVAL);
+    cr_assert_eq(search_synonym_normalize("'a' | b", 4, out, sizeof out), TC_EINVAL);
+    cr_assert_eq(search_synonym_normalize("new york", 4, out, 8), TC_EINVAL, "does not fit");
+    char longword[SEARCH_WORD_MAX + 2];
+    memset(longword, 'a', sizeof longword - 1);
+    longword[sizeof longword - 1] = '\0';
+    cr_assert_eq(search_synonym_normalize(longword, 4, out, sizeof out), TC_EINVAL);
+}
+
+Test(synonyms, an_entry_of_the_body_is_checked_and_normalized)
+{
+    search_synonym_entry_t *e = malloc(sizeof *e);
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    cJSON *v = cJSON_Parse("[\"New York\", \"new  york\", \"NYC\", \"big apple\"]");
+    cr_assert(search_synonym_entry(e, &jv, "NYC", v));
+    cr_assert_not(tc_jv_failed(&jv));
+    cr_assert_str_eq(e->word, "nyc");
+    cr_assert_eq(e->nsyns, 2, "the duplicate and the word itself are dropped");
+    cr_assert_str_eq(e->syns[1], "big apple");
+    cJSON_Delete(v);
+
+    const char *bad[] = {"[]",
+                         "\"york\"",
+                         "[1]",
+                         "[\"CAR\"]",
+                         "[\"a-b\"]",
+                         "[\"a b c d e\"]",
+                         "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\",\"k\",\"l\","
+                         "\"m\",\"n\",\"o\",\"p\",\"q\"]"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tc_jv_t j2;
+        tc_jv_init(&j2);
+        v = cJSON_Parse(bad[i]);
+        cr_assert_not(search_synonym_entry(e, &j2, "car", v), "%s", bad[i]);
+        cr_assert(tc_jv_failed(&j2), "%s", bad[i]);
+        cJSON_Delete(v);
+        tc_jv_free(&j2);
+    }
+    v = cJSON_Parse("[\"auto\"]");
+    cr_assert_not(search_synonym_entry(e, &jv, "two words", v), "a key is one word");
+    cr_assert_not(search_synonym_entry(e, &jv, "", v));
+    cr_assert(tc_jv_failed(&jv));
+    cJSON_Delete(v);
+    tc_jv_free(&jv);
+    free(e);
 }
 
 Test(plan, candidates_are_capped)
