@@ -39,6 +39,7 @@ struct tc_consumer {
     tc_metric_t *m_consumed;
     tc_metric_t *m_dlt;
     tc_metric_t *m_lag;
+    tc_metric_t *m_fresh;
 };
 
 /* How often librdkafka reports statistics, from which the lag is taken. */
@@ -183,6 +184,19 @@ static void set_event_context(const tc_event_t *ev)
     tc_log_set_context(ev->id, trace[0] ? trace : NULL);
 }
 
+/* Freshness: from the event's time (the outbox stamps it in the producer's transaction) to
+ * the commit of its handling here — what a reader waits between a change and its effect (a
+ * search document searchable, a notification sent). Clocks of different hosts are compared:
+ * a negative span (skew) counts as 0. */
+static void observe_freshness(tc_consumer_t *c, const tc_event_t *ev, const char *topic)
+{
+    int64_t at = 0;
+    if (!ev->time || tc_time_parse(ev->time, &at) != TC_OK)
+        return;
+    int64_t span = tc_now_ms() - at;
+    tc_metric_observe(c->m_fresh, span > 0 ? (double)span / 1000.0 : 0.0, topic, c->group);
+}
+
 static void process(tc_consumer_t *c, const rd_kafka_message_t *msg)
 {
     const char *topic = rd_kafka_topic_name(msg->rkt);
@@ -225,6 +239,8 @@ static void process(tc_consumer_t *c, const rd_kafka_message_t *msg)
     if (rc == TC_OK) {
         if (duplicate)
             result = "duplicate";
+        else if (result[0] == 'o')
+            observe_freshness(c, &ev, topic);
         if (c->opts.after_commit)
             c->opts.after_commit(&ev, c->opts.hook_ud);
         store_offset(c, msg);
@@ -440,8 +456,14 @@ tc_consumer_t *tc_consumer_start(const tc_consumer_opts_t *opts)
     c->m_lag = tc_metric_gauge("events_consumer_lag",
                                "Events not yet consumed on the partitions assigned to this member",
                                "topic,group");
+    static const double fresh_buckets[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                           2.5,  5,     10,   30,  60,   300};
+    c->m_fresh = tc_metric_histogram(
+        "events_freshness_seconds",
+        "From an event's time (its producer's commit) to the commit of its handling", "topic,group",
+        fresh_buckets, TC_ARRAY_LEN(fresh_buckets));
     atomic_init(&c->lag, -1);
-    if (!c->m_consumed || !c->m_dlt || !c->m_lag || !(c->rk = make_consumer(c)))
+    if (!c->m_consumed || !c->m_dlt || !c->m_lag || !c->m_fresh || !(c->rk = make_consumer(c)))
         goto fail;
     if (subscribe(c) != TC_OK || pthread_create(&c->thread, NULL, consume_loop, c) != 0) {
         rd_kafka_destroy(c->rk);

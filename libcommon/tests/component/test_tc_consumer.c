@@ -9,7 +9,9 @@
 
 #include "tc/tc_buf.h"
 #include "tc/tc_metrics.h"
+#include "tc/tc_time.h"
 
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -124,6 +126,9 @@ static void produce_raw(tc_producer_t *p, const char *topic, const char *id, con
         rd_kafka_header_add(h, "ce_id", -1, id, -1);
         rd_kafka_header_add(h, "ce_source", -1, "/tests/dlt", -1);
         rd_kafka_header_add(h, "ce_type", -1, IT_EV_TYPE, -1);
+        char now[TC_RFC3339_LEN];
+        tc_time_format(tc_now_ms(), now);
+        rd_kafka_header_add(h, "ce_time", -1, now, -1);
     }
     cr_assert_eq(tc_producer_send_raw_sync(p, topic, "k", 1, value, strlen(value), h, 10000),
                  TC_OK);
@@ -205,6 +210,16 @@ Test(consumer, lag_is_measured_while_a_backlog_drains_and_returns_to_zero)
     char want[256];
     snprintf(want, sizeof want, "events_consumer_lag{topic=\"%s\",group=\"%s\"} 0", topic, group);
     cr_assert(out.data && strstr(out.data, want), "no %s in /metrics", want);
+    /* every event's wait from its time to its handling: the backlog's last ones waited for
+     * the whole drain (>= 1.5 s), so the sum is well above a second */
+    snprintf(want, sizeof want, "events_freshness_seconds_count{topic=\"%s\",group=\"%s\"} %d",
+             topic, group, N);
+    cr_assert(strstr(out.data, want), "no %s in /metrics", want);
+    snprintf(want, sizeof want, "events_freshness_seconds_sum{topic=\"%s\",group=\"%s\"} ", topic,
+             group);
+    const char *sum = strstr(out.data, want);
+    cr_assert(sum, "no %s in /metrics", want);
+    cr_assert_gt(strtod(sum + strlen(want), NULL), 1.0, "%.60s", sum);
     tc_buf_free(&out);
     tc_consumer_stop(c);
     tc_producer_free(p);

@@ -158,3 +158,32 @@ def test_workflows_follow_workflow_events(stack):
     workflow_event(stack, "com.techcorp.workflow.deleted", wf, org, "Narwhal offboarding", 5,
                    version=2)
     search.wait_ids("narwhal ", lambda ids: ids == [], "deleted workflow gone")
+
+
+def freshness(stack, group, topic="search-events"):
+    """events_freshness_seconds of one consumer group from search's /metrics: (count, sum)."""
+    import re
+    import requests
+    text = requests.get(stack.admin_url("search", "/metrics"), timeout=5).text
+    labels = f'{{topic="{topic}",group="{group}"}}'
+    found = {}
+    for part in ("count", "sum"):
+        m = re.search(rf"^events_freshness_seconds_{part}{re.escape(labels)} (\S+)$", text, re.M)
+        found[part] = float(m.group(1)) if m else 0.0
+    return found["count"], found["sum"]
+
+
+def test_freshness_is_measured_for_every_document_applied(stack):
+    """Each event applied adds its span (event time → index commit) to the group's histogram;
+    the figure itself is for dashboards and the bench, not asserted here."""
+    count0, sum0 = freshness(stack, "search.documents")
+    org = new_id("org")
+    s = Search(stack, org)
+    load(stack, s, [doc(org, f"Platypus bill {i}") for i in range(5)])
+
+    def observed():
+        c = freshness(stack, "search.documents")
+        return c if c[0] >= count0 + 5 else None
+
+    _, total = eventually(observed, what="five observations")
+    assert total > sum0, "the spans were not added"
