@@ -159,12 +159,15 @@ void h_search_get(tc_req_t *req, tc_resp_t *resp, void *ud)
     search_query_build(sq, &jv, tc_req_query(req, "q"), types, NULL, limit, offset,
                        query_flag(req, "debug", false), query_flag(req, "prefix", true),
                        query_flag(req, "typo_tolerance", true));
+    search_query_filter(sq, &jv, tc_req_query(req, "filter"), NULL);
+    search_query_sort(sq, &jv, tc_req_query(req, "sort"));
     answer(ud, req, resp, sq, &jv);
 }
 
 void h_search_post(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
-    static const char *const allowed[] = {"q", "types", "debug", "prefix", "typo_tolerance", NULL};
+    static const char *const allowed[] = {"q",      "types",          "debug", "prefix",
+                                          "filter", "typo_tolerance", "sort",  NULL};
     int limit = 0, offset = 0;
     const cJSON *body = tc_req_json(req);
     search_query_t *sq = query_new(req, resp, &limit, &offset);
@@ -177,8 +180,12 @@ void h_search_post(tc_req_t *req, tc_resp_t *resp, void *ud)
     bool debug = tc_jv_bool(&jv, body, "debug", TC_JV_OPTIONAL, false);
     bool prefix = tc_jv_bool(&jv, body, "prefix", TC_JV_OPTIONAL, true);
     bool typos = tc_jv_bool(&jv, body, "typo_tolerance", TC_JV_OPTIONAL, true);
+    const char *sort = tc_jv_str(&jv, body, "sort", TC_JV_OPTIONAL, 0, 80);
     const cJSON *types = cJSON_GetObjectItemCaseSensitive(body, "types");
-    if (!tc_jv_failed(&jv))
-        search_query_build(sq, &jv, q, NULL, types, limit, offset, debug, prefix, typos);
+    const cJSON *filter = cJSON_GetObjectItemCaseSensitive(body, "filter");
+    /* every bad member is reported at once (a bad q leaves q NULL here) */
+    search_query_build(sq, &jv, q, NULL, types, limit, offset, debug, prefix, typos);
+    search_query_filter(sq, &jv, NULL, filter);
+    search_query_sort(sq, &jv, sort);
     answer(ud, req, resp, sq, &jv);
 }

@@ -585,6 +585,188 @@ void search_query_build(search_query_t *sq, tc_jv_t *jv, const char *q, const ch
     }
 }
 
+bool search_field_name_valid(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > SEARCH_FIELD_NAME_MAX || (name[0] >= '0' && name[0] <= '9'))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_'))
+            return false;
+    }
+    return true;
+}
+
+/* Adds value (its text) to the filter's values of name; false (jv told) when it cannot. */
+static bool filter_add(cJSON *filter, tc_jv_t *jv, const char *name, const char *value)
+{
+    if (!search_field_name_valid(name)) {
+        tc_jv_error(jv, "filter", "a field name is letters, digits and _ (at most %d bytes)",
+                    SEARCH_FIELD_NAME_MAX);
+        return false;
+    }
+    if (strlen(value) > SEARCH_FILTER_VALUE_MAX || tc_utf8_validate(value, strlen(value)) < 0) {
+        tc_jv_error(jv, "filter", "a value is at most %d bytes of UTF-8 text",
+                    SEARCH_FILTER_VALUE_MAX);
+        return false;
+    }
+    cJSON *values = cJSON_GetObjectItemCaseSensitive(filter, name);
+    if (!values && cJSON_GetArraySize(filter) >= SEARCH_MAX_FILTERS) {
+        tc_jv_error(jv, "filter", "at most %d fields", SEARCH_MAX_FILTERS);
+        return false;
+    }
+    if (!values)
+        values = cJSON_AddArrayToObject(filter, name);
+    if (values && cJSON_GetArraySize(values) >= SEARCH_FILTER_VALUES) {
+        tc_jv_error(jv, "filter", "at most %d values of one field", SEARCH_FILTER_VALUES);
+        return false;
+    }
+    cJSON *v = values ? cJSON_CreateString(value) : NULL;
+    if (!v || !cJSON_AddItemToArray(values, v)) {
+        cJSON_Delete(v);
+        tc_jv_error(jv, "filter", "out of memory");
+        return false;
+    }
+    return true;
+}
+
+static void filter_csv(cJSON *filter, tc_jv_t *jv, const char *csv)
+{
+    char item[SEARCH_FIELD_NAME_MAX + SEARCH_FILTER_VALUE_MAX + 2];
+    for (const char *s = csv; *s;) {
+        size_t n = strcspn(s, ",");
+        const char *colon = memchr(s, ':', n);
+        if (n >= sizeof item || !colon) {
+            tc_jv_error(jv, "filter", "name:value pairs separated by commas");
+            return;
+        }
+        memcpy(item, s, n);
+        item[n] = '\0';
+        item[colon - s] = '\0';
+        if (!filter_add(filter, jv, item, item + (colon - s) + 1))
+            return;
+        s += n + (s[n] == ',');
+    }
+}
+
+/* A JSON scalar as the text a document's field compares with (->> in SQL). */
+static bool scalar_text(const cJSON *v, char *out, size_t cap)
+{
+    if (cJSON_IsString(v)) {
+        if (strlen(v->valuestring) >= cap)
+            return false;
+        memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
+        return true;
+    }
+    if (cJSON_IsBool(v)) {
+        snprintf(out, cap, "%s", cJSON_IsTrue(v) ? "true" : "false");
+        return true;
+    }
+    if (cJSON_IsNumber(v) && v->valuedouble == (double)(long long)v->valuedouble &&
+        v->valuedouble > -9e15 && v->valuedouble < 9e15) {
+        snprintf(out, cap, "%lld", (long long)v->valuedouble);
+        return true;
+    }
+    return false; /* fractions: their text is not one to compare by */
+}
+
+/* One value of a POST filter; false (jv told) when it is not one. */
+static bool filter_add_json(cJSON *filter, tc_jv_t *jv, const char *name, const cJSON *v)
+{
+    char text[SEARCH_FILTER_VALUE_MAX + 1];
+    if (!scalar_text(v, text, sizeof text)) {
+        tc_jv_error(jv, "filter", "a value is a string, an integer or a boolean (at most %d bytes)",
+                    SEARCH_FILTER_VALUE_MAX);
+        return false;
+    }
+    return filter_add(filter, jv, name, text);
+}
+
+static void filter_json(cJSON *filter, tc_jv_t *jv, const cJSON *json)
+{
+    if (!cJSON_IsObject(json)) {
+        tc_jv_error(jv, "filter", "an object of field names to a value or an array of values");
+        return;
+    }
+    const cJSON *field, *v;
+    cJSON_ArrayForEach(field, json)
+    {
+        if (!cJSON_IsArray(field)) {
+            if (!filter_add_json(filter, jv, field->string, field))
+                return;
+            continue;
+        }
+        if (cJSON_GetArraySize(field) == 0) {
+            tc_jv_error(jv, "filter", "every field needs at least one value");
+            return;
+        }
+        cJSON_ArrayForEach(v, field)
+        {
+            if (!filter_add_json(filter, jv, field->string, v))
+                return;
+        }
+    }
+}
+
+void search_query_filter(search_query_t *sq, tc_jv_t *jv, const char *csv, const cJSON *json)
+{
+    sq->filter[0] = '\0';
+    if ((!csv || !*csv) && !json)
+        return;
+    cJSON *filter = cJSON_CreateObject();
+    if (!filter) {
+        tc_jv_error(jv, "filter", "out of memory");
+        return;
+    }
+    bool failed = tc_jv_failed(jv);
+    if (csv)
+        filter_csv(filter, jv, csv);
+    if (json)
+        filter_json(filter, jv, json);
+    char *text = tc_jv_failed(jv) && !failed ? NULL : cJSON_PrintUnformatted(filter);
+    if (text && cJSON_GetArraySize(filter) > 0) {
+        if (strlen(text) > SEARCH_FILTER_JSON_MAX)
+            tc_jv_error(jv, "filter", "at most %d bytes as JSON", SEARCH_FILTER_JSON_MAX);
+        else
+            memcpy(sq->filter, text, strlen(text) + 1);
+    }
+    free(text);
+    cJSON_Delete(filter);
+}
+
+void search_query_sort(search_query_t *sq, tc_jv_t *jv, const char *spec)
+{
+    sq->sort_by = SEARCH_SORT_RELEVANCE;
+    sq->sort_field[0] = '\0';
+    sq->sort_desc = false;
+    if (!spec || !*spec || strcmp(spec, "relevance") == 0)
+        return;
+    const char *colon = strchr(spec, ':');
+    size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
+    const char *dir = colon ? colon + 1 : NULL;
+    if (dir && strcmp(dir, "asc") != 0 && strcmp(dir, "desc") != 0)
+        goto bad;
+    if (n == 10 && strncmp(spec, "updated_at", 10) == 0) {
+        sq->sort_by = SEARCH_SORT_UPDATED;
+        sq->sort_desc = !dir || strcmp(dir, "desc") == 0;
+        return;
+    }
+    if (n > 7 && n - 7 <= SEARCH_FIELD_NAME_MAX && strncmp(spec, "fields.", 7) == 0) {
+        memcpy(sq->sort_field, spec + 7, n - 7);
+        sq->sort_field[n - 7] = '\0';
+        if (search_field_name_valid(sq->sort_field)) {
+            sq->sort_by = SEARCH_SORT_FIELD;
+            sq->sort_desc = dir && strcmp(dir, "desc") == 0;
+            return;
+        }
+        sq->sort_field[0] = '\0';
+    }
+bad:
+    tc_jv_error(jv, "sort", "relevance, updated_at or fields.<name>, then :asc or :desc");
+}
+
 void search_next_key(int offset, int limit, int returned, char *out, size_t outlen)
 {
     int next = offset + returned;

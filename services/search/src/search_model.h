@@ -132,9 +132,28 @@ bool search_synonym_entry(search_synonym_entry_t *e, tc_jv_t *jv, const char *ke
 
 /* ------------------------------------------------------------------ query parameters */
 
+#define SEARCH_MAX_FILTERS      8    /* fields a query filters on */
+#define SEARCH_FILTER_VALUES    16   /* accepted values of one field */
+#define SEARCH_FILTER_VALUE_MAX 200  /* bytes of one value */
+#define SEARCH_FIELD_NAME_MAX   64   /* bytes of a field name */
+#define SEARCH_FILTER_JSON_MAX  8192 /* the filter as JSON */
+
+typedef enum {
+    SEARCH_SORT_RELEVANCE, /* score, then the newest */
+    SEARCH_SORT_UPDATED,   /* the document's updated_at */
+    SEARCH_SORT_FIELD      /* a top-level member of fields */
+} search_sort_by_t;
+
 typedef struct {
     search_plan_t plan;
     char q[SEARCH_Q_MAX + 1];
+    /* {"field": ["value", …], …} as JSON, "" for no filter: a document passes when, for every
+     * field named, its value (or, for an array, one of its elements) as text is one of the
+     * values (numbers and booleans compare by their JSON text: 3, true) */
+    char filter[SEARCH_FILTER_JSON_MAX + 1];
+    search_sort_by_t sort_by;
+    char sort_field[SEARCH_FIELD_NAME_MAX + 1];
+    bool sort_desc;
     int ntypes;
     char types[SEARCH_MAX_TYPES][SEARCH_TYPE_MAX + 1];
     int limit;
@@ -152,6 +171,16 @@ bool search_type_valid(const char *type);
 void search_query_build(search_query_t *sq, tc_jv_t *jv, const char *q, const char *types_csv,
                         const cJSON *types_json, int limit, int offset, bool debug, bool prefix,
                         bool typo_tolerance);
+
+/* A name of a top-level member of a document's fields: [A-Za-z_][A-Za-z0-9_]{0,63}. */
+bool search_field_name_valid(const char *name);
+/* The filter from a GET's "status:active,role:admin,role:owner" (a name given again adds a
+ * value) or a POST's {"status": "active", "role": ["admin", "owner"], "steps": 3}; problems
+ * under "filter". Either may be NULL. */
+void search_query_filter(search_query_t *sq, tc_jv_t *jv, const char *csv, const cJSON *json);
+/* The order: NULL or "relevance"; "updated_at" (newest first) or "updated_at:asc";
+ * "fields.<name>" (ascending) or "fields.<name>:desc". Problems under "sort". */
+void search_query_sort(search_query_t *sq, tc_jv_t *jv, const char *spec);
 
 /* Cursor key of the page after `offset` + `returned` results, "" when there is none. */
 void search_next_key(int offset, int limit, int returned, char *out, size_t outlen);

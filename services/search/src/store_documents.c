@@ -257,26 +257,30 @@ static cJSON *hit_of(const PGresult *r, int row, bool debug)
     return h;
 }
 
+/* The match and its score parts ($2 the match, $3-$6 the parts' tsqueries, $7 the types),
+ * on the postings alone. */
+#define PARTS_SQL                                                                                  \
+    "WITH q AS (SELECT"                                                                            \
+    " CASE WHEN $3 <> '' THEN to_tsquery('search_simple', $3) END AS e,"                           \
+    " CASE WHEN $4 <> '' THEN to_tsquery('search_simple', $4) END AS ph,"                          \
+    " CASE WHEN $5 <> '' THEN to_tsquery('search_simple', $5) END AS pf,"                          \
+    " CASE WHEN $6 <> '' THEN to_tsquery('search_simple', $6) END AS ty),"                         \
+    " parts AS MATERIALIZED (SELECT p.type, p.id, p.updated_at,"                                   \
+    " coalesce(ts_rank_cd('{0.05, 0.1, 0.4, 1.0}'::float4[], p.tsv, q.e), 0) AS exact,"            \
+    " coalesce(ts_rank_cd('{0.05, 0.1, 0.4, 1.0}'::float4[], p.tsv, q.ph), 0) AS phrase,"          \
+    " coalesce(ts_rank_cd('{0.05, 0.1, 0.4, 1.0}'::float4[], p.tsv, q.pf), 0) AS prefix,"          \
+    " coalesce(ts_rank_cd('{0.05, 0.1, 0.4, 1.0}'::float4[], p.tsv, q.ty), 0) AS typo"             \
+    " FROM search_postings p, q"                                                                   \
+    " WHERE p.org_id=$1 AND p.tsv @@ to_tsquery('search_simple', $2)"                              \
+    " AND ($7::text[] IS NULL OR p.type = ANY($7::text[]))),"
+
 /* One statement. The match and the ranking run on the postings alone, in a MATERIALIZED CTE:
  * planned apart from the documents' row-level security, the full-text match is an index
  * condition there (in one plan with an RLS table, PostgreSQL may not push the non-leakproof @@
  * into an index). The page then joins the documents, under their policy, for what is returned
  * and highlighted. Score parts: ts_rank_cd with weights {D, C, B, A} = {0.05, 0.1, 0.4, 1.0}:
  * title (A) over body (B) over fields (C); ties go to the newest. */
-static const char SEARCH_SQL[] =
-    "WITH q AS (SELECT"
-    " CASE WHEN $3 <> '' THEN to_tsquery('search_simple', $3) END AS e,"
-    " CASE WHEN $4 <> '' THEN to_tsquery('search_simple', $4) END AS ph,"
-    " CASE WHEN $5 <> '' THEN to_tsquery('search_simple', $5) END AS pf,"
-    " CASE WHEN $6 <> '' THEN to_tsquery('search_simple', $6) END AS ty),"
-    " parts AS MATERIALIZED (SELECT p.type, p.id, p.updated_at,"
-    " coalesce(ts_rank_cd('{0.05, 0.1, 0.4, 1.0}'::float4[], p.tsv, q.e), 0) AS exact,"
-    " coalesce(ts_rank_cd('{0.05, 0.1, 0.4, 1.0}'::float4[], p.tsv, q.ph), 0) AS phrase,"
-    " coalesce(ts_rank_cd('{0.05, 0.1, 0.4, 1.0}'::float4[], p.tsv, q.pf), 0) AS prefix,"
-    " coalesce(ts_rank_cd('{0.05, 0.1, 0.4, 1.0}'::float4[], p.tsv, q.ty), 0) AS typo"
-    " FROM search_postings p, q"
-    " WHERE p.org_id=$1 AND p.tsv @@ to_tsquery('search_simple', $2)"
-    " AND ($7::text[] IS NULL OR p.type = ANY($7::text[]))),"
+static const char SEARCH_SQL[] = PARTS_SQL
     " ranked AS MATERIALIZED (SELECT *, exact*$10::float8 + phrase*$11::float8"
     " + prefix*$12::float8 + typo*$13::float8 AS score FROM parts"
     " ORDER BY score DESC, updated_at DESC, type, id LIMIT $8::int OFFSET $9::int)"
@@ -292,16 +296,71 @@ static const char SEARCH_SQL[] =
     " ON d.org_id=$1 AND d.type = r.type AND d.id = r.id AND NOT d.deleted"
     " ORDER BY r.score DESC, r.updated_at DESC, r.type, r.id";
 
-static const char BROWSE_SQL[] =
-    "SELECT d.type, d.id, d.title, d.fields::text,"
-    " to_char(d.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-    " 0, 0, 0, 0, 0, d.title, left(d.body, 200)"
-    " FROM search_documents d WHERE d.org_id=$1 AND NOT d.deleted"
-    " AND ($2::text[] IS NULL OR d.type = ANY($2::text[]))"
-    " ORDER BY d.updated_at DESC, d.type, d.id LIMIT $3::int OFFSET $4::int";
+/* The field filter ($N: {"field": ["value", …]}, NULL for none) on the documents d: for every
+ * field, its value as text (->>), or one element of it when it is an array, is one of the
+ * values. */
+#define FILTER_SQL(p)                                                                              \
+    " AND (" p "::jsonb IS NULL OR NOT EXISTS (SELECT 1 FROM jsonb_each(" p "::jsonb) f"           \
+    " WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(f.value) want(v)"                  \
+    " WHERE want.v = d.fields ->> f.key OR want.v IN (SELECT jsonb_array_elements_text(CASE"       \
+    " WHEN jsonb_typeof(d.fields -> f.key) = 'array' THEN d.fields -> f.key ELSE '[]' END)))))"
 
-static int facets_of(tc_dbconn_t *tx, const char *org_id, const char *match, const char *types,
-                     cJSON *facets, int64_t *total)
+/* The sort key of a document d ($by: 'updated', 'field' or '' for relevance; $field the
+ * member), and the order by it (x.sk, $desc) before the relevance order: jsonb orders numbers
+ * by value, strings by the database's collation; documents without the field go last. */
+#define SORT_KEY_SQL(by, field)                                                                    \
+    " CASE " by "::text WHEN 'updated' THEN to_jsonb(extract(epoch FROM d.updated_at))"            \
+    " WHEN 'field' THEN d.fields -> " field "::text END AS sk"
+#define SORT_ORDER_SQL(x, desc)                                                                    \
+    " CASE WHEN " desc "::bool THEN " x ".sk END DESC NULLS LAST,"                                 \
+    " CASE WHEN NOT " desc "::bool THEN " x ".sk END ASC NULLS LAST"
+
+/* As SEARCH_SQL, for a query with a field filter or another order than relevance: the ranked
+ * matches join their documents (under row-level security) before the page is cut, since the
+ * filter and the sort key live in the documents' fields. */
+static const char SEARCH_FILTERED_SQL[] = PARTS_SQL
+    " ranked AS MATERIALIZED (SELECT * FROM (SELECT pt.*, pt.exact*$10::float8"
+    " + pt.phrase*$11::float8 + pt.prefix*$12::float8 + pt.typo*$13::float8 AS score," SORT_KEY_SQL(
+        "$15",
+        "$16") " FROM parts pt JOIN search_documents d"
+               " ON d.org_id=$1 AND d.type = pt.type AND d.id = pt.id AND NOT d.deleted"
+               " WHERE true" FILTER_SQL("$14") ") x ORDER BY" SORT_ORDER_SQL(
+                   "x",
+                   "$17") ","
+                          " x.score DESC, x.updated_at DESC, x.type, x.id LIMIT $8::int OFFSET "
+                          "$9::int)"
+                          " SELECT d.type, d.id, d.title, d.fields::text,"
+                          " to_char(d.updated_at AT TIME ZONE 'UTC', "
+                          "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+                          " r.score, r.exact, r.phrase, r.prefix, r.typo,"
+                          " ts_headline('search_simple', d.title, to_tsquery('search_simple', $2),"
+                          " 'HighlightAll=true, StartSel=" SEARCH_MARK_OPEN
+                          ", StopSel=" SEARCH_MARK_CLOSE "'),"
+                          " ts_headline('search_simple', d.body, to_tsquery('search_simple', $2),"
+                          " 'MaxFragments=2, MaxWords=20, MinWords=8,"
+                          " FragmentDelimiter=\" … \", StartSel=" SEARCH_MARK_OPEN
+                          ", StopSel=" SEARCH_MARK_CLOSE "')"
+                          " FROM ranked r JOIN search_documents d"
+                          " ON d.org_id=$1 AND d.type = r.type AND d.id = r.id AND NOT d.deleted"
+                          " ORDER BY" SORT_ORDER_SQL(
+                              "r", "$17") ", r.score DESC, r.updated_at DESC, r.type, r.id";
+
+/* An empty q: the org's documents, newest first unless another order is asked for. */
+static const char BROWSE_SQL[] =
+    "SELECT x.type, x.id, x.title, x.fields::text,"
+    " to_char(x.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+    " 0, 0, 0, 0, 0, x.title, left(x.body, 200)"
+    " FROM (SELECT d.type, d.id, d.title, d.fields, d.updated_at, d.body," SORT_KEY_SQL(
+        "$5", "$6") " FROM search_documents d WHERE d.org_id=$1 AND NOT d.deleted"
+                    " AND ($2::text[] IS NULL OR d.type = ANY($2::text[]))" FILTER_SQL(
+                        "$7") ") x"
+                              " ORDER BY" SORT_ORDER_SQL("x",
+                                                         "$8") ", x.updated_at DESC, x.type, x.id"
+                                                               " LIMIT $3::int OFFSET $4::int";
+
+/* The counts by type of the whole match, the field filter applied, the type filter aside. */
+static int facets_of(tc_dbconn_t *tx, const char *org_id, const char *match, const char *filter,
+                     const char *types, cJSON *facets, int64_t *total)
 {
     PGresult *r = NULL;
     int rc = *match ? tc_db_qp(tx, &r, "facets",
@@ -310,14 +369,14 @@ static int facets_of(tc_dbconn_t *tx, const char *org_id, const char *match, con
                                " AND p.tsv @@ to_tsquery('search_simple', $2))"
                                " SELECT d.type, count(*) FROM m JOIN search_documents d"
                                " ON d.org_id=$1 AND d.type = m.type AND d.id = m.id"
-                               " WHERE NOT d.deleted"
-                               " GROUP BY d.type ORDER BY 2 DESC, 1 LIMIT 100",
-                               org_id, match)
+                               " WHERE NOT d.deleted" FILTER_SQL(
+                                   "$3") " GROUP BY d.type ORDER BY 2 DESC, 1 LIMIT 100",
+                               org_id, match, filter)
                     : tc_db_qp(tx, &r, "facets_all",
                                "SELECT d.type, count(*) FROM search_documents d"
-                               " WHERE d.org_id=$1 AND NOT d.deleted"
-                               " GROUP BY d.type ORDER BY 2 DESC, 1 LIMIT 100",
-                               org_id);
+                               " WHERE d.org_id=$1 AND NOT d.deleted" FILTER_SQL(
+                                   "$2") " GROUP BY d.type ORDER BY 2 DESC, 1 LIMIT 100",
+                               org_id, filter);
     *total = 0;
     for (int row = 0; rc == TC_OK && row < PQntuples(r); row++) {
         const char *type = tc_db_val(r, row, 0);
@@ -368,12 +427,23 @@ int store_search(tc_dbconn_t *tx, const char *org_id, const search_query_t *sq, 
     snprintf(w[3], sizeof w[3], "%g", SEARCH_W_TYPO);
     const char *type_arr = sq->ntypes > 0 ? tc_buf_cstr(&types) : NULL;
     const char *match = tc_buf_cstr(&t[0]);
-    if (*match)
+    const char *filter = sq->filter[0] ? sq->filter : NULL;
+    const char *by = sq->sort_by == SEARCH_SORT_UPDATED ? "updated"
+                     : sq->sort_by == SEARCH_SORT_FIELD ? "field"
+                                                        : "";
+    const char *desc = sq->sort_desc ? "true" : "false";
+    if (*match && !filter && sq->sort_by == SEARCH_SORT_RELEVANCE)
         rc = tc_db_qp(tx, &r, "search", SEARCH_SQL, org_id, match, tc_buf_cstr(&t[1]),
                       tc_buf_cstr(&t[2]), tc_buf_cstr(&t[3]), tc_buf_cstr(&t[4]), type_arr, limit,
                       offset, w[0], w[1], w[2], w[3]);
+    else if (*match)
+        rc = tc_db_qp(tx, &r, "search_filtered", SEARCH_FILTERED_SQL, org_id, match,
+                      tc_buf_cstr(&t[1]), tc_buf_cstr(&t[2]), tc_buf_cstr(&t[3]),
+                      tc_buf_cstr(&t[4]), type_arr, limit, offset, w[0], w[1], w[2], w[3], filter,
+                      by, sq->sort_field, desc);
     else
-        rc = tc_db_qp(tx, &r, "browse", BROWSE_SQL, org_id, type_arr, limit, offset);
+        rc = tc_db_qp(tx, &r, "browse", BROWSE_SQL, org_id, type_arr, limit, offset, by,
+                      sq->sort_field, filter, desc);
     for (int row = 0; rc == TC_OK && row < PQntuples(r); row++) {
         cJSON *h = hit_of(r, row, sq->debug);
         if (!h || !cJSON_AddItemToArray(*hits, h)) {
@@ -382,8 +452,8 @@ int store_search(tc_dbconn_t *tx, const char *org_id, const search_query_t *sq, 
         }
     }
     if (rc == TC_OK)
-        rc = facets_of(tx, org_id, match, sq->ntypes > 0 ? tc_buf_cstr(&members) : NULL, *facets,
-                       total);
+        rc = facets_of(tx, org_id, match, filter, sq->ntypes > 0 ? tc_buf_cstr(&members) : NULL,
+                       *facets, total);
 cleanup:
     PQclear(r);
     for (int i = 0; i < 5; i++)

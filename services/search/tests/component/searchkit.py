@@ -101,6 +101,19 @@ def load(stack, search, docs):
     search.wait_ids("", lambda ids: want <= set(ids), "corpus indexed", limit=100)
 
 
+def loaded_search(stack, org_id, corpus):
+    """A Search of org_id once every document of corpus ({key: doc}) is searchable."""
+    s = Search(stack, org_id)
+    load(stack, s, list(corpus.values()))
+    return s
+
+
+def key_of(corpus):
+    """The corpus key ({key: doc}) of a result's document id."""
+    by_id = {d["id"]: k for k, d in corpus.items()}
+    return by_id.__getitem__
+
+
 def timed_until_found(search, q, doc_id, timeout=WAIT):
     t0 = time.monotonic()
     search.wait_ids(q, lambda ids: doc_id in ids, f"{doc_id} searchable", timeout=timeout)

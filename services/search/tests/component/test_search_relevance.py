@@ -6,7 +6,7 @@ import re
 import pytest
 
 from platform_client import Api, assert_error
-from searchkit import Search, doc, ingest, load, new_id
+from searchkit import doc, ingest, key_of, loaded_search, new_id
 
 ORG = new_id("org")
 
@@ -29,15 +29,12 @@ CORPUS = {
 }
 
 
-def key(doc_id):
-    return next(k for k, d in CORPUS.items() if d["id"] == doc_id)
+key = key_of(CORPUS)
 
 
 @pytest.fixture(scope="module")
 def search(stack):
-    s = Search(stack, ORG)
-    load(stack, s, list(CORPUS.values()))
-    return s
+    return loaded_search(stack, ORG, CORPUS)
 
 
 def top(search, q, n=1, **params):
@@ -185,9 +182,10 @@ def test_bad_parameters(stack, search):
     assert_error(api("GET", "/v1/search?q=x&cursor=bm9wZQ", token=search.token), 400)
     assert_error(api("GET", "/v1/search?q=x&limit=1000", token=search.token), 400)
     assert_error(api("GET", "/v1/search?q=x&type=Bad-Type", token=search.token), 422)
-    r = api("POST", "/v1/search", token=search.token, json_body={"q": 5, "sort": "x"})
+    r = api("POST", "/v1/search", token=search.token,
+            json_body={"q": 5, "order": "x", "sort": "x", "filter": {"a": None}})
     err = assert_error(r, 422, "validation_failed")
-    assert {d["field"] for d in err["details"]} == {"q", "sort"}
+    assert {d["field"] for d in err["details"]} == {"q", "order", "sort", "filter"}
 
 
 def test_ingest_is_for_services_only(stack, search):

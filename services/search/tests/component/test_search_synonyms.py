@@ -4,7 +4,7 @@ synonyms as adjacent words, never another org's synonyms, not for negated or quo
 import pytest
 
 from platform_client import Api, assert_error
-from searchkit import Search, doc, load, new_id
+from searchkit import Search, doc, key_of, load, loaded_search, new_id
 
 ORG = new_id("org")
 OTHER = new_id("org")
@@ -18,15 +18,12 @@ CORPUS = {
 }
 
 
-def key(doc_id):
-    return next(k for k, d in CORPUS.items() if d["id"] == doc_id)
+key = key_of(CORPUS)
 
 
 @pytest.fixture(scope="module")
 def search(stack):
-    s = Search(stack, ORG)
-    load(stack, s, list(CORPUS.values()))
-    return s
+    return loaded_search(stack, ORG, CORPUS)
 
 
 @pytest.fixture(scope="module")

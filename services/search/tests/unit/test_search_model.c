@@ -374,6 +374,88 @@ Test(query, types_from_csv_and_json)
     tc_jv_free(&jv);
 }
 
+Test(query, a_get_filter_collects_values_by_field)
+{
+    search_query_t *sq = calloc(1, sizeof *sq);
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    search_query_filter(sq, &jv, "status:active,role:admin,role:owner,note:a:b", NULL);
+    cr_assert_not(tc_jv_failed(&jv));
+    cr_assert_str_eq(sq->filter,
+                     "{\"status\":[\"active\"],\"role\":[\"admin\",\"owner\"],\"note\":[\"a:b\"]}");
+    search_query_filter(sq, &jv, "", NULL);
+    cr_assert_str_eq(sq->filter, "", "no filter");
+    const char *bad[] = {"status", "bad-name:x", "9lives:x", ":x",
+                         "a:1,b:2,c:3,d:4,e:5,f:6,g:7,h:8,i:9"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tc_jv_t j2;
+        tc_jv_init(&j2);
+        search_query_filter(sq, &j2, bad[i], NULL);
+        cr_assert(tc_jv_failed(&j2), "%s", bad[i]);
+        tc_jv_free(&j2);
+    }
+    tc_jv_free(&jv);
+    free(sq);
+}
+
+Test(query, a_post_filter_takes_scalars_and_arrays_of_them)
+{
+    search_query_t *sq = calloc(1, sizeof *sq);
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    cJSON *f = cJSON_Parse("{\"status\":\"active\",\"steps\":3,\"on\":true,"
+                           "\"role\":[\"admin\",\"owner\"]}");
+    search_query_filter(sq, &jv, NULL, f);
+    cr_assert_not(tc_jv_failed(&jv));
+    cr_assert_str_eq(sq->filter, "{\"status\":[\"active\"],\"steps\":[\"3\"],\"on\":[\"true\"],"
+                                 "\"role\":[\"admin\",\"owner\"]}");
+    cJSON_Delete(f);
+    const char *bad[] = {"[1]",        "{\"a\":null}",      "{\"a\":1.5}",
+                         "{\"a\":[]}", "{\"a\":{\"b\":1}}", "{\"a\":[[1]]}",
+                         "{\"a-b\":1}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tc_jv_t j2;
+        tc_jv_init(&j2);
+        f = cJSON_Parse(bad[i]);
+        search_query_filter(sq, &j2, NULL, f);
+        cr_assert(tc_jv_failed(&j2), "%s", bad[i]);
+        cJSON_Delete(f);
+        tc_jv_free(&j2);
+    }
+    tc_jv_free(&jv);
+    free(sq);
+}
+
+Test(query, sort_names_relevance_updated_at_or_a_field)
+{
+    search_query_t *sq = calloc(1, sizeof *sq);
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    search_query_sort(sq, &jv, NULL);
+    cr_assert_eq(sq->sort_by, SEARCH_SORT_RELEVANCE);
+    search_query_sort(sq, &jv, "updated_at");
+    cr_assert(sq->sort_by == SEARCH_SORT_UPDATED && sq->sort_desc, "newest first by default");
+    search_query_sort(sq, &jv, "updated_at:asc");
+    cr_assert(sq->sort_by == SEARCH_SORT_UPDATED && !sq->sort_desc);
+    search_query_sort(sq, &jv, "fields.priority");
+    cr_assert(sq->sort_by == SEARCH_SORT_FIELD && !sq->sort_desc);
+    cr_assert_str_eq(sq->sort_field, "priority");
+    search_query_sort(sq, &jv, "fields.priority:desc");
+    cr_assert(sq->sort_desc);
+    cr_assert_not(tc_jv_failed(&jv));
+    const char *bad[] = {"score", "updated_at:up", "fields.", "fields.a-b", "fields.x:", "title"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tc_jv_t j2;
+        tc_jv_init(&j2);
+        search_query_sort(sq, &j2, bad[i]);
+        cr_assert(tc_jv_failed(&j2), "%s", bad[i]);
+        cr_assert_eq(sq->sort_by, SEARCH_SORT_RELEVANCE, "%s", bad[i]);
+        tc_jv_free(&j2);
+    }
+    tc_jv_free(&jv);
+    free(sq);
+}
+
 Test(query, a_long_q_is_a_validation_error)
 {
     search_query_t sq;
