@@ -632,23 +632,29 @@ static bool filter_add(cJSON *filter, tc_jv_t *jv, const char *name, const char 
     return true;
 }
 
-static void filter_csv(cJSON *filter, tc_jv_t *jv, const char *csv)
+static bool filter_csv(cJSON *filter, tc_jv_t *jv, const char *csv)
 {
     char item[SEARCH_FIELD_NAME_MAX + SEARCH_FILTER_VALUE_MAX + 2];
     for (const char *s = csv; *s;) {
         size_t n = strcspn(s, ",");
         const char *colon = memchr(s, ':', n);
-        if (n >= sizeof item || !colon) {
+        if (!colon || (s[n] == ',' && !s[n + 1])) {
             tc_jv_error(jv, "filter", "name:value pairs separated by commas");
-            return;
+            return false;
+        }
+        if (n >= sizeof item) {
+            tc_jv_error(jv, "filter", "a name is at most %d bytes, a value %d",
+                        SEARCH_FIELD_NAME_MAX, SEARCH_FILTER_VALUE_MAX);
+            return false;
         }
         memcpy(item, s, n);
         item[n] = '\0';
         item[colon - s] = '\0';
         if (!filter_add(filter, jv, item, item + (colon - s) + 1))
-            return;
+            return false;
         s += n + (s[n] == ',');
     }
+    return true;
 }
 
 /* A JSON scalar as the text a document's field compares with (->> in SQL). */
@@ -664,8 +670,9 @@ static bool scalar_text(const cJSON *v, char *out, size_t cap)
         snprintf(out, cap, "%s", cJSON_IsTrue(v) ? "true" : "false");
         return true;
     }
-    if (cJSON_IsNumber(v) && v->valuedouble == (double)(long long)v->valuedouble &&
-        v->valuedouble > -9e15 && v->valuedouble < 9e15) {
+    /* the range first: converting a double out of long long's range is undefined */
+    if (cJSON_IsNumber(v) && v->valuedouble > -9e15 && v->valuedouble < 9e15 &&
+        v->valuedouble == (double)(long long)v->valuedouble) {
         snprintf(out, cap, "%lld", (long long)v->valuedouble);
         return true;
     }
@@ -684,30 +691,31 @@ static bool filter_add_json(cJSON *filter, tc_jv_t *jv, const char *name, const 
     return filter_add(filter, jv, name, text);
 }
 
-static void filter_json(cJSON *filter, tc_jv_t *jv, const cJSON *json)
+static bool filter_json(cJSON *filter, tc_jv_t *jv, const cJSON *json)
 {
     if (!cJSON_IsObject(json)) {
         tc_jv_error(jv, "filter", "an object of field names to a value or an array of values");
-        return;
+        return false;
     }
     const cJSON *field, *v;
     cJSON_ArrayForEach(field, json)
     {
         if (!cJSON_IsArray(field)) {
             if (!filter_add_json(filter, jv, field->string, field))
-                return;
+                return false;
             continue;
         }
         if (cJSON_GetArraySize(field) == 0) {
             tc_jv_error(jv, "filter", "every field needs at least one value");
-            return;
+            return false;
         }
         cJSON_ArrayForEach(v, field)
         {
             if (!filter_add_json(filter, jv, field->string, v))
-                return;
+                return false;
         }
     }
+    return true;
 }
 
 void search_query_filter(search_query_t *sq, tc_jv_t *jv, const char *csv, const cJSON *json)
@@ -720,12 +728,8 @@ void search_query_filter(search_query_t *sq, tc_jv_t *jv, const char *csv, const
         tc_jv_error(jv, "filter", "out of memory");
         return;
     }
-    bool failed = tc_jv_failed(jv);
-    if (csv)
-        filter_csv(filter, jv, csv);
-    if (json)
-        filter_json(filter, jv, json);
-    char *text = tc_jv_failed(jv) && !failed ? NULL : cJSON_PrintUnformatted(filter);
+    bool ok = (!csv || filter_csv(filter, jv, csv)) && (!json || filter_json(filter, jv, json));
+    char *text = ok ? cJSON_PrintUnformatted(filter) : NULL;
     if (text && cJSON_GetArraySize(filter) > 0) {
         if (strlen(text) > SEARCH_FILTER_JSON_MAX)
             tc_jv_error(jv, "filter", "at most %d bytes as JSON", SEARCH_FILTER_JSON_MAX);

@@ -307,10 +307,11 @@ static const char SEARCH_SQL[] = PARTS_SQL
 
 /* The sort key of a document d ($by: 'updated', 'field' or '' for relevance; $field the
  * member), and the order by it (x.sk, $desc) before the relevance order: jsonb orders numbers
- * by value, strings by the database's collation; documents without the field go last. */
+ * by value, strings by the database's collation; documents without the field (or with a JSON
+ * null, which jsonb would order first) go last. */
 #define SORT_KEY_SQL(by, field)                                                                    \
     " CASE " by "::text WHEN 'updated' THEN to_jsonb(extract(epoch FROM d.updated_at))"            \
-    " WHEN 'field' THEN d.fields -> " field "::text END AS sk"
+    " WHEN 'field' THEN NULLIF(d.fields -> " field "::text, 'null'::jsonb) END AS sk"
 #define SORT_ORDER_SQL(x, desc)                                                                    \
     " CASE WHEN " desc "::bool THEN " x ".sk END DESC NULLS LAST,"                                 \
     " CASE WHEN NOT " desc "::bool THEN " x ".sk END ASC NULLS LAST"
