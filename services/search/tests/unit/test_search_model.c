@@ -182,7 +182,7 @@ Test(synonyms, added_synonyms_are_normalized_deduplicated_and_capped)
     search_word_add_synonym(&plan.words[0], "a b c d e");   /* five words */
     cr_assert_eq(plan.words[0].nsyns, 1);
     cr_assert_str_eq(plan.words[0].syns[0], "auto mobile");
-    char syn[8];
+    char syn[16];
     for (int i = 0; i < SEARCH_MAX_SYNONYMS + 2; i++) {
         snprintf(syn, sizeof syn, "s%d", i);
         search_word_add_synonym(&plan.words[0], syn);
