@@ -24,7 +24,8 @@ ERROR_FIELDS = {"code", "message", "request_id", "docs_url", "details"}
 OWNERS = (("/v1/auth/", "auth"), ("/.well-known/", "auth"), ("/v1/users", "user"),
           ("/v1/orgs/", "user"), ("/v1/notifications", "notification"), ("/v1/search", "search"),
           ("/v1/workflows", "workflow"), ("/v1/executions", "workflow"),
-          ("/v1/integrations/", "integration-hub"), ("/v1/webhooks/", "integration-hub"))
+          ("/v1/integrations/", "integration-hub"), ("/v1/webhooks/", "integration-hub"),
+          ("/v1/billing/", "billing"))
 
 
 class Contracts:
@@ -34,7 +35,7 @@ class Contracts:
         base = os.path.join(stack.root, "proto", "openapi")
         self.docs = {name: OpenApi(os.path.join(base, f"{name}.yaml"))
                      for name in ("auth", "user", "gateway", "notification", "search",
-                                  "workflow", "integration-hub")}
+                                  "workflow", "integration-hub", "billing")}
         path = stack.service_env("gateway")["GATEWAY_CONFIG"]
         if not os.path.isabs(path):
             path = os.path.join(stack.root, path)

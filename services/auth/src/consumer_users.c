@@ -9,6 +9,11 @@
  *                                 lag; a demotion caps their keys' role
  *   user.purged                   everything auth holds about the user is erased
  *   org.created/updated           the org read model (plan for tokens, name for org_required)
+ * and billing-events → auth, in the same consumer:
+ *   billing.subscription.*        the org's plan (newest subscription version wins): the
+ *                                 plan claim of the org's next tokens, API keys' included;
+ *                                 a plan that moved is announced (org_plan_changed) so the
+ *                                 gateway's limits follow before the old tokens expire
  */
 #include "account_model.h"
 #include "auth_app.h"
@@ -125,12 +130,36 @@ static int on_org_state(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx
     return store_org_apply(tx, data);
 }
 
+static int on_subscription(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx, void *ud)
+{
+    TC_UNUSED(ev);
+    TC_UNUSED(ud);
+    const char *org = tc_json_get_str(data, "org_id"), *plan = tc_json_get_str(data, "plan");
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(data, "version");
+    if (!org || !*org || !plan || !*plan || strlen(plan) >= 32 || !cJSON_IsNumber(ver) ||
+        ver->valuedouble < 1)
+        return TC_EINVAL;
+    char previous[32];
+    bool changed = false;
+    int rc = store_org_plan_apply(tx, org, plan, (int64_t)ver->valuedouble, previous,
+                                  sizeof previous, &changed);
+    return rc == TC_OK && changed
+               ? events_org_plan_changed(tx, org, plan, previous, (int64_t)ver->valuedouble)
+               : rc;
+}
+
 int auth_consumers(auth_app_t *app)
 {
     static const tc_event_route_t routes[] = {
-        {TC_EV_USER_CREATED, on_user_created}, {TC_EV_USER_UPDATED, on_user_changed},
-        {TC_EV_USER_DELETED, on_user_changed}, {TC_EV_USER_PURGED, on_user_purged},
-        {TC_EV_ORG_CREATED, on_org_state},     {TC_EV_ORG_UPDATED, on_org_state},
+        {TC_EV_USER_CREATED, on_user_created},
+        {TC_EV_USER_UPDATED, on_user_changed},
+        {TC_EV_USER_DELETED, on_user_changed},
+        {TC_EV_USER_PURGED, on_user_purged},
+        {TC_EV_ORG_CREATED, on_org_state},
+        {TC_EV_ORG_UPDATED, on_org_state},
+        {TC_EV_BILLING_SUBSCRIPTION_CREATED, on_subscription},
+        {TC_EV_BILLING_SUBSCRIPTION_UPDATED, on_subscription},
+        {TC_EV_BILLING_SUBSCRIPTION_CANCELED, on_subscription},
     };
     return tc_service_consume_types(app->svc, NULL, routes, TC_ARRAY_LEN(routes), app);
 }

@@ -162,6 +162,20 @@ int events_api_key_updated(tc_dbconn_t *tx, const char *key_id, const char *org_
                    stamped(key_data(key_id, org_id, role, reason)));
 }
 
+int events_org_plan_changed(tc_dbconn_t *tx, const char *org_id, const char *plan,
+                            const char *previous_plan, int64_t plan_version)
+{
+    cJSON *d = cJSON_CreateObject();
+    if (d && (!cJSON_AddStringToObject(d, "org_id", org_id) ||
+              !cJSON_AddStringToObject(d, "plan", plan) ||
+              !cJSON_AddStringToObject(d, "previous_plan", previous_plan) ||
+              !tc_json_add_int(d, "plan_version", plan_version))) {
+        cJSON_Delete(d);
+        d = NULL;
+    }
+    return tc_emit(tx, TC_EV_AUTH_ORG_PLAN_CHANGED, org_id, stamped(d));
+}
+
 int events_signing_key_rotated(tc_dbconn_t *tx, const char *kid, const char *reason)
 {
     cJSON *d = cJSON_CreateObject();

@@ -5,7 +5,8 @@
  *                        login_failed, session_revoked, access_revoked, password_changed,
  *                        mfa_enabled, mfa_disabled (/users/<id>), refresh_token_reused
  *                        (/sessions/<sid>, key user), api_key_created|revoked|updated
- *                        (/api-keys/<id>), signing_key_rotated (/signing-keys/<kid>)
+ *                        (/api-keys/<id>), signing_key_rotated (/signing-keys/<kid>),
+ *                        org_plan_changed (/orgs/<id>, key org)
  *   notification-events  com.techcorp.notification.requested (/users/<recipient>)
  *   audit-events         com.techcorp.audit.recorded (libcommon tc_audit)
  * Every auth event's data carries occurred_at. Functions return TC_* codes.
@@ -45,6 +46,11 @@ int events_api_key_revoked(tc_dbconn_t *tx, const char *key_id, const char *org_
                            const char *reason);
 int events_api_key_updated(tc_dbconn_t *tx, const char *key_id, const char *org_id,
                            const char *role, const char *reason);
+/* The org's plan changed (billing's subscription, version plan_version): tokens minted
+ * before carry the previous plan until they expire, so the gateway applies the new one to the
+ * org's limits from this event on. */
+int events_org_plan_changed(tc_dbconn_t *tx, const char *org_id, const char *plan,
+                            const char *previous_plan, int64_t plan_version);
 /* reason: "request" or "schedule" */
 int events_signing_key_rotated(tc_dbconn_t *tx, const char *kid, const char *reason);
 

@@ -60,8 +60,13 @@ int store_account_lock(tc_dbconn_t *c, const char *user_id);
 int store_org_plan(tc_dbconn_t *c, const char *org_id, char *plan, size_t n);
 /* The org's name; "" when unknown. */
 int store_org_name(tc_dbconn_t *c, const char *org_id, char *name, size_t n);
-/* Upserts an org state (user-events) when its version is newer. */
+/* Upserts an org state (user-events) when its version is newer; its plan only while billing
+ * has not spoken of the org. */
 int store_org_apply(tc_dbconn_t *c, const cJSON *org);
+/* The org's plan from billing's subscription state, when its version is newer: *changed when
+ * that moved the plan (previous: the plan before, "free" for an org auth did not know). */
+int store_org_plan_apply(tc_dbconn_t *c, const char *org_id, const char *plan, int64_t version,
+                         char *previous, size_t n, bool *changed);
 
 /* ------------------------------------------------------------------ sessions */
 

@@ -252,7 +252,35 @@ int store_org_apply(tc_dbconn_t *c, const cJSON *org)
     snprintf(version, sizeof version, "%lld", (long long)ver->valuedouble);
     return tc_db_qp(c, NULL, "org_apply",
                     "INSERT INTO orgs (org_id, plan, name, version) VALUES ($1,$2,$3,$4::bigint)"
-                    " ON CONFLICT (org_id) DO UPDATE SET plan=EXCLUDED.plan, name=EXCLUDED.name,"
+                    " ON CONFLICT (org_id) DO UPDATE SET name=EXCLUDED.name,"
+                    " plan=CASE WHEN orgs.plan_version = 0 THEN EXCLUDED.plan ELSE orgs.plan END,"
                     " version=EXCLUDED.version WHERE orgs.version < EXCLUDED.version",
                     id, plan, name, version);
+}
+
+int store_org_plan_apply(tc_dbconn_t *c, const char *org_id, const char *plan, int64_t version,
+                         char *previous, size_t n, bool *changed)
+{
+    PGresult *r = NULL;
+    char v[24];
+    snprintf(v, sizeof v, "%lld", (long long)version);
+    *changed = false;
+    /* the row locked first, so the plan it held before is the one this update replaces */
+    int rc =
+        tc_db_qp(c, &r, "org_plan_was", "SELECT plan FROM orgs WHERE org_id=$1 FOR UPDATE", org_id);
+    snprintf(previous, n, "%s", rc == TC_OK && PQntuples(r) ? tc_db_val(r, 0, 0) : "free");
+    PQclear(r);
+    r = NULL;
+    if (rc == TC_OK)
+        rc = tc_db_qp(c, &r, "org_plan_apply",
+                      "INSERT INTO orgs (org_id, plan, version, plan_version)"
+                      " VALUES ($1, $2, 0, $3::bigint)"
+                      " ON CONFLICT (org_id) DO UPDATE SET plan=EXCLUDED.plan,"
+                      " plan_version=EXCLUDED.plan_version"
+                      " WHERE orgs.plan_version < EXCLUDED.plan_version RETURNING 1",
+                      org_id, plan, v);
+    if (rc == TC_OK)
+        *changed = PQntuples(r) > 0 && strcmp(previous, plan) != 0;
+    PQclear(r);
+    return rc;
 }

@@ -40,6 +40,7 @@ typedef struct gw_conn gw_conn_t;
 typedef struct up_conn up_conn_t;
 typedef struct gw_rl gw_rl_t;
 typedef struct gw_apikeys gw_apikeys_t;
+typedef struct gw_orgplans gw_orgplans_t;
 typedef struct gw_pool gw_pool_t;
 typedef struct gw_usage gw_usage_t;
 typedef struct gw_local_rl gw_local_rl_t;
@@ -133,6 +134,8 @@ struct gw_app {
     int cache_shared;              /* GATEWAY_CACHE_SHARED */
     int cache_shared_timeout_ms;   /* GATEWAY_CACHE_SHARED_TIMEOUT_MS: a read waits that long */
     int64_t cache_local_ms;        /* GATEWAY_CACHE_LOCAL_MS: a replica's copy is trusted so long */
+    int64_t plan_change_ttl_ms;    /* GATEWAY_PLAN_CHANGE_TTL_MS: an org's new plan overrides the
+                                      claim of its tokens so long (the longest token lifetime) */
     int64_t cache_shared_max_ms;   /* GATEWAY_CACHE_SHARED_MAX_S: entries live at most that */
     int64_t cache_skew_ms;         /* GATEWAY_CACHE_CLOCK_SKEW_MS: replicas' clocks differ so */
     size_t cache_shared_max_entry; /* GATEWAY_CACHE_SHARED_MAX_ENTRY_BYTES: larger stay local */
@@ -171,6 +174,7 @@ struct gw_app {
     gw_metrics_t m;
     gw_pool_t *pool;
     gw_apikeys_t *apikeys;
+    gw_orgplans_t *orgplans; /* recent plan changes by org (org_plans.h) */
     gw_local_rl_t *local_rl;
     gw_usage_t *usage;
     gw_cache_t *cache;           /* responses of routes with "cache" (response_cache.h) */

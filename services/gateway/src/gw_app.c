@@ -6,6 +6,7 @@
 #include "apikey_cache.h"
 #include "cache_events.h"
 #include "gw.h"
+#include "org_plans.h"
 #include "ratelimit_async.h"
 #include "usage_events.h"
 #include "tc/tc_core.h"
@@ -19,8 +20,11 @@
 #include <unistd.h>
 
 #define APIKEY_CACHE_SIZE 10000
-#define LOCAL_RL_SLOTS    16384
-#define POOL_QUEUE_MAX    1024
+/* orgs whose plan changed within the last token lifetime: beyond this many, the change
+ * expiring first gives way (its org is limited by its tokens' claim again) */
+#define ORG_PLAN_SLOTS 16384
+#define LOCAL_RL_SLOTS 16384
+#define POOL_QUEUE_MAX 1024
 
 /* A numeric IPv4/IPv6 address to bind upstream connections to (port 0: any). */
 static void source_addr(gw_app_t *app, tc_config_t *cfg, const char *text)
@@ -66,6 +70,8 @@ void gw_app_config(gw_app_t *app, tc_config_t *cfg)
     app->cache_shared_timeout_ms =
         (int)tc_config_int(cfg, "GATEWAY_CACHE_SHARED_TIMEOUT_MS", 50, 1, 5000);
     app->cache_local_ms = tc_config_int(cfg, "GATEWAY_CACHE_LOCAL_MS", 1000, 100, 3600000);
+    app->plan_change_ttl_ms =
+        tc_config_int(cfg, "GATEWAY_PLAN_CHANGE_TTL_MS", 960000, 1000, 86400000);
     app->cache_shared_max_ms =
         1000 * tc_config_int(cfg, "GATEWAY_CACHE_SHARED_MAX_S", 3600, 1, 7 * 86400);
     app->cache_skew_ms = tc_config_int(cfg, "GATEWAY_CACHE_CLOCK_SKEW_MS", 1000, 0, 60000);
@@ -223,6 +229,7 @@ int gw_app_init(gw_app_t *app, tc_service_t *svc)
     if (rc == TC_OK &&
         (!(app->pool = gw_pool_new(app->blocking_threads, POOL_QUEUE_MAX)) ||
          !(app->apikeys = gw_apikeys_new(APIKEY_CACHE_SIZE)) ||
+         !(app->orgplans = gw_orgplans_new(ORG_PLAN_SLOTS, app->plan_change_ttl_ms)) ||
          !(app->local_rl = gw_local_rl_new(LOCAL_RL_SLOTS)) ||
          !(app->cache = gw_cache_new(app->cache_max_bytes)) || !(app->fills = gw_fills_new())))
         rc = TC_ENOMEM;
@@ -245,6 +252,7 @@ void gw_app_free(gw_app_t *app)
     gw_pool_free(app->pool);
     gw_usage_free(app->usage);
     gw_apikeys_free(app->apikeys);
+    gw_orgplans_free(app->orgplans);
     gw_local_rl_free(app->local_rl);
     gw_cache_free(app->cache);
     gw_fills_free(app->fills);

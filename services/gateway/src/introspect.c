@@ -1,5 +1,6 @@
 /* API-key introspection against auth, and revocations from auth-events (introspect.h). */
 #include "introspect.h"
+#include "org_plans.h"
 #include "apikey_cache.h"
 #include "tc/tc_core.h"
 #include "tc/tc_json.h"
@@ -162,4 +163,32 @@ int gw_revocations_consume(gw_app_t *app)
             *p = '-';
     snprintf(suffix, sizeof suffix, "replica-%s", host);
     return tc_service_consume(app->svc, suffix, topics, on_auth_event, app);
+}
+
+/* ------------------------------------------------------------------ plan changes */
+
+static void on_org_plan(const tc_event_t *ev, void *ud)
+{
+    gw_app_t *app = ud;
+    if (!ev->type || strcmp(ev->type, GW_ORG_PLAN_TYPE) != 0)
+        return;
+    cJSON *data = ev->data ? cJSON_ParseWithLength(ev->data, ev->data_len) : NULL;
+    const char *org = tc_json_get_str(data, "org_id"), *plan = tc_json_get_str(data, "plan");
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(data, "plan_version");
+    /* the change's age from its time, so an entry replayed at start expires when it would
+     * have in a replica that saw it live */
+    int64_t at = 0, now = tc_now_ms(), mono = tc_mono_ms();
+    if (!ev->time || tc_time_parse(ev->time, &at) != TC_OK || at > now)
+        at = now;
+    if (!cJSON_IsNumber(ver) || gw_orgplans_set(app->orgplans, org, plan, (int64_t)ver->valuedouble,
+                                                mono - (now - at)) != TC_OK)
+        tc_log_kv(TC_LOG_WARN, "org plan change ignored: malformed", "id", ev->id, NULL);
+    else
+        tc_log_kv(TC_LOG_INFO, "org plan changed", "org", org, "plan", plan, NULL);
+    cJSON_Delete(data);
+}
+
+int gw_org_plans_follow(gw_app_t *app)
+{
+    return tc_service_follow(app->svc, "auth-events", app->plan_change_ttl_ms, on_org_plan, app);
 }

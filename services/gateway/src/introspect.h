@@ -34,6 +34,10 @@ typedef struct {
 int gw_introspect(gw_app_t *app, const char *api_key, gw_introspection_t *out);
 void gw_introspection_clear(gw_introspection_t *r);
 
+/* Follows auth-events for org_plan_changed in this replica, from GATEWAY_PLAN_CHANGE_TTL_MS
+ * before its start (the changes whose old tokens may still be in use), into app->orgplans. */
+int gw_org_plans_follow(gw_app_t *app);
+
 /* Subscribes this replica to auth-events (every replica must see every revocation, so each
  * uses its own consumer group). */
 int gw_revocations_consume(gw_app_t *app);

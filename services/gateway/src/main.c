@@ -32,6 +32,8 @@ int main(void)
     if (rc == TC_OK)
         rc = gw_revocations_consume(&app); /* auth-events: API-key revocations */
     if (rc == TC_OK)
+        rc = gw_org_plans_follow(&app); /* auth-events: an org's new plan, before its tokens' */
+    if (rc == TC_OK)
         rc = gw_cache_events_follow(&app); /* routes' "invalidate_on": purge by events */
     if (rc == TC_OK)
         rc = gw_tier_start(&app); /* the cache's shared tier: its repair after lost purges */

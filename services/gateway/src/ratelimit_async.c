@@ -7,6 +7,7 @@
  * limit under the same braces: gw:rl:{…}:route:<name>[:<sub> | :ip:<address>].
  */
 #include "ratelimit_async.h"
+#include "org_plans.h"
 #include "tc/tc_core.h"
 #include "tc/tc_hash.h"
 #include "tc/tc_log.h"
@@ -136,7 +137,11 @@ static bool rl_request(gw_conn_t *c, rl_req_t *r)
         return false;
     const char *who = c->principal.org[0] ? c->principal.org : c->principal.sub;
     if (route->rate_limit == GW_RL_PLAN && who[0]) {
-        const gw_plan_t *plan = gw_config_plan(cfg, c->principal.plan);
+        /* an org's plan changed since its token was minted: the plan it has now applies */
+        char changed[32];
+        bool moved = c->principal.org[0] && gw_orgplans_get(c->w->app->orgplans, c->principal.org,
+                                                            c->w->now_ms, changed, sizeof changed);
+        const gw_plan_t *plan = gw_config_plan(cfg, moved ? changed : c->principal.plan);
         r->slot = 1 + (int)(plan - cfg->plans);
         r->what = "plan";
         make_key(r->key, sizeof r->key, who, "rate");

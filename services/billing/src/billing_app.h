@@ -1,0 +1,29 @@
+/*
+ * billing_app.h: the billing service's shared context (configuration and dependencies),
+ * handed to every handler, consumer and job as their `ud`.
+ */
+#ifndef BILLING_APP_H
+#define BILLING_APP_H
+
+#include "tc/tc_service.h"
+
+typedef struct {
+    tc_service_t *svc;
+    tc_db_t *db;
+    int period_job_ms; /* BILLING_PERIOD_JOB_MS: how often ended periods and trials are rolled */
+} billing_app_t;
+
+/* Reads BILLING_* variables; problems go into cfg. */
+void billing_app_config(billing_app_t *app, tc_config_t *cfg);
+/* After tc_service_open: wires dependencies. */
+int billing_app_init(billing_app_t *app, tc_service_t *svc);
+void billing_app_free(billing_app_t *app);
+
+/* Registers the public and internal routes. */
+int billing_routes(billing_app_t *app);
+/* user-events: an org gets its (free) subscription when it is created. */
+int consumer_users_start(billing_app_t *app);
+/* The job that ends trials, renews periods and carries out cancellations at period end. */
+int periods_start(billing_app_t *app);
+
+#endif

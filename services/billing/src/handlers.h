@@ -1,0 +1,16 @@
+/* handlers.h: the billing service's HTTP entry points (HTTP only: model and store do the work). */
+#ifndef BILLING_HANDLERS_H
+#define BILLING_HANDLERS_H
+
+#include "billing_app.h"
+#include "tc/tc_http.h"
+
+void h_plans_list(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_plan_get(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_subscription_get(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_subscription_change(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_subscription_cancel(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_subscription_resume(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_internal_price_add(tc_req_t *req, tc_resp_t *resp, void *ud);
+
+#endif

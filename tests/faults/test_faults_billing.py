@@ -1,0 +1,110 @@
+"""The billing service killed with SIGKILL while owners change their plans (each change retried
+with its Idempotency-Key until it is acknowledged, as a client does) and while new orgs arrive
+on user-events, then started again: every acknowledged change holds and is published once
+(one event id; the relay may deliver it again), every new org has its one subscription, and
+auth ends with every org's plan."""
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+import requests
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "services", "billing", "tests", "component"))
+
+import faultkit  # noqa: E402
+from platform_client import eventually, new_id  # noqa: E402
+
+CHANGERS = 60  # orgs whose owner moves to the starter plan
+ARRIVALS = 60  # orgs created (org.created on user-events) around the kill
+
+
+def change_until_acked(stack, org, acked, stop):
+    url = stack.url("billing", "/v1/billing/subscription")
+    headers = {"Authorization": f"Bearer {stack.token(org=org, role='owner')}",
+               "Idempotency-Key": f"move-{org}"}
+    while not stop.is_set():
+        try:
+            r = requests.post(url, json={"plan": "starter"}, headers=headers, timeout=10)
+            if r.status_code == 200:
+                assert r.json()["plan"] == "starter", r.text
+                acked.append(org)
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.05)
+
+
+def produce_created(stack, org):
+    stack.produce_event("user-events", org, "com.techcorp.org.created", f"/orgs/{org}",
+                        {"id": org, "name": f"Org {org[-4:]}", "plan": "free", "version": 1,
+                         "settings": {}})
+
+
+def by_org(stack, orgs, until):
+    msgs = stack.kafka_messages("billing-events", timeout=60,
+                                until=lambda ms: until(group(ms, orgs)))
+    return group(msgs, orgs)
+
+
+def group(msgs, orgs):
+    """Each org's events by reason, once per event id: the outbox relay publishes at least
+    once (a kill between the broker's ack and the row marked sent publishes it again, with the
+    same id, which consumers deduplicate), so a redelivery is not a second change."""
+    out, seen = {o: [] for o in orgs}, set()
+    for m in msgs:
+        ev_id = m["headers"].get("ce_id")
+        if m.get("key") in out and ev_id not in seen:
+            seen.add(ev_id)
+            out[m["key"]].append(json.loads(m["payload"])["reason"])
+    return out
+
+
+def test_kill_9_during_plan_changes_loses_and_repeats_nothing(stack, healed):
+    changers = [new_id("org") for _ in range(CHANGERS)]
+    arrivals = [new_id("org") for _ in range(ARRIVALS)]
+    acked, stop = [], threading.Event()
+    threads = [threading.Thread(target=change_until_acked, args=(stack, o, acked, stop),
+                                daemon=True) for o in changers]
+    pid = stack.pid("billing")
+    for o in arrivals[:ARRIVALS // 2]:
+        produce_created(stack, o)
+    for t in threads:
+        t.start()
+    deadline = time.time() + 60
+    while len(acked) < CHANGERS // 6:
+        assert time.time() < deadline, "no change is acknowledged"
+        time.sleep(0.005)
+    acked_at_kill = len(acked)
+    os.kill(pid, signal.SIGKILL)
+    assert faultkit.wait_gone(pid, 10)
+    for o in arrivals[ARRIVALS // 2:]:  # produced while billing is down
+        produce_created(stack, o)
+    stack.stack_cmd("restart-service", "billing")
+    for t in threads:
+        t.join(120)
+    stop.set()
+    assert sorted(acked) == sorted(changers), "some changes were never acknowledged"
+    assert acked_at_kill < CHANGERS, "the kill came after every change"
+
+    rows = stack.sql("billing", "SELECT org_id || '=' || plan_id FROM subscriptions WHERE org_id"
+                                " IN (" + ",".join(f"'{o}'" for o in changers + arrivals) + ")")
+    plans = dict(line.split("=") for line in rows.splitlines())
+    assert all(plans.get(o) == "starter" for o in changers)
+    eventually(lambda: len(stack.sql("billing", "SELECT org_id FROM subscriptions WHERE org_id IN ("
+                                     + ",".join(f"'{o}'" for o in arrivals) + ")").split())
+               == ARRIVALS, timeout=60, what="a subscription for every new org")
+
+    def complete(g):
+        return all(len(g[o]) >= 2 for o in changers) and all(len(g[o]) >= 1 for o in arrivals)
+    events = by_org(stack, changers + arrivals, complete)
+    for o in changers:
+        assert events[o] == ["created", "plan_changed"], (o, events[o])
+    for o in arrivals:
+        assert events[o] == ["created"], (o, events[o])
+    eventually(lambda: stack.sql("auth", "SELECT count(*) FROM orgs WHERE plan = 'starter' AND"
+                                 " org_id IN (" + ",".join(f"'{o}'" for o in changers) + ")")
+               == str(CHANGERS), timeout=60, what="auth holding every org's new plan")
