@@ -784,6 +784,89 @@ bench_integration() {
     record "webhook deliveries/s" "issue 18 target 2000/s" "$rps" "2000" ">=1.0" "-" "-" "-" "-"
 }
 
+# ------------------------------------------------------------------ billing: metering and the invoice run
+# Metering: BENCH_USAGE_EVENTS workflow.execution.started events (tools/bench-produce, each with
+# its own event and execution id, over 100 orgs) are put on workflow-events while billing is
+# stopped; billing starts and the clock runs from the first usage record to the last: consume,
+# inbox, record, commit, one event at a time. Peer: COPY of the same rows into a table of
+# usage_records' shape and indexes. Invoice run: BENCH_INVOICE_ORGS subscriptions on the
+# starter plan whose period ended, each with usage beyond its inclusion and a proration; the
+# clock runs from the first invoice to the last one finalized (issue 19: 10,000 orgs < 60 s).
+bill_sql() {
+    PGPASSWORD=tc_billing_dev psql -X -q -h 127.0.0.1 -p "$TC_PG_PORT" -U tc_billing -d tc_billing \
+        -v ON_ERROR_STOP=1 -At -F ' ' -c "$1"
+}
+bill_wait() { # SQL count, target: waits until the count reaches the target
+    local deadline=$((SECONDS + 600))
+    while (($(bill_sql "$1") < $2)); do
+        ((SECONDS < deadline)) || {
+            echo "bench: billing: $1 did not reach $2" >&2
+            return 1
+        }
+        sleep 0.2
+    done
+}
+bill_stop() {
+    kill -TERM "$(head -n1 "$RUN/pids/billing.pid")" 2>/dev/null || true
+    while kill -0 "$(head -n1 "$RUN/pids/billing.pid")" 2>/dev/null; do sleep 0.1; done
+}
+bench_billing() {
+    local n=${BENCH_USAGE_EVENTS:-50000} orgs=${BENCH_INVOICE_ORGS:-10000} tag kafka rps peer secs
+    [[ -x $TC_BIN/billing && -x $TC_BIN/bench-produce ]] || return 0
+    tag=B$(openssl rand -hex 4 | tr 'a-f' 'A-F') # a run's own ids: the inbox remembers earlier ones
+    kafka=$(head -n1 "$RUN/kafka.bootstrap")
+    echo "bench: billing — $n usage events queued while billing is stopped"
+    bill_stop
+    "$TC_BIN/bench-produce" --brokers "$kafka" --count "$n" --prefix "$tag" >/dev/null
+    scripts/stack.sh restart-service billing >/dev/null
+    bill_wait "SELECT count(*) FROM usage_records WHERE id LIKE 'workflow_executions:exe_$tag%'" "$n"
+    rps=$(bill_sql "SELECT round(count(*) / greatest(extract(epoch FROM max(received_at) - min(received_at)), 0.001))
+                    FROM usage_records WHERE id LIKE 'workflow_executions:exe_$tag%'")
+    peer=$(bill_copy_peer "$tag")
+    record "billing metering events/s" "COPY of the same rows" "$rps" "$peer" ">=1.0" "-" "-" "-" "-"
+
+    echo "bench: billing — an invoice run for $orgs orgs"
+    bill_stop
+    bill_sql "INSERT INTO subscriptions (id, org_id, plan_id, price_version, status, anchor,
+                current_period_start, current_period_end)
+              SELECT 'sub_$tag' || lpad(g::text, 21, '0'), 'org_$tag' || lpad(g::text, 21, '0'),
+                'starter', (SELECT max(version) FROM plan_prices WHERE plan_id = 'starter'), 'active',
+                now() - interval '1 month', now() - interval '1 month', now() - interval '1 second'
+              FROM generate_series(1, $orgs) g;
+              INSERT INTO usage_records (id, org_id, metric, quantity, occurred_at, source)
+              SELECT 'bench:$tag:' || g, 'org_$tag' || lpad(g::text, 21, '0'), 'workflow_executions',
+                6000, now() - interval '1 day', 'bench' FROM generate_series(1, $orgs) g;
+              INSERT INTO pending_items (id, org_id, subscription_id, kind, description, plan_id,
+                price_version, amount_minor, currency, period_start, period_end)
+              SELECT 'pit_$tag' || lpad(g::text, 21, '0'), 'org_$tag' || lpad(g::text, 21, '0'),
+                'sub_$tag' || lpad(g::text, 21, '0'), 'proration', 'bench', 'starter', 1, 1234, 'USD',
+                now() - interval '10 days', now() - interval '1 second'
+              FROM generate_series(1, $orgs) g;" >/dev/null
+    scripts/stack.sh restart-service billing >/dev/null
+    bill_wait "SELECT count(*) FROM invoices WHERE org_id LIKE 'org_$tag%' AND status = 'finalized'" "$orgs"
+    secs=$(bill_sql "SELECT round(extract(epoch FROM max(finalized_at) - min(created_at))::numeric, 1)
+                     FROM invoices WHERE org_id LIKE 'org_$tag%'")
+    record "billing invoice run, $orgs orgs (s)" "issue 19: < 60 s" "$secs" "60" "<=1.0" "-" "-" "-" "-"
+}
+bill_copy_peer() { # tag: rows/s of COPY of the run's usage rows into a table of the same shape
+    /usr/bin/python3 - "$1" <<'PY'
+import os, subprocess, sys, time
+tag = sys.argv[1]
+env = dict(os.environ, PGPASSWORD="tc_billing_dev")
+base = ["psql", "-X", "-q", "-h", "127.0.0.1", "-p", os.environ["TC_PG_PORT"], "-U", "tc_billing",
+        "-d", "tc_billing", "-v", "ON_ERROR_STOP=1", "-At"]
+rows = subprocess.run(base + ["-c", f"COPY (SELECT * FROM usage_records WHERE id LIKE "
+                                    f"'workflow_executions:exe_{tag}%') TO STDOUT"],
+                      env=env, check=True, capture_output=True).stdout
+n = rows.count(b"\n")
+script = (b"CREATE TEMP TABLE peer (LIKE usage_records INCLUDING ALL);\n"
+          b"COPY peer FROM STDIN;\n" + rows + b"\\.\n")
+t0 = time.perf_counter()
+subprocess.run(base, input=script, env=env, check=True, capture_output=True)
+print(round(n / (time.perf_counter() - t0)))
+PY
+}
+
 wanted idle && bench_idle_rss
 wanted user && bench_user
 wanted gateway && bench_gateway
@@ -792,6 +875,7 @@ wanted notification && bench_notification
 wanted search && bench_search
 wanted workflow && bench_workflow
 wanted integration && bench_integration
+wanted billing && bench_billing
 
 echo
 printf '%-32s %-24s %10s %10s %7s %7s %8s %8s\n' benchmark peer ours peer ratio target "p50 ms" "p99 ms"

@@ -42,6 +42,9 @@ struct tc_consumer {
     tc_metric_t *m_fresh;
 };
 
+/* The most events one transaction handles (tc_consumer_opts_t.batch_max). */
+#define MAX_BATCH 1000
+
 /* How often librdkafka reports statistics, from which the lag is taken. */
 #define LAG_INTERVAL_MS "1000"
 
@@ -140,25 +143,33 @@ static int dead_letter(tc_consumer_t *c, const rd_kafka_message_t *msg, const ch
 
 /* ------------------------------------------------------------------ processing */
 
+/* The inbox row, then the handler when the event is new (*duplicate when it was seen). */
+static int inbox_and_handle(tc_consumer_t *c, tc_dbconn_t *tx, const tc_event_t *ev,
+                            const char *topic, int *duplicate)
+{
+    PGresult *res = NULL;
+    *duplicate = 0;
+    int rc = tc_db_qp(tx, &res, "tc_inbox_insert",
+                      "INSERT INTO processed_events (consumer_group, event_id, topic)"
+                      " VALUES ($1,$2,$3) ON CONFLICT DO NOTHING",
+                      c->group, ev->id, topic);
+    if (rc == TC_OK && strcmp(PQcmdTuples(res), "0") == 0)
+        *duplicate = 1; /* seen before: its effects are already committed */
+    else if (rc == TC_OK)
+        rc = c->opts.handler(ev, topic, tx, c->opts.ud);
+    PQclear(res);
+    return rc;
+}
+
 /* Runs the handler inside a transaction with the inbox insert. TC_OK also for duplicates. */
 static int run_in_tx(tc_consumer_t *c, const tc_event_t *ev, const char *topic, int *duplicate)
 {
     tc_dbconn_t *tx = tc_db_acquire(c->opts.db);
     if (!tx)
         return TC_EUNAVAIL;
-    PGresult *res = NULL;
     int rc = tc_db_begin(tx);
     if (rc == TC_OK)
-        rc = tc_db_qp(tx, &res, "tc_inbox_insert",
-                      "INSERT INTO processed_events (consumer_group, event_id, topic)"
-                      " VALUES ($1,$2,$3) ON CONFLICT DO NOTHING",
-                      c->group, ev->id, topic);
-    if (rc == TC_OK && strcmp(PQcmdTuples(res), "0") == 0) {
-        *duplicate = 1; /* seen before: its effects are already committed */
-    } else if (rc == TC_OK) {
-        rc = c->opts.handler(ev, topic, tx, c->opts.ud);
-    }
-    PQclear(res);
+        rc = inbox_and_handle(c, tx, ev, topic, duplicate);
     if (rc == TC_OK)
         rc = tc_db_commit(tx);
     else
@@ -197,20 +208,37 @@ static void observe_freshness(tc_consumer_t *c, const tc_event_t *ev, const char
     tc_metric_observe(c->m_fresh, span > 0 ? (double)span / 1000.0 : 0.0, topic, c->group);
 }
 
-static void process(tc_consumer_t *c, const rd_kafka_message_t *msg)
+/* After an event's transaction committed (or it was dead-lettered): freshness, the hook,
+ * the offset, the counters. */
+static void handled(tc_consumer_t *c, const rd_kafka_message_t *msg, const tc_event_t *ev,
+                    const char *topic, const char *result)
+{
+    if (strcmp(result, "ok") == 0)
+        observe_freshness(c, ev, topic);
+    if (c->opts.after_commit)
+        c->opts.after_commit(ev, c->opts.hook_ud);
+    store_offset(c, msg);
+    atomic_fetch_add(&c->processed, 1);
+    tc_metric_inc(c->m_consumed, 1, topic, c->group, result);
+}
+
+/* Handles one message to the end: true when its offset was stored (handled, duplicate or
+ * dead-lettered); false when it is left for redelivery (stopping, out of memory). */
+static bool process(tc_consumer_t *c, const rd_kafka_message_t *msg)
 {
     const char *topic = rd_kafka_topic_name(msg->rkt);
     tc_event_t ev;
     const char *why = NULL;
     int rc = tc_event_decode(msg, &ev, &why);
     if (rc == TC_ENOMEM)
-        return; /* offset not stored: redelivered after restart */
+        return false; /* offset not stored: redelivered after restart */
     if (rc != TC_OK) {
         char err[160];
         snprintf(err, sizeof err, "invalid CloudEvent: %s", why ? why : "?");
-        if (dead_letter(c, msg, err, 0) == TC_OK)
-            store_offset(c, msg);
-        return;
+        if (dead_letter(c, msg, err, 0) != TC_OK)
+            return false;
+        store_offset(c, msg);
+        return true;
     }
     set_event_context(&ev);
     int attempts = 0, backoff = 0, duplicate = 0;
@@ -236,19 +264,94 @@ static void process(tc_consumer_t *c, const rd_kafka_message_t *msg)
         backoff = next_backoff(c, backoff);
         backoff_sleep(c, backoff);
     }
-    if (rc == TC_OK) {
-        if (duplicate)
-            result = "duplicate";
-        else if (result[0] == 'o')
-            observe_freshness(c, &ev, topic);
-        if (c->opts.after_commit)
-            c->opts.after_commit(&ev, c->opts.hook_ud);
-        store_offset(c, msg);
-        atomic_fetch_add(&c->processed, 1);
-        tc_metric_inc(c->m_consumed, 1, topic, c->group, result);
-    }
+    if (rc == TC_OK)
+        handled(c, msg, &ev, topic, duplicate ? "duplicate" : result);
     tc_log_set_context(NULL, NULL);
     tc_event_clear(&ev);
+    return rc == TC_OK;
+}
+
+/* ------------------------------------------------------------------ batches */
+
+typedef struct {
+    const rd_kafka_message_t *msg;
+    const char *topic;
+    tc_event_t ev;
+    int decoded;
+    int duplicate;
+} batch_item_t;
+
+/* Every item in one transaction, in order. TC_OK once committed. */
+static int run_batch(tc_consumer_t *c, batch_item_t *items, int n)
+{
+    tc_dbconn_t *tx = tc_db_acquire(c->opts.db);
+    if (!tx)
+        return TC_EUNAVAIL;
+    int rc = tc_db_begin(tx);
+    for (int i = 0; rc == TC_OK && i < n; i++) {
+        set_event_context(&items[i].ev);
+        rc = inbox_and_handle(c, tx, &items[i].ev, items[i].topic, &items[i].duplicate);
+    }
+    if (rc == TC_OK)
+        rc = tc_db_commit(tx);
+    else
+        tc_db_rollback(tx);
+    tc_db_release(c->opts.db, tx);
+    return rc;
+}
+
+/* A batch that cannot be decoded whole, or whose transaction failed, is handled one event
+ * at a time (each with its own retries and dead-lettering): nothing of it was committed. */
+static void process_batch(tc_consumer_t *c, rd_kafka_message_t **msgs, int n)
+{
+    batch_item_t *items = calloc((size_t)n, sizeof *items);
+    bool whole = items != NULL;
+    for (int i = 0; whole && i < n; i++) {
+        const char *why = NULL;
+        items[i].msg = msgs[i];
+        items[i].topic = rd_kafka_topic_name(msgs[i]->rkt);
+        items[i].decoded = tc_event_decode(msgs[i], &items[i].ev, &why) == TC_OK;
+        whole = items[i].decoded;
+    }
+    if (whole && run_batch(c, items, n) == TC_OK) {
+        for (int i = 0; i < n; i++)
+            handled(c, items[i].msg, &items[i].ev, items[i].topic,
+                    items[i].duplicate ? "duplicate" : "ok");
+    } else {
+        /* in order, and no further than the first left for redelivery: a later offset stored
+         * for the same partition would skip it */
+        for (int i = 0; i < n && process(c, msgs[i]); i++)
+            ;
+    }
+    for (int i = 0; items && i < n; i++)
+        if (items[i].decoded)
+            tc_event_clear(&items[i].ev);
+    free(items);
+    tc_log_set_context(NULL, NULL);
+}
+
+/* Polls what is already fetched, up to batch_max messages, after waiting for the first. */
+static void consume_batches(tc_consumer_t *c, rd_kafka_message_t **msgs, int cap)
+{
+    while (!stopping(c)) {
+        int n = 0;
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(c->rk, 200);
+        while (msg) {
+            if (!msg->err) {
+                msgs[n++] = msg;
+            } else {
+                if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                    tc_log_kv(TC_LOG_WARN, "kafka consumer error", "detail",
+                              rd_kafka_message_errstr(msg), NULL);
+                rd_kafka_message_destroy(msg);
+            }
+            msg = n < cap ? rd_kafka_consumer_poll(c->rk, 0) : NULL;
+        }
+        if (n > 0)
+            process_batch(c, msgs, n);
+        for (int i = 0; i < n; i++)
+            rd_kafka_message_destroy(msgs[i]);
+    }
 }
 
 /* ------------------------------------------------------------------ thread and setup */
@@ -322,6 +425,13 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 static void *consume_loop(void *arg)
 {
     tc_consumer_t *c = arg;
+    int cap = c->opts.batch_max > MAX_BATCH ? MAX_BATCH : c->opts.batch_max;
+    rd_kafka_message_t **msgs = c->opts.db && cap > 1 ? calloc((size_t)cap, sizeof *msgs) : NULL;
+    if (msgs) { /* without the memory for batches, one event at a time below */
+        consume_batches(c, msgs, cap);
+        free(msgs);
+        return NULL;
+    }
     while (!stopping(c)) {
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(c->rk, 200);
         if (!msg)

@@ -34,6 +34,7 @@ typedef struct {
     tc_dispatch_t *dispatch; /* owned, when the consumer dispatches by type */
     tc_consumer_hook_fn after_commit;
     void *hook_ud;
+    int batch_max;
     tc_consumer_t *running;
 } tc_consumer_spec_t;
 
@@ -452,6 +453,14 @@ int tc_service_consume_types(tc_service_t *s, const char *group_suffix,
     return TC_OK;
 }
 
+int tc_service_consume_batch(tc_service_t *s, int max)
+{
+    if (s->nconsumers == 0 || max < 1)
+        return TC_EINVAL;
+    s->consumers[s->nconsumers - 1].batch_max = max;
+    return TC_OK;
+}
+
 int tc_service_after_commit(tc_service_t *s, tc_consumer_hook_fn fn, void *ud)
 {
     if (s->nconsumers == 0 || !fn)
@@ -695,6 +704,7 @@ static int start_background(tc_service_t *s)
                                  .topics = c->topics,
                                  .handler = c->fn,
                                  .ud = c->ud,
+                                 .batch_max = c->batch_max,
                                  .db = s->db,
                                  .producer = s->producer,
                                  .session_timeout_ms = s->session_timeout_ms,

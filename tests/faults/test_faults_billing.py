@@ -108,3 +108,47 @@ def test_kill_9_during_plan_changes_loses_and_repeats_nothing(stack, healed):
     eventually(lambda: stack.sql("auth", "SELECT count(*) FROM orgs WHERE plan = 'starter' AND"
                                  " org_id IN (" + ",".join(f"'{o}'" for o in changers) + ")")
                == str(CHANGERS), timeout=60, what="auth holding every org's new plan")
+
+
+INVOICED = 300  # subscriptions whose period ends together
+
+
+def test_kill_9_during_an_invoice_run_bills_each_period_once(stack, healed):
+    tag = new_id("x")[2:12]
+    stack.sql("billing", f"""
+        INSERT INTO subscriptions (id, org_id, plan_id, price_version, status, anchor,
+            current_period_start, current_period_end)
+        SELECT 'sub_{tag}' || lpad(g::text, 16, '0'), 'org_{tag}' || lpad(g::text, 16, '0'),
+            'starter', (SELECT max(version) FROM plan_prices WHERE plan_id = 'starter'), 'active',
+            now() - interval '1 month', now() - interval '1 month', now() + interval '2 seconds'
+        FROM generate_series(1, {INVOICED}) g;
+        INSERT INTO usage_records (id, org_id, metric, quantity, occurred_at, source)
+        SELECT 'fault:{tag}:' || g, 'org_{tag}' || lpad(g::text, 16, '0'), 'workflow_executions',
+            5100, now() - interval '1 day', 'test' FROM generate_series(1, {INVOICED}) g""")
+
+    def issued():
+        return int(stack.sql("billing", f"SELECT count(*) FROM invoices WHERE org_id LIKE 'org_{tag}%'"))
+    pid = stack.pid("billing")
+    deadline = time.time() + 60
+    while issued() < INVOICED // 5:
+        assert time.time() < deadline, "the invoice run does not start"
+        time.sleep(0.01)
+    at_kill = issued()
+    os.kill(pid, signal.SIGKILL)
+    assert faultkit.wait_gone(pid, 10)
+    stack.stack_cmd("restart-service", "billing")
+    eventually(lambda: int(stack.sql("billing", f"SELECT count(*) FROM invoices WHERE org_id LIKE"
+                                     f" 'org_{tag}%' AND status = 'finalized'")) == INVOICED,
+               timeout=120, what="every period invoiced and finalized")
+    assert at_kill < INVOICED, "the kill came after the run"
+    per_sub = stack.sql("billing", f"SELECT count(*) FROM invoices WHERE org_id LIKE 'org_{tag}%'"
+                                   " GROUP BY subscription_id HAVING count(*) <> 1")
+    assert per_sub == "", "a period billed twice"
+    # each invoice: base fee, usage (100 beyond the inclusion), one ledger transaction
+    assert stack.sql("billing", f"SELECT DISTINCT total_minor FROM invoices WHERE org_id LIKE"
+                                f" 'org_{tag}%'") == "4950"
+    assert stack.sql("billing", f"SELECT count(*) FROM ledger_transactions WHERE org_id LIKE"
+                                f" 'org_{tag}%' AND kind = 'invoice'") == str(INVOICED)
+    nums = sorted(int(n[len("TC-"):]) for n in stack.sql(
+        "billing", "SELECT number FROM invoices WHERE issuer = 'techcorp' AND number IS NOT NULL").split())
+    assert nums == list(range(1, len(nums) + 1)), "invoice numbers with a gap or a repeat"

@@ -199,6 +199,14 @@ typedef struct {
     const char *auto_offset_reset; /* default "earliest" */
     tc_consumer_hook_fn after_commit;
     void *hook_ud;
+    /* Up to this many events already fetched are handled in one transaction (one commit, one
+     * fsync), each with its inbox row, in order. When any of them fails, or the commit does,
+     * the transaction is rolled back and each event of the batch is handled on its own, as
+     * without batching (retries, dead-lettering; no further than the first event left for
+     * redelivery when stopping). A handler's effects outside the transaction (counters, log
+     * lines) then happen twice. 0 or 1: one event per transaction. With a db only; for
+     * high-volume topics whose handlers are short (metering). */
+    int batch_max;
 } tc_consumer_opts_t;
 
 tc_consumer_t *tc_consumer_start(const tc_consumer_opts_t *opts);

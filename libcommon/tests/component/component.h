@@ -210,10 +210,12 @@ static inline int it_record_effect(const tc_event_t *ev, const char *topic, tc_d
                    group, ev->id, ev->partitionkey, ev->type, ev->source, ev->data);
 }
 
-/* A consumer of one topic with short retries (3 attempts, 10-50 ms backoff); ud = group. */
-static inline tc_consumer_t *it_start_consumer(tc_db_t *db, const char *group, const char *topic,
-                                               tc_producer_t *p, tc_event_handler_fn fn,
-                                               tc_consumer_hook_fn hook)
+/* A consumer of one topic with short retries (3 attempts, 10-50 ms backoff); ud = group;
+ * batch_max as tc_consumer_opts_t's (0: one event per transaction). */
+static inline tc_consumer_t *it_start_consumer_batched(tc_db_t *db, const char *group,
+                                                       const char *topic, tc_producer_t *p,
+                                                       tc_event_handler_fn fn,
+                                                       tc_consumer_hook_fn hook, int batch_max)
 {
     const char *topics[] = {topic, NULL};
     tc_consumer_opts_t o = {.brokers = it_env("TC_TEST_KAFKA"),
@@ -228,10 +230,18 @@ static inline tc_consumer_t *it_start_consumer(tc_db_t *db, const char *group, c
                             .backoff_max_ms = 50,
                             .session_timeout_ms = 6000,
                             .heartbeat_interval_ms = 1000,
+                            .batch_max = batch_max,
                             .after_commit = hook};
     tc_consumer_t *c = tc_consumer_start(&o);
     cr_assert_not_null(c);
     return c;
+}
+
+static inline tc_consumer_t *it_start_consumer(tc_db_t *db, const char *group, const char *topic,
+                                               tc_producer_t *p, tc_event_handler_fn fn,
+                                               tc_consumer_hook_fn hook)
+{
+    return it_start_consumer_batched(db, group, topic, p, fn, hook, 0);
 }
 
 /* Rows of it_effects recorded for a group (duplicates included). */

@@ -224,3 +224,64 @@ Test(consumer, lag_is_measured_while_a_backlog_drains_and_returns_to_zero)
     tc_consumer_stop(c);
     tc_producer_free(p);
 }
+
+/* ------------------------------------------------------------------ batches */
+
+/* Records the event and the transaction it ran in (it_kv: event id -> txid). */
+static int record_with_txid(const tc_event_t *ev, const char *topic, tc_dbconn_t *tx, void *ud)
+{
+    int rc = it_record_effect(ev, topic, tx, ud);
+    if (rc == TC_OK)
+        rc =
+            tc_db_q(tx, NULL, "INSERT INTO it_kv (k, v) VALUES ($1, txid_current()::text)", ev->id);
+    return rc;
+}
+
+Test(consumer, a_batch_commits_many_events_in_one_transaction_each_once)
+{
+    enum { N = 400 };
+    char topic[64], group[64], id[96];
+    it_unique("it-batch", topic, sizeof topic);
+    it_unique("g-batch", group, sizeof group);
+    tc_producer_t *p = it_producer();
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof id, "evt_%s_%d", group, i);
+        produce_raw(p, topic, id, "{\"kind\":\"batched\"}");
+    }
+    snprintf(id, sizeof id, "evt_%s_%d", group, 7); /* a redelivery of an event of the batch */
+    produce_raw(p, topic, id, "{\"kind\":\"batched\"}");
+
+    tc_consumer_t *c = it_start_consumer_batched(db, group, topic, p, record_with_txid, NULL, 100);
+    int64_t until = tc_mono_ms() + 60000;
+    while (tc_consumer_processed(c) < N + 1 && tc_mono_ms() < until)
+        tc_sleep_ms(50);
+    tc_consumer_stop(c);
+    cr_assert_eq(tc_consumer_processed(c), N + 1, "every message handled");
+    cr_assert_eq(it_effects(db, group), N, "each event took effect once");
+    char like[96];
+    snprintf(like, sizeof like, "evt_%s_%%", group);
+    long long txns = it_scalar(db, "SELECT count(DISTINCT v) FROM it_kv WHERE k LIKE $1", like);
+    cr_assert_lt(txns, N / 4, "%lld transactions for %d events: not batched", txns, N);
+    tc_producer_free(p);
+}
+
+Test(consumer, a_failing_event_in_a_batch_is_handled_alone_and_the_others_still_take_effect)
+{
+    char topic[64], dlt[80], group[64], id[96];
+    it_unique("it-bfail", topic, sizeof topic);
+    it_unique("g-bfail", group, sizeof group);
+    snprintf(dlt, sizeof dlt, "%s.dlt", topic);
+    tc_producer_t *p = it_producer();
+    for (int i = 0; i < 20; i++) {
+        snprintf(id, sizeof id, "evt_%s_%d", group, i);
+        produce_raw(p, topic, id, i == 10 ? "{\"kind\":\"poison\"}" : "{\"kind\":\"fine\"}");
+    }
+    tc_consumer_t *c = it_start_consumer_batched(db, group, topic, p, reject_poison, NULL, 50);
+    cr_assert(it_wait_effects(db, group, 19, 60000), "the good events were not processed");
+    dlt_check_t d = {0};
+    it_read_topic(dlt, IT_AUTO_PARTITIONS, 1, 30000, check_dlt, &d);
+    tc_consumer_stop(c);
+    cr_assert_eq(d.poison, 1, "the poison event is dead-lettered");
+    cr_assert_eq(it_effects(db, group), 19, "the rolled-back batch took effect once, not twice");
+    tc_producer_free(p);
+}

@@ -7,6 +7,11 @@ void billing_app_config(billing_app_t *app, tc_config_t *cfg)
 {
     memset(app, 0, sizeof *app);
     app->period_job_ms = (int)tc_config_int(cfg, "BILLING_PERIOD_JOB_MS", 10000, 100, 3600000);
+    app->finalize_after_ms =
+        tc_config_int(cfg, "BILLING_FINALIZE_AFTER_MS", 3600000, 0, 30LL * 86400000);
+    app->issuer = tc_config_str(cfg, "BILLING_ISSUER", "techcorp");
+    app->invoice_prefix = tc_config_str(cfg, "BILLING_INVOICE_PREFIX", "TC-");
+    app->credit_prefix = tc_config_str(cfg, "BILLING_CREDIT_NOTE_PREFIX", "TC-CN-");
 }
 
 int billing_app_init(billing_app_t *app, tc_service_t *svc)

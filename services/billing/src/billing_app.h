@@ -11,6 +11,10 @@ typedef struct {
     tc_service_t *svc;
     tc_db_t *db;
     int period_job_ms; /* BILLING_PERIOD_JOB_MS: how often ended periods and trials are rolled */
+    int64_t finalize_after_ms;  /* BILLING_FINALIZE_AFTER_MS: a draft invoice waits so long */
+    const char *issuer;         /* BILLING_ISSUER: whose numbering invoices take */
+    const char *invoice_prefix; /* BILLING_INVOICE_PREFIX */
+    const char *credit_prefix;  /* BILLING_CREDIT_NOTE_PREFIX */
 } billing_app_t;
 
 /* Reads BILLING_* variables; problems go into cfg. */
@@ -23,7 +27,10 @@ void billing_app_free(billing_app_t *app);
 int billing_routes(billing_app_t *app);
 /* user-events: an org gets its (free) subscription when it is created. */
 int consumer_users_start(billing_app_t *app);
-/* The job that ends trials, renews periods and carries out cancellations at period end. */
+/* The job that ends trials, renews periods and carries out cancellations at period end,
+ * issuing and finalizing the invoices. */
 int periods_start(billing_app_t *app);
+/* workflow-events: executions started, metered as workflow_executions. */
+int consumer_workflows_start(billing_app_t *app);
 
 #endif

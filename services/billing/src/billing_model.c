@@ -152,6 +152,11 @@ bool bill_metric_valid(const char *name)
     return false;
 }
 
+bool bill_country_valid(const char *s)
+{
+    return s && strlen(s) == 2 && isupper((unsigned char)s[0]) && isupper((unsigned char)s[1]);
+}
+
 /* {metric: quantity or null} */
 static void check_included(tc_jv_t *jv, const cJSON *inc)
 {

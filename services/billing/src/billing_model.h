@@ -100,6 +100,9 @@ bool bill_cancel_parse(tc_jv_t *jv, const cJSON *body, bill_cancel_req_t *out);
  * first dot). */
 bool bill_metric_valid(const char *name);
 
+/* An ISO 3166-1 alpha-2 shape (two capital letters). */
+bool bill_country_valid(const char *s);
+
 /* POST /internal/v1/billing/prices: a new price version of a plan. */
 typedef struct {
     const char *plan;

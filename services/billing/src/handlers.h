@@ -12,5 +12,18 @@ void h_subscription_change(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_subscription_cancel(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_subscription_resume(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_internal_price_add(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_invoices_list(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_invoice_get(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_invoice_html(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_credit_notes_list(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_usage_get(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_ledger_get(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_profile_get(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_profile_put(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_internal_invoice_pay(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_internal_invoice_void(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_internal_credit_note(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_internal_tax_rate_put(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_internal_invoice_get(tc_req_t *req, tc_resp_t *resp, void *ud);
 
 #endif

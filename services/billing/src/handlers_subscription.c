@@ -4,6 +4,7 @@
  * the same Idempotency-Key answers the first response. */
 #include "events_out.h"
 #include "handlers.h"
+#include "invoicing.h"
 #include "store.h"
 #include "tc/tc_audit.h"
 #include "tc/tc_core.h"
@@ -68,12 +69,37 @@ static bill_ev_reason_t reason_of(bill_did_t did)
     }
 }
 
+/* A move to another price settles the usage so far under the one it happened on (its
+ * inclusion whole): pending usage items for the next invoice. */
+static int settle_usage(tc_dbconn_t *tx, const bill_sub_t *s, const bill_sub_t *before,
+                        int64_t now_ms)
+{
+    if (strcmp(before->plan_id, s->plan_id) == 0 && before->price_version == s->price_version)
+        return TC_OK;
+    bill_price_t price;
+    bill_line_t *lines = calloc(BILL_MAX_LINES, sizeof *lines);
+    char key[96];
+    int n = 0;
+    snprintf(key, sizeof key, "%s@change:%lld", s->id, (long long)now_ms);
+    int rc =
+        lines ? store_price_get(tx, before->plan_id, before->price_version, &price) : TC_ENOMEM;
+    if (rc == TC_OK)
+        rc = usage_settle(tx, before, now_ms, key, lines, &n, BILL_MAX_LINES);
+    for (int i = 0; rc == TC_OK && i < n; i++)
+        rc = store_usage_item_add(tx, s, before->plan_id, before->price_version, price.currency,
+                                  &lines[i]);
+    free(lines);
+    return rc;
+}
+
 /* Writes what a change decided: the subscription, its items, its event and audit record. */
 static int persist(tc_dbconn_t *tx, const tc_principal_t *actor, bill_sub_t *s,
                    const bill_sub_t *before, const bill_outcome_t *o)
 {
     char item_id[BILL_ID_MAX];
-    int rc = store_sub_save(tx, s);
+    int rc = settle_usage(tx, s, before, tc_now_ms());
+    if (rc == TC_OK)
+        rc = store_sub_save(tx, s);
     if (rc == TC_OK && o->reanchor_now)
         rc = store_sub_reanchor(tx, s, tc_now_ms());
     for (int i = 0; rc == TC_OK && i < o->nitems; i++)
@@ -104,6 +130,11 @@ static int decide(tc_dbconn_t *tx, const op_req_t *r, bill_sub_t *s, bill_outcom
                   const char **why, const char **field)
 {
     bill_price_t from, to;
+    if (r->op != OP_RESUME && s->period_end_ms <= tc_now_ms()) {
+        /* the periods job has not moved this subscription on yet: its items cannot be priced */
+        *why = "the current period has just ended and is being closed; retry in a few seconds";
+        return TC_EAGAIN;
+    }
     int rc = r->op == OP_RESUME ? TC_OK : store_price_get(tx, s->plan_id, s->price_version, &from);
     if (rc != TC_OK)
         return rc;
@@ -128,8 +159,11 @@ static int decide(tc_dbconn_t *tx, const op_req_t *r, bill_sub_t *s, bill_outcom
 /* Answers a refused change: 409 for the state, 422 for the request. */
 static void refuse(tc_resp_t *resp, int rc, const char *why, const char *field)
 {
-    if (rc == TC_ECONFLICT) {
-        tc_resp_error(resp, 409, "subscription_conflict", "%s", why);
+    if (rc == TC_EAGAIN && why) {
+        tc_resp_header(resp, "Retry-After", "2");
+        tc_resp_error(resp, 409, "period_closing", "%s", why);
+    } else if (rc == TC_ECONFLICT) {
+        tc_resp_error(resp, 409, "subscription_conflict", "%s", why ? why : "conflict");
     } else if (rc == TC_EINVAL && why) {
         tc_jv_t jv;
         tc_jv_init(&jv);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "billing_model.h"
+#include "invoice_model.h"
 #include "tc/tc_db.h"
 
 /* ---- catalog (store_plans.c) */
@@ -35,19 +36,105 @@ int store_sub_get(tc_dbconn_t *c, const char *org_id, bill_sub_t *out);
 /* Writes every field of s that changes (plan, price, status, anchor, period, trial, cancel),
  * bumps version and updated_at, and refreshes s from the row. */
 int store_sub_save(tc_dbconn_t *c, bill_sub_t *s);
-/* Restarts the periods at anchor_ms (a trial's end): period 0 is [anchor, anchor + 1 month).
- * Refreshes s. */
+/* Restarts the periods at anchor_ms (a trial's end): period 0 is [anchor, anchor + 1 month),
+ * on the plan's newest price. Refreshes s. */
 int store_sub_reanchor(tc_dbconn_t *c, bill_sub_t *s, int64_t anchor_ms);
 /* Moves to the next period and to the newest effective price of its plan. Refreshes s. */
 int store_sub_next_period(tc_dbconn_t *c, bill_sub_t *s);
 /* One subscription whose period or trial has ended (locked, SKIP LOCKED so replicas share
- * the work); TC_ENOTFOUND when none is due. */
-int store_sub_due(tc_dbconn_t *c, bill_sub_t *out);
+ * the work), none of skip (an array literal of ids that failed in this run); TC_ENOTFOUND
+ * when none is due. */
+int store_sub_due(tc_dbconn_t *c, const char *skip, bill_sub_t *out);
 
 /* ---- pending items (store_subscriptions.c) */
 int store_item_add(tc_dbconn_t *c, const bill_sub_t *s, const bill_item_t *it, char *id_out,
                    size_t n);
+/* A usage line settled at a plan change (kind 'usage', under the plan and version it was
+ * rated with). */
+int store_usage_item_add(tc_dbconn_t *c, const bill_sub_t *s, const char *plan_id,
+                         int price_version, const char *currency, const bill_line_t *l);
 /* The org's items not yet invoiced, oldest first: a JSON array. */
 int store_items_pending(tc_dbconn_t *c, const char *org_id, cJSON **out);
+
+/* ---- usage (store_usage.c) */
+typedef struct {
+    char metric[64];
+    int64_t quantity;
+} bill_usage_t;
+/* Records a billable fact once (*added false when its id was seen before). */
+int store_usage_add(tc_dbconn_t *c, const char *id, const char *org_id, const char *metric,
+                    int64_t quantity, const char *occurred_at, const char *source, bool *added);
+/* The org's open usage before before_ms, summed per metric (*out malloc'd, *n rows). */
+int store_usage_open(tc_dbconn_t *c, const char *org_id, int64_t before_ms, bill_usage_t **out,
+                     int *n);
+/* Closes the org's open usage before before_ms under key (its period was invoiced, included,
+ * or settled by a plan change) and returns what it closed, summed per metric. */
+int store_usage_take(tc_dbconn_t *c, const char *org_id, int64_t before_ms, const char *key,
+                     bill_usage_t **out, int *n);
+
+/* ---- invoices (store_invoices.c) */
+/* A price version's terms: included and metered (owned; cJSON_Delete). */
+int store_price_terms(tc_dbconn_t *c, const char *plan_id, int version, cJSON **included,
+                      cJSON **metered);
+/* The org's open pending items as proration lines (up to cap; *n), marked as taken by
+ * invoice_id. */
+int store_items_take(tc_dbconn_t *c, const char *org_id, const char *invoice_id, bill_line_t *lines,
+                     int cap, int *n);
+/* The org's tax: its profile's country and that country's rate (0 and "" when unknown). */
+int store_tax_for(tc_dbconn_t *c, const char *org_id, int *rate_bp, char country[3]);
+/* A draft invoice with its lines. */
+typedef struct {
+    char id[BILL_ID_MAX];
+    const bill_sub_t *sub;
+    int64_t period_start_ms, period_end_ms; /* the period it opens */
+    const char *issuer;
+    const char *currency;
+    const char *country; /* "" unknown */
+    int tax_rate_bp;
+    bill_totals_t totals;
+} bill_invoice_t;
+int store_invoice_insert(tc_dbconn_t *c, const bill_invoice_t *inv, const bill_line_t *lines,
+                         int n);
+/* Takes the next number of kind for issuer ("TC-000001"; the counter row stays locked until
+ * the transaction ends, so numbers have no gaps and no repeats). */
+int store_number_next(tc_dbconn_t *c, const char *issuer, const char *kind, const char *prefix,
+                      char *out, size_t n);
+/* One draft created before older_than_ms, locked (SKIP LOCKED), none of skip (a PostgreSQL
+ * array literal of ids that failed in this run, "{}" for none); TC_ENOTFOUND when none. */
+int store_invoice_draft_due(tc_dbconn_t *c, int64_t older_than_ms, const char *skip, char *id,
+                            size_t idn, char *org, size_t orgn, char *issuer, size_t issn,
+                            char *currency, bill_totals_t *totals);
+/* Sets the number and finalized status. */
+int store_invoice_finalize(tc_dbconn_t *c, const char *id, const char *number);
+/* An invoice locked for a status change: its org, status, currency, totals and what credit
+ * notes already took. TC_ENOTFOUND. */
+int store_invoice_lock(tc_dbconn_t *c, const char *id, char *org, size_t orgn, char *status,
+                       size_t sn, char *currency, bill_totals_t *totals, int64_t *credited);
+int store_invoice_set_paid(tc_dbconn_t *c, const char *id, const char *payment_ref);
+int store_invoice_set_void(tc_dbconn_t *c, const char *id);
+/* Records a credit note (numbered) and adds its amount to the invoice's credited_minor. */
+int store_credit_note_add(tc_dbconn_t *c, const char *id, const char *org, const char *invoice_id,
+                          const char *number, int64_t amount, const char *currency,
+                          const char *reason);
+/* The API's views (built by PostgreSQL): an invoice with its lines (org-scoped; TC_ENOTFOUND),
+ * the org's invoices newest first (keyset page), its credit notes. */
+int store_invoice_get(tc_dbconn_t *c, const char *org_id, const char *id, cJSON **out);
+int store_invoices_list(tc_dbconn_t *c, const char *org_id, const char *after, int limit,
+                        cJSON **data, char *next_key, size_t keylen);
+int store_credit_notes_list(tc_dbconn_t *c, const char *org_id, cJSON **out);
+int store_credit_note_get(tc_dbconn_t *c, const char *id, cJSON **out);
+
+/* ---- ledger (store_ledger.c) */
+/* One balanced transaction (the database checks the balance at commit). TC_ECONFLICT when
+ * (kind, ref) was posted before. */
+int store_ledger_post(tc_dbconn_t *c, const char *org_id, const char *kind, const char *ref,
+                      const char *currency, const bill_posting_t *legs, int n);
+/* {"accounts": {name: {debits, credits, balance}}, "transactions": [...]} for the org. */
+int store_ledger_get(tc_dbconn_t *c, const char *org_id, cJSON **out);
+
+/* ---- billing profiles and tax rates (store_profiles.c) */
+int store_profile_get(tc_dbconn_t *c, const char *org_id, cJSON **out);
+int store_profile_put(tc_dbconn_t *c, const char *org_id, const char *country, cJSON **out);
+int store_tax_rate_put(tc_dbconn_t *c, const char *country, int rate_bp);
 
 #endif

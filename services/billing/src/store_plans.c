@@ -119,7 +119,7 @@ int store_price_add(tc_dbconn_t *c, const bill_price_req_t *p, cJSON **out)
                       p->plan);
     if (rc == TC_OK && !PQntuples(r))
         rc = TC_ENOTFOUND;
-    else if (rc == TC_OK && strcmp(tc_db_val(r, 0, 0), p->currency) != 0)
+    else if (rc == TC_OK && tc_db_val(r, 0, 0) && strcmp(tc_db_val(r, 0, 0), p->currency) != 0)
         rc = TC_ECONFLICT;
     PQclear(r);
     r = NULL;

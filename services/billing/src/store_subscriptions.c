@@ -133,18 +133,17 @@ int store_sub_save(tc_dbconn_t *c, bill_sub_t *s)
 
 int store_sub_reanchor(tc_dbconn_t *c, bill_sub_t *s, int64_t anchor_ms)
 {
+    /* $2: the new anchor, epoch ms */
+    static const char sql[] =
+        "UPDATE subscriptions s SET anchor = to_timestamp($2::bigint / 1000.0), period_no = 0,"
+        " current_period_start = to_timestamp($2::bigint / 1000.0),"
+        " current_period_end = to_timestamp($2::bigint / 1000.0) + interval '1 month',"
+        " price_version = (SELECT max(version) FROM plan_prices p"
+        " WHERE p.plan_id = s.plan_id AND p.effective_from <= now()),"
+        " version = version + 1, updated_at = now() WHERE id = $1 RETURNING " SUB_COLS;
     char anchor[24];
     snprintf(anchor, sizeof anchor, "%lld", (long long)anchor_ms);
-    return sub_query(
-        c, "sub_reanchor",
-        "UPDATE subscriptions SET anchor = " TS(
-            2) ", period_no = 0,"
-               " current_period_start = " TS(2) ","
-                                                " current_period_end = " TS(
-                                                    2) " + interval '1 month',"
-                                                       " version = version + 1, updated_at = now() "
-                                                       "WHERE id = $1 RETURNING " SUB_COLS,
-        2, TC_DB_PARAMS(s->id, anchor), s);
+    return sub_query(c, "sub_reanchor", sql, 2, TC_DB_PARAMS(s->id, anchor), s);
 }
 
 int store_sub_next_period(tc_dbconn_t *c, bill_sub_t *s)
@@ -159,12 +158,13 @@ int store_sub_next_period(tc_dbconn_t *c, bill_sub_t *s)
                      1, TC_DB_PARAMS(s->id), s);
 }
 
-int store_sub_due(tc_dbconn_t *c, bill_sub_t *out)
+int store_sub_due(tc_dbconn_t *c, const char *skip, bill_sub_t *out)
 {
     return sub_query(c, "sub_due",
                      "SELECT " SUB_COLS " FROM subscriptions WHERE current_period_end <= now()"
+                     " AND id <> ALL ($1::text[])"
                      " ORDER BY current_period_end LIMIT 1 FOR UPDATE SKIP LOCKED",
-                     0, NULL, out);
+                     1, TC_DB_PARAMS(skip), out);
 }
 
 int store_item_add(tc_dbconn_t *c, const bill_sub_t *s, const bill_item_t *it, char *id_out,
@@ -207,4 +207,43 @@ int store_items_pending(tc_dbconn_t *c, const char *org_id, cJSON **out)
     }
     PQclear(r);
     return rc;
+}
+
+int store_usage_item_add(tc_dbconn_t *c, const bill_sub_t *s, const char *plan_id,
+                         int price_version, const char *currency, const bill_line_t *l)
+{
+    static const char sql[] =
+        "INSERT INTO pending_items (id, org_id, subscription_id, kind, description, plan_id,"
+        " price_version, amount_minor, currency, period_start, period_end, metric, quantity,"
+        " included, per, unit_price_minor) VALUES ($1, $2, $3, 'usage', $4, $5, $6::int,"
+        " $7::bigint, $8, to_timestamp($9::bigint / 1000.0), to_timestamp($10::bigint / 1000.0),"
+        " $11, $12::bigint, $13::bigint, $14::bigint, $15::bigint)";
+    char id[BILL_ID_MAX], ver[16], amount[24], from[24], to[24], q[24], inc[24], per[24], unit[24];
+    int rc = tc_id_new("pit", id, sizeof id);
+    if (rc != TC_OK)
+        return rc;
+    snprintf(ver, sizeof ver, "%d", price_version);
+    snprintf(amount, sizeof amount, "%lld", (long long)l->amount_minor);
+    snprintf(from, sizeof from, "%lld", (long long)l->from_ms);
+    snprintf(to, sizeof to, "%lld", (long long)l->to_ms);
+    snprintf(q, sizeof q, "%lld", (long long)l->quantity);
+    snprintf(inc, sizeof inc, "%lld", (long long)l->included);
+    snprintf(per, sizeof per, "%lld", (long long)l->per);
+    snprintf(unit, sizeof unit, "%lld", (long long)l->unit_price_minor);
+    const char *params[] = {id,
+                            s->org_id,
+                            s->id,
+                            l->description,
+                            plan_id,
+                            ver,
+                            amount,
+                            currency,
+                            from,
+                            to,
+                            l->metric,
+                            q,
+                            l->included >= 0 ? inc : NULL,
+                            per,
+                            unit};
+    return tc_db_query(c, NULL, "usage_item_add", sql, (int)TC_ARRAY_LEN(params), params);
 }

@@ -181,7 +181,7 @@ static void on_org_plan(const tc_event_t *ev, void *ud)
     if (!ev->time || tc_time_parse(ev->time, &at) != TC_OK || at > now)
         at = now;
     if (!cJSON_IsNumber(ver) || gw_orgplans_set(app->orgplans, org, plan, (int64_t)ver->valuedouble,
-                                                mono - (now - at)) != TC_OK)
+                                                mono - (now - at), mono) != TC_OK)
         tc_log_kv(TC_LOG_WARN, "org plan change ignored: malformed", "id", ev->id, NULL);
     else
         tc_log_kv(TC_LOG_INFO, "org plan changed", "org", org, "plan", plan, NULL);

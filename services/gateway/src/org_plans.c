@@ -95,7 +95,7 @@ static entry_t *claim(gw_orgplans_t *m, const char *org, int64_t now_ms)
 }
 
 int gw_orgplans_set(gw_orgplans_t *m, const char *org, const char *plan, int64_t version,
-                    int64_t changed_mono_ms)
+                    int64_t changed_mono_ms, int64_t now_mono_ms)
 {
     if (!org || !plan || !*org || !*plan || strlen(org) >= ORG_MAX || strlen(plan) >= PLAN_MAX)
         return TC_EINVAL;
@@ -107,7 +107,7 @@ int gw_orgplans_set(gw_orgplans_t *m, const char *org, const char *plan, int64_t
         return TC_OK; /* a redelivery, or an older change arriving late */
     }
     if (!e)
-        e = claim(m, org, changed_mono_ms);
+        e = claim(m, org, now_mono_ms);
     snprintf(e->org, sizeof e->org, "%s", org);
     snprintf(e->plan, sizeof e->plan, "%s", plan);
     e->version = version;

@@ -1,0 +1,136 @@
+#include "invoicing.h"
+#include "invoice_model.h"
+#include "store.h"
+#include "tc/tc_core.h"
+#include "tc/tc_crypto.h"
+#include "tc/tc_time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The included quantity of a metric: absent 0, null unlimited (-1). */
+static int64_t included_of(const cJSON *included, const char *metric)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(included, metric);
+    if (cJSON_IsNull(v))
+        return -1;
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
+int usage_settle(tc_dbconn_t *tx, const bill_sub_t *as, int64_t until_ms, const char *key,
+                 bill_line_t *lines, int *n, int cap)
+{
+    bill_usage_t *usage = NULL;
+    cJSON *included = NULL, *metered = NULL;
+    int nu = 0;
+    int rc = store_usage_take(tx, as->org_id, until_ms, key, &usage, &nu);
+    if (rc == TC_OK && nu > 0 && strcmp(as->status, "trialing") != 0)
+        rc = store_price_terms(tx, as->plan_id, as->price_version, &included, &metered);
+    else
+        nu = 0; /* a trial's usage is free */
+    for (int i = 0; rc == TC_OK && i < nu; i++) {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(metered, usage[i].metric);
+        const cJSON *per = cJSON_GetObjectItemCaseSensitive(m, "per");
+        const cJSON *price = cJSON_GetObjectItemCaseSensitive(m, "price_minor");
+        if (!cJSON_IsNumber(per) || !cJSON_IsNumber(price))
+            continue; /* not billable on this plan: its inclusion is a hard limit */
+        if (*n >= cap) {
+            rc = TC_EINVAL; /* never close usage an invoice has no line for */
+            break;
+        }
+        bool billable = false;
+        rc = bill_usage_line(usage[i].metric, usage[i].quantity,
+                             included_of(included, usage[i].metric), (int64_t)per->valuedouble,
+                             (int64_t)price->valuedouble, as->period_start_ms, until_ms, &lines[*n],
+                             &billable);
+        if (rc == TC_OK && billable)
+            (*n)++;
+    }
+    free(usage);
+    cJSON_Delete(included);
+    cJSON_Delete(metered);
+    return rc;
+}
+
+/* The opened period's base fee in advance (none during a trial or on a free plan). */
+static int base_fee_line(tc_dbconn_t *tx, const bill_sub_t *opened, bill_line_t *lines, int *n,
+                         char currency[4])
+{
+    bill_price_t price;
+    int rc = store_price_get(tx, opened->plan_id, opened->price_version, &price);
+    if (rc != TC_OK)
+        return rc;
+    memcpy(currency, price.currency, 4);
+    if (price.base_fee_minor == 0 || strcmp(opened->status, "trialing") == 0)
+        return TC_OK;
+    bill_line_t *l = &lines[(*n)++];
+    memset(l, 0, sizeof *l);
+    l->kind = BILL_LINE_BASE_FEE;
+    snprintf(l->description, sizeof l->description, "%s plan, monthly", price.plan_name);
+    l->amount_minor = price.base_fee_minor;
+    l->included = -1;
+    l->from_ms = opened->period_start_ms;
+    l->to_ms = opened->period_end_ms;
+    return TC_OK;
+}
+
+int invoice_issue(billing_app_t *app, tc_dbconn_t *tx, const bill_sub_t *closed,
+                  const bill_sub_t *opened)
+{
+    bill_line_t *lines = calloc(BILL_MAX_LINES, sizeof *lines);
+    bill_invoice_t inv = {.sub = opened, .issuer = app->issuer};
+    char key[96], currency[4] = "", country[3] = "";
+    int n = 0, taken = 0;
+    int rc = lines ? tc_id_new("inv", inv.id, sizeof inv.id) : TC_ENOMEM;
+    snprintf(key, sizeof key, "%s@%lld", opened->id, (long long)closed->period_end_ms);
+    if (rc == TC_OK)
+        rc = base_fee_line(tx, opened, lines, &n, currency);
+    if (rc == TC_OK) /* included, billed or a trial's: the closed period's usage is settled */
+        rc = usage_settle(tx, closed, closed->period_end_ms, key, lines, &n, BILL_MAX_LINES);
+    if (rc == TC_OK)
+        rc = store_items_take(tx, opened->org_id, inv.id, lines + n, BILL_MAX_LINES - n, &taken);
+    n += taken;
+    if (rc == TC_OK && n > 0) {
+        inv.period_start_ms = opened->period_start_ms;
+        inv.period_end_ms = opened->period_end_ms;
+        inv.currency = currency;
+        rc = store_tax_for(tx, opened->org_id, &inv.tax_rate_bp, country);
+        inv.country = country;
+        if (rc == TC_OK)
+            rc = bill_totals(lines, n, inv.tax_rate_bp, &inv.totals);
+        if (rc == TC_OK)
+            rc = store_invoice_insert(tx, &inv, lines, n);
+    }
+    free(lines);
+    return rc;
+}
+
+int invoice_finalize_one(billing_app_t *app, const char *skip, char *id, size_t n)
+{
+    tc_dbconn_t *c = tc_db_acquire(app->db);
+    if (!c)
+        return TC_EUNAVAIL;
+    char org[BILL_ID_MAX], issuer[64], currency[4], number[64];
+    bill_totals_t t;
+    bill_posting_t legs[BILL_MAX_POSTINGS];
+    int nlegs = 0;
+    int rc = tc_db_begin(c);
+    if (rc == TC_OK)
+        rc = store_invoice_draft_due(c, tc_now_ms() - app->finalize_after_ms, skip, id, n, org,
+                                     sizeof org, issuer, sizeof issuer, currency, &t);
+    if (rc == TC_OK)
+        rc = store_number_next(c, issuer, "invoice", app->invoice_prefix, number, sizeof number);
+    if (rc == TC_OK)
+        rc = store_invoice_finalize(c, id, number);
+    if (rc == TC_OK)
+        rc = bill_post_invoice(&t, legs, &nlegs);
+    if (rc == TC_OK && nlegs >= 2)
+        rc = store_ledger_post(c, org, "invoice", id, currency, legs, nlegs);
+    if (rc == TC_OK)
+        rc = tc_db_commit(c);
+    else
+        tc_db_rollback(c);
+    tc_db_release(app->db, c);
+    return rc;
+}
