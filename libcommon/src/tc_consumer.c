@@ -281,17 +281,75 @@ typedef struct {
     int duplicate;
 } batch_item_t;
 
-/* Every item in one transaction, in order. TC_OK once committed. */
+/* The batch's inbox rows in one statement: items the inbox had seen are marked duplicate;
+ * the others are gathered in news[*nnew], in order. */
+static int inbox_batch(tc_consumer_t *c, tc_dbconn_t *tx, batch_item_t *items, int n,
+                       const tc_event_t **news, int *nnew)
+{
+    cJSON *rows = cJSON_CreateArray();
+    for (int i = 0; rows && i < n; i++) {
+        cJSON *r = cJSON_CreateObject();
+        if (!r || !cJSON_AddItemToArray(rows, r) ||
+            !cJSON_AddStringToObject(r, "id", items[i].ev.id) ||
+            !cJSON_AddStringToObject(r, "topic", items[i].topic)) {
+            cJSON_Delete(rows);
+            rows = NULL;
+        }
+    }
+    char *json = rows ? cJSON_PrintUnformatted(rows) : NULL;
+    cJSON_Delete(rows);
+    if (!json)
+        return TC_ENOMEM;
+    PGresult *res = NULL;
+    int rc = tc_db_qp(tx, &res, "tc_inbox_batch",
+                      "INSERT INTO processed_events (consumer_group, event_id, topic)"
+                      " SELECT $1, r.id, r.topic FROM jsonb_to_recordset($2::jsonb)"
+                      " AS r(id text, topic text) ON CONFLICT DO NOTHING RETURNING event_id",
+                      c->group, json);
+    free(json);
+    /* each row inserted makes one item new: an id twice in the batch is new once */
+    int nret = rc == TC_OK ? PQntuples(res) : 0;
+    bool *used = nret ? calloc((size_t)nret, sizeof *used) : NULL;
+    if (nret && !used)
+        rc = TC_ENOMEM;
+    *nnew = 0;
+    for (int i = 0; rc == TC_OK && i < n; i++) {
+        items[i].duplicate = 1;
+        for (int k = 0; k < nret && items[i].duplicate; k++)
+            if (!used[k] && strcmp(tc_db_val(res, k, 0), items[i].ev.id) == 0) {
+                used[k] = true;
+                items[i].duplicate = 0;
+            }
+        if (!items[i].duplicate)
+            news[(*nnew)++] = &items[i].ev;
+    }
+    free(used);
+    PQclear(res);
+    return rc;
+}
+
+/* Every item in one transaction, in order: through the batch handler when there is one, else
+ * the handler event by event. TC_OK once committed. */
 static int run_batch(tc_consumer_t *c, batch_item_t *items, int n)
 {
+    const tc_event_t **news = c->opts.batch_fn ? calloc((size_t)n, sizeof *news) : NULL;
+    if (c->opts.batch_fn && !news)
+        return TC_ENOMEM;
     tc_dbconn_t *tx = tc_db_acquire(c->opts.db);
-    if (!tx)
+    if (!tx) {
+        free(news);
         return TC_EUNAVAIL;
-    int rc = tc_db_begin(tx);
-    for (int i = 0; rc == TC_OK && i < n; i++) {
+    }
+    int rc = tc_db_begin(tx), nnew = 0;
+    if (rc == TC_OK && news)
+        rc = inbox_batch(c, tx, items, n, news, &nnew);
+    if (rc == TC_OK && news && nnew > 0)
+        rc = c->opts.batch_fn(news, nnew, tx, c->opts.batch_ud);
+    for (int i = 0; rc == TC_OK && !news && i < n; i++) {
         set_event_context(&items[i].ev);
         rc = inbox_and_handle(c, tx, &items[i].ev, items[i].topic, &items[i].duplicate);
     }
+    free(news);
     if (rc == TC_OK)
         rc = tc_db_commit(tx);
     else

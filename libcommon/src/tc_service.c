@@ -35,6 +35,8 @@ typedef struct {
     tc_consumer_hook_fn after_commit;
     void *hook_ud;
     int batch_max;
+    tc_batch_handler_fn batch_fn;
+    void *batch_ud;
     tc_consumer_t *running;
 } tc_consumer_spec_t;
 
@@ -453,11 +455,14 @@ int tc_service_consume_types(tc_service_t *s, const char *group_suffix,
     return TC_OK;
 }
 
-int tc_service_consume_batch(tc_service_t *s, int max)
+int tc_service_consume_batch(tc_service_t *s, int max, tc_batch_handler_fn fn, void *ud)
 {
     if (s->nconsumers == 0 || max < 1)
         return TC_EINVAL;
-    s->consumers[s->nconsumers - 1].batch_max = max;
+    tc_consumer_spec_t *c = &s->consumers[s->nconsumers - 1];
+    c->batch_max = max;
+    c->batch_fn = fn;
+    c->batch_ud = ud;
     return TC_OK;
 }
 
@@ -705,6 +710,8 @@ static int start_background(tc_service_t *s)
                                  .handler = c->fn,
                                  .ud = c->ud,
                                  .batch_max = c->batch_max,
+                                 .batch_fn = c->batch_fn,
+                                 .batch_ud = c->batch_ud,
                                  .db = s->db,
                                  .producer = s->producer,
                                  .session_timeout_ms = s->session_timeout_ms,

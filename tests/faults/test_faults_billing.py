@@ -152,3 +152,35 @@ def test_kill_9_during_an_invoice_run_bills_each_period_once(stack, healed):
     nums = sorted(int(n[len("TC-"):]) for n in stack.sql(
         "billing", "SELECT number FROM invoices WHERE issuer = 'techcorp' AND number IS NOT NULL").split())
     assert nums == list(range(1, len(nums) + 1)), "invoice numbers with a gap or a repeat"
+
+
+METERED = 20000  # executions started, produced in one burst (about a second of metering)
+
+
+def test_kill_9_during_metering_counts_every_execution_once(stack, healed):
+    import subprocess
+    tag = "K" + new_id("x")[2:9]
+    out = subprocess.run([os.path.join(stack.bin, "bench-produce"), "--brokers", stack.kafka,
+                          "--count", str(METERED), "--orgs", "4", "--prefix", tag],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == str(METERED), out.stderr
+
+    def metered():
+        return int(stack.sql("billing", "SELECT count(*) FROM usage_records WHERE id LIKE"
+                                        f" 'workflow_executions:exe_{tag}%'"))
+    pid = stack.pid("billing")
+    deadline = time.time() + 60
+    while metered() < METERED // 10:
+        assert time.time() < deadline, "metering does not start"
+        time.sleep(0.01)
+    at_kill = metered()
+    os.kill(pid, signal.SIGKILL)
+    assert faultkit.wait_gone(pid, 10)
+    stack.stack_cmd("restart-service", "billing")
+    eventually(lambda: metered() == METERED, timeout=120, what="every execution metered")
+    assert at_kill < METERED, "the kill came after metering finished"
+    time.sleep(1)  # anything redelivered after the restart has been handled by now
+    assert metered() == METERED
+    per_org = stack.sql("billing", "SELECT sum(quantity) FROM usage_records WHERE id LIKE"
+                                   f" 'workflow_executions:exe_{tag}%' GROUP BY org_id ORDER BY 1")
+    assert per_org.split() == [str(METERED // 4)] * 4

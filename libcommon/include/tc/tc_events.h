@@ -176,6 +176,11 @@ uint64_t tc_relay_published(tc_relay_t *r);
  */
 typedef int (*tc_event_handler_fn)(const tc_event_t *ev, const char *topic, tc_dbconn_t *tx,
                                    void *ud);
+/* A batch handler (tc_consumer_opts_t.batch_fn): the events of a batch the inbox had not
+ * seen, in order, inside the batch's transaction — one statement for many events. Any result
+ * but TC_OK rolls the batch back, and each of its events is then handled on its own by
+ * `handler` (retries, dead-lettering). */
+typedef int (*tc_batch_handler_fn)(const tc_event_t *const *evs, int n, tc_dbconn_t *tx, void *ud);
 /* Called after the handler's transaction committed and before the offset is stored. */
 typedef void (*tc_consumer_hook_fn)(const tc_event_t *ev, void *ud);
 
@@ -207,6 +212,10 @@ typedef struct {
      * lines) then happen twice. 0 or 1: one event per transaction. With a db only; for
      * high-volume topics whose handlers are short (metering). */
     int batch_max;
+    /* With batch_max > 1: the batch's inbox rows in one statement and its new events handed
+     * to batch_fn at once (batch_ud) instead of to handler one by one. Optional. */
+    tc_batch_handler_fn batch_fn;
+    void *batch_ud;
 } tc_consumer_opts_t;
 
 tc_consumer_t *tc_consumer_start(const tc_consumer_opts_t *opts);

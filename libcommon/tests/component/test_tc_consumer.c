@@ -255,8 +255,9 @@ Test(consumer, a_batch_commits_many_events_in_one_transaction_each_once)
     int64_t until = tc_mono_ms() + 60000;
     while (tc_consumer_processed(c) < N + 1 && tc_mono_ms() < until)
         tc_sleep_ms(50);
-    tc_consumer_stop(c);
-    cr_assert_eq(tc_consumer_processed(c), N + 1, "every message handled");
+    uint64_t handled = tc_consumer_processed(c);
+    tc_consumer_stop(c); /* frees c */
+    cr_assert_eq(handled, N + 1, "every message handled");
     cr_assert_eq(it_effects(db, group), N, "each event took effect once");
     char like[96];
     snprintf(like, sizeof like, "evt_%s_%%", group);
@@ -283,5 +284,63 @@ Test(consumer, a_failing_event_in_a_batch_is_handled_alone_and_the_others_still_
     tc_consumer_stop(c);
     cr_assert_eq(d.poison, 1, "the poison event is dead-lettered");
     cr_assert_eq(it_effects(db, group), 19, "the rolled-back batch took effect once, not twice");
+    tc_producer_free(p);
+}
+
+/* A batch handler: records every new event, and its own call (it_kv: one row per call). */
+static int record_batch(const tc_event_t *const *evs, int n, tc_dbconn_t *tx, void *ud)
+{
+    int rc = TC_OK;
+    for (int i = 0; rc == TC_OK && i < n; i++)
+        rc = it_record_effect(evs[i], NULL, tx, ud);
+    char key[128], count[16];
+    snprintf(key, sizeof key, "call:%s:", (const char *)ud);
+    snprintf(count, sizeof count, "%d", n);
+    return rc == TC_OK
+               ? tc_db_q(tx, NULL, "INSERT INTO it_kv (k, v) VALUES ($1 || txid_current(), $2)",
+                         key, count)
+               : rc;
+}
+
+Test(consumer, a_batch_handler_gets_each_new_event_once_in_few_calls)
+{
+    enum { N = 300 };
+    char topic[64], group[64], id[96];
+    it_unique("it-bfn", topic, sizeof topic);
+    it_unique("g-bfn", group, sizeof group);
+    tc_producer_t *p = it_producer();
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof id, "evt_%s_%d", group, i);
+        produce_raw(p, topic, id, "{\"kind\":\"batched\"}");
+        if (i == 5) /* the same event twice in a row: one batch holds both */
+            produce_raw(p, topic, id, "{\"kind\":\"batched\"}");
+    }
+    const char *topics[] = {topic, NULL};
+    tc_consumer_opts_t o = {.brokers = it_env("TC_TEST_KAFKA"),
+                            .group = group,
+                            .topics = topics,
+                            .handler = it_record_effect,
+                            .ud = group,
+                            .db = db,
+                            .producer = p,
+                            .session_timeout_ms = 6000,
+                            .heartbeat_interval_ms = 1000,
+                            .batch_max = 100,
+                            .batch_fn = record_batch,
+                            .batch_ud = group};
+    tc_consumer_t *c = tc_consumer_start(&o);
+    cr_assert_not_null(c);
+    int64_t until = tc_mono_ms() + 60000;
+    while (tc_consumer_processed(c) < N + 1 && tc_mono_ms() < until)
+        tc_sleep_ms(50);
+    uint64_t handled = tc_consumer_processed(c);
+    tc_consumer_stop(c); /* frees c */
+    cr_assert_eq(handled, N + 1, "every message handled");
+    cr_assert_eq(it_effects(db, group), N, "each event once, the repeated one too");
+    char like[96];
+    snprintf(like, sizeof like, "call:%s:%%", group);
+    long long calls = it_scalar(db, "SELECT count(*) FROM it_kv WHERE k LIKE $1", like);
+    cr_assert_gt(calls, 0);
+    cr_assert_lt(calls, N / 4, "%lld calls for %d events: not batched", calls, N);
     tc_producer_free(p);
 }

@@ -7,6 +7,7 @@ void billing_app_config(billing_app_t *app, tc_config_t *cfg)
 {
     memset(app, 0, sizeof *app);
     app->period_job_ms = (int)tc_config_int(cfg, "BILLING_PERIOD_JOB_MS", 10000, 100, 3600000);
+    app->period_workers = (int)tc_config_int(cfg, "BILLING_PERIOD_WORKERS", 2, 1, 8);
     app->finalize_after_ms =
         tc_config_int(cfg, "BILLING_FINALIZE_AFTER_MS", 3600000, 0, 30LL * 86400000);
     app->issuer = tc_config_str(cfg, "BILLING_ISSUER", "techcorp");

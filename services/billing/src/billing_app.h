@@ -10,7 +10,8 @@
 typedef struct {
     tc_service_t *svc;
     tc_db_t *db;
-    int period_job_ms; /* BILLING_PERIOD_JOB_MS: how often ended periods and trials are rolled */
+    int period_job_ms;  /* BILLING_PERIOD_JOB_MS: how often ended periods and trials are rolled */
+    int period_workers; /* BILLING_PERIOD_WORKERS: threads running that job side by side */
     int64_t finalize_after_ms;  /* BILLING_FINALIZE_AFTER_MS: a draft invoice waits so long */
     const char *issuer;         /* BILLING_ISSUER: whose numbering invoices take */
     const char *invoice_prefix; /* BILLING_INVOICE_PREFIX */

@@ -15,26 +15,72 @@
 
 #define METERING_BATCH 500
 
+/* The usage record of an execution: its id and time, the org (borrowed from data). */
+static int execution_record(const tc_event_t *ev, const cJSON *data, char id[96], const char **org,
+                            const char **at)
+{
+    const char *exe = tc_json_get_str(data, "execution_id");
+    *org = tc_json_get_str(data, "org_id");
+    *at = tc_json_get_str(data, "started_at");
+    if (!*at)
+        *at = ev->time;
+    if (!exe || !*org || !**org || strlen(*org) >= BILL_ID_MAX || strlen(exe) > 64 || !*at)
+        return TC_EINVAL;
+    snprintf(id, 96, "workflow_executions:%s", exe);
+    return TC_OK;
+}
+
 static int on_execution_started(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx, void *ud)
 {
     TC_UNUSED(ud);
-    const char *exe = tc_json_get_str(data, "execution_id"), *org = tc_json_get_str(data, "org_id");
-    const char *at = tc_json_get_str(data, "started_at");
     char id[96];
+    const char *org = NULL, *at = NULL;
     bool added = false;
-    if (!exe || !org || !*org || strlen(org) >= BILL_ID_MAX || strlen(exe) > 64)
-        return TC_EINVAL;
-    snprintf(id, sizeof id, "workflow_executions:%s", exe);
-    return store_usage_add(tx, id, org, "workflow_executions", 1, at ? at : ev->time, "workflow",
-                           &added);
+    int rc = execution_record(ev, data, id, &org, &at);
+    return rc == TC_OK
+               ? store_usage_add(tx, id, org, "workflow_executions", 1, at, "workflow", &added)
+               : rc;
+}
+
+static const tc_event_route_t routes[] = {
+    {TC_EV_WORKFLOW_EXECUTION_STARTED, on_execution_started},
+};
+
+/* A batch's executions in one statement (events of other types skipped, as the dispatcher
+ * skips them; a malformed one fails the batch, which is then redone event by event and the
+ * bad event dead-lettered). */
+static int on_batch(const tc_event_t *const *evs, int n, tc_dbconn_t *tx, void *ud)
+{
+    TC_UNUSED(ud);
+    cJSON *rows = cJSON_CreateArray();
+    int rc = rows ? TC_OK : TC_ENOMEM;
+    for (int i = 0; rc == TC_OK && i < n; i++) {
+        if (!evs[i]->type || strcmp(evs[i]->type, routes[0].type->type) != 0)
+            continue;
+        cJSON *data = evs[i]->data ? cJSON_ParseWithLength(evs[i]->data, evs[i]->data_len) : NULL;
+        char id[96];
+        const char *org = NULL, *at = NULL;
+        rc = data ? execution_record(evs[i], data, id, &org, &at) : TC_EINVAL;
+        cJSON *r = rc == TC_OK ? cJSON_CreateObject() : NULL;
+        if (rc == TC_OK && (!r || !cJSON_AddItemToArray(rows, r))) {
+            cJSON_Delete(r); /* not in rows: still ours */
+            rc = TC_ENOMEM;
+        } else if (rc == TC_OK && (!cJSON_AddStringToObject(r, "id", id) ||
+                                   !cJSON_AddStringToObject(r, "org_id", org) ||
+                                   !cJSON_AddStringToObject(r, "occurred_at", at))) {
+            rc = TC_ENOMEM; /* r is freed with rows */
+        }
+        cJSON_Delete(data);
+    }
+    if (rc == TC_OK && cJSON_GetArraySize(rows) > 0)
+        rc = store_usage_add_many(tx, rows, "workflow_executions", "workflow");
+    cJSON_Delete(rows);
+    return rc;
 }
 
 int consumer_workflows_start(billing_app_t *app)
 {
-    static const tc_event_route_t routes[] = {
-        {TC_EV_WORKFLOW_EXECUTION_STARTED, on_execution_started},
-    };
     int rc = tc_service_consume_types(app->svc, "workflows", routes, TC_ARRAY_LEN(routes), app);
     /* metering is high volume and each fact one insert: many per commit */
-    return rc == TC_OK ? tc_service_consume_batch(app->svc, METERING_BATCH) : rc;
+    return rc == TC_OK ? tc_service_consume_batch(app->svc, METERING_BATCH, on_batch, app) : rc;
 }

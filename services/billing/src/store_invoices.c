@@ -3,6 +3,7 @@
 #include "store.h"
 #include "tc/tc_core.h"
 #include "tc/tc_crypto.h"
+#include "tc/tc_json.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -101,36 +102,58 @@ int store_tax_for(tc_dbconn_t *c, const char *org_id, int *rate_bp, char country
     return rc;
 }
 
-static int line_insert(tc_dbconn_t *c, const char *invoice_id, int no, const bill_line_t *l)
+/* The lines as [{no, kind, description, metric, quantity, included, per, unit, amount, from,
+ * to}] for one multi-row insert; NULL when out of memory. */
+static char *lines_json(const bill_line_t *lines, int n)
 {
-    char sno[16], q[24], inc[24], per[24], unit[24], amount[24], from[24], to[24];
-    bool usage = l->kind == BILL_LINE_USAGE;
-    snprintf(sno, sizeof sno, "%d", no);
-    snprintf(q, sizeof q, "%lld", (long long)l->quantity);
-    snprintf(inc, sizeof inc, "%lld", (long long)l->included);
-    snprintf(per, sizeof per, "%lld", (long long)l->per);
-    snprintf(unit, sizeof unit, "%lld", (long long)l->unit_price_minor);
-    snprintf(amount, sizeof amount, "%lld", (long long)l->amount_minor);
-    snprintf(from, sizeof from, "%lld", (long long)l->from_ms);
-    snprintf(to, sizeof to, "%lld", (long long)l->to_ms);
-    const char *params[] = {invoice_id,
-                            sno,
-                            bill_line_kind_name(l->kind),
-                            l->description,
-                            usage ? l->metric : NULL,
-                            usage ? q : NULL,
-                            usage && l->included >= 0 ? inc : NULL,
-                            usage ? per : NULL,
-                            usage ? unit : NULL,
-                            amount,
-                            from,
-                            to};
-    return tc_db_query(c, NULL, "line_insert",
-                       "INSERT INTO invoice_lines (invoice_id, line_no, kind, description, metric,"
-                       " quantity, included, per, unit_price_minor, amount_minor, period_start,"
-                       " period_end) VALUES ($1, $2::int, $3, $4, $5, $6::bigint, $7::bigint,"
-                       " $8::bigint, $9::bigint, $10::bigint, " TS(11) ", " TS(12) ")",
-                       (int)TC_ARRAY_LEN(params), params);
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; arr && i < n; i++) {
+        const bill_line_t *l = &lines[i];
+        bool usage = l->kind == BILL_LINE_USAGE;
+        cJSON *o = cJSON_CreateObject();
+        if (!o || !cJSON_AddItemToArray(arr, o)) {
+            cJSON_Delete(o);
+            cJSON_Delete(arr);
+            return NULL;
+        }
+        bool ok = tc_json_add_int(o, "no", i + 1) &&
+                  cJSON_AddStringToObject(o, "kind", bill_line_kind_name(l->kind)) &&
+                  cJSON_AddStringToObject(o, "description", l->description) &&
+                  tc_json_add_int(o, "amount", l->amount_minor) &&
+                  tc_json_add_int(o, "from", l->from_ms) && tc_json_add_int(o, "to", l->to_ms);
+        if (ok && usage)
+            ok = cJSON_AddStringToObject(o, "metric", l->metric) &&
+                 tc_json_add_int(o, "quantity", l->quantity) &&
+                 (l->included < 0 || tc_json_add_int(o, "included", l->included)) &&
+                 tc_json_add_int(o, "per", l->per) &&
+                 tc_json_add_int(o, "unit", l->unit_price_minor);
+        if (!ok) {
+            cJSON_Delete(arr);
+            return NULL;
+        }
+    }
+    char *json = arr ? cJSON_PrintUnformatted(arr) : NULL;
+    cJSON_Delete(arr);
+    return json;
+}
+
+static int lines_insert(tc_dbconn_t *c, const char *invoice_id, const bill_line_t *lines, int n)
+{
+    char *json = lines_json(lines, n);
+    if (!json)
+        return TC_ENOMEM;
+    int rc = tc_db_qp(c, NULL, "lines_insert",
+                      "INSERT INTO invoice_lines (invoice_id, line_no, kind, description, metric,"
+                      " quantity, included, per, unit_price_minor, amount_minor, period_start,"
+                      " period_end) SELECT $1, l.no, l.kind, l.description, l.metric, l.quantity,"
+                      " l.included, l.per, l.unit, l.amount, to_timestamp(l.\"from\" / 1000.0),"
+                      " to_timestamp(l.\"to\" / 1000.0) FROM jsonb_to_recordset($2::jsonb) AS"
+                      " l(no int, kind text, description text, metric text, quantity bigint,"
+                      " included bigint, per bigint, unit bigint, amount bigint, \"from\" bigint,"
+                      " \"to\" bigint)",
+                      invoice_id, json);
+    free(json);
+    return rc;
 }
 
 int store_invoice_insert(tc_dbconn_t *c, const bill_invoice_t *inv, const bill_line_t *lines, int n)
@@ -155,8 +178,8 @@ int store_invoice_insert(tc_dbconn_t *c, const bill_invoice_t *inv, const bill_l
                     " tax_minor, total_minor, country) VALUES ($1, $2, $3, " TS(4) ", " TS(
                         5) ", $6, 'draft', $7, $8::bigint, $9::int, $10::bigint, $11::bigint, $12)",
                     (int)TC_ARRAY_LEN(params), params);
-    for (int i = 0; rc == TC_OK && i < n; i++)
-        rc = line_insert(c, inv->id, i + 1, &lines[i]);
+    if (rc == TC_OK && n > 0)
+        rc = lines_insert(c, inv->id, lines, n);
     return rc;
 }
 
@@ -164,16 +187,15 @@ int store_number_next(tc_dbconn_t *c, const char *issuer, const char *kind, cons
                       char *out, size_t n)
 {
     PGresult *r = NULL;
-    int rc = tc_db_qp(c, NULL, "number_seq",
-                      "INSERT INTO number_sequences (issuer, kind, prefix) VALUES ($1, $2, $3)"
-                      " ON CONFLICT (issuer, kind) DO NOTHING",
-                      issuer, kind, prefix);
-    if (rc == TC_OK)
-        rc = tc_db_qp(c, &r, "number_next",
-                      "UPDATE number_sequences SET next = next + 1 WHERE issuer = $1 AND kind = $2"
+    /* one statement: the first number creates the counter, every later one bumps it (the row
+     * stays locked until the transaction ends) */
+    int rc = tc_db_qp(c, &r, "number_next",
+                      "INSERT INTO number_sequences AS s (issuer, kind, prefix, next)"
+                      " VALUES ($1, $2, $3, 2) ON CONFLICT (issuer, kind)"
+                      " DO UPDATE SET next = s.next + 1"
                       " RETURNING prefix || lpad((next - 1)::text,"
                       " greatest(6, length((next - 1)::text)), '0')",
-                      issuer, kind);
+                      issuer, kind, prefix);
     if (rc == TC_OK)
         snprintf(out, n, "%s", tc_db_val(r, 0, 0));
     PQclear(r);

@@ -3,9 +3,11 @@
 #include "store.h"
 #include "tc/tc_core.h"
 #include "tc/tc_crypto.h"
+#include "tc/tc_json.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int store_ledger_post(tc_dbconn_t *c, const char *org_id, const char *kind, const char *ref,
@@ -18,15 +20,33 @@ int store_ledger_post(tc_dbconn_t *c, const char *org_id, const char *kind, cons
                       "INSERT INTO ledger_transactions (id, org_id, kind, ref, currency)"
                       " VALUES ($1, $2, $3, $4, $5)",
                       id, org_id, kind, ref, currency);
-    for (int i = 0; rc == TC_OK && i < n; i++) {
-        char d[24], cr[24];
-        snprintf(d, sizeof d, "%lld", (long long)legs[i].debit);
-        snprintf(cr, sizeof cr, "%lld", (long long)legs[i].credit);
-        rc = tc_db_qp(c, NULL, "ledger_entry",
-                      "INSERT INTO ledger_entries (transaction_id, account, debit_minor,"
-                      " credit_minor) VALUES ($1, $2, $3::bigint, $4::bigint)",
-                      id, legs[i].account, d, cr);
+    /* every leg in one statement */
+    cJSON *legs_json = rc == TC_OK ? cJSON_CreateArray() : NULL;
+    for (int i = 0; legs_json && i < n; i++) {
+        cJSON *l = cJSON_CreateObject();
+        if (!l || !cJSON_AddItemToArray(legs_json, l)) {
+            cJSON_Delete(l);
+            cJSON_Delete(legs_json);
+            legs_json = NULL;
+        } else if (!cJSON_AddStringToObject(l, "account", legs[i].account) ||
+                   !tc_json_add_int(l, "debit", legs[i].debit) ||
+                   !tc_json_add_int(l, "credit", legs[i].credit)) {
+            cJSON_Delete(legs_json);
+            legs_json = NULL;
+        }
     }
+    char *json = legs_json ? cJSON_PrintUnformatted(legs_json) : NULL;
+    cJSON_Delete(legs_json);
+    if (rc == TC_OK && !json)
+        rc = TC_ENOMEM;
+    if (rc == TC_OK)
+        rc = tc_db_qp(c, NULL, "ledger_entries",
+                      "INSERT INTO ledger_entries (transaction_id, account, debit_minor,"
+                      " credit_minor) SELECT $1, l.account, l.debit, l.credit"
+                      " FROM jsonb_to_recordset($2::jsonb) AS l(account text, debit bigint,"
+                      " credit bigint)",
+                      id, json);
+    free(json);
     return rc;
 }
 

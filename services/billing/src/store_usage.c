@@ -24,6 +24,22 @@ int store_usage_add(tc_dbconn_t *c, const char *id, const char *org_id, const ch
     return rc;
 }
 
+int store_usage_add_many(tc_dbconn_t *c, const cJSON *rows, const char *metric, const char *source)
+{
+    char *json = cJSON_PrintUnformatted(rows);
+    if (!json)
+        return TC_ENOMEM;
+    int rc =
+        tc_db_qp(c, NULL, "usage_add_many",
+                 "INSERT INTO usage_records (id, org_id, metric, quantity, occurred_at, source)"
+                 " SELECT r.id, r.org_id, $2, 1, r.occurred_at::timestamptz, $3"
+                 " FROM jsonb_to_recordset($1::jsonb) AS r(id text, org_id text,"
+                 " occurred_at text) ON CONFLICT (id) DO NOTHING",
+                 json, metric, source);
+    free(json);
+    return rc;
+}
+
 /* (metric, sum) rows into *out (malloc'd), *n of them; takes r over. */
 static int usage_rows(PGresult *r, int rc, bill_usage_t **out, int *n)
 {
