@@ -13,23 +13,19 @@
 static cJSON *metric_json(const bill_usage_t *u, const cJSON *included, const cJSON *metered,
                           int *rc)
 {
-    const cJSON *inc = cJSON_GetObjectItemCaseSensitive(included, u->metric);
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(metered, u->metric);
-    const cJSON *per = cJSON_GetObjectItemCaseSensitive(m, "per");
-    const cJSON *price = cJSON_GetObjectItemCaseSensitive(m, "price_minor");
-    int64_t limit = cJSON_IsNull(inc) ? -1 : cJSON_IsNumber(inc) ? (int64_t)inc->valuedouble : 0;
+    int64_t limit = 0, per = 0, price = 0;
+    bool metered_here = bill_metric_terms(included, metered, u->metric, &limit, &per, &price);
     cJSON *o = cJSON_CreateObject();
     bill_line_t line;
     bool billable = false;
     *rc = o ? TC_OK : TC_ENOMEM;
-    if (*rc == TC_OK && cJSON_IsNumber(per) && cJSON_IsNumber(price))
-        *rc = bill_usage_line(u->metric, u->quantity, limit, (int64_t)per->valuedouble,
-                              (int64_t)price->valuedouble, 0, 0, &line, &billable);
+    if (*rc == TC_OK && metered_here)
+        *rc = bill_usage_line(u->metric, u->quantity, limit, per, price, 0, 0, &line, &billable);
     if (*rc == TC_OK && (!cJSON_AddStringToObject(o, "metric", u->metric) ||
                          !tc_json_add_int(o, "quantity", u->quantity) ||
                          !(limit < 0 ? cJSON_AddNullToObject(o, "included")
                                      : tc_json_add_int(o, "included", limit)) ||
-                         !cJSON_AddBoolToObject(o, "metered", cJSON_IsNumber(per)) ||
+                         !cJSON_AddBoolToObject(o, "metered", metered_here) ||
                          !tc_json_add_int(o, "amount_minor", billable ? line.amount_minor : 0)))
         *rc = TC_ENOMEM;
     if (*rc != TC_OK) {

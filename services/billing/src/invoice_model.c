@@ -51,6 +51,19 @@ int bill_usage_line(const char *metric, int64_t quantity, int64_t included, int6
     return TC_OK;
 }
 
+bool bill_metric_terms(const cJSON *included, const cJSON *metered, const char *metric,
+                       int64_t *inc, int64_t *per, int64_t *price_minor)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(included, metric);
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(metered, metric);
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(m, "per");
+    const cJSON *price = cJSON_GetObjectItemCaseSensitive(m, "price_minor");
+    *inc = cJSON_IsNull(v) ? -1 : cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+    *per = cJSON_IsNumber(p) ? (int64_t)p->valuedouble : 0;
+    *price_minor = cJSON_IsNumber(price) ? (int64_t)price->valuedouble : 0;
+    return cJSON_IsNumber(p) && cJSON_IsNumber(price);
+}
+
 int bill_tax(int64_t subtotal, int rate_bp, int64_t *tax)
 {
     *tax = 0;

@@ -44,6 +44,11 @@ typedef struct {
 int bill_usage_line(const char *metric, int64_t quantity, int64_t included, int64_t per,
                     int64_t price_minor, int64_t from_ms, int64_t to_ms, bill_line_t *out,
                     bool *billable);
+/* A metric's terms in a price version (its included and metered JSON): *included (absent 0,
+ * null -1: unlimited) and, when the version meters it, its price per `per` units. false when
+ * it is not billable beyond the inclusion (a hard limit). */
+bool bill_metric_terms(const cJSON *included, const cJSON *metered, const char *metric,
+                       int64_t *inc, int64_t *per, int64_t *price_minor);
 /* tax = subtotal x rate_bp / 10000, rounded half away from zero; 0 for a subtotal <= 0 (a
  * credit balance carries no tax). */
 int bill_tax(int64_t subtotal, int rate_bp, int64_t *tax);

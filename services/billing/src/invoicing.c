@@ -9,15 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The included quantity of a metric: absent 0, null unlimited (-1). */
-static int64_t included_of(const cJSON *included, const char *metric)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(included, metric);
-    if (cJSON_IsNull(v))
-        return -1;
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
-}
-
 int usage_settle(tc_dbconn_t *tx, const bill_sub_t *as, int64_t until_ms, const char *key,
                  bill_line_t *lines, int *n, int cap)
 {
@@ -30,20 +21,16 @@ int usage_settle(tc_dbconn_t *tx, const bill_sub_t *as, int64_t until_ms, const 
     else
         nu = 0; /* a trial's usage is free */
     for (int i = 0; rc == TC_OK && i < nu; i++) {
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(metered, usage[i].metric);
-        const cJSON *per = cJSON_GetObjectItemCaseSensitive(m, "per");
-        const cJSON *price = cJSON_GetObjectItemCaseSensitive(m, "price_minor");
-        if (!cJSON_IsNumber(per) || !cJSON_IsNumber(price))
+        int64_t inc = 0, per = 0, price = 0;
+        if (!bill_metric_terms(included, metered, usage[i].metric, &inc, &per, &price))
             continue; /* not billable on this plan: its inclusion is a hard limit */
         if (*n >= cap) {
             rc = TC_EINVAL; /* never close usage an invoice has no line for */
             break;
         }
         bool billable = false;
-        rc = bill_usage_line(usage[i].metric, usage[i].quantity,
-                             included_of(included, usage[i].metric), (int64_t)per->valuedouble,
-                             (int64_t)price->valuedouble, as->period_start_ms, until_ms, &lines[*n],
-                             &billable);
+        rc = bill_usage_line(usage[i].metric, usage[i].quantity, inc, per, price,
+                             as->period_start_ms, until_ms, &lines[*n], &billable);
         if (rc == TC_OK && billable)
             (*n)++;
     }

@@ -220,3 +220,19 @@ Test(properties, every_generated_invoice_adds_up_and_every_posting_balances)
         }
     }
 }
+
+Test(metric_terms, inclusion_absent_null_or_a_number_and_the_metered_price)
+{
+    cJSON *inc = cJSON_Parse("{\"api_requests\": 1000, \"workflow_executions\": null}");
+    cJSON *met = cJSON_Parse("{\"api_requests\": {\"per\": 1000, \"price_minor\": 20}}");
+    int64_t i = 7, per = 7, price = 7;
+    cr_assert(bill_metric_terms(inc, met, "api_requests", &i, &per, &price));
+    cr_assert(i == 1000 && per == 1000 && price == 20);
+    cr_assert_not(bill_metric_terms(inc, met, "workflow_executions", &i, &per, &price),
+                  "not metered: a hard limit");
+    cr_assert_eq(i, -1, "null is unlimited");
+    cr_assert_not(bill_metric_terms(inc, met, "notifications.sms", &i, &per, &price));
+    cr_assert_eq(i, 0, "absent is none included");
+    cJSON_Delete(inc);
+    cJSON_Delete(met);
+}
