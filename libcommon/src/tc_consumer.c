@@ -149,6 +149,8 @@ static int inbox_and_handle(tc_consumer_t *c, tc_dbconn_t *tx, const tc_event_t 
 {
     PGresult *res = NULL;
     *duplicate = 0;
+    if (c->opts.no_inbox)
+        return c->opts.handler(ev, topic, tx, c->opts.ud);
     int rc = tc_db_qp(tx, &res, "tc_inbox_insert",
                       "INSERT INTO processed_events (consumer_group, event_id, topic)"
                       " VALUES ($1,$2,$3) ON CONFLICT DO NOTHING",
@@ -286,6 +288,11 @@ typedef struct {
 static int inbox_batch(tc_consumer_t *c, tc_dbconn_t *tx, batch_item_t *items, int n,
                        const tc_event_t **news, int *nnew)
 {
+    if (c->opts.no_inbox) { /* the store absorbs redeliveries: every event is handed over */
+        for (*nnew = 0; *nnew < n; (*nnew)++)
+            news[*nnew] = &items[*nnew].ev;
+        return TC_OK;
+    }
     cJSON *rows = cJSON_CreateArray();
     for (int i = 0; rows && i < n; i++) {
         cJSON *r = cJSON_CreateObject();

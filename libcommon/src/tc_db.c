@@ -403,6 +403,33 @@ int tc_db_query(tc_dbconn_t *c, PGresult **res, const char *name, const char *sq
     return rc;
 }
 
+int tc_db_copy_in(tc_dbconn_t *c, const char *copy_sql, const char *data, size_t len)
+{
+    c->sqlstate[0] = '\0';
+    PGresult *r = PQexec(c->pg, copy_sql);
+    if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
+        int rc = result_rc(c, r);
+        PQclear(r);
+        return rc == TC_OK ? TC_EINVAL : rc; /* a statement that is not COPY FROM STDIN */
+    }
+    PQclear(r);
+    /* libpq sends in pieces of at most INT_MAX; a blocking connection waits for the socket,
+     * bounded by tcp_user_timeout and the server's statement_timeout */
+    const size_t piece = 1u << 20;
+    int ok = 1;
+    for (size_t off = 0; ok && off < len; off += piece)
+        ok = PQputCopyData(c->pg, data + off, (int)(len - off < piece ? len - off : piece)) == 1;
+    ok = PQputCopyEnd(c->pg, ok ? NULL : "aborted by the client") == 1 && ok;
+    int rc = TC_OK;
+    while ((r = PQgetResult(c->pg)) != NULL) {
+        int one = result_rc(c, r);
+        if (rc == TC_OK)
+            rc = one;
+        PQclear(r);
+    }
+    return rc == TC_OK && !ok ? TC_EUNAVAIL : rc;
+}
+
 const char *tc_db_sqlstate(tc_dbconn_t *c)
 {
     return c->sqlstate;

@@ -37,6 +37,7 @@ typedef struct {
     int batch_max;
     tc_batch_handler_fn batch_fn;
     void *batch_ud;
+    bool no_inbox;
     tc_consumer_t *running;
 } tc_consumer_spec_t;
 
@@ -466,6 +467,14 @@ int tc_service_consume_batch(tc_service_t *s, int max, tc_batch_handler_fn fn, v
     return TC_OK;
 }
 
+int tc_service_consume_keyed(tc_service_t *s)
+{
+    if (s->nconsumers == 0)
+        return TC_EINVAL;
+    s->consumers[s->nconsumers - 1].no_inbox = true;
+    return TC_OK;
+}
+
 int tc_service_after_commit(tc_service_t *s, tc_consumer_hook_fn fn, void *ud)
 {
     if (s->nconsumers == 0 || !fn)
@@ -712,6 +721,7 @@ static int start_background(tc_service_t *s)
                                  .batch_max = c->batch_max,
                                  .batch_fn = c->batch_fn,
                                  .batch_ud = c->batch_ud,
+                                 .no_inbox = c->no_inbox,
                                  .db = s->db,
                                  .producer = s->producer,
                                  .session_timeout_ms = s->session_timeout_ms,

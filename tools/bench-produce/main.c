@@ -2,14 +2,18 @@
  * bench-produce: a burst of CloudEvents on a topic, as fast as the broker takes them (make
  * bench's metering load: kcat starts a process per event with its own headers).
  *
- *   bench-produce --brokers HOST:PORT --count N [--orgs K] [--prefix P]
- *       N com.techcorp.workflow.execution.started events on workflow-events, binary content
- *       mode, each with its own event id and execution id (exe_<P><counter>), spread over K
- *       orgs (org_<P><index>, default 100), keyed by a workflow per org. Prints the count the
- *       broker acknowledged; exits 1 when any was refused.
+ *   bench-produce --brokers HOST:PORT --count N [--orgs K] [--prefix P] [--kind KIND]
+ *       N events in binary content mode, each with its own event id, spread over K orgs
+ *       (org_<P><index>, default 100). KIND workflow (default, billing's metering load):
+ *       com.techcorp.workflow.execution.started on workflow-events, each with its execution id
+ *       (exe_<P><counter>), keyed by a workflow per org. KIND api (analytics' ingest load):
+ *       com.techcorp.api.request on analytics-events as the gateway sends them, stamped now,
+ *       keyed by org, from 50 users per org with varied routes, statuses and latencies.
+ *       Prints the count the broker acknowledged; exits 1 when any was refused.
  */
 #include "tc/tc_core.h"
 #include "tc/tc_events.h"
+#include "tc/tc_time.h"
 
 #include <getopt.h>
 #include <stdatomic.h>
@@ -40,13 +44,12 @@ static void bench_id(char *out, size_t n, const char *kind, const char *prefix, 
 
 int main(int argc, char **argv)
 {
-    const char *brokers = NULL, *prefix = "BENCH";
+    const char *brokers = NULL, *prefix = "BENCH", *kind = "workflow";
     long count = 0, orgs = 100;
-    static const struct option opts[] = {{"brokers", required_argument, 0, 'b'},
-                                         {"count", required_argument, 0, 'n'},
-                                         {"orgs", required_argument, 0, 'o'},
-                                         {"prefix", required_argument, 0, 'p'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"brokers", required_argument, 0, 'b'}, {"count", required_argument, 0, 'n'},
+        {"orgs", required_argument, 0, 'o'},    {"prefix", required_argument, 0, 'p'},
+        {"kind", required_argument, 0, 'k'},    {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         if (c == 'b')
             brokers = optarg;
@@ -56,12 +59,16 @@ int main(int argc, char **argv)
             orgs = atol(optarg);
         else if (c == 'p')
             prefix = optarg;
+        else if (c == 'k')
+            kind = optarg;
         else
             return 2;
     }
-    if (!brokers || count <= 0 || orgs <= 0 || strlen(prefix) > 12) {
+    bool api = kind && strcmp(kind, "api") == 0;
+    if (!brokers || count <= 0 || orgs <= 0 || strlen(prefix) > 12 ||
+        (!api && strcmp(kind, "workflow") != 0)) {
         fprintf(stderr, "usage: bench-produce --brokers HOST:PORT --count N [--orgs K] "
-                        "[--prefix P (at most 12 characters)]\n");
+                        "[--prefix P (at most 12 characters)] [--kind workflow|api]\n");
         return 2;
     }
     tc_producer_opts_t po = {.brokers = brokers,
@@ -71,30 +78,50 @@ int main(int argc, char **argv)
     tc_producer_t *p = tc_producer_new(&po);
     if (!p)
         return 1;
+    char now[TC_RFC3339_LEN];
+    tc_time_format(tc_now_ms(), now);
     for (long i = 0; i < count; i++) {
-        char org[80], wf[80], exe[80], id[80], source[128], data[768];
+        char org[80], key[80], sub[80], id[80], source[128], data[768];
         bench_id(org, sizeof org, "org", prefix, i % orgs);
-        bench_id(wf, sizeof wf, "wf", prefix, i % orgs);
-        bench_id(exe, sizeof exe, "exe", prefix, i);
         bench_id(id, sizeof id, "evt", prefix, i);
-        snprintf(source, sizeof source, "/executions/%s", exe);
-        snprintf(data, sizeof data,
-                 "{\"execution_id\":\"%s\",\"workflow_id\":\"%s\",\"org_id\":\"%s\","
-                 "\"version\":1,\"status\":\"running\",\"trigger\":\"api\","
-                 "\"started_at\":\"2026-01-01T00:00:00.000Z\",\"steps_executed\":0,"
-                 "\"occurred_at\":\"2026-01-01T00:00:00.000Z\"}",
-                 exe, wf, org);
+        if (api) {
+            static const char *const routes[] = {"users", "workflows", "search", "billing"};
+            static const int statuses[] = {200, 200, 200, 201, 404, 500};
+            bench_id(sub, sizeof sub, "usr", prefix, (i / orgs) % 50);
+            bench_id(key, sizeof key, "req", prefix, i);
+            snprintf(source, sizeof source, "/requests/%s", key);
+            snprintf(data, sizeof data,
+                     "{\"request_id\":\"%s\",\"org_id\":\"%s\",\"principal\":\"%s\","
+                     "\"principal_type\":\"user\",\"route\":\"%s\",\"method\":\"GET\","
+                     "\"status\":%d,\"latency_ms\":%ld.5,\"bytes_in\":0,\"bytes_out\":%ld,"
+                     "\"occurred_at\":\"%s\"}",
+                     key, org, sub, routes[i % 4], statuses[i % 6], i % 97, 100 + i % 1000, now);
+            snprintf(key, sizeof key, "%s", org);
+        } else {
+            char exe[80];
+            bench_id(key, sizeof key, "wf", prefix, i % orgs);
+            bench_id(exe, sizeof exe, "exe", prefix, i);
+            snprintf(source, sizeof source, "/executions/%s", exe);
+            snprintf(data, sizeof data,
+                     "{\"execution_id\":\"%s\",\"workflow_id\":\"%s\",\"org_id\":\"%s\","
+                     "\"version\":1,\"status\":\"running\",\"trigger\":\"api\","
+                     "\"started_at\":\"2026-01-01T00:00:00.000Z\",\"steps_executed\":0,"
+                     "\"occurred_at\":\"2026-01-01T00:00:00.000Z\"}",
+                     exe, key, org);
+        }
         tc_event_t ev = {.specversion = "1.0",
                          .id = id,
                          .source = source,
-                         .type = "com.techcorp.workflow.execution.started",
-                         .time = "2026-01-01T00:00:00.000Z",
+                         .type = api ? "com.techcorp.api.request"
+                                     : "com.techcorp.workflow.execution.started",
+                         .time = api ? now : "2026-01-01T00:00:00.000Z",
                          .datacontenttype = "application/json",
-                         .partitionkey = wf,
+                         .partitionkey = key,
                          .data = data,
                          .data_len = strlen(data)};
         int rc;
-        while ((rc = tc_producer_send(p, "workflow-events", &ev, delivered, NULL)) == TC_EAGAIN)
+        while ((rc = tc_producer_send(p, api ? "analytics-events" : "workflow-events", &ev,
+                                      delivered, NULL)) == TC_EAGAIN)
             tc_producer_flush(p, 100);
         if (rc != TC_OK) {
             fprintf(stderr, "bench-produce: send: %s\n", tc_strerror(rc));

@@ -57,6 +57,10 @@ int tc_db_ping(tc_db_t *db);
  */
 int tc_db_query(tc_dbconn_t *c, PGresult **res, const char *name, const char *sql, int nparams,
                 const char *const *params);
+/* Bulk load: runs copy_sql (a COPY … FROM STDIN with no parameters, e.g. into a staging
+ * table) and sends data (whole lines of the COPY format named there). TC_OK once the server
+ * accepted every line; the codes of tc_db_query otherwise (TC_EINVAL for a bad line). */
+int tc_db_copy_in(tc_dbconn_t *c, const char *copy_sql, const char *data, size_t len);
 /* Convenience: the SQLSTATE of the last failed query on c ("" if none). */
 const char *tc_db_sqlstate(tc_dbconn_t *c);
 

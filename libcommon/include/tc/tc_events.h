@@ -216,6 +216,11 @@ typedef struct {
      * to batch_fn at once (batch_ud) instead of to handler one by one. Optional. */
     tc_batch_handler_fn batch_fn;
     void *batch_ud;
+    /* No inbox rows: every handler (and batch_fn) writes only rows keyed by the event (its id
+     * a unique key, ON CONFLICT DO NOTHING), so a redelivered event is absorbed by the store
+     * itself, one write per event fewer. Every event of a batch is handed over, an id
+     * repeated within a batch too. For high-volume append-only stores (analytics). */
+    bool no_inbox;
 } tc_consumer_opts_t;
 
 tc_consumer_t *tc_consumer_start(const tc_consumer_opts_t *opts);

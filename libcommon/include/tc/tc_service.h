@@ -97,6 +97,10 @@ int tc_service_after_commit(tc_service_t *s, tc_consumer_hook_fn fn, void *ud);
  * (tc_consumer_opts_t.batch_max), the new events of each batch handed to fn at once when fn is
  * given (tc_consumer_opts_t.batch_fn, with ud). TC_EINVAL when no consumer is registered yet. */
 int tc_service_consume_batch(tc_service_t *s, int max, tc_batch_handler_fn fn, void *ud);
+/* The consumer registered last keeps no inbox (tc_consumer_opts_t.no_inbox): its handlers
+ * write rows keyed by the event, so a redelivery changes nothing without one. TC_EINVAL when
+ * no consumer is registered yet. */
+int tc_service_consume_keyed(tc_service_t *s);
 /* Follows a topic in every replica (a group-less tail reader, tc_tail_start: no consumer
  * group, nothing committed): fn runs on the reader's thread for each event from lookback_ms
  * before tc_service_run on, until shutdown. For state each replica keeps for itself (a

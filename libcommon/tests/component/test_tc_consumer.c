@@ -344,3 +344,62 @@ Test(consumer, a_batch_handler_gets_each_new_event_once_in_few_calls)
     cr_assert_lt(calls, N / 4, "%lld calls for %d events: not batched", calls, N);
     tc_producer_free(p);
 }
+
+/* A keyed handler: each delivery appended (it_kv: one row per delivery, keyed by a sequence),
+ * so the test sees how many times each event was handed over. */
+static int record_delivery(const tc_event_t *const *evs, int n, tc_dbconn_t *tx, void *ud)
+{
+    int rc = TC_OK;
+    for (int i = 0; rc == TC_OK && i < n; i++) {
+        char key[160];
+        snprintf(key, sizeof key, "dlv:%s:%s:", (const char *)ud, evs[i]->id);
+        rc = tc_db_q(tx, NULL,
+                     "INSERT INTO it_kv (k, v) VALUES ($1 || gen_random_uuid()::text, 'x')", key);
+    }
+    return rc;
+}
+
+Test(consumer, without_an_inbox_every_delivery_reaches_the_handler_and_no_inbox_row_is_written)
+{
+    enum { N = 50 };
+    char topic[64], group[64], id[96];
+    it_unique("it-keyed", topic, sizeof topic);
+    it_unique("g-keyed", group, sizeof group);
+    tc_producer_t *p = it_producer();
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof id, "evt_%s_%d", group, i);
+        produce_raw(p, topic, id, "{\"kind\":\"keyed\"}");
+        if (i == 3) /* a redelivery: the store, not an inbox, must absorb it */
+            produce_raw(p, topic, id, "{\"kind\":\"keyed\"}");
+    }
+    const char *topics[] = {topic, NULL};
+    tc_consumer_opts_t o = {.brokers = it_env("TC_TEST_KAFKA"),
+                            .group = group,
+                            .topics = topics,
+                            .handler = it_record_effect,
+                            .ud = group,
+                            .db = db,
+                            .producer = p,
+                            .session_timeout_ms = 6000,
+                            .heartbeat_interval_ms = 1000,
+                            .batch_max = 20,
+                            .batch_fn = record_delivery,
+                            .batch_ud = group,
+                            .no_inbox = true};
+    tc_consumer_t *c = tc_consumer_start(&o);
+    cr_assert_not_null(c);
+    int64_t until = tc_mono_ms() + 60000;
+    while (tc_consumer_processed(c) < N + 1 && tc_mono_ms() < until)
+        tc_sleep_ms(50);
+    uint64_t handled = tc_consumer_processed(c);
+    tc_consumer_stop(c); /* frees c */
+    cr_assert_eq(handled, N + 1, "every message handled");
+    char like[128];
+    snprintf(like, sizeof like, "dlv:%s:%%", group);
+    cr_assert_eq(it_scalar(db, "SELECT count(*) FROM it_kv WHERE k LIKE $1", like), N + 1,
+                 "each delivery handed over, the repeated one too");
+    cr_assert_eq(
+        it_scalar(db, "SELECT count(*) FROM processed_events WHERE consumer_group = $1", group), 0,
+        "no inbox rows");
+    tc_producer_free(p);
+}

@@ -199,3 +199,32 @@ Test(db, more_statement_names_than_the_prepared_table_work_inside_transactions)
     cr_assert_eq(tc_db_commit(c), TC_OK);
     tc_db_release(db, c);
 }
+
+Test(db, copy_in_loads_lines_and_a_bad_line_fails_the_whole_copy)
+{
+    char k1[64], k2[64], k3[64];
+    it_unique("copy", k1, sizeof k1);
+    it_unique("copy", k2, sizeof k2);
+    it_unique("copy", k3, sizeof k3);
+    char data[512];
+    /* COPY text format: tab-separated, backslash escapes, \N for NULL */
+    int n = snprintf(data, sizeof data, "%s\ta\\tb\n%s\tline\\nbreak\n", k1, k2);
+    tc_dbconn_t *c = tc_db_acquire(db);
+    cr_assert_eq(tc_db_copy_in(c, "COPY it_kv (k, v) FROM STDIN", data, (size_t)n), TC_OK);
+    PGresult *r = NULL;
+    cr_assert_eq(tc_db_q(c, &r, "SELECT v FROM it_kv WHERE k = $1", k1), TC_OK);
+    cr_assert_str_eq(tc_db_val(r, 0, 0), "a\tb");
+    PQclear(r);
+    cr_assert_eq(tc_db_q(c, &r, "SELECT v FROM it_kv WHERE k = $1", k2), TC_OK);
+    cr_assert_str_eq(tc_db_val(r, 0, 0), "line\nbreak");
+    PQclear(r);
+    /* a line with a missing column: nothing of that COPY is kept, and the session still works */
+    n = snprintf(data, sizeof data, "%s\tfine\n%s\n", k3, k3);
+    cr_assert_eq(tc_db_copy_in(c, "COPY it_kv (k, v) FROM STDIN", data, (size_t)n), TC_EINVAL);
+    cr_assert_eq(tc_db_q(c, &r, "SELECT count(*) FROM it_kv WHERE k = $1", k3), TC_OK);
+    cr_assert_str_eq(tc_db_val(r, 0, 0), "0");
+    PQclear(r);
+    /* not a COPY FROM STDIN */
+    cr_assert_neq(tc_db_copy_in(c, "SELECT 1", "", 0), TC_OK);
+    tc_db_release(db, c);
+}

@@ -1,0 +1,320 @@
+#include "ingest_model.h"
+#include "tc/tc_core.h"
+#include "tc/tc_crypto.h"
+#include "tc/tc_time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TYPE_PREFIX "com.techcorp."
+
+/* Data fields not copied into properties: personal data (analytics keeps ids, not who a
+ * person is) and bulky payloads (definitions, bodies, audit snapshots). */
+static const char *const dropped_fields[] = {
+    "org_id", "email", "name",  "ip",   "phone",  "payload", "states", "description",
+    "before", "after", "title", "body", "fields", "subject", NULL,
+};
+
+/* Where the person an event is about is named, first match wins. */
+static const char *const person_fields[] = {"principal", "user_id", "recipient_id", "actor_id",
+                                            NULL};
+
+static bool dropped(const char *name)
+{
+    for (int i = 0; dropped_fields[i]; i++)
+        if (strcmp(name, dropped_fields[i]) == 0)
+            return true;
+    return false;
+}
+
+static const char *org_of(const char *name, const cJSON *data)
+{
+    const char *org = tc_json_get_str(data, "org_id");
+    if (!org && strncmp(name, "org.", 4) == 0)
+        org = tc_json_get_str(data, "id"); /* an org's own events name it as id */
+    return org && *org && strlen(org) <= AN_ORG_MAX ? org : NULL;
+}
+
+static const char *person_of(const char *name, const cJSON *data)
+{
+    for (int i = 0; person_fields[i]; i++) {
+        const char *p = tc_json_get_str(data, person_fields[i]);
+        if (p && *p)
+            return p;
+    }
+    const cJSON *actor = cJSON_GetObjectItemCaseSensitive(data, "actor");
+    const char *a = cJSON_IsObject(actor) ? tc_json_get_str(actor, "id") : NULL;
+    if (a && *a)
+        return a;
+    const char *id = strncmp(name, "user.", 5) == 0 ? tc_json_get_str(data, "id") : NULL;
+    return id ? id : "";
+}
+
+/* The data's members but the dropped ones; {"$truncated": true} when they are too big. */
+static int properties_of(const cJSON *data, cJSON **out)
+{
+    cJSON *props = cJSON_CreateObject();
+    if (!props)
+        return TC_ENOMEM;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, data)
+    {
+        if (!m->string || dropped(m->string))
+            continue;
+        cJSON *copy = cJSON_Duplicate(m, true);
+        if (!copy || !cJSON_AddItemToObject(props, m->string, copy)) {
+            cJSON_Delete(copy);
+            cJSON_Delete(props);
+            return TC_ENOMEM;
+        }
+    }
+    char *text = cJSON_PrintUnformatted(props);
+    size_t len = text ? strlen(text) : 0;
+    free(text);
+    if (len > AN_PROPS_MAX) {
+        cJSON_Delete(props);
+        props = cJSON_CreateObject();
+        if (!props || !cJSON_AddTrueToObject(props, "$truncated")) {
+            cJSON_Delete(props);
+            return TC_ENOMEM;
+        }
+    }
+    *out = props;
+    return TC_OK;
+}
+
+/* The event's own time: occurred_at, then the other usual names, then the envelope's. */
+static int64_t time_of(const cJSON *data, const char *envelope_time, int64_t now_ms)
+{
+    static const char *const fields[] = {"occurred_at", "started_at", "received_at", NULL};
+    int64_t ms;
+    for (int i = 0; fields[i]; i++) {
+        const char *t = tc_json_get_str(data, fields[i]);
+        if (t && tc_time_parse(t, &ms) == TC_OK)
+            return ms;
+    }
+    if (envelope_time && tc_time_parse(envelope_time, &ms) == TC_OK)
+        return ms;
+    return now_ms;
+}
+
+int an_row_from_event(const char *type, const char *id, const char *time, const cJSON *data,
+                      int64_t now_ms, int64_t oldest_ms, int64_t skew_ms, an_row_t *row,
+                      an_verdict_t *verdict)
+{
+    memset(row, 0, sizeof *row);
+    *verdict = AN_KEEP;
+    if (!type || !id || !*id || strlen(id) > AN_EVENT_ID_MAX || !cJSON_IsObject(data))
+        return TC_EINVAL;
+    const char *name =
+        strncmp(type, TYPE_PREFIX, strlen(TYPE_PREFIX)) == 0 ? type + strlen(TYPE_PREFIX) : type;
+    if (!*name || strlen(name) > AN_NAME_MAX)
+        return TC_EINVAL;
+    row->org_id = org_of(name, data);
+    if (!row->org_id) {
+        *verdict = AN_SKIP_NO_ORG;
+        return TC_OK;
+    }
+    row->occurred_ms = time_of(data, time, now_ms);
+    if (row->occurred_ms > now_ms + skew_ms)
+        row->occurred_ms = now_ms;
+    if (row->occurred_ms < oldest_ms) {
+        *verdict = AN_SKIP_EXPIRED;
+        return TC_OK;
+    }
+    row->id = id;
+    row->name = name;
+    row->distinct_id = person_of(name, data);
+    if (strlen(row->distinct_id) > AN_DISTINCT_MAX * 4)
+        row->distinct_id = "";
+    return properties_of(data, &row->properties);
+}
+
+void an_row_clear(an_row_t *row)
+{
+    cJSON_Delete(row->properties);
+    memset(row, 0, sizeof *row);
+}
+
+void an_rows_free(an_row_t *rows, int n)
+{
+    for (int i = 0; rows && i < n; i++) {
+        cJSON_Delete(rows[i].properties);
+        free((char *)rows[i].id); /* capture rows own their id (see capture_one) */
+    }
+    free(rows);
+}
+
+/* ------------------------------------------------------------------ capture */
+
+static bool id_chars_ok(const char *s)
+{
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '-' || *s == '.' || *s == ':'))
+            return false;
+    return true;
+}
+
+/* A string member of 1..max code points; an error on field.name otherwise. */
+static const char *member_str(tc_jv_t *jv, const cJSON *ev, const char *field, const char *name,
+                              bool required, size_t max)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev, name);
+    if (!v) {
+        if (required)
+            tc_jv_error(jv, field, "%s is required", name);
+        return NULL;
+    }
+    ssize_t cps = cJSON_IsString(v) ? tc_utf8_validate(v->valuestring, strlen(v->valuestring)) : -1;
+    if (cps < 1 || (size_t)cps > max) {
+        tc_jv_error(jv, field, "%s: a string of 1 to %zu characters", name, max);
+        return NULL;
+    }
+    return v->valuestring;
+}
+
+static void capture_one(const cJSON *ev, const char *field, int64_t now_ms, int64_t oldest_ms,
+                        int64_t skew_ms, tc_jv_t *jv, const char *org_id, an_row_t *row)
+{
+    static const char *const allowed[] = {"event",     "distinct_id", "properties",
+                                          "timestamp", "uuid",        NULL};
+    char where[96];
+    if (!cJSON_IsObject(ev)) {
+        tc_jv_error(jv, field, "an event object");
+        return;
+    }
+    const cJSON *m;
+    cJSON_ArrayForEach(m, ev)
+    {
+        bool known = false;
+        for (int i = 0; allowed[i] && !known; i++)
+            known = m->string && strcmp(m->string, allowed[i]) == 0;
+        if (!known) {
+            snprintf(where, sizeof where, "%s.%s", field, m->string ? m->string : "?");
+            tc_jv_error(jv, where, "unknown field");
+        }
+    }
+    snprintf(where, sizeof where, "%s.event", field);
+    const char *name = member_str(jv, ev, where, "event", true, AN_NAME_MAX);
+    snprintf(where, sizeof where, "%s.distinct_id", field);
+    const char *person = member_str(jv, ev, where, "distinct_id", true, AN_DISTINCT_MAX);
+    snprintf(where, sizeof where, "%s.uuid", field);
+    const char *uuid = member_str(jv, ev, where, "uuid", false, AN_EVENT_ID_MAX);
+    if (uuid && !id_chars_ok(uuid)) {
+        tc_jv_error(jv, where, "letters, digits and _ - . : only");
+        uuid = NULL;
+    }
+    int64_t at = now_ms;
+    const cJSON *ts = cJSON_GetObjectItemCaseSensitive(ev, "timestamp");
+    snprintf(where, sizeof where, "%s.timestamp", field);
+    if (ts && (!cJSON_IsString(ts) || tc_time_parse(ts->valuestring, &at) != TC_OK))
+        tc_jv_error(jv, where, "an RFC 3339 time");
+    else if (at < oldest_ms || at > now_ms + skew_ms)
+        tc_jv_error(jv, where, "within the retention and not more than a day ahead");
+    const cJSON *props = cJSON_GetObjectItemCaseSensitive(ev, "properties");
+    snprintf(where, sizeof where, "%s.properties", field);
+    char *text = props && cJSON_IsObject(props) ? cJSON_PrintUnformatted(props) : NULL;
+    if (props && !cJSON_IsObject(props))
+        tc_jv_error(jv, where, "an object");
+    else if (props && (!text || strlen(text) > AN_PROPS_MAX))
+        tc_jv_error(jv, where, "at most %d bytes as JSON", AN_PROPS_MAX);
+    free(text);
+    if (tc_jv_failed(jv))
+        return; /* rows are built only for a clean request */
+    char idbuf[AN_EVENT_ID_MAX + 1];
+    if (uuid)
+        snprintf(idbuf, sizeof idbuf, "%s", uuid);
+    else if (tc_id_new("evt_", idbuf, sizeof idbuf) != TC_OK)
+        jv->oom = 1;
+    row->org_id = org_id;
+    row->name = name;
+    row->distinct_id = person;
+    row->occurred_ms = at;
+    row->id = jv->oom ? NULL : strdup(idbuf);
+    row->properties = props ? cJSON_Duplicate(props, true) : cJSON_CreateObject();
+    if (!row->id || !row->properties)
+        jv->oom = 1;
+}
+
+int an_rows_from_capture(const cJSON *body, int64_t now_ms, int64_t oldest_ms, int64_t skew_ms,
+                         tc_jv_t *jv, const char *org_id, an_row_t **rows, int *n)
+{
+    *rows = NULL;
+    *n = 0;
+    const cJSON *batch = cJSON_GetObjectItemCaseSensitive(body, "batch");
+    int count = 1;
+    if (batch) {
+        count = cJSON_IsArray(batch) ? cJSON_GetArraySize(batch) : -1;
+        if (count < 1 || count > AN_CAPTURE_MAX) {
+            tc_jv_error(jv, "batch", "an array of 1 to %d events", AN_CAPTURE_MAX);
+            return TC_EINVAL;
+        }
+        if (cJSON_GetArraySize(body) != 1)
+            tc_jv_error(jv, "body", "batch is the only member of a batch request");
+    }
+    an_row_t *out = calloc((size_t)count, sizeof *out);
+    if (!out)
+        return TC_ENOMEM;
+    if (!batch) {
+        capture_one(body, "body", now_ms, oldest_ms, skew_ms, jv, org_id, &out[0]);
+    } else {
+        int i = 0;
+        const cJSON *ev;
+        cJSON_ArrayForEach(ev, batch)
+        {
+            char field[32];
+            snprintf(field, sizeof field, "batch[%d]", i);
+            capture_one(ev, field, now_ms, oldest_ms, skew_ms, jv, org_id, &out[i++]);
+        }
+    }
+    if (jv->oom || tc_jv_failed(jv)) {
+        int rc = jv->oom ? TC_ENOMEM : TC_EINVAL;
+        an_rows_free(out, count);
+        return rc;
+    }
+    *rows = out;
+    *n = count;
+    return TC_OK;
+}
+
+/* ------------------------------------------------------------------ COPY text format */
+
+int an_copy_escape(tc_buf_t *out, const char *s)
+{
+    size_t start = 0, i = 0;
+    int rc = TC_OK;
+    for (; rc == TC_OK && s[i]; i++) {
+        const char *esc = s[i] == '\\'   ? "\\\\"
+                          : s[i] == '\t' ? "\\t"
+                          : s[i] == '\n' ? "\\n"
+                          : s[i] == '\r' ? "\\r"
+                                         : NULL;
+        if (!esc)
+            continue;
+        rc = tc_buf_append(out, s + start, i - start);
+        if (rc == TC_OK)
+            rc = tc_buf_puts(out, esc);
+        start = i + 1;
+    }
+    return rc == TC_OK ? tc_buf_append(out, s + start, i - start) : rc;
+}
+
+int an_copy_line(tc_buf_t *out, const an_row_t *row, const char *source)
+{
+    char at[TC_RFC3339_LEN];
+    tc_time_format(row->occurred_ms, at);
+    char *props = cJSON_PrintUnformatted(row->properties);
+    if (!props)
+        return TC_ENOMEM;
+    const char *fields[] = {row->org_id, row->id, row->name, row->distinct_id, at, source, props};
+    int rc = TC_OK;
+    for (size_t i = 0; rc == TC_OK && i < TC_ARRAY_LEN(fields); i++) {
+        rc = an_copy_escape(out, fields[i] ? fields[i] : "");
+        if (rc == TC_OK)
+            rc = tc_buf_putc(out, i + 1 < TC_ARRAY_LEN(fields) ? '\t' : '\n');
+    }
+    free(props);
+    return rc;
+}
