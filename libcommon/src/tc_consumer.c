@@ -450,8 +450,61 @@ static int64_t partition_lag(const cJSON *part)
     return -1;
 }
 
-/* Sets events_consumer_lag{topic,group} for every subscribed topic and the total behind
- * tc_consumer_lag(). */
+/* ------------------------------------------------------------------ lag of a process's members
+ *
+ * A process may run several members of one group (a service that splits a high-volume topic's
+ * partitions over workers): events_consumer_lag{topic,group} is then the sum of its members'
+ * lags, each member reporting its own share here. The table is this module's. */
+#define LAG_SHARES 64
+
+static struct {
+    pthread_mutex_t mu;
+    struct {
+        const tc_consumer_t *member;
+        const char *group, *topic; /* borrowed from the member, which outlives its entry */
+        int64_t lag;
+    } e[LAG_SHARES];
+} lag_shares = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* Records the member's lag on topic; returns the sum over the process's members of the group
+ * (this member alone when the table is full). */
+static int64_t lag_share_set(const tc_consumer_t *c, const char *topic, int64_t lag)
+{
+    int64_t sum = 0;
+    bool mine = false;
+    pthread_mutex_lock(&lag_shares.mu);
+    for (int i = 0; i < LAG_SHARES && !mine; i++)
+        if (lag_shares.e[i].member == c && strcmp(lag_shares.e[i].topic, topic) == 0) {
+            lag_shares.e[i].lag = lag;
+            mine = true;
+        }
+    for (int i = 0; i < LAG_SHARES && !mine; i++)
+        if (!lag_shares.e[i].member) {
+            lag_shares.e[i].member = c;
+            lag_shares.e[i].group = c->group;
+            lag_shares.e[i].topic = topic;
+            lag_shares.e[i].lag = lag;
+            mine = true;
+        }
+    for (int i = 0; i < LAG_SHARES; i++)
+        if (lag_shares.e[i].member && strcmp(lag_shares.e[i].group, c->group) == 0 &&
+            strcmp(lag_shares.e[i].topic, topic) == 0)
+            sum += lag_shares.e[i].lag;
+    pthread_mutex_unlock(&lag_shares.mu);
+    return mine ? sum : lag;
+}
+
+static void lag_share_drop(const tc_consumer_t *c)
+{
+    pthread_mutex_lock(&lag_shares.mu);
+    for (int i = 0; i < LAG_SHARES; i++)
+        if (lag_shares.e[i].member == c)
+            memset(&lag_shares.e[i], 0, sizeof lag_shares.e[i]);
+    pthread_mutex_unlock(&lag_shares.mu);
+}
+
+/* Sets events_consumer_lag{topic,group} for every subscribed topic (with the process's other
+ * members of the group) and this member's total behind tc_consumer_lag(). */
 static void record_lag(tc_consumer_t *c, const cJSON *topics)
 {
     int64_t total = 0;
@@ -469,7 +522,8 @@ static void record_lag(tc_consumer_t *c, const cJSON *topics)
             if (lag > 0)
                 topic_lag += lag;
         }
-        tc_metric_set(c->m_lag, (double)topic_lag, c->topics[t], c->group);
+        tc_metric_set(c->m_lag, (double)lag_share_set(c, c->topics[t], topic_lag), c->topics[t],
+                      c->group);
         total += topic_lag;
     }
     atomic_store(&c->lag, total);
@@ -660,6 +714,7 @@ void tc_consumer_stop(tc_consumer_t *c)
     if (err)
         tc_log_kv(TC_LOG_WARN, "kafka consumer close", "detail", rd_kafka_err2str(err), NULL);
     rd_kafka_destroy(c->rk);
+    lag_share_drop(c);
     consumer_free(c);
 }
 

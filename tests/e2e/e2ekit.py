@@ -25,7 +25,8 @@ OWNERS = (("/v1/auth/", "auth"), ("/.well-known/", "auth"), ("/v1/users", "user"
           ("/v1/orgs/", "user"), ("/v1/notifications", "notification"), ("/v1/search", "search"),
           ("/v1/workflows", "workflow"), ("/v1/executions", "workflow"),
           ("/v1/integrations/", "integration-hub"), ("/v1/webhooks/", "integration-hub"),
-          ("/v1/billing/", "billing"))
+          ("/v1/billing/", "billing"), ("/v1/analytics/", "analytics"),
+          ("/v1/audit-logs", "analytics"))
 
 
 class Contracts:
@@ -35,7 +36,7 @@ class Contracts:
         base = os.path.join(stack.root, "proto", "openapi")
         self.docs = {name: OpenApi(os.path.join(base, f"{name}.yaml"))
                      for name in ("auth", "user", "gateway", "notification", "search",
-                                  "workflow", "integration-hub", "billing")}
+                                  "workflow", "integration-hub", "billing", "analytics")}
         path = stack.service_env("gateway")["GATEWAY_CONFIG"]
         if not os.path.isabs(path):
             path = os.path.join(stack.root, path)

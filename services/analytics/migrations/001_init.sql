@@ -20,6 +20,8 @@ BEGIN
     IF unit NOT IN ('month', 'year') THEN
         RAISE EXCEPTION 'unit must be month or year';
     END IF;
+    -- replicas run this side by side: one at a time, so none meets another's half-made table
+    PERFORM pg_advisory_xact_lock(hashtext('analytics_partitions'));
     start := date_trunc(unit, least(oldest, now()) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
     last := date_trunc(unit, now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + step * ahead;
     WHILE start <= last LOOP
@@ -46,6 +48,7 @@ DECLARE
     r record;
     upper_bound timestamptz;
 BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('analytics_partitions'));
     FOR r IN
         SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) AS bound
         FROM pg_inherits i
@@ -71,7 +74,7 @@ CREATE TABLE events (
     distinct_id text        NOT NULL DEFAULT '',
     occurred_at timestamptz NOT NULL,
     received_at timestamptz NOT NULL DEFAULT now(),
-    source      text        NOT NULL, -- the topic, or 'capture' for the client API
+    source      text        NOT NULL, -- 'fleet' (a *-events topic) or 'capture' (the client API)
     properties  jsonb       NOT NULL DEFAULT '{}'::jsonb,
     PRIMARY KEY (org_id, id, occurred_at)
 ) PARTITION BY RANGE (occurred_at);
@@ -107,7 +110,7 @@ CREATE TABLE audit_log (
     before      jsonb,
     after       jsonb,
     request_id  text,
-    source      text        NOT NULL, -- the emitting service (the event's source)
+    source      text        NOT NULL, -- the audit event's CloudEvent source (/<collection>/<id>)
     occurred_at timestamptz NOT NULL,
     recorded_at timestamptz NOT NULL DEFAULT now(),
     prev_hash   text        NOT NULL,

@@ -12,6 +12,7 @@ void analytics_app_config(analytics_app_t *app, tc_config_t *cfg)
         (int)tc_config_int(cfg, "ANALYTICS_PARTITION_JOB_MS", 3600000, 1000, 86400000);
     app->partitions_ahead = (int)tc_config_int(cfg, "ANALYTICS_PARTITIONS_AHEAD", 3, 1, 24);
     app->ingest_batch = (int)tc_config_int(cfg, "ANALYTICS_INGEST_BATCH", 1000, 1, 1000);
+    app->ingest_workers = (int)tc_config_int(cfg, "ANALYTICS_INGEST_WORKERS", 4, 1, 6);
     app->query_timeout_ms =
         (int)tc_config_int(cfg, "ANALYTICS_QUERY_TIMEOUT_MS", 10000, 100, 300000);
     app->future_skew_ms = 24LL * 3600 * 1000;

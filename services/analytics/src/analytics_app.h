@@ -15,6 +15,7 @@ typedef struct {
     int partition_job_ms;      /* ANALYTICS_PARTITION_JOB_MS: partitions made ahead, old dropped */
     int partitions_ahead;      /* ANALYTICS_PARTITIONS_AHEAD: months of partitions made ahead */
     int ingest_batch;          /* ANALYTICS_INGEST_BATCH: events per ingest transaction */
+    int ingest_workers;        /* ANALYTICS_INGEST_WORKERS: group members splitting the topics */
     int query_timeout_ms;      /* ANALYTICS_QUERY_TIMEOUT_MS: statement timeout of a query */
     int64_t future_skew_ms;    /* an event stamped later than now + this is taken as now */
 } analytics_app_t;

@@ -41,10 +41,11 @@ int audit_rec_from_event(const char *id, const char *source, const cJSON *data, 
     r->target_id = tc_json_get_str(target, "id");
     r->request_id = tc_json_get_str(data, "request_id");
     const char *at = tc_json_get_str(data, "occurred_at");
-    if (!short_str(id) || !short_str(source) || !short_str(r->org_id) ||
-        !short_str(r->actor_type) || !short_str(r->actor_id) || !short_str(r->action) ||
-        !short_str(r->target_type) || !short_str(r->target_id) ||
-        (r->actor_role && strlen(r->actor_role) > AUDIT_FIELD_MAX) ||
+    bool actor_known = r->actor_type && (strcmp(r->actor_type, "user") == 0 ||
+                                         strcmp(r->actor_type, "service") == 0);
+    if (!short_str(id) || !short_str(source) || !short_str(r->org_id) || !actor_known ||
+        !short_str(r->actor_id) || !short_str(r->action) || !short_str(r->target_type) ||
+        !short_str(r->target_id) || (r->actor_role && strlen(r->actor_role) > AUDIT_FIELD_MAX) ||
         (r->request_id && strlen(r->request_id) > AUDIT_FIELD_MAX) || !at ||
         tc_time_parse(at, &r->occurred_ms) != TC_OK)
         return TC_EINVAL;

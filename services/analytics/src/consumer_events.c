@@ -3,7 +3,8 @@
  *
  * No inbox: a row's key is (org, event id, time), so a redelivered event is absorbed by the
  * table itself, and an inbox row per event would double the writes at 50,000 events/s.
- * Events without an org, or older than the retention, are counted and skipped.
+ * Events without an org, older than the retention or ahead of the clock are counted and
+ * skipped.
  */
 #include "analytics_app.h"
 #include "handlers.h"
@@ -28,7 +29,8 @@ static tc_metric_t *skipped_metric(void)
 {
     return tc_metric_counter(
         "analytics_events_skipped_total",
-        "Fleet events not stored: no org to file them under, or past retention", "reason");
+        "Fleet events not stored: no org to file them under, past retention, ahead of the clock",
+        "reason");
 }
 
 /* Appends the event's row to lines (or skips it). */
@@ -44,7 +46,10 @@ static int add_event(analytics_app_t *app, const tc_event_t *ev, int64_t now, tc
     if (rc == TC_OK && verdict == AN_KEEP)
         rc = an_copy_line(lines, &row, FLEET_SOURCE);
     else if (rc == TC_OK)
-        tc_metric_inc(skipped_metric(), 1, verdict == AN_SKIP_NO_ORG ? "no_org" : "expired");
+        tc_metric_inc(skipped_metric(), 1,
+                      verdict == AN_SKIP_NO_ORG    ? "no_org"
+                      : verdict == AN_SKIP_EXPIRED ? "expired"
+                                                   : "future");
     an_row_clear(&row);
     cJSON_Delete(data);
     return rc;
@@ -81,12 +86,20 @@ static int on_event(const tc_event_t *ev, const char *topic, tc_dbconn_t *tx, vo
     return on_batch(one, 1, tx, ud);
 }
 
+/* Several members of the group in this process, each with its share of the partitions and
+ * its own database connection: while one member's batch is in PostgreSQL, another decodes
+ * and formats the next (one member leaves a core idle either way). */
 int consumer_events_start(analytics_app_t *app)
 {
     if (!skipped_metric())
         return TC_ENOMEM;
-    int rc = tc_service_consume(app->svc, "events", topics, on_event, app);
-    if (rc == TC_OK)
-        rc = tc_service_consume_batch(app->svc, app->ingest_batch, on_batch, app);
-    return rc == TC_OK ? tc_service_consume_keyed(app->svc) : rc;
+    int rc = TC_OK;
+    for (int i = 0; rc == TC_OK && i < app->ingest_workers; i++) {
+        rc = tc_service_consume(app->svc, "events", topics, on_event, app);
+        if (rc == TC_OK)
+            rc = tc_service_consume_batch(app->svc, app->ingest_batch, on_batch, app);
+        if (rc == TC_OK)
+            rc = tc_service_consume_keyed(app->svc);
+    }
+    return rc;
 }

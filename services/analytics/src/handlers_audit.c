@@ -1,4 +1,6 @@
-/* The audit log's readers: GET /v1/audit-logs (a page), …/export (JSON lines), …/verify. */
+/* The audit log's readers: GET /v1/audit-logs (a page), …/export (JSON lines), …/verify.
+ * Export and verification read an org's whole history: they run with the query time limit
+ * (ANALYTICS_QUERY_TIMEOUT_MS) rather than the pool's default statement timeout. */
 #include "audit_model.h"
 #include "handlers.h"
 #include "store.h"
@@ -57,14 +59,16 @@ void h_audit_export(tc_req_t *req, tc_resp_t *resp, void *ud)
     audit_filter_t f;
     if (!read_filter(req, resp, &f))
         return;
-    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
-    if (!c)
+    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
+    if (!tx)
         return;
     tc_buf_t out;
     tc_buf_init(&out);
     int64_t count = 0;
-    int rc = store_audit_export(c, tc_req_principal(req)->org, &f, &out, &count);
-    tc_db_release(app->db, c);
+    int rc = store_statement_timeout(tx, app->query_timeout_ms);
+    if (rc == TC_OK)
+        rc = store_audit_export(tx, tc_req_principal(req)->org, &f, &out, &count);
+    tc_tx_abort(app->db, tx); /* read only */
     if (rc == TC_EINVAL && count > AUDIT_EXPORT_MAX) {
         tc_buf_free(&out);
         tc_resp_error(resp, 422, "export_too_large",
@@ -89,12 +93,14 @@ void h_audit_export(tc_req_t *req, tc_resp_t *resp, void *ud)
 void h_audit_verify(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     analytics_app_t *app = ud;
-    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
-    if (!c)
+    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
+    if (!tx)
         return;
     cJSON *report = NULL;
-    int rc = store_audit_verify(c, tc_req_principal(req)->org, &report);
-    tc_db_release(app->db, c);
+    int rc = store_statement_timeout(tx, app->query_timeout_ms);
+    if (rc == TC_OK)
+        rc = store_audit_verify(tx, tc_req_principal(req)->org, &report);
+    tc_tx_abort(app->db, tx); /* read only */
     if (rc != TC_OK)
         tc_resp_fail(resp, rc);
     else

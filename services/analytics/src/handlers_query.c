@@ -116,7 +116,7 @@ void h_query(tc_req_t *req, tc_resp_t *resp, void *ud)
     cJSON *data = NULL, *body = NULL;
     if (rc == TC_OK)
         rc = rows_json(&s, res, &data, &total);
-    int rows = rc == TC_OK ? PQntuples(res) : 0;
+    int rows = rc == TC_OK ? cJSON_GetArraySize(data) : 0;
     PQclear(res);
     if (tx)
         tc_tx_abort(app->db, tx); /* read only: nothing to commit */

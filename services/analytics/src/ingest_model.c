@@ -116,9 +116,17 @@ int an_row_from_event(const char *type, const char *id, const char *time, const 
         *verdict = AN_SKIP_NO_ORG;
         return TC_OK;
     }
+    /* a time ahead of the clock (a producer's clock ahead, a bad field) falls back to the
+     * envelope's, set by the producer's outbox: a redelivery then gets the same time again
+     * and stays one row; with both ahead the event is skipped */
     row->occurred_ms = time_of(data, time, now_ms);
+    int64_t envelope_ms = 0;
     if (row->occurred_ms > now_ms + skew_ms)
-        row->occurred_ms = now_ms;
+        row->occurred_ms = time && tc_time_parse(time, &envelope_ms) == TC_OK ? envelope_ms : 0;
+    if (row->occurred_ms > now_ms + skew_ms || row->occurred_ms == 0) {
+        *verdict = AN_SKIP_FUTURE;
+        return TC_OK;
+    }
     if (row->occurred_ms < oldest_ms) {
         *verdict = AN_SKIP_EXPIRED;
         return TC_OK;
@@ -209,7 +217,12 @@ static void capture_one(const cJSON *ev, const char *field, int64_t now_ms, int6
     int64_t at = now_ms;
     const cJSON *ts = cJSON_GetObjectItemCaseSensitive(ev, "timestamp");
     snprintf(where, sizeof where, "%s.timestamp", field);
-    if (ts && (!cJSON_IsString(ts) || tc_time_parse(ts->valuestring, &at) != TC_OK))
+    /* an event is the same event again only at the same time: a client that retries fixes
+     * both, as PostHog's SDKs do */
+    if (uuid && !ts)
+        tc_jv_error(jv, where,
+                    "required with uuid (a retry is the same event only at the same time)");
+    else if (ts && (!cJSON_IsString(ts) || tc_time_parse(ts->valuestring, &at) != TC_OK))
         tc_jv_error(jv, where, "an RFC 3339 time");
     else if (at < oldest_ms || at > now_ms + skew_ms)
         tc_jv_error(jv, where, "within the retention and not more than a day ahead");

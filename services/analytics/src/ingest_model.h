@@ -41,12 +41,16 @@ typedef enum {
     AN_KEEP = 0,
     AN_SKIP_NO_ORG,  /* no org to file it under (a service token's call, a system event) */
     AN_SKIP_EXPIRED, /* older than the retention: its partition is gone or about to be */
+    AN_SKIP_FUTURE,  /* its time and its envelope's both more than the skew ahead of now */
 } an_verdict_t;
 
 /*
- * The row of a fleet event (type, id, time from the envelope; data parsed). `now_ms` and
- * `oldest_ms` (now - retention) bound the time: later than now + skew counts as now (a clock
- * ahead must not create rows in months without partitions), older than oldest_ms is skipped.
+ * The row of a fleet event (type, id, time from the envelope; data parsed). The time is the
+ * data's own (occurred_at, started_at, received_at), else the envelope's, else now_ms (no
+ * time anywhere: a redelivery of such an event is a second row). Later than now + skew, the
+ * envelope's time is taken instead, and with that ahead too the event is skipped (a clock
+ * ahead must not fill months without partitions); older than oldest_ms (now - retention) it
+ * is skipped.
  * TC_OK with *verdict; TC_EINVAL for an event that cannot be read (dead-lettered); TC_ENOMEM.
  */
 int an_row_from_event(const char *type, const char *id, const char *time, const cJSON *data,
@@ -55,9 +59,9 @@ int an_row_from_event(const char *type, const char *id, const char *time, const 
 
 /*
  * The rows of a capture request: {"batch": [event, …]} or one event as the body; each event
- * {"event", "distinct_id", "properties"?, "timestamp"?, "uuid"?}. Every problem goes into jv
- * (field names like "batch[3].event"); *rows (n) is filled only when there is none. An event
- * without uuid gets a fresh evt_ id (a retry of it is then a second event: clients that retry
+ * {"event", "distinct_id", "properties"?, "timestamp"?, "uuid"? (with timestamp)}. Every problem
+ * goes into jv (field names like "batch[3].event"); *rows (n) is filled only when there is none. An
+ * event without uuid gets a fresh evt_ id (a retry of it is then a second event: clients that retry
  * send uuid, as PostHog's do). Rows borrow from body; an_rows_free releases them.
  */
 int an_rows_from_capture(const cJSON *body, int64_t now_ms, int64_t oldest_ms, int64_t skew_ms,

@@ -22,6 +22,9 @@ int store_events_copy(tc_dbconn_t *tx, const tc_buf_t *lines, int64_t *stored);
 int store_query_run(tc_dbconn_t *tx, const char *org_id, int timeout_ms, const char *sql,
                     int nparams, const char *const *params, PGresult **res);
 
+/* The transaction's statement timeout (ends with it): reads over a whole org's history. */
+int store_statement_timeout(tc_dbconn_t *tx, int timeout_ms);
+
 /* One audit record appended to its org's chain (seq and hashes set by the database); an
  * event id the org's log has already is left alone (*added false). */
 int store_audit_append(tc_dbconn_t *tx, const audit_rec_t *r, bool *added);

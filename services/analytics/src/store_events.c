@@ -43,6 +43,14 @@ int store_events_copy(tc_dbconn_t *tx, const tc_buf_t *lines, int64_t *stored)
     return rc;
 }
 
+int store_statement_timeout(tc_dbconn_t *tx, int timeout_ms)
+{
+    char timeout[32];
+    snprintf(timeout, sizeof timeout, "%d", timeout_ms);
+    return tc_db_qp(tx, NULL, "an_timeout", "SELECT set_config('statement_timeout', $1, true)",
+                    timeout);
+}
+
 int store_query_run(tc_dbconn_t *tx, const char *org_id, int timeout_ms, const char *sql,
                     int nparams, const char *const *params, PGresult **res)
 {

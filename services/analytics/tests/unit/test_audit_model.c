@@ -52,8 +52,12 @@ Test(audit, missing_or_malformed_fields_are_invalid)
         cJSON_Delete(d);
     }
     cJSON *d = cJSON_Parse(good);
-    cJSON_ReplaceItemInObject(d, "after", cJSON_CreateString("not an object"));
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(d, "actor"), "type", cJSON_CreateString("robot"));
     audit_rec_t r;
+    cr_assert_eq(audit_rec_from_event("evt_1", "/s/1", d, &r), TC_EINVAL, "actor user or service");
+    cJSON_Delete(d);
+    d = cJSON_Parse(good);
+    cJSON_ReplaceItemInObject(d, "after", cJSON_CreateString("not an object"));
     cr_assert_eq(audit_rec_from_event("evt_1", "/s/1", d, &r), TC_EINVAL);
     cr_assert_null(r.before, "nothing left allocated");
     cJSON_Delete(d);

@@ -2,7 +2,8 @@
  * one 422), defaults, the SQL each filter op and metric renders and the value it binds, that no
  * client text ever reaches the SQL text, placeholder numbering, the PostgreSQL array literal,
  * range and interval limits, the funnel and retention statements, rows as JSON. No I/O: the
- * statements were also run against PostgreSQL 15 by hand (see the service README). */
+ * component suites run the statements against PostgreSQL (test_analytics_capture_query.py,
+ * test_analytics_funnels.py). */
 #include <criterion/criterion.h>
 #include <stdarg.h>
 #include <stdio.h>
