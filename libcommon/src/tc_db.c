@@ -416,16 +416,21 @@ int tc_db_copy_in(tc_dbconn_t *c, const char *copy_sql, const char *data, size_t
     /* libpq sends in pieces of at most INT_MAX; a blocking connection waits for the socket,
      * bounded by tcp_user_timeout and the server's statement_timeout */
     const size_t piece = 1u << 20;
-    int ok = 1;
+    bool ok = true;
     for (size_t off = 0; ok && off < len; off += piece)
         ok = PQputCopyData(c->pg, data + off, (int)(len - off < piece ? len - off : piece)) == 1;
     ok = PQputCopyEnd(c->pg, ok ? NULL : "aborted by the client") == 1 && ok;
     int rc = TC_OK;
     while ((r = PQgetResult(c->pg)) != NULL) {
-        int one = result_rc(c, r);
+        /* still in COPY: the end was never sent (the connection failed under us); another
+         * PQgetResult would answer the same forever */
+        bool stuck = PQresultStatus(r) == PGRES_COPY_IN;
+        int one = stuck ? TC_EUNAVAIL : result_rc(c, r);
         if (rc == TC_OK)
             rc = one;
         PQclear(r);
+        if (stuck)
+            break;
     }
     return rc == TC_OK && !ok ? TC_EUNAVAIL : rc;
 }

@@ -158,7 +158,8 @@ static void read_config(tc_service_t *s)
     if (needs & TC_NEED_DB) {
         s->db_url = tc_config_secret(c, "DATABASE_URL", NULL);
         /* headroom over the request threads for consumers, jobs and key loads */
-        s->db_pool = (int)tc_config_int(c, "DB_POOL_SIZE", s->threads + 4, 1, 512);
+        s->db_pool =
+            (int)tc_config_int(c, "DB_POOL_SIZE", s->threads + 4 + s->def.background_conns, 1, 512);
         s->stmt_timeout_ms = (int)tc_config_int(c, "DB_STATEMENT_TIMEOUT_MS", 5000, 100, 600000);
         if (needs & TC_NEED_DB_PIPE)
             s->db_pipe_conns = (int)tc_config_int(c, "DB_PIPE_CONNS", 2, 0, 64);

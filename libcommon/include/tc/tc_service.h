@@ -47,6 +47,10 @@ typedef struct {
     unsigned degradable;
     const tc_migration_t *migrations;
     size_t nmigrations;
+    /* Database connections the service's own background work holds at once beyond the
+     * common ones (extra consumers, jobs that run queries): added to DB_POOL_SIZE's default
+     * (HTTP_THREADS + 4), so requests do not wait for a connection behind them. */
+    int background_conns;
 } tc_service_def_t;
 
 /* Blocks the shutdown signals (before any thread exists), sets up logging and reads the

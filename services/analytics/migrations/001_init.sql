@@ -6,9 +6,11 @@
 -- Idempotent; returns how many were created. Partitions of audit_log lose UPDATE, DELETE and
 -- TRUNCATE for the table owner as the parent does (a partition can be written directly,
 -- bypassing the parent's privileges).
+-- Bounds are UTC month or year starts whatever the session's time zone: timestamptz
+-- arithmetic adds months in the session's zone (SET timezone below).
 CREATE FUNCTION analytics_ensure_partitions(parent text, unit text, oldest timestamptz,
                                             ahead integer)
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS integer LANGUAGE plpgsql SET timezone = 'UTC' AS $$
 DECLARE
     step interval := CASE unit WHEN 'month' THEN interval '1 month' ELSE interval '1 year' END;
     fmt  text     := CASE unit WHEN 'month' THEN 'YYYYMM' ELSE 'YYYY' END;
@@ -43,7 +45,7 @@ END $$;
 -- names. A partition is dropped only once every row it can hold is past retention, so data is
 -- kept up to one partition longer than the retention, never shorter.
 CREATE FUNCTION analytics_drop_partitions(parent text, keep_after timestamptz)
-RETURNS SETOF text LANGUAGE plpgsql AS $$
+RETURNS SETOF text LANGUAGE plpgsql SET timezone = 'UTC' AS $$
 DECLARE
     r record;
     upper_bound timestamptz;
@@ -129,18 +131,17 @@ CREATE TABLE audit_heads (
 
 -- The hash of a record: SHA-256 over prev_hash and the record's fields, each field as its
 -- canonical text (jsonb prints keys sorted and without insignificant whitespace) preceded by
--- its length, so no two different records share an input.
+-- its length, a NULL as "-:" (no length), so no two different records share an input.
 CREATE FUNCTION audit_record_hash(prev_hash text, org_id text, seq bigint, event_id text,
                                   actor_type text, actor_id text, actor_role text, action text,
                                   target_type text, target_id text, before jsonb, after jsonb,
                                   request_id text, source text, occurred_at timestamptz)
 RETURNS text LANGUAGE sql IMMUTABLE AS $$
-    SELECT encode(sha256(convert_to(string_agg(length(f)::text || ':' || f, '|' ORDER BY n),
-                                    'UTF8')), 'hex')
-    FROM unnest(ARRAY[prev_hash, org_id, seq::text, event_id, actor_type, actor_id,
-                      coalesce(actor_role, '\N'), action, target_type, target_id,
-                      coalesce(before::text, '\N'), coalesce(after::text, '\N'),
-                      coalesce(request_id, '\N'), source,
+    SELECT encode(sha256(convert_to(string_agg(coalesce(length(f)::text || ':' || f, '-:'),
+                                               '|' ORDER BY n), 'UTF8')), 'hex')
+    FROM unnest(ARRAY[prev_hash, org_id, seq::text, event_id, actor_type, actor_id, actor_role,
+                      action, target_type, target_id, before::text, after::text, request_id,
+                      source,
                       to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')])
          WITH ORDINALITY AS t(f, n)
 $$;

@@ -15,6 +15,7 @@ void analytics_app_config(analytics_app_t *app, tc_config_t *cfg)
     app->ingest_workers = (int)tc_config_int(cfg, "ANALYTICS_INGEST_WORKERS", 4, 1, 6);
     app->query_timeout_ms =
         (int)tc_config_int(cfg, "ANALYTICS_QUERY_TIMEOUT_MS", 10000, 100, 300000);
+    app->report_job_ms = (int)tc_config_int(cfg, "ANALYTICS_REPORT_JOB_MS", 60000, 100, 3600000);
     app->future_skew_ms = 24LL * 3600 * 1000;
 }
 

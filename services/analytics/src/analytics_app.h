@@ -17,6 +17,7 @@ typedef struct {
     int ingest_batch;          /* ANALYTICS_INGEST_BATCH: events per ingest transaction */
     int ingest_workers;        /* ANALYTICS_INGEST_WORKERS: group members splitting the topics */
     int query_timeout_ms;      /* ANALYTICS_QUERY_TIMEOUT_MS: statement timeout of a query */
+    int report_job_ms;         /* ANALYTICS_REPORT_JOB_MS: how often due reports are refreshed */
     int64_t future_skew_ms;    /* an event stamped later than now + this is taken as now */
 } analytics_app_t;
 
@@ -32,6 +33,8 @@ int analytics_routes(analytics_app_t *app);
 int consumer_events_start(analytics_app_t *app);
 /* audit-events into the hash-chained audit log. */
 int consumer_audit_start(analytics_app_t *app);
+/* The job that refreshes saved reports whose hourly or daily result is due. */
+int reports_start(analytics_app_t *app);
 /* The job that creates partitions ahead and drops those past retention; runs once before
  * the service takes traffic, so ingest never meets a month without its partition. */
 int partitions_start(analytics_app_t *app);

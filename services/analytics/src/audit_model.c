@@ -20,6 +20,29 @@ static int snapshot(const cJSON *data, const char *name, char **out)
     if (!cJSON_IsObject(v))
         return TC_EINVAL;
     *out = cJSON_PrintUnformatted(v);
+    if (*out && strlen(*out) > AUDIT_SNAPSHOT_MAX) {
+        /* an export holds its records in memory: a snapshot too big to keep whole is kept as
+         * its size and the names of its fields */
+        size_t bytes = strlen(*out);
+        free(*out);
+        cJSON *sum = cJSON_CreateObject();
+        cJSON *keys = sum ? cJSON_AddArrayToObject(sum, "$fields") : NULL;
+        bool ok = keys && cJSON_AddTrueToObject(sum, "$truncated") &&
+                  tc_json_add_int(sum, "$bytes", (int64_t)bytes);
+        const cJSON *m;
+        cJSON_ArrayForEach(m, v)
+        {
+            cJSON *k = ok && m->string && cJSON_GetArraySize(keys) < 64
+                           ? cJSON_CreateString(m->string)
+                           : NULL;
+            if (k && !cJSON_AddItemToArray(keys, k)) {
+                cJSON_Delete(k);
+                ok = false;
+            }
+        }
+        *out = ok ? cJSON_PrintUnformatted(sum) : NULL;
+        cJSON_Delete(sum);
+    }
     return *out ? TC_OK : TC_ENOMEM;
 }
 

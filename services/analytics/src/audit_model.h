@@ -15,8 +15,9 @@
 
 #include "tc/tc_json.h"
 
-#define AUDIT_FIELD_MAX  200    /* bytes of an id, action or type */
-#define AUDIT_EXPORT_MAX 100000 /* records per export request (narrow the time range) */
+#define AUDIT_FIELD_MAX    200   /* bytes of an id, action or type */
+#define AUDIT_EXPORT_MAX   10000 /* records per export request (narrow the time range) */
+#define AUDIT_SNAPSHOT_MAX 16384 /* bytes of before or after as JSON; larger is summarized */
 
 typedef struct {
     const char *org_id, *event_id, *source;

@@ -27,6 +27,17 @@ static bool read_filter(tc_req_t *req, tc_resp_t *resp, audit_filter_t *f)
     return !failed;
 }
 
+/* Past the query time limit a retry meets the same limit: 504, not 503's "come back". */
+static void answer_failure(analytics_app_t *app, tc_resp_t *resp, int rc)
+{
+    if (rc == TC_ETIMEDOUT)
+        tc_resp_error(resp, 504, "query_timeout",
+                      "reading the log took longer than %d ms: narrow the time range",
+                      app->query_timeout_ms);
+    else
+        tc_resp_fail(resp, rc);
+}
+
 void h_audit_list(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     analytics_app_t *app = ud;
@@ -78,7 +89,7 @@ void h_audit_export(tc_req_t *req, tc_resp_t *resp, void *ud)
     }
     if (rc != TC_OK) {
         tc_buf_free(&out);
-        tc_resp_fail(resp, rc);
+        answer_failure(app, resp, rc);
         return;
     }
     size_t len = out.len;
@@ -102,7 +113,7 @@ void h_audit_verify(tc_req_t *req, tc_resp_t *resp, void *ud)
         rc = store_audit_verify(tx, tc_req_principal(req)->org, &report);
     tc_tx_abort(app->db, tx); /* read only */
     if (rc != TC_OK)
-        tc_resp_fail(resp, rc);
+        answer_failure(app, resp, rc);
     else
         tc_resp_json(resp, 200, report);
 }

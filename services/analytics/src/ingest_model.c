@@ -9,12 +9,18 @@
 
 #define TYPE_PREFIX "com.techcorp."
 
-/* Data fields not copied into properties: personal data (analytics keeps ids, not who a
- * person is) and bulky payloads (definitions, bodies, audit snapshots). */
+/* Fields never copied into properties, at any depth: personal data (analytics keeps ids, not
+ * who a person is), secrets a message carries (a password reset's link and token ride in a
+ * notification request's params), and bulky payloads (definitions, bodies, snapshots). A
+ * notification's recipient (`to`) and template parameters (`params`) go whole. */
 static const char *const dropped_fields[] = {
-    "org_id", "email", "name",  "ip",   "phone",  "payload", "states", "description",
-    "before", "after", "title", "body", "fields", "subject", NULL,
+    "org_id", "email",  "name",     "ip",      "phone",   "payload", "states",     "description",
+    "before", "after",  "title",    "body",    "fields",  "subject", "to",         "params",
+    "token",  "secret", "password", "headers", "address", "url",     "accept_url", NULL,
 };
+/* ... and any field named like one of these (reset_url, api_token, signing_secret) */
+static const char *const dropped_suffixes[] = {"_url",   "_token",    "_secret",
+                                               "_email", "_password", NULL};
 
 /* Where the person an event is about is named, first match wins. */
 static const char *const person_fields[] = {"principal", "user_id", "recipient_id", "actor_id",
@@ -22,10 +28,39 @@ static const char *const person_fields[] = {"principal", "user_id", "recipient_i
 
 static bool dropped(const char *name)
 {
+    size_t n = strlen(name);
     for (int i = 0; dropped_fields[i]; i++)
         if (strcmp(name, dropped_fields[i]) == 0)
             return true;
+    for (int i = 0; dropped_suffixes[i]; i++) {
+        size_t k = strlen(dropped_suffixes[i]);
+        if (n >= k && strcmp(name + n - k, dropped_suffixes[i]) == 0)
+            return true;
+    }
     return false;
+}
+
+/* A copy of v without the dropped fields of any object inside it. */
+static cJSON *scrubbed(const cJSON *v)
+{
+    if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
+        return cJSON_Duplicate(v, false);
+    cJSON *out = cJSON_IsObject(v) ? cJSON_CreateObject() : cJSON_CreateArray();
+    const cJSON *m;
+    cJSON_ArrayForEach(m, v)
+    {
+        if (cJSON_IsObject(v) && (!m->string || dropped(m->string)))
+            continue;
+        cJSON *copy = out ? scrubbed(m) : NULL;
+        bool added = copy && (cJSON_IsObject(v) ? cJSON_AddItemToObject(out, m->string, copy)
+                                                : cJSON_AddItemToArray(out, copy));
+        if (!added) {
+            cJSON_Delete(copy);
+            cJSON_Delete(out);
+            return NULL;
+        }
+    }
+    return out;
 }
 
 static const char *org_of(const char *name, const cJSON *data)
@@ -54,21 +89,9 @@ static const char *person_of(const char *name, const cJSON *data)
 /* The data's members but the dropped ones; {"$truncated": true} when they are too big. */
 static int properties_of(const cJSON *data, cJSON **out)
 {
-    cJSON *props = cJSON_CreateObject();
+    cJSON *props = scrubbed(data);
     if (!props)
         return TC_ENOMEM;
-    const cJSON *m;
-    cJSON_ArrayForEach(m, data)
-    {
-        if (!m->string || dropped(m->string))
-            continue;
-        cJSON *copy = cJSON_Duplicate(m, true);
-        if (!copy || !cJSON_AddItemToObject(props, m->string, copy)) {
-            cJSON_Delete(copy);
-            cJSON_Delete(props);
-            return TC_ENOMEM;
-        }
-    }
     char *text = cJSON_PrintUnformatted(props);
     size_t len = text ? strlen(text) : 0;
     free(text);
@@ -116,14 +139,16 @@ int an_row_from_event(const char *type, const char *id, const char *time, const 
         *verdict = AN_SKIP_NO_ORG;
         return TC_OK;
     }
-    /* a time ahead of the clock (a producer's clock ahead, a bad field) falls back to the
-     * envelope's, set by the producer's outbox: a redelivery then gets the same time again
-     * and stays one row; with both ahead the event is skipped */
+    /* The time is decided by the event alone, so a redelivery gets the same one and stays one
+     * row: a data time more than the skew past the envelope's (set by the producer's outbox
+     * at commit) is not believed, and the envelope's is taken. Only then is the clock asked:
+     * a time still ahead of it is skipped (a month without a partition must not fill). */
     row->occurred_ms = time_of(data, time, now_ms);
     int64_t envelope_ms = 0;
-    if (row->occurred_ms > now_ms + skew_ms)
-        row->occurred_ms = time && tc_time_parse(time, &envelope_ms) == TC_OK ? envelope_ms : 0;
-    if (row->occurred_ms > now_ms + skew_ms || row->occurred_ms == 0) {
+    if (time && tc_time_parse(time, &envelope_ms) == TC_OK &&
+        row->occurred_ms > envelope_ms + skew_ms)
+        row->occurred_ms = envelope_ms;
+    if (row->occurred_ms > now_ms + skew_ms) {
         *verdict = AN_SKIP_FUTURE;
         return TC_OK;
     }
@@ -183,6 +208,23 @@ static const char *member_str(tc_jv_t *jv, const cJSON *ev, const char *field, c
     return v->valuestring;
 }
 
+/* Every name and string inside v is valid UTF-8 without control characters (tab and newline
+ * aside): PostgreSQL would refuse the batch for one bad byte. */
+static bool text_valid(const cJSON *v)
+{
+    if (v->string && tc_utf8_validate(v->string, strlen(v->string)) < 0)
+        return false;
+    if (cJSON_IsString(v))
+        return tc_utf8_validate(v->valuestring, strlen(v->valuestring)) >= 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, v)
+    {
+        if (!text_valid(m))
+            return false;
+    }
+    return true;
+}
+
 static void capture_one(const cJSON *ev, const char *field, int64_t now_ms, int64_t oldest_ms,
                         int64_t skew_ms, tc_jv_t *jv, const char *org_id, an_row_t *row)
 {
@@ -206,6 +248,10 @@ static void capture_one(const cJSON *ev, const char *field, int64_t now_ms, int6
     }
     snprintf(where, sizeof where, "%s.event", field);
     const char *name = member_str(jv, ev, where, "event", true, AN_NAME_MAX);
+    if (name && strlen(name) > AN_NAME_MAX) { /* the query language's limit is in bytes */
+        tc_jv_error(jv, where, "event: at most %d bytes", AN_NAME_MAX);
+        name = NULL;
+    }
     snprintf(where, sizeof where, "%s.distinct_id", field);
     const char *person = member_str(jv, ev, where, "distinct_id", true, AN_DISTINCT_MAX);
     snprintf(where, sizeof where, "%s.uuid", field);
@@ -231,6 +277,8 @@ static void capture_one(const cJSON *ev, const char *field, int64_t now_ms, int6
     char *text = props && cJSON_IsObject(props) ? cJSON_PrintUnformatted(props) : NULL;
     if (props && !cJSON_IsObject(props))
         tc_jv_error(jv, where, "an object");
+    else if (props && !text_valid(props))
+        tc_jv_error(jv, where, "names and strings of valid UTF-8 without control characters");
     else if (props && (!text || strlen(text) > AN_PROPS_MAX))
         tc_jv_error(jv, where, "at most %d bytes as JSON", AN_PROPS_MAX);
     free(text);

@@ -41,16 +41,17 @@ typedef enum {
     AN_KEEP = 0,
     AN_SKIP_NO_ORG,  /* no org to file it under (a service token's call, a system event) */
     AN_SKIP_EXPIRED, /* older than the retention: its partition is gone or about to be */
-    AN_SKIP_FUTURE,  /* its time and its envelope's both more than the skew ahead of now */
+    AN_SKIP_FUTURE,  /* its time (checked against its envelope's) more than the skew ahead of now */
 } an_verdict_t;
 
 /*
  * The row of a fleet event (type, id, time from the envelope; data parsed). The time is the
  * data's own (occurred_at, started_at, received_at), else the envelope's, else now_ms (no
- * time anywhere: a redelivery of such an event is a second row). Later than now + skew, the
- * envelope's time is taken instead, and with that ahead too the event is skipped (a clock
- * ahead must not fill months without partitions); older than oldest_ms (now - retention) it
- * is skipped.
+ * time anywhere: a redelivery of such an event is a second row); a data time more than skew
+ * past the envelope's is replaced by the envelope's. A time still more than skew ahead of
+ * now_ms is skipped (a clock ahead must not fill months without partitions); older than
+ * oldest_ms (now - retention) it is skipped. Properties: the data without personal, secret
+ * and bulky fields at any depth.
  * TC_OK with *verdict; TC_EINVAL for an event that cannot be read (dead-lettered); TC_ENOMEM.
  */
 int an_row_from_event(const char *type, const char *id, const char *time, const cJSON *data,

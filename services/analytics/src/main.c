@@ -13,6 +13,8 @@ int main(void)
         .needs = TC_NEED_DB | TC_NEED_KAFKA | TC_NEED_AUTH,
         .migrations = tc_service_migrations,
         .nmigrations = tc_service_migrations_count,
+        /* up to six ingest members, the reports job's lock and its query */
+        .background_conns = 8,
     };
     tc_service_t *svc = tc_service_new(&def);
     if (!svc)
@@ -30,6 +32,8 @@ int main(void)
         rc = consumer_events_start(&app);
     if (rc == TC_OK)
         rc = consumer_audit_start(&app);
+    if (rc == TC_OK)
+        rc = reports_start(&app);
     int exit_code = rc == TC_OK ? tc_service_run(svc) : 1;
     tc_service_free(svc);
     analytics_app_free(&app);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "audit_model.h"
+#include "report_model.h"
 #include "tc/tc_buf.h"
 #include "tc/tc_db.h"
 
@@ -37,6 +38,28 @@ int store_audit_export(tc_dbconn_t *c, const char *org_id, const audit_filter_t 
                        int64_t *count);
 /* Recomputes the org's chain; *report is {"valid", "records", "head", "first_break"}. */
 int store_audit_verify(tc_dbconn_t *c, const char *org_id, cJSON **report);
+
+/* Saved reports. Each returns the report's API representation in *out (caller owns it). */
+int store_report_create(tc_dbconn_t *tx, const char *id, const char *org_id, const char *created_by,
+                        const rm_fields_t *f, cJSON **out);
+/* TC_ENOTFOUND for another org's report or none. */
+int store_report_get(tc_dbconn_t *c, const char *org_id, const char *id, cJSON **out);
+/* The fields f gives, changed; the stored query and range checked together by the caller
+ * first (store_report_get). TC_ENOTFOUND. */
+int store_report_update(tc_dbconn_t *tx, const char *org_id, const char *id, const rm_fields_t *f,
+                        cJSON **out);
+int store_report_delete(tc_dbconn_t *tx, const char *org_id, const char *id);
+/* A page of the org's saved reports, oldest first; next: the cursor key ("" at the end). */
+int store_report_list(tc_dbconn_t *c, const char *org_id, int limit, const char *after,
+                      cJSON **data, char next[128]);
+/* The cached result of a report for the org (TC_ENOTFOUND without one for that version). */
+int store_result_get(tc_dbconn_t *c, const char *org_id, const char *report_id, int version,
+                     cJSON **result, int64_t *computed_ms);
+int store_result_put(tc_dbconn_t *c, const char *org_id, const char *report_id, int version,
+                     int64_t computed_ms, const cJSON *result);
+/* Saved reports whose hourly or daily result is due, at most limit, locked for this
+ * transaction (SKIP LOCKED: replicas share the work). *due: an array of report JSON. */
+int store_reports_due(tc_dbconn_t *tx, int limit, cJSON **due);
 
 /* Partitions from the one holding oldest_ms to ahead units after now; *made counts new ones. */
 int store_partitions_ensure(tc_dbconn_t *c, const char *table, const char *unit, int64_t oldest_ms,

@@ -169,6 +169,7 @@ static const char verify_sql[] =
     "   ELSE 'link' END AS why"
     "  FROM c WHERE want <> hash OR (prev_seq IS NOT NULL AND"
     "   (seq <> prev_seq + 1 OR prev_hash <> prev_actual))"
+    "   OR (seq = 1 AND prev_hash <> audit_genesis())"
     "  ORDER BY seq LIMIT 1) b ON true";
 
 int store_audit_verify(tc_dbconn_t *c, const char *org_id, cJSON **report)
@@ -184,9 +185,10 @@ int store_audit_verify(tc_dbconn_t *c, const char *org_id, cJSON **report)
     const char *head_hash = PQgetisnull(res, 0, 4) ? NULL : PQgetvalue(res, 0, 4);
     bool broken = !PQgetisnull(res, 0, 5);
     /* the newest records removed: the head (kept apart, written with every append) is ahead
-     * of what is left */
-    bool tail_cut = !broken && head_hash &&
-                    (head_seq != last_seq || !last_hash || strcmp(head_hash, last_hash) != 0);
+     * of what is left, or gone while records are there */
+    bool tail_cut =
+        !broken && (records > 0 || head_hash) &&
+        (!head_hash || head_seq != last_seq || !last_hash || strcmp(head_hash, last_hash) != 0);
     cJSON *o = cJSON_CreateObject(), *brk = NULL;
     bool ok = o && cJSON_AddBoolToObject(o, "valid", !broken && !tail_cut) &&
               tc_json_add_int(o, "records", records) && tc_json_add_str(o, "head", head_hash);

@@ -68,6 +68,52 @@ Test(ingest, personal_and_bulky_fields_are_not_copied)
     cJSON_Delete(d);
 }
 
+Test(ingest, secrets_and_recipients_inside_the_data_are_dropped_at_any_depth)
+{
+    /* a password reset's notification request: its link and token must never be queryable */
+    cJSON *d = parse("{\"org_id\":\"org_a\",\"recipient_id\":\"usr_1\",\"template\":"
+                     "\"password_reset\",\"to\":{\"email\":\"a@b.c\",\"name\":\"Ann\","
+                     "\"user_id\":\"usr_1\"},\"params\":{\"reset_url\":\"https://x/r?t=S\","
+                     "\"token\":\"S\"},\"meta\":{\"api_token\":\"S\",\"signing_secret\":"
+                     "\"S\",\"list\":[{\"email\":\"c@d.e\",\"kept\":1}],\"n\":2}}");
+    an_row_t row;
+    an_verdict_t v;
+    cr_assert_eq(an_row_from_event("com.techcorp.notification.requested", "evt_9", NULL, d, NOW,
+                                   OLDEST, SKEW, &row, &v),
+                 TC_OK);
+    char *text = cJSON_PrintUnformatted(row.properties);
+    cr_assert_null(strstr(text, "S\""), "a secret survived: %s", text);
+    cr_assert_null(strstr(text, "a@b.c"), "%s", text);
+    cr_assert_null(strstr(text, "c@d.e"), "%s", text);
+    cr_assert_str_eq(text, "{\"recipient_id\":\"usr_1\",\"template\":\"password_reset\","
+                           "\"meta\":{\"list\":[{\"kept\":1}],\"n\":2}}");
+    cr_assert_str_eq(row.distinct_id, "usr_1");
+    free(text);
+    an_row_clear(&row);
+    cJSON_Delete(d);
+}
+
+Test(ingest, a_redelivery_gets_the_same_time_whatever_the_clock_says)
+{
+    /* the data's time a week past its envelope's: the envelope's, now and a week later */
+    cJSON *d = parse("{\"org_id\":\"o\",\"occurred_at\":\"2025-12-08T00:00:00Z\"}");
+    an_row_t a, b;
+    an_verdict_t va, vb;
+    cr_assert_eq(an_row_from_event("com.techcorp.x.y", "e", "2025-11-30T23:00:00Z", d, NOW, OLDEST,
+                                   SKEW, &a, &va),
+                 TC_OK);
+    cr_assert_eq(an_row_from_event("com.techcorp.x.y", "e", "2025-11-30T23:00:00Z", d,
+                                   NOW + 8 * DAY_MS, OLDEST, SKEW, &b, &vb),
+                 TC_OK);
+    cr_assert_eq(va, AN_KEEP);
+    cr_assert_eq(vb, AN_KEEP);
+    cr_assert_eq(a.occurred_ms, b.occurred_ms);
+    cr_assert_eq(a.occurred_ms, NOW - 3600000);
+    an_row_clear(&a);
+    an_row_clear(&b);
+    cJSON_Delete(d);
+}
+
 Test(ingest, an_org_event_is_filed_under_its_own_id_and_one_without_org_is_skipped)
 {
     cJSON *org = parse("{\"id\":\"org_z\",\"name\":\"Z\",\"plan\":\"free\"}");
@@ -230,6 +276,29 @@ Test(capture, every_bad_field_of_every_event_is_reported_at_once)
         "batch[2].extra", "batch[3].uuid",        "batch[3].timestamp", "batch[4]"};
     for (size_t i = 0; i < TC_ARRAY_LEN(want); i++)
         cr_assert(has_field(errs, want[i]), "%s not reported", want[i]);
+    cJSON_Delete(errs);
+    tc_jv_free(&jv);
+    cJSON_Delete(b);
+}
+
+Test(capture, names_are_bounded_in_bytes_and_properties_must_be_clean_text)
+{
+    char name[700] = "";
+    for (int i = 0; i < 101; i++)
+        strcat(name, "\xc3\xa9"); /* 101 characters, 202 bytes */
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "event", name);
+    cJSON_AddStringToObject(b, "distinct_id", "u");
+    cJSON *props = cJSON_AddObjectToObject(b, "properties");
+    cJSON_AddStringToObject(props, "bad", "\xff\xfe");
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    an_row_t *rows = NULL;
+    int n = 0;
+    cr_assert_eq(an_rows_from_capture(b, NOW, OLDEST, SKEW, &jv, "o", &rows, &n), TC_EINVAL);
+    cJSON *errs = errors_of(&jv);
+    cr_assert(has_field(errs, "body.event"));
+    cr_assert(has_field(errs, "body.properties"));
     cJSON_Delete(errs);
     tc_jv_free(&jv);
     cJSON_Delete(b);
