@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ struct tc_dbconn {
     int nprepared;
     char sqlstate[6];
     int in_pool; /* 1 while checked in */
+    bool broken; /* left in a state no statement can follow: reset at the next checkout */
 };
 
 struct tc_db {
@@ -197,8 +199,9 @@ static int conn_closed_by_server(PGconn *pg)
 /* Dials or re-dials; called without the pool lock (connecting can take connect_timeout). */
 static int conn_ensure(tc_db_t *db, tc_dbconn_t *c)
 {
-    if (c->pg && PQstatus(c->pg) == CONNECTION_OK && !conn_closed_by_server(c->pg))
+    if (!c->broken && c->pg && PQstatus(c->pg) == CONNECTION_OK && !conn_closed_by_server(c->pg))
         return TC_OK;
+    c->broken = false;
     conn_forget_prepared(c);
     if (c->pg) {
         PQreset(c->pg);
@@ -429,8 +432,10 @@ int tc_db_copy_in(tc_dbconn_t *c, const char *copy_sql, const char *data, size_t
         if (rc == TC_OK)
             rc = one;
         PQclear(r);
-        if (stuck)
+        if (stuck) {
+            c->broken = true; /* still in COPY: the next checkout starts a new session */
             break;
+        }
     }
     return rc == TC_OK && !ok ? TC_EUNAVAIL : rc;
 }

@@ -13,7 +13,12 @@ CREATE TABLE reports (
     created_by  text        NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now(),
-    version     integer     NOT NULL DEFAULT 1
+    version     integer     NOT NULL DEFAULT 1,
+    -- the reports job's claim: a replica computing the report holds it until then (a lease,
+    -- committed at once, so no lock is held while the query runs); the last attempt orders
+    -- the due reports, so one that keeps failing does not starve the others
+    refreshing_until timestamptz,
+    refresh_attempted_at timestamptz
 );
 
 CREATE INDEX reports_org ON reports (org_id, created_at, id);

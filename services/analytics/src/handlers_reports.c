@@ -8,14 +8,13 @@
 #include "tc/tc_crypto.h"
 #include "tc/tc_idem.h"
 #include "tc/tc_json.h"
+#include "tc/tc_log.h"
 #include "tc/tc_page.h"
 #include "tc/tc_time.h"
 #include "tc/tc_tx.h"
 
 #include <stdio.h>
 #include <string.h>
-
-#define BUILTIN_VERSION 1
 
 static bool is_builtin(const char *id)
 {
@@ -45,6 +44,19 @@ static const char *saved_report_id(tc_req_t *req, tc_resp_t *resp)
         return NULL;
     }
     return id;
+}
+
+/* A query's time zone must be one PostgreSQL knows, or the report would fail at every run
+ * (the query language checks only its shape). TC_EINVAL with the problem in jv; *rc the
+ * lookup's failure otherwise (TC_OK when fine or without a time zone). */
+static int check_timezone(tc_dbconn_t *c, const cJSON *query, tc_jv_t *jv, int *rc)
+{
+    const char *tz = query ? tc_json_get_str(query, "timezone") : NULL;
+    *rc = TC_OK;
+    if (!tz || store_timezone_known(c, tz, rc) || *rc != TC_OK)
+        return *rc;
+    tc_jv_error(jv, "query", "timezone: not a time zone this server knows (IANA names)");
+    return TC_EINVAL;
 }
 
 void h_reports_list(tc_req_t *req, tc_resp_t *resp, void *ud)
@@ -93,9 +105,10 @@ void h_report_create(tc_req_t *req, tc_resp_t *resp, void *ud)
         tc_resp_invalid(resp, &jv);
     else if (rc != TC_OK)
         tc_resp_fail(resp, rc);
-    tc_jv_free(&jv);
-    if (rc != TC_OK)
+    if (rc != TC_OK) {
+        tc_jv_free(&jv);
         return;
+    }
     char id[TC_ID_MAX], location[TC_ID_MAX + 64];
     tc_dbconn_t *tx = NULL;
     tc_idem_t idem;
@@ -110,7 +123,13 @@ void h_report_create(tc_req_t *req, tc_resp_t *resp, void *ud)
         tc_tx_abort(app->db, tx);
         goto cleanup;
     }
-    rc = store_report_create(tx, id, p->org, p->sub, &f, &body);
+    if (check_timezone(tx, f.query, &jv, &rc) == TC_EINVAL) {
+        tc_tx_abort(app->db, tx);
+        tc_resp_invalid(resp, &jv);
+        goto cleanup;
+    }
+    if (rc == TC_OK)
+        rc = store_report_create(tx, id, p->org, p->sub, &f, &body);
     if (rc != TC_OK) {
         tc_tx_abort(app->db, tx);
         tc_resp_fail(resp, rc);
@@ -120,6 +139,7 @@ void h_report_create(tc_req_t *req, tc_resp_t *resp, void *ud)
     tc_tx_respond(app->db, tx, &idem, resp, 201, body, location);
 cleanup:
     rm_fields_clear(&f);
+    tc_jv_free(&jv);
 }
 
 void h_report_get(tc_req_t *req, tc_resp_t *resp, void *ud)
@@ -136,7 +156,7 @@ void h_report_get(tc_req_t *req, tc_resp_t *resp, void *ud)
     if (!c)
         return;
     cJSON *body = NULL;
-    int rc = store_report_get(c, tc_req_principal(req)->org, id, &body);
+    int rc = store_report_get(c, tc_req_principal(req)->org, id, false, &body);
     tc_db_release(app->db, c);
     if (rc != TC_OK)
         tc_resp_fail_for(resp, rc, "report");
@@ -176,8 +196,11 @@ void h_report_patch(tc_req_t *req, tc_resp_t *resp, void *ud)
     }
     if (!(tx = tc_tx_begin(app->db, resp)))
         goto cleanup;
-    rc = store_report_get(tx, org, id, &stored);
-    if (rc == TC_OK && check_merged(stored, &f, &jv) == TC_EINVAL) {
+    /* locked: two changes at once are checked against each other's result, not both against
+     * the old report */
+    rc = store_report_get(tx, org, id, true, &stored);
+    if (rc == TC_OK && (check_merged(stored, &f, &jv) == TC_EINVAL ||
+                        check_timezone(tx, f.query, &jv, &rc) == TC_EINVAL)) {
         tc_tx_abort(app->db, tx);
         tc_resp_invalid(resp, &jv);
         goto cleanup;
@@ -233,7 +256,7 @@ static int runnable_load(analytics_app_t *app, const char *org, const char *id, 
         tc_dbconn_t *c = tc_db_acquire(app->db);
         if (!c)
             return TC_EUNAVAIL;
-        rc = store_report_get(c, org, id, &r->report);
+        rc = store_report_get(c, org, id, false, &r->report);
         tc_db_release(app->db, c);
     }
     if (rc != TC_OK)
@@ -243,7 +266,7 @@ static int runnable_load(analytics_app_t *app, const char *org, const char *id, 
     r->query = cJSON_GetObjectItemCaseSensitive(r->report, "query");
     r->range_days = cJSON_IsNumber(range) ? range->valueint : RM_RANGE_DEFAULT;
     r->refresh = rm_refresh_parse(tc_json_get_str(r->report, "refresh"));
-    r->version = cJSON_IsNumber(version) ? version->valueint : BUILTIN_VERSION;
+    r->version = cJSON_IsNumber(version) ? version->valueint : 0;
     return TC_OK;
 }
 
@@ -275,18 +298,15 @@ int analytics_report_compute(analytics_app_t *app, const char *org, const char *
     if (rc == TC_OK)
         rc = analytics_query_run(app, org, q, jv, result, sqlstate);
     cJSON_Delete(q);
-    tc_dbconn_t *c = rc == TC_OK ? tc_db_acquire(app->db) : NULL;
-    if (rc == TC_OK && !c)
-        rc = TC_EUNAVAIL;
-    if (rc == TC_OK)
-        rc = store_result_put(c, org, id, version, now_ms, *result);
+    if (rc != TC_OK)
+        return rc;
+    /* the answer stands without its cache entry: the next request computes it again */
+    tc_dbconn_t *c = tc_db_acquire(app->db);
+    if (!c || store_result_put(c, org, id, version, now_ms, *result) != TC_OK)
+        tc_log_kv(TC_LOG_WARN, "report result not cached", "report", id, NULL);
     if (c)
         tc_db_release(app->db, c);
-    if (rc != TC_OK && *result) {
-        cJSON_Delete(*result);
-        *result = NULL;
-    }
-    return rc;
+    return TC_OK;
 }
 
 void h_report_results(tc_req_t *req, tc_resp_t *resp, void *ud)
@@ -314,6 +334,13 @@ void h_report_results(tc_req_t *req, tc_resp_t *resp, void *ud)
         rc = c ? store_result_get(c, org, id, r.version, &result, &at) : TC_EUNAVAIL;
         if (c)
             tc_db_release(app->db, c);
+        /* no job refreshes built-ins (they are every org's): one past its hour is computed
+         * when asked for */
+        if (rc == TC_OK && is_builtin(id) && now - at > rm_refresh_ms(r.refresh)) {
+            cJSON_Delete(result);
+            result = NULL;
+            rc = TC_ENOTFOUND;
+        }
     } else {
         rc = TC_ENOTFOUND;
     }

@@ -208,14 +208,41 @@ static const char *member_str(tc_jv_t *jv, const cJSON *ev, const char *field, c
     return v->valuestring;
 }
 
-/* Every name and string inside v is valid UTF-8 without control characters (tab and newline
- * aside): PostgreSQL would refuse the batch for one bad byte. */
+/* Well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF); control
+ * characters are fine (JSON escapes them). */
+static bool utf8_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        int n = *p < 0x80             ? 0
+                : (*p & 0xe0) == 0xc0 ? 1
+                : (*p & 0xf0) == 0xe0 ? 2
+                : (*p & 0xf8) == 0xf0 ? 3
+                                      : -1;
+        if (n < 0 || (n == 1 && *p < 0xc2))
+            return false;
+        uint32_t cp = n == 0 ? *p : *p & (0x3f >> n);
+        for (int i = 1; i <= n; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        p += n + 1;
+    }
+    return true;
+}
+
+/* Every name and string inside v is well-formed UTF-8: PostgreSQL would refuse the whole
+ * batch for one bad byte. */
 static bool text_valid(const cJSON *v)
 {
-    if (v->string && tc_utf8_validate(v->string, strlen(v->string)) < 0)
+    if (v->string && !utf8_ok(v->string))
         return false;
     if (cJSON_IsString(v))
-        return tc_utf8_validate(v->valuestring, strlen(v->valuestring)) >= 0;
+        return utf8_ok(v->valuestring);
     const cJSON *m;
     cJSON_ArrayForEach(m, v)
     {
@@ -278,7 +305,7 @@ static void capture_one(const cJSON *ev, const char *field, int64_t now_ms, int6
     if (props && !cJSON_IsObject(props))
         tc_jv_error(jv, where, "an object");
     else if (props && !text_valid(props))
-        tc_jv_error(jv, where, "names and strings of valid UTF-8 without control characters");
+        tc_jv_error(jv, where, "names and strings of well-formed UTF-8");
     else if (props && (!text || strlen(text) > AN_PROPS_MAX))
         tc_jv_error(jv, where, "at most %d bytes as JSON", AN_PROPS_MAX);
     free(text);

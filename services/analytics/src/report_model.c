@@ -123,10 +123,15 @@ int rm_parse(const cJSON *body, bool create, int64_t now_ms, tc_jv_t *jv, rm_fie
         jv->oom = 1;
     if (!create && cJSON_GetArraySize(body) == 0)
         tc_jv_error(jv, "body", "at least one field to change");
-    if (f->query && !tc_jv_failed(jv) &&
-        rm_check(f->query, f->range_days ? f->range_days : RM_RANGE_DEFAULT, now_ms, jv) ==
-            TC_ENOMEM)
+    /* a create is checked whole here; a change once merged with what is stored (the
+     * caller's rm_check), since a new query may only fit the stored range */
+    if (f->query && !tc_jv_failed(jv) && create &&
+        rm_check(f->query, f->range_days, now_ms, jv) == TC_ENOMEM)
         jv->oom = 1;
+    else if (f->query && !create &&
+             (cJSON_GetObjectItemCaseSensitive(f->query, "from") ||
+              cJSON_GetObjectItemCaseSensitive(f->query, "to")))
+        tc_jv_error(jv, "query", "without from and to: a report covers its last range_days");
     int rc = jv->oom ? TC_ENOMEM : tc_jv_failed(jv) ? TC_EINVAL : TC_OK;
     if (rc != TC_OK)
         rm_fields_clear(f);
@@ -146,6 +151,15 @@ const rm_builtin_t *rm_builtin(const char *id)
         if (strcmp(builtins[i].id, id) == 0)
             return &builtins[i];
     return NULL;
+}
+
+int rm_builtin_version(const rm_builtin_t *b)
+{
+    /* FNV-1a of the definition: a changed built-in never serves results of its old query */
+    uint32_t h = 2166136261u;
+    for (const char *p = b->query; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return (int)(h & 0x3fffffff) + 1;
 }
 
 int rm_builtin_count(void)
@@ -171,7 +185,8 @@ cJSON *rm_builtin_json(const rm_builtin_t *b)
         return NULL;
     }
     if (!tc_json_add_int(o, "range_days", b->range_days) ||
-        !cJSON_AddStringToObject(o, "refresh", "manual")) {
+        !cJSON_AddStringToObject(o, "refresh", "hourly") ||
+        !tc_json_add_int(o, "version", rm_builtin_version(b))) {
         cJSON_Delete(o);
         return NULL;
     }

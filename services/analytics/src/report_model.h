@@ -4,8 +4,8 @@
  * A report is a query of the query language (query_model.h) without from/to, run over the
  * last range_days days whenever it is computed, with a refresh policy for its cached result:
  * hourly or daily by the reports job, or manual (on demand only). Built-in reports are
- * definitions in code every org has (ids "builtin.<name>"), computed on demand and cached the
- * same way.
+ * definitions in code every org has (ids "builtin.<name>"), computed when asked for and their
+ * cached result is older than an hour.
  */
 #ifndef REPORT_MODEL_H
 #define REPORT_MODEL_H
@@ -62,8 +62,12 @@ typedef struct {
 const rm_builtin_t *rm_builtin(const char *id); /* NULL when no such built-in */
 int rm_builtin_count(void);
 const rm_builtin_t *rm_builtin_at(int i);
-/* The API's representation of a built-in report (kind "builtin"). NULL on ENOMEM or a
- * definition that does not parse (a programming error the unit tests catch). */
+/* A built-in's version: a hash of its definition, so results cached for an older definition
+ * are never served after a deploy changes it (1 .. 2^30). */
+int rm_builtin_version(const rm_builtin_t *b);
+/* The API's representation of a built-in report (kind "builtin", refresh "hourly": a result
+ * older than an hour is computed again when asked for). NULL on ENOMEM or a definition that
+ * does not parse (a programming error the unit tests catch). */
 cJSON *rm_builtin_json(const rm_builtin_t *b);
 
 #endif

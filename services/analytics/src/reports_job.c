@@ -1,7 +1,9 @@
 /*
  * The reports job: saved reports with an hourly or daily refresh whose cached result is older
  * than that (or computed for an earlier version of the report) are computed again, a few per
- * run, on whichever replica locks them first (SKIP LOCKED).
+ * run, on whichever replica claims them first: a lease committed at once (no lock is held
+ * while a query runs, so editing a report never waits for the job), the least recently
+ * attempted first (a report that keeps failing does not hold the others back).
  */
 #include "analytics_app.h"
 #include "handlers.h"
@@ -27,9 +29,14 @@ static void refresh_one(analytics_app_t *app, const cJSON *report, int64_t now)
                        app, org, id, cJSON_GetObjectItemCaseSensitive(report, "query"),
                        range->valueint, version->valueint, now, &jv, &result, sqlstate)
                  : TC_ERROR;
-    if (rc != TC_OK) /* kept due: tried again at the next run */
+    if (rc != TC_OK) /* still due: tried again after the others (least recently attempted) */
         tc_log_kv(TC_LOG_WARN, "report refresh failed", "report", id ? id : "?", "error",
                   tc_strerror(rc), "sqlstate", sqlstate, NULL);
+    tc_dbconn_t *c = id && org ? tc_db_acquire(app->db) : NULL;
+    if (c && store_report_release(c, org, id) != TC_OK)
+        tc_log_kv(TC_LOG_WARN, "report lease not released; it ends by itself", NULL);
+    if (c)
+        tc_db_release(app->db, c);
     cJSON_Delete(result);
     tc_jv_free(&jv);
 }
@@ -37,24 +44,22 @@ static void refresh_one(analytics_app_t *app, const cJSON *report, int64_t now)
 static void run(void *ud)
 {
     analytics_app_t *app = ud;
-    tc_dbconn_t *tx = tc_db_acquire(app->db);
-    if (!tx)
+    tc_dbconn_t *c = tc_db_acquire(app->db);
+    if (!c)
         return;
+    /* a lease long enough for every claimed query at the time limit, so no other replica
+     * takes them while this one works through them */
+    int lease_s = DUE_PER_RUN * app->query_timeout_ms / 1000 + 60;
     cJSON *due = NULL, *report;
-    /* the rows stay locked while their queries run on other connections: a replica running
-     * the job at the same time takes other reports */
-    int rc = tc_db_begin(tx);
-    if (rc == TC_OK)
-        rc = store_reports_due(tx, DUE_PER_RUN, &due);
+    int rc = store_reports_claim(c, DUE_PER_RUN, lease_s, &due);
+    tc_db_release(app->db, c);
     int64_t now = tc_now_ms();
     cJSON_ArrayForEach(report, due)
     {
         if (tc_service_stopping(app->svc))
-            break;
+            break; /* the rest stay claimed until their lease ends */
         refresh_one(app, report, now);
     }
-    tc_db_rollback(tx); /* only the locks: the results were written on their own */
-    tc_db_release(app->db, tx);
     cJSON_Delete(due);
     if (rc != TC_OK)
         tc_log_kv(TC_LOG_WARN, "reports job failed; retried at the next run", NULL);

@@ -42,8 +42,9 @@ int store_audit_verify(tc_dbconn_t *c, const char *org_id, cJSON **report);
 /* Saved reports. Each returns the report's API representation in *out (caller owns it). */
 int store_report_create(tc_dbconn_t *tx, const char *id, const char *org_id, const char *created_by,
                         const rm_fields_t *f, cJSON **out);
-/* TC_ENOTFOUND for another org's report or none. */
-int store_report_get(tc_dbconn_t *c, const char *org_id, const char *id, cJSON **out);
+/* TC_ENOTFOUND for another org's report or none; for_update locks it for the transaction. */
+int store_report_get(tc_dbconn_t *c, const char *org_id, const char *id, bool for_update,
+                     cJSON **out);
 /* The fields f gives, changed; the stored query and range checked together by the caller
  * first (store_report_get). TC_ENOTFOUND. */
 int store_report_update(tc_dbconn_t *tx, const char *org_id, const char *id, const rm_fields_t *f,
@@ -57,9 +58,14 @@ int store_result_get(tc_dbconn_t *c, const char *org_id, const char *report_id, 
                      cJSON **result, int64_t *computed_ms);
 int store_result_put(tc_dbconn_t *c, const char *org_id, const char *report_id, int version,
                      int64_t computed_ms, const cJSON *result);
-/* Saved reports whose hourly or daily result is due, at most limit, locked for this
- * transaction (SKIP LOCKED: replicas share the work). *due: an array of report JSON. */
-int store_reports_due(tc_dbconn_t *tx, int limit, cJSON **due);
+/* Claims up to limit saved reports whose hourly or daily result is due and that no replica
+ * holds: a lease of lease_s seconds, committed by the statement itself (run it outside a
+ * transaction). The least recently attempted first. *due: an array of report JSON. */
+int store_reports_claim(tc_dbconn_t *c, int limit, int lease_s, cJSON **due);
+/* Ends the job's lease on a report (computed, or failed: due again at the next run). */
+int store_report_release(tc_dbconn_t *c, const char *org_id, const char *id);
+/* Whether PostgreSQL knows the time zone (*rc: TC_OK or the query's failure). */
+bool store_timezone_known(tc_dbconn_t *c, const char *tz, int *rc);
 
 /* Partitions from the one holding oldest_ms to ahead units after now; *made counts new ones. */
 int store_partitions_ensure(tc_dbconn_t *c, const char *table, const char *unit, int64_t oldest_ms,

@@ -67,12 +67,18 @@ int store_report_create(tc_dbconn_t *tx, const char *id, const char *org_id, con
     return rc;
 }
 
-int store_report_get(tc_dbconn_t *c, const char *org_id, const char *id, cJSON **out)
+int store_report_get(tc_dbconn_t *c, const char *org_id, const char *id, bool for_update,
+                     cJSON **out)
 {
     PGresult *res = NULL;
-    int rc =
-        tc_db_qp(c, &res, "an_report_get",
-                 "SELECT " REPORT_COLS " FROM reports WHERE org_id = $1 AND id = $2", org_id, id);
+    int rc = for_update
+                 ? tc_db_qp(c, &res, "an_report_get_locked",
+                            "SELECT " REPORT_COLS " FROM reports WHERE org_id = $1 AND id = $2"
+                            " FOR UPDATE",
+                            org_id, id)
+                 : tc_db_qp(c, &res, "an_report_get",
+                            "SELECT " REPORT_COLS " FROM reports WHERE org_id = $1 AND id = $2",
+                            org_id, id);
     if (rc == TC_OK)
         rc = one_report(res, out);
     PQclear(res);
@@ -186,33 +192,45 @@ int store_result_put(tc_dbconn_t *c, const char *org_id, const char *report_id, 
         return TC_ENOMEM;
     snprintf(v, sizeof v, "%d", version);
     tc_time_format(computed_ms, at);
-    /* an older computation finishing late never replaces a newer one */
+    /* a computation finishing late never replaces a newer version or a later one of the same
+     * version, and one for a report deleted (or changed) meanwhile is not kept */
     int rc = tc_db_qp(c, NULL, "an_result_put",
                       "INSERT INTO report_results (org_id, report_id, report_version, computed_at,"
-                      " result) VALUES ($1,$2,$3::int,$4::timestamptz,$5::jsonb)"
+                      " result) SELECT $1, $2, $3::int, $4::timestamptz, $5::jsonb"
+                      " WHERE starts_with($2, 'builtin.') OR EXISTS (SELECT 1 FROM reports"
+                      "  WHERE org_id = $1 AND id = $2 AND version = $3::int)"
                       " ON CONFLICT (org_id, report_id) DO UPDATE SET"
                       " report_version = excluded.report_version,"
                       " computed_at = excluded.computed_at, result = excluded.result"
-                      " WHERE report_results.report_version < excluded.report_version"
-                      " OR report_results.computed_at < excluded.computed_at",
+                      " WHERE excluded.report_version > report_results.report_version"
+                      " OR (excluded.report_version = report_results.report_version"
+                      "  AND excluded.computed_at > report_results.computed_at)",
                       org_id, report_id, v, at, text);
     free(text);
     return rc;
 }
 
-int store_reports_due(tc_dbconn_t *tx, int limit, cJSON **due)
+int store_reports_claim(tc_dbconn_t *c, int limit, int lease_s, cJSON **due)
 {
-    char lim[16];
+    char lim[16], lease[16];
     snprintf(lim, sizeof lim, "%d", limit);
+    snprintf(lease, sizeof lease, "%d", lease_s);
     PGresult *res = NULL;
-    int rc = tc_db_qp(tx, &res, "an_reports_due",
-                      "SELECT " REPORT_COLS " FROM reports r WHERE r.refresh <> 'manual'"
-                      " AND NOT EXISTS (SELECT 1 FROM report_results x WHERE x.org_id = r.org_id"
-                      "  AND x.report_id = r.id AND x.report_version = r.version"
-                      "  AND x.computed_at > now() - CASE r.refresh WHEN 'hourly'"
-                      "  THEN interval '1 hour' ELSE interval '1 day' END)"
-                      " ORDER BY r.updated_at LIMIT $1::int FOR UPDATE OF r SKIP LOCKED",
-                      lim);
+    /* one statement, committed at once: the lease, not a lock, keeps other replicas off while
+     * the queries run; the least recently attempted go first */
+    int rc =
+        tc_db_qp(c, &res, "an_reports_claim",
+                 "UPDATE reports SET refreshing_until = now() + make_interval(secs => $2::int),"
+                 " refresh_attempted_at = now() WHERE id IN (SELECT r.id FROM reports r"
+                 " WHERE r.refresh <> 'manual'"
+                 " AND (r.refreshing_until IS NULL OR r.refreshing_until < now())"
+                 " AND NOT EXISTS (SELECT 1 FROM report_results x WHERE x.org_id = r.org_id"
+                 "  AND x.report_id = r.id AND x.report_version = r.version"
+                 "  AND x.computed_at > now() - CASE r.refresh WHEN 'hourly'"
+                 "  THEN interval '1 hour' ELSE interval '1 day' END)"
+                 " ORDER BY r.refresh_attempted_at NULLS FIRST, r.updated_at"
+                 " LIMIT $1::int FOR UPDATE SKIP LOCKED) RETURNING " REPORT_COLS,
+                 lim, lease);
     *due = NULL;
     if (rc != TC_OK)
         return rc;
@@ -230,4 +248,21 @@ int store_reports_due(tc_dbconn_t *tx, int limit, cJSON **due)
     PQclear(res);
     *due = arr;
     return arr ? TC_OK : TC_ENOMEM;
+}
+
+int store_report_release(tc_dbconn_t *c, const char *org_id, const char *id)
+{
+    return tc_db_qp(c, NULL, "an_report_release",
+                    "UPDATE reports SET refreshing_until = NULL WHERE org_id = $1 AND id = $2",
+                    org_id, id);
+}
+
+bool store_timezone_known(tc_dbconn_t *c, const char *tz, int *rc)
+{
+    PGresult *res = NULL;
+    *rc = tc_db_qp(c, &res, "an_timezone_known", "SELECT 1 FROM pg_timezone_names WHERE name = $1",
+                   tz);
+    bool known = *rc == TC_OK && PQntuples(res) > 0;
+    PQclear(res);
+    return known;
 }

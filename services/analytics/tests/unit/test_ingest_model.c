@@ -304,6 +304,28 @@ Test(capture, names_are_bounded_in_bytes_and_properties_must_be_clean_text)
     cJSON_Delete(b);
 }
 
+Test(capture, control_characters_are_fine_but_malformed_utf8_is_not)
+{
+    const char *bodies[] = {
+        "{\"event\":\"e\",\"distinct_id\":\"u\",\"properties\":{\"crlf\":\"a\\r\\n\"}}",
+        "{\"event\":\"e\",\"distinct_id\":\"u\",\"properties\":{\"overlong\":\"\xc0\xaf\"}}",
+        "{\"event\":\"e\",\"distinct_id\":\"u\",\"properties\":{\"surrogate\":\"\xed\xa0\x80\"}}",
+    };
+    const int want[] = {TC_OK, TC_EINVAL, TC_EINVAL};
+    for (size_t i = 0; i < TC_ARRAY_LEN(bodies); i++) {
+        cJSON *b = parse(bodies[i]);
+        tc_jv_t jv;
+        tc_jv_init(&jv);
+        an_row_t *rows = NULL;
+        int n = 0;
+        cr_assert_eq(an_rows_from_capture(b, NOW, OLDEST, SKEW, &jv, "o", &rows, &n), want[i], "%s",
+                     bodies[i]);
+        an_rows_free(rows, n);
+        tc_jv_free(&jv);
+        cJSON_Delete(b);
+    }
+}
+
 Test(capture, batch_size_is_bounded)
 {
     cJSON *b = cJSON_CreateObject();

@@ -101,6 +101,14 @@ Test(report, a_change_needs_a_field_and_checks_the_range_against_the_query)
     cr_assert_eq(rm_check(q, 30, NOW, &jv), TC_EINVAL);
     tc_jv_free(&jv);
     cJSON_Delete(q);
+    /* a change of the query alone is not checked against the default range: the caller
+     * checks it merged with the stored one */
+    cJSON *qonly = cJSON_Parse("{\"query\":{\"events\":[\"e\"],\"interval\":\"minute\"}}");
+    tc_jv_init(&jv);
+    cr_assert_eq(rm_parse(qonly, false, NOW, &jv, &f), TC_OK);
+    rm_fields_clear(&f);
+    tc_jv_free(&jv);
+    cJSON_Delete(qonly);
     cJSON *patch = cJSON_Parse("{\"refresh\":\"hourly\"}");
     tc_jv_init(&jv);
     cr_assert_eq(rm_parse(patch, false, NOW, &jv, &f), TC_OK);
@@ -154,5 +162,9 @@ Test(report, every_builtin_is_a_valid_query_over_its_range)
         cJSON_Delete(o);
     }
     cr_assert_null(rm_builtin("builtin.nothing"));
+    /* versions follow the definitions: stable, positive, different per definition */
+    cr_assert_eq(rm_builtin_version(rm_builtin_at(0)), rm_builtin_version(rm_builtin_at(0)));
+    cr_assert_gt(rm_builtin_version(rm_builtin_at(0)), 0);
+    cr_assert_neq(rm_builtin_version(rm_builtin_at(0)), rm_builtin_version(rm_builtin_at(1)));
     cr_assert_null(rm_builtin_at(-1));
 }
