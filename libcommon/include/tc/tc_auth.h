@@ -37,7 +37,7 @@ typedef struct {
     char sub[64];    /* user id (usr_…) or service client id */
     char org[64];    /* org id; empty for service tokens */
     tc_role_t role;  /* TC_ROLE_NONE for service tokens */
-    char scope[256]; /* space-separated scopes */
+    char scope[512]; /* space-separated scopes (the whole vocabulary fits: auth's unit tests) */
     char plan[32];   /* billing plan for rate limits; "free" when absent */
     char jti[64];
     char sid[64];    /* session the token was issued for (user tokens from a login) */

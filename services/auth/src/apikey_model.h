@@ -16,7 +16,7 @@
 #include "tc/tc_auth.h"
 #include "tc/tc_json.h"
 
-#define APIKEY_MAX_SCOPES 16
+#define APIKEY_MAX_SCOPES 32
 #define APIKEY_PREFIX_LEN 16 /* "tc_live_" + 8 characters, shown in lists */
 
 typedef struct {

@@ -37,6 +37,18 @@ static verdict_t validate(const char *json, tc_role_t creator, apikey_create_t *
     return v;
 }
 
+Test(apikey_model, a_key_may_hold_the_whole_vocabulary_and_its_token_carries_it)
+{
+    /* every scope on one key (a scope per route group grows with the fleet): the key takes
+     * them all and the token's scope claim fits the principal every verifier fills */
+    cr_assert_leq(TC_SCOPES_COUNT, APIKEY_MAX_SCOPES, "raise APIKEY_MAX_SCOPES");
+    size_t len = 0;
+    for (int i = 0; i < TC_SCOPES_COUNT; i++)
+        len += strlen(tc_scopes[i]) + 1;
+    tc_principal_t p;
+    cr_assert_lt(len, sizeof p.scope, "%zu bytes of scopes: raise tc_principal_t.scope", len);
+}
+
 Test(apikey_model, the_vocabulary_is_the_scopes_of_proto)
 {
     cr_assert_gt(TC_SCOPES_COUNT, 0);
