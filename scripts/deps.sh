@@ -23,6 +23,9 @@ PACKAGES=(
     python3 python3-pytest python3-requests python3-jsonschema python3-yaml python3-aiosmtpd
     python3-psycopg2
     nodejs npm
+    # `make models` (ml-inference): fastText trains the classifier, numpy converts embeddings,
+    # Reuters-21578 articles (r-cran-tm) evaluate the summarizer, iso-codes name countries
+    fasttext python3-numpy r-cran-tm iso-codes
     # the local stack
     postgresql postgresql-contrib redis-server
     # benchmark peers and tools

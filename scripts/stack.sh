@@ -363,7 +363,7 @@ redis_start() {
     local out
     if ! out=$(redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes \
         --pidfile "$PIDS/redis.pid" --dir "$RUN/redis" --logfile "$LOGS/redis.log" \
-        --save '' --appendonly no --databases 16 2>&1 </dev/null 9>&-); then
+        --save '' --appendonly yes --appendfsync everysec --databases 16 2>&1 </dev/null 9>&-); then
         die "redis-server failed to start: $out"
     fi
     if ! wait_for "$READY_TIMEOUT" Redis redis_ping; then

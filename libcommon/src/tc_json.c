@@ -106,7 +106,10 @@ static const cJSON *member(tc_jv_t *jv, const cJSON *obj, const char *name, unsi
     return v;
 }
 
-ssize_t tc_utf8_validate(const char *s, size_t n)
+/* Code points of well-formed UTF-8 (no overlong forms, surrogates or code points past
+ * U+10FFFF), or -1; with text_only, also -1 at NUL and control characters other than tab and
+ * newline (C0, DEL and C1). */
+static ssize_t utf8_scan(const char *s, size_t n, bool text_only)
 {
     const unsigned char *p = (const unsigned char *)s;
     long count = 0;
@@ -116,7 +119,7 @@ ssize_t tc_utf8_validate(const char *s, size_t n)
         size_t len;
         unsigned cp;
         if (c < 0x80) {
-            if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)
+            if (text_only && ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f))
                 return -1;
             i++;
             count++;
@@ -140,14 +143,24 @@ ssize_t tc_utf8_validate(const char *s, size_t n)
                 return -1;
             cp = (cp << 6) | (p[i + k] & 0x3f);
         }
-        /* overlong forms, surrogates, out-of-range code points and C1 controls */
         if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+            (text_only && cp >= 0x80 && cp <= 0x9f))
             return -1;
         i += len;
         count++;
     }
     return count;
+}
+
+ssize_t tc_utf8_validate(const char *s, size_t n)
+{
+    return utf8_scan(s, n, true);
+}
+
+ssize_t tc_utf8_count(const char *s, size_t n)
+{
+    return utf8_scan(s, n, false);
 }
 
 const char *tc_jv_str(tc_jv_t *jv, const cJSON *obj, const char *name, unsigned flags,

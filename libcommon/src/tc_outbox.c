@@ -9,6 +9,7 @@
  * deduplicate by event id) and never loses an event.
  */
 #include "tc/tc_events.h"
+#include "tc_kafka_int.h"
 #include "tc/tc_proto.h"
 #include "tc/tc_buf.h"
 #include "tc/tc_core.h"
@@ -31,25 +32,33 @@
 
 /* ------------------------------------------------------------------ writing */
 
+int tc_event_stamp(const tc_event_t *ev, tc_event_stamp_t *st)
+{
+    st->id = ev->id;
+    if (!st->id) {
+        if (tc_id_new("evt", st->id_buf, sizeof st->id_buf) != TC_OK)
+            return TC_ERROR;
+        st->id = st->id_buf;
+    }
+    st->time = ev->time;
+    if (!st->time) {
+        tc_time_format(tc_now_ms(), st->time_buf);
+        st->time = st->time_buf;
+    }
+    st->traceparent = ev->traceparent;
+    if (!st->traceparent && tc_log_trace_id() &&
+        tc_traceparent_child(tc_log_trace_id(), "01", st->tp_buf) == TC_OK)
+        st->traceparent = st->tp_buf;
+    return TC_OK;
+}
+
 int tc_outbox_add(tc_dbconn_t *tx, const char *topic, const tc_event_t *ev, char *id_out,
                   size_t id_out_len)
 {
-    char id[TC_ID_MAX], now[TC_RFC3339_LEN], tp[56];
-    const char *event_id = ev->id;
-    if (!event_id) {
-        if (tc_id_new("evt", id, sizeof id) != TC_OK)
-            return TC_ERROR;
-        event_id = id;
-    }
-    const char *time = ev->time;
-    if (!time) {
-        tc_time_format(tc_now_ms(), now);
-        time = now;
-    }
-    const char *traceparent = ev->traceparent;
-    if (!traceparent && tc_log_trace_id() &&
-        tc_traceparent_child(tc_log_trace_id(), "01", tp) == TC_OK)
-        traceparent = tp;
+    tc_event_stamp_t st;
+    if (tc_event_stamp(ev, &st) != TC_OK)
+        return TC_ERROR;
+    const char *event_id = st.id, *time = st.time, *traceparent = st.traceparent;
     if (!ev->type || !ev->source || !ev->data || !topic)
         return TC_EINVAL;
     int rc = tc_db_qp(tx, NULL, "tc_outbox_insert",
@@ -127,31 +136,6 @@ struct tc_relay {
     int64_t last_count_ms;
     int backoff_ms;
 };
-
-typedef struct {
-    pthread_mutex_t lock;
-    pthread_cond_t all_done;
-    int outstanding;
-    int *rc; /* per row */
-} tc_batch_t;
-
-typedef struct {
-    tc_batch_t *batch;
-    int index;
-} tc_slot_t;
-
-static void on_row_delivered(void *opaque, int rc, const char *error)
-{
-    tc_slot_t *slot = opaque;
-    tc_batch_t *b = slot->batch;
-    if (rc != TC_OK)
-        tc_log_kv(TC_LOG_WARN, "outbox event not acknowledged", "detail", error ? error : "", NULL);
-    pthread_mutex_lock(&b->lock);
-    b->rc[slot->index] = rc;
-    if (--b->outstanding == 0)
-        pthread_cond_signal(&b->all_done);
-    pthread_mutex_unlock(&b->lock);
-}
 
 /* Sleeps up to ms, returning early when stop is requested. */
 static void relay_sleep(tc_relay_t *r, int ms)
@@ -259,45 +243,23 @@ static int mark_rows(tc_relay_t *r, const PGresult *res, const int *rcs, int n)
 static int publish_rows(tc_relay_t *r, const PGresult *res)
 {
     int n = PQntuples(res);
-    tc_batch_t b = {.outstanding = 0};
-    tc_slot_t *slots = calloc((size_t)n, sizeof *slots);
-    b.rc = calloc((size_t)n, sizeof *b.rc);
-    if (!slots || !b.rc) {
-        free(slots);
-        free(b.rc);
-        return TC_ENOMEM;
-    }
-    pthread_mutex_init(&b.lock, NULL);
-    pthread_cond_init(&b.all_done, NULL);
+    tc_event_t *evs = calloc((size_t)n, sizeof *evs);
+    const char **topics = calloc((size_t)n, sizeof *topics);
+    int *rcs = calloc((size_t)n, sizeof *rcs);
+    int failed = TC_ENOMEM;
+    if (!evs || !topics || !rcs)
+        goto cleanup;
     for (int i = 0; i < n; i++) {
-        tc_event_t ev;
-        fill_event(res, i, &ev);
-        slots[i].batch = &b;
-        slots[i].index = i;
-        pthread_mutex_lock(&b.lock);
-        b.outstanding++;
-        pthread_mutex_unlock(&b.lock);
-        int rc;
-        while ((rc = tc_producer_send(r->opts.producer, tc_db_val(res, i, 2), &ev, on_row_delivered,
-                                      &slots[i])) == TC_EAGAIN)
-            rd_kafka_poll(tc_producer_handle(r->opts.producer), 10); /* local queue full */
-        if (rc != TC_OK) {
-            pthread_mutex_lock(&b.lock);
-            b.outstanding--;
-            b.rc[i] = rc;
-            pthread_mutex_unlock(&b.lock);
-        }
+        fill_event(res, i, &evs[i]);
+        topics[i] = tc_db_val(res, i, 2);
     }
-    /* every queued message gets exactly one report, at the latest after message.timeout.ms */
-    pthread_mutex_lock(&b.lock);
-    while (b.outstanding > 0)
-        pthread_cond_wait(&b.all_done, &b.lock);
-    pthread_mutex_unlock(&b.lock);
-    int failed = mark_rows(r, res, b.rc, n);
-    pthread_mutex_destroy(&b.lock);
-    pthread_cond_destroy(&b.all_done);
-    free(slots);
-    free(b.rc);
+    failed = tc_producer_send_all(r->opts.producer, topics, evs, n, rcs);
+    if (failed >= 0)
+        failed = mark_rows(r, res, rcs, n);
+cleanup:
+    free(evs);
+    free(topics);
+    free(rcs);
     return failed;
 }
 

@@ -318,6 +318,73 @@ int tc_producer_send_raw_sync(tc_producer_t *p, const char *topic, const void *k
     return rc;
 }
 
+/* ------------------------------------------------------------------ batches */
+
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_cond_t all_done;
+    int outstanding;
+    int *rcs;
+} tc_batch_t;
+
+typedef struct {
+    tc_batch_t *batch;
+    int index;
+} tc_slot_t;
+
+static void batch_delivered(void *opaque, int rc, const char *error)
+{
+    tc_slot_t *slot = opaque;
+    tc_batch_t *b = slot->batch;
+    if (rc != TC_OK)
+        tc_log_kv(TC_LOG_WARN, "stored event not acknowledged", "detail", error ? error : "", NULL);
+    pthread_mutex_lock(&b->lock);
+    b->rcs[slot->index] = rc;
+    if (--b->outstanding == 0)
+        pthread_cond_signal(&b->all_done);
+    pthread_mutex_unlock(&b->lock);
+}
+
+int tc_producer_send_all(tc_producer_t *p, const char *const *topics, const tc_event_t *events,
+                         int n, int *rcs)
+{
+    if (n <= 0)
+        return 0;
+    tc_slot_t *slots = calloc((size_t)n, sizeof *slots);
+    if (!slots)
+        return TC_ENOMEM;
+    tc_batch_t b = {.outstanding = 0, .rcs = rcs};
+    pthread_mutex_init(&b.lock, NULL);
+    pthread_cond_init(&b.all_done, NULL);
+    for (int i = 0; i < n; i++) {
+        slots[i] = (tc_slot_t){.batch = &b, .index = i};
+        pthread_mutex_lock(&b.lock);
+        b.outstanding++;
+        pthread_mutex_unlock(&b.lock);
+        int rc;
+        while ((rc = tc_producer_send(p, topics[i], &events[i], batch_delivered, &slots[i])) ==
+               TC_EAGAIN)
+            rd_kafka_poll(p->rk, 10); /* local queue full */
+        if (rc != TC_OK) {
+            pthread_mutex_lock(&b.lock);
+            b.outstanding--;
+            rcs[i] = rc;
+            pthread_mutex_unlock(&b.lock);
+        }
+    }
+    pthread_mutex_lock(&b.lock);
+    while (b.outstanding > 0)
+        pthread_cond_wait(&b.all_done, &b.lock);
+    pthread_mutex_unlock(&b.lock);
+    pthread_mutex_destroy(&b.lock);
+    pthread_cond_destroy(&b.all_done);
+    free(slots);
+    int failed = 0;
+    for (int i = 0; i < n; i++)
+        failed += rcs[i] != TC_OK;
+    return failed;
+}
+
 int tc_producer_flush(tc_producer_t *p, int timeout_ms)
 {
     return rd_kafka_flush(p->rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR ? TC_OK : TC_ETIMEDOUT;

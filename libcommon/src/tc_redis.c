@@ -284,19 +284,6 @@ static int conn_alive(const redisContext *c)
 
 /* ------------------------------------------------------------------------------ pool */
 
-static struct timespec deadline_after_ms(int ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
 /* Caller holds the lock. Empty slots go to the bottom so live connections are reused first. */
 static void put_slot_locked(tc_redis_t *r, redisContext *c)
 {
@@ -328,7 +315,7 @@ static void note_dial_failure(tc_redis_t *r)
 /* Waits for a free slot; TC_EUNAVAIL on acquire timeout or during the dial hold-off. */
 static int take_slot(tc_redis_t *r, redisContext **out)
 {
-    struct timespec deadline = deadline_after_ms(r->acquire_timeout_ms);
+    struct timespec deadline = tc_deadline_ms(CLOCK_MONOTONIC, r->acquire_timeout_ms);
     int rc = TC_OK;
     pthread_mutex_lock(&r->lock);
     while (r->nidle == 0) {

@@ -301,10 +301,30 @@ def test_build_stage_runs_on_the_build_context(bookworm, tmp_path):
                                capture_output=True, text=True, timeout=600)
             assert p.returncode == 0, f"RUN {a[:80]}…\n{p.stdout[-3000:]}{p.stderr[-3000:]}"
             ran += 1
-    assert ran == 2
+    assert ran == 3
     out = tmp_path / "out"
+    assert (out / "models").is_dir() and not any((out / "models").iterdir()), \
+        "only ml-inference's image carries models"
     assert (out / service).exists()
     sections = subprocess.run(["objdump", "-h", str(out / service)], capture_output=True, text=True).stdout
     assert ".debug_info" not in sections and ".symtab" not in sections, "the binary is not stripped"
     assert (out / "runtime-packages").read_text().split() == \
         subprocess.run([DEPS, "packages", service, "runtime"], capture_output=True, text=True).stdout.split()
+
+
+def test_ml_inference_image_gets_the_models_without_their_evaluation_data(tmp_path):
+    """The build stage's model step for ml-inference installs what `make models` built (`make
+    test` builds them first): each version's card and files, not the held-out sets or the
+    unpacked data packages."""
+    built = os.path.join(ROOT, "build", "models")
+    assert os.path.isdir(built), "build/models is missing: `make models` runs before the tests"
+    dest = tmp_path / "models"
+    subprocess.run([os.path.join(ROOT, "services", "ml-inference", "models", "install.sh"), built,
+                    str(dest)], check=True, capture_output=True, text=True)
+    cards = sorted(p.relative_to(dest).parts[:2] for p in dest.glob("*/*/card.json"))
+    want = sorted(tuple(p.split(os.sep)[-3:-1]) for p in
+                  subprocess.run(["find", built, "-mindepth", "3", "-maxdepth", "3", "-name",
+                                  "card.json"], capture_output=True, text=True).stdout.split())
+    assert cards == want and len(cards) >= 5
+    assert not list(dest.glob("*/*/eval")), "evaluation data stays out of the image"
+    assert not (dest / "src").exists() and not (dest / "npm").exists()

@@ -26,7 +26,7 @@ OWNERS = (("/v1/auth/", "auth"), ("/.well-known/", "auth"), ("/v1/users", "user"
           ("/v1/workflows", "workflow"), ("/v1/executions", "workflow"),
           ("/v1/integrations/", "integration-hub"), ("/v1/webhooks/", "integration-hub"),
           ("/v1/billing/", "billing"), ("/v1/analytics/", "analytics"),
-          ("/v1/audit-logs", "analytics"))
+          ("/v1/audit-logs", "analytics"), ("/v1/ml/", "ml-inference"))
 
 
 class Contracts:
@@ -36,7 +36,8 @@ class Contracts:
         base = os.path.join(stack.root, "proto", "openapi")
         self.docs = {name: OpenApi(os.path.join(base, f"{name}.yaml"))
                      for name in ("auth", "user", "gateway", "notification", "search",
-                                  "workflow", "integration-hub", "billing", "analytics")}
+                                  "workflow", "integration-hub", "billing", "analytics",
+                                   "ml-inference")}
         path = stack.service_env("gateway")["GATEWAY_CONFIG"]
         if not os.path.isabs(path):
             path = os.path.join(stack.root, path)
@@ -146,6 +147,11 @@ class Client:
 
 
 # ------------------------------------------------------------------ TOTP (RFC 6238)
+
+def iso(t):
+    """A UTC datetime as the APIs' RFC 3339 with milliseconds."""
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
 
 def totp(secret, at=None, digits=6, period=30):
     """RFC 6238 with HMAC-SHA-1: the code of the step holding epoch second `at` (now)."""

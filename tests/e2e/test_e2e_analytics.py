@@ -5,14 +5,10 @@ import datetime as dt
 import secrets
 import time
 
-from e2ekit import Client
+from e2ekit import Client, iso
 from platform_client import eventually, new_password
 
 CALLS = 60
-
-
-def iso(t):
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def test_n_requests_through_the_gateway_are_n_api_request_events(stack, contracts):

@@ -91,6 +91,12 @@ int tc_producer_send_sync(tc_producer_t *p, const char *topic, const tc_event_t 
 int tc_producer_send_raw_sync(tc_producer_t *p, const char *topic, const void *key, size_t keylen,
                               const void *value, size_t len, rd_kafka_headers_t *hdrs,
                               int timeout_ms);
+/* Queues n events (events[i] to topics[i]) and waits for every delivery report: rcs[i] is
+ * TC_OK when the broker acknowledged events[i]. Every queued message gets exactly one report,
+ * at the latest after message_timeout_ms. Returns how many failed, or TC_ENOMEM. For relays
+ * that publish a batch of stored events and then mark which ones are out. */
+int tc_producer_send_all(tc_producer_t *p, const char *const *topics, const tc_event_t *events,
+                         int n, int *rcs);
 int tc_producer_flush(tc_producer_t *p, int timeout_ms);
 /* TC_OK when a broker answered a metadata request within timeout_ms. */
 int tc_producer_ping(tc_producer_t *p, int timeout_ms);

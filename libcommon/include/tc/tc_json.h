@@ -66,6 +66,10 @@ const cJSON *tc_jv_obj(tc_jv_t *jv, const cJSON *obj, const char *name, unsigned
 /* Checks that s is valid UTF-8 without NUL or control characters (tab/newline allowed).
  * Returns the number of code points, or -1. */
 ssize_t tc_utf8_validate(const char *s, size_t n);
+/* Well-formed UTF-8 of any characters (controls included: texts, emails, JSON-escaped values):
+ * the number of code points, or -1 for overlong forms, surrogates, code points past U+10FFFF
+ * and broken sequences. */
+ssize_t tc_utf8_count(const char *s, size_t n);
 bool tc_email_valid(const char *s);
 
 /* Helpers for building responses. All return the added item or NULL on OOM. */

@@ -7,8 +7,9 @@
 #ifndef TC_TIME_H
 #define TC_TIME_H
 
-#include <stdint.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
 #define TC_RFC3339_LEN 32
 
@@ -23,5 +24,9 @@ void tc_time_format(int64_t epoch_ms, char out[TC_RFC3339_LEN]);
 int tc_time_parse(const char *s, int64_t *epoch_ms);
 
 void tc_sleep_ms(int64_t ms);
+
+/* The absolute time ms from now on `clock`, for pthread_cond_timedwait and the like (a
+ * condition variable waits on CLOCK_REALTIME unless set to CLOCK_MONOTONIC). */
+struct timespec tc_deadline_ms(clockid_t clock, int64_t ms);
 
 #endif

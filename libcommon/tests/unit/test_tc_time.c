@@ -196,3 +196,18 @@ Test(time, monotonic_and_sleep)
     tc_sleep_ms(-5);
     cr_assert_lt(tc_mono_ms() - b, 5000);
 }
+
+Test(time, deadline_is_ms_ahead_on_the_given_clock_with_nanoseconds_carried)
+{
+    struct timespec before, after;
+    clock_gettime(CLOCK_MONOTONIC, &before);
+    struct timespec d = tc_deadline_ms(CLOCK_MONOTONIC, 1999);
+    clock_gettime(CLOCK_MONOTONIC, &after);
+    int64_t d_ns = (int64_t)d.tv_sec * 1000000000 + d.tv_nsec;
+    int64_t lo = (int64_t)before.tv_sec * 1000000000 + before.tv_nsec + 1999000000LL;
+    int64_t hi = (int64_t)after.tv_sec * 1000000000 + after.tv_nsec + 1999000000LL;
+    cr_assert(d_ns >= lo && d_ns <= hi);
+    cr_assert(d.tv_nsec >= 0 && d.tv_nsec < 1000000000L, "nanoseconds stay below a second");
+    struct timespec r = tc_deadline_ms(CLOCK_REALTIME, 0);
+    cr_assert_geq(r.tv_sec, before.tv_sec, "the realtime clock is the epoch's, ahead of boot");
+}

@@ -208,31 +208,10 @@ static const char *member_str(tc_jv_t *jv, const cJSON *ev, const char *field, c
     return v->valuestring;
 }
 
-/* Well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF); control
- * characters are fine (JSON escapes them). */
+/* Well-formed UTF-8; control characters are fine (JSON escapes them). */
 static bool utf8_ok(const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        int n = *p < 0x80             ? 0
-                : (*p & 0xe0) == 0xc0 ? 1
-                : (*p & 0xf0) == 0xe0 ? 2
-                : (*p & 0xf8) == 0xf0 ? 3
-                                      : -1;
-        if (n < 0 || (n == 1 && *p < 0xc2))
-            return false;
-        uint32_t cp = n == 0 ? *p : *p & (0x3f >> n);
-        for (int i = 1; i <= n; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        p += n + 1;
-    }
-    return true;
+    return tc_utf8_count(s, strlen(s)) >= 0;
 }
 
 /* Every name and string inside v is well-formed UTF-8: PostgreSQL would refuse the whole

@@ -64,9 +64,9 @@ def test_proxies_the_user_service_with_a_dev_token(gw, stack, org):
 
 
 def test_routes_whose_service_is_not_running_answer_503(gw, ups, tokens):
-    # ml-inference is routed but not built yet: its upstream has no target that answers
-    assert gw.get("/v1/ml/models").status_code == 401  # the route exists: auth first
-    r = gw.get("/v1/ml/models", token=tokens.mint())
+    # an authenticated route whose upstream has no target that answers
+    assert gw.get("/t/dead-auth/x").status_code == 401  # the route exists: auth first
+    r = gw.get("/t/dead-auth/x", token=tokens.mint())
     assert_error(r, 503, "upstream_unavailable")
     assert_error(gw.get("/t/dead"), 503, "upstream_unavailable")
 

@@ -1,0 +1,194 @@
+/*
+ * handlers_predict.c: POST /v1/ml/models/{name}/predict and .../predict:batch. The order
+ * matters: every input is checked before any work; the model's gate admits the request or
+ * refuses it with 503; answers come from the cache or the model; the usage record is stored
+ * before the answer leaves; a share is mirrored to the shadow candidate last.
+ */
+#include "handlers.h"
+#include "predict_model.h"
+#include "tc/tc_json.h"
+#include "tc/tc_time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    ml_app_t *app;
+    ml_model_t *m;
+    const ml_version_t *v;
+    bool is_default;
+    ml_request_t r;
+    char *options_json; /* canonical options text for the cache key; NULL when none */
+    cJSON *answers[ML_BATCH_MAX];
+    int cached;
+} predict_t;
+
+/* Checks every input against the version's limits: false after answering 413 or 422. */
+static bool inputs_valid(predict_t *p, bool batch, tc_resp_t *resp)
+{
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    for (int i = 0; i < p->r.n; i++) {
+        char field[24];
+        size_t chars;
+        snprintf(field, sizeof field, batch ? "inputs[%d]" : "input", i);
+        switch (ml_input_check(&p->r.text[i], &p->r.len[i], p->v->max_chars, &chars)) {
+        case ML_INPUT_OK:
+            break;
+        case ML_INPUT_EMPTY:
+            tc_jv_error(&jv, field, "must contain text, not only white space");
+            break;
+        case ML_INPUT_BAD_UTF8:
+            tc_jv_error(&jv, field, "must be well-formed UTF-8 without NUL characters");
+            break;
+        case ML_INPUT_TOO_LONG:
+            tc_jv_free(&jv);
+            tc_resp_error(resp, 413, "input_too_large",
+                          "%s has %zu characters; %s %s takes at most %d", field, chars, p->m->name,
+                          p->v->version, p->v->max_chars);
+            return false;
+        }
+    }
+    bool ok = !tc_jv_failed(&jv);
+    if (!ok)
+        tc_resp_invalid(resp, &jv);
+    tc_jv_free(&jv);
+    return ok;
+}
+
+/* The request's version and options: false after answering 404 or 422. */
+static bool version_and_options(predict_t *p, tc_resp_t *resp)
+{
+    int def = atomic_load(&p->m->def);
+    int vi = p->r.version ? ml_model_version_index(p->m, p->r.version) : def;
+    if (vi < 0) {
+        tc_resp_error(resp, 404, "version_not_found", "%s has no version %s", p->m->name,
+                      p->r.version);
+        return false;
+    }
+    p->v = &p->m->versions[vi];
+    p->is_default = vi == def;
+    char err[256] = "";
+    if (!p->v->kind->options_valid(p->r.options, err, sizeof err)) {
+        tc_jv_t jv;
+        tc_jv_init(&jv);
+        tc_jv_error(&jv, "options", "%s", err[0] ? err : "not accepted by this model");
+        tc_resp_invalid(resp, &jv);
+        tc_jv_free(&jv);
+        return false;
+    }
+    if (p->r.options && cJSON_GetArraySize(p->r.options) == 0)
+        p->r.options = NULL; /* {} and no options are one cache entry */
+    if (p->r.options && !(p->options_json = cJSON_PrintUnformatted(p->r.options))) {
+        tc_resp_fail(resp, TC_ENOMEM);
+        return false;
+    }
+    return true;
+}
+
+/* Answers every input, from the cache or the model. */
+static int answer_all(predict_t *p)
+{
+    ml_app_t *app = p->app;
+    const char *model = p->m->name;
+    for (int i = 0; i < p->r.n; i++) {
+        char key[ML_CACHE_KEY_MAX];
+        bool keyed = ml_cache_key(ML_CACHE_PREFIX, model, p->v->version, p->options_json,
+                                  p->r.text[i], p->r.len[i], key);
+        if (keyed && (p->answers[i] = ml_cache_get(app, model, key))) {
+            p->cached++;
+            tc_metric_inc(app->m_predictions, 1, model, p->v->version, "cache");
+            continue;
+        }
+        int64_t t0 = tc_mono_ns();
+        int rc = p->v->kind->predict(p->v->model, p->r.text[i], p->r.len[i], p->r.options,
+                                     &p->answers[i]);
+        if (rc != TC_OK)
+            return rc;
+        tc_metric_observe(app->m_latency, (double)(tc_mono_ns() - t0) / 1e9, model);
+        tc_metric_inc(app->m_predictions, 1, model, p->v->version, "model");
+        if (keyed)
+            ml_cache_put(app, model, key, p->answers[i]);
+    }
+    return TC_OK;
+}
+
+static cJSON *response_body(predict_t *p, bool batch)
+{
+    cJSON *body = cJSON_CreateObject();
+    tc_json_add_str(body, "model", p->m->name);
+    tc_json_add_str(body, "version", p->v->version);
+    if (!batch) {
+        cJSON_AddItemToObject(body, "output", p->answers[0]);
+        cJSON_AddBoolToObject(body, "cached", p->cached > 0);
+    } else {
+        cJSON *outs = cJSON_AddArrayToObject(body, "outputs");
+        for (int i = 0; i < p->r.n; i++)
+            cJSON_AddItemToArray(outs, p->answers[i]);
+        tc_json_add_int(body, "cached", p->cached);
+    }
+    for (int i = 0; i < p->r.n; i++)
+        p->answers[i] = NULL; /* now the body's */
+    return body;
+}
+
+static void predict(tc_req_t *req, tc_resp_t *resp, ml_app_t *app, bool batch)
+{
+    predict_t p = {.app = app};
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    if (!(p.m = ml_req_model(app, req, resp)))
+        goto cleanup;
+    if (!ml_request_parse(tc_req_json(req), batch, &p.r, &jv)) {
+        tc_resp_invalid(resp, &jv);
+        goto cleanup;
+    }
+    if (!version_and_options(&p, resp) || !inputs_valid(&p, batch, resp))
+        goto cleanup;
+    if (ml_gate_enter(&p.m->gate) != TC_OK) {
+        tc_metric_inc(app->m_refused, 1, p.m->name);
+        tc_resp_header(resp, "Retry-After", "1");
+        tc_resp_error(resp, 503, "model_overloaded",
+                      "%s has more requests waiting than it can answer in time; retry shortly",
+                      p.m->name);
+        goto cleanup;
+    }
+    int rc = answer_all(&p);
+    ml_gate_leave(&p.m->gate);
+    if (rc != TC_OK) {
+        tc_resp_fail(resp, rc);
+        goto cleanup;
+    }
+    ml_usage_t usage = {.principal = tc_req_principal(req),
+                        .request_id = tc_req_id(req),
+                        .model = p.m->name,
+                        .version = p.v->version,
+                        .inputs = p.r.n,
+                        .cached = p.cached};
+    if (ml_usage_record(app, &usage) != TC_OK) {
+        tc_resp_header(resp, "Retry-After", "2");
+        tc_resp_error(resp, 503, "usage_unavailable",
+                      "The request could not be metered (usage store and broker unreachable); "
+                      "it was not served");
+        goto cleanup;
+    }
+    if (p.is_default)
+        ml_shadow_offer(app->shadow, p.m, p.r.text, p.r.len, p.r.n, p.r.options, p.answers);
+    tc_resp_json(resp, 200, response_body(&p, batch));
+cleanup:
+    for (int i = 0; i < p.r.n; i++)
+        cJSON_Delete(p.answers[i]);
+    cJSON_free(p.options_json);
+    tc_jv_free(&jv);
+}
+
+void h_predict(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    predict(req, resp, ud, false);
+}
+
+void h_predict_batch(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    predict(req, resp, ud, true);
+}
