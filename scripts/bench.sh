@@ -982,6 +982,85 @@ print(f"{d[0]:.1f} {d[1]:.1f} {f[0]:.1f} {f[1]:.1f}")
 PY
 }
 
+# ------------------------------------------------------------------ ml-inference: models
+# Cold start: process start to /ready 200 with all five models loaded. Latency: each model at a
+# fixed 200 requests/s for BENCH_DURATION seconds, single held-out inputs (scripts/bench/
+# ml_load.py; open loop, latency from each request's due time), ML_CACHE=false
+# (services/ml-inference/bench.env) so every answer is the model's, usage records included.
+# Throughput: wrk closed loop, 8 connections, one typical input, with the service's CPU seconds
+# (requests per CPU-second: the most one core answers). Peers, in-process on the same inputs
+# where one runs here: the fastText CLI (predict-prob, one thread), the JS vader-sentiment and
+# compromise packages under node. RSS after the runs (the models' file pages included).
+ml_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+ml_peer_rate() { # model file n → inputs/s of the model's peer, or "-"
+    local model=$1 texts=$2 n=$3 t0 t1 src="$ROOT/build/models/src"
+    t0=$(date +%s.%N)
+    case $model in
+    text-classifier-v2) # the texts are the recipe's tokens already (ml_load.py texts)
+        fasttext predict-prob build/models/text-classifier-v2/2.0.0/model.bin "$texts" 2 >/dev/null ;;
+    sentiment-v3)
+        node -e "
+const v = require('$src/vader-sentiment'); const fs = require('fs');
+const t = fs.readFileSync(process.argv[1], 'utf8').split('\n').filter(Boolean);
+for (const s of t) v.SentimentIntensityAnalyzer.polarity_scores(s);" "$texts" ;;
+    ner-v2)
+        node -e "
+const nlp = require('$src/compromise/builds/three/compromise-three.cjs'); const fs = require('fs');
+const t = fs.readFileSync(process.argv[1], 'utf8').split('\n').filter(Boolean);
+for (const s of t) { const d = nlp(s); d.people().json(); d.places().json(); d.organizations().json(); }" "$texts" ;;
+    *) echo "-"; return ;;
+    esac
+    t1=$(date +%s.%N)
+    awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN{printf "%.0f", n / (b - a)}'
+}
+bench_ml() {
+    [[ -x $TC_BIN/ml-inference ]] || return 0
+    local port pid token t0 t1 models=build/models
+    port=$(svc_port ml-inference)
+    token=$(scripts/dev-token --role viewer --org org_bench_ml)
+    echo "bench: ml-inference — cold start (process start to /ready with the five models)"
+    svc_stop ml-inference
+    t0=$(date +%s%N)
+    scripts/stack.sh restart-service ml-inference >/dev/null
+    t1=$(date +%s%N)
+    local cold_ms=$(((t1 - t0) / 1000000))
+    record "ml cold start (ms)" "DESIGN: <= 1 s" "$cold_ms" "1000" "<=1.0" "-" "-" "-" "-"
+    pid=$(head -n1 "$RUN/pids/ml-inference.pid")
+
+    echo "bench: ml-inference — 200 requests/s per model for ${DURATION}s (latency from the due time)"
+    local target
+    declare -A targets=([text-classifier-v2]=5 [sentiment-v3]=3 [ner-v2]=8 [summarizer-v1]=50 [embeddings-v2]=2)
+    while read -r tag model p50 p99 rate errors; do
+        [[ $tag == RATE ]] || continue
+        ((errors == 0)) || { echo "bench: ml $model: $errors non-200 answers" >&2; return 1; }
+        target=${targets[$model]}
+        record "ml $model p99 @200/s (ms)" "issue 21: <= $target ms" "$p99" "$target" "<=1.0" "$p50" "$p99" "-" "-"
+    done < <(/usr/bin/python3 scripts/bench/ml_load.py rate "$port" "$token" "$models" "$DURATION" 200 |
+        tee "$RUN/bench-ml-rate.txt")
+
+    echo "bench: ml-inference — most answered per CPU-second (wrk, 8 connections, ${DURATION}s), peers in-process"
+    local model rps c0 c1 per_cpu texts peer
+    for model in text-classifier-v2 sentiment-v3 ner-v2 summarizer-v1 embeddings-v2; do
+        c0=$(ml_cpu_ticks "$pid")
+        read -r rps _ _ < <(WRK_CONNS=8 WRK_TIMEOUT=10s \
+            BENCH_BODY="$(/usr/bin/python3 scripts/bench/ml_load.py body "$model" "$models")" \
+            BENCH_TOKEN="$token" WRK_SCRIPT=scripts/bench/post_json.lua \
+            wrk_run "ml-$model" "http://127.0.0.1:$port/v1/ml/models/$model/predict") || return 1
+        c1=$(ml_cpu_ticks "$pid")
+        per_cpu=$(awk -v r="$rps" -v d="$DURATION" -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" \
+            'BEGIN{ if (c > 0) printf "%.0f", r * d / (c / hz); else print "-" }')
+        texts="$RUN/bench-ml-$model.txt.in"
+        /usr/bin/python3 scripts/bench/ml_load.py texts "$model" "$models" 2000 >"$texts"
+        peer=$(ml_peer_rate "$model" "$texts" "$(wc -l <"$texts")")
+        record "ml $model req/CPU-s" "peer in-process inputs/s" "$per_cpu" "$peer" "-" "-" "-" "-" "-"
+        record "ml $model max req/s (2 cores)" "-" "$rps" "-" "-" "-" "-" "-" "-"
+    done
+    local rss file
+    rss=$(awk '/VmRSS/{print $2}' "/proc/$pid/status")
+    file=$(awk '/RssFile/{print $2}' "/proc/$pid/status")
+    record "ml RSS all models (KiB)" "of which file pages" "$rss" "$file" "-" "-" "-" "-" "-"
+}
+
 wanted idle && bench_idle_rss
 wanted user && bench_user
 wanted gateway && bench_gateway
@@ -992,6 +1071,7 @@ wanted workflow && bench_workflow
 wanted integration && bench_integration
 wanted billing && bench_billing
 wanted analytics && bench_analytics
+wanted ml && bench_ml
 
 echo
 printf '%-32s %-24s %10s %10s %7s %7s %8s %8s\n' benchmark peer ours peer ratio target "p50 ms" "p99 ms"

@@ -199,7 +199,8 @@ int tc_producer_send_raw(tc_producer_t *p, const char *topic, const void *key, s
             return TC_EAGAIN;
         tc_log_kv(TC_LOG_ERROR, "kafka produce failed", "topic", topic, "detail",
                   rd_kafka_err2str(err), NULL);
-        return TC_ERROR;
+        /* a message over the size limit is refused whatever the broker's state */
+        return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? TC_EINVAL : TC_ERROR;
     }
     return TC_OK;
 }

@@ -43,16 +43,25 @@ static const char *const field_names[NF] = {"topic", "id", "type",   "source", "
 int tc_routbox_add(tc_redis_t *redis, const char *stream, const char *topic, const tc_event_t *ev,
                    char *id_out, size_t id_out_len)
 {
-    if (!topic || !ev->type || !ev->source || !ev->data)
+    if (!topic || !*topic || !ev->type || !ev->source || !ev->data)
         return TC_EINVAL;
     tc_event_stamp_t st;
     if (tc_event_stamp(ev, &st) != TC_OK)
         return TC_ERROR;
     const char *event_id = st.id, *time = st.time, *traceparent = st.traceparent;
+    /* what the relay could never publish is refused here, while the caller can still say so */
+    tc_event_t stamped = *ev;
+    stamped.specversion = "1.0"; /* the relay publishes every entry as 1.0 */
+    stamped.id = (char *)event_id;
+    stamped.time = (char *)time;
+    const char *why = NULL;
+    size_t data_size = ev->data_len ? ev->data_len : strlen(ev->data);
+    if (tc_event_validate(&stamped, &why) != TC_OK || data_size > TC_ROUTBOX_MAX_DATA)
+        return TC_EINVAL;
     const char *values[NF] = {topic,          event_id,         ev->type, ev->source,
                               ev->subject,    ev->partitionkey, time,     ev->datacontenttype,
                               ev->dataschema, traceparent,      ev->data};
-    size_t data_len = ev->data_len ? ev->data_len : strlen(ev->data);
+    size_t data_len = data_size;
     const char *argv[3 + 2 * NF];
     size_t lens[3 + 2 * NF];
     int argc = 0;
@@ -189,24 +198,63 @@ static int ack_entries(tc_routbox_t *r, const char **ids, int n)
     return rc;
 }
 
-/* Publishes the entries; acknowledges and deletes those the broker took and those that are
- * not events. Returns how many are left to retry, or a TC_* code. */
+/* Copies a stored entry the producer refuses outright (TC_EINVAL: an invalid event, a message
+ * over the size limit: retrying cannot help) to <stream>:dead with the reason, so it neither blocks
+ * the stream nor is lost. */
+static int dead_letter(tc_routbox_t *r, const redisReply *entry, int rc)
+{
+    const redisReply *kv = entry->element[1];
+    size_t argc = 0, max = 7 + kv->elements;
+    const char **argv = calloc(max, sizeof *argv);
+    size_t *lens = calloc(max, sizeof *lens);
+    char dead[300];
+    snprintf(dead, sizeof dead, "%s:dead", r->stream);
+    int out = TC_ENOMEM;
+    if (!argv || !lens)
+        goto cleanup;
+    argv[argc] = "XADD", lens[argc++] = 4;
+    argv[argc] = dead, lens[argc++] = strlen(dead);
+    argv[argc] = "*", lens[argc++] = 1;
+    argv[argc] = "reason", lens[argc++] = 6;
+    argv[argc] = tc_strerror(rc), lens[argc++] = strlen(tc_strerror(rc));
+    for (size_t i = 0; i < kv->elements; i++)
+        argv[argc] = kv->element[i]->str, lens[argc++] = kv->element[i]->len;
+    redisReply *rep = tc_redis_cmd(r->opts.redis, (int)argc, argv, lens);
+    out = rep && rep->type == REDIS_REPLY_STRING ? TC_OK : TC_EUNAVAIL;
+    if (rep)
+        freeReplyObject(rep);
+    if (out == TC_OK)
+        tc_log_kv(TC_LOG_ERROR, "outbox entry refused by the producer; moved aside", "stream", dead,
+                  "entry", entry->element[0]->str, "reason", tc_strerror(rc), NULL);
+cleanup:
+    free(argv);
+    free(lens);
+    return out;
+}
+
+/* Publishes the entries; acknowledges and deletes those the broker took, those that are not
+ * events and those moved to the dead letters. Returns how many are left to retry, or a TC_*
+ * code. */
 static int publish_entries(tc_routbox_t *r, const redisReply *entries)
 {
     int n = (int)entries->elements, nev = 0, ndone = 0, failed = 0, rc = TC_ENOMEM;
     tc_event_t *evs = calloc((size_t)n, sizeof *evs);
     const char **topics = calloc((size_t)n, sizeof *topics);
     const char **ev_ids = calloc((size_t)n, sizeof *ev_ids);
+    const redisReply **ev_entries = calloc((size_t)n, sizeof *ev_entries);
     const char **done = calloc((size_t)n, sizeof *done);
     int *rcs = calloc((size_t)n, sizeof *rcs);
-    if (!evs || !topics || !ev_ids || !done || !rcs)
+    if (!evs || !topics || !ev_ids || !ev_entries || !done || !rcs)
         goto cleanup;
     for (int i = 0; i < n; i++) {
         const redisReply *e = entries->element[i];
         if (e->type != REDIS_REPLY_ARRAY || e->elements < 1 ||
-            e->element[0]->type != REDIS_REPLY_STRING)
+            e->element[0]->type != REDIS_REPLY_STRING) {
+            failed++; /* no id to acknowledge it by: not counted as done */
             continue;
+        }
         if (entry_event(e, &evs[nev], &topics[nev])) {
+            ev_entries[nev] = e;
             ev_ids[nev++] = e->element[0]->str;
         } else {
             tc_log_kv(TC_LOG_WARN, "outbox stream entry is not an event; dropped", "entry",
@@ -214,23 +262,32 @@ static int publish_entries(tc_routbox_t *r, const redisReply *entries)
             done[ndone++] = e->element[0]->str;
         }
     }
-    failed = tc_producer_send_all(r->opts.producer, topics, evs, nev, rcs);
-    if (failed < 0) {
-        rc = failed;
+    int sent_failed = tc_producer_send_all(r->opts.producer, topics, evs, nev, rcs);
+    if (sent_failed < 0) {
+        rc = sent_failed;
         goto cleanup;
     }
-    for (int i = 0; i < nev; i++)
-        if (rcs[i] == TC_OK)
+    int published = 0;
+    for (int i = 0; i < nev; i++) {
+        if (rcs[i] == TC_OK) {
             done[ndone++] = ev_ids[i];
+            published++;
+        } else if (rcs[i] == TC_EINVAL && dead_letter(r, ev_entries[i], rcs[i]) == TC_OK) {
+            done[ndone++] = ev_ids[i]; /* refused, not undelivered: set aside */
+        } else {
+            failed++;
+        }
+    }
     rc = ack_entries(r, done, ndone);
     if (rc == TC_OK) {
-        atomic_fetch_add(&r->published, (uint64_t)(nev - failed));
+        atomic_fetch_add(&r->published, (uint64_t)published);
         rc = failed;
     }
 cleanup:
     free(evs);
     free(topics);
     free(ev_ids);
+    free(ev_entries);
     free(done);
     free(rcs);
     return rc;
@@ -278,6 +335,52 @@ static void count_pending(tc_routbox_t *r)
         freeReplyObject(rep);
 }
 
+/* Consumers of the relay group that hold nothing and have been idle forget_idle_ms are
+ * replicas that are gone (each pod names itself): forgotten, so the group does not grow with
+ * every rollout. */
+/* Deletes the consumer only if it still holds nothing: DELCONSUMER drops its pending entries,
+ * and one it read since XINFO must stay to be claimed. */
+static tc_redis_script_t forget_if_idle = TC_REDIS_SCRIPT(
+    "if #redis.call('XPENDING', KEYS[1], '" ROUTBOX_GROUP "', '-', '+', 1, ARGV[1]) == 0 then\n"
+    "  return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], '" ROUTBOX_GROUP "', ARGV[1])\n"
+    "end\n"
+    "return -1");
+
+static long long info_int(const redisReply *kv, const char *name)
+{
+    for (size_t i = 0; i + 1 < kv->elements; i += 2)
+        if (kv->element[i]->type == REDIS_REPLY_STRING && strcmp(kv->element[i]->str, name) == 0)
+            return kv->element[i + 1]->type == REDIS_REPLY_INTEGER ? kv->element[i + 1]->integer
+                                                                   : -1;
+    return -1;
+}
+
+static const char *info_str(const redisReply *kv, const char *name)
+{
+    for (size_t i = 0; i + 1 < kv->elements; i += 2)
+        if (kv->element[i]->type == REDIS_REPLY_STRING && strcmp(kv->element[i]->str, name) == 0)
+            return kv->element[i + 1]->type == REDIS_REPLY_STRING ? kv->element[i + 1]->str : NULL;
+    return NULL;
+}
+
+static void forget_gone_consumers(tc_routbox_t *r)
+{
+    redisReply *rep = tc_redis_cmdf(r->opts.redis, "XINFO CONSUMERS %s " ROUTBOX_GROUP, r->stream);
+    for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
+        const redisReply *kv = rep->element[i];
+        const char *name = kv->type == REDIS_REPLY_ARRAY ? info_str(kv, "name") : NULL;
+        if (!name || strcmp(name, r->consumer) == 0 || info_int(kv, "pending") != 0 ||
+            info_int(kv, "idle") < r->opts.forget_idle_ms)
+            continue;
+        const char *keys[1] = {r->stream}, *args[1] = {name};
+        redisReply *del = tc_redis_eval(r->opts.redis, &forget_if_idle, 1, keys, 1, args);
+        if (del)
+            freeReplyObject(del);
+    }
+    if (rep)
+        freeReplyObject(rep);
+}
+
 /* Returns the number of entries handled (0: nothing to do) or a TC_* code. */
 static int relay_round(tc_routbox_t *r)
 {
@@ -302,7 +405,7 @@ static int relay_round(tc_routbox_t *r)
 /* Waits ms unless stop is requested; returns true when stopping. */
 static bool relay_wait(tc_routbox_t *r, int ms)
 {
-    struct timespec until = tc_deadline_ms(CLOCK_REALTIME, ms);
+    struct timespec until = tc_deadline_ms(CLOCK_MONOTONIC, ms);
     pthread_mutex_lock(&r->lock);
     while (!r->stop && pthread_cond_timedwait(&r->wake, &r->lock, &until) == 0)
         ;
@@ -314,8 +417,13 @@ static bool relay_wait(tc_routbox_t *r, int ms)
 static void *relay_main(void *arg)
 {
     tc_routbox_t *r = arg;
+    int64_t next_forget = 0;
     for (;;) {
         int rc = relay_round(r);
+        if (rc >= 0 && tc_mono_ms() >= next_forget) {
+            forget_gone_consumers(r);
+            next_forget = tc_mono_ms() + 600 * 1000;
+        }
         if (rc > 0) { /* more may be waiting */
             r->backoff_ms = 0;
             pthread_mutex_lock(&r->lock);
@@ -335,8 +443,11 @@ static void *relay_main(void *arg)
         if (relay_wait(r, wait))
             break;
     }
-    /* a last round: what was acknowledged to clients just before shutdown goes out now */
-    relay_round(r);
+    /* a last round: what was acknowledged to clients just before shutdown goes out now;
+     * not while the broker or Redis is failing (it would wait out message.timeout.ms again:
+     * the entries stay in the stream for the next relay) */
+    if (r->backoff_ms == 0)
+        relay_round(r);
     return NULL;
 }
 
@@ -355,9 +466,15 @@ tc_routbox_t *tc_routbox_start(const tc_routbox_opts_t *opts)
     if (r->opts.interval_ms <= 0)
         r->opts.interval_ms = 100;
     if (r->opts.claim_idle_ms <= 0)
-        r->opts.claim_idle_ms = 30000;
+        r->opts.claim_idle_ms = 90000;
+    if (r->opts.forget_idle_ms <= 0)
+        r->opts.forget_idle_ms = 3600 * 1000;
     pthread_mutex_init(&r->lock, NULL);
-    pthread_cond_init(&r->wake, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* wall-clock jumps do not stall it */
+    pthread_cond_init(&r->wake, &attr);
+    pthread_condattr_destroy(&attr);
     if (pthread_create(&r->thread, NULL, relay_main, r) != 0) {
         pthread_mutex_destroy(&r->lock);
         pthread_cond_destroy(&r->wake);
@@ -379,6 +496,9 @@ void tc_routbox_stop(tc_routbox_t *r)
     r->stop = true;
     pthread_cond_signal(&r->wake);
     pthread_mutex_unlock(&r->lock);
+    /* messages still queued locally would hold the round until message.timeout.ms: purged,
+     * each reports a failure and its entry stays in the stream for the next relay */
+    rd_kafka_purge(tc_producer_handle(r->opts.producer), RD_KAFKA_PURGE_F_QUEUE);
     pthread_join(r->thread, NULL);
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->wake);

@@ -287,6 +287,18 @@ static int open_db(tc_service_t *s)
     return rc;
 }
 
+tc_producer_t *tc_service_producer_new(tc_service_t *s, int message_timeout_ms)
+{
+    if (!s->brokers)
+        return NULL;
+    tc_producer_opts_t o = {.brokers = s->brokers,
+                            .client_id = s->def.name,
+                            .props = s->kafka_props,
+                            .linger_ms = 1,
+                            .message_timeout_ms = message_timeout_ms};
+    return tc_producer_new(&o);
+}
+
 static int open_kafka(tc_service_t *s)
 {
     tc_producer_opts_t o = {

@@ -78,7 +78,8 @@ typedef void (*tc_delivery_fn)(void *opaque, int rc, const char *error);
 tc_producer_t *tc_producer_new(const tc_producer_opts_t *opts);
 void tc_producer_free(tc_producer_t *p); /* flushes for up to 5 s first */
 /* Queues a message; cb runs on the producer's poll thread. TC_EAGAIN when the local queue is
- * full. hdrs (may be NULL) is taken over in every case. */
+ * full; TC_EINVAL for a message no broker would take (over the size limit; tc_producer_send:
+ * an invalid event); TC_ERROR otherwise. hdrs (may be NULL) is taken over in every case. */
 int tc_producer_send_raw(tc_producer_t *p, const char *topic, const void *key, size_t keylen,
                          const void *value, size_t len, rd_kafka_headers_t *hdrs, tc_delivery_fn cb,
                          void *opaque);

@@ -6,10 +6,12 @@
  *
  *   tc_routbox_add()    XADD of the event (its id and time fixed here, so a republished entry
  *                       is the same CloudEvent and consumers' inboxes drop the copy)
- *   tc_routbox_start()  the relay: a consumer group on the stream; each round claims entries
- *                       left pending by a relay that died (XAUTOCLAIM past claim_idle_ms),
- *                       reads new ones, publishes them with tc_producer_send_all, and
- *                       XACK + XDEL those acknowledged; the rest are retried.
+ *   tc_routbox_start()  the relay: a consumer group on the stream; each round retries its own
+ *                       pending entries, else claims those left by a relay that died
+ *                       (XAUTOCLAIM past claim_idle_ms), else reads new ones; publishes them
+ *                       with tc_producer_send_all and XACK + XDEL those acknowledged. What the
+ *                       broker did not take is retried; what the producer refuses outright
+ *                       (an invalid event) is moved to <stream>:dead with the reason.
  *
  * Delivery is at least once. Durability is Redis's: with append-only persistence a kill of
  * the service or of Redis loses nothing the service acknowledged.
@@ -23,8 +25,11 @@
 #include "tc/tc_redis.h"
 
 /* Appends ev, bound for topic, to the stream (ev->id NULL: a new evt_ id; ev->time NULL: now).
- * TC_OK, TC_EUNAVAIL when Redis cannot be reached (nothing was stored), TC_EINVAL when the
- * event lacks type, source or data. The id used goes to id_out when non-NULL. */
+ * TC_OK; TC_EUNAVAIL when Redis cannot be reached (nothing was stored); TC_EINVAL for an event
+ * the relay could never publish (tc_event_validate refuses it, or data over
+ * TC_ROUTBOX_MAX_DATA); TC_ERROR when Redis refused the command. The id used goes to id_out
+ * when non-NULL. */
+#define TC_ROUTBOX_MAX_DATA (900 * 1024) /* under the broker's 1 MB message limit */
 int tc_routbox_add(tc_redis_t *redis, const char *stream, const char *topic, const tc_event_t *ev,
                    char *id_out, size_t id_out_len);
 
@@ -34,10 +39,15 @@ typedef struct {
     tc_redis_t *redis;
     tc_producer_t *producer;
     const char *stream;   /* "ml-inference:outbox" */
-    const char *consumer; /* this replica's name in the relay group (host and pid) */
+    const char *consumer; /* this replica's stable name in the relay group (its host name: a
+                           * restarted process resumes its own pending entries at once) */
     int batch_size;       /* entries per round; default 500 */
     int interval_ms;      /* pause when a round found nothing; default 100 */
-    int claim_idle_ms;    /* entries pending this long in a dead relay are taken; default 30000 */
+    int claim_idle_ms;    /* entries pending this long in a dead relay are taken; above the
+                           * producer's message timeout (a live relay waiting out an outage
+                           * keeps its batch); default 90000 */
+    int forget_idle_ms;   /* relays idle this long holding nothing are dropped from the group
+                           * (replicas that are gone); checked every 10 minutes; default 1 h */
 } tc_routbox_opts_t;
 
 /* Starts the relay thread; NULL when out of memory (a Redis outage is retried, not fatal). */

@@ -72,6 +72,11 @@ tc_db_t *tc_service_db(tc_service_t *s);
 tc_dbpipe_t *tc_service_dbpipe(tc_service_t *s);
 tc_redis_t *tc_service_redis(tc_service_t *s);
 tc_producer_t *tc_service_producer(tc_service_t *s);
+/* A producer of the caller's own on the service's brokers and connection security, whose
+ * every message gets its delivery report within message_timeout_ms (linger 1 ms): for a send
+ * whose outcome a request waits for. NULL without KAFKA_BROKERS or when out of memory; freed by
+ * the caller (tc_producer_free). */
+tc_producer_t *tc_service_producer_new(tc_service_t *s, int message_timeout_ms);
 tc_auth_t *tc_service_auth(tc_service_t *s);
 tc_httpc_t *tc_service_httpc(tc_service_t *s);
 tc_router_t *tc_service_router(tc_service_t *s);       /* the public API */

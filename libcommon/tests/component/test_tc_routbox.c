@@ -147,12 +147,19 @@ Test(routbox, entries_a_dead_relay_read_are_claimed_by_another)
     tc_producer_free(p);
 }
 
-Test(routbox, an_entry_that_is_not_an_event_is_dropped_and_the_rest_go_out)
+Test(routbox, entries_that_cannot_be_published_are_set_aside_and_the_rest_go_out)
 {
     char stream[64], topic[64];
     it_unique("it-rstream", stream, sizeof stream);
     it_unique("it-routbox", topic, sizeof topic);
     redisReply *rep = tc_redis_cmdf(redis, "XADD %s * junk 1", stream);
+    cr_assert(rep && rep->type == REDIS_REPLY_STRING);
+    freeReplyObject(rep);
+    /* stored by something other than tc_routbox_add: an event type no header may carry */
+    rep = tc_redis_cmdf(redis,
+                        "XADD %s * topic %s id evt_x type %b source /s time "
+                        "2026-01-01T00:00:00Z data {}",
+                        stream, topic, "bad\x01type", (size_t)8);
     cr_assert(rep && rep->type == REDIS_REPLY_STRING);
     freeReplyObject(rep);
     add_events(stream, topic, 3, NULL);
@@ -164,6 +171,15 @@ Test(routbox, an_entry_that_is_not_an_event_is_dropped_and_the_rest_go_out)
     cr_assert(it_wait(published_enough, &want, 30000));
     tc_routbox_stop(r);
     cr_assert_eq(stream_len(stream), 0, "the junk entry is gone too");
+    char dead[80];
+    snprintf(dead, sizeof dead, "%s:dead", stream);
+    cr_assert_eq(stream_len(dead), 1, "the unpublishable event is kept aside, not lost");
+    rep = tc_redis_cmdf(redis, "XRANGE %s - +", dead);
+    cr_assert(rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 1);
+    const redisReply *kv = rep->element[0]->element[1];
+    cr_assert_str_eq(kv->element[0]->str, "reason");
+    cr_assert_str_eq(kv->element[2]->str, "topic", "the entry's own fields follow");
+    freeReplyObject(rep);
     tc_producer_free(p);
 }
 
@@ -171,10 +187,56 @@ Test(routbox, add_refuses_an_incomplete_event_and_reports_redis_unreachable)
 {
     tc_event_t ev = {.type = IT_EV_TYPE, .source = "/tests/routbox"};
     cr_assert_eq(tc_routbox_add(redis, "it-rstream-x", "t", &ev, NULL, 0), TC_EINVAL);
+    tc_event_t bad = {.type = "bad\x01type", .source = "/tests/routbox", .data = "{}"};
+    cr_assert_eq(tc_routbox_add(redis, "it-rstream-x", "t", &bad, NULL, 0), TC_EINVAL,
+                 "an event no relay could publish is refused when it is stored");
     tc_redis_opts_t o = {.url = "redis://127.0.0.1:1/0", .connect_timeout_ms = 200};
     tc_redis_t *down = tc_redis_open(&o);
     cr_assert_not_null(down);
     ev.data = "{}";
     cr_assert_eq(tc_routbox_add(down, "it-rstream-x", "t", &ev, NULL, 0), TC_EUNAVAIL);
     tc_redis_close(down);
+}
+
+Test(routbox, relays_that_are_gone_and_hold_nothing_are_forgotten)
+{
+    char stream[64], topic[64];
+    it_unique("it-rstream", stream, sizeof stream);
+    it_unique("it-routbox", topic, sizeof topic);
+    add_events(stream, topic, 1, NULL);
+    redisReply *rep = tc_redis_cmdf(redis, "XGROUP CREATE %s relay 0 MKSTREAM", stream);
+    cr_assert(rep && rep->type != REDIS_REPLY_ERROR);
+    freeReplyObject(rep);
+    /* "holding" read the entry and died; "gone" read nothing since */
+    rep = tc_redis_cmdf(redis, "XREADGROUP GROUP relay holding COUNT 10 STREAMS %s >", stream);
+    freeReplyObject(rep);
+    rep = tc_redis_cmdf(redis, "XREADGROUP GROUP relay gone COUNT 10 STREAMS %s >", stream);
+    freeReplyObject(rep);
+    tc_sleep_ms(300);
+    tc_producer_t *p = it_producer();
+    tc_routbox_opts_t o = {.redis = redis,
+                           .producer = p,
+                           .stream = stream,
+                           .consumer = "it-d",
+                           .interval_ms = 50,
+                           .claim_idle_ms = 60000,
+                           .forget_idle_ms = 200};
+    tc_routbox_t *r = tc_routbox_start(&o);
+    tc_sleep_ms(500);
+    tc_routbox_stop(r);
+    rep = tc_redis_cmdf(redis, "XINFO CONSUMERS %s relay", stream);
+    cr_assert(rep && rep->type == REDIS_REPLY_ARRAY);
+    bool gone = true, holding = false;
+    for (size_t i = 0; i < rep->elements; i++) {
+        const redisReply *kv = rep->element[i];
+        for (size_t k = 0; k + 1 < kv->elements; k += 2)
+            if (strcmp(kv->element[k]->str, "name") == 0) {
+                gone = gone && strcmp(kv->element[k + 1]->str, "gone") != 0;
+                holding = holding || strcmp(kv->element[k + 1]->str, "holding") == 0;
+            }
+    }
+    freeReplyObject(rep);
+    cr_assert(gone, "the idle relay holding nothing is forgotten");
+    cr_assert(holding, "a relay still holding entries is kept (another relay claims them)");
+    tc_producer_free(p);
 }

@@ -22,23 +22,32 @@ static void cache_failed(ml_app_t *app, const char *model)
     tc_metric_inc(app->m_cache, 1, model, "error");
 }
 
-cJSON *ml_cache_get(ml_app_t *app, const char *model, const char *key)
+void ml_cache_get_many(ml_app_t *app, const char *model, const char *const *keys, int n,
+                       cJSON **answers)
 {
-    if (!cache_usable(app))
-        return NULL;
-    const char *argv[2] = {"GET", key};
-    redisReply *rep = tc_redis_cmd(app->redis, 2, argv, NULL);
-    if (!rep || rep->type == REDIS_REPLY_ERROR) {
+    if (n == 0 || !cache_usable(app))
+        return;
+    const char *argv[ML_CACHE_MGET_MAX + 1] = {"MGET"};
+    if (n > ML_CACHE_MGET_MAX)
+        n = ML_CACHE_MGET_MAX;
+    for (int i = 0; i < n; i++)
+        argv[i + 1] = keys[i];
+    redisReply *rep = tc_redis_cmd(app->redis, n + 1, argv, NULL);
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != (size_t)n) {
         cache_failed(app, model);
         if (rep)
             freeReplyObject(rep);
-        return NULL;
+        return;
     }
-    cJSON *answer =
-        rep->type == REDIS_REPLY_STRING ? cJSON_ParseWithLength(rep->str, rep->len) : NULL;
+    int hits = 0;
+    for (int i = 0; i < n; i++) {
+        const redisReply *e = rep->element[i];
+        answers[i] = e->type == REDIS_REPLY_STRING ? cJSON_ParseWithLength(e->str, e->len) : NULL;
+        hits += answers[i] != NULL;
+    }
     freeReplyObject(rep);
-    tc_metric_inc(app->m_cache, 1, model, answer ? "hit" : "miss");
-    return answer;
+    tc_metric_inc(app->m_cache, hits, model, "hit");
+    tc_metric_inc(app->m_cache, n - hits, model, "miss");
 }
 
 void ml_cache_put(ml_app_t *app, const char *model, const char *key, const cJSON *answer)

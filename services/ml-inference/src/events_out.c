@@ -25,17 +25,18 @@ static cJSON *usage_data(const ml_usage_t *u, const char *inference_id, const ch
     snprintf(metric, sizeof metric, "ml_inference.%s", u->model);
     const tc_principal_t *p = u->principal;
     cJSON *d = cJSON_CreateObject();
-    tc_json_add_str(d, "inference_id", inference_id);
-    tc_json_add_str(d, "request_id", u->request_id);
-    tc_json_add_str(d, "org_id", p && p->org[0] ? p->org : NULL);
-    tc_json_add_str(d, "principal", p && p->sub[0] ? p->sub : NULL);
-    tc_json_add_str(d, "principal_type", p ? principal_type(p) : "service");
-    tc_json_add_str(d, "model", u->model);
-    tc_json_add_str(d, "version", u->version);
-    tc_json_add_str(d, "metric", metric);
-    tc_json_add_int(d, "quantity", u->inputs);
-    tc_json_add_int(d, "cached", u->cached);
-    tc_json_add_str(d, "occurred_at", now);
+    /* every member or none: a record missing a required field would be worse than none */
+    if (!d || !tc_json_add_str(d, "inference_id", inference_id) ||
+        !tc_json_add_str(d, "request_id", u->request_id) ||
+        !tc_json_add_str(d, "org_id", p && p->org[0] ? p->org : NULL) ||
+        !tc_json_add_str(d, "principal", p && p->sub[0] ? p->sub : NULL) ||
+        !tc_json_add_str(d, "principal_type", p ? principal_type(p) : "service") ||
+        !tc_json_add_str(d, "model", u->model) || !tc_json_add_str(d, "version", u->version) ||
+        !tc_json_add_str(d, "metric", metric) || !tc_json_add_int(d, "quantity", u->inputs) ||
+        !tc_json_add_int(d, "cached", u->cached) || !tc_json_add_str(d, "occurred_at", now)) {
+        cJSON_Delete(d);
+        return NULL;
+    }
     return d;
 }
 
@@ -70,10 +71,12 @@ int ml_usage_record(ml_app_t *app, const ml_usage_t *u)
                  : TC_EUNAVAIL;
         if (rc == TC_OK) {
             tc_metric_inc(app->m_usage, 1, "outbox");
-        } else if (app->producer) {
-            /* Redis is away: the broker's acknowledgement is the record */
-            rc = tc_producer_send_sync(app->producer, TC_EV_ML_USAGE->topic, &ev,
-                                       app->usage_send_timeout_ms);
+        } else if (app->direct) {
+            /* Redis is away: the broker's acknowledgement is the record. The producer's own
+             * message timeout is the wait, so its report (delivered or not) comes before the
+             * margin runs out, and a refused request leaves no record behind. */
+            rc = tc_producer_send_sync(app->direct, TC_EV_ML_USAGE->topic, &ev,
+                                       app->usage_send_timeout_ms + 1000);
             tc_metric_inc(app->m_usage, 1, rc == TC_OK ? "broker" : "failed");
         }
     }

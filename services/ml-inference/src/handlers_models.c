@@ -18,17 +18,30 @@ void h_models_list(tc_req_t *req, tc_resp_t *resp, void *ud)
     TC_UNUSED(req);
     ml_app_t *app = ud;
     cJSON *body = cJSON_CreateObject();
-    cJSON *data = cJSON_AddArrayToObject(body, "data");
-    for (int i = 0; data && i < app->reg.nmodels; i++)
-        cJSON_AddItemToArray(data, ml_model_json(&app->reg.models[i], false));
+    cJSON *data = body ? cJSON_AddArrayToObject(body, "data") : NULL;
+    for (int i = 0; data && i < app->reg.nmodels; i++) {
+        cJSON *m = ml_model_json(&app->reg.models[i], false);
+        if (!m || !cJSON_AddItemToArray(data, m)) {
+            cJSON_Delete(m);
+            data = NULL;
+        }
+    }
+    if (!data) {
+        cJSON_Delete(body);
+        tc_resp_fail(resp, TC_ENOMEM);
+        return;
+    }
     tc_resp_json(resp, 200, body);
 }
 
 void h_models_get(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     ml_model_t *m = ml_req_model(ud, req, resp);
-    if (m)
-        tc_resp_json(resp, 200, ml_model_json(m, true));
+    cJSON *body = m ? ml_model_json(m, true) : NULL;
+    if (body)
+        tc_resp_json(resp, 200, body);
+    else if (m)
+        tc_resp_fail(resp, TC_ENOMEM);
 }
 
 /* Stores the model's new settings for the other replicas; on failure puts back the previous
@@ -37,7 +50,11 @@ static void save_or_revert(ml_app_t *app, ml_model_t *m, int def, int shadow, in
                            tc_resp_t *resp)
 {
     if (ml_settings_save(app, m) == TC_OK) {
-        tc_resp_json(resp, 200, ml_model_json(m, true));
+        cJSON *body = ml_model_json(m, true);
+        if (body)
+            tc_resp_json(resp, 200, body);
+        else
+            tc_resp_fail(resp, TC_ENOMEM);
         return;
     }
     atomic_store(&m->def, def);
@@ -65,13 +82,14 @@ void h_models_default_put(tc_req_t *req, tc_resp_t *resp, void *ud)
         tc_resp_invalid(resp, &jv);
         goto cleanup;
     }
+    pthread_mutex_lock(&app->settings_lock);
     int def = atomic_load(&m->def), shadow = atomic_load(&m->shadow),
         percent = atomic_load(&m->shadow_percent);
-    if (ml_model_set_default(m, version) != TC_OK) {
+    if (ml_model_set_default(m, version) != TC_OK)
         tc_resp_error(resp, 404, "version_not_found", "%s has no version %s", m->name, version);
-        goto cleanup;
-    }
-    save_or_revert(app, m, def, shadow, percent, resp);
+    else
+        save_or_revert(app, m, def, shadow, percent, resp);
+    pthread_mutex_unlock(&app->settings_lock);
 cleanup:
     tc_jv_free(&jv);
 }
@@ -93,20 +111,19 @@ void h_models_shadow_put(tc_req_t *req, tc_resp_t *resp, void *ud)
         tc_resp_invalid(resp, &jv);
         goto cleanup;
     }
+    pthread_mutex_lock(&app->settings_lock);
     int def = atomic_load(&m->def), shadow = atomic_load(&m->shadow),
         old_percent = atomic_load(&m->shadow_percent);
     int rc = ml_model_set_shadow(m, version, percent);
-    if (rc == TC_ENOTFOUND) {
+    if (rc == TC_ENOTFOUND)
         tc_resp_error(resp, 404, "version_not_found", "%s has no version %s", m->name, version);
-        goto cleanup;
-    }
-    if (rc != TC_OK) {
+    else if (rc != TC_OK)
         tc_resp_error(resp, 409, "shadow_is_default",
                       "%s is the default version of %s: a version cannot shadow itself", version,
                       m->name);
-        goto cleanup;
-    }
-    save_or_revert(app, m, def, shadow, old_percent, resp);
+    else
+        save_or_revert(app, m, def, shadow, old_percent, resp);
+    pthread_mutex_unlock(&app->settings_lock);
 cleanup:
     tc_jv_free(&jv);
 }
@@ -117,8 +134,10 @@ void h_models_shadow_delete(tc_req_t *req, tc_resp_t *resp, void *ud)
     ml_model_t *m = ml_req_model(app, req, resp);
     if (!m)
         return;
+    pthread_mutex_lock(&app->settings_lock);
     int def = atomic_load(&m->def), shadow = atomic_load(&m->shadow),
         percent = atomic_load(&m->shadow_percent);
     ml_model_set_shadow(m, NULL, 0);
     save_or_revert(app, m, def, shadow, percent, resp);
+    pthread_mutex_unlock(&app->settings_lock);
 }

@@ -7,6 +7,7 @@
 #include "handlers.h"
 #include "predict_model.h"
 #include "tc/tc_json.h"
+#include "tc/tc_log.h"
 #include "tc/tc_time.h"
 
 #include <stdio.h>
@@ -33,7 +34,7 @@ static bool inputs_valid(predict_t *p, bool batch, tc_resp_t *resp)
         char field[24];
         size_t chars;
         snprintf(field, sizeof field, batch ? "inputs[%d]" : "input", i);
-        switch (ml_input_check(&p->r.text[i], &p->r.len[i], p->v->max_chars, &chars)) {
+        switch (ml_input_check(p->r.text[i], p->r.len[i], p->v->max_chars, &chars)) {
         case ML_INPUT_OK:
             break;
         case ML_INPUT_EMPTY:
@@ -87,50 +88,84 @@ static bool version_and_options(predict_t *p, tc_resp_t *resp)
     return true;
 }
 
-/* Answers every input, from the cache or the model. */
-static int answer_all(predict_t *p)
+/* The cached answers of the inputs (one round trip), before the model's gate: a slow Redis
+ * must not hold a slot of the model. keys[i][0] is NUL for an input without a key. */
+static void from_cache(predict_t *p, char keys[][ML_CACHE_KEY_MAX])
 {
-    ml_app_t *app = p->app;
-    const char *model = p->m->name;
+    const char *key_ptrs[ML_BATCH_MAX];
+    int nkeys = 0, index[ML_BATCH_MAX];
     for (int i = 0; i < p->r.n; i++) {
-        char key[ML_CACHE_KEY_MAX];
-        bool keyed = ml_cache_key(ML_CACHE_PREFIX, model, p->v->version, p->options_json,
-                                  p->r.text[i], p->r.len[i], key);
-        if (keyed && (p->answers[i] = ml_cache_get(app, model, key))) {
-            p->cached++;
-            tc_metric_inc(app->m_predictions, 1, model, p->v->version, "cache");
+        if (!ml_cache_key(ML_CACHE_PREFIX, p->m->name, p->v->version, p->options_json, p->r.text[i],
+                          p->r.len[i], keys[i])) {
+            keys[i][0] = '\0';
             continue;
         }
+        index[nkeys] = i;
+        key_ptrs[nkeys++] = keys[i];
+    }
+    cJSON *found[ML_BATCH_MAX] = {0};
+    ml_cache_get_many(p->app, p->m->name, key_ptrs, nkeys, found);
+    for (int k = 0; k < nkeys; k++) {
+        if (!found[k])
+            continue;
+        p->answers[index[k]] = found[k];
+        p->cached++;
+        tc_metric_inc(p->app->m_predictions, 1, p->m->name, p->v->version, "cache");
+    }
+}
+
+/* The model answers the inputs the cache did not; inside the model's gate. */
+static int from_model(predict_t *p)
+{
+    for (int i = 0; i < p->r.n; i++) {
+        if (p->answers[i])
+            continue;
         int64_t t0 = tc_mono_ns();
         int rc = p->v->kind->predict(p->v->model, p->r.text[i], p->r.len[i], p->r.options,
                                      &p->answers[i]);
         if (rc != TC_OK)
             return rc;
-        tc_metric_observe(app->m_latency, (double)(tc_mono_ns() - t0) / 1e9, model);
-        tc_metric_inc(app->m_predictions, 1, model, p->v->version, "model");
-        if (keyed)
-            ml_cache_put(app, model, key, p->answers[i]);
+        tc_metric_observe(p->app->m_latency, (double)(tc_mono_ns() - t0) / 1e9, p->m->name);
+        tc_metric_inc(p->app->m_predictions, 1, p->m->name, p->v->version, "model");
     }
     return TC_OK;
 }
 
+/* Stores the model's answers, after the gate. */
+static void to_cache(predict_t *p, char keys[][ML_CACHE_KEY_MAX], const bool *was_cached)
+{
+    for (int i = 0; i < p->r.n; i++)
+        if (!was_cached[i] && keys[i][0] && p->answers[i])
+            ml_cache_put(p->app, p->m->name, keys[i], p->answers[i]);
+}
+
+/* The answer's body, taking over the answers it holds; NULL when out of memory. */
 static cJSON *response_body(predict_t *p, bool batch)
 {
     cJSON *body = cJSON_CreateObject();
-    tc_json_add_str(body, "model", p->m->name);
-    tc_json_add_str(body, "version", p->v->version);
+    if (!body || !tc_json_add_str(body, "model", p->m->name) ||
+        !tc_json_add_str(body, "version", p->v->version))
+        goto fail;
     if (!batch) {
-        cJSON_AddItemToObject(body, "output", p->answers[0]);
-        cJSON_AddBoolToObject(body, "cached", p->cached > 0);
-    } else {
-        cJSON *outs = cJSON_AddArrayToObject(body, "outputs");
-        for (int i = 0; i < p->r.n; i++)
-            cJSON_AddItemToArray(outs, p->answers[i]);
-        tc_json_add_int(body, "cached", p->cached);
+        if (!cJSON_AddBoolToObject(body, "cached", p->cached > 0) ||
+            !cJSON_AddItemToObject(body, "output", p->answers[0]))
+            goto fail;
+        p->answers[0] = NULL;
+        return body;
     }
-    for (int i = 0; i < p->r.n; i++)
-        p->answers[i] = NULL; /* now the body's */
+    cJSON *outs =
+        tc_json_add_int(body, "cached", p->cached) ? cJSON_AddArrayToObject(body, "outputs") : NULL;
+    if (!outs)
+        goto fail;
+    for (int i = 0; i < p->r.n; i++) {
+        if (!cJSON_AddItemToArray(outs, p->answers[i]))
+            goto fail;
+        p->answers[i] = NULL;
+    }
     return body;
+fail:
+    cJSON_Delete(body);
+    return NULL;
 }
 
 static void predict(tc_req_t *req, tc_resp_t *resp, ml_app_t *app, bool batch)
@@ -146,7 +181,12 @@ static void predict(tc_req_t *req, tc_resp_t *resp, ml_app_t *app, bool batch)
     }
     if (!version_and_options(&p, resp) || !inputs_valid(&p, batch, resp))
         goto cleanup;
-    if (ml_gate_enter(&p.m->gate) != TC_OK) {
+    char keys[ML_BATCH_MAX][ML_CACHE_KEY_MAX];
+    bool was_cached[ML_BATCH_MAX];
+    from_cache(&p, keys);
+    for (int i = 0; i < p.r.n; i++)
+        was_cached[i] = p.answers[i] != NULL;
+    if (p.cached < p.r.n && ml_gate_enter(&p.m->gate) != TC_OK) {
         tc_metric_inc(app->m_refused, 1, p.m->name);
         tc_resp_header(resp, "Retry-After", "1");
         tc_resp_error(resp, 503, "model_overloaded",
@@ -154,11 +194,14 @@ static void predict(tc_req_t *req, tc_resp_t *resp, ml_app_t *app, bool batch)
                       p.m->name);
         goto cleanup;
     }
-    int rc = answer_all(&p);
-    ml_gate_leave(&p.m->gate);
-    if (rc != TC_OK) {
-        tc_resp_fail(resp, rc);
-        goto cleanup;
+    if (p.cached < p.r.n) {
+        int rc = from_model(&p);
+        ml_gate_leave(&p.m->gate);
+        if (rc != TC_OK) {
+            tc_resp_fail(resp, rc);
+            goto cleanup;
+        }
+        to_cache(&p, keys, was_cached);
     }
     ml_usage_t usage = {.principal = tc_req_principal(req),
                         .request_id = tc_req_id(req),
@@ -175,7 +218,15 @@ static void predict(tc_req_t *req, tc_resp_t *resp, ml_app_t *app, bool batch)
     }
     if (p.is_default)
         ml_shadow_offer(app->shadow, p.m, p.r.text, p.r.len, p.r.n, p.r.options, p.answers);
-    tc_resp_json(resp, 200, response_body(&p, batch));
+    cJSON *body = response_body(&p, batch);
+    if (!body) {
+        /* metered and not answered: rare enough (out of memory) to be said in the log */
+        tc_log_kv(TC_LOG_ERROR, "answer lost after its usage record (out of memory)", "model",
+                  p.m->name, NULL);
+        tc_resp_fail(resp, TC_ENOMEM);
+        goto cleanup;
+    }
+    tc_resp_json(resp, 200, body);
 cleanup:
     for (int i = 0; i < p.r.n; i++)
         cJSON_Delete(p.answers[i]);

@@ -55,12 +55,16 @@ static bool ft_options_valid(const cJSON *options, char *err, size_t errlen)
     }
     for (const cJSON *o = options->child; o != NULL; o = o->next) {
         if (strcmp(o->string, "top_k") != 0) {
-            snprintf(err, errlen, "unknown option \"%s\" (accepted: top_k)", o->string);
+            /* the name is not echoed: cut to fit, it could end inside a character */
+            snprintf(err, errlen, "unknown option (accepted: top_k)");
             return false;
         }
         if (!cJSON_IsNumber(o) || o->valuedouble != floor(o->valuedouble) || o->valuedouble < 1 ||
             o->valuedouble > TOP_K_MAX) {
-            snprintf(err, errlen, "top_k must be an integer from 1 to the number of labels");
+            snprintf(err, errlen,
+                     "top_k must be an integer from 1 to %d (answers list at most "
+                     "the model's labels)",
+                     TOP_K_MAX);
             return false;
         }
     }

@@ -20,7 +20,7 @@ void ml_app_config(ml_app_t *app, tc_config_t *cfg)
     app->cache_ttl_s = (int)tc_config_int(cfg, "ML_CACHE_TTL_S", 3600, 1, 30 * 86400);
     app->settings_sync_ms = (int)tc_config_int(cfg, "ML_SETTINGS_SYNC_MS", 2000, 100, 600000);
     app->outbox_claim_idle_ms =
-        (int)tc_config_int(cfg, "ML_OUTBOX_CLAIM_IDLE_MS", 30000, 100, 3600000);
+        (int)tc_config_int(cfg, "ML_OUTBOX_CLAIM_IDLE_MS", 90000, 100, 3600000);
     app->usage_send_timeout_ms =
         (int)tc_config_int(cfg, "ML_USAGE_SEND_TIMEOUT_MS", 2000, 100, 60000);
 }
@@ -73,6 +73,10 @@ int ml_app_init(ml_app_t *app, tc_service_t *svc)
     app->svc = svc;
     app->redis = tc_service_redis(svc);
     app->producer = tc_service_producer(svc);
+    pthread_mutex_init(&app->settings_lock, NULL);
+    app->direct = tc_service_producer_new(svc, app->usage_send_timeout_ms);
+    if (!app->direct)
+        return TC_ENOMEM;
     int rc = ml_registry_load(&app->reg, app->models_dir, &app->gate);
     if (rc != TC_OK)
         return rc;
@@ -122,6 +126,9 @@ void ml_app_stop(ml_app_t *app)
 void ml_app_free(ml_app_t *app)
 {
     ml_app_stop(app);
+    if (app->svc)
+        pthread_mutex_destroy(&app->settings_lock);
+    tc_producer_free(app->direct);
     ml_registry_free(&app->reg);
     memset(app, 0, sizeof *app);
 }

@@ -6,6 +6,7 @@
 #ifndef ML_APP_H
 #define ML_APP_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,6 +23,13 @@ typedef struct {
     tc_service_t *svc;
     tc_redis_t *redis; /* may be NULL (no REDIS_URL): no cache, usage straight to Kafka */
     tc_producer_t *producer;
+    /* usage records sent straight to the broker while Redis is away: a producer whose every
+     * message has its outcome within ML_USAGE_SEND_TIMEOUT_MS, so a request refused for want
+     * of a record is never billed later by a late delivery */
+    tc_producer_t *direct;
+    /* held across a change of defaults and shadows and its save, and across the sync's read and
+     * apply, so neither undoes the other */
+    pthread_mutex_t settings_lock;
     ml_registry_t reg;
     ml_shadow_t *shadow;
     tc_routbox_t *outbox;
@@ -57,8 +65,11 @@ void ml_app_free(ml_app_t *app);
 /* routes.c */
 int ml_routes(ml_app_t *app);
 
-/* cache.c: the answer cached for key (a new object) or NULL; stores an answer. */
-cJSON *ml_cache_get(ml_app_t *app, const char *model, const char *key);
+/* cache.c: the answers cached under keys (new objects; NULL where none, or all NULL when
+ * Redis failed: the cache is then skipped for a second), in one round trip; stores an answer. */
+#define ML_CACHE_MGET_MAX 64
+void ml_cache_get_many(ml_app_t *app, const char *model, const char *const *keys, int n,
+                       cJSON **answers);
 void ml_cache_put(ml_app_t *app, const char *model, const char *key, const cJSON *answer);
 
 /* events_out.c: one usage record of a request, stored before the request is answered.

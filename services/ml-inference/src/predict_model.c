@@ -62,21 +62,16 @@ static bool is_space(unsigned char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-ml_input_check_t ml_input_check(const char **text, size_t *len, int max_chars, size_t *chars)
+ml_input_check_t ml_input_check(const char *text, size_t len, int max_chars, size_t *chars)
 {
-    const char *s = *text;
-    size_t n = *len;
-    while (n && is_space((unsigned char)*s))
-        s++, n--;
-    while (n && is_space((unsigned char)s[n - 1]))
-        n--;
-    *text = s;
-    *len = n;
     *chars = 0;
-    if (n == 0)
+    size_t i = 0;
+    while (i < len && is_space((unsigned char)text[i]))
+        i++;
+    if (i == len)
         return ML_INPUT_EMPTY;
-    ssize_t cps = tc_utf8_count(s, n);
-    if (cps < 0 || memchr(s, '\0', n))
+    ssize_t cps = tc_utf8_count(text, len);
+    if (cps < 0 || memchr(text, '\0', len))
         return ML_INPUT_BAD_UTF8;
     *chars = (size_t)cps;
     return *chars > (size_t)max_chars ? ML_INPUT_TOO_LONG : ML_INPUT_OK;

@@ -32,10 +32,10 @@ typedef enum {
     ML_INPUT_TOO_LONG, /* more characters than the model takes: 413 */
 } ml_input_check_t;
 
-/* Trims the white space around the input (what the model sees and the cache keys), checks it
- * is UTF-8 and within max_chars characters (code points). *chars is its length in characters
- * when it is valid UTF-8. */
-ml_input_check_t ml_input_check(const char **text, size_t *len, int max_chars, size_t *chars);
+/* Checks an input as the model will see it (untrimmed: entity offsets are the caller's):
+ * not only white space, well-formed UTF-8 without NUL, at most max_chars characters (code
+ * points). *chars is its length in characters when it is valid UTF-8. */
+ml_input_check_t ml_input_check(const char *text, size_t len, int max_chars, size_t *chars);
 
 /* "<prefix><model>:<version>:<sha-256 of the options and the input>"; false when it could not
  * be computed (then the request goes without the cache). */

@@ -176,6 +176,7 @@ static void model_init(ml_model_t *m, const ml_gate_opts_t *gate)
     const char *task = tc_json_get_str(m->versions[def].card, "task");
     m->task = strdup(task ? task : "");
     ml_gate_init(&m->gate, gate);
+    m->gate_ready = true;
 }
 
 /* Loads the versions under <dir>/<name>; a directory with no card is not a model. */
@@ -200,6 +201,13 @@ static int model_load(const char *dir, const char *name, ml_model_t *m, const ml
             m->nversions++;
     }
     free_names(names, n);
+    for (int i = 1; rc == TC_OK && i < m->nversions; i++)
+        if (m->versions[i].kind != m->versions[0].kind) {
+            /* a request's options and a shadow's comparison are the kind's: one per model */
+            tc_log_kv(TC_LOG_ERROR, "the versions of a model are of different kinds", "model", name,
+                      NULL);
+            rc = TC_EINVAL;
+        }
     if (rc == TC_OK && m->nversions > 0) {
         qsort(m->versions, (size_t)m->nversions, sizeof *m->versions, by_version);
         m->name = strdup(name);
@@ -208,6 +216,18 @@ static int model_load(const char *dir, const char *name, ml_model_t *m, const ml
             rc = TC_ENOMEM;
     }
     return rc;
+}
+
+static void model_free(ml_model_t *m)
+{
+    for (int v = 0; v < m->nversions; v++)
+        version_free(&m->versions[v]);
+    free(m->versions);
+    free(m->name);
+    free(m->task);
+    if (m->gate_ready)
+        ml_gate_destroy(&m->gate);
+    memset(m, 0, sizeof *m);
 }
 
 int ml_registry_load(ml_registry_t *reg, const char *dir, const ml_gate_opts_t *gate)
@@ -231,17 +251,11 @@ int ml_registry_load(ml_registry_t *reg, const char *dir, const ml_gate_opts_t *
             continue; /* make models' unpacked data */
         ml_model_t *m = &reg->models[reg->nmodels];
         rc = model_load(dir, names[i], m, gate);
-        if (rc == TC_OK && m->nversions > 0)
+        if (rc == TC_OK && m->nversions > 0) {
             reg->nmodels++;
-        else if (rc != TC_OK) {
-            for (int v = 0; v < m->nversions; v++)
-                version_free(&m->versions[v]);
-            free(m->versions);
-            memset(m, 0, sizeof *m);
-        } else {
-            free(m->versions);
-            memset(m, 0, sizeof *m);
+            continue;
         }
+        model_free(m);
     }
     free_names(names, n);
     reg->load_ms = tc_mono_ms() - t0;
@@ -252,20 +266,13 @@ int ml_registry_load(ml_registry_t *reg, const char *dir, const ml_gate_opts_t *
 
 void ml_registry_free(ml_registry_t *reg)
 {
-    for (int i = 0; i < reg->nmodels; i++) {
-        ml_model_t *m = &reg->models[i];
-        for (int v = 0; v < m->nversions; v++)
-            version_free(&m->versions[v]);
-        free(m->versions);
-        free(m->name);
-        free(m->task);
-        ml_gate_destroy(&m->gate);
-    }
+    for (int i = 0; i < reg->nmodels; i++)
+        model_free(&reg->models[i]);
     free(reg->models);
     memset(reg, 0, sizeof *reg);
 }
 
-/* Seed 004 section 3.5's latency budgets and prices per 1,000 requests; this service's
+/* Seed 004 section 3.5's latency budgets and prices per 1,000 inputs; this service's
  * target is a tenth of each budget (DESIGN section 9). */
 static const ml_budget_t budgets[] = {
     {"text-classifier-v2", 50, 5, 0.10}, {"sentiment-v3", 30, 3, 0.05},  {"ner-v2", 80, 8, 0.15},

@@ -39,6 +39,7 @@ typedef struct {
     atomic_int shadow_percent; /* share of requests mirrored to it, 1..100 */
     _Atomic uint64_t shadow_compared, shadow_agreed, shadow_dropped;
     ml_gate_t gate; /* admission control of this model's requests */
+    bool gate_ready;
 } ml_model_t;
 
 typedef struct {
@@ -68,7 +69,7 @@ typedef struct {
     const char *model;
     int seed_p99_ms;      /* the seed's budget */
     double target_p99_ms; /* a tenth of it */
-    double price_per_1k;  /* USD per 1,000 requests (billing's catalogue) */
+    double price_per_1k;  /* USD per 1,000 inputs (billing's catalogue) */
 } ml_budget_t;
 /* The budget of a model by name, or NULL for a model the seed does not name. */
 const ml_budget_t *ml_budget_of(const char *model);

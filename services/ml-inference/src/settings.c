@@ -65,10 +65,12 @@ void ml_settings_sync(void *ud)
     if (!app->redis)
         return;
     const char *argv[2] = {"HGETALL", ML_SETTINGS_KEY};
+    pthread_mutex_lock(&app->settings_lock);
     redisReply *rep = tc_redis_cmd(app->redis, 2, argv, NULL);
     if (!rep || rep->type != REDIS_REPLY_ARRAY) {
         if (rep)
             freeReplyObject(rep);
+        pthread_mutex_unlock(&app->settings_lock);
         return; /* Redis away: keep what runs now */
     }
     for (int i = 0; i < app->reg.nmodels; i++) {
@@ -88,4 +90,5 @@ void ml_settings_sync(void *ud)
         ml_model_set_shadow(m, NULL, 0);
     }
     freeReplyObject(rep);
+    pthread_mutex_unlock(&app->settings_lock);
 }

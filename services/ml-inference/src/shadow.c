@@ -2,7 +2,9 @@
  * shadow.c: shadow traffic. A share of a model's requests is copied to its shadow candidate
  * after the default has answered; one worker thread runs the candidate and counts how often
  * it agrees (the kind's agree()). The copies wait in a bounded queue: when the candidate
- * cannot keep up, copies are dropped and counted, never the caller's request slowed.
+ * cannot keep up, copies are dropped and counted, never the caller's request slowed. The queue
+ * is bounded in jobs and in bytes (a batch copies up to 64 inputs), and a slot is reserved
+ * before anything is copied, so a full queue costs the request nothing.
  */
 #include "ml_app.h"
 #include "tc/tc_crypto.h"
@@ -12,9 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SHADOW_MAX_BYTES (64u << 20)
+
 typedef struct {
     ml_model_t *model;
-    int version; /* index of the candidate when the copy was made */
+    int version;  /* index of the candidate when the copy was made */
+    size_t bytes; /* the copied texts: what the job holds of the queue's byte budget */
     int n;
     char **texts;
     size_t *lens;
@@ -28,7 +33,8 @@ struct ml_shadow {
     pthread_mutex_t lock;
     pthread_cond_t more;
     ml_shadow_job_t *ring;
-    int cap, head, count;
+    int cap, head, count, reserved;
+    size_t bytes; /* held by queued, reserved and running jobs */
     bool stop;
 };
 
@@ -82,8 +88,10 @@ static void *shadow_main(void *arg)
         pthread_mutex_unlock(&s->lock);
         if (!stop)
             job_run(s->app, &job);
+        size_t bytes = job.bytes;
         job_free(&job);
         pthread_mutex_lock(&s->lock);
+        s->bytes -= bytes;
     }
     pthread_mutex_unlock(&s->lock);
     return NULL;
@@ -151,21 +159,34 @@ void ml_shadow_offer(ml_shadow_t *s, ml_model_t *m, const char *const *texts, co
     int version = atomic_load(&m->shadow);
     if (!s || version < 0 || !sampled(atomic_load(&m->shadow_percent)))
         return;
-    ml_shadow_job_t job = {.model = m, .version = version};
-    if (job_copy(&job, texts, lens, n, options, answers) != TC_OK) {
-        job_free(&job);
+    size_t bytes = 0;
+    for (int i = 0; i < n; i++)
+        bytes += lens[i];
+    /* a slot and the bytes first: a full queue drops the copy before it is made */
+    pthread_mutex_lock(&s->lock);
+    bool room = !s->stop && s->count + s->reserved < s->cap && s->bytes + bytes <= SHADOW_MAX_BYTES;
+    if (room) {
+        s->reserved++;
+        s->bytes += bytes;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (!room) {
         atomic_fetch_add(&m->shadow_dropped, (uint64_t)n);
         return;
     }
+    ml_shadow_job_t job = {.model = m, .version = version, .bytes = bytes};
+    bool copied = job_copy(&job, texts, lens, n, options, answers) == TC_OK;
     pthread_mutex_lock(&s->lock);
-    bool full = s->count == s->cap || s->stop;
-    if (!full) {
+    s->reserved--;
+    if (copied) {
         s->ring[(s->head + s->count) % s->cap] = job;
         s->count++;
         pthread_cond_signal(&s->more);
+    } else {
+        s->bytes -= bytes;
     }
     pthread_mutex_unlock(&s->lock);
-    if (full) {
+    if (!copied) {
         job_free(&job);
         atomic_fetch_add(&m->shadow_dropped, (uint64_t)n);
     }
@@ -180,6 +201,8 @@ void ml_shadow_stop(ml_shadow_t *s)
     pthread_cond_signal(&s->more);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->thread, NULL);
+    for (; s->count > 0; s->count--, s->head = (s->head + 1) % s->cap)
+        job_free(&s->ring[s->head]); /* offered after the worker left: never run */
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->more);
     free(s->ring);
