@@ -575,6 +575,8 @@ build_env() {
         env_set JWKS_FILE "$JWT_DIR/jwks.json"
     fi
     if [[ $svc == auth ]]; then
+        # single sign-on: identity providers send logins back through the gateway
+        env_set AUTH_PUBLIC_URL "http://127.0.0.1:$(api_port gateway)"
         # The dev key, so auth can publish it in its JWKS and tokens from scripts/dev-token
         # verify at every service once auth serves the key set.
         env_set JWT_DEV_KEY_FILE "$JWT_DIR/dev-key.pem"

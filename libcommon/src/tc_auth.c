@@ -256,6 +256,40 @@ static const char *verify(tc_auth_t *a, const char *token, tc_principal_t *p)
     return why;
 }
 
+int tc_jws_verify_rs256(const char *jwks_json, const char *token, cJSON **claims, const char **why)
+{
+    jws_t j;
+    char kid[KID_MAX];
+    keyset_t *ks = NULL;
+    *claims = NULL;
+    *why = "malformed";
+    if (!jwks_json || !token || jws_split(token, &j) != TC_OK)
+        return TC_EINVAL;
+    if ((*why = check_header(&j, kid)))
+        return TC_EINVAL;
+    int rc = auth_keyset_parse(jwks_json, &ks);
+    if (rc != TC_OK) {
+        *why = rc == TC_ENOMEM ? "out_of_memory" : "no_usable_key";
+        return rc;
+    }
+    EVP_PKEY *pkey = auth_keyset_find(ks, kid);
+    if (!pkey)
+        *why = "unknown_kid";
+    else if (!rs256_verify(pkey, &j))
+        *why = "bad_signature";
+    else if (!(*claims = auth_segment_json(j.payload, j.payload_len)) || !cJSON_IsObject(*claims))
+        *why = "malformed";
+    else
+        *why = NULL;
+    auth_keyset_release(ks);
+    if (*why) {
+        cJSON_Delete(*claims);
+        *claims = NULL;
+        return TC_EINVAL;
+    }
+    return TC_OK;
+}
+
 int tc_auth_verify(tc_auth_t *a, const char *token, tc_principal_t *out, const char **why)
 {
     tc_principal_t scratch;

@@ -178,6 +178,22 @@ int tc_buf_html_escape(tc_buf_t *b, const char *s, size_t n)
     return b->oom ? TC_ENOMEM : TC_OK;
 }
 
+int tc_buf_url_encode(tc_buf_t *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            tc_buf_putc(b, (char)c);
+        } else {
+            char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
+            tc_buf_append(b, esc, sizeof esc);
+        }
+    }
+    return b->oom ? TC_ENOMEM : TC_OK;
+}
+
 char *tc_buf_detach(tc_buf_t *b)
 {
     if (b->oom) {

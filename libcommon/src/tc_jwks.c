@@ -34,7 +34,7 @@ void auth_keyset_release(keyset_t *ks)
         keyset_free(ks);
 }
 
-static EVP_PKEY *keyset_find(const keyset_t *ks, const char *kid)
+EVP_PKEY *auth_keyset_find(const keyset_t *ks, const char *kid)
 {
     for (size_t i = 0; ks && i < ks->n; i++)
         if (strcmp(ks->keys[i].kid, kid) == 0)
@@ -46,7 +46,7 @@ static EVP_PKEY *keyset_find(const keyset_t *ks, const char *kid)
 static bool keyset_dropped_keys(const keyset_t *old, const keyset_t *next)
 {
     for (size_t i = 0; old && i < old->n; i++)
-        if (!keyset_find(next, old->keys[i].kid))
+        if (!auth_keyset_find(next, old->keys[i].kid))
             return true;
     return false;
 }
@@ -72,7 +72,7 @@ static EVP_PKEY *jwk_for_rs256(const cJSON *jwk, const char **kid)
     return pkey;
 }
 
-static int keyset_parse(const char *text, keyset_t **out)
+int auth_keyset_parse(const char *text, keyset_t **out)
 {
     *out = NULL;
     keyset_t *ks = NULL;
@@ -94,7 +94,7 @@ static int keyset_parse(const char *text, keyset_t **out)
         EVP_PKEY *pkey = jwk_for_rs256(jwk, &kid);
         if (!pkey)
             continue; /* other algorithms and encryption keys may share the set */
-        if (keyset_find(ks, kid)) {
+        if (auth_keyset_find(ks, kid)) {
             EVP_PKEY_free(pkey); /* first occurrence of a kid wins */
             continue;
         }
@@ -181,7 +181,7 @@ static int keyset_load(tc_auth_t *a)
     const char *source = a->jwks_url ? a->jwks_url : a->jwks_file;
     int rc = a->jwks_url ? fetch_url(a, &text) : read_file(a->jwks_file, &text);
     if (rc == TC_OK)
-        rc = keyset_parse(text, &ks);
+        rc = auth_keyset_parse(text, &ks);
     free(text);
     if (rc != TC_OK) {
         tc_log_kv(TC_LOG_WARN, "jwks load failed, keeping current keys", "source", source, "error",
@@ -258,7 +258,7 @@ int tc_auth_set_jwks(tc_auth_t *a, const char *jwks_json)
     keyset_t *ks = NULL;
     if (!a || !a->manual || !jwks_json)
         return TC_EINVAL;
-    int rc = keyset_parse(jwks_json, &ks);
+    int rc = auth_keyset_parse(jwks_json, &ks);
     if (rc == TC_OK)
         auth_keyset_install(a, ks);
     return rc;
@@ -285,14 +285,14 @@ keyset_t *auth_key_for(tc_auth_t *a, const char *kid, EVP_PKEY **pkey, const cha
     if (tc_mono_ms() >= atomic_load(&a->next_refresh_ms))
         auth_reload(a, RELOAD_PERIODIC);
     keyset_t *ks = keyset_acquire(a);
-    *pkey = keyset_find(ks, kid);
+    *pkey = auth_keyset_find(ks, kid);
     if (*pkey)
         return ks;
     auth_keyset_release(ks);
     /* Whatever the refetch reports, a concurrent one may have brought the key: look again. */
     auth_reload(a, RELOAD_UNKNOWN_KID);
     ks = keyset_acquire(a);
-    *pkey = keyset_find(ks, kid);
+    *pkey = auth_keyset_find(ks, kid);
     if (*pkey)
         return ks;
     *why = ks ? "unknown_kid" : "no_keys";

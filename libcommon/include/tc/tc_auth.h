@@ -89,6 +89,14 @@ int tc_auth_verify(tc_auth_t *a, const char *token, tc_principal_t *out, const c
  * and needs tc_auth_verify, which checks everything and may wait for a key-set fetch.
  */
 int tc_auth_lookup(tc_auth_t *a, const char *token, tc_principal_t *out, const char **why);
+/*
+ * A token of another issuer (an OpenID provider's ID token): the compact JWS checked as above
+ * (alg pinned to RS256, a kid, no crit) against the RS256 keys of jwks_json, the issuer's key
+ * set as fetched. TC_OK and *claims (the payload object, owned by the caller); TC_EINVAL with
+ * *why ("alg_not_allowed", "unknown_kid", "bad_signature", "no_usable_key", …). No claim is
+ * checked: which ones matter is the caller's protocol.
+ */
+int tc_jws_verify_rs256(const char *jwks_json, const char *token, cJSON **claims, const char **why);
 /* Refuses tokens of revoked sessions and subjects from now on (why "revoked"), in
  * tc_auth_verify and tc_auth_lookup alike; r is not owned and outlives a. NULL: none. */
 typedef struct tc_revocations tc_revocations_t;

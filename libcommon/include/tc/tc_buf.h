@@ -36,6 +36,9 @@ int tc_buf_json_escape(tc_buf_t *b, const char *s, size_t n);
 /* Appends s escaped for HTML text and attribute values: & < > " ' ` = become entities (the
  * set Mustache escapes: safe in quoted and unquoted attributes too). */
 int tc_buf_html_escape(tc_buf_t *b, const char *s, size_t n);
+/* Appends s percent-encoded (RFC 3986 §2.1): every byte but the unreserved A-Z a-z 0-9 - . _ ~
+ * as %XX — a query component or a form-urlencoded value. */
+int tc_buf_url_encode(tc_buf_t *b, const char *s);
 /* Returns the data (caller frees) and leaves the buffer empty; "" if nothing was appended;
  * NULL if an allocation failed at any point. */
 char *tc_buf_detach(tc_buf_t *b);

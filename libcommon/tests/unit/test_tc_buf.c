@@ -247,3 +247,14 @@ Test(buf, reset_keeps_allocation)
     tc_buf_reset(&e); /* no allocation yet: still fine */
     cr_assert_str_eq(tc_buf_cstr(&e), "");
 }
+
+Test(buf, url_encode_keeps_only_the_unreserved)
+{
+    tc_buf_t b = TC_BUF_INIT;
+    cr_assert_eq(tc_buf_url_encode(&b, "aZ09-._~ /?&=+%\"é"), TC_OK);
+    cr_assert_str_eq(tc_buf_cstr(&b), "aZ09-._~%20%2F%3F%26%3D%2B%25%22%C3%A9");
+    tc_buf_reset(&b);
+    cr_assert_eq(tc_buf_url_encode(&b, ""), TC_OK);
+    cr_assert_str_eq(tc_buf_cstr(&b), "");
+    tc_buf_free(&b);
+}

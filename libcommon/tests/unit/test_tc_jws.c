@@ -66,3 +66,62 @@ Test(auth, what_cannot_be_signed_is_refused)
     cJSON_Delete(array);
     cJSON_Delete(claims);
 }
+
+/* ---- tc_jws_verify_rs256: another issuer's token against its key set ---- */
+
+static void expect_foreign_reject(const char *jwks, const char *tok, const char *want)
+{
+    cJSON *claims = (cJSON *)0x1;
+    const char *why = NULL;
+    cr_assert_neq(tc_jws_verify_rs256(jwks, tok, &claims, &why), TC_OK, "%s accepted", want);
+    cr_assert_null(claims, "no claims from a refused token");
+    cr_assert_str_eq(why, want);
+}
+
+Test(auth, a_foreign_token_verifies_against_its_key_set_and_gives_its_claims)
+{
+    EVP_PKEY *other = new_rsa(2048);
+    char *jwks = jwks_text((EVP_PKEY *const[]){other, g_key1}, (const char *const[]){"a", "b"}, 2);
+    cJSON *claims = user_claims();
+    char *tok = sign_with(g_key1, "b", cJSON_Duplicate(claims, 1));
+    cJSON *got = NULL;
+    const char *why = "untouched";
+    cr_assert_eq(tc_jws_verify_rs256(jwks, tok, &got, &why), TC_OK);
+    cr_assert_null(why);
+    cr_assert(cJSON_Compare(got, claims, 1), "the payload comes back as it was signed");
+    cJSON_Delete(got);
+    cJSON_Delete(claims);
+    free(tok);
+    cJSON_free(jwks);
+    EVP_PKEY_free(other);
+}
+
+Test(auth, a_foreign_token_is_refused_for_its_alg_key_signature_or_shape)
+{
+    EVP_PKEY *other = new_rsa(2048);
+    char *jwks = jwks_text(&g_key1, (const char *const[]){"k1"}, 1);
+    char *pl = claims_text(user_claims());
+    char *none = forge("{\"alg\":\"none\",\"kid\":\"k1\"}", pl, "none", NULL, NULL);
+    char *hs = forge("{\"alg\":\"HS256\",\"kid\":\"k1\"}", pl, "HS256", NULL, "k1");
+    char *rs512 = forge("{\"alg\":\"RS512\",\"kid\":\"k1\"}", pl, "RS512", g_key1, NULL);
+    char *foreign = forge("{\"alg\":\"RS256\",\"kid\":\"k1\"}", pl, "RS256", other, NULL);
+    char *unknown = forge("{\"alg\":\"RS256\",\"kid\":\"k9\"}", pl, "RS256", g_key1, NULL);
+    char *nokid = forge("{\"alg\":\"RS256\"}", pl, "RS256", g_key1, NULL);
+    char *array = forge("{\"alg\":\"RS256\",\"kid\":\"k1\"}", "[1]", "RS256", g_key1, NULL);
+    expect_foreign_reject(jwks, none, "alg_not_allowed");
+    expect_foreign_reject(jwks, hs, "alg_not_allowed");
+    expect_foreign_reject(jwks, rs512, "alg_not_allowed");
+    expect_foreign_reject(jwks, foreign, "bad_signature");
+    expect_foreign_reject(jwks, unknown, "unknown_kid");
+    expect_foreign_reject(jwks, nokid, "missing_kid");
+    expect_foreign_reject(jwks, array, "malformed");
+    expect_foreign_reject(jwks, "a.b", "malformed");
+    expect_foreign_reject("{\"keys\":[]}", foreign, "no_usable_key");
+    expect_foreign_reject("not json", foreign, "no_usable_key");
+    char *tok[] = {none, hs, rs512, foreign, unknown, nokid, array};
+    for (size_t i = 0; i < TC_ARRAY_LEN(tok); i++)
+        free(tok[i]);
+    cJSON_free(pl);
+    cJSON_free(jwks);
+    EVP_PKEY_free(other);
+}

@@ -52,3 +52,14 @@ account_standing_t account_standing(const account_t *a, bool found)
         return ACCOUNT_UNKNOWN;
     return strcmp(a->status, "active") == 0 ? ACCOUNT_OK : ACCOUNT_DISABLED;
 }
+
+bool account_may_sign_in_federated(const account_t *a, bool invitation_open)
+{
+    return strcmp(a->status, "active") == 0 ||
+           (strcmp(a->status, "invited") == 0 && invitation_open);
+}
+
+bool sso_password_allowed(const account_t *a)
+{
+    return strcmp(a->role, "owner") == 0;
+}

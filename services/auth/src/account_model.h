@@ -32,6 +32,13 @@ void account_clear(account_t *a);
 bool account_status_disabled(const char *status);
 /* An active account with a password: a login may start a session for it. */
 bool account_may_log_in(const account_t *a);
+/* May single sign-on start a session for this account? An active one (the provider proved
+ * who it is; no password needed), or an invited one while its invitation is open: signing
+ * in through the org's provider accepts the invitation. */
+bool account_may_sign_in_federated(const account_t *a, bool invitation_open);
+/* In an org that requires single sign-on, may this account still log in with its password?
+ * Owners only: the break-glass path when the provider is down or misconfigured. */
+bool sso_password_allowed(const account_t *a);
 
 /* A person's own token (a user of an org), not a service token and not an API key's: only
  * people manage sessions, passwords, second factors and API keys. */

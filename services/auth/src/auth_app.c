@@ -2,11 +2,13 @@
 #include "auth_app.h"
 #include "passwords.h"
 #include "signer.h"
+#include "sso_model.h"
 #include "tc/tc_core.h"
 #include "tc/tc_log.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void read_limit(tc_config_t *cfg, const char *rate_name, const char *burst_name,
@@ -62,6 +64,29 @@ static void cfg_int(tc_config_t *cfg, const char *name, int def, int min, int ma
     *out = (int)tc_config_int(cfg, name, def, min, max);
 }
 
+/* Single sign-on: the redirect URI providers are told is the platform's public API. */
+static void read_sso(auth_app_t *app, tc_config_t *cfg)
+{
+    static const char path[] = "/v1/auth/sso/oidc/callback";
+    const char *base = tc_config_str(cfg, "AUTH_PUBLIC_URL", "https://api.techcorp.com");
+    app->sso_allow_private = tc_config_bool(cfg, "AUTH_SSO_ALLOW_PRIVATE", false);
+    size_t n = strlen(base);
+    while (n && base[n - 1] == '/')
+        n--;
+    if (!(app->sso_redirect_uri = malloc(n + sizeof path)))
+        tc_config_fail(cfg, "AUTH_PUBLIC_URL", "out of memory");
+    else
+        snprintf(app->sso_redirect_uri, n + sizeof path, "%.*s%s", (int)n, base, path);
+    if (app->sso_redirect_uri && !sso_url_ok(app->sso_redirect_uri, app->sso_allow_private))
+        tc_config_fail(cfg, "AUTH_PUBLIC_URL",
+                       "must be an https URL (http only with AUTH_SSO_ALLOW_PRIVATE=true)");
+    cfg_int(cfg, "AUTH_SSO_TIMEOUT_MS", 5000, 100, 60000, &app->sso_timeout_ms);
+    cfg_int(cfg, "AUTH_SSO_LOGIN_TTL_SECONDS", 600, 60, 3600, &app->sso_login_ttl_s);
+    cfg_int(cfg, "AUTH_SSO_GRANT_TTL_SECONDS", 60, 10, 600, &app->sso_grant_ttl_s);
+    cfg_int(cfg, "AUTH_SSO_CLOCK_SKEW_SECONDS", 60, 0, 600, &app->sso_skew_s);
+    cfg_int(cfg, "AUTH_SSO_MAX_CONNECTIONS", 10, 1, 100, &app->sso_max_connections);
+}
+
 void auth_app_config(auth_app_t *app, tc_config_t *cfg)
 {
     static const char *const modes[] = {"live", "test", NULL};
@@ -115,6 +140,7 @@ void auth_app_config(auth_app_t *app, tc_config_t *cfg)
                   NULL);
     app->api_key_mode = modes[tc_config_enum(cfg, "AUTH_API_KEY_MODE", modes, 0)];
     read_clients(app, cfg);
+    read_sso(app, cfg);
 }
 
 int auth_app_init(auth_app_t *app, tc_service_t *svc)
@@ -148,6 +174,7 @@ int auth_app_init(auth_app_t *app, tc_service_t *svc)
 void auth_app_free(auth_app_t *app)
 {
     signer_free(app->signer);
+    free(app->sso_redirect_uri);
     tc_keyring_free(app->keys);
     OPENSSL_cleanse(app->kek, sizeof app->kek);
     OPENSSL_cleanse(app->email_index_key, sizeof app->email_index_key);

@@ -59,6 +59,15 @@ typedef struct {
     bool ratelimit_fail_open;
     const char *api_key_mode; /* "live" or "test" */
 
+    /* single sign-on */
+    char *sso_redirect_uri;  /* <AUTH_PUBLIC_URL>/v1/auth/sso/oidc/callback, owned */
+    bool sso_allow_private;  /* providers on private addresses (and http): on-premises, tests */
+    int sso_timeout_ms;      /* each call to a provider */
+    int sso_login_ttl_s;     /* a login at the provider */
+    int sso_grant_ttl_s;     /* the one-time code the app exchanges */
+    int sso_skew_s;          /* clock skew tolerated on ID tokens */
+    int sso_max_connections; /* per org */
+
     auth_client_t clients[AUTH_MAX_CLIENTS];
     int nclients;
     char dummy_hash[PW_PHC_MAX]; /* verified against for unknown accounts: equal timing */

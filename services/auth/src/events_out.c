@@ -44,10 +44,45 @@ static cJSON *login_data(const account_t *acc, const char *sid, const char *ip, 
 }
 
 int events_login_succeeded(tc_dbconn_t *tx, const account_t *acc, const char *sid, const char *ip,
-                           bool mfa)
+                           bool mfa, const char *amr)
 {
-    return emit_for_session(tx, TC_EV_AUTH_LOGIN_SUCCEEDED, sid, acc->user_id,
-                            login_data(acc, sid, ip, NULL, mfa));
+    cJSON *d = login_data(acc, sid, ip, NULL, mfa);
+    if (d && !cJSON_AddStringToObject(d, "amr", amr)) {
+        cJSON_Delete(d);
+        d = NULL;
+    }
+    return emit_for_session(tx, TC_EV_AUTH_LOGIN_SUCCEEDED, sid, acc->user_id, d);
+}
+
+int events_sso_login_succeeded(tc_dbconn_t *tx, const account_t *acc, const char *sid,
+                               const char *connection_id, const char *subject, const char *ip)
+{
+    cJSON *d = cJSON_CreateObject();
+    if (d && (!cJSON_AddStringToObject(d, "user_id", acc->user_id) ||
+              !cJSON_AddStringToObject(d, "org_id", acc->org_id) ||
+              !cJSON_AddStringToObject(d, "session_id", sid) ||
+              !cJSON_AddStringToObject(d, "connection_id", connection_id) ||
+              !cJSON_AddStringToObject(d, "subject", subject) || !tc_json_add_str(d, "ip", ip))) {
+        cJSON_Delete(d);
+        d = NULL;
+    }
+    return emit_for_session(tx, TC_EV_AUTH_SSO_LOGIN_SUCCEEDED, sid, acc->user_id, d);
+}
+
+int events_sso_login_failed(tc_dbconn_t *tx, const char *org_id, const char *connection_id,
+                            const char *reason, const char *subject, const char *ip)
+{
+    char source[128];
+    snprintf(source, sizeof source, "/sso-connections/%s", connection_id);
+    cJSON *d = cJSON_CreateObject();
+    if (d && (!cJSON_AddStringToObject(d, "org_id", org_id) ||
+              !cJSON_AddStringToObject(d, "connection_id", connection_id) ||
+              !cJSON_AddStringToObject(d, "reason", reason) ||
+              !tc_json_add_str(d, "subject", subject) || !tc_json_add_str(d, "ip", ip))) {
+        cJSON_Delete(d);
+        d = NULL;
+    }
+    return tc_emit_at(tx, TC_EV_AUTH_SSO_LOGIN_FAILED, source, NULL, org_id, stamped(d));
 }
 
 int events_login_failed(tc_dbconn_t *tx, const account_t *acc, const char *ip, const char *reason,

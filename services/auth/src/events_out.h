@@ -20,8 +20,17 @@
 #include "tc/tc_db.h"
 #include "tc/tc_proto.h"
 
+/* amr: how the user proved who they are (session_amr). */
 int events_login_succeeded(tc_dbconn_t *tx, const account_t *acc, const char *sid, const char *ip,
-                           bool mfa);
+                           bool mfa, const char *amr);
+/* A session started through a single sign-on connection: the provider's subject. */
+int events_sso_login_succeeded(tc_dbconn_t *tx, const account_t *acc, const char *sid,
+                               const char *connection_id, const char *subject, const char *ip);
+/* A single sign-on login refused after the provider answered (reason: sso_model's, or
+ * idp_error, token_exchange_failed, no_account, account_disabled, …); subject and email NULL
+ * when unknown. Keyed by org. */
+int events_sso_login_failed(tc_dbconn_t *tx, const char *org_id, const char *connection_id,
+                            const char *reason, const char *subject, const char *ip);
 /* acc NULL: an unknown email (key "anonymous"). reason: unknown_account, rejected,
  * bad_second_factor. */
 int events_login_failed(tc_dbconn_t *tx, const account_t *acc, const char *ip, const char *reason,

@@ -21,8 +21,14 @@ void respond_store_error(tc_resp_t *resp, int rc, const char *what);
 
 /* Starts a session for acc (sessions.h) in its own transaction and answers its tokens with
  * `status`, plus the members of extra (taken over, may be NULL). */
-void grant_session(auth_app_t *app, tc_req_t *req, tc_resp_t *resp, const account_t *acc, bool mfa,
-                   int status, cJSON *extra);
+/* The caller is an active admin or owner as the accounts projection says now, read
+ * share-locked in tx: a member demoted or suspended minutes ago still holds a token saying
+ * admin. Otherwise answered (403 with `refusal`, or the store's failure). */
+int admin_standing(tc_dbconn_t *tx, const tc_principal_t *p, tc_resp_t *resp, const char *refusal);
+/* 403 sso_required: the org signs its members in through single sign-on. */
+void respond_sso_required(tc_resp_t *resp);
+void grant_session(auth_app_t *app, tc_req_t *req, tc_resp_t *resp, const account_t *acc,
+                   session_proof_t proof, int status, cJSON *extra);
 
 /* Only people manage their sessions, passwords, second factor and API keys: a service token
  * or an API key's token gets 403. true when the caller is a person. */
@@ -56,6 +62,14 @@ void h_apikeys_revoke(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_introspect(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_oauth_token(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_jwks(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_sso_connections_create(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_sso_connections_list(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_sso_connections_get(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_sso_connections_update(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_sso_connections_delete(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_sso_start(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_sso_callback(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_sso_token(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_keys_rotate(tc_req_t *req, tc_resp_t *resp, void *ud);
 
 #endif

@@ -1,4 +1,5 @@
 /* Helpers the auth handlers share: common answers, starting a session, the caller's account. */
+#include "apikey_model.h"
 #include "handlers.h"
 #include "passwords.h"
 #include "store.h"
@@ -24,6 +25,12 @@ void respond_bad_credentials(tc_resp_t *resp)
     tc_resp_error(resp, 401, "invalid_credentials", "Invalid email or password");
 }
 
+void respond_sso_required(tc_resp_t *resp)
+{
+    tc_resp_error(resp, 403, "sso_required",
+                  "This organization signs its members in through single sign-on");
+}
+
 void respond_store_error(tc_resp_t *resp, int rc, const char *what)
 {
     if (rc == TC_ENOTFOUND)
@@ -32,8 +39,8 @@ void respond_store_error(tc_resp_t *resp, int rc, const char *what)
         tc_resp_fail(resp, rc);
 }
 
-void grant_session(auth_app_t *app, tc_req_t *req, tc_resp_t *resp, const account_t *acc, bool mfa,
-                   int status, cJSON *extra)
+void grant_session(auth_app_t *app, tc_req_t *req, tc_resp_t *resp, const account_t *acc,
+                   session_proof_t proof, int status, cJSON *extra)
 {
     session_grant_t g;
     tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
@@ -41,7 +48,7 @@ void grant_session(auth_app_t *app, tc_req_t *req, tc_resp_t *resp, const accoun
         cJSON_Delete(extra);
         return;
     }
-    int rc = session_start(app, tx, acc, mfa, tc_req_client_ip(req),
+    int rc = session_start(app, tx, acc, proof, tc_req_client_ip(req),
                            tc_req_header(req, "User-Agent"), &g);
     cJSON *body = rc == TC_OK ? session_grant_json(app, &g) : NULL;
     for (cJSON *it = body && extra ? extra->child : NULL; it;) {
@@ -57,6 +64,21 @@ void grant_session(auth_app_t *app, tc_req_t *req, tc_resp_t *resp, const accoun
         return;
     }
     tc_tx_respond(app->db, tx, NULL, resp, status, body, NULL);
+}
+
+int admin_standing(tc_dbconn_t *tx, const tc_principal_t *p, tc_resp_t *resp, const char *refusal)
+{
+    char role[16], status[16];
+    int rc = store_account_standing(tx, p->sub, p->org, role, sizeof role, status, sizeof status);
+    if (rc != TC_OK && rc != TC_ENOTFOUND) {
+        tc_resp_fail(resp, rc);
+        return rc;
+    }
+    if (!apikey_creator_allowed(rc == TC_OK ? role : NULL, rc == TC_OK ? status : NULL)) {
+        tc_resp_error(resp, 403, "forbidden", "%s", refusal);
+        return TC_EDENIED;
+    }
+    return TC_OK;
 }
 
 bool require_person(tc_req_t *req, tc_resp_t *resp)

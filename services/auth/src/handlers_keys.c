@@ -26,17 +26,7 @@
  */
 static int creator_may_create(tc_dbconn_t *tx, const tc_principal_t *p, tc_resp_t *resp)
 {
-    char role[16], status[16];
-    int rc = store_account_standing(tx, p->sub, p->org, role, sizeof role, status, sizeof status);
-    if (rc != TC_OK && rc != TC_ENOTFOUND) {
-        tc_resp_fail(resp, rc);
-        return rc;
-    }
-    if (!apikey_creator_allowed(rc == TC_OK ? role : NULL, rc == TC_OK ? status : NULL)) {
-        tc_resp_error(resp, 403, "forbidden", "Only active admins and owners can create API keys");
-        return TC_EDENIED;
-    }
-    return TC_OK;
+    return admin_standing(tx, p, resp, "Only active admins and owners can create API keys");
 }
 
 /* The key's secret is shown in this answer only. The answer stored for an Idempotency-Key

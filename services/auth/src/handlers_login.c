@@ -136,7 +136,7 @@ void h_login(tc_req_t *req, tc_resp_t *resp, void *ud)
     char hash[24];
     int retry_after = 0, n = 0, chosen = -1;
     account_t *accs = NULL;
-    bool *matched = NULL, enrolled = false;
+    bool *matched = NULL, enrolled = false, sso = false;
     tc_jv_t jv;
     tc_jv_init(&jv);
     const char *email = tc_jv_str(&jv, b, "email", TC_JV_REQUIRED, 1, 254);
@@ -194,7 +194,15 @@ void h_login(tc_req_t *req, tc_resp_t *resp, void *ud)
     account_t *acc = &accs[chosen];
     upgrade_hash(app, acc, password);
     c = tc_db_acquire(app->db);
-    rc = c ? store_mfa_enrolled(c, acc->user_id, &enrolled) : TC_EUNAVAIL;
+    rc = c ? store_sso_required(c, acc->org_id, &sso) : TC_EUNAVAIL;
+    if (rc == TC_OK && sso && !sso_password_allowed(acc)) {
+        tc_db_release(app->db, c);
+        record_failures(app, acc, 1, ip, "sso_required", false);
+        respond_sso_required(resp);
+        goto cleanup;
+    }
+    if (rc == TC_OK)
+        rc = store_mfa_enrolled(c, acc->user_id, &enrolled);
     if (c)
         tc_db_release(app->db, c);
     if (rc != TC_OK)
@@ -202,7 +210,7 @@ void h_login(tc_req_t *req, tc_resp_t *resp, void *ud)
     else if (enrolled)
         start_challenge(app, req, resp, acc);
     else
-        grant_session(app, req, resp, acc, false, 200, NULL);
+        grant_session(app, req, resp, acc, PROOF_PASSWORD, 200, NULL);
 cleanup:
     free(matched);
     store_accounts_free(accs, n);
@@ -273,7 +281,7 @@ void h_login_mfa(tc_req_t *req, tc_resp_t *resp, void *ud)
         goto cleanup;
     }
     if (tc_tx_commit(app->db, tx, resp) == TC_OK)
-        grant_session(app, req, resp, &acc, true, 200, NULL);
+        grant_session(app, req, resp, &acc, PROOF_PASSWORD_OTP, 200, NULL);
 cleanup:
     account_clear(&acc);
 }

@@ -218,9 +218,19 @@ void h_invitation_accept(tc_req_t *req, tc_resp_t *resp, void *ud)
     account_t acc = {0};
     int status = 0;
     tc_dbconn_t *tx = NULL;
+    bool sso = false;
     if (redeem(app, req, resp, &invitation, &tx, &acc, hash, phc) != TC_OK)
         goto cleanup;
-    int rc = store_account_set_password(tx, acc.user_id, phc);
+    /* an org that signs its members in through single sign-on: the invitee accepts by
+     * signing in through it (handlers_sso.c), never with a password */
+    int rc = store_sso_required(tx, acc.org_id, &sso);
+    if (rc == TC_OK && sso) {
+        tc_tx_abort(app->db, tx);
+        respond_sso_required(resp);
+        goto cleanup;
+    }
+    if (rc == TC_OK)
+        rc = store_account_set_password(tx, acc.user_id, phc);
     if (rc == TC_OK)
         rc = store_invitation_accept(tx, hash);
     /* active here at once, so the invitee can log in; user.updated confirms it later */
@@ -240,7 +250,7 @@ void h_invitation_accept(tc_req_t *req, tc_resp_t *resp, void *ud)
     if (tc_tx_commit(app->db, tx, resp) != TC_OK)
         goto cleanup;
     snprintf(acc.status, sizeof acc.status, "active");
-    grant_session(app, req, resp, &acc, false, 200, NULL); /* logged in straight away */
+    grant_session(app, req, resp, &acc, PROOF_PASSWORD, 200, NULL); /* logged in straight away */
 cleanup:
     account_clear(&acc);
 }

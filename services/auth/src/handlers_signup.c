@@ -179,7 +179,7 @@ void h_signup(tc_req_t *req, tc_resp_t *resp, void *ud)
         cJSON_AddItemToObject(extra, "org", cJSON_DetachItemFromObject(created, "org"));
         cJSON_AddItemToObject(extra, "user", cJSON_DetachItemFromObject(created, "owner"));
     }
-    grant_session(app, req, resp, &acc, false, fresh ? 201 : 200, extra);
+    grant_session(app, req, resp, &acc, PROOF_PASSWORD, fresh ? 201 : 200, extra);
 cleanup:
     cJSON_Delete(created);
     account_clear(&acc);

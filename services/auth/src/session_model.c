@@ -91,3 +91,16 @@ bool refresh_reports_reuse(refresh_verdict_t v, const refresh_state_t *st)
 {
     return v == REFRESH_REUSED && !st->revoked;
 }
+
+const char *session_amr(session_proof_t p)
+{
+    switch (p) {
+    case PROOF_PASSWORD_OTP:
+        return "pwd otp mfa";
+    case PROOF_FEDERATED:
+        return "fed";
+    case PROOF_PASSWORD:
+        break;
+    }
+    return "pwd";
+}

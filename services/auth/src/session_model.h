@@ -32,6 +32,17 @@ typedef struct {
     bool revoked;
 } session_view_t;
 
+/* How a person proved who they are when a session started. */
+typedef enum {
+    PROOF_PASSWORD,     /* a password (sign-up, invitation and reset set one) */
+    PROOF_PASSWORD_OTP, /* a password and a second factor */
+    PROOF_FEDERATED     /* single sign-on: the identity provider's own methods */
+} session_proof_t;
+
+/* The session's amr (RFC 8176 values, space-separated as stored and put in access tokens):
+ * "pwd", "pwd otp mfa", "fed". */
+const char *session_amr(session_proof_t p);
+
 /* Not revoked, not idle for idle_s, not older than max_age_s since auth_time. */
 bool session_live(const session_policy_t *pol, const session_view_t *s, int64_t now);
 

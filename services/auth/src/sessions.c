@@ -47,11 +47,11 @@ static int issue_refresh(auth_app_t *app, tc_dbconn_t *tx, const char *sid, char
 }
 
 static int issue_access(auth_app_t *app, tc_dbconn_t *tx, const account_t *acc, const char *sid,
-                        char **access)
+                        const char *amr, char **access)
 {
     char plan[32];
     int rc = store_org_plan(tx, acc->org_id, plan, sizeof plan);
-    return rc == TC_OK ? tok_access(app, acc, plan, sid, access) : rc;
+    return rc == TC_OK ? tok_access(app, acc, plan, sid, amr, access) : rc;
 }
 
 /* Makes room for one more session: the user's logins are serialised on their account row,
@@ -74,22 +74,24 @@ static int enforce_limit(auth_app_t *app, tc_dbconn_t *tx, const account_t *acc)
     return rc;
 }
 
-int session_start(auth_app_t *app, tc_dbconn_t *tx, const account_t *acc, bool mfa, const char *ip,
-                  const char *user_agent, session_grant_t *out)
+int session_start(auth_app_t *app, tc_dbconn_t *tx, const account_t *acc, session_proof_t proof,
+                  const char *ip, const char *user_agent, session_grant_t *out)
 {
+    bool mfa = proof == PROOF_PASSWORD_OTP;
     memset(out, 0, sizeof *out);
     if (tc_id_new("ses", out->sid, sizeof out->sid) != TC_OK)
         return TC_ERROR;
     snprintf(out->user_id, sizeof out->user_id, "%s", acc->user_id);
     int rc = enforce_limit(app, tx, acc);
     if (rc == TC_OK)
-        rc = store_session_insert(tx, out->sid, acc->user_id, acc->org_id, mfa, ip, user_agent);
+        rc = store_session_insert(tx, out->sid, acc->user_id, acc->org_id, mfa, session_amr(proof),
+                                  ip, user_agent);
     if (rc == TC_OK)
-        rc = events_login_succeeded(tx, acc, out->sid, ip, mfa);
+        rc = events_login_succeeded(tx, acc, out->sid, ip, mfa, session_amr(proof));
     if (rc == TC_OK)
         rc = issue_refresh(app, tx, out->sid, out->refresh);
     if (rc == TC_OK)
-        rc = issue_access(app, tx, acc, out->sid, &out->access);
+        rc = issue_access(app, tx, acc, out->sid, session_amr(proof), &out->access);
     return rc;
 }
 
@@ -120,7 +122,7 @@ int session_refresh(auth_app_t *app, tc_dbconn_t *tx, const char *refresh, sessi
         if (rc == TC_OK)
             rc = issue_refresh(app, tx, rt.sid, out->refresh);
         if (rc == TC_OK)
-            rc = issue_access(app, tx, &acc, rt.sid, &out->access);
+            rc = issue_access(app, tx, &acc, rt.sid, rt.amr, &out->access);
         account_clear(&acc);
         return rc;
     }

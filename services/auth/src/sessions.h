@@ -27,8 +27,8 @@ cJSON *session_grant_json(const auth_app_t *app, const session_grant_t *g);
 
 /* A new session for acc: the oldest live sessions beyond the limit are revoked (and
  * announced), login_succeeded is recorded, and the tokens issued. */
-int session_start(auth_app_t *app, tc_dbconn_t *tx, const account_t *acc, bool mfa, const char *ip,
-                  const char *user_agent, session_grant_t *out);
+int session_start(auth_app_t *app, tc_dbconn_t *tx, const account_t *acc, session_proof_t proof,
+                  const char *ip, const char *user_agent, session_grant_t *out);
 
 /* Rotates a refresh token. TC_OK with new tokens, or TC_EDENIED with *verdict saying why;
  * a refusal may have revoked the session (a reused token ends its family: announced), which

@@ -12,6 +12,7 @@
  *   store_tokens.c    single-use tokens: password resets (and their request queue), invitations
  *   store_apikeys.c   API keys
  *   store_signing.c   signing keys; housekeeping of expired rows
+ *   store_sso.c       single sign-on connections, logins in flight, one-time grants
  */
 #ifndef AUTH_STORE_H
 #define AUTH_STORE_H
@@ -23,6 +24,7 @@
 #include "apikey_model.h"
 #include "auth_app.h"
 #include "session_model.h"
+#include "sso_model.h"
 #include "tc/tc_db.h"
 
 #define STORE_TS_LEN 32
@@ -74,7 +76,7 @@ int store_org_plan_apply(tc_dbconn_t *c, const char *org_id, const char *plan, i
 int store_sessions_unrevoked(tc_dbconn_t *c, const char *user_id, session_view_t **out, int *n,
                              int64_t *now);
 int store_session_insert(tc_dbconn_t *c, const char *sid, const char *user_id, const char *org_id,
-                         bool mfa, const char *ip, const char *user_agent);
+                         bool mfa, const char *amr, const char *ip, const char *user_agent);
 /* Revokes one of the user's sessions; TC_ENOTFOUND when it is not theirs or already ended. */
 int store_session_revoke(tc_dbconn_t *c, const char *sid, const char *user_id, const char *reason);
 
@@ -111,6 +113,7 @@ typedef struct {
     char user_id[AUTH_ID_LEN];
     char org_id[AUTH_ID_LEN];
     bool mfa;
+    char amr[32];          /* the session's (session_amr) */
     refresh_state_t state; /* account_active is left for the caller */
     int64_t now;
 } store_refresh_t;
@@ -165,6 +168,10 @@ int store_invitation_insert(tc_dbconn_t *c, const char *token_hash, const char *
                             const char *org_id, int ttl_s);
 int store_invitation_take(tc_dbconn_t *c, const char *token_hash, char user_id[AUTH_ID_LEN]);
 int store_invitation_accept(tc_dbconn_t *c, const char *token_hash);
+/* Has the user an invitation not accepted and not expired? */
+int store_invitation_open(tc_dbconn_t *c, const char *user_id, bool *open);
+/* Every open invitation of the user accepted (signing in through single sign-on did). */
+int store_invitations_accept_all(tc_dbconn_t *c, const char *user_id);
 
 /* ------------------------------------------------------------------ API keys */
 
@@ -219,6 +226,51 @@ int store_signing_due(tc_dbconn_t *c, int hours);
 /* current → retired, next → current; the new current kid in kid. TC_ECONFLICT without a next
  * key. */
 int store_signing_promote(tc_dbconn_t *c, char *kid, size_t kidlen);
+
+/* ------------------------------------------------------------------ single sign-on */
+
+/* conn->id, org_id, name, issuer, client_id, client_secret (sealed here), ep, sso_required;
+ * created_at and updated_at are filled. */
+int store_sso_insert(auth_app_t *app, tc_dbconn_t *c, sso_connection_t *conn);
+/* The org's connections, counted under a lock on the org held to the end of the transaction. */
+int store_sso_count(tc_dbconn_t *c, const char *org_id, int *n);
+/* One connection (of org_id, unless NULL); its secret opened when with_secret. */
+int store_sso_get(auth_app_t *app, tc_dbconn_t *c, const char *id, const char *org_id,
+                  bool with_secret, bool for_update, sso_connection_t *out);
+int store_sso_list(auth_app_t *app, tc_dbconn_t *c, const char *org_id, sso_connection_t **out,
+                   int *n);
+void store_sso_free(sso_connection_t *conns, int n);
+/* Writes name, client_id, client_secret (sealed again), sso_required, enabled. */
+int store_sso_update(auth_app_t *app, tc_dbconn_t *c, sso_connection_t *conn);
+int store_sso_delete(tc_dbconn_t *c, const char *id, const char *org_id);
+/* Does an enabled connection of the org require single sign-on? */
+int store_sso_required(tc_dbconn_t *c, const char *org_id, bool *required);
+
+typedef struct {
+    char connection_id[AUTH_ID_LEN];
+    char browser_hash[TC_SHA256_HEX_LEN];
+    char nonce[AUTH_SECRET_LEN];
+    char verifier[AUTH_SECRET_LEN];
+} store_sso_login_t;
+
+int store_sso_login_insert(tc_dbconn_t *c, const char *state_hash, const char *conn_id,
+                           const char *browser_hash, const char *nonce, const char *verifier,
+                           int ttl_s);
+/* Uses the login of a state up: TC_ENOTFOUND when unknown, used or expired. */
+int store_sso_login_take(tc_dbconn_t *c, const char *state_hash, store_sso_login_t *out);
+
+typedef struct {
+    char browser_hash[TC_SHA256_HEX_LEN];
+    char connection_id[AUTH_ID_LEN];
+    char user_id[AUTH_ID_LEN];
+    char org_id[AUTH_ID_LEN];
+    char subject[SSO_SUBJECT_MAX];
+} store_sso_grant_t;
+
+int store_sso_grant_insert(tc_dbconn_t *c, const char *code_hash, const store_sso_grant_t *g,
+                           int ttl_s);
+/* Uses a grant up: TC_ENOTFOUND when unknown, used or expired. */
+int store_sso_grant_take(tc_dbconn_t *c, const char *code_hash, store_sso_grant_t *out);
 
 /* Deletes expired single-use rows and long-dead sessions. */
 int store_housekeeping(tc_dbconn_t *c);

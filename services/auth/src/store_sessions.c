@@ -43,12 +43,14 @@ int store_sessions_unrevoked(tc_dbconn_t *c, const char *user_id, session_view_t
 }
 
 int store_session_insert(tc_dbconn_t *c, const char *sid, const char *user_id, const char *org_id,
-                         bool mfa, const char *ip, const char *user_agent)
+                         bool mfa, const char *amr, const char *ip, const char *user_agent)
 {
-    return tc_db_qp(c, NULL, "sess_insert",
-                    "INSERT INTO sessions (id, user_id, org_id, auth_time, last_seen_at, mfa, ip,"
-                    " user_agent) VALUES ($1,$2,$3, now(), now(), $4::boolean, $5, left($6, 256))",
-                    sid, user_id, org_id, mfa ? "true" : "false", ip, user_agent);
+    return tc_db_qp(
+        c, NULL, "sess_insert",
+        "INSERT INTO sessions (id, user_id, org_id, auth_time, last_seen_at, mfa, amr, ip,"
+        " user_agent) VALUES ($1,$2,$3, now(), now(), $4::boolean, $5, $6,"
+        " left($7, 256))",
+        sid, user_id, org_id, mfa ? "true" : "false", amr, ip, user_agent);
 }
 
 int store_session_revoke(tc_dbconn_t *c, const char *sid, const char *user_id, const char *reason)
@@ -159,7 +161,8 @@ int store_refresh_lookup(tc_dbconn_t *c, const char *token_hash, store_refresh_t
         c, &r, "rt_lookup",
         "SELECT s.id, s.user_id, s.org_id, s.mfa, rt.used_at IS NOT NULL,"
         " rt.expires_at < now(), s.revoked_at IS NOT NULL, " EPOCH("s.auth_time") ", " EPOCH(
-            "s.last_seen_at") ", " EPOCH("now()") " FROM refresh_tokens rt JOIN sessions s ON s.id "
+            "s.last_seen_at") ", " EPOCH("now()") ", s.amr FROM refresh_tokens rt JOIN sessions s "
+                                                  "ON s.id "
                                                   "= rt.session_id"
                                                   " WHERE rt.token_hash=$1 FOR UPDATE OF rt, s",
         token_hash);
@@ -176,6 +179,7 @@ int store_refresh_lookup(tc_dbconn_t *c, const char *token_hash, store_refresh_t
         out->state.auth_time = tc_db_int(r, 0, 7, 0);
         out->state.last_seen = tc_db_int(r, 0, 8, 0);
         out->now = tc_db_int(r, 0, 9, 0);
+        snprintf(out->amr, sizeof out->amr, "%s", tc_db_val(r, 0, 10));
     }
     PQclear(r);
     return rc;

@@ -129,6 +129,8 @@ int store_housekeeping(tc_dbconn_t *c)
         "DELETE FROM refresh_tokens WHERE expires_at < now() - interval '1 day'",
         "DELETE FROM sessions s WHERE revoked_at < now() - interval '30 days'"
         " AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.session_id = s.id)",
+        "DELETE FROM sso_logins WHERE expires_at < now() - interval '1 day'",
+        "DELETE FROM sso_grants WHERE expires_at < now() - interval '1 day'",
     };
     int rc = TC_OK;
     for (size_t i = 0; i < TC_ARRAY_LEN(stmts); i++) {

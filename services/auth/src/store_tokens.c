@@ -95,6 +95,26 @@ int store_invitation_accept(tc_dbconn_t *c, const char *token_hash)
                     "UPDATE invitations SET accepted_at=now() WHERE token_hash=$1", token_hash);
 }
 
+int store_invitation_open(tc_dbconn_t *c, const char *user_id, bool *open)
+{
+    PGresult *r = NULL;
+    int rc = tc_db_qp(c, &r, "invitation_open",
+                      "SELECT EXISTS (SELECT 1 FROM invitations WHERE user_id=$1"
+                      " AND accepted_at IS NULL AND expires_at > now())",
+                      user_id);
+    *open = rc == TC_OK && strcmp(tc_db_val(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return rc;
+}
+
+int store_invitations_accept_all(tc_dbconn_t *c, const char *user_id)
+{
+    return tc_db_qp(c, NULL, "invitations_accept_all",
+                    "UPDATE invitations SET accepted_at=now() WHERE user_id=$1"
+                    " AND accepted_at IS NULL",
+                    user_id);
+}
+
 int store_challenge_insert(tc_dbconn_t *c, const char *id_hash, const char *user_id, const char *ip,
                            const char *user_agent, int ttl_s)
 {

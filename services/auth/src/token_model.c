@@ -26,13 +26,37 @@ static const char *plan_or_free(const char *plan)
     return plan && *plan ? plan : "free";
 }
 
+/* "pwd otp mfa" → "amr": ["pwd", "otp", "mfa"] */
+static bool add_amr(cJSON *c, const char *amr)
+{
+    cJSON *arr = cJSON_AddArrayToObject(c, "amr");
+    for (const char *p = amr; arr && *p;) {
+        size_t n = strcspn(p, " ");
+        char word[16];
+        if (n == 0 || n >= sizeof word)
+            return false;
+        memcpy(word, p, n);
+        word[n] = '\0';
+        cJSON *w = cJSON_CreateString(word);
+        if (!w || !cJSON_AddItemToArray(arr, w)) {
+            cJSON_Delete(w);
+            return false;
+        }
+        p += n;
+        if (*p == ' ' && !*++p)
+            return false; /* a trailing space: an empty method */
+    }
+    return arr != NULL;
+}
+
 cJSON *token_access_claims(const token_base_t *b, const char *user_id, const char *org_id,
-                           const char *role, const char *plan, const char *sid)
+                           const char *role, const char *plan, const char *sid, const char *amr)
 {
     cJSON *c = base_claims(b, user_id);
     if (c &&
-        (!sid || !*sid || !cJSON_AddStringToObject(c, "org", org_id) ||
-         !cJSON_AddStringToObject(c, "role", role) || !cJSON_AddStringToObject(c, "scope", "") ||
+        (!sid || !*sid || !amr || !*amr || !add_amr(c, amr) ||
+         !cJSON_AddStringToObject(c, "org", org_id) || !cJSON_AddStringToObject(c, "role", role) ||
+         !cJSON_AddStringToObject(c, "scope", "") ||
          !cJSON_AddStringToObject(c, "plan", plan_or_free(plan)) ||
          !cJSON_AddStringToObject(c, "sid", sid) ||
          !cJSON_AddStringToObject(c, "token_use", "access"))) {

@@ -2,13 +2,12 @@
  * token_model.h: what auth's tokens say (DESIGN §6), free of I/O: the claims of access,
  * service and API-key tokens, which tokens.c signs.
  *
- *   access   sub (user), org, role, scope "", plan, sid (the session), iss, aud, iat, nbf,
- *            exp, jti, token_use "access". Every access token names its session and its
- *            issue time, so a verifier can refuse the tokens of a revoked session
- *            (session_revoked) or of a user whose access was revoked (access_revoked).
- *   service  sub (client id), scope, token_use "service"; no org.
- *   API key  sub (key id), org, role, scope (the key's usable scopes), plan,
- *            token_use "access", principal_type "api_key".
+ *   access   sub (user), org, role, scope "", plan, sid (the session), amr (how the user
+ *            proved who they are: RFC 8176), iss, aud, iat, nbf, exp, jti, token_use "access".
+ * Every access token names its session and its issue time, so a verifier can refuse the tokens of a
+ * revoked session (session_revoked) or of a user whose access was revoked (access_revoked). service
+ * sub (client id), scope, token_use "service"; no org. API key  sub (key id), org, role, scope (the
+ * key's usable scopes), plan, token_use "access", principal_type "api_key".
  */
 #ifndef AUTH_TOKEN_MODEL_H
 #define AUTH_TOKEN_MODEL_H
@@ -29,8 +28,9 @@ typedef struct {
 } token_base_t;
 
 /* NULL on OOM. */
+/* amr: the session's methods, space-separated ("pwd otp mfa"), become the amr array. */
 cJSON *token_access_claims(const token_base_t *b, const char *user_id, const char *org_id,
-                           const char *role, const char *plan, const char *sid);
+                           const char *role, const char *plan, const char *sid, const char *amr);
 cJSON *token_service_claims(const token_base_t *b, const char *client_id, const char *scope);
 cJSON *token_apikey_claims(const token_base_t *b, const char *key_id, const char *org_id,
                            const char *role, const char *scope, const char *plan);

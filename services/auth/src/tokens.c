@@ -28,13 +28,15 @@ static int sign(auth_app_t *app, cJSON *claims, char **jwt)
     return rc;
 }
 
-int tok_access(auth_app_t *app, const account_t *acc, const char *plan, const char *sid, char **jwt)
+int tok_access(auth_app_t *app, const account_t *acc, const char *plan, const char *sid,
+               const char *amr, char **jwt)
 {
     char jti[TC_ID_MAX];
     token_base_t b;
     if (base(app, app->sessions.access_ttl_s, jti, &b) != TC_OK)
         return TC_ERROR;
-    return sign(app, token_access_claims(&b, acc->user_id, acc->org_id, acc->role, plan, sid), jwt);
+    return sign(app, token_access_claims(&b, acc->user_id, acc->org_id, acc->role, plan, sid, amr),
+                jwt);
 }
 
 int tok_service(auth_app_t *app, const char *client_id, const char *scope, char **jwt)

@@ -10,7 +10,7 @@
 #include "auth_app.h"
 
 int tok_access(auth_app_t *app, const account_t *acc, const char *plan, const char *sid,
-               char **jwt);
+               const char *amr, char **jwt);
 int tok_service(auth_app_t *app, const char *client_id, const char *scope, char **jwt);
 int tok_apikey(auth_app_t *app, const char *key_id, const char *org, const char *role,
                const char *scope, const char *plan, char **jwt);

@@ -42,17 +42,6 @@ static bool token_ok(const char *s)
     return true;
 }
 
-static void pct_encode(tc_buf_t *b, const char *s)
-{
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (isalnum(c) || strchr("-._~", c))
-            tc_buf_putc(b, (char)c);
-        else
-            tc_buf_printf(b, "%%%02X", c);
-    }
-}
-
 /* A query parameter value: a string, or a number or boolean as its JSON text. */
 static char *scalar_text(const cJSON *v)
 {
@@ -93,9 +82,9 @@ static int build_url(const cJSON *params, http_call_t *out, asl_err_t *err)
             return TC_EINVAL;
         }
         tc_buf_putc(&b, sep);
-        pct_encode(&b, kv->string);
+        tc_buf_url_encode(&b, kv->string);
         tc_buf_putc(&b, '=');
-        pct_encode(&b, v);
+        tc_buf_url_encode(&b, v);
         free(v);
         sep = '&';
     }

@@ -107,3 +107,34 @@ Test(account_model, accounts_that_cannot_log_in_do_not_count)
     bool only_suspended[3] = {true, false, false};
     cr_assert_eq(login_resolve(a, only_suspended, 3, &chosen), LOGIN_NONE);
 }
+
+Test(account_model, federated_sign_in_needs_an_active_account_not_a_password)
+{
+    account_t a = acct("a", "active", NULL);
+    cr_assert(account_may_sign_in_federated(&a, false), "the provider proved who it is");
+    cr_assert_not(account_may_log_in(&a), "no password: no password login");
+    const char *off[] = {"suspended", "deleted"};
+    for (size_t i = 0; i < sizeof off / sizeof *off; i++) {
+        account_t b = acct("b", off[i], "$argon2id$x");
+        cr_assert_not(account_may_sign_in_federated(&b, true), "%s", off[i]);
+    }
+}
+
+Test(account_model, an_invited_account_signs_in_federated_while_its_invitation_is_open)
+{
+    account_t a = acct("a", "invited", NULL);
+    cr_assert(account_may_sign_in_federated(&a, true), "signing in accepts the invitation");
+    cr_assert_not(account_may_sign_in_federated(&a, false), "expired or withdrawn");
+}
+
+Test(account_model, only_owners_keep_password_login_when_sso_is_required)
+{
+    const char *roles[] = {"admin", "editor", "viewer"};
+    account_t a = acct("a", "active", "$argon2id$x");
+    for (size_t i = 0; i < sizeof roles / sizeof *roles; i++) {
+        snprintf(a.role, sizeof a.role, "%s", roles[i]);
+        cr_assert_not(sso_password_allowed(&a), "%s", roles[i]);
+    }
+    snprintf(a.role, sizeof a.role, "owner");
+    cr_assert(sso_password_allowed(&a), "the break-glass path");
+}

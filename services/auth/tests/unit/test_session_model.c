@@ -166,3 +166,10 @@ Test(session_model, idle_limit_boundary)
     st.last_seen = NOW - 8 * 3600 + 600; /* 7 h 50 min */
     cr_assert_eq(refresh_decide(&pol, &st, NOW), REFRESH_OK);
 }
+
+Test(session_model, amr_says_how_the_user_proved_who_they_are)
+{
+    cr_assert_str_eq(session_amr(PROOF_PASSWORD), "pwd");
+    cr_assert_str_eq(session_amr(PROOF_PASSWORD_OTP), "pwd otp mfa");
+    cr_assert_str_eq(session_amr(PROOF_FEDERATED), "fed");
+}

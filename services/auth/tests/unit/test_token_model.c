@@ -28,7 +28,8 @@ static void assert_str(const cJSON *c, const char *name, const char *want)
 
 Test(token_model, access_token_names_its_session_and_issue_time)
 {
-    cJSON *c = token_access_claims(&base, "usr_1", "org_1", "editor", "pro", "ses_1");
+    cJSON *c =
+        token_access_claims(&base, "usr_1", "org_1", "editor", "pro", "ses_1", "pwd otp mfa");
     cr_assert_not_null(c);
     assert_str(c, "iss", "techcorp-auth");
     assert_str(c, "aud", "techcorp-api");
@@ -44,19 +45,37 @@ Test(token_model, access_token_names_its_session_and_issue_time)
     cr_assert_eq(num(c, "nbf"), base.now);
     cr_assert_eq(num(c, "exp") - num(c, "iat"), 900, "15 minutes");
     cr_assert_null(cJSON_GetObjectItem(c, "principal_type"));
+    cJSON *amr = cJSON_GetObjectItem(c, "amr");
+    cr_assert_eq(cJSON_GetArraySize(amr), 3, "amr is the session's methods, one item each");
+    cr_assert_str_eq(cJSON_GetArrayItem(amr, 0)->valuestring, "pwd");
+    cr_assert_str_eq(cJSON_GetArrayItem(amr, 1)->valuestring, "otp");
+    cr_assert_str_eq(cJSON_GetArrayItem(amr, 2)->valuestring, "mfa");
+    cJSON_Delete(c);
+}
+
+Test(token_model, access_token_needs_how_the_user_proved_who_they_are)
+{
+    cr_assert_null(token_access_claims(&base, "usr_1", "org_1", "viewer", "free", "ses_1", NULL));
+    cr_assert_null(token_access_claims(&base, "usr_1", "org_1", "viewer", "free", "ses_1", ""));
+    cr_assert_null(token_access_claims(&base, "usr_1", "org_1", "viewer", "free", "ses_1", "pwd "),
+                   "no empty method");
+    cJSON *c = token_access_claims(&base, "usr_1", "org_1", "viewer", "free", "ses_1", "fed");
+    cJSON *amr = cJSON_GetObjectItem(c, "amr");
+    cr_assert_eq(cJSON_GetArraySize(amr), 1);
+    cr_assert_str_eq(cJSON_GetArrayItem(amr, 0)->valuestring, "fed");
     cJSON_Delete(c);
 }
 
 Test(token_model, access_token_needs_a_session)
 {
-    cr_assert_null(token_access_claims(&base, "usr_1", "org_1", "viewer", "free", NULL),
+    cr_assert_null(token_access_claims(&base, "usr_1", "org_1", "viewer", "free", NULL, "pwd"),
                    "a user's access token is always bound to a session (revocable)");
-    cr_assert_null(token_access_claims(&base, "usr_1", "org_1", "viewer", "free", ""));
+    cr_assert_null(token_access_claims(&base, "usr_1", "org_1", "viewer", "free", "", "pwd"));
 }
 
 Test(token_model, plan_defaults_to_free)
 {
-    cJSON *c = token_access_claims(&base, "usr_1", "org_1", "viewer", "", "ses_1");
+    cJSON *c = token_access_claims(&base, "usr_1", "org_1", "viewer", "", "ses_1", "pwd");
     assert_str(c, "plan", "free");
     cJSON_Delete(c);
     c = token_apikey_claims(&base, "key_1", "org_1", "viewer", "", NULL);

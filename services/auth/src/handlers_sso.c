@@ -1,0 +1,736 @@
+/*
+ * Single sign-on through OpenID Connect (issue 22): an org's connections to its identity
+ * providers (admins and owners manage them), and the login, in three steps:
+ *
+ *   1. POST /v1/auth/sso/start {connection_id} → {authorization_url, sso_session}. The app
+ *      keeps sso_session, a secret of this browser, and sends the browser to the URL
+ *      (authorization code flow, PKCE S256, state, nonce).
+ *   2. The provider sends the browser back to GET /v1/auth/sso/oidc/callback?code&state. The
+ *      state is used up; the code is exchanged at the provider, the ID token verified (the
+ *      provider's keys, iss, aud/azp, exp/iat/nbf, nonce, at_hash), the email must be verified
+ *      by the provider and have an account in the connection's org. The browser goes on to
+ *      <APP_URL>/login/sso#code=<one-time code>, or #error=<reason>.
+ *   3. The app posts {code, sso_session} to /v1/auth/sso/token: the session starts exactly as
+ *      after a password login (same limits, refresh rotation), its amr "fed".
+ *
+ * The one-time code is worth nothing without the sso_session of the browser that started the
+ * login, so a callback URL an attacker finished with their own account and sent to a victim
+ * (login CSRF) signs nobody in. The gateway passes no cookies, so the binding is the app's
+ * secret rather than a cookie.
+ */
+#include "events_out.h"
+#include "handlers.h"
+#include "sessions.h"
+#include "sso_client.h"
+#include "sso_model.h"
+#include "store.h"
+#include "tc/tc_buf.h"
+#include "tc/tc_core.h"
+#include "tc/tc_crypto.h"
+#include "tc/tc_log.h"
+#include "tc/tc_time.h"
+#include "tc/tc_tx.h"
+#include "throttle.h"
+#include "tokens.h"
+#include "user_client.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ connections */
+
+/* A change of the org's connections: a transaction, and the caller an active admin or owner
+ * (read under lock, like API keys': a demotion minutes ago is not undone by an older token).
+ * NULL when answered. */
+static tc_dbconn_t *begin_change(auth_app_t *app, const tc_principal_t *p, tc_resp_t *resp)
+{
+    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
+    if (tx && admin_standing(tx, p, resp,
+                             "Only active admins and owners manage single sign-on connections") !=
+                  TC_OK) {
+        tc_tx_abort(app->db, tx);
+        tx = NULL;
+    }
+    return tx;
+}
+
+static void respond_conn(auth_app_t *app, tc_dbconn_t *tx, tc_resp_t *resp, int status,
+                         const sso_connection_t *c)
+{
+    cJSON *body = sso_connection_json(c, app->sso_redirect_uri);
+    if (!body) {
+        tc_tx_abort(app->db, tx);
+        tc_resp_fail(resp, TC_ENOMEM);
+        return;
+    }
+    tc_tx_respond(app->db, tx, NULL, resp, status, body, NULL);
+}
+
+/* Reads the provider's discovery document into c->ep; false (answered 422) when it cannot
+ * serve. */
+static bool discover(auth_app_t *app, tc_resp_t *resp, sso_connection_t *c)
+{
+    char err[256] = "", *url = sso_discovery_url(c->issuer);
+    cJSON *doc = NULL;
+    const char *why = NULL;
+    int rc = url ? sso_get_json(app, url, NULL, &doc, NULL, err, sizeof err) : TC_ENOMEM;
+    free(url);
+    if (rc == TC_ENOMEM) {
+        tc_resp_fail(resp, rc);
+        return false;
+    }
+    if (rc == TC_OK)
+        why = sso_discovery_read(doc, c->issuer, app->sso_allow_private, &c->ep);
+    cJSON_Delete(doc);
+    if (rc == TC_OK && !why)
+        return true;
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    if (rc != TC_OK)
+        tc_jv_error(&jv, "issuer", "the discovery document could not be read: %s", err);
+    else
+        tc_jv_error(&jv, "issuer", "%s", why);
+    tc_resp_invalid(resp, &jv);
+    return false;
+}
+
+void h_sso_connections_create(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    static const char *const allowed[] = {"type",          "name",         "issuer", "client_id",
+                                          "client_secret", "sso_required", NULL};
+    static const char *const types[] = {"oidc", NULL};
+    auth_app_t *app = ud;
+    if (!require_person(req, resp))
+        return;
+    const tc_principal_t *p = tc_req_principal(req);
+    const cJSON *b = tc_req_json(req);
+    sso_connection_t c = {0};
+    int count = 0;
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    tc_jv_no_unknown(&jv, b, allowed);
+    tc_jv_enum(&jv, b, "type", TC_JV_REQUIRED, types);
+    const char *name = tc_jv_str(&jv, b, "name", TC_JV_REQUIRED, 1, 200);
+    const char *issuer = tc_jv_str(&jv, b, "issuer", TC_JV_REQUIRED, 1, 2048);
+    const char *client_id = tc_jv_str(&jv, b, "client_id", TC_JV_REQUIRED, 1, 255);
+    const char *secret = tc_jv_str(&jv, b, "client_secret", TC_JV_REQUIRED, 1, 1024);
+    c.sso_required = tc_jv_bool(&jv, b, "sso_required", TC_JV_OPTIONAL, false);
+    if (issuer && !sso_url_ok(issuer, app->sso_allow_private))
+        tc_jv_error(&jv, "issuer", "must be an https URL without credentials or fragment");
+    if (tc_jv_failed(&jv)) {
+        tc_resp_invalid(resp, &jv);
+        return;
+    }
+    tc_jv_free(&jv);
+    c.enabled = true;
+    snprintf(c.org_id, sizeof c.org_id, "%s", p->org);
+    if (tc_id_new("sso", c.id, sizeof c.id) != TC_OK || !(c.name = strdup(name)) ||
+        !(c.issuer = strdup(issuer)) || !(c.client_id = strdup(client_id)) ||
+        !(c.client_secret = strdup(secret))) {
+        tc_resp_fail(resp, TC_ENOMEM);
+        goto cleanup;
+    }
+    if (!discover(app, resp, &c)) /* before the transaction: a network call */
+        goto cleanup;
+    tc_dbconn_t *tx = begin_change(app, p, resp);
+    if (!tx)
+        goto cleanup;
+    int rc = store_sso_count(tx, p->org, &count);
+    if (rc == TC_OK && count >= app->sso_max_connections) {
+        tc_tx_abort(app->db, tx);
+        tc_resp_error(resp, 409, "limit_reached",
+                      "An organization has at most %d single sign-on connections",
+                      app->sso_max_connections);
+        goto cleanup;
+    }
+    cJSON *after = NULL;
+    if (rc == TC_OK)
+        rc = store_sso_insert(app, tx, &c);
+    if (rc == TC_OK && !(after = sso_connection_json(&c, app->sso_redirect_uri)))
+        rc = TC_ENOMEM;
+    if (rc == TC_OK)
+        rc = events_audit(tx, p, p->org, "sso_connection.created", "sso_connection", c.id, NULL,
+                          after);
+    cJSON_Delete(after);
+    if (rc != TC_OK) {
+        tc_tx_abort(app->db, tx);
+        tc_resp_fail(resp, rc);
+        goto cleanup;
+    }
+    respond_conn(app, tx, resp, 201, &c);
+cleanup:
+    sso_connection_clear(&c);
+}
+
+void h_sso_connections_list(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    auth_app_t *app = ud;
+    if (!require_person(req, resp))
+        return;
+    const tc_principal_t *p = tc_req_principal(req);
+    sso_connection_t *conns = NULL;
+    int n = 0;
+    tc_dbconn_t *c = tc_db_acquire(app->db);
+    int rc = c ? store_sso_list(app, c, p->org, &conns, &n) : TC_EUNAVAIL;
+    if (c)
+        tc_db_release(app->db, c);
+    cJSON *data = rc == TC_OK ? cJSON_CreateArray() : NULL;
+    if (rc == TC_OK && !data)
+        rc = TC_ENOMEM;
+    for (int i = 0; rc == TC_OK && i < n; i++) {
+        cJSON *one = sso_connection_json(&conns[i], app->sso_redirect_uri);
+        if (!one || !cJSON_AddItemToArray(data, one)) {
+            cJSON_Delete(one);
+            rc = TC_ENOMEM;
+        }
+    }
+    store_sso_free(conns, n);
+    cJSON *body = rc == TC_OK ? cJSON_CreateObject() : NULL;
+    if (rc == TC_OK && (!body || !cJSON_AddItemToObject(body, "data", data)))
+        rc = TC_ENOMEM;
+    else
+        data = NULL; /* owned by body */
+    if (rc != TC_OK) {
+        cJSON_Delete(data);
+        cJSON_Delete(body);
+        tc_resp_fail(resp, rc);
+        return;
+    }
+    tc_resp_json(resp, 200, body); /* at most sso_max_connections: one page */
+}
+
+void h_sso_connections_get(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    auth_app_t *app = ud;
+    if (!require_person(req, resp))
+        return;
+    const tc_principal_t *p = tc_req_principal(req);
+    const char *id = tc_req_param_id(req, resp, "id", "sso", "connection");
+    if (!id)
+        return;
+    sso_connection_t conn;
+    tc_dbconn_t *c = tc_db_acquire(app->db);
+    int rc = c ? store_sso_get(app, c, id, p->org, false, false, &conn) : TC_EUNAVAIL;
+    if (c)
+        tc_db_release(app->db, c);
+    if (rc != TC_OK) {
+        respond_store_error(resp, rc, "SSO connection");
+        return;
+    }
+    tc_resp_json(resp, 200, sso_connection_json(&conn, app->sso_redirect_uri));
+    sso_connection_clear(&conn);
+}
+
+/* PATCH: name, client_id, client_secret, sso_required, enabled. The issuer (and so the
+ * endpoints) is the connection's identity: another provider is another connection. */
+static bool patch_validate(tc_jv_t *jv, const cJSON *b)
+{
+    static const char *const allowed[] = {"name",         "client_id", "client_secret",
+                                          "sso_required", "enabled",   NULL};
+    tc_jv_no_unknown(jv, b, allowed);
+    tc_jv_str(jv, b, "name", TC_JV_OPTIONAL, 1, 200);
+    tc_jv_str(jv, b, "client_id", TC_JV_OPTIONAL, 1, 255);
+    tc_jv_str(jv, b, "client_secret", TC_JV_OPTIONAL, 1, 1024);
+    tc_jv_bool(jv, b, "sso_required", TC_JV_OPTIONAL, false);
+    tc_jv_bool(jv, b, "enabled", TC_JV_OPTIONAL, true);
+    return !tc_jv_failed(jv);
+}
+
+static int replace_str(char **dst, const char *value)
+{
+    if (!value)
+        return TC_OK;
+    char *copy = strdup(value);
+    if (!copy)
+        return TC_ENOMEM;
+    if (*dst)
+        OPENSSL_cleanse(*dst, strlen(*dst));
+    free(*dst);
+    *dst = copy;
+    return TC_OK;
+}
+
+static int patch_apply(const cJSON *b, sso_connection_t *c)
+{
+    const cJSON *req = cJSON_GetObjectItemCaseSensitive(b, "sso_required");
+    const cJSON *en = cJSON_GetObjectItemCaseSensitive(b, "enabled");
+    if (req)
+        c->sso_required = cJSON_IsTrue(req);
+    if (en)
+        c->enabled = cJSON_IsTrue(en);
+    int rc = replace_str(&c->name, tc_json_get_str(b, "name"));
+    if (rc == TC_OK)
+        rc = replace_str(&c->client_id, tc_json_get_str(b, "client_id"));
+    if (rc == TC_OK)
+        rc = replace_str(&c->client_secret, tc_json_get_str(b, "client_secret"));
+    return rc;
+}
+
+void h_sso_connections_update(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    auth_app_t *app = ud;
+    if (!require_person(req, resp))
+        return;
+    const tc_principal_t *p = tc_req_principal(req);
+    const cJSON *b = tc_req_json(req);
+    const char *id = tc_req_param_id(req, resp, "id", "sso", "connection");
+    if (!id)
+        return;
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    if (!patch_validate(&jv, b)) {
+        tc_resp_invalid(resp, &jv);
+        return;
+    }
+    tc_jv_free(&jv);
+    sso_connection_t c = {0};
+    cJSON *before = NULL, *after = NULL;
+    tc_dbconn_t *tx = begin_change(app, p, resp);
+    if (!tx)
+        return;
+    int rc = store_sso_get(app, tx, id, p->org, true, true, &c);
+    if (rc == TC_OK && !(before = sso_connection_json(&c, app->sso_redirect_uri)))
+        rc = TC_ENOMEM;
+    if (rc == TC_OK)
+        rc = patch_apply(b, &c);
+    if (rc == TC_OK)
+        rc = store_sso_update(app, tx, &c);
+    if (rc == TC_OK && !(after = sso_connection_json(&c, app->sso_redirect_uri)))
+        rc = TC_ENOMEM;
+    if (rc == TC_OK)
+        rc = events_audit(tx, p, p->org, "sso_connection.updated", "sso_connection", c.id, before,
+                          after);
+    cJSON_Delete(before);
+    if (rc != TC_OK) {
+        cJSON_Delete(after);
+        tc_tx_abort(app->db, tx);
+        respond_store_error(resp, rc, "SSO connection");
+    } else {
+        tc_tx_respond(app->db, tx, NULL, resp, 200, after, NULL);
+    }
+    sso_connection_clear(&c);
+}
+
+void h_sso_connections_delete(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    auth_app_t *app = ud;
+    if (!require_person(req, resp))
+        return;
+    const tc_principal_t *p = tc_req_principal(req);
+    const char *id = tc_req_param_id(req, resp, "id", "sso", "connection");
+    if (!id)
+        return;
+    sso_connection_t c = {0};
+    cJSON *before = NULL;
+    tc_dbconn_t *tx = begin_change(app, p, resp);
+    if (!tx)
+        return;
+    int rc = store_sso_get(app, tx, id, p->org, false, true, &c);
+    if (rc == TC_OK && !(before = sso_connection_json(&c, app->sso_redirect_uri)))
+        rc = TC_ENOMEM;
+    if (rc == TC_OK)
+        rc = store_sso_delete(tx, id, p->org);
+    if (rc == TC_OK)
+        rc = events_audit(tx, p, p->org, "sso_connection.deleted", "sso_connection", id, before,
+                          NULL);
+    cJSON_Delete(before);
+    sso_connection_clear(&c);
+    if (rc != TC_OK) {
+        tc_tx_abort(app->db, tx);
+        respond_store_error(resp, rc, "SSO connection");
+        return;
+    }
+    if (tc_tx_commit(app->db, tx, resp) == TC_OK)
+        tc_resp_empty(resp, 204);
+}
+
+/* ------------------------------------------------------------------ the login */
+
+void h_sso_start(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    auth_app_t *app = ud;
+    const cJSON *b = tc_req_json(req);
+    static const char *const allowed[] = {"connection_id", NULL};
+    int retry_after = 0;
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    tc_jv_no_unknown(&jv, b, allowed);
+    const char *id = tc_jv_str(&jv, b, "connection_id", TC_JV_REQUIRED, 1, 64);
+    if (id && !tc_id_valid("sso", id))
+        tc_jv_error(&jv, "connection_id", "must be a connection id (sso_…)");
+    if (tc_jv_failed(&jv)) {
+        tc_resp_invalid(resp, &jv);
+        return;
+    }
+    tc_jv_free(&jv);
+    if (throttle(app, "login_ip", tc_req_client_ip(req), &app->login_ip, &retry_after) != TC_OK) {
+        respond_throttled(resp, retry_after);
+        return;
+    }
+    sso_connection_t conn = {0};
+    char state[AUTH_SECRET_LEN], state_hash[TC_SHA256_HEX_LEN];
+    char browser[AUTH_SECRET_LEN], browser_hash[TC_SHA256_HEX_LEN];
+    char nonce[AUTH_SECRET_LEN], verifier[AUTH_SECRET_LEN], challenge[SSO_PKCE_CHALLENGE_LEN];
+    char *url = NULL;
+    tc_dbconn_t *c = tc_db_acquire(app->db);
+    int rc = c ? store_sso_get(app, c, id, NULL, false, false, &conn) : TC_EUNAVAIL;
+    if (rc == TC_OK && !conn.enabled)
+        rc = TC_ENOTFOUND;
+    if (rc == TC_OK && (tok_secret("sst", state, state_hash) != TC_OK ||
+                        tok_secret("ssb", browser, browser_hash) != TC_OK ||
+                        tc_random_token("n", 32, nonce, sizeof nonce) != TC_OK ||
+                        tc_random_token("pkce", 32, verifier, sizeof verifier) != TC_OK ||
+                        sso_pkce_challenge(verifier, challenge) != TC_OK))
+        rc = TC_ERROR;
+    if (rc == TC_OK)
+        rc = store_sso_login_insert(c, state_hash, conn.id, browser_hash, nonce, verifier,
+                                    app->sso_login_ttl_s);
+    if (c)
+        tc_db_release(app->db, c);
+    if (rc == TC_OK && !(url = sso_authorize_url(conn.ep.authorization_endpoint, conn.client_id,
+                                                 app->sso_redirect_uri, state, nonce, challenge)))
+        rc = TC_ENOMEM;
+    cJSON *body = rc == TC_OK ? cJSON_CreateObject() : NULL;
+    if (rc == TC_OK && (!body || !cJSON_AddStringToObject(body, "authorization_url", url) ||
+                        !cJSON_AddStringToObject(body, "sso_session", browser) ||
+                        !tc_json_add_int(body, "expires_in", app->sso_login_ttl_s)))
+        rc = TC_ENOMEM;
+    free(url);
+    sso_connection_clear(&conn);
+    OPENSSL_cleanse(verifier, sizeof verifier);
+    if (rc != TC_OK) {
+        cJSON_Delete(body);
+        respond_store_error(resp, rc, "SSO connection");
+        return;
+    }
+    tc_resp_header(resp, "Cache-Control", "no-store");
+    tc_resp_json(resp, 200, body);
+}
+
+/* The browser goes on to the app: <APP_URL>/login/sso#<what>=<value>. A fragment, so neither
+ * the code nor the reason reaches a server's logs or a Referer. */
+static void redirect_to_app(auth_app_t *app, tc_resp_t *resp, const char *what, const char *value)
+{
+    tc_buf_t b = TC_BUF_INIT;
+    tc_buf_printf(&b, "%s/login/sso#%s=", app->app_url, what);
+    tc_buf_url_encode(&b, value);
+    char *location = tc_buf_detach(&b);
+    if (!location) {
+        tc_resp_fail(resp, TC_ENOMEM);
+        return;
+    }
+    tc_resp_header(resp, "Location", location);
+    tc_resp_header(resp, "Cache-Control", "no-store");
+    tc_resp_header(resp, "Referrer-Policy", "no-referrer");
+    tc_resp_empty(resp, 302);
+    OPENSSL_cleanse(location, strlen(location));
+    free(location);
+}
+
+/* A login the provider answered but we refuse: recorded (its own short transaction) and the
+ * browser sent to the app with the reason. */
+static void login_failed(auth_app_t *app, tc_req_t *req, tc_resp_t *resp,
+                         const sso_connection_t *conn, const char *reason, const char *subject,
+                         const char *detail)
+{
+    tc_log_kv(TC_LOG_INFO, "single sign-on refused", "connection", conn->id, "reason", reason,
+              "detail", detail ? detail : "", NULL);
+    tc_dbconn_t *tx = tc_db_acquire(app->db);
+    int rc = tx ? tc_db_begin(tx) : TC_EUNAVAIL;
+    if (rc == TC_OK)
+        rc = events_sso_login_failed(tx, conn->org_id, conn->id, reason, subject,
+                                     tc_req_client_ip(req));
+    if (rc == TC_OK)
+        rc = tc_db_commit(tx);
+    else if (tx)
+        tc_db_rollback(tx);
+    if (tx)
+        tc_db_release(app->db, tx);
+    if (rc != TC_OK) {
+        tc_resp_fail(resp, rc);
+        return;
+    }
+    redirect_to_app(app, resp, "error", reason);
+}
+
+/* The verified identity's account in the connection's org. */
+static const char *find_account(auth_app_t *app, const sso_connection_t *conn,
+                                const sso_identity_t *who, account_t *out, int *rc)
+{
+    char hash[24];
+    account_t *accs = NULL;
+    int n = 0;
+    const char *why = "no_account";
+    memset(out, 0, sizeof *out);
+    if ((*rc = tc_email_index(app->email_index_key, who->email, hash)) != TC_OK)
+        return NULL;
+    tc_dbconn_t *c = tc_db_acquire(app->db);
+    *rc = c ? store_accounts_by_email(app, c, hash, conn->org_id, &accs, &n) : TC_EUNAVAIL;
+    for (int i = 0; *rc == TC_OK && i < n; i++) {
+        bool open = false;
+        if (strcmp(accs[i].status, "invited") == 0)
+            *rc = store_invitation_open(c, accs[i].user_id, &open);
+        if (*rc != TC_OK)
+            break;
+        if (!account_may_sign_in_federated(&accs[i], open)) {
+            why = "account_disabled";
+            continue;
+        }
+        *out = accs[i]; /* moved out: its strings now belong to out */
+        memset(&accs[i], 0, sizeof accs[i]);
+        why = NULL;
+        break;
+    }
+    if (c)
+        tc_db_release(app->db, c);
+    store_accounts_free(accs, n);
+    return *rc == TC_OK ? why : NULL;
+}
+
+/* Steps of the callback after the state: the provider's answer to who this is. *subject gets
+ * the verified subject as soon as there is one. */
+typedef struct {
+    const char *reason; /* why the login is refused; NULL: it is not */
+    char detail[256];
+    sso_identity_t who;
+    bool verified; /* who.subject is a verified ID token's */
+} callback_t;
+
+static int verify_login(auth_app_t *app, const sso_connection_t *conn,
+                        const store_sso_login_t *login, const char *code, callback_t *cb)
+{
+    cJSON *tokens = NULL, *claims = NULL, *userinfo = NULL, *keyset = NULL;
+    char *jwks = NULL; /* the key set's text, which the verifier reads */
+    const char *why = NULL;
+    int rc =
+        sso_exchange_code(app, conn, code, login->verifier, &tokens, cb->detail, sizeof cb->detail);
+    const char *id_token = tokens ? tc_json_get_str(tokens, "id_token") : NULL;
+    const char *access = tokens ? tc_json_get_str(tokens, "access_token") : NULL;
+    if (rc == TC_ENOMEM)
+        goto cleanup;
+    if (rc != TC_OK || !id_token) {
+        cb->reason = "token_exchange_failed";
+        if (rc == TC_OK)
+            snprintf(cb->detail, sizeof cb->detail, "the answer has no id_token");
+        rc = TC_OK;
+        goto cleanup;
+    }
+    rc = sso_get_json(app, conn->ep.jwks_uri, NULL, &keyset, &jwks, cb->detail, sizeof cb->detail);
+    if (rc != TC_OK) {
+        cb->reason = rc == TC_ENOMEM ? NULL : "jwks_unavailable";
+        goto cleanup;
+    }
+    rc = tc_jws_verify_rs256(jwks, id_token, &claims, &why);
+    if (rc != TC_OK) {
+        cb->reason = rc == TC_ENOMEM ? NULL : why;
+        rc = rc == TC_ENOMEM ? rc : TC_OK;
+        goto cleanup;
+    }
+    sso_expect_t e = {.issuer = conn->issuer,
+                      .client_id = conn->client_id,
+                      .nonce = login->nonce,
+                      .access_token = access,
+                      .now = tc_now_ms() / 1000,
+                      .skew_s = app->sso_skew_s};
+    if ((cb->reason = sso_check_id_token(claims, &e)))
+        goto cleanup;
+    if (!sso_claims_have_email(claims) && conn->ep.userinfo_endpoint && access) {
+        rc = sso_get_json(app, conn->ep.userinfo_endpoint, access, &userinfo, NULL, cb->detail,
+                          sizeof cb->detail);
+        if (rc != TC_OK) {
+            cb->reason = rc == TC_ENOMEM ? NULL : "userinfo_failed";
+            goto cleanup;
+        }
+    }
+    cb->reason = sso_identity_read(claims, userinfo, &cb->who);
+    cb->verified = !cb->reason || strcmp(cb->reason, "missing_sub") != 0;
+    if (cb->reason && cb->verified)
+        snprintf(cb->who.subject, sizeof cb->who.subject, "%s",
+                 tc_json_get_str(claims, "sub") ? tc_json_get_str(claims, "sub") : "");
+cleanup:
+    cJSON_Delete(tokens);
+    cJSON_Delete(claims);
+    cJSON_Delete(userinfo);
+    cJSON_Delete(keyset);
+    free(jwks);
+    return rc;
+}
+
+void h_sso_callback(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    auth_app_t *app = ud;
+    const char *state = tc_req_query(req, "state"), *code = tc_req_query(req, "code");
+    const char *error = tc_req_query(req, "error"), *iss = tc_req_query(req, "iss");
+    char state_hash[TC_SHA256_HEX_LEN], grant[AUTH_SECRET_LEN], grant_hash[TC_SHA256_HEX_LEN];
+    store_sso_login_t login;
+    sso_connection_t conn = {0};
+    account_t acc = {0};
+    callback_t cb = {0};
+    if (!state || !state[0] || strlen(state) >= AUTH_SECRET_LEN) {
+        tc_resp_error(resp, 400, "invalid_state", "The sign-in has no state; start again");
+        return;
+    }
+    tok_hash(state, state_hash);
+    tc_dbconn_t *c = tc_db_acquire(app->db);
+    int rc = c ? store_sso_login_take(c, state_hash, &login) : TC_EUNAVAIL;
+    if (rc == TC_OK)
+        rc = store_sso_get(app, c, login.connection_id, NULL, true, false, &conn);
+    if (c)
+        tc_db_release(app->db, c);
+    if (rc == TC_ENOTFOUND) {
+        tc_resp_error(resp, 400, "invalid_state",
+                      "This sign-in is unknown, already used or expired; start again");
+        return;
+    }
+    if (rc != TC_OK) {
+        tc_resp_fail(resp, rc);
+        return;
+    }
+    if (!conn.enabled)
+        cb.reason = "connection_disabled";
+    else if (error || !code || !code[0])
+        cb.reason = "idp_error";
+    else if (iss && strcmp(iss, conn.issuer) != 0) /* RFC 9207: a mix-up of providers */
+        cb.reason = "issuer_mismatch";
+    if (error)
+        snprintf(cb.detail, sizeof cb.detail, "%.200s", error);
+    if (!cb.reason && (rc = verify_login(app, &conn, &login, code, &cb)) != TC_OK) {
+        tc_resp_fail(resp, rc);
+        goto cleanup;
+    }
+    if (!cb.reason)
+        cb.reason = find_account(app, &conn, &cb.who, &acc, &rc);
+    if (rc != TC_OK) {
+        tc_resp_fail(resp, rc);
+        goto cleanup;
+    }
+    if (cb.reason) {
+        login_failed(app, req, resp, &conn, cb.reason, cb.verified ? cb.who.subject : NULL,
+                     cb.detail);
+        goto cleanup;
+    }
+    store_sso_grant_t g = {0};
+    snprintf(g.browser_hash, sizeof g.browser_hash, "%s", login.browser_hash);
+    snprintf(g.connection_id, sizeof g.connection_id, "%s", conn.id);
+    snprintf(g.user_id, sizeof g.user_id, "%s", acc.user_id);
+    snprintf(g.org_id, sizeof g.org_id, "%s", acc.org_id);
+    snprintf(g.subject, sizeof g.subject, "%s", cb.who.subject);
+    c = tc_db_acquire(app->db);
+    rc = tok_secret("ssg", grant, grant_hash);
+    if (rc == TC_OK)
+        rc = c ? store_sso_grant_insert(c, grant_hash, &g, app->sso_grant_ttl_s) : TC_EUNAVAIL;
+    if (c)
+        tc_db_release(app->db, c);
+    if (rc != TC_OK)
+        tc_resp_fail(resp, rc);
+    else
+        redirect_to_app(app, resp, "code", grant);
+    OPENSSL_cleanse(grant, sizeof grant);
+cleanup:
+    OPENSSL_cleanse(&login, sizeof login);
+    sso_connection_clear(&conn);
+    account_clear(&acc);
+}
+
+/* The account of a grant may still sign in; an invited one is activated (here and at the user
+ * service, which is the source of truth for the status and must agree before the commit:
+ * the call is idempotent, so a failed commit only needs the exchange again — with a new
+ * login, the code being used up). */
+static int accept_invitation(auth_app_t *app, tc_dbconn_t *tx, account_t *acc, const char *org_id)
+{
+    bool open = false;
+    int status = 0, rc = TC_OK;
+    if (strcmp(acc->status, "invited") == 0)
+        rc = store_invitation_open(tx, acc->user_id, &open);
+    if (rc != TC_OK)
+        return rc;
+    if (strcmp(acc->org_id, org_id) != 0 || !account_may_sign_in_federated(acc, open))
+        return TC_EDENIED;
+    if (!open)
+        return TC_OK;
+    rc = store_invitations_accept_all(tx, acc->user_id);
+    if (rc == TC_OK)
+        rc = store_account_activate(tx, acc->user_id);
+    if (rc == TC_OK)
+        rc = uc_activate(app, acc->user_id, &status);
+    if (rc == TC_OK && status != 200)
+        rc = status >= 500 ? TC_EUNAVAIL : TC_ECONFLICT;
+    if (rc == TC_OK)
+        snprintf(acc->status, sizeof acc->status, "active");
+    return rc;
+}
+
+static void respond_invalid_grant(tc_resp_t *resp)
+{
+    tc_resp_error(resp, 400, "invalid_grant",
+                  "The sign-in code is unknown, used, expired or not this browser's");
+}
+
+void h_sso_token(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    auth_app_t *app = ud;
+    const cJSON *b = tc_req_json(req);
+    static const char *const allowed[] = {"code", "sso_session", NULL};
+    char code_hash[TC_SHA256_HEX_LEN], browser_hash[TC_SHA256_HEX_LEN];
+    int retry_after = 0;
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    tc_jv_no_unknown(&jv, b, allowed);
+    const char *code = tc_jv_str(&jv, b, "code", TC_JV_REQUIRED, 1, AUTH_SECRET_LEN - 1);
+    const char *browser = tc_jv_str(&jv, b, "sso_session", TC_JV_REQUIRED, 1, AUTH_SECRET_LEN - 1);
+    if (tc_jv_failed(&jv)) {
+        tc_resp_invalid(resp, &jv);
+        return;
+    }
+    tc_jv_free(&jv);
+    if (throttle(app, "login_ip", tc_req_client_ip(req), &app->login_ip, &retry_after) != TC_OK) {
+        respond_throttled(resp, retry_after);
+        return;
+    }
+    tok_hash(code, code_hash);
+    tok_hash(browser, browser_hash);
+    store_sso_grant_t g;
+    account_t acc = {0};
+    session_grant_t sg = {0};
+    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
+    if (!tx)
+        return;
+    int rc = store_sso_grant_take(tx, code_hash, &g);
+    if (rc == TC_ENOTFOUND) {
+        tc_tx_abort(app->db, tx);
+        respond_invalid_grant(resp);
+        return;
+    }
+    if (rc == TC_OK && !tc_ct_equal(g.browser_hash, browser_hash, sizeof browser_hash)) {
+        /* another browser's code: used up all the same, so it cannot be tried again */
+        if (tc_tx_commit(app->db, tx, resp) == TC_OK)
+            respond_invalid_grant(resp);
+        return;
+    }
+    if (rc == TC_OK)
+        rc = store_account_get(app, tx, g.user_id, true, &acc);
+    if (rc == TC_OK)
+        rc = accept_invitation(app, tx, &acc, g.org_id);
+    if (rc == TC_OK)
+        rc = session_start(app, tx, &acc, PROOF_FEDERATED, tc_req_client_ip(req),
+                           tc_req_header(req, "User-Agent"), &sg);
+    if (rc == TC_OK)
+        rc = events_sso_login_succeeded(tx, &acc, sg.sid, g.connection_id, g.subject,
+                                        tc_req_client_ip(req));
+    cJSON *body = rc == TC_OK ? session_grant_json(app, &sg) : NULL;
+    if (rc == TC_OK && !body)
+        rc = TC_ENOMEM;
+    grant_clear(&sg);
+    account_clear(&acc);
+    if (rc == TC_OK) {
+        tc_tx_respond(app->db, tx, NULL, resp, 200, body, NULL);
+        return;
+    }
+    tc_tx_abort(app->db, tx);
+    if (rc == TC_EDENIED || rc == TC_ENOTFOUND)
+        tc_resp_error(resp, 403, "forbidden", "This account can no longer sign in");
+    else
+        tc_resp_fail(resp, rc);
+}
