@@ -265,16 +265,18 @@ int tc_jws_verify_rs256(const char *jwks_json, const char *token, cJSON **claims
     *why = "malformed";
     if (!jwks_json || !token || jws_split(token, &j) != TC_OK)
         return TC_EINVAL;
-    if ((*why = check_header(&j, kid)))
+    /* a provider with one key may leave the kid out (OpenID Connect Core section 10.1) */
+    bool no_kid = false;
+    if ((*why = check_header(&j, kid)) && !(no_kid = strcmp(*why, "missing_kid") == 0))
         return TC_EINVAL;
-    int rc = auth_keyset_parse(jwks_json, &ks);
+    int rc = auth_keyset_parse(jwks_json, true, &ks);
     if (rc != TC_OK) {
         *why = rc == TC_ENOMEM ? "out_of_memory" : "no_usable_key";
         return rc;
     }
-    EVP_PKEY *pkey = auth_keyset_find(ks, kid);
+    EVP_PKEY *pkey = no_kid ? (ks->n == 1 ? ks->keys[0].pkey : NULL) : auth_keyset_find(ks, kid);
     if (!pkey)
-        *why = "unknown_kid";
+        *why = no_kid ? "missing_kid" : "unknown_kid";
     else if (!rs256_verify(pkey, &j))
         *why = "bad_signature";
     else if (!(*claims = auth_segment_json(j.payload, j.payload_len)) || !cJSON_IsObject(*claims))

@@ -113,8 +113,9 @@ int auth_copy_claim(const cJSON *v, char *dst, size_t cap);
 /* tc_jwks.c: key sets */
 /* Drops a reference; the last frees the set. */
 void auth_keyset_release(keyset_t *ks);
-/* The RS256 signing keys of a JWKS text (TC_EINVAL: none usable); *out has one reference. */
-int auth_keyset_parse(const char *text, keyset_t **out);
+/* The RS256 signing keys of a JWKS text (TC_EINVAL: none usable); *out has one reference.
+ * kidless: keys without a kid are kept too (another issuer's set). */
+int auth_keyset_parse(const char *text, bool kidless, keyset_t **out);
 /* The key of a kid in a set; NULL when absent. Borrowed from ks. */
 EVP_PKEY *auth_keyset_find(const keyset_t *ks, const char *kid);
 /* Publishes next as the current set (bumping the epoch when keys were dropped). */

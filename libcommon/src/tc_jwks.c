@@ -51,13 +51,15 @@ static bool keyset_dropped_keys(const keyset_t *old, const keyset_t *next)
     return false;
 }
 
-/* Only RSA signing keys meant for RS256 (or not saying) and of a sane size are used. */
-static EVP_PKEY *jwk_for_rs256(const cJSON *jwk, const char **kid)
+/* Only RSA signing keys meant for RS256 (or not saying) and of a sane size are used; a key
+ * without a kid only when kidless (kept under "": another issuer's lone key). */
+static EVP_PKEY *jwk_for_rs256(const cJSON *jwk, bool kidless, const char **kid)
 {
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(jwk, "kid");
     const cJSON *use = cJSON_GetObjectItemCaseSensitive(jwk, "use");
     const cJSON *alg = cJSON_GetObjectItemCaseSensitive(jwk, "alg");
-    if (!cJSON_IsString(k) || !k->valuestring[0] || strlen(k->valuestring) >= KID_MAX)
+    if ((!k && !kidless) ||
+        (k && (!cJSON_IsString(k) || !k->valuestring[0] || strlen(k->valuestring) >= KID_MAX)))
         return NULL;
     if ((use && (!cJSON_IsString(use) || strcmp(use->valuestring, "sig") != 0)) ||
         (alg && (!cJSON_IsString(alg) || strcmp(alg->valuestring, "RS256") != 0)))
@@ -68,11 +70,11 @@ static EVP_PKEY *jwk_for_rs256(const cJSON *jwk, const char **kid)
         EVP_PKEY_free(pkey);
         pkey = NULL;
     }
-    *kid = k->valuestring;
+    *kid = k ? k->valuestring : "";
     return pkey;
 }
 
-int auth_keyset_parse(const char *text, keyset_t **out)
+int auth_keyset_parse(const char *text, bool kidless, keyset_t **out)
 {
     *out = NULL;
     keyset_t *ks = NULL;
@@ -91,7 +93,7 @@ int auth_keyset_parse(const char *text, keyset_t **out)
     cJSON_ArrayForEach(jwk, keys)
     {
         const char *kid = NULL;
-        EVP_PKEY *pkey = jwk_for_rs256(jwk, &kid);
+        EVP_PKEY *pkey = jwk_for_rs256(jwk, kidless, &kid);
         if (!pkey)
             continue; /* other algorithms and encryption keys may share the set */
         if (auth_keyset_find(ks, kid)) {
@@ -181,7 +183,7 @@ static int keyset_load(tc_auth_t *a)
     const char *source = a->jwks_url ? a->jwks_url : a->jwks_file;
     int rc = a->jwks_url ? fetch_url(a, &text) : read_file(a->jwks_file, &text);
     if (rc == TC_OK)
-        rc = auth_keyset_parse(text, &ks);
+        rc = auth_keyset_parse(text, false, &ks);
     free(text);
     if (rc != TC_OK) {
         tc_log_kv(TC_LOG_WARN, "jwks load failed, keeping current keys", "source", source, "error",
@@ -258,7 +260,7 @@ int tc_auth_set_jwks(tc_auth_t *a, const char *jwks_json)
     keyset_t *ks = NULL;
     if (!a || !a->manual || !jwks_json)
         return TC_EINVAL;
-    int rc = auth_keyset_parse(jwks_json, &ks);
+    int rc = auth_keyset_parse(jwks_json, false, &ks);
     if (rc == TC_OK)
         auth_keyset_install(a, ks);
     return rc;

@@ -91,10 +91,11 @@ int tc_auth_verify(tc_auth_t *a, const char *token, tc_principal_t *out, const c
 int tc_auth_lookup(tc_auth_t *a, const char *token, tc_principal_t *out, const char **why);
 /*
  * A token of another issuer (an OpenID provider's ID token): the compact JWS checked as above
- * (alg pinned to RS256, a kid, no crit) against the RS256 keys of jwks_json, the issuer's key
- * set as fetched. TC_OK and *claims (the payload object, owned by the caller); TC_EINVAL with
- * *why ("alg_not_allowed", "unknown_kid", "bad_signature", "no_usable_key", …). No claim is
- * checked: which ones matter is the caller's protocol.
+ * (alg pinned to RS256, no crit) against the RS256 keys of jwks_json, the issuer's key set as
+ * fetched: the key of the token's kid, or the set's only key when the token names none. TC_OK and
+ * *claims (the payload object, owned by the caller); TC_EINVAL with *why ("alg_not_allowed",
+ * "unknown_kid", "bad_signature", "no_usable_key", …). No claim is checked: which ones matter is
+ * the caller's protocol.
  */
 int tc_jws_verify_rs256(const char *jwks_json, const char *token, cJSON **claims, const char **why);
 /* Refuses tokens of revoked sessions and subjects from now on (why "revoked"), in

@@ -113,7 +113,24 @@ Test(auth, a_foreign_token_is_refused_for_its_alg_key_signature_or_shape)
     expect_foreign_reject(jwks, rs512, "alg_not_allowed");
     expect_foreign_reject(jwks, foreign, "bad_signature");
     expect_foreign_reject(jwks, unknown, "unknown_kid");
-    expect_foreign_reject(jwks, nokid, "missing_kid");
+    cJSON *got = NULL;
+    const char *why = NULL;
+    cr_assert_eq(tc_jws_verify_rs256(jwks, nokid, &got, &why), TC_OK,
+                 "no kid: the set's only key (OpenID Connect Core 10.1)");
+    cJSON_Delete(got);
+    cJSON *lone = tc_jwk_from_pkey(g_key1, "k1"), *set = cJSON_CreateObject();
+    cJSON_DeleteItemFromObject(lone, "kid");
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(set, "keys"), lone);
+    char *kidless = cJSON_PrintUnformatted(set);
+    cr_assert_eq(tc_jws_verify_rs256(kidless, nokid, &got, &why), TC_OK,
+                 "a provider's only key may have no kid either");
+    cJSON_Delete(got);
+    expect_foreign_reject(kidless, unknown, "unknown_kid");
+    cJSON_free(kidless);
+    cJSON_Delete(set);
+    char *two = jwks_text((EVP_PKEY *const[]){g_key1, other}, (const char *const[]){"k1", "k2"}, 2);
+    expect_foreign_reject(two, nokid, "missing_kid");
+    cJSON_free(two);
     expect_foreign_reject(jwks, array, "malformed");
     expect_foreign_reject(jwks, "a.b", "malformed");
     expect_foreign_reject("{\"keys\":[]}", foreign, "no_usable_key");

@@ -17,6 +17,9 @@ CREATE TABLE sso_connections (
     token_endpoint         text        NOT NULL,
     jwks_uri               text        NOT NULL,
     userinfo_endpoint      text,
+    -- the provider says it names itself in every authorization response (RFC 9207): an
+    -- answer without `iss` is then refused (a mix-up of providers)
+    iss_required           boolean     NOT NULL DEFAULT false,
     sso_required           boolean     NOT NULL DEFAULT false,
     enabled                boolean     NOT NULL DEFAULT true,
     created_at             timestamptz NOT NULL DEFAULT now(),
@@ -52,6 +55,19 @@ CREATE TABLE sso_grants (
     used_at       timestamptz
 );
 CREATE INDEX sso_grants_expiry ON sso_grants (expires_at);
+
+-- The provider's subject an account was linked to through a connection, at its first
+-- federated sign-in (by verified email): later sign-ins through that connection must be the same
+-- subject for the same account, so a provider that hands a departed person's email to someone
+-- else does not give them the account.
+CREATE TABLE sso_identities (
+    connection_id text        NOT NULL REFERENCES sso_connections (id) ON DELETE CASCADE,
+    user_id       text        NOT NULL,
+    subject       text        NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (connection_id, user_id),
+    UNIQUE (connection_id, subject)
+);
 
 -- How the user proved who they are for each session (RFC 8176 amr values, space-separated):
 -- "pwd", "pwd otp mfa", "fed" (a federated login: the identity provider's own methods).

@@ -225,6 +225,7 @@ void h_login_mfa(tc_req_t *req, tc_resp_t *resp, void *ud)
     const char *ip = tc_req_client_ip(req);
     char hash[TC_SHA256_HEX_LEN], user_id[AUTH_ID_LEN] = "";
     int retry_after = 0;
+    bool sso = false;
     account_t acc = {0};
     tc_jv_t jv;
     tc_jv_init(&jv);
@@ -272,6 +273,13 @@ void h_login_mfa(tc_req_t *req, tc_resp_t *resp, void *ud)
     }
     if (rc == TC_OK)
         rc = store_challenge_used(tx, hash);
+    /* single sign-on may have become required since the password was proven */
+    if (rc == TC_OK && (rc = store_sso_required(tx, acc.org_id, &sso)) == TC_OK && sso &&
+        !sso_password_allowed(&acc)) {
+        if (tc_tx_commit(app->db, tx, resp) == TC_OK)
+            respond_sso_required(resp);
+        goto cleanup;
+    }
     if (rc != TC_OK) {
         tc_tx_abort(app->db, tx);
         if (rc == TC_ENOTFOUND)

@@ -224,7 +224,7 @@ void h_invitation_accept(tc_req_t *req, tc_resp_t *resp, void *ud)
     /* an org that signs its members in through single sign-on: the invitee accepts by
      * signing in through it (handlers_sso.c), never with a password */
     int rc = store_sso_required(tx, acc.org_id, &sso);
-    if (rc == TC_OK && sso) {
+    if (rc == TC_OK && sso && !sso_password_allowed(&acc)) {
         tc_tx_abort(app->db, tx);
         respond_sso_required(resp);
         goto cleanup;

@@ -96,6 +96,19 @@ static bool discover(auth_app_t *app, tc_resp_t *resp, sso_connection_t *c)
     return false;
 }
 
+/* The org requires single sign-on from now on: members' sessions that did not come through it
+ * end, announced like any revocation (owners keep theirs: the break-glass path). */
+static int end_password_sessions(tc_dbconn_t *tx, const char *org_id)
+{
+    store_sso_session_t *ss = NULL;
+    int n = 0;
+    int rc = store_sso_password_sessions(tx, org_id, &ss, &n);
+    for (int i = 0; rc == TC_OK && i < n; i++)
+        rc = session_end(tx, ss[i].sid, ss[i].user_id, org_id, "sso_required");
+    free(ss);
+    return rc;
+}
+
 void h_sso_connections_create(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     static const char *const allowed[] = {"type",          "name",         "issuer", "client_id",
@@ -153,6 +166,8 @@ void h_sso_connections_create(tc_req_t *req, tc_resp_t *resp, void *ud)
     if (rc == TC_OK)
         rc = events_audit(tx, p, p->org, "sso_connection.created", "sso_connection", c.id, NULL,
                           after);
+    if (rc == TC_OK && c.sso_required)
+        rc = end_password_sessions(tx, p->org);
     cJSON_Delete(after);
     if (rc != TC_OK) {
         tc_tx_abort(app->db, tx);
@@ -190,7 +205,7 @@ void h_sso_connections_list(tc_req_t *req, tc_resp_t *resp, void *ud)
     cJSON *body = rc == TC_OK ? cJSON_CreateObject() : NULL;
     if (rc == TC_OK && (!body || !cJSON_AddItemToObject(body, "data", data)))
         rc = TC_ENOMEM;
-    else
+    else if (rc == TC_OK)
         data = NULL; /* owned by body */
     if (rc != TC_OK) {
         cJSON_Delete(data);
@@ -302,6 +317,8 @@ void h_sso_connections_update(tc_req_t *req, tc_resp_t *resp, void *ud)
     if (rc == TC_OK)
         rc = events_audit(tx, p, p->org, "sso_connection.updated", "sso_connection", c.id, before,
                           after);
+    if (rc == TC_OK && c.sso_required && c.enabled)
+        rc = end_password_sessions(tx, p->org);
     cJSON_Delete(before);
     if (rc != TC_OK) {
         cJSON_Delete(after);
@@ -474,8 +491,9 @@ static const char *find_account(auth_app_t *app, const sso_connection_t *conn,
             *rc = store_invitation_open(c, accs[i].user_id, &open);
         if (*rc != TC_OK)
             break;
-        if (!account_may_sign_in_federated(&accs[i], open)) {
-            why = "account_disabled";
+        const char *refusal = sso_account_refusal(&accs[i], open);
+        if (refusal) {
+            why = refusal;
             continue;
         }
         *out = accs[i]; /* moved out: its strings now belong to out */
@@ -487,6 +505,19 @@ static const char *find_account(auth_app_t *app, const sso_connection_t *conn,
         tc_db_release(app->db, c);
     store_accounts_free(accs, n);
     return *rc == TC_OK ? why : NULL;
+}
+
+/* "subject_mismatch" when the account was linked to another subject of this connection, or
+ * the subject to another account (in tx, or a connection of its own when tx is NULL). */
+static const char *identity_refusal(auth_app_t *app, tc_dbconn_t *tx, const char *conn_id,
+                                    const char *user_id, const char *subject, int *rc)
+{
+    bool fits = false;
+    tc_dbconn_t *c = tx ? tx : tc_db_acquire(app->db);
+    *rc = c ? store_sso_identity_fits(c, conn_id, user_id, subject, &fits) : TC_EUNAVAIL;
+    if (c && !tx)
+        tc_db_release(app->db, c);
+    return *rc == TC_OK && !fits ? "subject_mismatch" : NULL;
 }
 
 /* Steps of the callback after the state: the provider's answer to who this is. *subject gets
@@ -520,6 +551,7 @@ static int verify_login(auth_app_t *app, const sso_connection_t *conn,
     rc = sso_get_json(app, conn->ep.jwks_uri, NULL, &keyset, &jwks, cb->detail, sizeof cb->detail);
     if (rc != TC_OK) {
         cb->reason = rc == TC_ENOMEM ? NULL : "jwks_unavailable";
+        rc = rc == TC_ENOMEM ? rc : TC_OK;
         goto cleanup;
     }
     rc = tc_jws_verify_rs256(jwks, id_token, &claims, &why);
@@ -541,6 +573,7 @@ static int verify_login(auth_app_t *app, const sso_connection_t *conn,
                           sizeof cb->detail);
         if (rc != TC_OK) {
             cb->reason = rc == TC_ENOMEM ? NULL : "userinfo_failed";
+            rc = rc == TC_ENOMEM ? rc : TC_OK;
             goto cleanup;
         }
     }
@@ -592,8 +625,8 @@ void h_sso_callback(tc_req_t *req, tc_resp_t *resp, void *ud)
         cb.reason = "connection_disabled";
     else if (error || !code || !code[0])
         cb.reason = "idp_error";
-    else if (iss && strcmp(iss, conn.issuer) != 0) /* RFC 9207: a mix-up of providers */
-        cb.reason = "issuer_mismatch";
+    else if ((iss && strcmp(iss, conn.issuer) != 0) || (!iss && conn.ep.iss_required))
+        cb.reason = "issuer_mismatch"; /* RFC 9207: a mix-up of providers */
     if (error)
         snprintf(cb.detail, sizeof cb.detail, "%.200s", error);
     if (!cb.reason && (rc = verify_login(app, &conn, &login, code, &cb)) != TC_OK) {
@@ -602,6 +635,8 @@ void h_sso_callback(tc_req_t *req, tc_resp_t *resp, void *ud)
     }
     if (!cb.reason)
         cb.reason = find_account(app, &conn, &cb.who, &acc, &rc);
+    if (!cb.reason && rc == TC_OK)
+        cb.reason = identity_refusal(app, NULL, conn.id, acc.user_id, cb.who.subject, &rc);
     if (rc != TC_OK) {
         tc_resp_fail(resp, rc);
         goto cleanup;
@@ -634,22 +669,40 @@ cleanup:
     account_clear(&acc);
 }
 
-/* The account of a grant may still sign in; an invited one is activated (here and at the user
- * service, which is the source of truth for the status and must agree before the commit:
- * the call is idempotent, so a failed commit only needs the exchange again — with a new
- * login, the code being used up). */
-static int accept_invitation(auth_app_t *app, tc_dbconn_t *tx, account_t *acc, const char *org_id)
+/*
+ * May the grant still finish? Its connection enabled, its account one that may sign in through
+ * it (sso_account_refusal), and the provider's subject the one linked to that account through
+ * this connection (linked now on a first sign-in). TC_EDENIED when it may not — the caller
+ * uses the code up all the same. Then an invited account is activated, here and at the user
+ * service, which is the source of truth for the status and must agree before the commit (the
+ * call is idempotent; TC_ECONFLICT when it refuses).
+ */
+static int finish_checks(auth_app_t *app, tc_dbconn_t *tx, const store_sso_grant_t *g,
+                         account_t *acc)
 {
-    bool open = false;
-    int status = 0, rc = TC_OK;
-    if (strcmp(acc->status, "invited") == 0)
+    sso_connection_t conn;
+    bool open = false, fits = false, enabled = false;
+    int status = 0, rc = store_sso_get(app, tx, g->connection_id, g->org_id, false, false, &conn);
+    if (rc == TC_OK) {
+        enabled = conn.enabled;
+        sso_connection_clear(&conn);
+        rc = store_account_get(app, tx, g->user_id, true, acc);
+    }
+    if (rc == TC_ENOTFOUND || (rc == TC_OK && !enabled))
+        return TC_EDENIED;
+    if (rc == TC_OK && strcmp(acc->status, "invited") == 0)
         rc = store_invitation_open(tx, acc->user_id, &open);
     if (rc != TC_OK)
         return rc;
-    if (strcmp(acc->org_id, org_id) != 0 || !account_may_sign_in_federated(acc, open))
+    if (strcmp(acc->org_id, g->org_id) != 0 || sso_account_refusal(acc, open))
         return TC_EDENIED;
-    if (!open)
-        return TC_OK;
+    rc = store_sso_identity_link(tx, g->connection_id, acc->user_id, g->subject);
+    if (rc == TC_OK)
+        rc = store_sso_identity_fits(tx, g->connection_id, acc->user_id, g->subject, &fits);
+    if (rc == TC_OK && !fits)
+        return TC_EDENIED;
+    if (rc != TC_OK || !open)
+        return rc;
     rc = store_invitations_accept_all(tx, acc->user_id);
     if (rc == TC_OK)
         rc = store_account_activate(tx, acc->user_id);
@@ -710,9 +763,15 @@ void h_sso_token(tc_req_t *req, tc_resp_t *resp, void *ud)
         return;
     }
     if (rc == TC_OK)
-        rc = store_account_get(app, tx, g.user_id, true, &acc);
-    if (rc == TC_OK)
-        rc = accept_invitation(app, tx, &acc, g.org_id);
+        rc = finish_checks(app, tx, &g, &acc);
+    if (rc == TC_EDENIED) {
+        account_clear(&acc);
+        if (tc_tx_commit(app->db, tx, resp) == TC_OK) /* the code is used up all the same */
+            tc_resp_error(resp, 403, "forbidden",
+                          "This sign-in can no longer finish: the connection or the account "
+                          "does not allow it");
+        return;
+    }
     if (rc == TC_OK)
         rc = session_start(app, tx, &acc, PROOF_FEDERATED, tc_req_client_ip(req),
                            tc_req_header(req, "User-Agent"), &sg);
@@ -729,8 +788,8 @@ void h_sso_token(tc_req_t *req, tc_resp_t *resp, void *ud)
         return;
     }
     tc_tx_abort(app->db, tx);
-    if (rc == TC_EDENIED || rc == TC_ENOTFOUND)
-        tc_resp_error(resp, 403, "forbidden", "This account can no longer sign in");
+    if (rc == TC_ECONFLICT)
+        tc_resp_error(resp, 409, "conflict", "The user service refused to activate the account");
     else
         tc_resp_fail(resp, rc);
 }

@@ -106,6 +106,8 @@ const char *sso_discovery_read(const cJSON *doc, const char *issuer, bool allow_
         why = endpoint(doc, "jwks_uri", true, allow_http, &out->jwks_uri);
     if (!why)
         why = endpoint(doc, "userinfo_endpoint", false, allow_http, &out->userinfo_endpoint);
+    out->iss_required = cJSON_IsTrue(
+        cJSON_GetObjectItemCaseSensitive(doc, "authorization_response_iss_parameter_supported"));
     if (why)
         sso_endpoints_clear(out);
     return why;
@@ -269,6 +271,13 @@ const char *sso_identity_read(const cJSON *claims, const cJSON *userinfo, sso_id
     if (name && strlen(name) < sizeof out->name)
         snprintf(out->name, sizeof out->name, "%s", name);
     return NULL;
+}
+
+const char *sso_account_refusal(const account_t *a, bool invitation_open)
+{
+    if (strcmp(a->role, "owner") == 0)
+        return "owner_password_only";
+    return account_may_sign_in_federated(a, invitation_open) ? NULL : "account_disabled";
 }
 
 void sso_connection_clear(sso_connection_t *c)

@@ -21,6 +21,7 @@
 typedef struct {
     char *authorization_endpoint, *token_endpoint, *jwks_uri;
     char *userinfo_endpoint; /* NULL when the provider has none */
+    bool iss_required;       /* it names itself in authorization responses (RFC 9207) */
 } sso_endpoints_t;
 
 void sso_endpoints_clear(sso_endpoints_t *e);
@@ -88,6 +89,12 @@ bool sso_claims_have_email(const cJSON *claims);
  * "missing_sub".
  */
 const char *sso_identity_read(const cJSON *claims, const cJSON *userinfo, sso_identity_t *out);
+
+/* Why an account may not sign in through single sign-on ("owner_password_only",
+ * "account_disabled"), or NULL. An owner never does: whoever runs an org's identity provider —
+ * an admin may connect one — must not become its owner; owners sign in with their password and
+ * second factor. An invited account may while its invitation is open (signing in accepts it). */
+const char *sso_account_refusal(const account_t *a, bool invitation_open);
 
 /* An org's connection to its identity provider (issuer and endpoints as discovered). */
 typedef struct {

@@ -272,6 +272,23 @@ int store_sso_grant_insert(tc_dbconn_t *c, const char *code_hash, const store_ss
 /* Uses a grant up: TC_ENOTFOUND when unknown, used or expired. */
 int store_sso_grant_take(tc_dbconn_t *c, const char *code_hash, store_sso_grant_t *out);
 
+/* Does (connection, user, subject) fit what earlier sign-ins linked: neither the account to
+ * another subject nor the subject to another account? */
+int store_sso_identity_fits(tc_dbconn_t *c, const char *conn_id, const char *user_id,
+                            const char *subject, bool *fits);
+/* Links them (a first sign-in; nothing when already linked). */
+int store_sso_identity_link(tc_dbconn_t *c, const char *conn_id, const char *user_id,
+                            const char *subject);
+
+typedef struct {
+    char sid[AUTH_ID_LEN];
+    char user_id[AUTH_ID_LEN];
+} store_sso_session_t;
+
+/* The org's live sessions that did not come through single sign-on, but owners'. *out: free. */
+int store_sso_password_sessions(tc_dbconn_t *c, const char *org_id, store_sso_session_t **out,
+                                int *n);
+
 /* Deletes expired single-use rows and long-dead sessions. */
 int store_housekeeping(tc_dbconn_t *c);
 

@@ -14,7 +14,7 @@
 #define CONN_COLS                                                                                  \
     "id, org_id, name, issuer, client_id, authorization_endpoint, token_endpoint, jwks_uri,"       \
     " userinfo_endpoint, sso_required, enabled, " TC_DB_TS("created_at") ", " TC_DB_TS(            \
-        "updated_at") ", client_secret"
+        "updated_at") ", client_secret, iss_required"
 
 static void secret_context(char *ctx, size_t n, const char *conn_id)
 {
@@ -41,6 +41,7 @@ static int row_to_conn(auth_app_t *app, const PGresult *r, int i, bool with_secr
     c->ep.userinfo_endpoint = dup_or_null(r, i, 8);
     c->sso_required = strcmp(tc_db_val(r, i, 9), "t") == 0;
     c->enabled = strcmp(tc_db_val(r, i, 10), "t") == 0;
+    c->ep.iss_required = strcmp(tc_db_val(r, i, 14), "t") == 0;
     snprintf(c->created_at, sizeof c->created_at, "%s", tc_db_val(r, i, 11));
     snprintf(c->updated_at, sizeof c->updated_at, "%s", tc_db_val(r, i, 12));
     int rc = c->name && c->issuer && c->client_id && c->ep.authorization_endpoint &&
@@ -76,12 +77,13 @@ int store_sso_insert(auth_app_t *app, tc_dbconn_t *c, sso_connection_t *conn)
         rc = tc_db_qp(c, &r, "sso_insert",
                       "INSERT INTO sso_connections (id, org_id, type, name, issuer, client_id,"
                       " client_secret, authorization_endpoint, token_endpoint, jwks_uri,"
-                      " userinfo_endpoint, sso_required)"
-                      " VALUES ($1,$2,'oidc',$3,$4,$5,$6,$7,$8,$9,$10,$11::boolean)"
+                      " userinfo_endpoint, sso_required, iss_required)"
+                      " VALUES ($1,$2,'oidc',$3,$4,$5,$6,$7,$8,$9,$10,$11::boolean,$12::boolean)"
                       " RETURNING " TC_DB_TS("created_at") ", " TC_DB_TS("updated_at"),
                       conn->id, conn->org_id, conn->name, conn->issuer, conn->client_id, sealed,
                       conn->ep.authorization_endpoint, conn->ep.token_endpoint, conn->ep.jwks_uri,
-                      conn->ep.userinfo_endpoint, conn->sso_required ? "true" : "false");
+                      conn->ep.userinfo_endpoint, conn->sso_required ? "true" : "false",
+                      conn->ep.iss_required ? "true" : "false");
     if (rc == TC_OK) {
         snprintf(conn->created_at, sizeof conn->created_at, "%s", tc_db_val(r, 0, 0));
         snprintf(conn->updated_at, sizeof conn->updated_at, "%s", tc_db_val(r, 0, 1));
@@ -266,6 +268,51 @@ int store_sso_grant_take(tc_dbconn_t *c, const char *code_hash, store_sso_grant_
         snprintf(out->user_id, sizeof out->user_id, "%s", tc_db_val(r, 0, 2));
         snprintf(out->org_id, sizeof out->org_id, "%s", tc_db_val(r, 0, 3));
         snprintf(out->subject, sizeof out->subject, "%s", tc_db_val(r, 0, 4));
+    }
+    PQclear(r);
+    return rc;
+}
+
+int store_sso_identity_fits(tc_dbconn_t *c, const char *conn_id, const char *user_id,
+                            const char *subject, bool *fits)
+{
+    PGresult *r = NULL;
+    int rc = tc_db_qp(c, &r, "sso_identity_fits",
+                      "SELECT count(*) FROM sso_identities WHERE connection_id=$1"
+                      " AND (user_id=$2 OR subject=$3) AND NOT (user_id=$2 AND subject=$3)",
+                      conn_id, user_id, subject);
+    *fits = rc == TC_OK && tc_db_int(r, 0, 0, 1) == 0;
+    PQclear(r);
+    return rc;
+}
+
+int store_sso_identity_link(tc_dbconn_t *c, const char *conn_id, const char *user_id,
+                            const char *subject)
+{
+    return tc_db_qp(c, NULL, "sso_identity_link",
+                    "INSERT INTO sso_identities (connection_id, user_id, subject)"
+                    " VALUES ($1,$2,$3) ON CONFLICT DO NOTHING",
+                    conn_id, user_id, subject);
+}
+
+int store_sso_password_sessions(tc_dbconn_t *c, const char *org_id, store_sso_session_t **out,
+                                int *n)
+{
+    PGresult *r = NULL;
+    *out = NULL;
+    *n = 0;
+    int rc = tc_db_qp(c, &r, "sso_password_sessions",
+                      "SELECT s.id, s.user_id FROM sessions s JOIN accounts a ON a.user_id ="
+                      " s.user_id WHERE s.org_id=$1 AND s.revoked_at IS NULL AND s.amr <> 'fed'"
+                      " AND a.role <> 'owner'",
+                      org_id);
+    int rows = rc == TC_OK ? PQntuples(r) : 0;
+    if (rows && !(*out = calloc((size_t)rows, sizeof **out)))
+        rc = TC_ENOMEM;
+    for (int i = 0; rc == TC_OK && i < rows; i++) {
+        snprintf((*out)[i].sid, sizeof(*out)[i].sid, "%s", tc_db_val(r, i, 0));
+        snprintf((*out)[i].user_id, sizeof(*out)[i].user_id, "%s", tc_db_val(r, i, 1));
+        (*n)++;
     }
     PQclear(r);
     return rc;

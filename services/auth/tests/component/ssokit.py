@@ -3,6 +3,8 @@ OpenID Certified, run by services/auth/tests/peers/idp.mjs), a scripted provider
 a certified one never issues (unsigned, foreign-signed, wrong audience, expired, wrong nonce),
 and a browser that walks a login through both and the platform's three steps."""
 import base64
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -65,15 +67,20 @@ class OidcProvider:
 class ScriptedProvider:
     """An OpenID provider whose ID tokens each test scripts (claims, header, signing key): for
     the failure modes a certified provider never produces. Discovery, a key set with one RSA
-    key ("k1"), a token endpoint answering the scripted tokens, UserInfo."""
+    key ("k1"; `jwks_status` other than 200 makes it fail), a token endpoint answering the
+    scripted tokens, and UserInfo answering `userinfo[access token]`. `advertise_iss` makes
+    discovery say that authorization responses carry `iss` (RFC 9207)."""
 
     def __init__(self):
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.foreign = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.port = free_port()
         self.issuer = f"http://127.0.0.1:{self.port}"
-        self.script = {}  # code → {"claims": {...}, "header": {...}, "key": "own|foreign|none"}
+        self.script = {}  # code → {"claims": {...}, "header": {...}, "key": "own|foreign|none|hs"}
         self.requests = []
+        self.userinfo = {}
+        self.jwks_status = 200
+        self.advertise_iss = False
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -93,7 +100,13 @@ class ScriptedProvider:
                 if path == "/.well-known/openid-configuration":
                     self.answer(200, provider.discovery())
                 elif path == "/jwks":
-                    self.answer(200, {"keys": [provider.jwk()]})
+                    self.answer(provider.jwks_status, {"keys": [provider.jwk()]})
+                elif path == "/userinfo":
+                    token = self.headers.get("Authorization", "")[len("Bearer "):]
+                    if token in provider.userinfo:
+                        self.answer(200, provider.userinfo[token])
+                    else:
+                        self.answer(401, {"error": "invalid_token"})
                 else:
                     self.answer(404, {"error": "not_found"})
 
@@ -115,9 +128,11 @@ class ScriptedProvider:
     def discovery(self):
         return {"issuer": self.issuer, "authorization_endpoint": f"{self.issuer}/authorize",
                 "token_endpoint": f"{self.issuer}/token", "jwks_uri": f"{self.issuer}/jwks",
+                "userinfo_endpoint": f"{self.issuer}/userinfo",
                 "response_types_supported": ["code"],
                 "id_token_signing_alg_values_supported": ["RS256"],
-                "code_challenge_methods_supported": ["S256"]}
+                "code_challenge_methods_supported": ["S256"],
+                "authorization_response_iss_parameter_supported": self.advertise_iss}
 
     def jwk(self):
         nums = self.key.public_key().public_numbers()
@@ -132,6 +147,10 @@ class ScriptedProvider:
         how = s.get("key", "own")
         if how == "none":
             return signing + "."
+        if how == "hs":  # HMAC keyed with the provider's public key: the classic confusion
+            pub = self.key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                     serialization.PublicFormat.SubjectPublicKeyInfo)
+            return signing + "." + b64url(hmac.new(pub, signing.encode(), hashlib.sha256).digest())
         key = self.key if how == "own" else self.foreign
         sig = key.sign(signing.encode(), padding.PKCS1v15(), hashes.SHA256())
         return signing + "." + b64url(sig)
@@ -147,10 +166,6 @@ class ScriptedProvider:
         self.server.shutdown()
         self.server.server_close()
 
-    def pem(self):
-        return self.key.private_bytes(serialization.Encoding.PEM,
-                                      serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption())
 
 
 def connect(auth_api, owner, issuer, client_id="platform", secret=None, **extra):

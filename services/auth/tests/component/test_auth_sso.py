@@ -310,7 +310,8 @@ def scripted_login(auth_api, owner, scripted, redirect_uri, make_claims, **scrip
 
 @pytest.mark.parametrize("case,script,reason", [
     ("alg none", {"header": {"alg": "none", "kid": "k1"}, "key": "none"}, "alg_not_allowed"),
-    ("HS256", {"header": {"alg": "HS256", "kid": "k1"}}, "alg_not_allowed"),
+    ("HS256 keyed with the public key", {"header": {"alg": "HS256", "kid": "k1"}, "key": "hs"},
+     "alg_not_allowed"),
     ("a foreign key", {"key": "foreign"}, "bad_signature"),
     ("an unknown kid", {"header": {"alg": "RS256", "kid": "k9"}}, "unknown_kid"),
 ])
@@ -331,6 +332,9 @@ def test_an_id_token_not_signed_by_the_providers_key_is_refused(auth_api, owner,
     ("several audiences, no azp", {"aud": ["platform", "other"]}, "azp_mismatch"),
     ("at_hash of another token", {"at_hash": "AAAAAAAAAAAAAAAAAAAAAA"}, "at_hash_mismatch"),
     ("unverified email", {"email_verified": False}, "email_not_verified"),
+    ("issued in the future", {"iat": 4_000_000_000, "exp": 4_000_000_300}, "issued_in_future"),
+    ("no subject", {"sub": None}, "missing_sub"),
+    ("one audience, another azp", {"azp": "other"}, "azp_mismatch"),
 ])
 def test_an_id_token_that_does_not_fit_the_login_is_refused(auth_api, owner, member, scripted,
                                                             redirect_uri, case, over, reason):
@@ -339,7 +343,7 @@ def test_an_id_token_that_does_not_fit_the_login_is_refused(auth_api, owner, mem
     def claims(nonce):
         c = scripted.claims(nonce, email=m.email)
         c.update(over)
-        return c
+        return {k: v for k, v in c.items() if v is not None}
     landed, _ = scripted_login(auth_api, owner, scripted, redirect_uri, claims)
     assert landed == {"error": reason}, case
 
@@ -359,3 +363,143 @@ def test_the_scripted_provider_signs_in_when_everything_fits(auth_api, owner, me
     assert sent["form"]["grant_type"] == ["authorization_code"]
     assert len(sent["form"]["code_verifier"][0]) >= 43
     assert sent["form"]["redirect_uri"] == [redirect_uri]
+
+
+def test_a_provider_whose_keys_cannot_be_read_signs_nobody_in(stack, auth_api, owner, member,
+                                                              scripted, redirect_uri, schemas):
+    m = member(owner, "viewer")
+    scripted.jwks_status = 500
+    try:
+        landed, _ = scripted_login(auth_api, owner, scripted, redirect_uri,
+                                   lambda n: scripted.claims(n, email=m.email))
+    finally:
+        scripted.jwks_status = 200
+    assert landed == {"error": "jwks_unavailable"}
+    conn_id = stack.sql("auth", f"SELECT id FROM sso_connections WHERE org_id = '{owner.org_id}'")
+    failed = wait_events(stack, schemas, "auth-events", owner.org_id, ["sso_login_failed"],
+                         source=f"/sso-connections/{conn_id}")[-1][1]
+    assert failed["reason"] == "jwks_unavailable" and failed["subject"] is None
+
+
+def test_the_email_comes_from_userinfo_when_the_token_has_none(auth_api, owner, member, scripted,
+                                                               redirect_uri):
+    m = member(owner, "viewer")
+    conn = connect(auth_api, owner, scripted.issuer)
+
+    def login(userinfo_sub):
+        s = start(auth_api, conn["id"])
+        q = query_of(s["authorization_url"])
+        code = "code-" + secrets.token_hex(8)
+        claims = scripted.claims(q["nonce"], sub="sub-ui-" + code)
+        claims.pop("email_verified")
+        scripted.script[code] = {"claims": claims}
+        scripted.userinfo["at-" + code] = {"sub": userinfo_sub or claims["sub"],
+                                           "email": m.email, "email_verified": True}
+        url = redirect_uri + "?" + urllib.parse.urlencode({"state": q["state"], "code": code})
+        return callback(url), s["sso_session"]
+
+    landed, session = login(None)
+    assert "code" in landed, landed
+    assert exchange(auth_api, landed["code"], session).status_code == 200
+    landed, _ = login("someone-else")
+    assert landed == {"error": "userinfo_sub_mismatch"}
+
+
+def test_an_owner_never_signs_in_through_a_connection(auth_api, owner, member, scripted,
+                                                      redirect_uri):
+    """An admin may connect an identity provider of their own choosing: it must not make them
+    the owner (owners sign in with their password and second factor)."""
+    admin = member(owner, "admin")
+    conn = connect(auth_api, admin, scripted.issuer)
+    s = start(auth_api, conn["id"])
+    q = query_of(s["authorization_url"])
+    code = "code-" + secrets.token_hex(8)
+    scripted.script[code] = {"claims": scripted.claims(q["nonce"], email=owner.email)}
+    url = redirect_uri + "?" + urllib.parse.urlencode({"state": q["state"], "code": code})
+    assert callback(url) == {"error": "owner_password_only"}
+
+
+def test_an_account_stays_linked_to_the_first_subject(auth_api, owner, member, scripted,
+                                                      redirect_uri):
+    """A provider that hands a departed person's email to someone else (another subject) does
+    not give them the account."""
+    m = member(owner, "viewer")
+    conn = connect(auth_api, owner, scripted.issuer)
+
+    def login(sub):
+        s = start(auth_api, conn["id"])
+        q = query_of(s["authorization_url"])
+        code = "code-" + secrets.token_hex(8)
+        scripted.script[code] = {"claims": scripted.claims(q["nonce"], sub=sub, email=m.email)}
+        url = redirect_uri + "?" + urllib.parse.urlencode({"state": q["state"], "code": code})
+        return callback(url), s["sso_session"]
+
+    first = "sub-first-" + secrets.token_hex(4)
+    landed, session = login(first)
+    assert exchange(auth_api, landed["code"], session).status_code == 200
+    landed, session = login(first)
+    assert exchange(auth_api, landed["code"], session).status_code == 200, "the same subject"
+    landed, _ = login("sub-new-" + secrets.token_hex(4))
+    assert landed == {"error": "subject_mismatch"}
+
+
+def test_a_connection_disabled_before_the_exchange_finishes_nothing(auth_api, owner, member,
+                                                                    idp, redirect_uri):
+    m = member(owner, "viewer")
+    conn = connect(auth_api, owner, idp.issuer)
+    landed, session = login_through(auth_api, idp, conn, m.email, redirect_uri)
+    assert "code" in landed
+    r = auth_api("PATCH", f"/v1/auth/sso/connections/{conn['id']}", token=owner.access_token,
+                 json_body={"enabled": False})
+    assert r.status_code == 200
+    assert_error(exchange(auth_api, landed["code"], session), 403, "forbidden")
+    auth_api("PATCH", f"/v1/auth/sso/connections/{conn['id']}", token=owner.access_token,
+             json_body={"enabled": True})
+    assert_error(exchange(auth_api, landed["code"], session), 400, "invalid_grant")
+
+
+def test_a_provider_that_names_itself_must_do_so_in_every_answer(auth_api, owner, member,
+                                                                 scripted, redirect_uri):
+    m = member(owner, "viewer")
+    scripted.advertise_iss = True
+    try:
+        conn = connect(auth_api, owner, scripted.issuer)
+    finally:
+        scripted.advertise_iss = False
+    s = start(auth_api, conn["id"])
+    q = query_of(s["authorization_url"])
+    code = "code-" + secrets.token_hex(8)
+    scripted.script[code] = {"claims": scripted.claims(q["nonce"], email=m.email)}
+    url = redirect_uri + "?" + urllib.parse.urlencode({"state": q["state"], "code": code})
+    assert callback(url) == {"error": "issuer_mismatch"}, "no iss: a possible mix-up"
+    s = start(auth_api, conn["id"])
+    q = query_of(s["authorization_url"])
+    code = "code-" + secrets.token_hex(8)
+    scripted.script[code] = {"claims": scripted.claims(q["nonce"], email=m.email)}
+    url = redirect_uri + "?" + urllib.parse.urlencode(
+        {"state": q["state"], "code": code, "iss": scripted.issuer})
+    assert "code" in callback(url)
+
+
+def test_requiring_sso_ends_members_password_sessions(stack, auth_api, owner, member, idp,
+                                                      redirect_uri):
+    m = member(owner, "editor")
+    before = stack.login(m.email, m.password).json()
+    conn = connect(auth_api, owner, idp.issuer)
+    r = auth_api("PATCH", f"/v1/auth/sso/connections/{conn['id']}", token=owner.access_token,
+                 json_body={"sso_required": True})
+    assert r.status_code == 200
+    refused = auth_api("POST", "/v1/auth/token/refresh",
+                       json_body={"refresh_token": before["refresh_token"]})
+    assert_error(refused, 401)
+    # the owner's own session stays: the break-glass path
+    kept = auth_api("POST", "/v1/auth/token/refresh",
+                    json_body={"refresh_token": owner.refresh_token})
+    assert kept.status_code == 200, kept.text
+    # and a session that came through single sign-on is not a password session
+    landed, session = login_through(auth_api, idp, conn, m.email, redirect_uri)
+    fed = exchange(auth_api, landed["code"], session).json()
+    auth_api("PATCH", f"/v1/auth/sso/connections/{conn['id']}", token=owner.access_token,
+             json_body={"name": "renamed"})
+    assert auth_api("POST", "/v1/auth/token/refresh",
+                    json_body={"refresh_token": fed["refresh_token"]}).status_code == 200

@@ -136,8 +136,11 @@ Test(sso_model, the_authorization_url_carries_every_parameter_encoded)
                               "&code_challenge=ch&code_challenge_method=S256");
     free(url);
     url = sso_authorize_url(ISS "/auth?tenant=a", "c", "r", "s", "n", "h");
-    cr_assert(strncmp(url, ISS "/auth?tenant=a&response_type=code&", 47) == 0,
-              "the endpoint's own query is kept: %s", url);
+    cr_assert_str_eq(url,
+                     ISS "/auth?tenant=a&response_type=code&client_id=c&redirect_uri=r"
+                         "&scope=openid%20email%20profile&state=s&nonce=n"
+                         "&code_challenge=h&code_challenge_method=S256",
+                     "the endpoint's own query is kept");
     free(url);
 }
 
@@ -273,6 +276,32 @@ Test(sso_model, an_unverified_email_is_refused)
     cJSON *c = parse("{\"sub\":\"a\",\"email\":\"not an email\",\"email_verified\":true}");
     cr_assert_str_eq(sso_identity_read(c, NULL, &who), "email_missing");
     cJSON_Delete(c);
+}
+
+Test(sso_model, owners_never_sign_in_through_a_connection)
+{
+    account_t a = {.role = "owner", .status = "active"};
+    cr_assert_str_eq(sso_account_refusal(&a, false), "owner_password_only");
+    snprintf(a.role, sizeof a.role, "admin");
+    cr_assert_null(sso_account_refusal(&a, false));
+    snprintf(a.status, sizeof a.status, "suspended");
+    cr_assert_str_eq(sso_account_refusal(&a, true), "account_disabled");
+    snprintf(a.status, sizeof a.status, "invited");
+    cr_assert_null(sso_account_refusal(&a, true), "an open invitation is accepted");
+    cr_assert_str_eq(sso_account_refusal(&a, false), "account_disabled");
+}
+
+Test(sso_model, a_provider_that_names_itself_is_held_to_it)
+{
+    cJSON *doc = parse("{\"issuer\":\"" ISS "\",\"authorization_endpoint\":\"" ISS "/a\","
+                       "\"token_endpoint\":\"" ISS "/t\",\"jwks_uri\":\"" ISS "/k\","
+                       "\"authorization_response_iss_parameter_supported\":true}");
+    sso_endpoints_t ep;
+    cr_assert_null(sso_discovery_read(doc, ISS, false, &ep));
+    cr_assert(ep.iss_required);
+    cr_assert_null(ep.userinfo_endpoint);
+    sso_endpoints_clear(&ep);
+    cJSON_Delete(doc);
 }
 
 Test(sso_model, a_connection_shows_no_secret)
