@@ -574,6 +574,10 @@ build_env() {
     else
         env_set JWKS_FILE "$JWT_DIR/jwks.json"
     fi
+    if [[ $svc == user ]]; then
+        # SCIM resources' locations: the public API is the gateway
+        env_set USER_PUBLIC_URL "http://127.0.0.1:$(api_port gateway)"
+    fi
     if [[ $svc == auth ]]; then
         # single sign-on: identity providers send logins back through the gateway
         env_set AUTH_PUBLIC_URL "http://127.0.0.1:$(api_port gateway)"

@@ -334,15 +334,19 @@ static int method_has_body(const char *m)
     return strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0;
 }
 
+/* application/json, or a JSON-based type of RFC 6839's +json suffix (SCIM's
+ * application/scim+json, RFC 7644 §3.1). */
 static int is_json_type(const char *ct)
 {
     if (!ct)
         return 0;
     while (*ct == ' ')
         ct++;
-    size_t n = strlen("application/json");
-    return strncasecmp(ct, "application/json", n) == 0 &&
-           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+    size_t n = strcspn(ct, "; "), plain = strlen("application/json");
+    if (n == plain && strncasecmp(ct, "application/json", plain) == 0)
+        return 1;
+    return n > strlen("application/+json") && strncasecmp(ct, "application/", 12) == 0 &&
+           strncasecmp(ct + n - 5, "+json", 5) == 0;
 }
 
 static int64_t content_length(tc_req_t *r)

@@ -425,9 +425,12 @@ class OpenApi:
             assert not response.content, f"{method} {path} {status}: undocumented body"
             return
         media = response.headers.get("Content-Type", "").split(";")[0].strip()
-        if media != "application/json" and media in content:
+        if media.endswith("+json") and media in content:
+            schema = content[media]["schema"]  # a JSON-based type (SCIM's)
+        elif media != "application/json" and media in content:
             return  # a page or a file of a documented media type
-        schema = content["application/json"]["schema"]
+        else:
+            schema = content["application/json"]["schema"]
         Draft202012Validator(schema, resolver=self.resolver).validate(response.json())
 
     def _deref(self, node):

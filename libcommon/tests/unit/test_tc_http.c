@@ -666,7 +666,18 @@ Test(http, json_body_accepted)
          &r);
     cr_assert_eq(r.status, 201);
     reply_free(&r);
-    cr_assert_eq(atomic_load(&g_create_calls), 2);
+    /* a JSON-based type (RFC 6839 +json): SCIM's, RFC 7644 section 3.1 */
+    static const char *const ct_scim[] = {"Content-Type: application/scim+json; charset=utf-8",
+                                          NULL};
+    call(&(call_t){.method = "POST",
+                   .target = "/v1/things",
+                   .headers = ct_scim,
+                   .body = "{\"name\":\"w\"}",
+                   .body_len = 12},
+         &r);
+    cr_assert_eq(r.status, 201);
+    reply_free(&r);
+    cr_assert_eq(atomic_load(&g_create_calls), 3);
 }
 
 static void expect_too_large(const call_t *c)
@@ -755,7 +766,9 @@ Test(http, wrong_media_type_is_415)
     static const char *const plain[] = {"Content-Type: text/plain", NULL};
     static const char *const jsonx[] = {"Content-Type: application/jsonx", NULL};
     static const char *const none[] = {"Content-Type:", NULL};
-    const char *const *cases[] = {plain, jsonx, none};
+    static const char *const bare[] = {"Content-Type: application/+json", NULL};
+    static const char *const textjson[] = {"Content-Type: text/scim+json", NULL};
+    const char *const *cases[] = {plain, jsonx, none, bare, textjson};
     for (size_t i = 0; i < TC_ARRAY_LEN(cases); i++) {
         reply_t r;
         call(&(call_t){.method = "POST",

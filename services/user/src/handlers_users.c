@@ -196,8 +196,8 @@ static int build_invitee(const tc_principal_t *p, const user_create_t *in, user_
     return (u->email && u->name && u->profile) ? TC_OK : TC_ENOMEM;
 }
 
-/* Creates the user and its events in tx. */
-static int create_in_tx(user_app_t *app, tc_dbconn_t *tx, const tc_principal_t *p, user_t *u)
+int user_create_tx(user_app_t *app, tc_dbconn_t *tx, const tc_principal_t *p, user_t *u,
+                   const char *action)
 {
     int rc = store_user_insert(app, tx, u);
     cJSON *after = rc == TC_OK ? user_event_data(u) : NULL;
@@ -206,7 +206,7 @@ static int create_in_tx(user_app_t *app, tc_dbconn_t *tx, const tc_principal_t *
     if (rc == TC_OK)
         rc = events_user(tx, TC_EV_USER_CREATED, u);
     if (rc == TC_OK)
-        rc = events_audit(tx, p, p->org, "user.invited", "user", u->id, NULL, after);
+        rc = events_audit(tx, p, p->org, action, "user", u->id, NULL, after);
     cJSON_Delete(after);
     return rc;
 }
@@ -265,7 +265,7 @@ void h_users_create(tc_req_t *req, tc_resp_t *resp, void *ud)
         goto abort;
     rc = build_invitee(p, &in, &u);
     if (rc == TC_OK)
-        rc = create_in_tx(app, tx, p, &u);
+        rc = user_create_tx(app, tx, p, &u, "user.invited");
     if (rc != TC_OK)
         goto fail;
     char location[96];
@@ -360,9 +360,28 @@ static int lock_target(user_app_t *app, tc_dbconn_t *tx, const tc_principal_t *p
     return rc;
 }
 
-static int save_with_events(user_app_t *app, tc_dbconn_t *tx, const tc_principal_t *p,
-                            const user_t *before, user_t *u, const tc_event_type_t *event,
-                            bool audit)
+/* An active admin or owner no longer is one (demoted, suspended, deleted). */
+static bool lost_admin(const user_t *before, const user_t *after)
+{
+    bool was = strcmp(before->status, "active") == 0 &&
+               (strcmp(before->role, "admin") == 0 || strcmp(before->role, "owner") == 0);
+    bool is = strcmp(after->status, "active") == 0 &&
+              (strcmp(after->role, "admin") == 0 || strcmp(after->role, "owner") == 0);
+    return was && !is;
+}
+
+/* The SCIM token a member created acts with an admin's powers: it goes with their standing. */
+static int revoke_scim_token(tc_dbconn_t *tx, const tc_principal_t *p, const user_t *u)
+{
+    bool revoked = false;
+    int rc = store_scim_token_revoke_by(tx, u->org_id, u->id, &revoked);
+    if (rc == TC_OK && revoked)
+        rc = events_audit(tx, p, u->org_id, "org.scim_token_revoked", "org", u->org_id, NULL, NULL);
+    return rc;
+}
+
+int user_save_tx(user_app_t *app, tc_dbconn_t *tx, const tc_principal_t *p, const user_t *before,
+                 user_t *u, const tc_event_type_t *event, bool audit)
 {
     cJSON *b = user_event_data(before);
     int rc = b ? store_user_save(app, tx, u) : TC_ENOMEM;
@@ -371,6 +390,11 @@ static int save_with_events(user_app_t *app, tc_dbconn_t *tx, const tc_principal
         rc = TC_ENOMEM;
     if (rc == TC_OK)
         rc = events_user(tx, event, u);
+    /* a deleted member's externalId is free for the provider's next user at once */
+    if (rc == TC_OK && event == TC_EV_USER_DELETED)
+        rc = store_scim_external_set(tx, u->org_id, u->id, NULL);
+    if (rc == TC_OK && lost_admin(before, u))
+        rc = revoke_scim_token(tx, p, u);
     if (rc == TC_OK && audit)
         rc = events_audit(tx, p, p->org,
                           event == TC_EV_USER_DELETED ? "user.deleted" : audit_action(before, u),
@@ -380,7 +404,7 @@ static int save_with_events(user_app_t *app, tc_dbconn_t *tx, const tc_principal
     return rc;
 }
 
-static int copy_user(const user_t *src, user_t *dst)
+int user_copy(const user_t *src, user_t *dst)
 {
     *dst = *src;
     dst->email = strdup(src->email);
@@ -389,7 +413,7 @@ static int copy_user(const user_t *src, user_t *dst)
     return (dst->email && dst->name && dst->profile) ? TC_OK : TC_ENOMEM;
 }
 
-static bool changed(const user_t *a, const user_t *b)
+bool user_changed(const user_t *a, const user_t *b)
 {
     return strcmp(a->name, b->name) || strcmp(a->role, b->role) || strcmp(a->status, b->status) ||
            !cJSON_Compare(a->profile, b->profile, 1);
@@ -433,13 +457,13 @@ void h_users_patch(tc_req_t *req, tc_resp_t *resp, void *ud)
     }
     if ((in.role || in.status) && check_last_owner(tx, &u, in.role, in.status, resp) != TC_OK)
         goto abort;
-    rc = copy_user(&u, &before);
+    rc = user_copy(&u, &before);
     if (rc == TC_OK)
         rc = apply_patch(&u, &in);
-    if (rc == TC_OK && changed(&before, &u)) {
+    if (rc == TC_OK && user_changed(&before, &u)) {
         int audit = strcmp(p->sub, u.id) != 0 || strcmp(before.role, u.role) != 0 ||
                     strcmp(before.status, u.status) != 0;
-        rc = save_with_events(app, tx, p, &before, &u, TC_EV_USER_UPDATED, audit);
+        rc = user_save_tx(app, tx, p, &before, &u, TC_EV_USER_UPDATED, audit);
     }
     if (rc != TC_OK) {
         tc_resp_fail(resp, rc);
@@ -491,10 +515,10 @@ void h_users_delete(tc_req_t *req, tc_resp_t *resp, void *ud)
     }
     if (check_last_owner(tx, &u, NULL, "deleted", resp) != TC_OK)
         goto abort;
-    rc = copy_user(&u, &before);
+    rc = user_copy(&u, &before);
     if (rc == TC_OK) {
         snprintf(u.status, sizeof u.status, "deleted");
-        rc = save_with_events(app, tx, p, &before, &u, TC_EV_USER_DELETED, true);
+        rc = user_save_tx(app, tx, p, &before, &u, TC_EV_USER_DELETED, true);
     }
     if (rc != TC_OK) {
         tc_resp_fail(resp, rc);

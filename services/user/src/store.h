@@ -40,6 +40,31 @@ int store_user_list(user_app_t *app, tc_dbconn_t *c, const char *org_id, const u
                     const tc_page_t *page, user_t **users, int *n, char *next_key, size_t keylen);
 void store_users_free(user_t *users, int n);
 
+/* Live members for SCIM, by any of these (NULL: any), from offset, at most limit; *total is
+ * how many match. */
+typedef struct {
+    const char *email, *external_id, *id, *role;
+    int offset, limit;
+} store_scim_query_t;
+int store_user_scim_list(user_app_t *app, tc_dbconn_t *c, const char *org_id,
+                         const store_scim_query_t *q, user_t **users, int *n, long *total);
+
+/* The org of a SCIM token's SHA-256; TC_ENOTFOUND when no org has it. */
+int store_scim_token_org(tc_dbconn_t *c, const char *token_hash, char *org_id, size_t n);
+/* The org's SCIM token from now on (the previous one stops working). */
+int store_scim_token_set(tc_dbconn_t *c, const char *org_id, const char *token_hash,
+                         const char *prefix, const char *created_by, char *created_at, size_t n);
+/* TC_ENOTFOUND when the org had none. */
+int store_scim_token_delete(tc_dbconn_t *c, const char *org_id);
+/* Revokes the org's SCIM token when `created_by` created it (*revoked says whether). */
+int store_scim_token_revoke_by(tc_dbconn_t *c, const char *org_id, const char *created_by,
+                               bool *revoked);
+/* The provider's id of a member ("" when none). */
+int store_scim_external_get(tc_dbconn_t *c, const char *user_id, char *out, size_t n);
+/* Sets (NULL: clears) it; TC_ECONFLICT when another member of the org has it. */
+int store_scim_external_set(tc_dbconn_t *c, const char *org_id, const char *user_id,
+                            const char *external_id);
+
 int store_prefs_get(tc_dbconn_t *c, const char *org_id, const char *id, char **json);
 /* *version: the new version, 0 when the preferences were already these */
 int store_prefs_put(tc_dbconn_t *c, const char *id, const char *json, int64_t *version);

@@ -422,3 +422,47 @@ int store_user_purge(tc_dbconn_t *c, int64_t retention_s, int batch, PGresult **
                     " RETURNING id, org_id",
                     secs, lim);
 }
+
+int store_user_scim_list(user_app_t *app, tc_dbconn_t *c, const char *org_id,
+                         const store_scim_query_t *q, user_t **users, int *n, long *total)
+{
+    char hash[24], offset[16], limit[16];
+    PGresult *r = NULL;
+    *users = NULL;
+    *n = 0;
+    *total = 0;
+    int rc = q->email ? email_hash(app, q->email, hash) : TC_OK;
+    snprintf(offset, sizeof offset, "%d", q->offset);
+    snprintf(limit, sizeof limit, "%d", q->limit);
+#define SCIM_WHERE                                                                                 \
+    " WHERE org_id=$1 AND status <> 'deleted' AND ($2::text IS NULL OR email_hash=$2)"             \
+    " AND ($3::text IS NULL OR id IN (SELECT user_id FROM scim_users WHERE org_id=$1"              \
+    " AND external_id=$3)) AND ($4::text IS NULL OR id=$4) AND ($5::text IS NULL OR role=$5)"
+    if (rc == TC_OK)
+        rc = tc_db_qp(c, &r, "user_scim_count", "SELECT count(*) FROM users" SCIM_WHERE, org_id,
+                      q->email ? hash : NULL, q->external_id, q->id, q->role);
+    if (rc == TC_OK)
+        *total = (long)tc_db_int(r, 0, 0, 0);
+    PQclear(r);
+    r = NULL;
+    if (rc == TC_OK)
+        rc =
+            tc_db_qp(c, &r, "user_scim_list",
+                     "SELECT " USER_COLS " FROM users" SCIM_WHERE
+                     " ORDER BY id OFFSET $6::int LIMIT $7::int",
+                     org_id, q->email ? hash : NULL, q->external_id, q->id, q->role, offset, limit);
+#undef SCIM_WHERE
+    int rows = rc == TC_OK ? PQntuples(r) : 0;
+    if (rows && !(*users = calloc((size_t)rows, sizeof **users)))
+        rc = TC_ENOMEM;
+    for (int i = 0; i < rows && rc == TC_OK; i++)
+        if ((rc = row_to_user(app, r, i, &(*users)[i])) == TC_OK)
+            (*n)++;
+    if (rc != TC_OK) {
+        store_users_free(*users, *n);
+        *users = NULL;
+        *n = 0;
+    }
+    PQclear(r);
+    return rc;
+}

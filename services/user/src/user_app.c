@@ -3,6 +3,7 @@
 #include "tc/tc_log.h"
 
 #include <openssl/crypto.h>
+#include <stdio.h>
 #include <string.h>
 
 void user_app_config(user_app_t *app, tc_config_t *cfg)
@@ -17,6 +18,13 @@ void user_app_config(user_app_t *app, tc_config_t *cfg)
         (int)tc_config_int(cfg, "USER_PURGE_INTERVAL_MS", 3600000, 100, 86400000);
     app->prefs_max_bytes =
         (size_t)tc_config_int(cfg, "USER_PREFERENCES_MAX_BYTES", 16384, 256, 1048576);
+    const char *pub = tc_config_str(cfg, "USER_PUBLIC_URL", "https://api.techcorp.com");
+    size_t n = strlen(pub);
+    while (n && pub[n - 1] == '/')
+        n--;
+    if ((size_t)snprintf(app->scim_base, sizeof app->scim_base, "%.*s/scim/v2", (int)n, pub) >=
+        sizeof app->scim_base)
+        tc_config_fail(cfg, "USER_PUBLIC_URL", "is too long");
 }
 
 int user_app_init(user_app_t *app, tc_service_t *svc)

@@ -21,6 +21,7 @@ typedef struct {
     int64_t retention_s; /* how long a deleted user's data is kept */
     int purge_interval_ms;
     size_t prefs_max_bytes;
+    char scim_base[256]; /* <USER_PUBLIC_URL>/scim/v2: the SCIM resources' locations */
 } user_app_t;
 
 /* Reads USER_* variables and secrets (DATA_KEK, EMAIL_INDEX_KEY); problems go into cfg. */

@@ -6,9 +6,10 @@ import secrets
 import urllib.parse
 
 import pytest
+import requests
 
 from authkit import notification, wait_events
-from platform_client import assert_error, jwt_claims
+from platform_client import assert_error, eventually, jwt_claims
 from ssokit import (CALLBACK, OidcProvider, ScriptedProvider, b64url, callback, connect,
                     exchange, query_of, sign_in_at_provider, start)
 
@@ -503,3 +504,29 @@ def test_requiring_sso_ends_members_password_sessions(stack, auth_api, owner, me
              json_body={"name": "renamed"})
     assert auth_api("POST", "/v1/auth/token/refresh",
                     json_body={"refresh_token": fed["refresh_token"]}).status_code == 200
+
+
+def test_a_member_provisioned_through_scim_signs_in_through_the_provider(stack, auth_api, owner,
+                                                                        idp, redirect_uri):
+    """The identity provider provisions a member (SCIM, the user service) and that member then
+    signs in through it: no invitation, no password."""
+    r = stack.call("POST", "user", "/v1/orgs/current/scim-token", token=owner.access_token)
+    assert r.status_code == 201, r.text
+    addr = f"provisioned-{secrets.token_hex(6)}@example.com"
+    r = requests.post(stack.url("gateway", "/scim/v2/Users"),
+                      headers={"Authorization": f"Bearer {r.json()['token']}",
+                               "Content-Type": "application/scim+json"},
+                      json={"userName": addr, "name": {"formatted": "Pia Provisioned"}},
+                      timeout=10)
+    assert r.status_code == 201, r.text
+    user_id = r.json()["id"]
+    eventually(lambda: stack.sql("auth", "SELECT status FROM accounts"
+                                         f" WHERE user_id = '{user_id}'") == "active",
+               what="auth's read model has the provisioned member")
+    conn = connect(auth_api, owner, idp.issuer)
+    landed, session = login_through(auth_api, idp, conn, addr, redirect_uri)
+    r = exchange(auth_api, landed["code"], session)
+    assert r.status_code == 200, r.text
+    assert jwt_claims(r.json()["access_token"])["sub"] == user_id
+    # no password was ever set: a password login is the usual 401
+    assert_error(stack.login(addr, "Any-passw0rd-at-all"), 401, "invalid_credentials")
