@@ -21,6 +21,11 @@ CREATE TABLE sso_connections (
     -- answer without `iss` is then refused (a mix-up of providers)
     iss_required           boolean     NOT NULL DEFAULT false,
     sso_required           boolean     NOT NULL DEFAULT false,
+    -- someone whose verified email has no account in the org is made a member at their first
+    -- sign-in (the user service's just-in-time provisioning), with default_role
+    jit                    boolean     NOT NULL DEFAULT false,
+    default_role           text        NOT NULL DEFAULT 'viewer'
+                           CHECK (default_role IN ('viewer', 'editor', 'admin')),
     enabled                boolean     NOT NULL DEFAULT true,
     created_at             timestamptz NOT NULL DEFAULT now(),
     updated_at             timestamptz NOT NULL DEFAULT now()

@@ -25,6 +25,9 @@ void respond_store_error(tc_resp_t *resp, int rc, const char *what);
  * share-locked in tx: a member demoted or suspended minutes ago still holds a token saying
  * admin. Otherwise answered (403 with `refusal`, or the store's failure). */
 int admin_standing(tc_dbconn_t *tx, const tc_principal_t *p, tc_resp_t *resp, const char *refusal);
+/* A copy of a state from the user service at version 0: the read model knows it at once, and
+ * the event that follows (version 1) overwrites it. */
+int seed_state(const cJSON *state, cJSON **out);
 /* 403 sso_required: the org signs its members in through single sign-on. */
 void respond_sso_required(tc_resp_t *resp);
 void grant_session(auth_app_t *app, tc_req_t *req, tc_resp_t *resp, const account_t *acc,

@@ -81,6 +81,15 @@ int admin_standing(tc_dbconn_t *tx, const tc_principal_t *p, tc_resp_t *resp, co
     return TC_OK;
 }
 
+int seed_state(const cJSON *state, cJSON **out)
+{
+    *out = cJSON_Duplicate(state, 1);
+    if (!*out)
+        return TC_ENOMEM;
+    cJSON_DeleteItemFromObject(*out, "version");
+    return cJSON_AddNumberToObject(*out, "version", 0) ? TC_OK : TC_ENOMEM;
+}
+
 bool require_person(tc_req_t *req, tc_resp_t *resp)
 {
     if (auth_principal_is_person(tc_req_principal(req)))

@@ -64,17 +64,6 @@ static int owner_from(const cJSON *owner, const char *email, const char *name, a
     return acc->email && acc->name ? TC_OK : TC_ENOMEM;
 }
 
-/* A copy of a state from the user service at version 0: the read model knows it at once, and
- * the event that follows (version 1) overwrites it. */
-static int seed(const cJSON *state, cJSON **out)
-{
-    *out = cJSON_Duplicate(state, 1);
-    if (!*out)
-        return TC_ENOMEM;
-    cJSON_DeleteItemFromObject(*out, "version");
-    return cJSON_AddNumberToObject(*out, "version", 0) ? TC_OK : TC_ENOMEM;
-}
-
 /* Seeds the read model with the owner and the org, then sets the password unless an earlier
  * attempt already did. A stored password that matches is the same sign-up retried; one that
  * does not is someone else. So is an owner who has turned on a second factor since: only a
@@ -86,9 +75,9 @@ static int store_owner_credential(auth_app_t *app, tc_dbconn_t *tx, const cJSON 
     cJSON *owner = NULL, *org = NULL;
     char prev[16];
     bool applied = false, enrolled = false;
-    int rc = seed(cJSON_GetObjectItem(created, "owner"), &owner);
+    int rc = seed_state(cJSON_GetObjectItem(created, "owner"), &owner);
     if (rc == TC_OK)
-        rc = seed(cJSON_GetObjectItem(created, "org"), &org);
+        rc = seed_state(cJSON_GetObjectItem(created, "org"), &org);
     if (rc == TC_OK)
         rc = store_account_apply(app, tx, owner, prev, sizeof prev, &applied);
     if (rc == TC_OK)

@@ -109,10 +109,20 @@ static int end_password_sessions(tc_dbconn_t *tx, const char *org_id)
     return rc;
 }
 
+/* The roles a connection may give the members it provisions: never owner. */
+static const char *const provisioned_roles[] = {"viewer", "editor", "admin", NULL};
+
 void h_sso_connections_create(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
-    static const char *const allowed[] = {"type",          "name",         "issuer", "client_id",
-                                          "client_secret", "sso_required", NULL};
+    static const char *const allowed[] = {"type",
+                                          "name",
+                                          "issuer",
+                                          "client_id",
+                                          "client_secret",
+                                          "sso_required",
+                                          "jit_provisioning",
+                                          "default_role",
+                                          NULL};
     static const char *const types[] = {"oidc", NULL};
     auth_app_t *app = ud;
     if (!require_person(req, resp))
@@ -130,6 +140,9 @@ void h_sso_connections_create(tc_req_t *req, tc_resp_t *resp, void *ud)
     const char *client_id = tc_jv_str(&jv, b, "client_id", TC_JV_REQUIRED, 1, 255);
     const char *secret = tc_jv_str(&jv, b, "client_secret", TC_JV_REQUIRED, 1, 1024);
     c.sso_required = tc_jv_bool(&jv, b, "sso_required", TC_JV_OPTIONAL, false);
+    c.jit = tc_jv_bool(&jv, b, "jit_provisioning", TC_JV_OPTIONAL, false);
+    const char *role = tc_jv_enum(&jv, b, "default_role", TC_JV_OPTIONAL, provisioned_roles);
+    snprintf(c.default_role, sizeof c.default_role, "%s", role ? role : "viewer");
     if (issuer && !sso_url_ok(issuer, app->sso_allow_private))
         tc_jv_error(&jv, "issuer", "must be an https URL without credentials or fragment");
     if (tc_jv_failed(&jv)) {
@@ -243,13 +256,16 @@ void h_sso_connections_get(tc_req_t *req, tc_resp_t *resp, void *ud)
 static bool patch_validate(tc_jv_t *jv, const cJSON *b)
 {
     static const char *const allowed[] = {"name",         "client_id", "client_secret",
-                                          "sso_required", "enabled",   NULL};
+                                          "sso_required", "enabled",   "jit_provisioning",
+                                          "default_role", NULL};
     tc_jv_no_unknown(jv, b, allowed);
     tc_jv_str(jv, b, "name", TC_JV_OPTIONAL, 1, 200);
     tc_jv_str(jv, b, "client_id", TC_JV_OPTIONAL, 1, 255);
     tc_jv_str(jv, b, "client_secret", TC_JV_OPTIONAL, 1, 1024);
     tc_jv_bool(jv, b, "sso_required", TC_JV_OPTIONAL, false);
     tc_jv_bool(jv, b, "enabled", TC_JV_OPTIONAL, true);
+    tc_jv_bool(jv, b, "jit_provisioning", TC_JV_OPTIONAL, false);
+    tc_jv_enum(jv, b, "default_role", TC_JV_OPTIONAL, provisioned_roles);
     return !tc_jv_failed(jv);
 }
 
@@ -271,10 +287,16 @@ static int patch_apply(const cJSON *b, sso_connection_t *c)
 {
     const cJSON *req = cJSON_GetObjectItemCaseSensitive(b, "sso_required");
     const cJSON *en = cJSON_GetObjectItemCaseSensitive(b, "enabled");
+    const cJSON *jit = cJSON_GetObjectItemCaseSensitive(b, "jit_provisioning");
+    const char *role = tc_json_get_str(b, "default_role");
     if (req)
         c->sso_required = cJSON_IsTrue(req);
     if (en)
         c->enabled = cJSON_IsTrue(en);
+    if (jit)
+        c->jit = cJSON_IsTrue(jit);
+    if (role)
+        snprintf(c->default_role, sizeof c->default_role, "%s", role);
     int rc = replace_str(&c->name, tc_json_get_str(b, "name"));
     if (rc == TC_OK)
         rc = replace_str(&c->client_id, tc_json_get_str(b, "client_id"));
@@ -507,6 +529,49 @@ static const char *find_account(auth_app_t *app, const sso_connection_t *conn,
     return *rc == TC_OK ? why : NULL;
 }
 
+/* Someone the connection's provider vouches for, with no account in the org, made a member
+ * (the connection provisions unknown users, with its default role): the user service creates
+ * the member — or answers the live one of that email, when a sign-in is retried — and the read
+ * model learns it now, ahead of the user.created that confirms it. */
+static const char *provision(auth_app_t *app, const sso_connection_t *conn,
+                             const sso_identity_t *who, account_t *acc, int *rc)
+{
+    char name[SSO_NAME_MAX], prev[16];
+    cJSON *body = NULL, *state = NULL;
+    int status = 0;
+    bool applied = false;
+    if (who->name[0])
+        snprintf(name, sizeof name, "%s", who->name);
+    else
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(who->email, "@"), who->email);
+    *rc = uc_provision_member(app, conn->org_id, who->email, name, conn->default_role, &body,
+                              &status);
+    if (*rc == TC_ENOMEM)
+        return NULL;
+    if (*rc != TC_OK || (status != 200 && status != 201)) {
+        tc_log_kv(TC_LOG_WARN, "just-in-time provisioning failed", "connection", conn->id, "status",
+                  status ? (status >= 500 ? "5xx" : "4xx") : tc_strerror(*rc), NULL);
+        cJSON_Delete(body);
+        *rc = TC_OK;
+        return "provisioning_failed";
+    }
+    *rc = seed_state(body, &state);
+    cJSON_Delete(body);
+    tc_dbconn_t *tx = *rc == TC_OK ? tc_db_acquire(app->db) : NULL;
+    if (*rc == TC_OK)
+        *rc = tx ? tc_db_begin(tx) : TC_EUNAVAIL;
+    if (*rc == TC_OK)
+        *rc = store_account_apply(app, tx, state, prev, sizeof prev, &applied);
+    if (*rc == TC_OK)
+        *rc = tc_db_commit(tx);
+    else if (tx)
+        tc_db_rollback(tx);
+    if (tx)
+        tc_db_release(app->db, tx);
+    cJSON_Delete(state);
+    return *rc == TC_OK ? find_account(app, conn, who, acc, rc) : NULL;
+}
+
 /* "subject_mismatch" when the account was linked to another subject of this connection, or
  * the subject to another account (in tx, or a connection of its own when tx is NULL). */
 static const char *identity_refusal(auth_app_t *app, tc_dbconn_t *tx, const char *conn_id,
@@ -635,6 +700,8 @@ void h_sso_callback(tc_req_t *req, tc_resp_t *resp, void *ud)
     }
     if (!cb.reason)
         cb.reason = find_account(app, &conn, &cb.who, &acc, &rc);
+    if (cb.reason && rc == TC_OK && conn.jit && strcmp(cb.reason, "no_account") == 0)
+        cb.reason = provision(app, &conn, &cb.who, &acc, &rc);
     if (!cb.reason && rc == TC_OK)
         cb.reason = identity_refusal(app, NULL, conn.id, acc.user_id, cb.who.subject, &rc);
     if (rc != TC_OK) {

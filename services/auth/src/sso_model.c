@@ -305,6 +305,9 @@ cJSON *sso_connection_json(const sso_connection_t *c, const char *redirect_uri)
         !cJSON_AddStringToObject(j, "redirect_uri", redirect_uri) ||
         !cJSON_AddBoolToObject(j, "sso_required", c->sso_required) ||
         !cJSON_AddBoolToObject(j, "enabled", c->enabled) ||
+        !cJSON_AddBoolToObject(j, "jit_provisioning", c->jit) ||
+        !cJSON_AddStringToObject(j, "default_role",
+                                 c->default_role[0] ? c->default_role : "viewer") ||
         !cJSON_AddStringToObject(j, "created_at", c->created_at) ||
         !cJSON_AddStringToObject(j, "updated_at", c->updated_at)) {
         cJSON_Delete(j);

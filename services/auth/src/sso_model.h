@@ -104,6 +104,8 @@ typedef struct {
     char *client_secret; /* plaintext; only read for a login or an update, never answered */
     sso_endpoints_t ep;
     bool sso_required, enabled;
+    bool jit;              /* unknown verified emails become members at their first sign-in */
+    char default_role[16]; /* their role: viewer, editor or admin */
     char created_at[32], updated_at[32];
 } sso_connection_t;
 

@@ -14,7 +14,7 @@
 #define CONN_COLS                                                                                  \
     "id, org_id, name, issuer, client_id, authorization_endpoint, token_endpoint, jwks_uri,"       \
     " userinfo_endpoint, sso_required, enabled, " TC_DB_TS("created_at") ", " TC_DB_TS(            \
-        "updated_at") ", client_secret, iss_required"
+        "updated_at") ", client_secret, iss_required, jit, default_role"
 
 static void secret_context(char *ctx, size_t n, const char *conn_id)
 {
@@ -42,6 +42,8 @@ static int row_to_conn(auth_app_t *app, const PGresult *r, int i, bool with_secr
     c->sso_required = strcmp(tc_db_val(r, i, 9), "t") == 0;
     c->enabled = strcmp(tc_db_val(r, i, 10), "t") == 0;
     c->ep.iss_required = strcmp(tc_db_val(r, i, 14), "t") == 0;
+    c->jit = strcmp(tc_db_val(r, i, 15), "t") == 0;
+    snprintf(c->default_role, sizeof c->default_role, "%s", tc_db_val(r, i, 16));
     snprintf(c->created_at, sizeof c->created_at, "%s", tc_db_val(r, i, 11));
     snprintf(c->updated_at, sizeof c->updated_at, "%s", tc_db_val(r, i, 12));
     int rc = c->name && c->issuer && c->client_id && c->ep.authorization_endpoint &&
@@ -77,13 +79,15 @@ int store_sso_insert(auth_app_t *app, tc_dbconn_t *c, sso_connection_t *conn)
         rc = tc_db_qp(c, &r, "sso_insert",
                       "INSERT INTO sso_connections (id, org_id, type, name, issuer, client_id,"
                       " client_secret, authorization_endpoint, token_endpoint, jwks_uri,"
-                      " userinfo_endpoint, sso_required, iss_required)"
-                      " VALUES ($1,$2,'oidc',$3,$4,$5,$6,$7,$8,$9,$10,$11::boolean,$12::boolean)"
+                      " userinfo_endpoint, sso_required, iss_required, jit, default_role)"
+                      " VALUES ($1,$2,'oidc',$3,$4,$5,$6,$7,$8,$9,$10,$11::boolean,$12::boolean,"
+                      " $13::boolean, $14)"
                       " RETURNING " TC_DB_TS("created_at") ", " TC_DB_TS("updated_at"),
                       conn->id, conn->org_id, conn->name, conn->issuer, conn->client_id, sealed,
                       conn->ep.authorization_endpoint, conn->ep.token_endpoint, conn->ep.jwks_uri,
                       conn->ep.userinfo_endpoint, conn->sso_required ? "true" : "false",
-                      conn->ep.iss_required ? "true" : "false");
+                      conn->ep.iss_required ? "true" : "false", conn->jit ? "true" : "false",
+                      conn->default_role);
     if (rc == TC_OK) {
         snprintf(conn->created_at, sizeof conn->created_at, "%s", tc_db_val(r, 0, 0));
         snprintf(conn->updated_at, sizeof conn->updated_at, "%s", tc_db_val(r, 0, 1));
@@ -167,10 +171,12 @@ int store_sso_update(auth_app_t *app, tc_dbconn_t *c, sso_connection_t *conn)
     if (rc == TC_OK)
         rc = tc_db_qp(c, &r, "sso_update",
                       "UPDATE sso_connections SET name=$2, client_id=$3, client_secret=$4,"
-                      " sso_required=$5::boolean, enabled=$6::boolean, updated_at=now()"
+                      " sso_required=$5::boolean, enabled=$6::boolean, jit=$7::boolean,"
+                      " default_role=$8, updated_at=now()"
                       " WHERE id=$1 RETURNING " TC_DB_TS("updated_at"),
                       conn->id, conn->name, conn->client_id, sealed,
-                      conn->sso_required ? "true" : "false", conn->enabled ? "true" : "false");
+                      conn->sso_required ? "true" : "false", conn->enabled ? "true" : "false",
+                      conn->jit ? "true" : "false", conn->default_role);
     if (rc == TC_OK && PQntuples(r) != 1)
         rc = TC_ENOTFOUND;
     if (rc == TC_OK)

@@ -96,3 +96,21 @@ int uc_activate(auth_app_t *app, const char *user_id, int *status)
     snprintf(path, sizeof path, "/internal/v1/users/%s/activate", user_id);
     return call(app, "POST", path, NULL, NULL, NULL, status);
 }
+
+int uc_provision_member(auth_app_t *app, const char *org_id, const char *email, const char *name,
+                        const char *role, cJSON **body, int *status)
+{
+    char path[160];
+    cJSON *req = cJSON_CreateObject();
+    char *text = NULL;
+    if (req && cJSON_AddStringToObject(req, "email", email) &&
+        cJSON_AddStringToObject(req, "name", name) && cJSON_AddStringToObject(req, "role", role))
+        text = cJSON_PrintUnformatted(req);
+    cJSON_Delete(req);
+    if (!text)
+        return TC_ENOMEM;
+    snprintf(path, sizeof path, "/internal/v1/orgs/%s/members", org_id);
+    int rc = call(app, "POST", path, text, NULL, body, status);
+    free(text);
+    return rc;
+}

@@ -58,5 +58,6 @@ void h_orgs_patch(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_internal_orgs_create(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_internal_users_get(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_internal_users_activate(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_internal_members_provision(tc_req_t *req, tc_resp_t *resp, void *ud);
 
 #endif

@@ -212,3 +212,77 @@ abort:
 cleanup:
     user_clear(&u);
 }
+
+/*
+ * A member provisioned just in time by auth, when someone signs in through the org's single
+ * sign-on whose connection provisions unknown users: active at once (the provider vouched for
+ * the verified email), with the connection's default role — never owner. Idempotent by email:
+ * a live member of that address is answered as it is (200), so a retried sign-in finds the one
+ * made the first time.
+ */
+void h_internal_members_provision(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    static const char *const allowed[] = {"email", "name", "role", NULL};
+    static const char *const roles[] = {"viewer", "editor", "admin", NULL};
+    user_app_t *app = ud;
+    const cJSON *b = tc_req_json(req);
+    const char *org_id = tc_req_param_id(req, resp, "id", "org", "Organization");
+    user_t u = {0}, *found = NULL;
+    org_t org;
+    int n = 0;
+    long total = 0;
+    tc_jv_t jv;
+    if (!org_id)
+        return;
+    tc_jv_init(&jv);
+    tc_jv_no_unknown(&jv, b, allowed);
+    const char *email = tc_jv_email(&jv, b, "email", TC_JV_REQUIRED);
+    const char *name = tc_jv_str(&jv, b, "name", TC_JV_REQUIRED, 1, USER_NAME_MAX);
+    const char *role = tc_jv_enum(&jv, b, "role", TC_JV_REQUIRED, roles);
+    if (tc_jv_failed(&jv)) {
+        tc_resp_invalid(resp, &jv);
+        return;
+    }
+    tc_jv_free(&jv);
+    int rc = store_prepare_keys(app, org_id);
+    tc_dbconn_t *tx = rc == TC_OK ? tc_tx_begin(app->db, resp) : NULL;
+    if (!tx) {
+        if (rc != TC_OK)
+            tc_resp_fail(resp, rc);
+        return;
+    }
+    rc = store_org_get(tx, org_id, 1, &org); /* roles and members change under the org lock */
+    if (rc == TC_OK)
+        org_clear(&org);
+    store_scim_query_t q = {.email = email, .offset = 0, .limit = 1};
+    if (rc == TC_OK)
+        rc = store_user_scim_list(app, tx, org_id, &q, &found, &n, &total);
+    if (rc == TC_OK && n == 1) {
+        tc_tx_abort(app->db, tx); /* provisioned already: the same member */
+        respond_user(resp, 200, &found[0]);
+        goto cleanup;
+    }
+    if (rc == TC_OK && tc_id_new("usr", u.id, sizeof u.id) != TC_OK)
+        rc = TC_ERROR;
+    if (rc == TC_OK) {
+        snprintf(u.org_id, sizeof u.org_id, "%s", org_id);
+        snprintf(u.role, sizeof u.role, "%s", role);
+        snprintf(u.status, sizeof u.status, "active");
+        u.email = user_email_normalize(email);
+        u.name = strdup(name);
+        u.profile = cJSON_CreateObject();
+        if (!u.email || !u.name || !u.profile)
+            rc = TC_ENOMEM;
+    }
+    if (rc == TC_OK)
+        rc = user_create_tx(app, tx, tc_req_principal(req), &u, "user.provisioned");
+    if (rc != TC_OK) {
+        tc_tx_abort(app->db, tx);
+        tc_resp_fail_for(resp, rc, "Organization");
+        goto cleanup;
+    }
+    tc_tx_respond(app->db, tx, NULL, resp, 201, user_to_json(&u), NULL);
+cleanup:
+    store_users_free(found, n);
+    user_clear(&u);
+}

@@ -54,6 +54,8 @@ int user_routes(user_app_t *app)
          NULL},
         {"POST", "/internal/v1/orgs", h_internal_orgs_create, app, TC_INTERNAL_JSON, none, record,
          NULL},
+        {"POST", "/internal/v1/orgs/{id}/members", h_internal_members_provision, app,
+         TC_INTERNAL_JSON, none, record, NULL},
         {"GET", "/internal/v1/users/{id}", h_internal_users_get, app, TC_INTERNAL, none, no_body,
          NULL},
         {"POST", "/internal/v1/users/{id}/activate", h_internal_users_activate, app, TC_INTERNAL,

@@ -530,3 +530,31 @@ def test_a_member_provisioned_through_scim_signs_in_through_the_provider(stack, 
     assert jwt_claims(r.json()["access_token"])["sub"] == user_id
     # no password was ever set: a password login is the usual 401
     assert_error(stack.login(addr, "Any-passw0rd-at-all"), 401, "invalid_credentials")
+
+
+def test_a_connection_that_provisions_makes_members_at_their_first_sign_in(stack, auth_api, owner,
+                                                                           idp, redirect_uri):
+    conn = connect(auth_api, owner, idp.issuer, jit_provisioning=True, default_role="editor")
+    assert conn["jit_provisioning"] is True and conn["default_role"] == "editor"
+    addr = f"newcomer-{secrets.token_hex(6)}@example.com"
+    landed, session = login_through(auth_api, idp, conn, addr, redirect_uri)
+    r = exchange(auth_api, landed["code"], session)
+    assert r.status_code == 200, r.text
+    claims = jwt_claims(r.json()["access_token"])
+    assert claims["org"] == owner.org_id and claims["role"] == "editor"
+    member = stack.call("GET", "user", f"/v1/users/{claims['sub']}", token=owner.access_token)
+    assert member.status_code == 200
+    assert member.json()["status"] == "active" and member.json()["email"] == addr
+    # the second sign-in is the same member
+    landed, session = login_through(auth_api, idp, conn, addr, redirect_uri)
+    again = exchange(auth_api, landed["code"], session)
+    assert jwt_claims(again.json()["access_token"])["sub"] == claims["sub"]
+    # an unverified email is never provisioned
+    landed, _ = login_through(auth_api, idp, conn, "unverified:x-" + addr, redirect_uri)
+    assert landed == {"error": "email_not_verified"}
+    # never the owner role
+    r = auth_api("POST", "/v1/auth/sso/connections", token=owner.access_token,
+                 json_body={"type": "oidc", "name": "x", "issuer": idp.issuer,
+                            "client_id": "platform", "client_secret": "s",
+                            "jit_provisioning": True, "default_role": "owner"})
+    assert_error(r, 422, "validation_failed")

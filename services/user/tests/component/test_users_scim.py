@@ -321,3 +321,24 @@ def test_a_demoted_admins_scim_token_stops_working(stack, org, user_api):
                    json_body={"role": "editor"})
     assert r.status_code == 200, r.text
     scim_error(client("GET", "/Users"), 401)
+
+
+def test_members_provisioned_at_their_first_sign_in(stack, org):
+    """auth's just-in-time provisioning (internal): active at once, never owner, idempotent by
+    email."""
+    addr = email()
+    body = {"email": addr, "name": "Jit Member", "role": "editor"}
+    r = stack.call("POST", "user", f"/internal/v1/orgs/{org.id}/members",
+                   token=stack.service_token(), json_body=body)
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert made["status"] == "active" and made["role"] == "editor"
+    again = stack.call("POST", "user", f"/internal/v1/orgs/{org.id}/members",
+                       token=stack.service_token(), json_body={**body, "email": addr.upper()})
+    assert again.status_code == 200 and again.json()["id"] == made["id"]
+    r = stack.call("POST", "user", f"/internal/v1/orgs/{org.id}/members",
+                   token=stack.service_token(), json_body={**body, "role": "owner"})
+    assert_error(r, 422, "validation_failed")
+    r = stack.call("POST", "user", f"/internal/v1/orgs/{org.id}/members",
+                   token=org.owner_token, json_body=body)
+    assert_error(r, 403)
