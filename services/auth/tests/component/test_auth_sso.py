@@ -558,3 +558,17 @@ def test_a_connection_that_provisions_makes_members_at_their_first_sign_in(stack
                             "client_id": "platform", "client_secret": "s",
                             "jit_provisioning": True, "default_role": "owner"})
     assert_error(r, 422, "validation_failed")
+
+
+def test_a_second_factor_step_started_before_sso_became_required_is_refused(stack, auth_api,
+                                                                           owner, member, idp):
+    """The password was proven before the org came to require single sign-on: the second
+    factor that follows does not finish a password login."""
+    from authkit import challenge, enable, quiet_step, second_factor, totp
+    m = member(owner, "editor")
+    secret, _ = enable(auth_api, m)
+    quiet_step()
+    pending = challenge(stack, m)
+    connect(auth_api, owner, idp.issuer, sso_required=True)
+    r = second_factor(auth_api, pending, totp(secret))
+    assert_error(r, 403, "sso_required")
