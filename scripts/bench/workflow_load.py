@@ -6,6 +6,8 @@ service's own tables (execution start and state entry times, by PostgreSQL's clo
                                                             workflow; prints its id
   python3 workflow_load.py PORT TOKEN burst COUNT STATES    COUNT executions of a STATES-long
                                                             Pass chain at once; prints its id
+  python3 workflow_load.py PORT TOKEN map COUNT ITEMS       COUNT executions of a Map over ITEMS
+                                                            items (a Pass per item, 40 at once)
 """
 import json
 import sys
@@ -30,9 +32,21 @@ def chain(n):
     return {"StartAt": "S0", "States": states}
 
 
-def create(port, token, states):
+def create(port, token, states, definition=None):
     return call(port, token, "POST", "/v1/workflows",
-                {"name": f"bench-{time.time_ns()}", "definition": chain(states)})["id"]
+                {"name": f"bench-{time.time_ns()}",
+                 "definition": definition or chain(states)})["id"]
+
+
+def fan_out(port, token, count, items):
+    wf = create(port, token, 0, {"StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 40, "End": True,
+        "ItemProcessor": {"StartAt": "Item", "States": {"Item": {
+            "Type": "Pass", "Parameters": {"n.$": "$"}, "End": True}}}}}})
+    for _ in range(count):
+        call(port, token, "POST", f"/v1/workflows/{wf}/execute",
+             {"input": {"items": list(range(items))}})
+    print(wf)
 
 
 def starts(port, token, rate, seconds):
@@ -84,5 +98,7 @@ if __name__ == "__main__":
     port, token, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     if mode == "starts":
         starts(port, token, float(sys.argv[4]), float(sys.argv[5]))
+    elif mode == "map":
+        fan_out(port, token, int(sys.argv[4]), int(sys.argv[5]))
     else:
         burst(port, token, int(sys.argv[4]), int(sys.argv[5]))

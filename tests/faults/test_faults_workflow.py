@@ -20,15 +20,22 @@ RUNS = 40
 TASKS = ("One", "Two", "Three")
 
 
-def chain(up):
-    states = {"Pause": {"Type": "Wait", "Seconds": 1, "Next": "One"}}
-    for i, name in enumerate(TASKS):
-        nxt = TASKS[i + 1] if i + 1 < len(TASKS) else None
-        st = http_task(up.url(f"/effect/{name}?ms=200"), end=nxt is None,
+def task_states(up, names, ms):
+    """Task states named names, one after the other, each an effect counted by key."""
+    states = {}
+    for i, name in enumerate(names):
+        nxt = names[i + 1] if i + 1 < len(names) else None
+        st = http_task(up.url(f"/effect/{name}?ms={ms}"), end=nxt is None,
                        ResultSelector={"key.$": "$.ResponseBody.key"}, ResultPath=f"$.{name}")
         if nxt:
             st["Next"] = nxt
         states[name] = st
+    return states
+
+
+def chain(up):
+    states = {"Pause": {"Type": "Wait", "Seconds": 1, "Next": "One"}}
+    states.update(task_states(up, TASKS, 200))
     return machine(states, "Pause")
 
 
@@ -88,5 +95,61 @@ def test_postgres_stopped_under_running_executions(stack, healed):
         time.sleep(2)
         faultkit.heal(stack)
         check_exactly_once(me, up, ids)
+    finally:
+        up.close()
+
+
+MAP_RUNS, ITEMS = 8, 6
+ITEM_TASKS = ("Fetch", "Store")
+
+
+def fan_out(up):
+    """A Map whose iterations call two Tasks each, three at a time, then a Parallel."""
+    steps = task_states(up, ITEM_TASKS, 150)
+    return machine({
+        "Each": {"Type": "Map", "MaxConcurrency": 3, "ItemsPath": "$.items", "Next": "Both",
+                 "ItemSelector": {"n.$": "$$.Map.Item.Value"}, "ItemProcessor": machine(steps)},
+        "Both": {"Type": "Parallel", "End": True, "Branches": [
+            machine({"Left": {"Type": "Pass", "End": True, "Parameters": {"side": "left"}}}),
+            machine({"Right": {"Type": "Pass", "End": True, "Parameters": {"side": "right"}}})]}})
+
+
+def test_kill_9_twice_under_map_and_parallel_states_loses_and_repeats_nothing(stack, healed):
+    up = Upstream()
+    try:
+        me = Wf(stack, plan="enterprise")
+        wf = me.create(fan_out(up))
+        ids = [me.start(wf["id"], {"items": list(range(ITEMS))})["id"] for _ in range(MAP_RUNS)]
+        total = MAP_RUNS * ITEMS * len(ITEM_TASKS)
+        for target in (total // 4, total // 2):
+            deadline = time.time() + 60
+            while effects_so_far(up) < target:
+                assert time.time() < deadline, f"only {effects_so_far(up)} effects"
+                time.sleep(0.01)
+            os.kill(stack.pid("workflow"), signal.SIGKILL)
+            time.sleep(0.3)
+            stack.stack_cmd("restart-service", "workflow")
+        finished = [me.wait(i, timeout=120) for i in ids]
+        assert collections.Counter(f["status"] for f in finished) == {"SUCCEEDED": MAP_RUNS}, \
+            [f for f in finished if f["status"] != "SUCCEEDED"][:3]
+        want = set()
+        for f in finished:
+            assert f["output"] == [{"side": "left"}, {"side": "right"}], f["output"]
+            h = me.history(f["id"])
+            t = [e["type"] for e in h]
+            # every item started once: a kill never starts an iteration a second time
+            assert t.count("MapStateStarted") == 1 and t.count("ParallelStateStarted") == 1, t
+            iterations = [e["details"] for e in h if e["type"] == "MapIterationStarted"]
+            assert sorted(d["index"] for d in iterations) == list(range(ITEMS)), iterations
+            assert t.count("MapIterationSucceeded") == ITEMS and t.count("ExecutionSucceeded") == 1
+            for d in iterations:
+                it = me.execution(d["execution"])
+                assert it["status"] == "SUCCEEDED" and it["output"]["n"] == d["index"], it
+                want |= {f"{d['execution']}:{state}:1" for state in ITEM_TASKS}
+        keys = set(up.effects)
+        assert keys == want, f"missing {sorted(want - keys)[:5]}, unexpected {sorted(keys - want)[:5]}"
+        repeated = sum(n - 1 for n in up.effects.values())
+        workers = int(stack.service_env("workflow").get("WORKFLOW_WORKERS", "8"))
+        assert repeated <= 2 * workers, f"{repeated} repeated calls for two kills"
     finally:
         up.close()

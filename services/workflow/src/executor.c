@@ -18,35 +18,28 @@
  */
 #include "asl.h"
 #include "events_out.h"
+#include "executor_internal.h"
 #include "store.h"
 #include "task_http.h"
+#include "task_notify.h"
 #include "workflow_app.h"
 #include "workflow_model.h"
 #include "tc/tc_core.h"
 #include "tc/tc_crypto.h"
 #include "tc/tc_json.h"
 #include "tc/tc_log.h"
+#include "tc/tc_proto.h"
 #include "tc/tc_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CAUSE_KEEP 32000
+#define CAUSE_KEEP 32000 /* bytes of a cause kept (the events' schema allows 32768) */
 /* Pure states run in one transaction before it commits (see pure_step). */
-#define WF_BATCH_STEPS 32 /* bytes of a cause kept (the events' schema allows 32768) */
+#define WF_BATCH_STEPS 32
 
-/* A Task the worker runs after committing its schedule. */
-typedef struct {
-    bool pending;
-    char lease[TC_ID_MAX];
-    char key[TC_ID_MAX + ASL_NAME_MAX + 16]; /* idempotency key */
-    char *resource;
-    cJSON *params;
-    int timeout_s;
-} task_t;
-
-static void task_clear(task_t *t)
+static void task_clear(wf_task_t *t)
 {
     free(t->resource);
     cJSON_Delete(t->params);
@@ -55,7 +48,7 @@ static void task_clear(task_t *t)
 
 /* ------------------------------------------------------------------ context */
 
-static cJSON *parse_or_null(const char *text)
+cJSON *wfx_parse_or_null(const char *text)
 {
     cJSON *v = text ? cJSON_Parse(text) : NULL;
     return v ? v : cJSON_CreateNull();
@@ -69,8 +62,8 @@ static int retry_count(const exec_row_t *r)
     return n;
 }
 
-/* The Context object ($$) of the state being run. */
-static cJSON *context_of(const exec_row_t *r, const char *state, bool entering, int attempt)
+/* The Context object ($$) of the state being run: a branch's Execution is its root's. */
+cJSON *wfx_context_of(const exec_row_t *r, const char *state, bool entering, int attempt)
 {
     char now[TC_RFC3339_LEN], token[TC_ID_MAX + ASL_NAME_MAX + 16];
     tc_time_format(r->now_ms, now);
@@ -80,11 +73,13 @@ static cJSON *context_of(const exec_row_t *r, const char *state, bool entering, 
     cJSON *sm = cJSON_AddObjectToObject(ctx, "StateMachine");
     cJSON *st = cJSON_AddObjectToObject(ctx, "State");
     cJSON *task = cJSON_AddObjectToObject(ctx, "Task");
-    cJSON *input = parse_or_null(r->input);
-    bool ok = ctx && ex && sm && st && task && input && cJSON_AddStringToObject(ex, "Id", r->id) &&
+    cJSON *input = wfx_parse_or_null(r->root_input ? r->root_input : r->input);
+    const char *started = r->root_started_at ? r->root_started_at : r->started_at;
+    bool ok = ctx && ex && sm && st && task && input &&
+              cJSON_AddStringToObject(ex, "Id", r->root_id) &&
               cJSON_AddItemToObject(ex, "Input", input) &&
-              cJSON_AddStringToObject(ex, "Name", r->id) &&
-              cJSON_AddStringToObject(ex, "StartTime", r->started_at ? r->started_at : now) &&
+              cJSON_AddStringToObject(ex, "Name", r->root_id) &&
+              cJSON_AddStringToObject(ex, "StartTime", started ? started : now) &&
               cJSON_AddStringToObject(sm, "Id", r->workflow_id) &&
               cJSON_AddStringToObject(sm, "Name", r->workflow_name ? r->workflow_name : "") &&
               cJSON_AddStringToObject(st, "Name", state) &&
@@ -103,19 +98,19 @@ static cJSON *context_of(const exec_row_t *r, const char *state, bool entering, 
 
 /* ------------------------------------------------------------------ writing steps */
 
-static char *json_text(const cJSON *v)
+char *wfx_json_text(const cJSON *v)
 {
     return v ? cJSON_PrintUnformatted(v) : NULL;
 }
 
-static const char *state_type(const cJSON *def, const char *name)
+const char *wfx_state_type(const cJSON *def, const char *name)
 {
     const char *t = tc_json_get_str(asl_state(def, name), "Type");
     return t ? t : "Unknown";
 }
 
-static int event(tc_dbconn_t *tx, exec_row_t *r, const char *type, const char *state,
-                 const char *k1, cJSON *v1, const char *k2, cJSON *v2)
+int wfx_event(tc_dbconn_t *tx, exec_row_t *r, const char *type, const char *state, const char *k1,
+              cJSON *v1, const char *k2, cJSON *v2)
 {
     cJSON *d = cJSON_CreateObject();
     bool ok = d != NULL;
@@ -130,7 +125,7 @@ static int event(tc_dbconn_t *tx, exec_row_t *r, const char *type, const char *s
     return rc;
 }
 
-static cJSON *dup_or_null(const cJSON *v)
+cJSON *wfx_dup_or_null(const cJSON *v)
 {
     return v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull();
 }
@@ -146,24 +141,25 @@ static void keep_cause(char *cause)
 }
 
 /* Ends the execution: its history event, the row, and its events. */
-static int finish(tc_dbconn_t *tx, exec_row_t *r, const char *status, const cJSON *output,
-                  asl_err_t *err)
+int wfx_finish(tc_dbconn_t *tx, exec_row_t *r, const char *status, const cJSON *output,
+               asl_err_t *err)
 {
     static const struct {
         const char *status, *event;
     } names[] = {{"SUCCEEDED", "ExecutionSucceeded"},
                  {"FAILED", "ExecutionFailed"},
-                 {"TIMED_OUT", "ExecutionTimedOut"}};
+                 {"TIMED_OUT", "ExecutionTimedOut"},
+                 {"ABORTED", "ExecutionAborted"}};
     const char *ev = "ExecutionFailed";
     for (size_t i = 0; i < TC_ARRAY_LEN(names); i++)
         if (strcmp(names[i].status, status) == 0)
             ev = names[i].event;
     if (err)
         keep_cause(err->cause);
-    int rc = output ? event(tx, r, ev, NULL, "output", dup_or_null(output), NULL, NULL)
-                    : event(tx, r, ev, NULL, "error", cJSON_CreateString(err->error), "cause",
-                            err->cause ? cJSON_CreateString(err->cause) : cJSON_CreateNull());
-    char *out = json_text(output);
+    int rc = output ? wfx_event(tx, r, ev, NULL, "output", wfx_dup_or_null(output), NULL, NULL)
+                    : wfx_event(tx, r, ev, NULL, "error", cJSON_CreateString(err->error), "cause",
+                                err->cause ? cJSON_CreateString(err->cause) : cJSON_CreateNull());
+    char *out = wfx_json_text(output);
     if (rc == TC_OK && output && !out)
         rc = TC_ENOMEM;
     exec_save_t s = {.status = status,
@@ -178,6 +174,11 @@ static int finish(tc_dbconn_t *tx, exec_row_t *r, const char *status, const cJSO
     if (rc == TC_OK)
         rc = store_exec_save(tx, r, &s);
     free(out);
+    /* branches of its own still running (a Parallel or Map state it was in) stop with it */
+    if (rc == TC_OK)
+        rc = store_branch_abort(tx, r->id, "its parent execution stopped", NULL);
+    if (r->parent_id[0])
+        return rc == TC_OK ? wfx_branch_joined(tx, r, status, err) : rc;
     cJSON *ex = NULL;
     if (rc == TC_OK)
         rc = store_exec_get(tx, r->org_id, r->id, &ex);
@@ -188,11 +189,11 @@ static int finish(tc_dbconn_t *tx, exec_row_t *r, const char *status, const cJSO
 }
 
 /* Moves on to state next with input (or ends the execution when next is empty). */
-static int go_next(tc_dbconn_t *tx, exec_row_t *r, const char *next, const cJSON *input)
+int wfx_go_next(tc_dbconn_t *tx, exec_row_t *r, const char *next, const cJSON *input)
 {
     if (!next || !next[0])
-        return finish(tx, r, "SUCCEEDED", input, NULL);
-    char *in = json_text(input);
+        return wfx_finish(tx, r, "SUCCEEDED", input, NULL);
+    char *in = wfx_json_text(input);
     if (!in)
         return TC_ENOMEM;
     int rc;
@@ -200,7 +201,7 @@ static int go_next(tc_dbconn_t *tx, exec_row_t *r, const char *next, const cJSON
         asl_err_t e = {0};
         asl_err_set(&e, "States.DataLimitExceeded", "the input of state %s is larger than %d bytes",
                     next, WF_PAYLOAD_MAX);
-        rc = finish(tx, r, "FAILED", NULL, &e);
+        rc = wfx_finish(tx, r, "FAILED", NULL, &e);
         asl_err_clear(&e);
     } else {
         exec_save_t s = {.status = "RUNNING",
@@ -225,8 +226,8 @@ static double unit_random(void)
 }
 
 /* An error raised in the current state: retry, catch or fail, as the state says. */
-static int recover(tc_dbconn_t *tx, exec_row_t *r, const cJSON *def, const cJSON *input,
-                   asl_err_t *err)
+int wfx_recover(tc_dbconn_t *tx, exec_row_t *r, const cJSON *def, const cJSON *input,
+                asl_err_t *err)
 {
     asl_recovery_t rec = {0};
     int rc = asl_recover(def, r->state, input, err, r->retries, unit_random(), &rec);
@@ -255,12 +256,12 @@ static int recover(tc_dbconn_t *tx, exec_row_t *r, const cJSON *def, const cJSON
         if (rc == TC_OK)
             rc = store_exec_save(tx, r, &s);
     } else if (rec.kind == ASL_RECOVER_CATCH) {
-        rc = event(tx, r, "StateCaught", r->state, "error", cJSON_CreateString(err->error), "next",
-                   cJSON_CreateString(rec.next));
+        rc = wfx_event(tx, r, "StateCaught", r->state, "error", cJSON_CreateString(err->error),
+                       "next", cJSON_CreateString(rec.next));
         if (rc == TC_OK)
-            rc = go_next(tx, r, rec.next, rec.output);
+            rc = wfx_go_next(tx, r, rec.next, rec.output);
     } else {
-        rc = finish(tx, r, "FAILED", NULL, err);
+        rc = wfx_finish(tx, r, "FAILED", NULL, err);
     }
     asl_recovery_clear(&rec);
     return rc;
@@ -268,16 +269,17 @@ static int recover(tc_dbconn_t *tx, exec_row_t *r, const cJSON *def, const cJSON
 
 /* The Task is scheduled under a fresh lease; the worker calls it after the commit. */
 static int schedule_task(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, asl_step_t *st,
-                         int attempt, task_t *task)
+                         int attempt, wf_task_t *task)
 {
-    char *params = json_text(st->params);
+    char *params = wfx_json_text(st->params);
     if (!params)
         return TC_ENOMEM;
     int timeout_s = st->timeout_s > 0 ? st->timeout_s : app->task_timeout_s;
     int rc = tc_id_new("lease", task->lease, sizeof task->lease);
     if (rc == TC_OK)
-        rc = event(tx, r, "TaskScheduled", r->state, "resource", cJSON_CreateString(st->resource),
-                   "parameters", cJSON_Duplicate(st->params, 1));
+        rc = wfx_event(tx, r, "TaskScheduled", r->state, "resource",
+                       cJSON_CreateString(st->resource), "parameters",
+                       cJSON_Duplicate(st->params, 1));
     exec_save_t s = {.status = "RUNNING",
                      .state = r->state,
                      .state_input = r->state_input,
@@ -303,16 +305,54 @@ static int schedule_task(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, as
     return task->resource ? TC_OK : TC_ENOMEM;
 }
 
+/* A tc:notify Task: the request is an event in this transaction, so the state completes at
+ * once and a crash cannot ask twice (nothing runs outside the database). */
+static int run_notify(tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine, const cJSON *input,
+                      asl_step_t *st)
+{
+    char now[TC_RFC3339_LEN];
+    cJSON *data = NULL, *result = NULL;
+    asl_err_t e = {0};
+    tc_time_format(r->now_ms, now);
+    r->attempt++;
+    int rc =
+        wfx_event(tx, r, "TaskScheduled", r->state, "resource", cJSON_CreateString(st->resource),
+                  "parameters", cJSON_Duplicate(st->params, 1));
+    if (rc == TC_OK)
+        rc = task_notify_build(st->params, r->org_id, now, &data, &result, &e);
+    if (rc == TC_EINVAL) {
+        rc = wfx_event(tx, r, "TaskFailed", r->state, "error", cJSON_CreateString(e.error), "cause",
+                       cJSON_CreateString(e.cause ? e.cause : ""));
+        if (rc == TC_OK)
+            rc = wfx_recover(tx, r, machine, input, &e);
+    } else if (rc == TC_OK) {
+        const char *user = tc_json_get_str(cJSON_GetObjectItemCaseSensitive(data, "to"), "user_id");
+        rc = tc_emit(tx, TC_EV_NOTIFICATION_REQUESTED, user, data);
+        data = NULL;
+        if (rc == TC_OK)
+            rc = wfx_event(tx, r, "TaskSucceeded", r->state, "output", cJSON_Duplicate(result, 1),
+                           NULL, NULL);
+        if (rc == TC_OK) {
+            rc = wfx_complete(tx, r, machine, input, result);
+            result = NULL;
+        }
+    }
+    cJSON_Delete(data);
+    cJSON_Delete(result);
+    asl_err_clear(&e);
+    return rc;
+}
+
 /* Enters the current state. */
 static int enter(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, const cJSON *def,
-                 task_t *task)
+                 wf_task_t *task)
 {
-    cJSON *input = parse_or_null(r->state_input);
-    cJSON *ctx = context_of(r, r->state, true, r->attempt + 1);
+    cJSON *input = wfx_parse_or_null(r->state_input);
+    cJSON *ctx = wfx_context_of(r, r->state, true, r->attempt + 1);
     uint8_t uuid[16];
     asl_step_t st = {0};
     int rc = input && ctx ? tc_random_bytes(uuid, sizeof uuid) : TC_ENOMEM;
-    const char *type = state_type(def, r->state);
+    const char *type = wfx_state_type(def, r->state);
     char entered[64], exited[64];
     snprintf(entered, sizeof entered, "%sStateEntered", type);
     snprintf(exited, sizeof exited, "%sStateExited", type);
@@ -321,28 +361,28 @@ static int enter(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, const cJSO
         asl_err_t e = {0};
         asl_err_set(&e, "States.Runtime", "the execution entered more than %d states",
                     app->max_steps);
-        rc = finish(tx, r, "FAILED", NULL, &e);
+        rc = wfx_finish(tx, r, "FAILED", NULL, &e);
         asl_err_clear(&e);
         goto cleanup;
     }
     if (rc == TC_OK)
         rc = asl_enter(def, r->state, input, ctx, r->now_ms, uuid, &st);
     if (rc == TC_OK)
-        rc = event(tx, r, entered, r->state, "input", cJSON_Duplicate(input, 1), NULL, NULL);
+        rc = wfx_event(tx, r, entered, r->state, "input", cJSON_Duplicate(input, 1), NULL, NULL);
     if (rc != TC_OK)
         goto cleanup;
     switch (st.kind) {
     case ASL_NEXT:
     case ASL_SUCCEED:
-        rc = event(tx, r, exited, r->state, "output", dup_or_null(st.output), NULL, NULL);
+        rc = wfx_event(tx, r, exited, r->state, "output", wfx_dup_or_null(st.output), NULL, NULL);
         if (rc == TC_OK)
-            rc = go_next(tx, r, st.kind == ASL_NEXT ? st.next : "", st.output);
+            rc = wfx_go_next(tx, r, st.kind == ASL_NEXT ? st.next : "", st.output);
         break;
     case ASL_FAIL:
-        rc = recover(tx, r, def, input, &st.err);
+        rc = wfx_recover(tx, r, def, input, &st.err);
         break;
     case ASL_WAIT: {
-        char *out = json_text(st.output);
+        char *out = wfx_json_text(st.output);
         exec_save_t s = {.status = "RUNNING",
                          .state = r->state,
                          .state_input = r->state_input,
@@ -356,15 +396,15 @@ static int enter(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, const cJSO
         break;
     }
     case ASL_TASK:
-        rc = schedule_task(app, tx, r, &st, r->attempt + 1, task);
+        if (strcmp(st.resource, "tc:notify") == 0)
+            rc = run_notify(tx, r, def, input, &st);
+        else
+            rc = schedule_task(app, tx, r, &st, r->attempt + 1, task);
         break;
-    default: {
-        asl_err_t e = {0};
-        asl_err_set(&e, "States.Runtime", "%s states are not supported by this service yet", type);
-        rc = finish(tx, r, "FAILED", NULL, &e);
-        asl_err_clear(&e);
+    case ASL_PARALLEL:
+    case ASL_MAP:
+        rc = wfx_branches_start(app, tx, r, def, &st, task);
         break;
-    }
     }
 cleanup:
     asl_step_clear(&st);
@@ -376,11 +416,11 @@ cleanup:
 /* A Wait state's timer fired. */
 static int wake(tc_dbconn_t *tx, exec_row_t *r)
 {
-    cJSON *out = parse_or_null(r->next_input);
-    int rc =
-        event(tx, r, "WaitStateExited", r->state, "output", cJSON_Duplicate(out, 1), NULL, NULL);
+    cJSON *out = wfx_parse_or_null(r->next_input);
+    int rc = wfx_event(tx, r, "WaitStateExited", r->state, "output", cJSON_Duplicate(out, 1), NULL,
+                       NULL);
     if (rc == TC_OK)
-        rc = go_next(tx, r, r->next_state, out);
+        rc = wfx_go_next(tx, r, r->next_state, out);
     cJSON_Delete(out);
     return rc;
 }
@@ -388,16 +428,16 @@ static int wake(tc_dbconn_t *tx, exec_row_t *r)
 /* A Task whose lease ran out: its worker is gone. The same attempt runs again, with the
  * same parameters and idempotency key. */
 static int resume_task(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, const cJSON *def,
-                       task_t *task)
+                       wf_task_t *task)
 {
     const cJSON *state = asl_state(def, r->state);
     const cJSON *to = cJSON_GetObjectItemCaseSensitive(state, "TimeoutSeconds");
     asl_step_t st = {.kind = ASL_TASK,
                      .resource = tc_json_get_str(state, "Resource"),
-                     .params = parse_or_null(r->task_params),
+                     .params = wfx_parse_or_null(r->task_params),
                      .timeout_s = cJSON_IsNumber(to) ? (int)to->valuedouble : 0};
-    int rc = st.resource && st.params ? event(tx, r, "TaskLeaseExpired", r->state, "attempt",
-                                              cJSON_CreateNumber(r->attempt), NULL, NULL)
+    int rc = st.resource && st.params ? wfx_event(tx, r, "TaskLeaseExpired", r->state, "attempt",
+                                                  cJSON_CreateNumber(r->attempt), NULL, NULL)
                                       : TC_ENOMEM;
     if (rc == TC_OK)
         rc = schedule_task(app, tx, r, &st, r->attempt > 0 ? r->attempt : 1, task);
@@ -405,13 +445,27 @@ static int resume_task(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, cons
     return rc;
 }
 
-/* One step of the claimed execution, inside tx. */
-static int step(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, const cJSON *def, task_t *task)
+/* A branch whose parent no longer waits for it (cancelled, timed out, failed, or the state
+ * retried or caught): it stops without a word to the parent. */
+static int orphaned(tc_dbconn_t *tx, exec_row_t *r)
 {
+    asl_err_t e = {0};
+    asl_err_set(&e, "States.Aborted", "its parent execution no longer waits for it");
+    int rc = wfx_finish(tx, r, "ABORTED", NULL, &e);
+    asl_err_clear(&e);
+    return rc;
+}
+
+/* One step of the claimed execution, inside tx. */
+static int step(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, const cJSON *def,
+                wf_task_t *task)
+{
+    if (!r->parent_waits)
+        return orphaned(tx, r);
     if (r->deadline_ms > 0 && r->now_ms >= r->deadline_ms) {
         asl_err_t e = {0};
         asl_err_set(&e, "States.Timeout", "the execution ran longer than its TimeoutSeconds");
-        int rc = finish(tx, r, "TIMED_OUT", NULL, &e);
+        int rc = wfx_finish(tx, r, "TIMED_OUT", NULL, &e);
         asl_err_clear(&e);
         return rc;
     }
@@ -419,12 +473,14 @@ static int step(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, const cJSON
         return wake(tx, r);
     if (strcmp(r->phase, "task") == 0)
         return resume_task(app, tx, r, def, task);
+    if (strcmp(r->phase, "branches") == 0)
+        return wfx_branches_step(app, tx, r, def, task);
     return enter(app, tx, r, def, task);
 }
 
 /* ------------------------------------------------------------------ tasks */
 
-static int call_resource(workflow_app_t *app, const task_t *t, cJSON **result, asl_err_t *err)
+static int call_resource(workflow_app_t *app, const wf_task_t *t, cJSON **result, asl_err_t *err)
 {
     if (strcmp(t->resource, "tc:http") == 0)
         return task_http_run(&app->egress, t->params, t->key, t->timeout_s, result, err);
@@ -432,9 +488,31 @@ static int call_resource(workflow_app_t *app, const task_t *t, cJSON **result, a
     return TC_ERROR;
 }
 
+int wfx_complete(tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine, const cJSON *input,
+                 cJSON *result)
+{
+    asl_step_t st = {0};
+    cJSON *ctx = wfx_context_of(r, r->state, false, r->attempt);
+    int rc = ctx ? asl_complete(machine, r->state, input, result, ctx, &st) : TC_ENOMEM;
+    if (!ctx)
+        cJSON_Delete(result);
+    if (rc == TC_OK && st.kind == ASL_FAIL) {
+        rc = wfx_recover(tx, r, machine, input, &st.err);
+    } else if (rc == TC_OK) {
+        char exited[64];
+        snprintf(exited, sizeof exited, "%sStateExited", wfx_state_type(machine, r->state));
+        rc = wfx_event(tx, r, exited, r->state, "output", wfx_dup_or_null(st.output), NULL, NULL);
+        if (rc == TC_OK)
+            rc = wfx_go_next(tx, r, st.kind == ASL_NEXT ? st.next : "", st.output);
+    }
+    asl_step_clear(&st);
+    cJSON_Delete(ctx);
+    return rc;
+}
+
 /* Applies a Task's outcome, if the execution still holds the lease it ran under. */
-static int apply_result(workflow_app_t *app, tc_dbconn_t *tx, const char *id, const task_t *t,
-                        cJSON *result, asl_err_t *err)
+static int apply_result(tc_dbconn_t *tx, const char *id, const wf_task_t *t, cJSON *result,
+                        asl_err_t *err)
 {
     exec_row_t r;
     int rc = store_exec_claim(tx, id, t->lease, &r);
@@ -443,47 +521,32 @@ static int apply_result(workflow_app_t *app, tc_dbconn_t *tx, const char *id, co
         return rc; /* TC_ENOTFOUND: cancelled, timed out, or another worker took over */
     }
     cJSON *def = cJSON_Parse(r.definition);
-    cJSON *input = parse_or_null(r.state_input);
-    cJSON *ctx = context_of(&r, r.state, false, r.attempt);
-    asl_step_t st = {0};
-    if (!def || !input || !ctx) {
+    const cJSON *machine = wfx_machine(def, &r);
+    cJSON *input = wfx_parse_or_null(r.state_input);
+    if (!machine || !input) {
         cJSON_Delete(result);
         rc = TC_ENOMEM;
-        goto cleanup;
-    }
-    const char *type = state_type(def, r.state);
-    if (!result) {
-        bool timeout = strcmp(err->error, "States.Timeout") == 0;
-        rc = event(tx, &r, timeout ? "TaskTimedOut" : "TaskFailed", r.state, "error",
-                   cJSON_CreateString(err->error), "cause",
-                   cJSON_CreateString(err->cause ? err->cause : ""));
-        if (rc == TC_OK)
-            rc = recover(tx, &r, def, input, err);
-        goto cleanup;
-    }
-    rc = event(tx, &r, "TaskSucceeded", r.state, "output", cJSON_Duplicate(result, 1), NULL, NULL);
-    if (rc == TC_OK)
-        rc = asl_complete(def, r.state, input, result, ctx, &st);
-    else
+    } else if (!r.parent_waits) {
         cJSON_Delete(result);
-    if (rc != TC_OK)
-        goto cleanup;
-    if (st.kind == ASL_FAIL) {
-        rc = recover(tx, &r, def, input, &st.err);
-    } else {
-        char exited[64];
-        snprintf(exited, sizeof exited, "%sStateExited", type);
-        rc = event(tx, &r, exited, r.state, "output", dup_or_null(st.output), NULL, NULL);
+        rc = orphaned(tx, &r);
+    } else if (!result) {
+        bool timeout = strcmp(err->error, "States.Timeout") == 0;
+        rc = wfx_event(tx, &r, timeout ? "TaskTimedOut" : "TaskFailed", r.state, "error",
+                       cJSON_CreateString(err->error), "cause",
+                       cJSON_CreateString(err->cause ? err->cause : ""));
         if (rc == TC_OK)
-            rc = go_next(tx, &r, st.kind == ASL_NEXT ? st.next : "", st.output);
+            rc = wfx_recover(tx, &r, machine, input, err);
+    } else {
+        rc = wfx_event(tx, &r, "TaskSucceeded", r.state, "output", cJSON_Duplicate(result, 1), NULL,
+                       NULL);
+        if (rc == TC_OK)
+            rc = wfx_complete(tx, &r, machine, input, result);
+        else
+            cJSON_Delete(result);
     }
-cleanup:
-    asl_step_clear(&st);
-    cJSON_Delete(ctx);
     cJSON_Delete(input);
     cJSON_Delete(def);
     exec_row_clear(&r);
-    (void)app;
     return rc;
 }
 
@@ -513,7 +576,7 @@ static int end_tx(workflow_app_t *app, tc_dbconn_t *tx, int rc)
 }
 
 /* Runs the Task committed as scheduled, then applies its outcome in a new transaction. */
-static void run_task(workflow_app_t *app, const char *id, task_t *t)
+static void run_task(workflow_app_t *app, const char *id, wf_task_t *t)
 {
     cJSON *result = NULL;
     asl_err_t err = {0};
@@ -524,7 +587,7 @@ static void run_task(workflow_app_t *app, const char *id, task_t *t)
     tc_dbconn_t *tx;
     int rc = with_tx(app, &tx);
     if (rc == TC_OK)
-        rc = end_tx(app, tx, apply_result(app, tx, id, t, result, &err));
+        rc = end_tx(app, tx, apply_result(tx, id, t, result, &err));
     else
         cJSON_Delete(result);
     if (rc != TC_OK && rc != TC_ENOTFOUND)
@@ -543,7 +606,7 @@ static bool pure_step(const cJSON *def, const exec_row_t *r)
     static const char *const pure[] = {"Pass", "Choice", "Succeed", "Fail", NULL};
     if (!r->phase || strcmp(r->phase, "enter") != 0 || !r->state)
         return false;
-    const char *type = state_type(def, r->state);
+    const char *type = wfx_state_type(def, r->state);
     for (size_t i = 0; pure[i]; i++)
         if (strcmp(type, pure[i]) == 0)
             return true;
@@ -552,7 +615,7 @@ static bool pure_step(const cJSON *def, const exec_row_t *r)
 
 /* Steps the claimed execution on while its next step is pure (at most WF_BATCH_STEPS). */
 static int step_on(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, const cJSON *def,
-                   task_t *task)
+                   wf_task_t *task)
 {
     int rc = step(app, tx, r, def, task);
     for (int n = 1; rc == TC_OK && !task->pending && n < WF_BATCH_STEPS; n++) {
@@ -581,7 +644,7 @@ static int run_one(wf_worker_t *w)
     if (rc != TC_OK)
         return rc;
     exec_row_t r;
-    task_t task = {0};
+    wf_task_t task = {0};
     rc = store_exec_claim_next(tx, w->last_org, &r);
     if (rc != TC_OK) {
         end_tx(app, tx, rc);
@@ -589,8 +652,21 @@ static int run_one(wf_worker_t *w)
     }
     snprintf(w->last_org, sizeof w->last_org, "%s", r.org_id);
     cJSON *def = cJSON_Parse(r.definition);
-    rc = def ? step_on(app, tx, &r, def, &task) : TC_ENOMEM;
+    const cJSON *machine = wfx_machine(def, &r);
+    if (!def) {
+        rc = TC_ENOMEM;
+    } else if (!machine) { /* a validated definition always has the branch */
+        asl_err_t e = {0};
+        asl_err_set(&e, "States.Runtime",
+                    "the branch this execution runs is not in its definition");
+        rc = wfx_finish(tx, &r, "FAILED", NULL, &e);
+        asl_err_clear(&e);
+    } else {
+        rc = step_on(app, tx, &r, machine, &task);
+    }
     rc = end_tx(app, tx, rc);
+    for (int i = 0; rc == TC_OK && i < task.kicks && i < app->nworkers; i++)
+        executor_kick(app);
     if (rc == TC_OK && task.pending)
         run_task(app, r.id, &task);
     else if (rc != TC_OK)
@@ -620,6 +696,27 @@ static void worker_main(void *ud)
     }
 }
 
+/* Branches left behind: a branch a cancel, a timeout or its parent's stop could not take at
+ * once (a worker held it, or it is a branch of such a branch) stops here within a tick, at
+ * every depth (each round reaches the branches of those the last round stopped). */
+static void sweep_main(void *ud)
+{
+    workflow_app_t *app = ud;
+    for (int round = 0; round < 16; round++) {
+        tc_dbconn_t *tx;
+        int stopped = 0;
+        int rc = with_tx(app, &tx);
+        if (rc == TC_OK)
+            rc = end_tx(app, tx, store_branch_sweep(tx, 500, &stopped));
+        if (rc != TC_OK) {
+            tc_log_kv(TC_LOG_WARN, "branch sweep failed", "error", tc_strerror(rc), NULL);
+            return;
+        }
+        if (stopped == 0)
+            return;
+    }
+}
+
 void executor_kick(workflow_app_t *app)
 {
     tc_wake_signal(&app->wake);
@@ -635,5 +732,5 @@ int executor_start(workflow_app_t *app)
         if (rc != TC_OK)
             return rc;
     }
-    return TC_OK;
+    return tc_service_every(app->svc, "branch-sweeper", 1000, sweep_main, app);
 }

@@ -221,6 +221,14 @@ void h_executions_history(tc_req_t *req, tc_resp_t *resp, void *ud)
         tc_page_respond(resp, rc, data, next);
 }
 
+/* A Parallel's branch or a Map's iteration is stopped and run again with its execution. */
+static void answer_branch(tc_resp_t *resp)
+{
+    tc_resp_error(resp, 409, "execution_is_branch",
+                  "This is a branch of another execution (parent_execution_id): cancel or "
+                  "redrive that execution");
+}
+
 void h_executions_cancel(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     workflow_app_t *app = ud;
@@ -240,6 +248,8 @@ void h_executions_cancel(tc_req_t *req, tc_resp_t *resp, void *ud)
         cJSON_Delete(json);
         if (rc == TC_ECONFLICT)
             tc_resp_error(resp, 409, "execution_stopped", "The execution has already stopped");
+        else if (rc == TC_EDENIED)
+            answer_branch(resp);
         else
             tc_resp_fail_for(resp, rc, "Execution");
         return;
@@ -264,6 +274,8 @@ void h_executions_redrive(tc_req_t *req, tc_resp_t *resp, void *ud)
         if (rc == TC_ECONFLICT)
             tc_resp_error(resp, 409, "execution_not_redrivable",
                           "Only a FAILED or TIMED_OUT execution can be redriven");
+        else if (rc == TC_EDENIED)
+            answer_branch(resp);
         else
             tc_resp_fail_for(resp, rc, "Execution");
         return;

@@ -76,6 +76,17 @@ typedef struct {
     char *input, *state, *state_input, *phase, *task_params, *next_state, *next_input;
     char *lease_token;
     char *started_at, *entered_at; /* RFC 3339 */
+    /* a branch (Parallel) or iteration (Map): parent_id[0] != '\0' */
+    char parent_id[TC_ID_MAX],
+        root_id[TC_ID_MAX]; /* root_id: this execution's own id at the root */
+    char *join_token;
+    char *branch_path; /* JSON array: where the machine this row runs is in the definition */
+    char *root_input, *root_started_at; /* the Context object's Execution */
+    int branch_index, max_concurrency;
+    /* phase branches, under the current lease_token: branches in all, started, stopped */
+    int branches_total, branches_started, branches_done;
+    bool parent_waits; /* a branch: its parent still waits for it under its join_token, and
+                        * its root is RUNNING (always true at the root) */
     int retries[32];
     int attempt, steps, history_seq;
     int64_t now_ms, due_ms, deadline_ms; /* deadline 0 = none; the database's clock */
@@ -98,6 +109,7 @@ typedef struct {
     const int *retries; /* nretries entries */
     int nretries;
     int attempt, steps;
+    int max_concurrency;                /* phase branches: a Map's iterations at once */
     bool entered;                       /* the state was entered now (state_entered_at = now) */
     int64_t due_in_ms;                  /* from the database's now; < 0: not due (stopped) */
     const char *output, *error, *cause; /* final status */
@@ -107,5 +119,46 @@ int store_exec_save(tc_dbconn_t *tx, exec_row_t *r, const exec_save_t *s);
 /* Appends one history event (r->history_seq counts them; saved with store_exec_save). */
 int store_exec_event(tc_dbconn_t *tx, exec_row_t *r, const char *type, const char *state,
                      const cJSON *details);
+
+/* ------------------------------------------------------------------ branches */
+
+/* One branch of a Parallel or item of a Map, started by the claimed parent p. */
+typedef struct {
+    const char *id, *start_at, *input, *path; /* path: JSON array (branch_path) */
+    int index;
+} branch_start_t;
+
+/* Inserts the branch as a child execution of p, due now, with its ExecutionStarted history,
+ * and counts it in p's branches_started (also in p). */
+int store_branch_start(tc_dbconn_t *tx, exec_row_t *p, const branch_start_t *b);
+/* p starts waiting for total new branches: its counters start over. */
+int store_branch_reset(tc_dbconn_t *tx, exec_row_t *p, int total);
+/* p goes on waiting (only its due time and history counter change). */
+int store_branch_wait(tc_dbconn_t *tx, exec_row_t *p, int64_t due_in_ms);
+
+typedef struct {
+    bool failed; /* a branch under p's token stopped without success: the first found */
+    int index;
+    char error[256];
+    char *cause; /* malloc'd, may be NULL */
+} branch_failure_t;
+
+/* The first branch of p (under p->lease_token) that failed, timed out or was aborted. */
+int store_branch_failure(tc_dbconn_t *tx, const exec_row_t *p, branch_failure_t *f);
+void branch_failure_clear(branch_failure_t *f);
+/* The outputs of p's branches in order, as a JSON array (malloc'd text). */
+int store_branch_outputs(tc_dbconn_t *tx, const exec_row_t *p, char **json);
+/* Stops p's running branches as ABORTED with their history; branches locked by a worker at
+ * this moment are skipped (never waited for: a branch joining its parent holds its own row
+ * and waits for the parent's) and stop when next claimed, since their parent no longer waits
+ * for them. *stopped: how many (may be NULL). */
+int store_branch_abort(tc_dbconn_t *tx, const char *parent_id, const char *cause, int *stopped);
+/* The branch b stopped: its parent (if it still waits for b) counts it and is made due at
+ * once, with the history event type and details. */
+int store_branch_join(tc_dbconn_t *tx, const exec_row_t *b, const char *type, const cJSON *details);
+/* Stops as ABORTED (with their history) up to limit running branches whose parent no longer
+ * waits for them or whose root has stopped, skipping those a worker holds; *stopped: how
+ * many. Run again, it reaches their own branches. */
+int store_branch_sweep(tc_dbconn_t *tx, int limit, int *stopped);
 
 #endif

@@ -14,7 +14,7 @@
     " CASE WHEN status = 'RUNNING' THEN state END, steps, " TC_DB_TS("started_at") ", " TC_DB_TS(  \
         "stopped_at") ","                                                                          \
                       " (extract(epoch FROM (coalesce(stopped_at, now()) - started_at)) * "        \
-                      "1000)::bigint"
+                      "1000)::bigint, parent_id, branch_index"
 
 static cJSON *exec_json(const PGresult *r, int i)
 {
@@ -27,7 +27,9 @@ static cJSON *exec_json(const PGresult *r, int i)
         tc_json_add_raw(o, "output", tc_db_val(r, i, 7)) && tc_db_json_str(o, "error", r, i, 8) &&
         tc_db_json_str(o, "cause", r, i, 9) && tc_db_json_str(o, "current_state", r, i, 10) &&
         tc_db_json_int(o, "steps", r, i, 11) && tc_db_json_str(o, "started_at", r, i, 12) &&
-        tc_db_json_str(o, "stopped_at", r, i, 13) && tc_db_json_int(o, "duration_ms", r, i, 14);
+        tc_db_json_str(o, "stopped_at", r, i, 13) && tc_db_json_int(o, "duration_ms", r, i, 14) &&
+        tc_db_json_str(o, "parent_execution_id", r, i, 15) &&
+        tc_db_json_int(o, "branch_index", r, i, 16);
     if (!ok) {
         cJSON_Delete(o);
         return NULL;
@@ -114,7 +116,7 @@ int store_exec_list(tc_dbconn_t *c, const char *org_id, const char *workflow_id,
     snprintf(lim, sizeof lim, "%d", page->limit + 1);
     PGresult *r = NULL;
     int rc = tc_db_qp(c, &r, "exec_list",
-                      "SELECT " EXEC_COLS " FROM executions WHERE org_id=$1"
+                      "SELECT " EXEC_COLS " FROM executions WHERE org_id=$1 AND parent_id IS NULL"
                       " AND ($2::text IS NULL OR workflow_id = $2)"
                       " AND ($3::text IS NULL OR status = $3)"
                       " AND ($4::timestamptz IS NULL OR started_at >= $4::timestamptz)"
@@ -169,17 +171,33 @@ int store_exec_history(tc_dbconn_t *c, const char *org_id, const char *id, const
     return tc_db_page(r, page->limit, event_json, data, next_key, keylen);
 }
 
-int store_exec_cancel(tc_dbconn_t *tx, const char *org_id, const char *id, cJSON **out)
+/* Locks an execution the customer started; TC_EDENIED for a branch (it stops and runs again
+ * with the execution it belongs to). */
+static int lock_root(tc_dbconn_t *tx, const char *org_id, const char *id, const char *const *ok)
 {
     PGresult *r = NULL;
-    int rc =
-        tc_db_qp(tx, &r, "exec_lock",
-                 "SELECT status FROM executions WHERE org_id=$1 AND id=$2 FOR UPDATE", org_id, id);
+    int rc = tc_db_qp(tx, &r, "exec_lock",
+                      "SELECT status, parent_id FROM executions WHERE org_id=$1 AND id=$2"
+                      " FOR UPDATE",
+                      org_id, id);
     if (rc == TC_OK && PQntuples(r) != 1)
         rc = TC_ENOTFOUND;
-    if (rc == TC_OK && strcmp(tc_db_val(r, 0, 0), "RUNNING") != 0)
+    if (rc == TC_OK && tc_db_val(r, 0, 1))
+        rc = TC_EDENIED;
+    if (rc == TC_OK) {
         rc = TC_ECONFLICT;
+        for (size_t i = 0; ok[i]; i++)
+            if (strcmp(tc_db_val(r, 0, 0), ok[i]) == 0)
+                rc = TC_OK;
+    }
     PQclear(r);
+    return rc;
+}
+
+int store_exec_cancel(tc_dbconn_t *tx, const char *org_id, const char *id, cJSON **out)
+{
+    static const char *const running[] = {"RUNNING", NULL};
+    int rc = lock_root(tx, org_id, id, running);
     if (rc == TC_OK)
         rc = tc_db_qp(tx, NULL, "exec_cancel",
                       "UPDATE executions SET status = 'ABORTED', stopped_at = now(), due_at = NULL,"
@@ -193,6 +211,17 @@ int store_exec_cancel(tc_dbconn_t *tx, const char *org_id, const char *id, cJSON
                       " SELECT id, history_seq, 'ExecutionAborted', '{}' FROM executions"
                       " WHERE id = $1",
                       id);
+    /* its branches, at every depth: those a worker holds now stop when next claimed */
+    if (rc == TC_OK)
+        rc = tc_db_qp(tx, NULL, "exec_cancel_branches",
+                      "WITH a AS (UPDATE executions SET status = 'ABORTED', stopped_at = now(),"
+                      " due_at = NULL, lease_token = NULL, history_seq = history_seq + 1,"
+                      " error = 'States.Aborted', cause = 'cancelled by a user'"
+                      " WHERE id IN (SELECT id FROM executions WHERE root_id = $1"
+                      " AND status = 'RUNNING' FOR UPDATE SKIP LOCKED) RETURNING id, history_seq)"
+                      " INSERT INTO execution_history (execution_id, seq, type, details)"
+                      " SELECT id, history_seq, 'ExecutionAborted', '{}' FROM a",
+                      id);
     if (rc != TC_OK)
         return rc;
     return store_exec_get(tx, org_id, id, out);
@@ -200,21 +229,14 @@ int store_exec_cancel(tc_dbconn_t *tx, const char *org_id, const char *id, cJSON
 
 int store_exec_redrive(tc_dbconn_t *tx, const char *org_id, const char *id, cJSON **out)
 {
-    PGresult *r = NULL;
-    int rc =
-        tc_db_qp(tx, &r, "exec_lock",
-                 "SELECT status FROM executions WHERE org_id=$1 AND id=$2 FOR UPDATE", org_id, id);
-    if (rc == TC_OK && PQntuples(r) != 1)
-        rc = TC_ENOTFOUND;
-    if (rc == TC_OK && strcmp(tc_db_val(r, 0, 0), "FAILED") != 0 &&
-        strcmp(tc_db_val(r, 0, 0), "TIMED_OUT") != 0)
-        rc = TC_ECONFLICT;
-    PQclear(r);
+    static const char *const stopped[] = {"FAILED", "TIMED_OUT", NULL};
+    int rc = lock_root(tx, org_id, id, stopped);
     if (rc == TC_OK)
         rc = tc_db_qp(
             tx, NULL, "exec_redrive",
             "UPDATE executions e SET status = 'RUNNING', phase = 'enter', retries = '{}',"
             " lease_token = NULL, task_params = NULL, next_state = NULL, next_input = NULL,"
+            " max_concurrency = 0,"
             " error = NULL, cause = NULL, output = NULL, stopped_at = NULL, due_at = now(),"
             " deadline_at = CASE WHEN (v.definition->>'TimeoutSeconds')::int > 0"
             "   THEN now() + make_interval(secs => (v.definition->>'TimeoutSeconds')::int) END,"
@@ -239,7 +261,8 @@ void exec_row_clear(exec_row_t *r)
 {
     char **strs[] = {&r->workflow_name, &r->definition,  &r->input,       &r->state,
                      &r->state_input,   &r->phase,       &r->task_params, &r->next_state,
-                     &r->next_input,    &r->lease_token, &r->started_at,  &r->entered_at};
+                     &r->next_input,    &r->lease_token, &r->started_at,  &r->entered_at,
+                     &r->join_token,    &r->branch_path, &r->root_input,  &r->root_started_at};
     for (size_t i = 0; i < TC_ARRAY_LEN(strs); i++)
         free(*strs[i]);
     memset(r, 0, sizeof *r);
@@ -270,18 +293,26 @@ static void parse_retries(const char *text, int out[32])
     }
 }
 
-#define CLAIM_COLS                                                                                 \
-    "e.id, e.org_id, e.workflow_id, w.name, e.version, v.definition, e.input, e.state,"            \
-    " e.state_input, e.phase, e.task_params, e.next_state, e.next_input, e.lease_token,"           \
-    " " TC_DB_TS("e.started_at") ", " TC_DB_TS(                                                    \
-        "e.state_entered_at") ", e.retries, e.attempt,"                                            \
-                              " e.steps, e.history_seq, (extract(epoch FROM now()) * "             \
-                              "1000)::bigint,"                                                     \
-                              " (extract(epoch FROM e.due_at) * 1000)::bigint,"                    \
-                              " coalesce((extract(epoch FROM e.deadline_at) * 1000)::bigint, 0)"
+/* clang-format off */
+#define CLAIM_COLS \
+    "e.id, e.org_id, e.workflow_id, w.name, e.version, v.definition, e.input, e.state," \
+    " e.state_input, e.phase, e.task_params, e.next_state, e.next_input, e.lease_token, " \
+    TC_DB_TS("e.started_at") ", " TC_DB_TS("e.state_entered_at") ", e.retries, e.attempt," \
+    " e.steps, e.history_seq, (extract(epoch FROM now()) * 1000)::bigint," \
+    " (extract(epoch FROM e.due_at) * 1000)::bigint," \
+    " coalesce((extract(epoch FROM e.deadline_at) * 1000)::bigint, 0)," \
+    " e.parent_id, e.root_id, e.join_token, e.branch_path, rt.input, " \
+    TC_DB_TS("rt.started_at") ", e.branch_index, e.max_concurrency," \
+    " e.parent_id IS NULL OR coalesce(p.status = 'RUNNING' AND p.phase = 'branches'" \
+    " AND p.lease_token = e.join_token AND rt.status = 'RUNNING', false)," \
+    " e.branches_started, e.branches_done, e.branches_total"
+/* clang-format on */
+/* a branch reads its parent (whether it still waits for it) and its root (the Context
+ * object's Execution) without locking them */
 #define CLAIM_FROM                                                                                 \
     " FROM executions e JOIN workflows w ON w.id = e.workflow_id"                                  \
-    " JOIN workflow_versions v ON v.workflow_id = e.workflow_id AND v.version = e.version"
+    " JOIN workflow_versions v ON v.workflow_id = e.workflow_id AND v.version = e.version"         \
+    " LEFT JOIN executions p ON p.id = e.parent_id LEFT JOIN executions rt ON rt.id = e.root_id"
 
 static int claim_row(PGresult *res, exec_row_t *r)
 {
@@ -309,6 +340,20 @@ static int claim_row(PGresult *res, exec_row_t *r)
     r->now_ms = tc_db_int(res, 0, 20, 0);
     r->due_ms = tc_db_int(res, 0, 21, 0);
     r->deadline_ms = tc_db_int(res, 0, 22, 0);
+    snprintf(r->parent_id, sizeof r->parent_id, "%s",
+             tc_db_val(res, 0, 23) ? tc_db_val(res, 0, 23) : "");
+    snprintf(r->root_id, sizeof r->root_id, "%s",
+             tc_db_val(res, 0, 24) ? tc_db_val(res, 0, 24) : r->id);
+    r->join_token = dup_val(res, 25, &oom);
+    r->branch_path = dup_val(res, 26, &oom);
+    r->root_input = dup_val(res, 27, &oom);
+    r->root_started_at = dup_val(res, 28, &oom);
+    r->branch_index = (int)tc_db_int(res, 0, 29, 0);
+    r->max_concurrency = (int)tc_db_int(res, 0, 30, 0);
+    r->parent_waits = tc_db_val(res, 0, 31) && strcmp(tc_db_val(res, 0, 31), "t") == 0;
+    r->branches_started = (int)tc_db_int(res, 0, 32, 0);
+    r->branches_done = (int)tc_db_int(res, 0, 33, 0);
+    r->branches_total = (int)tc_db_int(res, 0, 34, 0);
     if (oom) {
         exec_row_clear(r);
         return TC_ENOMEM;
@@ -375,12 +420,13 @@ static void retries_text(const int *retries, int n, char *out, size_t len)
 
 int store_exec_save(tc_dbconn_t *tx, exec_row_t *r, const exec_save_t *s)
 {
-    char retries[32 * 12 + 3], attempt[16], steps[16], due[24], seq[16];
+    char retries[32 * 12 + 3], attempt[16], steps[16], due[24], seq[16], conc[16];
     retries_text(s->retries, s->retries ? s->nretries : 0, retries, sizeof retries);
     snprintf(attempt, sizeof attempt, "%d", s->attempt);
     snprintf(steps, sizeof steps, "%d", s->steps);
     snprintf(due, sizeof due, "%lld", (long long)s->due_in_ms);
     snprintf(seq, sizeof seq, "%d", r->history_seq);
+    snprintf(conc, sizeof conc, "%d", s->max_concurrency);
     return tc_db_qp(
         tx, NULL, "exec_save",
         "UPDATE executions SET status = $2, state = $3, state_input = $4::json, phase = $5,"
@@ -390,11 +436,11 @@ int store_exec_save(tc_dbconn_t *tx, exec_row_t *r, const exec_save_t *s)
         " due_at = CASE WHEN $14::bigint >= 0 THEN"
         "   least(now() + make_interval(secs => $14::bigint / 1000.0), deadline_at) END,"
         " output = $15::json, error = $16, cause = $17, history_seq = $18::int,"
-        " stopped_at = CASE WHEN $2 <> 'RUNNING' THEN now() END"
+        " stopped_at = CASE WHEN $2 <> 'RUNNING' THEN now() END, max_concurrency = $19::int"
         " WHERE id = $1",
         r->id, s->status, s->state, s->state_input, s->phase ? s->phase : "enter", s->task_params,
         s->next_state, s->next_input, s->lease_token, retries, attempt, steps,
-        s->entered ? "t" : "f", due, s->output, s->error, s->cause, seq);
+        s->entered ? "t" : "f", due, s->output, s->error, s->cause, seq, conc);
 }
 
 int store_exec_event(tc_dbconn_t *tx, exec_row_t *r, const char *type, const char *state,

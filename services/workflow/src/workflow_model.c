@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-const char *const wf_resources[] = {"tc:http", NULL};
+const char *const wf_resources[] = {"tc:http", "tc:notify", NULL};
 
 static const wf_limits_t plans[] = {
     {"starter", 10, 5000, 20},
@@ -64,19 +64,19 @@ static void check_http_task(tc_jv_t *jv, const char *state, const cJSON *st)
 {
     static const char *const methods[] = {"GET",    "POST", "PUT",     "PATCH",
                                           "DELETE", "HEAD", "OPTIONS", NULL};
-    char field[192];
+    char field[512];
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(st, "Parameters");
     if (!cJSON_IsObject(p))
         return; /* asl_validate reports a Parameters that is not an object */
     const cJSON *url = cJSON_GetObjectItemCaseSensitive(p, "ApiEndpoint");
-    snprintf(field, sizeof field, "definition.States.%.100s.Parameters.ApiEndpoint", state);
+    snprintf(field, sizeof field, "%s.Parameters.ApiEndpoint", state);
     if (!url && !cJSON_GetObjectItemCaseSensitive(p, "ApiEndpoint.$"))
         tc_jv_error(jv, field, "is required by tc:http (or ApiEndpoint.$)");
     else if (url && (!cJSON_IsString(url) || (strncmp(url->valuestring, "http://", 7) != 0 &&
                                               strncmp(url->valuestring, "https://", 8) != 0)))
         tc_jv_error(jv, field, "must be an http:// or https:// URL");
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(p, "Method");
-    snprintf(field, sizeof field, "definition.States.%.100s.Parameters.Method", state);
+    snprintf(field, sizeof field, "%s.Parameters.Method", state);
     if (!m && !cJSON_GetObjectItemCaseSensitive(p, "Method.$")) {
         tc_jv_error(jv, field, "is required by tc:http (or Method.$)");
         return;
@@ -90,21 +90,34 @@ static void check_http_task(tc_jv_t *jv, const char *state, const cJSON *st)
         tc_jv_error(jv, field, "must be GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS");
 }
 
-static void check_states(tc_jv_t *jv, const cJSON *def)
+/* Every Task of machine ({"StartAt", "States"} at path), in branches and Map processors too. */
+static void check_states(tc_jv_t *jv, const cJSON *machine, const char *path, int depth)
 {
     const cJSON *st;
-    cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(def, "States"))
+    char at[400];
+    if (depth > 16)
+        return; /* asl_validate refuses deeper nesting */
+    cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(machine, "States"))
     {
         const char *type = tc_json_get_str(st, "Type");
         const char *res = tc_json_get_str(st, "Resource");
-        /* The executor runs no branches yet: refused here rather than failing at run time. */
-        if (type && (strcmp(type, "Parallel") == 0 || strcmp(type, "Map") == 0)) {
-            char field[160];
-            snprintf(field, sizeof field, "definition.States.%.100s.Type", st->string);
-            tc_jv_error(jv, field, "%s states are not supported yet", type);
-        }
+        snprintf(at, sizeof at, "%s.States.%.80s", path, st->string);
         if (type && strcmp(type, "Task") == 0 && res && strcmp(res, "tc:http") == 0)
-            check_http_task(jv, st->string, st);
+            check_http_task(jv, at, st);
+        int i = 0;
+        const cJSON *b;
+        cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(st, "Branches"))
+        {
+            char sub[440];
+            snprintf(sub, sizeof sub, "%s.Branches[%d]", at, i++);
+            check_states(jv, b, sub, depth + 1);
+        }
+        static const char *const procs[] = {"ItemProcessor", "Iterator"};
+        for (size_t k = 0; k < 2; k++) {
+            char sub[440];
+            snprintf(sub, sizeof sub, "%s.%s", at, procs[k]);
+            check_states(jv, cJSON_GetObjectItemCaseSensitive(st, procs[k]), sub, depth + 1);
+        }
     }
 }
 
@@ -126,7 +139,7 @@ static void validate_definition(tc_jv_t *jv, const cJSON *def, const wf_limits_t
         tc_jv_error(jv, "definition", "is larger than %d bytes", WF_DEFINITION_MAX);
         return;
     }
-    check_states(jv, def);
+    check_states(jv, def, "definition", 0);
     asl_limits_t al = {.max_states = lim->steps == WF_UNLIMITED ? 0 : lim->steps,
                        .resources = wf_resources};
     cJSON *problems = NULL;

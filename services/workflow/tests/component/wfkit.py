@@ -96,6 +96,8 @@ class Upstream:
                    execution and state, 200 after
     /slow?ms=N     200 after N ms
     /effect/<tag>?ms=N  200 after N ms; counts the *effects*: one per distinct Idempotency-Key
+    /hold/<tag>?ms=N    200 after N ms; .most[tag]: the most calls of the tag in flight at once,
+                   .finished[tag]: how many were answered
     Every request is kept in .requests (method, path, headers, body)."""
 
     def __init__(self):
@@ -103,6 +105,9 @@ class Upstream:
         self.lock = threading.Lock()
         self.flaky = collections.Counter()
         self.effects = collections.Counter()
+        self.inflight = collections.Counter()
+        self.most = collections.Counter()
+        self.finished = collections.Counter()
         up = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -140,6 +145,16 @@ class Upstream:
                     if n_calls <= int(q.get("fail", "1")):
                         return self._answer(500, {"attempt": n_calls})
                     return self._answer(200, {"attempts": n_calls})
+                if parts[0] == "hold":
+                    tag = parts[1]
+                    with up.lock:
+                        up.inflight[tag] += 1
+                        up.most[tag] = max(up.most[tag], up.inflight[tag])
+                    time.sleep(int(q.get("ms", "100")) / 1000)
+                    with up.lock:
+                        up.inflight[tag] -= 1
+                        up.finished[tag] += 1
+                    return self._answer(200, {"held": tag, "key": key})
                 if parts[0] in ("slow", "effect"):
                     time.sleep(int(q.get("ms", "100")) / 1000)
                     if parts[0] == "effect":

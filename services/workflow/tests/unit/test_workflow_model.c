@@ -89,7 +89,7 @@ Test(bodies, every_problem_of_a_definition_is_a_field)
     cr_assert(strstr(f, "extra "), "%s", f);
     cr_assert(strstr(f, "definition.States.A.Next "), "%s", f);
     cr_assert(strstr(f, "definition.States.B.Resource "), "%s", f);
-    cr_assert(strstr(f, "definition.States.C.Type "), "%s", f); /* Map: not supported yet */
+    cr_assert(strstr(f, "definition.States.C "), "%s", f); /* a Map without its processor */
     cr_assert_not(over);
     tc_jv_free(&jv);
     cJSON_Delete(b);
@@ -270,6 +270,31 @@ Test(bodies, literal_http_parameters_are_checked_when_defined)
                         "definition.States.A.Parameters.Method "
                         "definition.States.B.Parameters.ApiEndpoint "
                         "definition.States.B.Parameters.Method ");
+    tc_jv_free(&jv);
+    cJSON_Delete(b);
+}
+
+Test(bodies, http_parameters_in_branches_are_checked_at_their_path)
+{
+    wf_limits_t l;
+    wf_plan_limits("starter", "starter", &l);
+    cJSON *b =
+        parse("{\"name\":\"h\",\"definition\":{\"StartAt\":\"P\",\"States\":{"
+              "\"P\":{\"Type\":\"Parallel\",\"Next\":\"M\",\"Branches\":["
+              "{\"StartAt\":\"Ok\",\"States\":{\"Ok\":{\"Type\":\"Pass\",\"End\":true}}},"
+              "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Task\",\"Resource\":\"tc:http\","
+              "\"Parameters\":{\"ApiEndpoint\":\"ftp://x\",\"Method\":\"GET\"},\"End\":true}}}]},"
+              "\"M\":{\"Type\":\"Map\",\"End\":true,\"Iterator\":{\"StartAt\":\"B\",\"States\":{"
+              "\"B\":{\"Type\":\"Task\",\"Resource\":\"tc:http\",\"Parameters\":{"
+              "\"ApiEndpoint\":\"https://x.example\",\"Method\":\"BREW\"},\"End\":true}}}}}}}");
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    bool over;
+    wf_validate_workflow(&jv, b, true, &l, &over);
+    char f[1024];
+    fields_of(&jv, f, sizeof f);
+    cr_assert_str_eq(f, "definition.States.P.Branches[1].States.A.Parameters.ApiEndpoint "
+                        "definition.States.M.Iterator.States.B.Parameters.Method ");
     tc_jv_free(&jv);
     cJSON_Delete(b);
 }
