@@ -17,6 +17,8 @@
 --                    the parent's count of its branches under the current join token: all of
 --                    them, started, and stopped (each branch adds one as it joins), so a join
 --                    costs the parent no count over its branches
+--   branches_spawned the root's count of the branch executions started under it, at every depth
+--                    (nested Maps multiply): at most 25,000 per execution
 --
 -- The parent waits in phase 'branches' with the Map's items (or the Parallel's input) in
 -- task_params; each branch that stops makes it due, and its next step starts more items or
@@ -30,7 +32,8 @@ ALTER TABLE executions
     ADD COLUMN max_concurrency integer NOT NULL DEFAULT 0,
     ADD COLUMN branches_total   integer NOT NULL DEFAULT 0,
     ADD COLUMN branches_started integer NOT NULL DEFAULT 0,
-    ADD COLUMN branches_done    integer NOT NULL DEFAULT 0;
+    ADD COLUMN branches_done    integer NOT NULL DEFAULT 0,
+    ADD COLUMN branches_spawned integer NOT NULL DEFAULT 0;
 
 ALTER TABLE executions DROP CONSTRAINT executions_phase_check;
 ALTER TABLE executions ADD CONSTRAINT executions_phase_check

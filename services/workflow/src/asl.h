@@ -35,6 +35,10 @@
 #define ASL_NAME_MAX  80    /* bytes of a state name (Step Functions: 80 characters) */
 #define ASL_ERROR_MAX 256   /* bytes of an error name */
 #define ASL_CAUSE_MAX 32768 /* bytes of a cause */
+/* A Map state's items: at most this many, and after ItemSelector at most this many bytes as
+ * compact JSON (States.DataLimitExceeded otherwise, found before they are all built). */
+#define ASL_MAP_ITEMS_MAX       10000
+#define ASL_MAP_ITEMS_BYTES_MAX (256 * 1024)
 
 /* An error raised by a state or by the data flow around it. error is an ASL error name
  * ("States.TaskFailed", "States.Runtime", a custom "MyError"); cause is free text. */

@@ -332,9 +332,16 @@ static int map_items(const cJSON *state, const cJSON *eff, asl_eval_t *ev, cJSON
         cJSON_Delete(arr);
         return TC_EINVAL;
     }
+    if (cJSON_GetArraySize(arr) > ASL_MAP_ITEMS_MAX) {
+        asl_err_set(err, ASL_E_DATA_LIMIT, "ItemsPath '%s' selects more than %d items",
+                    ip ? ip->valuestring : "$", ASL_MAP_ITEMS_MAX);
+        cJSON_Delete(arr);
+        return TC_EINVAL;
+    }
     const cJSON *sel = asl_get(state, "ItemSelector");
     if (!sel)
         sel = asl_get(state, "Parameters");
+    size_t bytes = 0; /* the items so far as JSON: a selector may copy the whole input each */
     int i = 0;
     for (const cJSON *e = arr->child; e && rc == TC_OK; e = e->next, i++) {
         cJSON *v = NULL;
@@ -349,9 +356,22 @@ static int map_items(const cJSON *state, const cJSON *eff, asl_eval_t *ev, cJSON
             ev->draws = iev.draws;
             cJSON_Delete(c);
         }
+        if (rc == TC_OK && sel) {
+            char *text = cJSON_PrintUnformatted(v);
+            bytes += text ? strlen(text) + 1 : 0;
+            rc = text ? TC_OK : TC_ENOMEM;
+            free(text);
+            if (rc == TC_OK && bytes > ASL_MAP_ITEMS_BYTES_MAX) {
+                asl_err_set(err, ASL_E_DATA_LIMIT, "the items of the Map are larger than %d bytes",
+                            ASL_MAP_ITEMS_BYTES_MAX);
+                rc = TC_EINVAL;
+            }
+        }
         if (rc == TC_OK && !cJSON_AddItemToArray(items, v)) {
             cJSON_Delete(v);
             rc = TC_ENOMEM;
+        } else if (rc != TC_OK) {
+            cJSON_Delete(v);
         }
     }
     cJSON_Delete(arr);

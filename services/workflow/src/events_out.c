@@ -82,6 +82,25 @@ static cJSON *execution_data(const char *org_id, const cJSON *ex, const char *no
     return d;
 }
 
+int events_execution_redriven(tc_dbconn_t *tx, const char *org_id, const cJSON *ex)
+{
+    const char *id = tc_json_get_str(ex, "id");
+    const char *wf = tc_json_get_str(ex, "workflow_id");
+    if (!id || !wf || !tc_json_get_str(ex, "current_state"))
+        return TC_EINVAL;
+    char now[TC_RFC3339_LEN], source[96];
+    tc_time_format(tc_now_ms(), now);
+    snprintf(source, sizeof source, "/executions/%s", id);
+    cJSON *d = execution_data(org_id, ex, now, false);
+    if (d && !copy_member(d, "resumes_at", ex, "current_state")) {
+        cJSON_Delete(d);
+        d = NULL;
+    }
+    if (!d)
+        return TC_ENOMEM;
+    return tc_emit_at(tx, TC_EV_WORKFLOW_EXECUTION_REDRIVEN, source, id, wf, d);
+}
+
 int events_execution(tc_dbconn_t *tx, const char *org_id, const cJSON *ex)
 {
     const char *id = tc_json_get_str(ex, "id");

@@ -26,9 +26,9 @@
 #define MAP_AT_ONCE 40
 /* A waiting parent is due at its deadline, if it has one, or in ten years. */
 #define WAIT_FOR_BRANCHES_MS (10LL * 365 * 24 * 3600 * 1000)
-/* The items of one Map state: each is a branch execution and two events in the parent's
- * history (Step Functions stops an execution at 25,000 history events). */
-#define MAP_ITEMS_MAX 10000
+/* Branch executions one execution may start, at every depth (nested Maps multiply): Step
+ * Functions stops an execution at 25,000 history events, inline Map iterations included. */
+#define BRANCHES_MAX 25000
 
 const cJSON *wfx_machine(const cJSON *def, const exec_row_t *r)
 {
@@ -190,14 +190,20 @@ int wfx_branches_start(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, cons
             : wfx_event(tx, r, ev, r->state, "branches", cJSON_CreateNumber(total), NULL, NULL);
     if (rc != TC_OK)
         return rc;
-    if (total > MAP_ITEMS_MAX) {
+    rc = total > ASL_MAP_ITEMS_MAX ? TC_EDENIED
+                                   : store_branch_reserve(tx, r->root_id, total, BRANCHES_MAX);
+    if (rc == TC_EDENIED) {
         asl_err_t e = {0};
-        asl_err_set(&e, "States.DataLimitExceeded", "state %s has more than %d items", r->state,
-                    MAP_ITEMS_MAX);
+        asl_err_set(&e, "States.DataLimitExceeded",
+                    "state %s would start more than %d branch executions in this execution "
+                    "(or a Map of more than %d items)",
+                    r->state, BRANCHES_MAX, ASL_MAP_ITEMS_MAX);
         rc = raise_in_state(tx, r, machine, &e);
         asl_err_clear(&e);
         return rc;
     }
+    if (rc != TC_OK)
+        return rc;
     if (total == 0) { /* a Map of no items: its result is [] at once */
         cJSON *empty = cJSON_CreateArray();
         return empty ? complete(tx, r, machine, empty) : TC_ENOMEM;
@@ -241,7 +247,15 @@ static int all_done(tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine)
         asl_err_clear(&e);
     } else if (rc == TC_OK) {
         cJSON *result = cJSON_Parse(outputs);
-        rc = result ? complete(tx, r, machine, result) : TC_ENOMEM;
+        if (result) {
+            rc = complete(tx, r, machine, result);
+        } else { /* deeper than the JSON parser goes once in an array: no retry would help */
+            asl_err_t e = {0};
+            asl_err_set(&e, "States.DataLimitExceeded",
+                        "the outputs of state %s are nested too deeply to be read", r->state);
+            rc = raise_in_state(tx, r, machine, &e);
+            asl_err_clear(&e);
+        }
     }
     free(outputs);
     return rc;
@@ -279,8 +293,13 @@ int wfx_branches_step(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, const
         cJSON *items = NULL;
         bool more = r->branches_started < total &&
                     r->branches_started - r->branches_done < (map ? r->max_concurrency : total);
-        if (more && !(items = wfx_parse_or_null(r->task_params)))
-            rc = TC_ENOMEM;
+        if (more && !(items = cJSON_Parse(r->task_params ? r->task_params : ""))) {
+            asl_err_t e = {0}; /* written by this service from parsed items: not expected */
+            asl_err_set(&e, "States.Runtime", "the items of state %s cannot be read", r->state);
+            rc = raise_in_state(tx, r, machine, &e);
+            asl_err_clear(&e);
+            return rc;
+        }
         if (rc == TC_OK && more)
             rc = start_more(tx, r, machine, items, total, after);
         if (rc == TC_OK)

@@ -269,7 +269,10 @@ void h_executions_redrive(tc_req_t *req, tc_resp_t *resp, void *ud)
         return;
     cJSON *json = NULL;
     int rc = store_exec_redrive(tx, p->org, id, &json);
+    if (rc == TC_OK)
+        rc = events_execution_redriven(tx, p->org, json);
     if (rc != TC_OK) {
+        cJSON_Delete(json);
         tc_tx_abort(app->db, tx);
         if (rc == TC_ECONFLICT)
             tc_resp_error(resp, 409, "execution_not_redrivable",

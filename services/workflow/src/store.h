@@ -131,6 +131,9 @@ typedef struct {
 /* Inserts the branch as a child execution of p, due now, with its ExecutionStarted history,
  * and counts it in p's branches_started (also in p). */
 int store_branch_start(tc_dbconn_t *tx, exec_row_t *p, const branch_start_t *b);
+/* Counts n more branch executions against the root's budget (max at every depth): TC_EDENIED
+ * when they do not fit. Locks the root row (a branch's ancestors are locked upward only). */
+int store_branch_reserve(tc_dbconn_t *tx, const char *root_id, int n, int max);
 /* p starts waiting for total new branches: its counters start over. */
 int store_branch_reset(tc_dbconn_t *tx, exec_row_t *p, int total);
 /* p goes on waiting (only its due time and history counter change). */
@@ -148,10 +151,10 @@ int store_branch_failure(tc_dbconn_t *tx, const exec_row_t *p, branch_failure_t 
 void branch_failure_clear(branch_failure_t *f);
 /* The outputs of p's branches in order, as a JSON array (malloc'd text). */
 int store_branch_outputs(tc_dbconn_t *tx, const exec_row_t *p, char **json);
-/* Stops p's running branches as ABORTED with their history; branches locked by a worker at
- * this moment are skipped (never waited for: a branch joining its parent holds its own row
- * and waits for the parent's) and stop when next claimed, since their parent no longer waits
- * for them. *stopped: how many (may be NULL). */
+/* Stops p's running branches, at every depth, as ABORTED with their history; branches locked
+ * by a worker at this moment are skipped (never waited for: a branch joining its parent holds its
+ * own row and waits for the parent's) and stop when next claimed, since their parent no longer
+ * waits for them. *stopped: how many (may be NULL). */
 int store_branch_abort(tc_dbconn_t *tx, const char *parent_id, const char *cause, int *stopped);
 /* The branch b stopped: its parent (if it still waits for b) counts it and is made due at
  * once, with the history event type and details. */

@@ -38,6 +38,22 @@ int store_branch_start(tc_dbconn_t *tx, exec_row_t *p, const branch_start_t *b)
     return rc;
 }
 
+int store_branch_reserve(tc_dbconn_t *tx, const char *root_id, int n, int max)
+{
+    char count[16], limit[16];
+    snprintf(count, sizeof count, "%d", n);
+    snprintf(limit, sizeof limit, "%d", max);
+    PGresult *r = NULL;
+    int rc = tc_db_qp(tx, &r, "branch_reserve",
+                      "UPDATE executions SET branches_spawned = branches_spawned + $2::int"
+                      " WHERE id = $1 AND branches_spawned + $2::int <= $3::int RETURNING 1",
+                      root_id, count, limit);
+    if (rc == TC_OK && PQntuples(r) != 1)
+        rc = TC_EDENIED;
+    PQclear(r);
+    return rc;
+}
+
 int store_branch_reset(tc_dbconn_t *tx, exec_row_t *p, int total)
 {
     char n[16];
@@ -110,16 +126,22 @@ int store_branch_outputs(tc_dbconn_t *tx, const exec_row_t *p, char **json)
 int store_branch_abort(tc_dbconn_t *tx, const char *parent_id, const char *cause, int *stopped)
 {
     PGresult *r = NULL;
-    int rc = tc_db_qp(tx, &r, "branch_abort",
-                      "WITH a AS (UPDATE executions SET status = 'ABORTED', stopped_at = now(),"
-                      " due_at = NULL, lease_token = NULL, history_seq = history_seq + 1,"
-                      " error = 'States.Aborted', cause = $2"
-                      " WHERE id IN (SELECT id FROM executions WHERE parent_id = $1"
-                      " AND status = 'RUNNING' FOR UPDATE SKIP LOCKED) RETURNING id, history_seq),"
-                      " h AS (INSERT INTO execution_history (execution_id, seq, type, details)"
-                      " SELECT id, history_seq, 'ExecutionAborted', '{}' FROM a)"
-                      " SELECT count(*) FROM a",
-                      parent_id, cause);
+    /* every depth: the branches of a branch stopped here are doomed too, even when the branch
+     * itself is skipped because a worker holds it */
+    int rc = tc_db_qp(
+        tx, &r, "branch_abort",
+        "WITH RECURSIVE d AS (SELECT id FROM executions WHERE parent_id = $1 AND status = 'RUNNING'"
+        "  UNION SELECT e.id FROM executions e JOIN d ON e.parent_id = d.id"
+        "  WHERE e.status = 'RUNNING'),"
+        " a AS (UPDATE executions SET status = 'ABORTED', stopped_at = now(),"
+        "  due_at = NULL, lease_token = NULL, history_seq = history_seq + 1,"
+        "  error = 'States.Aborted', cause = $2"
+        "  WHERE id IN (SELECT id FROM executions WHERE id IN (SELECT id FROM d)"
+        "  AND status = 'RUNNING' FOR UPDATE SKIP LOCKED) RETURNING id, history_seq),"
+        " h AS (INSERT INTO execution_history (execution_id, seq, type, details)"
+        "  SELECT id, history_seq, 'ExecutionAborted', '{}' FROM a)"
+        " SELECT count(*) FROM a",
+        parent_id, cause);
     if (rc == TC_OK && stopped)
         *stopped = (int)tc_db_int(r, 0, 0, 0);
     PQclear(r);

@@ -1,6 +1,7 @@
 /*
- * task_notify.h: the tc:notify Task resource — a notification request to one member of the
- * execution's org, handed to the notification service on notification-events
+ * task_notify.h: the tc:notify Task resource — a notification request to a user of the
+ * execution's org (membership is not checked: see the README), handed to the notification
+ * service on notification-events
  * (com.techcorp.notification.requested) in the same transaction that completes the state, so
  * each Task attempt that succeeds asks exactly once, whatever crashes:
  *

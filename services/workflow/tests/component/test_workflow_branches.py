@@ -222,7 +222,7 @@ def test_cancel_and_timeout_stop_branches_at_every_depth(stack):
     for b in branches:
         assert me.wait(b)["status"] == "ABORTED", me.execution(b)
     # a timeout of the root stops them too, two levels down
-    timed = dict(definition, TimeoutSeconds=2)
+    timed = dict(definition, TimeoutSeconds=10)
     wf = me.create(timed)
     ex = me.start(wf["id"], [1])
     first = waiting_everywhere(me, ex["id"], 2)
@@ -259,7 +259,7 @@ def test_branches_of_a_stopped_branch_are_swept(stack):
         "Outer": {"Type": "Parallel", "End": True,
                   "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
                   "Branches": [
-                      machine({"Late": {"Type": "Wait", "Seconds": 2, "Next": "Boom"},
+                      machine({"Late": {"Type": "Wait", "Seconds": 5, "Next": "Boom"},
                                "Boom": {"Type": "Fail", "Error": "Boom"}}),
                       machine({"Inner": {"Type": "Parallel", "End": True, "Branches": [
                           machine({"Nap": nap}), machine({"Doze": dict(nap)})]}})]},
@@ -272,3 +272,30 @@ def test_branches_of_a_stopped_branch_are_swept(stack):
     assert len(found) == 4, found  # Late/Boom, Inner, and Inner's two sleepers
     assert sorted(me.wait(b)["status"] for b in found) == ["ABORTED", "ABORTED", "ABORTED",
                                                            "FAILED"]
+
+
+def test_a_branch_of_a_retried_attempt_never_joins_the_next(stack, upstream):
+    """The slow branch of the first attempt answers while the second attempt runs: its result
+    is void (its parent waits under another token), it is not counted or recorded there."""
+    me = Wf(stack)
+    definition = machine({
+        "Fan": {"Type": "Parallel", "End": True,
+                "Retry": [{"ErrorEquals": ["Boom"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Gave up"}],
+                "Branches": [
+                    machine({"Slow": http_task(upstream.url("/hold/old?ms=2500"))}),
+                    machine({"Boom": {"Type": "Fail", "Error": "Boom"}})]},
+        "Gave up": {"Type": "Pass", "End": True}})
+    done = me.run(definition, {})
+    assert done["status"] == "SUCCEEDED" and done["output"]["Error"] == "Boom", done
+    deadline = time.time() + WAIT
+    while upstream.finished["old"] < 1:  # the first attempt's call has answered
+        assert time.time() < deadline
+        time.sleep(0.1)
+    h = me.history(done["id"])
+    slow = [e["details"]["execution"] for e in h
+            if e["type"] == "ParallelBranchStarted" and e["details"]["index"] == 0]
+    assert len(slow) == 2 and all(me.wait(b)["status"] == "ABORTED" for b in slow), slow
+    t = types(me.history(done["id"]))  # read again once the slow branches have stopped
+    assert "ParallelBranchSucceeded" not in t, t
+    assert t.count("ParallelBranchFailed") == 2 and t.count("ParallelStateFailed") == 2, t

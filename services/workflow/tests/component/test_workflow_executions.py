@@ -195,7 +195,7 @@ def test_bad_execute_requests(stack):
     assert_error(me("POST", f"/v1/workflows/{wf['id']}/execute", {}), 404)
 
 
-def test_redrive_resumes_at_the_failed_state(stack, upstream):
+def test_redrive_resumes_at_the_failed_state(stack, upstream, schemas):
     """A failed execution redriven runs again from the state that failed, with that state's
     input: the states before it are not run again, and its Task gets a new attempt (key)."""
     me = Wf(stack)
@@ -226,6 +226,14 @@ def test_redrive_resumes_at_the_failed_state(stack, upstream):
                  "execution_not_redrivable")
     viewer = Wf(stack, me.org_id, role="viewer")
     assert_error(viewer("POST", f"/v1/executions/{ex['id']}/redrive"), 403)
+    # the redrive is an event of its own, between the first outcome and the second
+    msgs = stack.kafka_messages("workflow-events", key=wf["id"], until=lambda m: len(m) >= 7)
+    types = [m["headers"]["ce_type"].rsplit("workflow.", 1)[1] for m in msgs]
+    assert types == ["created", "execution.started", "execution.failed", "completed",
+                     "execution.redriven", "execution.succeeded", "completed"], types
+    redriven = json.loads(msgs[4]["payload"])
+    schemas.validate("com.techcorp.workflow.execution.redriven", redriven)
+    assert redriven["execution_id"] == ex["id"] and redriven["resumes_at"] == "Call", redriven
 
 
 def test_one_orgs_burst_does_not_starve_another_org(stack, upstream):

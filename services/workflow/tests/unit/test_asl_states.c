@@ -340,6 +340,31 @@ Test(states, map_without_selector_and_bad_items)
     cr_assert_str_eq(st.err.error, "States.Runtime");
 }
 
+Test(states, map_items_are_bounded_before_they_are_all_built)
+{
+    /* more than ASL_MAP_ITEMS_MAX items */
+    cJSON *many = cJSON_AddArrayToObject(input, "many");
+    for (int i = 0; i <= ASL_MAP_ITEMS_MAX; i++)
+        cr_assert(cJSON_AddItemToArray(many, cJSON_CreateNumber(i)));
+    load("{\"Type\":\"Map\",\"ItemsPath\":\"$.many\",\"ItemProcessor\":{\"StartAt\":\"X\","
+         "\"States\":{\"X\":{\"Type\":\"Pass\",\"End\":true}}},\"End\":true}");
+    enter();
+    cr_assert_eq(st.kind, ASL_FAIL);
+    cr_assert_str_eq(st.err.error, "States.DataLimitExceeded");
+    cJSON_Delete(def);
+    /* a selector copying the whole input into each of 2,000 items: over the byte budget */
+    cJSON_DeleteItemFromObject(input, "many");
+    many = cJSON_AddArrayToObject(input, "many");
+    for (int i = 0; i < 2000; i++)
+        cr_assert(cJSON_AddItemToArray(many, cJSON_CreateNumber(i)));
+    load("{\"Type\":\"Map\",\"ItemsPath\":\"$.many\",\"ItemSelector\":{\"all.$\":\"$\"},"
+         "\"ItemProcessor\":{\"StartAt\":\"X\",\"States\":{\"X\":{\"Type\":\"Pass\","
+         "\"End\":true}}},\"End\":true}");
+    enter();
+    cr_assert_eq(st.kind, ASL_FAIL);
+    cr_assert_str_eq(st.err.error, "States.DataLimitExceeded");
+}
+
 Test(states, the_input_is_never_modified)
 {
     char *before = cJSON_PrintUnformatted(input);

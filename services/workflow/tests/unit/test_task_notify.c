@@ -94,6 +94,13 @@ Test(build, what_is_not_a_request_is_refused_with_the_reason)
     refused("{\"Template\":\"x\",\"Channel\":\"in_app\",\"To\":{\"UserId\":\"" USER "\"},"
             "\"Params\":[1]}",
             "Params must be");
+    /* what the notification service would dead-letter is refused here */
+    refused("{\"Template\":\"t123456789012345678901234567890123456789012345678901234567890123\","
+            "\"Channel\":\"in_app\",\"To\":{\"UserId\":\"" USER "\"}}",
+            "Template must be");
+    refused("{\"Template\":\"x\",\"Channel\":\"email\",\"To\":{\"UserId\":\"" USER "\","
+            "\"Email\":\"a@b\",\"Name\":\"A\"}}",
+            "To.Email");
 }
 
 Test(build, the_platforms_own_templates_are_refused)
