@@ -39,6 +39,11 @@
  * compact JSON (States.DataLimitExceeded otherwise, found before they are all built). */
 #define ASL_MAP_ITEMS_MAX       10000
 #define ASL_MAP_ITEMS_BYTES_MAX (256 * 1024)
+/* What one payload template (Parameters, ResultSelector, one item's ItemSelector) may copy
+ * from the input, the Context object and intrinsics, as compact JSON: Step Functions' payload
+ * limit. Counted as it is built, so a template naming "$" a thousand times stops at the
+ * second copy of a large input (States.DataLimitExceeded). */
+#define ASL_TEMPLATE_BYTES_MAX (256 * 1024)
 
 /* An error raised by a state or by the data flow around it. error is an ASL error name
  * ("States.TaskFailed", "States.Runtime", a custom "MyError"); cause is free text. */

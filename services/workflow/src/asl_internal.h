@@ -28,12 +28,14 @@
 /* One evaluation of templates and intrinsics: the effective input ($), the Context object
  * ($$), the caller's 16 random bytes (NULL: States.UUID and unseeded States.MathRandom
  * fail) and how many random draws were made, so that two States.UUID() of one template
- * differ while staying a function of the caller's bytes. */
+ * differ while staying a function of the caller's bytes. bytes counts what the template's
+ * paths and intrinsics have copied so far (ASL_TEMPLATE_BYTES_MAX). */
 typedef struct {
     const cJSON *input;
     const cJSON *ctx;
     const uint8_t *uuid;
     unsigned draws;
+    size_t bytes;
 } asl_eval_t;
 
 void asl_err_vset(asl_err_t *e, const char *error, const char *cause_fmt, va_list ap)

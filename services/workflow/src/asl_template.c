@@ -48,6 +48,21 @@ int asl_dollar_value(asl_eval_t *ev, const char *key, const char *expr, cJSON **
 
 static int apply(asl_eval_t *ev, const cJSON *tmpl, cJSON **out, asl_err_t *err);
 
+/* Counts a selected value against the template's budget. */
+static int count_bytes(asl_eval_t *ev, const cJSON *v, asl_err_t *err)
+{
+    char *text = cJSON_PrintUnformatted(v);
+    if (!text)
+        return TC_ENOMEM;
+    ev->bytes += strlen(text);
+    free(text);
+    if (ev->bytes <= ASL_TEMPLATE_BYTES_MAX)
+        return TC_OK;
+    asl_err_set(err, ASL_E_DATA_LIMIT, "The payload template's result is larger than %d bytes",
+                ASL_TEMPLATE_BYTES_MAX);
+    return TC_EINVAL;
+}
+
 /* Adds (or replaces: "a" then "a.$" leaves the later) a member. */
 static bool put(cJSON *obj, const char *key, cJSON *v)
 {
@@ -72,6 +87,10 @@ static int apply_object(asl_eval_t *ev, const cJSON *tmpl, cJSON *obj, asl_err_t
                 rc = TC_EINVAL;
             } else {
                 rc = asl_dollar_value(ev, m->string, m->valuestring, &v, err);
+                if (rc == TC_OK && (rc = count_bytes(ev, v, err)) != TC_OK) {
+                    cJSON_Delete(v);
+                    v = NULL;
+                }
             }
         } else {
             rc = apply(ev, m, &v, err);

@@ -100,6 +100,29 @@ Test(tmpl, a_failing_intrinsic_is_an_intrinsic_failure)
     fails_with("{\"x.$\":\"States.UUID()\"}", "States.IntrinsicFailure", NULL);
 }
 
+Test(tmpl, what_paths_copy_is_bounded_while_it_is_built)
+{
+    /* a 100 KiB string: two copies fit, a third is over the payload limit */
+    char *big = malloc(100 * 1024 + 1);
+    cr_assert_not_null(big);
+    memset(big, 'x', 100 * 1024);
+    big[100 * 1024] = '\0';
+    cr_assert_not_null(cJSON_AddStringToObject(input, "big", big));
+    free(big);
+    cJSON *t = cJSON_Parse("{\"a.$\":\"$.big\",\"b.$\":\"$.big\"}"), *out = NULL;
+    asl_err_t err = {0};
+    cr_assert_eq(asl_template_apply(t, input, ctx, &out, &err), TC_OK);
+    cJSON_Delete(out);
+    cJSON_Delete(t);
+    out = NULL;
+    t = cJSON_Parse("{\"a.$\":\"$.big\",\"n\":{\"b.$\":\"$.big\",\"c\":[{\"d.$\":\"$\"}]}}");
+    cr_assert_eq(asl_template_apply(t, input, ctx, &out, &err), TC_EINVAL);
+    cr_assert_null(out);
+    cr_assert_str_eq(err.error, "States.DataLimitExceeded");
+    asl_err_clear(&err);
+    cJSON_Delete(t);
+}
+
 Test(tmpl, uuid_uses_the_callers_bytes_through_the_internal_entry)
 {
     static const uint8_t bytes[16] = {1};
