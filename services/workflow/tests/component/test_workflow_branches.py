@@ -250,9 +250,9 @@ def test_tasks_inside_branches_are_validated_where_they_are(stack):
     assert "definition.States.Fan.Branches[0].States.Call.Parameters.ApiEndpoint" in fields, fields
 
 
-def test_branches_of_a_stopped_branch_are_swept(stack):
-    """A failing branch makes its Parallel stop the other branch at once; that branch's own
-    branches (asleep for ten minutes) are stopped by the sweeper, not by their timer."""
+def test_branches_of_a_stopped_branch_stop_with_it(stack):
+    """A failing branch makes its Parallel stop the other branch and that branch's own
+    branches (asleep for ten minutes) at once, not at their timer."""
     me = Wf(stack)
     nap = {"Type": "Wait", "Seconds": 600, "End": True}
     definition = machine({
@@ -299,3 +299,20 @@ def test_a_branch_of_a_retried_attempt_never_joins_the_next(stack, upstream):
     t = types(me.history(done["id"]))  # read again once the slow branches have stopped
     assert "ParallelBranchSucceeded" not in t, t
     assert t.count("ParallelBranchFailed") == 2 and t.count("ParallelStateFailed") == 2, t
+
+
+def test_the_sweeper_stops_branches_no_stop_reached(stack):
+    """Branches whose root stopped without reaching them (as when a worker held them at the
+    moment: simulated here by stopping the root in SQL) are stopped by the sweeper within
+    seconds, not when their ten-minute timers fire."""
+    me = Wf(stack)
+    nap = machine({"Nap": {"Type": "Wait", "Seconds": 600, "End": True}})
+    wf = me.create(machine({"Fan": {"Type": "Map", "End": True, "ItemProcessor": nap}}))
+    ex = me.start(wf["id"], [1, 2])
+    asleep = waiting_everywhere(me, ex["id"], 2)
+    stack.sql("workflow", "UPDATE executions SET status = 'FAILED', stopped_at = now(),"
+                          f" due_at = NULL WHERE id = '{ex['id']}'")
+    for b in asleep:
+        stopped = me.wait(b)
+        assert stopped["status"] == "ABORTED", stopped
+        assert stopped["cause"] == "its parent execution no longer waits for it", stopped
