@@ -699,6 +699,19 @@ SQL
                          / extract(epoch FROM max(stopped_at) - min(started_at)))
                   FROM executions WHERE workflow_id = '$wf'")
     record "workflow Map iterations (items/s)" "the chain's states/s above" "$its" "$tps" "(info)" "-" "-" "-" "-"
+
+    # schedule triggers: 20 schedules firing every second; from each scheduled time to the
+    # execution's first state (the firer's tick, the hold that starts it, a worker's claim)
+    echo "bench: workflow — 20 schedules firing every second for ${DURATION}s"
+    wf=$(/usr/bin/python3 scripts/bench/workflow_load.py "$port" "$token" schedules 20 "$DURATION")
+    wf_wait_done "$wf"
+    read -r n p50 p99 < <(wf_sql "
+        SELECT count(*), round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+               round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1)
+        FROM (SELECT extract(epoch FROM (min(h.at) - e.scheduled_at)) * 1000 AS ms
+              FROM executions e JOIN execution_history h ON h.execution_id = e.id
+              WHERE e.workflow_id = '$wf' AND h.type LIKE '%StateEntered' GROUP BY e.id) s")
+    record "workflow scheduled time → first state" "(none; firer tick 100 ms)" "$n" "-" "-" "$p50" "$p99" "-" "-"
 }
 
 # ------------------------------------------------------------------ integration-hub: webhook deliveries

@@ -28,6 +28,8 @@ PACKAGES=(
     fasttext python3-numpy r-cran-tm iso-codes
     # the local stack
     postgresql postgresql-contrib redis-server
+    # time zones of workflow schedules (libcommon tc_tz)
+    tzdata
     # benchmark peers and tools
     wrk nginx haproxy prometheus
 )

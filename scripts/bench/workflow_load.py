@@ -8,6 +8,9 @@ service's own tables (execution start and state entry times, by PostgreSQL's clo
                                                             Pass chain at once; prints its id
   python3 workflow_load.py PORT TOKEN map COUNT ITEMS       COUNT executions of a Map over ITEMS
                                                             items (a Pass per item, 40 at once)
+  python3 workflow_load.py PORT TOKEN schedules COUNT SECONDS  COUNT schedules of a 3-state Pass
+                                                            workflow firing every second for
+                                                            SECONDS, then paused; prints its id
 """
 import json
 import sys
@@ -94,10 +97,23 @@ def burst(port, token, count, states):
     print(wf)
 
 
+def schedules(port, token, count, seconds):
+    wf = create(port, token, 3)
+    ids = [call(port, token, "POST", f"/v1/workflows/{wf}/schedules",
+                {"cron": "* * * * * *", "overlap_policy": "allow_all"})["id"]
+           for _ in range(count)]
+    time.sleep(seconds)
+    for sid in ids:
+        call(port, token, "PATCH", f"/v1/workflows/{wf}/schedules/{sid}", {"enabled": False})
+    print(wf)
+
+
 if __name__ == "__main__":
     port, token, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     if mode == "starts":
         starts(port, token, float(sys.argv[4]), float(sys.argv[5]))
+    elif mode == "schedules":
+        schedules(port, token, int(sys.argv[4]), float(sys.argv[5]))
     elif mode == "map":
         fan_out(port, token, int(sys.argv[4]), int(sys.argv[5]))
     else:

@@ -14,6 +14,7 @@ import os
 import secrets
 import select
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -567,6 +568,35 @@ def start_own(stack, svc):
         f.write(f"{proc.pid}\n{exe}\n")
     stack.wait_ready(svc, timeout=60)
     return proc
+
+
+def free_port():
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        return sk.getsockname()[1]
+
+
+def start_replica(stack, svc, name):
+    """A second replica of svc: the stack's environment for it on ports of its own, logging
+    to logs/<name>.log; it shares the stack's stores, as a replica in a cluster does. The
+    caller kills it (the process is the test's child, in its own session)."""
+    env = stack.service_env(svc)
+    env["PORT"], env["ADMIN_PORT"] = str(free_port()), str(free_port())
+    exe = os.path.join(stack.bin, svc)
+    with open(os.path.join(stack.run_dir, "logs", f"{name}.log"), "ab") as log:
+        proc = subprocess.Popen([exe], env=env, cwd=stack.root, stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    ready = f"http://127.0.0.1:{env['ADMIN_PORT']}/ready"
+    deadline = time.time() + 60
+    while True:
+        assert proc.poll() is None, f"{name} exited with {proc.returncode}"
+        try:
+            if requests.get(ready, timeout=2).status_code == 200:
+                return proc
+        except requests.RequestException:
+            pass
+        assert time.time() < deadline, f"{name} not ready after 60 s"
+        time.sleep(0.2)
 
 
 # ---------------------------------------------------------------------------- dependencies

@@ -552,29 +552,6 @@ static int apply_result(tc_dbconn_t *tx, const char *id, const wf_task_t *t, cJS
 
 /* ------------------------------------------------------------------ workers */
 
-static int with_tx(workflow_app_t *app, tc_dbconn_t **tx)
-{
-    *tx = tc_db_acquire(app->db);
-    if (!*tx)
-        return TC_EUNAVAIL;
-    int rc = tc_db_begin(*tx);
-    if (rc != TC_OK) {
-        tc_db_release(app->db, *tx);
-        *tx = NULL;
-    }
-    return rc;
-}
-
-static int end_tx(workflow_app_t *app, tc_dbconn_t *tx, int rc)
-{
-    if (rc == TC_OK)
-        rc = tc_db_commit(tx);
-    else
-        tc_db_rollback(tx);
-    tc_db_release(app->db, tx);
-    return rc;
-}
-
 /* Runs the Task committed as scheduled, then applies its outcome in a new transaction. */
 static void run_task(workflow_app_t *app, const char *id, wf_task_t *t)
 {
@@ -585,9 +562,9 @@ static void run_task(workflow_app_t *app, const char *id, wf_task_t *t)
         result = NULL;
     }
     tc_dbconn_t *tx;
-    int rc = with_tx(app, &tx);
+    int rc = wf_tx_begin(app, &tx);
     if (rc == TC_OK)
-        rc = end_tx(app, tx, apply_result(tx, id, t, result, &err));
+        rc = wf_tx_end(app, tx, apply_result(tx, id, t, result, &err));
     else
         cJSON_Delete(result);
     if (rc != TC_OK && rc != TC_ENOTFOUND)
@@ -640,14 +617,14 @@ static int run_one(wf_worker_t *w)
 {
     workflow_app_t *app = w->app;
     tc_dbconn_t *tx;
-    int rc = with_tx(app, &tx);
+    int rc = wf_tx_begin(app, &tx);
     if (rc != TC_OK)
         return rc;
     exec_row_t r;
     wf_task_t task = {0};
     rc = store_exec_claim_next(tx, w->last_org, &r);
     if (rc != TC_OK) {
-        end_tx(app, tx, rc);
+        wf_tx_end(app, tx, rc);
         return rc;
     }
     snprintf(w->last_org, sizeof w->last_org, "%s", r.org_id);
@@ -664,7 +641,7 @@ static int run_one(wf_worker_t *w)
     } else {
         rc = step_on(app, tx, &r, machine, &task);
     }
-    rc = end_tx(app, tx, rc);
+    rc = wf_tx_end(app, tx, rc);
     for (int i = 0; rc == TC_OK && i < task.kicks && i < app->nworkers; i++)
         executor_kick(app);
     if (rc == TC_OK && task.pending)
@@ -705,9 +682,9 @@ static void sweep_main(void *ud)
     for (int round = 0; round < 16; round++) {
         tc_dbconn_t *tx;
         int stopped = 0;
-        int rc = with_tx(app, &tx);
+        int rc = wf_tx_begin(app, &tx);
         if (rc == TC_OK)
-            rc = end_tx(app, tx, store_branch_sweep(tx, 500, &stopped));
+            rc = wf_tx_end(app, tx, store_branch_sweep(tx, 500, &stopped));
         if (rc != TC_OK) {
             tc_log_kv(TC_LOG_WARN, "branch sweep failed", "error", tc_strerror(rc), NULL);
             return;

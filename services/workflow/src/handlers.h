@@ -23,4 +23,11 @@ void h_executions_history(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_executions_cancel(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_executions_redrive(tc_req_t *req, tc_resp_t *resp, void *ud);
 
+/* /v1/workflows/{id}/schedules */
+void h_schedules_list(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_schedules_create(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_schedules_get(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_schedules_patch(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_schedules_delete(tc_req_t *req, tc_resp_t *resp, void *ud);
+
 #endif

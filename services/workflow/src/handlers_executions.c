@@ -16,27 +16,17 @@
 
 /* The current version of the workflow and where it starts; answers 404/503 itself. */
 static bool load_current(workflow_app_t *app, const char *org, const char *id, tc_resp_t *resp,
-                         char **def_text, int *version, int *timeout_s,
-                         char start_at[ASL_NAME_MAX + 1])
+                         exec_start_t *e, char start_at[ASL_NAME_MAX + 1])
 {
     tc_dbconn_t *c = tc_tx_conn(app->db, resp);
     if (!c)
         return false;
-    int rc = store_wf_current(c, org, id, def_text, version, timeout_s);
+    int rc = store_wf_current(c, org, id, &e->version, &e->timeout_s, start_at, ASL_NAME_MAX + 1);
     tc_db_release(app->db, c);
     if (rc != TC_OK) {
         tc_resp_fail_for(resp, rc, "Workflow");
         return false;
     }
-    cJSON *def = cJSON_Parse(*def_text);
-    const char *s = def ? asl_start_at(def) : NULL;
-    if (!s) {
-        cJSON_Delete(def);
-        tc_resp_fail(resp, TC_ERROR);
-        return false;
-    }
-    snprintf(start_at, ASL_NAME_MAX + 1, "%s", s);
-    cJSON_Delete(def);
     return true;
 }
 
@@ -70,7 +60,7 @@ void h_workflows_execute(tc_req_t *req, tc_resp_t *resp, void *ud)
     tc_jv_free(&jv);
     wf_limits_t lim;
     wf_plan_limits(p->plan, app->free_plan, &lim);
-    char *def = NULL, *input = NULL, start_at[ASL_NAME_MAX + 1], exec_id[TC_ID_MAX], month[11];
+    char *input = NULL, start_at[ASL_NAME_MAX + 1], exec_id[TC_ID_MAX], month[11];
     exec_start_t e = {.id = exec_id,
                       .org_id = p->org,
                       .workflow_id = id,
@@ -78,7 +68,7 @@ void h_workflows_execute(tc_req_t *req, tc_resp_t *resp, void *ud)
                       .started_by = p->sub,
                       .month = month,
                       .max_per_month = lim.executions_per_month};
-    if (!load_current(app, p->org, id, resp, &def, &e.version, &e.timeout_s, start_at))
+    if (!load_current(app, p->org, id, resp, &e, start_at))
         goto cleanup;
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(body, "input");
     input = in ? cJSON_PrintUnformatted(in) : strdup("{}");
@@ -111,7 +101,6 @@ void h_workflows_execute(tc_req_t *req, tc_resp_t *resp, void *ud)
     if (tc_tx_respond(app->db, tx, &idem, resp, 202, json, location) == TC_OK)
         executor_kick(app);
 cleanup:
-    free(def);
     free(input);
 }
 

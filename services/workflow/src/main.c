@@ -26,6 +26,10 @@ int main(void)
         rc = workflow_routes(&app);
     if (rc == TC_OK)
         rc = executor_start(&app);
+    if (rc == TC_OK)
+        rc = scheduler_start(&app);
+    if (rc == TC_OK)
+        rc = consumer_plans_start(&app);
     int exit_code = rc == TC_OK ? tc_service_run(svc) : 1;
     tc_service_free(svc);
     workflow_app_free(&app);

@@ -34,15 +34,17 @@ int store_wf_list(tc_dbconn_t *c, const char *org_id, const tc_page_t *page, cJS
 int store_wf_update(tc_dbconn_t *tx, const wf_row_t *w, cJSON **out);
 /* Deletes a live workflow; *out: its representation as deleted (for the event). */
 int store_wf_delete(tc_dbconn_t *tx, const char *org_id, const char *id, cJSON **out);
-/* The current version of a live workflow: *definition (malloc'd JSON text), *version,
- * *timeout_s (the definition's TimeoutSeconds, 0 = none). */
-int store_wf_current(tc_dbconn_t *c, const char *org_id, const char *id, char **definition,
-                     int *version, int *timeout_s);
+/* The current version of a live workflow: *version, *timeout_s (the definition's
+ * TimeoutSeconds, 0 = none) and its StartAt (start_at, n bytes). */
+int store_wf_current(tc_dbconn_t *c, const char *org_id, const char *id, int *version,
+                     int *timeout_s, char *start_at, size_t n);
 
 /* ------------------------------------------------------------------ executions */
 
 typedef struct {
     const char *id, *org_id, *workflow_id, *input, *start_at, *started_by, *month;
+    const char *trigger;                    /* NULL: "api" */
+    const char *schedule_id, *scheduled_at; /* a scheduled start (RFC 3339), else NULL */
     int version;
     int timeout_s;         /* the definition's TimeoutSeconds; 0 = none */
     int64_t max_per_month; /* WF_UNLIMITED: no limit */
@@ -119,6 +121,75 @@ int store_exec_save(tc_dbconn_t *tx, exec_row_t *r, const exec_save_t *s);
 /* Appends one history event (r->history_seq counts them; saved with store_exec_save). */
 int store_exec_event(tc_dbconn_t *tx, exec_row_t *r, const char *type, const char *state,
                      const cJSON *details);
+
+/* ------------------------------------------------------------------ schedules */
+
+/* A schedule's settings as written (create) or changed (update: NULL strings and negative
+ * numbers are kept). next_s: its next scheduled time (UTC seconds, < 0: none), fire_ms that
+ * time with its jitter; an update sets them only with set_next, and drops a buffered time
+ * with drop_buffer. */
+typedef struct {
+    const char *id, *org_id, *workflow_id, *name, *cron, *timezone, *overlap_policy, *input;
+    const char *plan, *created_by;
+    int jitter_s, catchup_s, enabled; /* enabled: 0, 1, or -1 (kept) */
+    bool set_next, drop_buffer;
+    int64_t next_s, fire_ms;
+} sched_row_t;
+
+/* Inserts a schedule of a live workflow (TC_ENOTFOUND without one, TC_EDENIED when it has
+ * max schedules already; counted under the workflow's lock). */
+int store_sched_insert(tc_dbconn_t *tx, const sched_row_t *s, int max, cJSON **out);
+int store_sched_get(tc_dbconn_t *c, const char *org_id, const char *workflow_id, const char *id,
+                    cJSON **out);
+int store_sched_list(tc_dbconn_t *c, const char *org_id, const char *workflow_id,
+                     const tc_page_t *page, cJSON **data, char *next_key, size_t keylen);
+
+/* A schedule's settings, locked, for an update to merge into; now_s is the database's
+ * clock, next_s and last_s its next and last started times (< 0: none). */
+typedef struct {
+    char cron[256], timezone[64];
+    int jitter_s;
+    bool enabled;
+    int64_t now_s, next_s, last_s;
+} sched_cur_t;
+
+int store_sched_lock(tc_dbconn_t *tx, const char *org_id, const char *workflow_id, const char *id,
+                     sched_cur_t *cur);
+int store_sched_update(tc_dbconn_t *tx, const sched_row_t *s, cJSON **out);
+int store_sched_delete(tc_dbconn_t *tx, const char *org_id, const char *workflow_id,
+                       const char *id);
+
+/* What a firer holds: one due schedule, locked by the transaction. */
+typedef struct {
+    char id[TC_ID_MAX], org_id[TC_ID_MAX], workflow_id[TC_ID_MAX];
+    char cron[256], timezone[64], plan[32], overlap[16];
+    char *input;
+    int jitter_s, catchup_s;
+    bool running; /* an execution it started is RUNNING */
+    int64_t now_ms;
+    int64_t next_s, fire_ms, buffered_s; /* < 0: none */
+    /* what this hold did, saved with store_sched_save */
+    int64_t last_s, skip_s; /* < 0: nothing */
+    char last_execution_id[TC_ID_MAX];
+    const char *skip_reason;
+    int started; /* executions started */
+} sched_fire_t;
+
+void sched_fire_clear(sched_fire_t *f);
+/* Locks a due schedule (its fire time has come, or its buffered time can start) with FOR
+ * UPDATE SKIP LOCKED, none of the ids in skip (n of them, ids this firer failed on this
+ * tick): TC_OK with *f, TC_ENOTFOUND when none is. The plan is the org's as auth announced it
+ * last, else the schedule's; running is read after the lock, so it sees every execution
+ * committed before. */
+int store_sched_claim(tc_dbconn_t *tx, const char (*skip)[TC_ID_MAX], int n, sched_fire_t *f);
+/* Has the held schedule f started scheduled time t already (*started)? */
+int store_sched_started(tc_dbconn_t *tx, const sched_fire_t *f, int64_t t, bool *started);
+int store_sched_save(tc_dbconn_t *tx, const sched_fire_t *f);
+
+/* ------------------------------------------------------------------ org plans */
+
+/* Records org's plan unless a plan of the same or a later version is recorded. */
+int store_org_plan(tc_dbconn_t *tx, const char *org_id, const char *plan, int64_t version);
 
 /* ------------------------------------------------------------------ branches */
 

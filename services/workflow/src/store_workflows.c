@@ -1,4 +1,5 @@
 /* Workflows and their immutable versions. */
+#include "asl.h"
 #include "store.h"
 #include "workflow_model.h"
 #include "tc/tc_core.h"
@@ -160,30 +161,41 @@ int store_wf_delete(tc_dbconn_t *tx, const char *org_id, const char *id, cJSON *
                       " SELECT " WF_COLS " FROM d w JOIN workflow_versions v"
                       " ON v.workflow_id = w.id AND v.version = w.version",
                       org_id, id);
-    return one(rc, r, out);
+    rc = one(rc, r, out);
+    /* its schedules go with it: nothing is left to fire a deleted workflow */
+    if (rc == TC_OK)
+        rc = tc_db_qp(tx, NULL, "wf_delete_schedules",
+                      "DELETE FROM schedules WHERE org_id=$1 AND workflow_id=$2", org_id, id);
+    return rc;
 }
 
-int store_wf_current(tc_dbconn_t *c, const char *org_id, const char *id, char **definition,
-                     int *version, int *timeout_s)
+int store_wf_current(tc_dbconn_t *c, const char *org_id, const char *id, int *version,
+                     int *timeout_s, char *start_at, size_t n)
 {
-    *definition = NULL;
     PGresult *r = NULL;
+    cJSON *def = NULL;
     int rc = tc_db_qp(c, &r, "wf_current",
-                      "SELECT v.definition, w.version,"
-                      " coalesce((v.definition->>'TimeoutSeconds')::int, 0)"
-                      " FROM workflows w JOIN workflow_versions v"
+                      "SELECT w.version, coalesce((v.definition->>'TimeoutSeconds')::int, 0),"
+                      " v.definition FROM workflows w JOIN workflow_versions v"
                       " ON v.workflow_id = w.id AND v.version = w.version"
                       " WHERE w.org_id=$1 AND w.id=$2 AND w.deleted_at IS NULL",
                       org_id, id);
     if (rc == TC_OK && PQntuples(r) != 1)
         rc = TC_ENOTFOUND;
-    if (rc == TC_OK) {
-        *definition = strdup(tc_db_val(r, 0, 0));
-        *version = (int)tc_db_int(r, 0, 1, 0);
-        *timeout_s = (int)tc_db_int(r, 0, 2, 0);
-        if (!*definition)
-            rc = TC_ENOMEM;
-    }
+    if (rc != TC_OK)
+        goto cleanup;
+    *version = (int)tc_db_int(r, 0, 0, 0);
+    *timeout_s = (int)tc_db_int(r, 0, 1, 0);
+    /* StartAt as the validator read it (cJSON: the first of duplicate members, where
+     * PostgreSQL's ->> would take the last) */
+    def = cJSON_Parse(tc_db_val(r, 0, 2));
+    const char *s = def ? asl_start_at(def) : NULL;
+    if (!def)
+        rc = TC_ENOMEM;
+    else if (!s || snprintf(start_at, n, "%s", s) >= (int)n)
+        rc = TC_ERROR; /* validated on every version: not stored without one */
+cleanup:
+    cJSON_Delete(def);
     PQclear(r);
     return rc;
 }

@@ -37,3 +37,26 @@ void workflow_app_free(workflow_app_t *app)
     tc_wake_destroy(&app->wake);
     memset(app, 0, sizeof *app);
 }
+
+int wf_tx_begin(workflow_app_t *app, tc_dbconn_t **tx)
+{
+    *tx = tc_db_acquire(app->db);
+    if (!*tx)
+        return TC_EUNAVAIL;
+    int rc = tc_db_begin(*tx);
+    if (rc != TC_OK) {
+        tc_db_release(app->db, *tx);
+        *tx = NULL;
+    }
+    return rc;
+}
+
+int wf_tx_end(workflow_app_t *app, tc_dbconn_t *tx, int rc)
+{
+    if (rc == TC_OK)
+        rc = tc_db_commit(tx);
+    else
+        tc_db_rollback(tx);
+    tc_db_release(app->db, tx);
+    return rc;
+}

@@ -43,11 +43,23 @@ void workflow_app_config(workflow_app_t *app, tc_config_t *cfg);
 int workflow_app_init(workflow_app_t *app, tc_service_t *svc);
 void workflow_app_free(workflow_app_t *app);
 
+/* A transaction of a background thread (executor, firer): a connection of the pool with BEGIN
+ * sent (TC_EUNAVAIL when the pool has none); wf_tx_end commits it when rc is TC_OK (else
+ * rolls it back), releases it and returns the outcome. */
+int wf_tx_begin(workflow_app_t *app, tc_dbconn_t **tx);
+int wf_tx_end(workflow_app_t *app, tc_dbconn_t *tx, int rc);
+
 /* Registers the API routes. */
 int workflow_routes(workflow_app_t *app);
 /* Registers the executor's worker threads (they start with tc_service_run). */
 int executor_start(workflow_app_t *app);
 /* Wakes an idle worker: an execution became due now. */
 void executor_kick(workflow_app_t *app);
+/* Registers the schedule firer (a periodic job: starts the executions of schedules whose time
+ * has come, once across replicas). */
+int scheduler_start(workflow_app_t *app);
+/* Registers the consumer of auth-events that keeps orgs' plans (org_plans) for scheduled
+ * starts. */
+int consumer_plans_start(workflow_app_t *app);
 
 #endif
