@@ -265,3 +265,30 @@ int tc_config_key32(tc_config_t *cfg, const char *name, uint8_t out[32])
     }
     return TC_OK;
 }
+
+void tc_config_topics(tc_config_t *cfg, const char *name, const char *def, char **buf,
+                      const char **topics, size_t max)
+{
+    topics[0] = NULL;
+    *buf = strdup(tc_config_str(cfg, name, def));
+    if (!*buf) {
+        tc_config_fail(cfg, name, "out of memory");
+        return;
+    }
+    size_t n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(*buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        size_t len = strlen(t);
+        if (n == max || len < 8 || strcmp(t + len - 7, "-events") != 0 ||
+            strcmp(t, "notification-events") == 0) {
+            char problem[96];
+            snprintf(problem, sizeof problem,
+                     "must list up to %zu *-events topics (never notification-events)", max);
+            tc_config_fail(cfg, name, problem);
+            topics[0] = NULL;
+            return;
+        }
+        topics[n++] = t;
+    }
+    topics[n] = NULL;
+}

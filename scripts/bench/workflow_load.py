@@ -11,6 +11,9 @@ service's own tables (execution start and state entry times, by PostgreSQL's clo
   python3 workflow_load.py PORT TOKEN schedules COUNT SECONDS  COUNT schedules of a 3-state Pass
                                                             workflow firing every second for
                                                             SECONDS, then paused; prints its id
+  python3 workflow_load.py PORT TOKEN trigger               a 3-state Pass workflow started by
+                                                            every inbound-webhook event of the
+                                                            org; prints its id
 """
 import json
 import sys
@@ -108,10 +111,19 @@ def schedules(port, token, count, seconds):
     print(wf)
 
 
+def trigger(port, token):
+    wf = create(port, token, 3)
+    call(port, token, "POST", f"/v1/workflows/{wf}/event-triggers",
+         {"topic": "integration-events", "type": "com.techcorp.integration.webhook.received"})
+    print(wf)
+
+
 if __name__ == "__main__":
     port, token, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     if mode == "starts":
         starts(port, token, float(sys.argv[4]), float(sys.argv[5]))
+    elif mode == "trigger":
+        trigger(port, token)
     elif mode == "schedules":
         schedules(port, token, int(sys.argv[4]), float(sys.argv[5]))
     elif mode == "map":

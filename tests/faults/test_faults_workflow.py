@@ -2,7 +2,8 @@
 PostgreSQL stopped under it: every execution finishes exactly once, and no Task state has its
 effect twice. A schedule firing every second while two replicas compete for it, one is killed
 and later every firer is down for a while: each scheduled time starts exactly one execution,
-none is missed (the catch-up window covers the outage). A test upstream counts effects by Idempotency-Key (what a callee that honours the
+none is missed (the catch-up window covers the outage). Events produced while the service is
+killed and restarted: each starts exactly one execution of the trigger's workflow. A test upstream counts effects by Idempotency-Key (what a callee that honours the
 header does); the same key may arrive again only for a call the kill interrupted, and a state
 never gets a second key without a Retry policy."""
 import collections
@@ -200,3 +201,42 @@ def test_a_schedule_starts_each_time_once_across_replicas_kills_and_an_outage(st
         if replica.poll() is None:
             replica.kill()
             replica.wait(10)
+
+
+EVENTS = 60
+
+
+def test_kill_9_while_events_trigger_starts_each_once(stack, healed):
+    me = Wf(stack, plan="enterprise")
+    wf = me.create(machine({"Done": {"Type": "Pass", "End": True}}))
+    r = me("POST", f"/v1/workflows/{wf['id']}/event-triggers",
+           {"topic": "integration-events", "type": "com.techcorp.integration.webhook.received"})
+    assert r.status_code == 201, r.text
+    trigger_id = r.json()["id"]
+
+    def handled():
+        return int(stack.sql("workflow", "SELECT count(*) FROM executions WHERE trigger_id ="
+                                         f" '{trigger_id}'"))
+
+    ids = []
+    for i in range(EVENTS):
+        hook = f"hk_{i:026d}"
+        ids.append(stack.produce_event(
+            "integration-events", me.org_id, "com.techcorp.integration.webhook.received",
+            f"/hooks/{hook}", {"org_id": me.org_id, "hook_id": hook, "payload": {"n": i}}))
+        if i == EVENTS // 3:
+            deadline = time.time() + 60
+            while handled() == 0:  # the consumer is at work
+                assert time.time() < deadline, "no event handled"
+                time.sleep(0.05)
+            os.kill(stack.pid("workflow"), signal.SIGKILL)
+        if i == 2 * EVENTS // 3:
+            stack.stack_cmd("restart-service", "workflow")
+    deadline = time.time() + 120
+    while handled() < EVENTS:
+        assert time.time() < deadline, f"{handled()} of {EVENTS} events started a run"
+        time.sleep(0.2)
+    rows = stack.sql("workflow", "SELECT event_id FROM executions WHERE trigger_id ="
+                                 f" '{trigger_id}'").split()
+    assert sorted(rows) == sorted(ids), "an event lost or started twice"
+    print(f"{EVENTS} events, a kill -9 among them: each started exactly one execution")

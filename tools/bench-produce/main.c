@@ -9,6 +9,9 @@
  *       (exe_<P><counter>), keyed by a workflow per org. KIND api (analytics' ingest load):
  *       com.techcorp.api.request on analytics-events as the gateway sends them, stamped now,
  *       keyed by org, from 50 users per org with varied routes, statuses and latencies.
+ *       KIND webhook (workflow's event-trigger load): com.techcorp.integration.webhook.received
+ *       on integration-events for the org --org names, over 12 hooks, each stamped when sent;
+ *       --rate R paces them at R per second (sent at once, no batching delay).
  *       Prints the count the broker acknowledged; exits 1 when any was refused.
  */
 #include "tc/tc_core.h"
@@ -44,12 +47,13 @@ static void bench_id(char *out, size_t n, const char *kind, const char *prefix, 
 
 int main(int argc, char **argv)
 {
-    const char *brokers = NULL, *prefix = "BENCH", *kind = "workflow";
-    long count = 0, orgs = 100;
+    const char *brokers = NULL, *prefix = "BENCH", *kind = "workflow", *org_id = NULL;
+    long count = 0, orgs = 100, rate = 0;
     static const struct option opts[] = {
         {"brokers", required_argument, 0, 'b'}, {"count", required_argument, 0, 'n'},
         {"orgs", required_argument, 0, 'o'},    {"prefix", required_argument, 0, 'p'},
-        {"kind", required_argument, 0, 'k'},    {0, 0, 0, 0}};
+        {"kind", required_argument, 0, 'k'},    {"org", required_argument, 0, 'g'},
+        {"rate", required_argument, 0, 'r'},    {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         if (c == 'b')
             brokers = optarg;
@@ -61,30 +65,54 @@ int main(int argc, char **argv)
             prefix = optarg;
         else if (c == 'k')
             kind = optarg;
+        else if (c == 'g')
+            org_id = optarg;
+        else if (c == 'r')
+            rate = atol(optarg);
         else
             return 2;
     }
     bool api = kind && strcmp(kind, "api") == 0;
-    if (!brokers || count <= 0 || orgs <= 0 || strlen(prefix) > 12 ||
-        (!api && strcmp(kind, "workflow") != 0)) {
+    bool webhook = kind && strcmp(kind, "webhook") == 0;
+    if (!brokers || count <= 0 || orgs <= 0 || rate < 0 || strlen(prefix) > 12 ||
+        (!api && !webhook && strcmp(kind, "workflow") != 0) || (webhook && !org_id) ||
+        (org_id && strlen(org_id) > 64)) {
         fprintf(stderr, "usage: bench-produce --brokers HOST:PORT --count N [--orgs K] "
-                        "[--prefix P (at most 12 characters)] [--kind workflow|api]\n");
+                        "[--prefix P (at most 12 characters)] [--kind workflow|api|webhook] "
+                        "[--org ORG_ID (webhook)] [--rate PER_SECOND]\n");
         return 2;
     }
     tc_producer_opts_t po = {.brokers = brokers,
                              .client_id = "bench-produce",
-                             .linger_ms = 20,
+                             .linger_ms = webhook ? 0 : 20,
                              .queue_max_messages = 1000000};
     tc_producer_t *p = tc_producer_new(&po);
     if (!p)
         return 1;
     char now[TC_RFC3339_LEN];
     tc_time_format(tc_now_ms(), now);
+    const int64_t t0 = tc_mono_ms();
     for (long i = 0; i < count; i++) {
         char org[80], key[80], sub[80], id[80], source[128], data[768];
         bench_id(org, sizeof org, "org", prefix, i % orgs);
         bench_id(id, sizeof id, "evt", prefix, i);
-        if (api) {
+        if (rate > 0) {
+            int64_t due = t0 + i * 1000 / rate;
+            if (due > tc_mono_ms())
+                tc_sleep_ms(due - tc_mono_ms());
+        }
+        if (webhook) {
+            tc_time_format(tc_now_ms(), now);
+            bench_id(key, sizeof key, "hk", prefix, i % 12);
+            bench_id(sub, sizeof sub, "req", prefix, i);
+            snprintf(source, sizeof source, "/hooks/%s", key);
+            snprintf(data, sizeof data,
+                     "{\"org_id\":\"%s\",\"hook_id\":\"%s\",\"request_id\":\"%s\","
+                     "\"sender_id\":null,\"verification\":\"hmac\","
+                     "\"content_type\":\"application/json\",\"body_bytes\":9,"
+                     "\"payload\":{\"n\":%ld},\"payload_omitted\":false,\"received_at\":\"%s\"}",
+                     org_id, key, sub, i, now);
+        } else if (api) {
             static const char *const routes[] = {"users", "workflows", "search", "billing"};
             static const int statuses[] = {200, 200, 200, 201, 404, 500};
             bench_id(sub, sizeof sub, "usr", prefix, (i / orgs) % 50);
@@ -112,16 +140,19 @@ int main(int argc, char **argv)
         tc_event_t ev = {.specversion = "1.0",
                          .id = id,
                          .source = source,
-                         .type = api ? "com.techcorp.api.request"
-                                     : "com.techcorp.workflow.execution.started",
-                         .time = api ? now : "2026-01-01T00:00:00.000Z",
+                         .type = webhook ? "com.techcorp.integration.webhook.received"
+                                 : api   ? "com.techcorp.api.request"
+                                         : "com.techcorp.workflow.execution.started",
+                         .time = api || webhook ? now : "2026-01-01T00:00:00.000Z",
                          .datacontenttype = "application/json",
                          .partitionkey = key,
                          .data = data,
                          .data_len = strlen(data)};
         int rc;
-        while ((rc = tc_producer_send(p, api ? "analytics-events" : "workflow-events", &ev,
-                                      delivered, NULL)) == TC_EAGAIN)
+        const char *topic = webhook ? "integration-events"
+                            : api   ? "analytics-events"
+                                    : "workflow-events";
+        while ((rc = tc_producer_send(p, topic, &ev, delivered, NULL)) == TC_EAGAIN)
             tc_producer_flush(p, 100);
         if (rc != TC_OK) {
             fprintf(stderr, "bench-produce: send: %s\n", tc_strerror(rc));

@@ -52,6 +52,22 @@ int tc_event_decode_parts(const rd_kafka_headers_t *hdrs, const void *key, size_
                           const void *value, size_t len, tc_event_t *ev, const char **why);
 void tc_event_clear(tc_event_t *ev);
 
+/*
+ * The org an event belongs to: data.org_id when it is a string, else the id in a source of
+ * "/orgs/<id>" (the org's own events; a resource under an org carries data.org_id). false when
+ * the event names no org, or its id does not fit in orglen. For consumers that act per org
+ * (webhook fan-out, workflow event triggers).
+ */
+bool tc_event_org(const char *source, const cJSON *data, char *org, size_t orglen);
+/*
+ * The event as a CloudEvents JSON object in structured mode (what a webhook endpoint receives
+ * as its body): specversion, id, source, type, subject, time, datacontenttype, and data as JSON
+ * when the content type is JSON and the data parses, else as a string, or as data_base64 when
+ * it is not UTF-8 text. partitionkey and traceparent stay out. Caller owns the result; NULL
+ * when ev is NULL or out of memory.
+ */
+cJSON *tc_event_json(const tc_event_t *ev);
+
 /* ------------------------------------------------------------------ producer */
 
 typedef struct tc_producer tc_producer_t;

@@ -1,11 +1,13 @@
 /*
  * CloudEvents 1.0 over Kafka in binary content mode: ce_* headers, content-type, key =
- * partitionkey, value = data; validation on both the encoding and the decoding side.
+ * partitionkey, value = data; validation on both the encoding and the decoding side. Also the
+ * org an event belongs to and the event as structured-mode JSON.
  */
 #include <criterion/criterion.h>
 
 #include "tc/tc_core.h"
 #include "tc/tc_events.h"
+#include "tc/tc_json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -460,4 +462,153 @@ Test(tc_event, type_patterns)
     cr_assert_not(tc_event_type_match(".*", "x"), "no prefix: not a pattern, not this type");
     cr_assert_not(tc_event_type_match(NULL, "x"));
     cr_assert_not(tc_event_type_match("x", NULL));
+}
+
+/* ------------------------------------------------------------------ org and structured mode */
+
+static cJSON *parse(const char *text)
+{
+    cJSON *v = cJSON_Parse(text);
+    cr_assert_not_null(v, "bad test JSON: %s", text);
+    return v;
+}
+
+Test(event_org, the_org_from_data_or_source)
+{
+    char org[32];
+    cJSON *d = parse("{\"org_id\":\"org_1\",\"id\":\"usr_1\"}");
+    cr_assert(tc_event_org("/users/usr_1", d, org, sizeof org));
+    cr_assert_str_eq(org, "org_1");
+    cr_assert(tc_event_org("/orgs/org_2", d, org, sizeof org)); /* data wins */
+    cr_assert_str_eq(org, "org_1");
+    cJSON *none = parse("{\"id\":\"usr_1\",\"org_id\":42}");
+    cr_assert(tc_event_org("/orgs/org_2", none, org, sizeof org));
+    cr_assert_str_eq(org, "org_2");
+    cr_assert(tc_event_org("/orgs/org_3", NULL, org, sizeof org));
+    cr_assert_str_eq(org, "org_3");
+    cr_assert_not(tc_event_org("/users/usr_1", none, org, sizeof org));
+    cr_assert_str_eq(org, "");
+    cr_assert_not(tc_event_org("/orgs/", none, org, sizeof org));
+    cr_assert_not(tc_event_org("/orgs/org_2/members/usr_1", none, org, sizeof org));
+    cr_assert_not(tc_event_org("/organisations/org_2", none, org, sizeof org));
+    cr_assert_not(tc_event_org(NULL, NULL, org, sizeof org));
+    cJSON_Delete(d);
+    cJSON_Delete(none);
+}
+
+Test(event_org, an_org_that_does_not_fit_or_is_empty)
+{
+    char org[6];
+    cJSON *d = parse("{\"org_id\":\"org_12\"}"); /* 6 characters + NUL */
+    cr_assert_not(tc_event_org("/users/x", d, org, sizeof org));
+    char big[7];
+    cr_assert(tc_event_org("/users/x", d, big, sizeof big));
+    cr_assert_str_eq(big, "org_12");
+    cJSON *empty = parse("{\"org_id\":\"\"}");
+    cr_assert_not(tc_event_org("/users/x", empty, big, sizeof big));
+    cr_assert_not(tc_event_org("/orgs/org_123456", NULL, big, sizeof big));
+    cJSON_Delete(d);
+    cJSON_Delete(empty);
+}
+
+static tc_event_t sample_event(const char *ct, const char *data)
+{
+    return (tc_event_t){.specversion = "1.0",
+                        .id = "evt_1",
+                        .source = "/users/usr_1",
+                        .type = "com.techcorp.user.created",
+                        .time = "2024-01-02T03:04:05Z",
+                        .datacontenttype = (char *)ct,
+                        .partitionkey = "usr_1",
+                        .traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                        .data = (char *)data,
+                        .data_len = data ? strlen(data) : 0};
+}
+
+Test(event_json, a_structured_cloudevent_with_json_data)
+{
+    tc_event_t ev = sample_event("application/json", "{\"id\":\"usr_1\",\"n\":2}");
+    cJSON *p = tc_event_json(&ev);
+    cr_assert_not_null(p);
+    char *text = cJSON_PrintUnformatted(p);
+    cr_assert_str_eq(text, "{\"specversion\":\"1.0\",\"id\":\"evt_1\",\"source\":\"/users/usr_1\","
+                           "\"type\":\"com.techcorp.user.created\",\"time\":\"2024-01-02T03:04:"
+                           "05Z\",\"datacontenttype\":\"application/json\",\"data\":{\"id\":"
+                           "\"usr_1\",\"n\":2}}");
+    free(text);
+    cJSON_Delete(p);
+}
+
+Test(event_json, subject_when_set_and_internal_attributes_never)
+{
+    tc_event_t ev = sample_event(NULL, "[1,2]");
+    ev.subject = "usr_1";
+    cJSON *p = tc_event_json(&ev);
+    cr_assert_str_eq(tc_json_get_str(p, "subject"), "usr_1");
+    cr_assert_str_eq(tc_json_get_str(p, "datacontenttype"), "application/json");
+    cr_assert(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(p, "data")));
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(p, "partitionkey"));
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(p, "traceparent"));
+    cJSON_Delete(p);
+    ev.subject = NULL;
+    p = tc_event_json(&ev);
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(p, "subject"));
+    cJSON_Delete(p);
+}
+
+Test(event_json, data_that_is_not_json_is_a_string)
+{
+    const struct {
+        const char *ct, *data;
+    } cases[] = {
+        {"text/plain", "{\"looks\":\"like json\"}"},
+        {"application/json", "{not json"},
+        {"application/json", "{\"a\":1} trailing"},
+        {"application/cloudevents+json; charset=utf-8", "hello\r\nworld"},
+    };
+    for (size_t i = 0; i < TC_ARRAY_LEN(cases); i++) {
+        tc_event_t ev = sample_event(cases[i].ct, cases[i].data);
+        cJSON *p = tc_event_json(&ev);
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(p, "data");
+        cr_assert(cJSON_IsString(d), "%s", cases[i].data);
+        cr_assert_str_eq(d->valuestring, cases[i].data);
+        cr_assert_str_eq(tc_json_get_str(p, "datacontenttype"), cases[i].ct);
+        cJSON_Delete(p);
+    }
+}
+
+Test(event_json, json_ish_types_parse)
+{
+    const char *types[] = {"application/json; charset=utf-8", "Application/JSON",
+                           "application/vnd.techcorp+json", "text/json"};
+    for (size_t i = 0; i < TC_ARRAY_LEN(types); i++) {
+        tc_event_t ev = sample_event(types[i], " {\"a\":true}\n");
+        cJSON *p = tc_event_json(&ev);
+        cr_assert(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(p, "data")), "%s", types[i]);
+        cJSON_Delete(p);
+    }
+}
+
+Test(event_json, data_that_is_not_text_is_base64_and_no_data_is_none)
+{
+    const char bytes[] = {'a', '\0', (char)0xff, 'b'};
+    tc_event_t ev = sample_event("application/octet-stream", NULL);
+    ev.data = (char *)bytes;
+    ev.data_len = sizeof bytes;
+    cJSON *p = tc_event_json(&ev);
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(p, "data"));
+    cr_assert_str_eq(tc_json_get_str(p, "data_base64"), "YQD/Yg==");
+    cJSON_Delete(p);
+    ev = sample_event("application/json", NULL);
+    p = tc_event_json(&ev);
+    cr_assert_not_null(p);
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(p, "data"));
+    cJSON_Delete(p);
+    /* the length counts, not a NUL: data need not end with one */
+    ev = sample_event("application/json", "{\"a\":1}XYZ");
+    ev.data_len = 7;
+    p = tc_event_json(&ev);
+    cr_assert(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(p, "data")));
+    cJSON_Delete(p);
+    cr_assert_null(tc_event_json(NULL));
 }

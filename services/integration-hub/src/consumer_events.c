@@ -42,13 +42,13 @@ static int on_event(const tc_event_t *ev, const char *topic, tc_dbconn_t *tx, vo
         return TC_OK;
     }
     char org[64];
-    if (!hub_event_org(ev->source, data, org, sizeof org)) {
+    if (!tc_event_org(ev->source, data, org, sizeof org)) {
         cJSON_Delete(data);
         tc_metric_inc(m_fanout, 1, topic, "no_org");
         return TC_OK; /* not an org's event: no endpoint may receive it */
     }
     cJSON_Delete(data);
-    cJSON *payload = hub_payload(ev);
+    cJSON *payload = tc_event_json(ev);
     char *text = payload ? cJSON_PrintUnformatted(payload) : NULL;
     cJSON_Delete(payload);
     if (!text)

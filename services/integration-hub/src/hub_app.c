@@ -5,30 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Splits INTEGRATION_WEBHOOK_TOPICS ("user-events,workflow-events") into app->topics. */
-static void parse_topics(hub_app_t *app, tc_config_t *cfg, const char *text)
-{
-    app->topics_buf = strdup(text);
-    if (!app->topics_buf) {
-        tc_config_fail(cfg, "INTEGRATION_WEBHOOK_TOPICS", "out of memory");
-        return;
-    }
-    int n = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(app->topics_buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
-        size_t len = strlen(t);
-        /* notification-events carries invitation and reset links: never a customer's webhook */
-        if (n == HUB_MAX_TOPICS || len < 8 || strcmp(t + len - 7, "-events") != 0 ||
-            strcmp(t, "notification-events") == 0) {
-            tc_config_fail(cfg, "INTEGRATION_WEBHOOK_TOPICS",
-                           "must list up to 16 *-events topics (never notification-events)");
-            return;
-        }
-        app->topics[n++] = t;
-    }
-    app->topics[n] = NULL;
-}
-
 void hub_app_config(hub_app_t *app, tc_config_t *cfg)
 {
     memset(app, 0, sizeof *app);
@@ -51,9 +27,9 @@ void hub_app_config(hub_app_t *app, tc_config_t *cfg)
     if (app->nschedule < 1)
         tc_config_fail(cfg, "INTEGRATION_RETRY_SCHEDULE_S",
                        "must be comma-separated seconds, the first 0, at most 32, each <= 7 days");
-    parse_topics(app, cfg,
-                 tc_config_str(cfg, "INTEGRATION_WEBHOOK_TOPICS",
-                               "user-events,workflow-events,integration-events"));
+    tc_config_topics(cfg, "INTEGRATION_WEBHOOK_TOPICS",
+                     "user-events,workflow-events,integration-events", &app->topics_buf,
+                     app->topics, HUB_MAX_TOPICS);
     app->egress.allow_private = app->allow_private;
     app->egress.connect_timeout_ms =
         (int)tc_config_int(cfg, "INTEGRATION_CONNECT_TIMEOUT_MS", 3000, 100, 60000);

@@ -1,14 +1,14 @@
 /*
  * hub_model.h: the integration hub's domain, without I/O: Standard Webhooks signing of what
  * the hub sends, verification of what senders post to inbound hooks (Standard Webhooks,
- * GitHub, Stripe), the retry schedule, event-type filters, validation of endpoint and hook
- * bodies, and the payload an endpoint receives. Times are Unix seconds passed in by the
- * caller, so every rule is testable without a clock.
+ * GitHub, Stripe), the retry schedule, event-type filters and validation of endpoint and hook
+ * bodies. Times are Unix seconds passed in by the caller, so every rule is testable without a
+ * clock. (The org of an event and the payload an endpoint receives are libcommon's
+ * tc_event_org and tc_event_json.)
  */
 #ifndef HUB_MODEL_H
 #define HUB_MODEL_H
 
-#include "tc/tc_events.h"
 #include "tc/tc_json.h"
 
 #include <cjson/cJSON.h>
@@ -124,19 +124,6 @@ bool hub_filter_valid(const char *filter);
 bool hub_filter_match(const char *filter, const char *type);
 /* Does any filter of a JSON array of strings match? */
 bool hub_filters_match(const cJSON *filters, const char *type);
-
-/* ------------------------------------------------------------------ events */
-/*
- * The org an event belongs to: data.org_id when it is a string, else the id in a source of
- * "/orgs/<id>" (the org's own events). false when the event names no org (it is delivered to
- * no endpoint).
- */
-bool hub_event_org(const char *source, const cJSON *data, char *org, size_t orglen);
-
-/* The body an endpoint receives: the CloudEvent in structured JSON (specversion, id, source,
- * type, subject, time, datacontenttype, data as JSON when it parses, else as a string). NULL
- * when out of memory. */
-cJSON *hub_payload(const tc_event_t *ev);
 
 /* ------------------------------------------------------------------ validation */
 #define HUB_URL_MAX         2048

@@ -30,4 +30,11 @@ void h_schedules_get(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_schedules_patch(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_schedules_delete(tc_req_t *req, tc_resp_t *resp, void *ud);
 
+/* /v1/workflows/{id}/event-triggers */
+void h_triggers_list(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_triggers_create(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_triggers_get(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_triggers_patch(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_triggers_delete(tc_req_t *req, tc_resp_t *resp, void *ud);
+
 #endif

@@ -13,6 +13,9 @@ int main(void)
         .needs = TC_NEED_DB | TC_NEED_KAFKA | TC_NEED_AUTH,
         .migrations = tc_service_migrations,
         .nmigrations = tc_service_migrations_count,
+        /* the executor's workers (WORKFLOW_WORKERS, 8 by default), the branch sweeper, the
+         * schedule firer and the plans and triggers consumers */
+        .background_conns = 12,
     };
     tc_service_t *svc = tc_service_new(&def);
     if (!svc)
@@ -30,6 +33,8 @@ int main(void)
         rc = scheduler_start(&app);
     if (rc == TC_OK)
         rc = consumer_plans_start(&app);
+    if (rc == TC_OK)
+        rc = consumer_triggers_start(&app);
     int exit_code = rc == TC_OK ? tc_service_run(svc) : 1;
     tc_service_free(svc);
     workflow_app_free(&app);

@@ -13,7 +13,7 @@ int workflow_routes(workflow_app_t *app)
 {
     const tc_role_t viewer = TC_ROLE_VIEWER, editor = TC_ROLE_EDITOR;
     const size_t def = WF_DEFINITION_MAX + 64 * 1024, input = WF_PAYLOAD_MAX + 16 * 1024,
-                 none = TC_BODY_NONE;
+                 small = 16 * 1024, none = TC_BODY_NONE;
     const tc_route_t routes[] = {
         {"GET", "/v1/workflows", h_workflows_list, app, TC_USER, viewer, none, WF_R},
         {"POST", "/v1/workflows", h_workflows_create, app, TC_USER_JSON, editor, def, WF_W},
@@ -34,6 +34,16 @@ int workflow_routes(workflow_app_t *app)
          editor, input, WF_W},
         {"DELETE", "/v1/workflows/{id}/schedules/{sid}", h_schedules_delete, app, TC_USER, editor,
          none, WF_W},
+        {"GET", "/v1/workflows/{id}/event-triggers", h_triggers_list, app, TC_USER, viewer, none,
+         WF_R},
+        {"POST", "/v1/workflows/{id}/event-triggers", h_triggers_create, app, TC_USER_JSON, editor,
+         small, WF_W},
+        {"GET", "/v1/workflows/{id}/event-triggers/{tid}", h_triggers_get, app, TC_USER, viewer,
+         none, WF_R},
+        {"PATCH", "/v1/workflows/{id}/event-triggers/{tid}", h_triggers_patch, app, TC_USER_JSON,
+         editor, small, WF_W},
+        {"DELETE", "/v1/workflows/{id}/event-triggers/{tid}", h_triggers_delete, app, TC_USER,
+         editor, none, WF_W},
         {"GET", "/v1/executions", h_executions_list, app, TC_USER, viewer, none, WF_R},
         {"GET", "/v1/executions/{id}", h_executions_get, app, TC_USER, viewer, none, WF_R},
         {"GET", "/v1/executions/{id}/history", h_executions_history, app, TC_USER, viewer, none,

@@ -5,9 +5,9 @@
  * crash before the commit leaves the schedule as it was for the next firer, so each scheduled
  * time starts once across replicas and restarts (the unique index on executions backs it).
  */
-#include "events_out.h"
 #include "schedule_model.h"
 #include "store.h"
+#include "trigger_start.h"
 #include "workflow_app.h"
 #include "workflow_model.h"
 #include "asl.h"
@@ -36,33 +36,17 @@ static int start(workflow_app_t *app, tc_dbconn_t *tx, sched_fire_t *f, int64_t 
     int rc = store_sched_started(tx, f, t, &started);
     if (rc != TC_OK || started)
         return rc;
-    wf_limits_t lim;
-    wf_plan_limits(f->plan, app->free_plan, &lim);
-    char exec_id[TC_ID_MAX], month[11], start_at[ASL_NAME_MAX + 1], at[TC_RFC3339_LEN];
-    exec_start_t e = {.id = exec_id,
-                      .org_id = f->org_id,
-                      .workflow_id = f->workflow_id,
-                      .input = f->input,
-                      .start_at = start_at,
-                      .month = month,
-                      .trigger = "schedule",
-                      .schedule_id = f->id,
-                      .scheduled_at = at,
-                      .max_per_month = lim.executions_per_month};
-    rc = store_wf_current(tx, f->org_id, f->workflow_id, &e.version, &e.timeout_s, start_at,
-                          sizeof start_at);
-    if (rc == TC_OK)
-        rc = tc_id_new("exe", exec_id, sizeof exec_id);
-    if (rc != TC_OK)
-        return rc;
+    char exec_id[TC_ID_MAX], at[TC_RFC3339_LEN];
     tc_time_format(t * 1000, at);
-    /* counted in the month it starts, as an API start is */
-    wf_month_of(f->now_ms, month);
-    cJSON *json = NULL;
-    rc = store_exec_start(tx, &e, &json);
-    if (rc == TC_OK)
-        rc = events_execution(tx, f->org_id, json);
-    cJSON_Delete(json);
+    wf_trigger_start_t s = {.org_id = f->org_id,
+                            .workflow_id = f->workflow_id,
+                            .input = f->input,
+                            .plan = f->plan,
+                            .trigger = "schedule",
+                            .schedule_id = f->id,
+                            .scheduled_at = at,
+                            .now_ms = f->now_ms};
+    rc = wf_trigger_start(app, tx, &s, exec_id);
     if (rc == TC_OK) {
         f->last_s = t;
         snprintf(f->last_execution_id, sizeof f->last_execution_id, "%s", exec_id);

@@ -34,6 +34,9 @@ int store_wf_list(tc_dbconn_t *c, const char *org_id, const tc_page_t *page, cJS
 int store_wf_update(tc_dbconn_t *tx, const wf_row_t *w, cJSON **out);
 /* Deletes a live workflow; *out: its representation as deleted (for the event). */
 int store_wf_delete(tc_dbconn_t *tx, const char *org_id, const char *id, cJSON **out);
+/* Locks a live workflow of the org (TC_ENOTFOUND without one): what a count of its schedules
+ * or triggers is made under. */
+int store_wf_lock(tc_dbconn_t *tx, const char *org_id, const char *id);
 /* The current version of a live workflow: *version, *timeout_s (the definition's
  * TimeoutSeconds, 0 = none) and its StartAt (start_at, n bytes). */
 int store_wf_current(tc_dbconn_t *c, const char *org_id, const char *id, int *version,
@@ -45,6 +48,7 @@ typedef struct {
     const char *id, *org_id, *workflow_id, *input, *start_at, *started_by, *month;
     const char *trigger;                    /* NULL: "api" */
     const char *schedule_id, *scheduled_at; /* a scheduled start (RFC 3339), else NULL */
+    const char *trigger_id, *event_id;      /* a start by an event trigger, else NULL */
     int version;
     int timeout_s;         /* the definition's TimeoutSeconds; 0 = none */
     int64_t max_per_month; /* WF_UNLIMITED: no limit */
@@ -185,6 +189,44 @@ int store_sched_claim(tc_dbconn_t *tx, const char (*skip)[TC_ID_MAX], int n, sch
 /* Has the held schedule f started scheduled time t already (*started)? */
 int store_sched_started(tc_dbconn_t *tx, const sched_fire_t *f, int64_t t, bool *started);
 int store_sched_save(tc_dbconn_t *tx, const sched_fire_t *f);
+
+/* ------------------------------------------------------------------ event triggers */
+
+/* An event trigger as written (create) or changed (update: NULL strings and enabled -1 are
+ * kept; clear_condition removes the condition). */
+typedef struct {
+    const char *id, *org_id, *workflow_id, *name, *topic, *type, *condition, *plan, *created_by;
+    int enabled;
+    bool clear_condition;
+} trig_row_t;
+
+/* Inserts a trigger of a live workflow (TC_ENOTFOUND without one, TC_EDENIED when it has max
+ * triggers already; counted under the workflow's lock). */
+int store_trig_insert(tc_dbconn_t *tx, const trig_row_t *t, int max, cJSON **out);
+int store_trig_get(tc_dbconn_t *c, const char *org_id, const char *workflow_id, const char *id,
+                   cJSON **out);
+int store_trig_list(tc_dbconn_t *c, const char *org_id, const char *workflow_id,
+                    const tc_page_t *page, cJSON **data, char *next_key, size_t keylen);
+int store_trig_update(tc_dbconn_t *tx, const trig_row_t *t, cJSON **out);
+int store_trig_delete(tc_dbconn_t *tx, const char *org_id, const char *workflow_id, const char *id);
+
+/* One of an org's enabled triggers on a topic, for an event to be matched against. */
+typedef struct {
+    char id[TC_ID_MAX], workflow_id[TC_ID_MAX], plan[32];
+    char *type, *condition; /* condition NULL: none */
+} trig_match_t;
+
+/* The org's enabled triggers on topic (*out malloc'd, *n of them; trig_match_free). The plan
+ * is the org's as auth announced it last, else the trigger's. */
+int store_trig_for_event(tc_dbconn_t *tx, const char *org_id, const char *topic, trig_match_t **out,
+                         int *n);
+void trig_match_free(trig_match_t *m, int n);
+/* Has trigger id started an execution for event_id already (*started)? */
+int store_trig_started(tc_dbconn_t *tx, const char *id, const char *event_id, bool *started);
+/* Records what event_id did to trigger id: started exec_id, or (exec_id NULL) was skipped for
+ * skip_reason. */
+int store_trig_fired(tc_dbconn_t *tx, const char *id, const char *event_id, const char *exec_id,
+                     const char *skip_reason);
 
 /* ------------------------------------------------------------------ org plans */
 

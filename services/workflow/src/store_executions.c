@@ -15,7 +15,7 @@
     " CASE WHEN status = 'RUNNING' THEN state END, steps, " TC_DB_TS("started_at") ","            \
     " " TC_DB_TS("stopped_at") ","                                                                 \
     " (extract(epoch FROM (coalesce(stopped_at, now()) - started_at)) * 1000)::bigint,"           \
-    " parent_id, branch_index, schedule_id, " TC_DB_TS("scheduled_at")
+    " parent_id, branch_index, schedule_id, " TC_DB_TS("scheduled_at") ", trigger_id, event_id"
 /* clang-format on */
 
 static cJSON *exec_json(const PGresult *r, int i)
@@ -32,7 +32,8 @@ static cJSON *exec_json(const PGresult *r, int i)
         tc_db_json_str(o, "stopped_at", r, i, 13) && tc_db_json_int(o, "duration_ms", r, i, 14) &&
         tc_db_json_str(o, "parent_execution_id", r, i, 15) &&
         tc_db_json_int(o, "branch_index", r, i, 16) && tc_db_json_str(o, "schedule_id", r, i, 17) &&
-        tc_db_json_str(o, "scheduled_at", r, i, 18);
+        tc_db_json_str(o, "scheduled_at", r, i, 18) && tc_db_json_str(o, "trigger_id", r, i, 19) &&
+        tc_db_json_str(o, "event_id", r, i, 20);
     if (!ok) {
         cJSON_Delete(o);
         return NULL;
@@ -92,12 +93,12 @@ int store_exec_start(tc_dbconn_t *tx, const exec_start_t *e, cJSON **out)
     rc = tc_db_qp(tx, NULL, "exec_insert",
                   "INSERT INTO executions (id, org_id, workflow_id, version, started_by, input,"
                   " state, state_input, state_entered_at, due_at, deadline_at, history_seq,"
-                  " trigger, schedule_id, scheduled_at)"
+                  " trigger, schedule_id, scheduled_at, trigger_id, event_id)"
                   " VALUES ($1,$2,$3,$4::int,$5,$6::json,$7,$6::json,now(),now(),"
                   " CASE WHEN $8::int > 0 THEN now() + make_interval(secs => $8::int) END, 1,"
-                  " coalesce($9, 'api'), $10, $11::timestamptz)",
+                  " coalesce($9, 'api'), $10, $11::timestamptz, $12, $13)",
                   e->id, e->org_id, e->workflow_id, ver, e->started_by, e->input, e->start_at,
-                  timeout, e->trigger, e->schedule_id, e->scheduled_at);
+                  timeout, e->trigger, e->schedule_id, e->scheduled_at, e->trigger_id, e->event_id);
     if (rc == TC_OK)
         rc = tc_db_qp(tx, NULL, "exec_started_event",
                       "INSERT INTO execution_history (execution_id, seq, type, details)"

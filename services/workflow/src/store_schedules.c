@@ -62,21 +62,14 @@ static void fmt_i64(char *buf, size_t n, int64_t v)
     snprintf(buf, n, "%lld", (long long)v);
 }
 
-/* Locks the live workflow, then counts its schedules (*count): a statement of its own, so
- * the count sees every schedule committed while this one waited for the lock. */
+/* Counts the workflow's schedules under its lock (*count): a statement of its own after the
+ * lock, so it sees every schedule committed while this one waited. */
 static int lock_workflow(tc_dbconn_t *tx, const char *org_id, const char *workflow_id, int *count)
 {
-    PGresult *r = NULL;
-    int rc = tc_db_qp(tx, &r, "sched_wf_lock",
-                      "SELECT 1 FROM workflows WHERE org_id=$1 AND id=$2 AND deleted_at IS NULL"
-                      " FOR UPDATE",
-                      org_id, workflow_id);
-    if (rc == TC_OK && PQntuples(r) != 1)
-        rc = TC_ENOTFOUND;
-    PQclear(r);
+    int rc = store_wf_lock(tx, org_id, workflow_id);
     if (rc != TC_OK)
         return rc;
-    r = NULL;
+    PGresult *r = NULL;
     rc = tc_db_qp(tx, &r, "sched_count", "SELECT count(*) FROM schedules WHERE workflow_id=$1",
                   workflow_id);
     if (rc == TC_OK)

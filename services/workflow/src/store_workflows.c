@@ -162,10 +162,26 @@ int store_wf_delete(tc_dbconn_t *tx, const char *org_id, const char *id, cJSON *
                       " ON v.workflow_id = w.id AND v.version = w.version",
                       org_id, id);
     rc = one(rc, r, out);
-    /* its schedules go with it: nothing is left to fire a deleted workflow */
+    /* its schedules and triggers go with it: nothing is left to start a deleted workflow */
     if (rc == TC_OK)
         rc = tc_db_qp(tx, NULL, "wf_delete_schedules",
                       "DELETE FROM schedules WHERE org_id=$1 AND workflow_id=$2", org_id, id);
+    if (rc == TC_OK)
+        rc = tc_db_qp(tx, NULL, "wf_delete_triggers",
+                      "DELETE FROM event_triggers WHERE org_id=$1 AND workflow_id=$2", org_id, id);
+    return rc;
+}
+
+int store_wf_lock(tc_dbconn_t *tx, const char *org_id, const char *id)
+{
+    PGresult *r = NULL;
+    int rc = tc_db_qp(tx, &r, "wf_lock",
+                      "SELECT 1 FROM workflows WHERE org_id=$1 AND id=$2 AND deleted_at IS NULL"
+                      " FOR UPDATE",
+                      org_id, id);
+    if (rc == TC_OK && PQntuples(r) != 1)
+        rc = TC_ENOTFOUND;
+    PQclear(r);
     return rc;
 }
 

@@ -2,6 +2,7 @@
 #include "workflow_model.h"
 #include "tc/tc_core.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 void workflow_app_config(workflow_app_t *app, tc_config_t *cfg)
@@ -21,6 +22,9 @@ void workflow_app_config(workflow_app_t *app, tc_config_t *cfg)
     app->egress.max_response_bytes = (size_t)tc_config_int(cfg, "WORKFLOW_HTTP_MAX_RESPONSE_BYTES",
                                                            WF_PAYLOAD_MAX, 1024, WF_PAYLOAD_MAX);
     app->egress.user_agent = "techcorp-workflow";
+    tc_config_topics(cfg, "WORKFLOW_TRIGGER_TOPICS",
+                     "integration-events,user-events,billing-events", &app->trigger_topics_buf,
+                     app->trigger_topics, WF_TRIGGER_TOPICS);
 }
 
 int workflow_app_init(workflow_app_t *app, tc_service_t *svc)
@@ -35,6 +39,7 @@ int workflow_app_init(workflow_app_t *app, tc_service_t *svc)
 void workflow_app_free(workflow_app_t *app)
 {
     tc_wake_destroy(&app->wake);
+    free(app->trigger_topics_buf);
     memset(app, 0, sizeof *app);
 }
 

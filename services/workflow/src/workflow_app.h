@@ -11,7 +11,8 @@
 
 #include <stdbool.h>
 
-#define WF_MAX_WORKERS 32
+#define WF_MAX_WORKERS    32
+#define WF_TRIGGER_TOPICS 16
 
 typedef struct workflow_app workflow_app_t;
 
@@ -32,6 +33,10 @@ struct workflow_app {
     int max_steps;           /* WORKFLOW_MAX_STEPS: states one execution may enter */
     int lease_grace_ms;      /* WORKFLOW_LEASE_GRACE_MS: a Task's lease beyond its timeout */
     tc_egress_opts_t egress; /* tc:http (WORKFLOW_HTTP_ALLOW_PRIVATE, …) */
+    /* WORKFLOW_TRIGGER_TOPICS: the topics event triggers may name (NULL-terminated) */
+    const char *trigger_topics[WF_TRIGGER_TOPICS + 1];
+    char *trigger_topics_buf;
+    bool triggered; /* the trigger consumer's event started executions (its thread only) */
     /* executor: a start on this replica wakes an idle worker at once */
     wf_worker_t workers[WF_MAX_WORKERS];
     tc_wake_t wake;
@@ -61,5 +66,7 @@ int scheduler_start(workflow_app_t *app);
 /* Registers the consumer of auth-events that keeps orgs' plans (org_plans) for scheduled
  * starts. */
 int consumer_plans_start(workflow_app_t *app);
+/* Registers the consumer of WORKFLOW_TRIGGER_TOPICS that starts event triggers' executions. */
+int consumer_triggers_start(workflow_app_t *app);
 
 #endif

@@ -1,0 +1,31 @@
+/*
+ * trigger_model.h: event triggers without I/O — the request bodies and whether an event
+ * matches a trigger (its type pattern and JSONPath condition).
+ */
+#ifndef WORKFLOW_TRIGGER_MODEL_H
+#define WORKFLOW_TRIGGER_MODEL_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "tc/tc_json.h"
+
+#define WF_TRIGGERS_MAX     20 /* per workflow */
+#define WF_TRIGGER_TYPE_MAX 255
+#define WF_TRIGGER_COND_MAX 1024
+#define WF_TRIGGER_NAME_MAX 128
+
+/* POST /v1/workflows/{id}/event-triggers {topic, type, condition?, name?, enabled?} and PATCH
+ * (every field optional, at least one; condition null removes it): topic one of topics
+ * (NULL-terminated: the topics this deployment reads), type a CloudEvents type, "prefix.*" or
+ * "*", condition a JSONPath over the event ($ is the CloudEvent: $.type, $.data.…). */
+void wf_validate_trigger(tc_jv_t *jv, const cJSON *body, bool create, const char *const *topics);
+
+/* Does an event of type ev_type, as its structured-mode JSON event, match a trigger of
+ * type_pattern and condition (NULL: none)? The condition holds when its path selects
+ * something: a value other than false and null, or (an indefinite path) at least one match. */
+bool wf_trigger_matches(const char *type_pattern, const char *condition, const char *ev_type,
+                        const cJSON *event);
+
+#endif
