@@ -728,6 +728,7 @@ SQL
         ((started >= count)) && break
         sleep 1
     done
+    ((started >= count)) || echo "bench: workflow — only $started of $count events started a run in 120 s" >&2
     wf_wait_done "$wf"
     read -r n p50 p99 < <(wf_sql "
         SELECT count(*), round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),

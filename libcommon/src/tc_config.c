@@ -266,29 +266,43 @@ int tc_config_key32(tc_config_t *cfg, const char *name, uint8_t out[32])
     return TC_OK;
 }
 
+/* Is t a "<name>-events" topic a customer's events may be read from, not yet in topics[0..n)? */
+static bool topic_ok(const char *t, const char **topics, size_t n)
+{
+    size_t len = strlen(t);
+    if (len < 8 || strcmp(t + len - 7, "-events") != 0 || strcmp(t, "notification-events") == 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(topics[i], t) == 0)
+            return false;
+    return true;
+}
+
 void tc_config_topics(tc_config_t *cfg, const char *name, const char *def, char **buf,
                       const char **topics, size_t max)
 {
     topics[0] = NULL;
+    free(*buf);
     *buf = strdup(tc_config_str(cfg, name, def));
     if (!*buf) {
         tc_config_fail(cfg, name, "out of memory");
         return;
     }
     size_t n = 0;
+    bool ok = true;
     char *save = NULL;
-    for (char *t = strtok_r(*buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
-        size_t len = strlen(t);
-        if (n == max || len < 8 || strcmp(t + len - 7, "-events") != 0 ||
-            strcmp(t, "notification-events") == 0) {
-            char problem[96];
-            snprintf(problem, sizeof problem,
-                     "must list up to %zu *-events topics (never notification-events)", max);
-            tc_config_fail(cfg, name, problem);
-            topics[0] = NULL;
-            return;
-        }
-        topics[n++] = t;
+    for (char *t = strtok_r(*buf, ", \t\r\n", &save); t && ok;
+         t = strtok_r(NULL, ", \t\r\n", &save)) {
+        ok = n < max && topic_ok(t, topics, n);
+        if (ok)
+            topics[n++] = t;
+    }
+    if (!ok || n == 0) {
+        char problem[112];
+        snprintf(problem, sizeof problem,
+                 "must list 1 to %zu distinct *-events topics (never notification-events)", max);
+        tc_config_fail(cfg, name, problem);
+        n = 0;
     }
     topics[n] = NULL;
 }

@@ -207,7 +207,7 @@ EVENTS = 60
 
 
 def test_kill_9_while_events_trigger_starts_each_once(stack, healed):
-    me = Wf(stack, plan="enterprise")
+    me = Wf(stack, plan="professional")  # a limited plan: each start is counted
     wf = me.create(machine({"Done": {"Type": "Pass", "End": True}}))
     r = me("POST", f"/v1/workflows/{wf['id']}/event-triggers",
            {"topic": "integration-events", "type": "com.techcorp.integration.webhook.received"})
@@ -239,4 +239,7 @@ def test_kill_9_while_events_trigger_starts_each_once(stack, healed):
     rows = stack.sql("workflow", "SELECT event_id FROM executions WHERE trigger_id ="
                                  f" '{trigger_id}'").split()
     assert sorted(rows) == sorted(ids), "an event lost or started twice"
+    counted = stack.sql("workflow", "SELECT sum(executions) FROM execution_counts WHERE org_id ="
+                                    f" '{me.org_id}'")
+    assert counted == str(EVENTS), f"{counted} starts counted for {EVENTS} runs"
     print(f"{EVENTS} events, a kill -9 among them: each started exactly one execution")

@@ -11,7 +11,8 @@
  *       keyed by org, from 50 users per org with varied routes, statuses and latencies.
  *       KIND webhook (workflow's event-trigger load): com.techcorp.integration.webhook.received
  *       on integration-events for the org --org names, over 12 hooks, each stamped when sent;
- *       --rate R paces them at R per second (sent at once, no batching delay).
+ *       --rate R paces them at R per second (each sent with the producer's shortest linger,
+ *       5 ms).
  *       Prints the count the broker acknowledged; exits 1 when any was refused.
  */
 #include "tc/tc_core.h"

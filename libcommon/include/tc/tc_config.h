@@ -37,10 +37,10 @@ bool tc_config_bool(tc_config_t *cfg, const char *name, bool def);
 /* One of the NULL-terminated choices; returns its index (def_index when unset). */
 int tc_config_enum(tc_config_t *cfg, const char *name, const char *const *choices, int def_index);
 
-/* A comma- or space-separated list of Kafka topics a service reads customers' events from:
- * up to max "<name>-events" topics, never notification-events (it carries invitation and
- * password-reset links), into topics (max + 1 slots, NULL-terminated). *buf owns the
- * strings (free it). Problems go into cfg. */
+/* A comma- or whitespace-separated list of Kafka topics a service reads customers' events
+ * from: 1 to max distinct "<name>-events" topics, never notification-events (it carries
+ * invitation and password-reset links), into topics (max + 1 slots, NULL-terminated). *buf
+ * (NULL or an earlier list, freed) owns the strings. Problems go into cfg. */
 void tc_config_topics(tc_config_t *cfg, const char *name, const char *def, char **buf,
                       const char **topics, size_t max);
 /* Records a problem found by the caller's own validation. */

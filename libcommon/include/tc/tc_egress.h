@@ -13,6 +13,12 @@
 #ifndef TC_EGRESS_H
 #define TC_EGRESS_H
 
+/* The User-Agent of the platform's own calls to customers' addresses: integration-hub's
+ * webhook deliveries and workflow's tc:http Tasks. The hub's inbound hooks refuse both, or a
+ * delivery or Task aimed at one would start what sent it again, without end. */
+#define TC_UA_WEBHOOKS "techcorp-webhooks"
+#define TC_UA_WORKFLOW "techcorp-workflow"
+
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>

@@ -455,25 +455,25 @@ Test(config, topics)
     const char *topics[4];
     char *buf = NULL;
     unset("TC_TEST_TOPICS");
-    tc_config_topics(cfg, "TC_TEST_TOPICS", "user-events, billing-events", &buf, topics, 3);
+    tc_config_topics(cfg, "TC_TEST_TOPICS", "user-events,\tbilling-events\n", &buf, topics, 3);
     cr_assert_eq(tc_config_errors(cfg), 0);
     cr_assert_str_eq(topics[0], "user-events");
     cr_assert_str_eq(topics[1], "billing-events");
     cr_assert_null(topics[2]);
-    free(buf);
-    const char *bad[] = {"a,b", "user-events,notification-events",
-                         "a-events,b-events,c-events,d-events"};
+    const char *bad[] = {
+        "a,b", "user-events,notification-events", "a-events,b-events,c-events,d-events", ",",
+        " ",   "user-events,user-events"};
     for (size_t i = 0; i < TC_ARRAY_LEN(bad); i++) {
         tc_config_t *c = tc_config_new();
         set("TC_TEST_TOPICS", bad[i]);
         tc_config_topics(c, "TC_TEST_TOPICS", "user-events", &buf, topics, 3);
         cr_assert_eq(tc_config_errors(c), 1, "%s accepted", bad[i]);
-        cr_assert(strstr(tc_config_error(c, 0), "up to 3 *-events topics"), "%s",
+        cr_assert(strstr(tc_config_error(c, 0), "1 to 3 distinct *-events topics"), "%s",
                   tc_config_error(c, 0));
         cr_assert_null(topics[0]);
-        free(buf);
         tc_config_free(c);
     }
     unset("TC_TEST_TOPICS");
+    free(buf); /* each call freed the list before it */
     tc_config_free(cfg);
 }

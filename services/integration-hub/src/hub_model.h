@@ -9,6 +9,7 @@
 #ifndef HUB_MODEL_H
 #define HUB_MODEL_H
 
+#include "tc/tc_egress.h"
 #include "tc/tc_json.h"
 
 #include <cjson/cJSON.h>
@@ -32,7 +33,7 @@ bool hub_secret_valid(const char *secret);
 void hub_secret_hint(const char *secret, char out[HUB_HINT_MAX]);
 
 /* ------------------------------------------------------------------ signing (outgoing) */
-#define HUB_USER_AGENT "techcorp-webhooks" /* what deliveries say they are */
+#define HUB_USER_AGENT TC_UA_WEBHOOKS /* what deliveries say they are (tc_egress.h) */
 
 #define HUB_SIG_MAX 64 /* "v1," + base64 of 32 bytes, NUL included */
 

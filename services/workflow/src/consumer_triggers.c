@@ -3,9 +3,9 @@
  * org_id, or an /orgs/<id> source) is matched against that org's enabled triggers on its
  * topic (type pattern, JSONPath condition), and each match starts its workflow with the event
  * (structured-mode CloudEvent JSON) as input, in one transaction per event. The consumer
- * keeps no inbox: the execution a trigger started for an event is itself the record (unique
- * on trigger and event), so a redelivered event finds it and starts nothing again, and the
- * many events no trigger wants cost no write at all. An event of one org never starts
+ * keeps its inbox only for the events some trigger matched (store_trig_seen), so a redelivered
+ * one does nothing again while the many events no trigger wants cost no write at all; the
+ * execution itself is unique on trigger and event as well. An event of one org never starts
  * another org's workflow.
  */
 #include "store.h"
@@ -54,6 +54,25 @@ static int start_one(workflow_app_t *app, tc_dbconn_t *tx, const char *org, cons
     return rc;
 }
 
+/* The triggers of m (n of them) whose type and condition ev matches: marked in hit, counted
+ * in *matched. An event too large to be an input is not evaluated: every trigger of its type
+ * records the skip. */
+static int match_all(const trig_match_t *m, int n, const tc_event_t *ev, const cJSON *event,
+                     bool too_large, bool *hit, int *matched)
+{
+    for (int i = 0; i < n; i++) {
+        hit[i] = false;
+        if (!wf_trigger_type_matches(m[i].type, ev->type))
+            continue;
+        int holds = too_large ? 1 : wf_trigger_condition(m[i].condition, event);
+        if (holds < 0)
+            return holds;
+        hit[i] = holds == 1;
+        *matched += hit[i];
+    }
+    return TC_OK;
+}
+
 /* The org's triggers on topic that ev matches: each starts once. *matched counts them. */
 static int start_matching(workflow_app_t *app, tc_dbconn_t *tx, const char *org, const char *topic,
                           const tc_event_t *ev, int *matched)
@@ -65,15 +84,22 @@ static int start_matching(workflow_app_t *app, tc_dbconn_t *tx, const char *org,
         return rc;
     cJSON *event = tc_event_json(ev);
     char *input = event ? cJSON_PrintUnformatted(event) : NULL;
-    if (!input)
+    bool *hit = calloc((size_t)n, sizeof *hit);
+    if (!input || !hit) {
         rc = TC_ENOMEM;
-    bool too_large = input && strlen(input) > WF_PAYLOAD_MAX;
-    for (int i = 0; rc == TC_OK && i < n; i++) {
-        if (!wf_trigger_matches(m[i].type, m[i].condition, ev->type, event))
-            continue;
-        (*matched)++;
-        rc = start_one(app, tx, org, &m[i], ev, input, too_large);
+        goto cleanup;
     }
+    bool too_large = strlen(input) > WF_PAYLOAD_MAX, seen = false;
+    rc = match_all(m, n, ev, event, too_large, hit, matched);
+    /* an event a trigger wants is recorded, so a redelivery does nothing again: no skip
+     * recorded twice, nor a run started by a trigger resumed or made since */
+    if (rc == TC_OK && *matched > 0)
+        rc = store_trig_seen(tx, ev->id, topic, &seen);
+    for (int i = 0; rc == TC_OK && !seen && i < n; i++)
+        if (hit[i])
+            rc = start_one(app, tx, org, &m[i], ev, input, too_large);
+cleanup:
+    free(hit);
     free(input);
     cJSON_Delete(event);
     trig_match_free(m, n);

@@ -221,6 +221,9 @@ typedef struct {
 int store_trig_for_event(tc_dbconn_t *tx, const char *org_id, const char *topic, trig_match_t **out,
                          int *n);
 void trig_match_free(trig_match_t *m, int n);
+/* Records that an event some trigger matched was handled (the consumer's inbox, kept only for
+ * such events): *seen when it was recorded before (a redelivery: nothing is to be done). */
+int store_trig_seen(tc_dbconn_t *tx, const char *event_id, const char *topic, bool *seen);
 /* Has trigger id started an execution for event_id already (*started)? */
 int store_trig_started(tc_dbconn_t *tx, const char *id, const char *event_id, bool *started);
 /* Records what event_id did to trigger id: started exec_id, or (exec_id NULL) was skipped for

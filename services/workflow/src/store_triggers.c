@@ -179,6 +179,19 @@ int store_trig_for_event(tc_dbconn_t *tx, const char *org_id, const char *topic,
     return TC_OK;
 }
 
+int store_trig_seen(tc_dbconn_t *tx, const char *event_id, const char *topic, bool *seen)
+{
+    PGresult *r = NULL;
+    int rc = tc_db_qp(tx, &r, "trig_seen",
+                      "INSERT INTO processed_events (consumer_group, event_id, topic)"
+                      " VALUES ('workflow.triggers', $1, $2) ON CONFLICT DO NOTHING RETURNING 1",
+                      event_id, topic);
+    if (rc == TC_OK)
+        *seen = PQntuples(r) == 0;
+    PQclear(r);
+    return rc;
+}
+
 int store_trig_started(tc_dbconn_t *tx, const char *id, const char *event_id, bool *started)
 {
     PGresult *r = NULL;

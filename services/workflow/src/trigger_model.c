@@ -62,22 +62,31 @@ void wf_validate_trigger(tc_jv_t *jv, const cJSON *body, bool create, const char
         const char *path = tc_jv_str(jv, body, "condition", 0, 1, WF_TRIGGER_COND_MAX);
         if (path && (strncmp(path, "$$", 2) == 0 || !asl_path_valid(path, false)))
             tc_jv_error(jv, "condition", "must be a JSONPath over the event, starting with $");
+        else if (path && (strstr(path, "..") || strchr(path + 1, '$')))
+            tc_jv_error(jv, "condition",
+                        "may not use recursive descent (..) or $ inside a "
+                        "filter (test the item with @)");
     }
     tc_jv_bool(jv, body, "enabled", 0, true);
 }
 
-bool wf_trigger_matches(const char *type_pattern, const char *condition, const char *ev_type,
-                        const cJSON *event)
+bool wf_trigger_type_matches(const char *type_pattern, const char *ev_type)
 {
-    if (!type_pattern || !ev_type || !tc_event_type_match(type_pattern, ev_type))
-        return false;
+    return type_pattern && ev_type && tc_event_type_match(type_pattern, ev_type);
+}
+
+int wf_trigger_condition(const char *condition, const cJSON *event)
+{
     if (!condition)
-        return true;
+        return 1;
     cJSON *v = NULL;
-    if (asl_path_eval(event, NULL, condition, &v) != TC_OK)
-        return false;
+    int rc = asl_path_eval(event, NULL, condition, &v);
+    if (rc == TC_ENOMEM)
+        return TC_ENOMEM; /* retried: the event is fine */
+    if (rc != TC_OK)
+        return 0; /* selects nothing (or a runtime error of the path): does not hold */
     bool holds =
         cJSON_IsArray(v) ? cJSON_GetArraySize(v) > 0 : !cJSON_IsFalse(v) && !cJSON_IsNull(v);
     cJSON_Delete(v);
-    return holds;
+    return holds ? 1 : 0;
 }

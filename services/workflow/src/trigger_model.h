@@ -19,13 +19,16 @@
 /* POST /v1/workflows/{id}/event-triggers {topic, type, condition?, name?, enabled?} and PATCH
  * (every field optional, at least one; condition null removes it): topic one of topics
  * (NULL-terminated: the topics this deployment reads), type a CloudEvents type, "prefix.*" or
- * "*", condition a JSONPath over the event ($ is the CloudEvent: $.type, $.data.…). */
+ * "*", condition a JSONPath over the event ($ is the CloudEvent: $.type, $.data.…) without
+ * recursive descent (..) and with no $ but the first (filters test @): its cost is then
+ * bounded by the event's size, since one consumer serves every org's triggers. */
 void wf_validate_trigger(tc_jv_t *jv, const cJSON *body, bool create, const char *const *topics);
 
-/* Does an event of type ev_type, as its structured-mode JSON event, match a trigger of
- * type_pattern and condition (NULL: none)? The condition holds when its path selects
- * something: a value other than false and null, or (an indefinite path) at least one match. */
-bool wf_trigger_matches(const char *type_pattern, const char *condition, const char *ev_type,
-                        const cJSON *event);
+/* Does an event of type ev_type match a trigger's type_pattern? */
+bool wf_trigger_type_matches(const char *type_pattern, const char *ev_type);
+/* Does the trigger's condition (NULL: none) hold for the event (its structured-mode JSON)?
+ * It holds when its path selects a value other than false, null and an empty array (an
+ * indefinite path selects the array of its matches). 1 holds, 0 does not, TC_ENOMEM. */
+int wf_trigger_condition(const char *condition, const cJSON *event);
 
 #endif

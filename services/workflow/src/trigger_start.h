@@ -16,7 +16,7 @@ typedef struct {
     const char *trigger;                    /* "schedule" or "event" */
     const char *schedule_id, *scheduled_at; /* a schedule's time (RFC 3339) */
     const char *trigger_id, *event_id;      /* an event trigger's event */
-    int64_t now_ms;                         /* the database's clock: the month counted */
+    int64_t now_ms; /* when it starts: the month counted (a schedule: the database's clock) */
 } wf_trigger_start_t;
 
 /* TC_OK with exec_id, TC_EDENIED over the plan's executions per month, TC_ENOTFOUND when the

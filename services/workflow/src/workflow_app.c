@@ -21,10 +21,9 @@ void workflow_app_config(workflow_app_t *app, tc_config_t *cfg)
         (int)tc_config_int(cfg, "WORKFLOW_HTTP_CONNECT_TIMEOUT_MS", 3000, 100, 60000);
     app->egress.max_response_bytes = (size_t)tc_config_int(cfg, "WORKFLOW_HTTP_MAX_RESPONSE_BYTES",
                                                            WF_PAYLOAD_MAX, 1024, WF_PAYLOAD_MAX);
-    app->egress.user_agent = "techcorp-workflow";
-    tc_config_topics(cfg, "WORKFLOW_TRIGGER_TOPICS",
-                     "integration-events,user-events,billing-events", &app->trigger_topics_buf,
-                     app->trigger_topics, WF_TRIGGER_TOPICS);
+    app->egress.user_agent = TC_UA_WORKFLOW;
+    tc_config_topics(cfg, "WORKFLOW_TRIGGER_TOPICS", "integration-events,billing-events",
+                     &app->trigger_topics_buf, app->trigger_topics, WF_TRIGGER_TOPICS);
 }
 
 int workflow_app_init(workflow_app_t *app, tc_service_t *svc)

@@ -396,13 +396,15 @@ def test_hook_secrets_roles_and_tenancy(stack):
 
 def test_the_platforms_own_webhooks_are_refused(stack):
     """An endpoint pointed at one of the org's inbound hooks would turn each
-    webhook.received into another, without end: requests carrying the hub's own webhook-id
-    (whm_…) or User-Agent are refused before anything is stored."""
+    webhook.received into another, without end, and a workflow's tc:http Task calling one
+    would start its workflow again through an event trigger: requests carrying the hub's own
+    webhook-id (whm_…) or User-Agent, or the workflow service's, are refused before anything
+    is stored."""
     me = Hub(stack)
     hook = me.create_hook("none")
     body = b'{"n": 1}'
     for h in ({"webhook-id": "whm_01JQWPQ5E6EYCNDY0YP57RCYBV"},
-              {"User-Agent": "techcorp-webhooks"}):
+              {"User-Agent": "techcorp-webhooks"}, {"User-Agent": "techcorp-workflow"}):
         assert_error(post(me, hook, body, h), 422, "webhook_loop")
     assert me.hook_requests(hook["id"]) == []
     assert post(me, hook, body, {"webhook-id": "msg_from_elsewhere"}).status_code == 202

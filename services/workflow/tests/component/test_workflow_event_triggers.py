@@ -1,7 +1,8 @@
 """workflow event triggers: the API (validation, tenancy, roles, the per-workflow limit), and
 events on a real Kafka topic starting executions: the event as input, the type pattern and
 JSONPath condition deciding, once per event (a redelivered event starts nothing again), never
-for another org's event, never while paused. Events of one org share a partition key, so a
+for another org's event, never while paused; user-events are not a trigger topic. The events
+of one test share a partition key (the org id, where the hub keys webhooks by hook), so a
 matching event produced last is a barrier: once its execution exists, every event before it
 was handled. Answers are checked against proto/openapi/workflow.yaml."""
 from platform_client import assert_error, eventually, new_id
@@ -67,7 +68,7 @@ def test_bad_event_triggers_are_refused_and_the_org_owns_its_own(stack):
                           {"topic": "notification-events", "type": "com..x",
                            "condition": "data.total", "color": 1}), 422, "validation_failed")
     assert {d["field"] for d in err["details"]} == {"topic", "type", "condition", "color"}, err
-    t = trigger(me, wf["id"], topic="user-events", type="com.techcorp.user.*")
+    t = trigger(me, wf["id"], topic="billing-events", type="com.techcorp.billing.*")
     other = Wf(stack)
     path = f"/v1/workflows/{wf['id']}/event-triggers/{t['id']}"
     assert_error(other("GET", path), 404)
@@ -76,9 +77,9 @@ def test_bad_event_triggers_are_refused_and_the_org_owns_its_own(stack):
     assert viewer("GET", path).status_code == 200
     assert_error(viewer("DELETE", path), 403)
     for _ in range(19):
-        trigger(me, wf["id"], topic="user-events", type="*")
+        trigger(me, wf["id"], topic="billing-events", type="*")
     assert_error(me("POST", f"/v1/workflows/{wf['id']}/event-triggers",
-                    {"topic": "user-events", "type": "*"}), 422, "trigger_limit_exceeded")
+                    {"topic": "billing-events", "type": "*"}), 422, "trigger_limit_exceeded")
 
 
 def test_matching_events_start_the_workflow_once_each_with_the_event_as_input(stack):
@@ -125,14 +126,17 @@ def test_another_orgs_events_and_paused_triggers_start_nothing(stack):
     assert event_runs(me, paused["id"]) == []
 
 
-def test_an_org_event_from_user_events_matches_a_prefix(stack):
+def test_a_billing_event_matches_a_prefix_and_user_events_are_not_read(stack):
     me = Wf(stack)
     wf = me.create(machine({"Done": {"Type": "Pass", "End": True}}))
-    trigger(me, wf["id"], topic="user-events", type="com.techcorp.org.*")
-    ev = stack.produce_event("user-events", me.org_id, "com.techcorp.org.updated",
-                             f"/orgs/{me.org_id}",
-                             {"id": me.org_id, "name": "Renamed", "plan": "professional",
-                              "version": 2, "created_at": "2026-12-01T00:00:00.000Z",
-                              "updated_at": "2026-12-05T00:00:00.000Z"})
-    runs = eventually(lambda: runs_for(me, wf["id"], ev), timeout=30, what="the org event's run")
-    assert me.wait(runs[0]["id"])["input"]["source"] == f"/orgs/{me.org_id}"
+    trigger(me, wf["id"], topic="billing-events", type="com.techcorp.billing.subscription.*")
+    # user-events carry people's personal data, which executions would keep: not a topic
+    assert_error(me("POST", f"/v1/workflows/{wf['id']}/event-triggers",
+                    {"topic": "user-events", "type": "*"}), 422, "validation_failed")
+    sub = new_id("sub")
+    ev = stack.produce_event("billing-events", me.org_id, "com.techcorp.billing.subscription.updated",
+                             f"/subscriptions/{sub}",
+                             {"id": sub, "org_id": me.org_id, "plan": "professional",
+                              "previous_plan": "starter", "reason": "upgrade"})
+    runs = eventually(lambda: runs_for(me, wf["id"], ev), timeout=30, what="the billing event's run")
+    assert me.wait(runs[0]["id"])["input"]["source"] == f"/subscriptions/{sub}"
