@@ -3,7 +3,8 @@ PostgreSQL stopped under it: every execution finishes exactly once, and no Task 
 effect twice. A schedule firing every second while two replicas compete for it, one is killed
 and later every firer is down for a while: each scheduled time starts exactly one execution,
 none is missed (the catch-up window covers the outage). Events produced while the service is
-killed and restarted: each starts exactly one execution of the trigger's workflow. A test upstream counts effects by Idempotency-Key (what a callee that honours the
+killed and restarted while a second replica shares the consumer: each starts exactly one
+execution of the trigger's workflow. A test upstream counts effects by Idempotency-Key (what a callee that honours the
 header does); the same key may arrive again only for a call the kill interrupted, and a state
 never gets a second key without a Retry policy."""
 import collections
@@ -206,7 +207,10 @@ def test_a_schedule_starts_each_time_once_across_replicas_kills_and_an_outage(st
 EVENTS = 60
 
 
-def test_kill_9_while_events_trigger_starts_each_once(stack, healed):
+def test_two_replicas_and_a_kill_9_while_events_trigger_start_each_once(stack, healed):
+    """Two replicas share the trigger consumer's partitions (events keyed by hook, as the hub
+    keys them); one is killed with kill -9 mid-stream and restarted: every event starts
+    exactly one run, counted once against the plan."""
     me = Wf(stack, plan="professional")  # a limited plan: each start is counted
     wf = me.create(machine({"Done": {"Type": "Pass", "End": True}}))
     r = me("POST", f"/v1/workflows/{wf['id']}/event-triggers",
@@ -218,28 +222,35 @@ def test_kill_9_while_events_trigger_starts_each_once(stack, healed):
         return int(stack.sql("workflow", "SELECT count(*) FROM executions WHERE trigger_id ="
                                          f" '{trigger_id}'"))
 
-    ids = []
-    for i in range(EVENTS):
-        hook = f"hk_{i:026d}"
-        ids.append(stack.produce_event(
-            "integration-events", me.org_id, "com.techcorp.integration.webhook.received",
-            f"/hooks/{hook}", {"org_id": me.org_id, "hook_id": hook, "payload": {"n": i}}))
-        if i == EVENTS // 3:
-            deadline = time.time() + 60
-            while handled() == 0:  # the consumer is at work
-                assert time.time() < deadline, "no event handled"
-                time.sleep(0.05)
-            os.kill(stack.pid("workflow"), signal.SIGKILL)
-        if i == 2 * EVENTS // 3:
-            stack.stack_cmd("restart-service", "workflow")
-    deadline = time.time() + 120
-    while handled() < EVENTS:
-        assert time.time() < deadline, f"{handled()} of {EVENTS} events started a run"
-        time.sleep(0.2)
-    rows = stack.sql("workflow", "SELECT event_id FROM executions WHERE trigger_id ="
-                                 f" '{trigger_id}'").split()
-    assert sorted(rows) == sorted(ids), "an event lost or started twice"
-    counted = stack.sql("workflow", "SELECT sum(executions) FROM execution_counts WHERE org_id ="
-                                    f" '{me.org_id}'")
-    assert counted == str(EVENTS), f"{counted} starts counted for {EVENTS} runs"
-    print(f"{EVENTS} events, a kill -9 among them: each started exactly one execution")
+    replica = faultkit.start_replica(stack, "workflow", "workflow-replica")
+    try:
+        ids = []
+        for i in range(EVENTS):
+            hook = f"hk_{i % 12:026d}"
+            ids.append(stack.produce_event(
+                "integration-events", hook, "com.techcorp.integration.webhook.received",
+                f"/hooks/{hook}", {"org_id": me.org_id, "hook_id": hook, "payload": {"n": i}}))
+            if i == EVENTS // 3:
+                deadline = time.time() + 60
+                while handled() == 0:  # the consumers are at work
+                    assert time.time() < deadline, "no event handled"
+                    time.sleep(0.05)
+                os.kill(stack.pid("workflow"), signal.SIGKILL)
+            if i == 2 * EVENTS // 3:
+                stack.stack_cmd("restart-service", "workflow")
+        deadline = time.time() + 120
+        while handled() < EVENTS:
+            assert time.time() < deadline, f"{handled()} of {EVENTS} events started a run"
+            time.sleep(0.2)
+        time.sleep(1)  # a late duplicate would show now
+        rows = stack.sql("workflow", "SELECT event_id FROM executions WHERE trigger_id ="
+                                     f" '{trigger_id}'").split()
+        assert sorted(rows) == sorted(ids), "an event lost or started twice"
+        counted = stack.sql("workflow", "SELECT sum(executions) FROM execution_counts WHERE"
+                                        f" org_id = '{me.org_id}'")
+        assert counted == str(EVENTS), f"{counted} starts counted for {EVENTS} runs"
+        print(f"{EVENTS} events, two replicas, a kill -9: each started exactly one execution")
+    finally:
+        if replica.poll() is None:
+            replica.kill()
+            replica.wait(10)
