@@ -4,7 +4,8 @@ effect twice. A schedule firing every second while two replicas compete for it, 
 and later every firer is down for a while: each scheduled time starts exactly one execution,
 none is missed (the catch-up window covers the outage). Events produced while the service is
 killed and restarted while a second replica shares the consumer: each starts exactly one
-execution of the trigger's workflow. A test upstream counts effects by Idempotency-Key (what a callee that honours the
+execution of the trigger's workflow. Callers waiting for child workflows across two kills:
+each child starts once and wakes its caller once. A test upstream counts effects by Idempotency-Key (what a callee that honours the
 header does); the same key may arrive again only for a call the kill interrupted, and a state
 never gets a second key without a Retry policy."""
 import collections
@@ -151,6 +152,55 @@ def test_kill_9_twice_under_map_and_parallel_states_loses_and_repeats_nothing(st
                 assert it["status"] == "SUCCEEDED" and it["output"]["n"] == d["index"], it
                 want |= {f"{d['execution']}:{state}:1" for state in ITEM_TASKS}
         keys = set(up.effects)
+        assert keys == want, f"missing {sorted(want - keys)[:5]}, unexpected {sorted(keys - want)[:5]}"
+        repeated = sum(n - 1 for n in up.effects.values())
+        workers = int(stack.service_env("workflow").get("WORKFLOW_WORKERS", "8"))
+        assert repeated <= 2 * workers, f"{repeated} repeated calls for two kills"
+    finally:
+        up.close()
+
+
+CALLERS = 12
+
+
+def test_kill_9_twice_while_callers_wait_for_child_workflows(stack, healed):
+    """Each caller runs two child workflows one after the other (tc:workflow), each child three
+    Task states: across two kills every child starts once, runs each state once and wakes its
+    caller once."""
+    up = Upstream()
+    try:
+        me = Wf(stack, plan="enterprise")
+        child = me.create(chain(up))
+        call = {"Type": "Task", "Resource": "tc:workflow", "ResultSelector": {"id.$": "$.ExecutionId"}}
+        wf = me.create(machine({
+            "First": {**call, "Parameters": {"WorkflowId": child["id"]}, "ResultPath": "$.first",
+                      "Next": "Second"},
+            "Second": {**call, "Parameters": {"WorkflowId": child["id"]}, "ResultPath": "$.second",
+                       "End": True}}))
+        ids = [me.start(wf["id"])["id"] for _ in range(CALLERS)]
+        total = 2 * CALLERS * len(TASKS)
+        for target in (total // 4, total // 2):
+            deadline = time.time() + 60
+            while effects_so_far(up) < target:
+                assert time.time() < deadline, f"only {effects_so_far(up)} effects"
+                time.sleep(0.01)
+            os.kill(stack.pid("workflow"), signal.SIGKILL)
+            time.sleep(0.3)
+            stack.stack_cmd("restart-service", "workflow")
+        finished = [me.wait(i, timeout=120) for i in ids]
+        assert collections.Counter(f["status"] for f in finished) == {"SUCCEEDED": CALLERS}, \
+            [f for f in finished if f["status"] != "SUCCEEDED"][:3]
+        children = me("GET", f"/v1/workflows/{child['id']}/executions?limit=100").json()["data"]
+        assert len(children) == 2 * CALLERS, len(children)  # none started twice
+        assert {c["status"] for c in children} == {"SUCCEEDED"}
+        named = set()
+        for f in finished:
+            t = [e["type"] for e in me.history(f["id"])]
+            assert t.count("ChildExecutionStarted") == 2 and t.count("TaskSucceeded") == 2, t
+            named |= {f["output"]["first"]["id"], f["output"]["second"]["id"]}
+        assert named == {c["id"] for c in children}
+        keys = set(up.effects)
+        want = {f"{c['id']}:{state}:1" for c in children for state in TASKS}
         assert keys == want, f"missing {sorted(want - keys)[:5]}, unexpected {sorted(keys - want)[:5]}"
         repeated = sum(n - 1 for n in up.effects.values())
         workers = int(stack.service_env("workflow").get("WORKFLOW_WORKERS", "8"))

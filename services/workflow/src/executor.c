@@ -22,6 +22,7 @@
 #include "store.h"
 #include "task_http.h"
 #include "task_notify.h"
+#include "task_workflow.h"
 #include "workflow_app.h"
 #include "workflow_model.h"
 #include "tc/tc_core.h"
@@ -177,8 +178,14 @@ int wfx_finish(tc_dbconn_t *tx, exec_row_t *r, const char *status, const cJSON *
     /* branches of its own still running (a Parallel or Map state it was in) stop with it */
     if (rc == TC_OK)
         rc = store_branch_abort(tx, r->id, "its parent execution stopped", NULL);
+    /* so does a child workflow it waited for */
+    if (rc == TC_OK && r->phase && strcmp(r->phase, "child") == 0)
+        rc = store_child_release(tx, r->id);
     if (r->parent_id[0])
         return rc == TC_OK ? wfx_branch_joined(tx, r, status, err) : rc;
+    /* a child workflow: its caller, if it still waits, reads how it stopped */
+    if (rc == TC_OK && r->caller_id[0] && r->caller_token)
+        rc = store_child_wake(tx, r->caller_id, r->caller_token);
     cJSON *ex = NULL;
     if (rc == TC_OK)
         rc = store_exec_get(tx, r->org_id, r->id, &ex);
@@ -395,12 +402,16 @@ static int enter(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, const cJSO
         free(out);
         break;
     }
-    case ASL_TASK:
+    case ASL_TASK: {
+        bool waits;
         if (strcmp(st.resource, "tc:notify") == 0)
             rc = run_notify(tx, r, def, input, &st);
+        else if (task_workflow_resource(st.resource, &waits))
+            rc = wfx_child_start(app, tx, r, def, input, &st, task);
         else
             rc = schedule_task(app, tx, r, &st, r->attempt + 1, task);
         break;
+    }
     case ASL_PARALLEL:
     case ASL_MAP:
         rc = wfx_branches_start(app, tx, r, def, &st, task);
@@ -445,12 +456,14 @@ static int resume_task(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, cons
     return rc;
 }
 
-/* A branch whose parent no longer waits for it (cancelled, timed out, failed, or the state
- * retried or caught): it stops without a word to the parent. */
+/* A branch whose parent, or a child workflow whose caller, no longer waits for it (cancelled,
+ * timed out, failed, or the state retried or caught): it stops without a word to it. */
 static int orphaned(tc_dbconn_t *tx, exec_row_t *r)
 {
     asl_err_t e = {0};
-    asl_err_set(&e, "States.Aborted", "its parent execution no longer waits for it");
+    asl_err_set(&e, "States.Aborted",
+                r->parent_id[0] ? "its parent execution no longer waits for it"
+                                : "the execution that started it no longer waits for it");
     int rc = wfx_finish(tx, r, "ABORTED", NULL, &e);
     asl_err_clear(&e);
     return rc;
@@ -475,6 +488,8 @@ static int step(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, const cJSON
         return resume_task(app, tx, r, def, task);
     if (strcmp(r->phase, "branches") == 0)
         return wfx_branches_step(app, tx, r, def, task);
+    if (strcmp(r->phase, "child") == 0)
+        return wfx_child_step(tx, r, def);
     return enter(app, tx, r, def, task);
 }
 
@@ -675,10 +690,12 @@ static void worker_main(void *ud)
 
 /* Branches left behind: a branch a cancel, a timeout or its parent's stop could not take at
  * once (a worker held it, or it is a branch of such a branch) stops here within a tick, at
- * every depth (each round reaches the branches of those the last round stopped). */
+ * every depth (each round reaches the branches of those the last round stopped). Child
+ * workflows left behind by their caller fall due, and their workers abort them. */
 static void sweep_main(void *ud)
 {
     workflow_app_t *app = ud;
+    int woken = 0;
     for (int round = 0; round < 16; round++) {
         tc_dbconn_t *tx;
         int stopped = 0;
@@ -690,8 +707,16 @@ static void sweep_main(void *ud)
             return;
         }
         if (stopped == 0)
-            return;
+            break;
     }
+    tc_dbconn_t *tx;
+    int rc = wf_tx_begin(app, &tx);
+    if (rc == TC_OK)
+        rc = wf_tx_end(app, tx, store_child_sweep(tx, 500, &woken));
+    if (rc != TC_OK)
+        tc_log_kv(TC_LOG_WARN, "child sweep failed", "error", tc_strerror(rc), NULL);
+    for (int i = 0; i < woken && i < app->nworkers; i++)
+        executor_kick(app);
 }
 
 void executor_kick(workflow_app_t *app)

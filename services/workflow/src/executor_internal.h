@@ -64,4 +64,15 @@ int wfx_branches_step(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, const
 /* Branch r stopped with status: its parent, if it still waits for it, hears of it. */
 int wfx_branch_joined(tc_dbconn_t *tx, exec_row_t *r, const char *status, const asl_err_t *err);
 
+/* ---------------------------------------------------------------- executor_children.c */
+
+/* A tc:workflow or tc:workflow:start Task is entered (st: its parameters): starts the child
+ * execution, then completes the state (start) or makes r wait for the child (phase child). */
+int wfx_child_start(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine,
+                    const cJSON *input, asl_step_t *st, wf_task_t *after);
+/* r waits in phase 'child' and is due: its child stopped (the state completes with its output,
+ * or raises its failure), or the Task's timeout ran out (States.Timeout; the child is left
+ * to abort). */
+int wfx_child_step(tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine);
+
 #endif

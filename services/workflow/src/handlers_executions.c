@@ -66,6 +66,7 @@ void h_workflows_execute(tc_req_t *req, tc_resp_t *resp, void *ud)
                       .workflow_id = id,
                       .start_at = start_at,
                       .started_by = p->sub,
+                      .plan = p->plan,
                       .month = month,
                       .max_per_month = lim.executions_per_month};
     if (!load_current(app, p->org, id, resp, &e, start_at))

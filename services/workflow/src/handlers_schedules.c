@@ -1,6 +1,7 @@
 /* /v1/workflows/{id}/schedules: schedule triggers (cron on a time zone's wall clock, jitter,
  * an overlap policy and a catch-up window); scheduler.c fires them. */
 #include "handlers.h"
+#include "handlers_subres.h"
 #include "schedule_model.h"
 #include "store.h"
 #include "workflow_model.h"
@@ -13,6 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static const wf_subres_t schedule_kind = {.param = "sid",
+                                          .prefix = "sch",
+                                          .name = "Schedule",
+                                          .list = store_sched_list,
+                                          .get = store_sched_get,
+                                          .del = store_sched_delete};
 
 static bool body_ok(const cJSON *body, bool create, tc_resp_t *resp)
 {
@@ -137,50 +145,12 @@ cleanup:
 
 void h_schedules_list(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
-    workflow_app_t *app = ud;
-    const tc_principal_t *p = tc_req_principal(req);
-    const char *wf = tc_req_param_id(req, resp, "id", "wf", "Workflow");
-    tc_page_t page;
-    if (!wf || tc_page_parse(req, resp, &page) != TC_OK)
-        return;
-    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
-    if (!c)
-        return;
-    cJSON *data = NULL;
-    char next[TC_ID_MAX];
-    int rc = store_sched_list(c, p->org, wf, &page, &data, next, sizeof next);
-    tc_db_release(app->db, c);
-    if (rc == TC_ENOTFOUND)
-        tc_resp_fail_for(resp, rc, "Workflow");
-    else
-        tc_page_respond(resp, rc, data, next);
-}
-
-/* The workflow and schedule ids of the path; answers 404 itself. */
-static bool ids(tc_req_t *req, tc_resp_t *resp, const char **wf, const char **id)
-{
-    *wf = tc_req_param_id(req, resp, "id", "wf", "Workflow");
-    *id = *wf ? tc_req_param_id(req, resp, "sid", "sch", "Schedule") : NULL;
-    return *id != NULL;
+    wf_subres_list(ud, req, resp, &schedule_kind);
 }
 
 void h_schedules_get(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
-    workflow_app_t *app = ud;
-    const tc_principal_t *p = tc_req_principal(req);
-    const char *wf, *id;
-    if (!ids(req, resp, &wf, &id))
-        return;
-    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
-    if (!c)
-        return;
-    cJSON *json = NULL;
-    int rc = store_sched_get(c, p->org, wf, id, &json);
-    tc_db_release(app->db, c);
-    if (rc != TC_OK)
-        tc_resp_fail_for(resp, rc, "Schedule");
-    else
-        tc_resp_json(resp, 200, json);
+    wf_subres_get(ud, req, resp, &schedule_kind);
 }
 
 /* The update of a PATCH body, merged with the locked schedule cur. New times (a new cron or
@@ -224,7 +194,7 @@ void h_schedules_patch(tc_req_t *req, tc_resp_t *resp, void *ud)
     workflow_app_t *app = ud;
     const tc_principal_t *p = tc_req_principal(req);
     const char *wf, *id;
-    if (!ids(req, resp, &wf, &id))
+    if (!wf_subres_ids(req, resp, &schedule_kind, &wf, &id))
         return;
     cJSON *body = tc_req_json(req);
     if (!body_ok(body, false, resp))
@@ -267,20 +237,5 @@ cleanup:
 
 void h_schedules_delete(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
-    workflow_app_t *app = ud;
-    const tc_principal_t *p = tc_req_principal(req);
-    const char *wf, *id;
-    if (!ids(req, resp, &wf, &id))
-        return;
-    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
-    if (!tx)
-        return;
-    int rc = store_sched_delete(tx, p->org, wf, id);
-    if (rc != TC_OK) {
-        tc_tx_abort(app->db, tx);
-        answer_failure(resp, rc);
-        return;
-    }
-    if (tc_tx_commit(app->db, tx, resp) == TC_OK)
-        tc_resp_empty(resp, 204);
+    wf_subres_delete(ud, req, resp, &schedule_kind);
 }

@@ -1,6 +1,7 @@
 /* /v1/workflows/{id}/event-triggers: a workflow started by each matching event of a topic
  * (consumer_triggers.c starts them). */
 #include "handlers.h"
+#include "handlers_subres.h"
 #include "store.h"
 #include "trigger_model.h"
 #include "tc/tc_core.h"
@@ -10,6 +11,13 @@
 
 #include <stdio.h>
 #include <string.h>
+
+static const wf_subres_t trigger_kind = {.param = "tid",
+                                         .prefix = "trg",
+                                         .name = "Event trigger",
+                                         .list = store_trig_list,
+                                         .get = store_trig_get,
+                                         .del = store_trig_delete};
 
 static bool body_ok(workflow_app_t *app, const cJSON *body, bool create, tc_resp_t *resp)
 {
@@ -92,50 +100,12 @@ void h_triggers_create(tc_req_t *req, tc_resp_t *resp, void *ud)
 
 void h_triggers_list(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
-    workflow_app_t *app = ud;
-    const tc_principal_t *p = tc_req_principal(req);
-    const char *wf = tc_req_param_id(req, resp, "id", "wf", "Workflow");
-    tc_page_t page;
-    if (!wf || tc_page_parse(req, resp, &page) != TC_OK)
-        return;
-    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
-    if (!c)
-        return;
-    cJSON *data = NULL;
-    char next[TC_ID_MAX];
-    int rc = store_trig_list(c, p->org, wf, &page, &data, next, sizeof next);
-    tc_db_release(app->db, c);
-    if (rc == TC_ENOTFOUND)
-        tc_resp_fail_for(resp, rc, "Workflow");
-    else
-        tc_page_respond(resp, rc, data, next);
-}
-
-/* The workflow and trigger ids of the path; answers 404 itself. */
-static bool ids(tc_req_t *req, tc_resp_t *resp, const char **wf, const char **id)
-{
-    *wf = tc_req_param_id(req, resp, "id", "wf", "Workflow");
-    *id = *wf ? tc_req_param_id(req, resp, "tid", "trg", "Event trigger") : NULL;
-    return *id != NULL;
+    wf_subres_list(ud, req, resp, &trigger_kind);
 }
 
 void h_triggers_get(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
-    workflow_app_t *app = ud;
-    const tc_principal_t *p = tc_req_principal(req);
-    const char *wf, *id;
-    if (!ids(req, resp, &wf, &id))
-        return;
-    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
-    if (!c)
-        return;
-    cJSON *json = NULL;
-    int rc = store_trig_get(c, p->org, wf, id, &json);
-    tc_db_release(app->db, c);
-    if (rc != TC_OK)
-        answer_failure(resp, rc);
-    else
-        tc_resp_json(resp, 200, json);
+    wf_subres_get(ud, req, resp, &trigger_kind);
 }
 
 void h_triggers_patch(tc_req_t *req, tc_resp_t *resp, void *ud)
@@ -143,7 +113,7 @@ void h_triggers_patch(tc_req_t *req, tc_resp_t *resp, void *ud)
     workflow_app_t *app = ud;
     const tc_principal_t *p = tc_req_principal(req);
     const char *wf, *id;
-    if (!ids(req, resp, &wf, &id))
+    if (!wf_subres_ids(req, resp, &trigger_kind, &wf, &id))
         return;
     cJSON *body = tc_req_json(req);
     if (!body_ok(app, body, false, resp))
@@ -165,20 +135,5 @@ void h_triggers_patch(tc_req_t *req, tc_resp_t *resp, void *ud)
 
 void h_triggers_delete(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
-    workflow_app_t *app = ud;
-    const tc_principal_t *p = tc_req_principal(req);
-    const char *wf, *id;
-    if (!ids(req, resp, &wf, &id))
-        return;
-    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
-    if (!tx)
-        return;
-    int rc = store_trig_delete(tx, p->org, wf, id);
-    if (rc != TC_OK) {
-        tc_tx_abort(app->db, tx);
-        answer_failure(resp, rc);
-        return;
-    }
-    if (tc_tx_commit(app->db, tx, resp) == TC_OK)
-        tc_resp_empty(resp, 204);
+    wf_subres_delete(ud, req, resp, &trigger_kind);
 }

@@ -24,8 +24,7 @@
 #define TIMES_PER_HOLD 20
 /* schedules one tick gets through before it yields to the next tick */
 #define HOLDS_PER_TICK 200
-/* schedules a tick may fail on (each logged and passed over) before it gives up */
-#define FAILED_PER_TICK 16
+/* a tick may fail on SCHED_SKIP_MAX schedules (each logged and passed over) before it gives up */
 
 /* Starts scheduled time t of f: TC_OK (started, or found started already: a PATCH may move a
  * schedule back to a time a firer has just started), TC_EDENIED (over the plan's monthly
@@ -179,7 +178,7 @@ static int fire_one(workflow_app_t *app, char (*failed)[TC_ID_MAX], int *nfailed
 static void fire_main(void *ud)
 {
     workflow_app_t *app = ud;
-    char failed[FAILED_PER_TICK][TC_ID_MAX];
+    char failed[SCHED_SKIP_MAX][TC_ID_MAX];
     int nfailed = 0;
     for (int i = 0; i < HOLDS_PER_TICK && !tc_service_stopping(app->svc); i++) {
         int started = 0;
@@ -187,7 +186,7 @@ static void fire_main(void *ud)
         for (int k = 0; k < started; k++)
             executor_kick(app);
         /* nothing due, the database away, or too many schedules failing at once */
-        if (rc == TC_ENOTFOUND || (rc != TC_OK && nfailed == 0) || nfailed == FAILED_PER_TICK)
+        if (rc == TC_ENOTFOUND || (rc != TC_OK && nfailed == 0) || nfailed == SCHED_SKIP_MAX)
             return;
     }
 }

@@ -34,6 +34,8 @@ int store_wf_list(tc_dbconn_t *c, const char *org_id, const tc_page_t *page, cJS
 int store_wf_update(tc_dbconn_t *tx, const wf_row_t *w, cJSON **out);
 /* Deletes a live workflow; *out: its representation as deleted (for the event). */
 int store_wf_delete(tc_dbconn_t *tx, const char *org_id, const char *id, cJSON **out);
+/* Is there a live workflow id in the org (TC_OK, else TC_ENOTFOUND)? */
+int store_wf_exists(tc_dbconn_t *c, const char *org_id, const char *id);
 /* Locks a live workflow of the org (TC_ENOTFOUND without one): what a count of its schedules
  * or triggers is made under. */
 int store_wf_lock(tc_dbconn_t *tx, const char *org_id, const char *id);
@@ -49,6 +51,11 @@ typedef struct {
     const char *trigger;                    /* NULL: "api" */
     const char *schedule_id, *scheduled_at; /* a scheduled start (RFC 3339), else NULL */
     const char *trigger_id, *event_id;      /* a start by an event trigger, else NULL */
+    const char *plan;                       /* whose limits count the start (NULL: free) */
+    /* a child workflow: the execution whose Task starts it, and the token it waits under
+     * (NULL: it does not wait); call_depth: the chain of calls it ends */
+    const char *caller_id, *caller_token;
+    int call_depth;
     int version;
     int timeout_s;         /* the definition's TimeoutSeconds; 0 = none */
     int64_t max_per_month; /* WF_UNLIMITED: no limit */
@@ -92,7 +99,14 @@ typedef struct {
     /* phase branches, under the current lease_token: branches in all, started, stopped */
     int branches_total, branches_started, branches_done;
     bool parent_waits; /* a branch: its parent still waits for it under its join_token, and
-                        * its root is RUNNING (always true at the root) */
+                        * its root is RUNNING; a child workflow: its caller still waits for it
+                        * under its caller_token (always true otherwise) */
+    /* a child workflow its caller waits for: caller_id[0] != '\0' and caller_token */
+    char caller_id[TC_ID_MAX];
+    char *caller_token;
+    int call_depth; /* the root's: how deep in a chain of tc:workflow calls it is */
+    char plan[32];  /* the plan a child's start counts against: auth's last word, else the
+                     * root's */
     int retries[32];
     int attempt, steps, history_seq;
     int64_t now_ms, due_ms, deadline_ms; /* deadline 0 = none; the database's clock */
@@ -180,6 +194,8 @@ typedef struct {
 } sched_fire_t;
 
 void sched_fire_clear(sched_fire_t *f);
+/* Schedules a firer may skip in one claim (those it failed on this tick). */
+#define SCHED_SKIP_MAX 16
 /* Locks a due schedule (its fire time has come, or its buffered time can start) with FOR
  * UPDATE SKIP LOCKED, none of the ids in skip (n of them, ids this firer failed on this
  * tick): TC_OK with *f, TC_ENOTFOUND when none is. The plan is the org's as auth announced it
@@ -279,5 +295,25 @@ int store_branch_join(tc_dbconn_t *tx, const exec_row_t *b, const char *type, co
  * waits for them or whose root has stopped, skipping those a worker holds; *stopped: how
  * many. Run again, it reaches their own branches. */
 int store_branch_sweep(tc_dbconn_t *tx, int limit, int *stopped);
+
+/* ------------------------------------------------------------------ child workflows */
+
+/* A child workflow's row, as its caller reads it (strings malloc'd; NULL for SQL NULL). */
+typedef struct {
+    char *id, *workflow_id, *status, *output, *error, *cause, *started_at, *stopped_at;
+} child_row_t;
+
+/* The child caller_id started under token (TC_ENOTFOUND without one). */
+int store_child_get(tc_dbconn_t *tx, const char *caller_id, const char *token, child_row_t *c);
+void child_row_clear(child_row_t *c);
+/* The child stopped: its caller, if it still waits for it under token, falls due now. */
+int store_child_wake(tc_dbconn_t *tx, const char *caller_id, const char *token);
+/* The caller stopped waiting: its running children fall due now, so that their next step
+ * aborts them (those a worker holds at this moment are skipped; the sweep finds them). */
+int store_child_release(tc_dbconn_t *tx, const char *caller_id);
+/* Makes due now up to limit running children whose caller no longer waits for them (a cancel,
+ * a branch stopped in SQL, a release that skipped them), skipping those a worker holds;
+ * *woken: how many. */
+int store_child_sweep(tc_dbconn_t *tx, int limit, int *woken);
 
 #endif

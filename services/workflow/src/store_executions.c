@@ -15,7 +15,8 @@
     " CASE WHEN status = 'RUNNING' THEN state END, steps, " TC_DB_TS("started_at") ","            \
     " " TC_DB_TS("stopped_at") ","                                                                 \
     " (extract(epoch FROM (coalesce(stopped_at, now()) - started_at)) * 1000)::bigint,"           \
-    " parent_id, branch_index, schedule_id, " TC_DB_TS("scheduled_at") ", trigger_id, event_id"
+    " parent_id, branch_index, schedule_id, " TC_DB_TS("scheduled_at") ", trigger_id, event_id,"  \
+    " caller_id"
 /* clang-format on */
 
 static cJSON *exec_json(const PGresult *r, int i)
@@ -33,7 +34,8 @@ static cJSON *exec_json(const PGresult *r, int i)
         tc_db_json_str(o, "parent_execution_id", r, i, 15) &&
         tc_db_json_int(o, "branch_index", r, i, 16) && tc_db_json_str(o, "schedule_id", r, i, 17) &&
         tc_db_json_str(o, "scheduled_at", r, i, 18) && tc_db_json_str(o, "trigger_id", r, i, 19) &&
-        tc_db_json_str(o, "event_id", r, i, 20);
+        tc_db_json_str(o, "event_id", r, i, 20) &&
+        tc_db_json_str(o, "caller_execution_id", r, i, 21);
     if (!ok) {
         cJSON_Delete(o);
         return NULL;
@@ -87,24 +89,30 @@ int store_exec_start(tc_dbconn_t *tx, const exec_start_t *e, cJSON **out)
     int rc = count_start(tx, e);
     if (rc != TC_OK)
         return rc;
-    char ver[16], timeout[16];
+    char ver[16], timeout[16], depth[16];
     snprintf(ver, sizeof ver, "%d", e->version);
     snprintf(timeout, sizeof timeout, "%d", e->timeout_s);
+    snprintf(depth, sizeof depth, "%d", e->call_depth);
     rc = tc_db_qp(tx, NULL, "exec_insert",
                   "INSERT INTO executions (id, org_id, workflow_id, version, started_by, input,"
                   " state, state_input, state_entered_at, due_at, deadline_at, history_seq,"
-                  " trigger, schedule_id, scheduled_at, trigger_id, event_id)"
+                  " trigger, schedule_id, scheduled_at, trigger_id, event_id, plan, caller_id,"
+                  " caller_token, call_depth)"
                   " VALUES ($1,$2,$3,$4::int,$5,$6::json,$7,$6::json,now(),now(),"
                   " CASE WHEN $8::int > 0 THEN now() + make_interval(secs => $8::int) END, 1,"
-                  " coalesce($9, 'api'), $10, $11::timestamptz, $12, $13)",
+                  " coalesce($9, 'api'), $10, $11::timestamptz, $12, $13, $14, $15, $16,"
+                  " $17::int)",
                   e->id, e->org_id, e->workflow_id, ver, e->started_by, e->input, e->start_at,
-                  timeout, e->trigger, e->schedule_id, e->scheduled_at, e->trigger_id, e->event_id);
+                  timeout, e->trigger, e->schedule_id, e->scheduled_at, e->trigger_id, e->event_id,
+                  e->plan, e->caller_id, e->caller_token, depth);
     if (rc == TC_OK)
         rc = tc_db_qp(tx, NULL, "exec_started_event",
                       "INSERT INTO execution_history (execution_id, seq, type, details)"
-                      " VALUES ($1, 1, 'ExecutionStarted',"
-                      " json_build_object('input', $2::json, 'version', $3::int))",
-                      e->id, e->input, ver);
+                      " VALUES ($1, 1, 'ExecutionStarted', CASE WHEN $4::text IS NULL"
+                      " THEN json_build_object('input', $2::json, 'version', $3::int)"
+                      " ELSE json_build_object('input', $2::json, 'version', $3::int,"
+                      " 'caller_execution_id', $4::text) END)",
+                      e->id, e->input, ver, e->caller_id);
     if (rc != TC_OK)
         return rc;
     PGresult *r = NULL;
@@ -217,7 +225,18 @@ int store_exec_cancel(tc_dbconn_t *tx, const char *org_id, const char *id, cJSON
                       " SELECT id, history_seq, 'ExecutionAborted', '{}' FROM executions"
                       " WHERE id = $1",
                       id);
-    /* its branches, at every depth: those a worker holds now stop when next claimed */
+    /* the execution that waits for it (a child workflow) reads how it stopped */
+    if (rc == TC_OK)
+        rc = tc_db_qp(tx, NULL, "exec_cancel_wake_caller",
+                      "UPDATE executions c SET due_at = now() FROM executions e"
+                      " WHERE e.id = $1 AND c.id = e.caller_id AND c.status = 'RUNNING'"
+                      " AND c.phase = 'child' AND c.lease_token = e.caller_token",
+                      id);
+    /* a child workflow it waits for stops in its next step */
+    if (rc == TC_OK)
+        rc = store_child_release(tx, id);
+    /* its branches, at every depth: those a worker holds now stop when next claimed (and a
+     * child workflow one of them waits for, by the sweep) */
     if (rc == TC_OK)
         rc = tc_db_qp(tx, NULL, "exec_cancel_branches",
                       "WITH a AS (UPDATE executions SET status = 'ABORTED', stopped_at = now(),"
@@ -242,7 +261,7 @@ int store_exec_redrive(tc_dbconn_t *tx, const char *org_id, const char *id, cJSO
             tx, NULL, "exec_redrive",
             "UPDATE executions e SET status = 'RUNNING', phase = 'enter', retries = '{}',"
             " lease_token = NULL, task_params = NULL, next_state = NULL, next_input = NULL,"
-            " max_concurrency = 0,"
+            " max_concurrency = 0, caller_token = NULL,"
             " error = NULL, cause = NULL, output = NULL, stopped_at = NULL, due_at = now(),"
             " deadline_at = CASE WHEN (v.definition->>'TimeoutSeconds')::int > 0"
             "   THEN now() + make_interval(secs => (v.definition->>'TimeoutSeconds')::int) END,"
@@ -268,7 +287,8 @@ void exec_row_clear(exec_row_t *r)
     char **strs[] = {&r->workflow_name, &r->definition,  &r->input,       &r->state,
                      &r->state_input,   &r->phase,       &r->task_params, &r->next_state,
                      &r->next_input,    &r->lease_token, &r->started_at,  &r->entered_at,
-                     &r->join_token,    &r->branch_path, &r->root_input,  &r->root_started_at};
+                     &r->join_token,    &r->branch_path, &r->root_input,  &r->root_started_at,
+                     &r->caller_token};
     for (size_t i = 0; i < TC_ARRAY_LEN(strs); i++)
         free(*strs[i]);
     memset(r, 0, sizeof *r);
@@ -309,16 +329,21 @@ static void parse_retries(const char *text, int out[32])
     " coalesce((extract(epoch FROM e.deadline_at) * 1000)::bigint, 0)," \
     " e.parent_id, e.root_id, e.join_token, e.branch_path, rt.input, " \
     TC_DB_TS("rt.started_at") ", e.branch_index, e.max_concurrency," \
-    " e.parent_id IS NULL OR coalesce(p.status = 'RUNNING' AND p.phase = 'branches'" \
-    " AND p.lease_token = e.join_token AND rt.status = 'RUNNING', false)," \
-    " e.branches_started, e.branches_done, e.branches_total"
+    " (e.parent_id IS NULL OR coalesce(p.status = 'RUNNING' AND p.phase = 'branches'" \
+    " AND p.lease_token = e.join_token AND rt.status = 'RUNNING', false))" \
+    " AND (e.caller_token IS NULL OR coalesce(c.status = 'RUNNING' AND c.phase = 'child'" \
+    " AND c.lease_token = e.caller_token, false))," \
+    " e.branches_started, e.branches_done, e.branches_total, e.caller_id, e.caller_token," \
+    " coalesce(rt.call_depth, e.call_depth)," \
+    " coalesce((SELECT plan FROM org_plans WHERE org_id = e.org_id), rt.plan, e.plan)"
 /* clang-format on */
 /* a branch reads its parent (whether it still waits for it) and its root (the Context
- * object's Execution) without locking them */
+ * object's Execution), a child workflow its caller, without locking them */
 #define CLAIM_FROM                                                                                 \
     " FROM executions e JOIN workflows w ON w.id = e.workflow_id"                                  \
     " JOIN workflow_versions v ON v.workflow_id = e.workflow_id AND v.version = e.version"         \
-    " LEFT JOIN executions p ON p.id = e.parent_id LEFT JOIN executions rt ON rt.id = e.root_id"
+    " LEFT JOIN executions p ON p.id = e.parent_id LEFT JOIN executions rt ON rt.id = e.root_id"   \
+    " LEFT JOIN executions c ON c.id = e.caller_id"
 
 static int claim_row(PGresult *res, exec_row_t *r)
 {
@@ -360,6 +385,11 @@ static int claim_row(PGresult *res, exec_row_t *r)
     r->branches_started = (int)tc_db_int(res, 0, 32, 0);
     r->branches_done = (int)tc_db_int(res, 0, 33, 0);
     r->branches_total = (int)tc_db_int(res, 0, 34, 0);
+    snprintf(r->caller_id, sizeof r->caller_id, "%s",
+             tc_db_val(res, 0, 35) ? tc_db_val(res, 0, 35) : "");
+    r->caller_token = dup_val(res, 36, &oom);
+    r->call_depth = (int)tc_db_int(res, 0, 37, 0);
+    snprintf(r->plan, sizeof r->plan, "%s", tc_db_val(res, 0, 38) ? tc_db_val(res, 0, 38) : "");
     if (oom) {
         exec_row_clear(r);
         return TC_ENOMEM;

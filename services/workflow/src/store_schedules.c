@@ -120,18 +120,12 @@ int store_sched_get(tc_dbconn_t *c, const char *org_id, const char *workflow_id,
 int store_sched_list(tc_dbconn_t *c, const char *org_id, const char *workflow_id,
                      const tc_page_t *page, cJSON **data, char *next_key, size_t keylen)
 {
-    PGresult *r = NULL;
-    int rc = tc_db_qp(c, &r, "sched_wf_exists",
-                      "SELECT 1 FROM workflows WHERE org_id=$1 AND id=$2 AND deleted_at IS NULL",
-                      org_id, workflow_id);
-    if (rc == TC_OK && PQntuples(r) != 1)
-        rc = TC_ENOTFOUND;
-    PQclear(r);
+    int rc = store_wf_exists(c, org_id, workflow_id);
     if (rc != TC_OK)
         return rc;
     char lim[16];
     snprintf(lim, sizeof lim, "%d", page->limit + 1);
-    r = NULL;
+    PGresult *r = NULL;
     rc = tc_db_qp(c, &r, "sched_list",
                   "SELECT " SCHED_COLS " FROM schedules WHERE org_id=$1 AND workflow_id=$2"
                   " AND ($3 = '' OR id > $3) ORDER BY id LIMIT $4::int",
@@ -247,7 +241,9 @@ static int read_running(tc_dbconn_t *tx, sched_fire_t *f)
 
 int store_sched_claim(tc_dbconn_t *tx, const char (*skip)[TC_ID_MAX], int n, sched_fire_t *f)
 {
-    char skipped[(TC_ID_MAX + 1) * 16 + 4];
+    char skipped[(TC_ID_MAX + 1) * SCHED_SKIP_MAX + 4];
+    if (n > SCHED_SKIP_MAX)
+        return TC_EINVAL;
     id_array(skip, n, skipped, sizeof skipped);
     PGresult *r = NULL;
     int rc = tc_db_qp(

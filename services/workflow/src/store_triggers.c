@@ -82,18 +82,12 @@ int store_trig_get(tc_dbconn_t *c, const char *org_id, const char *workflow_id, 
 int store_trig_list(tc_dbconn_t *c, const char *org_id, const char *workflow_id,
                     const tc_page_t *page, cJSON **data, char *next_key, size_t keylen)
 {
-    PGresult *r = NULL;
-    int rc = tc_db_qp(c, &r, "trig_wf_exists",
-                      "SELECT 1 FROM workflows WHERE org_id=$1 AND id=$2 AND deleted_at IS NULL",
-                      org_id, workflow_id);
-    if (rc == TC_OK && PQntuples(r) != 1)
-        rc = TC_ENOTFOUND;
-    PQclear(r);
+    int rc = store_wf_exists(c, org_id, workflow_id);
     if (rc != TC_OK)
         return rc;
     char lim[16];
     snprintf(lim, sizeof lim, "%d", page->limit + 1);
-    r = NULL;
+    PGresult *r = NULL;
     rc = tc_db_qp(c, &r, "trig_list",
                   "SELECT " TRIG_COLS " FROM event_triggers WHERE org_id=$1 AND workflow_id=$2"
                   " AND ($3 = '' OR id > $3) ORDER BY id LIMIT $4::int",

@@ -172,6 +172,18 @@ int store_wf_delete(tc_dbconn_t *tx, const char *org_id, const char *id, cJSON *
     return rc;
 }
 
+int store_wf_exists(tc_dbconn_t *c, const char *org_id, const char *id)
+{
+    PGresult *r = NULL;
+    int rc = tc_db_qp(c, &r, "wf_exists",
+                      "SELECT 1 FROM workflows WHERE org_id=$1 AND id=$2 AND deleted_at IS NULL",
+                      org_id, id);
+    if (rc == TC_OK && PQntuples(r) != 1)
+        rc = TC_ENOTFOUND;
+    PQclear(r);
+    return rc;
+}
+
 int store_wf_lock(tc_dbconn_t *tx, const char *org_id, const char *id)
 {
     PGresult *r = NULL;

@@ -22,6 +22,10 @@ int wf_trigger_start(workflow_app_t *app, tc_dbconn_t *tx, const wf_trigger_star
                       .scheduled_at = s->scheduled_at,
                       .trigger_id = s->trigger_id,
                       .event_id = s->event_id,
+                      .plan = s->plan,
+                      .caller_id = s->caller_id,
+                      .caller_token = s->caller_token,
+                      .call_depth = s->call_depth,
                       .max_per_month = lim.executions_per_month};
     int rc = store_wf_current(tx, s->org_id, s->workflow_id, &e.version, &e.timeout_s, start_at,
                               sizeof start_at);

@@ -1,7 +1,8 @@
 /*
  * trigger_start.h: an execution started by a trigger (a schedule's time, an event) rather
- * than a caller: the workflow's current version, counted against the org's plan, with its
- * started event, in the trigger's transaction.
+ * than a caller of the API, or by another execution's tc:workflow Task: the workflow's current
+ * version, counted against the org's plan, with its started event, in the trigger's
+ * transaction.
  */
 #ifndef WORKFLOW_TRIGGER_START_H
 #define WORKFLOW_TRIGGER_START_H
@@ -13,9 +14,11 @@
 typedef struct {
     const char *org_id, *workflow_id, *input;
     const char *plan;                       /* whose limits count the start */
-    const char *trigger;                    /* "schedule" or "event" */
+    const char *trigger;                    /* "schedule", "event" or "workflow" */
     const char *schedule_id, *scheduled_at; /* a schedule's time (RFC 3339) */
     const char *trigger_id, *event_id;      /* an event trigger's event */
+    const char *caller_id, *caller_token;   /* a child workflow's caller (token: it waits) */
+    int call_depth;
     int64_t now_ms; /* when it starts: the month counted (a schedule: the database's clock) */
 } wf_trigger_start_t;
 

@@ -7,7 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-const char *const wf_resources[] = {"tc:http", "tc:notify", NULL};
+const char *const wf_resources[] = {"tc:http", "tc:notify", "tc:workflow", "tc:workflow:start",
+                                    NULL};
 
 static const wf_limits_t plans[] = {
     {"starter", 10, 5000, 20},
