@@ -700,6 +700,21 @@ SQL
                   FROM executions WHERE workflow_id = '$wf'")
     record "workflow Map iterations (items/s)" "the chain's states/s above" "$its" "$tps" "(info)" "-" "-" "-" "-"
 
+    # child workflows: callers at 50/s, each running a 3-state child and waiting for it; from
+    # the caller's ChildExecutionStarted (the child inserted) to its TaskSucceeded (the child's
+    # three states, its end waking the caller, the caller's step reading the outcome)
+    echo "bench: workflow — 50 callers/s for ${DURATION}s, each waiting for a child workflow"
+    wf=$(/usr/bin/python3 scripts/bench/workflow_load.py "$port" "$token" children 50 "$DURATION")
+    wf_wait_done "$wf"
+    read -r n p50 p99 < <(wf_sql "
+        SELECT count(*), round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+               round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1)
+        FROM (SELECT extract(epoch FROM (min(h.at) FILTER (WHERE h.type = 'TaskSucceeded')
+                     - min(h.at) FILTER (WHERE h.type = 'ChildExecutionStarted'))) * 1000 AS ms
+              FROM executions e JOIN execution_history h ON h.execution_id = e.id
+              WHERE e.workflow_id = '$wf' GROUP BY e.id) s WHERE ms IS NOT NULL")
+    record "workflow child call round trip (tc:workflow)" "(none; child of 3 Pass states)" "$n" "-" "-" "$p50" "$p99" "-" "-"
+
     # schedule triggers: 20 schedules firing every second; from each scheduled time to the
     # execution's first state (the firer's tick, the hold that starts it, a worker's claim)
     echo "bench: workflow — 20 schedules firing every second for ${DURATION}s"

@@ -55,8 +55,8 @@ def fan_out(port, token, count, items):
     print(wf)
 
 
-def starts(port, token, rate, seconds):
-    wf = create(port, token, 3)
+def starts(port, token, rate, seconds, wf=None):
+    wf = wf or create(port, token, 3)
     total = int(rate * seconds)
     errors = []
 
@@ -100,6 +100,15 @@ def burst(port, token, count, states):
     print(wf)
 
 
+def children(port, token, rate, seconds):
+    """Callers started at rate/s, each running a 3-state child workflow and waiting for it."""
+    child = create(port, token, 3)
+    caller = create(port, token, 0, {"StartAt": "Call", "States": {"Call": {
+        "Type": "Task", "Resource": "tc:workflow", "End": True,
+        "Parameters": {"WorkflowId": child, "Input.$": "$"}}}})
+    starts(port, token, rate, seconds, caller)
+
+
 def schedules(port, token, count, seconds):
     wf = create(port, token, 3)
     ids = [call(port, token, "POST", f"/v1/workflows/{wf}/schedules",
@@ -122,6 +131,8 @@ if __name__ == "__main__":
     port, token, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     if mode == "starts":
         starts(port, token, float(sys.argv[4]), float(sys.argv[5]))
+    elif mode == "children":
+        children(port, token, float(sys.argv[4]), float(sys.argv[5]))
     elif mode == "trigger":
         trigger(port, token)
     elif mode == "schedules":

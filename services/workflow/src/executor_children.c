@@ -67,10 +67,16 @@ static int start_child(workflow_app_t *app, tc_dbconn_t *tx, const exec_row_t *r
         free(input);
         return TC_EINVAL;
     }
+    char plan[32];
+    rc = store_exec_plan(tx, r, plan, sizeof plan);
+    if (rc != TC_OK) {
+        free(input);
+        return rc;
+    }
     wf_trigger_start_t s = {.org_id = r->org_id,
                             .workflow_id = *workflow_id,
                             .input = input,
-                            .plan = r->plan[0] ? r->plan : NULL,
+                            .plan = plan[0] ? plan : NULL,
                             .trigger = "workflow",
                             .caller_id = r->id,
                             .caller_token = token,

@@ -105,8 +105,6 @@ typedef struct {
     char caller_id[TC_ID_MAX];
     char *caller_token;
     int call_depth; /* the root's: how deep in a chain of tc:workflow calls it is */
-    char plan[32];  /* the plan a child's start counts against: auth's last word, else the
-                     * root's */
     int retries[32];
     int attempt, steps, history_seq;
     int64_t now_ms, due_ms, deadline_ms; /* deadline 0 = none; the database's clock */
@@ -136,6 +134,9 @@ typedef struct {
 } exec_save_t;
 
 int store_exec_save(tc_dbconn_t *tx, exec_row_t *r, const exec_save_t *s);
+/* The plan a start by r (a child workflow) counts against: the org's as auth announced it
+ * last, else the one r's root started under ("" when neither is known: the free plan). */
+int store_exec_plan(tc_dbconn_t *tx, const exec_row_t *r, char *plan, size_t n);
 /* Appends one history event (r->history_seq counts them; saved with store_exec_save). */
 int store_exec_event(tc_dbconn_t *tx, exec_row_t *r, const char *type, const char *state,
                      const cJSON *details);

@@ -93,32 +93,26 @@ int store_exec_start(tc_dbconn_t *tx, const exec_start_t *e, cJSON **out)
     snprintf(ver, sizeof ver, "%d", e->version);
     snprintf(timeout, sizeof timeout, "%d", e->timeout_s);
     snprintf(depth, sizeof depth, "%d", e->call_depth);
-    rc = tc_db_qp(tx, NULL, "exec_insert",
-                  "INSERT INTO executions (id, org_id, workflow_id, version, started_by, input,"
-                  " state, state_input, state_entered_at, due_at, deadline_at, history_seq,"
+    /* one statement (one round trip): the row, its first history event, its representation */
+    PGresult *r = NULL;
+    rc = tc_db_qp(tx, &r, "exec_insert",
+                  "WITH e AS (INSERT INTO executions (id, org_id, workflow_id, version, started_by,"
+                  " input, state, state_input, state_entered_at, due_at, deadline_at, history_seq,"
                   " trigger, schedule_id, scheduled_at, trigger_id, event_id, plan, caller_id,"
                   " caller_token, call_depth)"
                   " VALUES ($1,$2,$3,$4::int,$5,$6::json,$7,$6::json,now(),now(),"
                   " CASE WHEN $8::int > 0 THEN now() + make_interval(secs => $8::int) END, 1,"
                   " coalesce($9, 'api'), $10, $11::timestamptz, $12, $13, $14, $15, $16,"
-                  " $17::int)",
+                  " $17::int) RETURNING *),"
+                  " h AS (INSERT INTO execution_history (execution_id, seq, type, details)"
+                  " SELECT id, 1, 'ExecutionStarted', CASE WHEN caller_id IS NULL"
+                  " THEN json_build_object('input', $6::json, 'version', $4::int)"
+                  " ELSE json_build_object('input', $6::json, 'version', $4::int,"
+                  " 'caller_execution_id', caller_id) END FROM e)"
+                  " SELECT " EXEC_COLS " FROM e",
                   e->id, e->org_id, e->workflow_id, ver, e->started_by, e->input, e->start_at,
                   timeout, e->trigger, e->schedule_id, e->scheduled_at, e->trigger_id, e->event_id,
                   e->plan, e->caller_id, e->caller_token, depth);
-    if (rc == TC_OK)
-        rc = tc_db_qp(tx, NULL, "exec_started_event",
-                      "INSERT INTO execution_history (execution_id, seq, type, details)"
-                      " VALUES ($1, 1, 'ExecutionStarted', CASE WHEN $4::text IS NULL"
-                      " THEN json_build_object('input', $2::json, 'version', $3::int)"
-                      " ELSE json_build_object('input', $2::json, 'version', $3::int,"
-                      " 'caller_execution_id', $4::text) END)",
-                      e->id, e->input, ver, e->caller_id);
-    if (rc != TC_OK)
-        return rc;
-    PGresult *r = NULL;
-    rc = tc_db_qp(tx, &r, "exec_get",
-                  "SELECT " EXEC_COLS " FROM executions WHERE org_id=$1 AND id=$2", e->org_id,
-                  e->id);
     return one(rc, r, out);
 }
 
@@ -334,8 +328,7 @@ static void parse_retries(const char *text, int out[32])
     " AND (e.caller_token IS NULL OR coalesce(c.status = 'RUNNING' AND c.phase = 'child'" \
     " AND c.lease_token = e.caller_token, false))," \
     " e.branches_started, e.branches_done, e.branches_total, e.caller_id, e.caller_token," \
-    " coalesce(rt.call_depth, e.call_depth)," \
-    " coalesce((SELECT plan FROM org_plans WHERE org_id = e.org_id), rt.plan, e.plan)"
+    " coalesce(rt.call_depth, e.call_depth)"
 /* clang-format on */
 /* a branch reads its parent (whether it still waits for it) and its root (the Context
  * object's Execution), a child workflow its caller, without locking them */
@@ -389,7 +382,6 @@ static int claim_row(PGresult *res, exec_row_t *r)
              tc_db_val(res, 0, 35) ? tc_db_val(res, 0, 35) : "");
     r->caller_token = dup_val(res, 36, &oom);
     r->call_depth = (int)tc_db_int(res, 0, 37, 0);
-    snprintf(r->plan, sizeof r->plan, "%s", tc_db_val(res, 0, 38) ? tc_db_val(res, 0, 38) : "");
     if (oom) {
         exec_row_clear(r);
         return TC_ENOMEM;
@@ -477,6 +469,19 @@ int store_exec_save(tc_dbconn_t *tx, exec_row_t *r, const exec_save_t *s)
         r->id, s->status, s->state, s->state_input, s->phase ? s->phase : "enter", s->task_params,
         s->next_state, s->next_input, s->lease_token, retries, attempt, steps,
         s->entered ? "t" : "f", due, s->output, s->error, s->cause, seq, conc);
+}
+
+int store_exec_plan(tc_dbconn_t *tx, const exec_row_t *r, char *plan, size_t n)
+{
+    PGresult *res = NULL;
+    int rc = tc_db_qp(tx, &res, "exec_plan",
+                      "SELECT coalesce((SELECT plan FROM org_plans WHERE org_id = $1),"
+                      " (SELECT plan FROM executions WHERE id = $2))",
+                      r->org_id, r->root_id);
+    const char *v = rc == TC_OK && PQntuples(res) == 1 ? tc_db_val(res, 0, 0) : NULL;
+    snprintf(plan, n, "%s", v ? v : "");
+    PQclear(res);
+    return rc;
 }
 
 int store_exec_event(tc_dbconn_t *tx, exec_row_t *r, const char *type, const char *state,
