@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,4 +138,30 @@ void tc_svctoken_invalidate(tc_svctoken_t *t)
     pthread_mutex_lock(&t->lock);
     t->token[0] = '\0';
     pthread_mutex_unlock(&t->lock);
+}
+
+int tc_svctoken_do(tc_svctoken_t *t, const tc_httpc_req_t *req, tc_httpc_resp_t *out)
+{
+    char token[sizeof t->token], authz[sizeof t->token + 8];
+    memset(out, 0, sizeof *out);
+    for (int attempt = 0;; attempt++) {
+        int rc = tc_svctoken_get(t, token, sizeof token);
+        if (rc != TC_OK)
+            return rc == TC_EDENIED ? TC_EDENIED : TC_EUNAVAIL;
+        snprintf(authz, sizeof authz, "Bearer %s", token);
+        tc_httpc_req_t r = *req;
+        r.authorization = authz;
+        rc = tc_httpc_do(t->http, &r, out);
+        OPENSSL_cleanse(token, sizeof token);
+        OPENSSL_cleanse(authz, sizeof authz);
+        if (rc != TC_OK)
+            return rc == TC_ETIMEDOUT ? TC_ETIMEDOUT : TC_EUNAVAIL;
+        if ((out->status == 401 || out->status == 403) && attempt == 0) {
+            tc_svctoken_invalidate(t);
+            tc_httpc_resp_free(out);
+            memset(out, 0, sizeof *out);
+            continue;
+        }
+        return TC_OK;
+    }
 }

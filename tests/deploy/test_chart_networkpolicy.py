@@ -7,6 +7,7 @@ Expected callers (written here from the design, not from the chart):
   introspection, JWKS);
 - every service calls auth (JWKS and client-credentials tokens);
 - auth calls user (its /internal API);
+- workflow calls ml-inference (its /internal API: tc:ml steps);
 - nothing calls the gateway's API but the outside; admin ports are for Prometheus only.
 """
 import ipaddress
@@ -28,6 +29,8 @@ def expected_callers(enabled, extra=()):
             exp["auth"].add(s)
     if "auth" in enabled and "user" in enabled:
         exp["user"].add("auth")
+    if "workflow" in enabled and "ml-inference" in enabled:
+        exp["ml-inference"].add("workflow")
     for caller, callee in extra:
         if caller in enabled and callee in enabled:
             exp[callee].add(caller)

@@ -29,5 +29,11 @@ void tc_svctoken_free(tc_svctoken_t *t);
 int tc_svctoken_get(tc_svctoken_t *t, char *out, size_t outlen);
 /* Forgets the cached token (after a 401 from a peer, e.g. signing key rotated). */
 void tc_svctoken_invalidate(tc_svctoken_t *t);
+/* Calls a peer's internal API with the service token as the bearer (req->authorization is
+ * set here): a 401 or 403 (a token that predates a signing-key rotation) fetches a new token
+ * and tries once more. TC_OK with *out (any status; tc_httpc_resp_free it), TC_EUNAVAIL when
+ * no token could be had or the peer was not reached, TC_ETIMEDOUT when it did not answer in
+ * time, TC_EDENIED when auth refuses the credentials. */
+int tc_svctoken_do(tc_svctoken_t *t, const tc_httpc_req_t *req, tc_httpc_resp_t *out);
 
 #endif

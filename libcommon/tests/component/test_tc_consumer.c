@@ -394,7 +394,9 @@ Test(consumer, a_batch_handler_gets_each_new_event_once_in_few_calls)
     snprintf(like, sizeof like, "call:%s:%%", group);
     long long calls = it_scalar(db, "SELECT count(*) FROM it_kv WHERE k LIKE $1", like);
     cr_assert_gt(calls, 0);
-    cr_assert_lt(calls, N / 4, "%lld calls for %d events: not batched", calls, N);
+    /* unbatched would be N + 1 calls; how many the consumer has fetched at each moment
+     * depends on the machine's load (105 calls were seen on a busy 2-core machine) */
+    cr_assert_lt(calls, N / 2, "%lld calls for %d events: not batched", calls, N);
     tc_producer_free(p);
 }
 

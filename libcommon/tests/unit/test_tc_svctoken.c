@@ -61,12 +61,32 @@ static void h_token(tc_req_t *req, tc_resp_t *resp, void *ud)
     tc_resp_json(resp, 200, o);
 }
 
+/* a peer's internal endpoint: refuses the first token it is shown while g_peer_rejects_first */
+static atomic_int g_peer_rejects_first;
+static atomic_int g_peer_hits;
+
+static void h_peer(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    TC_UNUSED(ud);
+    atomic_fetch_add(&g_peer_hits, 1);
+    const char *authz = tc_req_header(req, "Authorization");
+    if (atomic_load(&g_peer_rejects_first) && authz && strcmp(authz, "Bearer tok-1") == 0) {
+        tc_resp_error(resp, 401, "unauthorized", "signed with a retired key");
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "authorization", authz ? authz : "");
+    tc_resp_json(resp, 200, o);
+}
+
 static void setup(void)
 {
     tc_log_init("svctoken-test", "error");
     g_router = tc_router_new();
     tc_route_t r = {.method = "POST", .pattern = "/v1/auth/oauth/token", .fn = h_token};
     cr_assert_eq(tc_router_add(g_router, &r), TC_OK);
+    tc_route_t peer = {.method = "POST", .pattern = "/internal/peer", .fn = h_peer};
+    cr_assert_eq(tc_router_add(g_router, &peer), TC_OK);
     tc_http_opts_t o = {
         .service = "fake-auth", .bind_addr = "127.0.0.1", .port = 0, .router = g_router};
     g_srv = tc_http_start(&o);
@@ -287,4 +307,55 @@ Test(svctoken, new_requires_a_client_and_credentials)
     o.auth_url = NULL;
     cr_assert_null(tc_svctoken_new(g_http, &o));
     tc_svctoken_free(NULL);
+}
+
+static int call_peer(tc_svctoken_t *t, tc_httpc_resp_t *out)
+{
+    char url[96];
+    snprintf(url, sizeof url, "%s/internal/peer", g_url);
+    tc_httpc_req_t req = {.method = "POST", .url = url, .body = "{}", .body_len = 2};
+    return tc_svctoken_do(t, &req, out);
+}
+
+Test(svctoken, a_call_carries_the_token_and_a_refused_token_is_renewed_once)
+{
+    tc_svctoken_t *t = new_token(NULL, 0);
+    tc_httpc_resp_t out;
+    cr_assert_eq(call_peer(t, &out), TC_OK);
+    cr_assert_eq(out.status, 200);
+    cr_assert(strstr(out.body, "Bearer tok-1"), "%s", out.body);
+    tc_httpc_resp_free(&out);
+    /* the peer now refuses tok-1 (a rotated signing key): one new token, one more try */
+    atomic_store(&g_peer_rejects_first, 1);
+    cr_assert_eq(call_peer(t, &out), TC_OK);
+    cr_assert_eq(out.status, 200);
+    cr_assert(strstr(out.body, "Bearer tok-2"), "%s", out.body);
+    tc_httpc_resp_free(&out);
+    cr_assert_eq(atomic_load(&g_hits), 2);
+    cr_assert_eq(atomic_load(&g_peer_hits), 3);
+    tc_svctoken_free(t);
+}
+
+Test(svctoken, a_call_refused_twice_returns_the_refusal)
+{
+    atomic_store(&g_peer_rejects_first, 1);
+    atomic_store(&g_expires_in, 900);
+    tc_svctoken_t *t = new_token(NULL, 0);
+    tc_httpc_resp_t out;
+    /* auth hands out tok-1 and then tok-2: tok-2 passes, so make auth fail the renewal */
+    char tok[64];
+    cr_assert_eq(tc_svctoken_get(t, tok, sizeof tok), TC_OK);
+    atomic_store(&g_status, 503);
+    cr_assert_eq(call_peer(t, &out), TC_EUNAVAIL, "no new token: the call cannot be made");
+    tc_svctoken_free(t);
+}
+
+Test(svctoken, a_call_without_credentials_auth_accepts_is_denied)
+{
+    atomic_store(&g_status, 401);
+    tc_svctoken_t *t = new_token(NULL, 0);
+    tc_httpc_resp_t out;
+    cr_assert_eq(call_peer(t, &out), TC_EDENIED);
+    cr_assert_eq(atomic_load(&g_peer_hits), 0);
+    tc_svctoken_free(t);
 }

@@ -28,32 +28,14 @@ void gw_introspection_clear(gw_introspection_t *r)
 
 static int call_auth(gw_app_t *app, const char *body, tc_httpc_resp_t *resp)
 {
-    char url[512], token[4096], authz[4200];
+    char url[512];
     snprintf(url, sizeof url, "%s%s", app->auth_url, INTROSPECT_PATH);
-    for (int attempt = 0;; attempt++) {
-        int rc = tc_svctoken_get(app->svctoken, token, sizeof token);
-        if (rc != TC_OK)
-            return TC_EUNAVAIL;
-        snprintf(authz, sizeof authz, "Bearer %s", token);
-        tc_httpc_req_t req = {.method = "POST",
-                              .url = url,
-                              .body = body,
-                              .body_len = strlen(body),
-                              .authorization = authz,
-                              .timeout_ms = INTROSPECT_TIMEOUT};
-        rc = tc_httpc_do(app->httpc, &req, resp);
-        OPENSSL_cleanse(token, sizeof token);
-        OPENSSL_cleanse(authz, sizeof authz);
-        if (rc != TC_OK)
-            return TC_EUNAVAIL;
-        if ((resp->status == 401 || resp->status == 403) && attempt == 0) {
-            /* our service token may predate a signing-key rotation: fetch a new one once */
-            tc_svctoken_invalidate(app->svctoken);
-            tc_httpc_resp_free(resp);
-            continue;
-        }
-        return TC_OK;
-    }
+    tc_httpc_req_t req = {.method = "POST",
+                          .url = url,
+                          .body = body,
+                          .body_len = strlen(body),
+                          .timeout_ms = INTROSPECT_TIMEOUT};
+    return tc_svctoken_do(app->svctoken, &req, resp) == TC_OK ? TC_OK : TC_EUNAVAIL;
 }
 
 static int parse_active(gw_app_t *app, const cJSON *j, gw_introspection_t *out)

@@ -12,6 +12,9 @@ void h_models_shadow_put(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_models_shadow_delete(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_predict(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_predict_batch(tc_req_t *req, tc_resp_t *resp, void *ud);
+/* /internal/v1/ml/orgs/{org}/models/{name}/predict: a service (the workflow service's tc:ml
+ * steps) predicts for an organization, metered to it. */
+void h_predict_for_org(tc_req_t *req, tc_resp_t *resp, void *ud);
 
 /* The model named by the path's {name}, or NULL after answering 404. */
 ml_model_t *ml_req_model(ml_app_t *app, tc_req_t *req, tc_resp_t *resp);

@@ -168,7 +168,9 @@ fail:
     return NULL;
 }
 
-static void predict(tc_req_t *req, tc_resp_t *resp, ml_app_t *app, bool batch)
+/* org: the organization a service asks for (its usage is metered to it), NULL for the
+ * caller's own. */
+static void predict(tc_req_t *req, tc_resp_t *resp, ml_app_t *app, bool batch, const char *org)
 {
     predict_t p = {.app = app};
     tc_jv_t jv;
@@ -203,7 +205,10 @@ static void predict(tc_req_t *req, tc_resp_t *resp, ml_app_t *app, bool batch)
         }
         to_cache(&p, keys, was_cached);
     }
-    ml_usage_t usage = {.principal = tc_req_principal(req),
+    tc_principal_t acting = *tc_req_principal(req);
+    if (org)
+        snprintf(acting.org, sizeof acting.org, "%s", org);
+    ml_usage_t usage = {.principal = &acting,
                         .request_id = tc_req_id(req),
                         .model = p.m->name,
                         .version = p.v->version,
@@ -236,10 +241,17 @@ cleanup:
 
 void h_predict(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
-    predict(req, resp, ud, false);
+    predict(req, resp, ud, false, NULL);
 }
 
 void h_predict_batch(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
-    predict(req, resp, ud, true);
+    predict(req, resp, ud, true, NULL);
+}
+
+void h_predict_for_org(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    const char *org = tc_req_param_id(req, resp, "org", "org", "Organization");
+    if (org)
+        predict(req, resp, ud, false, org);
 }

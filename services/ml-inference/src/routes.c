@@ -31,6 +31,8 @@ int ml_routes(ml_app_t *app)
          ML_P},
         {"POST", "/v1/ml/models/{name}/predict:batch", h_predict_batch, app, TC_USER_JSON, viewer,
          ML_BODY_BATCH, ML_P},
+        {"POST", "/internal/v1/ml/orgs/{org}/models/{name}/predict", h_predict_for_org, app,
+         TC_INTERNAL_JSON, TC_ROLE_NONE, single, NULL},
     };
     return tc_service_routes(app->svc, routes, TC_ARRAY_LEN(routes));
 }

@@ -24,7 +24,12 @@
 
 /* Events handled in one transaction (of those already fetched): one commit for many, so a
  * burst of events is not held to one fsync each (on a 2-core machine the consumer did not keep
- * up with 200 events/s one at a time). A failing event sends its batch back to one at a time. */
+ * up with 200 events/s one at a time). A failing event sends its batch back to one at a time.
+ * The batch holds the rows its starts lock (a trigger's row, a limited plan's monthly counter)
+ * until it commits: other starts of that org or trigger wait that long, and two replicas whose
+ * batches lock two such rows in opposite orders deadlock, which PostgreSQL breaks after
+ * deadlock_timeout by failing one batch (then handled one event at a time: nothing is lost or
+ * started twice). */
 #define TRIGGER_BATCH 32
 
 static tc_metric_t *m_events;
@@ -50,7 +55,7 @@ static int start_one(workflow_app_t *app, tc_dbconn_t *tx, const char *org, cons
                             .now_ms = tc_now_ms()};
     rc = wf_trigger_start(app, tx, &s, exec_id);
     if (rc == TC_OK) {
-        app->triggered = true;
+        app->triggered++;
         return store_trig_fired(tx, m->id, ev->id, exec_id, NULL);
     }
     if (rc == TC_EDENIED || rc == TC_ENOTFOUND)
@@ -129,15 +134,16 @@ static int on_event(const tc_event_t *ev, const char *topic, tc_dbconn_t *tx, vo
     return rc;
 }
 
-/* The executions are committed: an idle worker takes them now, not at its next poll. */
+/* The executions are committed: idle workers (one per execution, up to all of them) take
+ * them now, not at their next poll. Called for each event of a batch after its commit: the
+ * first call wakes for the whole batch. */
 static void on_committed(const tc_event_t *ev, void *ud)
 {
     TC_UNUSED(ev);
     workflow_app_t *app = ud;
-    if (app->triggered) {
-        app->triggered = false;
+    for (int i = 0; i < app->triggered && i < app->nworkers; i++)
         executor_kick(app);
-    }
+    app->triggered = 0;
 }
 
 int consumer_triggers_start(workflow_app_t *app)

@@ -21,6 +21,7 @@
 #include "executor_internal.h"
 #include "store.h"
 #include "task_http.h"
+#include "task_ml.h"
 #include "task_notify.h"
 #include "task_workflow.h"
 #include "workflow_app.h"
@@ -305,6 +306,7 @@ static int schedule_task(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, as
         return rc;
     task->pending = true;
     task->timeout_s = timeout_s;
+    snprintf(task->org_id, sizeof task->org_id, "%s", r->org_id);
     snprintf(task->key, sizeof task->key, "%s:%s:%d", r->id, r->state, attempt);
     task->resource = strdup(st->resource);
     task->params = st->params;
@@ -499,6 +501,10 @@ static int call_resource(workflow_app_t *app, const wf_task_t *t, cJSON **result
 {
     if (strcmp(t->resource, "tc:http") == 0)
         return task_http_run(&app->egress, t->params, t->key, t->timeout_s, result, err);
+    const char *model = task_ml_model(t->resource);
+    if (model)
+        return task_ml_run(app->svctoken, app->ml_url, t->org_id, model, t->params, t->key,
+                           t->timeout_s, result, err);
     asl_err_set(err, "States.Runtime", "the resource %s is not available", t->resource);
     return TC_ERROR;
 }
@@ -704,7 +710,7 @@ static void sweep_main(void *ud)
             rc = wf_tx_end(app, tx, store_branch_sweep(tx, 500, &stopped));
         if (rc != TC_OK) {
             tc_log_kv(TC_LOG_WARN, "branch sweep failed", "error", tc_strerror(rc), NULL);
-            return;
+            break;
         }
         if (stopped == 0)
             break;

@@ -71,7 +71,7 @@ static int start_child(workflow_app_t *app, tc_dbconn_t *tx, const exec_row_t *r
     rc = store_exec_plan(tx, r, plan, sizeof plan);
     if (rc != TC_OK) {
         free(input);
-        return rc;
+        return rc == TC_EINVAL ? TC_ERROR : rc;
     }
     wf_trigger_start_t s = {.org_id = r->org_id,
                             .workflow_id = *workflow_id,
@@ -84,6 +84,8 @@ static int start_child(workflow_app_t *app, tc_dbconn_t *tx, const exec_row_t *r
                             .now_ms = r->now_ms};
     rc = wf_trigger_start(app, tx, &s, child_id);
     free(input);
+    if (rc == TC_EINVAL) /* a statement refused (SQLSTATE 22/23): the transaction is lost */
+        return TC_ERROR;
     if (rc == TC_ENOTFOUND) {
         asl_err_set(err, WORKFLOW_E_NOT_FOUND, "the org has no workflow %s", *workflow_id);
         return TC_EINVAL;

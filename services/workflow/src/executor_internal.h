@@ -17,6 +17,7 @@
 typedef struct {
     bool pending; /* a Task to call */
     char lease[TC_ID_MAX];
+    char org_id[TC_ID_MAX];                  /* whose step it is (tc:ml meters it to the org) */
     char key[TC_ID_MAX + ASL_NAME_MAX + 16]; /* idempotency key */
     char *resource;
     cJSON *params;

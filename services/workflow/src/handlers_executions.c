@@ -244,7 +244,9 @@ void h_executions_cancel(tc_req_t *req, tc_resp_t *resp, void *ud)
             tc_resp_fail_for(resp, rc, "Execution");
         return;
     }
-    tc_tx_respond(app->db, tx, NULL, resp, 200, json, NULL);
+    /* a caller that waited for it, or a child it waited for, falls due now */
+    if (tc_tx_respond(app->db, tx, NULL, resp, 200, json, NULL) == TC_OK)
+        executor_kick(app);
 }
 
 void h_executions_redrive(tc_req_t *req, tc_resp_t *resp, void *ud)
@@ -267,6 +269,10 @@ void h_executions_redrive(tc_req_t *req, tc_resp_t *resp, void *ud)
         if (rc == TC_ECONFLICT)
             tc_resp_error(resp, 409, "execution_not_redrivable",
                           "Only a FAILED or TIMED_OUT execution can be redriven");
+        else if (rc == TC_EAGAIN)
+            tc_resp_error(resp, 409, "execution_not_redrivable",
+                          "The execution that started it has not read its outcome yet; retry "
+                          "in a moment");
         else if (rc == TC_EDENIED)
             answer_branch(resp);
         else

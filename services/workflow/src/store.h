@@ -77,7 +77,8 @@ int store_exec_cancel(tc_dbconn_t *tx, const char *org_id, const char *id, cJSON
 
 /* Resumes a FAILED or TIMED_OUT execution at the state that failed, with that state's input
  * (the states before it are not run again): RUNNING, due now, its retry counters reset, its
- * deadline counted again from now. TC_ECONFLICT for any other status. */
+ * deadline counted again from now; a child workflow is no longer waited for. TC_ECONFLICT for
+ * any other status, TC_EAGAIN for a child whose caller has not read its outcome yet. */
 int store_exec_redrive(tc_dbconn_t *tx, const char *org_id, const char *id, cJSON **out);
 
 /* What the executor works on: one claimed execution, locked by the transaction. */

@@ -250,6 +250,18 @@ int store_exec_redrive(tc_dbconn_t *tx, const char *org_id, const char *id, cJSO
 {
     static const char *const stopped[] = {"FAILED", "TIMED_OUT", NULL};
     int rc = lock_root(tx, org_id, id, stopped);
+    /* a child whose caller still waits under its token (woken, not yet stepped) keeps it until
+     * the caller has read how it stopped: the redrive would take the child from under it */
+    PGresult *w = NULL;
+    if (rc == TC_OK)
+        rc = tc_db_qp(tx, &w, "exec_redrive_caller_waits",
+                      "SELECT 1 FROM executions e JOIN executions c ON c.id = e.caller_id"
+                      " WHERE e.id = $1 AND c.status = 'RUNNING' AND c.phase = 'child'"
+                      " AND c.lease_token = e.caller_token",
+                      id);
+    if (rc == TC_OK && PQntuples(w) > 0)
+        rc = TC_EAGAIN;
+    PQclear(w);
     if (rc == TC_OK)
         rc = tc_db_qp(
             tx, NULL, "exec_redrive",

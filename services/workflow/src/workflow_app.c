@@ -1,6 +1,7 @@
 #include "workflow_app.h"
 #include "workflow_model.h"
 #include "tc/tc_core.h"
+#include "tc/tc_log.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,10 @@ void workflow_app_config(workflow_app_t *app, tc_config_t *cfg)
     app->egress.max_response_bytes = (size_t)tc_config_int(cfg, "WORKFLOW_HTTP_MAX_RESPONSE_BYTES",
                                                            WF_PAYLOAD_MAX, 1024, WF_PAYLOAD_MAX);
     app->egress.user_agent = TC_UA_WORKFLOW;
+    app->ml_url = tc_config_opt(cfg, "ML_INFERENCE_URL");
+    app->auth_url = tc_config_str(cfg, "AUTH_URL", "http://127.0.0.1:8081");
+    app->client_id = tc_config_opt(cfg, "AUTH_CLIENT_ID");
+    app->client_secret = tc_config_opt(cfg, "AUTH_CLIENT_SECRET");
     tc_config_topics(cfg, "WORKFLOW_TRIGGER_TOPICS", "integration-events,billing-events",
                      &app->trigger_topics_buf, app->trigger_topics, WF_TRIGGER_TOPICS);
 }
@@ -32,12 +37,25 @@ int workflow_app_init(workflow_app_t *app, tc_service_t *svc)
     app->db = tc_service_db(svc);
     if (!app->db)
         return TC_EUNAVAIL;
+    if (app->client_id && app->client_secret) {
+        tc_svctoken_opts_t o = {.auth_url = app->auth_url,
+                                .client_id = app->client_id,
+                                .client_secret = app->client_secret,
+                                .scope = "internal"};
+        if (!(app->svctoken = tc_svctoken_new(tc_service_httpc(svc), &o)))
+            return TC_ENOMEM;
+    } else {
+        tc_log_kv(TC_LOG_WARN,
+                  "AUTH_CLIENT_ID/AUTH_CLIENT_SECRET not set: tc:ml steps fail with ML.Unavailable",
+                  NULL);
+    }
     return tc_wake_init(&app->wake, app->nworkers);
 }
 
 void workflow_app_free(workflow_app_t *app)
 {
     tc_wake_destroy(&app->wake);
+    tc_svctoken_free(app->svctoken);
     free(app->trigger_topics_buf);
     memset(app, 0, sizeof *app);
 }

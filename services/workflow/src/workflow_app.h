@@ -7,6 +7,7 @@
 
 #include "tc/tc_egress.h"
 #include "tc/tc_service.h"
+#include "tc/tc_svctoken.h"
 #include "tc/tc_wake.h"
 
 #include <stdbool.h>
@@ -33,10 +34,15 @@ struct workflow_app {
     int max_steps;           /* WORKFLOW_MAX_STEPS: states one execution may enter */
     int lease_grace_ms;      /* WORKFLOW_LEASE_GRACE_MS: a Task's lease beyond its timeout */
     tc_egress_opts_t egress; /* tc:http (WORKFLOW_HTTP_ALLOW_PRIVATE, …) */
+    /* tc:ml: the ml-inference service (ML_INFERENCE_URL), called with the service's own token
+     * (AUTH_URL, AUTH_CLIENT_ID, AUTH_CLIENT_SECRET); NULL when not configured */
+    const char *ml_url, *auth_url, *client_id, *client_secret;
+    tc_svctoken_t *svctoken;
     /* WORKFLOW_TRIGGER_TOPICS: the topics event triggers may name (NULL-terminated) */
     const char *trigger_topics[WF_TRIGGER_TOPICS + 1];
     char *trigger_topics_buf;
-    bool triggered; /* the trigger consumer's event started executions (its thread only) */
+    int triggered; /* executions the trigger consumer's events started since its last commit
+                    * (its thread only) */
     /* executor: a start on this replica wakes an idle worker at once */
     wf_worker_t workers[WF_MAX_WORKERS];
     tc_wake_t wake;

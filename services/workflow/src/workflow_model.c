@@ -1,4 +1,5 @@
 #include "workflow_model.h"
+#include "task_ml.h"
 #include "asl.h"
 #include "tc/tc_core.h"
 
@@ -7,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-const char *const wf_resources[] = {"tc:http", "tc:notify", "tc:workflow", "tc:workflow:start",
-                                    NULL};
+const char *const wf_resources[] = {"tc:http",           "tc:notify", "tc:workflow",
+                                    "tc:workflow:start", "tc:ml:",    NULL};
 
 static const wf_limits_t plans[] = {
     {"starter", 10, 5000, 20},
@@ -105,6 +106,14 @@ static void check_states(tc_jv_t *jv, const cJSON *machine, const char *path, in
         snprintf(at, sizeof at, "%s.States.%.80s", path, st->string);
         if (type && strcmp(type, "Task") == 0 && res && strcmp(res, "tc:http") == 0)
             check_http_task(jv, at, st);
+        if (type && strcmp(type, "Task") == 0 && res &&
+            strncmp(res, ML_RESOURCE_PREFIX, strlen(ML_RESOURCE_PREFIX)) == 0 &&
+            !task_ml_model(res)) {
+            char field[460];
+            snprintf(field, sizeof field, "%s.Resource", at);
+            tc_jv_error(jv, field,
+                        "must be tc:ml:<model>, a model's name ([a-z0-9.-], at most 64)");
+        }
         int i = 0;
         const cJSON *b;
         cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(st, "Branches"))

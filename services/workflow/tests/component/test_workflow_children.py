@@ -85,7 +85,7 @@ def test_a_child_runs_and_its_output_is_the_steps_result(stack, schemas):
 
 def test_start_only_goes_on_at_once(stack):
     me = Wf(stack)
-    child = me.create(machine({"W": {"Type": "Wait", "Seconds": 1, "Next": "Done"},
+    child = me.create(machine({"W": {"Type": "Wait", "Seconds": 3, "Next": "Done"},
                                "Done": {"Type": "Pass", "Result": "late", "End": True}}))
     done = me.run(machine({"Fire": call(child["id"], resource="tc:workflow:start")}))
     assert done["status"] == "SUCCEEDED", done
@@ -167,9 +167,13 @@ def test_a_failed_child_redriven_runs_on_its_own(stack):
     run = children_of(me, child["id"])[0]
     r = me("POST", f"/v1/executions/{run['id']}/redrive")
     assert r.status_code == 200, r.text
-    # nobody waits for it any more: it fails again on its own rather than being aborted
+    # nobody waits for it any more: it runs again and fails on its own rather than being
+    # aborted as left behind
     again = me.wait(run["id"])
     assert again["status"] == "FAILED" and again["error"] == "Nope", again
+    h = types(me.history(run["id"]))
+    assert h.count("ExecutionRedriven") == 1 and h.count("ExecutionFailed") == 2, h
+    assert "ExecutionAborted" not in h
 
 
 def test_a_workflow_calling_itself_stops_at_the_depth_limit(stack):
