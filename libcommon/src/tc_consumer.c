@@ -732,3 +732,21 @@ int64_t tc_consumer_lag(tc_consumer_t *c)
 {
     return atomic_load(&c->lag);
 }
+
+int tc_inbox_prune(tc_dbconn_t *c, int retention_hours, int limit, int *deleted)
+{
+    char hours[16], lim[16];
+    snprintf(hours, sizeof hours, "%d", retention_hours);
+    snprintf(lim, sizeof lim, "%d", limit);
+    PGresult *r = NULL;
+    int rc = tc_db_qp(c, &r, "inbox_prune",
+                      "DELETE FROM processed_events WHERE ctid = ANY (ARRAY("
+                      "SELECT ctid FROM processed_events"
+                      " WHERE processed_at < now() - make_interval(hours => $1::int)"
+                      " LIMIT $2::int)) RETURNING 1",
+                      hours, lim);
+    if (deleted)
+        *deleted = rc == TC_OK ? PQntuples(r) : 0;
+    PQclear(r);
+    return rc;
+}

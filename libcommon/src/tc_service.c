@@ -81,6 +81,7 @@ struct tc_service {
     tc_revocations_t *revoked; /* fed by `tail` from auth-events, consulted by `auth` */
     tc_tail_t *tail;
     int64_t revocation_lookback_ms;
+    int inbox_retention_h; /* INBOX_RETENTION_HOURS: consumers' inbox rows kept; 0 = all */
     struct {
         char topic[64];
         int64_t lookback_ms;
@@ -180,6 +181,9 @@ static void read_config(tc_service_t *s)
          * lifetime (15 minutes) plus the verifiers' leeway; 0 turns revocation off */
         s->revocation_lookback_ms =
             tc_config_int(c, "REVOCATION_LOOKBACK_SECONDS", 960, 0, 7 * 86400) * 1000;
+        /* consumers' inbox rows outlive any redelivery: twice Kafka's default retention */
+        s->inbox_retention_h =
+            (int)tc_config_int(c, "INBOX_RETENTION_HOURS", 336, 0, 24 * 365 * 10);
         read_kafka_security(s);
     }
     if (needs & TC_NEED_AUTH) {
@@ -714,9 +718,32 @@ static int start_revocations(tc_service_t *s)
     return (s->tail = tc_tail_start(&o)) ? TC_OK : TC_ERROR;
 }
 
+/* Hourly: the inbox rows of every consumer group past INBOX_RETENTION_HOURS, in slices. */
+static void inbox_prune_job(void *ud)
+{
+    tc_service_t *s = ud;
+    for (int round = 0; round < 100 && !tc_service_stopping(s); round++) {
+        tc_dbconn_t *c = tc_db_acquire(s->db);
+        if (!c)
+            return;
+        int deleted = 0;
+        int rc = tc_inbox_prune(c, s->inbox_retention_h, 10000, &deleted);
+        tc_db_release(s->db, c);
+        if (rc != TC_OK) {
+            tc_log_kv(TC_LOG_WARN, "inbox prune failed", "error", tc_strerror(rc), NULL);
+            return;
+        }
+        if (deleted < 10000)
+            return;
+    }
+}
+
 static int start_background(tc_service_t *s)
 {
     if (start_revocations(s) != TC_OK)
+        return TC_ERROR;
+    if (s->db && s->nconsumers > 0 && s->inbox_retention_h > 0 &&
+        tc_service_every(s, "inbox-prune", 3600 * 1000, inbox_prune_job, s) != TC_OK)
         return TC_ERROR;
     if (s->db && s->producer) {
         tc_relay_opts_t ro = {.db = s->db, .producer = s->producer};

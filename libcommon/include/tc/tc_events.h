@@ -252,6 +252,10 @@ void tc_consumer_stop(tc_consumer_t *c);
 /* 1 once the consumer has been assigned partitions at least once. */
 bool tc_consumer_assigned(tc_consumer_t *c);
 uint64_t tc_consumer_processed(tc_consumer_t *c);
+/* Deletes up to limit inbox rows (processed_events) older than retention_hours: a redelivery
+ * comes only while the broker still holds the event (the topics' retention), so older rows
+ * recognise nothing and only grow the table. *deleted: how many (may be NULL). */
+int tc_inbox_prune(tc_dbconn_t *c, int retention_hours, int limit, int *deleted);
 /* Events behind on the partitions assigned to this member, as of the last measurement (every
  * second, also exported as events_consumer_lag{topic,group}); -1 before it is known. */
 int64_t tc_consumer_lag(tc_consumer_t *c);

@@ -458,3 +458,37 @@ Test(consumer, without_an_inbox_every_delivery_reaches_the_handler_and_no_inbox_
         "no inbox rows");
     tc_producer_free(p);
 }
+
+Test(consumer, the_inbox_keeps_rows_within_the_retention_and_prunes_older_ones_in_slices)
+{
+    char group[64], sql[1024];
+    it_unique("g-prune", group, sizeof group);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO processed_events (consumer_group, event_id, topic, processed_at)"
+             " VALUES ('%s', 'old-1', 't', now() - interval '30 days'),"
+             " ('%s', 'old-2', 't', now() - interval '25 hours'),"
+             " ('%s', 'old-3', 't', now() - interval '2 days'),"
+             " ('%s', 'new-1', 't', now() - interval '23 hours'),"
+             " ('%s', 'new-2', 't', now())",
+             group, group, group, group, group);
+    it_exec(db, sql);
+    tc_dbconn_t *c = tc_db_acquire(db);
+    cr_assert_not_null(c);
+    int deleted = -1, total = 0;
+    /* other suites' rows may be old too: prune in slices of 2 until nothing is left */
+    do {
+        cr_assert_eq(tc_inbox_prune(c, 24, 2, &deleted), TC_OK);
+        cr_assert_leq(deleted, 2, "a slice is at most its limit");
+        total += deleted;
+    } while (deleted == 2);
+    cr_assert_geq(total, 3);
+    tc_db_release(db, c);
+    cr_assert_eq(
+        it_scalar(db, "SELECT count(*) FROM processed_events WHERE consumer_group = $1", group), 2,
+        "the rows within the retention stay");
+    cr_assert_eq(it_scalar(db,
+                           "SELECT count(*) FROM processed_events WHERE consumer_group = $1"
+                           " AND event_id LIKE 'old-%'",
+                           group),
+                 0, "the older ones are gone");
+}
