@@ -236,3 +236,31 @@ def test_the_validator_knows_the_resources(stack):
     r = me("POST", "/v1/workflows", {"name": new_id("wf"), "definition": machine(
         {"Call": {"Type": "Task", "Resource": "tc:workflow:later", "End": True}})})
     assert r.status_code == 422 and "tc:workflow:later" in r.text, r.text
+
+
+def test_a_caller_timing_out_while_it_waits_aborts_its_child(stack):
+    me = Wf(stack)
+    child = slow_child(me)
+    caller = me.create({**machine({"Call": call(child["id"])}), "TimeoutSeconds": 1})
+    ex = me.start(caller["id"])
+    done = me.wait(ex["id"], timeout=15)
+    assert done["status"] == "TIMED_OUT" and done["error"] == "States.Timeout", done
+    run = children_of(me, child["id"])[0]
+    assert run["caller_execution_id"] == ex["id"]
+    assert me.wait(run["id"], timeout=10)["status"] == "ABORTED"
+
+
+def test_the_sweeper_aborts_a_child_whose_waiting_branch_was_stopped_in_sql(stack):
+    """A Parallel whose one branch waits for a child while the other fails: the failure stops
+    the waiting branch in SQL (no step of its own runs), so only the sweeper can find the child
+    its branch no longer waits for."""
+    me = Wf(stack)
+    child = slow_child(me)
+    done = me.run(machine({"Both": {"Type": "Parallel", "End": True, "Branches": [
+        machine({"Call": call(child["id"])}),
+        machine({"Later": {"Type": "Wait", "Seconds": 1, "Next": "Boom"},
+                 "Boom": {"Type": "Fail", "Error": "Sibling.Failed"}})]}}), timeout=15)
+    assert done["status"] == "FAILED" and done["error"] == "Sibling.Failed", done
+    run = eventually(lambda: children_of(me, child["id"]))[0]
+    aborted = me.wait(run["id"], timeout=10)
+    assert aborted["status"] == "ABORTED" and "no longer waits" in aborted["cause"], aborted
