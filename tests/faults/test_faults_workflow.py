@@ -49,6 +49,19 @@ def effects_so_far(up):
         return len(up.effects)
 
 
+def kill_9_at(stack, up, targets):
+    """Kills the service with SIGKILL once the upstream has counted each target of effects,
+    restarting it after each kill."""
+    for target in targets:
+        deadline = time.time() + 60
+        while effects_so_far(up) < target:
+            assert time.time() < deadline, f"only {effects_so_far(up)} effects"
+            time.sleep(0.01)
+        os.kill(stack.pid("workflow"), signal.SIGKILL)
+        time.sleep(0.3)
+        stack.stack_cmd("restart-service", "workflow")
+
+
 def check_exactly_once(me, up, ids):
     finished = [me.wait(i, timeout=120) for i in ids]
     assert collections.Counter(f["status"] for f in finished) == {"SUCCEEDED": len(ids)}, \
@@ -70,14 +83,7 @@ def test_kill_9_twice_mid_execution_finishes_each_once(stack, healed):
         wf = me.create(chain(up))
         with ThreadPoolExecutor(8) as pool:
             ids = list(pool.map(lambda _: me.start(wf["id"])["id"], range(RUNS)))
-        for target in (RUNS // 3, 2 * RUNS):  # part of the way in, twice
-            deadline = time.time() + 60
-            while effects_so_far(up) < target:
-                assert time.time() < deadline, f"only {effects_so_far(up)} effects"
-                time.sleep(0.01)
-            os.kill(stack.pid("workflow"), signal.SIGKILL)
-            time.sleep(0.3)
-            stack.stack_cmd("restart-service", "workflow")
+        kill_9_at(stack, up, (RUNS // 3, 2 * RUNS))  # part of the way in, twice
         repeated = check_exactly_once(me, up, ids)
         workers = int(stack.service_env("workflow").get("WORKFLOW_WORKERS", "8"))
         assert repeated <= 2 * workers, f"{repeated} repeated calls for two kills"
@@ -126,14 +132,7 @@ def test_kill_9_twice_under_map_and_parallel_states_loses_and_repeats_nothing(st
         wf = me.create(fan_out(up))
         ids = [me.start(wf["id"], {"items": list(range(ITEMS))})["id"] for _ in range(MAP_RUNS)]
         total = MAP_RUNS * ITEMS * len(ITEM_TASKS)
-        for target in (total // 4, total // 2):
-            deadline = time.time() + 60
-            while effects_so_far(up) < target:
-                assert time.time() < deadline, f"only {effects_so_far(up)} effects"
-                time.sleep(0.01)
-            os.kill(stack.pid("workflow"), signal.SIGKILL)
-            time.sleep(0.3)
-            stack.stack_cmd("restart-service", "workflow")
+        kill_9_at(stack, up, (total // 4, total // 2))
         finished = [me.wait(i, timeout=120) for i in ids]
         assert collections.Counter(f["status"] for f in finished) == {"SUCCEEDED": MAP_RUNS}, \
             [f for f in finished if f["status"] != "SUCCEEDED"][:3]
@@ -179,14 +178,7 @@ def test_kill_9_twice_while_callers_wait_for_child_workflows(stack, healed):
                        "End": True}}))
         ids = [me.start(wf["id"])["id"] for _ in range(CALLERS)]
         total = 2 * CALLERS * len(TASKS)
-        for target in (total // 4, total // 2):
-            deadline = time.time() + 60
-            while effects_so_far(up) < target:
-                assert time.time() < deadline, f"only {effects_so_far(up)} effects"
-                time.sleep(0.01)
-            os.kill(stack.pid("workflow"), signal.SIGKILL)
-            time.sleep(0.3)
-            stack.stack_cmd("restart-service", "workflow")
+        kill_9_at(stack, up, (total // 4, total // 2))
         finished = [me.wait(i, timeout=120) for i in ids]
         assert collections.Counter(f["status"] for f in finished) == {"SUCCEEDED": CALLERS}, \
             [f for f in finished if f["status"] != "SUCCEEDED"][:3]
