@@ -118,10 +118,19 @@ $(BUILD)/tests/libcommon/%: $(BUILD)/obj/libcommon/tests/%.o $(LIBTC)
 # build.)
 SERVICES := $(notdir $(patsubst %/,%,$(wildcard services/*/)))
 
+# integration-hub's connector catalog (proto/connectors/*.json but the schema) is compiled in,
+# as its migrations are: the image ships one binary.
+HUB_CONNECTORS := $(sort $(filter-out %.schema.json,$(wildcard proto/connectors/*.json)))
+integration-hub_GEN_OBJ := $(BUILD)/obj/gen/integration-hub/connectors.o
+$(BUILD)/gen/integration-hub/connectors.c: $(HUB_CONNECTORS) $(EMBED)
+	@mkdir -p $(@D)
+	$(call say,EMBED,$@)
+	$(Q)$(EMBED) --files hub_connector_files $@ $(HUB_CONNECTORS)
+
 define service_rules
 $(1)_SRC    := $$(wildcard services/$(1)/src/*.c)
 $(1)_MIGR   := $$(sort $$(wildcard services/$(1)/migrations/*.sql))
-$(1)_OBJ    := $$($(1)_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/$(1)/migrations.o
+$(1)_OBJ    := $$($(1)_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/$(1)/migrations.o $$($(1)_GEN_OBJ)
 $(1)_LIBOBJ := $$(filter-out %/main.o,$$($(1)_OBJ))
 $(1)_TESTS  := $$(patsubst services/$(1)/tests/%.c,$(BUILD)/tests/$(1)/%,\
                  $$(wildcard services/$(1)/tests/unit/test_*.c services/$(1)/tests/component/test_*.c))

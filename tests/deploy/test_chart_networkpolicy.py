@@ -7,7 +7,8 @@ Expected callers (written here from the design, not from the chart):
   introspection, JWKS);
 - every service calls auth (JWKS and client-credentials tokens);
 - auth calls user (its /internal API);
-- workflow calls ml-inference (its /internal API: tc:ml steps);
+- workflow calls ml-inference and integration-hub (their /internal APIs: tc:ml and
+  tc:integration steps);
 - nothing calls the gateway's API but the outside; admin ports are for Prometheus only.
 """
 import ipaddress
@@ -29,8 +30,9 @@ def expected_callers(enabled, extra=()):
             exp["auth"].add(s)
     if "auth" in enabled and "user" in enabled:
         exp["user"].add("auth")
-    if "workflow" in enabled and "ml-inference" in enabled:
-        exp["ml-inference"].add("workflow")
+    for callee in ("ml-inference", "integration-hub"):
+        if "workflow" in enabled and callee in enabled:
+            exp[callee].add("workflow")
     for caller, callee in extra:
         if caller in enabled and callee in enabled:
             exp[callee].add(caller)

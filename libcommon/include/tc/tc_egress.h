@@ -14,10 +14,12 @@
 #define TC_EGRESS_H
 
 /* The User-Agent of the platform's own calls to customers' addresses: integration-hub's
- * webhook deliveries and workflow's tc:http Tasks. The hub's inbound hooks refuse both, or a
- * delivery or Task aimed at one would start what sent it again, without end. */
-#define TC_UA_WEBHOOKS "techcorp-webhooks"
-#define TC_UA_WORKFLOW "techcorp-workflow"
+ * webhook deliveries and connector actions, and workflow's tc:http Tasks. The hub's inbound
+ * hooks refuse all three, or a delivery, action or Task aimed at one would start what sent it
+ * again, without end. */
+#define TC_UA_WEBHOOKS     "techcorp-webhooks"
+#define TC_UA_WORKFLOW     "techcorp-workflow"
+#define TC_UA_INTEGRATIONS "techcorp-integrations"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>

@@ -86,3 +86,26 @@ int events_endpoint_disabled(tc_dbconn_t *tx, const char *endpoint_id, const cJS
     }
     return tc_emit(tx, TC_EV_INTEGRATION_ENDPOINT_DISABLED, endpoint_id, d);
 }
+
+int events_connection(tc_dbconn_t *tx, const tc_event_type_t *type, const char *org_id,
+                      const cJSON *conn, const char *actor_id)
+{
+    char now[TC_RFC3339_LEN];
+    now_text(now);
+    const char *id = tc_json_get_str(conn, "id");
+    cJSON *d = cJSON_CreateObject();
+    bool ok = d && tc_json_add_str(d, "connection_id", id) &&
+              cJSON_AddStringToObject(d, "org_id", org_id) &&
+              tc_json_add_str(d, "connector", tc_json_get_str(conn, "connector")) &&
+              tc_json_add_str(d, "name", tc_json_get_str(conn, "name")) &&
+              tc_json_add_str(d, "status", tc_json_get_str(conn, "status")) &&
+              (type != TC_EV_INTEGRATION_CONNECTION_UPDATED ||
+               tc_json_add_str(d, "status_reason", tc_json_get_str(conn, "status_reason"))) &&
+              tc_json_add_str(d, "actor_id", actor_id) &&
+              cJSON_AddStringToObject(d, "occurred_at", now);
+    if (!ok || !id) {
+        cJSON_Delete(d);
+        return ok ? TC_EINVAL : TC_ENOMEM;
+    }
+    return tc_emit(tx, type, id, d);
+}

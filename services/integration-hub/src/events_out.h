@@ -5,6 +5,7 @@
 
 #include "store.h"
 #include "tc/tc_db.h"
+#include "tc/tc_events.h"
 
 #include <cjson/cJSON.h>
 
@@ -19,5 +20,10 @@ int events_delivery_failed(tc_dbconn_t *tx, const hub_job_t *j, const hub_outcom
 /* com.techcorp.integration.endpoint.disabled; ep is what store_ep_disable returned. */
 int events_endpoint_disabled(tc_dbconn_t *tx, const char *endpoint_id, const cJSON *ep,
                              const char *reason);
+
+/* com.techcorp.integration.connection.{created,updated,deleted}: conn is the connection as the
+ * API shows it (never a credential); actor_id NULL when the service changed its status. */
+int events_connection(tc_dbconn_t *tx, const tc_event_type_t *type, const char *org_id,
+                      const cJSON *conn, const char *actor_id);
 
 #endif

@@ -31,6 +31,21 @@ void h_hooks_delete(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_hooks_secret(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_hooks_requests(tc_req_t *req, tc_resp_t *resp, void *ud);
 
+/* /v1/integrations/connectors: the catalog */
+void h_connectors_list(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_connectors_get(tc_req_t *req, tc_resp_t *resp, void *ud);
+
+/* /v1/integrations/connections */
+void h_connections_list(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_connections_create(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_connections_get(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_connections_patch(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_connections_delete(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_connections_test(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_connections_run(tc_req_t *req, tc_resp_t *resp, void *ud);
+/* /internal/v1/integrations/orgs/{org}/connections/{id}/actions/{action}: service tokens */
+void h_connections_run_for_org(tc_req_t *req, tc_resp_t *resp, void *ud);
+
 /* /v1/webhooks/in/{token}: public */
 void h_inbound(tc_req_t *req, tc_resp_t *resp, void *ud);
 

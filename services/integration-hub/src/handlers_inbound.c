@@ -142,15 +142,17 @@ static cJSON *event_payload(const char *body, size_t n, const char *ct, bool *om
     return v;
 }
 
-/* Requests the platform's own webhooks and workflow Tasks make: an endpoint pointed at one of
- * the org's inbound hooks would turn every webhook.received into another, and a tc:http Task
- * calling one would start its workflow again through an event trigger, without end. */
+/* Requests the platform's own webhooks, connector actions and workflow Tasks make: an endpoint
+ * pointed at one of the org's inbound hooks would turn every webhook.received into another, and
+ * a tc:http Task or an action calling one would start its workflow again through an event
+ * trigger, without end. */
 static bool from_our_webhooks(tc_req_t *req)
 {
     const char *id = tc_req_header(req, "webhook-id");
     const char *ua = tc_req_header(req, "user-agent");
     return (id && strncmp(id, "whm_", 4) == 0) ||
-           (ua && (strcmp(ua, HUB_USER_AGENT) == 0 || strcmp(ua, TC_UA_WORKFLOW) == 0));
+           (ua && (strcmp(ua, HUB_USER_AGENT) == 0 || strcmp(ua, TC_UA_WORKFLOW) == 0 ||
+                   strcmp(ua, TC_UA_INTEGRATIONS) == 0));
 }
 
 /* Stores and announces a verified request; answers 202, or 200 for a redelivery. */

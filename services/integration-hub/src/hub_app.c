@@ -1,5 +1,6 @@
 #include "hub_app.h"
 #include "tc/tc_core.h"
+#include "tc/tc_log.h"
 
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -36,6 +37,14 @@ void hub_app_config(hub_app_t *app, tc_config_t *cfg)
     app->egress.max_response_bytes = 64 * 1024; /* an endpoint's answer is kept only in part */
     app->egress.truncate_response = true;
     app->egress.user_agent = HUB_USER_AGENT;
+    app->action_egress = app->egress;
+    app->action_egress.max_response_bytes = (size_t)tc_config_int(
+        cfg, "INTEGRATION_ACTION_MAX_RESPONSE_BYTES", 1024 * 1024, 1024, 16 * 1024 * 1024);
+    app->action_egress.truncate_response = false; /* a cut JSON answer is no answer */
+    app->action_egress.user_agent = TC_UA_INTEGRATIONS;
+    /* under the gateway's 30 s upstream timeout, so the caller hears the hub's own answer */
+    app->action_timeout_ms =
+        (int)tc_config_int(cfg, "INTEGRATION_ACTION_TIMEOUT_MS", 25000, 100, 120000);
 }
 
 int hub_app_init(hub_app_t *app, tc_service_t *svc)
@@ -48,6 +57,13 @@ int hub_app_init(hub_app_t *app, tc_service_t *svc)
     OPENSSL_cleanse(app->kek, sizeof app->kek); /* the keyring holds its own copy */
     if (!app->keys)
         return TC_ENOMEM;
+    char err[256] = "";
+    int rc = hub_catalog_load(&app->catalog, hub_connector_files, hub_connector_files_count, err,
+                              sizeof err);
+    if (rc != TC_OK) {
+        tc_log_kv(TC_LOG_ERROR, "the connector catalog does not load", "error", err, NULL);
+        return rc;
+    }
     return tc_wake_init(&app->wake, app->nworkers);
 }
 
@@ -57,6 +73,7 @@ void hub_app_free(hub_app_t *app)
         tc_egress_session_free(app->workers[i].http);
     tc_wake_destroy(&app->wake);
     tc_keyring_free(app->keys);
+    hub_catalog_free(&app->catalog);
     free(app->topics_buf);
     OPENSSL_cleanse(app, sizeof *app);
 }

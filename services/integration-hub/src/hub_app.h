@@ -5,6 +5,7 @@
 #ifndef HUB_APP_H
 #define HUB_APP_H
 
+#include "connector_model.h"
 #include "hub_model.h"
 #include "tc/tc_crypto.h"
 #include "tc/tc_egress.h"
@@ -44,7 +45,10 @@ struct hub_app {
     int nschedule;
     const char *topics[HUB_MAX_TOPICS + 1]; /* INTEGRATION_WEBHOOK_TOPICS, NULL-terminated */
     char *topics_buf;
-    tc_egress_opts_t egress;
+    tc_egress_opts_t egress;        /* webhook deliveries */
+    tc_egress_opts_t action_egress; /* connector actions: whole answers, their own agent */
+    int action_timeout_ms;          /* INTEGRATION_ACTION_TIMEOUT_MS: an action, retries included */
+    hub_catalog_t catalog;          /* proto/connectors, compiled in */
     /* delivery workers: a message committed on this replica wakes an idle worker at once */
     hub_worker_t workers[HUB_MAX_WORKERS];
     tc_wake_t wake;

@@ -7,6 +7,7 @@
 #ifndef HUB_STORE_H
 #define HUB_STORE_H
 
+#include "connector_model.h"
 #include "hub_model.h"
 #include "tc/tc_db.h"
 #include "tc/tc_keyring.h"
@@ -15,8 +16,10 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
-#define HUB_CTX_ENDPOINT_SECRET "webhook_endpoints.secret"
-#define HUB_CTX_HOOK_SECRET     "inbound_hooks.secret"
+#define HUB_CTX_ENDPOINT_SECRET  "webhook_endpoints.secret"
+#define HUB_CTX_HOOK_SECRET      "inbound_hooks.secret"
+#define HUB_CTX_CONN_CREDENTIALS "connections.credentials"
+#define HUB_CTX_CONN_TOKEN       "connections.token"
 
 /* ------------------------------------------------------------------ endpoints */
 int store_ep_insert(tc_dbconn_t *tx, tc_keyring_t *keys, const char *org_id, const char *id,
@@ -164,5 +167,44 @@ int store_inbound_insert(tc_dbconn_t *tx, const hub_hook_t *h, const hub_inbound
                          char *existing_id, size_t idlen);
 int store_inbound_list(tc_dbconn_t *c, const char *org_id, const char *hook_id,
                        const tc_page_t *page, cJSON **data, char *next_key, size_t keylen);
+
+/* ------------------------------------------------------------------ connections */
+/* Connection answers never hold a credential: only credentials_hint. */
+int store_conn_insert(tc_dbconn_t *tx, tc_keyring_t *keys, const char *org_id, const char *id,
+                      const hub_connection_in_t *in, cJSON **out);
+int store_conn_get(tc_dbconn_t *c, const char *org_id, const char *id, cJSON **out);
+/* connector NULL: every connector's. */
+int store_conn_list(tc_dbconn_t *c, const char *org_id, const char *connector,
+                    const tc_page_t *page, cJSON **data, char *next_key, size_t keylen);
+/* Replaces what the body sets; new credentials (or settings) drop the OAuth token, and new
+ * credentials make the connection active again. */
+int store_conn_update(tc_dbconn_t *tx, tc_keyring_t *keys, const char *org_id, const char *id,
+                      const hub_connection_in_t *in, cJSON **out);
+/* *out: the connection as it was, for the event. */
+int store_conn_delete(tc_dbconn_t *tx, const char *org_id, const char *id, cJSON **out);
+
+/* A connection as an action runs it: credentials and token opened. */
+typedef struct {
+    char id[64];
+    char org_id[64];
+    char connector[48];
+    char name[HUB_CONN_NAME_MAX * 4 + 1];
+    char status[24];
+    char *base_url;
+    cJSON *settings;
+    cJSON *credentials; /* opened; {} when none */
+    char *token;        /* OAuth: the kept access token, NULL when none */
+    int64_t token_refresh_at_ms;
+} hub_conn_t;
+
+void hub_conn_clear(hub_conn_t *c);
+int store_conn_load(tc_dbconn_t *c, tc_keyring_t *keys, const char *org_id, const char *id,
+                    hub_conn_t *out);
+/* Keeps a new OAuth access token (sealed) until refresh_at_ms. */
+int store_conn_token_save(tc_dbconn_t *c, tc_keyring_t *keys, const hub_conn_t *conn,
+                          const char *token, int64_t refresh_at_ms);
+/* Sets the status; *changed is the connection after the change, NULL when nothing changed. */
+int store_conn_status(tc_dbconn_t *tx, const char *org_id, const char *id, const char *status,
+                      const char *reason, cJSON **changed);
 
 #endif

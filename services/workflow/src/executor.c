@@ -21,6 +21,7 @@
 #include "executor_internal.h"
 #include "store.h"
 #include "task_http.h"
+#include "task_integration.h"
 #include "task_ml.h"
 #include "task_notify.h"
 #include "task_workflow.h"
@@ -505,6 +506,9 @@ static int call_resource(workflow_app_t *app, const wf_task_t *t, cJSON **result
     if (model)
         return task_ml_run(app->svctoken, app->ml_url, t->org_id, model, t->params, t->key,
                            t->timeout_s, result, err);
+    if (strncmp(t->resource, INTEGRATION_RESOURCE_PREFIX, strlen(INTEGRATION_RESOURCE_PREFIX)) == 0)
+        return task_integration_run(app->svctoken, app->hub_url, t->org_id, t->resource, t->params,
+                                    t->key, t->timeout_s, result, err);
     asl_err_set(err, "States.Runtime", "the resource %s is not available", t->resource);
     return TC_ERROR;
 }

@@ -24,6 +24,7 @@ void workflow_app_config(workflow_app_t *app, tc_config_t *cfg)
                                                            WF_PAYLOAD_MAX, 1024, WF_PAYLOAD_MAX);
     app->egress.user_agent = TC_UA_WORKFLOW;
     app->ml_url = tc_config_opt(cfg, "ML_INFERENCE_URL");
+    app->hub_url = tc_config_opt(cfg, "INTEGRATION_HUB_URL");
     app->auth_url = tc_config_str(cfg, "AUTH_URL", "http://127.0.0.1:8081");
     app->client_id = tc_config_opt(cfg, "AUTH_CLIENT_ID");
     app->client_secret = tc_config_opt(cfg, "AUTH_CLIENT_SECRET");
@@ -46,7 +47,8 @@ int workflow_app_init(workflow_app_t *app, tc_service_t *svc)
             return TC_ENOMEM;
     } else {
         tc_log_kv(TC_LOG_WARN,
-                  "AUTH_CLIENT_ID/AUTH_CLIENT_SECRET not set: tc:ml steps fail with ML.Unavailable",
+                  "AUTH_CLIENT_ID/AUTH_CLIENT_SECRET not set: tc:ml and tc:integration steps fail "
+                  "as unavailable",
                   NULL);
     }
     return tc_wake_init(&app->wake, app->nworkers);

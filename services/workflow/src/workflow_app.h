@@ -34,9 +34,10 @@ struct workflow_app {
     int max_steps;           /* WORKFLOW_MAX_STEPS: states one execution may enter */
     int lease_grace_ms;      /* WORKFLOW_LEASE_GRACE_MS: a Task's lease beyond its timeout */
     tc_egress_opts_t egress; /* tc:http (WORKFLOW_HTTP_ALLOW_PRIVATE, …) */
-    /* tc:ml: the ml-inference service (ML_INFERENCE_URL), called with the service's own token
-     * (AUTH_URL, AUTH_CLIENT_ID, AUTH_CLIENT_SECRET); NULL when not configured */
-    const char *ml_url, *auth_url, *client_id, *client_secret;
+    /* tc:ml and tc:integration: the ml-inference service (ML_INFERENCE_URL) and the
+     * integration hub (INTEGRATION_HUB_URL), called with the service's own token (AUTH_URL,
+     * AUTH_CLIENT_ID, AUTH_CLIENT_SECRET); NULL when not configured */
+    const char *ml_url, *hub_url, *auth_url, *client_id, *client_secret;
     tc_svctoken_t *svctoken;
     /* WORKFLOW_TRIGGER_TOPICS: the topics event triggers may name (NULL-terminated) */
     const char *trigger_topics[WF_TRIGGER_TOPICS + 1];

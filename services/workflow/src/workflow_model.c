@@ -1,4 +1,5 @@
 #include "workflow_model.h"
+#include "task_integration.h"
 #include "task_ml.h"
 #include "asl.h"
 #include "tc/tc_core.h"
@@ -8,8 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-const char *const wf_resources[] = {"tc:http",           "tc:notify", "tc:workflow",
-                                    "tc:workflow:start", "tc:ml:",    NULL};
+const char *const wf_resources[] = {
+    "tc:http", "tc:notify", "tc:workflow", "tc:workflow:start", "tc:ml:", "tc:integration:", NULL};
 
 static const wf_limits_t plans[] = {
     {"starter", 10, 5000, 20},
@@ -113,6 +114,16 @@ static void check_states(tc_jv_t *jv, const cJSON *machine, const char *path, in
             snprintf(field, sizeof field, "%s.Resource", at);
             tc_jv_error(jv, field,
                         "must be tc:ml:<model>, a model's name ([a-z0-9.-], at most 64)");
+        }
+        char conn[INTEGRATION_ID_MAX], action[INTEGRATION_ACTION_MAX];
+        if (type && strcmp(type, "Task") == 0 && res &&
+            strncmp(res, INTEGRATION_RESOURCE_PREFIX, strlen(INTEGRATION_RESOURCE_PREFIX)) == 0 &&
+            !task_integration_target(res, conn, action)) {
+            char field[460];
+            snprintf(field, sizeof field, "%s.Resource", at);
+            tc_jv_error(jv, field,
+                        "must be tc:integration:<connection id>/<action>, e.g. "
+                        "tc:integration:con_…/post_message");
         }
         int i = 0;
         const cJSON *b;

@@ -1,10 +1,12 @@
 """Helpers of the integration hub's suites: a caller of the hub's API for one org (every
 response checked against proto/openapi/integration-hub.yaml), platform events made the way
 producers make them (a CloudEvent on a topic, Kafka binary mode, through kcat), a loopback
-receiver standing in for customers' webhook endpoints (it records every request and answers
-as each path is scripted), Standard Webhooks signing in Python exactly as the specification
-says, and the npm peers (services/integration-hub/tests/peers: `standardwebhooks` and `svix`)
-that check the hub's signatures independently."""
+receiver standing in for customers' webhook endpoints and for the vendors' APIs connections
+call (it records every request and answers as each path is scripted: statuses, headers, bodies,
+delays, and an OAuth 2.0 token endpoint), Standard Webhooks signing in Python exactly as the
+specification says, the npm peers (services/integration-hub/tests/peers: `standardwebhooks`
+and `svix`) that check the hub's signatures independently, and the connector catalog's
+definitions (proto/connectors) and connection events the connector suites compare with."""
 import base64
 import collections
 import hashlib
@@ -12,10 +14,12 @@ import hmac
 import json
 import os
 import secrets
+import socket
 import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote_plus
 
 from npm_tools import npm_ci
 from platform_client import Api, eventually, new_id
@@ -28,6 +32,8 @@ PEERS_DIR = os.path.join(os.path.dirname(HERE), "peers")
 EP = "/v1/integrations/webhooks/endpoints"
 MSG = "/v1/integrations/webhooks/messages"
 HOOKS = "/v1/integrations/hooks"
+CONNECTORS = "/v1/integrations/connectors"
+CONNS = "/v1/integrations/connections"
 
 
 def now_rfc3339(offset_s=0):
@@ -139,6 +145,48 @@ class Hub:
     def hook_requests(self, hook_id):
         return self.pages(f"{HOOKS}/{hook_id}/requests")
 
+    # ------------------------------------------------------------------ connections
+    def slow(self, method, path, body=None, headers=None, timeout=60):
+        """A call that may take longer than the usual 10 s (an action retried with waits),
+        its answer checked against the contract as every other."""
+        r = self.stack.call(method, "integration-hub", path, token=self.token, json_body=body,
+                            headers=headers, timeout=timeout)
+        self.api.spec.check(method, path, r)
+        return r
+
+    def create_connection(self, connector, name=None, settings=None, credentials=None,
+                          **extra):
+        body = {"connector": connector, "name": name or f"{connector} {secrets.token_hex(3)}"}
+        if settings is not None:
+            body["settings"] = settings
+        if credentials is not None:
+            body["credentials"] = credentials
+        r = self("POST", CONNS, {**body, **extra})
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def connection(self, con_id):
+        r = self("GET", f"{CONNS}/{con_id}")
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def run(self, con_id, action, input=None, headers=None, timeout=60):
+        """POST …/actions/{action} with {"input": input} ({} without one); the response."""
+        body = {} if input is None else {"input": input}
+        return self.slow("POST", f"{CONNS}/{con_id}/actions/{action}", body, headers, timeout)
+
+    def action(self, con_id, action, input=None, headers=None, timeout=60):
+        """The ActionResult of a run the hub answered 200."""
+        r = self.run(con_id, action, input, headers, timeout)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def test_connection(self, con_id, timeout=60):
+        """The ConnectionTestResult of POST …/test answered 200."""
+        r = self.slow("POST", f"{CONNS}/{con_id}/test", timeout=timeout)
+        assert r.status_code == 200, r.text
+        return r.json()
+
 
 # ---------------------------------------------------------------------- platform events
 
@@ -190,8 +238,66 @@ def event_data(msg):
 
 
 def integration_events(stack, key, until=None, timeout=WAIT):
-    """The integration-events messages of one key (an endpoint or hook id)."""
+    """The integration-events messages of one key (an endpoint, hook or connection id)."""
     return stack.kafka_messages("integration-events", key=key, until=until, timeout=timeout)
+
+
+CONNECTION_EVENT = "com.techcorp.integration.connection."
+
+
+def connection_events(stack, schemas, con_id, count, timeout=WAIT):
+    """A connection's events once there are at least `count`, oldest first, each checked: its
+    type, source and subject, its data against proto/events/ and naming the connection.
+    Returns [(kind, data, raw payload)], kind one of created, updated, deleted."""
+    msgs = integration_events(stack, con_id, until=lambda m: len(m) >= count, timeout=timeout)
+    out = []
+    for m in msgs:
+        h = m["headers"]
+        assert h["ce_type"].startswith(CONNECTION_EVENT), h
+        assert h["ce_source"] == f"/connections/{con_id}", h
+        assert h.get("ce_subject", con_id) == con_id, h
+        data = json.loads(m["payload"])
+        schemas.validate(h["ce_type"], data)
+        assert data["connection_id"] == con_id
+        out.append((h["ce_type"][len(CONNECTION_EVENT):], data, m["payload"]))
+    return out
+
+
+# ---------------------------------------------------------------------- the connector catalog
+
+def connector_defs(root):
+    """{id: definition} of every proto/connectors/*.json (the catalog the hub is built with)."""
+    base = os.path.join(root, "proto", "connectors")
+    out = {}
+    for name in sorted(os.listdir(base)):
+        if name.endswith(".json") and name != "connector.schema.json":
+            with open(os.path.join(base, name)) as f:
+                d = json.load(f)
+            out[d["id"]] = d
+    return out
+
+
+def credential_hint(value):
+    """What a connection shows instead of a credential: "…" and its last 4 characters when it
+    has 12 or more, "…" alone otherwise."""
+    return "\u2026" + value[-4:] if len(value) >= 12 else "\u2026"
+
+
+def api_key_token(stack, org, role, scope):
+    """An access token as auth mints for an API key restricted to `scope`."""
+    args = [os.path.join(stack.bin, "tc-token"), "mint", "--key", stack.key, "--kid", stack.kid,
+            "--sub", new_id("key"), "--org", org, "--role", role, "--scope", scope,
+            "--claim", "principal_type=api_key"]
+    return subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def unused_port():
+    """A loopback port nothing listens on (bound, then closed)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 # ---------------------------------------------------------------------- Standard Webhooks
@@ -259,18 +365,112 @@ class Peers:
 
 # ---------------------------------------------------------------------- the receiver
 
+def reply(status=200, body=None, headers=None, delay=0):
+    """One scripted answer of the Receiver: a status, headers and a body (a dict or a list is
+    sent as JSON, a str or bytes as it is, None as no body at all), after `delay` seconds."""
+    return {"status": status, "body": body, "headers": dict(headers or {}), "delay": delay}
+
+
+def _render(answer):
+    """(status, headers, body bytes, delay) of a scripted answer: a reply(), or a bare status
+    (a JSON {"received": …, "status": …}, as webhook receivers answer)."""
+    if isinstance(answer, int):
+        answer = reply(answer, {"received": answer < 300, "status": answer})
+    body, headers = answer["body"], dict(answer["headers"])
+    names = {k.lower() for k in headers}
+    if isinstance(body, (dict, list)):
+        data = json.dumps(body).encode()
+        if "content-type" not in names:
+            headers["Content-Type"] = "application/json"
+    elif isinstance(body, str):
+        data = body.encode()
+        if "content-type" not in names:
+            headers["Content-Type"] = "text/plain; charset=utf-8"
+    else:
+        data = body or b""
+    return answer["status"], headers, data, answer.get("delay", 0)
+
+
+class TokenEndpoint:
+    """An OAuth 2.0 token endpoint of the client credentials grant (RFC 6749 §4.4) on the
+    Receiver. It wants a POST of application/x-www-form-urlencoded with
+    grant_type=client_credentials and the client authenticated by HTTP Basic (§2.3.1: id and
+    secret form-urlencoded, then base64); it answers a new bearer token each time (.issued),
+    valid `expires_in` seconds, or 401 invalid_client / 400 unsupported_grant_type. Every
+    request is kept (.requests: the receiver's record plus "form", "client" and "answer")."""
+
+    def __init__(self, client_id, client_secret, expires_in=3600):
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.expires_in = expires_in
+        self.requests = []
+        self.issued = []
+
+    @property
+    def count(self):
+        """Token requests received (refused ones included)."""
+        return len(self.requests)
+
+    @property
+    def granted(self):
+        return len(self.issued)
+
+    def _client(self, headers):
+        auth = headers.get("authorization", "")
+        if not auth.lower().startswith("basic "):
+            return None
+        try:
+            raw = base64.b64decode(auth[6:].strip(), validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            return None
+        cid, sep, secret = raw.partition(":")
+        return (unquote_plus(cid), unquote_plus(secret)) if sep else None
+
+    def answer(self, req):
+        form = {k: v[0] for k, v in parse_qs(req["body"].decode("utf-8", "replace"),
+                                              keep_blank_values=True).items()}
+        client = self._client(req["headers"])
+        ctype = req["headers"].get("content-type", "").split(";")[0].strip().lower()
+        if client != (self.client_id, self.client_secret):
+            answer = reply(401, {"error": "invalid_client"},
+                           {"WWW-Authenticate": 'Basic realm="tokens"'})
+        elif req["method"] != "POST" or ctype != "application/x-www-form-urlencoded":
+            answer = reply(400, {"error": "invalid_request"})
+        elif form.get("grant_type") != "client_credentials":
+            answer = reply(400, {"error": "unsupported_grant_type"})
+        else:
+            token = "at_" + secrets.token_urlsafe(24)
+            self.issued.append(token)
+            answer = reply(200, {"access_token": token, "token_type": "Bearer",
+                                 "expires_in": self.expires_in},
+                           {"Cache-Control": "no-store"})
+        self.requests.append({**req, "form": form, "client": client,
+                              "answer": answer["status"]})
+        return answer
+
+
 class Receiver:
-    """A loopback HTTP server standing in for customers' webhook endpoints: every path is an
-    endpoint. A path answers 200 {"received": true} unless scripted: script(path, [500, 500],
-    then=200) answers the listed statuses to its next requests, then `then` to every later one.
-    Every request is kept in .requests: method, path, headers (lower-cased names), body
-    (bytes)."""
+    """A loopback HTTP server standing in for customers' webhook endpoints and for vendors'
+    APIs: every path is an endpoint. A path answers 200 {"received": true, "status": 200}
+    unless scripted:
+
+    - script(path, [500, 500], then=200) answers the listed statuses to its next requests,
+      then `then` to every later one; each entry may also be a reply(status, body, headers,
+      delay), e.g. script(path, [reply(429, headers={"Retry-After": "1"})],
+      then=reply(200, {"id": 1}));
+    - oauth(path, client_id, client_secret) makes the path an OAuth 2.0 token endpoint
+      (TokenEndpoint).
+
+    Every request is kept in .requests: method, path (as sent: percent-encoding kept),
+    query (the raw query string, "" when none), headers (lower-cased names), body (bytes),
+    at (time.monotonic() when it arrived)."""
 
     def __init__(self):
         self.requests = []
         self.lock = threading.Lock()
         self.scripts = {}
         self.defaults = {}
+        self.token_endpoints = {}
         self.counts = collections.Counter()
         rc = self
 
@@ -283,19 +483,33 @@ class Receiver:
             def do_POST(self):
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n) if n else b""
-                path = self.path.split("?")[0]
+                path, _, query = self.path.partition("?")
+                req = {"method": self.command, "path": path, "query": query, "body": body,
+                       "headers": {k.lower(): v for k, v in self.headers.items()},
+                       "at": time.monotonic()}
                 with rc.lock:
-                    rc.requests.append({"method": self.command, "path": path, "body": body,
-                                        "headers": {k.lower(): v for k, v in self.headers.items()}})
+                    rc.requests.append(req)
                     rc.counts[path] += 1
-                    queue = rc.scripts.get(path)
-                    status = queue.pop(0) if queue else rc.defaults.get(path, 200)
-                data = json.dumps({"received": status < 300, "status": status}).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                    endpoint = rc.token_endpoints.get(path)
+                    if endpoint:
+                        answer = endpoint.answer(req)
+                    else:
+                        queue = rc.scripts.get(path)
+                        answer = queue.pop(0) if queue else rc.defaults.get(path, 200)
+                status, headers, data, delay = _render(answer)
+                if delay:
+                    time.sleep(delay)
+                try:
+                    self.send_response(status)
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    if status != 204 and status >= 200:
+                        self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    if data and status != 204:
+                        self.wfile.write(data)
+                except OSError:
+                    pass  # the caller gave up waiting (a timeout test)
 
             do_GET = do_PUT = do_PATCH = do_DELETE = do_POST
 
@@ -306,21 +520,34 @@ class Receiver:
         self.thread.start()
 
     def path(self, kind="ok"):
-        """A fresh path (one endpoint's)."""
+        """A fresh path (one endpoint's, or a vendor API's base path)."""
         return f"/{kind}/{secrets.token_hex(6)}"
 
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"
 
     def script(self, path, statuses=(), then=200):
+        """The answers of a path's next requests (statuses or reply()s), then `then`."""
         with self.lock:
             self.scripts[path] = list(statuses)
             self.defaults[path] = then
+
+    def oauth(self, path, client_id, client_secret, expires_in=3600):
+        """Makes `path` an OAuth 2.0 token endpoint for one client; returns it."""
+        endpoint = TokenEndpoint(client_id, client_secret, expires_in)
+        with self.lock:
+            self.token_endpoints[path] = endpoint
+        return endpoint
 
     def to(self, path):
         """The requests received on a path so far, oldest first."""
         with self.lock:
             return [r for r in self.requests if r["path"] == path]
+
+    def under(self, prefix):
+        """The requests received on a path starting with `prefix`, oldest first."""
+        with self.lock:
+            return [r for r in self.requests if r["path"].startswith(prefix)]
 
     def wait(self, path, count, timeout=WAIT):
         """The requests on a path once there are at least `count`."""
@@ -330,6 +557,17 @@ class Receiver:
     @staticmethod
     def body(request):
         return json.loads(request["body"])
+
+    @staticmethod
+    def query(request):
+        """The request's query parameters, {name: [values]} (blank values kept)."""
+        return parse_qs(request["query"], keep_blank_values=True)
+
+    @staticmethod
+    def bearer(request):
+        """The token of the request's Authorization: Bearer header (None without one)."""
+        auth = request["headers"].get("authorization", "")
+        return auth[7:] if auth.startswith("Bearer ") else None
 
     def close(self):
         self.server.shutdown()
