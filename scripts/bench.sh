@@ -829,6 +829,27 @@ bench_integration() {
               WHERE m.payload::json->'data'->>'workflow_id' = '$wf' GROUP BY m.id) s")
     record "  message → first attempt" "(info)" "$cnt" "-" "-" "$p50" "$p99" "-" "-"
 
+    # a connector action through the hub (JWT, the connection read and its credentials opened,
+    # input checked, the request built and sent with a new connection, the answer parsed) next
+    # to the same GET straight to the upstream: what the hub's engine adds per action
+    local con
+    con=$(curl -sf -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+        -d "{\"connector\":\"http\",\"name\":\"bench\",\"settings\":{\"base_url\":\"http://127.0.0.1:$up_port\"},\"credentials\":{\"token\":\"bench-token-0123456789\"}}" \
+        "http://127.0.0.1:$port/v1/integrations/connections" | jq -r .id)
+    [[ $con == con_* ]] || {
+        echo "bench: integration-hub: cannot create the connection" >&2
+        kill "$up_pid"
+        return 1
+    }
+    local prps pp50 pp99
+    echo "bench: integration-hub — connector action (http get) for ${DURATION}s, 8 connections; then the same GET straight to the upstream"
+    read -r rps p50 p99 < <(WRK_CONNS=8 BENCH_TOKEN=$token BENCH_BODY='{"input":{"path":"/action"}}' \
+        WRK_SCRIPT=scripts/bench/post_json.lua \
+        wrk_run hub-action "http://127.0.0.1:$port/v1/integrations/connections/$con/actions/get")
+    read -r prps pp50 pp99 < <(WRK_CONNS=8 wrk_run hub-action-peer "http://127.0.0.1:$up_port/action")
+    record "connector action (http get)" "the GET straight to the upstream" "$rps" "$prps" "(info)" \
+        "$p50" "$p99" "$pp50" "$pp99"
+
     echo "bench: integration-hub — $n messages queued while the hub is stopped"
     kill -TERM "$(head -n1 "$RUN/pids/integration-hub.pid")" 2>/dev/null || true
     while kill -0 "$(head -n1 "$RUN/pids/integration-hub.pid")" 2>/dev/null; do sleep 0.1; done

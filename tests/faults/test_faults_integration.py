@@ -1,12 +1,15 @@
 """The integration hub killed with SIGKILL (twice) during a burst of 1,000 webhook deliveries,
 and PostgreSQL stopped under it: every message reaches its endpoint at least once, a message
 sent again after a kill carries the same webhook-id (what receivers dedupe on), and every
-delivery ends succeeded in the API."""
+delivery ends succeeded in the API. Killed twice while connections are created and their
+actions run: every connection it acknowledged is there with credentials that still open (an
+action sends its own token), announced by exactly one connection.created event."""
 import collections
 import json
 import os
 import signal
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,7 +19,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import faultkit  # noqa: E402
 from hubkit import Events, Hub, Receiver  # noqa: E402
 
+import requests  # noqa: E402
+
 BURST = 1000
+CONNECTIONS = 60
 
 
 def received_by_event(rcv, path):
@@ -93,5 +99,68 @@ def test_postgres_stopped_under_deliveries(stack, healed):
         faultkit.heal(stack)
         seen = wait_all(rcv, path, ids | more)
         check_delivered(hub, ep, seen, ids | more)
+    finally:
+        rcv.close()
+
+
+def test_kill_9_twice_while_connections_are_made_and_used(stack, healed):
+    rcv = Receiver()
+    try:
+        hub = Hub(stack)
+        made = {}  # connection id -> its token: what the hub acknowledged (201)
+        lock = threading.Lock()
+
+        def create(i):
+            token = f"tok-{i}-{os.urandom(6).hex()}"
+            body = {"connector": "http", "name": f"conn {i}",
+                    "settings": {"base_url": rcv.url(f"/conn/{i}")},
+                    "credentials": {"token": token}}
+            deadline = time.time() + 60
+            while True:  # as a client does: again while the hub is down (nothing acknowledged)
+                try:
+                    r = hub("POST", "/v1/integrations/connections", body, check=False)
+                    break
+                except requests.RequestException:
+                    assert time.time() < deadline, "the hub did not come back"
+                    time.sleep(0.1)
+            if r.status_code == 201:
+                with lock:
+                    made[r.json()["id"]] = (i, token)
+                try:  # use it at once, while the kills go on
+                    hub.run(r.json()["id"], "get", {"path": "/warm"}, timeout=10)
+                except requests.RequestException:
+                    pass
+            else:
+                assert r.status_code == 503, r.text
+
+        with ThreadPoolExecutor(4) as pool:
+            futures = [pool.submit(create, i) for i in range(CONNECTIONS)]
+            for target in (CONNECTIONS // 3, 2 * CONNECTIONS // 3):
+                deadline = time.time() + 120
+                while len(made) < target:
+                    assert time.time() < deadline, f"only {len(made)} connections"
+                    time.sleep(0.01)
+                os.kill(stack.pid("integration-hub"), signal.SIGKILL)
+                time.sleep(0.3)
+                stack.stack_cmd("restart-service", "integration-hub")
+            for f in futures:
+                f.result()
+        assert len(made) >= CONNECTIONS // 2, f"only {len(made)} of {CONNECTIONS} acknowledged"
+        listed = {c["id"] for c in hub.pages("/v1/integrations/connections")}
+        assert set(made) <= listed, f"acknowledged but gone: {set(made) - listed}"
+        for cid, (i, token) in made.items():
+            out = hub.action(cid, "get", {"path": "/after"})
+            assert out["ok"], out
+            [req] = rcv.to(f"/conn/{i}/after")
+            assert req["headers"]["authorization"] == f"Bearer {token}"
+        created = stack.kafka_messages(
+            "integration-events", timeout=60,
+            until=lambda ms: set(made) <= {m["key"] for m in ms
+                                           if m["headers"].get("ce_type", "").endswith(
+                                               "connection.created")})
+        per = collections.Counter(m["key"] for m in created
+                                  if m["headers"].get("ce_type", "").endswith("connection.created"))
+        assert all(per[cid] == 1 for cid in made), {c: per[c] for c in made if per[c] != 1}
+        print(f"{len(made)} of {CONNECTIONS} connections acknowledged through 2 kills")
     finally:
         rcv.close()

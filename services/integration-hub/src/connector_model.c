@@ -46,6 +46,15 @@ static bool bad(char *err, size_t errlen, const char *id, const char *fmt, const
     return false;
 }
 
+/* Control characters (CR and LF above all) in a value would split or forge header lines. */
+static bool has_ctl(const char *v)
+{
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return true;
+    return false;
+}
+
 /* ------------------------------------------------------------------ templates */
 
 /* A whole-value template "{settings.x}" or "{credentials.x}": which object and which field. */
@@ -80,6 +89,20 @@ static bool is_field_name(const char *s)
         if (!(isalnum((unsigned char)s[n]) || s[n] == '_'))
             return false;
     return n <= 64;
+}
+
+/* ^[a-z][a-z0-9-]{1,39}$ (ids) or ^[a-z][a-z0-9_]{0,63}$ (action names): what
+ * connector.schema.json says, checked again here because workflow's tc:integration resource
+ * and the URL paths rely on it */
+static bool is_name(const char *s, char sep, size_t min, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n < min || n > max || !islower((unsigned char)s[0]))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != sep)
+            return false;
+    return true;
 }
 
 static bool is_header_name(const char *s)
@@ -257,6 +280,8 @@ static bool check_action(const hub_connector_t *c, const cJSON *a, char *err, si
         if (!one_of(m->string, KEYS))
             return bad(err, errlen, c->id, "action field %s is not known", m->string);
     }
+    if (!is_name(a->string, '_', 1, 64))
+        return bad(err, errlen, c->id, "action name %s is not [a-z][a-z0-9_]{0,63}", a->string);
     char where[96];
     snprintf(where, sizeof where, "actions.%s.input", a->string);
     const cJSON *input = get(a, "input");
@@ -310,8 +335,8 @@ static bool check_definition(hub_connector_t *c, const char *file, char *err, si
         "credentials", "auth", "headers",  "test",        "actions",  NULL};
     const cJSON *d = c->def;
     c->id = str(d, "id");
-    if (!c->id)
-        return bad(err, errlen, file, "id is required", NULL);
+    if (!c->id || !is_name(c->id, '-', 2, 40))
+        return bad(err, errlen, file, "id is required, [a-z][a-z0-9-]{1,39}", NULL);
     char expect[64];
     snprintf(expect, sizeof expect, "%s.json", c->id);
     if (strcmp(expect, file) != 0)
@@ -572,6 +597,17 @@ static void check_against(tc_jv_t *jv, const hub_connector_t *c, const char *whi
                           const cJSON *value)
 {
     const cJSON *schema = get(c->def, which);
+    if (strcmp(which, "credentials") == 0) {
+        /* a credential may become a header's value */
+        const cJSON *m;
+        cJSON_ArrayForEach(m, value)
+        {
+            char field[128];
+            snprintf(field, sizeof field, "credentials.%s", m->string);
+            if (cJSON_IsString(m) && has_ctl(m->valuestring))
+                tc_jv_error(jv, field, "must not hold control characters");
+        }
+    }
     if (schema) {
         hub_schema_check(jv, schema, value, which);
         return;
@@ -585,8 +621,18 @@ static void check_against(tc_jv_t *jv, const hub_connector_t *c, const char *whi
     }
 }
 
+/* Does a connector take its base URL or its token URL from the connection's settings? */
+static bool urls_from_settings(const hub_connector_t *c)
+{
+    const char *base = str(c->def, "base_url");
+    const char *token = str(get(c->def, "auth"), "token_url");
+    return (base && strncmp(base, "{settings.", 10) == 0) ||
+           (token && strncmp(token, "{settings.", 10) == 0);
+}
+
 void hub_connection_validate(tc_jv_t *jv, const hub_catalog_t *cat, const cJSON *body,
-                             const hub_connector_t *current, hub_connection_in_t *out)
+                             const hub_connector_t *current, bool has_credentials,
+                             hub_connection_in_t *out)
 {
     static const cJSON empty = {.type = cJSON_Object};
     static const char *const CREATE[] = {"connector",   "name",     "settings",
@@ -635,6 +681,12 @@ void hub_connection_validate(tc_jv_t *jv, const hub_catalog_t *cat, const cJSON 
         check_against(jv, c, "settings", out->settings ? out->settings : &empty);
     if (out->credentials || (create && !out->has_credentials))
         check_against(jv, c, "credentials", out->credentials ? out->credentials : &empty);
+    /* removing an override sends them back to the connector's own vendor: no move */
+    bool moves = out->base_url || (out->has_settings && urls_from_settings(c));
+    if (!create && moves && has_credentials && !out->has_credentials)
+        tc_jv_error(jv, "credentials",
+                    "must be given again: the change moves the address the stored credentials "
+                    "are sent to");
 }
 
 cJSON *hub_credentials_hint(const cJSON *credentials)
@@ -677,7 +729,7 @@ void hub_call_free(hub_call_t *call)
 
 static int add_header(hub_call_t *call, const char *name, const char *value)
 {
-    if (call->nheaders >= HUB_CALL_HEADERS_MAX)
+    if (call->nheaders >= HUB_CALL_HEADERS_MAX || has_ctl(value))
         return TC_EINVAL;
     size_t n = strlen(name) + strlen(value) + 3;
     char *h = malloc(n);
@@ -714,13 +766,21 @@ static const char *template_value(const char *t, const hub_conn_view_t *conn)
 static bool header_reserved(const char *name)
 {
     static const char *const RESERVED[] = {
-        "authorization",  "proxy-authorization",
-        "host",           "cookie",
-        "content-length", "transfer-encoding",
-        "connection",     "te",
-        "upgrade",        "expect",
-        "keep-alive",     "trailer",
-        "content-type",   NULL,
+        "authorization",
+        "proxy-authorization",
+        "host",
+        "cookie",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "te",
+        "upgrade",
+        "expect",
+        "keep-alive",
+        "trailer",
+        "content-type",
+        "user-agent",
+        NULL,
     };
     for (size_t i = 0; RESERVED[i]; i++)
         if (strcasecmp(name, RESERVED[i]) == 0)
@@ -787,7 +847,8 @@ static void expand_path(tc_jv_t *jv, const char *path, const cJSON *input, tc_bu
         const char *close = strchr(name, '}');
         char field[72];
         snprintf(field, sizeof field, "%.*s", (int)(close - name), name);
-        cJSON_AddTrueToObject(used, field);
+        if (!cJSON_AddTrueToObject(used, field))
+            b->oom = 1;
         char num[40], where[96];
         const char *text = NULL;
         snprintf(where, sizeof where, "input.%s", field);
@@ -795,6 +856,8 @@ static void expand_path(tc_jv_t *jv, const char *path, const cJSON *input, tc_bu
             tc_jv_error(jv, where, "must be a non-empty string or an integer");
         else if (reserved && !append_reserved(b, text))
             tc_jv_error(jv, where, "must not hold . or .. segments");
+        else if (!reserved && (strcmp(text, ".") == 0 || strcmp(text, "..") == 0))
+            tc_jv_error(jv, where, "must not be . or .. (a path segment of its own)");
         else if (!reserved)
             tc_buf_url_encode(b, text);
         p = close + 1;
@@ -819,7 +882,8 @@ static void expand_query(tc_jv_t *jv, const cJSON *action, const cJSON *input, t
         const cJSON *v = get(input, q->valuestring);
         char num[40], where[96];
         const char *text;
-        cJSON_AddTrueToObject(used, q->valuestring);
+        if (!cJSON_AddTrueToObject(used, q->valuestring))
+            b->oom = 1;
         if (!v)
             continue;
         snprintf(where, sizeof where, "input.%s", q->valuestring);
@@ -831,7 +895,8 @@ static void expand_query(tc_jv_t *jv, const cJSON *action, const cJSON *input, t
     const char *qo = str(action, "query_object");
     if (!qo)
         return;
-    cJSON_AddTrueToObject(used, qo);
+    if (!cJSON_AddTrueToObject(used, qo))
+        b->oom = 1;
     const cJSON *m;
     cJSON_ArrayForEach(m, get(input, qo))
     {
@@ -857,25 +922,37 @@ static int fixed_headers(hub_call_t *call, const cJSON *headers)
     return TC_OK;
 }
 
-static int input_headers(tc_jv_t *jv, hub_call_t *call, const cJSON *action, const cJSON *input,
-                         cJSON *used)
+/* Input headers leave room for the ones the hub adds (authentication, idempotency, content
+ * type, accept and the connector's own). */
+#define HUB_INPUT_HEADERS_MAX (HUB_CALL_HEADERS_MAX - 16)
+
+static int input_headers(tc_jv_t *jv, const hub_connector_t *c, hub_call_t *call,
+                         const cJSON *action, const cJSON *input, cJSON *used)
 {
     const char *ho = str(action, "headers_object");
     if (!ho)
         return TC_OK;
-    cJSON_AddTrueToObject(used, ho);
+    if (!cJSON_AddTrueToObject(used, ho))
+        return TC_ENOMEM;
+    const cJSON *auth = get(c->def, "auth");
+    const char *key_header = c->auth == HUB_AUTH_API_KEY && strcmp(str(auth, "in"), "header") == 0
+                                 ? str(auth, "name")
+                                 : NULL;
+    int n = 0;
     const cJSON *h;
     cJSON_ArrayForEach(h, get(input, ho))
     {
         char where[160];
         snprintf(where, sizeof where, "input.%s.%s", ho, h->string);
-        if (!is_header_name(h->string) || header_reserved(h->string))
+        if (++n > HUB_INPUT_HEADERS_MAX)
+            tc_jv_error(jv, where, "is one header too many (at most %d)", HUB_INPUT_HEADERS_MAX);
+        else if (!is_header_name(h->string) || header_reserved(h->string) ||
+                 (key_header && strcasecmp(h->string, key_header) == 0))
             tc_jv_error(jv, where, "is not a header an action may set");
-        else if (!cJSON_IsString(h) || strpbrk(h->valuestring, "\r\n") ||
-                 strlen(h->valuestring) > 8192)
+        else if (!cJSON_IsString(h) || has_ctl(h->valuestring) || strlen(h->valuestring) > 8192)
             tc_jv_error(jv, where, "must be a string of one line");
         else if (add_header(call, h->string, h->valuestring) != TC_OK)
-            tc_jv_error(jv, where, "is one header too many");
+            return TC_ENOMEM;
     }
     return TC_OK;
 }
@@ -1038,6 +1115,8 @@ int hub_call_build(const hub_connector_t *c, const cJSON *action, const hub_conn
         first = !strchr(tc_buf_cstr(&url), '?');
         expand_query(jv, action, input, &url, &first, used);
     }
+    if (rc == TC_OK && (path.oom || url.oom))
+        rc = TC_ENOMEM; /* a request with a cut path must never go */
     if (rc == TC_OK && !stays_under(base, tc_buf_cstr(&path)))
         path_error(jv, str(action, "path"));
     if (rc == TC_OK)
@@ -1045,7 +1124,7 @@ int hub_call_build(const hub_connector_t *c, const cJSON *action, const hub_conn
     if (rc == TC_OK)
         rc = fixed_headers(out, get(action, "headers"));
     if (rc == TC_OK)
-        rc = input_headers(jv, out, action, input, used);
+        rc = input_headers(jv, c, out, action, input, used);
     if (rc == TC_OK && tc_jv_failed(jv))
         rc = TC_EINVAL;
     if (rc == TC_OK)
@@ -1178,7 +1257,9 @@ int64_t hub_retry_after_ms(const char *value, int64_t now_ms)
         long long s = strtoll(value, &end, 10);
         while (*end == ' ')
             end++;
-        return *end || s < 0 || s > 86400 * 365 ? -1 : (int64_t)s * 1000;
+        if (*end || s < 0)
+            return -1;
+        return (s > 86400 * 365 ? 86400 * 365 : (int64_t)s) * 1000; /* longer: "not now" */
     }
     struct tm tm = {0};
     const char *end = strptime(value, "%a, %d %b %Y %H:%M:%S GMT", &tm);
@@ -1222,11 +1303,10 @@ const cJSON *hub_json_pointer(const cJSON *doc, const char *ptr)
         }
         token[n] = '\0';
         if (cJSON_IsArray(cur)) {
-            char *end;
-            long i = strtol(token, &end, 10);
-            if (!n || *end || (n > 1 && token[0] == '0') || i < 0)
+            /* RFC 6901: digits only, no leading zero */
+            if (!n || n > 9 || (n > 1 && token[0] == '0') || strspn(token, "0123456789") != n)
                 return NULL;
-            cur = cJSON_GetArrayItem(cur, (int)i);
+            cur = cJSON_GetArrayItem(cur, atoi(token));
         } else if (cJSON_IsObject(cur)) {
             cur = cJSON_GetObjectItemCaseSensitive(cur, token);
         } else {

@@ -88,10 +88,14 @@ typedef struct {
  * Validates a create body (connector required; name required; settings, credentials default
  * {}) or a PATCH body (of a connection of `current`; settings and credentials replace the
  * whole objects). Settings and credentials are checked against the connector's schemas; a
- * base_url override is for connectors with a fixed base URL only. Problems go into jv.
+ * base_url override is for connectors with a fixed base URL only. A PATCH that moves where
+ * the stored credentials go (base_url, or the settings a base or token URL comes from) must
+ * give them again (has_credentials: the connection holds some): otherwise any admin could send
+ * another's secrets to an address of their choosing. Problems go into jv.
  */
 void hub_connection_validate(tc_jv_t *jv, const hub_catalog_t *cat, const cJSON *body,
-                             const hub_connector_t *current, hub_connection_in_t *out);
+                             const hub_connector_t *current, bool has_credentials,
+                             hub_connection_in_t *out);
 
 /* {field: hint} for each credential: "…" and the last 4 characters of values of 12 or more
  * characters, "…" alone for shorter ones (a short secret's tail is most of it). */

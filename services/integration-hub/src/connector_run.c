@@ -1,6 +1,7 @@
 /* Runs connector actions (connector_run.h). */
 #include "connector_run.h"
 #include "events_out.h"
+#include "tc/tc_codec.h"
 #include "tc/tc_core.h"
 #include "tc/tc_log.h"
 #include "tc/tc_proto.h"
@@ -42,7 +43,7 @@ static void mark_status(hub_app_t *app, const hub_conn_t *conn, const char *stat
     cJSON *changed = NULL;
     int rc = tc_db_begin(tx);
     if (rc == TC_OK)
-        rc = store_conn_status(tx, conn->org_id, conn->id, status, reason, &changed);
+        rc = store_conn_status(tx, conn, status, reason, &changed);
     /* a new reason for the same status is kept, not announced */
     if (rc == TC_OK && changed && strcmp(conn->status, status) != 0)
         rc = events_connection(tx, TC_EV_INTEGRATION_CONNECTION_UPDATED, conn->org_id, changed,
@@ -72,13 +73,28 @@ static const char *failure_code(int rc)
     }
 }
 
-/* The answer's body as the API shows it: JSON when it parses, else text, null when empty. */
-static cJSON *body_value(const tc_egress_resp_t *resp)
+/* The answer's body as the API shows it: JSON when it parses, else text when it is UTF-8
+ * (without NUL bytes), else base64; null when empty. *encoding says which. */
+static cJSON *body_value(const tc_egress_resp_t *resp, const char **encoding)
 {
+    *encoding = "json";
     if (!resp->body || resp->body_len == 0)
         return cJSON_CreateNull();
     cJSON *j = cJSON_ParseWithLength(resp->body, resp->body_len);
-    return j ? j : cJSON_CreateString(resp->body);
+    if (j)
+        return j;
+    *encoding = "text";
+    if (memchr(resp->body, '\0', resp->body_len) == NULL &&
+        tc_utf8_count(resp->body, resp->body_len) >= 0)
+        return cJSON_CreateString(resp->body);
+    *encoding = "base64";
+    size_t cap = 4 * ((resp->body_len + 2) / 3) + 1;
+    char *b64 = malloc(cap);
+    cJSON *s = b64 && tc_b64_encode(resp->body, resp->body_len, b64, cap) >= 0
+                   ? cJSON_CreateString(b64)
+                   : NULL;
+    free(b64);
+    return s;
 }
 
 /* One request with the call's attempts, inside the deadline. */
@@ -140,11 +156,14 @@ static int fetch_token(hub_app_t *app, const hub_connector_t *c, hub_conn_t *con
     hub_conn_view_t view = view_of(conn, NULL);
     hub_call_t call;
     int rc = hub_oauth_token_call(c, &view, &call);
-    if (rc != TC_OK) {
+    if (rc == TC_EINVAL) {
         snprintf(out->error, sizeof out->error, "the connection lacks its token URL or client");
         out->code = "connection_needs_attention";
-        return rc == TC_EINVAL ? TC_EDENIED : rc;
+        mark_status(app, conn, "needs_attention", out->error);
+        return TC_EDENIED;
     }
+    if (rc != TC_OK)
+        return rc;
     tc_egress_resp_t resp = {0};
     int attempts = out->attempts; /* attempts count the action's requests, not the token's */
     int sent = send_call(app, &call, deadline_ms, out, &resp);
@@ -157,13 +176,26 @@ static int fetch_token(hub_app_t *app, const hub_connector_t *c, hub_conn_t *con
     char *token = NULL;
     int64_t expires_in = 0;
     const char *why = NULL;
-    if (resp.status >= 200 && resp.status < 300)
-        rc = hub_oauth_token_parse(resp.body, resp.body_len, &token, &expires_in, &why);
-    else
+    /* RFC 6749 §5.2: a refused client or grant is a 400 or 401; anything else from the token
+     * endpoint (429, 5xx, an answer that is not a token) is its trouble, not the connection's */
+    if (resp.status == 400 || resp.status == 401) {
         rc = TC_EDENIED;
-    if (rc == TC_EDENIED || rc == TC_EINVAL) {
-        snprintf(out->error, sizeof out->error, "the token endpoint %s (HTTP %ld)",
-                 why ? why : "refused the client", resp.status);
+    } else if (resp.status < 200 || resp.status >= 300) {
+        snprintf(out->error, sizeof out->error, "the token endpoint answered HTTP %ld",
+                 resp.status);
+        out->code = "vendor_unavailable";
+        tc_egress_resp_free(&resp);
+        return TC_EUNAVAIL;
+    } else if ((rc = hub_oauth_token_parse(resp.body, resp.body_len, &token, &expires_in, &why)) ==
+               TC_EINVAL) {
+        snprintf(out->error, sizeof out->error, "%s", why);
+        out->code = "vendor_invalid_answer";
+        tc_egress_resp_free(&resp);
+        return TC_EUNAVAIL;
+    }
+    if (rc == TC_EDENIED) {
+        snprintf(out->error, sizeof out->error, "the token endpoint refused the client (HTTP %ld)",
+                 resp.status);
         out->code = "connection_needs_attention";
         tc_egress_resp_free(&resp);
         mark_status(app, conn, "needs_attention", out->error);
@@ -195,7 +227,7 @@ static void take_answer(tc_egress_resp_t *resp, hub_run_t *out)
     out->status = resp->status;
     out->headers = resp->headers ? resp->headers : cJSON_CreateObject();
     resp->headers = NULL;
-    out->body = body_value(resp);
+    out->body = body_value(resp, &out->body_encoding);
 }
 
 static int run(hub_app_t *app, const hub_connector_t *c, hub_conn_t *conn, const cJSON *action,

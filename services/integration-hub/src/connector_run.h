@@ -16,8 +16,10 @@
 typedef struct {
     bool answered; /* the vendor answered (any status); else code says why not */
     long status;
-    cJSON *headers; /* owned: the answer's headers, names lower-cased */
-    cJSON *body;    /* owned: the answer parsed as JSON, else a string, else null */
+    cJSON *headers;            /* owned: the answer's headers, names lower-cased */
+    cJSON *body;               /* owned: the answer parsed as JSON, else a string, else null */
+    const char *body_encoding; /* "json" (body parsed, or null when empty), "text" (UTF-8),
+                                  "base64" (the answer's bytes, not text) */
     int attempts;
     int duration_ms;
     const char *code; /* when !answered: vendor_unavailable, vendor_timeout,

@@ -45,11 +45,11 @@ void h_connections_list(tc_req_t *req, tc_resp_t *resp, void *ud)
 
 /* Validates a create (current NULL) or PATCH body; answers the 422 itself. */
 static bool conn_body(hub_app_t *app, tc_req_t *req, tc_resp_t *resp,
-                      const hub_connector_t *current, hub_connection_in_t *in)
+                      const hub_connector_t *current, bool has_credentials, hub_connection_in_t *in)
 {
     tc_jv_t jv;
     tc_jv_init(&jv);
-    hub_connection_validate(&jv, &app->catalog, tc_req_json(req), current, in);
+    hub_connection_validate(&jv, &app->catalog, tc_req_json(req), current, has_credentials, in);
     if (tc_jv_failed(&jv)) {
         tc_resp_invalid(resp, &jv);
         return false;
@@ -63,7 +63,7 @@ void h_connections_create(tc_req_t *req, tc_resp_t *resp, void *ud)
     hub_app_t *app = ud;
     const tc_principal_t *p = tc_req_principal(req);
     hub_connection_in_t in;
-    if (!conn_body(app, req, resp, NULL, &in))
+    if (!conn_body(app, req, resp, NULL, false, &in))
         return;
     char id[TC_ID_MAX];
     if (tc_id_new("con", id, sizeof id) != TC_OK) {
@@ -112,9 +112,10 @@ void h_connections_get(tc_req_t *req, tc_resp_t *resp, void *ud)
         tc_resp_json(resp, 200, json);
 }
 
-/* The connector of a stored connection (a PATCH validates against it). */
+/* The connector of a stored connection (a PATCH validates against it), and whether the
+ * connection holds credentials. */
 static const hub_connector_t *stored_connector(hub_app_t *app, tc_dbconn_t *tx, const char *org,
-                                               const char *id, int *rc)
+                                               const char *id, bool *has_credentials, int *rc)
 {
     cJSON *json = NULL;
     *rc = store_conn_get(tx, org, id, &json);
@@ -122,6 +123,8 @@ static const hub_connector_t *stored_connector(hub_app_t *app, tc_dbconn_t *tx, 
         *rc == TC_OK ? hub_catalog_find(&app->catalog, tc_json_get_str(json, "connector")) : NULL;
     if (*rc == TC_OK && !c)
         *rc = TC_ERROR; /* a connector removed from the catalog: ours to fix */
+    const cJSON *hint = cJSON_GetObjectItemCaseSensitive(json, "credentials_hint");
+    *has_credentials = hint && hint->child;
     cJSON_Delete(json);
     return c;
 }
@@ -137,14 +140,15 @@ void h_connections_patch(tc_req_t *req, tc_resp_t *resp, void *ud)
     if (!tx)
         return;
     int rc;
-    const hub_connector_t *c = stored_connector(app, tx, p->org, id, &rc);
+    bool has_credentials = false;
+    const hub_connector_t *c = stored_connector(app, tx, p->org, id, &has_credentials, &rc);
     if (rc != TC_OK) {
         tc_tx_abort(app->db, tx);
         tc_resp_fail_for(resp, rc, WHAT);
         return;
     }
     hub_connection_in_t in;
-    if (!conn_body(app, req, resp, c, &in)) {
+    if (!conn_body(app, req, resp, c, has_credentials, &in)) {
         tc_tx_abort(app->db, tx);
         return;
     }
@@ -207,11 +211,12 @@ static bool load(hub_app_t *app, tc_resp_t *resp, const char *org, const char *i
 /* An action that got no answer: why, as an error the caller can act on. */
 static void respond_failure(tc_resp_t *resp, const hub_run_t *run)
 {
+    /* a vendor's failure is 424, never a 5xx: the hub is well, and a 5xx would trip the
+     * gateway's and workflow's circuit breakers for the hub, and be retried by callers */
     const char *code = run->code ? run->code : "vendor_unavailable";
-    int status = strcmp(code, "vendor_timeout") == 0               ? 504
-                 : strcmp(code, "destination_not_allowed") == 0    ? 422
+    int status = strcmp(code, "destination_not_allowed") == 0      ? 422
                  : strcmp(code, "connection_needs_attention") == 0 ? 409
-                                                                   : 502;
+                                                                   : 424;
     tc_resp_error(resp, status, code, "%s", run->error[0] ? run->error : code);
 }
 
@@ -221,6 +226,7 @@ static cJSON *run_json(hub_run_t *run)
     bool ok = o && cJSON_AddBoolToObject(o, "ok", run->status >= 200 && run->status < 300) &&
               tc_json_add_int(o, "status_code", run->status) &&
               tc_json_add_int(o, "attempts", run->attempts) &&
+              tc_json_add_str(o, "body_encoding", run->body_encoding) &&
               tc_json_add_int(o, "duration_ms", run->duration_ms);
     if (!ok) {
         cJSON_Delete(o);

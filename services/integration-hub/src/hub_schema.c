@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define PATH_MAX_LEN 256
 
@@ -168,9 +169,9 @@ static int schema_int(const cJSON *schema, const char *kw, double *out)
 bool hub_schema_url_valid(const char *s)
 {
     const char *rest = NULL;
-    if (strncmp(s, "https://", 8) == 0)
+    if (strncasecmp(s, "https://", 8) == 0)
         rest = s + 8;
-    else if (strncmp(s, "http://", 7) == 0)
+    else if (strncasecmp(s, "http://", 7) == 0)
         rest = s + 7;
     if (!rest || !*rest || *rest == '/' || *rest == '?' || *rest == '#')
         return false;

@@ -194,17 +194,21 @@ typedef struct {
     cJSON *settings;
     cJSON *credentials; /* opened; {} when none */
     char *token;        /* OAuth: the kept access token, NULL when none */
+    char *sealed;       /* the credentials as sealed when loaded: later writes made for these
+                           credentials (a token, a status) are void once they were replaced */
     int64_t token_refresh_at_ms;
 } hub_conn_t;
 
 void hub_conn_clear(hub_conn_t *c);
 int store_conn_load(tc_dbconn_t *c, tc_keyring_t *keys, const char *org_id, const char *id,
                     hub_conn_t *out);
-/* Keeps a new OAuth access token (sealed) until refresh_at_ms. */
+/* Keeps a new OAuth access token (sealed) until refresh_at_ms, unless the connection's
+ * credentials changed since conn was loaded (the token would be the old client's). */
 int store_conn_token_save(tc_dbconn_t *c, tc_keyring_t *keys, const hub_conn_t *conn,
                           const char *token, int64_t refresh_at_ms);
-/* Sets the status; *changed is the connection after the change, NULL when nothing changed. */
-int store_conn_status(tc_dbconn_t *tx, const char *org_id, const char *id, const char *status,
+/* Sets the status from what the vendor said of conn's credentials (none when they have been
+ * replaced since); *changed is the connection after the change, NULL when nothing changed. */
+int store_conn_status(tc_dbconn_t *tx, const hub_conn_t *conn, const char *status,
                       const char *reason, cJSON **changed);
 
 #endif

@@ -132,7 +132,8 @@ int store_conn_update(tc_dbconn_t *tx, tc_keyring_t *keys, const char *org_id, c
         rc = TC_ENOMEM;
     PGresult *r = NULL;
     /* new credentials: the old token was the old client's, and whatever needed attention may
-     * be cured, so the connection is active until it proves otherwise */
+     * be cured, so the connection is active until it proves otherwise; a token is dropped too
+     * when the address it was for may have moved (base_url, settings) */
     if (rc == TC_OK)
         rc = tc_db_qp(
             tx, &r, "conn_update",
@@ -141,9 +142,9 @@ int store_conn_update(tc_dbconn_t *tx, tc_keyring_t *keys, const char *org_id, c
             " settings = coalesce($6::jsonb, settings),"
             " credentials_sealed = CASE WHEN $7::boolean THEN $8 ELSE credentials_sealed END,"
             " credentials_hint = CASE WHEN $7::boolean THEN $9::jsonb ELSE credentials_hint END,"
-            " token_sealed = CASE WHEN $7::boolean OR $6 IS NOT NULL THEN NULL ELSE token_sealed "
-            "END,"
-            " token_refresh_at = CASE WHEN $7::boolean OR $6 IS NOT NULL THEN NULL"
+            " token_sealed = CASE WHEN $7::boolean OR $4::boolean OR $6 IS NOT NULL THEN NULL"
+            "   ELSE token_sealed END,"
+            " token_refresh_at = CASE WHEN $7::boolean OR $4::boolean OR $6 IS NOT NULL THEN NULL"
             "   ELSE token_refresh_at END,"
             " status = CASE WHEN $7::boolean THEN 'active' ELSE status END,"
             " status_reason = CASE WHEN $7::boolean THEN NULL ELSE status_reason END,"
@@ -179,6 +180,7 @@ void hub_conn_clear(hub_conn_t *c)
         cJSON_Delete(c->credentials);
     }
     free(c->base_url);
+    free(c->sealed);
     wipe_free(c->token);
     memset(c, 0, sizeof *c);
 }
@@ -209,7 +211,11 @@ int store_conn_load(tc_dbconn_t *c, tc_keyring_t *keys, const char *org_id, cons
             rc = TC_ENOMEM;
     }
     if (rc == TC_OK && tc_db_val(r, 0, 4)) {
-        rc = tc_keyring_open(keys, org_id, HUB_CTX_CONN_CREDENTIALS, tc_db_val(r, 0, 4), &plain);
+        if (!(out->sealed = strdup(tc_db_val(r, 0, 4))))
+            rc = TC_ENOMEM;
+        if (rc == TC_OK)
+            rc =
+                tc_keyring_open(keys, org_id, HUB_CTX_CONN_CREDENTIALS, tc_db_val(r, 0, 4), &plain);
         if (rc == TC_OK && !(out->credentials = cJSON_Parse(plain)))
             rc = TC_ERROR;
     } else if (rc == TC_OK && !(out->credentials = cJSON_CreateObject())) {
@@ -237,24 +243,24 @@ int store_conn_token_save(tc_dbconn_t *c, tc_keyring_t *keys, const hub_conn_t *
     rc = tc_db_qp(c, &r, "conn_token_save",
                   "UPDATE connections SET token_sealed=$3,"
                   " token_refresh_at = to_timestamp($4::bigint / 1000.0)"
-                  " WHERE org_id=$1 AND id=$2",
-                  conn->org_id, conn->id, sealed, at);
+                  " WHERE org_id=$1 AND id=$2 AND credentials_sealed IS NOT DISTINCT FROM $5",
+                  conn->org_id, conn->id, sealed, at, conn->sealed);
     free(sealed);
     PQclear(r);
     return rc;
 }
 
-int store_conn_status(tc_dbconn_t *tx, const char *org_id, const char *id, const char *status,
+int store_conn_status(tc_dbconn_t *tx, const hub_conn_t *conn, const char *status,
                       const char *reason, cJSON **changed)
 {
     *changed = NULL;
     PGresult *r = NULL;
     int rc = tc_db_qp(tx, &r, "conn_status",
                       "UPDATE connections SET status=$3, status_reason=$4, updated_at=now()"
-                      " WHERE org_id=$1 AND id=$2"
+                      " WHERE org_id=$1 AND id=$2 AND credentials_sealed IS NOT DISTINCT FROM $5"
                       " AND (status IS DISTINCT FROM $3 OR status_reason IS DISTINCT FROM $4)"
                       " RETURNING " CONN_COLS,
-                      org_id, id, status, reason);
+                      conn->org_id, conn->id, status, reason, conn->sealed);
     if (rc == TC_OK && PQntuples(r) == 1 && !(*changed = conn_json(r, 0)))
         rc = TC_ENOMEM;
     PQclear(r);

@@ -106,7 +106,7 @@ int task_integration_result(long status, const char *body, cJSON **result, asl_e
         fail(err, INTEGRATION_E_UNAVAILABLE, status, j);
     else if (status == 400 || status == 413 || status == 422)
         fail(err, INTEGRATION_E_INPUT, status, j);
-    else if (status == 504)
+    else if (status == 424 && code && strcmp(code, "vendor_timeout") == 0)
         fail(err, "States.Timeout", status, j);
     else
         fail(err, INTEGRATION_E_UNAVAILABLE, status, j);
@@ -146,13 +146,27 @@ int task_integration_run(tc_svctoken_t *token, const char *hub_url, const char *
         asl_err_set(err, INTEGRATION_E_UNAVAILABLE, "out of memory");
         return TC_ERROR;
     }
-    snprintf(url, sizeof url, "%s/internal/v1/integrations/orgs/%s/connections/%s/actions/%s",
-             hub_url, org_id, conn, action);
+    int n =
+        snprintf(url, sizeof url, "%s/internal/v1/integrations/orgs/%s/connections/%s/actions/%s",
+                 hub_url, org_id, conn, action);
+    char key_header[320] = "";
+    int kn =
+        idem_key ? snprintf(key_header, sizeof key_header, "Idempotency-Key: %s", idem_key) : 0;
+    if (n < 0 || (size_t)n >= sizeof url || kn < 0 || (size_t)kn >= sizeof key_header) {
+        free(body);
+        asl_err_set(err, INTEGRATION_E_UNAVAILABLE,
+                    "INTEGRATION_HUB_URL or the Task's key is too long");
+        return TC_ERROR;
+    }
+    /* the key goes as a plain header, not as tc_httpc's idempotency key: that would make the
+     * client repeat the POST after a timeout, and the action (a chat post) may have happened;
+     * a repeat is the Task's Retry, with a new attempt's key */
+    const char *headers[] = {key_header, NULL};
     tc_httpc_req_t req = {.method = "POST",
                           .url = url,
                           .body = body,
                           .body_len = strlen(body),
-                          .idempotency_key = idem_key,
+                          .headers = idem_key ? headers : NULL,
                           .timeout_ms = (timeout_s < 86400 ? timeout_s : 86400) * 1000};
     tc_httpc_resp_t resp;
     int rc = tc_svctoken_do(token, &req, &resp);

@@ -17,9 +17,11 @@
  *               Integration.ActionNotFound     the connection's connector has no such action
  *               Integration.NeedsAttention     the connection's credentials were refused, or
  *                                              it lacks a setting its base URL needs
- *               Integration.Unavailable        the hub or the vendor could not be reached, or
- *                                              the destination is not allowed
- *               States.Timeout                 no answer within the Task's timeout
+ *               Integration.Unavailable        the hub or the vendor could not be reached (or
+ *                                              answered what is not an answer), or the
+ *                                              destination is not allowed
+ *               States.Timeout                 no answer within the Task's timeout, or the
+ *                                              vendor's within the hub's action timeout
  *
  * The Task's key (<execution>:<state>:<attempt>) goes as Idempotency-Key; the hub passes it on
  * to vendors whose action takes one.

@@ -18,7 +18,10 @@ one field, the output pointer, a vendor's non-2xx answered as ok false, retries 
 Retry-After, 503 on a GET, none for a POST without an idempotency header), the caller's
 Idempotency-Key passed on, invalid input, unknown actions, OAuth tokens kept and renewed after a
 401, a refused client marking the connection needs_attention, POST …/test, and a vendor that
-does not answer (502).
+does not answer (424: the hub is well, the vendor is not). Requests no input can forge: a
+User-Agent or CR/LF in a header, a dot segment in a path field; stored credentials that cannot
+be sent to a new address without being given again; a token endpoint's own trouble that is not
+the connection's; an answer that is not text, in base64.
 
 Where the API spec of this slice leaves a behaviour open, the choice made is asserted in one
 test, test_choices_where_the_spec_is_open, and nowhere else. Every answer is checked against
@@ -128,7 +131,8 @@ def test_create_read_change_delete(stack, receiver):
     assert changed["updated_at"] >= con["updated_at"]
     assert me.connection(con["id"]) == changed
     other = receiver.path("ghe2")
-    r = me("PATCH", path, {"base_url": receiver.url(other)})
+    # moving the base URL takes the credentials again (test_stored_credentials_do_not_…)
+    r = me("PATCH", path, {"base_url": receiver.url(other), "credentials": {"token": token}})
     assert r.status_code == 200 and r.json()["base_url"] == receiver.url(other)
     assert r.json()["credentials_hint"] == con["credentials_hint"]
     assert me.action(con["id"], "get_authenticated_user")["ok"] is True
@@ -483,7 +487,8 @@ def test_patch_replaces_settings_and_credentials(stack, receiver):
     assert receiver.bearer(receiver.to(api + "/b")[0]) == t2, "the next action sends the new token"
 
     api2 = receiver.path("api2")
-    r = me("PATCH", path, {"settings": {"base_url": receiver.url(api2)}})
+    r = me("PATCH", path, {"settings": {"base_url": receiver.url(api2)},
+                           "credentials": {"token": t2}})
     assert r.status_code == 200 and r.json()["settings"] == {"base_url": receiver.url(api2)}
     me.action(con["id"], "get", {"path": "/c"})
     assert receiver.to(api + "/c") == [] and receiver.bearer(receiver.to(api2 + "/c")[0]) == t2
@@ -633,6 +638,93 @@ def test_path_fields_are_percent_encoded(stack, receiver):
         err = assert_error(me.run(hc["id"], "get", {"path": bad}), 422, "validation_failed")
         assert fields(err) == {"input.path"}, bad
     assert len(receiver.under(api)) == 2
+
+
+def test_requests_no_input_can_forge(stack, receiver):
+    me = Hub(stack)
+    con, gh, token = github(me, receiver)
+    # a path field that is a dot segment of its own would climb the action's path
+    for owner in ("..", "."):
+        err = assert_error(me.run(con["id"], "list_repo_issues", {"owner": owner, "repo": "r"}),
+                           422, "validation_failed")
+        assert fields(err) == {"input.owner"}, owner
+    # the User-Agent says the request is the hub's (inbound hooks refuse it: no loops)
+    hc, api, _ = http(me, receiver)
+    err = assert_error(me.run(hc["id"], "get", {"path": "/x", "headers": {"User-Agent": "me"}}),
+                       422, "validation_failed")
+    assert fields(err) == {"input.headers.User-Agent"}
+    me.action(hc["id"], "get", {"path": "/ua"})
+    assert receiver.to(api + "/ua")[0]["headers"]["user-agent"] == "techcorp-integrations"
+    # credentials become header values: no control characters
+    for bad in ("t\r\nX-Injected: 1", "t\nx", "t\x7f"):
+        r = me("POST", CONNS, {"connector": "http", "name": "x",
+                               "settings": {"base_url": receiver.url(api)},
+                               "credentials": {"token": bad}})
+        err = assert_error(r, 422, "validation_failed")
+        assert fields(err) == {"credentials.token"}, repr(bad)
+    assert not [q for q in receiver.under(api) if "x-injected" in q["headers"]]
+    assert len(receiver.under(gh)) == 0
+
+
+def test_stored_credentials_do_not_follow_a_new_address(stack, receiver):
+    me = Hub(stack)
+    con, gh, token = github(me, receiver)
+    path = f"{CONNS}/{con['id']}"
+    elsewhere = receiver.path("elsewhere")
+    # moving the base URL without giving the credentials again is refused, whoever asks
+    err = assert_error(me("PATCH", path, {"base_url": receiver.url(elsewhere)}), 422,
+                       "validation_failed")
+    assert fields(err) == {"credentials"}
+    assert me.connection(con["id"])["base_url"] == con["base_url"]
+    new = gh_token()
+    r = me("PATCH", path, {"base_url": receiver.url(elsewhere), "credentials": {"token": new}})
+    assert r.status_code == 200, r.text
+    me.action(con["id"], "get_authenticated_user")
+    assert receiver.bearer(receiver.to(elsewhere + "/user")[0]) == new
+    assert receiver.under(gh) == []
+    # the same for settings a base URL comes from; a name change needs nothing
+    hc, api, _ = http(me, receiver)
+    hpath = f"{CONNS}/{hc['id']}"
+    err = assert_error(me("PATCH", hpath, {"settings": {"base_url": receiver.url(elsewhere)}}),
+                       422, "validation_failed")
+    assert fields(err) == {"credentials"}
+    assert me("PATCH", hpath, {"name": "renamed"}).status_code == 200
+    # a connection without credentials has nothing to protect
+    bare = me.create_connection("http", settings={"base_url": receiver.url(api)})
+    r = me("PATCH", f"{CONNS}/{bare['id']}", {"settings": {"base_url": receiver.url(elsewhere)}})
+    assert r.status_code == 200, r.text
+
+
+def test_token_endpoint_trouble_is_not_the_connections(stack, receiver):
+    me = Hub(stack)
+    cid, csecret = oauth_client()
+    for answer, code in ((reply(503, {"error": "temporarily_unavailable"}), "vendor_unavailable"),
+                         (reply(429, {"error": "slow_down"}), "vendor_unavailable"),
+                         (reply(200, "<html>login</html>"), "vendor_invalid_answer")):
+        api, tok = receiver.path("o2api"), receiver.path("tok")
+        receiver.script(tok, then=answer)
+        con = me.create_connection("http-oauth2",
+                                   settings={"base_url": receiver.url(api),
+                                             "token_url": receiver.url(tok)},
+                                   credentials={"client_id": cid, "client_secret": csecret})
+        assert_error(me.run(con["id"], "get", {"path": "/x"}), 424, code)
+        assert receiver.under(api) == [], "no token, no request to the vendor"
+        got = me.connection(con["id"])
+        assert (got["status"], got["status_reason"]) == ("active", None), (code, got)
+
+
+def test_answers_that_are_not_text_come_in_base64(stack, receiver):
+    me = Hub(stack)
+    hc, api, _ = http(me, receiver)
+    raw = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe"
+    receiver.script(api + "/img", then=reply(200, raw, {"Content-Type": "image/png"}))
+    out = me.action(hc["id"], "get", {"path": "/img"})
+    assert (out["body_encoding"], base64.b64decode(out["body"])) == ("base64", raw)
+    receiver.script(api + "/txt", then=reply(200, "caf\u00e9 ok".encode()))
+    out = me.action(hc["id"], "get", {"path": "/txt"})
+    assert (out["body_encoding"], out["body"]) == ("text", "caf\u00e9 ok")
+    out = me.action(hc["id"], "get", {"path": "/json"})
+    assert out["body_encoding"] == "json"
 
 
 def test_query_parameters_from_input_fields(stack, receiver):
@@ -988,15 +1080,15 @@ def test_connection_test(stack, receiver):
     assert_error(me.as_role("editor")("POST", f"{CONNS}/{cid}/test"), 403, "forbidden")
 
 
-def test_an_unreachable_vendor_is_502(stack):
+def test_an_unreachable_vendor_is_424(stack):
     me = Hub(stack)
     port = unused_port()
     sc = me.create_connection("slack", credentials={
         "webhook_url": f"http://127.0.0.1:{port}/services/T0/B0/x"})
-    assert_error(me.run(sc["id"], "post_message", {"text": "x"}), 502, "vendor_unavailable")
+    assert_error(me.run(sc["id"], "post_message", {"text": "x"}), 424, "vendor_unavailable")
     gh = me.create_connection("github", credentials={"token": gh_token()},
                               base_url=f"http://127.0.0.1:{port}/api/v3")
-    assert_error(me.run(gh["id"], "get_authenticated_user"), 502, "vendor_unavailable")
+    assert_error(me.run(gh["id"], "get_authenticated_user"), 424, "vendor_unavailable")
     assert me.connection(gh["id"])["status"] == "active"
 
 
@@ -1058,7 +1150,8 @@ def test_choices_where_the_spec_is_open(stack, receiver):
     # D9: auth.scope "{settings.scope}": the setting as the token request's scope, none without
     scoped, _, scoped_te = http_oauth2(me, receiver, cid, csecret)
     r = me("PATCH", f"{CONNS}/{scoped['id']}",
-           {"settings": {**scoped["settings"], "scope": "read:things write:things"}})
+           {"settings": {**scoped["settings"], "scope": "read:things write:things"},
+            "credentials": {"client_id": cid, "client_secret": csecret}})
     assert r.status_code == 200, r.text
     me.action(scoped["id"], "get", {"path": "/s"})
     assert scoped_te.requests[-1]["form"].get("scope") == "read:things write:things"
@@ -1127,9 +1220,9 @@ def test_choices_where_the_spec_is_open(stack, receiver):
         err = assert_error(me.run(hc["id"], "get", {"path": "/o", member: value}), 422)
         assert fields(err) == {field}
 
-    # D17: a vendor that does not answer in time is 504 vendor_timeout (the action timeout
+    # D17: a vendor that does not answer in time is 424 vendor_timeout (the action timeout
     # of test.env is under 8 s; a POST without idempotency header: one attempt)
     sc, hook = slack(me, receiver)
     receiver.script(hook, then=reply(200, "ok", delay=8))
-    assert_error(me.run(sc["id"], "post_message", {"text": "slow"}, timeout=30), 504,
+    assert_error(me.run(sc["id"], "post_message", {"text": "slow"}, timeout=30), 424,
                  "vendor_timeout")

@@ -119,6 +119,12 @@ Test(catalog, broken_definitions_are_refused_with_the_rule)
          "\"actions\":{\"a\":{\"title\":\"t\",\"description\":\"d\",\"method\":\"GET\","
          "\"path\":\"/\",\"input\":{\"type\":\"object\"}}}}",
          "credential tok"},
+        {"{\"id\":\"X1\",\"name\":\"X\",\"category\":\"http\",\"description\":\"d\","
+         "\"base_url\":\"https://api.example.com\",\"auth\":{\"type\":\"none\"},\"actions\":{}}",
+         "[a-z][a-z0-9-]{1,39}"},
+        {"{" BASE "\"actions\":{\"Bad-Name\":{\"title\":\"t\",\"description\":\"d\","
+         "\"method\":\"GET\",\"path\":\"/\",\"input\":{\"type\":\"object\"}}}}",
+         "action name Bad-Name"},
         {"{" BASE "\"surprise\":1,\"actions\":{\"a\":{\"title\":\"t\",\"description\":\"d\","
          "\"method\":\"GET\",\"path\":\"/\",\"input\":{\"type\":\"object\"}}}}",
          "field surprise is not known"},
@@ -352,6 +358,7 @@ Test(call, inputs_that_would_leave_the_base_or_take_over_headers_are_refused)
         {"{\"path\":\"/a\",\"query\":{\"q\":[1]}}", "input.query.q "},
         {"{}", "input.path "},
         {"{\"path\":\"/a\",\"extra\":1}", "input.extra "},
+        {"{\"path\":\"/a\",\"headers\":{\"User-Agent\":\"x\"}}", "input.headers.User-Agent "},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         tc_jv_t jv;
@@ -363,6 +370,24 @@ Test(call, inputs_that_would_leave_the_base_or_take_over_headers_are_refused)
         char fields[256];
         fields_of(&jv, fields, sizeof fields);
         cr_assert_str_eq(fields, cases[i].fields, "case %zu", i);
+        tc_jv_free(&jv);
+    }
+}
+
+Test(call, a_path_field_may_not_be_a_dot_segment)
+{
+    for (int i = 0; i < 2; i++) {
+        tc_jv_t jv;
+        tc_jv_init(&jv);
+        hub_call_t call;
+        cr_assert_eq(
+            build("github", "list_repo_issues", "{}", "{\"token\":\"t\"}", NULL,
+                  i ? "{\"owner\":\"..\",\"repo\":\"r\"}" : "{\"owner\":\"o\",\"repo\":\".\"}", &jv,
+                  &call),
+            TC_EINVAL);
+        char fields[128];
+        fields_of(&jv, fields, sizeof fields);
+        cr_assert_str_eq(fields, i ? "input.owner " : "input.repo ");
         tc_jv_free(&jv);
     }
 }
@@ -437,6 +462,8 @@ Test(answers, retry_after_and_backoff)
     cr_assert_eq(hub_retry_after_ms(" 0", 0), 0);
     cr_assert_eq(hub_retry_after_ms("soon", 0), -1);
     cr_assert_eq(hub_retry_after_ms(NULL, 0), -1);
+    /* years away is "not now", never "absent" (which would retry at once) */
+    cr_assert_gt(hub_retry_after_ms("99999999999", 0), HUB_RETRY_AFTER_MAX_MS);
     /* Sun, 06 Nov 1994 08:49:37 GMT = 784111777 */
     cr_assert_eq(hub_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784111770000LL), 7000);
     cr_assert_eq(hub_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784111790000LL), 0);
@@ -455,6 +482,9 @@ Test(answers, json_pointers)
     cr_assert_eq(hub_json_pointer(doc, "/data/a~1b/0")->valueint, 10);
     cr_assert_eq(hub_json_pointer(doc, "/")->valueint, 1);
     cr_assert_null(hub_json_pointer(doc, "/data/a~1b/01"));
+    cr_assert_null(hub_json_pointer(doc, "/data/a~1b/+1"));
+    cr_assert_null(hub_json_pointer(doc, "/data/a~1b/ 1"));
+    cr_assert_null(hub_json_pointer(doc, "/data/a~1b/4294967296"));
     cr_assert_null(hub_json_pointer(doc, "/data/missing"));
     cr_assert_null(hub_json_pointer(doc, "data"));
     cJSON_Delete(doc);
@@ -468,7 +498,7 @@ Test(connections, bodies_are_checked_against_the_connector)
     tc_jv_t jv;
     tc_jv_init(&jv);
     hub_connection_in_t in;
-    hub_connection_validate(&jv, &fx.cat, body, NULL, &in);
+    hub_connection_validate(&jv, &fx.cat, body, NULL, false, &in);
     char fields[256];
     fields_of(&jv, fields, sizeof fields);
     cr_assert_str_eq(fields, "settings.x credentials.token ");
@@ -477,14 +507,36 @@ Test(connections, bodies_are_checked_against_the_connector)
     body = parse("{\"connector\":\"jira\",\"name\":\"j\",\"base_url\":\"https://x.example\","
                  "\"settings\":{\"site_url\":\"not a url\"}}");
     tc_jv_init(&jv);
-    hub_connection_validate(&jv, &fx.cat, body, NULL, &in);
+    hub_connection_validate(&jv, &fx.cat, body, NULL, false, &in);
     fields_of(&jv, fields, sizeof fields);
     cr_assert_str_eq(fields, "base_url settings.site_url credentials.email credentials.api_token ");
     tc_jv_free(&jv);
     cJSON_Delete(body);
+    /* credentials become header values: no control characters */
+    body = parse(
+        "{\"connector\":\"github\",\"name\":\"g\",\"credentials\":{\"token\":\"a\\r\\nX: 1\"}}");
+    tc_jv_init(&jv);
+    hub_connection_validate(&jv, &fx.cat, body, NULL, false, &in);
+    fields_of(&jv, fields, sizeof fields);
+    cr_assert_str_eq(fields, "credentials.token ");
+    tc_jv_free(&jv);
+    cJSON_Delete(body);
+    /* a PATCH moving where stored credentials go must give them again */
+    const hub_connector_t *gh = hub_catalog_find(&fx.cat, "github");
+    body = parse("{\"base_url\":\"https://elsewhere.example\"}");
+    tc_jv_init(&jv);
+    hub_connection_validate(&jv, &fx.cat, body, gh, true, &in);
+    fields_of(&jv, fields, sizeof fields);
+    cr_assert_str_eq(fields, "credentials ");
+    tc_jv_free(&jv);
+    tc_jv_init(&jv);
+    hub_connection_validate(&jv, &fx.cat, body, gh, false, &in);
+    cr_assert_not(tc_jv_failed(&jv), "nothing stored, nothing to protect");
+    tc_jv_free(&jv);
+    cJSON_Delete(body);
     body = parse("{\"connector\":\"nope\",\"name\":\"\"}");
     tc_jv_init(&jv);
-    hub_connection_validate(&jv, &fx.cat, body, NULL, &in);
+    hub_connection_validate(&jv, &fx.cat, body, NULL, false, &in);
     fields_of(&jv, fields, sizeof fields);
     cr_assert_str_eq(fields, "connector name ");
     tc_jv_free(&jv);

@@ -73,9 +73,11 @@ Test(result, each_refusal_is_its_error)
               INTEGRATION_E_ATTENTION, "refused");
     error_for(422, "{\"error\":{\"code\":\"destination_not_allowed\",\"message\":\"private\"}}",
               INTEGRATION_E_UNAVAILABLE, "private");
-    error_for(502, "{\"error\":{\"code\":\"upstream_unavailable\",\"message\":\"refused\"}}",
+    error_for(424, "{\"error\":{\"code\":\"vendor_unavailable\",\"message\":\"refused\"}}",
               INTEGRATION_E_UNAVAILABLE, "refused");
-    error_for(504, NULL, "States.Timeout", "504");
+    error_for(424, "{\"error\":{\"code\":\"vendor_timeout\",\"message\":\"slow\"}}",
+              "States.Timeout", "slow");
+    error_for(503, NULL, INTEGRATION_E_UNAVAILABLE, "503");
     error_for(200, "garbage", INTEGRATION_E_UNAVAILABLE, "not one");
 }
 
