@@ -3,7 +3,8 @@ and PostgreSQL stopped under it: every message reaches its endpoint at least onc
 sent again after a kill carries the same webhook-id (what receivers dedupe on), and every
 delivery ends succeeded in the API. Killed twice while connections are created and their
 actions run: every connection it acknowledged is there with credentials that still open (an
-action sends its own token), announced by exactly one connection.created event."""
+action sends its own token), announced by one connection.created event (delivered at least
+once: a copy after a kill is the same event, with the same id)."""
 import collections
 import json
 import os
@@ -22,7 +23,7 @@ from hubkit import Events, Hub, Receiver  # noqa: E402
 import requests  # noqa: E402
 
 BURST = 1000
-CONNECTIONS = 60
+CONNECTIONS = 40
 
 
 def received_by_event(rcv, path):
@@ -158,9 +159,14 @@ def test_kill_9_twice_while_connections_are_made_and_used(stack, healed):
             until=lambda ms: set(made) <= {m["key"] for m in ms
                                            if m["headers"].get("ce_type", "").endswith(
                                                "connection.created")})
-        per = collections.Counter(m["key"] for m in created
-                                  if m["headers"].get("ce_type", "").endswith("connection.created"))
-        assert all(per[cid] == 1 for cid in made), {c: per[c] for c in made if per[c] != 1}
+        # at least once: a relay killed after publishing and before marking its outbox rows sent
+        # publishes them again, as the same CloudEvents (consumers dedupe on the id)
+        ids = collections.defaultdict(set)
+        for m in created:
+            if m["headers"].get("ce_type", "").endswith("connection.created"):
+                ids[m["key"]].add(m["headers"]["ce_id"])
+        assert all(len(ids[cid]) == 1 for cid in made), \
+            {c: ids[c] for c in made if len(ids[c]) != 1}
         print(f"{len(made)} of {CONNECTIONS} connections acknowledged through 2 kills")
     finally:
         rcv.close()

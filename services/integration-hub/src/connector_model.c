@@ -1210,15 +1210,20 @@ int hub_oauth_token_parse(const char *body, size_t n, char **token, int64_t *exp
 {
     *token = NULL;
     *expires_in = 3600;
-    cJSON *doc = cJSON_ParseWithLength(body, n);
+    const char *end = NULL;
+    cJSON *doc = cJSON_ParseWithLengthOpts(body, n, &end, false);
+    if (doc && !hub_json_whole(end, body + n)) {
+        cJSON_Delete(doc);
+        doc = NULL;
+    }
     const char *t = str(doc, "access_token");
     const char *type = str(doc, "token_type");
     const cJSON *exp = get(doc, "expires_in");
     int rc = TC_EINVAL;
     if (!doc || !cJSON_IsObject(doc))
         *why = "the token endpoint's answer is not a JSON object";
-    else if (!t || !*t || strpbrk(t, "\r\n "))
-        *why = "the token endpoint's answer has no access_token";
+    else if (!t || !*t || strchr(t, ' ') || has_ctl(t))
+        *why = "the token endpoint's answer has no access_token (or one that is no token)";
     else if (type && strcasecmp(type, "bearer") != 0)
         *why = "the token endpoint issued a token that is not a bearer token";
     else if (exp && !(cJSON_IsNumber(exp) && exp->valuedouble > 0 && exp->valuedouble < 1e9))
@@ -1275,6 +1280,16 @@ int hub_backoff_ms(int next)
     for (int i = 2; i < next && ms < 2000; i++)
         ms *= 2;
     return ms < 2000 ? ms : 2000;
+}
+
+bool hub_json_whole(const char *end, const char *limit)
+{
+    if (!end)
+        return false;
+    for (; end < limit && *end; end++)
+        if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n')
+            return false;
+    return true;
 }
 
 const cJSON *hub_json_pointer(const cJSON *doc, const char *ptr)

@@ -161,6 +161,10 @@ int64_t hub_retry_after_ms(const char *value, int64_t now_ms);
 /* Backoff before attempt `next` (2-based) without Retry-After: 200 ms doubling, capped 2 s. */
 int hub_backoff_ms(int next);
 
+/* Did a parse that stopped at end consume the whole text up to limit (whitespace aside)? cJSON
+ * stops after the first value: "404 page not found" would parse as 404. */
+bool hub_json_whole(const char *end, const char *limit);
+
 /* RFC 6901: the value a pointer names ("" is the whole document); NULL when none. */
 const cJSON *hub_json_pointer(const cJSON *doc, const char *ptr);
 

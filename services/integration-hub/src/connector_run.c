@@ -80,9 +80,11 @@ static cJSON *body_value(const tc_egress_resp_t *resp, const char **encoding)
     *encoding = "json";
     if (!resp->body || resp->body_len == 0)
         return cJSON_CreateNull();
-    cJSON *j = cJSON_ParseWithLength(resp->body, resp->body_len);
-    if (j)
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(resp->body, resp->body_len, &end, false);
+    if (j && hub_json_whole(end, resp->body + resp->body_len))
         return j;
+    cJSON_Delete(j);
     *encoding = "text";
     if (memchr(resp->body, '\0', resp->body_len) == NULL &&
         tc_utf8_count(resp->body, resp->body_len) >= 0)

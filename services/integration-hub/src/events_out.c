@@ -68,6 +68,48 @@ int events_delivery_failed(tc_dbconn_t *tx, const hub_job_t *j, const hub_outcom
     return tc_emit(tx, TC_EV_INTEGRATION_DELIVERY_FAILED, j->endpoint_id, d);
 }
 
+/* com.techcorp.notification.requested to the endpoint's creator, in the app: a plain message
+ * (params.title/body, which notification renders without an org template) in the transaction
+ * that disables it, so the person hears of it exactly when it happened. */
+static int notify_disabled(tc_dbconn_t *tx, const char *endpoint_id, const cJSON *ep,
+                           const char *reason, const char *now)
+{
+    const char *user = tc_json_get_str(ep, "created_by");
+    const char *url = tc_json_get_str(ep, "url");
+    char body[1024];
+    snprintf(body, sizeof body,
+             "Webhook deliveries to %.500s have failed since %s (%.200s), so the endpoint was "
+             "disabled. Fix the receiver, re-enable the endpoint and recover its failed "
+             "deliveries.",
+             url ? url : endpoint_id, tc_json_get_str(ep, "failing_since"), reason);
+    cJSON *d = cJSON_CreateObject();
+    cJSON *to = cJSON_CreateObject();
+    cJSON *params = cJSON_CreateObject();
+    bool ok = d && to && params && cJSON_AddStringToObject(to, "user_id", user) &&
+              cJSON_AddStringToObject(params, "title", "A webhook endpoint was disabled") &&
+              cJSON_AddStringToObject(params, "body", body) &&
+              cJSON_AddStringToObject(params, "endpoint_id", endpoint_id) &&
+              cJSON_AddStringToObject(d, "template", "integration_endpoint_disabled") &&
+              cJSON_AddStringToObject(d, "channel", "in_app");
+    if (ok) {
+        ok = cJSON_AddItemToObject(d, "to", to);
+        to = ok ? NULL : to;
+    }
+    ok = ok && tc_json_add_str(d, "org_id", tc_json_get_str(ep, "org_id")) &&
+         cJSON_AddStringToObject(d, "occurred_at", now);
+    if (ok) {
+        ok = cJSON_AddItemToObject(d, "params", params);
+        params = ok ? NULL : params;
+    }
+    cJSON_Delete(to);
+    cJSON_Delete(params);
+    if (!ok) {
+        cJSON_Delete(d);
+        return TC_ENOMEM;
+    }
+    return tc_emit(tx, TC_EV_NOTIFICATION_REQUESTED, user, d);
+}
+
 int events_endpoint_disabled(tc_dbconn_t *tx, const char *endpoint_id, const cJSON *ep,
                              const char *reason)
 {
@@ -84,7 +126,9 @@ int events_endpoint_disabled(tc_dbconn_t *tx, const char *endpoint_id, const cJS
         cJSON_Delete(d);
         return TC_ENOMEM;
     }
-    return tc_emit(tx, TC_EV_INTEGRATION_ENDPOINT_DISABLED, endpoint_id, d);
+    int rc = tc_emit(tx, TC_EV_INTEGRATION_ENDPOINT_DISABLED, endpoint_id, d);
+    const char *creator = tc_json_get_str(ep, "created_by");
+    return rc == TC_OK && creator ? notify_disabled(tx, endpoint_id, ep, reason, now) : rc;
 }
 
 int events_connection(tc_dbconn_t *tx, const tc_event_type_t *type, const char *org_id,

@@ -17,7 +17,8 @@ int events_webhook_received(tc_dbconn_t *tx, const hub_hook_t *h, const hub_inbo
 /* com.techcorp.integration.delivery.failed: the schedule is exhausted. */
 int events_delivery_failed(tc_dbconn_t *tx, const hub_job_t *j, const hub_outcome_t *o);
 
-/* com.techcorp.integration.endpoint.disabled; ep is what store_ep_disable returned. */
+/* com.techcorp.integration.endpoint.disabled; ep is what store_ep_disable returned. And a
+ * com.techcorp.notification.requested (in-app) to the user who created the endpoint. */
 int events_endpoint_disabled(tc_dbconn_t *tx, const char *endpoint_id, const cJSON *ep,
                              const char *reason);
 

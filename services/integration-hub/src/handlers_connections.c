@@ -118,7 +118,7 @@ static const hub_connector_t *stored_connector(hub_app_t *app, tc_dbconn_t *tx, 
                                                const char *id, bool *has_credentials, int *rc)
 {
     cJSON *json = NULL;
-    *rc = store_conn_get(tx, org, id, &json);
+    *rc = store_conn_get_locked(tx, org, id, &json);
     const hub_connector_t *c =
         *rc == TC_OK ? hub_catalog_find(&app->catalog, tc_json_get_str(json, "connector")) : NULL;
     if (*rc == TC_OK && !c)
@@ -140,7 +140,7 @@ void h_connections_patch(tc_req_t *req, tc_resp_t *resp, void *ud)
     if (!tx)
         return;
     int rc;
-    bool has_credentials = false;
+    bool has_credentials = false; /* read under the row's lock: the rule below holds at commit */
     const hub_connector_t *c = stored_connector(app, tx, p->org, id, &has_credentials, &rc);
     if (rc != TC_OK) {
         tc_tx_abort(app->db, tx);
@@ -256,6 +256,12 @@ static void run_action(hub_app_t *app, tc_req_t *req, tc_resp_t *resp, const cha
         tc_resp_invalid(resp, &jv);
         goto cleanup;
     }
+    const char *key = NULL;
+    if (tc_idem_key(req, &key) == TC_EINVAL) {
+        tc_resp_error(resp, 400, "invalid_idempotency_key",
+                      "Idempotency-Key must be 1..255 printable ASCII characters");
+        goto cleanup;
+    }
     const hub_connector_t *c = NULL;
     if (!load(app, resp, org, id, &conn, &c))
         goto cleanup;
@@ -267,8 +273,7 @@ static void run_action(hub_app_t *app, tc_req_t *req, tc_resp_t *resp, const cha
     }
     static const cJSON empty = {.type = cJSON_Object};
     hub_run_t run = {0};
-    int rc = connector_run(app, c, &conn, action, input ? input : &empty,
-                           tc_req_header(req, "idempotency-key"), &jv, &run);
+    int rc = connector_run(app, c, &conn, action, input ? input : &empty, key, &jv, &run);
     if (rc == TC_EINVAL && tc_jv_failed(&jv)) {
         tc_resp_invalid(resp, &jv);
     } else if (rc == TC_EINVAL) {

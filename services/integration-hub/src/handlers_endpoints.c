@@ -87,7 +87,10 @@ void h_endpoints_create(tc_req_t *req, tc_resp_t *resp, void *ud)
         goto cleanup;
     }
     cJSON *json = NULL;
-    int rc = store_ep_insert(tx, app->keys, p->org, id, &in, in.secret ? in.secret : secret, &json);
+    /* an API key is no person: a disabling is then told by the event only */
+    const char *creator = p->is_api_key || p->is_service ? NULL : p->sub;
+    int rc = store_ep_insert(tx, app->keys, p->org, id, creator, &in,
+                             in.secret ? in.secret : secret, &json);
     if (rc != TC_OK) {
         tc_tx_abort(app->db, tx);
         tc_resp_fail(resp, rc);

@@ -22,8 +22,10 @@
 #define HUB_CTX_CONN_TOKEN       "connections.token"
 
 /* ------------------------------------------------------------------ endpoints */
+/* created_by: the creating user's id, NULL for an API key (no person to tell of a disabling). */
 int store_ep_insert(tc_dbconn_t *tx, tc_keyring_t *keys, const char *org_id, const char *id,
-                    const hub_endpoint_in_t *in, const char *secret, cJSON **out);
+                    const char *created_by, const hub_endpoint_in_t *in, const char *secret,
+                    cJSON **out);
 int store_ep_get(tc_dbconn_t *c, const char *org_id, const char *id, cJSON **out);
 int store_ep_list(tc_dbconn_t *c, const char *org_id, const tc_page_t *page, cJSON **data,
                   char *next_key, size_t keylen);
@@ -119,7 +121,8 @@ int store_dlv_finish(tc_dbconn_t *tx, const hub_job_t *j, const hub_outcome_t *o
                      int disable_after_s, hub_dlv_result_t *result, bool *disable);
 
 /* Disables an endpoint that has been failing: its pending deliveries fail ("endpoint
- * disabled"; recover re-queues them). *out: {org_id, url, failing_since} for the event. */
+ * disabled"; recover re-queues them). *out: {org_id, url, failing_since, created_by} for the
+ * event and the notification. */
 int store_ep_disable(tc_dbconn_t *tx, const char *endpoint_id, const char *reason, cJSON **out);
 
 /* Retention: deletes up to batch messages (with their deliveries and attempts) and inbound
@@ -173,6 +176,8 @@ int store_inbound_list(tc_dbconn_t *c, const char *org_id, const char *hook_id,
 int store_conn_insert(tc_dbconn_t *tx, tc_keyring_t *keys, const char *org_id, const char *id,
                       const hub_connection_in_t *in, cJSON **out);
 int store_conn_get(tc_dbconn_t *c, const char *org_id, const char *id, cJSON **out);
+/* The same, the row locked until the transaction ends (a PATCH's checks hold at its commit). */
+int store_conn_get_locked(tc_dbconn_t *tx, const char *org_id, const char *id, cJSON **out);
 /* connector NULL: every connector's. */
 int store_conn_list(tc_dbconn_t *c, const char *org_id, const char *connector,
                     const tc_page_t *page, cJSON **data, char *next_key, size_t keylen);

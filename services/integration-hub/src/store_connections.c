@@ -102,6 +102,15 @@ int store_conn_get(tc_dbconn_t *c, const char *org_id, const char *id, cJSON **o
     return one(rc, r, out);
 }
 
+int store_conn_get_locked(tc_dbconn_t *tx, const char *org_id, const char *id, cJSON **out)
+{
+    PGresult *r = NULL;
+    int rc = tc_db_qp(tx, &r, "conn_get_locked",
+                      "SELECT " CONN_COLS " FROM connections WHERE org_id=$1 AND id=$2 FOR UPDATE",
+                      org_id, id);
+    return one(rc, r, out);
+}
+
 int store_conn_list(tc_dbconn_t *c, const char *org_id, const char *connector,
                     const tc_page_t *page, cJSON **data, char *next_key, size_t keylen)
 {

@@ -63,7 +63,8 @@ static const char *rate_text(int per_s, char buf[16])
 }
 
 int store_ep_insert(tc_dbconn_t *tx, tc_keyring_t *keys, const char *org_id, const char *id,
-                    const hub_endpoint_in_t *in, const char *secret, cJSON **out)
+                    const char *created_by, const hub_endpoint_in_t *in, const char *secret,
+                    cJSON **out)
 {
     char *sealed = NULL, *types = NULL, hint[HUB_HINT_MAX], rate[16];
     int rc = tc_keyring_seal(keys, org_id, HUB_CTX_ENDPOINT_SECRET, secret, &sealed);
@@ -75,12 +76,13 @@ int store_ep_insert(tc_dbconn_t *tx, tc_keyring_t *keys, const char *org_id, con
     }
     hub_secret_hint(secret, hint);
     PGresult *r = NULL;
-    rc = tc_db_qp(tx, &r, "ep_insert",
-                  "INSERT INTO webhook_endpoints (id, org_id, url, description, event_types,"
-                  " secret_sealed, secret_hint, rate_limit_per_s, disabled)"
-                  " VALUES ($1,$2,$3,$4,$5::jsonb,$6,$7,$8::int,$9::boolean) RETURNING " EP_COLS,
-                  id, org_id, in->url, in->description, types, sealed, hint,
-                  rate_text(in->rate_limit_per_s, rate), in->disabled ? "true" : "false");
+    rc = tc_db_qp(
+        tx, &r, "ep_insert",
+        "INSERT INTO webhook_endpoints (id, org_id, url, description, event_types,"
+        " secret_sealed, secret_hint, rate_limit_per_s, disabled, created_by)"
+        " VALUES ($1,$2,$3,$4,$5::jsonb,$6,$7,$8::int,$9::boolean,$10) RETURNING " EP_COLS,
+        id, org_id, in->url, in->description, types, sealed, hint,
+        rate_text(in->rate_limit_per_s, rate), in->disabled ? "true" : "false", created_by);
     rc = one(rc, r, out);
 cleanup:
     free(sealed);
@@ -244,17 +246,20 @@ int store_ep_recover(tc_dbconn_t *tx, const char *org_id, const char *id, const 
 int store_ep_disable(tc_dbconn_t *tx, const char *endpoint_id, const char *reason, cJSON **out)
 {
     PGresult *r = NULL;
-    int rc = tc_db_qp(tx, &r, "ep_disable",
-                      "UPDATE webhook_endpoints SET disabled = true, disabled_reason = $2,"
-                      " updated_at = now() WHERE id=$1 AND NOT disabled"
-                      " RETURNING org_id, url, " TC_DB_TS("coalesce(failing_since, now())"),
-                      endpoint_id, reason);
+    int rc = tc_db_qp(
+        tx, &r, "ep_disable",
+        "UPDATE webhook_endpoints SET disabled = true, disabled_reason = $2,"
+        " updated_at = now() WHERE id=$1 AND NOT disabled"
+        " RETURNING org_id, url, " TC_DB_TS("coalesce(failing_since, now())") ","
+                                                                              " created_by",
+        endpoint_id, reason);
     if (rc == TC_OK && PQntuples(r) != 1)
         rc = TC_ENOTFOUND; /* already disabled: nothing to announce */
     if (rc == TC_OK) {
         cJSON *o = cJSON_CreateObject();
         if (!o || !tc_db_json_str(o, "org_id", r, 0, 0) || !tc_db_json_str(o, "url", r, 0, 1) ||
-            !tc_db_json_str(o, "failing_since", r, 0, 2)) {
+            !tc_db_json_str(o, "failing_since", r, 0, 2) ||
+            !tc_db_json_str(o, "created_by", r, 0, 3)) {
             cJSON_Delete(o);
             rc = TC_ENOMEM;
         } else {

@@ -67,8 +67,10 @@ static int vendor_result(const cJSON *j, cJSON **result, asl_err_t *err)
         free(text);
         return TC_ERROR;
     }
-    static const char *const FROM[] = {"status_code", "headers", "body", "output", "attempts"};
-    static const char *const TO[] = {"StatusCode", "Headers", "Body", "Output", "Attempts"};
+    static const char *const FROM[] = {"status_code",   "headers", "body",
+                                       "body_encoding", "output",  "attempts"};
+    static const char *const TO[] = {"StatusCode",   "Headers", "Body",
+                                     "BodyEncoding", "Output",  "Attempts"};
     cJSON *r = cJSON_CreateObject();
     for (size_t i = 0; r && i < sizeof FROM / sizeof FROM[0]; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, FROM[i]);

@@ -7,8 +7,9 @@
  *               tc:integration:con_01J…/post_message (GET /v1/integrations/connectors/{id}
  *               lists a connector's actions and their inputs)
  *   Parameters  the action's input (an object; none: {})
- *   result      {"StatusCode", "Headers", "Body", "Output", "Attempts"}: the vendor's answer,
- *               Output being the part the action names (the whole body by default)
+ *   result      {"StatusCode", "Headers", "Body", "BodyEncoding", "Output", "Attempts"}: the
+ *               vendor's answer (BodyEncoding json, text or base64), Output being the part the
+ *               action names (the whole body by default)
  *   errors      (Task errors: States.TaskFailed matches them)
  *               Integration.StatusCode.<code>  the vendor answered non-2xx (cause: the status
  *                                              and body), as tc:http's States.Http.StatusCode

@@ -653,6 +653,10 @@ def test_requests_no_input_can_forge(stack, receiver):
     err = assert_error(me.run(hc["id"], "get", {"path": "/x", "headers": {"User-Agent": "me"}}),
                        422, "validation_failed")
     assert fields(err) == {"input.headers.User-Agent"}
+    # the caller's Idempotency-Key reaches the vendor as a header: printable ASCII only
+    assert_error(me.run(hc["id"], "post", {"path": "/k", "body": {}},
+                        headers={"Idempotency-Key": "k\u00e9y"}), 400, "invalid_idempotency_key")
+    assert receiver.to(api + "/k") == []
     me.action(hc["id"], "get", {"path": "/ua"})
     assert receiver.to(api + "/ua")[0]["headers"]["user-agent"] == "techcorp-integrations"
     # credentials become header values: no control characters
@@ -723,6 +727,10 @@ def test_answers_that_are_not_text_come_in_base64(stack, receiver):
     receiver.script(api + "/txt", then=reply(200, "caf\u00e9 ok".encode()))
     out = me.action(hc["id"], "get", {"path": "/txt"})
     assert (out["body_encoding"], out["body"]) == ("text", "caf\u00e9 ok")
+    # text that starts like JSON is text, whole (a parser stops after "404")
+    receiver.script(api + "/nf", then=reply(404, b"404 page not found"))
+    out = me.action(hc["id"], "get", {"path": "/nf"})
+    assert (out["body_encoding"], out["body"]) == ("text", "404 page not found")
     out = me.action(hc["id"], "get", {"path": "/json"})
     assert out["body_encoding"] == "json"
 

@@ -461,3 +461,57 @@ def test_failure_notifications_do_not_feed_on_themselves(stack, schemas, receive
     finally:
         eventually(lambda: me("DELETE", f"{EP}/{ep['id']}", check=False).status_code == 204,
                    WAIT, what="the endpoint deleted")
+
+
+def test_an_endpoint_failing_for_days_is_disabled_and_its_creator_told(stack, schemas,
+                                                                       receiver):
+    """An endpoint whose attempts have all failed for INTEGRATION_DISABLE_AFTER_S (5 days) is
+    disabled at its next failure: its pending deliveries fail, endpoint.disabled is announced,
+    and the user who created it gets an in-app notification request (notification-events,
+    keyed by that user). The days are made by moving failing_since back in the database."""
+    me = Hub(stack)
+    path = receiver.path()
+    receiver.script(path, then=500)
+    ep = me.create_endpoint(receiver.url(path), [FAILED])
+    events = Events(stack, schemas)
+    ev, _ = events.execution(me.org_id, "failed")
+    msg = me.message_for_event(ev)
+    receiver.wait(path, 1)
+    eventually(lambda: me.endpoint(ep["id"])["failing_since"] is not None, WAIT,
+               what="the endpoint failing")
+    stack.sql("integration-hub", "UPDATE webhook_endpoints SET failing_since = now() - "
+              f"interval '6 days' WHERE id = '{ep['id']}'")
+    got = eventually(lambda: me.endpoint(ep["id"])["disabled"] and me.endpoint(ep["id"]), WAIT,
+                     what="the endpoint disabled")
+    assert got["disabled_reason"], got
+    assert me.wait_delivery(msg["id"], ep["id"], "failed")["status"] == "failed"
+
+    [disabled] = [m for m in integration_events(
+        stack, ep["id"], until=lambda ms: any(m["headers"]["ce_type"].endswith(
+            "endpoint.disabled") for m in ms)) if m["headers"]["ce_type"].endswith(
+                "endpoint.disabled")]
+    data = json.loads(disabled["payload"])
+    schemas.validate("com.techcorp.integration.endpoint.disabled", data)
+    assert (data["org_id"], data["endpoint_id"], data["url"]) == \
+        (me.org_id, ep["id"], receiver.url(path))
+
+    told = stack.kafka_messages("notification-events", key=me.user_id, timeout=WAIT,
+                                until=lambda ms: len(ms) >= 1)
+    assert len(told) == 1, told
+    req = json.loads(told[0]["payload"])
+    schemas.validate("com.techcorp.notification.requested", req)
+    assert told[0]["headers"]["ce_type"] == "com.techcorp.notification.requested"
+    assert (req["channel"], req["to"], req["org_id"]) == \
+        ("in_app", {"user_id": me.user_id}, me.org_id)
+    assert req["params"]["endpoint_id"] == ep["id"] and receiver.url(path) in \
+        req["params"]["body"], req
+    # and the notification service put it in the creator's inbox
+    inbox = Api(stack, "notification")
+
+    def listed():
+        r = inbox("GET", "/v1/notifications", token=me.token)
+        assert r.status_code == 200, r.text
+        return [n for n in r.json()["data"] if n["kind"] == "integration_endpoint_disabled"]
+    [note] = eventually(listed, WAIT, what="the notification in the creator's inbox")
+    assert note["title"] == "A webhook endpoint was disabled" and receiver.url(path) in \
+        note["body"], note

@@ -444,9 +444,13 @@ Test(oauth, token_answers)
     cr_assert_eq(hub_oauth_token_parse(noexp, strlen(noexp), &token, &exp, &why), TC_OK);
     cr_assert_eq(exp, 3600);
     free(token);
-    static const char *const bad[] = {"[]", "{\"token_type\":\"bearer\"}",
+    static const char *const bad[] = {"[]",
+                                      "{\"token_type\":\"bearer\"}",
+                                      "{\"access_token\":\"a\\u0001b\"}",
+                                      "{\"access_token\":\"a\"} trailing",
                                       "{\"access_token\":\"a\",\"token_type\":\"mac\"}",
-                                      "{\"access_token\":\"a\",\"expires_in\":-1}", "nope"};
+                                      "{\"access_token\":\"a\",\"expires_in\":-1}",
+                                      "nope"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cr_assert_eq(hub_oauth_token_parse(bad[i], strlen(bad[i]), &token, &exp, &why), TC_EINVAL,
                      "%s", bad[i]);
@@ -472,6 +476,24 @@ Test(answers, retry_after_and_backoff)
     cr_assert_eq(hub_backoff_ms(2), 200);
     cr_assert_eq(hub_backoff_ms(3), 400);
     cr_assert_eq(hub_backoff_ms(10), 2000);
+}
+
+Test(answers, a_parse_must_take_the_whole_answer)
+{
+    /* cJSON stops after the first value: "404 page not found" parses as 404 */
+    const char *texts[] = {"404 page not found", "[1]\x89PNG", "{\"a\":1} x", "2024-01-01,ok\n"};
+    for (size_t i = 0; i < 4; i++) {
+        const char *end = NULL;
+        cJSON *j = cJSON_ParseWithLengthOpts(texts[i], strlen(texts[i]), &end, false);
+        cr_assert_not_null(j, "%s", texts[i]);
+        cr_assert_not(hub_json_whole(end, texts[i] + strlen(texts[i])), "%s", texts[i]);
+        cJSON_Delete(j);
+    }
+    const char *ok = " {\"a\": [1, 2]} \r\n";
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(ok, strlen(ok), &end, false);
+    cr_assert(hub_json_whole(end, ok + strlen(ok)));
+    cJSON_Delete(j);
 }
 
 Test(answers, json_pointers)

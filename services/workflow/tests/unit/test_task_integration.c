@@ -33,13 +33,14 @@ Test(target, the_resource_names_a_connection_and_an_action)
 Test(result, a_2xx_is_the_steps_result)
 {
     const char *body = "{\"ok\":true,\"status_code\":201,\"headers\":{\"x\":\"1\"},"
-                       "\"body\":{\"id\":7},\"output\":7,\"attempts\":2,\"duration_ms\":5}";
+                       "\"body\":{\"id\":7},\"body_encoding\":\"json\",\"output\":7,"
+                       "\"attempts\":2,\"duration_ms\":5}";
     cJSON *r = NULL;
     asl_err_t e = {0};
     cr_assert_eq(task_integration_result(200, body, &r, &e), TC_OK);
     char *text = cJSON_PrintUnformatted(r);
     cr_assert_str_eq(text, "{\"StatusCode\":201,\"Headers\":{\"x\":\"1\"},\"Body\":{\"id\":7},"
-                           "\"Output\":7,\"Attempts\":2}");
+                           "\"BodyEncoding\":\"json\",\"Output\":7,\"Attempts\":2}");
     free(text);
     cJSON_Delete(r);
 }
