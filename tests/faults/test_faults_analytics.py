@@ -100,14 +100,24 @@ def test_kill_9_during_capture_loses_and_repeats_nothing(stack, healed):
 def test_kill_9_while_audit_records_arrive_leaves_a_whole_chain(stack, healed):
     a = Analytics(stack)
     n = 400
-    for i in range(n):
-        a.audit(action="user.updated", target=("user", f"usr_{i}"), after={"i": i})
-    deadline = time.time() + 60
-    while a.audit_records() < 20:
-        assert time.time() < deadline, "no audit record is stored"
-        time.sleep(0.01)
-    at_kill = a.audit_records()
-    kill_and_restart(stack)
+
+    # records keep arriving while the service is killed: produced from a thread, so the kill
+    # cannot come after the last of them (when they were all produced first, a fast consumer
+    # had sometimes stored all 400 before the kill, and the test measured nothing)
+    def produce():
+        for i in range(n):
+            a.audit(action="user.updated", target=("user", f"usr_{i}"), after={"i": i})
+    producer = threading.Thread(target=produce)
+    producer.start()
+    try:
+        deadline = time.time() + 60
+        while a.audit_records() < 20:
+            assert time.time() < deadline, "no audit record is stored"
+            time.sleep(0.01)
+        at_kill = a.audit_records()
+        kill_and_restart(stack)
+    finally:
+        producer.join()
     eventually(lambda: a.audit_records() == n, timeout=120, what="every audit record")
     assert at_kill < n, "the kill came after every record"
     seqs = stack.sql("analytics", f"SELECT min(seq), max(seq), count(DISTINCT event_id) FROM"
