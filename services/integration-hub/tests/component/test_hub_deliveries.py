@@ -417,12 +417,15 @@ def test_an_endpoint_is_disabled_or_deleted_while_its_deliveries_are_retried(sta
         receiver.script(path, then=500)
         ep = me.create_endpoint(receiver.url(path), [FAILED])
         evs = [events.execution(me.org_id, "failed")[0] for _ in range(30)]
-        receiver.wait(path, 40)  # first attempts made, retries under way
+        # every event made its message before the change (an event read after a disabling
+        # makes none: on a slow build the consumer could still be behind), and first attempts
+        # are made, retries under way
+        msgs = [me.message_for_event(ev) for ev in evs]
+        receiver.wait(path, 40)
         if change == "disable":
             r = me("PATCH", f"{EP}/{ep['id']}", {"disabled": True})
             assert r.status_code == 200, r.text
-            for ev in evs:
-                m = me.message_for_event(ev)
+            for m in msgs:
                 assert me.wait_delivery(m["id"], ep["id"], "failed")["last_error"] in (
                     "endpoint disabled", "the endpoint answered 500")
         else:
