@@ -202,7 +202,7 @@ TC_SUITES   ?= unit component fleet fuzz
 ASAN_SUITES ?= $(if $(filter environment command,$(firstword $(origin TC_SUITES))),$(TC_SUITES),\
                  unit component)
 
-.PHONY: all deps build build-tests test asan up down bench models fmt fmt-check clean deploy-test docs image fuzz fuzz-build fuzz-bins soak
+.PHONY: all deps build build-tests test asan asan-build up down bench models fmt fmt-check clean deploy-test docs image fuzz fuzz-build fuzz-bins soak
 
 all: deps
 	@$(SUBMAKE) build
@@ -221,10 +221,14 @@ test: deps models
 
 # The sanitizer run: the unit and component tiers (every libcommon module and every service
 # through its API) with ASan+UBSan; tests/README.md says why the fleet tier is not repeated.
-asan: deps models
-	@$(SUBMAKE) BUILD=build/asan BIN=build/asan/bin SAN=1 OPT=-O1 build-tests
+asan: deps models asan-build
 	@TC_SUITES="$(ASAN_SUITES)" TC_BUILD=build/asan TC_BIN=build/asan/bin TC_SANITIZE=1 \
 		scripts/test.sh
+
+# Every binary of `make asan`, built; .ci/run builds it while `make test` runs (niced, so it
+# only takes the CPU the tests leave idle).
+asan-build: deps
+	@$(SUBMAKE) BUILD=build/asan BIN=build/asan/bin SAN=1 OPT=-O1 build-tests
 
 up: deps models
 	@$(SUBMAKE) build

@@ -60,16 +60,20 @@ RUN="$ROOT/$TC_RUN_DIR"
 LOGDIR="$RUN/suite-logs"
 SANITIZER_RE="AddressSanitizer|LeakSanitizer|runtime error:"
 
-# The isolated stack uses fixed ports: two runs on one machine (two checkouts, or a developer
-# and an agent) would fight over them, so runs take turns.
-LOCK="${TMPDIR:-/tmp}/techcorp-test-$(id -u).lock"
-exec 9>"$LOCK"
-if ! flock -n 9; then
-    echo "test: another test run holds $LOCK; waiting for it"
-    flock 9
-fi
-
 selected() { [[ $SUITES == *" $1 "* ]]; }
+
+# The isolated stack uses fixed ports: two runs on one machine (two checkouts, or a developer
+# and an agent) would fight over them, so runs that start it take turns. The unit and fuzz
+# tiers start no server and need no turn (.ci/run runs the sanitizer unit tier beside `make
+# test`; give such a run a TC_TEST_RUN_DIR of its own for its logs).
+if selected component || selected fleet || selected pytest || selected integration; then
+    LOCK="${TMPDIR:-/tmp}/techcorp-test-$(id -u).lock"
+    exec 9>"$LOCK"
+    if ! flock -n 9; then
+        echo "test: another test run holds $LOCK; waiting for it"
+        flock 9
+    fi
+fi
 section() { printf '\n==== %s\n' "$*"; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }

@@ -6,7 +6,6 @@ import ipaddress
 import itertools
 import json
 import secrets
-import subprocess
 import time
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -112,9 +111,7 @@ class Tenant(Org):
 
 
 def _mint(stack, sub, org, role, plan="enterprise"):
-    args = [f"{stack.bin}/tc-token", "mint", "--key", stack.key, "--kid", stack.kid,
-            "--sub", sub, "--org", org, "--role", role, "--plan", plan]
-    return subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
+    return stack.token(sub=sub, org=org, role=role, plan=plan)
 
 
 TABLES = {"user": ("orgs", "users", "outbox"),

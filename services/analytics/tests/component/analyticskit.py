@@ -3,8 +3,6 @@
 topics as their producers send them, and waiting until ingest has stored them."""
 import datetime as dt
 import json
-import os
-import subprocess
 
 from platform_client import Api, eventually, new_id
 
@@ -91,7 +89,5 @@ class Analytics:
 
 def api_key_token(stack, org, role, scope):
     """An access token as auth mints for an API key restricted to `scope`."""
-    args = [os.path.join(stack.bin, "tc-token"), "mint", "--key", stack.key, "--kid", stack.kid,
-            "--sub", new_id("key"), "--org", org, "--role", role, "--scope", scope,
-            "--claim", "principal_type=api_key"]
-    return subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
+    return stack.token(sub=new_id("key"), org=org, role=role, scope=scope,
+                       claims=["principal_type=api_key"])

@@ -16,7 +16,7 @@ import time
 import pytest
 import requests
 
-from platform_client import SourceAdapter, new_id
+from platform_client import SourceAdapter, mint_token, new_id
 from upstreams import start_all
 
 TRUSTED_PROXY = "127.0.0.2"  # services/gateway/config/test.json: trusted_proxies
@@ -164,17 +164,12 @@ class Tokens:
 
     def mint(self, sub=None, org=None, role="viewer", plan=None, ttl=900, service=False,
              scope=None, key=None, kid=None, claims=()):
-        args = [os.path.join(self.stack.bin, "tc-token"), "mint", "--key", key or self.stack.key,
-                "--kid", kid or self.stack.kid, "--sub", sub or new_id("usr"), "--ttl", str(ttl)]
+        key, kid, sub = key or self.stack.key, kid or self.stack.kid, sub or new_id("usr")
         if service:
-            args += ["--service", "--scope", scope or "internal"]
-        else:
-            args += ["--org", org or new_id("org"), "--role", role]
-        if plan:
-            args += ["--plan", plan]
-        for c in claims:
-            args += ["--claim", c]
-        return subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
+            return mint_token(key, kid, sub, service=True, scope=scope or "internal",
+                              plan=plan or None, ttl=ttl, claims=claims)
+        return mint_token(key, kid, sub, org=org or new_id("org"), role=role, plan=plan or None,
+                          ttl=ttl, claims=claims)
 
     def other_key(self):
         """A signing key the gateway has never seen (its kid is unknown)."""

@@ -285,10 +285,8 @@ def credential_hint(value):
 
 def api_key_token(stack, org, role, scope):
     """An access token as auth mints for an API key restricted to `scope`."""
-    args = [os.path.join(stack.bin, "tc-token"), "mint", "--key", stack.key, "--kid", stack.kid,
-            "--sub", new_id("key"), "--org", org, "--role", role, "--scope", scope,
-            "--claim", "principal_type=api_key"]
-    return subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
+    return stack.token(sub=new_id("key"), org=org, role=role, scope=scope,
+                       claims=["principal_type=api_key"])
 
 
 def unused_port():
