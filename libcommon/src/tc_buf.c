@@ -194,6 +194,20 @@ int tc_buf_url_encode(tc_buf_t *b, const char *s)
     return b->oom ? TC_ENOMEM : TC_OK;
 }
 
+int tc_buf_b64(tc_buf_t *b, const void *in, size_t n)
+{
+    if (n > (SIZE_MAX - 8) / 4 * 3)
+        return TC_ENOMEM;
+    size_t need = 4 * ((n + 2) / 3);
+    if (tc_buf_reserve(b, need) != TC_OK)
+        return TC_ENOMEM;
+    ssize_t w = tc_b64_encode(in, n, b->data + b->len, b->cap - b->len);
+    if (w < 0)
+        return TC_ERROR;
+    b->len += (size_t)w;
+    return TC_OK;
+}
+
 char *tc_buf_detach(tc_buf_t *b)
 {
     if (b->oom) {

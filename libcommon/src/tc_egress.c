@@ -277,6 +277,30 @@ static int result_of(CURLcode cc, call_t *c, tc_egress_resp_t *out)
 }
 
 /* The checks every call passes before any connection; TC_OK or TC_EINVAL with out->error. */
+/* RFC 9110 field-name characters. */
+static bool header_name_char(unsigned char ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+/* "Name: value" with a field name and a value free of control characters but tab. libcurl
+ * sends each line as given, so a CR or LF in a value would start a header (or a request) the
+ * caller never named: this is the last check before the wire, whatever the caller checked. */
+static bool header_line_ok(const char *line)
+{
+    const unsigned char *p = (const unsigned char *)line;
+    size_t name = 0;
+    while (header_name_char(p[name]))
+        name++;
+    if (name == 0 || name > 255 || p[name] != ':')
+        return false;
+    for (p += name + 1; *p; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return false;
+    return true;
+}
+
 static int precheck(const tc_egress_req_t *req, tc_egress_resp_t *out)
 {
     if (!req || !req->url) {
@@ -290,6 +314,14 @@ static int precheck(const tc_egress_req_t *req, tc_egress_resp_t *out)
     if (strncasecmp(req->url, "http://", 7) != 0 && strncasecmp(req->url, "https://", 8) != 0) {
         snprintf(out->error, sizeof out->error, "the URL must be http:// or https://");
         return TC_EINVAL;
+    }
+    for (const char *const *l = req->headers; l && *l; l++) {
+        if (!header_line_ok(*l)) {
+            snprintf(out->error, sizeof out->error,
+                     "header %zu is not a \"Name: value\" line without control characters",
+                     (size_t)(l - req->headers) + 1);
+            return TC_EINVAL;
+        }
     }
     pthread_once(&g_once, init_once);
     return g_init_rc == CURLE_OK ? TC_OK : TC_ERROR;

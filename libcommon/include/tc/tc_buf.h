@@ -39,6 +39,9 @@ int tc_buf_html_escape(tc_buf_t *b, const char *s, size_t n);
 /* Appends s percent-encoded (RFC 3986 §2.1): every byte but the unreserved A-Z a-z 0-9 - . _ ~
  * as %XX — a query component or a form-urlencoded value. */
 int tc_buf_url_encode(tc_buf_t *b, const char *s);
+/* Appends the n bytes at in as standard base64 (RFC 4648 §4, padded): a Basic credential, a
+ * binary body carried in JSON. */
+int tc_buf_b64(tc_buf_t *b, const void *in, size_t n);
 /* Returns the data (caller frees) and leaves the buffer empty; "" if nothing was appended;
  * NULL if an allocation failed at any point. */
 char *tc_buf_detach(tc_buf_t *b);

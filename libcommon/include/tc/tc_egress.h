@@ -37,7 +37,8 @@ typedef struct {
 typedef struct {
     const char *method; /* default GET */
     const char *url;
-    const char *const *headers; /* "Name: value" lines, NULL-terminated; may be NULL */
+    const char *const *headers; /* "Name: value" lines, NULL-terminated; may be NULL; a line
+                                   with a control character (CR, LF…) is refused */
     const char *body;           /* may be NULL */
     size_t body_len;
     int timeout_ms; /* total; default 60000 */
@@ -55,8 +56,8 @@ typedef struct {
 /*
  * One request. TC_OK when a response arrived (any status). Otherwise: TC_EDENIED (the address
  * is not allowed), TC_ETIMEDOUT, TC_EUNAVAIL (no connection: refused, DNS, TLS), TC_EINVAL
- * (bad URL or method, response too large), TC_ENOMEM; out->error says which. out is always
- * initialised; release it with tc_egress_resp_free.
+ * (bad URL, method or header line, response too large), TC_ENOMEM; out->error says which. out is
+ * always initialised; release it with tc_egress_resp_free.
  */
 int tc_egress_do(const tc_egress_opts_t *opts, const tc_egress_req_t *req, tc_egress_resp_t *out);
 void tc_egress_resp_free(tc_egress_resp_t *r);

@@ -193,6 +193,34 @@ Test(buf, json_escape_result_parses_back)
     tc_buf_free(&b);
 }
 
+Test(buf, b64_appends_padded_standard_base64)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {{"", ""},        {"f", "Zg=="},        {"fo", "Zm8="},
+                 {"foo", "Zm9v"}, {"foob", "Zm9vYg=="}, {"\xff\xfe\xfd?", "//79Pw=="}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tc_buf_t b;
+        tc_buf_init(&b);
+        cr_assert_eq(tc_buf_puts(&b, "Basic "), TC_OK);
+        cr_assert_eq(tc_buf_b64(&b, cases[i].in, strlen(cases[i].in)), TC_OK);
+        char want[64];
+        snprintf(want, sizeof want, "Basic %s", cases[i].out);
+        cr_assert_str_eq(tc_buf_cstr(&b), want);
+        cr_assert_eq(b.len, strlen(want));
+        tc_buf_free(&b);
+    }
+    /* long input: the buffer grows in one step and the result is terminated */
+    char raw[3000];
+    memset(raw, 0xAB, sizeof raw);
+    tc_buf_t b;
+    tc_buf_init(&b);
+    cr_assert_eq(tc_buf_b64(&b, raw, sizeof raw), TC_OK);
+    cr_assert_eq(b.len, 4000);
+    cr_assert_eq(strlen(tc_buf_cstr(&b)), 4000);
+    tc_buf_free(&b);
+}
+
 Test(buf, detach)
 {
     tc_buf_t b = TC_BUF_INIT;

@@ -97,6 +97,39 @@ Test(egress, bad_requests_are_refused_before_connecting)
     tc_egress_resp_free(&r);
 }
 
+/* A header line that could add a header (or a request) of its own is refused before any
+ * connection: the loopback target is allowed and its port is closed, so a request that got
+ * past the check fails to connect (TC_EUNAVAIL), not TC_EINVAL. */
+Test(egress, header_lines_that_could_smuggle_are_refused)
+{
+    static const char *const bad[] = {
+        "X-A: 1\r\nX-Injected: 2",
+        "X-A: 1\nGET / HTTP/1.1",
+        "X-A: 1\r",
+        "X-A: a\x01b",
+        "X-A: a\x7f",
+        "no colon here",
+        ": empty name",
+        "Bad Name: x",
+        "X-A",
+    };
+    tc_egress_opts_t o = {.allow_private = true, .connect_timeout_ms = 500};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *headers[] = {"Accept: */*", bad[i], NULL};
+        tc_egress_req_t req = {.url = "http://127.0.0.1:1/", .headers = headers, .timeout_ms = 500};
+        tc_egress_resp_t r;
+        cr_assert_eq(tc_egress_do(&o, &req, &r), TC_EINVAL, "%s", bad[i]);
+        cr_assert(strstr(r.error, "header 2"), "%s: %s", bad[i], r.error);
+        tc_egress_resp_free(&r);
+    }
+    const char *fine[] = {"X-Tab: a\tb", "X-Empty:", "Content-Type: application/json; x=\"y\"",
+                          NULL};
+    tc_egress_req_t req = {.url = "http://127.0.0.1:1/", .headers = fine, .timeout_ms = 500};
+    tc_egress_resp_t r;
+    cr_assert_eq(tc_egress_do(&o, &req, &r), TC_EUNAVAIL, "%s", r.error); /* port 1: closed */
+    tc_egress_resp_free(&r);
+}
+
 /* A loopback server answering every request on a connection with 200 "ok", keeping it open;
  * counts the connections it accepted. */
 typedef struct {

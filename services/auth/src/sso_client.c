@@ -74,25 +74,22 @@ int sso_get_json(auth_app_t *app, const char *url, const char *bearer, cJSON **o
 /* "Authorization: Basic base64(urlencode(id):urlencode(secret))" (RFC 6749 §2.3.1). */
 static char *basic_header(const char *id, const char *secret)
 {
-    tc_buf_t pair = TC_BUF_INIT;
+    tc_buf_t pair = TC_BUF_INIT, h = TC_BUF_INIT;
     tc_buf_url_encode(&pair, id);
     tc_buf_putc(&pair, ':');
     tc_buf_url_encode(&pair, secret);
-    char *plain = tc_buf_detach(&pair);
-    if (!plain)
+    bool ok = !pair.oom && tc_buf_puts(&h, "Authorization: Basic ") == TC_OK &&
+              tc_buf_b64(&h, pair.data, pair.len) == TC_OK;
+    if (pair.data)
+        OPENSSL_cleanse(pair.data, pair.len);
+    tc_buf_free(&pair);
+    if (!ok) {
+        if (h.data)
+            OPENSSL_cleanse(h.data, h.len);
+        tc_buf_free(&h);
         return NULL;
-    size_t n = strlen(plain), cap = 4 * ((n + 2) / 3) + sizeof "Authorization: Basic ";
-    char *h = malloc(cap);
-    if (h) {
-        size_t pre = (size_t)snprintf(h, cap, "Authorization: Basic ");
-        if (tc_b64_encode(plain, n, h + pre, cap - pre) < 0) {
-            free(h);
-            h = NULL;
-        }
     }
-    OPENSSL_cleanse(plain, n);
-    free(plain);
-    return h;
+    return tc_buf_detach(&h);
 }
 
 static char *form(const char *code, const char *redirect_uri, const char *verifier)

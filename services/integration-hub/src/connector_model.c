@@ -992,16 +992,12 @@ static int auth_headers(const hub_connector_t *c, const hub_conn_view_t *conn, h
         tc_buf_t raw;
         tc_buf_init(&raw);
         rc = tc_buf_printf(&raw, "%s:%s", user, pass);
-        size_t cap = 4 * ((raw.len + 2) / 3) + 8;
-        char *b64 = rc == TC_OK ? malloc(cap) : NULL;
-        if (rc == TC_OK && (!b64 || tc_b64_encode(raw.data, raw.len, b64, cap) < 0))
-            rc = TC_ENOMEM;
-        if (rc == TC_OK && (rc = tc_buf_printf(&v, "Basic %s", b64)) == TC_OK)
+        if (rc == TC_OK && (rc = tc_buf_puts(&v, "Basic ")) == TC_OK &&
+            (rc = tc_buf_b64(&v, raw.data, raw.len)) == TC_OK)
             rc = add_header(call, "Authorization", tc_buf_cstr(&v));
         if (raw.data)
             memset(raw.data, 0, raw.len);
         tc_buf_free(&raw);
-        free(b64);
         break;
     }
     case HUB_AUTH_NONE:
@@ -1172,11 +1168,8 @@ int hub_oauth_token_call(const hub_connector_t *c, const hub_conn_view_t *conn, 
     if (rc == TC_OK && (rc = tc_buf_url_encode(&client, id)) == TC_OK &&
         (rc = tc_buf_putc(&client, ':')) == TC_OK)
         rc = tc_buf_url_encode(&client, secret);
-    size_t cap = 4 * ((client.len + 2) / 3) + 8;
-    char *b64 = rc == TC_OK ? malloc(cap) : NULL;
-    if (rc == TC_OK && (!b64 || tc_b64_encode(client.data, client.len, b64, cap) < 0))
-        rc = TC_ENOMEM;
-    if (rc == TC_OK && (rc = tc_buf_printf(&header, "Basic %s", b64)) == TC_OK)
+    if (rc == TC_OK && (rc = tc_buf_puts(&header, "Basic ")) == TC_OK &&
+        (rc = tc_buf_b64(&header, client.data, client.len)) == TC_OK)
         rc = add_header(out, "Authorization", tc_buf_cstr(&header));
     if (rc == TC_OK)
         rc = add_header(out, "Content-Type", "application/x-www-form-urlencoded");
@@ -1193,10 +1186,8 @@ int hub_oauth_token_call(const hub_connector_t *c, const hub_conn_view_t *conn, 
     out->max_attempts = 2;
     if (client.data)
         memset(client.data, 0, client.len);
-    if (b64) {
-        memset(b64, 0, cap);
-        free(b64);
-    }
+    if (header.data)
+        memset(header.data, 0, header.len);
     tc_buf_free(&form);
     tc_buf_free(&client);
     tc_buf_free(&header);

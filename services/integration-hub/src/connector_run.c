@@ -1,6 +1,7 @@
 /* Runs connector actions (connector_run.h). */
 #include "connector_run.h"
 #include "events_out.h"
+#include "tc/tc_buf.h"
 #include "tc/tc_codec.h"
 #include "tc/tc_core.h"
 #include "tc/tc_log.h"
@@ -90,12 +91,12 @@ static cJSON *body_value(const tc_egress_resp_t *resp, const char **encoding)
         tc_utf8_count(resp->body, resp->body_len) >= 0)
         return cJSON_CreateString(resp->body);
     *encoding = "base64";
-    size_t cap = 4 * ((resp->body_len + 2) / 3) + 1;
-    char *b64 = malloc(cap);
-    cJSON *s = b64 && tc_b64_encode(resp->body, resp->body_len, b64, cap) >= 0
-                   ? cJSON_CreateString(b64)
+    tc_buf_t b64;
+    tc_buf_init(&b64);
+    cJSON *s = tc_buf_b64(&b64, resp->body, resp->body_len) == TC_OK
+                   ? cJSON_CreateString(tc_buf_cstr(&b64))
                    : NULL;
-    free(b64);
+    tc_buf_free(&b64);
     return s;
 }
 

@@ -1,6 +1,7 @@
 /* Inbound hooks and the requests senders posted to them. */
 #include "hub_text.h"
 #include "store.h"
+#include "tc/tc_buf.h"
 #include "tc/tc_codec.h"
 #include "tc/tc_core.h"
 #include "tc/tc_json.h"
@@ -215,12 +216,12 @@ static bool add_body(cJSON *o, const PGresult *r, int i, int col)
         ok = cJSON_AddStringToObject(o, "body", raw) &&
              cJSON_AddStringToObject(o, "body_encoding", "utf-8");
     } else if (ok) {
-        size_t blen = 4 * ((n + 2) / 3) + 1;
-        char *b64 = malloc(blen);
-        ok = b64 && tc_b64_encode(raw, n, b64, blen) >= 0 &&
-             cJSON_AddStringToObject(o, "body", b64) &&
+        tc_buf_t b64;
+        tc_buf_init(&b64);
+        ok = tc_buf_b64(&b64, raw, n) == TC_OK &&
+             cJSON_AddStringToObject(o, "body", tc_buf_cstr(&b64)) &&
              cJSON_AddStringToObject(o, "body_encoding", "base64");
-        free(b64);
+        tc_buf_free(&b64);
     }
     free(raw);
     return ok;
