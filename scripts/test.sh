@@ -39,7 +39,8 @@ cd "$ROOT" || exit 2
 BUILD=${TC_BUILD:-build}
 SUITES=" ${TC_SUITES:-unit component fleet fuzz} "
 JOBS=${TC_JOBS:-$(nproc 2>/dev/null || echo 2)}
-PYTEST=(/usr/bin/python3 -m pytest -q -p no:cacheprovider)
+# --durations: each suite's log names its slowest tests, where the CI budget goes
+PYTEST=(/usr/bin/python3 -m pytest -q -p no:cacheprovider --durations=10)
 
 export TC_BIN=${TC_BIN:-bin}
 export TC_RUN_DIR=${TC_TEST_RUN_DIR:-.run-test}
