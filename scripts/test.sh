@@ -64,10 +64,12 @@ SANITIZER_RE="AddressSanitizer|LeakSanitizer|runtime error:"
 selected() { [[ $SUITES == *" $1 "* ]]; }
 
 # The isolated stack uses fixed ports: two runs on one machine (two checkouts, or a developer
-# and an agent) would fight over them, so runs that start it take turns. The unit and fuzz
-# tiers start no server and need no turn (.ci/run runs the sanitizer unit tier beside `make
-# test`; give such a run a TC_TEST_RUN_DIR of its own for its logs).
-if selected component || selected fleet || selected pytest || selected integration; then
+# and an agent) would fight over them, so runs take turns. A run that starts no server (unit
+# and fuzz tiers only) in a run directory of its own needs no turn: .ci/run runs the sanitizer
+# unit tier so (TC_TEST_RUN_DIR=.run-asan-unit) beside `make test`. In the default directory
+# it still waits, as it clears that directory (a stack left there, the suite logs) first.
+if selected component || selected fleet || selected pytest || selected integration ||
+    [[ $TC_RUN_DIR == .run-test ]]; then
     LOCK="${TMPDIR:-/tmp}/techcorp-test-$(id -u).lock"
     exec 9>"$LOCK"
     if ! flock -n 9; then

@@ -73,3 +73,17 @@ def test_the_gateway_takes_the_in_process_token_and_refuses_a_changed_one(stack)
                          ttl=-120)
     assert _decode(expired)[1]["exp"] < time.time()
     assert stack.call("GET", "gateway", "/v1/users/me", token=expired).status_code == 401
+
+
+@pytest.mark.parametrize("claim", ["3abc", "truex", "NaN", "1.5x"])
+def test_a_claim_value_that_is_only_partly_json_is_refused_not_guessed(stack, claim):
+    """cJSON reads "3abc" as 3; rather than copy that, the in-process minter refuses such a
+    value (no suite means it), as it refuses what the tool refuses: a claim without "=" or a
+    name, and a ttl of 0."""
+    with pytest.raises(ValueError):
+        mint_token(stack.key, stack.kid, new_id("usr"), claims=[f"x={claim}"])
+    for bad in (["novalue"], ["=3"]):
+        with pytest.raises(ValueError):
+            mint_token(stack.key, stack.kid, new_id("usr"), claims=bad)
+    with pytest.raises(ValueError):
+        mint_token(stack.key, stack.kid, new_id("usr"), ttl=0)

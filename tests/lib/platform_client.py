@@ -75,14 +75,25 @@ def _b64url_encode(raw):
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
+def _no_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
 def _claim_value(text):
-    """tc-token's --claim NAME=VALUE: VALUE as JSON when it parses, else the string."""
+    """tc-token's --claim NAME=VALUE for the values the suites pass: VALUE as JSON when it is
+    a whole JSON text, else the string. (cJSON also takes a JSON prefix, "3abc" as 3; a
+    value like that is refused here rather than guessed.)"""
     if not text:
         return text
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_no_constant)
+    except ValueError:
+        pass
+    try:
+        json.JSONDecoder().raw_decode(text)
     except ValueError:
         return text
+    raise ValueError(f"claim value {text!r} starts as JSON but is not one JSON text")
 
 
 def mint_token(key_path, kid, sub, org=None, role=None, scope=None, plan=None, service=False,
@@ -101,8 +112,12 @@ def mint_token(key_path, kid, sub, org=None, role=None, scope=None, plan=None, s
     body["iss"] = iss or os.environ.get("JWT_ISSUER") or "techcorp-auth"
     body["aud"] = aud or os.environ.get("JWT_AUDIENCE") or "techcorp-api"
     body.update(iat=now, nbf=now, exp=now + ttl, jti=new_id("jti"))
+    if ttl == 0:
+        raise ValueError("ttl must be a non-zero number of seconds (tc-token refuses 0)")
     for c in claims:
-        name, _, value = c.partition("=")
+        name, eq, value = c.partition("=")
+        if not name or not eq:
+            raise ValueError(f"a claim is NAME=VALUE, not {c!r}")
         body.pop(name, None)
         body[name] = _claim_value(value)
     from cryptography.hazmat.primitives import hashes
