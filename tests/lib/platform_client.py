@@ -102,6 +102,8 @@ def mint_token(key_path, kid, sub, org=None, role=None, scope=None, plan=None, s
     claim, the defaults of iss and aud), signed here. Spawning tc-token cost about 20 ms a
     token, most of a test's set-up in suites that make a tenant per test (tests/security:
     six tokens each, 1,800 tests); tests/e2e/test_tokens.py checks the two agree."""
+    if ttl == 0:
+        raise ValueError("ttl must be a non-zero number of seconds (tc-token refuses 0)")
     now = int(time.time())
     body = {"sub": sub}
     for name, value in (("org", org), ("role", role), ("scope", scope), ("plan", plan)):
@@ -112,8 +114,6 @@ def mint_token(key_path, kid, sub, org=None, role=None, scope=None, plan=None, s
     body["iss"] = iss or os.environ.get("JWT_ISSUER") or "techcorp-auth"
     body["aud"] = aud or os.environ.get("JWT_AUDIENCE") or "techcorp-api"
     body.update(iat=now, nbf=now, exp=now + ttl, jti=new_id("jti"))
-    if ttl == 0:
-        raise ValueError("ttl must be a non-zero number of seconds (tc-token refuses 0)")
     for c in claims:
         name, eq, value = c.partition("=")
         if not name or not eq:

@@ -87,7 +87,7 @@ class Tenant(Org):
         return t
 
     def token_of(self, user):
-        return _mint(self.stack, user["id"], self.id, user["role"])
+        return self.stack.token(sub=user["id"], org=self.id, role=user["role"], plan="enterprise")
 
     def snapshot(self):
         """Everything the org's owner can see of it (every user, every status, preferences
@@ -108,10 +108,6 @@ class Tenant(Org):
         assert org.status_code == 200, org.text
         return {"users": sorted(users, key=lambda u: u["id"]), "prefs": prefs,
                 "org": org.json()}
-
-
-def _mint(stack, sub, org, role, plan="enterprise"):
-    return stack.token(sub=sub, org=org, role=role, plan=plan)
 
 
 TABLES = {"user": ("orgs", "users", "outbox"),
