@@ -63,19 +63,31 @@ SANITIZER_RE="AddressSanitizer|LeakSanitizer|runtime error:"
 
 selected() { [[ $SUITES == *" $1 "* ]]; }
 
-# The isolated stack uses fixed ports: two runs on one machine (two checkouts, or a developer
-# and an agent) would fight over them, so runs take turns. A run that starts no server (unit
-# and fuzz tiers only) in a run directory of its own needs no turn: .ci/run runs the sanitizer
-# unit tier so (TC_TEST_RUN_DIR=.run-asan-unit) beside `make test`. In the default directory
-# it still waits, as it clears that directory (a stack left there, the suite logs) first.
+# The isolated stack holds a run directory and fixed ports: two runs on one machine (two
+# checkouts, or a developer and an agent) that share any of them would fight, so such runs take
+# turns. Each resource has a lock of its own (taken in one order, so two runs never wait on
+# each other): runs on other ports in another run directory go ahead side by side, which is how
+# .ci/run runs the sanitizer component tier beside `make test`'s fault suite. (The gateway
+# component suite's own upstreams listen on fixed ports 18170-18199: two runs must not both be
+# running that suite.) A run that starts no server (unit and fuzz tiers only) in a run
+# directory of its own needs no turn: .ci/run runs the sanitizer unit tier so
+# (TC_TEST_RUN_DIR=.run-asan-unit). In the default directory it still waits, as it clears that
+# directory (a stack left there, the suite logs) first.
+take_turn() { # KEY...
+    local key lock fd
+    for key in $(printf '%s\n' "$@" | sort -u); do
+        lock="${TMPDIR:-/tmp}/techcorp-test-$(id -u)-$key.lock"
+        exec {fd}>"$lock"
+        if ! flock -n "$fd"; then
+            echo "test: another test run holds $lock; waiting for it"
+            flock "$fd"
+        fi
+    done
+}
 if selected component || selected fleet || selected pytest || selected integration ||
     [[ $TC_RUN_DIR == .run-test ]]; then
-    LOCK="${TMPDIR:-/tmp}/techcorp-test-$(id -u).lock"
-    exec 9>"$LOCK"
-    if ! flock -n 9; then
-        echo "test: another test run holds $LOCK; waiting for it"
-        flock 9
-    fi
+    take_turn "run-$(printf '%s' "$RUN" | cksum | cut -d' ' -f1)" "port-$TC_PG_PORT" \
+        "port-$TC_REDIS_PORT" "port-$TC_PORT_BASE" "port-$TC_SMTP_PORT"
 fi
 section() { printf '\n==== %s\n' "$*"; }
 now() { date +%s.%N; }
@@ -233,8 +245,11 @@ finish_job() { # SPEC SHOW_LOG
     record "$(job_tier "$1")" "$name" "$verdict" "$secs"
 }
 
+# $RUN/running names the suite now running on its own (unit tier, serial phase): .ci/run starts
+# the sanitizer component tier when it reads tests/faults there (the fault suite mostly waits).
 run_foreground() { # SPEC
     echo "-- $(job_name "$1")"
+    job_name "$1" >"$RUN/running"
     run_job "$1" 1
     finish_job "$1" 0
 }
@@ -279,6 +294,7 @@ if selected unit; then
     while read -r t; do
         run_foreground "criterion|$t|$JOBS"
     done < <(criterion_binaries unit)
+    rm -f "$RUN/running"
     phase_done unit "$t0"
 fi
 
@@ -304,6 +320,9 @@ if ((NEED_STACK)); then
     section "isolated stack ($TC_RUN_DIR, ports ${TC_PORT_BASE}+, PostgreSQL $TC_PG_PORT, Redis $TC_REDIS_PORT)"
     t0=$(now)
     trap stack_down EXIT
+    # a run stopped by a signal (.ci/run stops its background run so) takes its stack down too
+    trap 'exit 143' TERM
+    trap 'exit 130' INT
     if ! scripts/stack.sh up; then
         echo "test: the stack did not come up; logs are in $TC_RUN_DIR/logs" >&2
         exit 1
@@ -390,6 +409,7 @@ if ((${#SERIAL[@]} > 0)); then
     for spec in "${SERIAL[@]}"; do
         run_foreground "$spec"
     done
+    rm -f "$RUN/running"
     phase_done serial "$t0"
 fi
 
