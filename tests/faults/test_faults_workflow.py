@@ -5,13 +5,17 @@ and later every firer is down for a while: each scheduled time starts exactly on
 none is missed (the catch-up window covers the outage). Events produced while the service is
 killed and restarted while a second replica shares the consumer: each starts exactly one
 execution of the trigger's workflow. Callers waiting for child workflows across two kills:
-each child starts once and wakes its caller once. A test upstream counts effects by Idempotency-Key (what a callee that honours the
+each child starts once and wakes its caller once. Callback Tasks answered while the service is
+killed twice (some answers before the call that carried the token has returned): each takes
+its one answer. A test upstream counts effects by Idempotency-Key (what a callee that honours the
 header does); the same key may arrive again only for a call the kill interrupted, and a state
 never gets a second key without a Retry policy."""
 import collections
+import json
 import os
 import signal
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -198,6 +202,63 @@ def test_kill_9_twice_while_callers_wait_for_child_workflows(stack, healed):
         workers = int(stack.service_env("workflow").get("WORKFLOW_WORKERS", "8"))
         assert repeated <= 2 * workers, f"{repeated} repeated calls for two kills"
     finally:
+        up.close()
+
+
+CALLBACK_RUNS = 24
+
+
+def answer_every_token(me, up, stop, answered):
+    """Answers each task token the upstream receives, as soon as it arrives (often before the
+    call that carried it has returned), retrying through the service's restarts. answered:
+    token → the status that settled it (200, or 409 for an answer whose 200 a kill lost)."""
+    while not stop.is_set():
+        with up.lock:
+            bodies = [r["body"] for r in up.requests if r["body"]]
+        for body in bodies:
+            b = json.loads(body)
+            if b["token"] in answered:
+                continue
+            try:
+                r = me("POST", "/v1/executions/task-token/success",
+                       {"task_token": b["token"], "output": {"n": b["n"]}}, check=False)
+            except OSError:
+                continue  # the service is down: try again
+            if r.status_code in (200, 409):
+                answered[b["token"]] = r.status_code
+        time.sleep(0.02)
+
+
+def test_kill_9_twice_while_callback_tasks_wait_each_takes_its_answer_once(stack, healed):
+    up = Upstream()
+    stop = threading.Event()
+    answered = {}
+    try:
+        me = Wf(stack, plan="enterprise")
+        wf = me.create(machine({"Ask": {
+            "Type": "Task", "Resource": "tc:http.waitForTaskToken",
+            "Parameters": {"ApiEndpoint": up.url("/effect/Ask?ms=300"), "Method": "POST",
+                           "RequestBody": {"token.$": "$$.Task.Token", "n.$": "$.n"}},
+            "ResultPath": "$.answer", "End": True}}))
+        answerer = threading.Thread(target=answer_every_token, args=(me, up, stop, answered),
+                                    daemon=True)
+        answerer.start()
+        ids = [me.start(wf["id"], {"n": n})["id"] for n in range(CALLBACK_RUNS)]
+        kill_9_at(stack, up, (CALLBACK_RUNS // 4, CALLBACK_RUNS // 2))
+        finished = [me.wait(i, timeout=120) for i in ids]
+        assert collections.Counter(f["status"] for f in finished) == \
+            {"SUCCEEDED": CALLBACK_RUNS}, [f for f in finished if f["status"] != "SUCCEEDED"][:3]
+        assert [f["output"]["answer"] for f in finished] == \
+            [{"n": n} for n in range(CALLBACK_RUNS)]
+        for f in finished:
+            t = [e["type"] for e in me.history(f["id"])]
+            assert t.count("TaskSucceeded") == 1 and t.count("ExecutionSucceeded") == 1, t
+        # one token per execution (an interrupted call runs again with the same one)
+        assert len(answered) == CALLBACK_RUNS, len(answered)
+        print(f"{CALLBACK_RUNS} callback Tasks, 2 kills: "
+              f"{sum(1 for v in answered.values() if v == 409)} answer(s) retried after a kill")
+    finally:
+        stop.set()
         up.close()
 
 

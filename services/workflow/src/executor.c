@@ -226,6 +226,29 @@ int wfx_go_next(tc_dbconn_t *tx, exec_row_t *r, const char *next, const cJSON *i
     return rc;
 }
 
+int wfx_task_failed(tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine, const cJSON *input,
+                    asl_err_t *err)
+{
+    bool timeout = strcmp(err->error, "States.Timeout") == 0 ||
+                   strcmp(err->error, "States.HeartbeatTimeout") == 0;
+    int rc = wfx_event(tx, r, timeout ? "TaskTimedOut" : "TaskFailed", r->state, "error",
+                       cJSON_CreateString(err->error), "cause",
+                       cJSON_CreateString(err->cause ? err->cause : ""));
+    return rc == TC_OK ? wfx_recover(tx, r, machine, input, err) : rc;
+}
+
+int wfx_task_succeeded(tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine, const cJSON *input,
+                       cJSON *result)
+{
+    int rc = wfx_event(tx, r, "TaskSucceeded", r->state, "output", cJSON_Duplicate(result, 1), NULL,
+                       NULL);
+    if (rc != TC_OK) {
+        cJSON_Delete(result);
+        return rc;
+    }
+    return wfx_complete(tx, r, machine, input, result);
+}
+
 static double unit_random(void)
 {
     uint32_t v = 0;
@@ -276,14 +299,21 @@ int wfx_recover(tc_dbconn_t *tx, exec_row_t *r, const cJSON *def, const cJSON *i
     return rc;
 }
 
-/* The Task is scheduled under a fresh lease; the worker calls it after the commit. */
+/* The Task is scheduled under a fresh lease; the worker calls it after the commit. A callback
+ * Task (callback_id: its token's row) calls its base resource within the call timeout, then
+ * waits for the answer. */
 static int schedule_task(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, asl_step_t *st,
-                         int attempt, wf_task_t *task)
+                         int attempt, const char *callback_id, wf_task_t *task)
 {
+    char base[256];
+    bool callback = callback_id && wf_callback_resource(st->resource, base, sizeof base);
     char *params = wfx_json_text(st->params);
     if (!params)
         return TC_ENOMEM;
+    /* a callback Task's TimeoutSeconds bounds its wait for the answer; the call is a call */
     int timeout_s = st->timeout_s > 0 ? st->timeout_s : app->task_timeout_s;
+    if (callback && timeout_s > app->task_timeout_s)
+        timeout_s = app->task_timeout_s;
     int rc = tc_id_new("lease", task->lease, sizeof task->lease);
     if (rc == TC_OK)
         rc = wfx_event(tx, r, "TaskScheduled", r->state, "resource",
@@ -295,6 +325,7 @@ static int schedule_task(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, as
                      .phase = "task",
                      .task_params = params,
                      .lease_token = task->lease,
+                     .callback_id = callback ? callback_id : NULL,
                      .retries = r->retries,
                      .nretries = 32,
                      .attempt = attempt,
@@ -309,7 +340,7 @@ static int schedule_task(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, as
     task->timeout_s = timeout_s;
     snprintf(task->org_id, sizeof task->org_id, "%s", r->org_id);
     snprintf(task->key, sizeof task->key, "%s:%s:%d", r->id, r->state, attempt);
-    task->resource = strdup(st->resource);
+    task->resource = strdup(callback ? base : st->resource);
     task->params = st->params;
     st->params = NULL;
     return task->resource ? TC_OK : TC_ENOMEM;
@@ -318,7 +349,7 @@ static int schedule_task(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, as
 /* A tc:notify Task: the request is an event in this transaction, so the state completes at
  * once and a crash cannot ask twice (nothing runs outside the database). */
 static int run_notify(tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine, const cJSON *input,
-                      asl_step_t *st)
+                      asl_step_t *st, const char *callback_id)
 {
     char now[TC_RFC3339_LEN];
     cJSON *data = NULL, *result = NULL;
@@ -331,19 +362,15 @@ static int run_notify(tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine, cons
     if (rc == TC_OK)
         rc = task_notify_build(st->params, r->org_id, now, &data, &result, &e);
     if (rc == TC_EINVAL) {
-        rc = wfx_event(tx, r, "TaskFailed", r->state, "error", cJSON_CreateString(e.error), "cause",
-                       cJSON_CreateString(e.cause ? e.cause : ""));
-        if (rc == TC_OK)
-            rc = wfx_recover(tx, r, machine, input, &e);
+        rc = wfx_task_failed(tx, r, machine, input, &e);
     } else if (rc == TC_OK) {
         const char *user = tc_json_get_str(cJSON_GetObjectItemCaseSensitive(data, "to"), "user_id");
         rc = tc_emit(tx, TC_EV_NOTIFICATION_REQUESTED, user, data);
         data = NULL;
-        if (rc == TC_OK)
-            rc = wfx_event(tx, r, "TaskSucceeded", r->state, "output", cJSON_Duplicate(result, 1),
-                           NULL, NULL);
         if (rc == TC_OK) {
-            rc = wfx_complete(tx, r, machine, input, result);
+            /* a callback Task waits for whoever the notification reached to answer */
+            rc = callback_id ? wfx_callback_submitted(tx, r, machine, input, callback_id, result)
+                             : wfx_task_succeeded(tx, r, machine, input, result);
             result = NULL;
         }
     }
@@ -363,6 +390,12 @@ static int enter(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, const cJSO
     asl_step_t st = {0};
     int rc = input && ctx ? tc_random_bytes(uuid, sizeof uuid) : TC_ENOMEM;
     const char *type = wfx_state_type(def, r->state);
+    char secret[WF_TASK_TOKEN_MAX], callback_id[TC_ID_MAX] = "", base[256] = "";
+    bool callback = strcmp(type, "Task") == 0 &&
+                    wf_callback_resource(tc_json_get_str(asl_state(def, r->state), "Resource"),
+                                         base, sizeof base);
+    if (rc == TC_OK && callback)
+        rc = wfx_callback_token(ctx, secret, callback_id);
     char entered[64], exited[64];
     snprintf(entered, sizeof entered, "%sStateEntered", type);
     snprintf(exited, sizeof exited, "%sStateExited", type);
@@ -407,12 +440,17 @@ static int enter(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, const cJSO
     }
     case ASL_TASK: {
         bool waits;
-        if (strcmp(st.resource, "tc:notify") == 0)
-            rc = run_notify(tx, r, def, input, &st);
+        if (callback)
+            rc = wfx_callback_open(tx, r, callback_id, secret, &st);
+        if (rc != TC_OK)
+            break;
+        if (strcmp(callback ? base : st.resource, "tc:notify") == 0)
+            rc = run_notify(tx, r, def, input, &st, callback ? callback_id : NULL);
         else if (task_workflow_resource(st.resource, &waits))
             rc = wfx_child_start(app, tx, r, def, input, &st, task);
         else
-            rc = schedule_task(app, tx, r, &st, r->attempt + 1, task);
+            rc =
+                schedule_task(app, tx, r, &st, r->attempt + 1, callback ? callback_id : NULL, task);
         break;
     }
     case ASL_PARALLEL:
@@ -454,7 +492,7 @@ static int resume_task(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, cons
                                                   cJSON_CreateNumber(r->attempt), NULL, NULL)
                                       : TC_ENOMEM;
     if (rc == TC_OK)
-        rc = schedule_task(app, tx, r, &st, r->attempt > 0 ? r->attempt : 1, task);
+        rc = schedule_task(app, tx, r, &st, r->attempt > 0 ? r->attempt : 1, r->callback_id, task);
     cJSON_Delete(st.params);
     return rc;
 }
@@ -493,6 +531,8 @@ static int step(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, const cJSON
         return wfx_branches_step(app, tx, r, def, task);
     if (strcmp(r->phase, "child") == 0)
         return wfx_child_step(tx, r, def);
+    if (strcmp(r->phase, "callback") == 0)
+        return wfx_callback_step(tx, r, def);
     return enter(app, tx, r, def, task);
 }
 
@@ -555,19 +595,11 @@ static int apply_result(tc_dbconn_t *tx, const char *id, const wf_task_t *t, cJS
         cJSON_Delete(result);
         rc = orphaned(tx, &r);
     } else if (!result) {
-        bool timeout = strcmp(err->error, "States.Timeout") == 0;
-        rc = wfx_event(tx, &r, timeout ? "TaskTimedOut" : "TaskFailed", r.state, "error",
-                       cJSON_CreateString(err->error), "cause",
-                       cJSON_CreateString(err->cause ? err->cause : ""));
-        if (rc == TC_OK)
-            rc = wfx_recover(tx, &r, machine, input, err);
+        rc = wfx_task_failed(tx, &r, machine, input, err);
+    } else if (r.callback_id) {
+        rc = wfx_callback_submitted(tx, &r, machine, input, r.callback_id, result);
     } else {
-        rc = wfx_event(tx, &r, "TaskSucceeded", r.state, "output", cJSON_Duplicate(result, 1), NULL,
-                       NULL);
-        if (rc == TC_OK)
-            rc = wfx_complete(tx, &r, machine, input, result);
-        else
-            cJSON_Delete(result);
+        rc = wfx_task_succeeded(tx, &r, machine, input, result);
     }
     cJSON_Delete(input);
     cJSON_Delete(def);

@@ -27,29 +27,6 @@
 /* A caller without a Task timeout waits until the child stops (or its own deadline). */
 #define WAIT_FOR_CHILD_MS (10LL * 365 * 24 * 3600 * 1000)
 
-/* The Task failed with err: its history, then Retry, Catch or the execution's failure. */
-static int task_failed(tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine, const cJSON *input,
-                       asl_err_t *err)
-{
-    bool timeout = strcmp(err->error, "States.Timeout") == 0;
-    int rc = wfx_event(tx, r, timeout ? "TaskTimedOut" : "TaskFailed", r->state, "error",
-                       cJSON_CreateString(err->error), "cause",
-                       cJSON_CreateString(err->cause ? err->cause : ""));
-    return rc == TC_OK ? wfx_recover(tx, r, machine, input, err) : rc;
-}
-
-static int task_succeeded(tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine, const cJSON *input,
-                          cJSON *result)
-{
-    int rc = wfx_event(tx, r, "TaskSucceeded", r->state, "output", cJSON_Duplicate(result, 1), NULL,
-                       NULL);
-    if (rc != TC_OK) {
-        cJSON_Delete(result);
-        return rc;
-    }
-    return wfx_complete(tx, r, machine, input, result);
-}
-
 /* Starts the child: TC_OK with child_id, TC_EINVAL with err for a start the Task's Retry and
  * Catch decide on, another code when the transaction failed. */
 static int start_child(workflow_app_t *app, tc_dbconn_t *tx, const exec_row_t *r,
@@ -119,7 +96,7 @@ int wfx_child_start(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, const c
     if (rc == TC_OK)
         rc = start_child(app, tx, r, st->params, waits ? token : NULL, child, &workflow_id, &e);
     if (rc == TC_EINVAL) {
-        rc = task_failed(tx, r, machine, input, &e);
+        rc = wfx_task_failed(tx, r, machine, input, &e);
         goto cleanup;
     }
     if (rc != TC_OK)
@@ -132,7 +109,7 @@ int wfx_child_start(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, const c
     if (!waits) {
         tc_time_format(r->now_ms, now);
         cJSON *result = task_workflow_started(child, workflow_id, now);
-        rc = result ? task_succeeded(tx, r, machine, input, result) : TC_ENOMEM;
+        rc = result ? wfx_task_succeeded(tx, r, machine, input, result) : TC_ENOMEM;
         goto cleanup;
     }
     if (!(params = wfx_json_text(st->params))) {
@@ -168,7 +145,7 @@ int wfx_child_step(tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine)
     if (rc == TC_ENOTFOUND) { /* written in one transaction with the wait: not expected */
         asl_err_set(&e, "States.Runtime", "the child execution state %s waits for is gone",
                     r->state);
-        rc = task_failed(tx, r, machine, input, &e);
+        rc = wfx_task_failed(tx, r, machine, input, &e);
         goto cleanup;
     }
     if (rc != TC_OK)
@@ -180,7 +157,7 @@ int wfx_child_step(tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine)
                     c.id);
         rc = store_child_release(tx, r->id);
         if (rc == TC_OK)
-            rc = task_failed(tx, r, machine, input, &e);
+            rc = wfx_task_failed(tx, r, machine, input, &e);
     } else {
         task_child_t tc = {.id = c.id,
                            .workflow_id = c.workflow_id,
@@ -193,9 +170,9 @@ int wfx_child_step(tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine)
         cJSON *result = NULL;
         rc = task_workflow_outcome(&tc, &result, &e);
         if (rc == TC_OK)
-            rc = task_succeeded(tx, r, machine, input, result);
+            rc = wfx_task_succeeded(tx, r, machine, input, result);
         else if (rc == TC_EINVAL)
-            rc = task_failed(tx, r, machine, input, &e);
+            rc = wfx_task_failed(tx, r, machine, input, &e);
     }
     child_row_clear(&c);
 cleanup:

@@ -44,6 +44,13 @@ int wfx_go_next(tc_dbconn_t *tx, exec_row_t *r, const char *next, const cJSON *i
 /* An error raised in the current state: Retry, Catch or fail, as the state says. */
 int wfx_recover(tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine, const cJSON *input,
                 asl_err_t *err);
+/* The Task failed with err (TaskFailed, or TaskTimedOut for a timeout), then Retry, Catch or
+ * the execution's failure. */
+int wfx_task_failed(tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine, const cJSON *input,
+                    asl_err_t *err);
+/* The Task succeeded with result (taken over): TaskSucceeded, then wfx_complete. */
+int wfx_task_succeeded(tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine, const cJSON *input,
+                       cJSON *result);
 /* The state ended with its (Task's, branches') result: ResultSelector, ResultPath,
  * OutputPath, then the next state (or Retry/Catch when that data flow fails). */
 int wfx_complete(tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine, const cJSON *input,
@@ -75,5 +82,21 @@ int wfx_child_start(workflow_app_t *app, tc_dbconn_t *tx, exec_row_t *r, const c
  * or raises its failure), or the Task's timeout ran out (States.Timeout; the child is left
  * to abort). */
 int wfx_child_step(tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine);
+
+/* ---------------------------------------------------------------- executor_callbacks.c */
+
+/* A callback Task is about to be entered: draws its token (secret, WF_TASK_TOKEN_MAX bytes)
+ * and the id of its row, and puts the token in ctx as $$.Task.Token. */
+int wfx_callback_token(cJSON *ctx, char *secret, char id[TC_ID_MAX]);
+/* The callback Task r entered (st: its timeouts) waits on the token: its row, hash only. */
+int wfx_callback_open(tc_dbconn_t *tx, const exec_row_t *r, const char *id, const char *secret,
+                      const asl_step_t *st);
+/* The call that carried the token succeeded with result (taken over; TaskSubmitted): an answer
+ * that came meanwhile is applied now, else the state waits in phase 'callback' for one. */
+int wfx_callback_submitted(tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine, const cJSON *input,
+                           const char *id, cJSON *result);
+/* r waits in phase 'callback' and is due: an answer came (the state completes or fails with
+ * it), or its timeout or heartbeat deadline ran out (States.Timeout, States.HeartbeatTimeout). */
+int wfx_callback_step(tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine);
 
 #endif

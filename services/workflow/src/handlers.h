@@ -22,6 +22,10 @@ void h_executions_get(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_executions_history(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_executions_cancel(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_executions_redrive(tc_req_t *req, tc_resp_t *resp, void *ud);
+/* POST /v1/executions/task-token/{success,failure,heartbeat}: answers to callback Tasks. */
+void h_task_success(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_task_failure(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_task_heartbeat(tc_req_t *req, tc_resp_t *resp, void *ud);
 
 /* /v1/workflows/{id}/schedules */
 void h_schedules_list(tc_req_t *req, tc_resp_t *resp, void *ud);

@@ -282,3 +282,77 @@ void h_executions_redrive(tc_req_t *req, tc_resp_t *resp, void *ud)
     if (tc_tx_respond(app->db, tx, NULL, resp, 200, json, NULL) == TC_OK)
         executor_kick(app);
 }
+
+/* An answer to a callback Task's token: the body checked, the token looked up by its sha256 in
+ * the caller's org (another org's token is 404, like anything of another org). */
+static void task_answer(tc_req_t *req, tc_resp_t *resp, workflow_app_t *app, wf_token_answer_t k)
+{
+    const tc_principal_t *p = tc_req_principal(req);
+    cJSON *body = tc_req_json(req);
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    wf_validate_task_answer(&jv, body, k);
+    if (tc_jv_failed(&jv)) {
+        tc_resp_invalid(resp, &jv);
+        return;
+    }
+    tc_jv_free(&jv);
+    const char *token = tc_json_get_str(body, "task_token");
+    char hash[TC_SHA256_HEX_LEN], execution[TC_ID_MAX] = "";
+    tc_sha256_hex(token, strlen(token), hash);
+    char *output = NULL;
+    if (k == WF_TOKEN_SUCCESS &&
+        !(output = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(body, "output")))) {
+        tc_resp_fail_for(resp, TC_ENOMEM, "Task token");
+        return;
+    }
+    wf_answer_t a = {.kind = k == WF_TOKEN_SUCCESS   ? WF_ANSWER_SUCCESS
+                             : k == WF_TOKEN_FAILURE ? WF_ANSWER_FAILURE
+                                                     : WF_ANSWER_HEARTBEAT,
+                     .output = output,
+                     .error = tc_json_get_str(body, "error"),
+                     .cause = tc_json_get_str(body, "cause")};
+    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
+    if (!tx) {
+        free(output);
+        return;
+    }
+    int rc = store_callback_answer(tx, p->org, hash, &a, execution);
+    free(output);
+    cJSON *json = rc == TC_OK ? cJSON_CreateObject() : NULL;
+    if (rc == TC_OK && !(json && cJSON_AddStringToObject(json, "execution_id", execution)))
+        rc = TC_ENOMEM;
+    if (rc != TC_OK) {
+        cJSON_Delete(json);
+        tc_tx_abort(app->db, tx);
+        if (rc == TC_ECONFLICT)
+            tc_resp_error(resp, 409, "task_not_waiting",
+                          "No Task waits on this token any more: it was answered, the state "
+                          "moved on, or the execution stopped");
+        else if (rc == TC_ETIMEDOUT)
+            tc_resp_error(resp, 409, "task_timed_out",
+                          "The Task's timeout ran out before this answer; the execution fails "
+                          "the Task with States.Timeout or States.HeartbeatTimeout");
+        else
+            tc_resp_fail_for(resp, rc, "Task token");
+        return;
+    }
+    /* an answer makes the waiting state due now */
+    if (tc_tx_respond(app->db, tx, NULL, resp, 200, json, NULL) == TC_OK && k != WF_TOKEN_HEARTBEAT)
+        executor_kick(app);
+}
+
+void h_task_success(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    task_answer(req, resp, ud, WF_TOKEN_SUCCESS);
+}
+
+void h_task_failure(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    task_answer(req, resp, ud, WF_TOKEN_FAILURE);
+}
+
+void h_task_heartbeat(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    task_answer(req, resp, ud, WF_TOKEN_HEARTBEAT);
+}

@@ -52,6 +52,12 @@ int workflow_routes(workflow_app_t *app)
          WF_X},
         {"POST", "/v1/executions/{id}/redrive", h_executions_redrive, app, TC_USER, editor, none,
          WF_X},
+        {"POST", "/v1/executions/task-token/success", h_task_success, app, TC_USER_JSON, editor,
+         input, WF_X},
+        {"POST", "/v1/executions/task-token/failure", h_task_failure, app, TC_USER_JSON, editor,
+         small + WF_CAUSE_MAX * 4, WF_X},
+        {"POST", "/v1/executions/task-token/heartbeat", h_task_heartbeat, app, TC_USER_JSON, editor,
+         small, WF_X},
     };
     return tc_service_routes(app->svc, routes, TC_ARRAY_LEN(routes));
 }

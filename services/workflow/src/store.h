@@ -105,7 +105,8 @@ typedef struct {
     /* a child workflow its caller waits for: caller_id[0] != '\0' and caller_token */
     char caller_id[TC_ID_MAX];
     char *caller_token;
-    int call_depth; /* the root's: how deep in a chain of tc:workflow calls it is */
+    int call_depth;    /* the root's: how deep in a chain of tc:workflow calls it is */
+    char *callback_id; /* a callback Task's task_tokens row while the state runs, else NULL */
     int retries[32];
     int attempt, steps, history_seq;
     int64_t now_ms, due_ms, deadline_ms; /* deadline 0 = none; the database's clock */
@@ -125,7 +126,8 @@ typedef struct {
     const char *status; /* "RUNNING" or the final status */
     const char *state, *state_input, *phase, *task_params, *next_state, *next_input;
     const char *lease_token;
-    const int *retries; /* nretries entries */
+    const char *callback_id; /* kept only by the steps of a callback Task (NULL: cleared) */
+    const int *retries;      /* nretries entries */
     int nretries;
     int attempt, steps;
     int max_concurrency;                /* phase branches: a Map's iterations at once */
@@ -317,5 +319,41 @@ int store_child_release(tc_dbconn_t *tx, const char *caller_id);
  * a branch stopped in SQL, a release that skipped them), skipping those a worker holds;
  * *woken: how many. */
 int store_child_sweep(tc_dbconn_t *tx, int limit, int *woken);
+
+/* ------------------------------------------------------------------ callback Tasks */
+
+/* The token a callback Task (Resource "<resource>.waitForTaskToken") waits on (strings
+ * malloc'd; NULL for SQL NULL). */
+typedef struct {
+    char *outcome; /* NULL: not answered yet; "success" (output) or "failure" (error, cause) */
+    char *output, *error, *cause;
+    int heartbeat_s;       /* 0: none */
+    int64_t timeout_at_ms; /* 0: none */
+    int64_t beat_at_ms;    /* the last heartbeat (at first: when the Task started) */
+} callback_row_t;
+
+void callback_row_clear(callback_row_t *c);
+/* Records the token (only its sha256, hex) of the Task r enters now, as row id; timeout_s and
+ * heartbeat_s 0 for none. */
+int store_callback_open(tc_dbconn_t *tx, const exec_row_t *r, const char *id,
+                        const char *token_hash, int timeout_s, int heartbeat_s);
+int store_callback_get(tc_dbconn_t *tx, const char *id, callback_row_t *c);
+
+/* An answer to a task token. */
+typedef enum { WF_ANSWER_SUCCESS, WF_ANSWER_FAILURE, WF_ANSWER_HEARTBEAT } wf_answer_kind_t;
+typedef struct {
+    wf_answer_kind_t kind;
+    const char *output;        /* success: JSON text */
+    const char *error, *cause; /* failure */
+} wf_answer_t;
+
+/* Answers the org's token whose sha256 is token_hash, under the waiting execution's row lock
+ * (the executor applies a call's result under the same lock, so an answer is never missed):
+ * an answer makes the waiting state due now, a heartbeat moves its heartbeat deadline on.
+ * TC_ENOTFOUND: no such token in the org; TC_ECONFLICT: the state no longer waits for it
+ * (answered, the state moved on, the execution stopped); TC_ETIMEDOUT: a timeout of the Task
+ * ran out (the execution fails it in its next step). *execution_id: whose token it is. */
+int store_callback_answer(tc_dbconn_t *tx, const char *org_id, const char *token_hash,
+                          const wf_answer_t *a, char execution_id[TC_ID_MAX]);
 
 #endif

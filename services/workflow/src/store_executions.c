@@ -267,7 +267,7 @@ int store_exec_redrive(tc_dbconn_t *tx, const char *org_id, const char *id, cJSO
             tx, NULL, "exec_redrive",
             "UPDATE executions e SET status = 'RUNNING', phase = 'enter', retries = '{}',"
             " lease_token = NULL, task_params = NULL, next_state = NULL, next_input = NULL,"
-            " max_concurrency = 0, caller_token = NULL,"
+            " max_concurrency = 0, caller_token = NULL, callback_id = NULL,"
             " error = NULL, cause = NULL, output = NULL, stopped_at = NULL, due_at = now(),"
             " deadline_at = CASE WHEN (v.definition->>'TimeoutSeconds')::int > 0"
             "   THEN now() + make_interval(secs => (v.definition->>'TimeoutSeconds')::int) END,"
@@ -294,7 +294,7 @@ void exec_row_clear(exec_row_t *r)
                      &r->state_input,   &r->phase,       &r->task_params, &r->next_state,
                      &r->next_input,    &r->lease_token, &r->started_at,  &r->entered_at,
                      &r->join_token,    &r->branch_path, &r->root_input,  &r->root_started_at,
-                     &r->caller_token};
+                     &r->caller_token,  &r->callback_id};
     for (size_t i = 0; i < TC_ARRAY_LEN(strs); i++)
         free(*strs[i]);
     memset(r, 0, sizeof *r);
@@ -340,7 +340,7 @@ static void parse_retries(const char *text, int out[32])
     " AND (e.caller_token IS NULL OR coalesce(c.status = 'RUNNING' AND c.phase = 'child'" \
     " AND c.lease_token = e.caller_token, false))," \
     " e.branches_started, e.branches_done, e.branches_total, e.caller_id, e.caller_token," \
-    " coalesce(rt.call_depth, e.call_depth)"
+    " coalesce(rt.call_depth, e.call_depth), e.callback_id"
 /* clang-format on */
 /* a branch reads its parent (whether it still waits for it) and its root (the Context
  * object's Execution), a child workflow its caller, without locking them */
@@ -394,6 +394,7 @@ static int claim_row(PGresult *res, exec_row_t *r)
              tc_db_val(res, 0, 35) ? tc_db_val(res, 0, 35) : "");
     r->caller_token = dup_val(res, 36, &oom);
     r->call_depth = (int)tc_db_int(res, 0, 37, 0);
+    r->callback_id = dup_val(res, 38, &oom);
     if (oom) {
         exec_row_clear(r);
         return TC_ENOMEM;
@@ -476,11 +477,11 @@ int store_exec_save(tc_dbconn_t *tx, exec_row_t *r, const exec_save_t *s)
         " due_at = CASE WHEN $14::bigint >= 0 THEN"
         "   least(now() + make_interval(secs => $14::bigint / 1000.0), deadline_at) END,"
         " output = $15::json, error = $16, cause = $17, history_seq = $18::int,"
-        " stopped_at = CASE WHEN $2 <> 'RUNNING' THEN now() END, max_concurrency = $19::int"
-        " WHERE id = $1",
+        " stopped_at = CASE WHEN $2 <> 'RUNNING' THEN now() END, max_concurrency = $19::int,"
+        " callback_id = $20 WHERE id = $1",
         r->id, s->status, s->state, s->state_input, s->phase ? s->phase : "enter", s->task_params,
         s->next_state, s->next_input, s->lease_token, retries, attempt, steps,
-        s->entered ? "t" : "f", due, s->output, s->error, s->cause, seq, conc);
+        s->entered ? "t" : "f", due, s->output, s->error, s->cause, seq, conc, s->callback_id);
 }
 
 int store_exec_plan(tc_dbconn_t *tx, const exec_row_t *r, char *plan, size_t n)

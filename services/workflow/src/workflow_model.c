@@ -10,7 +10,19 @@
 #include <time.h>
 
 const char *const wf_resources[] = {
-    "tc:http", "tc:notify", "tc:workflow", "tc:workflow:start", "tc:ml:", "tc:integration:", NULL};
+    "tc:http",     "tc:http" WF_CALLBACK_SUFFIX, "tc:notify", "tc:notify" WF_CALLBACK_SUFFIX,
+    "tc:workflow", "tc:workflow:start",          "tc:ml:",    "tc:integration:",
+    NULL};
+
+bool wf_callback_resource(const char *resource, char *base, size_t n)
+{
+    size_t len = resource ? strlen(resource) : 0, sl = strlen(WF_CALLBACK_SUFFIX);
+    if (len <= sl || strcmp(resource + len - sl, WF_CALLBACK_SUFFIX) != 0)
+        return false;
+    if (base && n > 0)
+        snprintf(base, n, "%.*s", (int)(len - sl), resource);
+    return true;
+}
 
 static const wf_limits_t plans[] = {
     {"starter", 10, 5000, 20},
@@ -93,6 +105,47 @@ static void check_http_task(tc_jv_t *jv, const char *state, const cJSON *st)
         tc_jv_error(jv, field, "must be GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS");
 }
 
+/* Does v (a Parameters template) pass $$.Task.Token on: a ".$" field whose path or intrinsic
+ * names it, at any depth? */
+static bool passes_token(const cJSON *v, int depth)
+{
+    const cJSON *c;
+    if (depth > 32)
+        return false;
+    cJSON_ArrayForEach(c, v)
+    {
+        size_t n = c->string ? strlen(c->string) : 0;
+        if (n > 2 && strcmp(c->string + n - 2, ".$") == 0 && cJSON_IsString(c) &&
+            strstr(c->valuestring, "$$.Task.Token"))
+            return true;
+        if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && passes_token(c, depth + 1))
+            return true;
+    }
+    return false;
+}
+
+/* A callback Task: a resource that can carry the token, and Parameters that pass it (else
+ * nobody could ever answer, and the state would only wait for its timeout). */
+static void check_callback_task(tc_jv_t *jv, const char *state, const cJSON *st, const char *base)
+{
+    char field[460];
+    snprintf(field, sizeof field, "%s.Resource", state);
+    if (strcmp(base, "tc:http") != 0 && strcmp(base, "tc:notify") != 0 &&
+        strncmp(base, INTEGRATION_RESOURCE_PREFIX, strlen(INTEGRATION_RESOURCE_PREFIX)) != 0) {
+        tc_jv_error(jv, field,
+                    "%s is offered for tc:http, tc:notify and tc:integration:<connection>/<action>"
+                    " only",
+                    WF_CALLBACK_SUFFIX);
+        return;
+    }
+    snprintf(field, sizeof field, "%s.Parameters", state);
+    if (!passes_token(cJSON_GetObjectItemCaseSensitive(st, "Parameters"), 0))
+        tc_jv_error(jv, field,
+                    "must pass the task token on (e.g. \"TaskToken.$\": \"$$.Task.Token\"): a "
+                    "%s Task waits for an answer with it",
+                    WF_CALLBACK_SUFFIX);
+}
+
 /* Every Task of machine ({"StartAt", "States"} at path), in branches and Map processors too. */
 static void check_states(tc_jv_t *jv, const cJSON *machine, const char *path, int depth)
 {
@@ -104,7 +157,12 @@ static void check_states(tc_jv_t *jv, const cJSON *machine, const char *path, in
     {
         const char *type = tc_json_get_str(st, "Type");
         const char *res = tc_json_get_str(st, "Resource");
+        char base[256];
         snprintf(at, sizeof at, "%s.States.%.80s", path, st->string);
+        if (type && strcmp(type, "Task") == 0 && wf_callback_resource(res, base, sizeof base)) {
+            check_callback_task(jv, at, st, base);
+            res = base;
+        }
         if (type && strcmp(type, "Task") == 0 && res && strcmp(res, "tc:http") == 0)
             check_http_task(jv, at, st);
         if (type && strcmp(type, "Task") == 0 && res &&
@@ -211,6 +269,37 @@ void wf_validate_execute(tc_jv_t *jv, const cJSON *body)
     if (strlen(text) > WF_PAYLOAD_MAX)
         tc_jv_error(jv, "input", "is larger than %d bytes", WF_PAYLOAD_MAX);
     free(text);
+}
+
+void wf_validate_task_answer(tc_jv_t *jv, const cJSON *body, wf_token_answer_t kind)
+{
+    static const char *const success[] = {"task_token", "output", NULL};
+    static const char *const failure[] = {"task_token", "error", "cause", NULL};
+    static const char *const heartbeat[] = {"task_token", NULL};
+    if (!tc_jv_object(jv, body, "body"))
+        return;
+    tc_jv_no_unknown(jv, body,
+                     kind == WF_TOKEN_SUCCESS   ? success
+                     : kind == WF_TOKEN_FAILURE ? failure
+                                                : heartbeat);
+    tc_jv_str(jv, body, "task_token", TC_JV_REQUIRED, 1, WF_TASK_TOKEN_MAX);
+    if (kind == WF_TOKEN_SUCCESS) {
+        const cJSON *out = cJSON_GetObjectItemCaseSensitive(body, "output");
+        char *text = out ? cJSON_PrintUnformatted(out) : NULL;
+        if (!out)
+            tc_jv_error(jv, "output", "is required (any JSON: the Task's result)");
+        else if (!text)
+            tc_jv_error(jv, "output", "could not be read");
+        else if (strlen(text) > WF_PAYLOAD_MAX)
+            tc_jv_error(jv, "output", "is larger than %d bytes", WF_PAYLOAD_MAX);
+        free(text);
+    } else if (kind == WF_TOKEN_FAILURE) {
+        tc_jv_str(jv, body, "error", TC_JV_OPTIONAL, 1, WF_ERROR_NAME_MAX);
+        tc_jv_str(jv, body, "cause", TC_JV_OPTIONAL, 0, WF_CAUSE_MAX);
+        const char *e = tc_json_get_str(body, "error");
+        if (e && strncmp(e, "States.", 7) == 0)
+            tc_jv_error(jv, "error", "names starting with States. are the platform's own");
+    }
 }
 
 static const char *const statuses[] = {"RUNNING",   "SUCCEEDED", "FAILED",

@@ -38,6 +38,23 @@ bool wf_plan_known(const char *name);
 /* The Task resources the fleet offers today (NULL-terminated), for asl_validate. */
 extern const char *const wf_resources[];
 
+/* Callback Tasks (Step Functions' .waitForTaskToken integration pattern): a Task whose
+ * Resource is one of WF_CALLBACK_BASES (or tc:integration:…) followed by WF_CALLBACK_SUFFIX
+ * passes its task token ($$.Task.Token, a secret of WF_TASK_TOKEN_MAX bytes at most) to what
+ * it calls, then waits for an answer with it. */
+#define WF_CALLBACK_SUFFIX ".waitForTaskToken"
+#define WF_TASK_TOKEN_MAX  128
+#define WF_ERROR_NAME_MAX  256
+#define WF_CAUSE_MAX       32768
+/* Is resource a callback Task's; base (n bytes) gets the resource it calls. */
+bool wf_callback_resource(const char *resource, char *base, size_t n);
+
+/* POST /v1/executions/task-token/{success,failure,heartbeat}: {task_token, output} (any JSON,
+ * at most WF_PAYLOAD_MAX bytes), {task_token, error?, cause?} (error: not a "States." name,
+ * those are the platform's), {task_token}. */
+typedef enum { WF_TOKEN_SUCCESS, WF_TOKEN_FAILURE, WF_TOKEN_HEARTBEAT } wf_token_answer_t;
+void wf_validate_task_answer(tc_jv_t *jv, const cJSON *body, wf_token_answer_t kind);
+
 /* POST /v1/workflows {name, description?, definition} and PATCH (every field optional, at
  * least one). The definition is checked with asl_validate against the plan's steps; each
  * problem becomes a field "definition.<path>" of the 422. *over_limit tells that a problem is

@@ -6,6 +6,9 @@ another org and an action the connector lacks are catchable errors; the Task's k
 vendor whose action takes an idempotency key; the validator refuses a resource that names no
 connection and action; the hub's internal endpoint takes service tokens only. Answers are
 checked against the services' OpenAPI documents."""
+import json
+import time
+
 from platform_client import Api, new_id
 from wfkit import Wf, machine
 
@@ -117,3 +120,28 @@ def test_the_internal_endpoint_takes_service_tokens_only(stack, upstream):
     assert r.status_code == 200 and r.json()["ok"] is True, r.text
     other = f"/internal/v1/integrations/orgs/{new_id('org')}/connections/{con['id']}/actions/get"
     assert api("POST", other, token=svc, json_body=body).status_code == 404
+
+
+def test_a_callback_step_sends_its_token_through_a_connection_and_waits(stack, upstream):
+    """tc:integration:<connection>/<action>.waitForTaskToken: the action carries the task token
+    to the vendor, and the step waits for the answer with it."""
+    me = Wf(stack)
+    con = connect(stack, me.org_id, "http", settings={"base_url": upstream.url("")})
+    wf = me.create(machine({"Ask": task(
+        con["id"], "post.waitForTaskToken",
+        {"path": "/ok/jobs", "body": {"token.$": "$$.Task.Token"}}, ResultPath="$.job")}))
+    ex = me.start(wf["id"], {"n": 1})
+    deadline = time.time() + 30
+    while not [q for q in upstream.requests if q["path"] == "/ok/jobs"]:
+        assert time.time() < deadline, "the action was not run"
+        time.sleep(0.02)
+    [req] = [q for q in upstream.requests if q["path"] == "/ok/jobs"]
+    token = json.loads(req["body"])["token"]
+    r = me("POST", "/v1/executions/task-token/success",
+           {"task_token": token, "output": {"job": "done"}})
+    assert r.status_code == 200, r.text
+    done = me.wait(ex["id"])
+    assert done["status"] == "SUCCEEDED", done
+    assert done["output"] == {"n": 1, "job": {"job": "done"}}, done
+    submitted = [e for e in me.history(ex["id"]) if e["type"] == "TaskSubmitted"]
+    assert submitted[0]["details"]["output"]["StatusCode"] == 200, submitted

@@ -298,3 +298,122 @@ Test(bodies, http_parameters_in_branches_are_checked_at_their_path)
     tc_jv_free(&jv);
     cJSON_Delete(b);
 }
+
+Test(callbacks, the_suffix_names_the_resource_called)
+{
+    char base[64];
+    cr_assert(wf_callback_resource("tc:http.waitForTaskToken", base, sizeof base));
+    cr_assert_str_eq(base, "tc:http");
+    cr_assert(
+        wf_callback_resource("tc:integration:con_1/post.waitForTaskToken", base, sizeof base));
+    cr_assert_str_eq(base, "tc:integration:con_1/post");
+    cr_assert_not(wf_callback_resource("tc:http", base, sizeof base));
+    cr_assert_not(wf_callback_resource(".waitForTaskToken", base, sizeof base));
+    cr_assert_not(wf_callback_resource("tc:http.waitfortasktoken", base, sizeof base));
+    cr_assert_not(wf_callback_resource(NULL, base, sizeof base));
+}
+
+/* A definition of one Task state A with Resource res and Parameters params: its 422 fields. */
+static void task_fields(const char *res, const char *params, char *f, size_t n)
+{
+    wf_limits_t l;
+    wf_plan_limits("starter", "starter", &l);
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{\"name\":\"c\",\"definition\":{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":"
+             "\"Task\",\"Resource\":\"%s\",\"Parameters\":%s,\"End\":true}}}}",
+             res, params);
+    cJSON *b = parse(text);
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    bool over;
+    wf_validate_workflow(&jv, b, true, &l, &over);
+    fields_of(&jv, f, n);
+    tc_jv_free(&jv);
+    cJSON_Delete(b);
+}
+
+Test(callbacks, a_callback_task_must_pass_its_token_to_a_resource_that_can_carry_it)
+{
+    char f[1024];
+    const char *http = "{\"ApiEndpoint\":\"https://x.example\",\"Method\":\"POST\","
+                       "\"RequestBody\":{\"token.$\":\"$$.Task.Token\"}}";
+    task_fields("tc:http.waitForTaskToken", http, f, sizeof f);
+    cr_assert_str_eq(f, "");
+    /* inside an intrinsic, at any depth */
+    task_fields("tc:http.waitForTaskToken",
+                "{\"ApiEndpoint\":\"https://x.example\",\"Method\":\"POST\",\"RequestBody\":{"
+                "\"a\":[{\"link.$\":\"States.Format('https://x/{}', $$.Task.Token)\"}]}}",
+                f, sizeof f);
+    cr_assert_str_eq(f, "");
+    /* not passed: nobody could answer */
+    task_fields("tc:http.waitForTaskToken",
+                "{\"ApiEndpoint\":\"https://x.example\",\"Method\":\"POST\","
+                "\"RequestBody\":{\"token\":\"$$.Task.Token\"}}",
+                f, sizeof f);
+    cr_assert_str_eq(f, "definition.States.A.Parameters ");
+    /* the literal checks of tc:http still apply */
+    task_fields("tc:http.waitForTaskToken", "{\"token.$\":\"$$.Task.Token\"}", f, sizeof f);
+    cr_assert_str_eq(f, "definition.States.A.Parameters.ApiEndpoint "
+                        "definition.States.A.Parameters.Method ");
+    /* resources that cannot carry a token */
+    task_fields("tc:workflow.waitForTaskToken", "{\"t.$\":\"$$.Task.Token\"}", f, sizeof f);
+    cr_assert(strstr(f, "definition.States.A.Resource "), "%s", f);
+    task_fields("tc:ml:sentiment.waitForTaskToken", "{\"t.$\":\"$$.Task.Token\"}", f, sizeof f);
+    cr_assert(strstr(f, "definition.States.A.Resource "), "%s", f);
+    task_fields("tc:notify.waitForTaskToken", "{\"t.$\":\"$$.Task.Token\"}", f, sizeof f);
+    cr_assert_str_eq(f, "");
+}
+
+static void answer_fields(const char *body, wf_token_answer_t k, char *f, size_t n)
+{
+    cJSON *b = parse(body);
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    wf_validate_task_answer(&jv, b, k);
+    fields_of(&jv, f, n);
+    tc_jv_free(&jv);
+    cJSON_Delete(b);
+}
+
+Test(callbacks, answers_carry_a_token_and_what_their_kind_needs)
+{
+    char f[1024];
+    answer_fields("{\"task_token\":\"wft_x\",\"output\":{\"ok\":true}}", WF_TOKEN_SUCCESS, f,
+                  sizeof f);
+    cr_assert_str_eq(f, "");
+    answer_fields("{\"task_token\":\"wft_x\",\"output\":null}", WF_TOKEN_SUCCESS, f, sizeof f);
+    cr_assert_str_eq(f, "");
+    answer_fields("{\"task_token\":\"wft_x\"}", WF_TOKEN_SUCCESS, f, sizeof f);
+    cr_assert_str_eq(f, "output ");
+    answer_fields("{\"output\":1,\"error\":\"E\"}", WF_TOKEN_SUCCESS, f, sizeof f);
+    cr_assert_str_eq(f, "error task_token ");
+    answer_fields("{\"task_token\":\"wft_x\",\"error\":\"Approval.Rejected\",\"cause\":\"no\"}",
+                  WF_TOKEN_FAILURE, f, sizeof f);
+    cr_assert_str_eq(f, "");
+    answer_fields("{\"task_token\":\"wft_x\"}", WF_TOKEN_FAILURE, f, sizeof f);
+    cr_assert_str_eq(f, "");
+    answer_fields("{\"task_token\":\"wft_x\",\"error\":\"States.Runtime\"}", WF_TOKEN_FAILURE, f,
+                  sizeof f);
+    cr_assert_str_eq(f, "error ");
+    answer_fields("{\"task_token\":\"wft_x\",\"output\":1}", WF_TOKEN_HEARTBEAT, f, sizeof f);
+    cr_assert_str_eq(f, "output ");
+    answer_fields("{\"task_token\":\"\"}", WF_TOKEN_HEARTBEAT, f, sizeof f);
+    cr_assert_str_eq(f, "task_token ");
+    answer_fields("[1]", WF_TOKEN_HEARTBEAT, f, sizeof f);
+    cr_assert_str_eq(f, "body ");
+}
+
+Test(callbacks, a_large_output_is_refused)
+{
+    size_t n = WF_PAYLOAD_MAX + 64;
+    char *body = malloc(n + 64);
+    cr_assert_not_null(body);
+    int o = snprintf(body, n + 64, "{\"task_token\":\"wft_x\",\"output\":\"");
+    memset(body + o, 'a', WF_PAYLOAD_MAX);
+    snprintf(body + o + WF_PAYLOAD_MAX, 8, "\"}");
+    char f[256];
+    answer_fields(body, WF_TOKEN_SUCCESS, f, sizeof f);
+    cr_assert_str_eq(f, "output ");
+    free(body);
+}
