@@ -31,6 +31,7 @@
 # PYTEST_ARGS: extra pytest options for every pytest run (e.g. "-x -k users"); when they hold a
 # -m of their own the shared/serial split is off and the pytest suites run one at a time.
 # TC_JOBS: suites run at once in the shared phase. TC_FUZZ_SECONDS: each fuzzer's run (20).
+# TC_SERIAL_AFTER: a file the serial phase waits for (see there).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -404,6 +405,15 @@ if ((${#SHARED[@]} > 0)); then
 fi
 
 if ((${#SERIAL[@]} > 0)); then
+    # TC_SERIAL_AFTER: a file the serial phase waits for. .ci/run's sanitizer run, whose
+    # shared phase runs beside make test's fault suite, names make test's end there: serial
+    # tests disturb or measure what others share, so they run with nothing else running.
+    if [[ -n ${TC_SERIAL_AFTER:-} && ! -e $TC_SERIAL_AFTER ]]; then
+        section "serial phase: waiting for $TC_SERIAL_AFTER"
+        t0=$(now)
+        until [[ -e $TC_SERIAL_AFTER ]]; do sleep 2; done
+        phase_done "waiting" "$t0"
+    fi
     section "serial phase: ${#SERIAL[@]} suites, one at a time"
     t0=$(now)
     for spec in "${SERIAL[@]}"; do
