@@ -327,3 +327,24 @@ int tc_ratelimit_check(tc_redis_t *r, const char *key, const tc_rl_spec_t *spec,
     freeReplyObject(reply);
     return rc;
 }
+
+int tc_ratelimit_gate(tc_redis_t *r, const char *key, const tc_rl_spec_t *spec, bool fail_open,
+                      tc_metric_t *unavailable, int *retry_after_s)
+{
+    tc_rl_result_t res;
+    *retry_after_s = 0;
+    if (tc_ratelimit_check(r, key, spec, 1, &res) != TC_OK) {
+        if (unavailable)
+            tc_metric_inc(unavailable, 1, fail_open ? "allowed" : "refused");
+        if (fail_open)
+            return TC_OK;
+        *retry_after_s = 1;
+        return TC_EAGAIN;
+    }
+    if (res.allowed)
+        return TC_OK;
+    *retry_after_s = (int)((res.retry_after_ms + 999) / 1000);
+    if (*retry_after_s < 1)
+        *retry_after_s = 1;
+    return TC_EAGAIN;
+}

@@ -242,7 +242,9 @@ def test_env_and_secret_references(render):
     assert env["JWKS_URL"] == "http://auth.techcorp.svc.cluster.local:8081/.well-known/jwks.json"
     assert env["DATABASE_URL"] == {"secretKeyRef": {"name": "techcorp-user", "key": "DATABASE_URL"}}
     assert env["DATA_KEK"] == {"secretKeyRef": {"name": "techcorp-platform-keys", "key": "DATA_KEK"}}
-    assert "REDIS_URL" not in env  # user does not use Redis
+    # user's Redis holds its SCIM tokens' rate limits; workflow uses none
+    assert env["REDIS_URL"] == {"secretKeyRef": {"name": "techcorp-user", "key": "REDIS_URL"}}
+    assert "REDIS_URL" not in env_of(r, r.get("Deployment", "workflow"))
     auth = env_of(r, r.get("Deployment", "auth"))
     assert "JWKS_URL" not in auth  # auth publishes the keys
     assert auth["USER_URL"] == "http://user.techcorp.svc.cluster.local:8082"
@@ -487,7 +489,7 @@ def test_notes(tmp_path):
         assert p.returncode == 0, p.stderr
         notes = [d for d in yaml.safe_load_all(p.stdout) if d and d["metadata"]["name"] == "notes"][0]["data"]["notes"]
         assert "ghcr.io/techcorp/user:" in notes and "techcorp-platform-keys" in notes
-        assert "techcorp-user  (user: DATABASE_URL)" in notes
+        assert "techcorp-user  (user: DATABASE_URL REDIS_URL)" in notes
         assert "advisory lock" in notes and "scripts/canary" in notes
         if extra:
             assert "canary 1.2.4 (2 replica(s)), gateway weight 5%" in notes

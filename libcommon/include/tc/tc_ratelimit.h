@@ -13,7 +13,10 @@
 #define TC_RATELIMIT_H
 
 #include <stdint.h>
+#include "tc/tc_metrics.h"
 #include "tc/tc_redis.h"
+
+#include <stdbool.h>
 
 typedef struct {
     int64_t limit; /* requests per period */
@@ -46,6 +49,14 @@ typedef struct {
 /* TC_OK with *out, or TC_EUNAVAIL when Redis cannot answer (caller decides fail-open). */
 int tc_ratelimit_check(tc_redis_t *r, const char *key, const tc_rl_spec_t *spec, int64_t cost,
                        tc_rl_result_t *out);
+
+/* What a service's own limits ask (a throttle of logins, of a SCIM token's requests): one
+ * request against key. TC_OK to go ahead; TC_EAGAIN when limited, *retry_after_s the whole
+ * seconds until one would be admitted (at least 1). Redis that cannot answer goes ahead when
+ * fail_open, else is TC_EAGAIN with 1 s; either way it is counted in unavailable (a counter
+ * with one label, "outcome": allowed or refused; NULL: not counted). */
+int tc_ratelimit_gate(tc_redis_t *r, const char *key, const tc_rl_spec_t *spec, bool fail_open,
+                      tc_metric_t *unavailable, int *retry_after_s);
 
 /*
  * The same check for callers that run the script on their own connection (the gateway's

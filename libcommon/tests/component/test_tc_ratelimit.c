@@ -1095,3 +1095,48 @@ Test(ratelimit, extra_args_without_extra_key_is_an_error)
     freeReplyObject(reply);
     tc_redis_close(r);
 }
+
+/* ------------------------------------------------------------------------------ gate */
+
+Test(ratelimit, gate_admits_the_burst_then_says_when)
+{
+    tc_redis_t *r = open_pool();
+    char key[96];
+    unique_key(key, sizeof key, "gate");
+    tc_rl_spec_t spec = {.limit = 2, .period_ms = 60000, .burst = 2};
+    int retry = -1;
+    cr_assert_eq(tc_ratelimit_gate(r, key, &spec, true, NULL, &retry), TC_OK);
+    cr_assert_eq(retry, 0);
+    cr_assert_eq(tc_ratelimit_gate(r, key, &spec, true, NULL, &retry), TC_OK);
+    cr_assert_eq(tc_ratelimit_gate(r, key, &spec, true, NULL, &retry), TC_EAGAIN);
+    /* one request every 30 s: the next one is about 30 s away, never 0 */
+    cr_assert(retry >= 29 && retry <= 30, "retry %d", retry);
+    tc_redis_close(r);
+}
+
+Test(ratelimit, gate_without_redis_fails_open_or_closed_and_counts)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    close(fd); /* nothing listens there now */
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", ntohs(sa.sin_port));
+    tc_redis_opts_t opts = {.url = url, .connect_timeout_ms = 200};
+    tc_redis_t *r = tc_redis_open(&opts);
+    cr_assert_not_null(r);
+    tc_metric_t *m = tc_metric_counter("test_gate_unavailable_total", "test", "outcome");
+    cr_assert_not_null(m);
+    tc_rl_spec_t spec = {.limit = 10, .period_ms = 1000, .burst = 5};
+    int retry = -1;
+    cr_assert_eq(tc_ratelimit_gate(r, "k", &spec, true, m, &retry), TC_OK);
+    cr_assert_eq(retry, 0);
+    cr_assert_eq(tc_ratelimit_gate(r, "k", &spec, false, m, &retry), TC_EAGAIN);
+    cr_assert_eq(retry, 1);
+    cr_assert_eq(tc_metric_value(m, "allowed"), 1);
+    cr_assert_eq(tc_metric_value(m, "refused"), 1);
+    tc_redis_close(r);
+}

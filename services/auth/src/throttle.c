@@ -27,21 +27,7 @@ int throttle(auth_app_t *app, const char *bucket, const char *key, const auth_li
     char rkey[256];
     snprintf(rkey, sizeof rkey, "auth:rl:%s:%s", bucket, key);
     tc_rl_spec_t spec = {.limit = lim->limit, .period_ms = lim->period_ms, .burst = lim->burst};
-    tc_rl_result_t res;
-    *retry_after_s = 0;
-    int rc = tc_ratelimit_check(app->redis, rkey, &spec, 1, &res);
-    if (rc != TC_OK) {
-        pthread_once(&unavailable_once, unavailable_init);
-        tc_metric_inc(unavailable, 1, app->ratelimit_fail_open ? "allowed" : "refused");
-        if (app->ratelimit_fail_open)
-            return TC_OK;
-        *retry_after_s = 1;
-        return TC_EAGAIN;
-    }
-    if (res.allowed)
-        return TC_OK;
-    *retry_after_s = (int)((res.retry_after_ms + 999) / 1000);
-    if (*retry_after_s < 1)
-        *retry_after_s = 1;
-    return TC_EAGAIN;
+    pthread_once(&unavailable_once, unavailable_init);
+    return tc_ratelimit_gate(app->redis, rkey, &spec, app->ratelimit_fail_open, unavailable,
+                             retry_after_s);
 }

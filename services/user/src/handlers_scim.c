@@ -95,6 +95,16 @@ static bool scim_caller(user_app_t *app, tc_req_t *req, tc_resp_t *resp, tc_prin
         scim_fail(resp, rc);
         return false;
     }
+    char key[sizeof actor->org + 16], retry[16];
+    int retry_after = 0;
+    snprintf(key, sizeof key, "user:scim:%s", actor->org);
+    if (tc_ratelimit_gate(app->redis, key, &app->scim_limit, app->ratelimit_fail_open,
+                          app->ratelimit_unavailable, &retry_after) != TC_OK) {
+        snprintf(retry, sizeof retry, "%d", retry_after);
+        tc_resp_header(resp, "Retry-After", retry);
+        scim_error(resp, 429, NULL, "Too many requests with this organization's SCIM token");
+        return false;
+    }
     snprintf(actor->sub, sizeof actor->sub, "scim");
     actor->role = TC_ROLE_ADMIN;
     actor->is_service = true;

@@ -10,7 +10,10 @@ int main(void)
     const tc_service_def_t def = {
         .name = "user",
         .default_port = 8082,
-        .needs = TC_NEED_DB | TC_NEED_DB_PIPE | TC_NEED_KAFKA | TC_NEED_AUTH,
+        .needs = TC_NEED_DB | TC_NEED_DB_PIPE | TC_NEED_KAFKA | TC_NEED_AUTH | TC_NEED_REDIS,
+        /* Redis holds only the SCIM tokens' rate limits: without it they are not enforced
+         * (USER_RATELIMIT_FAIL_OPEN), which is no reason to take user out of service */
+        .degradable = TC_NEED_REDIS,
         .migrations = tc_service_migrations,
         .nmigrations = tc_service_migrations_count,
     };

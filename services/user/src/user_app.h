@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "tc/tc_crypto.h"
 #include "tc/tc_keyring.h"
+#include "tc/tc_ratelimit.h"
 #include "tc/tc_service.h"
 
 typedef struct {
@@ -22,6 +23,12 @@ typedef struct {
     int purge_interval_ms;
     size_t prefs_max_bytes;
     char scim_base[256]; /* <USER_PUBLIC_URL>/scim/v2: the SCIM resources' locations */
+    /* each org's SCIM token: USER_SCIM_PER_MINUTE requests a minute, USER_SCIM_BURST at once
+     * (the gateway cannot limit what it cannot attribute: /scim/v2 passes it unlimited) */
+    tc_redis_t *redis;
+    tc_rl_spec_t scim_limit;
+    bool ratelimit_fail_open;           /* USER_RATELIMIT_FAIL_OPEN: Redis down lets requests by */
+    tc_metric_t *ratelimit_unavailable; /* user_ratelimit_unavailable_total{outcome} */
 } user_app_t;
 
 /* Reads USER_* variables and secrets (DATA_KEK, EMAIL_INDEX_KEY); problems go into cfg. */

@@ -131,7 +131,8 @@ def test_health_ready_metrics(stack):
     assert requests.get(stack.admin_url("user", "/health"), timeout=5).status_code == 200
     ready = requests.get(stack.admin_url("user", "/ready"), timeout=5)
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": "ok", "kafka": "ok", "signing_keys": "ok"}
+    assert ready.json()["checks"] == {"database": "ok", "kafka": "ok", "redis": "ok",
+                                      "signing_keys": "ok"}
     metrics = requests.get(stack.admin_url("user", "/metrics"), timeout=5)
     assert metrics.status_code == 200
     assert metrics.headers["Content-Type"].startswith("text/plain")

@@ -342,3 +342,30 @@ def test_members_provisioned_at_their_first_sign_in(stack, org):
     r = stack.call("POST", "user", f"/internal/v1/orgs/{org.id}/members",
                    token=org.owner_token, json_body=body)
     assert_error(r, 403)
+
+
+def test_each_orgs_scim_token_has_a_rate_limit_of_its_own(stack, user_api, scim):
+    """services/user/test.env: 600 a minute (10 a second), bursts of 120. A provider's push of
+    200 requests at once gets its burst and then 429s in SCIM's error body with Retry-After;
+    another org's token is not held back by it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def get(_):
+        r = scim("GET", "/Users?count=1")
+        return r.status_code, r
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(get, range(200)))
+    codes = [c for c, _ in results]
+    assert set(codes) == {200, 429}, codes
+    assert codes.count(200) >= 120, codes.count(200)  # the burst, at least
+    refused = next(r for c, r in results if c == 429)
+    scim_error(refused, 429)
+    assert int(refused.headers["Retry-After"]) >= 1
+    other = stack.new_org()
+    r = user_api("POST", "/v1/orgs/current/scim-token", token=other.owner_token)
+    assert r.status_code == 201, r.text
+    other_scim = Scim(stack, user_api, r.json()["token"])
+    assert other_scim("GET", "/Users?count=1").status_code == 200
+    # an unknown token is refused before it is counted, and stays 401 (not 429)
+    assert scim("GET", "/Users?count=1", token="scim_" + "x" * 40).status_code == 401
