@@ -31,7 +31,6 @@
 # PYTEST_ARGS: extra pytest options for every pytest run (e.g. "-x -k users"); when they hold a
 # -m of their own the shared/serial split is off and the pytest suites run one at a time.
 # TC_JOBS: suites run at once in the shared phase. TC_FUZZ_SECONDS: each fuzzer's run (20).
-# TC_SERIAL_AFTER: a file the serial phase waits for (see there).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -67,8 +66,7 @@ selected() { [[ $SUITES == *" $1 "* ]]; }
 # The isolated stack holds a run directory and fixed ports: two runs on one machine (two
 # checkouts, or a developer and an agent) that share any of them would fight, so such runs take
 # turns. Each resource has a lock of its own (taken in one order, so two runs never wait on
-# each other): runs on other ports in another run directory go ahead side by side, which is how
-# .ci/run runs the sanitizer component tier beside `make test`'s fault suite. (The gateway
+# each other): runs on other ports in another run directory go ahead side by side. (The gateway
 # component suite's own upstreams listen on fixed ports 18170-18199: two runs must not both be
 # running that suite.) A run that starts no server (unit and fuzz tiers only) in a run
 # directory of its own needs no turn: .ci/run runs the sanitizer unit tier so
@@ -246,8 +244,8 @@ finish_job() { # SPEC SHOW_LOG
     record "$(job_tier "$1")" "$name" "$verdict" "$secs"
 }
 
-# $RUN/running names the suite now running on its own (unit tier, serial phase): .ci/run starts
-# the sanitizer component tier when it reads tests/faults there (the fault suite mostly waits).
+# $RUN/running names the suite now running on its own (unit tier, serial phase), for whoever
+# watches a long run.
 run_foreground() { # SPEC
     echo "-- $(job_name "$1")"
     job_name "$1" >"$RUN/running"
@@ -321,7 +319,8 @@ if ((NEED_STACK)); then
     section "isolated stack ($TC_RUN_DIR, ports ${TC_PORT_BASE}+, PostgreSQL $TC_PG_PORT, Redis $TC_REDIS_PORT)"
     t0=$(now)
     trap stack_down EXIT
-    # a run stopped by a signal (.ci/run stops its background run so) takes its stack down too
+    # a run stopped by a signal (Ctrl-C, or .ci/run stopping its background run) takes its
+    # stack down too
     trap 'exit 143' TERM
     trap 'exit 130' INT
     if ! scripts/stack.sh up; then
@@ -405,15 +404,6 @@ if ((${#SHARED[@]} > 0)); then
 fi
 
 if ((${#SERIAL[@]} > 0)); then
-    # TC_SERIAL_AFTER: a file the serial phase waits for. .ci/run's sanitizer run, whose
-    # shared phase runs beside make test's fault suite, names make test's end there: serial
-    # tests disturb or measure what others share, so they run with nothing else running.
-    if [[ -n ${TC_SERIAL_AFTER:-} && ! -e $TC_SERIAL_AFTER ]]; then
-        section "serial phase: waiting for $TC_SERIAL_AFTER"
-        t0=$(now)
-        until [[ -e $TC_SERIAL_AFTER ]]; do sleep 2; done
-        phase_done "waiting" "$t0"
-    fi
     section "serial phase: ${#SERIAL[@]} suites, one at a time"
     t0=$(now)
     for spec in "${SERIAL[@]}"; do
