@@ -362,7 +362,8 @@ Test(ratelimit, keys_expire_when_idle)
 
 /* ------------------------------------------------------------------------------ errors */
 
-Test(ratelimit, unavailable_redis)
+/* A pool for a loopback port nothing listens on. */
+static tc_redis_t *unreachable_pool(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     cr_assert(fd >= 0);
@@ -376,6 +377,12 @@ Test(ratelimit, unavailable_redis)
     tc_redis_opts_t opts = {.url = url, .connect_timeout_ms = 200};
     tc_redis_t *r = tc_redis_open(&opts);
     cr_assert_not_null(r);
+    return r;
+}
+
+Test(ratelimit, unavailable_redis)
+{
+    tc_redis_t *r = unreachable_pool();
     tc_rl_spec_t spec = {.limit = 10, .period_ms = 1000, .burst = 5};
     tc_rl_result_t res;
     cr_assert_eq(tc_ratelimit_check(r, "k", &spec, 1, &res), TC_EUNAVAIL);
@@ -1116,18 +1123,7 @@ Test(ratelimit, gate_admits_the_burst_then_says_when)
 
 Test(ratelimit, gate_without_redis_fails_open_or_closed_and_counts)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert(fd >= 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof sa;
-    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd); /* nothing listens there now */
-    char url[64];
-    snprintf(url, sizeof url, "redis://127.0.0.1:%d", ntohs(sa.sin_port));
-    tc_redis_opts_t opts = {.url = url, .connect_timeout_ms = 200};
-    tc_redis_t *r = tc_redis_open(&opts);
-    cr_assert_not_null(r);
+    tc_redis_t *r = unreachable_pool();
     tc_metric_t *m = tc_metric_counter("test_gate_unavailable_total", "test", "outcome");
     cr_assert_not_null(m);
     tc_rl_spec_t spec = {.limit = 10, .period_ms = 1000, .burst = 5};

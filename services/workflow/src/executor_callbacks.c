@@ -116,11 +116,8 @@ static int settle(tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine, const cJ
 int wfx_callback_submitted(tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine, const cJSON *input,
                            const char *id, cJSON *result)
 {
-    /* settle may rewrite the row r->callback_id points into: keep the id */
-    char cb[TC_ID_MAX];
-    snprintf(cb, sizeof cb, "%s", id);
     int rc = wfx_event(tx, r, "TaskSubmitted", r->state, "output", result, NULL, NULL);
-    return rc == TC_OK ? settle(tx, r, machine, input, cb) : rc;
+    return rc == TC_OK ? settle(tx, r, machine, input, id) : rc;
 }
 
 int wfx_callback_step(tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine)
@@ -135,9 +132,7 @@ int wfx_callback_step(tc_dbconn_t *tx, exec_row_t *r, const cJSON *machine)
         rc = wfx_task_failed(tx, r, machine, input, &e);
         asl_err_clear(&e);
     } else {
-        char cb[TC_ID_MAX];
-        snprintf(cb, sizeof cb, "%s", r->callback_id);
-        rc = settle(tx, r, machine, input, cb);
+        rc = settle(tx, r, machine, input, r->callback_id);
     }
     cJSON_Delete(input);
     return rc;
