@@ -127,7 +127,13 @@ $(BUILD)/gen/integration-hub/connectors.c: $(HUB_CONNECTORS) $(EMBED)
 	$(call say,EMBED,$@)
 	$(Q)$(EMBED) --files hub_connector_files $@ $(HUB_CONNECTORS)
 
+# Libraries one service alone links: auth's SAML 2.0 service provider is Lasso (and the GLib and
+# libxml2 its API hands back).
+auth_PKGS := lasso glib-2.0 gobject-2.0 libxml-2.0
+
 define service_rules
+$(1)_PKG_CFLAGS := $$(if $$($(1)_PKGS),$$(shell pkg-config --cflags $$($(1)_PKGS) 2>/dev/null))
+$(1)_PKG_LIBS   := $$(if $$($(1)_PKGS),$$(shell pkg-config --libs $$($(1)_PKGS) 2>/dev/null))
 $(1)_SRC    := $$(wildcard services/$(1)/src/*.c)
 $(1)_MIGR   := $$(sort $$(wildcard services/$(1)/migrations/*.sql))
 $(1)_OBJ    := $$($(1)_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/$(1)/migrations.o $$($(1)_GEN_OBJ)
@@ -136,7 +142,7 @@ $(1)_TESTS  := $$(patsubst services/$(1)/tests/%.c,$(BUILD)/tests/$(1)/%,\
                  $$(wildcard services/$(1)/tests/unit/test_*.c services/$(1)/tests/component/test_*.c))
 $(1)_FUZZ   := $$(patsubst services/$(1)/fuzz/%.c,$(BUILD)/fuzz/$(1)/%,$$(wildcard services/$(1)/fuzz/fuzz_*.c))
 
-$(BUILD)/obj/services/$(1)/%.o: CFLAGS += -Iservices/$(1)/src
+$(BUILD)/obj/services/$(1)/%.o: CFLAGS += -Iservices/$(1)/src $$($(1)_PKG_CFLAGS)
 
 $(BUILD)/gen/$(1)/migrations.c: $$($(1)_MIGR) $(EMBED)
 	@mkdir -p $$(@D)
@@ -146,17 +152,17 @@ $(BUILD)/gen/$(1)/migrations.c: $$($(1)_MIGR) $(EMBED)
 $(BIN)/$(1): $$($(1)_OBJ) $(LIBTC)
 	@mkdir -p $$(@D)
 	$$(call say,LD,$$@)
-	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJ) $(LIBTC) $$(LDLIBS)
+	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJ) $(LIBTC) $$($(1)_PKG_LIBS) $$(LDLIBS)
 
 $(BUILD)/fuzz/$(1)/%: $(BUILD)/obj/services/$(1)/fuzz/%.o $$($(1)_LIBOBJ) $(LIBTC)
 	@mkdir -p $$(@D)
 	$$(call say,LD,$$@)
-	$(Q)$$(CC) $$(LDFLAGS) -fsanitize=fuzzer -o $$@ $$< $$($(1)_LIBOBJ) $(LIBTC) $$(LDLIBS)
+	$(Q)$$(CC) $$(LDFLAGS) -fsanitize=fuzzer -o $$@ $$< $$($(1)_LIBOBJ) $(LIBTC) $$($(1)_PKG_LIBS) $$(LDLIBS)
 
 $(BUILD)/tests/$(1)/%: $(BUILD)/obj/services/$(1)/tests/%.o $$($(1)_LIBOBJ) $(LIBTC)
 	@mkdir -p $$(@D)
 	$$(call say,LD,$$@)
-	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$< $$($(1)_LIBOBJ) $(LIBTC) $$(TEST_LIBS) $$(LDLIBS)
+	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$< $$($(1)_LIBOBJ) $(LIBTC) $$(TEST_LIBS) $$($(1)_PKG_LIBS) $$(LDLIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
 

@@ -18,6 +18,8 @@ PACKAGES=(
     gcc make pkg-config libc6-dev git ca-certificates clang clang-format
     libmicrohttpd-dev libpq-dev libhiredis-dev librdkafka-dev libcjson-dev libjwt-dev
     libssl-dev libcurl4-openssl-dev libargon2-dev libcriterion-dev
+    # auth: SAML 2.0 single sign-on (Lasso, on libxmlsec1); xmlsec1 checks signatures in its tests
+    liblasso3-dev xmlsec1
     # tools the scripts and tests use
     curl jq openssl procps psmisc iproute2 kcat oathtool valgrind yamllint argon2
     python3 python3-pytest python3-requests python3-jsonschema python3-yaml python3-aiosmtpd

@@ -1,5 +1,6 @@
 /* The auth service's configuration and start-up wiring. */
 #include "auth_app.h"
+#include "saml_sp.h"
 #include "passwords.h"
 #include "signer.h"
 #include "sso_model.h"
@@ -67,7 +68,7 @@ static void cfg_int(tc_config_t *cfg, const char *name, int def, int min, int ma
 /* Single sign-on: the redirect URI providers are told is the platform's public API. */
 static void read_sso(auth_app_t *app, tc_config_t *cfg)
 {
-    static const char path[] = "/v1/auth/sso/oidc/callback";
+    static const char path[] = "/v1/auth/sso/oidc/callback", saml[] = "/v1/auth/sso/saml";
     const char *base = tc_config_str(cfg, "AUTH_PUBLIC_URL", "https://api.techcorp.com");
     app->sso_allow_private = tc_config_bool(cfg, "AUTH_SSO_ALLOW_PRIVATE", false);
     size_t n = strlen(base);
@@ -77,6 +78,10 @@ static void read_sso(auth_app_t *app, tc_config_t *cfg)
         tc_config_fail(cfg, "AUTH_PUBLIC_URL", "out of memory");
     else
         snprintf(app->sso_redirect_uri, n + sizeof path, "%.*s%s", (int)n, base, path);
+    if (!(app->sso_saml_base = malloc(n + sizeof saml)))
+        tc_config_fail(cfg, "AUTH_PUBLIC_URL", "out of memory");
+    else
+        snprintf(app->sso_saml_base, n + sizeof saml, "%.*s%s", (int)n, base, saml);
     if (app->sso_redirect_uri && !sso_url_ok(app->sso_redirect_uri, app->sso_allow_private))
         tc_config_fail(cfg, "AUTH_PUBLIC_URL",
                        "must be an https URL (http only with AUTH_SSO_ALLOW_PRIVATE=true)");
@@ -85,6 +90,7 @@ static void read_sso(auth_app_t *app, tc_config_t *cfg)
     cfg_int(cfg, "AUTH_SSO_GRANT_TTL_SECONDS", 60, 10, 600, &app->sso_grant_ttl_s);
     cfg_int(cfg, "AUTH_SSO_CLOCK_SKEW_SECONDS", 60, 0, 600, &app->sso_skew_s);
     cfg_int(cfg, "AUTH_SSO_MAX_CONNECTIONS", 10, 1, 100, &app->sso_max_connections);
+    cfg_int(cfg, "AUTH_SAML_MAX_ASSERTION_AGE_SECONDS", 3600, 60, 86400, &app->saml_max_age_s);
 }
 
 void auth_app_config(auth_app_t *app, tc_config_t *cfg)
@@ -161,7 +167,13 @@ int auth_app_init(auth_app_t *app, tc_service_t *svc)
     app->signer = signer_new(app);
     if (!app->signer)
         return TC_ENOMEM;
-    int rc = signer_load(app->signer);
+    int rc = saml_sp_init();
+    if (rc != TC_OK) {
+        tc_log_kv(TC_LOG_ERROR, "lasso (SAML 2.0) could not start", NULL);
+        return rc;
+    }
+    app->saml_ready = true;
+    rc = signer_load(app->signer);
     if (rc != TC_OK) {
         tc_log_kv(TC_LOG_ERROR, "signing keys could not be loaded", "error", tc_strerror(rc), NULL);
         return rc;
@@ -175,6 +187,9 @@ void auth_app_free(auth_app_t *app)
 {
     signer_free(app->signer);
     free(app->sso_redirect_uri);
+    free(app->sso_saml_base);
+    if (app->saml_ready)
+        saml_sp_shutdown();
     tc_keyring_free(app->keys);
     OPENSSL_cleanse(app->kek, sizeof app->kek);
     OPENSSL_cleanse(app->email_index_key, sizeof app->email_index_key);

@@ -61,12 +61,15 @@ typedef struct {
 
     /* single sign-on */
     char *sso_redirect_uri;  /* <AUTH_PUBLIC_URL>/v1/auth/sso/oidc/callback, owned */
+    char *sso_saml_base;     /* <AUTH_PUBLIC_URL>/v1/auth/sso/saml: /<id>/metadata, /<id>/acs */
     bool sso_allow_private;  /* providers on private addresses (and http): on-premises, tests */
     int sso_timeout_ms;      /* each call to a provider */
     int sso_login_ttl_s;     /* a login at the provider */
     int sso_grant_ttl_s;     /* the one-time code the app exchanges */
     int sso_skew_s;          /* clock skew tolerated on ID tokens */
     int sso_max_connections; /* per org */
+    int saml_max_age_s;      /* a SAML assertion valid longer than this is refused */
+    bool saml_ready;         /* Lasso initialised (saml_sp_init) */
 
     auth_client_t clients[AUTH_MAX_CLIENTS];
     int nclients;

@@ -30,6 +30,11 @@ int admin_standing(tc_dbconn_t *tx, const tc_principal_t *p, tc_resp_t *resp, co
 int seed_state(const cJSON *state, cJSON **out);
 /* 403 sso_required: the org signs its members in through single sign-on. */
 void respond_sso_required(tc_resp_t *resp);
+
+/* application/x-www-form-urlencoded: one component decoded ('+' a space), or one field of a
+ * body (NUL-terminated); a new string, NULL when absent, malformed or on OOM. */
+char *form_decode(const char *raw, size_t len);
+char *form_field(const char *body, const char *name);
 void grant_session(auth_app_t *app, tc_req_t *req, tc_resp_t *resp, const account_t *acc,
                    session_proof_t proof, int status, cJSON *extra);
 
@@ -73,6 +78,8 @@ void h_sso_connections_delete(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_sso_start(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_sso_callback(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_sso_token(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_saml_metadata(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_saml_acs(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_keys_rotate(tc_req_t *req, tc_resp_t *resp, void *ud);
 
 #endif

@@ -8,7 +8,9 @@
 #include "tc/tc_tx.h"
 #include "throttle.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void respond_throttled(tc_resp_t *resp, int retry_after_s)
@@ -144,4 +146,40 @@ int confirm_password(auth_app_t *app, tc_resp_t *resp, const account_t *acc, con
         return TC_EDENIED;
     }
     return TC_OK;
+}
+
+/* Decodes one form-urlencoded component ('+' is a space) into a new string; NULL when it is
+ * malformed (libcommon tc_url_decode refuses bad escapes and encoded NULs). */
+char *form_decode(const char *raw, size_t len)
+{
+    char *plus = strndup(raw, len), *out = malloc(len + 1);
+    if (!plus || !out) {
+        free(plus);
+        free(out);
+        return NULL;
+    }
+    for (char *c = plus; *c; c++)
+        if (*c == '+')
+            *c = ' ';
+    if (tc_url_decode(plus, len, out, len + 1) < 0) {
+        free(out);
+        out = NULL;
+    }
+    OPENSSL_cleanse(plus, len);
+    free(plus);
+    return out;
+}
+
+/* One field of an application/x-www-form-urlencoded body (decoded copy, caller frees). */
+char *form_field(const char *body, const char *name)
+{
+    size_t nl = strlen(name);
+    for (const char *p = body; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len > nl && strncmp(p, name, nl) == 0 && p[nl] == '=')
+            return form_decode(p + nl + 1, len - nl - 1);
+        p = amp ? amp + 1 : NULL;
+    }
+    return NULL;
 }

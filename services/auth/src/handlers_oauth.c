@@ -16,42 +16,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* Decodes one form-urlencoded component ('+' is a space) into a new string; NULL when it is
- * malformed (libcommon tc_url_decode refuses bad escapes and encoded NULs). */
-static char *form_decode(const char *raw, size_t len)
-{
-    char *plus = strndup(raw, len), *out = malloc(len + 1);
-    if (!plus || !out) {
-        free(plus);
-        free(out);
-        return NULL;
-    }
-    for (char *c = plus; *c; c++)
-        if (*c == '+')
-            *c = ' ';
-    if (tc_url_decode(plus, len, out, len + 1) < 0) {
-        free(out);
-        out = NULL;
-    }
-    OPENSSL_cleanse(plus, len);
-    free(plus);
-    return out;
-}
-
-/* One field of an application/x-www-form-urlencoded body (decoded copy, caller frees). */
-static char *form_field(const char *body, const char *name)
-{
-    size_t nl = strlen(name);
-    for (const char *p = body; p && *p;) {
-        const char *amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
-        if (len > nl && strncmp(p, name, nl) == 0 && p[nl] == '=')
-            return form_decode(p + nl + 1, len - nl - 1);
-        p = amp ? amp + 1 : NULL;
-    }
-    return NULL;
-}
-
 /* HTTP Basic client authentication (RFC 6749 §2.3.1): base64 of the form-urlencoded id and
  * secret joined by ':'. TC_ENOTFOUND when the header is absent or not Basic. */
 static int basic_credentials(tc_req_t *req, char **id, char **secret)

@@ -21,7 +21,9 @@
 #include "events_out.h"
 #include "handlers.h"
 #include "sessions.h"
+#include "saml_sp.h"
 #include "sso_client.h"
+#include "sso_finish.h"
 #include "sso_model.h"
 #include "store.h"
 #include "tc/tc_buf.h"
@@ -56,10 +58,17 @@ static tc_dbconn_t *begin_change(auth_app_t *app, const tc_principal_t *p, tc_re
     return tx;
 }
 
+static cJSON *conn_json(auth_app_t *app, const sso_connection_t *c)
+{
+    const sso_urls_t urls = {.redirect_uri = app->sso_redirect_uri,
+                             .saml_base = app->sso_saml_base};
+    return sso_connection_json(c, &urls);
+}
+
 static void respond_conn(auth_app_t *app, tc_dbconn_t *tx, tc_resp_t *resp, int status,
                          const sso_connection_t *c)
 {
-    cJSON *body = sso_connection_json(c, app->sso_redirect_uri);
+    cJSON *body = conn_json(app, c);
     if (!body) {
         tc_tx_abort(app->db, tx);
         tc_resp_fail(resp, TC_ENOMEM);
@@ -112,18 +121,91 @@ static int end_password_sessions(tc_dbconn_t *tx, const char *org_id)
 /* The roles a connection may give the members it provisions: never owner. */
 static const char *const provisioned_roles[] = {"viewer", "editor", "admin", NULL};
 
+/* The fields of one protocol, refused on a connection of the other. */
+static const char *const oidc_fields[] = {"issuer", "client_id", "client_secret", NULL};
+static const char *const saml_fields[] = {"idp_metadata", "group_roles", "idp_initiated", NULL};
+
+static void refuse_fields(tc_jv_t *jv, const cJSON *b, const char *const *fields, const char *why)
+{
+    for (; *fields; fields++)
+        if (cJSON_GetObjectItemCaseSensitive(b, *fields))
+            tc_jv_error(jv, *fields, "%s", why);
+}
+
+/* group_roles, when given: valid, and copied into *out (NULL: not given). */
+static void read_group_roles(tc_jv_t *jv, const cJSON *b, cJSON **out)
+{
+    const cJSON *g = cJSON_GetObjectItemCaseSensitive(b, "group_roles");
+    const char *why = g ? saml_group_roles_problem(g) : NULL;
+    *out = NULL;
+    if (why)
+        tc_jv_error(jv, "group_roles", "%s", why);
+    else if (g && !(*out = cJSON_Duplicate(g, 1)))
+        tc_jv_error(jv, "group_roles", "out of memory");
+}
+
+/* Reads an identity provider's metadata for a SAML connection: its entity id. NULL (answered
+ * 422) when it cannot serve. */
+static char *read_idp_metadata(tc_resp_t *resp, const char *metadata)
+{
+    char *entity_id = NULL;
+    const char *why = saml_idp_read(metadata, &entity_id);
+    if (!why && strlen(entity_id) > 1024)
+        why = "has an entity id longer than 1024 characters";
+    if (!why)
+        return entity_id;
+    free(entity_id);
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    tc_jv_error(&jv, "idp_metadata", "%s", why);
+    tc_resp_invalid(resp, &jv);
+    return NULL;
+}
+
+/* The protocol's own fields of a new connection into c (the OpenID endpoints are discovered
+ * later, the SAML metadata read later: both need no transaction). */
+static void create_fields(tc_jv_t *jv, const cJSON *b, bool saml, sso_connection_t *c)
+{
+    if (saml) {
+        refuse_fields(jv, b, oidc_fields, "is not a field of SAML connections");
+        const char *md = tc_jv_str(jv, b, "idp_metadata", TC_JV_REQUIRED, 1, 60000);
+        c->idp_initiated = tc_jv_bool(jv, b, "idp_initiated", TC_JV_OPTIONAL, false);
+        read_group_roles(jv, b, &c->group_roles);
+        if (md && !(c->saml_metadata = strdup(md)))
+            tc_jv_error(jv, "idp_metadata", "out of memory");
+        if (!c->group_roles && !(c->group_roles = cJSON_CreateObject()))
+            tc_jv_error(jv, "group_roles", "out of memory");
+        return;
+    }
+    refuse_fields(jv, b, saml_fields, "is not a field of OpenID Connect connections");
+    const char *issuer = tc_jv_str(jv, b, "issuer", TC_JV_REQUIRED, 1, 2048);
+    const char *client_id = tc_jv_str(jv, b, "client_id", TC_JV_REQUIRED, 1, 255);
+    const char *secret = tc_jv_str(jv, b, "client_secret", TC_JV_REQUIRED, 1, 1024);
+    if (issuer && !(c->issuer = strdup(issuer)))
+        tc_jv_error(jv, "issuer", "out of memory");
+    if (client_id && !(c->client_id = strdup(client_id)))
+        tc_jv_error(jv, "client_id", "out of memory");
+    if (secret && !(c->client_secret = strdup(secret)))
+        tc_jv_error(jv, "client_secret", "out of memory");
+}
+
+/* What the provider says of itself: the OpenID discovery document, or the SAML metadata's
+ * entity id. false when answered. */
+static bool learn_provider(auth_app_t *app, tc_resp_t *resp, sso_connection_t *c)
+{
+    if (!c->saml)
+        return discover(app, resp, c);
+    c->issuer = read_idp_metadata(resp, c->saml_metadata);
+    return c->issuer != NULL;
+}
+
 void h_sso_connections_create(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
-    static const char *const allowed[] = {"type",
-                                          "name",
-                                          "issuer",
-                                          "client_id",
-                                          "client_secret",
-                                          "sso_required",
-                                          "jit_provisioning",
-                                          "default_role",
-                                          NULL};
-    static const char *const types[] = {"oidc", NULL};
+    static const char *const allowed[] = {
+        "type",         "name",        "issuer",        "client_id",    "client_secret",
+        "idp_metadata", "group_roles", "idp_initiated", "sso_required", "jit_provisioning",
+        "default_role", NULL};
+    static const char *const types[] = {"oidc", "saml", NULL};
     auth_app_t *app = ud;
     if (!require_person(req, resp))
         return;
@@ -134,31 +216,29 @@ void h_sso_connections_create(tc_req_t *req, tc_resp_t *resp, void *ud)
     tc_jv_t jv;
     tc_jv_init(&jv);
     tc_jv_no_unknown(&jv, b, allowed);
-    tc_jv_enum(&jv, b, "type", TC_JV_REQUIRED, types);
+    const char *type = tc_jv_enum(&jv, b, "type", TC_JV_REQUIRED, types);
     const char *name = tc_jv_str(&jv, b, "name", TC_JV_REQUIRED, 1, 200);
-    const char *issuer = tc_jv_str(&jv, b, "issuer", TC_JV_REQUIRED, 1, 2048);
-    const char *client_id = tc_jv_str(&jv, b, "client_id", TC_JV_REQUIRED, 1, 255);
-    const char *secret = tc_jv_str(&jv, b, "client_secret", TC_JV_REQUIRED, 1, 1024);
+    c.saml = type && strcmp(type, "saml") == 0;
     c.sso_required = tc_jv_bool(&jv, b, "sso_required", TC_JV_OPTIONAL, false);
     c.jit = tc_jv_bool(&jv, b, "jit_provisioning", TC_JV_OPTIONAL, false);
     const char *role = tc_jv_enum(&jv, b, "default_role", TC_JV_OPTIONAL, provisioned_roles);
     snprintf(c.default_role, sizeof c.default_role, "%s", role ? role : "viewer");
-    if (issuer && !sso_url_ok(issuer, app->sso_allow_private))
+    if (type)
+        create_fields(&jv, b, c.saml, &c);
+    if (c.issuer && !sso_url_ok(c.issuer, app->sso_allow_private))
         tc_jv_error(&jv, "issuer", "must be an https URL without credentials or fragment");
     if (tc_jv_failed(&jv)) {
         tc_resp_invalid(resp, &jv);
-        return;
+        goto cleanup;
     }
     tc_jv_free(&jv);
     c.enabled = true;
     snprintf(c.org_id, sizeof c.org_id, "%s", p->org);
-    if (tc_id_new("sso", c.id, sizeof c.id) != TC_OK || !(c.name = strdup(name)) ||
-        !(c.issuer = strdup(issuer)) || !(c.client_id = strdup(client_id)) ||
-        !(c.client_secret = strdup(secret))) {
+    if (tc_id_new("sso", c.id, sizeof c.id) != TC_OK || !(c.name = strdup(name))) {
         tc_resp_fail(resp, TC_ENOMEM);
         goto cleanup;
     }
-    if (!discover(app, resp, &c)) /* before the transaction: a network call */
+    if (!learn_provider(app, resp, &c)) /* before the transaction: maybe a network call */
         goto cleanup;
     tc_dbconn_t *tx = begin_change(app, p, resp);
     if (!tx)
@@ -174,7 +254,7 @@ void h_sso_connections_create(tc_req_t *req, tc_resp_t *resp, void *ud)
     cJSON *after = NULL;
     if (rc == TC_OK)
         rc = store_sso_insert(app, tx, &c);
-    if (rc == TC_OK && !(after = sso_connection_json(&c, app->sso_redirect_uri)))
+    if (rc == TC_OK && !(after = conn_json(app, &c)))
         rc = TC_ENOMEM;
     if (rc == TC_OK)
         rc = events_audit(tx, p, p->org, "sso_connection.created", "sso_connection", c.id, NULL,
@@ -189,6 +269,7 @@ void h_sso_connections_create(tc_req_t *req, tc_resp_t *resp, void *ud)
     }
     respond_conn(app, tx, resp, 201, &c);
 cleanup:
+    tc_jv_free(&jv);
     sso_connection_clear(&c);
 }
 
@@ -208,7 +289,7 @@ void h_sso_connections_list(tc_req_t *req, tc_resp_t *resp, void *ud)
     if (rc == TC_OK && !data)
         rc = TC_ENOMEM;
     for (int i = 0; rc == TC_OK && i < n; i++) {
-        cJSON *one = sso_connection_json(&conns[i], app->sso_redirect_uri);
+        cJSON *one = conn_json(app, &conns[i]);
         if (!one || !cJSON_AddItemToArray(data, one)) {
             cJSON_Delete(one);
             rc = TC_ENOMEM;
@@ -247,26 +328,57 @@ void h_sso_connections_get(tc_req_t *req, tc_resp_t *resp, void *ud)
         respond_store_error(resp, rc, "SSO connection");
         return;
     }
-    tc_resp_json(resp, 200, sso_connection_json(&conn, app->sso_redirect_uri));
+    tc_resp_json(resp, 200, conn_json(app, &conn));
     sso_connection_clear(&conn);
 }
 
-/* PATCH: name, client_id, client_secret, sso_required, enabled. The issuer (and so the
- * endpoints) is the connection's identity: another provider is another connection. */
+/* PATCH: name, sso_required, enabled, jit_provisioning, default_role; an OpenID connection's
+ * client_id and client_secret; a SAML connection's idp_metadata (a rotated certificate: the
+ * entity id must stay), group_roles and idp_initiated. The issuer (entity id) is the
+ * connection's identity: another provider is another connection. */
 static bool patch_validate(tc_jv_t *jv, const cJSON *b)
 {
-    static const char *const allowed[] = {"name",         "client_id", "client_secret",
-                                          "sso_required", "enabled",   "jit_provisioning",
-                                          "default_role", NULL};
+    static const char *const allowed[] = {"name",
+                                          "client_id",
+                                          "client_secret",
+                                          "sso_required",
+                                          "enabled",
+                                          "jit_provisioning",
+                                          "default_role",
+                                          "idp_metadata",
+                                          "group_roles",
+                                          "idp_initiated",
+                                          NULL};
+    cJSON *roles = NULL;
     tc_jv_no_unknown(jv, b, allowed);
     tc_jv_str(jv, b, "name", TC_JV_OPTIONAL, 1, 200);
     tc_jv_str(jv, b, "client_id", TC_JV_OPTIONAL, 1, 255);
     tc_jv_str(jv, b, "client_secret", TC_JV_OPTIONAL, 1, 1024);
+    tc_jv_str(jv, b, "idp_metadata", TC_JV_OPTIONAL, 1, 60000);
     tc_jv_bool(jv, b, "sso_required", TC_JV_OPTIONAL, false);
     tc_jv_bool(jv, b, "enabled", TC_JV_OPTIONAL, true);
     tc_jv_bool(jv, b, "jit_provisioning", TC_JV_OPTIONAL, false);
+    tc_jv_bool(jv, b, "idp_initiated", TC_JV_OPTIONAL, false);
     tc_jv_enum(jv, b, "default_role", TC_JV_OPTIONAL, provisioned_roles);
+    read_group_roles(jv, b, &roles);
+    cJSON_Delete(roles);
     return !tc_jv_failed(jv);
+}
+
+/* The fields of the other protocol are refused once the connection's type is known. false
+ * when answered. */
+static bool patch_fits_type(tc_resp_t *resp, const cJSON *b, const sso_connection_t *c)
+{
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    if (c->saml)
+        refuse_fields(&jv, b, oidc_fields, "is not a field of SAML connections");
+    else
+        refuse_fields(&jv, b, saml_fields, "is not a field of OpenID Connect connections");
+    if (!tc_jv_failed(&jv))
+        return true;
+    tc_resp_invalid(resp, &jv);
+    return false;
 }
 
 static int replace_str(char **dst, const char *value)
@@ -283,11 +395,41 @@ static int replace_str(char **dst, const char *value)
     return TC_OK;
 }
 
+/* New metadata for a SAML connection: it must name the same identity provider. false when
+ * answered. */
+static bool patch_metadata(tc_resp_t *resp, const cJSON *b, sso_connection_t *c)
+{
+    const char *md = tc_json_get_str(b, "idp_metadata");
+    if (!md)
+        return true;
+    char *entity_id = read_idp_metadata(resp, md);
+    if (!entity_id)
+        return false;
+    bool same = strcmp(entity_id, c->issuer) == 0;
+    free(entity_id);
+    if (!same) {
+        tc_jv_t jv;
+        tc_jv_init(&jv);
+        tc_jv_error(&jv, "idp_metadata",
+                    "names another identity provider (entity id): another provider is another "
+                    "connection");
+        tc_resp_invalid(resp, &jv);
+        return false;
+    }
+    if (replace_str(&c->saml_metadata, md) != TC_OK) {
+        tc_resp_fail(resp, TC_ENOMEM);
+        return false;
+    }
+    return true;
+}
+
 static int patch_apply(const cJSON *b, sso_connection_t *c)
 {
     const cJSON *req = cJSON_GetObjectItemCaseSensitive(b, "sso_required");
     const cJSON *en = cJSON_GetObjectItemCaseSensitive(b, "enabled");
     const cJSON *jit = cJSON_GetObjectItemCaseSensitive(b, "jit_provisioning");
+    const cJSON *idp = cJSON_GetObjectItemCaseSensitive(b, "idp_initiated");
+    const cJSON *roles = cJSON_GetObjectItemCaseSensitive(b, "group_roles");
     const char *role = tc_json_get_str(b, "default_role");
     if (req)
         c->sso_required = cJSON_IsTrue(req);
@@ -295,8 +437,17 @@ static int patch_apply(const cJSON *b, sso_connection_t *c)
         c->enabled = cJSON_IsTrue(en);
     if (jit)
         c->jit = cJSON_IsTrue(jit);
+    if (idp)
+        c->idp_initiated = cJSON_IsTrue(idp);
     if (role)
         snprintf(c->default_role, sizeof c->default_role, "%s", role);
+    if (roles) {
+        cJSON *copy = cJSON_Duplicate(roles, 1);
+        if (!copy)
+            return TC_ENOMEM;
+        cJSON_Delete(c->group_roles);
+        c->group_roles = copy;
+    }
     int rc = replace_str(&c->name, tc_json_get_str(b, "name"));
     if (rc == TC_OK)
         rc = replace_str(&c->client_id, tc_json_get_str(b, "client_id"));
@@ -328,13 +479,18 @@ void h_sso_connections_update(tc_req_t *req, tc_resp_t *resp, void *ud)
     if (!tx)
         return;
     int rc = store_sso_get(app, tx, id, p->org, true, true, &c);
-    if (rc == TC_OK && !(before = sso_connection_json(&c, app->sso_redirect_uri)))
+    if (rc == TC_OK && (!patch_fits_type(resp, b, &c) || !patch_metadata(resp, b, &c))) {
+        tc_tx_abort(app->db, tx);
+        sso_connection_clear(&c);
+        return;
+    }
+    if (rc == TC_OK && !(before = conn_json(app, &c)))
         rc = TC_ENOMEM;
     if (rc == TC_OK)
         rc = patch_apply(b, &c);
     if (rc == TC_OK)
         rc = store_sso_update(app, tx, &c);
-    if (rc == TC_OK && !(after = sso_connection_json(&c, app->sso_redirect_uri)))
+    if (rc == TC_OK && !(after = conn_json(app, &c)))
         rc = TC_ENOMEM;
     if (rc == TC_OK)
         rc = events_audit(tx, p, p->org, "sso_connection.updated", "sso_connection", c.id, before,
@@ -367,7 +523,7 @@ void h_sso_connections_delete(tc_req_t *req, tc_resp_t *resp, void *ud)
     if (!tx)
         return;
     int rc = store_sso_get(app, tx, id, p->org, false, true, &c);
-    if (rc == TC_OK && !(before = sso_connection_json(&c, app->sso_redirect_uri)))
+    if (rc == TC_OK && !(before = conn_json(app, &c)))
         rc = TC_ENOMEM;
     if (rc == TC_OK)
         rc = store_sso_delete(tx, id, p->org);
@@ -386,6 +542,22 @@ void h_sso_connections_delete(tc_req_t *req, tc_resp_t *resp, void *ud)
 }
 
 /* ------------------------------------------------------------------ the login */
+
+/* A SAML login's AuthnRequest URL at the connection's identity provider. */
+static int saml_start(auth_app_t *app, const sso_connection_t *conn, const char *state, char **url,
+                      char request_id[SAML_ID_MAX])
+{
+    char *entity_id = sso_saml_url(app->sso_saml_base, conn->id, "metadata");
+    char *acs = sso_saml_url(app->sso_saml_base, conn->id, "acs");
+    int rc = entity_id && acs ? TC_OK : TC_ENOMEM;
+    if (rc == TC_OK) {
+        const saml_sp_t sp = {.entity_id = entity_id, .acs_url = acs};
+        rc = saml_authn_request(&sp, conn->saml_metadata, state, url, request_id);
+    }
+    free(entity_id);
+    free(acs);
+    return rc == TC_EINVAL ? TC_ERROR : rc; /* metadata that was read at its save: our fault */
+}
 
 void h_sso_start(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
@@ -412,6 +584,7 @@ void h_sso_start(tc_req_t *req, tc_resp_t *resp, void *ud)
     char state[AUTH_SECRET_LEN], state_hash[TC_SHA256_HEX_LEN];
     char browser[AUTH_SECRET_LEN], browser_hash[TC_SHA256_HEX_LEN];
     char nonce[AUTH_SECRET_LEN], verifier[AUTH_SECRET_LEN], challenge[SSO_PKCE_CHALLENGE_LEN];
+    char request_id[SAML_ID_MAX] = "";
     char *url = NULL;
     tc_dbconn_t *c = tc_db_acquire(app->db);
     int rc = c ? store_sso_get(app, c, id, NULL, false, false, &conn) : TC_EUNAVAIL;
@@ -423,13 +596,20 @@ void h_sso_start(tc_req_t *req, tc_resp_t *resp, void *ud)
                         tc_random_token("pkce", 32, verifier, sizeof verifier) != TC_OK ||
                         sso_pkce_challenge(verifier, challenge) != TC_OK))
         rc = TC_ERROR;
+    if (rc == TC_OK && conn.saml) {
+        /* SAML: an AuthnRequest (HTTP-Redirect) carrying the state as RelayState; its id is
+         * what the answer must be InResponseTo. No nonce or PKCE: the assertion is signed. */
+        rc = saml_start(app, &conn, state, &url, request_id);
+        nonce[0] = verifier[0] = '\0';
+    }
     if (rc == TC_OK)
         rc = store_sso_login_insert(c, state_hash, conn.id, browser_hash, nonce, verifier,
-                                    app->sso_login_ttl_s);
+                                    conn.saml ? request_id : NULL, app->sso_login_ttl_s);
     if (c)
         tc_db_release(app->db, c);
-    if (rc == TC_OK && !(url = sso_authorize_url(conn.ep.authorization_endpoint, conn.client_id,
-                                                 app->sso_redirect_uri, state, nonce, challenge)))
+    if (rc == TC_OK && !conn.saml &&
+        !(url = sso_authorize_url(conn.ep.authorization_endpoint, conn.client_id,
+                                  app->sso_redirect_uri, state, nonce, challenge)))
         rc = TC_ENOMEM;
     cJSON *body = rc == TC_OK ? cJSON_CreateObject() : NULL;
     if (rc == TC_OK && (!body || !cJSON_AddStringToObject(body, "authorization_url", url) ||
@@ -446,143 +626,6 @@ void h_sso_start(tc_req_t *req, tc_resp_t *resp, void *ud)
     }
     tc_resp_header(resp, "Cache-Control", "no-store");
     tc_resp_json(resp, 200, body);
-}
-
-/* The browser goes on to the app: <APP_URL>/login/sso#<what>=<value>. A fragment, so neither
- * the code nor the reason reaches a server's logs or a Referer. */
-static void redirect_to_app(auth_app_t *app, tc_resp_t *resp, const char *what, const char *value)
-{
-    tc_buf_t b = TC_BUF_INIT;
-    tc_buf_printf(&b, "%s/login/sso#%s=", app->app_url, what);
-    tc_buf_url_encode(&b, value);
-    char *location = tc_buf_detach(&b);
-    if (!location) {
-        tc_resp_fail(resp, TC_ENOMEM);
-        return;
-    }
-    tc_resp_header(resp, "Location", location);
-    tc_resp_header(resp, "Cache-Control", "no-store");
-    tc_resp_header(resp, "Referrer-Policy", "no-referrer");
-    tc_resp_empty(resp, 302);
-    OPENSSL_cleanse(location, strlen(location));
-    free(location);
-}
-
-/* A login the provider answered but we refuse: recorded (its own short transaction) and the
- * browser sent to the app with the reason. */
-static void login_failed(auth_app_t *app, tc_req_t *req, tc_resp_t *resp,
-                         const sso_connection_t *conn, const char *reason, const char *subject,
-                         const char *detail)
-{
-    tc_log_kv(TC_LOG_INFO, "single sign-on refused", "connection", conn->id, "reason", reason,
-              "detail", detail ? detail : "", NULL);
-    tc_dbconn_t *tx = tc_db_acquire(app->db);
-    int rc = tx ? tc_db_begin(tx) : TC_EUNAVAIL;
-    if (rc == TC_OK)
-        rc = events_sso_login_failed(tx, conn->org_id, conn->id, reason, subject,
-                                     tc_req_client_ip(req));
-    if (rc == TC_OK)
-        rc = tc_db_commit(tx);
-    else if (tx)
-        tc_db_rollback(tx);
-    if (tx)
-        tc_db_release(app->db, tx);
-    if (rc != TC_OK) {
-        tc_resp_fail(resp, rc);
-        return;
-    }
-    redirect_to_app(app, resp, "error", reason);
-}
-
-/* The verified identity's account in the connection's org. */
-static const char *find_account(auth_app_t *app, const sso_connection_t *conn,
-                                const sso_identity_t *who, account_t *out, int *rc)
-{
-    char hash[24];
-    account_t *accs = NULL;
-    int n = 0;
-    const char *why = "no_account";
-    memset(out, 0, sizeof *out);
-    if ((*rc = tc_email_index(app->email_index_key, who->email, hash)) != TC_OK)
-        return NULL;
-    tc_dbconn_t *c = tc_db_acquire(app->db);
-    *rc = c ? store_accounts_by_email(app, c, hash, conn->org_id, &accs, &n) : TC_EUNAVAIL;
-    for (int i = 0; *rc == TC_OK && i < n; i++) {
-        bool open = false;
-        if (strcmp(accs[i].status, "invited") == 0)
-            *rc = store_invitation_open(c, accs[i].user_id, &open);
-        if (*rc != TC_OK)
-            break;
-        const char *refusal = sso_account_refusal(&accs[i], open);
-        if (refusal) {
-            why = refusal;
-            continue;
-        }
-        *out = accs[i]; /* moved out: its strings now belong to out */
-        memset(&accs[i], 0, sizeof accs[i]);
-        why = NULL;
-        break;
-    }
-    if (c)
-        tc_db_release(app->db, c);
-    store_accounts_free(accs, n);
-    return *rc == TC_OK ? why : NULL;
-}
-
-/* Someone the connection's provider vouches for, with no account in the org, made a member
- * (the connection provisions unknown users, with its default role): the user service creates
- * the member — or answers the live one of that email, when a sign-in is retried — and the read
- * model learns it now, ahead of the user.created that confirms it. */
-static const char *provision(auth_app_t *app, const sso_connection_t *conn,
-                             const sso_identity_t *who, account_t *acc, int *rc)
-{
-    char name[SSO_NAME_MAX], prev[16];
-    cJSON *body = NULL, *state = NULL;
-    int status = 0;
-    bool applied = false;
-    if (who->name[0])
-        snprintf(name, sizeof name, "%s", who->name);
-    else
-        snprintf(name, sizeof name, "%.*s", (int)strcspn(who->email, "@"), who->email);
-    *rc = uc_provision_member(app, conn->org_id, who->email, name, conn->default_role, &body,
-                              &status);
-    if (*rc == TC_ENOMEM)
-        return NULL;
-    if (*rc != TC_OK || (status != 200 && status != 201)) {
-        tc_log_kv(TC_LOG_WARN, "just-in-time provisioning failed", "connection", conn->id, "status",
-                  status ? (status >= 500 ? "5xx" : "4xx") : tc_strerror(*rc), NULL);
-        cJSON_Delete(body);
-        *rc = TC_OK;
-        return "provisioning_failed";
-    }
-    *rc = seed_state(body, &state);
-    cJSON_Delete(body);
-    tc_dbconn_t *tx = *rc == TC_OK ? tc_db_acquire(app->db) : NULL;
-    if (*rc == TC_OK)
-        *rc = tx ? tc_db_begin(tx) : TC_EUNAVAIL;
-    if (*rc == TC_OK)
-        *rc = store_account_apply(app, tx, state, prev, sizeof prev, &applied);
-    if (*rc == TC_OK)
-        *rc = tc_db_commit(tx);
-    else if (tx)
-        tc_db_rollback(tx);
-    if (tx)
-        tc_db_release(app->db, tx);
-    cJSON_Delete(state);
-    return *rc == TC_OK ? find_account(app, conn, who, acc, rc) : NULL;
-}
-
-/* "subject_mismatch" when the account was linked to another subject of this connection, or
- * the subject to another account (in tx, or a connection of its own when tx is NULL). */
-static const char *identity_refusal(auth_app_t *app, tc_dbconn_t *tx, const char *conn_id,
-                                    const char *user_id, const char *subject, int *rc)
-{
-    bool fits = false;
-    tc_dbconn_t *c = tx ? tx : tc_db_acquire(app->db);
-    *rc = c ? store_sso_identity_fits(c, conn_id, user_id, subject, &fits) : TC_EUNAVAIL;
-    if (c && !tx)
-        tc_db_release(app->db, c);
-    return *rc == TC_OK && !fits ? "subject_mismatch" : NULL;
 }
 
 /* Steps of the callback after the state: the provider's answer to who this is. *subject gets
@@ -661,10 +704,9 @@ void h_sso_callback(tc_req_t *req, tc_resp_t *resp, void *ud)
     auth_app_t *app = ud;
     const char *state = tc_req_query(req, "state"), *code = tc_req_query(req, "code");
     const char *error = tc_req_query(req, "error"), *iss = tc_req_query(req, "iss");
-    char state_hash[TC_SHA256_HEX_LEN], grant[AUTH_SECRET_LEN], grant_hash[TC_SHA256_HEX_LEN];
+    char state_hash[TC_SHA256_HEX_LEN];
     store_sso_login_t login;
     sso_connection_t conn = {0};
-    account_t acc = {0};
     callback_t cb = {0};
     if (!state || !state[0] || strlen(state) >= AUTH_SECRET_LEN) {
         tc_resp_error(resp, 400, "invalid_state", "The sign-in has no state; start again");
@@ -677,6 +719,10 @@ void h_sso_callback(tc_req_t *req, tc_resp_t *resp, void *ud)
         rc = store_sso_get(app, c, login.connection_id, NULL, true, false, &conn);
     if (c)
         tc_db_release(app->db, c);
+    if (rc == TC_OK && conn.saml) { /* a SAML login's state: its answer goes to the ACS */
+        sso_connection_clear(&conn);
+        rc = TC_ENOTFOUND;
+    }
     if (rc == TC_ENOTFOUND) {
         tc_resp_error(resp, 400, "invalid_state",
                       "This sign-in is unknown, already used or expired; start again");
@@ -698,42 +744,14 @@ void h_sso_callback(tc_req_t *req, tc_resp_t *resp, void *ud)
         tc_resp_fail(resp, rc);
         goto cleanup;
     }
-    if (!cb.reason)
-        cb.reason = find_account(app, &conn, &cb.who, &acc, &rc);
-    if (cb.reason && rc == TC_OK && conn.jit && strcmp(cb.reason, "no_account") == 0)
-        cb.reason = provision(app, &conn, &cb.who, &acc, &rc);
-    if (!cb.reason && rc == TC_OK)
-        cb.reason = identity_refusal(app, NULL, conn.id, acc.user_id, cb.who.subject, &rc);
-    if (rc != TC_OK) {
-        tc_resp_fail(resp, rc);
-        goto cleanup;
-    }
-    if (cb.reason) {
-        login_failed(app, req, resp, &conn, cb.reason, cb.verified ? cb.who.subject : NULL,
-                     cb.detail);
-        goto cleanup;
-    }
-    store_sso_grant_t g = {0};
-    snprintf(g.browser_hash, sizeof g.browser_hash, "%s", login.browser_hash);
-    snprintf(g.connection_id, sizeof g.connection_id, "%s", conn.id);
-    snprintf(g.user_id, sizeof g.user_id, "%s", acc.user_id);
-    snprintf(g.org_id, sizeof g.org_id, "%s", acc.org_id);
-    snprintf(g.subject, sizeof g.subject, "%s", cb.who.subject);
-    c = tc_db_acquire(app->db);
-    rc = tok_secret("ssg", grant, grant_hash);
-    if (rc == TC_OK)
-        rc = c ? store_sso_grant_insert(c, grant_hash, &g, app->sso_grant_ttl_s) : TC_EUNAVAIL;
-    if (c)
-        tc_db_release(app->db, c);
-    if (rc != TC_OK)
-        tc_resp_fail(resp, rc);
+    if (cb.reason)
+        sso_refuse(app, req, resp, &conn, cb.reason, cb.verified ? cb.who.subject : NULL,
+                   cb.detail);
     else
-        redirect_to_app(app, resp, "code", grant);
-    OPENSSL_cleanse(grant, sizeof grant);
+        sso_finish(app, req, resp, &conn, &cb.who, conn.default_role, login.browser_hash);
 cleanup:
     OPENSSL_cleanse(&login, sizeof login);
     sso_connection_clear(&conn);
-    account_clear(&acc);
 }
 
 /*
@@ -799,7 +817,8 @@ void h_sso_token(tc_req_t *req, tc_resp_t *resp, void *ud)
     tc_jv_init(&jv);
     tc_jv_no_unknown(&jv, b, allowed);
     const char *code = tc_jv_str(&jv, b, "code", TC_JV_REQUIRED, 1, AUTH_SECRET_LEN - 1);
-    const char *browser = tc_jv_str(&jv, b, "sso_session", TC_JV_REQUIRED, 1, AUTH_SECRET_LEN - 1);
+    /* an IdP-initiated SAML login's code is bound to no browser: no sso_session then */
+    const char *browser = tc_jv_str(&jv, b, "sso_session", TC_JV_OPTIONAL, 1, AUTH_SECRET_LEN - 1);
     if (tc_jv_failed(&jv)) {
         tc_resp_invalid(resp, &jv);
         return;
@@ -810,7 +829,10 @@ void h_sso_token(tc_req_t *req, tc_resp_t *resp, void *ud)
         return;
     }
     tok_hash(code, code_hash);
-    tok_hash(browser, browser_hash);
+    if (browser)
+        tok_hash(browser, browser_hash);
+    else
+        memset(browser_hash, 0, sizeof browser_hash);
     store_sso_grant_t g;
     account_t acc = {0};
     session_grant_t sg = {0};
@@ -823,7 +845,9 @@ void h_sso_token(tc_req_t *req, tc_resp_t *resp, void *ud)
         respond_invalid_grant(resp);
         return;
     }
-    if (rc == TC_OK && !tc_ct_equal(g.browser_hash, browser_hash, sizeof browser_hash)) {
+    bool bound = g.browser_hash[0] != '\0';
+    if (rc == TC_OK && bound &&
+        (!browser || !tc_ct_equal(g.browser_hash, browser_hash, sizeof browser_hash))) {
         /* another browser's code: used up all the same, so it cannot be tried again */
         if (tc_tx_commit(app->db, tx, resp) == TC_OK)
             respond_invalid_grant(resp);

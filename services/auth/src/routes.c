@@ -10,7 +10,7 @@
 int auth_routes(auth_app_t *app)
 {
     const tc_role_t viewer = TC_ROLE_VIEWER, admin = TC_ROLE_ADMIN, none = TC_ROLE_NONE;
-    const size_t small = TC_BODY_SMALL, no_body = TC_BODY_NONE;
+    const size_t small = TC_BODY_SMALL, record = TC_BODY_RECORD, no_body = TC_BODY_NONE;
     const tc_route_t routes[] = {
         {"POST", "/v1/auth/signup", h_signup, app, TC_PUBLIC_JSON, none, small, NULL},
         {"POST", "/v1/auth/login", h_login, app, TC_PUBLIC_JSON, none, small, NULL},
@@ -39,18 +39,21 @@ int auth_routes(auth_app_t *app)
         {"POST", "/v1/auth/oauth/token", h_oauth_token, app, TC_PUBLIC, none, small, NULL},
         {"GET", "/.well-known/jwks.json", h_jwks, app, TC_PUBLIC, none, no_body, NULL},
         {"POST", "/v1/auth/sso/connections", h_sso_connections_create, app, TC_USER_JSON, admin,
-         small, NULL},
+         record, NULL}, /* a SAML connection carries its provider's metadata document */
         {"GET", "/v1/auth/sso/connections", h_sso_connections_list, app, TC_USER, admin, no_body,
          NULL},
         {"GET", "/v1/auth/sso/connections/{id}", h_sso_connections_get, app, TC_USER, admin,
          no_body, NULL},
         {"PATCH", "/v1/auth/sso/connections/{id}", h_sso_connections_update, app, TC_USER_JSON,
-         admin, small, NULL},
+         admin, record, NULL},
         {"DELETE", "/v1/auth/sso/connections/{id}", h_sso_connections_delete, app, TC_USER, admin,
          no_body, NULL},
         {"POST", "/v1/auth/sso/start", h_sso_start, app, TC_PUBLIC_JSON, none, small, NULL},
         {"GET", "/v1/auth/sso/oidc/callback", h_sso_callback, app, TC_PUBLIC, none, no_body, NULL},
         {"POST", "/v1/auth/sso/token", h_sso_token, app, TC_PUBLIC_JSON, none, small, NULL},
+        {"GET", "/v1/auth/sso/saml/{id}/metadata", h_saml_metadata, app, TC_PUBLIC, none, no_body,
+         NULL},
+        {"POST", "/v1/auth/sso/saml/{id}/acs", h_saml_acs, app, TC_PUBLIC, none, record, NULL},
         {"POST", "/internal/v1/auth/introspect", h_introspect, app, TC_INTERNAL_JSON, none, small,
          NULL},
         {"POST", "/internal/v1/auth/keys/rotate", h_keys_rotate, app, TC_INTERNAL, none, no_body,

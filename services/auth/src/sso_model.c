@@ -290,26 +290,66 @@ void sso_connection_clear(sso_connection_t *c)
         free(c->client_secret);
     }
     sso_endpoints_clear(&c->ep);
+    free(c->saml_metadata);
+    cJSON_Delete(c->group_roles);
     memset(c, 0, sizeof *c);
 }
 
-cJSON *sso_connection_json(const sso_connection_t *c, const char *redirect_uri)
+char *sso_saml_url(const char *saml_base, const char *conn_id, const char *leaf)
+{
+    size_t n = strlen(saml_base) + strlen(conn_id) + strlen(leaf) + 3;
+    char *url = malloc(n);
+    if (url)
+        snprintf(url, n, "%s/%s/%s", saml_base, conn_id, leaf);
+    return url;
+}
+
+static bool add_common(cJSON *j, const sso_connection_t *c)
+{
+    return cJSON_AddStringToObject(j, "id", c->id) &&
+           cJSON_AddStringToObject(j, "org_id", c->org_id) &&
+           cJSON_AddStringToObject(j, "type", c->saml ? "saml" : "oidc") &&
+           cJSON_AddStringToObject(j, "name", c->name) &&
+           cJSON_AddBoolToObject(j, "sso_required", c->sso_required) &&
+           cJSON_AddBoolToObject(j, "enabled", c->enabled) &&
+           cJSON_AddBoolToObject(j, "jit_provisioning", c->jit) &&
+           cJSON_AddStringToObject(j, "default_role",
+                                   c->default_role[0] ? c->default_role : "viewer") &&
+           cJSON_AddStringToObject(j, "created_at", c->created_at) &&
+           cJSON_AddStringToObject(j, "updated_at", c->updated_at);
+}
+
+/* What a SAML connection shows: the IdP's entity id, and our entity id (= metadata URL) and
+ * assertion consumer service to configure at the provider. */
+static bool add_saml(cJSON *j, const sso_connection_t *c, const char *saml_base)
+{
+    char *md = sso_saml_url(saml_base, c->id, "metadata");
+    char *acs = sso_saml_url(saml_base, c->id, "acs");
+    cJSON *roles = c->group_roles ? cJSON_Duplicate(c->group_roles, 1) : cJSON_CreateObject();
+    bool ok = md && acs && roles && cJSON_AddStringToObject(j, "idp_entity_id", c->issuer) &&
+              cJSON_AddStringToObject(j, "sp_entity_id", md) &&
+              cJSON_AddStringToObject(j, "sp_metadata_url", md) &&
+              cJSON_AddStringToObject(j, "acs_url", acs) &&
+              cJSON_AddBoolToObject(j, "idp_initiated", c->idp_initiated) &&
+              cJSON_AddItemToObject(j, "group_roles", roles);
+    if (!ok && roles && !cJSON_GetObjectItemCaseSensitive(j, "group_roles"))
+        cJSON_Delete(roles);
+    free(md);
+    free(acs);
+    return ok;
+}
+
+cJSON *sso_connection_json(const sso_connection_t *c, const sso_urls_t *urls)
 {
     cJSON *j = cJSON_CreateObject();
-    if (!j || !cJSON_AddStringToObject(j, "id", c->id) ||
-        !cJSON_AddStringToObject(j, "org_id", c->org_id) ||
-        !cJSON_AddStringToObject(j, "type", "oidc") ||
-        !cJSON_AddStringToObject(j, "name", c->name) ||
-        !cJSON_AddStringToObject(j, "issuer", c->issuer) ||
-        !cJSON_AddStringToObject(j, "client_id", c->client_id) ||
-        !cJSON_AddStringToObject(j, "redirect_uri", redirect_uri) ||
-        !cJSON_AddBoolToObject(j, "sso_required", c->sso_required) ||
-        !cJSON_AddBoolToObject(j, "enabled", c->enabled) ||
-        !cJSON_AddBoolToObject(j, "jit_provisioning", c->jit) ||
-        !cJSON_AddStringToObject(j, "default_role",
-                                 c->default_role[0] ? c->default_role : "viewer") ||
-        !cJSON_AddStringToObject(j, "created_at", c->created_at) ||
-        !cJSON_AddStringToObject(j, "updated_at", c->updated_at)) {
+    bool ok = j && add_common(j, c);
+    if (ok && c->saml)
+        ok = add_saml(j, c, urls->saml_base);
+    else if (ok)
+        ok = cJSON_AddStringToObject(j, "issuer", c->issuer) &&
+             cJSON_AddStringToObject(j, "client_id", c->client_id) &&
+             cJSON_AddStringToObject(j, "redirect_uri", urls->redirect_uri);
+    if (!ok) {
         cJSON_Delete(j);
         return NULL;
     }

@@ -107,11 +107,27 @@ typedef struct {
     bool jit;              /* unknown verified emails become members at their first sign-in */
     char default_role[16]; /* their role: viewer, editor or admin */
     char created_at[32], updated_at[32];
+    bool saml;           /* type "saml": issuer is the IdP's entity id; no client, no ep */
+    char *saml_metadata; /* the identity provider's metadata document (saml) */
+    cJSON *group_roles;  /* saml: {"group": role} for members provisioned at first sign-in */
+    bool idp_initiated;  /* saml: unsolicited responses accepted */
 } sso_connection_t;
 
 void sso_connection_clear(sso_connection_t *c);
-/* The connection as the API shows it (never its secret), with the redirect URI to register at
- * the provider. NULL on OOM. */
-cJSON *sso_connection_json(const sso_connection_t *c, const char *redirect_uri);
+
+/* Where the platform's side of a connection is: the OpenID redirect URI, and the base of the
+ * SAML service provider's URLs (<saml_base>/<id>/metadata is its entity id and metadata,
+ * <saml_base>/<id>/acs its assertion consumer service). */
+typedef struct {
+    const char *redirect_uri;
+    const char *saml_base;
+} sso_urls_t;
+
+/* The connection as the API shows it (never its secret), with what to register at the
+ * provider. NULL on OOM. */
+cJSON *sso_connection_json(const sso_connection_t *c, const sso_urls_t *urls);
+
+/* <saml_base>/<id>/<leaf> (malloc'd; NULL on OOM). */
+char *sso_saml_url(const char *saml_base, const char *conn_id, const char *leaf);
 
 #endif

@@ -24,6 +24,7 @@
 #include "apikey_model.h"
 #include "auth_app.h"
 #include "session_model.h"
+#include "saml_model.h"
 #include "sso_model.h"
 #include "tc/tc_db.h"
 
@@ -251,16 +252,19 @@ typedef struct {
     char browser_hash[TC_SHA256_HEX_LEN];
     char nonce[AUTH_SECRET_LEN];
     char verifier[AUTH_SECRET_LEN];
+    char saml_request_id[SAML_ID_MAX]; /* "" for an OpenID login */
 } store_sso_login_t;
 
+/* An OpenID login has its nonce and verifier (saml_request_id NULL); a SAML login its
+ * AuthnRequest's id (nonce and verifier ""). */
 int store_sso_login_insert(tc_dbconn_t *c, const char *state_hash, const char *conn_id,
                            const char *browser_hash, const char *nonce, const char *verifier,
-                           int ttl_s);
+                           const char *saml_request_id, int ttl_s);
 /* Uses the login of a state up: TC_ENOTFOUND when unknown, used or expired. */
 int store_sso_login_take(tc_dbconn_t *c, const char *state_hash, store_sso_login_t *out);
 
 typedef struct {
-    char browser_hash[TC_SHA256_HEX_LEN];
+    char browser_hash[TC_SHA256_HEX_LEN]; /* "": an IdP-initiated login's, bound to no browser */
     char connection_id[AUTH_ID_LEN];
     char user_id[AUTH_ID_LEN];
     char org_id[AUTH_ID_LEN];
@@ -271,6 +275,10 @@ int store_sso_grant_insert(tc_dbconn_t *c, const char *code_hash, const store_ss
                            int ttl_s);
 /* Uses a grant up: TC_ENOTFOUND when unknown, used or expired. */
 int store_sso_grant_take(tc_dbconn_t *c, const char *code_hash, store_sso_grant_t *out);
+/* Records a SAML assertion's use until `until` (epoch seconds): *fresh false when it was used
+ * before (a replay). */
+int store_saml_assertion_use(tc_dbconn_t *c, const char *conn_id, const char *assertion_id,
+                             int64_t until, bool *fresh);
 
 /* Does (connection, user, subject) fit what earlier sign-ins linked: neither the account to
  * another subject nor the subject to another account? */

@@ -131,6 +131,7 @@ int store_housekeeping(tc_dbconn_t *c)
         " AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.session_id = s.id)",
         "DELETE FROM sso_logins WHERE expires_at < now() - interval '1 day'",
         "DELETE FROM sso_grants WHERE expires_at < now() - interval '1 day'",
+        "DELETE FROM saml_assertions_seen WHERE expires_at < now()",
     };
     int rc = TC_OK;
     for (size_t i = 0; i < TC_ARRAY_LEN(stmts); i++) {

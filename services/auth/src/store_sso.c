@@ -14,7 +14,8 @@
 #define CONN_COLS                                                                                  \
     "id, org_id, name, issuer, client_id, authorization_endpoint, token_endpoint, jwks_uri,"       \
     " userinfo_endpoint, sso_required, enabled, " TC_DB_TS("created_at") ", " TC_DB_TS(            \
-        "updated_at") ", client_secret, iss_required, jit, default_role"
+        "updated_at") ", client_secret, iss_required, jit, default_role, type = 'saml',"           \
+                      " saml_idp_metadata, saml_group_roles::text, saml_idp_initiated"
 
 static void secret_context(char *ctx, size_t n, const char *conn_id)
 {
@@ -26,32 +27,49 @@ static char *dup_or_null(const PGresult *r, int row, int col)
     return PQgetisnull(r, row, col) ? NULL : strdup(tc_db_val(r, row, col));
 }
 
+/* The OpenID columns of a row (an OpenID connection has them all). */
+static int row_to_oidc(const PGresult *r, int i, sso_connection_t *c)
+{
+    c->client_id = dup_or_null(r, i, 4);
+    c->ep.authorization_endpoint = dup_or_null(r, i, 5);
+    c->ep.token_endpoint = dup_or_null(r, i, 6);
+    c->ep.jwks_uri = dup_or_null(r, i, 7);
+    c->ep.userinfo_endpoint = dup_or_null(r, i, 8);
+    c->ep.iss_required = strcmp(tc_db_val(r, i, 14), "t") == 0;
+    return c->client_id && c->ep.authorization_endpoint && c->ep.token_endpoint && c->ep.jwks_uri &&
+                   (PQgetisnull(r, i, 8) || c->ep.userinfo_endpoint)
+               ? TC_OK
+               : TC_ENOMEM;
+}
+
+static int row_to_saml(const PGresult *r, int i, sso_connection_t *c)
+{
+    c->saml = true;
+    c->saml_metadata = dup_or_null(r, i, 18);
+    c->group_roles = cJSON_Parse(tc_db_val(r, i, 19));
+    c->idp_initiated = strcmp(tc_db_val(r, i, 20), "t") == 0;
+    return c->saml_metadata && c->group_roles ? TC_OK : TC_ENOMEM;
+}
+
 static int row_to_conn(auth_app_t *app, const PGresult *r, int i, bool with_secret,
                        sso_connection_t *c)
 {
     memset(c, 0, sizeof *c);
+    bool saml = strcmp(tc_db_val(r, i, 17), "t") == 0;
     snprintf(c->id, sizeof c->id, "%s", tc_db_val(r, i, 0));
     snprintf(c->org_id, sizeof c->org_id, "%s", tc_db_val(r, i, 1));
     c->name = strdup(tc_db_val(r, i, 2));
     c->issuer = strdup(tc_db_val(r, i, 3));
-    c->client_id = strdup(tc_db_val(r, i, 4));
-    c->ep.authorization_endpoint = strdup(tc_db_val(r, i, 5));
-    c->ep.token_endpoint = strdup(tc_db_val(r, i, 6));
-    c->ep.jwks_uri = strdup(tc_db_val(r, i, 7));
-    c->ep.userinfo_endpoint = dup_or_null(r, i, 8);
     c->sso_required = strcmp(tc_db_val(r, i, 9), "t") == 0;
     c->enabled = strcmp(tc_db_val(r, i, 10), "t") == 0;
-    c->ep.iss_required = strcmp(tc_db_val(r, i, 14), "t") == 0;
     c->jit = strcmp(tc_db_val(r, i, 15), "t") == 0;
     snprintf(c->default_role, sizeof c->default_role, "%s", tc_db_val(r, i, 16));
     snprintf(c->created_at, sizeof c->created_at, "%s", tc_db_val(r, i, 11));
     snprintf(c->updated_at, sizeof c->updated_at, "%s", tc_db_val(r, i, 12));
-    int rc = c->name && c->issuer && c->client_id && c->ep.authorization_endpoint &&
-                     c->ep.token_endpoint && c->ep.jwks_uri &&
-                     (PQgetisnull(r, i, 8) || c->ep.userinfo_endpoint)
-                 ? TC_OK
-                 : TC_ENOMEM;
-    if (rc == TC_OK && with_secret) {
+    int rc = c->name && c->issuer ? TC_OK : TC_ENOMEM;
+    if (rc == TC_OK)
+        rc = saml ? row_to_saml(r, i, c) : row_to_oidc(r, i, c);
+    if (rc == TC_OK && with_secret && !saml) {
         char ctx[128];
         secret_context(ctx, sizeof ctx, c->id);
         rc = tc_keyring_open(app->keys, c->org_id, ctx, tc_db_val(r, i, 13), &c->client_secret);
@@ -70,13 +88,32 @@ static int seal_secret(auth_app_t *app, const sso_connection_t *c, char **out)
     return tc_keyring_seal(app->keys, c->org_id, ctx, c->client_secret, out);
 }
 
-int store_sso_insert(auth_app_t *app, tc_dbconn_t *c, sso_connection_t *conn)
+static int insert_saml(tc_dbconn_t *c, sso_connection_t *conn, PGresult **r)
+{
+    char *roles = cJSON_PrintUnformatted(conn->group_roles);
+    if (!roles)
+        return TC_ENOMEM;
+    int rc = tc_db_qp(c, r, "sso_insert_saml",
+                      "INSERT INTO sso_connections (id, org_id, type, name, issuer, sso_required,"
+                      " jit, default_role, saml_idp_metadata, saml_group_roles,"
+                      " saml_idp_initiated)"
+                      " VALUES ($1,$2,'saml',$3,$4,$5::boolean,$6::boolean,$7,$8,$9::jsonb,"
+                      " $10::boolean)"
+                      " RETURNING " TC_DB_TS("created_at") ", " TC_DB_TS("updated_at"),
+                      conn->id, conn->org_id, conn->name, conn->issuer,
+                      conn->sso_required ? "true" : "false", conn->jit ? "true" : "false",
+                      conn->default_role, conn->saml_metadata, roles,
+                      conn->idp_initiated ? "true" : "false");
+    free(roles);
+    return rc;
+}
+
+static int insert_oidc(auth_app_t *app, tc_dbconn_t *c, sso_connection_t *conn, PGresult **r)
 {
     char *sealed = NULL;
-    PGresult *r = NULL;
     int rc = seal_secret(app, conn, &sealed);
     if (rc == TC_OK)
-        rc = tc_db_qp(c, &r, "sso_insert",
+        rc = tc_db_qp(c, r, "sso_insert",
                       "INSERT INTO sso_connections (id, org_id, type, name, issuer, client_id,"
                       " client_secret, authorization_endpoint, token_endpoint, jwks_uri,"
                       " userinfo_endpoint, sso_required, iss_required, jit, default_role)"
@@ -88,12 +125,19 @@ int store_sso_insert(auth_app_t *app, tc_dbconn_t *c, sso_connection_t *conn)
                       conn->ep.userinfo_endpoint, conn->sso_required ? "true" : "false",
                       conn->ep.iss_required ? "true" : "false", conn->jit ? "true" : "false",
                       conn->default_role);
+    free(sealed);
+    return rc;
+}
+
+int store_sso_insert(auth_app_t *app, tc_dbconn_t *c, sso_connection_t *conn)
+{
+    PGresult *r = NULL;
+    int rc = conn->saml ? insert_saml(c, conn, &r) : insert_oidc(app, c, conn, &r);
     if (rc == TC_OK) {
         snprintf(conn->created_at, sizeof conn->created_at, "%s", tc_db_val(r, 0, 0));
         snprintf(conn->updated_at, sizeof conn->updated_at, "%s", tc_db_val(r, 0, 1));
     }
     PQclear(r);
-    free(sealed);
     return rc;
 }
 
@@ -165,24 +209,30 @@ void store_sso_free(sso_connection_t *conns, int n)
 
 int store_sso_update(auth_app_t *app, tc_dbconn_t *c, sso_connection_t *conn)
 {
-    char *sealed = NULL;
+    char *sealed = NULL, *roles = NULL;
     PGresult *r = NULL;
-    int rc = seal_secret(app, conn, &sealed);
+    int rc = conn->saml ? TC_OK : seal_secret(app, conn, &sealed);
+    if (rc == TC_OK && conn->saml && !(roles = cJSON_PrintUnformatted(conn->group_roles)))
+        rc = TC_ENOMEM;
     if (rc == TC_OK)
         rc = tc_db_qp(c, &r, "sso_update",
                       "UPDATE sso_connections SET name=$2, client_id=$3, client_secret=$4,"
                       " sso_required=$5::boolean, enabled=$6::boolean, jit=$7::boolean,"
-                      " default_role=$8, updated_at=now()"
+                      " default_role=$8, saml_idp_metadata=$9,"
+                      " saml_group_roles=coalesce($10::jsonb, '{}'),"
+                      " saml_idp_initiated=$11::boolean, updated_at=now()"
                       " WHERE id=$1 RETURNING " TC_DB_TS("updated_at"),
                       conn->id, conn->name, conn->client_id, sealed,
                       conn->sso_required ? "true" : "false", conn->enabled ? "true" : "false",
-                      conn->jit ? "true" : "false", conn->default_role);
+                      conn->jit ? "true" : "false", conn->default_role, conn->saml_metadata, roles,
+                      conn->idp_initiated ? "true" : "false");
     if (rc == TC_OK && PQntuples(r) != 1)
         rc = TC_ENOTFOUND;
     if (rc == TC_OK)
         snprintf(conn->updated_at, sizeof conn->updated_at, "%s", tc_db_val(r, 0, 0));
     PQclear(r);
     free(sealed);
+    free(roles);
     return rc;
 }
 
@@ -212,15 +262,15 @@ int store_sso_required(tc_dbconn_t *c, const char *org_id, bool *required)
 
 int store_sso_login_insert(tc_dbconn_t *c, const char *state_hash, const char *conn_id,
                            const char *browser_hash, const char *nonce, const char *verifier,
-                           int ttl_s)
+                           const char *saml_request_id, int ttl_s)
 {
     char ttl[16];
     snprintf(ttl, sizeof ttl, "%d", ttl_s);
     return tc_db_qp(c, NULL, "sso_login_insert",
                     "INSERT INTO sso_logins (state_hash, connection_id, browser_hash, nonce,"
-                    " code_verifier, expires_at)"
-                    " VALUES ($1,$2,$3,$4,$5, now() + make_interval(secs => $6::int))",
-                    state_hash, conn_id, browser_hash, nonce, verifier, ttl);
+                    " code_verifier, saml_request_id, expires_at)"
+                    " VALUES ($1,$2,$3,$4,$5,$6, now() + make_interval(secs => $7::int))",
+                    state_hash, conn_id, browser_hash, nonce, verifier, saml_request_id, ttl);
 }
 
 int store_sso_login_take(tc_dbconn_t *c, const char *state_hash, store_sso_login_t *out)
@@ -230,7 +280,8 @@ int store_sso_login_take(tc_dbconn_t *c, const char *state_hash, store_sso_login
     int rc = tc_db_qp(c, &r, "sso_login_take",
                       "UPDATE sso_logins SET used_at=now() WHERE state_hash=$1"
                       " AND used_at IS NULL AND expires_at > now()"
-                      " RETURNING connection_id, browser_hash, nonce, code_verifier",
+                      " RETURNING connection_id, browser_hash, nonce, code_verifier,"
+                      " coalesce(saml_request_id, '')",
                       state_hash);
     if (rc == TC_OK && PQntuples(r) != 1)
         rc = TC_ENOTFOUND;
@@ -239,6 +290,7 @@ int store_sso_login_take(tc_dbconn_t *c, const char *state_hash, store_sso_login
         snprintf(out->browser_hash, sizeof out->browser_hash, "%s", tc_db_val(r, 0, 1));
         snprintf(out->nonce, sizeof out->nonce, "%s", tc_db_val(r, 0, 2));
         snprintf(out->verifier, sizeof out->verifier, "%s", tc_db_val(r, 0, 3));
+        snprintf(out->saml_request_id, sizeof out->saml_request_id, "%s", tc_db_val(r, 0, 4));
     }
     PQclear(r);
     return rc;
@@ -253,8 +305,8 @@ int store_sso_grant_insert(tc_dbconn_t *c, const char *code_hash, const store_ss
                     "INSERT INTO sso_grants (code_hash, browser_hash, connection_id, user_id,"
                     " org_id, subject, expires_at)"
                     " VALUES ($1,$2,$3,$4,$5,$6, now() + make_interval(secs => $7::int))",
-                    code_hash, g->browser_hash, g->connection_id, g->user_id, g->org_id, g->subject,
-                    ttl);
+                    code_hash, g->browser_hash[0] ? g->browser_hash : NULL, g->connection_id,
+                    g->user_id, g->org_id, g->subject, ttl);
 }
 
 int store_sso_grant_take(tc_dbconn_t *c, const char *code_hash, store_sso_grant_t *out)
@@ -264,7 +316,8 @@ int store_sso_grant_take(tc_dbconn_t *c, const char *code_hash, store_sso_grant_
     int rc = tc_db_qp(c, &r, "sso_grant_take",
                       "UPDATE sso_grants SET used_at=now() WHERE code_hash=$1"
                       " AND used_at IS NULL AND expires_at > now()"
-                      " RETURNING browser_hash, connection_id, user_id, org_id, subject",
+                      " RETURNING coalesce(browser_hash, ''), connection_id, user_id, org_id,"
+                      " subject",
                       code_hash);
     if (rc == TC_OK && PQntuples(r) != 1)
         rc = TC_ENOTFOUND;
@@ -320,6 +373,22 @@ int store_sso_password_sessions(tc_dbconn_t *c, const char *org_id, store_sso_se
         snprintf((*out)[i].user_id, sizeof(*out)[i].user_id, "%s", tc_db_val(r, i, 1));
         (*n)++;
     }
+    PQclear(r);
+    return rc;
+}
+
+int store_saml_assertion_use(tc_dbconn_t *c, const char *conn_id, const char *assertion_id,
+                             int64_t until, bool *fresh)
+{
+    PGresult *r = NULL;
+    char until_s[24];
+    snprintf(until_s, sizeof until_s, "%lld", (long long)until);
+    int rc = tc_db_qp(c, &r, "saml_assertion_use",
+                      "INSERT INTO saml_assertions_seen (connection_id, assertion_id, expires_at)"
+                      " VALUES ($1,$2, to_timestamp($3::bigint)) ON CONFLICT DO NOTHING"
+                      " RETURNING 1",
+                      conn_id, assertion_id, until_s);
+    *fresh = rc == TC_OK && PQntuples(r) == 1;
     PQclear(r);
     return rc;
 }

@@ -311,12 +311,40 @@ Test(sso_model, a_connection_shows_no_secret)
     c.issuer = strdup(ISS);
     c.client_id = strdup("client-1");
     c.client_secret = strdup("s3cret");
-    cJSON *j = sso_connection_json(&c, "https://api.example.com/v1/auth/sso/oidc/callback");
+    const sso_urls_t urls = {.redirect_uri = "https://api.example.com/v1/auth/sso/oidc/callback",
+                             .saml_base = "https://api.example.com/v1/auth/sso/saml"};
+    cJSON *j = sso_connection_json(&c, &urls);
     char *text = cJSON_PrintUnformatted(j);
     cr_assert_null(strstr(text, "s3cret"), "%s", text);
     cr_assert_not_null(strstr(text, "\"redirect_uri\":\"https://api.example.com/v1/auth/sso/"));
     cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "sso_required")));
     free(text);
+    cJSON_Delete(j);
+    sso_connection_clear(&c);
+}
+
+Test(sso_model, a_saml_connection_shows_what_to_configure_at_the_provider)
+{
+    sso_connection_t c = {.id = "sso_2", .org_id = "org_1", .saml = true, .idp_initiated = true};
+    c.name = strdup("Okta SAML");
+    c.issuer = strdup("http://www.okta.com/exk1");
+    c.saml_metadata = strdup("<md:EntityDescriptor/>");
+    c.group_roles = cJSON_Parse("{\"eng\":\"editor\"}");
+    const sso_urls_t urls = {.redirect_uri = "https://api.example.com/v1/auth/sso/oidc/callback",
+                             .saml_base = "https://api.example.com/v1/auth/sso/saml"};
+    cJSON *j = sso_connection_json(&c, &urls);
+    cr_assert_not_null(j);
+    cr_assert_str_eq(cJSON_GetObjectItem(j, "type")->valuestring, "saml");
+    cr_assert_str_eq(cJSON_GetObjectItem(j, "idp_entity_id")->valuestring,
+                     "http://www.okta.com/exk1");
+    cr_assert_str_eq(cJSON_GetObjectItem(j, "sp_entity_id")->valuestring,
+                     "https://api.example.com/v1/auth/sso/saml/sso_2/metadata");
+    cr_assert_str_eq(cJSON_GetObjectItem(j, "acs_url")->valuestring,
+                     "https://api.example.com/v1/auth/sso/saml/sso_2/acs");
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "group_roles"), "eng")->valuestring,
+                     "editor");
+    cr_assert_null(cJSON_GetObjectItem(j, "client_id"));
+    cr_assert_null(cJSON_GetObjectItem(j, "idp_metadata"), "the document is not echoed");
     cJSON_Delete(j);
     sso_connection_clear(&c);
 }
