@@ -1,6 +1,7 @@
 /*
- * Single sign-on through OpenID Connect (issue 22): an org's connections to its identity
- * providers (admins and owners manage them), and the login, in three steps:
+ * Single sign-on through OpenID Connect and GitHub (issue 22; SAML's own endpoints are
+ * handlers_saml.c): an org's connections to its identity providers (admins and owners manage
+ * them), and the login, in three steps:
  *
  *   1. POST /v1/auth/sso/start {connection_id} → {authorization_url, sso_session}. The app
  *      keeps sso_session, a secret of this browser, and sends the browser to the URL
@@ -21,6 +22,7 @@
 #include "events_out.h"
 #include "handlers.h"
 #include "sessions.h"
+#include "github_model.h"
 #include "saml_sp.h"
 #include "sso_client.h"
 #include "sso_finish.h"
@@ -163,10 +165,11 @@ static char *read_idp_metadata(tc_resp_t *resp, const char *metadata)
 }
 
 /* The protocol's own fields of a new connection into c (the OpenID endpoints are discovered
- * later, the SAML metadata read later: both need no transaction). */
-static void create_fields(tc_jv_t *jv, const cJSON *b, bool saml, sso_connection_t *c)
+ * later, the SAML metadata read later: both need no transaction). A GitHub connection's issuer
+ * is its host: github.com unless a GitHub Enterprise Server is named. */
+static void create_fields(tc_jv_t *jv, const cJSON *b, sso_connection_t *c)
 {
-    if (saml) {
+    if (c->saml) {
         refuse_fields(jv, b, oidc_fields, "is not a field of SAML connections");
         const char *md = tc_jv_str(jv, b, "idp_metadata", TC_JV_REQUIRED, 1, 60000);
         c->idp_initiated = tc_jv_bool(jv, b, "idp_initiated", TC_JV_OPTIONAL, false);
@@ -177,8 +180,13 @@ static void create_fields(tc_jv_t *jv, const cJSON *b, bool saml, sso_connection
             tc_jv_error(jv, "group_roles", "out of memory");
         return;
     }
-    refuse_fields(jv, b, saml_fields, "is not a field of OpenID Connect connections");
-    const char *issuer = tc_jv_str(jv, b, "issuer", TC_JV_REQUIRED, 1, 2048);
+    refuse_fields(jv, b, saml_fields,
+                  c->github ? "is not a field of GitHub connections"
+                            : "is not a field of OpenID Connect connections");
+    const char *issuer =
+        tc_jv_str(jv, b, "issuer", c->github ? TC_JV_OPTIONAL : TC_JV_REQUIRED, 1, 2048);
+    if (c->github && !cJSON_GetObjectItemCaseSensitive(b, "issuer"))
+        issuer = GITHUB_COM;
     const char *client_id = tc_jv_str(jv, b, "client_id", TC_JV_REQUIRED, 1, 255);
     const char *secret = tc_jv_str(jv, b, "client_secret", TC_JV_REQUIRED, 1, 1024);
     if (issuer && !(c->issuer = strdup(issuer)))
@@ -193,6 +201,12 @@ static void create_fields(tc_jv_t *jv, const cJSON *b, bool saml, sso_connection
  * entity id. false when answered. */
 static bool learn_provider(auth_app_t *app, tc_resp_t *resp, sso_connection_t *c)
 {
+    if (c->github) {
+        if (github_endpoints(c->issuer, &c->ep) == TC_OK)
+            return true;
+        tc_resp_fail(resp, TC_ENOMEM);
+        return false;
+    }
     if (!c->saml)
         return discover(app, resp, c);
     c->issuer = read_idp_metadata(resp, c->saml_metadata);
@@ -205,7 +219,7 @@ void h_sso_connections_create(tc_req_t *req, tc_resp_t *resp, void *ud)
         "type",         "name",        "issuer",        "client_id",    "client_secret",
         "idp_metadata", "group_roles", "idp_initiated", "sso_required", "jit_provisioning",
         "default_role", NULL};
-    static const char *const types[] = {"oidc", "saml", NULL};
+    static const char *const types[] = {"oidc", "saml", "github", NULL};
     auth_app_t *app = ud;
     if (!require_person(req, resp))
         return;
@@ -219,12 +233,13 @@ void h_sso_connections_create(tc_req_t *req, tc_resp_t *resp, void *ud)
     const char *type = tc_jv_enum(&jv, b, "type", TC_JV_REQUIRED, types);
     const char *name = tc_jv_str(&jv, b, "name", TC_JV_REQUIRED, 1, 200);
     c.saml = type && strcmp(type, "saml") == 0;
+    c.github = type && strcmp(type, "github") == 0;
     c.sso_required = tc_jv_bool(&jv, b, "sso_required", TC_JV_OPTIONAL, false);
     c.jit = tc_jv_bool(&jv, b, "jit_provisioning", TC_JV_OPTIONAL, false);
     const char *role = tc_jv_enum(&jv, b, "default_role", TC_JV_OPTIONAL, provisioned_roles);
     snprintf(c.default_role, sizeof c.default_role, "%s", role ? role : "viewer");
     if (type)
-        create_fields(&jv, b, c.saml, &c);
+        create_fields(&jv, b, &c);
     if (c.issuer && !sso_url_ok(c.issuer, app->sso_allow_private))
         tc_jv_error(&jv, "issuer", "must be an https URL without credentials or fragment");
     if (tc_jv_failed(&jv)) {
@@ -607,9 +622,13 @@ void h_sso_start(tc_req_t *req, tc_resp_t *resp, void *ud)
                                     conn.saml ? request_id : NULL, app->sso_login_ttl_s);
     if (c)
         tc_db_release(app->db, c);
-    if (rc == TC_OK && !conn.saml &&
-        !(url = sso_authorize_url(conn.ep.authorization_endpoint, conn.client_id,
-                                  app->sso_redirect_uri, state, nonce, challenge)))
+    if (rc == TC_OK && conn.github &&
+        !(url = github_authorize_url(conn.ep.authorization_endpoint, conn.client_id,
+                                     app->sso_redirect_uri, state, challenge)))
+        rc = TC_ENOMEM;
+    else if (rc == TC_OK && !conn.saml && !conn.github &&
+             !(url = sso_authorize_url(conn.ep.authorization_endpoint, conn.client_id,
+                                       app->sso_redirect_uri, state, nonce, challenge)))
         rc = TC_ENOMEM;
     cJSON *body = rc == TC_OK ? cJSON_CreateObject() : NULL;
     if (rc == TC_OK && (!body || !cJSON_AddStringToObject(body, "authorization_url", url) ||
@@ -699,6 +718,49 @@ cleanup:
     return rc;
 }
 
+/* GitHub: no ID token. The code is exchanged for an access token (GitHub answers a refused
+ * exchange with 200 and an error), which reads the user (its numeric id the subject) and their
+ * email addresses: the primary one, verified by GitHub, is who this is. */
+static int verify_github(auth_app_t *app, const sso_connection_t *conn,
+                         const store_sso_login_t *login, const char *code, callback_t *cb)
+{
+    cJSON *answer = NULL, *user = NULL, *emails = NULL;
+    char *emails_url = NULL;
+    const char *error = NULL, *access = NULL;
+    int rc =
+        sso_exchange_code(app, conn, code, login->verifier, &answer, cb->detail, sizeof cb->detail);
+    if (rc == TC_OK)
+        access = github_access_token(answer, &error);
+    if (rc == TC_ENOMEM)
+        goto cleanup;
+    if (!access) {
+        cb->reason = "token_exchange_failed";
+        if (rc == TC_OK)
+            snprintf(cb->detail, sizeof cb->detail, "%.200s", error);
+        rc = TC_OK;
+        goto cleanup;
+    }
+    rc = sso_get_json(app, conn->ep.userinfo_endpoint, access, &user, NULL, cb->detail,
+                      sizeof cb->detail);
+    if (rc == TC_OK && !(emails_url = github_emails_url(conn->ep.userinfo_endpoint)))
+        rc = TC_ENOMEM;
+    if (rc == TC_OK)
+        rc = sso_get_json_array(app, emails_url, access, &emails, cb->detail, sizeof cb->detail);
+    if (rc != TC_OK) {
+        cb->reason = rc == TC_ENOMEM ? NULL : "userinfo_failed";
+        rc = rc == TC_ENOMEM ? rc : TC_OK;
+        goto cleanup;
+    }
+    cb->reason = github_identity(user, emails, &cb->who);
+    cb->verified = !cb->reason || strcmp(cb->reason, "missing_sub") != 0;
+cleanup:
+    cJSON_Delete(answer); /* its access token goes with it: it is used for nothing else */
+    cJSON_Delete(user);
+    cJSON_Delete(emails);
+    free(emails_url);
+    return rc;
+}
+
 void h_sso_callback(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     auth_app_t *app = ud;
@@ -740,7 +802,8 @@ void h_sso_callback(tc_req_t *req, tc_resp_t *resp, void *ud)
         cb.reason = "issuer_mismatch"; /* RFC 9207: a mix-up of providers */
     if (error)
         snprintf(cb.detail, sizeof cb.detail, "%.200s", error);
-    if (!cb.reason && (rc = verify_login(app, &conn, &login, code, &cb)) != TC_OK) {
+    if (!cb.reason && (rc = conn.github ? verify_github(app, &conn, &login, code, &cb)
+                                        : verify_login(app, &conn, &login, code, &cb)) != TC_OK) {
         tc_resp_fail(resp, rc);
         goto cleanup;
     }

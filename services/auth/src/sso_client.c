@@ -20,25 +20,25 @@ static tc_egress_opts_t egress_opts(const auth_app_t *app)
                               .user_agent = "techcorp-auth"};
 }
 
-/* A 200 answer whose body is a JSON object. */
-static int json_answer(tc_egress_resp_t *r, cJSON **out, char *err, size_t errlen)
+/* A 200 answer whose body is a JSON object (or array, when asked). */
+static int json_answer(tc_egress_resp_t *r, bool array, cJSON **out, char *err, size_t errlen)
 {
     if (r->status != 200) {
         snprintf(err, errlen, "the provider answered HTTP %ld", r->status);
         return TC_EINVAL;
     }
     *out = cJSON_ParseWithLength(r->body, r->body_len);
-    if (!cJSON_IsObject(*out)) {
+    if (array ? !cJSON_IsArray(*out) : !cJSON_IsObject(*out)) {
         cJSON_Delete(*out);
         *out = NULL;
-        snprintf(err, errlen, "the provider's answer is not a JSON object");
+        snprintf(err, errlen, "the provider's answer is not a JSON %s", array ? "array" : "object");
         return TC_EINVAL;
     }
     return TC_OK;
 }
 
-int sso_get_json(auth_app_t *app, const char *url, const char *bearer, cJSON **out, char **text,
-                 char *err, size_t errlen)
+static int get_json(auth_app_t *app, const char *url, const char *bearer, bool array, cJSON **out,
+                    char **text, char *err, size_t errlen)
 {
     tc_egress_opts_t o = egress_opts(app);
     char auth[4096];
@@ -61,7 +61,7 @@ int sso_get_json(auth_app_t *app, const char *url, const char *bearer, cJSON **o
     if (rc != TC_OK)
         snprintf(err, errlen, "%s", r.error);
     else
-        rc = json_answer(&r, out, err, errlen);
+        rc = json_answer(&r, array, out, err, errlen);
     if (rc == TC_OK && text) {
         *text = r.body; /* handed over */
         r.body = NULL;
@@ -69,6 +69,18 @@ int sso_get_json(auth_app_t *app, const char *url, const char *bearer, cJSON **o
     tc_egress_resp_free(&r);
     OPENSSL_cleanse(auth, sizeof auth);
     return rc;
+}
+
+int sso_get_json(auth_app_t *app, const char *url, const char *bearer, cJSON **out, char **text,
+                 char *err, size_t errlen)
+{
+    return get_json(app, url, bearer, false, out, text, err, errlen);
+}
+
+int sso_get_json_array(auth_app_t *app, const char *url, const char *bearer, cJSON **out, char *err,
+                       size_t errlen)
+{
+    return get_json(app, url, bearer, true, out, NULL, err, errlen);
 }
 
 /* "Authorization: Basic base64(urlencode(id):urlencode(secret))" (RFC 6749 §2.3.1). */
@@ -92,9 +104,19 @@ static char *basic_header(const char *id, const char *secret)
     return tc_buf_detach(&h);
 }
 
-static char *form(const char *code, const char *redirect_uri, const char *verifier)
+/* The exchange's form; with client_id and client_secret in it when given (GitHub's documented
+ * way: client_secret_post). */
+static char *form(const char *code, const char *redirect_uri, const char *verifier,
+                  const char *client_id, const char *client_secret)
 {
     tc_buf_t b = TC_BUF_INIT;
+    if (client_id) {
+        tc_buf_puts(&b, "client_id=");
+        tc_buf_url_encode(&b, client_id);
+        tc_buf_puts(&b, "&client_secret=");
+        tc_buf_url_encode(&b, client_secret);
+        tc_buf_putc(&b, '&');
+    }
     tc_buf_puts(&b, "grant_type=authorization_code&code=");
     tc_buf_url_encode(&b, code);
     tc_buf_puts(&b, "&redirect_uri=");
@@ -108,8 +130,11 @@ int sso_exchange_code(auth_app_t *app, const sso_connection_t *conn, const char 
                       const char *verifier, cJSON **tokens, char *err, size_t errlen)
 {
     tc_egress_opts_t o = egress_opts(app);
-    char *auth = basic_header(conn->client_id, conn->client_secret);
-    char *body = form(code, app->sso_redirect_uri, verifier);
+    /* OpenID providers take client_secret_basic; GitHub documents the secret in the form */
+    char *auth = conn->github ? strdup("Accept: application/json")
+                              : basic_header(conn->client_id, conn->client_secret);
+    char *body = form(code, app->sso_redirect_uri, verifier, conn->github ? conn->client_id : NULL,
+                      conn->client_secret);
     *tokens = NULL;
     if (!auth || !body) {
         snprintf(err, errlen, "out of memory");
@@ -130,7 +155,7 @@ int sso_exchange_code(auth_app_t *app, const sso_connection_t *conn, const char 
     if (rc != TC_OK)
         snprintf(err, errlen, "%s", r.error);
     else
-        rc = json_answer(&r, tokens, err, errlen);
+        rc = json_answer(&r, false, tokens, err, errlen);
     tc_egress_resp_free(&r);
     OPENSSL_cleanse(auth, strlen(auth));
     free(auth);

@@ -17,8 +17,13 @@
 int sso_get_json(auth_app_t *app, const char *url, const char *bearer, cJSON **out, char **text,
                  char *err, size_t errlen);
 
+/* The same for an answer that is a JSON array (GitHub's /user/emails). */
+int sso_get_json_array(auth_app_t *app, const char *url, const char *bearer, cJSON **out, char *err,
+                       size_t errlen);
+
 /* The authorization code exchanged for tokens (client_secret_basic, RFC 6749 §2.3.1 and
- * §4.1.3, with the PKCE verifier): TC_OK and *tokens, the token endpoint's JSON answer. */
+ * §4.1.3, with the PKCE verifier; a GitHub connection's secret goes in the form, as GitHub
+ * documents): TC_OK and *tokens, the token endpoint's JSON answer. */
 int sso_exchange_code(auth_app_t *app, const sso_connection_t *conn, const char *code,
                       const char *verifier, cJSON **tokens, char *err, size_t errlen);
 

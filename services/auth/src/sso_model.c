@@ -126,7 +126,7 @@ int sso_pkce_challenge(const char *verifier, char out[SSO_PKCE_CHALLENGE_LEN])
                                                                                       : TC_ERROR;
 }
 
-static void param(tc_buf_t *b, const char *name, const char *value, bool *first)
+void sso_query_param(tc_buf_t *b, const char *name, const char *value, bool *first)
 {
     tc_buf_putc(b, *first ? (strchr(tc_buf_cstr(b), '?') ? '&' : '?') : '&');
     *first = false;
@@ -141,14 +141,14 @@ char *sso_authorize_url(const char *endpoint, const char *client_id, const char 
     tc_buf_t b = TC_BUF_INIT;
     bool first = true;
     tc_buf_puts(&b, endpoint);
-    param(&b, "response_type", "code", &first);
-    param(&b, "client_id", client_id, &first);
-    param(&b, "redirect_uri", redirect_uri, &first);
-    param(&b, "scope", "openid email profile", &first);
-    param(&b, "state", state, &first);
-    param(&b, "nonce", nonce, &first);
-    param(&b, "code_challenge", challenge, &first);
-    param(&b, "code_challenge_method", "S256", &first);
+    sso_query_param(&b, "response_type", "code", &first);
+    sso_query_param(&b, "client_id", client_id, &first);
+    sso_query_param(&b, "redirect_uri", redirect_uri, &first);
+    sso_query_param(&b, "scope", "openid email profile", &first);
+    sso_query_param(&b, "state", state, &first);
+    sso_query_param(&b, "nonce", nonce, &first);
+    sso_query_param(&b, "code_challenge", challenge, &first);
+    sso_query_param(&b, "code_challenge_method", "S256", &first);
     return tc_buf_detach(&b);
 }
 
@@ -308,7 +308,10 @@ static bool add_common(cJSON *j, const sso_connection_t *c)
 {
     return cJSON_AddStringToObject(j, "id", c->id) &&
            cJSON_AddStringToObject(j, "org_id", c->org_id) &&
-           cJSON_AddStringToObject(j, "type", c->saml ? "saml" : "oidc") &&
+           cJSON_AddStringToObject(j, "type",
+                                   c->saml     ? "saml"
+                                   : c->github ? "github"
+                                               : "oidc") &&
            cJSON_AddStringToObject(j, "name", c->name) &&
            cJSON_AddBoolToObject(j, "sso_required", c->sso_required) &&
            cJSON_AddBoolToObject(j, "enabled", c->enabled) &&

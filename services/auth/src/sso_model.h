@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "account_model.h"
+#include "tc/tc_buf.h"
 
 #define SSO_PKCE_CHALLENGE_LEN 44 /* base64url of a SHA-256, and a NUL */
 #define SSO_SUBJECT_MAX        256
@@ -46,6 +47,10 @@ bool sso_url_ok(const char *url, bool allow_http);
 /* RFC 7636 §4.2: base64url(SHA-256(verifier)). TC_EINVAL for a verifier outside 43..128
  * characters of the unreserved set. */
 int sso_pkce_challenge(const char *verifier, char out[SSO_PKCE_CHALLENGE_LEN]);
+
+/* One query parameter of an authorization URL under construction: '?' before the first (or '&'
+ * when the endpoint had a query of its own), the value URL-encoded. */
+void sso_query_param(tc_buf_t *b, const char *name, const char *value, bool *first);
 
 /* The authorization request (code flow, scope "openid email profile", PKCE S256) as a URL on
  * the provider's authorization endpoint; its own query kept. NULL on OOM. */
@@ -108,6 +113,8 @@ typedef struct {
     char default_role[16]; /* their role: viewer, editor or admin */
     char created_at[32], updated_at[32];
     bool saml;           /* type "saml": issuer is the IdP's entity id; no client, no ep */
+    bool github;         /* type "github": issuer is the GitHub host; no key set, and
+                            ep.userinfo_endpoint is the REST API's /user */
     char *saml_metadata; /* the identity provider's metadata document (saml) */
     cJSON *group_roles;  /* saml: {"group": role} for members provisioned at first sign-in */
     bool idp_initiated;  /* saml: unsolicited responses accepted */

@@ -14,7 +14,7 @@
 #define CONN_COLS                                                                                  \
     "id, org_id, name, issuer, client_id, authorization_endpoint, token_endpoint, jwks_uri,"       \
     " userinfo_endpoint, sso_required, enabled, " TC_DB_TS("created_at") ", " TC_DB_TS(            \
-        "updated_at") ", client_secret, iss_required, jit, default_role, type = 'saml',"           \
+        "updated_at") ", client_secret, iss_required, jit, default_role, type,"                    \
                       " saml_idp_metadata, saml_group_roles::text, saml_idp_initiated"
 
 static void secret_context(char *ctx, size_t n, const char *conn_id)
@@ -27,7 +27,8 @@ static char *dup_or_null(const PGresult *r, int row, int col)
     return PQgetisnull(r, row, col) ? NULL : strdup(tc_db_val(r, row, col));
 }
 
-/* The OpenID columns of a row (an OpenID connection has them all). */
+/* The OAuth columns of a row (an OpenID connection has them all, the table's shape check says;
+ * a GitHub one no key set). */
 static int row_to_oidc(const PGresult *r, int i, sso_connection_t *c)
 {
     c->client_id = dup_or_null(r, i, 4);
@@ -36,7 +37,8 @@ static int row_to_oidc(const PGresult *r, int i, sso_connection_t *c)
     c->ep.jwks_uri = dup_or_null(r, i, 7);
     c->ep.userinfo_endpoint = dup_or_null(r, i, 8);
     c->ep.iss_required = strcmp(tc_db_val(r, i, 14), "t") == 0;
-    return c->client_id && c->ep.authorization_endpoint && c->ep.token_endpoint && c->ep.jwks_uri &&
+    return c->client_id && c->ep.authorization_endpoint && c->ep.token_endpoint &&
+                   (PQgetisnull(r, i, 7) || c->ep.jwks_uri) &&
                    (PQgetisnull(r, i, 8) || c->ep.userinfo_endpoint)
                ? TC_OK
                : TC_ENOMEM;
@@ -55,7 +57,8 @@ static int row_to_conn(auth_app_t *app, const PGresult *r, int i, bool with_secr
                        sso_connection_t *c)
 {
     memset(c, 0, sizeof *c);
-    bool saml = strcmp(tc_db_val(r, i, 17), "t") == 0;
+    bool saml = strcmp(tc_db_val(r, i, 17), "saml") == 0;
+    c->github = strcmp(tc_db_val(r, i, 17), "github") == 0;
     snprintf(c->id, sizeof c->id, "%s", tc_db_val(r, i, 0));
     snprintf(c->org_id, sizeof c->org_id, "%s", tc_db_val(r, i, 1));
     c->name = strdup(tc_db_val(r, i, 2));
@@ -117,14 +120,14 @@ static int insert_oidc(auth_app_t *app, tc_dbconn_t *c, sso_connection_t *conn, 
                       "INSERT INTO sso_connections (id, org_id, type, name, issuer, client_id,"
                       " client_secret, authorization_endpoint, token_endpoint, jwks_uri,"
                       " userinfo_endpoint, sso_required, iss_required, jit, default_role)"
-                      " VALUES ($1,$2,'oidc',$3,$4,$5,$6,$7,$8,$9,$10,$11::boolean,$12::boolean,"
+                      " VALUES ($1,$2,$15,$3,$4,$5,$6,$7,$8,$9,$10,$11::boolean,$12::boolean,"
                       " $13::boolean, $14)"
                       " RETURNING " TC_DB_TS("created_at") ", " TC_DB_TS("updated_at"),
                       conn->id, conn->org_id, conn->name, conn->issuer, conn->client_id, sealed,
                       conn->ep.authorization_endpoint, conn->ep.token_endpoint, conn->ep.jwks_uri,
                       conn->ep.userinfo_endpoint, conn->sso_required ? "true" : "false",
                       conn->ep.iss_required ? "true" : "false", conn->jit ? "true" : "false",
-                      conn->default_role);
+                      conn->default_role, conn->github ? "github" : "oidc");
     free(sealed);
     return rc;
 }
