@@ -130,10 +130,12 @@ $(BUILD)/gen/integration-hub/connectors.c: $(HUB_CONNECTORS) $(EMBED)
 # Libraries one service alone links: auth's SAML 2.0 service provider is Lasso (and the GLib and
 # libxml2 its API hands back).
 auth_PKGS := lasso glib-2.0 gobject-2.0 libxml-2.0
+# ... and libresolv (libc6), whose TXT lookups prove an org owns an email domain
+auth_LIBS := -lresolv
 
 define service_rules
 $(1)_PKG_CFLAGS := $$(if $$($(1)_PKGS),$$(shell pkg-config --cflags $$($(1)_PKGS) 2>/dev/null))
-$(1)_PKG_LIBS   := $$(if $$($(1)_PKGS),$$(shell pkg-config --libs $$($(1)_PKGS) 2>/dev/null))
+$(1)_PKG_LIBS   := $$(if $$($(1)_PKGS),$$(shell pkg-config --libs $$($(1)_PKGS) 2>/dev/null)) $$($(1)_LIBS)
 $(1)_SRC    := $$(wildcard services/$(1)/src/*.c)
 $(1)_MIGR   := $$(sort $$(wildcard services/$(1)/migrations/*.sql))
 $(1)_OBJ    := $$($(1)_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/$(1)/migrations.o $$($(1)_GEN_OBJ)

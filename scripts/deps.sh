@@ -24,6 +24,8 @@ PACKAGES=(
     curl jq openssl procps psmisc iproute2 kcat oathtool valgrind yamllint argon2
     python3 python3-pytest python3-requests python3-jsonschema python3-yaml python3-aiosmtpd
     python3-psycopg2 python3-cryptography
+    # a real DNS server for auth's domain-ownership tests (dnsmasq-base: no system service)
+    dnsmasq-base
     nodejs npm
     # `make models` (ml-inference): fastText trains the classifier, numpy converts embeddings,
     # Reuters-21578 articles (r-cran-tm) evaluate the summarizer, iso-codes name countries

@@ -581,6 +581,11 @@ build_env() {
     if [[ $svc == auth ]]; then
         # single sign-on: identity providers send logins back through the gateway
         env_set AUTH_PUBLIC_URL "http://127.0.0.1:$(api_port gateway)"
+        # the test suites' DNS server (dnsmasq, started by the domain-ownership tests) answers
+        # auth's TXT lookups; a developer's stack uses the machine's resolvers
+        if [[ $ENV_SUFFIX == test ]]; then
+            env_set AUTH_DNS_SERVER "127.0.0.1:$((PORT_BASE + 900))"
+        fi
         # The dev key, so auth can publish it in its JWKS and tokens from scripts/dev-token
         # verify at every service once auth serves the key set.
         env_set JWT_DEV_KEY_FILE "$JWT_DIR/dev-key.pem"

@@ -1,5 +1,6 @@
 /* The auth service's configuration and start-up wiring. */
 #include "auth_app.h"
+#include "dns_txt.h"
 #include "saml_sp.h"
 #include "passwords.h"
 #include "signer.h"
@@ -91,6 +92,11 @@ static void read_sso(auth_app_t *app, tc_config_t *cfg)
     cfg_int(cfg, "AUTH_SSO_CLOCK_SKEW_SECONDS", 60, 0, 600, &app->sso_skew_s);
     cfg_int(cfg, "AUTH_SSO_MAX_CONNECTIONS", 10, 1, 100, &app->sso_max_connections);
     cfg_int(cfg, "AUTH_SAML_MAX_ASSERTION_AGE_SECONDS", 3600, 60, 86400, &app->saml_max_age_s);
+    /* proofs of domain ownership: the system's resolvers unless one is named */
+    app->dns.server = tc_config_opt(cfg, "AUTH_DNS_SERVER");
+    if (app->dns.server && !dns_server_valid(app->dns.server))
+        tc_config_fail(cfg, "AUTH_DNS_SERVER", "must be an IPv4 address, with :port if not 53");
+    cfg_int(cfg, "AUTH_DNS_TIMEOUT_MS", 2000, 100, 10000, &app->dns.timeout_ms);
 }
 
 void auth_app_config(auth_app_t *app, tc_config_t *cfg)

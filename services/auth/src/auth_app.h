@@ -5,6 +5,7 @@
 #ifndef AUTH_APP_H
 #define AUTH_APP_H
 
+#include "dns_txt.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -70,6 +71,7 @@ typedef struct {
     int sso_max_connections; /* per org */
     int saml_max_age_s;      /* a SAML assertion valid longer than this is refused */
     bool saml_ready;         /* Lasso initialised (saml_sp_init) */
+    dns_conf_t dns;          /* TXT lookups that prove an org owns an email domain */
 
     auth_client_t clients[AUTH_MAX_CLIENTS];
     int nclients;

@@ -79,6 +79,12 @@ void h_sso_start(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_sso_callback(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_sso_token(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_saml_metadata(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_sso_domains_create(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_sso_domains_list(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_sso_domains_verify(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_sso_domains_update(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_sso_domains_delete(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_sso_discover(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_saml_acs(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_keys_rotate(tc_req_t *req, tc_resp_t *resp, void *ud);
 

@@ -13,6 +13,7 @@
  *   store_apikeys.c   API keys
  *   store_signing.c   signing keys; housekeeping of expired rows
  *   store_sso.c       single sign-on connections, logins in flight, one-time grants
+ *   store_domains.c   email domains an org proved it owns, and the connection each routes to
  */
 #ifndef AUTH_STORE_H
 #define AUTH_STORE_H
@@ -24,6 +25,7 @@
 #include "apikey_model.h"
 #include "auth_app.h"
 #include "session_model.h"
+#include "domain_model.h"
 #include "saml_model.h"
 #include "sso_model.h"
 #include "tc/tc_db.h"
@@ -275,6 +277,33 @@ int store_sso_grant_insert(tc_dbconn_t *c, const char *code_hash, const store_ss
                            int ttl_s);
 /* Uses a grant up: TC_ENOTFOUND when unknown, used or expired. */
 int store_sso_grant_take(tc_dbconn_t *c, const char *code_hash, store_sso_grant_t *out);
+/* An email domain of single sign-on (store_domains.c). */
+typedef struct {
+    char org_id[AUTH_ID_LEN];
+    char domain[DOMAIN_MAX];
+    char token[AUTH_SECRET_LEN];
+    char connection_id[AUTH_ID_LEN]; /* "" when it routes nowhere */
+    bool verified;
+    char created_at[32], verified_at[32]; /* verified_at "" until verified */
+} store_domain_t;
+
+/* TC_ECONFLICT when the org already claimed it. conn_id may be NULL. */
+int store_domain_insert(tc_dbconn_t *c, const char *org_id, const char *domain, const char *token,
+                        const char *conn_id, store_domain_t *out);
+/* The org's domains, counted under the org's lock (creations serialise). */
+int store_domain_count(tc_dbconn_t *c, const char *org_id, int *n);
+int store_domain_get(tc_dbconn_t *c, const char *org_id, const char *domain, store_domain_t *out);
+int store_domain_list(tc_dbconn_t *c, const char *org_id, store_domain_t **out, int *n);
+/* Routes the domain to conn_id (NULL: nowhere). */
+int store_domain_route(tc_dbconn_t *c, const char *org_id, const char *domain, const char *conn_id,
+                       store_domain_t *out);
+/* Marks it verified (kept the first time): TC_ECONFLICT when another org has it verified. */
+int store_domain_verified(tc_dbconn_t *c, const char *org_id, const char *domain,
+                          store_domain_t *out);
+int store_domain_delete(tc_dbconn_t *c, const char *org_id, const char *domain);
+/* The enabled connection a verified domain routes to: TC_ENOTFOUND when none. */
+int store_domain_connection(tc_dbconn_t *c, const char *domain, char conn_id[AUTH_ID_LEN]);
+
 /* Records a SAML assertion's use until `until` (epoch seconds): *fresh false when it was used
  * before (a replay). */
 int store_saml_assertion_use(tc_dbconn_t *c, const char *conn_id, const char *assertion_id,
