@@ -25,8 +25,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define SCIM_TOKEN_LEN   64
-#define GROUP_MEMBER_MAX 1000
+#define SCIM_TOKEN_LEN    64
+#define GROUP_MEMBER_PAGE 1000 /* members read at once */
 
 /* ------------------------------------------------------------------ answers */
 
@@ -473,19 +473,37 @@ cleanup:
 
 /* ------------------------------------------------------------------ groups (the roles) */
 
+/* A role's group: every member, read a page at a time (a group is as large as the org), or
+ * none when the request excludes them. */
 static cJSON *group_resource(user_app_t *app, tc_dbconn_t *c, const char *org, const char *role,
-                             int *rc)
+                             bool with_members, int *rc)
 {
-    user_t *members = NULL;
-    int n = 0;
-    long total = 0;
-    store_scim_query_t q = {.role = role, .offset = 0, .limit = GROUP_MEMBER_MAX};
-    *rc = store_user_scim_list(app, c, org, &q, &members, &n, &total);
-    cJSON *j = *rc == TC_OK ? scim_group_json(role, members, n, app->scim_base) : NULL;
-    if (*rc == TC_OK && !j)
-        *rc = TC_ENOMEM;
-    store_users_free(members, n);
+    cJSON *j = scim_group_json(role, NULL, 0, app->scim_base, with_members);
+    *rc = j ? TC_OK : TC_ENOMEM;
+    for (int offset = 0; *rc == TC_OK && with_members;) {
+        user_t *members = NULL;
+        int n = 0;
+        long total = 0;
+        store_scim_query_t q = {.role = role, .offset = offset, .limit = GROUP_MEMBER_PAGE};
+        *rc = store_user_scim_list(app, c, org, &q, &members, &n, &total);
+        if (*rc == TC_OK)
+            *rc = scim_group_add_members(j, members, n, app->scim_base);
+        store_users_free(members, n);
+        offset += n;
+        if (n < GROUP_MEMBER_PAGE)
+            break;
+    }
+    if (*rc != TC_OK) {
+        cJSON_Delete(j);
+        j = NULL;
+    }
     return j;
+}
+
+static bool wants_members(tc_req_t *req)
+{
+    return scim_wants_members(tc_req_query(req, "attributes"),
+                              tc_req_query(req, "excludedAttributes"));
 }
 
 void h_scim_groups_list(tc_req_t *req, tc_resp_t *resp, void *ud)
@@ -520,7 +538,7 @@ void h_scim_groups_list(tc_req_t *req, tc_resp_t *resp, void *ud)
             continue;
         if (++matched < start || cJSON_GetArraySize(list) >= count)
             continue;
-        cJSON *g = group_resource(app, c, actor.org, role, &rc);
+        cJSON *g = group_resource(app, c, actor.org, role, wants_members(req), &rc);
         if (g && !cJSON_AddItemToArray(list, g)) {
             cJSON_Delete(g);
             rc = TC_ENOMEM;
@@ -549,7 +567,7 @@ void h_scim_groups_get(tc_req_t *req, tc_resp_t *resp, void *ud)
         return;
     }
     tc_dbconn_t *c = tc_db_acquire(app->db);
-    cJSON *g = c ? group_resource(app, c, actor.org, role, &rc) : NULL;
+    cJSON *g = c ? group_resource(app, c, actor.org, role, wants_members(req), &rc) : NULL;
     if (c)
         tc_db_release(app->db, c);
     else
@@ -610,11 +628,11 @@ static int drop_unlisted(user_app_t *app, tc_dbconn_t *tx, const tc_principal_t 
         user_t *members = NULL;
         int n = 0;
         long total = 0;
-        store_scim_query_t q = {.role = role, .offset = kept, .limit = GROUP_MEMBER_MAX};
+        store_scim_query_t q = {.role = role, .offset = kept, .limit = GROUP_MEMBER_PAGE};
         rc = store_user_scim_list(app, tx, actor->org, &q, &members, &n, &total);
         if (rc != TC_OK)
             scim_fail(resp, rc);
-        more = rc == TC_OK && n == GROUP_MEMBER_MAX;
+        more = rc == TC_OK && n == GROUP_MEMBER_PAGE;
         for (int i = 0; rc == TC_OK && i < n; i++) {
             if (listed(ops, members[i].id))
                 kept++;
@@ -689,7 +707,7 @@ static void change_group(tc_req_t *req, tc_resp_t *resp, user_app_t *app, bool p
         scim_fail(resp, rc);
     if (rc == TC_OK)
         rc = apply_members(app, tx, &actor, role, ops, resp);
-    cJSON *g = rc == TC_OK && put ? group_resource(app, tx, actor.org, role, &rc) : NULL;
+    cJSON *g = rc == TC_OK && put ? group_resource(app, tx, actor.org, role, true, &rc) : NULL;
     if (rc == TC_OK)
         rc = tc_db_commit(tx);
     if (rc != TC_OK && tc_resp_status(resp) == 0)

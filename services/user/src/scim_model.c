@@ -503,37 +503,72 @@ const char *scim_group_role(const char *group_id)
     return NULL;
 }
 
-cJSON *scim_group_json(const char *role, const user_t *members, int n, const char *base)
+int scim_group_add_members(cJSON *group, const user_t *members, int n, const char *base)
+{
+    cJSON *arr = cJSON_GetObjectItemCaseSensitive(group, "members");
+    if (!cJSON_IsArray(arr))
+        return TC_EINVAL;
+    for (int i = 0; i < n; i++) {
+        char ref[512];
+        snprintf(ref, sizeof ref, "%s/Users/%s", base, members[i].id);
+        cJSON *m = cJSON_CreateObject();
+        if (!m || !cJSON_AddStringToObject(m, "value", members[i].id) ||
+            !cJSON_AddStringToObject(m, "display", members[i].email) ||
+            !cJSON_AddStringToObject(m, "$ref", ref) || !cJSON_AddItemToArray(arr, m)) {
+            cJSON_Delete(m);
+            return TC_ENOMEM;
+        }
+    }
+    return TC_OK;
+}
+
+cJSON *scim_group_json(const char *role, const user_t *members, int n, const char *base,
+                       bool with_members)
 {
     char id[32], location[512];
     snprintf(id, sizeof id, "role_%s", role);
     snprintf(location, sizeof location, "%s/Groups/%s", base, id);
     cJSON *j = cJSON_CreateObject();
-    cJSON *arr = cJSON_CreateArray();
     cJSON *meta =
         meta_json("Group", "1970-01-01T00:00:00.000Z", "1970-01-01T00:00:00.000Z", location, 0);
-    bool ok = j && arr && meta;
-    for (int i = 0; ok && i < n; i++) {
-        char ref[512];
-        snprintf(ref, sizeof ref, "%s/Users/%s", base, members[i].id);
-        cJSON *m = cJSON_CreateObject();
-        ok = m && cJSON_AddStringToObject(m, "value", members[i].id) &&
-             cJSON_AddStringToObject(m, "display", members[i].email) &&
-             cJSON_AddStringToObject(m, "$ref", ref) && cJSON_AddItemToArray(arr, m);
-        if (!ok)
-            cJSON_Delete(m);
-    }
-    ok = ok && add_schemas(j, SCIM_GROUP_SCHEMA) && cJSON_AddStringToObject(j, "id", id) &&
-         cJSON_AddStringToObject(j, "displayName", role) &&
-         cJSON_AddItemToObject(j, "members", arr) && cJSON_AddItemToObject(j, "meta", meta);
+    bool ok = j && meta && add_schemas(j, SCIM_GROUP_SCHEMA) &&
+              cJSON_AddStringToObject(j, "id", id) &&
+              cJSON_AddStringToObject(j, "displayName", role) &&
+              (!with_members || cJSON_AddArrayToObject(j, "members")) &&
+              cJSON_AddItemToObject(j, "meta", meta);
+    if (!ok && !cJSON_GetObjectItemCaseSensitive(j, "meta"))
+        cJSON_Delete(meta);
+    if (ok && with_members)
+        ok = scim_group_add_members(j, members, n, base) == TC_OK;
     if (ok)
         return j;
-    if (!cJSON_GetObjectItemCaseSensitive(j, "members"))
-        cJSON_Delete(arr);
-    if (!cJSON_GetObjectItemCaseSensitive(j, "meta"))
-        cJSON_Delete(meta);
     cJSON_Delete(j);
     return NULL;
+}
+
+bool scim_wants_members(const char *attributes, const char *excluded)
+{
+    return (!attributes || scim_names_attribute(attributes, "members")) &&
+           !(excluded && scim_names_attribute(excluded, "members"));
+}
+
+bool scim_names_attribute(const char *list, const char *name)
+{
+    size_t nl = strlen(name);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ",");
+        size_t end = len;
+        while (end && p[end - 1] == ' ')
+            end--;
+        /* "members", or the fully qualified urn:…:Group:members */
+        if (end >= nl && strncasecmp(p + end - nl, name, nl) == 0 &&
+            (end == nl || p[end - nl - 1] == ':'))
+            return true;
+        p += len;
+    }
+    return false;
 }
 
 static bool copy_id(char (*list)[USER_ID_LEN], int *n, const char *id)

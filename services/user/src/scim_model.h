@@ -95,8 +95,18 @@ extern const char *const scim_group_roles[]; /* admin, editor, viewer */
 
 /* "role_admin" → "admin"; NULL for anything else. */
 const char *scim_group_role(const char *group_id);
-/* The Group resource of a role with its members (an array of user_t, those of that role). */
-cJSON *scim_group_json(const char *role, const user_t *members, int n, const char *base);
+/* The Group resource of a role with its members (an array of user_t, those of that role), or
+ * without the members attribute at all (with_members false: excluded by the request). */
+cJSON *scim_group_json(const char *role, const user_t *members, int n, const char *base,
+                       bool with_members);
+/* More members appended to a group resource made with its members (a role's next page). */
+int scim_group_add_members(cJSON *group, const user_t *members, int n, const char *base);
+
+/* Does the request want a group's members (RFC 7644 §3.4.2.5): `attributes` absent or naming
+ * members, and `excludedAttributes` not naming them? Both are comma-separated lists, names
+ * short or fully qualified, any case. Identity providers ask without them for large groups. */
+bool scim_wants_members(const char *attributes, const char *excluded);
+bool scim_names_attribute(const char *list, const char *name);
 
 #define SCIM_GROUP_MAX_MEMBERS 100
 

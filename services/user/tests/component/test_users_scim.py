@@ -3,6 +3,7 @@ sequences Okta's and Microsoft Entra ID's SCIM validators document (create, get 
 `userName eq` filter, patch active=false, replace, groups, delete) — through the gateway, each
 answer checked against proto/openapi/user.yaml and its events against proto/events."""
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -266,6 +267,38 @@ def test_groups_are_the_roles_and_membership_gives_the_role(stack, scim):
     assert r.status_code == 200 and [m["value"] for m in r.json()["members"]] == [b["id"]]
     assert platform_user(stack, scim.org, a["id"])["role"] == "viewer"
     assert platform_user(stack, scim.org, b["id"])["role"] == "admin"
+
+
+def test_a_group_lists_every_member_or_none_when_asked(stack, scim):
+    """A role's group is as large as the org: more than a page of members (1,000) are all
+    listed, and identity providers that ask without them (Entra ID's
+    excludedAttributes=members, an `attributes` list without members) get none."""
+    svc, tag = stack.service_token(), secrets.token_hex(4)
+
+    def provision(i):
+        r = stack.call("POST", "user", f"/internal/v1/orgs/{scim.org.id}/members", token=svc,
+                       json_body={"email": f"big-{tag}-{i}@example.com", "name": "Big Group",
+                                  "role": "editor"})
+        assert r.status_code in (200, 201), r.text
+        return r.json()["id"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = set(pool.map(provision, range(1005)))
+    g = scim("GET", "/Groups/role_editor")
+    assert g.status_code == 200, g.text
+    listed = [m["value"] for m in g.json()["members"]]
+    assert len(listed) == len(set(listed)) == 1005 and set(listed) == ids
+    for query in ("excludedAttributes=members", "excludedAttributes=displayName,MEMBERS",
+                  "excludedAttributes=urn:ietf:params:scim:schemas:core:2.0:Group:members",
+                  "attributes=displayName"):
+        r = scim("GET", f"/Groups/role_editor?{query}")
+        assert r.status_code == 200 and "members" not in r.json(), (query, r.text[:200])
+        assert r.json()["displayName"] == "editor"
+    r = scim("GET", "/Groups?excludedAttributes=members&filter=displayName%20eq%20%22editor%22")
+    assert [x["id"] for x in r.json()["Resources"]] == ["role_editor"]
+    assert "members" not in r.json()["Resources"][0]
+    r = scim("GET", "/Groups/role_editor?attributes=members")
+    assert len(r.json()["members"]) == 1005
 
 
 def test_no_other_group_is_created_or_deleted(scim):

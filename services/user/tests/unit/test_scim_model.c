@@ -262,11 +262,18 @@ Test(scim_model, groups_are_the_roles)
     cr_assert_null(scim_group_role("role_owner"), "owners are not a SCIM group");
     cr_assert_null(scim_group_role("admin"));
     user_t m = member("Ann", "active");
-    cJSON *g = scim_group_json("editor", &m, 1, BASE);
+    cJSON *g = scim_group_json("editor", &m, 1, BASE, true);
     cr_assert_str_eq(tc_json_get_str(g, "id"), "role_editor");
     cr_assert_str_eq(tc_json_get_str(g, "displayName"), "editor");
     const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItem(g, "members"), 0);
     cr_assert_str_eq(tc_json_get_str(first, "value"), "usr_01");
+    /* the next page of members appends */
+    cr_assert_eq(scim_group_add_members(g, &m, 1, BASE), TC_OK);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(g, "members")), 2);
+    cJSON_Delete(g);
+    g = scim_group_json("editor", &m, 1, BASE, false);
+    cr_assert_null(cJSON_GetObjectItem(g, "members"), "left out when the request excludes them");
+    cr_assert_eq(scim_group_add_members(g, &m, 1, BASE), TC_EINVAL);
     cJSON_Delete(g);
     user_clear(&m);
 }
@@ -324,4 +331,17 @@ Test(scim_model, errors_lists_and_documents)
         cr_assert_not_null(docs[i], "document %zu", i);
         cJSON_Delete(docs[i]);
     }
+}
+
+Test(scim_model, a_request_may_leave_a_groups_members_out)
+{
+    cr_assert(scim_wants_members(NULL, NULL));
+    cr_assert(scim_wants_members("members", NULL));
+    cr_assert(scim_wants_members("displayName, members", "externalId"));
+    cr_assert_not(scim_wants_members(NULL, "members"));
+    cr_assert_not(scim_wants_members(NULL, "displayName,Members"));
+    cr_assert_not(scim_wants_members(NULL, "urn:ietf:params:scim:schemas:core:2.0:Group:members"));
+    cr_assert_not(scim_wants_members("displayName", NULL));
+    cr_assert_not(scim_wants_members("members", "members"), "excluded wins");
+    cr_assert(scim_wants_members(NULL, "nonmembers"), "a name, not a suffix");
 }
