@@ -11,6 +11,8 @@ ALTER TABLE sso_connections
     ALTER COLUMN token_endpoint DROP NOT NULL,
     ALTER COLUMN jwks_uri DROP NOT NULL,
     ADD COLUMN saml_idp_metadata text,
+    -- where the metadata was fetched from, when the admin gave its URL (fetched again on request)
+    ADD COLUMN saml_metadata_url text,
     -- groups named in the assertion → the role a member provisioned at first sign-in gets
     ADD COLUMN saml_group_roles jsonb NOT NULL DEFAULT '{}',
     -- unsolicited (IdP-initiated) responses are accepted: off unless the admin turns it on

@@ -125,7 +125,8 @@ static const char *const provisioned_roles[] = {"viewer", "editor", "admin", NUL
 
 /* The fields of one protocol, refused on a connection of the other. */
 static const char *const oidc_fields[] = {"issuer", "client_id", "client_secret", NULL};
-static const char *const saml_fields[] = {"idp_metadata", "group_roles", "idp_initiated", NULL};
+static const char *const saml_fields[] = {"idp_metadata", "idp_metadata_url", "group_roles",
+                                          "idp_initiated", NULL};
 
 static void refuse_fields(tc_jv_t *jv, const cJSON *b, const char *const *fields, const char *why)
 {
@@ -164,6 +165,31 @@ static char *read_idp_metadata(tc_resp_t *resp, const char *metadata)
     return NULL;
 }
 
+/* The metadata document at url (malloc'd), fetched like every call to a provider (tc_egress:
+ * public addresses unless AUTH_SSO_ALLOW_PRIVATE, AUTH_SSO_TIMEOUT_MS). NULL when answered. */
+static char *fetch_metadata(auth_app_t *app, tc_resp_t *resp, const char *url)
+{
+    char err[256] = "", *doc = NULL;
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    if (!sso_url_ok(url, app->sso_allow_private)) {
+        tc_jv_error(&jv, "idp_metadata_url",
+                    "must be an https URL without credentials or fragment");
+        tc_resp_invalid(resp, &jv);
+        return NULL;
+    }
+    int rc = sso_get_document(app, url, &doc, err, sizeof err);
+    if (rc == TC_OK)
+        return doc;
+    if (rc == TC_ENOMEM) {
+        tc_resp_fail(resp, rc);
+        return NULL;
+    }
+    tc_jv_error(&jv, "idp_metadata_url", "the metadata could not be read: %s", err);
+    tc_resp_invalid(resp, &jv);
+    return NULL;
+}
+
 /* The protocol's own fields of a new connection into c (the OpenID endpoints are discovered
  * later, the SAML metadata read later: both need no transaction). A GitHub connection's issuer
  * is its host: github.com unless a GitHub Enterprise Server is named. */
@@ -171,7 +197,12 @@ static void create_fields(tc_jv_t *jv, const cJSON *b, sso_connection_t *c)
 {
     if (c->saml) {
         refuse_fields(jv, b, oidc_fields, "is not a field of SAML connections");
-        const char *md = tc_jv_str(jv, b, "idp_metadata", TC_JV_REQUIRED, 1, 60000);
+        const char *md = tc_jv_str(jv, b, "idp_metadata", TC_JV_OPTIONAL, 1, 60000);
+        const char *url = tc_jv_str(jv, b, "idp_metadata_url", TC_JV_OPTIONAL, 1, 2048);
+        if (!md == !url)
+            tc_jv_error(jv, "idp_metadata", "give the metadata document or its URL (one of them)");
+        if (url && !(c->saml_metadata_url = strdup(url)))
+            tc_jv_error(jv, "idp_metadata_url", "out of memory");
         c->idp_initiated = tc_jv_bool(jv, b, "idp_initiated", TC_JV_OPTIONAL, false);
         read_group_roles(jv, b, &c->group_roles);
         if (md && !(c->saml_metadata = strdup(md)))
@@ -209,16 +240,28 @@ static bool learn_provider(auth_app_t *app, tc_resp_t *resp, sso_connection_t *c
     }
     if (!c->saml)
         return discover(app, resp, c);
+    if (c->saml_metadata_url &&
+        !(c->saml_metadata = fetch_metadata(app, resp, c->saml_metadata_url)))
+        return false;
     c->issuer = read_idp_metadata(resp, c->saml_metadata);
     return c->issuer != NULL;
 }
 
 void h_sso_connections_create(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
-    static const char *const allowed[] = {
-        "type",         "name",        "issuer",        "client_id",    "client_secret",
-        "idp_metadata", "group_roles", "idp_initiated", "sso_required", "jit_provisioning",
-        "default_role", NULL};
+    static const char *const allowed[] = {"type",
+                                          "name",
+                                          "issuer",
+                                          "client_id",
+                                          "client_secret",
+                                          "idp_metadata",
+                                          "group_roles",
+                                          "idp_initiated",
+                                          "sso_required",
+                                          "jit_provisioning",
+                                          "default_role",
+                                          "idp_metadata_url",
+                                          NULL};
     static const char *const types[] = {"oidc", "saml", "github", NULL};
     auth_app_t *app = ud;
     if (!require_person(req, resp))
@@ -353,23 +396,20 @@ void h_sso_connections_get(tc_req_t *req, tc_resp_t *resp, void *ud)
  * connection's identity: another provider is another connection. */
 static bool patch_validate(tc_jv_t *jv, const cJSON *b)
 {
-    static const char *const allowed[] = {"name",
-                                          "client_id",
-                                          "client_secret",
-                                          "sso_required",
-                                          "enabled",
-                                          "jit_provisioning",
-                                          "default_role",
-                                          "idp_metadata",
-                                          "group_roles",
-                                          "idp_initiated",
-                                          NULL};
+    static const char *const allowed[] = {"name",         "client_id",        "client_secret",
+                                          "sso_required", "enabled",          "jit_provisioning",
+                                          "default_role", "idp_metadata_url", "idp_metadata",
+                                          "group_roles",  "idp_initiated",    NULL};
     cJSON *roles = NULL;
     tc_jv_no_unknown(jv, b, allowed);
     tc_jv_str(jv, b, "name", TC_JV_OPTIONAL, 1, 200);
     tc_jv_str(jv, b, "client_id", TC_JV_OPTIONAL, 1, 255);
     tc_jv_str(jv, b, "client_secret", TC_JV_OPTIONAL, 1, 1024);
     tc_jv_str(jv, b, "idp_metadata", TC_JV_OPTIONAL, 1, 60000);
+    tc_jv_str(jv, b, "idp_metadata_url", TC_JV_OPTIONAL, 1, 2048);
+    if (cJSON_GetObjectItemCaseSensitive(b, "idp_metadata") &&
+        cJSON_GetObjectItemCaseSensitive(b, "idp_metadata_url"))
+        tc_jv_error(jv, "idp_metadata", "give the metadata document or its URL (one of them)");
     tc_jv_bool(jv, b, "sso_required", TC_JV_OPTIONAL, false);
     tc_jv_bool(jv, b, "enabled", TC_JV_OPTIONAL, true);
     tc_jv_bool(jv, b, "jit_provisioning", TC_JV_OPTIONAL, false);
@@ -412,9 +452,10 @@ static int replace_str(char **dst, const char *value)
 
 /* New metadata for a SAML connection: it must name the same identity provider. false when
  * answered. */
-static bool patch_metadata(tc_resp_t *resp, const cJSON *b, sso_connection_t *c)
+static bool patch_metadata(tc_resp_t *resp, const cJSON *b, const char *fetched,
+                           sso_connection_t *c)
 {
-    const char *md = tc_json_get_str(b, "idp_metadata");
+    const char *md = fetched ? fetched : tc_json_get_str(b, "idp_metadata");
     if (!md)
         return true;
     char *entity_id = read_idp_metadata(resp, md);
@@ -431,10 +472,16 @@ static bool patch_metadata(tc_resp_t *resp, const cJSON *b, sso_connection_t *c)
         tc_resp_invalid(resp, &jv);
         return false;
     }
-    if (replace_str(&c->saml_metadata, md) != TC_OK) {
+    /* a pasted document replaces a URL; a URL is kept to be fetched again */
+    const char *url = fetched ? tc_json_get_str(b, "idp_metadata_url") : NULL;
+    char *url_copy = url ? strdup(url) : NULL;
+    if (replace_str(&c->saml_metadata, md) != TC_OK || (url && !url_copy)) {
+        free(url_copy);
         tc_resp_fail(resp, TC_ENOMEM);
         return false;
     }
+    free(c->saml_metadata_url);
+    c->saml_metadata_url = url_copy;
     return true;
 }
 
@@ -490,15 +537,24 @@ void h_sso_connections_update(tc_req_t *req, tc_resp_t *resp, void *ud)
     tc_jv_free(&jv);
     sso_connection_t c = {0};
     cJSON *before = NULL, *after = NULL;
-    tc_dbconn_t *tx = begin_change(app, p, resp);
-    if (!tx)
+    /* a metadata URL is fetched before the transaction: no network call holds the row */
+    const char *url = tc_json_get_str(b, "idp_metadata_url");
+    char *fetched = url ? fetch_metadata(app, resp, url) : NULL;
+    if (url && !fetched)
         return;
-    int rc = store_sso_get(app, tx, id, p->org, true, true, &c);
-    if (rc == TC_OK && (!patch_fits_type(resp, b, &c) || !patch_metadata(resp, b, &c))) {
-        tc_tx_abort(app->db, tx);
-        sso_connection_clear(&c);
+    tc_dbconn_t *tx = begin_change(app, p, resp);
+    if (!tx) {
+        free(fetched);
         return;
     }
+    int rc = store_sso_get(app, tx, id, p->org, true, true, &c);
+    if (rc == TC_OK && (!patch_fits_type(resp, b, &c) || !patch_metadata(resp, b, fetched, &c))) {
+        tc_tx_abort(app->db, tx);
+        sso_connection_clear(&c);
+        free(fetched);
+        return;
+    }
+    free(fetched);
     if (rc == TC_OK && !(before = conn_json(app, &c)))
         rc = TC_ENOMEM;
     if (rc == TC_OK)

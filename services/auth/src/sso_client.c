@@ -83,6 +83,32 @@ int sso_get_json_array(auth_app_t *app, const char *url, const char *bearer, cJS
     return get_json(app, url, bearer, true, out, NULL, err, errlen);
 }
 
+int sso_get_document(auth_app_t *app, const char *url, char **text, char *err, size_t errlen)
+{
+    tc_egress_opts_t o = egress_opts(app);
+    const char *headers[] = {"Accept: application/samlmetadata+xml, application/xml, text/xml",
+                             NULL};
+    tc_egress_req_t req = {
+        .method = "GET", .url = url, .headers = headers, .timeout_ms = app->sso_timeout_ms};
+    tc_egress_resp_t r;
+    *text = NULL;
+    int rc = tc_egress_do(&o, &req, &r);
+    if (rc != TC_OK) {
+        snprintf(err, errlen, "%s", r.error);
+    } else if (r.status != 200) {
+        snprintf(err, errlen, "the provider answered HTTP %ld", r.status);
+        rc = TC_EINVAL;
+    } else if (!r.body || memchr(r.body, '\0', r.body_len)) {
+        snprintf(err, errlen, "the provider's answer is not a text document");
+        rc = TC_EINVAL;
+    } else {
+        *text = r.body; /* handed over (NUL-terminated by tc_egress) */
+        r.body = NULL;
+    }
+    tc_egress_resp_free(&r);
+    return rc;
+}
+
 /* "Authorization: Basic base64(urlencode(id):urlencode(secret))" (RFC 6749 §2.3.1). */
 static char *basic_header(const char *id, const char *secret)
 {

@@ -17,6 +17,9 @@
 int sso_get_json(auth_app_t *app, const char *url, const char *bearer, cJSON **out, char **text,
                  char *err, size_t errlen);
 
+/* GET url, a 200 text answer (a SAML metadata document): TC_OK and *text (malloc'd). */
+int sso_get_document(auth_app_t *app, const char *url, char **text, char *err, size_t errlen);
+
 /* The same for an answer that is a JSON array (GitHub's /user/emails). */
 int sso_get_json_array(auth_app_t *app, const char *url, const char *bearer, cJSON **out, char *err,
                        size_t errlen);

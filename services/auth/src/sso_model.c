@@ -291,6 +291,7 @@ void sso_connection_clear(sso_connection_t *c)
     }
     sso_endpoints_clear(&c->ep);
     free(c->saml_metadata);
+    free(c->saml_metadata_url);
     cJSON_Delete(c->group_roles);
     memset(c, 0, sizeof *c);
 }
@@ -334,6 +335,9 @@ static bool add_saml(cJSON *j, const sso_connection_t *c, const char *saml_base)
               cJSON_AddStringToObject(j, "sp_metadata_url", md) &&
               cJSON_AddStringToObject(j, "acs_url", acs) &&
               cJSON_AddBoolToObject(j, "idp_initiated", c->idp_initiated) &&
+              (c->saml_metadata_url
+                   ? cJSON_AddStringToObject(j, "idp_metadata_url", c->saml_metadata_url) != NULL
+                   : cJSON_AddNullToObject(j, "idp_metadata_url") != NULL) &&
               cJSON_AddItemToObject(j, "group_roles", roles);
     if (!ok && roles && !cJSON_GetObjectItemCaseSensitive(j, "group_roles"))
         cJSON_Delete(roles);

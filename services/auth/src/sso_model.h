@@ -112,12 +112,13 @@ typedef struct {
     bool jit;              /* unknown verified emails become members at their first sign-in */
     char default_role[16]; /* their role: viewer, editor or admin */
     char created_at[32], updated_at[32];
-    bool saml;           /* type "saml": issuer is the IdP's entity id; no client, no ep */
-    bool github;         /* type "github": issuer is the GitHub host; no key set, and
-                            ep.userinfo_endpoint is the REST API's /user */
-    char *saml_metadata; /* the identity provider's metadata document (saml) */
-    cJSON *group_roles;  /* saml: {"group": role} for members provisioned at first sign-in */
-    bool idp_initiated;  /* saml: unsolicited responses accepted */
+    bool saml;               /* type "saml": issuer is the IdP's entity id; no client, no ep */
+    bool github;             /* type "github": issuer is the GitHub host; no key set, and
+                                ep.userinfo_endpoint is the REST API's /user */
+    char *saml_metadata;     /* the identity provider's metadata document (saml) */
+    char *saml_metadata_url; /* saml: where it was fetched from; NULL when pasted */
+    cJSON *group_roles;      /* saml: {"group": role} for members provisioned at first sign-in */
+    bool idp_initiated;      /* saml: unsolicited responses accepted */
 } sso_connection_t;
 
 void sso_connection_clear(sso_connection_t *c);

@@ -15,7 +15,8 @@
     "id, org_id, name, issuer, client_id, authorization_endpoint, token_endpoint, jwks_uri,"       \
     " userinfo_endpoint, sso_required, enabled, " TC_DB_TS("created_at") ", " TC_DB_TS(            \
         "updated_at") ", client_secret, iss_required, jit, default_role, type,"                    \
-                      " saml_idp_metadata, saml_group_roles::text, saml_idp_initiated"
+                      " saml_idp_metadata, saml_group_roles::text, saml_idp_initiated,"            \
+                      " saml_metadata_url"
 
 static void secret_context(char *ctx, size_t n, const char *conn_id)
 {
@@ -50,7 +51,10 @@ static int row_to_saml(const PGresult *r, int i, sso_connection_t *c)
     c->saml_metadata = dup_or_null(r, i, 18);
     c->group_roles = cJSON_Parse(tc_db_val(r, i, 19));
     c->idp_initiated = strcmp(tc_db_val(r, i, 20), "t") == 0;
-    return c->saml_metadata && c->group_roles ? TC_OK : TC_ENOMEM;
+    c->saml_metadata_url = dup_or_null(r, i, 21);
+    return c->saml_metadata && c->group_roles && (PQgetisnull(r, i, 21) || c->saml_metadata_url)
+               ? TC_OK
+               : TC_ENOMEM;
 }
 
 static int row_to_conn(auth_app_t *app, const PGresult *r, int i, bool with_secret,
@@ -99,14 +103,14 @@ static int insert_saml(tc_dbconn_t *c, sso_connection_t *conn, PGresult **r)
     int rc = tc_db_qp(c, r, "sso_insert_saml",
                       "INSERT INTO sso_connections (id, org_id, type, name, issuer, sso_required,"
                       " jit, default_role, saml_idp_metadata, saml_group_roles,"
-                      " saml_idp_initiated)"
+                      " saml_idp_initiated, saml_metadata_url)"
                       " VALUES ($1,$2,'saml',$3,$4,$5::boolean,$6::boolean,$7,$8,$9::jsonb,"
-                      " $10::boolean)"
+                      " $10::boolean, $11)"
                       " RETURNING " TC_DB_TS("created_at") ", " TC_DB_TS("updated_at"),
                       conn->id, conn->org_id, conn->name, conn->issuer,
                       conn->sso_required ? "true" : "false", conn->jit ? "true" : "false",
                       conn->default_role, conn->saml_metadata, roles,
-                      conn->idp_initiated ? "true" : "false");
+                      conn->idp_initiated ? "true" : "false", conn->saml_metadata_url);
     free(roles);
     return rc;
 }
@@ -223,12 +227,12 @@ int store_sso_update(auth_app_t *app, tc_dbconn_t *c, sso_connection_t *conn)
                       " sso_required=$5::boolean, enabled=$6::boolean, jit=$7::boolean,"
                       " default_role=$8, saml_idp_metadata=$9,"
                       " saml_group_roles=coalesce($10::jsonb, '{}'),"
-                      " saml_idp_initiated=$11::boolean, updated_at=now()"
+                      " saml_idp_initiated=$11::boolean, saml_metadata_url=$12, updated_at=now()"
                       " WHERE id=$1 RETURNING " TC_DB_TS("updated_at"),
                       conn->id, conn->name, conn->client_id, sealed,
                       conn->sso_required ? "true" : "false", conn->enabled ? "true" : "false",
                       conn->jit ? "true" : "false", conn->default_role, conn->saml_metadata, roles,
-                      conn->idp_initiated ? "true" : "false");
+                      conn->idp_initiated ? "true" : "false", conn->saml_metadata_url);
     if (rc == TC_OK && PQntuples(r) != 1)
         rc = TC_ENOTFOUND;
     if (rc == TC_OK)

@@ -98,6 +98,26 @@ def test_an_admin_connects_a_saml_provider(stack, auth_api, owner, idp):
                      json_body={"type": "saml", "name": "x", "idp_metadata": bad})
         assert_error(r, 422, "validation_failed")
         assert why in r.text, r.text
+    # or fetched from where the provider publishes it; not both, and what cannot be read is 422
+    by_url = auth_api(
+        "POST", "/v1/auth/sso/connections", token=owner.access_token,
+        json_body={"type": "saml", "name": "By URL", "idp_metadata_url": idp.metadata_url})
+    assert by_url.status_code == 201, by_url.text
+    assert by_url.json()["idp_entity_id"] == idp.entity_id
+    assert by_url.json()["idp_metadata_url"] == idp.metadata_url
+    assert conn["idp_metadata_url"] is None
+    for body in ({"idp_metadata": idp.metadata(), "idp_metadata_url": idp.metadata_url},
+                 {"idp_metadata_url": idp.url + "/nothing-here"},
+                 {"idp_metadata_url": "ftp://example.com/md.xml"}, {}):
+        r = auth_api("POST", "/v1/auth/sso/connections", token=owner.access_token,
+                     json_body={"type": "saml", "name": "x", **body})
+        assert_error(r, 422, "validation_failed")
+    r = auth_api("PATCH", f"/v1/auth/sso/connections/{by_url.json()['id']}",
+                 token=owner.access_token, json_body={"idp_metadata": idp.metadata()})
+    assert r.status_code == 200 and r.json()["idp_metadata_url"] is None, r.text
+    r = auth_api("PATCH", f"/v1/auth/sso/connections/{by_url.json()['id']}",
+                 token=owner.access_token, json_body={"idp_metadata_url": idp.metadata_url})
+    assert r.status_code == 200 and r.json()["idp_metadata_url"] == idp.metadata_url, r.text
     # the other protocol's fields are refused, both ways
     r = auth_api("POST", "/v1/auth/sso/connections", token=owner.access_token,
                  json_body={"type": "saml", "name": "x", "idp_metadata": idp.metadata(),
