@@ -592,7 +592,7 @@ static const char *member_ids(const cJSON *v, char (*list)[USER_ID_LEN], int *n)
     cJSON_ArrayForEach(m, v)
     {
         if (!copy_id(list, n, tc_json_get_str(m, "value")))
-            return "each member needs a value (a user id), at most 100 in one request";
+            return "each member needs a value (a user id), at most 1000 in one request";
     }
     return NULL;
 }

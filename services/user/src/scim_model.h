@@ -108,7 +108,8 @@ int scim_group_add_members(cJSON *group, const user_t *members, int n, const cha
 bool scim_wants_members(const char *attributes, const char *excluded);
 bool scim_names_attribute(const char *list, const char *name);
 
-#define SCIM_GROUP_MAX_MEMBERS 100
+/* Members one PATCH or PUT may name: a thousand ids fit the 64 KB body a SCIM request may be. */
+#define SCIM_GROUP_MAX_MEMBERS 1000
 
 /* The member changes of a Group PATCH: ids added and removed; a `replace` of members sets
  * replace_all (the group's members become exactly `add`). */

@@ -299,6 +299,16 @@ def test_a_group_lists_every_member_or_none_when_asked(stack, scim):
     assert "members" not in r.json()["Resources"][0]
     r = scim("GET", "/Groups/role_editor?attributes=members")
     assert len(r.json()["members"]) == 1005
+    # more than a hundred members in one PATCH, and a PUT that keeps fewer of them
+    some = sorted(ids)[:150]
+    r = scim("PATCH", "/Groups/role_admin", {
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": i} for i in some]}]})
+    assert r.status_code == 204, r.text
+    r = scim("PUT", "/Groups/role_admin", {"displayName": "admin",
+                                           "members": [{"value": i} for i in some[:120]]})
+    assert r.status_code == 200 and len(r.json()["members"]) == 120, r.text
+    assert platform_user(stack, scim.org, some[0])["role"] == "admin"
+    assert platform_user(stack, scim.org, some[149])["role"] == "viewer"
 
 
 def test_no_other_group_is_created_or_deleted(scim):
