@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import subprocess
+import tempfile
 import threading
 import urllib.parse
 import zlib
@@ -106,3 +107,19 @@ def decode_request(saml_request):
     """The AuthnRequest XML inside an HTTP-Redirect SAMLRequest (raw DEFLATE, saml-bindings
     §3.4.4.1)."""
     return zlib.decompress(base64.b64decode(saml_request), -15).decode()
+
+
+def xmlsec1_verifies(xml, cert_pem, node="urn:oasis:names:tc:SAML:2.0:assertion:Assertion"):
+    """Does Debian's xmlsec1 — independent of both samlify and the platform's Lasso — verify the
+    (first) signature of this document with this certificate, the signed element found by its
+    ID attribute?"""
+    with tempfile.TemporaryDirectory(prefix="tc-xmlsec-") as d:
+        doc, cert = os.path.join(d, "doc.xml"), os.path.join(d, "cert.pem")
+        with open(doc, "w") as f:
+            f.write(xml)
+        with open(cert, "w") as f:
+            f.write(cert_pem)
+        r = subprocess.run(["xmlsec1", "--verify", "--pubkey-cert-pem", cert,
+                            "--id-attr:ID", node, doc], capture_output=True, text=True,
+                           timeout=30)
+        return r.returncode == 0

@@ -13,7 +13,7 @@ import pytest
 
 from authkit import wait_events
 from platform_client import assert_error, jwt_claims
-from samlkit import SamlIdp, decode_request, saml_request_from_redirect
+from samlkit import SamlIdp, decode_request, saml_request_from_redirect, xmlsec1_verifies
 from ssokit import FRONT_PROXY, exchange, fragment_of, query_of, start
 
 
@@ -228,9 +228,20 @@ def test_an_assertion_that_does_not_fit_is_refused(stack, auth_api, owner, membe
     assert not stack.sql("auth", "SELECT count(*) FROM sso_identities i JOIN sso_connections c"
                                  f" ON c.id = i.connection_id WHERE c.id = '{conn['id']}'"
                                  " AND i.subject LIKE '%mallory%'").strip("0\n ")
-    landed, session, _ = sp_login(auth_api, idp, conn, m.email)
+    landed, session, straight = sp_login(auth_api, idp, conn, m.email)
     assert set(landed) == {"code"}, landed
     assert exchange(auth_api, landed["code"], session).status_code == 200
+    # the provider's signatures are sound, by a verifier that is neither samlify nor Lasso:
+    # what the platform refused was the bend, not a broken signer
+    own, foreign = idp.cert("own"), idp.cert("foreign")
+    assert xmlsec1_verifies(straight["xml"], own)
+    assert not xmlsec1_verifies(straight["xml"], foreign)
+    _, _, tampered = sp_login(auth_api, idp, conn, m.email,
+                              tamper_after_sign={"email": "mallory@example.com"})
+    assert not xmlsec1_verifies(tampered["xml"], own)
+    _, _, by_foreign = sp_login(auth_api, idp, conn, m.email, sign="foreign")
+    assert xmlsec1_verifies(by_foreign["xml"], foreign) and \
+        not xmlsec1_verifies(by_foreign["xml"], own)
 
 
 def test_unsolicited_responses_only_where_the_connection_accepts_them(auth_api, owner, member,
