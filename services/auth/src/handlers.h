@@ -25,6 +25,12 @@ void respond_store_error(tc_resp_t *resp, int rc, const char *what);
  * share-locked in tx: a member demoted or suspended minutes ago still holds a token saying
  * admin. Otherwise answered (403 with `refusal`, or the store's failure). */
 int admin_standing(tc_dbconn_t *tx, const tc_principal_t *p, tc_resp_t *resp, const char *refusal);
+/* A transaction whose caller is an active admin or owner (admin_standing, read under lock);
+ * NULL when answered. */
+tc_dbconn_t *admin_tx_begin(auth_app_t *app, const tc_principal_t *p, tc_resp_t *resp,
+                            const char *refusal);
+/* 200 {"data": data} (data taken over), or rc answered (data freed) when it is not TC_OK. */
+void respond_data(tc_resp_t *resp, int rc, cJSON *data);
 /* A copy of a state from the user service at version 0: the read model knows it at once, and
  * the event that follows (version 1) overwrites it. */
 int seed_state(const cJSON *state, cJSON **out);

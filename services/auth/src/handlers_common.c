@@ -183,3 +183,29 @@ char *form_field(const char *body, const char *name)
     }
     return NULL;
 }
+
+tc_dbconn_t *admin_tx_begin(auth_app_t *app, const tc_principal_t *p, tc_resp_t *resp,
+                            const char *refusal)
+{
+    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
+    if (tx && admin_standing(tx, p, resp, refusal) != TC_OK) {
+        tc_tx_abort(app->db, tx);
+        tx = NULL;
+    }
+    return tx;
+}
+
+void respond_data(tc_resp_t *resp, int rc, cJSON *data)
+{
+    cJSON *body = rc == TC_OK ? cJSON_CreateObject() : NULL;
+    if (rc == TC_OK && (!body || !cJSON_AddItemToObject(body, "data", data)))
+        rc = TC_ENOMEM;
+    if (rc != TC_OK) {
+        if (!cJSON_GetObjectItemCaseSensitive(body, "data"))
+            cJSON_Delete(data);
+        cJSON_Delete(body);
+        tc_resp_fail(resp, rc);
+        return;
+    }
+    tc_resp_json(resp, 200, body);
+}

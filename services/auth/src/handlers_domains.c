@@ -50,13 +50,7 @@ static cJSON *domain_json(const store_domain_t *d)
 /* A change of the org's domains: a transaction, the caller an active admin or owner. */
 static tc_dbconn_t *begin_change(auth_app_t *app, const tc_principal_t *p, tc_resp_t *resp)
 {
-    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
-    if (tx &&
-        admin_standing(tx, p, resp, "Only active admins and owners manage domains") != TC_OK) {
-        tc_tx_abort(app->db, tx);
-        tx = NULL;
-    }
-    return tx;
+    return admin_tx_begin(app, p, resp, "Only active admins and owners manage domains");
 }
 
 /* The path's domain, normalized; NULL when answered (404: no domain is written so). */
@@ -188,18 +182,7 @@ void h_sso_domains_list(tc_req_t *req, tc_resp_t *resp, void *ud)
         }
     }
     free(ds);
-    cJSON *body = rc == TC_OK ? cJSON_CreateObject() : NULL;
-    if (rc == TC_OK && (!body || !cJSON_AddItemToObject(body, "data", data)))
-        rc = TC_ENOMEM;
-    else if (rc == TC_OK)
-        data = NULL; /* owned by body */
-    if (rc != TC_OK) {
-        cJSON_Delete(data);
-        cJSON_Delete(body);
-        tc_resp_fail(resp, rc);
-        return;
-    }
-    tc_resp_json(resp, 200, body); /* at most DOMAINS_MAX: one page */
+    respond_data(resp, rc, data); /* at most DOMAINS_MAX: one page */
 }
 
 /* Is the record published? TC_OK (yes), TC_ENOTFOUND (no), TC_EUNAVAIL (DNS did not answer). */

@@ -50,14 +50,8 @@
  * NULL when answered. */
 static tc_dbconn_t *begin_change(auth_app_t *app, const tc_principal_t *p, tc_resp_t *resp)
 {
-    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
-    if (tx && admin_standing(tx, p, resp,
-                             "Only active admins and owners manage single sign-on connections") !=
-                  TC_OK) {
-        tc_tx_abort(app->db, tx);
-        tx = NULL;
-    }
-    return tx;
+    return admin_tx_begin(app, p, resp,
+                          "Only active admins and owners manage single sign-on connections");
 }
 
 static cJSON *conn_json(auth_app_t *app, const sso_connection_t *c)
@@ -354,18 +348,7 @@ void h_sso_connections_list(tc_req_t *req, tc_resp_t *resp, void *ud)
         }
     }
     store_sso_free(conns, n);
-    cJSON *body = rc == TC_OK ? cJSON_CreateObject() : NULL;
-    if (rc == TC_OK && (!body || !cJSON_AddItemToObject(body, "data", data)))
-        rc = TC_ENOMEM;
-    else if (rc == TC_OK)
-        data = NULL; /* owned by body */
-    if (rc != TC_OK) {
-        cJSON_Delete(data);
-        cJSON_Delete(body);
-        tc_resp_fail(resp, rc);
-        return;
-    }
-    tc_resp_json(resp, 200, body); /* at most sso_max_connections: one page */
+    respond_data(resp, rc, data); /* at most sso_max_connections: one page */
 }
 
 void h_sso_connections_get(tc_req_t *req, tc_resp_t *resp, void *ud)
