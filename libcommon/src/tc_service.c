@@ -103,6 +103,11 @@ struct tc_service {
     int nchecks;
     tc_reload_fn reload_fn;
     void *reload_ud;
+    struct {
+        tc_stop_fn fn;
+        void *ud;
+    } stop_hooks[TC_MAX_STOP_HOOKS];
+    int nstop_hooks;
     tc_service_server_t custom;
     int has_custom;
     int custom_started;
@@ -570,6 +575,26 @@ int tc_service_on_reload(tc_service_t *s, tc_reload_fn fn, void *ud)
     return TC_OK;
 }
 
+int tc_service_on_stop(tc_service_t *s, tc_stop_fn fn, void *ud)
+{
+    if (!fn || s->nstop_hooks >= TC_MAX_STOP_HOOKS)
+        return TC_EINVAL;
+    s->stop_hooks[s->nstop_hooks].fn = fn;
+    s->stop_hooks[s->nstop_hooks].ud = ud;
+    s->nstop_hooks++;
+    return TC_OK;
+}
+
+static void close_wake(void *ud)
+{
+    tc_wake_close(ud);
+}
+
+int tc_service_close_on_stop(tc_service_t *s, tc_wake_t *w)
+{
+    return tc_service_on_stop(s, close_wake, w);
+}
+
 /* ------------------------------------------------------------------ admin endpoints */
 
 static void h_health(tc_req_t *req, tc_resp_t *resp, void *ud)
@@ -853,9 +878,11 @@ static void wait_for_shutdown(tc_service_t *s)
 static void begin_stopping(tc_service_t *s)
 {
     pthread_mutex_lock(&s->stop_lock);
-    atomic_store(&s->stopping, 1);
+    int was = atomic_exchange(&s->stopping, 1);
     pthread_cond_broadcast(&s->stop_cv);
     pthread_mutex_unlock(&s->stop_lock);
+    for (int i = 0; !was && i < s->nstop_hooks; i++)
+        s->stop_hooks[i].fn(s->stop_hooks[i].ud);
 }
 
 static int shutdown_all(tc_service_t *s)

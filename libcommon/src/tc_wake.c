@@ -45,7 +45,7 @@ void tc_wake_signal(tc_wake_t *w)
     pthread_mutex_unlock(&w->lock);
 }
 
-bool tc_wake_wait(tc_wake_t *w, int timeout_ms)
+static struct timespec deadline_after(int timeout_ms)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -55,8 +55,14 @@ bool tc_wake_wait(tc_wake_t *w, int timeout_ms)
         ts.tv_sec++;
         ts.tv_nsec -= 1000000000;
     }
+    return ts;
+}
+
+bool tc_wake_wait(tc_wake_t *w, int timeout_ms)
+{
+    struct timespec ts = deadline_after(timeout_ms);
     pthread_mutex_lock(&w->lock);
-    while (w->pending == 0)
+    while (w->pending == 0 && !w->closed)
         if (pthread_cond_timedwait(&w->cv, &w->lock, &ts) == ETIMEDOUT)
             break;
     bool signalled = w->pending > 0;
@@ -64,4 +70,46 @@ bool tc_wake_wait(tc_wake_t *w, int timeout_ms)
         w->pending--;
     pthread_mutex_unlock(&w->lock);
     return signalled;
+}
+
+bool tc_wake_idle(tc_wake_t *w, int poll_ms)
+{
+    bool look = false;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        if (w->closed)
+            break;
+        if (w->pending > 0) {
+            w->pending--;
+            look = true;
+            break;
+        }
+        if (!w->scouting) {
+            w->scouting = true;
+            struct timespec ts = deadline_after(poll_ms);
+            while (w->pending == 0 && !w->closed)
+                if (pthread_cond_timedwait(&w->cv, &w->lock, &ts) == ETIMEDOUT)
+                    break;
+            w->scouting = false;
+            /* an idle worker takes over while this one looks (and perhaps stays busy) */
+            pthread_cond_broadcast(&w->cv);
+            if (w->pending > 0)
+                w->pending--;
+            look = !w->closed;
+            break;
+        }
+        pthread_cond_wait(&w->cv, &w->lock);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return look;
+}
+
+void tc_wake_close(tc_wake_t *w)
+{
+    if (!w->ready)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->closed = true;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->lock);
 }

@@ -26,6 +26,7 @@
 #include "tc/tc_http.h"
 #include "tc/tc_httpc.h"
 #include "tc/tc_redis.h"
+#include "tc/tc_wake.h"
 
 enum {
     TC_NEED_DB = 1 << 0,      /* DATABASE_URL, pool, migrations, outbox relay */
@@ -122,6 +123,14 @@ int tc_service_follow(tc_service_t *s, const char *topic, int64_t lookback_ms, t
 /* A periodic job on its own thread: fn runs every interval_ms until shutdown. */
 typedef void (*tc_job_fn)(void *ud);
 int tc_service_every(tc_service_t *s, const char *name, int interval_ms, tc_job_fn fn, void *ud);
+
+/* Called once when shutdown begins, before requests drain: for what a job thread may be
+ * waiting on without a timeout (tc_wake_close of a worker pool's idle waits). */
+#define TC_MAX_STOP_HOOKS 8
+typedef void (*tc_stop_fn)(void *ud);
+int tc_service_on_stop(tc_service_t *s, tc_stop_fn fn, void *ud);
+/* The common case: a worker pool's wake (tc_wake_idle) closed when shutdown begins. */
+int tc_service_close_on_stop(tc_service_t *s, tc_wake_t *w);
 
 /* Called on SIGHUP (configuration reload) from the signal-handling thread. */
 typedef void (*tc_reload_fn)(void *ud);

@@ -15,6 +15,8 @@ typedef struct {
     pthread_cond_t cv;
     int pending; /* signals not yet consumed by a wait */
     int max_pending;
+    bool scouting; /* an idle worker is waiting out the poll interval (tc_wake_idle) */
+    bool closed;
     bool ready;
 } tc_wake_t;
 
@@ -27,5 +29,18 @@ void tc_wake_signal(tc_wake_t *w);
 /* Waits for a signal (consuming it) or timeout_ms, whichever comes first; true when it was a
  * signal. */
 bool tc_wake_wait(tc_wake_t *w, int timeout_ms);
+
+/*
+ * Where a pool's worker waits after finding no work. One idle worker at a time, the scout,
+ * waits out poll_ms and then looks again (true); the others wait for a signal only. An idle
+ * pool so costs one look per poll_ms per replica, not one per worker: with eight workers on
+ * a 200 ms poll, 5 queries a second instead of 40. A worker that found work signals once
+ * (tc_wake_signal) so another one looks too: the pool fills up while work keeps turning up,
+ * and a busy scout is replaced by the next worker that finds nothing. false once closed.
+ */
+bool tc_wake_idle(tc_wake_t *w, int poll_ms);
+
+/* Ends every wait now and later (shutdown: tc_service_on_stop). */
+void tc_wake_close(tc_wake_t *w);
 
 #endif

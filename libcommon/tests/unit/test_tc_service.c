@@ -125,6 +125,11 @@ Test(service, each_declared_dependency_requires_its_setting)
     }
 }
 
+static void on_stop_noop(void *ud)
+{
+    TC_UNUSED(ud);
+}
+
 Test(service, registration_limits_are_refused)
 {
     tc_service_t *s = new_service(0, 0);
@@ -134,6 +139,10 @@ Test(service, registration_limits_are_refused)
     cr_assert_eq(tc_service_every(s, "job", 0, NULL, NULL), TC_EINVAL);
     tc_service_server_t incomplete = {0};
     cr_assert_eq(tc_service_custom_server(s, &incomplete), TC_EINVAL);
+    cr_assert_eq(tc_service_on_stop(s, NULL, NULL), TC_EINVAL);
+    for (int i = 0; i < TC_MAX_STOP_HOOKS; i++)
+        cr_assert_eq(tc_service_on_stop(s, on_stop_noop, NULL), TC_OK);
+    cr_assert_eq(tc_service_on_stop(s, on_stop_noop, NULL), TC_EINVAL, "past TC_MAX_STOP_HOOKS");
     tc_service_free(s);
 }
 
@@ -315,6 +324,41 @@ Test(service, periodic_jobs_run_until_shutdown)
     tc_sleep_ms(300);
     cr_assert_eq(atomic_load(&g_job_runs), runs, "no job runs after shutdown");
     tc_service_free(r.s);
+}
+
+static atomic_int g_stop_hooks;
+
+static void on_stop(void *ud)
+{
+    /* called while the jobs may still run: shutdown has begun, the jobs are not joined */
+    cr_assert_eq(tc_service_stopping(ud), 1);
+    atomic_fetch_add(&g_stop_hooks, 1);
+}
+
+static void idle_worker(void *ud)
+{
+    tc_wake_t *w = ud;
+    while (tc_wake_idle(w, 600000))
+        ;
+}
+
+Test(service, stop_hooks_run_once_and_end_a_pools_idle_waits)
+{
+    tc_wake_t w;
+    cr_assert_eq(tc_wake_init(&w, 2), TC_OK);
+    r.s = new_service(0, 0);
+    cr_assert_eq(tc_service_on_stop(r.s, on_stop, r.s), TC_OK);
+    cr_assert_eq(tc_service_close_on_stop(r.s, &w), TC_OK);
+    /* two workers that wait without a timeout: the shutdown must not hang on them */
+    cr_assert_eq(tc_service_every(r.s, "pool-1", 1, idle_worker, &w), TC_OK);
+    cr_assert_eq(tc_service_every(r.s, "pool-2", 1, idle_worker, &w), TC_OK);
+    runner_start(&r);
+    tc_sleep_ms(100);
+    cr_assert_eq(atomic_load(&g_stop_hooks), 0);
+    cr_assert_eq(runner_stop(&r), 0);
+    cr_assert_eq(atomic_load(&g_stop_hooks), 1);
+    tc_service_free(r.s);
+    tc_wake_destroy(&w);
 }
 
 static atomic_int g_reloads;

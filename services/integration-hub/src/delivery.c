@@ -240,11 +240,12 @@ static void worker_main(void *ud)
         int rc = run_batch(w);
         if (rc == TC_OK) {
             failures = 0;
+            tc_wake_signal(&app->wake); /* there may be more: one more worker looks */
             continue;
         }
         if (rc != TC_ENOTFOUND && ++failures > 3)
             tc_sleep_ms(app->poll_ms); /* the database is failing: do not spin */
-        tc_wake_wait(&app->wake, app->poll_ms);
+        tc_wake_idle(&app->wake, app->poll_ms);
     }
 }
 
@@ -277,13 +278,16 @@ int delivery_start(hub_app_t *app)
                             "Time from sending a webhook to its endpoint's answer", NULL, NULL, 0);
     if (!m_attempts || !m_duration)
         return TC_ENOMEM;
+    int rc = tc_service_close_on_stop(app->svc, &app->wake);
+    if (rc != TC_OK)
+        return rc;
     for (int i = 0; i < app->nworkers; i++) {
         char name[32];
         snprintf(name, sizeof name, "delivery-%d", i);
         app->workers[i].app = app;
         if (!(app->workers[i].http = tc_egress_session_new(&app->egress)))
             return TC_ENOMEM;
-        int rc = tc_service_every(app->svc, name, 1, worker_main, &app->workers[i]);
+        rc = tc_service_every(app->svc, name, 1, worker_main, &app->workers[i]);
         if (rc != TC_OK)
             return rc;
     }

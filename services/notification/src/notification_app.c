@@ -52,7 +52,7 @@ int notification_app_init(notification_app_t *app, tc_service_t *svc)
         if (!app->senders[i].smtp)
             return TC_ENOMEM;
     }
-    return TC_OK;
+    return tc_wake_init(&app->wake, app->nsenders);
 }
 
 void notification_app_free(notification_app_t *app)
@@ -60,5 +60,6 @@ void notification_app_free(notification_app_t *app)
     for (int i = 0; i < app->nsenders; i++)
         smtp_client_free(app->senders[i].smtp);
     tc_keyring_free(app->keys);
+    tc_wake_destroy(&app->wake);
     OPENSSL_cleanse(app, sizeof *app);
 }

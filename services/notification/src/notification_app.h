@@ -46,6 +46,7 @@ struct notification_app {
     int64_t backoff_initial_ms, backoff_max_ms;
     int64_t lease_ms; /* a claimed send not finished by then is in doubt */
     int send_interval_ms;
+    tc_wake_t wake; /* idle senders: one of them looks every send_interval_ms (tc_wake_idle) */
     int send_batch;
 };
 

@@ -182,28 +182,39 @@ static int record(notification_app_t *app, const claimed_t *d, const send_result
     return rc;
 }
 
+/* Sends what is due, batch after batch; the number of deliveries claimed (0: nothing due or
+ * the database failing). */
+static int send_due(sender_t *s, org_sender_t *cache)
+{
+    notification_app_t *app = s->app;
+    claimed_t *rows = NULL;
+    int n = 0;
+    if (store_claim_due(app->db, app->send_batch, app->lease_ms, &rows, &n) != TC_OK)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        if (tc_service_stopping(app->svc)) { /* not sent: back to the queue as it was */
+            store_delivery_release(app->db, &rows[i]);
+            continue;
+        }
+        send_result_t res;
+        send_one(s, &rows[i], cache, &res);
+        record(app, &rows[i], &res);
+    }
+    store_claimed_free(rows, n);
+    return n;
+}
+
 static void sender_run(void *ud)
 {
     sender_t *s = ud;
     notification_app_t *app = s->app;
     org_sender_t cache = {0};
     while (!tc_service_stopping(app->svc)) {
-        claimed_t *rows = NULL;
-        int n = 0;
-        if (store_claim_due(app->db, app->send_batch, app->lease_ms, &rows, &n) != TC_OK || n == 0)
-            break;
-        for (int i = 0; i < n; i++) {
-            if (tc_service_stopping(app->svc)) { /* not sent: back to the queue as it was */
-                store_delivery_release(app->db, &rows[i]);
-                continue;
-            }
-            send_result_t res;
-            send_one(s, &rows[i], &cache, &res);
-            record(app, &rows[i], &res);
+        if (send_due(s, &cache) > 0) {
+            tc_wake_signal(&app->wake); /* there may be more: one more sender looks */
+            continue;
         }
-        store_claimed_free(rows, n);
-        if (n < app->send_batch)
-            break;
+        tc_wake_idle(&app->wake, app->send_interval_ms);
     }
     org_sender_clear(&cache);
 }
@@ -215,9 +226,8 @@ int notification_senders_start(notification_app_t *app)
         "email-sender-5",  "email-sender-6",  "email-sender-7",  "email-sender-8",
         "email-sender-9",  "email-sender-10", "email-sender-11", "email-sender-12",
         "email-sender-13", "email-sender-14", "email-sender-15", "email-sender-16"};
-    int rc = TC_OK;
+    int rc = tc_service_close_on_stop(app->svc, &app->wake);
     for (int i = 0; rc == TC_OK && i < app->nsenders; i++)
-        rc = tc_service_every(app->svc, names[i], app->send_interval_ms, sender_run,
-                              &app->senders[i]);
+        rc = tc_service_every(app->svc, names[i], 1, sender_run, &app->senders[i]);
     return rc;
 }

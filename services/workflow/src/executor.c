@@ -722,11 +722,12 @@ static void worker_main(void *ud)
         int rc = run_one(w);
         if (rc == TC_OK) {
             failures = 0;
+            tc_wake_signal(&app->wake); /* there may be more: one more worker looks */
             continue;
         }
         if (rc != TC_ENOTFOUND && ++failures > 3)
             tc_sleep_ms(app->poll_ms); /* the database is failing: do not spin */
-        tc_wake_wait(&app->wake, app->poll_ms);
+        tc_wake_idle(&app->wake, app->poll_ms);
     }
 }
 
@@ -768,11 +769,14 @@ void executor_kick(workflow_app_t *app)
 
 int executor_start(workflow_app_t *app)
 {
+    int rc = tc_service_close_on_stop(app->svc, &app->wake);
+    if (rc != TC_OK)
+        return rc;
     for (int i = 0; i < app->nworkers; i++) {
         char name[32];
         snprintf(name, sizeof name, "executor-%d", i);
         app->workers[i] = (wf_worker_t){.app = app, .index = i};
-        int rc = tc_service_every(app->svc, name, 1, worker_main, &app->workers[i]);
+        rc = tc_service_every(app->svc, name, 1, worker_main, &app->workers[i]);
         if (rc != TC_OK)
             return rc;
     }
