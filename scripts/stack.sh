@@ -566,7 +566,10 @@ build_env() {
     env_set DATABASE_URL "postgresql://$db:${db}_dev@127.0.0.1:$PG_PORT/$db"
     env_set REDIS_URL "redis://127.0.0.1:$REDIS_PORT/$i"
     env_set KAFKA_BROKERS "$kafka"
-    env_set KAFKA_SESSION_TIMEOUT_MS 6000
+    # a consumer killed with -9 holds its partitions until its session times out: the dev
+    # broker (librdkafka's mock) then waits about that long again to rebalance, so every kill
+    # of a restart test costs twice this (heartbeats every second keep live members in)
+    env_set KAFKA_SESSION_TIMEOUT_MS 3000
     env_set KAFKA_HEARTBEAT_MS 1000
     env_set KAFKA_FETCH_WAIT_MS 50
     if [[ $svc != auth && -x $BIN/auth ]]; then

@@ -18,6 +18,9 @@ import subprocess
 import pytest
 from npm_tools import npm_ci
 
+# the oracle and the corpus only: nothing here runs the workflow service or its engine
+pytestmark = pytest.mark.no_binaries
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKFLOW_TESTS = os.path.dirname(HERE)
 CORPUS = os.path.join(WORKFLOW_TESTS, "asl-corpus")
