@@ -137,6 +137,9 @@ int events_connection(tc_dbconn_t *tx, const tc_event_type_t *type, const char *
     char now[TC_RFC3339_LEN];
     now_text(now);
     const char *id = tc_json_get_str(conn, "id");
+    const cJSON *revision = cJSON_GetObjectItemCaseSensitive(conn, "revision");
+    if (!cJSON_IsNumber(revision))
+        return TC_EINVAL;
     cJSON *d = cJSON_CreateObject();
     bool ok = d && tc_json_add_str(d, "connection_id", id) &&
               cJSON_AddStringToObject(d, "org_id", org_id) &&
@@ -146,6 +149,8 @@ int events_connection(tc_dbconn_t *tx, const tc_event_type_t *type, const char *
               (type != TC_EV_INTEGRATION_CONNECTION_UPDATED ||
                tc_json_add_str(d, "status_reason", tc_json_get_str(conn, "status_reason"))) &&
               tc_json_add_str(d, "actor_id", actor_id) &&
+              tc_json_add_str(d, "updated_at", tc_json_get_str(conn, "updated_at")) &&
+              cJSON_AddNumberToObject(d, "revision", revision->valuedouble) &&
               cJSON_AddStringToObject(d, "occurred_at", now);
     if (!ok || !id) {
         cJSON_Delete(d);

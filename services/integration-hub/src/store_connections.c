@@ -12,7 +12,7 @@
 /* clang-format off */
 #define CONN_COLS                                                                                  \
     "id, connector, name, base_url, settings::text, credentials_hint::text, status, status_reason, " \
-    TC_DB_TS("created_at") ", " TC_DB_TS("updated_at")
+    TC_DB_TS("created_at") ", " TC_DB_TS("updated_at") ", revision"
 /* clang-format on */
 
 static cJSON *conn_json(const PGresult *r, int i)
@@ -23,7 +23,8 @@ static cJSON *conn_json(const PGresult *r, int i)
               tc_json_add_raw(o, "settings", tc_db_val(r, i, 4)) &&
               tc_json_add_raw(o, "credentials_hint", tc_db_val(r, i, 5)) &&
               tc_db_json_str(o, "status", r, i, 6) && tc_db_json_str(o, "status_reason", r, i, 7) &&
-              tc_db_json_str(o, "created_at", r, i, 8) && tc_db_json_str(o, "updated_at", r, i, 9);
+              tc_db_json_str(o, "created_at", r, i, 8) &&
+              tc_db_json_str(o, "updated_at", r, i, 9) && tc_db_json_int(o, "revision", r, i, 10);
     if (!ok) {
         cJSON_Delete(o);
         return NULL;
@@ -157,7 +158,8 @@ int store_conn_update(tc_dbconn_t *tx, tc_keyring_t *keys, const char *org_id, c
             "   ELSE token_refresh_at END,"
             " status = CASE WHEN $7::boolean THEN 'active' ELSE status END,"
             " status_reason = CASE WHEN $7::boolean THEN NULL ELSE status_reason END,"
-            " updated_at = now() WHERE org_id=$1 AND id=$2 RETURNING " CONN_COLS,
+            " updated_at = now(), revision = revision + 1 WHERE org_id=$1 AND id=$2"
+            " RETURNING " CONN_COLS,
             org_id, id, in->has_name ? in->name : NULL, in->has_base_url ? "true" : "false",
             in->base_url, settings, in->has_credentials ? "true" : "false", sealed, hint);
     free(sealed);
@@ -265,7 +267,8 @@ int store_conn_status(tc_dbconn_t *tx, const hub_conn_t *conn, const char *statu
     *changed = NULL;
     PGresult *r = NULL;
     int rc = tc_db_qp(tx, &r, "conn_status",
-                      "UPDATE connections SET status=$3, status_reason=$4, updated_at=now()"
+                      "UPDATE connections SET status=$3, status_reason=$4, updated_at=now(),"
+                      " revision = revision + 1"
                       " WHERE org_id=$1 AND id=$2 AND credentials_sealed IS NOT DISTINCT FROM $5"
                       " AND (status IS DISTINCT FROM $3 OR status_reason IS DISTINCT FROM $4)"
                       " RETURNING " CONN_COLS,

@@ -26,5 +26,7 @@ int consumer_users_start(search_app_t *app);
 int consumer_documents_start(search_app_t *app);
 /* Workflows (workflow-events) as documents of type "workflow". */
 int consumer_workflows_start(search_app_t *app);
+/* Connections (integration-events) as documents of type "connection". */
+int consumer_connections_start(search_app_t *app);
 
 #endif

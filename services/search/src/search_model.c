@@ -876,17 +876,19 @@ void search_doc_ref_from_json(search_doc_ref_t *r, tc_jv_t *jv, const cJSON *dat
     memcpy(r->updated_at, tmp.updated_at, sizeof r->updated_at);
 }
 
-static int64_t version_of(const cJSON *obj)
+static int64_t version_of(const cJSON *obj, const char *key)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "version");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     return cJSON_IsNumber(v) && v->valuedouble >= 1 ? (int64_t)v->valuedouble : 0;
 }
 
-static int finish_doc(search_doc_t *d, const cJSON *src, cJSON *fields)
+/* The document's order: "version", or for records whose events count every change in
+ * another member (workflows, connections), that member. */
+static int finish_doc(search_doc_t *d, const cJSON *src, const char *version_key, cJSON *fields)
 {
     int64_t ms = 0;
     const char *updated = tc_json_get_str(src, "updated_at");
-    d->version = version_of(src);
+    d->version = version_of(src, version_key);
     if (!fields)
         return TC_ENOMEM;
     d->fields_json = cJSON_PrintUnformatted(fields);
@@ -902,17 +904,25 @@ static int finish_doc(search_doc_t *d, const cJSON *src, cJSON *fields)
     return TC_OK;
 }
 
-int search_doc_from_user(search_doc_t *d, const cJSON *user)
+/* The parts every event-fed document has, borrowed from src (which outlives d); body "" when
+ * src has none. */
+static void doc_head(search_doc_t *d, const cJSON *src, const char *type, const char *id_key,
+                     const char *title_key, const char *body_key)
 {
     memset(d, 0, sizeof *d);
-    d->org_id = tc_json_get_str(user, "org_id");
-    d->type = "user";
-    d->id = tc_json_get_str(user, "id");
-    d->title = tc_json_get_str(user, "name");
-    d->body = tc_json_get_str(user, "email");
-    d->locale = "simple";
+    d->org_id = tc_json_get_str(src, "org_id");
+    d->type = type;
+    d->id = tc_json_get_str(src, id_key);
+    d->title = tc_json_get_str(src, title_key);
+    d->body = tc_json_get_str(src, body_key);
     if (!d->body)
         d->body = "";
+    d->locale = "simple";
+}
+
+int search_doc_from_user(search_doc_t *d, const cJSON *user)
+{
+    doc_head(d, user, "user", "id", "name", "email");
     cJSON *fields = cJSON_CreateObject();
     if (fields && (!tc_json_add_str(fields, "email", tc_json_get_str(user, "email")) ||
                    !tc_json_add_str(fields, "role", tc_json_get_str(user, "role")) ||
@@ -920,7 +930,7 @@ int search_doc_from_user(search_doc_t *d, const cJSON *user)
         cJSON_Delete(fields);
         fields = NULL;
     }
-    return finish_doc(d, user, fields);
+    return finish_doc(d, user, "version", fields);
 }
 
 int search_doc_from_org(search_doc_t *d, const cJSON *org)
@@ -937,20 +947,12 @@ int search_doc_from_org(search_doc_t *d, const cJSON *org)
         cJSON_Delete(fields);
         fields = NULL;
     }
-    return finish_doc(d, org, fields);
+    return finish_doc(d, org, "version", fields);
 }
 
 int search_doc_from_workflow(search_doc_t *d, const cJSON *wf)
 {
-    memset(d, 0, sizeof *d);
-    d->org_id = tc_json_get_str(wf, "org_id");
-    d->type = "workflow";
-    d->id = tc_json_get_str(wf, "workflow_id");
-    d->title = tc_json_get_str(wf, "name");
-    d->body = tc_json_get_str(wf, "description");
-    if (!d->body)
-        d->body = "";
-    d->locale = "simple";
+    doc_head(d, wf, "workflow", "workflow_id", "name", "description");
     const cJSON *version = cJSON_GetObjectItemCaseSensitive(wf, "version");
     const cJSON *states = cJSON_GetObjectItemCaseSensitive(wf, "states");
     cJSON *fields = cJSON_CreateObject();
@@ -961,17 +963,22 @@ int search_doc_from_workflow(search_doc_t *d, const cJSON *wf)
         cJSON_Delete(fields);
         fields = NULL;
     }
-    int rc = finish_doc(d, wf, fields);
-    if (rc == TC_OK) {
-        /* finish_doc read "version" (the definition's); the document's order is the revision */
-        const cJSON *rev = cJSON_GetObjectItemCaseSensitive(wf, "revision");
-        if (!cJSON_IsNumber(rev) || rev->valuedouble < 1) {
-            search_doc_clear(d);
-            return TC_EINVAL;
-        }
-        d->version = (int64_t)rev->valuedouble;
+    /* "version" is the definition's; the document's order is the revision */
+    return finish_doc(d, wf, "revision", fields);
+}
+
+int search_doc_from_connection(search_doc_t *d, const cJSON *conn)
+{
+    doc_head(d, conn, "connection", "connection_id", "name", "connector");
+    if (!*d->body)
+        return TC_EINVAL;
+    cJSON *fields = cJSON_CreateObject();
+    if (fields && (!tc_json_add_str(fields, "connector", d->body) ||
+                   !tc_json_add_str(fields, "status", tc_json_get_str(conn, "status")))) {
+        cJSON_Delete(fields);
+        fields = NULL;
     }
-    return rc;
+    return finish_doc(d, conn, "revision", fields);
 }
 
 bool search_user_gone(const cJSON *user)

@@ -224,6 +224,11 @@ int search_doc_from_org(search_doc_t *d, const cJSON *org);
  * title its name, body its description, fields {version, states}; the document's version is
  * the workflow's revision (every change counts, a delete included). */
 int search_doc_from_workflow(search_doc_t *d, const cJSON *wf);
+/* A connection of integration-events (connection.created/updated) as a document of type
+ * "connection": title its name, body its connector's id (a search for "slack" finds the
+ * org's Slack connections), fields {connector, status}; the document's version is the
+ * connection's revision. Never a credential: the events carry none. */
+int search_doc_from_connection(search_doc_t *d, const cJSON *conn);
 /* A user's state that means "not searchable" (deleted). */
 bool search_user_gone(const cJSON *user);
 

@@ -117,7 +117,7 @@ def test_create_read_change_delete(stack, receiver):
     assert {k: v for k, v in con.items() if k not in ("id", "created_at", "updated_at")} == {
         "connector": "github", "name": "Acme GHE", "settings": {},
         "base_url": receiver.url(prefix), "credentials_hint": {"token": credential_hint(token)},
-        "status": "active", "status_reason": None}
+        "status": "active", "status_reason": None, "revision": 1}
     assert con["credentials_hint"]["token"] == ELLIPSIS + token[-4:]
     assert con["created_at"] == con["updated_at"]
     assert me.connection(con["id"]) == con
@@ -127,14 +127,15 @@ def test_create_read_change_delete(stack, receiver):
     r = me("PATCH", path, {"name": "Acme GitHub Enterprise"})
     assert r.status_code == 200, r.text
     changed = r.json()
-    assert changed == {**con, "name": "Acme GitHub Enterprise", "updated_at": changed["updated_at"]}
+    assert changed == {**con, "name": "Acme GitHub Enterprise", "updated_at": changed["updated_at"],
+                       "revision": 2}
     assert changed["updated_at"] >= con["updated_at"]
     assert me.connection(con["id"]) == changed
     other = receiver.path("ghe2")
     # moving the base URL takes the credentials again (test_stored_credentials_do_not_…)
     r = me("PATCH", path, {"base_url": receiver.url(other), "credentials": {"token": token}})
     assert r.status_code == 200 and r.json()["base_url"] == receiver.url(other)
-    assert r.json()["credentials_hint"] == con["credentials_hint"]
+    assert r.json()["credentials_hint"] == con["credentials_hint"] and r.json()["revision"] == 3
     assert me.action(con["id"], "get_authenticated_user")["ok"] is True
     assert [q["path"] for q in receiver.under(other)] == [other + "/user"]
     assert receiver.under(prefix) == []
@@ -598,6 +599,10 @@ def test_events_of_a_connections_life(stack, schemas, receiver):
         ("created", "active", me.user_id), ("updated", "active", me.user_id),
         ("updated", "needs_attention", None), ("updated", "active", None),
         ("deleted", "active", me.user_id)]
+    # every change of the row raises the revision (a reader keeps the highest); the delete
+    # carries the last one
+    assert [d["revision"] for _, d, _ in events] == [1, 2, 3, 4, 4]
+    assert all(d["updated_at"] for _, d, _ in events)
     for _, d, raw in events:
         assert (d["org_id"], d["connector"]) == (me.org_id, "github")
         hidden([raw], token)

@@ -1,6 +1,7 @@
 """Indexing from events: users and orgs of user-events (created, renamed, deleted), the
 searchable-document contract on search-events, newest version wins, and tenant isolation of
 results, facets and typo candidates. Freshness delays are measured and printed (`-s`)."""
+import secrets
 import time
 
 from platform_client import eventually
@@ -158,6 +159,74 @@ def test_workflows_follow_workflow_events(stack):
     workflow_event(stack, "com.techcorp.workflow.deleted", wf, org, "Narwhal offboarding", 5,
                    version=2)
     search.wait_ids("narwhal ", lambda ids: ids == [], "deleted workflow gone")
+
+
+CONNS = "/v1/integrations/connections"
+
+
+def test_connections_made_in_the_hub_become_searchable(stack):
+    """integration-hub's connection events make an org's connections searchable (the topic's
+    other events, the hub's deliveries and webhooks, are skipped): type
+    "connection", the name as title, the connector's id as body; a rename follows, a delete
+    removes it, and no credential reaches the index (the events carry none)."""
+    from platform_client import Api
+    org = new_id("org")
+    admin = stack.token(sub=new_id("usr"), org=org, role="admin")
+    hub, search = Api(stack, "integration-hub"), Search(stack, org)
+    secret = "tok_" + secrets.token_hex(16)
+    r = hub("POST", CONNS, token=admin,
+            json_body={"connector": "http", "name": "Walrus orders API",
+                       "settings": {"base_url": "https://orders.example.com"},
+                       "credentials": {"token": secret}})
+    assert r.status_code == 201, r.text
+    con = r.json()
+    assert con["revision"] == 1
+    search.wait_ids("walrus ", lambda ids: ids == [con["id"]], "connection indexed")
+    hit = search.get("walrus ")["data"][0]
+    assert hit["type"] == "connection" and hit["fields"] == {"connector": "http",
+                                                             "status": "active"}
+    assert con["id"] in search.ids("http ", type="connection")
+    assert search.ids(secret) == [] and search.ids(secret[-8:]) == []
+    r = hub("PATCH", f"{CONNS}/{con['id']}", token=admin, json_body={"name": "Walrus billing API"})
+    assert r.status_code == 200 and r.json()["revision"] == 2, r.text
+    search.wait_ids("billing ", lambda ids: ids == [con["id"]], "the rename indexed")
+    assert search.ids("orders ") == []
+    r = hub("DELETE", f"{CONNS}/{con['id']}", token=admin)
+    assert r.status_code in (200, 204), r.text
+    search.wait_ids("walrus ", lambda ids: ids == [], "deleted connection gone")
+
+
+def connection_event(stack, kind, con_id, org, name, revision, status="active"):
+    data = {"connection_id": con_id, "org_id": org, "connector": "slack", "name": name,
+            "status": status, "actor_id": None, "updated_at": rfc3339(), "revision": revision,
+            "occurred_at": rfc3339()}
+    if kind == "updated":
+        data["status_reason"] = None
+    return produce(stack, "integration-events", con_id,
+                   f"com.techcorp.integration.connection.{kind}", f"/connections/{con_id}", data)
+
+
+def test_connection_events_apply_newest_revision_first_and_a_delete_for_good(stack):
+    org = new_id("org")
+    search = Search(stack, org)
+    con = new_id("con")
+    connection_event(stack, "created", con, org, "Puffin alerts", 1)
+    search.wait_ids("puffin ", lambda ids: ids == [con], "connection indexed")
+    connection_event(stack, "updated", con, org, "Puffin pager", 3, status="needs_attention")
+    connection_event(stack, "updated", con, org, "Puffin stale rename", 2)  # late and older
+    # same key, same partition, later: once it is indexed, the stale one has been seen
+    connection_event(stack, "updated", con, org, "Puffin pager after", 4, status="needs_attention")
+    search.wait_ids("after ", lambda ids: ids == [con], "the newest revision indexed")
+    assert search.ids("stale ") == []
+    assert search.get("puffin ")["data"][0]["fields"] == {"connector": "slack",
+                                                          "status": "needs_attention"}
+    connection_event(stack, "deleted", con, org, "Puffin pager after", 4)
+    search.wait_ids("puffin ", lambda ids: ids == [], "deleted connection gone")
+    connection_event(stack, "updated", con, org, "Puffin risen", 9)  # ids are never reused
+    other = new_id("con")
+    connection_event(stack, "created", other, org, "Puffin second", 1)
+    search.wait_ids("puffin ", lambda ids: ids == [other], "the later connection indexed")
+    assert search.ids("risen ") == [], "a delete is final"
 
 
 def freshness(stack, group, topic="search-events"):

@@ -585,6 +585,35 @@ Test(doc, a_workflow_is_a_document_ordered_by_its_revision)
     cJSON_Delete(w);
 }
 
+Test(doc, a_connection_is_a_document_ordered_by_its_revision)
+{
+    cJSON *c = cJSON_Parse("{\"connection_id\":\"con_1\",\"org_id\":\"org_9\","
+                           "\"connector\":\"slack\",\"name\":\"Ops alerts\","
+                           "\"status\":\"needs_attention\",\"status_reason\":\"401\","
+                           "\"actor_id\":null,\"revision\":7,"
+                           "\"updated_at\":\"2026-01-01T00:00:00.000Z\","
+                           "\"occurred_at\":\"2026-01-01T00:00:01.000Z\"}");
+    search_doc_t d;
+    cr_assert_eq(search_doc_from_connection(&d, c), TC_OK);
+    cr_assert_str_eq(d.type, "connection");
+    cr_assert_str_eq(d.id, "con_1");
+    cr_assert_str_eq(d.org_id, "org_9");
+    cr_assert_str_eq(d.title, "Ops alerts");
+    cr_assert_str_eq(d.body, "slack", "the connector's id is searchable");
+    cr_assert_eq(d.version, 7);
+    cr_assert_str_eq(d.fields_json, "{\"connector\":\"slack\",\"status\":\"needs_attention\"}");
+    search_doc_clear(&d);
+    cJSON_DeleteItemFromObject(c, "revision");
+    cr_assert_eq(search_doc_from_connection(&d, c), TC_EINVAL, "no revision: cannot be ordered");
+    cJSON_AddNumberToObject(c, "revision", 0);
+    cr_assert_eq(search_doc_from_connection(&d, c), TC_EINVAL);
+    cJSON_DeleteItemFromObject(c, "revision");
+    cJSON_AddNumberToObject(c, "revision", 2);
+    cJSON_DeleteItemFromObject(c, "connector");
+    cr_assert_eq(search_doc_from_connection(&d, c), TC_EINVAL);
+    cJSON_Delete(c);
+}
+
 Test(doc, a_removal_names_the_document_and_its_version)
 {
     cJSON *data = cJSON_Parse("{\"org_id\":\"org_1\",\"type\":\"workflow\",\"id\":\"wf_1\","
