@@ -20,6 +20,10 @@ int notification_routes(notification_app_t *app)
          NTF_R},
         {"POST", "/v1/notifications/inbox/{id}/read", h_inbox_read, app, TC_USER, viewer, none,
          NTF_W},
+        {"POST", "/v1/notifications/inbox/{id}/archive", h_inbox_archive, app, TC_USER, viewer,
+         none, NTF_W},
+        {"POST", "/v1/notifications/inbox/{id}/unarchive", h_inbox_unarchive, app, TC_USER, viewer,
+         none, NTF_W},
         {"POST", "/v1/notifications/read-all", h_inbox_read_all, app, TC_USER, viewer, none, NTF_W},
         /* the caller's choices */
         {"GET", "/v1/notifications/preferences", h_prefs_get, app, TC_USER, viewer, none, NTF_R},

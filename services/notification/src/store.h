@@ -110,11 +110,16 @@ int store_delivery_finish(tc_dbconn_t *tx, const claimed_t *d, const char *statu
 int store_inbox_insert(tc_dbconn_t *tx, const char *org_id, const char *user_id,
                        const char *delivery_id, const char *kind, const char *title,
                        const char *body);
+/* The inbox (archived false) or what was archived out of it (true), newest first. */
 int store_inbox_list(tc_dbconn_t *c, const char *org_id, const char *user_id, bool unread_only,
-                     const tc_page_t *page, cJSON **data, char *next_key, size_t keylen);
+                     bool archived, const tc_page_t *page, cJSON **data, char *next_key,
+                     size_t keylen);
 int store_inbox_unread(tc_dbconn_t *c, const char *org_id, const char *user_id, int64_t *n);
 int store_inbox_read(tc_dbconn_t *c, const char *org_id, const char *user_id, const char *id,
                      cJSON **json);
+/* Archives (read too) or brings back one item; TC_ENOTFOUND when it is not the caller's. */
+int store_inbox_archive(tc_dbconn_t *c, const char *org_id, const char *user_id, const char *id,
+                        bool archive, cJSON **json);
 int store_inbox_read_all(tc_dbconn_t *c, const char *org_id, const char *user_id, int64_t *n);
 
 /* ------------------------------------------------------------------ preferences */

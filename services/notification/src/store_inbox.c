@@ -8,7 +8,8 @@
 #include <string.h>
 
 #define INBOX_COLS                                                                                 \
-    "id, kind, title, body, delivery_id, " TC_DB_TS("created_at") ", " TC_DB_TS("read_at")
+    "id, kind, title, body, delivery_id, " TC_DB_TS("created_at") ", " TC_DB_TS(                   \
+        "read_at") ", " TC_DB_TS("archived_at")
 
 static cJSON *inbox_json(const PGresult *r, int i)
 {
@@ -17,7 +18,9 @@ static cJSON *inbox_json(const PGresult *r, int i)
         !tc_db_json_str(o, "title", r, i, 2) || !tc_db_json_str(o, "body", r, i, 3) ||
         !tc_db_json_str(o, "delivery_id", r, i, 4) || !tc_db_json_str(o, "created_at", r, i, 5) ||
         !tc_db_json_str(o, "read_at", r, i, 6) ||
-        !cJSON_AddBoolToObject(o, "read", tc_db_val(r, i, 6) != NULL)) {
+        !cJSON_AddBoolToObject(o, "read", tc_db_val(r, i, 6) != NULL) ||
+        !tc_db_json_str(o, "archived_at", r, i, 7) ||
+        !cJSON_AddBoolToObject(o, "archived", tc_db_val(r, i, 7) != NULL)) {
         cJSON_Delete(o);
         return NULL;
     }
@@ -38,7 +41,8 @@ int store_inbox_insert(tc_dbconn_t *tx, const char *org_id, const char *user_id,
 }
 
 int store_inbox_list(tc_dbconn_t *c, const char *org_id, const char *user_id, bool unread_only,
-                     const tc_page_t *page, cJSON **data, char *next_key, size_t keylen)
+                     bool archived, const tc_page_t *page, cJSON **data, char *next_key,
+                     size_t keylen)
 {
     PGresult *r = NULL;
     char lim[16];
@@ -49,8 +53,10 @@ int store_inbox_list(tc_dbconn_t *c, const char *org_id, const char *user_id, bo
     int rc = tc_db_qp(c, &r, "inbox_list",
                       "SELECT " INBOX_COLS " FROM inbox WHERE org_id=$1 AND user_id=$2"
                       " AND (NOT $3::bool OR read_at IS NULL) AND ($4 = '' OR id < $4)"
+                      " AND (archived_at IS NOT NULL) = $6::bool"
                       " ORDER BY id DESC LIMIT $5::int",
-                      org_id, user_id, unread_only ? "true" : "false", page->after, lim);
+                      org_id, user_id, unread_only ? "true" : "false", page->after, lim,
+                      archived ? "true" : "false");
     return rc == TC_OK ? tc_db_page(r, page->limit, inbox_json, data, next_key, keylen) : rc;
 }
 
@@ -67,6 +73,17 @@ int store_inbox_unread(tc_dbconn_t *c, const char *org_id, const char *user_id, 
     return rc;
 }
 
+/* The one row an item's UPDATE … RETURNING gave (TC_ENOTFOUND: not the caller's); frees r. */
+static int one_item(int rc, PGresult *r, cJSON **json)
+{
+    if (rc == TC_OK && PQntuples(r) != 1)
+        rc = TC_ENOTFOUND;
+    if (rc == TC_OK && !(*json = inbox_json(r, 0)))
+        rc = TC_ENOMEM;
+    PQclear(r);
+    return rc;
+}
+
 int store_inbox_read(tc_dbconn_t *c, const char *org_id, const char *user_id, const char *id,
                      cJSON **json)
 {
@@ -75,12 +92,21 @@ int store_inbox_read(tc_dbconn_t *c, const char *org_id, const char *user_id, co
                       "UPDATE inbox SET read_at = coalesce(read_at, now())"
                       " WHERE org_id=$1 AND user_id=$2 AND id=$3 RETURNING " INBOX_COLS,
                       org_id, user_id, id);
-    if (rc == TC_OK && PQntuples(r) != 1)
-        rc = TC_ENOTFOUND;
-    if (rc == TC_OK && !(*json = inbox_json(r, 0)))
-        rc = TC_ENOMEM;
-    PQclear(r);
-    return rc;
+    return one_item(rc, r, json);
+}
+
+int store_inbox_archive(tc_dbconn_t *c, const char *org_id, const char *user_id, const char *id,
+                        bool archive, cJSON **json)
+{
+    PGresult *r = NULL;
+    /* an archived item is read: it never counts as unread, and unarchiving keeps it read */
+    int rc = tc_db_qp(c, &r, "inbox_archive",
+                      "UPDATE inbox SET read_at = coalesce(read_at, now()),"
+                      " archived_at = CASE WHEN $4::bool THEN coalesce(archived_at, now())"
+                      " ELSE NULL END"
+                      " WHERE org_id=$1 AND user_id=$2 AND id=$3 RETURNING " INBOX_COLS,
+                      org_id, user_id, id, archive ? "true" : "false");
+    return one_item(rc, r, json);
 }
 
 int store_inbox_read_all(tc_dbconn_t *c, const char *org_id, const char *user_id, int64_t *n)

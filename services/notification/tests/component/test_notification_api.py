@@ -1,5 +1,5 @@
 """notification service API: the in-app inbox (the caller's only, across users and orgs),
-unread count, mark read and read-all; preferences; templates CRUD and preview; deliveries
+unread count, mark read, read-all and archive; preferences; templates CRUD and preview; deliveries
 visible to admins and to their recipient only. Every answer is checked against
 proto/openapi/notification.yaml."""
 import time
@@ -70,6 +70,46 @@ def test_inbox_is_the_callers_own(stack, schemas):
     d = bob.deliveries(alice.user_id)
     assert len(d) == 3 and {x["status"] for x in d} == {"delivered"}
     assert {x["channel"] for x in d} == {"in_app"}
+
+
+def test_archived_notifications_leave_the_inbox_and_come_back(stack):
+    org = new_id("org")
+    alice = Ntf(stack, org, role="viewer")
+    bob = Ntf(stack, org, role="admin")
+    for i in range(3):
+        in_app(stack, org, alice.user_id, f"Archive me {i}")
+    newest, middle, oldest = [i["id"] for i in wait_inbox(alice, 3)]
+    assert alice("GET", "/v1/notifications/unread-count").json() == {"unread": 3}
+
+    r = alice("POST", f"/v1/notifications/inbox/{middle}/archive")
+    assert r.status_code == 200, r.text
+    item = r.json()
+    assert item["archived"] is True and item["archived_at"]
+    assert item["read"] is True, "an archived notification is read"
+    again = alice("POST", f"/v1/notifications/inbox/{middle}/archive").json()
+    assert again["archived_at"] == item["archived_at"]  # idempotent
+    assert [i["id"] for i in alice("GET", "/v1/notifications").json()["data"]] == \
+        [newest, oldest]
+    assert [i["id"] for i in alice("GET", "/v1/notifications?archived=true").json()["data"]] == \
+        [middle]
+    assert alice("GET", "/v1/notifications?archived=true&unread=true").json()["data"] == []
+    assert alice("GET", "/v1/notifications/unread-count").json() == {"unread": 2}
+    assert alice("POST", "/v1/notifications/read-all").json() == {"updated": 2}
+    # nobody else's: not an admin of the org, not by another path
+    assert_error(bob("POST", f"/v1/notifications/inbox/{newest}/archive"), 404, "not_found")
+    assert_error(bob("POST", f"/v1/notifications/inbox/{middle}/unarchive"), 404, "not_found")
+    assert bob("GET", "/v1/notifications?archived=true").json()["data"] == []
+    assert_error(alice("GET", "/v1/notifications?archived=yes"), 400)
+    assert_error(alice("POST", "/v1/notifications/inbox/not-an-id/archive"), 404)
+
+    back = alice("POST", f"/v1/notifications/inbox/{middle}/unarchive")
+    assert back.status_code == 200, back.text
+    assert back.json()["archived"] is False and back.json()["archived_at"] is None
+    assert back.json()["read_at"] == item["read_at"], "it stays read"
+    assert [i["id"] for i in alice("GET", "/v1/notifications").json()["data"]] == \
+        [newest, middle, oldest]
+    assert alice("GET", "/v1/notifications?archived=true").json()["data"] == []
+    assert alice("GET", "/v1/notifications/unread-count").json() == {"unread": 0}
 
 
 def test_deliveries_are_visible_to_admins_and_their_recipient(stack):
