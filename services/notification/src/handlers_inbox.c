@@ -6,7 +6,6 @@
 #include "tc/tc_page.h"
 #include "tc/tc_tx.h"
 
-#include <stdio.h>
 #include <string.h>
 
 void respond_count(tc_resp_t *resp, int rc, const char *name, int64_t n)
@@ -57,9 +56,7 @@ static bool query_bool(tc_req_t *req, tc_resp_t *resp, const char *name, bool *o
         *out = true;
         return true;
     }
-    char msg[64];
-    snprintf(msg, sizeof msg, "%s must be true or false", name);
-    tc_resp_error(resp, 400, "bad_request", msg);
+    tc_resp_error(resp, 400, "bad_request", "%s must be true or false", name);
     return false;
 }
 

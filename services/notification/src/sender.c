@@ -182,8 +182,8 @@ static int record(notification_app_t *app, const claimed_t *d, const send_result
     return rc;
 }
 
-/* Sends what is due, batch after batch; the number of deliveries claimed (0: nothing due or
- * the database failing). */
+/* Sends one batch of what is due; the number of deliveries claimed (0: nothing due, or the
+ * database failing). */
 static int send_due(sender_t *s, org_sender_t *cache)
 {
     notification_app_t *app = s->app;
