@@ -577,6 +577,11 @@ build_env() {
     else
         env_set JWKS_FILE "$JWT_DIR/jwks.json"
     fi
+    if [[ $svc == gateway ]]; then
+        # billing-grade usage records wait here until the broker has them (one file per
+        # gateway process; a restarted gateway sends what a killed one left)
+        env_set GATEWAY_METER_SPOOL_DIR "$RUN/gateway-meter"
+    fi
     if [[ $svc == user ]]; then
         # SCIM resources' locations: the public API is the gateway
         env_set USER_PUBLIC_URL "http://127.0.0.1:$(api_port gateway)"

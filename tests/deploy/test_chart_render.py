@@ -315,6 +315,9 @@ def test_gateway_routes_come_from_values(combo):
     env = env_of(r, gw)
     cfg = gateway_config(r, prefix)
     check_gateway_config(cfg, env)
+    spool = [m for m in container(gw)["volumeMounts"] if m["name"] == "meter-spool"][0]
+    assert spool["mountPath"] == env["GATEWAY_METER_SPOOL_DIR"]
+    assert [v for v in pod_spec(gw)["volumes"] if v["name"] == "meter-spool"][0]["emptyDir"]
     mount = [m for m in container(gw)["volumeMounts"] if m["name"] == "gateway-config"][0]
     assert env["GATEWAY_CONFIG"] == mount["mountPath"] + "/gateway.json"
     vol = [v for v in pod_spec(gw)["volumes"] if v["name"] == "gateway-config"][0]

@@ -228,6 +228,7 @@ fleet.
 {{- end -}}
 {{- if eq $s.name "gateway" -}}
 {{- $_ := set $env "GATEWAY_CONFIG" "/etc/techcorp/gateway/gateway.json" -}}
+{{- $_ := set $env "GATEWAY_METER_SPOOL_DIR" "/var/spool/techcorp/gateway-meter" -}}
 {{- end -}}
 {{- range $k, $v := $s.env -}}
 {{- $_ := set $env $k (include "tc.envValue" $v) -}}
@@ -475,6 +476,9 @@ spec:
         - name: gateway-config
           mountPath: /etc/techcorp/gateway
           readOnly: true
+        {{- /* usage records until the broker has them: kept across container restarts */}}
+        - name: meter-spool
+          mountPath: /var/spool/techcorp/gateway-meter
         {{- end }}
   volumes:
     - name: tmp
@@ -484,5 +488,8 @@ spec:
     - name: gateway-config
       configMap:
         name: {{ $s.fullname }}-routes
+    - name: meter-spool
+      emptyDir:
+        sizeLimit: 256Mi
     {{- end }}
 {{- end -}}

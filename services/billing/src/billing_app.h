@@ -33,5 +33,7 @@ int consumer_users_start(billing_app_t *app);
 int periods_start(billing_app_t *app);
 /* workflow-events: executions started, metered as workflow_executions. */
 int consumer_workflows_start(billing_app_t *app);
+/* analytics-events: the gateway's and ml-inference's usage records (consumer_usage.c). */
+int consumer_usage_start(billing_app_t *app);
 
 #endif

@@ -61,19 +61,12 @@ static int on_batch(const tc_event_t *const *evs, int n, tc_dbconn_t *tx, void *
         char id[96];
         const char *org = NULL, *at = NULL;
         rc = data ? execution_record(evs[i], data, id, &org, &at) : TC_EINVAL;
-        cJSON *r = rc == TC_OK ? cJSON_CreateObject() : NULL;
-        if (rc == TC_OK && (!r || !cJSON_AddItemToArray(rows, r))) {
-            cJSON_Delete(r); /* not in rows: still ours */
-            rc = TC_ENOMEM;
-        } else if (rc == TC_OK && (!cJSON_AddStringToObject(r, "id", id) ||
-                                   !cJSON_AddStringToObject(r, "org_id", org) ||
-                                   !cJSON_AddStringToObject(r, "occurred_at", at))) {
-            rc = TC_ENOMEM; /* r is freed with rows */
-        }
+        if (rc == TC_OK)
+            rc = store_usage_row(rows, id, org, "workflow_executions", 1, at, "workflow");
         cJSON_Delete(data);
     }
     if (rc == TC_OK && cJSON_GetArraySize(rows) > 0)
-        rc = store_usage_add_many(tx, rows, "workflow_executions", "workflow");
+        rc = store_usage_add_many(tx, rows);
     cJSON_Delete(rows);
     return rc;
 }

@@ -29,6 +29,8 @@ int main(void)
     if (rc == TC_OK)
         rc = consumer_workflows_start(&app);
     if (rc == TC_OK)
+        rc = consumer_usage_start(&app);
+    if (rc == TC_OK)
         rc = periods_start(&app);
     int exit_code = rc == TC_OK ? tc_service_run(svc) : 1;
     tc_service_free(svc);

@@ -64,9 +64,12 @@ typedef struct {
 /* Records a billable fact once (*added false when its id was seen before). */
 int store_usage_add(tc_dbconn_t *c, const char *id, const char *org_id, const char *metric,
                     int64_t quantity, const char *occurred_at, const char *source, bool *added);
-/* Many facts of one metric, quantity 1 each, in one statement: rows [{id, org_id,
- * occurred_at}] (borrowed); ids seen before are skipped. */
-int store_usage_add_many(tc_dbconn_t *c, const cJSON *rows, const char *metric, const char *source);
+/* Many facts in one statement: rows [{id, org_id, metric, quantity, occurred_at, source}]
+ * (borrowed); ids seen before are skipped. */
+int store_usage_add_many(tc_dbconn_t *c, const cJSON *rows);
+/* One fact as such a row, added to rows. TC_OK or TC_ENOMEM. */
+int store_usage_row(cJSON *rows, const char *id, const char *org_id, const char *metric,
+                    int64_t quantity, const char *occurred_at, const char *source);
 /* The org's open usage before before_ms, summed per metric (*out malloc'd, *n rows). */
 int store_usage_open(tc_dbconn_t *c, const char *org_id, int64_t before_ms, bill_usage_t **out,
                      int *n);

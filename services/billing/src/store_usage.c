@@ -24,7 +24,25 @@ int store_usage_add(tc_dbconn_t *c, const char *id, const char *org_id, const ch
     return rc;
 }
 
-int store_usage_add_many(tc_dbconn_t *c, const cJSON *rows, const char *metric, const char *source)
+int store_usage_row(cJSON *rows, const char *id, const char *org_id, const char *metric,
+                    int64_t quantity, const char *occurred_at, const char *source)
+{
+    cJSON *r = cJSON_CreateObject();
+    if (!r || !cJSON_AddItemToArray(rows, r)) {
+        cJSON_Delete(r); /* not in rows: still ours */
+        return TC_ENOMEM;
+    }
+    /* on failure r stays in rows, freed with them */
+    return cJSON_AddStringToObject(r, "id", id) && cJSON_AddStringToObject(r, "org_id", org_id) &&
+                   cJSON_AddStringToObject(r, "metric", metric) &&
+                   cJSON_AddNumberToObject(r, "quantity", (double)quantity) &&
+                   cJSON_AddStringToObject(r, "occurred_at", occurred_at) &&
+                   cJSON_AddStringToObject(r, "source", source)
+               ? TC_OK
+               : TC_ENOMEM;
+}
+
+int store_usage_add_many(tc_dbconn_t *c, const cJSON *rows)
 {
     char *json = cJSON_PrintUnformatted(rows);
     if (!json)
@@ -32,10 +50,11 @@ int store_usage_add_many(tc_dbconn_t *c, const cJSON *rows, const char *metric, 
     int rc =
         tc_db_qp(c, NULL, "usage_add_many",
                  "INSERT INTO usage_records (id, org_id, metric, quantity, occurred_at, source)"
-                 " SELECT r.id, r.org_id, $2, 1, r.occurred_at::timestamptz, $3"
-                 " FROM jsonb_to_recordset($1::jsonb) AS r(id text, org_id text,"
-                 " occurred_at text) ON CONFLICT (id) DO NOTHING",
-                 json, metric, source);
+                 " SELECT r.id, r.org_id, r.metric, r.quantity, r.occurred_at::timestamptz,"
+                 " r.source FROM jsonb_to_recordset($1::jsonb) AS r(id text, org_id text,"
+                 " metric text, quantity bigint, occurred_at text, source text)"
+                 " ON CONFLICT (id) DO NOTHING",
+                 json);
     free(json);
     return rc;
 }

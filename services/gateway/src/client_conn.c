@@ -75,7 +75,7 @@ static void request_reset(gw_conn_t *c)
     c->upstream = NULL;
     c->target = NULL;
     c->probe = 0;
-    c->panic = c->backoff = c->budgeted = 0;
+    c->panic = c->backoff = c->budgeted = c->reached_upstream = 0;
     c->backoffs = 0;
     c->attempts = 0;
     c->tried = 0;

@@ -90,6 +90,8 @@ typedef struct {
     tc_metric_t *rl_rejected;    /* gateway_ratelimit_rejected_total{kind} */
     tc_metric_t *auth_failures;  /* gateway_auth_failures_total{reason} */
     tc_metric_t *usage_dropped;  /* gateway_usage_events_dropped_total{reason} */
+    tc_metric_t *meter_requests; /* gateway_meter_requests_total */
+    tc_metric_t *meter_dropped;  /* gateway_meter_dropped_requests_total{reason} */
     tc_metric_t *apikey_evicted; /* gateway_apikey_cache_evictions_total */
     tc_metric_t *revocations;    /* gateway_apikey_revocations_total */
     tc_metric_t *reloads;        /* gateway_config_reloads_total{result} */
@@ -129,7 +131,12 @@ struct gw_app {
     int blocking_threads;
     int usage_enabled;
     int usage_queue;
-    size_t cache_max_bytes; /* GATEWAY_CACHE_MAX_BYTES: the in-process response cache */
+    /* billing-grade usage records (usage_meter.h) */
+    int meter_enabled;           /* GATEWAY_METER */
+    int meter_window_ms;         /* GATEWAY_METER_WINDOW_MS */
+    int64_t meter_max_records;   /* GATEWAY_METER_MAX_RECORDS */
+    const char *meter_spool_dir; /* GATEWAY_METER_SPOOL_DIR */
+    size_t cache_max_bytes;      /* GATEWAY_CACHE_MAX_BYTES: the in-process response cache */
     /* the cache's shared tier in Redis (cache_tier.c) */
     int cache_shared;              /* GATEWAY_CACHE_SHARED */
     int cache_shared_timeout_ms;   /* GATEWAY_CACHE_SHARED_TIMEOUT_MS: a read waits that long */
@@ -177,6 +184,7 @@ struct gw_app {
     gw_orgplans_t *orgplans; /* recent plan changes by org (org_plans.h) */
     gw_local_rl_t *local_rl;
     gw_usage_t *usage;
+    struct gw_meter *meter;
     gw_cache_t *cache;           /* responses of routes with "cache" (response_cache.h) */
     gw_fills_t *fills;           /* misses being filled, for coalescing (cache_fill.h) */
     const char *cache_topics[8]; /* followed for "invalidate_on" since start (cache_events.c) */
@@ -410,11 +418,12 @@ struct gw_conn {
     gw_upstream_t *upstream;
     gw_target_t *target;
     int group;
-    bool probe;    /* this request is its target's half-open probe */
-    bool panic;    /* the target was picked in panic mode (health ignored) */
-    bool backoff;  /* waiting before retrying a refused connection (the timer resumes it) */
-    bool budgeted; /* claimed its upstream's retry budget (once per request) */
-    int backoffs;  /* retries after a backoff so far */
+    bool probe;            /* this request is its target's half-open probe */
+    bool panic;            /* the target was picked in panic mode (health ignored) */
+    bool backoff;          /* waiting before retrying a refused connection (the timer resumes it) */
+    bool budgeted;         /* claimed its upstream's retry budget (once per request) */
+    bool reached_upstream; /* an upstream answered it: billed (usage_meter.h) */
+    int backoffs;          /* retries after a backoff so far */
     int64_t retry_until_ms; /* connect failures retried until then (connect_retry_ms) */
     int attempts;
     uint64_t tried;

@@ -9,6 +9,7 @@
 #include "org_plans.h"
 #include "ratelimit_async.h"
 #include "usage_events.h"
+#include "usage_meter.h"
 #include "tc/tc_core.h"
 #include "tc/tc_log.h"
 
@@ -64,6 +65,11 @@ void gw_app_config(gw_app_t *app, tc_config_t *cfg)
     app->blocking_threads = (int)tc_config_int(cfg, "GATEWAY_BLOCKING_THREADS", 4, 1, 64);
     app->usage_enabled = tc_config_bool(cfg, "GATEWAY_USAGE_EVENTS", 1);
     app->usage_queue = (int)tc_config_int(cfg, "GATEWAY_USAGE_QUEUE", 8192, 1024, 1 << 22);
+    app->meter_enabled = tc_config_bool(cfg, "GATEWAY_METER", 1);
+    app->meter_window_ms = (int)tc_config_int(cfg, "GATEWAY_METER_WINDOW_MS", 1000, 100, 60000);
+    app->meter_max_records =
+        tc_config_int(cfg, "GATEWAY_METER_MAX_RECORDS", 200000, 1000, 100000000);
+    app->meter_spool_dir = tc_config_opt(cfg, "GATEWAY_METER_SPOOL_DIR");
     app->cache_max_bytes =
         (size_t)tc_config_int(cfg, "GATEWAY_CACHE_MAX_BYTES", 64 << 20, 1 << 20, (int64_t)1 << 36);
     app->cache_shared = tc_config_bool(cfg, "GATEWAY_CACHE_SHARED", 1);
@@ -213,6 +219,38 @@ static int cache_gauges(gw_app_t *app)
     return app->m.cache_bytes && app->m.cache_entries ? TC_OK : TC_ENOMEM;
 }
 
+static double meter_pending(void *ud)
+{
+    return (double)gw_meter_pending(ud);
+}
+
+/* Billing-grade usage records: without a spool directory they survive a broker outage but
+ * not a crash, which is said once at start. */
+static int meter_init(gw_app_t *app)
+{
+    gw_meter_opts_t o = {.workers = app->nworkers,
+                         .window_ms = app->meter_window_ms,
+                         .max_records = (size_t)app->meter_max_records,
+                         .retry_ms = 1000,
+                         .spool_dir = app->meter_spool_dir,
+                         .producer = app->producer,
+                         .m_requests = app->m.meter_requests,
+                         .m_dropped = app->m.meter_dropped};
+    if (!app->producer)
+        return TC_OK; /* no broker configured: nothing to publish to */
+    if (!app->meter_spool_dir)
+        tc_log_kv(TC_LOG_WARN,
+                  "GATEWAY_METER_SPOOL_DIR unset: a crash loses unacknowledged usage records",
+                  NULL);
+    if (!(app->meter = gw_meter_new(&o)))
+        return TC_ERROR;
+    return tc_metric_gauge_fn("gateway_meter_pending_records",
+                              "Usage records not yet acknowledged by the broker", meter_pending,
+                              app->meter)
+               ? TC_OK
+               : TC_ENOMEM;
+}
+
 int gw_app_init(gw_app_t *app, tc_service_t *svc)
 {
     app->svc = svc;
@@ -236,6 +274,8 @@ int gw_app_init(gw_app_t *app, tc_service_t *svc)
     if (rc == TC_OK && app->usage_enabled &&
         !(app->usage = gw_usage_new(app, app->nworkers, app->usage_queue)))
         rc = TC_ENOMEM;
+    if (rc == TC_OK && app->meter_enabled)
+        rc = meter_init(app);
     if (rc == TC_OK)
         rc = cache_gauges(app);
     if (rc == TC_OK)
@@ -251,6 +291,7 @@ void gw_app_free(gw_app_t *app)
         gw_workers_free(app);
     gw_pool_free(app->pool);
     gw_usage_free(app->usage);
+    gw_meter_free(app->meter);
     gw_apikeys_free(app->apikeys);
     gw_orgplans_free(app->orgplans);
     gw_local_rl_free(app->local_rl);
@@ -353,6 +394,8 @@ static int srv_start(void *ud, int port)
     gw_app_t *app = ud;
     if (app->usage && gw_usage_start(app->usage) != TC_OK)
         return TC_ERROR;
+    if (app->meter && gw_meter_start(app->meter) != TC_OK)
+        return TC_ERROR;
     int rc = gw_workers_start(app, port);
     if (rc == TC_OK)
         rc = gw_hc_start(app); /* health checks and target gauges, off the workers' loops */
@@ -373,8 +416,8 @@ static int srv_drain(void *ud, int timeout_ms)
 
 /* Order matters: the resolver and the health checks stop (they read the configuration), the
  * loops stop, then the blocking pool (its last results land in the workers' queues), then the
- * workers are freed, then the usage thread drains its rings into the producer, which
- * tc_service flushes afterwards. */
+ * workers are freed, then the usage thread drains its rings into the producer and the meter
+ * sends the window it was counting; tc_service flushes the producer afterwards. */
 static void srv_stop(void *ud)
 {
     gw_app_t *app = ud;
@@ -385,6 +428,7 @@ static void srv_stop(void *ud)
     app->pool = NULL;
     gw_workers_free(app);
     gw_usage_stop(app->usage);
+    gw_meter_stop(app->meter); /* the window being counted, sent before the producer's flush */
 }
 
 tc_service_server_t gw_app_server(gw_app_t *app)

@@ -63,6 +63,14 @@ int gw_metrics_init(gw_metrics_t *m)
         tc_metric_counter("gateway_auth_failures_total", "Requests refused with 401/403", "reason");
     m->usage_dropped = tc_metric_counter("gateway_usage_events_dropped_total",
                                          "Usage events dropped before reaching Kafka", "reason");
+    m->meter_requests =
+        tc_metric_counter("gateway_meter_requests_total",
+                          "Requests of an org that reached an upstream, counted for billing", NULL);
+    m->meter_dropped = tc_metric_counter(
+        "gateway_meter_dropped_requests_total",
+        "Requests counted for billing whose usage record was dropped (spool_full, "
+        "out_of_memory, invalid_org, invalid)",
+        "reason");
     m->apikey_evicted = tc_metric_counter("gateway_apikey_cache_evictions_total",
                                           "Cached API keys evicted by revocation events", NULL);
     m->revocations = tc_metric_counter("gateway_apikey_revocations_total",
@@ -90,8 +98,8 @@ int gw_metrics_init(gw_metrics_t *m)
     if (!m->requests || !m->duration || !m->up_requests || !m->up_duration || !m->breaker ||
         !m->ejections || !m->retries || !m->budget_spent || !m->targets || !m->panic ||
         !m->panic_routed || !m->hc_results || !m->fail_open || !m->rl_rejected ||
-        !m->auth_failures || !m->usage_dropped || !m->apikey_evicted || !m->revocations ||
-        !m->reloads)
+        !m->auth_failures || !m->usage_dropped || !m->meter_requests || !m->meter_dropped ||
+        !m->apikey_evicted || !m->revocations || !m->reloads)
         return TC_ENOMEM;
     return TC_OK;
 }

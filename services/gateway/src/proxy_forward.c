@@ -679,6 +679,7 @@ static int response_head(gw_conn_t *c, up_conn_t *u)
     gw_app_t *app = c->w->app;
     int st = u->resp.status;
     c->status = st;
+    c->reached_upstream = true;
     breaker_outcome(c, st >= 500 ? OUTCOME_FAILURE : OUTCOME_SUCCESS);
     if (http_response_bodyless(c->method, st)) {
         u->mode = UP_NONE;

@@ -1,10 +1,12 @@
 /*
  * The end of a request, however it ended (answered, failed, or the client went away): the
  * request metrics, the access log line (5xx always, the rest when GATEWAY_ACCESS_LOG), the
- * usage event of a metered route, and the references the request held.
+ * usage event of a metered route, the billing count of a request an upstream answered, and the
+ * references the request held.
  */
 #include "gw.h"
 #include "usage_events.h"
+#include "usage_meter.h"
 #include "tc/tc_log.h"
 #include "tc/tc_time.h"
 
@@ -84,6 +86,8 @@ void gw_request_end(gw_conn_t *c)
     tc_metric_observe(app->m.duration, (double)dur_ns / 1e9, route);
     access_log(c, (double)dur_ns / 1e6);
     usage_event(c, dur_ns);
+    if (c->reached_upstream && app->meter)
+        gw_meter_count(app->meter, w->id, c->principal.org);
     if (c->cfg)
         gw_worker_cfg_release(w, c->cfg);
     c->cfg = NULL;

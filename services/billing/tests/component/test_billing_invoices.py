@@ -5,6 +5,7 @@ from workflow-events exactly once; the tax hook; payments, voids and credit note
 the double-entry ledger; numbers without gaps."""
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -66,6 +67,53 @@ def test_executions_are_metered_once_each(stack):
     m = eventually(lambda: (lambda m: m if m and m["quantity"] >= 3 else None)(
         usage_of(b, "workflow_executions")), what="the executions metered")
     assert m["quantity"] == 3 and m["included"] == 1000 and m["metered"] is False
+
+
+def api_usage(stack, org, ev_id, requests):
+    """A usage record of the gateway (one org, one window), under its deterministic id."""
+    stack.produce_event("analytics-events", org, "com.techcorp.api.usage", "/gateways/gwi_test",
+                        {"org_id": org, "gateway": "gwi_test",
+                         "window_start": "2026-01-01T00:00:00.000Z",
+                         "window_end": "2026-01-01T00:00:01.000Z", "requests": requests},
+                        ev_id=ev_id)
+
+
+def ml_usage(stack, org, inference, quantity):
+    stack.produce_event("analytics-events", org or "anonymous", "com.techcorp.ml.usage",
+                        f"/inferences/{inference}",
+                        {"inference_id": inference, "request_id": None, "org_id": org,
+                         "principal": "usr_x", "principal_type": "user", "model": "sentiment-v3",
+                         "version": "3.0.0", "metric": "ml_inference.sentiment-v3",
+                         "quantity": quantity, "cached": 0,
+                         "occurred_at": "2026-01-01T00:00:00Z"})
+
+
+def test_gateway_and_ml_usage_records_are_metered_once_each(stack):
+    """analytics-events: the gateway's records count their requests once per id (a record is
+    sent again after an outage or a restart), ml-inference's inputs once per inference, and
+    the per-request api.request events (at most once) never."""
+    b = Billing(stack)
+    b.sub()
+    first = f"mtr_gwi_test_1767225600000_{b.org_id}"
+    api_usage(stack, b.org_id, first, 7)
+    api_usage(stack, b.org_id, first, 7)  # sent again: the same id
+    api_usage(stack, b.org_id, first.replace("_test_", "_other_"), 5)  # another gateway
+    stack.produce_event("analytics-events", b.org_id, "com.techcorp.api.request",
+                        f"/requests/{new_id('req')}",
+                        {"request_id": new_id("req"), "org_id": b.org_id, "principal": "usr_x",
+                         "principal_type": "user", "route": "users", "method": "GET",
+                         "status": 200, "latency_ms": 1.0, "bytes_in": 0, "bytes_out": 10,
+                         "occurred_at": "2026-01-01T00:00:00Z"})
+    inference = new_id("inf")
+    ml_usage(stack, b.org_id, inference, 3)
+    ml_usage(stack, b.org_id, inference, 3)  # the outbox relayed it twice (two event ids)
+    ml_usage(stack, None, new_id("inf"), 2)  # a service token's call: nobody to bill
+    eventually(lambda: (usage_of(b, "api_requests") or {}).get("quantity") == 12 and
+               (usage_of(b, "ml_inference.sentiment-v3") or {}).get("quantity") == 3,
+               what="the usage records metered")
+    time.sleep(1)  # nothing more arrives
+    assert usage_of(b, "api_requests")["quantity"] == 12
+    assert usage_of(b, "ml_inference.sentiment-v3")["quantity"] == 3
 
 
 def test_a_period_opening_issues_one_invoice_with_fee_usage_and_prorations(stack):
