@@ -1,11 +1,13 @@
 /*
- * analytics-events → billing: the usage records of the gateway (com.techcorp.api.usage: an
- * org's requests that reached an upstream in one window, metric api_requests) and of
- * ml-inference (com.techcorp.ml.usage: inputs answered, metric ml_inference.<model>). Both
- * producers publish at least once, so each record is kept under its own id (the gateway's
- * deterministic event id, the inference's id): a repeat changes nothing and no inbox is kept.
- * The per-request com.techcorp.api.request events on the same topic are at most once by
- * design and never counted: they are skipped.
+ * Usage records → billing: from analytics-events, the gateway's (com.techcorp.api.usage: an
+ * org's requests that reached an upstream in one window, metric api_requests) and
+ * ml-inference's (com.techcorp.ml.usage: inputs answered, metric ml_inference.<model>); from
+ * notification-events, each message delivered (com.techcorp.notification.delivered, metric
+ * notifications.<channel>). Every producer publishes at least once, so each fact is kept
+ * under its own id (the gateway's deterministic event id, the inference's id, the delivery's
+ * id): a repeat changes nothing and no inbox is kept. The per-request com.techcorp.api.request
+ * events are at most once by design and never counted: they are skipped, as are the topics'
+ * other types.
  */
 #include "billing_app.h"
 #include "store.h"
@@ -21,6 +23,7 @@
 /* A billable fact read from an event; strings borrowed from the event's data. */
 typedef struct {
     char id[192];
+    char metric_buf[64];
     const char *org, *metric, *at, *source;
     int64_t quantity;
 } fact_t;
@@ -72,6 +75,28 @@ static int ml_fact(const tc_event_t *ev, const cJSON *data, fact_t *f)
     return TC_OK;
 }
 
+/* A delivered message: one unit of notifications.<channel> (in_app is recorded too; no plan
+ * prices it). */
+static int notification_fact(const tc_event_t *ev, const cJSON *data, fact_t *f)
+{
+    const char *delivery = tc_json_get_str(data, "delivery_id");
+    const char *channel = tc_json_get_str(data, "channel");
+    f->org = tc_json_get_str(data, "org_id");
+    f->at = tc_json_get_str(data, "occurred_at");
+    f->source = "notification";
+    f->quantity = 1;
+    if (!f->at)
+        f->at = ev->time;
+    if (!org_ok(f->org) || !delivery || strlen(delivery) > 64 || !channel || !f->at)
+        return TC_EINVAL;
+    snprintf(f->metric_buf, sizeof f->metric_buf, "notifications.%s", channel);
+    f->metric = f->metric_buf;
+    if (!bill_metric_valid(f->metric))
+        return TC_EINVAL;
+    snprintf(f->id, sizeof f->id, "notifications:%s", delivery);
+    return TC_OK;
+}
+
 typedef int (*fact_fn)(const tc_event_t *ev, const cJSON *data, fact_t *f);
 
 static int add_fact(fact_fn fn, const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx)
@@ -98,11 +123,19 @@ static int on_ml_usage(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx,
     return add_fact(ml_fact, ev, data, tx);
 }
 
+static int on_delivered(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx, void *ud)
+{
+    TC_UNUSED(ud);
+    return add_fact(notification_fact, ev, data, tx);
+}
+
 static const tc_event_route_t routes[] = {
     {TC_EV_API_USAGE, on_api_usage},
     {TC_EV_ML_USAGE, on_ml_usage},
+    {TC_EV_NOTIFICATION_DELIVERED, on_delivered},
 };
-static const fact_fn facts[] = {api_fact, ml_fact}; /* in the order of routes */
+/* in the order of routes */
+static const fact_fn facts[] = {api_fact, ml_fact, notification_fact};
 
 /* The fact reader of a metered type; NULL for any other event. */
 static fact_fn fact_reader(const char *type)

@@ -88,10 +88,20 @@ def ml_usage(stack, org, inference, quantity):
                          "occurred_at": "2026-01-01T00:00:00Z"})
 
 
-def test_gateway_and_ml_usage_records_are_metered_once_each(stack):
+def delivered(stack, org, delivery, channel):
+    stack.produce_event("notification-events", delivery, "com.techcorp.notification.delivered",
+                        f"/deliveries/{delivery}",
+                        {"delivery_id": delivery, "request_id": new_id("evt"), "org_id": org,
+                         "recipient_id": new_id("usr"), "channel": channel,
+                         "template": "welcome", "attempts": 1,
+                         "occurred_at": "2026-01-01T00:00:00Z"})
+
+
+def test_gateway_ml_and_notification_usage_records_are_metered_once_each(stack):
     """analytics-events: the gateway's records count their requests once per id (a record is
     sent again after an outage or a restart), ml-inference's inputs once per inference, and
-    the per-request api.request events (at most once) never."""
+    the per-request api.request events (at most once) never; notification-events: each
+    delivery once, per channel."""
     b = Billing(stack)
     b.sub()
     first = f"mtr_gwi_test_1767225600000_{b.org_id}"
@@ -108,12 +118,18 @@ def test_gateway_and_ml_usage_records_are_metered_once_each(stack):
     ml_usage(stack, b.org_id, inference, 3)
     ml_usage(stack, b.org_id, inference, 3)  # the outbox relayed it twice (two event ids)
     ml_usage(stack, None, new_id("inf"), 2)  # a service token's call: nobody to bill
-    eventually(lambda: (usage_of(b, "api_requests") or {}).get("quantity") == 12 and
-               (usage_of(b, "ml_inference.sentiment-v3") or {}).get("quantity") == 3,
-               what="the usage records metered")
+    email = new_id("dlv")
+    delivered(stack, b.org_id, email, "email")
+    delivered(stack, b.org_id, email, "email")  # relayed twice
+    delivered(stack, b.org_id, new_id("dlv"), "in_app")
+    want = {"api_requests": 12, "ml_inference.sentiment-v3": 3, "notifications.email": 1,
+            "notifications.in_app": 1}
+
+    def metered():
+        return {m: (usage_of(b, m) or {}).get("quantity") for m in want}
+    eventually(lambda: metered() == want, what="the usage records metered")
     time.sleep(1)  # nothing more arrives
-    assert usage_of(b, "api_requests")["quantity"] == 12
-    assert usage_of(b, "ml_inference.sentiment-v3")["quantity"] == 3
+    assert metered() == want
 
 
 def test_a_period_opening_issues_one_invoice_with_fee_usage_and_prorations(stack):
