@@ -269,7 +269,7 @@ tc.secretEnv: env entries read from Secrets. Context: dict root, s.
 {{- end }}
 {{- range $name, $ref := $s.secretEnv }}
 - name: {{ $name }}
-  valueFrom: {secretKeyRef: {name: {{ get $ref "secret" | default $own }}, key: {{ get $ref "key" | default $name }}}}
+  valueFrom: {secretKeyRef: {name: {{ get $ref "secret" | default $own }}, key: {{ get $ref "key" | default $name }}{{ if get $ref "optional" }}, optional: true{{ end }}}}
 {{- end }}
 {{- end -}}
 

@@ -13,13 +13,18 @@ void billing_app_config(billing_app_t *app, tc_config_t *cfg)
     app->issuer = tc_config_str(cfg, "BILLING_ISSUER", "techcorp");
     app->invoice_prefix = tc_config_str(cfg, "BILLING_INVOICE_PREFIX", "TC-");
     app->credit_prefix = tc_config_str(cfg, "BILLING_CREDIT_NOTE_PREFIX", "TC-CN-");
+    app->stripe_url = tc_config_str(cfg, "BILLING_STRIPE_API_URL", "https://api.stripe.com");
+    app->stripe_key = tc_config_secret(cfg, "BILLING_STRIPE_SECRET_KEY", NULL);
+    app->stripe_webhook_secret = tc_config_secret(cfg, "BILLING_STRIPE_WEBHOOK_SECRET", NULL);
+    app->webhook_tolerance_s = (int)tc_config_int(cfg, "BILLING_WEBHOOK_TOLERANCE_S", 300, 1, 3600);
 }
 
 int billing_app_init(billing_app_t *app, tc_service_t *svc)
 {
     app->svc = svc;
     app->db = tc_service_db(svc);
-    return app->db ? TC_OK : TC_EUNAVAIL;
+    app->httpc = tc_service_httpc(svc);
+    return app->db && app->httpc ? TC_OK : TC_EUNAVAIL;
 }
 
 void billing_app_free(billing_app_t *app)

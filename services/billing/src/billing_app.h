@@ -16,6 +16,12 @@ typedef struct {
     const char *issuer;         /* BILLING_ISSUER: whose numbering invoices take */
     const char *invoice_prefix; /* BILLING_INVOICE_PREFIX */
     const char *credit_prefix;  /* BILLING_CREDIT_NOTE_PREFIX */
+    /* payments through a Stripe-shaped provider (handlers_payments.c) */
+    const char *stripe_url;            /* BILLING_STRIPE_API_URL */
+    const char *stripe_key;            /* BILLING_STRIPE_SECRET_KEY; unset: no payment intents */
+    const char *stripe_webhook_secret; /* BILLING_STRIPE_WEBHOOK_SECRET; unset: webhooks 503 */
+    int webhook_tolerance_s;           /* BILLING_WEBHOOK_TOLERANCE_S */
+    tc_httpc_t *httpc;
 } billing_app_t;
 
 /* Reads BILLING_* variables; problems go into cfg. */

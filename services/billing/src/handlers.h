@@ -25,5 +25,9 @@ void h_internal_invoice_void(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_internal_credit_note(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_internal_tax_rate_put(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_internal_invoice_get(tc_req_t *req, tc_resp_t *resp, void *ud);
+/* handlers_payments.c */
+void h_invoice_payment_create(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_invoice_payments_list(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_webhook_stripe(tc_req_t *req, tc_resp_t *resp, void *ud);
 
 #endif

@@ -2,6 +2,7 @@
  * a plan. Prices are never edited: a subscription takes the new version when its next period
  * begins, and nothing already billed changes. */
 #include "handlers.h"
+#include "invoicing.h"
 #include "store.h"
 #include "tc/tc_core.h"
 #include "tc/tc_time.h"
@@ -68,24 +69,17 @@ static int apply(billing_app_t *app, tc_dbconn_t *tx, const char *id, const inv_
     bill_posting_t legs[BILL_MAX_POSTINGS];
     int64_t credited = 0;
     int nlegs = 0;
+    snprintf(doc_id, doc_n, "%s", id);
+    if (r->op == OP_PAY)
+        return invoice_pay(tx, id, r->reference, why);
     int rc =
         store_invoice_lock(tx, id, org, sizeof org, status, sizeof status, currency, &t, &credited);
     if (rc != TC_OK)
         return rc;
     bool open = strcmp(status, "finalized") == 0, paid = strcmp(status, "paid") == 0;
-    snprintf(doc_id, doc_n, "%s", id);
     switch (r->op) {
     case OP_PAY:
-        if (!open) {
-            *why = "only a finalized invoice can be paid";
-            return TC_ECONFLICT;
-        }
-        rc = store_invoice_set_paid(tx, id, r->reference);
-        if (rc == TC_OK && t.total - credited > 0)
-            rc = bill_post_payment(t.total - credited, legs, &nlegs);
-        return rc == TC_OK && nlegs
-                   ? store_ledger_post(tx, org, "payment", id, currency, legs, nlegs)
-                   : rc;
+        return TC_ERROR; /* handled above */
     case OP_VOID:
         if (!open || credited > 0) {
             *why = "only a finalized, unpaid invoice without credit notes can be voided";

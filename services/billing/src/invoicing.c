@@ -121,3 +121,25 @@ int invoice_finalize_one(billing_app_t *app, const char *skip, char *id, size_t 
     tc_db_release(app->db, c);
     return rc;
 }
+
+int invoice_pay(tc_dbconn_t *tx, const char *id, const char *reference, const char **why)
+{
+    char org[BILL_ID_MAX], status[16], currency[4];
+    bill_totals_t t;
+    bill_posting_t legs[BILL_MAX_POSTINGS];
+    int64_t credited = 0;
+    int nlegs = 0;
+    int rc =
+        store_invoice_lock(tx, id, org, sizeof org, status, sizeof status, currency, &t, &credited);
+    if (rc != TC_OK)
+        return rc;
+    if (strcmp(status, "finalized") != 0) {
+        *why = "only a finalized invoice can be paid";
+        return TC_ECONFLICT;
+    }
+    rc = store_invoice_set_paid(tx, id, reference);
+    if (rc == TC_OK && t.total - credited > 0)
+        rc = bill_post_payment(t.total - credited, legs, &nlegs);
+    return rc == TC_OK && nlegs ? store_ledger_post(tx, org, "payment", id, currency, legs, nlegs)
+                                : rc;
+}

@@ -26,6 +26,13 @@ int billing_routes(billing_app_t *app)
         {"GET", "/v1/billing/invoices/{id}", h_invoice_get, app, TC_USER, owner, no_body, NULL},
         {"GET", "/v1/billing/invoices/{id}/html", h_invoice_html, app, TC_USER, owner, no_body,
          NULL},
+        {"GET", "/v1/billing/invoices/{id}/payments", h_invoice_payments_list, app, TC_USER, owner,
+         no_body, NULL},
+        {"POST", "/v1/billing/invoices/{id}/payments", h_invoice_payment_create, app, TC_USER,
+         owner, small, NULL},
+        /* the provider's signed events: no bearer token, the signature is the authentication */
+        {"POST", "/v1/billing/webhooks/stripe", h_webhook_stripe, app, TC_PUBLIC, none, record,
+         NULL},
         {"GET", "/v1/billing/credit-notes", h_credit_notes_list, app, TC_USER, owner, no_body,
          NULL},
         {"GET", "/v1/billing/ledger", h_ledger_get, app, TC_USER, owner, no_body, NULL},

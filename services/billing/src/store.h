@@ -56,6 +56,27 @@ int store_usage_item_add(tc_dbconn_t *c, const bill_sub_t *s, const char *plan_i
 /* The org's items not yet invoiced, oldest first: a JSON array. */
 int store_items_pending(tc_dbconn_t *c, const char *org_id, cJSON **out);
 
+/* ---- payments (store_payments.c) */
+typedef struct {
+    const char *id, *invoice_id, *org_id, *provider, *provider_ref, *currency, *status;
+    const char *client_secret;
+    int attempt;
+    int64_t amount_minor;
+} bill_payment_t;
+/* The invoice's payment that may still succeed, newest first (TC_ENOTFOUND: none), and how
+ * many payments it has had (*attempts). */
+int store_payment_open(tc_dbconn_t *c, const char *invoice_id, cJSON **out, int *attempts);
+int store_payment_add(tc_dbconn_t *c, const bill_payment_t *p, cJSON **out);
+/* {"data": [...]}: the payments of the org's invoice, newest first. */
+int store_payments_list(tc_dbconn_t *c, const char *org_id, const char *invoice_id, cJSON **out);
+/* Records a webhook event once: *fresh false when it was seen before. */
+int store_provider_event_add(tc_dbconn_t *c, const char *provider, const char *event_id,
+                             const char *type, bool *fresh);
+/* Moves the payment with the provider's reference to status (last_error kept unless given):
+ * its invoice and status before into the buffers; TC_ENOTFOUND when there is none. */
+int store_payment_move(tc_dbconn_t *c, const char *provider, const char *ref, const char *status,
+                       const char *last_error, char *invoice_id, size_t n, char *before, size_t bn);
+
 /* ---- usage (store_usage.c) */
 typedef struct {
     char metric[64];

@@ -6,6 +6,7 @@ import json
 from platform_client import Api, EventSchemas, eventually, new_id
 
 SCHEMAS = None
+DAY = 86400
 
 
 def schemas(stack):
@@ -71,3 +72,17 @@ def fee(stack, plan):
     r = Api(stack, "billing")("GET", f"/v1/billing/plans/{plan}", token=stack.token())
     assert r.status_code == 200, r.text
     return r.json()["price"]["base_fee_minor"], r.json()["price"]["version"]
+
+
+def invoices(b):
+    r = b.get("/v1/billing/invoices")
+    assert r.status_code == 200, r.text
+    return r.json()["data"]
+
+
+def renew(b):
+    """Ends the current period now and waits for its invoice to be finalized."""
+    before = len(invoices(b))
+    b.place_period(30 * DAY, -1)
+    return eventually(lambda: (lambda i: i[0] if len(i) > before and i[0]["status"] ==
+                               "finalized" else None)(invoices(b)), what="the invoice")

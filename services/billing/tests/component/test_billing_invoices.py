@@ -9,10 +9,8 @@ import time
 
 import pytest
 
-from billkit import Billing, fee
+from billkit import DAY, Billing, fee, renew
 from platform_client import Api, assert_error, eventually, new_id
-
-DAY = 86400
 
 
 def add_usage(stack, org, metric, count, days_ago=1):
@@ -39,20 +37,6 @@ def usage_of(b, metric):
     r = b.get("/v1/billing/usage")
     assert r.status_code == 200, r.text
     return next((m for m in r.json()["metrics"] if m["metric"] == metric), None)
-
-
-def invoices(b):
-    r = b.get("/v1/billing/invoices")
-    assert r.status_code == 200, r.text
-    return r.json()["data"]
-
-
-def renew(b):
-    """Ends the current period now and waits for its invoice to be finalized."""
-    before = len(invoices(b))
-    b.place_period(30 * DAY, -1)
-    return eventually(lambda: (lambda i: i[0] if len(i) > before and i[0]["status"] ==
-                               "finalized" else None)(invoices(b)), what="the invoice")
 
 
 def test_executions_are_metered_once_each(stack):
