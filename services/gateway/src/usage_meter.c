@@ -109,7 +109,9 @@ struct gw_meter {
     prec_t *recs;       /* recs[i] has sequence number base_seq + i */
     size_t n, cap;
     uint64_t base_seq;
-    size_t done; /* of recs, acknowledged (or dropped) */
+    size_t done;    /* of recs, acknowledged (or dropped) */
+    size_t refused; /* reports of failure since the last window (logged once per window) */
+    char last_error[128];
 
     pthread_t thread;
     bool started, stop;
@@ -145,10 +147,25 @@ static void on_delivery(void *opaque, int rc, const char *error)
             p->retry_at_ms = tc_now_ms() + m->o.retry_ms;
         }
     }
+    if (rc != TC_OK) { /* an outage fails every record in flight: one line per window */
+        m->refused++;
+        snprintf(m->last_error, sizeof m->last_error, "%s", error ? error : "unknown");
+    }
     pthread_mutex_unlock(&m->mu);
-    if (rc != TC_OK)
-        tc_log_kv(TC_LOG_WARN, "usage record not acknowledged; sent again later", "error",
-                  error ? error : "unknown", NULL);
+}
+
+/* The failures reported since the last window, in one line. */
+static void log_refused(gw_meter_t *m)
+{
+    char n[24], error[sizeof m->last_error];
+    pthread_mutex_lock(&m->mu);
+    size_t refused = m->refused;
+    memcpy(error, m->last_error, sizeof error);
+    m->refused = 0;
+    pthread_mutex_unlock(&m->mu);
+    if (refused > 0)
+        tc_log_kv(TC_LOG_WARN, "usage records not acknowledged; they are sent again", "records",
+                  tc_log_int(n, (int64_t)refused), "error", error, NULL);
 }
 
 /* Records into recs (mu held): all of them or, past max_records, none. */
@@ -301,6 +318,7 @@ int gw_meter_close_window(gw_meter_t *m, int64_t window_ms)
         tc_log_kv(TC_LOG_ERROR, "usage records dropped: too many unacknowledged", NULL);
     }
     free(recs);
+    log_refused(m);
     send_due(m);
     tidy(m, false);
     return rc;
