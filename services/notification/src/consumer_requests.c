@@ -91,9 +91,14 @@ static int on_requested(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx
     recipient_t rcpt;
     rendering_t rend = {0};
     char *sealed = NULL;
-    int rc = store_recipient_get(tx, req.org_id, req.user_id, &rcpt);
+    int rc = store_recipient_get(app, tx, req.org_id, req.user_id, &rcpt);
     if (rc != TC_OK)
         return rc;
+    /* a request may name only the user: the address and name are the read model's */
+    if (!req.email) {
+        req.email = rcpt.email;
+        req.name = req.name ? req.name : rcpt.name;
+    }
     delivery_new_t d = {
         .request_id = ev->id,
         .org_id = req.org_id,
@@ -107,6 +112,9 @@ static int on_requested(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx
     if (inactive || !notify_pref_allows(req.kind, req.channel, rcpt.channels, rcpt.categories)) {
         d.status = "suppressed";
         d.last_error = inactive ? "recipient_inactive" : "opted_out";
+    } else if (strcmp(req.channel, "email") == 0 && !req.email) {
+        d.status = "failed"; /* named by id only, and user-events never told us the address */
+        d.last_error = "no_address";
     } else {
         rc = render_request(tx, &req, rcpt.locale, &rend);
         if (rc != TC_OK)

@@ -61,7 +61,7 @@ int notify_request_parse(const cJSON *data, notify_request_t *req, const char **
         *why = "to is missing";
     else if (!id_like(req->org_id, "org") || !id_like(req->user_id, "usr"))
         *why = "org_id or to.user_id is not an id";
-    else if (strcmp(req->channel, "email") == 0 && !tc_email_valid(req->email ? req->email : ""))
+    else if (req->email && !tc_email_valid(req->email))
         *why = "to.email is not an email address";
     else if (req->params && !cJSON_IsObject(req->params))
         *why = "params is not an object";

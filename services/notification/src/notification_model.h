@@ -30,7 +30,7 @@ typedef struct {
     const char *channel; /* "email" or "in_app" */
     const char *org_id;
     const char *user_id;
-    const char *email;   /* to.email */
+    const char *email;   /* to.email; NULL: the recipient's address from user-events */
     const char *name;    /* to.name; NULL when null */
     const cJSON *params; /* the template's variables; NULL when absent */
 } notify_request_t;

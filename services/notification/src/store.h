@@ -18,6 +18,7 @@ typedef struct {
     char locale[NOTIFY_LOCALE_MAX]; /* "" when unknown */
     cJSON *channels;                /* user preferences.notifications; never NULL on TC_OK */
     cJSON *categories;              /* this service's per-category choices; never NULL */
+    char *email, *name;             /* the address user-events gave (opened); NULL unknown */
 } recipient_t;
 
 /* Applies a user-events state (created/updated/deleted): newest version wins. */
@@ -26,8 +27,10 @@ int store_recipient_apply_state(notification_app_t *app, tc_dbconn_t *tx, const 
 int store_recipient_apply_prefs(tc_dbconn_t *tx, const cJSON *data);
 /* user.purged: the recipient, their choices and inbox go; email contents are dropped. */
 int store_recipient_forget(tc_dbconn_t *tx, const char *user_id);
-/* What deciding a delivery needs; TC_ENOTFOUND leaves *out as an unknown recipient. */
-int store_recipient_get(tc_dbconn_t *c, const char *org_id, const char *user_id, recipient_t *out);
+/* What deciding a delivery needs, with the recipient's address (a request may name only the
+ * user); an unknown recipient is status "unknown" with no address. */
+int store_recipient_get(notification_app_t *app, tc_dbconn_t *c, const char *org_id,
+                        const char *user_id, recipient_t *out);
 void recipient_clear(recipient_t *r);
 
 /* ------------------------------------------------------------------ templates */

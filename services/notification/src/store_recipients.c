@@ -10,6 +10,8 @@ void recipient_clear(recipient_t *r)
 {
     cJSON_Delete(r->channels);
     cJSON_Delete(r->categories);
+    free(r->email);
+    free(r->name);
     memset(r, 0, sizeof *r);
 }
 
@@ -81,13 +83,14 @@ int store_recipient_forget(tc_dbconn_t *tx, const char *user_id)
     return rc;
 }
 
-int store_recipient_get(tc_dbconn_t *c, const char *org_id, const char *user_id, recipient_t *out)
+int store_recipient_get(notification_app_t *app, tc_dbconn_t *c, const char *org_id,
+                        const char *user_id, recipient_t *out)
 {
     memset(out, 0, sizeof *out);
     PGresult *r = NULL;
     int rc = tc_db_qp(c, &r, "rcpt_get",
                       "SELECT r.status, coalesce(r.locale, ''), r.channels::text,"
-                      " coalesce(p.categories, '{}')::text"
+                      " coalesce(p.categories, '{}')::text, r.email_enc, r.name_enc"
                       " FROM (SELECT $2::text AS user_id) k"
                       " LEFT JOIN recipients r ON r.user_id = k.user_id AND r.org_id = $1"
                       " LEFT JOIN preferences p ON p.user_id = k.user_id AND p.org_id = $1",
@@ -102,10 +105,15 @@ int store_recipient_get(tc_dbconn_t *c, const char *org_id, const char *user_id,
         if (!out->channels || !out->categories)
             rc = TC_ENOMEM;
     }
+    /* a row that does not open under the org's key is a fault, not an unknown address */
+    if (rc == TC_OK && found && tc_db_val(r, 0, 4))
+        rc = tc_keyring_open(app->keys, org_id, "recipient.email", tc_db_val(r, 0, 4), &out->email);
+    if (rc == TC_OK && found && tc_db_val(r, 0, 5))
+        rc = tc_keyring_open(app->keys, org_id, "recipient.name", tc_db_val(r, 0, 5), &out->name);
     PQclear(r);
     if (rc != TC_OK)
         recipient_clear(out);
-    return rc;
+    return rc == TC_EINVAL ? TC_ERROR : rc;
 }
 
 int store_prefs_get(tc_dbconn_t *c, const char *org_id, const char *user_id, char **json,

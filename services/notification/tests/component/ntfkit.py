@@ -33,7 +33,9 @@ def produce(stack, topic, key, ce_type, source, data, ev_id=None):
 def request(stack, org_id, user_id, kind="invitation", channel="email", email_addr=None,
             name="Ivy Invitee", params=None, ev_id=None):
     """Asks for a notification as auth does (com.techcorp.notification.requested)."""
-    to = {"user_id": user_id, "name": name}
+    to = {"user_id": user_id}
+    if name is not None:
+        to["name"] = name
     if email_addr is not None:
         to["email"] = email_addr
     data = {"template": kind, "channel": channel, "to": to, "org_id": org_id,

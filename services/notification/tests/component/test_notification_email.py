@@ -169,3 +169,29 @@ def test_deleted_recipient_gets_nothing(stack):
     d = admin.wait_deliveries(uid, 1)[0]
     assert (d["status"], d["last_error"]) == ("suppressed", "recipient_inactive")
     assert mails(maildir(stack), to) == []
+
+
+def test_an_email_named_by_user_id_goes_to_the_address_user_events_gave(stack):
+    """A producer that knows only who (billing's dunning names an org's owners by id) leaves
+    to.email out: the address and name are the recipient's own from user-events; a user it
+    never heard of fails with no_address, and nothing is sent."""
+    admin = Ntf(stack)
+    uid, to = new_id("usr"), address()
+    state = {"id": uid, "org_id": admin.org_id, "email": to, "name": "Oona Owner",
+             "role": "owner", "status": "active", "version": 3,
+             "created_at": "2026-01-01T00:00:00.000Z", "updated_at": "2026-01-02T00:00:00.000Z",
+             "deleted_at": None}
+    produce(stack, "user-events", uid, "com.techcorp.user.updated", f"/users/{uid}", state)
+    time.sleep(1)
+    request(stack, admin.org_id, uid, "invoice_overdue", name=None,
+            params={"title": "Invoice TC-1 is overdue", "body": "Pay it."})
+    got = wait_mails(maildir(stack), to)
+    assert [(m["Subject"], m["To"].addresses[0].display_name) for m in got] == \
+        [("Invoice TC-1 is overdue", "Oona Owner")]
+    assert admin.wait_deliveries(uid, 1)[0]["status"] == "delivered"
+
+    stranger = new_id("usr")
+    request(stack, admin.org_id, stranger, "invoice_overdue", name=None,
+            params={"title": "t", "body": "b"})
+    d = admin.wait_deliveries(stranger, 1)[0]
+    assert (d["status"], d["last_error"]) == ("failed", "no_address")

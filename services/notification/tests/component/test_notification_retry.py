@@ -46,7 +46,7 @@ def flaky(stack, tmp_path_factory):
 
 def test_transient_refusals_are_retried_until_delivered_once(stack, schemas, flaky):
     admin = Ntf(stack)
-    uid, to = new_id("usr"), f"greylisted+flaky2@example.com"
+    uid, to = new_id("usr"), "greylisted+flaky2@example.com"
     to = to.replace("greylisted", f"g{new_id('x')[2:10].lower()}")
     request(stack, admin.org_id, uid, "invitation", email_addr=to, params=invitation_params())
     d = admin.wait_deliveries(uid, 1, timeout=60)[0]

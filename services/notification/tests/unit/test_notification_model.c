@@ -230,6 +230,19 @@ Test(request, in_app_needs_no_email)
     cJSON_Delete(d);
 }
 
+Test(request, an_email_may_name_only_the_user)
+{
+    /* the address is then the recipient's own from user-events (consumer_requests.c) */
+    cJSON *d = cJSON_Parse("{\"template\":\"invoice_overdue\",\"channel\":\"email\",\"to\":{"
+                           "\"user_id\":\"" USR "\"},\"org_id\":\"" ORG "\"}");
+    notify_request_t r;
+    const char *why = NULL;
+    cr_expect_eq(notify_request_parse(d, &r, &why), TC_OK, "%s", why ? why : "");
+    cr_expect_null(r.email);
+    cr_expect_null(r.name);
+    cJSON_Delete(d);
+}
+
 /* ------------------------------------------------------------------ preferences */
 
 Test(prefs, defaults_allow)
