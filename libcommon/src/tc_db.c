@@ -471,6 +471,16 @@ void tc_db_rollback(tc_dbconn_t *c)
     PQclear(r);
 }
 
+int tc_db_end(tc_db_t *db, tc_dbconn_t *c, int rc)
+{
+    if (rc == TC_OK)
+        rc = tc_db_commit(c);
+    else
+        tc_db_rollback(c);
+    tc_db_release(db, c);
+    return rc;
+}
+
 int tc_db_ping(tc_db_t *db)
 {
     tc_dbconn_t *c = tc_db_acquire(db);

@@ -121,6 +121,31 @@ Test(db, aborted_transaction_does_not_commit)
     cr_assert_eq(it_scalar(db, "SELECT count(*) FROM it_kv WHERE k=$1", key), 0);
 }
 
+Test(db, end_commits_what_succeeded_and_rolls_back_what_failed)
+{
+    char ok[64], failed[64], aborted[64];
+    it_unique("k", ok, sizeof ok);
+    it_unique("k", failed, sizeof failed);
+    it_unique("k", aborted, sizeof aborted);
+    tc_dbconn_t *c = tc_db_acquire(db);
+    cr_assert_eq(tc_db_begin(c), TC_OK);
+    cr_assert_eq(tc_db_q(c, NULL, "INSERT INTO it_kv VALUES ($1,'a')", ok), TC_OK);
+    cr_assert_eq(tc_db_end(db, c, TC_OK), TC_OK);
+    c = tc_db_acquire(db);
+    cr_assert_eq(tc_db_begin(c), TC_OK);
+    cr_assert_eq(tc_db_q(c, NULL, "INSERT INTO it_kv VALUES ($1,'a')", failed), TC_OK);
+    cr_assert_eq(tc_db_end(db, c, TC_ECONFLICT), TC_ECONFLICT, "the caller's failure stands");
+    c = tc_db_acquire(db);
+    cr_assert_eq(tc_db_begin(c), TC_OK);
+    cr_assert_eq(tc_db_q(c, NULL, "INSERT INTO it_kv VALUES ($1,'a')", aborted), TC_OK);
+    cr_assert_neq(tc_db_exec(c, NULL, "SELECT 1/0"), TC_OK);
+    /* the caller missed the failure: the commit's own answer says it */
+    cr_assert_neq(tc_db_end(db, c, TC_OK), TC_OK);
+    cr_assert_eq(it_scalar(db, "SELECT count(*) FROM it_kv WHERE k=$1", ok), 1);
+    cr_assert_eq(it_scalar(db, "SELECT count(*) FROM it_kv WHERE k=$1", failed), 0);
+    cr_assert_eq(it_scalar(db, "SELECT count(*) FROM it_kv WHERE k=$1", aborted), 0);
+}
+
 Test(db, exhausted_pool_times_out)
 {
     tc_db_opts_t o = {.url = it_env("TC_TEST_PG_URL"), .pool_size = 1, .acquire_timeout_ms = 200};

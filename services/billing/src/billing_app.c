@@ -17,6 +17,13 @@ void billing_app_config(billing_app_t *app, tc_config_t *cfg)
     app->stripe_key = tc_config_secret(cfg, "BILLING_STRIPE_SECRET_KEY", NULL);
     app->stripe_webhook_secret = tc_config_secret(cfg, "BILLING_STRIPE_WEBHOOK_SECRET", NULL);
     app->webhook_tolerance_s = (int)tc_config_int(cfg, "BILLING_WEBHOOK_TOLERANCE_S", 300, 1, 3600);
+    app->app_url = tc_config_str(cfg, "APP_URL", "https://app.techcorp.com");
+    int terms = (int)tc_config_int(cfg, "BILLING_PAYMENT_TERMS_DAYS", 14, 0, 365);
+    int grace = (int)tc_config_int(cfg, "BILLING_DUNNING_GRACE_DAYS", 14, 1, 365);
+    const char *why = NULL;
+    if (bill_dunning_parse(tc_config_str(cfg, "BILLING_DUNNING_REMINDER_DAYS", "1,3,7"), grace,
+                           terms, &app->dunning, &why) != TC_OK)
+        tc_config_fail(cfg, "BILLING_DUNNING_REMINDER_DAYS", why);
 }
 
 int billing_app_init(billing_app_t *app, tc_service_t *svc)

@@ -5,6 +5,7 @@
 #ifndef BILLING_APP_H
 #define BILLING_APP_H
 
+#include "dunning_model.h"
 #include "tc/tc_service.h"
 
 typedef struct {
@@ -22,6 +23,10 @@ typedef struct {
     const char *stripe_webhook_secret; /* BILLING_STRIPE_WEBHOOK_SECRET; unset: webhooks 503 */
     int webhook_tolerance_s;           /* BILLING_WEBHOOK_TOLERANCE_S */
     tc_httpc_t *httpc;
+    /* dunning (dunning.c): BILLING_PAYMENT_TERMS_DAYS, BILLING_DUNNING_REMINDER_DAYS,
+     * BILLING_DUNNING_GRACE_DAYS */
+    bill_dunning_t dunning;
+    const char *app_url; /* APP_URL: the console, whose invoice page the reminders link */
 } billing_app_t;
 
 /* Reads BILLING_* variables; problems go into cfg. */
@@ -34,6 +39,10 @@ void billing_app_free(billing_app_t *app);
 int billing_routes(billing_app_t *app);
 /* user-events: an org gets its (free) subscription when it is created. */
 int consumer_users_start(billing_app_t *app);
+/* One invoice's due dunning step (a reminder to the org's owners, or its plan held at free
+ * when the grace ends) in its own transaction: TC_OK, TC_ENOTFOUND when none is due; id (n
+ * bytes) names the invoice tried. skip: an array literal of ids to leave out. */
+int dunning_step_one(billing_app_t *app, const char *skip, char *id, size_t n);
 /* The job that ends trials, renews periods and carries out cancellations at period end,
  * issuing and finalizing the invoices. */
 int periods_start(billing_app_t *app);

@@ -18,6 +18,8 @@ static const char *const reasons[] = {
     [BILL_EV_CANCEL_SCHEDULED] = "cancel_scheduled",
     [BILL_EV_CANCEL_WITHDRAWN] = "cancel_withdrawn",
     [BILL_EV_CANCELED] = "canceled",
+    [BILL_EV_PAYMENT_OVERDUE] = "payment_overdue",
+    [BILL_EV_PAYMENT_RECEIVED] = "payment_received",
 };
 
 int events_subscription(tc_dbconn_t *tx, const bill_sub_t *s, bill_ev_reason_t why,
@@ -37,4 +39,32 @@ int events_subscription(tc_dbconn_t *tx, const bill_sub_t *s, bill_ev_reason_t w
         data = NULL;
     }
     return tc_emit_at(tx, type, source, s->id, s->org_id, data);
+}
+
+int events_notify(tc_dbconn_t *tx, const char *org_id, const char *user_id, const char *kind,
+                  const char *channel, cJSON *params)
+{
+    char now[TC_RFC3339_LEN];
+    tc_time_format(tc_now_ms(), now);
+    cJSON *d = cJSON_CreateObject(), *to = cJSON_CreateObject();
+    bool ok = d && to && cJSON_AddStringToObject(to, "user_id", user_id) &&
+              cJSON_AddStringToObject(d, "template", kind) &&
+              cJSON_AddStringToObject(d, "channel", channel) &&
+              cJSON_AddStringToObject(d, "org_id", org_id) &&
+              cJSON_AddStringToObject(d, "occurred_at", now);
+    if (ok && cJSON_AddItemToObject(d, "to", to))
+        to = NULL;
+    else
+        ok = false;
+    if (ok && cJSON_AddItemToObject(d, "params", params))
+        params = NULL;
+    else
+        ok = false;
+    cJSON_Delete(to);
+    cJSON_Delete(params);
+    if (!ok) {
+        cJSON_Delete(d);
+        return TC_ENOMEM;
+    }
+    return tc_emit(tx, TC_EV_NOTIFICATION_REQUESTED, user_id, d);
 }

@@ -15,6 +15,8 @@ typedef enum {
     BILL_EV_CANCEL_SCHEDULED,
     BILL_EV_CANCEL_WITHDRAWN,
     BILL_EV_CANCELED,
+    BILL_EV_PAYMENT_OVERDUE,  /* dunning held the plan at free: an invoice's grace ended */
+    BILL_EV_PAYMENT_RECEIVED, /* what was overdue was settled: the held plan is back */
 } bill_ev_reason_t;
 
 /* com.techcorp.billing.subscription.{created,updated,canceled} (by reason) on billing-events,
@@ -22,5 +24,12 @@ typedef enum {
  * (previous_plan, NULL when the plan did not change). */
 int events_subscription(tc_dbconn_t *tx, const bill_sub_t *s, bill_ev_reason_t why,
                         const char *previous_plan);
+
+/* com.techcorp.notification.requested on notification-events (key = the user): a message of
+ * kind to one of the org's people by id (notification resolves the address and name from its
+ * user-events read model), rendered from the org's template of that kind or, without one, from
+ * params.title and params.body. params is taken over (deleted on failure too). */
+int events_notify(tc_dbconn_t *tx, const char *org_id, const char *user_id, const char *kind,
+                  const char *channel, cJSON *params);
 
 #endif

@@ -88,8 +88,9 @@ static int apply(billing_app_t *app, tc_dbconn_t *tx, const char *id, const inv_
         rc = store_invoice_set_void(tx, id);
         if (rc == TC_OK)
             rc = bill_post_void(&t, legs, &nlegs);
-        return rc == TC_OK && nlegs ? store_ledger_post(tx, org, "void", id, currency, legs, nlegs)
-                                    : rc;
+        if (rc == TC_OK && nlegs)
+            rc = store_ledger_post(tx, org, "void", id, currency, legs, nlegs);
+        return rc == TC_OK ? dunning_settled(tx, org) : rc;
     case OP_CREDIT:
         if (!open && !paid) {
             *why = "credit notes correct finalized or paid invoices";
@@ -106,9 +107,9 @@ static int apply(billing_app_t *app, tc_dbconn_t *tx, const char *id, const inv_
                                    sizeof number);
         if (rc == TC_OK)
             rc = store_credit_note_add(tx, doc_id, org, id, number, r->amount, currency, r->reason);
-        return rc == TC_OK
-                   ? store_ledger_post(tx, org, "credit_note", doc_id, currency, legs, nlegs)
-                   : rc;
+        if (rc == TC_OK)
+            rc = store_ledger_post(tx, org, "credit_note", doc_id, currency, legs, nlegs);
+        return rc == TC_OK ? dunning_settled(tx, org) : rc;
     }
     return TC_ERROR;
 }

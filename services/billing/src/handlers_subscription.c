@@ -6,6 +6,7 @@
 #include "handlers.h"
 #include "invoicing.h"
 #include "store.h"
+#include "subscriptions.h"
 #include "tc/tc_audit.h"
 #include "tc/tc_core.h"
 #include "tc/tc_time.h"
@@ -14,7 +15,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The subscription with the items it leaves for the next invoice; NULL on failure. */
+/* The hold dunning placed on the org's plan, or JSON null. */
+static int hold_json(tc_dbconn_t *tx, const char *org, cJSON *body)
+{
+    bill_hold_t h;
+    char since[TC_RFC3339_LEN];
+    int rc = store_hold_get(tx, org, &h);
+    if (rc == TC_ENOTFOUND)
+        return cJSON_AddNullToObject(body, "hold") ? TC_OK : TC_ENOMEM;
+    if (rc != TC_OK)
+        return rc;
+    tc_time_format(h.held_ms, since);
+    cJSON *o = cJSON_AddObjectToObject(body, "hold");
+    return o && cJSON_AddStringToObject(o, "invoice_id", h.invoice_id) &&
+                   cJSON_AddStringToObject(o, "plan", h.plan_id) &&
+                   cJSON_AddNumberToObject(o, "price_version", h.price_version) &&
+                   cJSON_AddStringToObject(o, "since", since)
+               ? TC_OK
+               : TC_ENOMEM;
+}
+
+/* The subscription with the items it leaves for the next invoice and dunning's hold; NULL on
+ * failure. */
 static cJSON *sub_body(tc_dbconn_t *tx, const bill_sub_t *s, int *rc)
 {
     cJSON *items = NULL, *body = bill_sub_json(s);
@@ -23,6 +45,8 @@ static cJSON *sub_body(tc_dbconn_t *tx, const bill_sub_t *s, int *rc)
         cJSON_Delete(items);
         *rc = TC_ENOMEM;
     }
+    if (*rc == TC_OK)
+        *rc = hold_json(tx, s->org_id, body);
     if (*rc != TC_OK) {
         cJSON_Delete(body);
         return NULL;
@@ -69,54 +93,6 @@ static bill_ev_reason_t reason_of(bill_did_t did)
     }
 }
 
-/* A move to another price settles the usage so far under the one it happened on (its
- * inclusion whole): pending usage items for the next invoice. */
-static int settle_usage(tc_dbconn_t *tx, const bill_sub_t *s, const bill_sub_t *before,
-                        int64_t now_ms)
-{
-    if (strcmp(before->plan_id, s->plan_id) == 0 && before->price_version == s->price_version)
-        return TC_OK;
-    bill_price_t price;
-    bill_line_t *lines = calloc(BILL_MAX_LINES, sizeof *lines);
-    char key[96];
-    int n = 0;
-    snprintf(key, sizeof key, "%s@change:%lld", s->id, (long long)now_ms);
-    int rc =
-        lines ? store_price_get(tx, before->plan_id, before->price_version, &price) : TC_ENOMEM;
-    if (rc == TC_OK)
-        rc = usage_settle(tx, before, now_ms, key, lines, &n, BILL_MAX_LINES);
-    for (int i = 0; rc == TC_OK && i < n; i++)
-        rc = store_usage_item_add(tx, s, before->plan_id, before->price_version, price.currency,
-                                  &lines[i]);
-    free(lines);
-    return rc;
-}
-
-/* Writes what a change decided: the subscription, its items, its event and audit record. */
-static int persist(tc_dbconn_t *tx, const tc_principal_t *actor, bill_sub_t *s,
-                   const bill_sub_t *before, const bill_outcome_t *o)
-{
-    char item_id[BILL_ID_MAX];
-    int rc = settle_usage(tx, s, before, tc_now_ms());
-    if (rc == TC_OK)
-        rc = store_sub_save(tx, s);
-    if (rc == TC_OK && o->reanchor_now)
-        rc = store_sub_reanchor(tx, s, tc_now_ms());
-    for (int i = 0; rc == TC_OK && i < o->nitems; i++)
-        rc = store_item_add(tx, s, &o->items[i], item_id, sizeof item_id);
-    bool plan_moved = strcmp(o->previous_plan, s->plan_id) != 0;
-    if (rc == TC_OK)
-        rc = events_subscription(tx, s, reason_of(o->did), plan_moved ? o->previous_plan : NULL);
-    cJSON *was = rc == TC_OK ? bill_sub_json(before) : NULL, *is = was ? bill_sub_json(s) : NULL;
-    if (rc == TC_OK)
-        rc = is ? tc_audit_record(tx, actor, s->org_id, "billing.subscription.change",
-                                  "subscription", s->id, was, is)
-                : TC_ENOMEM;
-    cJSON_Delete(was);
-    cJSON_Delete(is);
-    return rc;
-}
-
 /* The three kinds of change, decided by the model on the locked subscription. */
 typedef enum { OP_CHANGE, OP_CANCEL, OP_RESUME } op_t;
 
@@ -156,12 +132,29 @@ static int decide(tc_dbconn_t *tx, const op_req_t *r, bill_sub_t *s, bill_outcom
     return TC_ERROR;
 }
 
+/* While dunning holds the org's plan at free (an invoice past its grace), a paid plan comes
+ * back by paying, not by choosing it again: TC_EDENIED with *why. */
+static int not_held(tc_dbconn_t *tx, const char *org, const char **why)
+{
+    bill_hold_t h;
+    int rc = store_hold_get(tx, org, &h);
+    if (rc == TC_ENOTFOUND)
+        return TC_OK;
+    if (rc == TC_OK) {
+        *why = "an invoice is overdue past its grace period: paying it brings the plan back";
+        rc = TC_EDENIED;
+    }
+    return rc;
+}
+
 /* Answers a refused change: 409 for the state, 422 for the request. */
 static void refuse(tc_resp_t *resp, int rc, const char *why, const char *field)
 {
     if (rc == TC_EAGAIN && why) {
         tc_resp_header(resp, "Retry-After", "2");
         tc_resp_error(resp, 409, "period_closing", "%s", why);
+    } else if (rc == TC_EDENIED && why) {
+        tc_resp_error(resp, 409, "payment_overdue", "%s", why);
     } else if (rc == TC_ECONFLICT) {
         tc_resp_error(resp, 409, "subscription_conflict", "%s", why ? why : "conflict");
     } else if (rc == TC_EINVAL && why) {
@@ -194,10 +187,12 @@ static void run(billing_app_t *app, tc_req_t *req, tc_resp_t *resp, const op_req
     if (rc == TC_OK && created)
         rc = events_subscription(tx, &s, BILL_EV_CREATED, NULL);
     before = s;
+    if (rc == TC_OK && r->op == OP_CHANGE && strcmp(r->change.plan, BILL_FREE_PLAN) != 0)
+        rc = not_held(tx, actor->org, &why);
     if (rc == TC_OK)
         rc = decide(tx, r, &s, &o, &why, &field);
     if (rc == TC_OK && o.did != BILL_DID_NOTHING)
-        rc = persist(tx, actor, &s, &before, &o);
+        rc = sub_persist(tx, actor, &s, &before, &o, reason_of(o.did));
     cJSON *body = rc == TC_OK ? sub_body(tx, &s, &rc) : NULL;
     if (rc != TC_OK) {
         tc_tx_abort(app->db, tx);

@@ -109,17 +109,14 @@ int invoice_finalize_one(billing_app_t *app, const char *skip, char *id, size_t 
     if (rc == TC_OK)
         rc = store_number_next(c, issuer, "invoice", app->invoice_prefix, number, sizeof number);
     if (rc == TC_OK)
-        rc = store_invoice_finalize(c, id, number);
+        rc = store_invoice_finalize(
+            c, id, number, bill_dunning_due_at(&app->dunning, 0),
+            bill_dunning_first_at(&app->dunning, bill_dunning_due_at(&app->dunning, 0)));
     if (rc == TC_OK)
         rc = bill_post_invoice(&t, legs, &nlegs);
     if (rc == TC_OK && nlegs >= 2)
         rc = store_ledger_post(c, org, "invoice", id, currency, legs, nlegs);
-    if (rc == TC_OK)
-        rc = tc_db_commit(c);
-    else
-        tc_db_rollback(c);
-    tc_db_release(app->db, c);
-    return rc;
+    return tc_db_end(app->db, c, rc);
 }
 
 int invoice_pay(tc_dbconn_t *tx, const char *id, const char *reference, const char **why)
@@ -140,6 +137,7 @@ int invoice_pay(tc_dbconn_t *tx, const char *id, const char *reference, const ch
     rc = store_invoice_set_paid(tx, id, reference);
     if (rc == TC_OK && t.total - credited > 0)
         rc = bill_post_payment(t.total - credited, legs, &nlegs);
-    return rc == TC_OK && nlegs ? store_ledger_post(tx, org, "payment", id, currency, legs, nlegs)
-                                : rc;
+    if (rc == TC_OK && nlegs)
+        rc = store_ledger_post(tx, org, "payment", id, currency, legs, nlegs);
+    return rc == TC_OK ? dunning_settled(tx, org) : rc;
 }

@@ -25,9 +25,14 @@ int usage_settle(tc_dbconn_t *tx, const bill_sub_t *as, int64_t until_ms, const 
 int invoice_issue(billing_app_t *app, tc_dbconn_t *tx, const bill_sub_t *closed,
                   const bill_sub_t *opened);
 /* Pays finalized invoice id (locked here) by reference (a transfer, a provider's payment):
- * status paid and the ledger's payment (Dr cash, Cr receivable) for what credit notes left.
+ * status paid and the ledger's payment (Dr cash, Cr receivable) for what credit notes left,
+ * and a plan dunning held comes back when nothing else overdue holds it (dunning_settled).
  * TC_ECONFLICT with *why when the invoice is not finalized; TC_ENOTFOUND without it. */
 int invoice_pay(tc_dbconn_t *tx, const char *id, const char *reference, const char **why);
+/* After an invoice of the org was paid, voided or credited: when its plan is held for
+ * invoices past their grace and none of them is owed any more, the plan it had comes back
+ * (dunning.c). */
+int dunning_settled(tc_dbconn_t *tx, const char *org_id);
 /* Finalizes one due draft (none of skip, an array literal of ids) in its own transaction:
  * TC_OK, TC_ENOTFOUND when none is due. id (n bytes) names the draft tried. */
 int invoice_finalize_one(billing_app_t *app, const char *skip, char *id, size_t n);

@@ -9,6 +9,7 @@
  * BILLING_PERIOD_WORKERS threads run it side by side.
  * Each move issues the invoice of the period it opens (invoicing.h) in the same transaction, so
  * a period is invoiced exactly once; drafts due are then finalized, one transaction each.
+ * Then the overdue invoices' dunning steps are taken (dunning.c), one transaction each.
  * A subscription many periods behind (the service was down) moves one period per pass of
  * the loop until it is current.
  */
@@ -47,8 +48,9 @@ static int roll(billing_app_t *app, tc_dbconn_t *tx, bill_sub_t *s)
     if (rc != TC_OK)
         return rc;
     switch (kind) {
-    case BILL_ROLL_CANCEL:
-        return events_subscription(tx, s, BILL_EV_CANCELED, o.previous_plan);
+    case BILL_ROLL_CANCEL: /* the owner's cancellation: a held plan has nothing to come back to */
+        rc = store_hold_drop(tx, s->org_id);
+        return rc == TC_OK ? events_subscription(tx, s, BILL_EV_CANCELED, o.previous_plan) : rc;
     case BILL_ROLL_TRIAL_END:
         return events_subscription(tx, s, BILL_EV_TRIAL_ENDED, NULL);
     case BILL_ROLL_RENEW:
@@ -100,12 +102,7 @@ static int roll_one(billing_app_t *app, const skip_t *skip, char id[BILL_ID_MAX]
         snprintf(id, BILL_ID_MAX, "%s", s.id);
     if (rc == TC_OK)
         rc = roll(app, c, &s);
-    if (rc == TC_OK)
-        rc = tc_db_commit(c);
-    else
-        tc_db_rollback(c);
-    tc_db_release(app->db, c);
-    return rc;
+    return tc_db_end(app->db, c, rc);
 }
 
 /* Calls step until nothing is due, skipping (and logging) what fails. */
@@ -135,11 +132,17 @@ static int finalize_step(billing_app_t *app, const skip_t *skip, char *id)
     return invoice_finalize_one(app, skip->literal, id, BILL_ID_MAX);
 }
 
+static int dunning_step(billing_app_t *app, const skip_t *skip, char *id)
+{
+    return dunning_step_one(app, skip->literal, id, BILL_ID_MAX);
+}
+
 static void periods_run(void *ud)
 {
     billing_app_t *app = ud;
     drain(app, "move a subscription on", roll_one);
     drain(app, "finalize an invoice", finalize_step);
+    drain(app, "take an overdue invoice's dunning step", dunning_step);
 }
 
 int periods_start(billing_app_t *app)

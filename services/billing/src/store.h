@@ -77,6 +77,39 @@ int store_provider_event_add(tc_dbconn_t *c, const char *provider, const char *e
 int store_payment_move(tc_dbconn_t *c, const char *provider, const char *ref, const char *status,
                        const char *last_error, char *invoice_id, size_t n, char *before, size_t bn);
 
+/* ---- dunning (store_dunning.c) */
+typedef struct {
+    char id[BILL_ID_MAX], org_id[BILL_ID_MAX], number[64], currency[4];
+    int64_t amount_due_minor; /* total less what credit notes took */
+    int64_t due_ms;
+    int stage;
+} bill_overdue_t;
+/* One finalized invoice whose next dunning step is due (locked, SKIP LOCKED: replicas share
+ * the work), none of skip (an array literal); TC_ENOTFOUND when none. */
+int store_dunning_due(tc_dbconn_t *c, const char *skip, bill_overdue_t *out);
+/* Records a step: the stage, when the next one is due (0: none left) and, grace_ended, that
+ * the org's plan is held for this invoice. */
+int store_dunning_advance(tc_dbconn_t *c, const char *id, int stage, int64_t next_at_ms,
+                          bool grace_ended);
+/* user-events: a member's state (newest version wins); user.purged forgets them. */
+int store_member_apply(tc_dbconn_t *c, const cJSON *user);
+int store_member_forget(tc_dbconn_t *c, const char *user_id);
+/* The org's active owners' ids (up to cap; *n). */
+int store_owners(tc_dbconn_t *c, const char *org_id, char (*ids)[BILL_ID_MAX], int cap, int *n);
+/* The plan a hold took from an org, and when. */
+typedef struct {
+    char invoice_id[BILL_ID_MAX];
+    char plan_id[BILL_PLAN_ID_MAX];
+    int price_version;
+    int64_t held_ms;
+} bill_hold_t;
+/* TC_ENOTFOUND when the org's plan is not held. */
+int store_hold_get(tc_dbconn_t *c, const char *org_id, bill_hold_t *out);
+int store_hold_add(tc_dbconn_t *c, const char *org_id, const bill_hold_t *h);
+int store_hold_drop(tc_dbconn_t *c, const char *org_id);
+/* How many of the org's invoices whose grace ended are still owed. */
+int store_overdue_held(tc_dbconn_t *c, const char *org_id, int *n);
+
 /* ---- usage (store_usage.c) */
 typedef struct {
     char metric[64];
@@ -131,8 +164,10 @@ int store_number_next(tc_dbconn_t *c, const char *issuer, const char *kind, cons
 int store_invoice_draft_due(tc_dbconn_t *c, int64_t older_than_ms, const char *skip, char *id,
                             size_t idn, char *org, size_t orgn, char *issuer, size_t issn,
                             char *currency, bill_totals_t *totals);
-/* Sets the number and finalized status. */
-int store_invoice_finalize(tc_dbconn_t *c, const char *id, const char *number);
+/* Sets the number and finalized status, the due date due_in_ms from now and the first dunning
+ * step first_step_in_ms from now. */
+int store_invoice_finalize(tc_dbconn_t *c, const char *id, const char *number, int64_t due_in_ms,
+                           int64_t first_step_in_ms);
 /* An invoice locked for a status change: its org, status, currency, totals and what credit
  * notes already took. TC_ENOTFOUND. */
 int store_invoice_lock(tc_dbconn_t *c, const char *id, char *org, size_t orgn, char *status,

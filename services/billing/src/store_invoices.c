@@ -236,12 +236,18 @@ int store_invoice_draft_due(tc_dbconn_t *c, int64_t older_than_ms, const char *s
     return rc;
 }
 
-int store_invoice_finalize(tc_dbconn_t *c, const char *id, const char *number)
+int store_invoice_finalize(tc_dbconn_t *c, const char *id, const char *number, int64_t due_in_ms,
+                           int64_t first_step_in_ms)
 {
+    char due[24], first[24];
+    snprintf(due, sizeof due, "%lld", (long long)due_in_ms);
+    snprintf(first, sizeof first, "%lld", (long long)first_step_in_ms);
     return tc_db_qp(c, NULL, "invoice_finalize",
-                    "UPDATE invoices SET status = 'finalized', number = $2, finalized_at = now()"
+                    "UPDATE invoices SET status = 'finalized', number = $2, finalized_at = now(),"
+                    " due_at = now() + $3::bigint * interval '1 millisecond',"
+                    " dunning_next_at = now() + $4::bigint * interval '1 millisecond'"
                     " WHERE id = $1 AND status = 'draft'",
-                    id, number);
+                    id, number, due, first);
 }
 
 int store_invoice_lock(tc_dbconn_t *c, const char *id, char *org, size_t orgn, char *status,
@@ -317,6 +323,8 @@ int store_credit_note_add(tc_dbconn_t *c, const char *id, const char *org, const
     " 'credited_minor', i.credited_minor, 'country', i.country,"                                  \
     " 'created_at', " TC_DB_TS("i.created_at") ","                                                \
     " 'finalized_at', " TC_DB_TS("i.finalized_at") ","                                            \
+    " 'due_at', " TC_DB_TS("i.due_at") ","                                                        \
+    " 'grace_ended_at', " TC_DB_TS("i.grace_ended_at") ","                                        \
     " 'paid_at', " TC_DB_TS("i.paid_at") ","                                                      \
     " 'voided_at', " TC_DB_TS("i.voided_at") ","                                                  \
     " 'lines', (SELECT coalesce(jsonb_agg(" LINE_JSON " ORDER BY l.line_no), '[]'::jsonb)"        \

@@ -129,11 +129,7 @@ static int finish_batch(hub_app_t *app, const hub_job_t *jobs, sent_t *sent, int
         for (int i = 0; rc == TC_OK && i < n; i++)
             if (sent[i].sent && sent[i].o.ok == (pass == 1))
                 rc = finish_one(app, c, &jobs[i], &sent[i]);
-    if (rc == TC_OK)
-        rc = tc_db_commit(c);
-    else
-        tc_db_rollback(c);
-    tc_db_release(app->db, c);
+    rc = tc_db_end(app->db, c, rc);
     static const char *const names[] = {"succeeded", "retry", "failed", "lost"};
     for (int i = 0; i < n; i++) {
         if (!sent[i].sent)

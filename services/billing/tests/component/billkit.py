@@ -39,10 +39,11 @@ class Billing:
         return r.json()
 
     def place_period(self, start_s_ago, end_s_ahead):
-        """The current period as [now - start_s_ago, now + end_s_ahead) (a trial's end with it)."""
+        """The current period as [now - start_s_ago, now + end_s_ahead) (a trial's end with it),
+        the first of its anchor (so the next one is a calendar month after its start)."""
         self.stack.sql("billing", f"""
             UPDATE subscriptions SET
-              anchor = now() - interval '{int(start_s_ago)} seconds',
+              anchor = now() - interval '{int(start_s_ago)} seconds', period_no = 0,
               current_period_start = now() - interval '{int(start_s_ago)} seconds',
               current_period_end = now() + interval '{int(end_s_ahead)} seconds',
               trial_end = CASE WHEN status = 'trialing'
