@@ -63,6 +63,21 @@ def group(msgs, orgs):
     return out
 
 
+def kill_when(stack, progress, at_least, what):
+    """SIGKILL billing once progress() reaches at_least, then start it again; the progress at
+    the kill (the caller checks the kill came before the end)."""
+    pid = stack.pid("billing")
+    deadline = time.time() + 60
+    while progress() < at_least:
+        assert time.time() < deadline, f"{what} does not start"
+        time.sleep(0.01)
+    at_kill = progress()
+    os.kill(pid, signal.SIGKILL)
+    assert faultkit.wait_gone(pid, 10)
+    stack.stack_cmd("restart-service", "billing")
+    return at_kill
+
+
 def test_kill_9_during_plan_changes_loses_and_repeats_nothing(stack, healed):
     changers = [new_id("org") for _ in range(CHANGERS)]
     arrivals = [new_id("org") for _ in range(ARRIVALS)]
@@ -113,7 +128,7 @@ def test_kill_9_during_plan_changes_loses_and_repeats_nothing(stack, healed):
 INVOICED = 300  # subscriptions whose period ends together
 
 
-def test_kill_9_during_an_invoice_run_bills_each_period_once(stack, healed):
+def test_kill_9_during_an_invoice_run_and_dunning_bills_and_holds_each_once(stack, healed):
     tag = new_id("x")[2:12]
     stack.sql("billing", f"""
         INSERT INTO subscriptions (id, org_id, plan_id, price_version, status, anchor,
@@ -128,15 +143,7 @@ def test_kill_9_during_an_invoice_run_bills_each_period_once(stack, healed):
 
     def issued():
         return int(stack.sql("billing", f"SELECT count(*) FROM invoices WHERE org_id LIKE 'org_{tag}%'"))
-    pid = stack.pid("billing")
-    deadline = time.time() + 60
-    while issued() < INVOICED // 5:
-        assert time.time() < deadline, "the invoice run does not start"
-        time.sleep(0.01)
-    at_kill = issued()
-    os.kill(pid, signal.SIGKILL)
-    assert faultkit.wait_gone(pid, 10)
-    stack.stack_cmd("restart-service", "billing")
+    at_kill = kill_when(stack, issued, INVOICED // 5, "the invoice run")
     eventually(lambda: int(stack.sql("billing", f"SELECT count(*) FROM invoices WHERE org_id LIKE"
                                      f" 'org_{tag}%' AND status = 'finalized'")) == INVOICED,
                timeout=120, what="every period invoiced and finalized")
@@ -153,6 +160,27 @@ def test_kill_9_during_an_invoice_run_bills_each_period_once(stack, healed):
         "billing", "SELECT number FROM invoices WHERE issuer = 'techcorp' AND number IS NOT NULL").split())
     assert nums == list(range(1, len(nums) + 1)), "invoice numbers with a gap or a repeat"
 
+    # then every invoice stays unpaid past its grace, and billing is killed again while dunning
+    # holds the plans: each org is held once (one hold, one payment_overdue event), none twice
+    stack.sql("billing", f"""
+        UPDATE invoices SET due_at = now() - interval '20 days', dunning_next_at = now()
+         WHERE org_id LIKE 'org_{tag}%'""")
+
+    def held():
+        return int(stack.sql("billing", f"SELECT count(*) FROM dunning_holds"
+                                        f" WHERE org_id LIKE 'org_{tag}%'"))
+    at_kill = kill_when(stack, held, INVOICED // 5, "dunning")
+    eventually(lambda: held() == INVOICED, timeout=120, what="every org's plan held")
+    assert at_kill < INVOICED, "the kill came after dunning"
+    assert stack.sql("billing", f"SELECT count(*) FROM subscriptions WHERE org_id LIKE"
+                                f" 'org_{tag}%' AND plan_id = 'free'") == str(INVOICED)
+    assert stack.sql("billing", f"SELECT count(*) FROM invoices WHERE org_id LIKE 'org_{tag}%'"
+                                " AND grace_ended_at IS NOT NULL") == str(INVOICED)
+    orgs = [f"org_{tag}" + str(g).rjust(16, "0") for g in range(1, INVOICED + 1)]
+    got = by_org(stack, orgs, lambda g: all("payment_overdue" in r for r in g.values()))
+    twice = {o: r for o, r in got.items() if r.count("payment_overdue") != 1}
+    assert twice == {}, "a plan held twice, or never"
+
 
 METERED = 20000  # executions started, produced in one burst (about a second of metering)
 
@@ -168,15 +196,7 @@ def test_kill_9_during_metering_counts_every_execution_once(stack, healed):
     def metered():
         return int(stack.sql("billing", "SELECT count(*) FROM usage_records WHERE id LIKE"
                                         f" 'workflow_executions:exe_{tag}%'"))
-    pid = stack.pid("billing")
-    deadline = time.time() + 60
-    while metered() < METERED // 10:
-        assert time.time() < deadline, "metering does not start"
-        time.sleep(0.01)
-    at_kill = metered()
-    os.kill(pid, signal.SIGKILL)
-    assert faultkit.wait_gone(pid, 10)
-    stack.stack_cmd("restart-service", "billing")
+    at_kill = kill_when(stack, metered, METERED // 10, "metering")
     eventually(lambda: metered() == METERED, timeout=120, what="every execution metered")
     assert at_kill < METERED, "the kill came after metering finished"
     time.sleep(1)  # anything redelivered after the restart has been handled by now

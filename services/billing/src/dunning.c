@@ -6,6 +6,10 @@
  * plan comes back when nothing whose grace ended is owed any more: paid (by the provider or a
  * transfer), voided or credited in full.
  *
+ * An org that keeps a card at the provider (PUT /v1/billing/payment-method) is charged
+ * off-session when the invoice is finalized and again before each step, so a step only
+ * reminds or holds when the card was declined (or there is none).
+ *
  * Each step runs in one transaction with the invoice row locked (SKIP LOCKED: replicas share
  * the work): the step's events, the hold and the invoice's next step commit together, so a
  * crash repeats a step whole or not at all and each reminder is asked for once.
@@ -14,9 +18,11 @@
 #include "events_out.h"
 #include "invoice_html.h"
 #include "invoicing.h"
+#include "provider_stripe.h"
 #include "store.h"
 #include "subscriptions.h"
 #include "tc/tc_core.h"
+#include "tc/tc_crypto.h"
 #include "tc/tc_log.h"
 #include "tc/tc_time.h"
 
@@ -154,6 +160,75 @@ static int hold(billing_app_t *app, tc_dbconn_t *tx, const bill_overdue_t *inv)
     return rc == TC_OK ? tell_held(app, tx, inv, &from) : rc;
 }
 
+/* Records an off-session charge as the invoice's next payment (a declined one as failed,
+ * with the provider's message); a success pays the invoice in this transaction. */
+static int record_charge(tc_dbconn_t *tx, const bill_overdue_t *inv, const bill_intent_t *in,
+                         int attempt, bool declined, const char *err, bool *paid)
+{
+    char id[BILL_ID_MAX], invoice[BILL_ID_MAX], before[32];
+    cJSON *row = NULL;
+    int rc = tc_id_new("pay", id, sizeof id);
+    bill_payment_t p = {.id = id,
+                        .invoice_id = inv->id,
+                        .org_id = inv->org_id,
+                        .provider = "stripe",
+                        .provider_ref = in->id,
+                        .currency = inv->currency,
+                        .status = declined ? "failed" : in->status,
+                        .client_secret = in->secret[0] ? in->secret : NULL,
+                        .attempt = attempt,
+                        .amount_minor = inv->amount_due_minor};
+    if (rc == TC_OK)
+        rc = store_payment_add(tx, &p, &row);
+    cJSON_Delete(row);
+    if (rc == TC_OK && declined)
+        rc = store_payment_move(tx, "stripe", in->id, "failed", err, invoice, sizeof invoice,
+                                before, sizeof before);
+    if (rc != TC_OK || declined || strcmp(in->status, "succeeded") != 0)
+        return rc;
+    const char *why = NULL;
+    rc = invoice_pay(tx, inv->id, in->id, &why);
+    *paid = rc == TC_OK;
+    return rc;
+}
+
+/* Automatic collection: an off-session charge of the org's card for what is due, unless it
+ * keeps none or a payment that may still succeed is open (its webhook decides). The provider
+ * being away or refusing the request is logged, and the next step tries again. */
+static int collect(billing_app_t *app, tc_dbconn_t *tx, const bill_overdue_t *inv, bool *paid)
+{
+    char customer[128], method[128], key[96], err[256] = "";
+    cJSON *open = NULL;
+    int attempts = 0;
+    *paid = false;
+    if (!app->stripe_key || inv->amount_due_minor <= 0)
+        return TC_OK;
+    int rc = store_method_refs(tx, inv->org_id, customer, sizeof customer, method, sizeof method);
+    if (rc == TC_ENOTFOUND)
+        return TC_OK; /* no card: the owners pay by hand */
+    if (rc == TC_OK)
+        rc = store_payment_open(tx, inv->id, &open, &attempts);
+    cJSON_Delete(open);
+    if (rc == TC_OK)
+        return TC_OK; /* a payment that may still succeed is open: its webhook decides */
+    if (rc != TC_ENOTFOUND)
+        return rc;
+    snprintf(key, sizeof key, "%s-attempt-%d", inv->id, attempts + 1);
+    bill_intent_t in;
+    rc = stripe_charge(app, inv->id, inv->org_id, inv->amount_due_minor, inv->currency, key,
+                       customer, method, &in, err, sizeof err);
+    if (rc == TC_EDENIED && !in.id[0])
+        rc = TC_EINVAL; /* declined without naming an intent: nothing to record */
+    if (rc == TC_EUNAVAIL || rc == TC_EINVAL) {
+        tc_log_kv(TC_LOG_WARN, "automatic collection failed; the next dunning step tries again",
+                  "invoice", inv->id, "error", err, NULL);
+        return TC_OK;
+    }
+    if (rc != TC_OK && rc != TC_EDENIED)
+        return rc;
+    return record_charge(tx, inv, &in, attempts + 1, rc == TC_EDENIED, err, paid);
+}
+
 int dunning_step_one(billing_app_t *app, const char *skip, char *id, size_t n)
 {
     tc_dbconn_t *c = tc_db_acquire(app->db);
@@ -165,10 +240,14 @@ int dunning_step_one(billing_app_t *app, const char *skip, char *id, size_t n)
     int rc = tc_db_begin(c);
     if (rc == TC_OK)
         rc = store_dunning_due(c, skip, &inv);
+    bool paid = false;
     if (rc == TC_OK) {
         snprintf(id, n, "%s", inv.id);
+        rc = collect(app, c, &inv, &paid);
+    }
+    if (rc == TC_OK) {
         bill_dunning_step(&app->dunning, inv.due_ms, inv.stage, tc_now_ms(), &st);
-        if (inv.amount_due_minor <= 0) /* credited in full: nothing to chase */
+        if (inv.amount_due_minor <= 0 || paid) /* credited in full, or collected: done */
             st = (bill_dun_step_t){.stage = inv.stage};
         else if (st.action == BILL_DUN_REMIND)
             rc = remind(app, c, &inv, st.reminder);

@@ -29,5 +29,8 @@ void h_internal_invoice_get(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_invoice_payment_create(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_invoice_payments_list(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_webhook_stripe(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_payment_method_put(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_payment_method_get(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_payment_method_delete(tc_req_t *req, tc_resp_t *resp, void *ud);
 
 #endif

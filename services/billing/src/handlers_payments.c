@@ -8,6 +8,7 @@
 #include "payments_model.h"
 #include "provider_stripe.h"
 #include "store.h"
+#include "tc/tc_audit.h"
 #include "tc/tc_core.h"
 #include "tc/tc_crypto.h"
 #include "tc/tc_json.h"
@@ -15,6 +16,7 @@
 #include "tc/tc_time.h"
 #include "tc/tc_tx.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -241,4 +243,126 @@ void h_webhook_stripe(tc_req_t *req, tc_resp_t *resp, void *ud)
         return;
     }
     tc_tx_respond(app->db, tx, NULL, resp, 200, body, NULL);
+}
+
+/* ------------------------------------------------------------------ the org's card */
+
+/* A provider id: letters, digits and '_' (cus_…, pm_…), as the provider's library handed it
+ * to the browser. */
+static bool ref_valid(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 127)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
+            return false;
+    return true;
+}
+
+/* The card as the provider knows it, attached to the customer given: TC_OK, else answered. */
+static bool card_checked(billing_app_t *app, tc_resp_t *resp, const char *customer,
+                         const char *method, bill_card_t *card)
+{
+    char err[256] = "";
+    int rc = stripe_method_get(app, method, card, err, sizeof err);
+    const char *why = rc == TC_ENOTFOUND ? "the payment provider has no such card"
+                      : rc == TC_OK && strcmp(card->customer, customer) != 0
+                          ? "the card is not attached to that customer"
+                          : NULL;
+    if (why) {
+        tc_jv_t jv;
+        tc_jv_init(&jv);
+        tc_jv_error(&jv, "payment_method", "%s", why);
+        tc_resp_invalid(resp, &jv);
+        tc_jv_free(&jv);
+        return false;
+    }
+    if (rc == TC_EUNAVAIL)
+        tc_resp_error(resp, 503, "payment_provider_unavailable", "%s", err);
+    else if (rc != TC_OK)
+        tc_resp_fail(resp, rc);
+    return rc == TC_OK;
+}
+
+void h_payment_method_put(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    billing_app_t *app = ud;
+    static const char *const allowed[] = {"customer", "payment_method", NULL};
+    const cJSON *in = tc_req_json(req);
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    tc_jv_no_unknown(&jv, in, allowed);
+    const char *customer = tc_jv_str(&jv, in, "customer", TC_JV_REQUIRED, 1, 127);
+    const char *method = tc_jv_str(&jv, in, "payment_method", TC_JV_REQUIRED, 1, 127);
+    if (customer && !ref_valid(customer))
+        tc_jv_error(&jv, "customer", "the provider's customer id (letters, digits and _)");
+    if (method && !ref_valid(method))
+        tc_jv_error(&jv, "payment_method", "the provider's payment method id");
+    bool bad = tc_jv_failed(&jv);
+    if (bad)
+        tc_resp_invalid(resp, &jv);
+    tc_jv_free(&jv);
+    if (bad)
+        return;
+    if (!app->stripe_key) {
+        tc_resp_error(resp, 503, "payments_unavailable", "no payment provider is configured");
+        return;
+    }
+    bill_card_t card;
+    if (!card_checked(app, resp, customer, method, &card))
+        return;
+    const tc_principal_t *actor = tc_req_principal(req);
+    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
+    if (!tx)
+        return;
+    bill_method_t m = {PROVIDER,   customer,       method,       card.brand,
+                       card.last4, card.exp_month, card.exp_year};
+    cJSON *body = NULL;
+    int rc = store_method_put(tx, actor->org, &m, &body);
+    if (rc == TC_OK) /* who changed what the org is charged to, never the card itself */
+        rc = tc_audit_record(tx, actor, actor->org, "billing.payment_method.set", "payment_method",
+                             actor->org, NULL, body);
+    if (rc != TC_OK) {
+        cJSON_Delete(body);
+        tc_tx_abort(app->db, tx);
+        tc_resp_fail(resp, rc);
+        return;
+    }
+    tc_tx_respond(app->db, tx, NULL, resp, 200, body, NULL);
+}
+
+void h_payment_method_get(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    billing_app_t *app = ud;
+    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
+    if (!c)
+        return;
+    cJSON *body = NULL;
+    int rc = store_method_get(c, tc_req_principal(req)->org, &body);
+    tc_db_release(app->db, c);
+    if (rc != TC_OK)
+        tc_resp_fail_for(resp, rc, "payment method");
+    else
+        tc_resp_json(resp, 200, body);
+}
+
+void h_payment_method_delete(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    billing_app_t *app = ud;
+    const tc_principal_t *actor = tc_req_principal(req);
+    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
+    if (!tx)
+        return;
+    int rc = store_method_delete(tx, actor->org);
+    if (rc == TC_OK)
+        rc = tc_audit_record(tx, actor, actor->org, "billing.payment_method.remove",
+                             "payment_method", actor->org, NULL, NULL);
+    if (rc != TC_OK) {
+        tc_tx_abort(app->db, tx);
+        tc_resp_fail_for(resp, rc, "payment method");
+        return;
+    }
+    if (tc_tx_commit(app->db, tx, resp) == TC_OK)
+        tc_resp_empty(resp, 204);
 }

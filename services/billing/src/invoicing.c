@@ -102,16 +102,25 @@ int invoice_finalize_one(billing_app_t *app, const char *skip, char *id, size_t 
     bill_totals_t t;
     bill_posting_t legs[BILL_MAX_POSTINGS];
     int nlegs = 0;
+    /* due after the terms; dunning's first step then, or at once for an org whose card is
+     * charged automatically (dunning.c) */
+    const int64_t due_in = bill_dunning_due_at(&app->dunning, 0);
+    const int64_t first_in = bill_dunning_first_at(&app->dunning, due_in);
+    char customer[128], method[128];
+    bool charge_now = false;
     int rc = tc_db_begin(c);
     if (rc == TC_OK)
         rc = store_invoice_draft_due(c, tc_now_ms() - app->finalize_after_ms, skip, id, n, org,
                                      sizeof org, issuer, sizeof issuer, currency, &t);
+    if (rc == TC_OK && app->stripe_key) {
+        rc = store_method_refs(c, org, customer, sizeof customer, method, sizeof method);
+        charge_now = rc == TC_OK;
+        rc = rc == TC_ENOTFOUND ? TC_OK : rc;
+    }
     if (rc == TC_OK)
         rc = store_number_next(c, issuer, "invoice", app->invoice_prefix, number, sizeof number);
     if (rc == TC_OK)
-        rc = store_invoice_finalize(
-            c, id, number, bill_dunning_due_at(&app->dunning, 0),
-            bill_dunning_first_at(&app->dunning, bill_dunning_due_at(&app->dunning, 0)));
+        rc = store_invoice_finalize(c, id, number, due_in, charge_now ? 0 : first_in);
     if (rc == TC_OK)
         rc = bill_post_invoice(&t, legs, &nlegs);
     if (rc == TC_OK && nlegs >= 2)

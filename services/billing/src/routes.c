@@ -30,6 +30,12 @@ int billing_routes(billing_app_t *app)
          no_body, NULL},
         {"POST", "/v1/billing/invoices/{id}/payments", h_invoice_payment_create, app, TC_USER,
          owner, small, NULL},
+        {"GET", "/v1/billing/payment-method", h_payment_method_get, app, TC_USER, owner, no_body,
+         NULL},
+        {"PUT", "/v1/billing/payment-method", h_payment_method_put, app, TC_USER_JSON, owner, small,
+         NULL},
+        {"DELETE", "/v1/billing/payment-method", h_payment_method_delete, app, TC_USER, owner,
+         no_body, NULL},
         /* the provider's signed events: no bearer token, the signature is the authentication */
         {"POST", "/v1/billing/webhooks/stripe", h_webhook_stripe, app, TC_PUBLIC, none, record,
          NULL},

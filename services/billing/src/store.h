@@ -110,6 +110,21 @@ int store_hold_drop(tc_dbconn_t *c, const char *org_id);
 /* How many of the org's invoices whose grace ended are still owed. */
 int store_overdue_held(tc_dbconn_t *c, const char *org_id, int *n);
 
+/* ---- payment methods (store_payments.c) */
+typedef struct {
+    const char *provider, *customer_ref, *method_ref, *brand, *last4;
+    int exp_month, exp_year;
+} bill_method_t;
+/* Sets the org's card (replacing one it had); *out the API's view. */
+int store_method_put(tc_dbconn_t *c, const char *org_id, const bill_method_t *m, cJSON **out);
+/* The API's view of the org's card; TC_ENOTFOUND without one. */
+int store_method_get(tc_dbconn_t *c, const char *org_id, cJSON **out);
+/* The provider's references of the org's card (TC_ENOTFOUND without one). */
+int store_method_refs(tc_dbconn_t *c, const char *org_id, char *customer, size_t cn, char *method,
+                      size_t mn);
+/* TC_ENOTFOUND when the org had none. */
+int store_method_delete(tc_dbconn_t *c, const char *org_id);
+
 /* ---- usage (store_usage.c) */
 typedef struct {
     char metric[64];

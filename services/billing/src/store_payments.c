@@ -102,3 +102,66 @@ int store_payment_move(tc_dbconn_t *c, const char *provider, const char *ref, co
     PQclear(r);
     return rc;
 }
+
+#define METHOD_JSON                                                                                \
+    "jsonb_build_object('provider', provider, 'customer', customer_ref,"                           \
+    " 'payment_method', method_ref, 'brand', brand, 'last4', last4, 'exp_month', exp_month,"       \
+    " 'exp_year', exp_year, 'updated_at', " TC_DB_TS("updated_at") ")"
+
+int store_method_put(tc_dbconn_t *c, const char *org_id, const bill_method_t *m, cJSON **out)
+{
+    PGresult *r = NULL;
+    char month[16], year[16];
+    snprintf(month, sizeof month, "%d", m->exp_month);
+    snprintf(year, sizeof year, "%d", m->exp_year);
+    const char *params[] = {org_id,   m->provider, m->customer_ref, m->method_ref,
+                            m->brand, m->last4,    month,           year};
+    int rc = tc_db_query(
+        c, &r, "method_put",
+        "INSERT INTO payment_methods (org_id, provider, customer_ref, method_ref, brand, last4,"
+        " exp_month, exp_year) VALUES ($1, $2, $3, $4, $5, $6, $7::int, $8::int)"
+        " ON CONFLICT (org_id) DO UPDATE SET provider = EXCLUDED.provider,"
+        " customer_ref = EXCLUDED.customer_ref, method_ref = EXCLUDED.method_ref,"
+        " brand = EXCLUDED.brand, last4 = EXCLUDED.last4, exp_month = EXCLUDED.exp_month,"
+        " exp_year = EXCLUDED.exp_year, updated_at = now()"
+        " RETURNING " METHOD_JSON "::text",
+        (int)TC_ARRAY_LEN(params), params);
+    return json_cell(r, rc, out);
+}
+
+int store_method_get(tc_dbconn_t *c, const char *org_id, cJSON **out)
+{
+    PGresult *r = NULL;
+    int rc =
+        tc_db_qp(c, &r, "method_get",
+                 "SELECT " METHOD_JSON "::text FROM payment_methods WHERE org_id = $1", org_id);
+    return json_cell(r, rc, out);
+}
+
+int store_method_refs(tc_dbconn_t *c, const char *org_id, char *customer, size_t cn, char *method,
+                      size_t mn)
+{
+    PGresult *r = NULL;
+    int rc =
+        tc_db_qp(c, &r, "method_refs",
+                 "SELECT customer_ref, method_ref FROM payment_methods WHERE org_id = $1", org_id);
+    if (rc == TC_OK && PQntuples(r) == 0)
+        rc = TC_ENOTFOUND;
+    if (rc == TC_OK) {
+        snprintf(customer, cn, "%s", tc_db_val(r, 0, 0));
+        snprintf(method, mn, "%s", tc_db_val(r, 0, 1));
+    }
+    PQclear(r);
+    return rc;
+}
+
+int store_method_delete(tc_dbconn_t *c, const char *org_id)
+{
+    PGresult *r = NULL;
+    int rc = tc_db_qp(c, &r, "method_delete",
+                      "DELETE FROM payment_methods WHERE org_id = $1 RETURNING 1", org_id);
+    if (rc == TC_OK && PQntuples(r) == 0)
+        rc = TC_ENOTFOUND;
+    PQclear(r);
+    return rc;
+}

@@ -81,9 +81,19 @@ def invoices(b):
     return r.json()["data"]
 
 
-def renew(b):
-    """Ends the current period now and waits for its invoice to be finalized."""
+def renew(b, statuses=("finalized",)):
+    """Ends the current period now and waits for its invoice to be finalized (or another of
+    statuses: an org with a saved card may have paid it already)."""
     before = len(invoices(b))
     b.place_period(30 * DAY, -1)
-    return eventually(lambda: (lambda i: i[0] if len(i) > before and i[0]["status"] ==
-                               "finalized" else None)(invoices(b)), what="the invoice")
+    return eventually(lambda: (lambda i: i[0] if len(i) > before and i[0]["status"] in
+                               statuses else None)(invoices(b)), what="the invoice")
+
+
+def overdue_by(stack, invoice_id, days):
+    """The invoice was due `days` ago (a bit more), and its next dunning step is due now
+    (SQL, set-up only: nobody waits for the due date)."""
+    stack.sql("billing", f"""
+        UPDATE invoices SET due_at = now() - interval '{days} days 1 minute',
+                            dunning_next_at = now()
+         WHERE id = '{invoice_id}'""")

@@ -6,16 +6,8 @@ while it is held, and paying the invoice gives the plan back. Time passes by mov
 invoice's due date into the past (SQL, set-up only), as the other suites move periods."""
 import json
 
-from billkit import Billing, renew, schemas
+from billkit import Billing, overdue_by, renew, schemas
 from platform_client import Api, assert_error, eventually, jwt_claims
-
-
-def overdue_by(stack, invoice_id, days):
-    """The invoice was due `days` ago (a bit more), and its next dunning step is due now."""
-    stack.sql("billing", f"""
-        UPDATE invoices SET due_at = now() - interval '{days} days 1 minute',
-                            dunning_next_at = now()
-         WHERE id = '{invoice_id}'""")
 
 
 def requests_to(stack, user_id, until=None):
@@ -62,6 +54,16 @@ def test_an_unpaid_invoice_reminds_then_holds_the_plan_until_it_is_paid(stack):
         assert params["pay_url"].endswith(f"/billing/invoices/{inv['id']}")
         assert inv["number"] in params["title"]
     assert b.sub()["plan"] == "starter" and b.sub()["hold"] is None
+    # and notification sent them: the email to the address user-events gave it
+    ntf = Api(stack, "notification")
+
+    def delivered():
+        r = ntf("GET", f"/v1/notifications/deliveries?recipient_id={owner.id}",
+                token=owner.access_token)
+        assert r.status_code == 200, r.text
+        return {(d["kind"], d["channel"], d["status"]) for d in r.json()["data"]} == {
+            ("invoice_overdue", "email", "delivered"), ("invoice_overdue", "in_app", "delivered")}
+    eventually(delivered, what="the reminder delivered by email and in the app")
 
     # past the grace: the plan is held at free (the reminders not yet sent are not sent now)
     overdue_by(stack, inv["id"], 15)

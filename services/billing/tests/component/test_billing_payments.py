@@ -1,6 +1,8 @@
 """Paying invoices through the payment provider. The provider is a stand-in (DESIGN §8a:
 Stripe cannot run here): a small server answering Stripe's payment-intent request
-(form-encoded, Bearer secret key, Idempotency-Key: the same key answers the same intent).
+(form-encoded, Bearer secret key, Idempotency-Key: the same key answers the same intent),
+off-session charges of a customer's saved card (`confirm=true`: succeeded, or Stripe's 402
+card_error naming the declined intent) and payment-method retrieval.
 Webhooks are signed here with Python's hmac as Stripe documents it (`t=…,v1=…` over
 "<t>.<body>"), independently of billing's C code, and delivered through the gateway."""
 import hashlib
@@ -15,8 +17,8 @@ import urllib.parse
 import pytest
 import requests
 
-from billkit import Billing, renew
-from platform_client import assert_error
+from billkit import Billing, overdue_by, renew
+from platform_client import assert_error, eventually
 
 PROVIDER_PORT = 18290  # services/billing/test.env
 SECRET_KEY = "sk_test_billing_suite"
@@ -30,8 +32,19 @@ class Provider(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", PROVIDER_PORT), ProviderHandler)
         self.intents = {}  # id -> intent
         self.by_key = {}  # Idempotency-Key -> intent id
+        self.answers = {}  # Idempotency-Key -> (status, body) first answered
         self.creates = []  # (key, form) of every create that made an intent
+        self.methods = {}  # pm id -> payment method (with "decline": its charges are declined)
         self.mode = "ok"  # "ok", "refuse" (402 card error), "down" (500)
+
+    def card(self, customer, decline=False, last4="4242"):
+        """A card attached to customer, as a SetupIntent confirmed in the browser leaves it."""
+        pm = "pm_" + secrets.token_hex(12)
+        self.methods[pm] = {"id": pm, "object": "payment_method", "type": "card",
+                            "customer": customer, "decline": decline,
+                            "card": {"brand": "visa", "last4": last4, "exp_month": 12,
+                                     "exp_year": 2030, "funding": "credit"}}
+        return pm
 
 
 class ProviderHandler(http.server.BaseHTTPRequestHandler):
@@ -46,6 +59,47 @@ class ProviderHandler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def authorized(self):
+        if self.headers.get("Authorization") == f"Bearer {SECRET_KEY}":
+            return True
+        self.answer(401, {"error": {"type": "invalid_request_error",
+                                    "message": "Invalid API Key provided"}})
+        return False
+
+    def do_GET(self):
+        p = self.server
+        prefix = "/v1/payment_methods/"
+        if not self.path.startswith(prefix):
+            return self.answer(404, {"error": {"type": "invalid_request_error",
+                                               "message": "Unrecognized request URL"}})
+        if not self.authorized():
+            return
+        pm = p.methods.get(urllib.parse.unquote(self.path[len(prefix):]))
+        if pm is None:
+            return self.answer(404, {"error": {"type": "invalid_request_error",
+                                               "code": "resource_missing",
+                                               "message": "No such PaymentMethod"}})
+        self.answer(200, {k: v for k, v in pm.items() if k != "decline"})
+
+    def charge(self, form, intent):
+        """confirm=true off-session: the saved card is charged now."""
+        pm = self.server.methods.get(form.get("payment_method"))
+        if pm is None or pm["customer"] != form.get("customer") or \
+                form.get("off_session") != "true":
+            return 400, {"error": {"type": "invalid_request_error",
+                                   "message": "The payment method is not the customer's"}}
+        if pm["decline"]:
+            intent.update(status="requires_payment_method",
+                          last_payment_error={"code": "card_declined",
+                                              "message": "Your card was declined."})
+            return 402, {"error": {"type": "card_error", "code": "card_declined",
+                                   "decline_code": "generic_decline",
+                                   "message": "Your card was declined.",
+                                   "payment_intent": intent}}
+        intent.update(status="succeeded", amount_received=intent["amount"],
+                      payment_method=pm["id"], customer=pm["customer"])
+        return 200, intent
+
     def do_POST(self):
         p = self.server
         n = int(self.headers.get("Content-Length", "0"))
@@ -53,9 +107,8 @@ class ProviderHandler(http.server.BaseHTTPRequestHandler):
         if self.path != "/v1/payment_intents":
             return self.answer(404, {"error": {"type": "invalid_request_error",
                                                "message": "Unrecognized request URL"}})
-        if self.headers.get("Authorization") != f"Bearer {SECRET_KEY}":
-            return self.answer(401, {"error": {"type": "invalid_request_error",
-                                               "message": "Invalid API Key provided"}})
+        if not self.authorized():
+            return
         if p.mode == "down":
             return self.answer(500, {"error": {"type": "api_error", "message": "down"}})
         if p.mode == "refuse":
@@ -66,17 +119,21 @@ class ProviderHandler(http.server.BaseHTTPRequestHandler):
         form = {k: v[0] for k, v in urllib.parse.parse_qs(raw, strict_parsing=True).items()}
         key = self.headers.get("Idempotency-Key")
         if key in p.by_key:
-            return self.answer(200, p.intents[p.by_key[key]])
+            return self.answer(*p.answers[key])
         pi = "pi_" + secrets.token_hex(12)
         intent = {"id": pi, "object": "payment_intent", "amount": int(form["amount"]),
                   "currency": form["currency"], "status": "requires_payment_method",
                   "client_secret": f"{pi}_secret_{secrets.token_hex(8)}",
                   "metadata": {"invoice_id": form["metadata[invoice_id]"],
                                "org_id": form["metadata[org_id]"]}}
+        answer = self.charge(form, intent) if form.get("confirm") == "true" else (200, intent)
+        if answer[0] == 400:
+            return self.answer(*answer)
         p.intents[pi] = intent
         p.by_key[key] = pi
+        p.answers[key] = answer  # Stripe answers a retried key with the first response
         p.creates.append((key, form))
-        self.answer(200, intent)
+        self.answer(*answer)
 
 
 @pytest.fixture(scope="module")
@@ -209,3 +266,90 @@ def test_webhooks_without_a_valid_signature_are_refused_and_change_nothing(stack
     both = sign(body, t, "whsec_old_secret") + "," + sign(body, t).split(",")[1]
     assert webhook(stack, ev, signature=both).status_code == 200
     assert b.get(f"/v1/billing/invoices/{inv['id']}").json()["status"] == "paid"
+
+
+def save_card(b, customer, pm):
+    r = b.api("PUT", "/v1/billing/payment-method", token=b.token,
+              json_body={"customer": customer, "payment_method": pm})
+    return r
+
+
+def payments(b, inv):
+    r = b.get(f"/v1/billing/invoices/{inv['id']}/payments")
+    assert r.status_code == 200, r.text
+    return sorted(r.json()["data"], key=lambda p: p["created_at"])
+
+
+def test_a_saved_card_is_charged_when_the_invoice_is_finalized(stack, provider):
+    b = Billing(stack)
+    b.sub()
+    customer = "cus_" + secrets.token_hex(8)
+    pm = provider.card(customer)
+    assert_error(b.get("/v1/billing/payment-method"), 404)
+    r = save_card(b, customer, pm)
+    assert r.status_code == 200, r.text
+    assert {k: r.json()[k] for k in ("customer", "payment_method", "brand", "last4",
+                                     "exp_month", "exp_year")} == \
+        {"customer": customer, "payment_method": pm, "brand": "visa", "last4": "4242",
+         "exp_month": 12, "exp_year": 2030}
+    assert b.get("/v1/billing/payment-method").json()["payment_method"] == pm
+    # another customer's card, an unknown card, a malformed id: 422, nothing saved
+    other = provider.card("cus_" + secrets.token_hex(8))
+    for cust, method, field in ((customer, other, "payment_method"),
+                                (customer, "pm_nonesuch", "payment_method"),
+                                ("cus x", pm, "customer")):
+        r = save_card(b, cust, method)
+        assert_error(r, 422, "validation_failed")
+        assert [d["field"] for d in r.json()["error"]["details"]] == [field], r.text
+    assert b.get("/v1/billing/payment-method").json()["payment_method"] == pm
+
+    assert b.change("starter", proration_behavior="none").status_code == 200
+    inv = renew(b, statuses=("finalized", "paid"))
+    paid = eventually(lambda: (lambda i: i if i["status"] == "paid" else None)(
+        b.get(f"/v1/billing/invoices/{inv['id']}").json()), what="the invoice collected")
+    (p,) = payments(b, inv)
+    assert (p["status"], p["amount_minor"]) == ("succeeded", paid["total_minor"])
+    key, form = next((k, f) for k, f in provider.creates if f["metadata[invoice_id]"] == inv["id"])
+    assert key == f"{inv['id']}-attempt-1"
+    assert (form["customer"], form["payment_method"], form["off_session"], form["confirm"]) == \
+        (customer, pm, "true", "true")
+    assert ledger_kinds(b).count("payment") == 1
+    # the provider's webhook for the same charge changes nothing more
+    ev = intent_event("payment_intent.succeeded", provider.intents[p["provider_payment_id"]])
+    assert webhook(stack, ev).status_code == 200
+    assert ledger_kinds(b).count("payment") == 1
+
+    r = b.api("DELETE", "/v1/billing/payment-method", token=b.token)
+    assert r.status_code == 204, r.text
+    assert_error(b.get("/v1/billing/payment-method"), 404)
+
+
+def test_a_declined_card_is_tried_again_at_each_dunning_step_until_it_pays(stack, provider):
+    b = Billing(stack)
+    b.sub()
+    customer = "cus_" + secrets.token_hex(8)
+    assert save_card(b, customer, provider.card(customer, decline=True)).status_code == 200
+    assert b.change("starter", proration_behavior="none").status_code == 200
+    inv = renew(b)
+    first = eventually(lambda: payments(b, inv) or None, what="the charge at finalization")
+    assert [(p["status"], p["last_error"]) for p in first] == \
+        [("failed", "Your card was declined.")]
+
+    overdue_by(stack, inv["id"], 1)  # the first reminder's day: charged again, then reminded
+    eventually(lambda: len(payments(b, inv)) == 2 and stack.sql(
+        "billing", f"SELECT dunning_stage FROM invoices WHERE id = '{inv['id']}'") == "1",
+        what="the second attempt and the first reminder")
+    assert [p["status"] for p in payments(b, inv)] == ["failed", "failed"]
+    assert b.get(f"/v1/billing/invoices/{inv['id']}").json()["status"] == "finalized"
+
+    # the owner saves a card that works: the next step charges it instead of reminding
+    assert save_card(b, customer, provider.card(customer, last4="0005")).status_code == 200
+    overdue_by(stack, inv["id"], 3)
+    paid = eventually(lambda: (lambda i: i if i["status"] == "paid" else None)(
+        b.get(f"/v1/billing/invoices/{inv['id']}").json()), what="the third attempt paying")
+    assert [p["status"] for p in payments(b, inv)] == ["failed", "failed", "succeeded"]
+    assert [k for k, f in provider.creates if f["metadata[invoice_id]"] == inv["id"]] == \
+        [f"{inv['id']}-attempt-{n}" for n in (1, 2, 3)]
+    assert stack.sql("billing", f"SELECT dunning_stage FROM invoices WHERE id = '{inv['id']}'") \
+        == "1", "no second reminder: the charge paid it"
+    assert paid["grace_ended_at"] is None and b.sub()["plan"] == "starter"
