@@ -366,6 +366,36 @@ int bill_sub_change(bill_sub_t *s, const bill_price_t *from, const bill_price_t 
     return TC_OK;
 }
 
+int bill_sub_hold(bill_sub_t *s, const bill_price_t *from, const bill_price_t *to,
+                  bill_proration_t how, int64_t now_ms, bill_outcome_t *out, const char **why)
+{
+    outcome_init(out, s);
+    *why = NULL;
+    if (strcmp(from->currency, to->currency) != 0) {
+        *why = "the plan is priced in another currency than the subscription";
+        return TC_EINVAL;
+    }
+    if (strcmp(s->plan_id, to->plan_id) == 0)
+        return TC_OK;
+    /* a hold is not the owner's choice: canceled_at and a scheduled cancellation stand */
+    if (trialing(s)) {
+        if (to->base_fee_minor == 0) { /* as any move to free, it ends the trial */
+            end_trial(s);
+            out->reanchor_now = true;
+        }
+    } else if (how == BILL_PRORATE_CREATE) {
+        int rc = bill_change_items(from, to, s->period_start_ms, s->period_end_ms, now_ms, how,
+                                   out->items, &out->nitems);
+        if (rc != TC_OK) {
+            *why = "the subscription's current period does not hold the present";
+            return rc;
+        }
+    }
+    out->did = BILL_DID_PLAN;
+    take_price(s, to);
+    return TC_OK;
+}
+
 int bill_sub_cancel(bill_sub_t *s, const bill_price_t *from, const bill_price_t *free_price,
                     const bill_cancel_req_t *r, int64_t now_ms, bill_outcome_t *out,
                     const char **why)

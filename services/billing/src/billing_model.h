@@ -161,6 +161,19 @@ int bill_sub_cancel(bill_sub_t *s, const bill_price_t *from, const bill_price_t 
 /* Withdraws a scheduled cancellation; TC_ECONFLICT when none is scheduled. */
 int bill_sub_resume(bill_sub_t *s, bill_outcome_t *out, const char **why);
 
+/*
+ * Holding a plan for dunning, and giving it back: s moves to price `to` now, for the rest of
+ * its period, with the items of `how` (a hold owes nothing: the unpaid invoice still has the
+ * period's fee; a plan given back in a later period owes the rest of that one), and its
+ * cancellation state (canceled_at, a cancellation scheduled for the period's end) as it was. A
+ * trial of a paid plan held at free ends, as any move to free ends one. TC_EINVAL with *why for
+ * prices in different currencies; TC_EINVAL when prorating in a period that does not hold now_ms
+ * (with proration none the period's end need not be ahead: a hold given back while the period
+ * is being closed still applies).
+ */
+int bill_sub_hold(bill_sub_t *s, const bill_price_t *from, const bill_price_t *to,
+                  bill_proration_t how, int64_t now_ms, bill_outcome_t *out, const char **why);
+
 /* What the end of s's current period does. */
 typedef enum {
     BILL_ROLL_RENEW = 0, /* the next period, on the plan's newest price */

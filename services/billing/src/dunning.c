@@ -291,16 +291,17 @@ int dunning_settled(tc_dbconn_t *tx, const char *org_id)
         rc = bill_sub_hold(&s, &from, &to, how, tc_now_ms(), &o, &why);
     if (rc == TC_OK)
         rc = sub_persist(tx, &dunning_actor, &s, &before, &o, BILL_EV_PAYMENT_RECEIVED);
-    cJSON *p = rc == TC_OK ? cJSON_CreateObject() : NULL;
+    if (rc != TC_OK)
+        return rc;
+    cJSON *p = cJSON_CreateObject();
     char body[512];
     snprintf(body, sizeof body, "The overdue invoices are settled: the organization is back on %s.",
              to.plan_name);
-    if (rc == TC_OK)
-        rc = p && cJSON_AddStringToObject(p, "title", "Your organization's plan is back") &&
-                     cJSON_AddStringToObject(p, "body", body) &&
-                     cJSON_AddStringToObject(p, "plan", to.plan_id)
-                 ? TC_OK
-                 : TC_ENOMEM;
+    rc = p && cJSON_AddStringToObject(p, "title", "Your organization's plan is back") &&
+                 cJSON_AddStringToObject(p, "body", body) &&
+                 cJSON_AddStringToObject(p, "plan", to.plan_id)
+             ? TC_OK
+             : TC_ENOMEM;
     if (rc == TC_OK)
         rc = notify_owners(tx, org_id, "plan_restored", p);
     cJSON_Delete(p);

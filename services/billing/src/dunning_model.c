@@ -85,20 +85,3 @@ void bill_dunning_step(const bill_dunning_t *p, int64_t due_ms, int stage, int64
     }
     out->next_at_ms = step_at(p, due_ms, out->stage);
 }
-
-int bill_sub_hold(bill_sub_t *s, const bill_price_t *from, const bill_price_t *to,
-                  bill_proration_t how, int64_t now_ms, bill_outcome_t *out, const char **why)
-{
-    const int64_t canceled_at = s->canceled_at_ms;
-    const bool scheduled = s->cancel_at_period_end;
-    const bill_change_req_t r = {.plan = to->plan_id, .how = how};
-    int rc = bill_sub_change(s, from, to, &r, now_ms, out, why);
-    if (rc != TC_OK)
-        return rc;
-    /* a hold is not the owner's choice: what they had decided about cancelling stands */
-    s->canceled_at_ms = canceled_at;
-    s->cancel_at_period_end = scheduled;
-    if (out->did == BILL_DID_UNSCHEDULE)
-        out->did = BILL_DID_NOTHING;
-    return TC_OK;
-}

@@ -53,15 +53,4 @@ int64_t bill_dunning_first_at(const bill_dunning_t *p, int64_t due_ms);
 void bill_dunning_step(const bill_dunning_t *p, int64_t due_ms, int stage, int64_t now_ms,
                        bill_dun_step_t *out);
 
-/*
- * Holding a plan for dunning, and giving it back: s moves to price `to` now, for the rest of
- * its period, with the items of `how` (a hold owes nothing: the unpaid invoice still has the
- * period's fee; a plan given back in a later period owes the rest of that one), and its
- * cancellation state (canceled_at, a cancellation scheduled for the period's end) as it was. A
- * trial of a paid plan held at free ends, as any move to free ends one. TC_EINVAL with *why for
- * prices in different currencies.
- */
-int bill_sub_hold(bill_sub_t *s, const bill_price_t *from, const bill_price_t *to,
-                  bill_proration_t how, int64_t now_ms, bill_outcome_t *out, const char **why);
-
 #endif

@@ -152,3 +152,33 @@ Test(dunning_hold, a_held_plan_keeps_the_owners_cancellation_state_and_owes_noth
                  TC_EINVAL);
     cr_assert_not_null(why);
 }
+
+Test(dunning_hold, given_back_while_the_period_is_being_closed_and_a_trial_held_ends)
+{
+    bill_price_t starter = price("starter", 2900, "USD"), free = price(BILL_FREE_PLAN, 0, "USD");
+    bill_sub_t s = sub_on(&free);
+    bill_outcome_t o;
+    const char *why = NULL;
+    /* the period ended a moment ago and the periods job has not moved it on yet: a plan given
+     * back with nothing owed still applies; prorating needs the period */
+    int64_t after_end = s.period_end_ms + 1000;
+    cr_assert_eq(bill_sub_hold(&s, &free, &starter, BILL_PRORATE_NONE, after_end, &o, &why), TC_OK);
+    cr_assert_str_eq(s.plan_id, "starter");
+    s = sub_on(&free);
+    cr_assert_eq(bill_sub_hold(&s, &free, &starter, BILL_PRORATE_CREATE, after_end, &o, &why),
+                 TC_EINVAL);
+    cr_assert_str_eq(s.plan_id, BILL_FREE_PLAN, "nothing changed");
+    cr_assert_not_null(why);
+    /* the same plan: nothing to do */
+    cr_assert_eq(bill_sub_hold(&s, &free, &free, BILL_PRORATE_NONE, T0, &o, &why), TC_OK);
+    cr_assert_eq(o.did, BILL_DID_NOTHING);
+    /* a trial of a paid plan held at free ends, and its periods restart */
+    s = sub_on(&starter);
+    snprintf(s.status, sizeof s.status, "trialing");
+    s.trial_end_ms = s.period_end_ms;
+    cr_assert_eq(bill_sub_hold(&s, &starter, &free, BILL_PRORATE_NONE, T0 + BILL_DAY_MS, &o, &why),
+                 TC_OK);
+    cr_assert_str_eq(s.status, "active");
+    cr_assert_eq(s.trial_end_ms, 0);
+    cr_assert(o.reanchor_now);
+}
