@@ -138,7 +138,7 @@ static bool suffix_valid(const char *s)
 bool bill_metric_valid(const char *name)
 {
     static const char *const exact[] = {"api_requests", "workflow_executions"};
-    static const char *const families[] = {"ml_inference.", "notifications."};
+    static const char *const families[] = {"ml_inference.", "notifications.", "custom."};
     if (!name)
         return false;
     for (size_t i = 0; i < TC_ARRAY_LEN(exact); i++)

@@ -95,9 +95,9 @@ typedef struct {
 } bill_cancel_req_t;
 bool bill_cancel_parse(tc_jv_t *jv, const cJSON *body, bill_cancel_req_t *out);
 
-/* A billable metric: api_requests, workflow_executions, ml_inference.<model> or
- * notifications.<channel> (1 to 48 lower-case letters, digits, '-', '_' and '.' after the
- * first dot). */
+/* A billable metric: api_requests, workflow_executions, ml_inference.<model>,
+ * notifications.<channel> or custom.<name> (an operator's: metrics_model.h) (1 to 48
+ * lower-case letters, digits, '-', '_' and '.' after the first dot). */
 bool bill_metric_valid(const char *name);
 
 /* An ISO 3166-1 alpha-2 shape (two capital letters). */

@@ -168,7 +168,7 @@ static int on_batch(const tc_event_t *const *evs, int n, tc_dbconn_t *tx, void *
         cJSON_Delete(data);
     }
     if (rc == TC_OK && cJSON_GetArraySize(rows) > 0)
-        rc = store_usage_add_many(tx, rows);
+        rc = store_usage_add_many(tx, rows, NULL);
     cJSON_Delete(rows);
     return rc;
 }

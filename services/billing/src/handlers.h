@@ -32,5 +32,9 @@ void h_webhook_stripe(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_payment_method_put(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_payment_method_get(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_payment_method_delete(tc_req_t *req, tc_resp_t *resp, void *ud);
+/* handlers_metrics.c */
+void h_metrics_list(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_internal_metric_define(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_internal_usage_report(tc_req_t *req, tc_resp_t *resp, void *ud);
 
 #endif

@@ -133,17 +133,30 @@ typedef struct {
 /* Records a billable fact once (*added false when its id was seen before). */
 int store_usage_add(tc_dbconn_t *c, const char *id, const char *org_id, const char *metric,
                     int64_t quantity, const char *occurred_at, const char *source, bool *added);
-/* Many facts in one statement: rows [{id, org_id, metric, quantity, occurred_at, source}]
- * (borrowed); ids seen before are skipped. */
-int store_usage_add_many(tc_dbconn_t *c, const cJSON *rows);
+/* Many facts in one statement: rows [{id, org_id, metric, quantity, occurred_at, source,
+ * unique_key?}] (borrowed); ids seen before are skipped (*added: how many were new; may be
+ * NULL). */
+int store_usage_add_many(tc_dbconn_t *c, const cJSON *rows, int *added);
+/* Sets the unique_key of the row store_usage_row added last. */
+int store_usage_row_key(cJSON *rows, const char *unique_key);
+/* ---- billable metrics (store_usage.c) */
+/* Defines a custom metric: *created, or the same definition already there (TC_OK, *created
+ * false); TC_ECONFLICT when the code is defined otherwise. *out the metric's JSON. */
+int store_metric_define(tc_dbconn_t *c, const char *code, const char *name, const char *agg,
+                        cJSON **out, bool *created);
+/* The custom metrics' JSON array, by code. */
+int store_metrics_list(tc_dbconn_t *c, cJSON **out);
+/* {code: aggregation} of every custom metric. */
+int store_metric_aggs(tc_dbconn_t *c, cJSON **out);
 /* One fact as such a row, added to rows. TC_OK or TC_ENOMEM. */
 int store_usage_row(cJSON *rows, const char *id, const char *org_id, const char *metric,
                     int64_t quantity, const char *occurred_at, const char *source);
-/* The org's open usage before before_ms, summed per metric (*out malloc'd, *n rows). */
+/* The org's open usage before before_ms, aggregated per metric as its definition says (*out
+ * malloc'd, *n rows). */
 int store_usage_open(tc_dbconn_t *c, const char *org_id, int64_t before_ms, bill_usage_t **out,
                      int *n);
 /* Closes the org's open usage before before_ms under key (its period was invoiced, included,
- * or settled by a plan change) and returns what it closed, summed per metric. */
+ * or settled by a plan change) and returns what it closed, aggregated per metric. */
 int store_usage_take(tc_dbconn_t *c, const char *org_id, int64_t before_ms, const char *key,
                      bill_usage_t **out, int *n);
 

@@ -2,6 +2,7 @@
  * they fall in. */
 #include "store.h"
 #include "tc/tc_core.h"
+#include "tc/tc_json.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -42,24 +43,40 @@ int store_usage_row(cJSON *rows, const char *id, const char *org_id, const char 
                : TC_ENOMEM;
 }
 
-int store_usage_add_many(tc_dbconn_t *c, const cJSON *rows)
+int store_usage_add_many(tc_dbconn_t *c, const cJSON *rows, int *added)
 {
+    PGresult *r = NULL;
     char *json = cJSON_PrintUnformatted(rows);
     if (!json)
         return TC_ENOMEM;
-    int rc =
-        tc_db_qp(c, NULL, "usage_add_many",
-                 "INSERT INTO usage_records (id, org_id, metric, quantity, occurred_at, source)"
-                 " SELECT r.id, r.org_id, r.metric, r.quantity, r.occurred_at::timestamptz,"
-                 " r.source FROM jsonb_to_recordset($1::jsonb) AS r(id text, org_id text,"
-                 " metric text, quantity bigint, occurred_at text, source text)"
-                 " ON CONFLICT (id) DO NOTHING",
-                 json);
+    int rc = tc_db_qp(
+        c, &r, "usage_add_many",
+        "WITH added AS (INSERT INTO usage_records (id, org_id, metric, quantity, occurred_at,"
+        " source, unique_key) SELECT r.id, r.org_id, r.metric, r.quantity,"
+        " r.occurred_at::timestamptz, r.source, r.unique_key"
+        " FROM jsonb_to_recordset($1::jsonb) AS r(id text, org_id text, metric text,"
+        " quantity bigint, occurred_at text, source text, unique_key text)"
+        " ON CONFLICT (id) DO NOTHING RETURNING 1) SELECT count(*)::int FROM added",
+        json);
+    if (added)
+        *added = rc == TC_OK ? (int)tc_db_int(r, 0, 0, 0) : 0;
+    PQclear(r);
     free(json);
     return rc;
 }
 
-/* (metric, sum) rows into *out (malloc'd), *n of them; takes r over. */
+/* The rows of u (id, metric, quantity, unique_key, occurred_at) aggregated per metric as its
+ * definition says (billable_metrics; the platform's own metrics have no row: sum). */
+#define AGGREGATED                                                                                 \
+    "SELECT u.metric, CASE coalesce(m.aggregation, 'sum')"                                         \
+    " WHEN 'count' THEN count(*) WHEN 'max' THEN max(u.quantity)"                                  \
+    " WHEN 'unique_count' THEN count(DISTINCT u.unique_key)"                                       \
+    " WHEN 'latest' THEN (array_agg(u.quantity ORDER BY u.occurred_at DESC, u.id DESC))[1]"        \
+    " ELSE sum(u.quantity) END::bigint"                                                            \
+    " FROM u LEFT JOIN billable_metrics m ON m.code = u.metric"                                    \
+    " GROUP BY u.metric, m.aggregation ORDER BY u.metric"
+
+/* (metric, quantity) rows into *out (malloc'd), *n of them; takes r over. */
 static int usage_rows(PGresult *r, int rc, bill_usage_t **out, int *n)
 {
     int rows = rc == TC_OK ? PQntuples(r) : 0;
@@ -84,10 +101,9 @@ int store_usage_open(tc_dbconn_t *c, const char *org_id, int64_t before_ms, bill
     *out = NULL;
     *n = 0;
     int rc = tc_db_qp(c, &r, "usage_open",
-                      "SELECT metric, sum(quantity)::bigint FROM usage_records"
-                      " WHERE org_id = $1 AND period_key IS NULL"
-                      " AND occurred_at < to_timestamp($2::bigint / 1000.0)"
-                      " GROUP BY metric ORDER BY metric",
+                      "WITH u AS (SELECT id, metric, quantity, unique_key, occurred_at"
+                      " FROM usage_records WHERE org_id = $1 AND period_key IS NULL"
+                      " AND occurred_at < to_timestamp($2::bigint / 1000.0)) " AGGREGATED,
                       org_id, before);
     return usage_rows(r, rc, out, n);
 }
@@ -102,11 +118,72 @@ int store_usage_take(tc_dbconn_t *c, const char *org_id, int64_t before_ms, cons
     *n = 0;
     /* one statement: the rows summed are exactly the rows closed, whatever commits meanwhile */
     int rc = tc_db_qp(c, &r, "usage_take",
-                      "WITH closed AS (UPDATE usage_records SET period_key = $3 WHERE org_id = $1"
+                      "WITH u AS (UPDATE usage_records SET period_key = $3 WHERE org_id = $1"
                       " AND period_key IS NULL AND occurred_at < to_timestamp($2::bigint / 1000.0)"
-                      " RETURNING metric, quantity)"
-                      " SELECT metric, sum(quantity)::bigint FROM closed GROUP BY metric"
-                      " ORDER BY metric",
+                      " RETURNING id, metric, quantity, unique_key, occurred_at) " AGGREGATED,
                       org_id, before, key);
     return usage_rows(r, rc, out, n);
+}
+
+int store_usage_row_key(cJSON *rows, const char *unique_key)
+{
+    cJSON *last = cJSON_GetArrayItem(rows, cJSON_GetArraySize(rows) - 1);
+    return last && tc_json_add_str(last, "unique_key", unique_key) ? TC_OK : TC_ENOMEM;
+}
+
+/* ---- billable metrics */
+
+#define METRIC_JSON                                                                                \
+    "jsonb_build_object('code', code, 'name', name, 'aggregation', aggregation, 'builtin', false," \
+    " 'created_at', " TC_DB_TS("created_at") ")"
+
+int store_metric_define(tc_dbconn_t *c, const char *code, const char *name, const char *agg,
+                        cJSON **out, bool *created)
+{
+    PGresult *r = NULL;
+    *out = NULL;
+    *created = false;
+    int rc = tc_db_qp(c, &r, "metric_define",
+                      "WITH added AS (INSERT INTO billable_metrics (code, name, aggregation)"
+                      " VALUES ($1, $2, $3) ON CONFLICT (code) DO NOTHING RETURNING *)"
+                      " SELECT " METRIC_JSON "::text, true FROM added UNION ALL"
+                      " SELECT " METRIC_JSON "::text, false FROM billable_metrics"
+                      " WHERE code = $1 AND NOT EXISTS (SELECT 1 FROM added)"
+                      " AND name = $2 AND aggregation = $3",
+                      code, name, agg);
+    if (rc == TC_OK && PQntuples(r) == 0)
+        rc = TC_ECONFLICT; /* defined before, otherwise: its usage was aggregated by that */
+    if (rc == TC_OK) {
+        *created = tc_db_val(r, 0, 1)[0] == 't';
+        if (!(*out = cJSON_Parse(tc_db_val(r, 0, 0))))
+            rc = TC_ENOMEM;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int store_metrics_list(tc_dbconn_t *c, cJSON **out)
+{
+    PGresult *r = NULL;
+    *out = NULL;
+    int rc = tc_db_execp(c, &r, "metrics_list",
+                         "SELECT coalesce(jsonb_agg(" METRIC_JSON " ORDER BY code), '[]')::text"
+                         " FROM billable_metrics");
+    if (rc == TC_OK && !(*out = cJSON_Parse(tc_db_val(r, 0, 0))))
+        rc = TC_ENOMEM;
+    PQclear(r);
+    return rc;
+}
+
+int store_metric_aggs(tc_dbconn_t *c, cJSON **out)
+{
+    PGresult *r = NULL;
+    *out = NULL;
+    int rc = tc_db_execp(c, &r, "metric_aggs",
+                         "SELECT coalesce(jsonb_object_agg(code, aggregation), '{}')::text"
+                         " FROM billable_metrics");
+    if (rc == TC_OK && !(*out = cJSON_Parse(tc_db_val(r, 0, 0))))
+        rc = TC_ENOMEM;
+    PQclear(r);
+    return rc;
 }

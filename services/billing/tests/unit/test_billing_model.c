@@ -552,6 +552,7 @@ Test(metric, the_two_names_and_the_two_families)
     cr_assert(bill_metric_valid("ml_inference.sentiment-v3"));
     cr_assert(bill_metric_valid("notifications.email"));
     cr_assert(bill_metric_valid("notifications.sms_2"));
+    cr_assert(bill_metric_valid("custom.active_users"), "an operator's metric");
 }
 
 Test(metric, anything_else_is_not_billable)
@@ -567,6 +568,7 @@ Test(metric, anything_else_is_not_billable)
     cr_assert_not(bill_metric_valid("notifications.e/mail"));
     cr_assert_not(bill_metric_valid("ml_inference"));
     cr_assert_not(bill_metric_valid("storage_bytes"));
+    cr_assert_not(bill_metric_valid("custom."));
 }
 
 Test(metric, a_family_member_is_at_most_48_characters_as_the_openapi_pattern_says)
