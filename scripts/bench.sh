@@ -897,6 +897,7 @@ svc_stop() { # service: stopped (SIGTERM) and gone, so events queue for it on th
 }
 bench_billing() {
     local n=${BENCH_USAGE_EVENTS:-50000} orgs=${BENCH_INVOICE_ORGS:-10000} tag kafka rps peer secs
+    local issued fin
     [[ -x $TC_BIN/billing && -x $TC_BIN/bench-produce ]] || return 0
     tag=B$(openssl rand -hex 4 | tr 'a-f' 'A-F') # a run's own ids: the inbox remembers earlier ones
     kafka=$(head -n1 "$RUN/kafka.bootstrap")
@@ -933,6 +934,12 @@ bench_billing() {
     secs=$(bill_sql "SELECT round(extract(epoch FROM max(finalized_at) - min(created_at))::numeric, 1)
                      FROM invoices WHERE org_id LIKE 'org_$tag%'")
     record "billing invoice run, $orgs orgs (s)" "issue 19: < 60 s" "$secs" "60" "<=1.0" "-" "-" "-" "-"
+    # where the time goes: issuing (roll, usage, invoice) and finalizing (number, ledger)
+    read -r issued fin < <(bill_sql "SELECT round(extract(epoch FROM max(created_at) - min(created_at))::numeric, 1),
+                                            round(extract(epoch FROM max(finalized_at) - max(created_at))::numeric, 1)
+                                     FROM invoices WHERE org_id LIKE 'org_$tag%'")
+    record "  issuing: first to last invoice (s)" "(info)" "$issued" "-" "-" "-" "-" "-" "-"
+    record "  finalizing after the last issued (s)" "(info)" "$fin" "-" "-" "-" "-" "-" "-"
 }
 bill_copy_peer() { # tag: rows/s of COPY of the run's usage rows into a table of the same shape
     /usr/bin/python3 - "$1" <<'PY'

@@ -14,8 +14,9 @@ void billing_app_config(billing_app_t *app, tc_config_t *cfg)
     app->invoice_prefix = tc_config_str(cfg, "BILLING_INVOICE_PREFIX", "TC-");
     app->credit_prefix = tc_config_str(cfg, "BILLING_CREDIT_NOTE_PREFIX", "TC-CN-");
     app->stripe_url = tc_config_str(cfg, "BILLING_STRIPE_API_URL", "https://api.stripe.com");
-    app->stripe_key = tc_config_secret(cfg, "BILLING_STRIPE_SECRET_KEY", NULL);
-    app->stripe_webhook_secret = tc_config_secret(cfg, "BILLING_STRIPE_WEBHOOK_SECRET", NULL);
+    /* optional: without them paying answers 503 and webhooks too (masked in the logs by name) */
+    app->stripe_key = tc_config_opt(cfg, "BILLING_STRIPE_SECRET_KEY");
+    app->stripe_webhook_secret = tc_config_opt(cfg, "BILLING_STRIPE_WEBHOOK_SECRET");
     app->webhook_tolerance_s = (int)tc_config_int(cfg, "BILLING_WEBHOOK_TOLERANCE_S", 300, 1, 3600);
     app->app_url = tc_config_str(cfg, "APP_URL", "https://app.techcorp.com");
     int terms = (int)tc_config_int(cfg, "BILLING_PAYMENT_TERMS_DAYS", 14, 0, 365);

@@ -39,10 +39,11 @@ void billing_app_free(billing_app_t *app);
 int billing_routes(billing_app_t *app);
 /* user-events: an org gets its (free) subscription when it is created. */
 int consumer_users_start(billing_app_t *app);
-/* One invoice's due dunning step (a reminder to the org's owners, or its plan held at free
- * when the grace ends) in its own transaction: TC_OK, TC_ENOTFOUND when none is due; id (n
- * bytes) names the invoice tried. skip: an array literal of ids to leave out. */
-int dunning_step_one(billing_app_t *app, const char *skip, char *id, size_t n);
+/* One invoice's due dunning step (a charge of the org's saved card, then a reminder to the
+ * org's owners or its plan held at free when the grace ends) in the caller's transaction:
+ * TC_OK, TC_ENOTFOUND when none is due; id (n bytes) names the invoice tried. skip: an array
+ * literal of ids to leave out. */
+int dunning_step_in(billing_app_t *app, tc_dbconn_t *c, const char *skip, char *id, size_t n);
 /* The job that ends trials, renews periods and carries out cancellations at period end,
  * issuing and finalizing the invoices. */
 int periods_start(billing_app_t *app);

@@ -10,9 +10,9 @@
  * off-session when the invoice is finalized and again before each step, so a step only
  * reminds or holds when the card was declined (or there is none).
  *
- * Each step runs in one transaction with the invoice row locked (SKIP LOCKED: replicas share
- * the work): the step's events, the hold and the invoice's next step commit together, so a
- * crash repeats a step whole or not at all and each reminder is asked for once.
+ * Each step runs in the periods job's transaction with the invoice row locked (SKIP LOCKED:
+ * replicas share the work): the step's events, the hold and the invoice's next step commit
+ * together, so a crash repeats a step whole or not at all and each reminder is asked for once.
  */
 #include "billing_app.h"
 #include "events_out.h"
@@ -229,18 +229,13 @@ static int collect(billing_app_t *app, tc_dbconn_t *tx, const bill_overdue_t *in
     return record_charge(tx, inv, &in, attempts + 1, rc == TC_EDENIED, err, paid);
 }
 
-int dunning_step_one(billing_app_t *app, const char *skip, char *id, size_t n)
+int dunning_step_in(billing_app_t *app, tc_dbconn_t *c, const char *skip, char *id, size_t n)
 {
-    tc_dbconn_t *c = tc_db_acquire(app->db);
-    if (!c)
-        return TC_EUNAVAIL;
     bill_overdue_t inv;
     bill_dun_step_t st = {0};
-    id[0] = '\0';
-    int rc = tc_db_begin(c);
-    if (rc == TC_OK)
-        rc = store_dunning_due(c, skip, &inv);
     bool paid = false;
+    id[0] = '\0';
+    int rc = store_dunning_due(c, skip, &inv);
     if (rc == TC_OK) {
         snprintf(id, n, "%s", inv.id);
         rc = collect(app, c, &inv, &paid);
@@ -254,9 +249,9 @@ int dunning_step_one(billing_app_t *app, const char *skip, char *id, size_t n)
         else if (st.action == BILL_DUN_HOLD)
             rc = hold(app, c, &inv);
     }
-    if (rc == TC_OK)
-        rc = store_dunning_advance(c, inv.id, st.stage, st.next_at_ms, st.action == BILL_DUN_HOLD);
-    return tc_db_end(app->db, c, rc);
+    return rc == TC_OK ? store_dunning_advance(c, inv.id, st.stage, st.next_at_ms,
+                                               st.action == BILL_DUN_HOLD)
+                       : rc;
 }
 
 int dunning_settled(tc_dbconn_t *tx, const char *org_id)

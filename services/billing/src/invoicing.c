@@ -93,11 +93,8 @@ int invoice_issue(billing_app_t *app, tc_dbconn_t *tx, const bill_sub_t *closed,
     return rc;
 }
 
-int invoice_finalize_one(billing_app_t *app, const char *skip, char *id, size_t n)
+int invoice_finalize_in(billing_app_t *app, tc_dbconn_t *c, const char *skip, char *id, size_t n)
 {
-    tc_dbconn_t *c = tc_db_acquire(app->db);
-    if (!c)
-        return TC_EUNAVAIL;
     char org[BILL_ID_MAX], issuer[64], currency[4], number[64];
     bill_totals_t t;
     bill_posting_t legs[BILL_MAX_POSTINGS];
@@ -108,9 +105,8 @@ int invoice_finalize_one(billing_app_t *app, const char *skip, char *id, size_t 
     const int64_t first_in = bill_dunning_first_at(&app->dunning, due_in);
     char customer[128], method[128];
     bool charge_now = false;
-    int rc = tc_db_begin(c);
-    if (rc == TC_OK)
-        rc = store_invoice_draft_due(c, tc_now_ms() - app->finalize_after_ms, skip, id, n, org,
+    id[0] = '\0';
+    int rc = store_invoice_draft_due(c, tc_now_ms() - app->finalize_after_ms, skip, id, n, org,
                                      sizeof org, issuer, sizeof issuer, currency, &t);
     if (rc == TC_OK && app->stripe_key) {
         rc = store_method_refs(c, org, customer, sizeof customer, method, sizeof method);
@@ -125,7 +121,7 @@ int invoice_finalize_one(billing_app_t *app, const char *skip, char *id, size_t 
         rc = bill_post_invoice(&t, legs, &nlegs);
     if (rc == TC_OK && nlegs >= 2)
         rc = store_ledger_post(c, org, "invoice", id, currency, legs, nlegs);
-    return tc_db_end(app->db, c, rc);
+    return rc;
 }
 
 int invoice_pay(tc_dbconn_t *tx, const char *id, const char *reference, const char **why)

@@ -33,8 +33,8 @@ int invoice_pay(tc_dbconn_t *tx, const char *id, const char *reference, const ch
  * invoices past their grace and none of them is owed any more, the plan it had comes back
  * (dunning.c). */
 int dunning_settled(tc_dbconn_t *tx, const char *org_id);
-/* Finalizes one due draft (none of skip, an array literal of ids) in its own transaction:
- * TC_OK, TC_ENOTFOUND when none is due. id (n bytes) names the draft tried. */
-int invoice_finalize_one(billing_app_t *app, const char *skip, char *id, size_t n);
+/* Finalizes one due draft (none of skip, an array literal of ids) in the caller's
+ * transaction: TC_OK, TC_ENOTFOUND when none is due. id (n bytes) names the draft tried. */
+int invoice_finalize_in(billing_app_t *app, tc_dbconn_t *c, const char *skip, char *id, size_t n);
 
 #endif

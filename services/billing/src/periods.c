@@ -1,15 +1,15 @@
 /*
  * The periods job: every BILLING_PERIOD_JOB_MS, each subscription whose current period has
- * ended is moved on, one per transaction (row locked, SKIP LOCKED: replicas share the work,
- * and a crash mid-way leaves the row due for the next run):
+ * ended is moved on, many per transaction (rows locked, SKIP LOCKED: replicas share the work,
+ * and a crash mid-way leaves the batch's rows due for the next run; see drain()):
  *   a scheduled cancellation   the free plan from the period's end (subscription.canceled)
  *   a trial's end              active on the same plan, periods from the trial's end
  *   otherwise                  the next period on the plan's newest price (an event for paid
  *                              plans only: a free plan's renewal changes nothing anyone owes)
  * BILLING_PERIOD_WORKERS threads run it side by side.
  * Each move issues the invoice of the period it opens (invoicing.h) in the same transaction, so
- * a period is invoiced exactly once; drafts due are then finalized, one transaction each.
- * Then the overdue invoices' dunning steps are taken (dunning.c), one transaction each.
+ * a period is invoiced exactly once; drafts due are then finalized, and the overdue invoices'
+ * dunning steps taken (dunning.c), in batches the same way.
  * A subscription many periods behind (the service was down) moves one period per pass of
  * the loop until it is current.
  */
@@ -87,62 +87,79 @@ static bool skip_add(skip_t *k, const char *id)
     return true;
 }
 
-/* One due subscription moved on: TC_OK, TC_ENOTFOUND when none is due; *id the one tried. */
-static int roll_one(billing_app_t *app, const skip_t *skip, char id[BILL_ID_MAX])
+/* One due subscription moved on in the caller's transaction: TC_OK, TC_ENOTFOUND when none
+ * is due; id names the one tried. */
+static int roll_in(billing_app_t *app, tc_dbconn_t *c, const char *skip, char *id, size_t n)
 {
-    tc_dbconn_t *c = tc_db_acquire(app->db);
-    if (!c)
-        return TC_EUNAVAIL;
     bill_sub_t s;
     id[0] = '\0';
-    int rc = tc_db_begin(c);
+    int rc = store_sub_due(c, skip, &s);
     if (rc == TC_OK)
-        rc = store_sub_due(c, skip->literal, &s);
-    if (rc == TC_OK)
-        snprintf(id, BILL_ID_MAX, "%s", s.id);
-    if (rc == TC_OK)
-        rc = roll(app, c, &s);
-    return tc_db_end(app->db, c, rc);
+        snprintf(id, n, "%s", s.id);
+    return rc == TC_OK ? roll(app, c, &s) : rc;
 }
 
-/* Calls step until nothing is due, skipping (and logging) what fails. */
-static void drain(billing_app_t *app, const char *what,
-                  int (*step)(billing_app_t *, const skip_t *, char *))
+/* A kind of work the job drains: one item (row) per call, in the caller's transaction. */
+typedef int (*step_fn)(billing_app_t *app, tc_dbconn_t *c, const char *skip, char *id, size_t n);
+
+typedef struct {
+    const char *what;
+    step_fn step;
+    int batch; /* items per transaction */
+} work_t;
+
+/*
+ * Takes due items until none is left, `batch` of them per transaction: each commit (a WAL
+ * flush) serves many rows, and the invoice counter row, locked until commit, is taken once
+ * per batch instead of once per invoice. When an item fails, its batch is rolled back whole
+ * and taken again without it (the failing id is skipped, and logged, until the next run), so
+ * one row that keeps failing never holds up the others, and a batch's rows commit together or
+ * not at all.
+ */
+static void drain(billing_app_t *app, const work_t *w)
 {
     skip_t skip;
     skip_init(&skip);
-    for (int i = 0; i < MAX_PER_RUN && !tc_service_stopping(app->svc); i++) {
-        char id[BILL_ID_MAX] = "";
-        int rc = step(app, &skip, id);
-        if (rc == TC_ENOTFOUND)
-            return;
-        if (rc == TC_EUNAVAIL)
+    for (int taken = 0; taken < MAX_PER_RUN && !tc_service_stopping(app->svc);) {
+        tc_dbconn_t *c = tc_db_acquire(app->db);
+        if (!c)
             return; /* the database is away: the next run tries again */
+        char id[BILL_ID_MAX] = "";
+        int n = 0, rc = tc_db_begin(c);
+        while (rc == TC_OK && n < w->batch && taken + n < MAX_PER_RUN &&
+               (rc = w->step(app, c, skip.literal, id, sizeof id)) == TC_OK)
+            n++;
+        bool none_left = rc == TC_ENOTFOUND;
+        if (none_left || rc == TC_OK)
+            rc = tc_db_end(app->db, c, TC_OK);
+        else
+            tc_db_end(app->db, c, rc);
+        if (rc == TC_EUNAVAIL)
+            return;
         if (rc != TC_OK) {
             tc_log_kv(TC_LOG_WARN, "billing periods: failed, skipped until the next run", "step",
-                      what, "id", id, "error", tc_strerror(rc), NULL);
+                      w->what, "id", id, "error", tc_strerror(rc), NULL);
             if (!skip_add(&skip, id))
                 return;
+            continue; /* the batch again, without it */
         }
+        taken += n;
+        if (none_left)
+            return;
     }
-}
-
-static int finalize_step(billing_app_t *app, const skip_t *skip, char *id)
-{
-    return invoice_finalize_one(app, skip->literal, id, BILL_ID_MAX);
-}
-
-static int dunning_step(billing_app_t *app, const skip_t *skip, char *id)
-{
-    return dunning_step_one(app, skip->literal, id, BILL_ID_MAX);
 }
 
 static void periods_run(void *ud)
 {
+    /* dunning steps may call the payment provider: small batches keep their row locks short */
+    static const work_t work[] = {
+        {"move a subscription on", roll_in, 50},
+        {"finalize an invoice", invoice_finalize_in, 100},
+        {"take an overdue invoice's dunning step", dunning_step_in, 10},
+    };
     billing_app_t *app = ud;
-    drain(app, "move a subscription on", roll_one);
-    drain(app, "finalize an invoice", finalize_step);
-    drain(app, "take an overdue invoice's dunning step", dunning_step);
+    for (size_t i = 0; i < TC_ARRAY_LEN(work); i++)
+        drain(app, &work[i]);
 }
 
 int periods_start(billing_app_t *app)

@@ -49,15 +49,19 @@ int store_usage_add_many(tc_dbconn_t *c, const cJSON *rows, int *added)
     char *json = cJSON_PrintUnformatted(rows);
     if (!json)
         return TC_ENOMEM;
-    int rc = tc_db_qp(
-        c, &r, "usage_add_many",
-        "WITH added AS (INSERT INTO usage_records (id, org_id, metric, quantity, occurred_at,"
-        " source, unique_key) SELECT r.id, r.org_id, r.metric, r.quantity,"
-        " r.occurred_at::timestamptz, r.source, r.unique_key"
-        " FROM jsonb_to_recordset($1::jsonb) AS r(id text, org_id text, metric text,"
-        " quantity bigint, occurred_at text, source text, unique_key text)"
-        " ON CONFLICT (id) DO NOTHING RETURNING 1) SELECT count(*)::int FROM added",
-        json);
+#define ROWS_INSERT                                                                                \
+    "INSERT INTO usage_records (id, org_id, metric, quantity, occurred_at, source, unique_key)"    \
+    " SELECT r.id, r.org_id, r.metric, r.quantity, r.occurred_at::timestamptz, r.source,"          \
+    " r.unique_key FROM jsonb_to_recordset($1::jsonb) AS r(id text, org_id text, metric text,"     \
+    " quantity bigint, occurred_at text, source text, unique_key text)"                            \
+    " ON CONFLICT (id) DO NOTHING"
+    /* metering's hot path does not count what was new; a report does */
+    int rc = added ? tc_db_qp(c, &r, "usage_add_many_counted",
+                              "WITH added AS (" ROWS_INSERT " RETURNING 1)"
+                              " SELECT count(*)::int FROM added",
+                              json)
+                   : tc_db_qp(c, NULL, "usage_add_many", ROWS_INSERT, json);
+#undef ROWS_INSERT
     if (added)
         *added = rc == TC_OK ? (int)tc_db_int(r, 0, 0, 0) : 0;
     PQclear(r);
