@@ -114,28 +114,36 @@ typedef struct {
  * per batch instead of once per invoice. When an item fails, its batch is rolled back whole
  * and taken again without it (the failing id is skipped, and logged, until the next run), so
  * one row that keeps failing never holds up the others, and a batch's rows commit together or
- * not at all.
+ * not at all. When the commit itself fails (a deferred constraint), the failing row is not
+ * known: the rest of the run takes one row per transaction, which names it.
  */
 static void drain(billing_app_t *app, const work_t *w)
 {
     skip_t skip;
     skip_init(&skip);
+    int batch = w->batch;
     for (int taken = 0; taken < MAX_PER_RUN && !tc_service_stopping(app->svc);) {
         tc_dbconn_t *c = tc_db_acquire(app->db);
         if (!c)
             return; /* the database is away: the next run tries again */
         char id[BILL_ID_MAX] = "";
         int n = 0, rc = tc_db_begin(c);
-        while (rc == TC_OK && n < w->batch && taken + n < MAX_PER_RUN &&
+        while (rc == TC_OK && n < batch && taken + n < MAX_PER_RUN &&
                (rc = w->step(app, c, skip.literal, id, sizeof id)) == TC_OK)
             n++;
-        bool none_left = rc == TC_ENOTFOUND;
-        if (none_left || rc == TC_OK)
+        bool none_left = rc == TC_ENOTFOUND, at_commit = none_left || rc == TC_OK;
+        if (at_commit)
             rc = tc_db_end(app->db, c, TC_OK);
         else
             tc_db_end(app->db, c, rc);
         if (rc == TC_EUNAVAIL)
             return;
+        if (rc != TC_OK && at_commit && batch > 1 && n > 1) {
+            /* the commit failed (a deferred check): which row is not known, so the rest of
+             * this run goes one row per transaction and finds it */
+            batch = 1;
+            continue;
+        }
         if (rc != TC_OK) {
             tc_log_kv(TC_LOG_WARN, "billing periods: failed, skipped until the next run", "step",
                       w->what, "id", id, "error", tc_strerror(rc), NULL);
