@@ -888,7 +888,7 @@ bill_wait() { # SQL count, target: waits until the count reaches the target
             echo "bench: billing: $1 did not reach $2" >&2
             return 1
         }
-        sleep 0.2
+        sleep 1 # the count is a scan: polled often, it loads the database being measured
     done
 }
 svc_stop() { # service: stopped (SIGTERM) and gone, so events queue for it on the broker
@@ -911,6 +911,7 @@ bench_billing() {
     peer=$(bill_copy_peer "$tag")
     record "billing metering events/s" "DESIGN §9: 20,000/s" "$rps" "20000" ">=1.0" "-" "-" "-" "-"
     record "  metering ÷ COPY of the rows" "(info)" "$rps" "$peer" "-" "-" "-" "-" "-"
+    bench_billing_meter "$kafka"
 
     echo "bench: billing — an invoice run for $orgs orgs"
     svc_stop billing
@@ -929,6 +930,10 @@ bench_billing() {
                 'sub_$tag' || lpad(g::text, 21, '0'), 'proration', 'bench', 'starter', 1, 1234, 'USD',
                 now() - interval '10 days', now() - interval '1 second'
               FROM generate_series(1, $orgs) g;" >/dev/null
+    # as pgbench does before a run: statistics for the rows just loaded, and the dirty pages of
+    # the metering runs written out, so neither lands inside the clock
+    bill_sql "ANALYZE subscriptions, usage_records, pending_items, invoices" >/dev/null
+    scripts/stack.sh psql -q -c "CHECKPOINT" >/dev/null
     scripts/stack.sh restart-service billing >/dev/null
     bill_wait "SELECT count(*) FROM invoices WHERE org_id LIKE 'org_$tag%' AND status = 'finalized'" "$orgs"
     secs=$(bill_sql "SELECT round(extract(epoch FROM max(finalized_at) - min(created_at))::numeric, 1)
@@ -940,6 +945,43 @@ bench_billing() {
                                      FROM invoices WHERE org_id LIKE 'org_$tag%'")
     record "  issuing: first to last invoice (s)" "(info)" "$issued" "-" "-" "-" "-" "-" "-"
     record "  finalizing after the last issued (s)" "(info)" "$fin" "-" "-" "-" "-" "-" "-"
+}
+# The gateway's usage records (com.techcorp.api.usage, one per org and window) on
+# analytics-events, the same way; then the firehose that shares the topic: BENCH_FIREHOSE_EVENTS
+# per-request api.request events, which billing reads and skips, followed by 100 usage records
+# (one per org, so on every partition); the clock runs from billing's restart (ready) to the
+# last of those records: what the analytics firehose costs billing's usage consumer.
+proc_cpu_ms() { # pid: user + system CPU time so far, in ms
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000 / hz }' "/proc/$1/stat"
+}
+bench_billing_meter() {
+    local kafka=$1 n=${BENCH_USAGE_EVENTS:-50000} fire=${BENCH_FIREHOSE_EVENTS:-200000} tag rps t0 secs cpu0 cpu1
+    tag=M$(openssl rand -hex 4 | tr 'a-f' 'A-F')
+    echo "bench: billing — $n gateway usage records queued while billing is stopped"
+    svc_stop billing
+    "$TC_BIN/bench-produce" --brokers "$kafka" --kind meter --count "$n" --prefix "$tag" >/dev/null
+    scripts/stack.sh restart-service billing >/dev/null
+    bill_wait "SELECT count(*) FROM usage_records WHERE id LIKE 'api_requests:mtr_gwi_${tag}_%'" "$n"
+    rps=$(bill_sql "SELECT round(count(*) / greatest(extract(epoch FROM max(received_at) - min(received_at)), 0.001))
+                    FROM usage_records WHERE id LIKE 'api_requests:mtr_gwi_${tag}_%'")
+    record "billing metering, gateway usage records/s" "DESIGN §9: 20,000/s" "$rps" "20000" ">=1.0" "-" "-" "-" "-"
+
+    tag=F$(openssl rand -hex 4 | tr 'a-f' 'A-F')
+    echo "bench: billing — $fire api.request events, then 100 usage records, queued while billing is stopped"
+    svc_stop billing
+    "$TC_BIN/bench-produce" --brokers "$kafka" --kind api --count "$fire" --prefix "$tag" >/dev/null
+    "$TC_BIN/bench-produce" --brokers "$kafka" --kind meter --count 100 --prefix "$tag" >/dev/null
+    scripts/stack.sh restart-service billing >/dev/null
+    t0=$(bill_sql "SELECT extract(epoch FROM clock_timestamp())")
+    cpu0=$(proc_cpu_ms "$(head -n1 "$RUN/pids/billing.pid")")
+    bill_wait "SELECT count(*) FROM usage_records WHERE id LIKE 'api_requests:mtr_gwi_${tag}_%'" 100
+    cpu1=$(proc_cpu_ms "$(head -n1 "$RUN/pids/billing.pid")")
+    secs=$(bill_sql "SELECT extract(epoch FROM max(received_at)) - $t0
+                     FROM usage_records WHERE id LIKE 'api_requests:mtr_gwi_${tag}_%'")
+    rps=$(awk -v n="$((fire + 100))" -v s="$secs" 'BEGIN { printf "%d", n / (s > 0.001 ? s : 0.001) }')
+    record "  analytics firehose read and skipped (events/s)" "(info)" "$rps" "-" "-" "-" "-" "-" "-"
+    record "  billing CPU per 1,000 firehose events (ms)" "(info)" \
+        "$(awk -v c="$((cpu1 - cpu0))" -v n="$fire" 'BEGIN { printf "%.1f", c * 1000 / n }')" "-" "-" "-" "-" "-" "-"
 }
 bill_copy_peer() { # tag: rows/s of COPY of the run's usage rows into a table of the same shape
     /usr/bin/python3 - "$1" <<'PY'

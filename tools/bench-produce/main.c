@@ -9,6 +9,9 @@
  *       (exe_<P><counter>), keyed by a workflow per org. KIND api (analytics' ingest load):
  *       com.techcorp.api.request on analytics-events as the gateway sends them, stamped now,
  *       keyed by org, from 50 users per org with varied routes, statuses and latencies.
+ *       KIND meter (billing's gateway metering load): com.techcorp.api.usage on analytics-events
+ *       as the gateway's meter publishes them, one per org and 1 s window (mtr_<gateway>_<window
+ *       start>_<org>, the gateway gwi_<P>), 1 to 50 requests each.
  *       KIND webhook (workflow's event-trigger load): com.techcorp.integration.webhook.received
  *       on integration-events for the org --org names, over 12 hooks, each stamped when sent;
  *       --rate R paces them at R per second (each sent with the producer's shortest linger,
@@ -75,11 +78,12 @@ int main(int argc, char **argv)
     }
     bool api = kind && strcmp(kind, "api") == 0;
     bool webhook = kind && strcmp(kind, "webhook") == 0;
+    bool meter = kind && strcmp(kind, "meter") == 0;
     if (!brokers || count <= 0 || orgs <= 0 || rate < 0 || strlen(prefix) > 12 ||
-        (!api && !webhook && strcmp(kind, "workflow") != 0) || (webhook && !org_id) ||
+        (!api && !webhook && !meter && strcmp(kind, "workflow") != 0) || (webhook && !org_id) ||
         (org_id && strlen(org_id) > 64)) {
         fprintf(stderr, "usage: bench-produce --brokers HOST:PORT --count N [--orgs K] "
-                        "[--prefix P (at most 12 characters)] [--kind workflow|api|webhook] "
+                        "[--prefix P (at most 12 characters)] [--kind workflow|api|meter|webhook] "
                         "[--org ORG_ID (webhook)] [--rate PER_SECOND]\n");
         return 2;
     }
@@ -94,7 +98,7 @@ int main(int argc, char **argv)
     tc_time_format(tc_now_ms(), now);
     const int64_t t0 = tc_mono_ms();
     for (long i = 0; i < count; i++) {
-        char org[80], key[80], sub[80], id[80], source[128], data[768];
+        char org[80], key[80], sub[80], id[192], source[128], data[768];
         bench_id(org, sizeof org, "org", prefix, i % orgs);
         bench_id(id, sizeof id, "evt", prefix, i);
         if (rate > 0) {
@@ -113,6 +117,20 @@ int main(int argc, char **argv)
                      "\"content_type\":\"application/json\",\"body_bytes\":9,"
                      "\"payload\":{\"n\":%ld},\"payload_omitted\":false,\"received_at\":\"%s\"}",
                      org_id, key, sub, i, now);
+        } else if (meter) {
+            /* one window per `orgs` events, starting a day back so windows never repeat */
+            int64_t start = tc_now_ms() / 1000 * 1000 - 86400000 + (i / orgs) * 1000;
+            char from[TC_RFC3339_LEN], to[TC_RFC3339_LEN];
+            tc_time_format(start, from);
+            tc_time_format(start + 1000, to);
+            snprintf(sub, sizeof sub, "gwi_%s", prefix);
+            snprintf(id, sizeof id, "mtr_%s_%lld_%s", sub, (long long)start, org);
+            snprintf(source, sizeof source, "/gateways/%s", sub);
+            snprintf(data, sizeof data,
+                     "{\"org_id\":\"%s\",\"gateway\":\"%s\",\"window_start\":\"%s\","
+                     "\"window_end\":\"%s\",\"requests\":%ld}",
+                     org, sub, from, to, 1 + i % 50);
+            snprintf(key, sizeof key, "%s", org);
         } else if (api) {
             static const char *const routes[] = {"users", "workflows", "search", "billing"};
             static const int statuses[] = {200, 200, 200, 201, 404, 500};
@@ -142,17 +160,18 @@ int main(int argc, char **argv)
                          .id = id,
                          .source = source,
                          .type = webhook ? "com.techcorp.integration.webhook.received"
+                                 : meter ? "com.techcorp.api.usage"
                                  : api   ? "com.techcorp.api.request"
                                          : "com.techcorp.workflow.execution.started",
-                         .time = api || webhook ? now : "2026-01-01T00:00:00.000Z",
+                         .time = api || webhook || meter ? now : "2026-01-01T00:00:00.000Z",
                          .datacontenttype = "application/json",
                          .partitionkey = key,
                          .data = data,
                          .data_len = strlen(data)};
         int rc;
-        const char *topic = webhook ? "integration-events"
-                            : api   ? "analytics-events"
-                                    : "workflow-events";
+        const char *topic = webhook        ? "integration-events"
+                            : api || meter ? "analytics-events"
+                                           : "workflow-events";
         while ((rc = tc_producer_send(p, topic, &ev, delivered, NULL)) == TC_EAGAIN)
             tc_producer_flush(p, 100);
         if (rc != TC_OK) {

@@ -18,33 +18,6 @@ static int parse_cell(PGresult *r, cJSON **out)
     return *out ? TC_OK : TC_ENOMEM;
 }
 
-int store_price_terms(tc_dbconn_t *c, const char *plan_id, int version, cJSON **included,
-                      cJSON **metered)
-{
-    PGresult *r = NULL;
-    char v[16];
-    snprintf(v, sizeof v, "%d", version);
-    *included = *metered = NULL;
-    int rc = tc_db_qp(c, &r, "price_terms",
-                      "SELECT included::text, metered::text FROM plan_prices"
-                      " WHERE plan_id = $1 AND version = $2::int",
-                      plan_id, v);
-    if (rc == TC_OK && !PQntuples(r))
-        rc = TC_ENOTFOUND;
-    if (rc == TC_OK) {
-        *included = cJSON_Parse(tc_db_val(r, 0, 0));
-        *metered = cJSON_Parse(tc_db_val(r, 0, 1));
-        if (!*included || !*metered) {
-            cJSON_Delete(*included);
-            cJSON_Delete(*metered);
-            *included = *metered = NULL;
-            rc = TC_ENOMEM;
-        }
-    }
-    PQclear(r);
-    return rc;
-}
-
 int store_items_take(tc_dbconn_t *c, const char *org_id, const char *invoice_id, bill_line_t *lines,
                      int cap, int *n)
 {
@@ -137,28 +110,14 @@ static char *lines_json(const bill_line_t *lines, int n)
     return json;
 }
 
-static int lines_insert(tc_dbconn_t *c, const char *invoice_id, const bill_line_t *lines, int n)
-{
-    char *json = lines_json(lines, n);
-    if (!json)
-        return TC_ENOMEM;
-    int rc = tc_db_qp(c, NULL, "lines_insert",
-                      "INSERT INTO invoice_lines (invoice_id, line_no, kind, description, metric,"
-                      " quantity, included, per, unit_price_minor, amount_minor, period_start,"
-                      " period_end) SELECT $1, l.no, l.kind, l.description, l.metric, l.quantity,"
-                      " l.included, l.per, l.unit, l.amount, to_timestamp(l.\"from\" / 1000.0),"
-                      " to_timestamp(l.\"to\" / 1000.0) FROM jsonb_to_recordset($2::jsonb) AS"
-                      " l(no int, kind text, description text, metric text, quantity bigint,"
-                      " included bigint, per bigint, unit bigint, amount bigint, \"from\" bigint,"
-                      " \"to\" bigint)",
-                      invoice_id, json);
-    free(json);
-    return rc;
-}
-
+/* The invoice and its lines in one statement: the run issues thousands of invoices, one round
+ * trip each. */
 int store_invoice_insert(tc_dbconn_t *c, const bill_invoice_t *inv, const bill_line_t *lines, int n)
 {
     char start[24], end[24], sub_[24], tax[24], total[24], rate[16];
+    char *json = lines_json(lines, n);
+    if (!json)
+        return TC_ENOMEM;
     snprintf(start, sizeof start, "%lld", (long long)inv->period_start_ms);
     snprintf(end, sizeof end, "%lld", (long long)inv->period_end_ms);
     snprintf(sub_, sizeof sub_, "%lld", (long long)inv->totals.subtotal);
@@ -170,16 +129,25 @@ int store_invoice_insert(tc_dbconn_t *c, const bill_invoice_t *inv, const bill_l
                             end,           inv->issuer,
                             inv->currency, sub_,
                             rate,          tax,
-                            total,         inv->country && *inv->country ? inv->country : NULL};
-    int rc =
-        tc_db_query(c, NULL, "invoice_insert",
-                    "INSERT INTO invoices (id, org_id, subscription_id, period_start,"
-                    " period_end, issuer, status, currency, subtotal_minor, tax_rate_bp,"
-                    " tax_minor, total_minor, country) VALUES ($1, $2, $3, " TS(4) ", " TS(
-                        5) ", $6, 'draft', $7, $8::bigint, $9::int, $10::bigint, $11::bigint, $12)",
-                    (int)TC_ARRAY_LEN(params), params);
-    if (rc == TC_OK && n > 0)
-        rc = lines_insert(c, inv->id, lines, n);
+                            total,         inv->country && *inv->country ? inv->country : NULL,
+                            json};
+    int rc = tc_db_query(
+        c, NULL, "invoice_insert",
+        "WITH i AS (INSERT INTO invoices (id, org_id, subscription_id, period_start,"
+        " period_end, issuer, status, currency, subtotal_minor, tax_rate_bp, tax_minor,"
+        " total_minor, country) VALUES ($1, $2, $3, " TS(4) ", " TS(
+            5) ", $6, 'draft', $7, $8::bigint, $9::int, $10::bigint, $11::bigint, $12)"
+               " RETURNING id)"
+               " INSERT INTO invoice_lines (invoice_id, line_no, kind, description, metric,"
+               " quantity, included, per, unit_price_minor, amount_minor, period_start,"
+               " period_end) SELECT i.id, l.no, l.kind, l.description, l.metric, l.quantity,"
+               " l.included, l.per, l.unit, l.amount, to_timestamp(l.\"from\" / 1000.0),"
+               " to_timestamp(l.\"to\" / 1000.0) FROM i, jsonb_to_recordset($13::jsonb) AS"
+               " l(no int, kind text, description text, metric text, quantity bigint,"
+               " included bigint, per bigint, unit bigint, amount bigint, \"from\" bigint,"
+               " \"to\" bigint)",
+        (int)TC_ARRAY_LEN(params), params);
+    free(json);
     return rc;
 }
 

@@ -5,6 +5,7 @@
 #include "tc/tc_json.h"
 
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,19 +89,108 @@ int store_price_current(tc_dbconn_t *c, const char *plan_id, bill_price_t *out)
     return rc;
 }
 
-int store_price_get(tc_dbconn_t *c, const char *plan_id, int version, bill_price_t *out)
+/*
+ * Price versions never change once written (001_init's trigger refuses UPDATE and DELETE, and
+ * plans are never renamed), so a version read once is kept in memory: the invoice run reads
+ * each subscription's price twice, 2 of a roll's round trips. A full table stops adding;
+ * a version is only read after its insert committed (the add's transaction reads none).
+ */
+#define PRICE_CACHE_MAX 128
+
+typedef struct {
+    bill_price_t price;
+    char *included, *metered; /* JSON text */
+} price_entry_t;
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static price_entry_t cache[PRICE_CACHE_MAX];
+static int cache_n;
+
+/* The cached version's index, or -1; the caller holds cache_lock. */
+static int cache_find(const char *plan_id, int version)
 {
+    for (int i = 0; i < cache_n; i++)
+        if (cache[i].price.version == version && strcmp(cache[i].price.plan_id, plan_id) == 0)
+            return i;
+    return -1;
+}
+
+static void cache_put(const bill_price_t *price, const char *included, const char *metered)
+{
+    pthread_mutex_lock(&cache_lock);
+    if (cache_n < PRICE_CACHE_MAX && cache_find(price->plan_id, price->version) < 0) {
+        price_entry_t e = {
+            .price = *price, .included = strdup(included), .metered = strdup(metered)};
+        if (e.included && e.metered)
+            cache[cache_n++] = e;
+        else {
+            free(e.included);
+            free(e.metered);
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+}
+
+/* One version with its terms: from memory, else from the database (then remembered). The
+ * terms are parsed when asked for (included and metered may be NULL). */
+static int price_version(tc_dbconn_t *c, const char *plan_id, int version, bill_price_t *price,
+                         cJSON **included, cJSON **metered)
+{
+    char *inc = NULL, *met = NULL;
     PGresult *r = NULL;
-    char v[16];
-    snprintf(v, sizeof v, "%d", version);
-    int rc = tc_db_qp(c, &r, "price_get",
-                      "SELECT " PRICE_COLS " FROM plan_prices pp JOIN plans p ON p.id = pp.plan_id"
+    int rc = TC_OK;
+    pthread_mutex_lock(&cache_lock);
+    int i = cache_find(plan_id, version);
+    if (i >= 0) {
+        *price = cache[i].price;
+        inc = included ? strdup(cache[i].included) : NULL;
+        met = metered ? strdup(cache[i].metered) : NULL;
+        rc = (included && !inc) || (metered && !met) ? TC_ENOMEM : TC_OK;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    if (i < 0) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", version);
+        rc = tc_db_qp(c, &r, "price_version",
+                      "SELECT " PRICE_COLS ", pp.included::text, pp.metered::text"
+                      " FROM plan_prices pp JOIN plans p ON p.id = pp.plan_id"
                       " WHERE pp.plan_id = $1 AND pp.version = $2::int",
                       plan_id, v);
-    if (rc == TC_OK)
-        rc = price_row(r, out);
-    PQclear(r);
+        if (rc == TC_OK)
+            rc = price_row(r, price);
+        if (rc == TC_OK) {
+            cache_put(price, tc_db_val(r, 0, 5), tc_db_val(r, 0, 6));
+            inc = included ? strdup(tc_db_val(r, 0, 5)) : NULL;
+            met = metered ? strdup(tc_db_val(r, 0, 6)) : NULL;
+            rc = (included && !inc) || (metered && !met) ? TC_ENOMEM : TC_OK;
+        }
+        PQclear(r);
+    }
+    if (rc == TC_OK && included)
+        rc = (*included = cJSON_Parse(inc)) ? TC_OK : TC_ENOMEM;
+    if (rc == TC_OK && metered && !(*metered = cJSON_Parse(met))) {
+        rc = TC_ENOMEM;
+        if (included) {
+            cJSON_Delete(*included);
+            *included = NULL;
+        }
+    }
+    free(inc);
+    free(met);
     return rc;
+}
+
+int store_price_get(tc_dbconn_t *c, const char *plan_id, int version, bill_price_t *out)
+{
+    return price_version(c, plan_id, version, out, NULL, NULL);
+}
+
+int store_price_terms(tc_dbconn_t *c, const char *plan_id, int version, cJSON **included,
+                      cJSON **metered)
+{
+    bill_price_t price;
+    *included = *metered = NULL;
+    return price_version(c, plan_id, version, &price, included, metered);
 }
 
 int store_price_add(tc_dbconn_t *c, const bill_price_req_t *p, cJSON **out)

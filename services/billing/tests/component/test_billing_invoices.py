@@ -24,8 +24,8 @@ def add_usage(stack, org, metric, count, days_ago=1):
         FROM generate_series(1, {count}) g""")
 
 
-def execution_started(stack, org, exe, ev_id=None):
-    wf = new_id("wf")
+def execution_started(stack, org, exe, ev_id=None, wf=None):
+    wf = wf or new_id("wf")
     return stack.produce_event(
         "workflow-events", wf, "com.techcorp.workflow.execution.started", f"/executions/{exe}",
         {"execution_id": exe, "workflow_id": wf, "org_id": org, "version": 1,
@@ -42,15 +42,17 @@ def usage_of(b, metric):
 def test_executions_are_metered_once_each(stack):
     b = Billing(stack)
     b.sub()
-    exe = [new_id("exe") for _ in range(3)]
-    for e in exe:
-        execution_started(stack, b.org_id, e)
-    execution_started(stack, b.org_id, exe[0])  # the same execution announced again
-    dup = execution_started(stack, b.org_id, exe[1])
-    execution_started(stack, b.org_id, exe[1], ev_id=dup)  # the same event redelivered
-    m = eventually(lambda: (lambda m: m if m and m["quantity"] >= 3 else None)(
+    exe = [new_id("exe") for _ in range(4)]
+    wf = new_id("wf")  # one key: one partition, read in order
+    for e in exe[:3]:
+        execution_started(stack, b.org_id, e, wf=wf)
+    execution_started(stack, b.org_id, exe[0], wf=wf)  # the same execution announced again
+    dup = execution_started(stack, b.org_id, exe[1], wf=wf)
+    execution_started(stack, b.org_id, exe[1], ev_id=dup, wf=wf)  # the same event redelivered
+    execution_started(stack, b.org_id, exe[3], wf=wf)  # read after the repeats
+    m = eventually(lambda: (lambda m: m if m and m["quantity"] >= 4 else None)(
         usage_of(b, "workflow_executions")), what="the executions metered")
-    assert m["quantity"] == 3 and m["included"] == 1000 and m["metered"] is False
+    assert m["quantity"] == 4 and m["included"] == 1000 and m["metered"] is False
 
 
 def api_usage(stack, org, ev_id, requests):
