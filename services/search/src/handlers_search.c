@@ -18,6 +18,27 @@ static bool query_flag(const tc_req_t *req, const char *name, bool def)
 }
 
 /* The words of the plan with the typo candidates found for them ("did you mean"). */
+/* {"words": "new york", "synonyms": [...]}: a multi-word key the query's words made */
+static bool span_json(cJSON *spans, const search_plan_t *plan, const search_span_t *sp)
+{
+    char typed[SEARCH_SYNONYM_MAX + 1];
+    search_plan_words(plan, sp->first, sp->count, typed, sizeof typed);
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddItemToArray(spans, o)) {
+        cJSON_Delete(o);
+        return false;
+    }
+    cJSON *syns = tc_json_add_str(o, "words", typed) ? cJSON_AddArrayToObject(o, "synonyms") : NULL;
+    bool ok = syns != NULL;
+    for (int j = 0; ok && j < sp->nsyns; j++) {
+        cJSON *s = cJSON_CreateString(sp->syns[j]);
+        ok = s && cJSON_AddItemToArray(syns, s);
+        if (!ok)
+            cJSON_Delete(s);
+    }
+    return ok;
+}
+
 static cJSON *query_json(const search_query_t *sq)
 {
     cJSON *o = cJSON_CreateObject();
@@ -50,6 +71,10 @@ static cJSON *query_json(const search_query_t *sq)
                 cJSON_Delete(s);
         }
     }
+    cJSON *spans = ok ? cJSON_AddArrayToObject(o, "spans") : NULL;
+    ok = spans != NULL;
+    for (int i = 0; ok && i < sq->plan.nspans; i++)
+        ok = span_json(spans, &sq->plan, &sq->plan.spans[i]);
     if (ok && sq->plan.truncated)
         ok = cJSON_AddBoolToObject(o, "truncated", true) != NULL;
     if (!ok) {

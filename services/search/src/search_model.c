@@ -139,10 +139,11 @@ bool search_synonym_entry(search_synonym_entry_t *e, tc_jv_t *jv, const char *ke
                           const cJSON *value)
 {
     e->nsyns = 0;
-    if (search_synonym_normalize(key, 1, e->word, sizeof e->word) != TC_OK) {
+    if (search_synonym_normalize(key, SEARCH_SYNONYM_WORDS, e->word, sizeof e->word) != TC_OK) {
         tc_jv_error(jv, "synonyms",
-                    "a synonym's key is one word of letters and digits, at most %d bytes",
-                    SEARCH_WORD_MAX);
+                    "a synonym's key is 1 to %d words of letters and digits, each at most %d "
+                    "bytes",
+                    SEARCH_SYNONYM_WORDS, SEARCH_WORD_MAX);
         return false;
     }
     int n = cJSON_IsArray(value) ? cJSON_GetArraySize(value) : 0;
@@ -328,6 +329,69 @@ bool search_plan_word_free(const search_plan_t *plan, int i)
     return false;
 }
 
+/* The clause that is words[i] alone (one alternative of one free word), or -1. */
+static int clause_of_word(const search_plan_t *plan, int i)
+{
+    for (int c = 0; c < plan->nclauses; c++) {
+        const search_clause_t *cl = &plan->clauses[c];
+        const search_alt_t *a = &plan->alts[cl->first];
+        if (cl->count == 1 && a->first == i && a->count == 1)
+            return search_plan_word_free(plan, i) ? c : -1;
+    }
+    return -1;
+}
+
+bool search_plan_span_ok(const search_plan_t *plan, int first, int count)
+{
+    if (count < 2 || count > SEARCH_SYNONYM_WORDS || first < 0 || first + count > plan->nwords)
+        return false;
+    int c0 = clause_of_word(plan, first);
+    for (int k = 0; c0 >= 0 && k < count; k++)
+        if (clause_of_word(plan, first + k) != c0 + k)
+            return false;
+    return c0 >= 0;
+}
+
+void search_plan_words(const search_plan_t *plan, int first, int count, char *out, size_t cap)
+{
+    size_t at = 0;
+    if (cap)
+        out[0] = '\0';
+    for (int k = 0; k < count && first + k < plan->nwords && at < cap; k++) {
+        int n = snprintf(out + at, cap - at, "%s%s", k ? " " : "", plan->words[first + k].text);
+        at += n > 0 ? (size_t)n : 0;
+    }
+}
+
+void search_plan_add_span_synonym(search_plan_t *plan, int first, int count, const char *syn)
+{
+    search_span_t *sp = NULL;
+    for (int i = 0; i < plan->nspans; i++) {
+        search_span_t *o = &plan->spans[i];
+        if (o->first == first && o->count == count)
+            sp = o;
+        else if (first < o->first + o->count && o->first < first + count)
+            return; /* overlaps a span already taken: the first found wins */
+    }
+    char norm[SEARCH_SYNONYM_MAX + 1];
+    if (search_synonym_normalize(syn, SEARCH_SYNONYM_WORDS, norm, sizeof norm) != TC_OK)
+        return;
+    if (!sp) {
+        if (plan->nspans >= SEARCH_MAX_SPANS || !search_plan_span_ok(plan, first, count))
+            return;
+        sp = &plan->spans[plan->nspans++];
+        *sp = (search_span_t){.first = first, .count = count};
+    }
+    char typed[SEARCH_SYNONYM_MAX + 1];
+    search_plan_words(plan, first, count, typed, sizeof typed);
+    if (sp->nsyns >= SEARCH_MAX_SYNONYMS || strcmp(norm, typed) == 0)
+        return;
+    for (int i = 0; i < sp->nsyns; i++)
+        if (strcmp(sp->syns[i], norm) == 0)
+            return;
+    memcpy(sp->syns[sp->nsyns++], norm, strlen(norm) + 1);
+}
+
 bool search_plan_has_positive(const search_plan_t *plan)
 {
     for (int i = 0; i < plan->nalts; i++)
@@ -406,33 +470,80 @@ static void put_alt(tc_buf_t *out, const search_plan_t *plan, const search_alt_t
         tc_buf_putc(out, ')');
 }
 
+static int clause_nonempty(const search_plan_t *plan, const search_clause_t *cl)
+{
+    int nonempty = 0;
+    for (int i = 0; i < cl->count; i++)
+        nonempty += plan->alts[cl->first + i].count > 0;
+    return nonempty;
+}
+
+static void put_clause(tc_buf_t *out, const search_plan_t *plan, const search_clause_t *cl)
+{
+    int nonempty = clause_nonempty(plan, cl);
+    if (nonempty > 1)
+        tc_buf_putc(out, '(');
+    bool first_alt = true;
+    for (int i = 0; i < cl->count; i++) {
+        const search_alt_t *a = &plan->alts[cl->first + i];
+        if (a->count == 0)
+            continue;
+        if (!first_alt)
+            tc_buf_puts(out, " | ");
+        first_alt = false;
+        put_alt(out, plan, a, true);
+    }
+    if (nonempty > 1)
+        tc_buf_putc(out, ')');
+}
+
+/* The span whose first word is clause c's, or NULL. */
+static const search_span_t *span_at_clause(const search_plan_t *plan, int c)
+{
+    for (int i = 0; i < plan->nspans; i++)
+        if (clause_of_word(plan, plan->spans[i].first) == c)
+            return &plan->spans[i];
+    return NULL;
+}
+
+/* A span's words as the query has them (each clause as usual, all of them), or one of its
+ * synonyms: ((new & york) | 'nyc'). Returns the clauses it stood for. */
+static int put_span(tc_buf_t *out, const search_plan_t *plan, const search_span_t *sp, int c)
+{
+    tc_buf_puts(out, "((");
+    for (int k = 0; k < sp->count; k++) {
+        if (k > 0)
+            tc_buf_puts(out, " & ");
+        put_clause(out, plan, &plan->clauses[c + k]);
+    }
+    tc_buf_putc(out, ')');
+    for (int i = 0; i < sp->nsyns; i++) {
+        tc_buf_puts(out, " | ");
+        put_synonym(out, sp->syns[i]);
+    }
+    tc_buf_putc(out, ')');
+    return sp->count;
+}
+
 static void put_match(const search_plan_t *plan, tc_buf_t *out)
 {
     bool first_clause = true;
-    for (int c = 0; c < plan->nclauses; c++) {
+    for (int c = 0; c < plan->nclauses;) {
         const search_clause_t *cl = &plan->clauses[c];
-        int nonempty = 0;
-        for (int i = 0; i < cl->count; i++)
-            nonempty += plan->alts[cl->first + i].count > 0;
-        if (nonempty == 0)
+        if (clause_nonempty(plan, cl) == 0) {
+            c++;
             continue;
+        }
         if (!first_clause)
             tc_buf_puts(out, " & ");
         first_clause = false;
-        if (nonempty > 1)
-            tc_buf_putc(out, '(');
-        bool first_alt = true;
-        for (int i = 0; i < cl->count; i++) {
-            const search_alt_t *a = &plan->alts[cl->first + i];
-            if (a->count == 0)
-                continue;
-            if (!first_alt)
-                tc_buf_puts(out, " | ");
-            first_alt = false;
-            put_alt(out, plan, a, true);
+        const search_span_t *sp = span_at_clause(plan, c);
+        if (sp) {
+            c += put_span(out, plan, sp, c);
+            continue;
         }
-        if (nonempty > 1)
-            tc_buf_putc(out, ')');
+        put_clause(out, plan, cl);
+        c++;
     }
 }
 
@@ -461,6 +572,11 @@ int search_plan_tsquery(const search_plan_t *plan, search_tsq_kind_t kind, tc_bu
             put_or(out, &first);
             put_alt(out, plan, a, false);
         }
+        for (int i = 0; i < plan->nspans; i++)
+            for (int k = 0; k < plan->spans[i].nsyns; k++) {
+                put_or(out, &first);
+                put_synonym(out, plan->spans[i].syns[k]);
+            }
         break;
     case SEARCH_TSQ_PHRASE:
         for (int i = 0; i < plan->nalts; i++)

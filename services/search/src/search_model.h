@@ -61,9 +61,20 @@ typedef struct {
     int first, count; /* alts[first .. first+count) */
 } search_clause_t;
 
+/* Consecutive free words of the query that are one of the org's multi-word synonym keys
+ * ("new york" -> "nyc"): they match as typed (each word as usual) or as any of the synonyms. */
+#define SEARCH_MAX_SPANS 4 /* multi-word keys matched in one query */
+typedef struct {
+    int first, count; /* words[first .. first+count), 2 to SEARCH_SYNONYM_WORDS of them */
+    int nsyns;
+    char syns[SEARCH_MAX_SYNONYMS][SEARCH_SYNONYM_MAX + 1];
+} search_span_t;
+
 typedef struct {
     search_word_t words[SEARCH_MAX_WORDS];
     int nwords;
+    search_span_t spans[SEARCH_MAX_SPANS]; /* filled in by the store, apart from each other */
+    int nspans;
     search_alt_t alts[SEARCH_MAX_WORDS];
     int nalts;
     search_clause_t clauses[SEARCH_MAX_WORDS];
@@ -119,11 +130,21 @@ void search_word_add_candidate(search_word_t *w, const char *cand);
 int search_synonym_normalize(const char *in, int max_words, char *out, size_t cap);
 /* Adds a synonym (normalized) to word: ignored when full, invalid, the word itself or known. */
 void search_word_add_synonym(search_word_t *w, const char *syn);
+/* true when words[first .. first+count) may stand for a multi-word key: 2 to
+ * SEARCH_SYNONYM_WORDS free words, each its own clause, the clauses consecutive ("new york",
+ * not "new OR york", "\"new york\"" or "new -york"). */
+bool search_plan_span_ok(const search_plan_t *plan, int first, int count);
+/* Adds a synonym (normalized) of the words[first .. first+count): to their span, made when
+ * new; ignored when the span is not ok, overlaps another, or as search_word_add_synonym. */
+void search_plan_add_span_synonym(search_plan_t *plan, int first, int count, const char *syn);
+/* The words[first .. first+count) as one key ("new york"), cut to cap. */
+void search_plan_words(const search_plan_t *plan, int first, int count, char *out, size_t cap);
 
-/* One entry of a synonyms body, "word": ["synonym", …] (1 to SEARCH_MAX_SYNONYMS of them),
+/* One entry of a synonyms body, "word": ["synonym", …] (1 to SEARCH_MAX_SYNONYMS of them; the
+ * key is 1 to SEARCH_SYNONYM_WORDS words),
  * checked and normalized; every problem goes into jv under "synonyms". */
 typedef struct {
-    char word[SEARCH_WORD_MAX + 1];
+    char word[SEARCH_SYNONYM_MAX + 1]; /* 1 to SEARCH_SYNONYM_WORDS words */
     int nsyns;
     char syns[SEARCH_MAX_SYNONYMS][SEARCH_SYNONYM_MAX + 1];
 } search_synonym_entry_t;

@@ -42,7 +42,7 @@ int store_synonyms_replace(tc_dbconn_t *tx, const char *org_id, const cJSON *set
     if (!json)
         return TC_ENOMEM;
     int rc = tc_db_qp(tx, &r, "synonyms_folded",
-                      "SELECT e.key, lower(unaccent(e.key)), 1 FROM jsonb_each($1::jsonb) e"
+                      "SELECT e.key, lower(unaccent(e.key)), $2::int FROM jsonb_each($1::jsonb) e"
                       " UNION ALL SELECT v.syn, lower(unaccent(v.syn)), $2::int"
                       " FROM jsonb_each($1::jsonb) e, jsonb_array_elements_text(e.value) v(syn)",
                       json, max_words);
@@ -75,39 +75,71 @@ int store_synonyms_replace(tc_dbconn_t *tx, const char *org_id, const cJSON *set
     return rc;
 }
 
-int store_synonyms_expand(tc_dbconn_t *tx, const char *org_id, search_plan_t *plan)
+/* The keys to look up: every free word, and every run of 2 to SEARCH_SYNONYM_WORDS of them
+ * that may stand for a multi-word key ("new york"), each with the words it covers. */
+typedef struct {
+    int first, count;
+} key_at_t;
+
+static int expand_keys(const search_plan_t *plan, tc_buf_t *keys, key_at_t *at, int cap)
 {
-    int index[SEARCH_MAX_WORDS];
     int n = 0;
-    tc_buf_t words;
-    tc_buf_init(&words);
     for (int i = 0; i < plan->nwords; i++) {
         if (!search_plan_word_free(plan, i) || !search_word_valid(plan->words[i].text))
             continue;
-        if (n > 0)
-            tc_buf_putc(&words, ' ');
-        tc_buf_puts(&words, plan->words[i].text);
-        index[n++] = i;
+        for (int count = 1; count <= SEARCH_SYNONYM_WORDS && n < cap; count++) {
+            if (count > 1 && !search_plan_span_ok(plan, i, count))
+                break;
+            bool valid = true;
+            for (int k = 0; k < count; k++)
+                valid = valid && search_word_valid(plan->words[i + k].text);
+            if (!valid)
+                break;
+            /* the words are lexemes (letters, digits): a comma separates keys, a space words */
+            if (n > 0)
+                tc_buf_putc(keys, ',');
+            for (int k = 0; k < count; k++) {
+                if (k > 0)
+                    tc_buf_putc(keys, ' ');
+                tc_buf_puts(keys, plan->words[i + k].text);
+            }
+            at[n++] = (key_at_t){i, count};
+        }
     }
-    if (n == 0 || words.oom) {
-        int rc = words.oom ? TC_ENOMEM : TC_OK;
-        tc_buf_free(&words);
+    return n;
+}
+
+int store_synonyms_expand(tc_dbconn_t *tx, const char *org_id, search_plan_t *plan)
+{
+    key_at_t at[SEARCH_MAX_WORDS * SEARCH_SYNONYM_WORDS];
+    tc_buf_t keys;
+    tc_buf_init(&keys);
+    int n = expand_keys(plan, &keys, at, (int)TC_ARRAY_LEN(at));
+    if (n == 0 || keys.oom) {
+        int rc = keys.oom ? TC_ENOMEM : TC_OK;
+        tc_buf_free(&keys);
         return rc;
     }
-    /* the words are lexemes (letters, digits), so a space separates them unambiguously */
+    /* longest keys first, so "new york city" takes its own span before "new york" would */
     PGresult *r = NULL;
     int rc = tc_db_qp(tx, &r, "synonyms_expand",
-                      "SELECT q.i, v.syn FROM unnest(string_to_array($2, ' ')) WITH ORDINALITY"
+                      "SELECT q.i, v.syn FROM unnest(string_to_array($2, ',')) WITH ORDINALITY"
                       " q(w, i) JOIN search_synonyms s ON s.org_id=$1"
                       " AND s.word = lower(unaccent(q.w)),"
-                      " unnest(s.synonyms) WITH ORDINALITY v(syn, o) ORDER BY q.i, v.o",
-                      org_id, words.data);
+                      " unnest(s.synonyms) WITH ORDINALITY v(syn, o)"
+                      " ORDER BY array_length(string_to_array(q.w, ' '), 1) DESC, q.i, v.o",
+                      org_id, keys.data);
     for (int row = 0; rc == TC_OK && row < PQntuples(r); row++) {
-        int64_t at = tc_db_int(r, row, 0, 0);
-        if (at >= 1 && at <= n)
-            search_word_add_synonym(&plan->words[index[at - 1]], tc_db_val(r, row, 1));
+        int64_t k = tc_db_int(r, row, 0, 0);
+        if (k < 1 || k > n)
+            continue;
+        const key_at_t *a = &at[k - 1];
+        if (a->count == 1)
+            search_word_add_synonym(&plan->words[a->first], tc_db_val(r, row, 1));
+        else
+            search_plan_add_span_synonym(plan, a->first, a->count, tc_db_val(r, row, 1));
     }
     PQclear(r);
-    tc_buf_free(&words);
+    tc_buf_free(&keys);
     return rc;
 }

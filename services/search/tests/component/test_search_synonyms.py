@@ -1,6 +1,6 @@
 """Synonyms per org (/v1/search/synonyms): who may change them, what a body may hold, how they
 are stored (case and accents folded), and what a query then finds — one way, multi-word
-synonyms as adjacent words, never another org's synonyms, not for negated or quoted words."""
+synonyms as adjacent words, multi-word keys for their words typed together, never another org's synonyms, not for negated or quoted words."""
 import pytest
 
 from platform_client import Api, assert_error
@@ -15,6 +15,7 @@ CORPUS = {
     "apart": doc(ORG, "York minster", "a new guide to the cathedral"),
     "car": doc(ORG, "Car pool", "sharing rides"),
     "cafe": doc(ORG, "Espresso bar", "coffee and cake"),
+    "apple": doc(ORG, "Big Apple walking tour", "five boroughs on foot"),
 }
 
 
@@ -68,6 +69,29 @@ def test_a_word_finds_its_synonyms_one_way(search, synonyms):
 def test_a_multi_word_synonym_matches_its_words_adjacent(search, synonyms):
     synonyms({"nyc": ["new york"]})
     assert found(search, "nyc ") == {"ny"}, "'a new guide … York minster' has them apart"
+
+
+def test_a_multi_word_key_takes_its_synonyms_when_its_words_are_typed_together(search, synonyms):
+    assert found(search, "new york ") == {"ny", "apart"}, "both words, anywhere"
+    assert search.get("new york ")["query"]["spans"] == []
+    synonyms({"New York": ["big apple"]})
+    assert found(search, "new york ") == {"ny", "apart", "apple"}
+    r = search.get("new york ")
+    assert r["query"]["spans"] == [{"words": "new york", "synonyms": ["big apple"]}]
+    assert found(search, "york new ") == {"ny", "apart"}, "the key's words in its order only"
+    assert found(search, "big apple ") == {"apple"}, "one way"
+    assert found(search, '"new york"') == {"ny"}, "a quoted phrase is taken as typed"
+    assert found(search, "new york walking ") == {"apple"}, "the span is one clause of several"
+
+
+def test_overlapping_keys_take_the_longest_then_the_leftmost(search, synonyms):
+    synonyms({"york walking": ["stroll"], "new york": ["big apple"]})
+    spans = search.get("new york walking ")["query"]["spans"]
+    assert spans == [{"words": "new york", "synonyms": ["big apple"]}]
+    synonyms({"york walking": ["stroll"], "new york": ["big apple"], "new york walking": ["tour"]})
+    spans = search.get("new york walking ")["query"]["spans"]
+    assert spans == [{"words": "new york walking", "synonyms": ["tour"]}]
+    assert found(search, "new york walking ") == {"apple"}, "tour: the walking tour"
 
 
 def test_a_synonym_match_ranks_as_an_exact_one(search, synonyms):
@@ -138,7 +162,7 @@ def test_another_orgs_synonyms_are_never_used_or_shown(stack, api, synonyms):
 
 
 @pytest.mark.parametrize("body,field", [
-    ({"synonyms": {"new york": ["nyc"]}}, "synonyms"),
+    ({"synonyms": {"a b c d e": ["nyc"]}}, "synonyms"),
     ({"synonyms": {"car": []}}, "synonyms"),
     ({"synonyms": {"car": "auto"}}, "synonyms"),
     ({"synonyms": {"car": ["a-b"]}}, "synonyms"),

@@ -172,6 +172,44 @@ Test(synonyms, negated_and_phrase_words_take_none)
     cr_assert_str_eq(tsq(SEARCH_TSQ_MATCH), "'car'");
 }
 
+Test(synonyms, a_multi_word_key_matches_its_words_or_its_synonyms)
+{
+    parse("new york pizza");
+    cr_assert(search_plan_span_ok(&plan, 0, 2));
+    cr_assert(search_plan_span_ok(&plan, 0, 3));
+    cr_assert_not(search_plan_span_ok(&plan, 0, 1), "one word is not a span");
+    cr_assert_not(search_plan_span_ok(&plan, 2, 2), "past the last word");
+    search_plan_add_span_synonym(&plan, 0, 2, "NYC");
+    search_plan_add_span_synonym(&plan, 0, 2, "big apple");
+    search_plan_add_span_synonym(&plan, 0, 2, "new york"); /* the words themselves */
+    search_plan_add_span_synonym(&plan, 1, 2, "yorker");   /* overlaps: the first one wins */
+    cr_assert_eq(plan.nspans, 1);
+    cr_assert_eq(plan.spans[0].nsyns, 2);
+    cr_assert_str_eq(tsq(SEARCH_TSQ_MATCH),
+                     "(('new' & 'york') | 'nyc' | ('big' <-> 'apple')) & 'pizza':*");
+    cr_assert_str_eq(tsq(SEARCH_TSQ_EXACT),
+                     "'new' | 'york' | 'pizza' | 'nyc' | ('big' <-> 'apple')");
+    char words[64];
+    search_plan_words(&plan, 0, 2, words, sizeof words);
+    cr_assert_str_eq(words, "new york");
+}
+
+Test(synonyms, a_span_is_only_free_words_in_clauses_of_their_own)
+{
+    parse("new OR old york");
+    cr_assert_not(search_plan_span_ok(&plan, 0, 2), "an alternative");
+    cr_assert_not(search_plan_span_ok(&plan, 1, 2), "an alternative");
+    parse("\"new york\" city");
+    cr_assert_not(search_plan_span_ok(&plan, 0, 2), "a quoted phrase");
+    parse("new -york");
+    cr_assert_not(search_plan_span_ok(&plan, 0, 2), "a negated word");
+    search_plan_add_span_synonym(&plan, 0, 2, "nyc");
+    cr_assert_eq(plan.nspans, 0);
+    parse("a b c d e");
+    cr_assert(search_plan_span_ok(&plan, 1, 4));
+    cr_assert_not(search_plan_span_ok(&plan, 0, 5), "at most 4 words");
+}
+
 Test(synonyms, added_synonyms_are_normalized_deduplicated_and_capped)
 {
     parse("car ");
@@ -239,8 +277,11 @@ Test(synonyms, an_entry_of_the_body_is_checked_and_normalized)
         cJSON_Delete(v);
         tc_jv_free(&j2);
     }
-    v = cJSON_Parse("[\"auto\"]");
-    cr_assert_not(search_synonym_entry(e, &jv, "two words", v), "a key is one word");
+    v = cJSON_Parse("[\"nyc\"]");
+    cr_assert(search_synonym_entry(e, &jv, " New  York ", v), "a key of several words");
+    cr_assert_str_eq(e->word, "new york");
+    cr_assert_not(tc_jv_failed(&jv));
+    cr_assert_not(search_synonym_entry(e, &jv, "a b c d e", v), "a key is at most 4 words");
     cr_assert_not(search_synonym_entry(e, &jv, "", v));
     cr_assert(tc_jv_failed(&jv));
     cJSON_Delete(v);
