@@ -334,6 +334,49 @@ SQL
     done
 }
 
+# Indexing from events: BENCH_SEARCH_EVENTS new documents (tools/bench-produce --kind
+# document: a three-word title and a 24-word body each, over 100 orgs) are put on search-events
+# while search is stopped; search starts and the clock runs from the first document indexed to
+# the last (issue 20: >= 5,000 documents/s). Freshness: then BENCH_SEARCH_FRESH more, paced at
+# BENCH_SEARCH_RATE a second with search running, each stamped when sent; from that stamp to
+# the start of the transaction that indexed it (indexed_at), p50 and p99.
+search_sql() { scripts/stack.sh psql -d tc_search -At -F ' ' -c "$1"; }
+search_wait() { # id prefix, target: waits until that many documents are indexed
+    local deadline=$((SECONDS + 600))
+    while (($(search_sql "SELECT count(*) FROM search_documents WHERE id LIKE 'doc_$1%'") < $2)); do
+        ((SECONDS < deadline)) || {
+            echo "bench: search: only $(search_sql "SELECT count(*) FROM search_documents WHERE id LIKE 'doc_$1%'") of $2 documents indexed" >&2
+            return 1
+        }
+        sleep 1
+    done
+}
+bench_search_indexing() {
+    local n=${BENCH_SEARCH_EVENTS:-50000} fresh=${BENCH_SEARCH_FRESH:-3000} rate=${BENCH_SEARCH_RATE:-500}
+    local tag kafka rps p50 p99
+    [[ -x $TC_BIN/search && -x $TC_BIN/bench-produce ]] || return 0
+    kafka=$(head -n1 "$RUN/kafka.bootstrap")
+    tag=I$(openssl rand -hex 4 | tr 'a-f' 'A-F')
+    echo "bench: search — $n documents queued on search-events while search is stopped"
+    svc_stop search
+    "$TC_BIN/bench-produce" --brokers "$kafka" --kind document --count "$n" --prefix "$tag" >/dev/null
+    scripts/stack.sh restart-service search >/dev/null
+    search_wait "$tag" "$n"
+    rps=$(search_sql "SELECT round(count(*) / greatest(extract(epoch FROM max(indexed_at) - min(indexed_at)), 0.001))
+                      FROM search_documents WHERE id LIKE 'doc_$tag%'")
+    record "search indexing from events (docs/s)" "issue 20: 5,000/s" "$rps" "5000" ">=1.0" "-" "-" "-" "-"
+
+    tag=F$(openssl rand -hex 4 | tr 'a-f' 'A-F')
+    echo "bench: search — freshness: $fresh documents at $rate/s"
+    "$TC_BIN/bench-produce" --brokers "$kafka" --kind document --count "$fresh" --rate "$rate" --prefix "$tag" >/dev/null
+    search_wait "$tag" "$fresh"
+    read -r p50 p99 < <(search_sql "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+                                           round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1)
+                                    FROM (SELECT extract(epoch FROM indexed_at - updated_at) * 1000 AS ms
+                                          FROM search_documents WHERE id LIKE 'doc_$tag%') f")
+    record "  search freshness at $rate docs/s (ms)" "(info)" "-" "-" "-" "$p50" "$p99" "-" "-"
+}
+
 # ------------------------------------------------------------------ gateway vs nginx / HAProxy
 # The same small-JSON upstream (tools/bench-upstream) behind nginx (configured as the issue
 # asks: upstream keepalive, HTTP/1.1, Connection "", access log off), HAProxy, and the
@@ -1200,7 +1243,7 @@ wanted user && bench_user
 wanted gateway && bench_gateway
 wanted auth && bench_auth
 wanted notification && bench_notification
-wanted search && bench_search
+wanted search && bench_search && bench_search_indexing
 wanted workflow && bench_workflow
 wanted integration && bench_integration
 wanted billing && bench_billing

@@ -12,10 +12,13 @@
  *       KIND meter (billing's gateway metering load): com.techcorp.api.usage on analytics-events
  *       as the gateway's meter publishes them, one per org and 1 s window (mtr_<gateway>_<window
  *       start>_<org>, the gateway gwi_<P>), 1 to 50 requests each.
+ *       KIND document (search's indexing load): com.techcorp.search.document_upserted on
+ *       search-events, a new document each (doc_<P><n>, type note) with a three-word title and
+ *       a 24-word body drawn from a small vocabulary, stamped when sent (freshness).
  *       KIND webhook (workflow's event-trigger load): com.techcorp.integration.webhook.received
- *       on integration-events for the org --org names, over 12 hooks, each stamped when sent;
- *       --rate R paces them at R per second (each sent with the producer's shortest linger,
- *       5 ms).
+ *       on integration-events for the org --org names, over 12 hooks, each stamped when sent.
+ *       --rate R paces any kind at R per second (each sent with the producer's shortest
+ *       linger, 5 ms).
  *       Prints the count the broker acknowledged; exits 1 when any was refused.
  */
 #include "tc/tc_core.h"
@@ -49,6 +52,23 @@ static void bench_id(char *out, size_t n, const char *kind, const char *prefix, 
     snprintf(out, n, "%s_%s%.*s%s", kind, prefix, (int)pad, "00000000000000000000000000", digits);
 }
 
+static const char *const vocabulary[] = {
+    "quarterly", "report",    "invoice",   "workflow", "customer", "onboarding", "pipeline",
+    "release",   "incident",  "review",    "budget",   "forecast", "roadmap",    "security",
+    "audit",     "migration", "dashboard", "metrics",  "contract", "renewal"};
+
+/* 24 words of the vocabulary, picked by a linear congruential walk from n. */
+static void document_text(long n, char *out, size_t cap)
+{
+    unsigned long x = (unsigned long)n * 2654435761UL + 1;
+    size_t at = 0;
+    for (int w = 0; w < 24 && at < cap; w++) {
+        x = x * 6364136223846793005UL + 1442695040888963407UL;
+        int k = snprintf(out + at, cap - at, "%s%s", w ? " " : "", vocabulary[(x >> 33) % 20]);
+        at += k > 0 ? (size_t)k : 0;
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *brokers = NULL, *prefix = "BENCH", *kind = "workflow", *org_id = NULL;
@@ -79,17 +99,19 @@ int main(int argc, char **argv)
     bool api = kind && strcmp(kind, "api") == 0;
     bool webhook = kind && strcmp(kind, "webhook") == 0;
     bool meter = kind && strcmp(kind, "meter") == 0;
+    bool document = kind && strcmp(kind, "document") == 0;
     if (!brokers || count <= 0 || orgs <= 0 || rate < 0 || strlen(prefix) > 12 ||
-        (!api && !webhook && !meter && strcmp(kind, "workflow") != 0) || (webhook && !org_id) ||
-        (org_id && strlen(org_id) > 64)) {
-        fprintf(stderr, "usage: bench-produce --brokers HOST:PORT --count N [--orgs K] "
-                        "[--prefix P (at most 12 characters)] [--kind workflow|api|meter|webhook] "
-                        "[--org ORG_ID (webhook)] [--rate PER_SECOND]\n");
+        (!api && !webhook && !meter && !document && strcmp(kind, "workflow") != 0) ||
+        (webhook && !org_id) || (org_id && strlen(org_id) > 64)) {
+        fprintf(stderr,
+                "usage: bench-produce --brokers HOST:PORT --count N [--orgs K] "
+                "[--prefix P (at most 12 characters)] [--kind workflow|api|meter|document|webhook] "
+                "[--org ORG_ID (webhook)] [--rate PER_SECOND]\n");
         return 2;
     }
     tc_producer_opts_t po = {.brokers = brokers,
                              .client_id = "bench-produce",
-                             .linger_ms = webhook ? 0 : 20,
+                             .linger_ms = webhook || rate > 0 ? 0 : 20,
                              .queue_max_messages = 1000000};
     tc_producer_t *p = tc_producer_new(&po);
     if (!p)
@@ -98,7 +120,7 @@ int main(int argc, char **argv)
     tc_time_format(tc_now_ms(), now);
     const int64_t t0 = tc_mono_ms();
     for (long i = 0; i < count; i++) {
-        char org[80], key[80], sub[80], id[192], source[128], data[768];
+        char org[80], key[80], sub[80], id[192], source[128], data[1024];
         bench_id(org, sizeof org, "org", prefix, i % orgs);
         bench_id(id, sizeof id, "evt", prefix, i);
         if (rate > 0) {
@@ -117,6 +139,18 @@ int main(int argc, char **argv)
                      "\"content_type\":\"application/json\",\"body_bytes\":9,"
                      "\"payload\":{\"n\":%ld},\"payload_omitted\":false,\"received_at\":\"%s\"}",
                      org_id, key, sub, i, now);
+        } else if (document) {
+            tc_time_format(tc_now_ms(), now);
+            bench_id(key, sizeof key, "doc", prefix, i);
+            snprintf(source, sizeof source, "/documents/%s", key);
+            char body[512] = "";
+            document_text(i, body, sizeof body);
+            snprintf(data, sizeof data,
+                     "{\"org_id\":\"%s\",\"type\":\"note\",\"id\":\"%s\","
+                     "\"title\":\"%s %s %s\",\"body\":\"%s\",\"version\":1,"
+                     "\"updated_at\":\"%s\"}",
+                     org, key, vocabulary[i % 20], vocabulary[(i / 20) % 20],
+                     vocabulary[(i / 400) % 20], body, now);
         } else if (meter) {
             /* one window per `orgs` events, starting a day back so windows never repeat */
             int64_t start = tc_now_ms() / 1000 * 1000 - 86400000 + (i / orgs) * 1000;
@@ -159,17 +193,20 @@ int main(int argc, char **argv)
         tc_event_t ev = {.specversion = "1.0",
                          .id = id,
                          .source = source,
-                         .type = webhook ? "com.techcorp.integration.webhook.received"
-                                 : meter ? "com.techcorp.api.usage"
-                                 : api   ? "com.techcorp.api.request"
-                                         : "com.techcorp.workflow.execution.started",
-                         .time = api || webhook || meter ? now : "2026-01-01T00:00:00.000Z",
+                         .type = webhook    ? "com.techcorp.integration.webhook.received"
+                                 : document ? "com.techcorp.search.document_upserted"
+                                 : meter    ? "com.techcorp.api.usage"
+                                 : api      ? "com.techcorp.api.request"
+                                            : "com.techcorp.workflow.execution.started",
+                         .time =
+                             api || webhook || meter || document ? now : "2026-01-01T00:00:00.000Z",
                          .datacontenttype = "application/json",
                          .partitionkey = key,
                          .data = data,
                          .data_len = strlen(data)};
         int rc;
         const char *topic = webhook        ? "integration-events"
+                            : document     ? "search-events"
                             : api || meter ? "analytics-events"
                                            : "workflow-events";
         while ((rc = tc_producer_send(p, topic, &ev, delivered, NULL)) == TC_EAGAIN)
