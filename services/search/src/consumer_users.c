@@ -13,7 +13,7 @@
 static int apply(tc_dbconn_t *tx, search_doc_t *d)
 {
     bool applied = false;
-    int rc = store_tenant(tx, d->org_id);
+    int rc = store_tenant_writer(tx, d->org_id);
     if (rc == TC_OK)
         rc = store_doc_upsert(tx, d, &applied);
     search_doc_clear(d);
@@ -31,7 +31,7 @@ static int on_user(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx, voi
     if (!search_user_gone(data))
         return apply(tx, &d);
     bool applied = false;
-    rc = store_tenant(tx, d.org_id);
+    rc = store_tenant_writer(tx, d.org_id);
     if (rc == TC_OK)
         rc = store_doc_delete(tx, d.org_id, "user", d.id, d.version, d.updated_at, &applied);
     search_doc_clear(&d);
@@ -46,7 +46,7 @@ static int on_user_purged(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *
     bool applied = false;
     if (!id || !org)
         return TC_EINVAL;
-    int rc = store_tenant(tx, org);
+    int rc = store_tenant_writer(tx, org);
     return rc == TC_OK ? store_doc_delete(tx, org, "user", id, 0, NULL, &applied) : rc;
 }
 

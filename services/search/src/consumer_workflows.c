@@ -16,7 +16,7 @@ static int apply(const cJSON *data, tc_dbconn_t *tx, bool deleted)
     if (rc != TC_OK)
         return rc;
     bool applied = false;
-    rc = store_tenant(tx, d.org_id);
+    rc = store_tenant_writer(tx, d.org_id);
     if (rc == TC_OK && deleted)
         rc = store_doc_delete(tx, d.org_id, "workflow", d.id, d.version, d.updated_at, &applied);
     else if (rc == TC_OK)

@@ -19,6 +19,8 @@
 
 /* Names the transaction's org (SET LOCAL search.org_id) for row-level security. */
 int store_tenant(tc_dbconn_t *tx, const char *org_id);
+/* The org alone, for the consumers' writes (no query settings). */
+int store_tenant_writer(tc_dbconn_t *tx, const char *org_id);
 
 /* Applies a document if its version is newer than the stored one (*applied tells). The
  * org's vocabulary follows its documents' words. */

@@ -15,6 +15,15 @@
  * shares few trigrams), and custom plans, because a generic plan of a prepared full-text
  * statement does not know the query's words and reads every document of the org instead of
  * the words' postings. */
+int store_tenant_writer(tc_dbconn_t *tx, const char *org_id)
+{
+    /* the org only: indexing's statements know their rows by key, so the generic plans of
+     * prepared statements serve them (a custom plan of the upsert each time cost more than
+     * running it) */
+    return tc_db_qp(tx, NULL, "tenant_writer", "SELECT set_config('search.org_id', $1, true)",
+                    org_id);
+}
+
 int store_tenant(tc_dbconn_t *tx, const char *org_id)
 {
     return tc_db_qp(tx, NULL, "tenant",
@@ -43,8 +52,8 @@ static int current_version(tc_dbconn_t *tx, const char *org, const char *type, c
     return rc;
 }
 
-/* The document's words leave (-1) or join (+1) the org's vocabulary. Only plain words
- * (letters and digits) are typo candidates. */
+/* A removed document's words leave the org's vocabulary (-1 each). Only plain words (letters
+ * and digits) are typo candidates, and only they have rows. */
 static int vocabulary_release(tc_dbconn_t *tx, const char *org, const char *type, const char *id)
 {
     return tc_db_qp(tx, NULL, "vocab_release",
@@ -55,20 +64,19 @@ static int vocabulary_release(tc_dbconn_t *tx, const char *org, const char *type
                     org, type, id);
 }
 
-static int vocabulary_add(tc_dbconn_t *tx, const char *org, const char *type, const char *id)
-{
-    return tc_db_qp(tx, NULL, "vocab_add",
-                    "INSERT INTO search_vocabulary (org_id, word, docs)"
-                    " SELECT $1, u.lexeme, 1 FROM search_documents d, unnest(d.tsv) u"
-                    " WHERE d.org_id=$1 AND d.type=$2 AND d.id=$3 AND NOT d.deleted"
-                    " AND u.lexeme ~ '^[[:alnum:]]+$' AND octet_length(u.lexeme) <= 64"
-                    " ON CONFLICT (org_id, word) DO UPDATE SET docs = search_vocabulary.docs + 1",
-                    org, type, id);
-}
-
+/*
+ * Two statements (there were five): the stored row locked and its version read, then, when the
+ * event is newer, one statement that writes the document and its postings and moves the org's
+ * vocabulary by the difference of the two versions' words: +1 for a word only the new one has,
+ * -1 for one only the old live one had, so each vocabulary row is changed once, in word order.
+ * The lock comes first, in a statement of its own: the second statement's snapshot, taken
+ * after it, then holds what a concurrent upsert of the same document committed (a FOR UPDATE
+ * inside the writing statement would skip the row that statement itself updates).
+ */
 int store_doc_upsert(tc_dbconn_t *tx, const search_doc_t *d, bool *applied)
 {
     char version[24];
+    PGresult *r = NULL;
     int64_t stored = 0;
     bool live = false;
     *applied = false;
@@ -76,30 +84,41 @@ int store_doc_upsert(tc_dbconn_t *tx, const search_doc_t *d, bool *applied)
     int rc = current_version(tx, d->org_id, d->type, d->id, &stored, &live);
     if (rc != TC_OK || stored >= d->version)
         return rc;
-    if (live)
-        rc = vocabulary_release(tx, d->org_id, d->type, d->id);
+    rc = tc_db_qp(
+        tx, &r, "doc_put",
+        "WITH cur AS (SELECT tsv, deleted FROM search_documents"
+        " WHERE org_id=$1 AND type=$2 AND id=$3),"
+        " up AS (INSERT INTO search_documents (org_id, type, id, title, body, fields, locale,"
+        " version, deleted, updated_at, indexed_at)"
+        " VALUES ($1,$2,$3,$4,$5,$6::jsonb,$7,$8::bigint,false,$9::timestamptz,now())"
+        " ON CONFLICT (org_id, type, id) DO UPDATE SET title=EXCLUDED.title,"
+        " body=EXCLUDED.body, fields=EXCLUDED.fields, locale=EXCLUDED.locale,"
+        " version=EXCLUDED.version, deleted=false, updated_at=EXCLUDED.updated_at,"
+        " indexed_at=now() WHERE search_documents.version < EXCLUDED.version"
+        " RETURNING org_id, type, id, tsv, updated_at),"
+        " delta AS (SELECT w, sum(n)::int AS n FROM ("
+        " SELECT u.lexeme AS w, -1 AS n FROM cur, unnest(cur.tsv) u"
+        " WHERE NOT cur.deleted AND EXISTS (SELECT FROM up)"
+        " UNION ALL SELECT u.lexeme, 1 FROM up, unnest(up.tsv) u) x"
+        " WHERE w ~ '^[[:alnum:]]+$' AND octet_length(w) <= 64"
+        " GROUP BY w HAVING sum(n) <> 0),"
+        " joined AS (INSERT INTO search_vocabulary (org_id, word, docs)"
+        " SELECT $1, w, n FROM delta WHERE n > 0 ORDER BY w"
+        " ON CONFLICT (org_id, word) DO UPDATE SET docs = search_vocabulary.docs + EXCLUDED.docs"
+        " RETURNING 1),"
+        " gone AS (UPDATE search_vocabulary v SET docs = v.docs + delta.n FROM delta"
+        " WHERE delta.n < 0 AND v.org_id=$1 AND v.word = delta.w RETURNING 1),"
+        " posted AS (INSERT INTO search_postings (org_id, type, id, tsv, updated_at)"
+        " SELECT org_id, type, id, tsv, updated_at FROM up"
+        " ON CONFLICT (org_id, type, id) DO UPDATE SET tsv=EXCLUDED.tsv,"
+        " updated_at=EXCLUDED.updated_at RETURNING 1)"
+        " SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM joined),"
+        " (SELECT count(*) FROM gone), (SELECT count(*) FROM posted)",
+        d->org_id, d->type, d->id, d->title, d->body, d->fields_json, d->locale, version,
+        d->updated_at);
     if (rc == TC_OK)
-        rc = tc_db_qp(tx, NULL, "doc_upsert",
-                      "INSERT INTO search_documents (org_id, type, id, title, body, fields, locale,"
-                      " version, deleted, updated_at, indexed_at)"
-                      " VALUES ($1,$2,$3,$4,$5,$6::jsonb,$7,$8::bigint,false,$9::timestamptz,now())"
-                      " ON CONFLICT (org_id, type, id) DO UPDATE SET title=EXCLUDED.title,"
-                      " body=EXCLUDED.body, fields=EXCLUDED.fields, locale=EXCLUDED.locale,"
-                      " version=EXCLUDED.version, deleted=false, updated_at=EXCLUDED.updated_at,"
-                      " indexed_at=now() WHERE search_documents.version < EXCLUDED.version",
-                      d->org_id, d->type, d->id, d->title, d->body, d->fields_json, d->locale,
-                      version, d->updated_at);
-    if (rc == TC_OK)
-        rc = vocabulary_add(tx, d->org_id, d->type, d->id);
-    if (rc == TC_OK)
-        rc = tc_db_qp(tx, NULL, "postings_put",
-                      "INSERT INTO search_postings (org_id, type, id, tsv, updated_at)"
-                      " SELECT org_id, type, id, tsv, updated_at FROM search_documents"
-                      " WHERE org_id=$1 AND type=$2 AND id=$3 AND NOT deleted"
-                      " ON CONFLICT (org_id, type, id) DO UPDATE SET tsv=EXCLUDED.tsv,"
-                      " updated_at=EXCLUDED.updated_at",
-                      d->org_id, d->type, d->id);
-    *applied = rc == TC_OK;
+        *applied = tc_db_int(r, 0, 0, 0) > 0;
+    PQclear(r);
     return rc;
 }
 

@@ -48,6 +48,32 @@ def test_newest_version_wins_over_a_late_older_event(stack):
     assert search.get("platypus ")["data"][0]["title"] == "Platypus renamed"
 
 
+def vocabulary(stack, org):
+    """The org's vocabulary counts (set-up level SQL, as no API shows them)."""
+    row = stack.sql("search", "SELECT string_agg(word || '=' || docs, ' ' ORDER BY word)"
+                              f" FROM search_vocabulary WHERE org_id = '{org}' AND docs <> 0")
+    return dict(kv.split("=") for kv in row.split()) if row else {}
+
+
+def test_the_vocabulary_counts_each_live_documents_words_once(stack):
+    org = new_id("org")
+    search = Search(stack, org)
+    a = doc(org, "Narwhal tusk", "narwhal ivory", id_="doc-voc-a", version=1)
+    b = doc(org, "Narwhal pod", id_="doc-voc-b", version=1)
+    for d in (a, b):
+        emit_doc(stack, d)
+    search.wait_ids("narwhal ", lambda ids: sorted(ids) == ["doc-voc-a", "doc-voc-b"], "indexed")
+    assert vocabulary(stack, org) == {"ivory": "1", "narwhal": "2", "pod": "1", "tusk": "1"}
+    emit_doc(stack, dict(a, version=3, title="Narwhal horn", body=""))  # tusk, ivory leave
+    emit_doc(stack, dict(a, version=2, title="Narwhal stale"))  # older: changes nothing
+    emit_doc(stack, dict(a, version=4, title="Narwhal horn", body="beluga"))
+    # the same key, so once version 4 is found the stale version 2 has been read
+    search.wait_ids("beluga ", lambda ids: ids == ["doc-voc-a"], "updated")
+    emit_removal(stack, b, version=2)
+    search.wait_ids("pod ", lambda ids: ids == [], "removed")
+    assert vocabulary(stack, org) == {"beluga": "1", "horn": "1", "narwhal": "1"}
+
+
 def test_a_removal_is_final_for_older_versions(stack):
     org = new_id("org")
     search = Search(stack, org)
