@@ -77,6 +77,21 @@ record() { # name peer rps peer_rps target p50 p99 peer_p50 peer_p99
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"
 }
 
+count_wait() { # runner, SQL count, target: waits until the count (by `runner SQL`) reaches it
+    local deadline=$((SECONDS + 600))
+    while (($("$1" "$2") < $3)); do
+        ((SECONDS < deadline)) || {
+            echo "bench: $2 did not reach $3" >&2
+            return 1
+        }
+        sleep 1 # the count is a scan: polled often, it loads the database being measured
+    done
+}
+svc_stop() { # service: stopped (SIGTERM) and gone, so events queue for it on the broker
+    kill -TERM "$(head -n1 "$RUN/pids/$1.pid")" 2>/dev/null || true
+    while kill -0 "$(head -n1 "$RUN/pids/$1.pid")" 2>/dev/null; do sleep 0.1; done
+}
+
 # ------------------------------------------------------------------ user: GET /v1/users/{id}
 bench_user() {
     local port org owner ids token id tps line
@@ -341,16 +356,6 @@ SQL
 # BENCH_SEARCH_RATE a second with search running, each stamped when sent; from that stamp to
 # the start of the transaction that indexed it (indexed_at), p50 and p99.
 search_sql() { scripts/stack.sh psql -d tc_search -At -F ' ' -c "$1"; }
-search_wait() { # id prefix, target: waits until that many documents are indexed
-    local deadline=$((SECONDS + 600))
-    while (($(search_sql "SELECT count(*) FROM search_documents WHERE id LIKE 'doc_$1%'") < $2)); do
-        ((SECONDS < deadline)) || {
-            echo "bench: search: only $(search_sql "SELECT count(*) FROM search_documents WHERE id LIKE 'doc_$1%'") of $2 documents indexed" >&2
-            return 1
-        }
-        sleep 1
-    done
-}
 bench_search_indexing() {
     local n=${BENCH_SEARCH_EVENTS:-50000} fresh=${BENCH_SEARCH_FRESH:-3000} rate=${BENCH_SEARCH_RATE:-500}
     local tag kafka rps p50 p99
@@ -361,7 +366,7 @@ bench_search_indexing() {
     svc_stop search
     "$TC_BIN/bench-produce" --brokers "$kafka" --kind document --count "$n" --prefix "$tag" >/dev/null
     scripts/stack.sh restart-service search >/dev/null
-    search_wait "$tag" "$n"
+    count_wait search_sql "SELECT count(*) FROM search_documents WHERE id LIKE 'doc_$tag%'" "$n"
     rps=$(search_sql "SELECT round(count(*) / greatest(extract(epoch FROM max(indexed_at) - min(indexed_at)), 0.001))
                       FROM search_documents WHERE id LIKE 'doc_$tag%'")
     record "search indexing from events (docs/s)" "issue 20: 5,000/s" "$rps" "5000" ">=1.0" "-" "-" "-" "-"
@@ -369,7 +374,7 @@ bench_search_indexing() {
     tag=F$(openssl rand -hex 4 | tr 'a-f' 'A-F')
     echo "bench: search — freshness: $fresh documents at $rate/s"
     "$TC_BIN/bench-produce" --brokers "$kafka" --kind document --count "$fresh" --rate "$rate" --prefix "$tag" >/dev/null
-    search_wait "$tag" "$fresh"
+    count_wait search_sql "SELECT count(*) FROM search_documents WHERE id LIKE 'doc_$tag%'" "$fresh"
     read -r p50 p99 < <(search_sql "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
                                            round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1)
                                     FROM (SELECT extract(epoch FROM indexed_at - updated_at) * 1000 AS ms
@@ -924,20 +929,6 @@ bill_sql() {
     PGPASSWORD=tc_billing_dev psql -X -q -h 127.0.0.1 -p "$TC_PG_PORT" -U tc_billing -d tc_billing \
         -v ON_ERROR_STOP=1 -At -F ' ' -c "$1"
 }
-bill_wait() { # SQL count, target: waits until the count reaches the target
-    local deadline=$((SECONDS + 600))
-    while (($(bill_sql "$1") < $2)); do
-        ((SECONDS < deadline)) || {
-            echo "bench: billing: $1 did not reach $2" >&2
-            return 1
-        }
-        sleep 1 # the count is a scan: polled often, it loads the database being measured
-    done
-}
-svc_stop() { # service: stopped (SIGTERM) and gone, so events queue for it on the broker
-    kill -TERM "$(head -n1 "$RUN/pids/$1.pid")" 2>/dev/null || true
-    while kill -0 "$(head -n1 "$RUN/pids/$1.pid")" 2>/dev/null; do sleep 0.1; done
-}
 bench_billing() {
     local n=${BENCH_USAGE_EVENTS:-50000} orgs=${BENCH_INVOICE_ORGS:-10000} tag kafka rps peer secs
     local issued fin
@@ -948,7 +939,7 @@ bench_billing() {
     svc_stop billing
     "$TC_BIN/bench-produce" --brokers "$kafka" --count "$n" --prefix "$tag" >/dev/null
     scripts/stack.sh restart-service billing >/dev/null
-    bill_wait "SELECT count(*) FROM usage_records WHERE id LIKE 'workflow_executions:exe_$tag%'" "$n"
+    count_wait bill_sql "SELECT count(*) FROM usage_records WHERE id LIKE 'workflow_executions:exe_$tag%'" "$n"
     rps=$(bill_sql "SELECT round(count(*) / greatest(extract(epoch FROM max(received_at) - min(received_at)), 0.001))
                     FROM usage_records WHERE id LIKE 'workflow_executions:exe_$tag%'")
     peer=$(bill_copy_peer "$tag")
@@ -978,7 +969,7 @@ bench_billing() {
     bill_sql "ANALYZE subscriptions, usage_records, pending_items, invoices" >/dev/null
     scripts/stack.sh psql -q -c "CHECKPOINT" >/dev/null
     scripts/stack.sh restart-service billing >/dev/null
-    bill_wait "SELECT count(*) FROM invoices WHERE org_id LIKE 'org_$tag%' AND status = 'finalized'" "$orgs"
+    count_wait bill_sql "SELECT count(*) FROM invoices WHERE org_id LIKE 'org_$tag%' AND status = 'finalized'" "$orgs"
     secs=$(bill_sql "SELECT round(extract(epoch FROM max(finalized_at) - min(created_at))::numeric, 1)
                      FROM invoices WHERE org_id LIKE 'org_$tag%'")
     record "billing invoice run, $orgs orgs (s)" "issue 19: < 60 s" "$secs" "60" "<=1.0" "-" "-" "-" "-"
@@ -1004,7 +995,7 @@ bench_billing_meter() {
     svc_stop billing
     "$TC_BIN/bench-produce" --brokers "$kafka" --kind meter --count "$n" --prefix "$tag" >/dev/null
     scripts/stack.sh restart-service billing >/dev/null
-    bill_wait "SELECT count(*) FROM usage_records WHERE id LIKE 'api_requests:mtr_gwi_${tag}_%'" "$n"
+    count_wait bill_sql "SELECT count(*) FROM usage_records WHERE id LIKE 'api_requests:mtr_gwi_${tag}_%'" "$n"
     rps=$(bill_sql "SELECT round(count(*) / greatest(extract(epoch FROM max(received_at) - min(received_at)), 0.001))
                     FROM usage_records WHERE id LIKE 'api_requests:mtr_gwi_${tag}_%'")
     record "billing metering, gateway usage records/s" "DESIGN §9: 20,000/s" "$rps" "20000" ">=1.0" "-" "-" "-" "-"
@@ -1017,7 +1008,7 @@ bench_billing_meter() {
     scripts/stack.sh restart-service billing >/dev/null
     t0=$(bill_sql "SELECT extract(epoch FROM clock_timestamp())")
     cpu0=$(proc_cpu_ms "$(head -n1 "$RUN/pids/billing.pid")")
-    bill_wait "SELECT count(*) FROM usage_records WHERE id LIKE 'api_requests:mtr_gwi_${tag}_%'" 100
+    count_wait bill_sql "SELECT count(*) FROM usage_records WHERE id LIKE 'api_requests:mtr_gwi_${tag}_%'" 100
     cpu1=$(proc_cpu_ms "$(head -n1 "$RUN/pids/billing.pid")")
     secs=$(bill_sql "SELECT extract(epoch FROM max(received_at)) - $t0
                      FROM usage_records WHERE id LIKE 'api_requests:mtr_gwi_${tag}_%'")
