@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -690,15 +691,39 @@ static void dispatch(tc_req_t *r)
     }
 }
 
+/* The 101 is on the wire. The socket is duplicated and libmicrohttpd's side closed at once:
+ * an upgraded connection would otherwise keep its memory pool (tens of KiB touched) and its
+ * slot for as long as the stream lives. Its close only closes its descriptor; the dup keeps
+ * the connection open for the handler's owner. */
+static void on_upgrade(void *cls, struct MHD_Connection *conn, void *req_cls, const char *extra,
+                       size_t extra_len, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+    TC_UNUSED(conn);
+    TC_UNUSED(req_cls);
+    tc_req_t *r = cls;
+    struct tc_resp *rs = &r->resp;
+    int fd = fcntl((int)sock, F_DUPFD_CLOEXEC, 0);
+    MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+    if (fd < 0) { /* ud is dropped with the request */
+        tc_log_kv(TC_LOG_ERROR, "upgraded connection not kept (no descriptor)", NULL);
+        return;
+    }
+    void *ud = rs->upgrade_ud;
+    rs->upgrade_ud = NULL;
+    rs->upgrade_drop = NULL;
+    rs->upgrade(fd, extra, extra_len, ud);
+}
+
 static enum MHD_Result send_response(tc_req_t *r)
 {
     struct tc_resp *rs = &r->resp;
     struct MHD_Response *resp =
-        MHD_create_response_from_buffer(rs->len, rs->body, MHD_RESPMEM_MUST_FREE);
+        rs->upgrade ? MHD_create_response_for_upgrade(on_upgrade, r)
+                    : MHD_create_response_from_buffer(rs->len, rs->body, MHD_RESPMEM_MUST_FREE);
     if (!resp)
         return MHD_NO;
     rs->body = NULL; /* MHD owns it now */
-    if (rs->status != 204 && rs->status != 304)
+    if (rs->status != 204 && rs->status != 304 && !rs->upgrade)
         MHD_add_response_header(resp, "Content-Type", rs->content_type);
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
     /* a browser must not guess a type: a JSON error echoing input is never run as HTML */
@@ -708,9 +733,9 @@ static enum MHD_Result send_response(tc_req_t *r)
         MHD_add_response_header(resp, rs->hnames[i], rs->hvalues[i]);
         cache_set |= strcasecmp(rs->hnames[i], "Cache-Control") == 0;
     }
-    if (!cache_set)
+    if (!cache_set && !rs->upgrade)
         MHD_add_response_header(resp, "Cache-Control", "no-store");
-    if (atomic_load(&r->srv->closing) || r->too_large || r->must_close)
+    if (!rs->upgrade && (atomic_load(&r->srv->closing) || r->too_large || r->must_close))
         MHD_add_response_header(resp, "Connection", "close");
     r->status = rs->status;
     r->resp_bytes = rs->len;
@@ -934,8 +959,8 @@ tc_http_server_t *tc_http_start(const tc_http_opts_t *opts)
         tc_log_kv(TC_LOG_ERROR, "invalid bind address", "bind_addr", bind_addr, NULL);
         goto fail;
     }
-    unsigned flags =
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE;
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->opts.threads, MHD_OPTION_CONNECTION_TIMEOUT,

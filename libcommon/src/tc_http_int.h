@@ -24,6 +24,9 @@ struct tc_resp {
     char *hvalues[TC_RESP_MAX_HEADERS];
     int nheaders;
     const char *request_id; /* of the request being answered, for error bodies */
+    tc_upgrade_fn upgrade;  /* tc_resp_upgrade: status 101, the socket handed to upgrade */
+    void *upgrade_ud;
+    void (*upgrade_drop)(void *ud);
 };
 
 struct tc_req {

@@ -11,6 +11,8 @@
 
 #define TC_DOCS_BASE "https://docs.techcorp.com/errors/"
 
+static void cancel_upgrade(tc_resp_t *r);
+
 void tc_resp_release(struct tc_resp *r)
 {
     free(r->body);
@@ -21,6 +23,19 @@ void tc_resp_release(struct tc_resp *r)
         free(r->hvalues[i]);
     }
     r->nheaders = 0;
+    cancel_upgrade(r);
+}
+
+void tc_resp_upgrade(tc_resp_t *r, tc_upgrade_fn fn, void *ud, void (*drop)(void *ud))
+{
+    cancel_upgrade(r);
+    free(r->body);
+    r->body = NULL;
+    r->len = 0;
+    r->status = 101;
+    r->upgrade = fn;
+    r->upgrade_ud = ud;
+    r->upgrade_drop = drop;
 }
 
 void tc_error_docs_url(const char *code, char *out, size_t outlen)
@@ -56,8 +71,19 @@ cleanup:
     return out;
 }
 
+/* An answer set after tc_resp_upgrade replaces it: the upgrade's ud is dropped. */
+static void cancel_upgrade(tc_resp_t *r)
+{
+    if (r->upgrade_drop && r->upgrade_ud)
+        r->upgrade_drop(r->upgrade_ud);
+    r->upgrade = NULL;
+    r->upgrade_ud = NULL;
+    r->upgrade_drop = NULL;
+}
+
 static void set_body(tc_resp_t *r, int status, const char *ctype, char *body, size_t len)
 {
+    cancel_upgrade(r);
     free(r->body);
     r->status = status;
     r->body = body;

@@ -149,6 +149,20 @@ void tc_resp_fail_for(tc_resp_t *r, int rc, const char *what);
 int tc_resp_header(tc_resp_t *r, const char *name, const char *value);
 int tc_resp_status(const tc_resp_t *r);
 
+/*
+ * Protocol upgrade (WebSocket). tc_resp_upgrade answers 101 Switching Protocols with the
+ * headers the handler added (Upgrade, Sec-WebSocket-Accept, …) and, once that answer is on the
+ * wire, detaches the connection from the server and calls fn on a server thread with its
+ * socket (non-blocking, close-on-exec) and any bytes the client sent after its request head.
+ * fn must not block: it hands the socket to a thread of its own, which owns it from then on
+ * and close()s it. The server keeps nothing of the connection (no buffers, no slot, and the
+ * request is complete: logged with status 101, no longer in flight). If the answer never goes
+ * out (the client left first), fn is not called and drop(ud) runs instead, so ud is released
+ * exactly once either way.
+ */
+typedef void (*tc_upgrade_fn)(int fd, const char *extra, size_t extra_len, void *ud);
+void tc_resp_upgrade(tc_resp_t *r, tc_upgrade_fn fn, void *ud, void (*drop)(void *ud));
+
 /* Builds the platform error body (caller frees). Used by the server and the gateway. */
 char *tc_error_body(const char *code, const char *message, const char *request_id, cJSON *details);
 /* "https://docs.techcorp.com/errors/<code>" */

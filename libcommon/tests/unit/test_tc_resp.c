@@ -10,11 +10,17 @@
 
 #include "../http_probe.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------ error body */
 
@@ -158,6 +164,44 @@ static void h_invalid(tc_req_t *req, tc_resp_t *resp, void *ud)
     cJSON_Delete(body);
 }
 
+/* Upgrades: fn writes a greeting on the detached socket and closes it; drop counts releases
+ * of a ud no callback took. */
+static atomic_int g_upgraded, g_dropped;
+
+static void count_drop(void *ud)
+{
+    TC_UNUSED(ud);
+    atomic_fetch_add(&g_dropped, 1);
+}
+
+static void greet(int fd, const char *extra, size_t extra_len, void *ud)
+{
+    TC_UNUSED(extra);
+    TC_UNUSED(extra_len);
+    TC_UNUSED(ud);
+    atomic_fetch_add(&g_upgraded, 1);
+    static const char hello[] = "hello, upgraded";
+    if (write(fd, hello, sizeof hello - 1) != (ssize_t)(sizeof hello - 1))
+        atomic_fetch_add(&g_upgraded, 100);
+    close(fd);
+}
+
+static void h_upgrade(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    TC_UNUSED(req);
+    TC_UNUSED(ud);
+    tc_resp_header(resp, "Upgrade", "greeting");
+    tc_resp_upgrade(resp, greet, &g_upgraded, count_drop);
+}
+
+static void h_upgrade_then_error(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    TC_UNUSED(req);
+    TC_UNUSED(ud);
+    tc_resp_upgrade(resp, greet, &g_upgraded, count_drop);
+    tc_resp_error(resp, 404, "not_found", "Changed its mind");
+}
+
 static void setup(void)
 {
     tc_log_init("resp-test", "error");
@@ -170,6 +214,8 @@ static void setup(void)
         {.method = "GET", .pattern = "/error", .fn = h_error},
         {.method = "GET", .pattern = "/null", .fn = h_null_json},
         {.method = "GET", .pattern = "/invalid", .fn = h_invalid},
+        {.method = "GET", .pattern = "/upgrade", .fn = h_upgrade},
+        {.method = "GET", .pattern = "/upgrade-then-error", .fn = h_upgrade_then_error},
     };
     for (size_t i = 0; i < TC_ARRAY_LEN(routes); i++)
         cr_assert_eq(tc_router_add(g_router, &routes[i]), TC_OK);
@@ -294,4 +340,51 @@ Test(resp, invalid_lists_every_bad_field)
     cr_assert(strstr(r.body, "2 invalid fields"), "%s", r.body);
     cr_assert(strstr(r.body, "\"field\":\"name\""), "%s", r.body);
     cr_assert(strstr(r.body, "\"field\":\"age\""), "%s", r.body);
+}
+
+/* The whole exchange on a raw socket (an upgrade is no HTTP response curl would end). */
+static size_t raw_exchange(const char *request, char *out, size_t cap)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(tc_http_port(g_srv))};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    cr_assert_eq(write(fd, request, strlen(request)), (ssize_t)strlen(request));
+    size_t n = 0;
+    for (ssize_t r; n + 1 < cap && (r = read(fd, out + n, cap - 1 - n)) > 0;)
+        n += (size_t)r;
+    out[n] = '\0';
+    close(fd);
+    return n;
+}
+
+Test(resp, an_upgrade_hands_the_socket_over_after_the_101)
+{
+    char out[2048];
+    raw_exchange("GET /upgrade HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+                 "Upgrade: greeting\r\n\r\n",
+                 out, sizeof out);
+    cr_assert(strncmp(out, "HTTP/1.1 101", 12) == 0, "%s", out);
+    cr_assert_not_null(strcasestr(out, "\r\nUpgrade: greeting\r\n"), "%s", out);
+    cr_assert_not_null(strcasestr(out, "\r\nConnection: Upgrade\r\n"), "%s", out);
+    cr_assert_null(strcasestr(out, "\r\nContent-Type:"), "no body, no type: %s", out);
+    const char *body = strstr(out, "\r\n\r\n");
+    cr_assert_not_null(body);
+    /* the server closed its side at once, yet the socket lived on for the callback */
+    cr_assert_str_eq(body + 4, "hello, upgraded");
+    cr_assert_eq(atomic_load(&g_upgraded), 1);
+    cr_assert_eq(atomic_load(&g_dropped), 0, "ud was taken by the callback, not dropped");
+}
+
+Test(resp, an_answer_set_after_an_upgrade_replaces_it_and_drops_its_ud)
+{
+    char out[2048];
+    raw_exchange("GET /upgrade-then-error HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", out,
+                 sizeof out);
+    cr_assert(strncmp(out, "HTTP/1.1 404", 12) == 0, "%s", out);
+    cr_assert_not_null(strstr(out, "Changed its mind"));
+    cr_assert_eq(atomic_load(&g_upgraded), 0);
+    cr_assert_eq(atomic_load(&g_dropped), 1, "dropped once");
 }
