@@ -1,5 +1,5 @@
 """The notification service killed with SIGKILL in the middle of a burst of email
-notifications, then started again: every request ends as exactly one delivery, every
+notifications (and of in-app ones streamed live), then started again: every request ends as exactly one delivery, every
 delivery reaches the SMTP sink, and no message is sent twice — except a message whose send
 the kill interrupted between the relay's acceptance and the recording of it, which the
 service records as `in_doubt` and sends again with the same Message-ID (a receiver, or this
@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
                                 "services", "notification", "tests", "component"))
 
 from ntfkit import Ntf, address, invitation_params, mails, maildir, new_id, request  # noqa: E402
+from ws_client import Closed, WsClient  # noqa: E402
 
 BURST = 400
 
@@ -71,3 +72,72 @@ def test_kill_9_during_a_burst_delivers_each_exactly_once(stack, healed):
     senders = int(stack.service_env("notification").get("NOTIFY_SENDERS", "4"))
     assert len(copies) <= senders, f"more resends than sends in flight: {copies}"
     print(f"burst {BURST}: {sent_before} out before the kill, {len(copies)} in-doubt resend(s)")
+
+
+def in_app(stack, org, uid, title):
+    return request(stack, org, uid, "team_update", channel="in_app", name=None,
+                   params={"title": title, "body": "b"})
+
+
+def test_kill_9_with_live_streams_open_loses_no_in_app_item(stack, healed):
+    """Streams open through the gateway while in-app items arrive; the service is killed: the
+    streams end, and each client, reconnecting with the last item it saw once the service is
+    back, gets every item exactly once and in order — those delivered before the kill, those
+    committed around it and those asked for while the service was down."""
+    org, users = new_id("org"), [new_id("usr") for _ in range(3)]
+    port = stack.port("gateway")
+    tokens = {u: stack.token(sub=u, org=org, role="viewer") for u in users}
+    streams = {u: WsClient(port, "/v1/notifications/stream", token=tokens[u]) for u in users}
+    for ws in streams.values():
+        assert ws.message()["type"] == "ready"
+    seen = {u: [] for u in users}
+
+    def read_until_closed(u):
+        try:
+            while True:
+                m = streams[u].message(timeout=60)
+                if m["type"] == "notification":
+                    seen[u].append(m)
+        except (Closed, OSError):
+            return
+
+    per_user = 60
+    with ThreadPoolExecutor(len(users) + 4) as pool:
+        readers = [pool.submit(read_until_closed, u) for u in users]
+        asks = [pool.submit(in_app, stack, org, u, f"{u} #{i}")
+                for i in range(per_user) for u in users]
+        deadline = time.time() + 60
+        while min(len(s) for s in seen.values()) < per_user // 4:  # part of it is out
+            assert time.time() < deadline, "no item reached the streams"
+            time.sleep(0.01)
+        os.kill(stack.pid("notification"), signal.SIGKILL)
+        for f in asks:
+            f.result()
+        for r in readers:
+            r.result(timeout=90)  # the kill ended every stream
+    stack.stack_cmd("restart-service", "notification")
+
+    for u in users:
+        last = seen[u][-1]["data"]["id"] if seen[u] else None
+        path = "/v1/notifications/stream" + (f"?after={last}" if last else "")
+        deadline = time.time() + 60
+        while True:
+            try:
+                ws = WsClient(port, path, token=tokens[u])
+                break
+            except Exception:  # the gateway answers 503 until the service is back
+                assert time.time() < deadline
+                time.sleep(0.5)
+        got, ready = list(seen[u]), False
+        while len(got) < per_user or not ready:  # missed items, ready, then live ones
+            m = ws.message(timeout=120)
+            if m["type"] == "notification":
+                got.append(m)
+            else:
+                assert m["type"] == "ready" and not ready
+                ready = True
+        assert ws.quiet(1.0), "nothing after the last item"
+        ws.close()
+        assert [m["seq"] for m in got] == list(range(1, per_user + 1)), u
+        assert sorted(m["data"]["title"] for m in got) == sorted(f"{u} #{i}"
+                                                                for i in range(per_user))

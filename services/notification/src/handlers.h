@@ -19,6 +19,7 @@ void h_inbox_read(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_inbox_read_all(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_inbox_archive(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_inbox_unarchive(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_stream(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_prefs_get(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_prefs_put(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_settings_get(tc_req_t *req, tc_resp_t *resp, void *ud);

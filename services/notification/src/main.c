@@ -13,6 +13,7 @@ int main(void)
         .name = "notification",
         .default_port = 8085,
         .needs = TC_NEED_DB | TC_NEED_KAFKA | TC_NEED_AUTH,
+        .background_conns = 1, /* the stream feed's reads */
         .migrations = tc_service_migrations,
         .nmigrations = tc_service_migrations_count,
     };
@@ -33,6 +34,8 @@ int main(void)
         rc = consumer_users_start(&app);
     if (rc == TC_OK)
         rc = notification_senders_start(&app);
+    if (rc == TC_OK)
+        rc = notification_stream_start(&app);
     int exit_code = rc == TC_OK ? tc_service_run(svc) : 1;
     tc_service_free(svc);
     notification_app_free(&app);

@@ -1,4 +1,6 @@
 #include "notification_app.h"
+#include "stream_feed.h"
+#include "stream_hub.h"
 #include "smtp.h"
 #include "tc/tc_core.h"
 
@@ -33,6 +35,11 @@ void notification_app_config(notification_app_t *app, tc_config_t *cfg)
     app->send_interval_ms = (int)tc_config_int(cfg, "NOTIFY_SEND_INTERVAL_MS", 200, 10, 60000);
     app->send_batch = (int)tc_config_int(cfg, "NOTIFY_SEND_BATCH", 50, 1, 1000);
     app->nsenders = (int)tc_config_int(cfg, "NOTIFY_SENDERS", 4, 1, NOTIFY_MAX_SENDERS);
+    app->stream_max = (int)tc_config_int(cfg, "NOTIFY_STREAM_MAX", 9000, 0, 1000000);
+    app->stream_ping_ms = (int)tc_config_int(cfg, "NOTIFY_STREAM_PING_MS", 30000, 100, 600000);
+    app->stream_catch_up = (int)tc_config_int(cfg, "NOTIFY_STREAM_CATCH_UP_MAX", 200, 1, 10000);
+    app->stream_backlog =
+        tc_config_int(cfg, "NOTIFY_STREAM_BACKLOG_BYTES", 1048576, 4096, 64 * 1048576);
     if (app->lease_ms <= app->smtp.connect_timeout_ms + app->smtp.timeout_ms)
         tc_config_fail(cfg, "NOTIFY_SEND_LEASE_MS",
                        "must exceed SMTP_CONNECT_TIMEOUT_MS + SMTP_TIMEOUT_MS");
@@ -57,6 +64,9 @@ int notification_app_init(notification_app_t *app, tc_service_t *svc)
 
 void notification_app_free(notification_app_t *app)
 {
+    stream_hub_stop(app->hub); /* no adoption or publication reaches a freed feed or hub */
+    stream_feed_free(app->feed);
+    stream_hub_free(app->hub);
     for (int i = 0; i < app->nsenders; i++)
         smtp_client_free(app->senders[i].smtp);
     tc_keyring_free(app->keys);

@@ -12,6 +12,8 @@
 #include "tc/tc_service.h"
 
 typedef struct smtp_client smtp_client_t;
+typedef struct stream_hub stream_hub_t;
+typedef struct stream_feed stream_feed_t;
 
 #define NOTIFY_MAX_SENDERS 16
 
@@ -48,6 +50,13 @@ struct notification_app {
     int send_interval_ms;
     tc_wake_t wake; /* idle senders: one of them looks every send_interval_ms (tc_wake_idle) */
     int send_batch;
+    /* the live inbox over WebSockets (stream_hub.h, stream_feed.h) */
+    stream_hub_t *hub;
+    stream_feed_t *feed;
+    int stream_max;         /* NOTIFY_STREAM_MAX: streams at once on this replica */
+    int stream_ping_ms;     /* NOTIFY_STREAM_PING_MS */
+    int stream_catch_up;    /* NOTIFY_STREAM_CATCH_UP_MAX: items a resume sends at most */
+    int64_t stream_backlog; /* NOTIFY_STREAM_BACKLOG_BYTES: queued for a slow client at most */
 };
 
 /* Reads SMTP_* and NOTIFY_* variables and DATA_KEK; problems go into cfg. */
@@ -62,6 +71,8 @@ int notification_routes(notification_app_t *app);
 int consumer_requests_start(notification_app_t *app);
 /* user-events: the recipient read model (consumer_users.c). */
 int consumer_users_start(notification_app_t *app);
+/* Starts the live inbox: the hub's and the feed's threads, closed when shutdown begins. */
+int notification_stream_start(notification_app_t *app);
 /* Starts the email sender jobs (sender.c): each claims due deliveries, sends, records. */
 int notification_senders_start(notification_app_t *app);
 

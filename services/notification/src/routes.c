@@ -16,6 +16,7 @@ int notification_routes(notification_app_t *app)
     const tc_route_t routes[] = {
         /* the caller's inbox */
         {"GET", "/v1/notifications", h_inbox_list, app, TC_USER, viewer, none, NTF_R},
+        {"GET", "/v1/notifications/stream", h_stream, app, TC_USER, viewer, none, NTF_R},
         {"GET", "/v1/notifications/unread-count", h_inbox_unread, app, TC_USER, viewer, none,
          NTF_R},
         {"POST", "/v1/notifications/inbox/{id}/read", h_inbox_read, app, TC_USER, viewer, none,

@@ -110,9 +110,30 @@ int store_delivery_finish(tc_dbconn_t *tx, const claimed_t *d, const char *statu
 
 /* ------------------------------------------------------------------ inbox */
 
+/* The channel an inbox insert notifies at commit: "<org> <user> <seq> <id>". */
+#define STREAM_CHANNEL "notification_inbox"
+
+/* A new in-app item, numbered in its user's stream (inbox_seq), STREAM_CHANNEL notified. */
 int store_inbox_insert(tc_dbconn_t *tx, const char *org_id, const char *user_id,
                        const char *delivery_id, const char *kind, const char *title,
                        const char *body);
+/* The stream number of one of the user's items (TC_ENOTFOUND when it is not theirs). */
+int store_inbox_seq_of(tc_dbconn_t *c, const char *org_id, const char *user_id, const char *id,
+                       int64_t *seq);
+
+/* An item as the stream sends it: whose, its number, its representation (owned). */
+typedef struct {
+    char org[64];
+    char user[64];
+    int64_t seq;
+    cJSON *item;
+} inbox_event_t;
+void inbox_events_free(inbox_event_t *ev, int n);
+/* The user's items numbered after `after`: the newest `limit` of them, in order. */
+int store_inbox_since(tc_dbconn_t *c, const char *org_id, const char *user_id, int64_t after,
+                      int limit, inbox_event_t **out, int *n);
+/* The items of the ids in a PostgreSQL array literal ("{ntf_a,ntf_b}"), by user then number. */
+int store_inbox_by_ids(tc_dbconn_t *c, const char *id_array, inbox_event_t **out, int *n);
 /* The inbox (archived false) or what was archived out of it (true), newest first. */
 int store_inbox_list(tc_dbconn_t *c, const char *org_id, const char *user_id, bool unread_only,
                      bool archived, const tc_page_t *page, cJSON **data, char *next_key,
