@@ -268,7 +268,8 @@ GW_UPSTREAM = {"name", "targets", "canary", "connect_timeout_ms", "timeout_ms", 
                "breaker", "keepalive", "keepalive_idle_ms", "endpoints", "health_check",
                "resolve_ms", "panic_threshold", "connect_retry_ms", "retry_budget"}
 GW_ROUTE = {"name", "prefix", "path", "methods", "upstream", "auth", "rate_limit", "timeout_ms",
-            "retries", "min_role", "max_body_bytes", "strip_prefix", "usage_events", "transform", "cache"}
+            "retries", "min_role", "max_body_bytes", "strip_prefix", "usage_events", "transform", "cache",
+            "websocket", "websocket_idle_ms"}
 
 
 def gateway_config(r, prefix=""):

@@ -88,6 +88,9 @@ static cJSON *route_json(const gw_config_t *c, const gw_route_t *r)
     tc_json_add_int(o, "max_body_bytes", r->max_body_bytes);
     cJSON_AddBoolToObject(o, "strip_prefix", r->strip_prefix);
     cJSON_AddBoolToObject(o, "usage_events", r->usage_events);
+    cJSON_AddBoolToObject(o, "websocket", r->websocket);
+    if (r->websocket)
+        cJSON_AddNumberToObject(o, "websocket_idle_ms", r->websocket_idle_ms);
     tc_json_add_str(o, "min_role", tc_role_name(r->min_role));
     cJSON_AddItemToObject(o, "route_limit", route_limit_json(r));
     cJSON_AddItemToObject(o, "transform", route_member_json(c, r, "transform"));

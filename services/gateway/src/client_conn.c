@@ -222,6 +222,11 @@ int gw_conns_close_idle(gw_worker_t *w)
     int receiving = 0;
     for (uint32_t i = 0; i < w->nconns; i++) {
         gw_conn_t *c = w->conns[i];
+        if (c->ev.fd >= 0 && c->state == CS_TUNNEL) {
+            /* a WebSocket has no end to wait for: its client reconnects to another replica */
+            gw_conn_close(c);
+            continue;
+        }
         if (c->ev.fd < 0 || c->state != CS_HEAD || c->in_request)
             continue;
         int pending = 0;
@@ -456,6 +461,9 @@ void gw_conn_event(gw_conn_t *c, uint32_t events)
     case CS_PROXY:
         gw_proxy_client_event(c);
         break;
+    case CS_TUNNEL:
+        gw_tunnel_event(c);
+        break;
     case CS_RESPOND:
         if (c->wr_ready)
             gw_respond_continue(c);
@@ -498,6 +506,9 @@ void gw_conn_timeout(gw_conn_t *c)
         break;
     case CS_PROXY:
         gw_proxy_timeout(c);
+        break;
+    case CS_TUNNEL: /* nothing moved either way for the route's websocket_idle_ms */
+        gw_conn_close(c);
         break;
     case CS_COALESCE:
         gw_cache_wait_timer(c);

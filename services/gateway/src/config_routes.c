@@ -248,9 +248,9 @@ static void route_limit(gw_cv_t *v, const cJSON *r, const char *p, gw_route_t *r
 static int parse_route(gw_cv_t *v, const cJSON *r, const char *p, gw_config_t *c, gw_route_t *rt)
 {
     static const char *const keys[] = {
-        "name",         "prefix",     "path",    "methods",  "upstream",       "auth",
-        "rate_limit",   "timeout_ms", "retries", "min_role", "max_body_bytes", "strip_prefix",
-        "usage_events", "transform",  "cache",   NULL};
+        "name",         "prefix",     "path",    "methods",   "upstream",          "auth",
+        "rate_limit",   "timeout_ms", "retries", "min_role",  "max_body_bytes",    "strip_prefix",
+        "usage_events", "transform",  "cache",   "websocket", "websocket_idle_ms", NULL};
     static const char *const auth_modes[] = {"required", "optional", "none", NULL};
     static const char *const rl_modes[] = {"plan", "ip", "none", NULL};
     gw_cv_keys(v, r, p, keys);
@@ -272,6 +272,11 @@ static int parse_route(gw_cv_t *v, const cJSON *r, const char *p, gw_config_t *c
     rt->max_body_bytes = gw_cv_int(v, r, "max_body_bytes", p, DEFAULT_MAX_BODY, 0, MAX_BODY_LIMIT);
     rt->strip_prefix = gw_cv_bool(v, r, "strip_prefix", p, 0);
     rt->usage_events = gw_cv_bool(v, r, "usage_events", p, 1);
+    rt->websocket = gw_cv_bool(v, r, "websocket", p, 0);
+    /* longer than the services' ping interval (30 s), so a healthy stream is never cut */
+    rt->websocket_idle_ms = (int)gw_cv_int(v, r, "websocket_idle_ms", p, 75000, 1000, 3600000);
+    if (cJSON_GetObjectItemCaseSensitive(r, "websocket_idle_ms") && !rt->websocket)
+        gw_cv_error(v, p, "websocket_idle_ms applies to websocket routes only");
     if (rt->strip_prefix && !rt->prefix)
         gw_cv_error(v, p, "strip_prefix applies to prefix routes only");
     const char *role = gw_cv_str(v, r, "min_role", p, 0);
@@ -297,6 +302,11 @@ static int parse_route(gw_cv_t *v, const cJSON *r, const char *p, gw_config_t *c
                     "cache: the request rules send $(request_id), $(client_ip) or (with share "
                     "\"org\") $(principal.sub), which differ between the requests of one entry");
     /* the cache keeps and serves what the service sent; a body rule applies after it */
+    if (rt->websocket &&
+        (rt->cache || (rt->transform && !gw_tx_set_empty(&rt->transform->resp_body))))
+        gw_cv_error(v, p,
+                    "websocket: a tunnel's bytes are neither cached nor rewritten (no cache, "
+                    "no transform.response_body)");
     if (rt->cache && rt->transform && !gw_tx_set_empty(&rt->transform->resp_body))
         gw_cv_error(v, p,
                     "cache: excludes transform.response_body (the cache keeps the service's "

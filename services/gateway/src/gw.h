@@ -328,6 +328,7 @@ typedef enum {
     CS_SHARED,   /* a local cache miss waiting for the shared tier's answer (Redis) */
     CS_BODY,     /* reading the whole request body for the route's JSON body rules */
     CS_LINGER,   /* closing: discarding input after our FIN */
+    CS_TUNNEL,   /* a WebSocket after its 101: bytes relayed both ways (tunnel.c) */
 } gw_cstate_t;
 
 /*
@@ -423,6 +424,7 @@ struct gw_conn {
     bool backoff;          /* waiting before retrying a refused connection (the timer resumes it) */
     bool budgeted;         /* claimed its upstream's retry budget (once per request) */
     bool reached_upstream; /* an upstream answered it: billed (usage_meter.h) */
+    bool ws;               /* a WebSocket handshake on a websocket route (tunnel.c) */
     int backoffs;          /* retries after a backoff so far */
     int64_t retry_until_ms; /* connect failures retried until then (connect_retry_ms) */
     int attempts;
@@ -589,6 +591,15 @@ void gw_proxy_abort(gw_conn_t *c);
 void gw_proxy_timeout(gw_conn_t *c);
 /* Upstream-side readiness of the exchange's connection. */
 void gw_proxy_upstream_ready(gw_conn_t *c, up_conn_t *u);
+
+/* tunnel.c: a WebSocket after the upstream's 101, relayed both ways until either side closes
+ * or nothing moves for the route's websocket_idle_ms. */
+/* Whether the request asks to upgrade to a WebSocket on a route that tunnels them. */
+bool gw_tunnel_wanted(gw_conn_t *c);
+/* The upstream answered 101: its head goes to the client, then the tunnel. */
+void gw_tunnel_begin(gw_conn_t *c, up_conn_t *u);
+/* Readiness of either side. */
+void gw_tunnel_event(gw_conn_t *c);
 
 /* ------------------------------------------------------------------ upstream connections */
 

@@ -250,6 +250,8 @@ long gw_build_upstream_request(const char *buf, const http_request_t *req, const
                    req->headers[req->host].value_len);
     put_header(&o, "X-Request-Id", u->request_id, strlen(u->request_id));
     put_header(&o, "traceparent", u->traceparent, strlen(u->traceparent));
+    if (u->upgrade) /* hop-by-hop, so dropped above: this hop asks for the upgrade again */
+        puts_(&o, "Connection: Upgrade\r\nUpgrade: websocket\r\n");
     if (size)
         *size = (gw_head_size_t){o.fields, o.len - line};
     put(&o, "\r\n", 2);
@@ -305,7 +307,9 @@ long gw_build_client_response(const char *buf, const http_response_t *resp,
         put(&o, ctx->extra, ctx->extra_len);
     if (ctx->security)
         put(&o, ctx->security, ctx->security_len);
-    if (!ctx->keep_alive)
+    if (ctx->upgrade)
+        puts_(&o, "Connection: Upgrade\r\nUpgrade: websocket\r\n");
+    else if (!ctx->keep_alive)
         puts_(&o, "Connection: close\r\n");
     else if (ctx->client_minor == 0)
         puts_(&o, "Connection: keep-alive\r\n");

@@ -42,6 +42,7 @@ typedef struct {
     size_t body_len;           /* its Content-Length replaces the client's framing */
     bool drop_conditional;     /* a cache fill: If-None-Match / If-Modified-Since not sent, so
                                 * the service answers with a body to store, not a 304 */
+    bool upgrade;              /* a WebSocket handshake: Connection/Upgrade sent again */
 } gw_upreq_t;
 
 /* The header section of a head that was built: its fields (Host included) and their bytes
@@ -71,6 +72,7 @@ typedef struct {
     const gw_tx_ctx_t *txc; /* what their values expand to */
     bool body_rewritten;    /* the body is one the gateway made (JSON body rules): */
     size_t body_len;        /* its Content-Length replaces the upstream's framing */
+    bool upgrade;           /* a 101 to a WebSocket handshake: Connection/Upgrade sent again */
 } gw_resp_ctx_t;
 
 long gw_build_client_response(const char *buf, const http_response_t *resp,

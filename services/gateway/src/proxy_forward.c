@@ -404,6 +404,7 @@ static int build_head(gw_conn_t *c, up_conn_t *u, gw_refusal_t *why)
         .drop_conditional = c->cache_store,
         .body_rewritten = c->tx_body != NULL,
         .body_len = c->tx_body_len,
+        .upgrade = c->ws,
     };
     if (target_parts(c, &x, target, sizeof target, &ur, why) != TC_OK)
         return TC_EINVAL;
@@ -508,6 +509,7 @@ gw_step_t gw_proxy_begin(gw_conn_t *c)
     c->retry_until_ms = c->w->now_ms + c->upstream->connect_retry_ms;
     c->backoff = c->budgeted = false;
     c->backoffs = 0;
+    c->ws = gw_tunnel_wanted(c);
     uh_budget_t *b = retry_budget(c);
     if (b)
         uh_budget_request(b, c->w->now_ms);
@@ -788,6 +790,15 @@ static bool process(gw_conn_t *c, up_conn_t *u)
                 goto bad;
             return true;
         }
+        if (rc == HTTP_OK && u->resp.status == 101 && c->ws) {
+            /* the service took the WebSocket: from here on bytes, not HTTP */
+            c->status = 101;
+            c->reached_upstream = true;
+            breaker_outcome(c, OUTCOME_SUCCESS);
+            account_upstream(c, 101);
+            gw_tunnel_begin(c, u);
+            return false;
+        }
         if (rc == HTTP_ERROR || u->resp.status == 101)
             goto bad;
         if (u->resp.status < 200) {
@@ -939,6 +950,10 @@ static void pump(gw_conn_t *c)
 
 void gw_proxy_upstream_ready(gw_conn_t *c, up_conn_t *u)
 {
+    if (c->state == CS_TUNNEL) {
+        gw_tunnel_event(c);
+        return;
+    }
     if (u->connecting) {
         if (!u->wr_ready)
             return;

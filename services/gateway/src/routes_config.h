@@ -131,6 +131,8 @@ typedef struct {
     int retries;
     tc_role_t min_role;
     int usage_events;          /* emit com.techcorp.api.request for this route */
+    int websocket;             /* a GET asking to upgrade to a WebSocket is tunnelled */
+    int websocket_idle_ms;     /* a tunnel with no byte either way for this long is closed */
     gw_transform_t *transform; /* header, query and path rules (NULL: none) */
     gw_cache_rule_t *cache;    /* response caching of GET and HEAD (NULL: none) */
     int order;                 /* position in the file (ties) */

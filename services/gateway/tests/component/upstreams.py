@@ -4,7 +4,11 @@ Each runs in the pytest process on a fixed port of 127.0.0.1:18190-18199, keeps 
 alive (so the gateway's pools are exercised), records every request it receives, and
 behaves as the test sets it: a status to answer, a delay, or dropping the connection
 without answering. Per-request overrides come from the query string (?status=, ?sleep_ms=,
-?chunked=1, ?size=)."""
+?chunked=1, ?size=). A WebSocket handshake to /t/ws… (without ?status=) is accepted with 101,
+then every byte that arrives is echoed back until the peer closes or sends b"close-now";
+?force101=1 answers 101 to any request (a service misbehaving)."""
+import base64
+import hashlib
 import json
 import socket
 import threading
@@ -81,6 +85,10 @@ class Upstream:
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
+                if "force101" in q or (url.path.startswith("/t/ws") and "status" not in q and
+                                       self.headers.get("Upgrade", "").lower() == "websocket"):
+                    self.echo_tunnel()
+                    return
                 sleep_ms = int(q.get("sleep_ms", sleep_ms))
                 if sleep_ms:
                     time.sleep(sleep_ms / 1000)
@@ -110,6 +118,25 @@ class Upstream:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(payload)
+
+            def echo_tunnel(self):
+                key = self.headers.get("Sec-WebSocket-Key", "")
+                accept = base64.b64encode(hashlib.sha1(
+                    (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+                self.send_response(101)
+                self.send_header("Upgrade", "websocket")
+                self.send_header("Connection", "Upgrade")
+                self.send_header("Sec-WebSocket-Accept", accept)
+                self.end_headers()
+                self.wfile.flush()
+                self.close_connection = True
+                conn = self.connection
+                while True:
+                    data = conn.recv(65536)
+                    if not data or data == b"close-now":
+                        break
+                    conn.sendall(data)
+                conn.shutdown(socket.SHUT_RDWR)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = handle_any
 

@@ -295,3 +295,47 @@ Test(paths, dot_segments)
     for (size_t i = 0; i < sizeof unsafe / sizeof unsafe[0]; i++)
         cr_assert_not(gw_path_safe(unsafe[i], strlen(unsafe[i])), "%s", unsafe[i]);
 }
+
+Test(upstream_request, a_websocket_handshake_asks_this_hop_to_upgrade_again)
+{
+    const char *in = "GET /v1/notifications/stream HTTP/1.1\r\nHost: a\r\n"
+                     "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    int status;
+    const char *why;
+    cr_assert_eq(http_parse_request(in, strlen(in), &req, &status, &why), HTTP_OK);
+    gw_upreq_t u = {.path = "/v1/notifications/stream",
+                    .path_len = 24,
+                    .host = "h",
+                    .xff = "1.2.3.4",
+                    .proto = "http",
+                    .request_id = "r",
+                    .traceparent = "t"};
+    long n = gw_build_upstream_request(in, &req, &u, out, sizeof out, NULL);
+    cr_assert_gt(n, 0);
+    out[n] = '\0';
+    cr_assert_null(strstr(out, "Upgrade:"), "hop-by-hop: not forwarded on a plain request");
+    cr_assert_not_null(strstr(out, "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"));
+    u.upgrade = true;
+    n = gw_build_upstream_request(in, &req, &u, out, sizeof out, NULL);
+    out[n] = '\0';
+    cr_assert_not_null(strstr(out, "Connection: Upgrade\r\nUpgrade: websocket\r\n"));
+    cr_assert_null(strstr(strstr(out, "Connection:") + 1, "Connection:"), "one Connection header");
+}
+
+Test(client_response, a_101_keeps_the_upgrade)
+{
+    const char *in =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+    gw_resp_ctx_t ctx = {.request_id = "req_1", .keep_alive = 0, .client_minor = 1};
+    const char *h = client_head(in, ctx);
+    cr_assert_not_null(strstr(h, "Connection: close\r\n"), "without the flag: an ordinary answer");
+    ctx.upgrade = true;
+    h = client_head(in, ctx);
+    cr_assert(strncmp(h, "HTTP/1.1 101 Switching Protocols\r\n", 34) == 0);
+    cr_assert_not_null(strstr(h, "Connection: Upgrade\r\nUpgrade: websocket\r\n"));
+    cr_assert_null(strstr(h, "Connection: close"));
+    cr_assert_not_null(strstr(h, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+    cr_assert_not_null(strstr(h, "X-Request-Id: req_1\r\n"));
+}

@@ -740,3 +740,46 @@ Test(config, route_cache_coalescing_stale_and_events)
               cJSON_PrintUnformatted(errors));
     cJSON_Delete(errors);
 }
+
+Test(config, websocket_routes)
+{
+    const char *doc =
+        "{" PLANS ", \"upstreams\": [{\"name\": \"n\", \"targets\": [{\"url\": "
+        "\"http://127.0.0.1:8085\"}]}],"
+        "\"routes\": ["
+        "  {\"name\": \"stream\", \"path\": \"/v1/notifications/stream\", \"upstream\": \"n\","
+        "   \"websocket\": true},"
+        "  {\"name\": \"short\", \"path\": \"/v1/short\", \"upstream\": \"n\", \"websocket\": true,"
+        "   \"websocket_idle_ms\": 5000},"
+        "  {\"name\": \"plain\", \"prefix\": \"/v1/notifications\", \"upstream\": \"n\"}]}";
+    cJSON *errors;
+    gw_config_t *c = load(doc, &errors);
+    cr_assert_not_null(c, "%s", cJSON_PrintUnformatted(errors));
+    const gw_route_t *r = match(c, "/v1/notifications/stream", HTTP_M_GET, GW_MATCH_OK);
+    cr_assert_str_eq(r->name, "stream");
+    cr_assert(r->websocket);
+    cr_assert_eq(r->websocket_idle_ms, 75000, "longer than the services' 30 s pings");
+    r = match(c, "/v1/short", HTTP_M_GET, GW_MATCH_OK);
+    cr_assert_eq(r->websocket_idle_ms, 5000);
+    r = match(c, "/v1/notifications", HTTP_M_GET, GW_MATCH_OK);
+    cr_assert_not(r->websocket, "off unless asked for");
+    gw_config_unref(c);
+    cJSON_Delete(errors);
+
+    const char *bad =
+        "{" PLANS ", \"upstreams\": [{\"name\": \"n\", \"targets\": [{\"url\": "
+        "\"http://127.0.0.1:8085\"}]}],"
+        "\"routes\": ["
+        "  {\"name\": \"a\", \"prefix\": \"/a\", \"upstream\": \"n\", \"websocket_idle_ms\": 5000},"
+        "  {\"name\": \"b\", \"prefix\": \"/b\", \"upstream\": \"n\", \"websocket\": true,"
+        "   \"cache\": {\"ttl_s\": 5}},"
+        "  {\"name\": \"c\", \"prefix\": \"/c\", \"upstream\": \"n\", \"websocket\": true,"
+        "   \"websocket_idle_ms\": 10}]}";
+    c = load(bad, &errors);
+    cr_assert_null(c);
+    cr_assert(has_error(errors, "routes[0]: websocket_idle_ms applies to websocket routes only"),
+              "%s", cJSON_PrintUnformatted(errors));
+    cr_assert(has_error(errors, "routes[1]: websocket: a tunnel's bytes are neither cached"));
+    cr_assert(has_error(errors, "routes[2].websocket_idle_ms: must be an integer from 1000"));
+    cJSON_Delete(errors);
+}
