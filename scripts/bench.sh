@@ -7,6 +7,8 @@
 #   BENCH_ONLY       run only the named benchmarks (e.g. "user", "gateway")
 #   BENCH_GATEWAY_WORKERS   gateway workers = nginx worker_processes = HAProxy nbthread (1)
 #   BENCH_EMAILS     email requests of the notification benchmark (2000)
+#   BENCH_STREAMS    live inbox streams held open (15000); BENCH_STREAM_RATE notifications/s
+#                    sent to them after the burst (500)
 #   BENCH_SEARCH_DOCS  documents of the search benchmark, over 100 orgs (200000)
 #   BENCH_WF_RUNS    executions of the workflow throughput benchmark (200)
 #   BENCH_HOOK_MSGS  webhook messages of the integration-hub delivery benchmark (20000)
@@ -267,6 +269,42 @@ bench_notification() {
     record "email → sink, from start (msg/s)" "smtplib → sink, 1 conn" "$rps" "$peer" "(info)" "-" "-" "-" "-"
     record "email → sink, steady (msg/s)" "smtplib → sink, 1 conn" "$steady" "$peer" "(info)" "-" "-" "-" "-"
     record "email → sink, steady (msg/s)" "issue 17 target 500/s" "$steady" "500" ">=1.0" "-" "-" "-" "-"
+}
+
+# ------------------------------------------------------------------ notification: live streams
+# BENCH_STREAMS WebSocket streams (default 15000: this machine allows 20,000 open files per
+# process) held open on the notification service itself (through the gateway each would cost
+# two descriptors there) by 4 client processes from 4 loopback addresses
+# (scripts/bench/ws_load.py); then one in-app notification per stream at once, then
+# BENCH_STREAM_RATE per second for BENCH_DURATION seconds, each stamped when sent: RSS per
+# stream, and delivery latency from the send to the client's read.
+bench_notification_stream() {
+    local n=${BENCH_STREAMS:-15000} rate=${BENCH_STREAM_RATE:-500} port pid kafka org out
+    [[ -x $TC_BIN/notification ]] || return 0
+    port=$(svc_port notification)
+    kafka=$(head -n1 "$RUN/kafka.bootstrap")
+    printf 'NOTIFY_STREAM_MAX=%d\n' $((n + 500)) >"$RUN/env/notification.env"
+    scripts/stack.sh restart-service notification >/dev/null
+    pid=$(head -n1 "$RUN/pids/notification.pid")
+    org=org_0$(openssl rand -hex 16 | tr 'a-f' 'A-F' | tr -dc '0-9A-F' | head -c 25)
+    echo "bench: notification — $n live streams, a notification each, then $rate/s for ${DURATION}s"
+    out=$(/usr/bin/python3 scripts/bench/ws_load.py "$port" "$pid" "$RUN/jwt/dev-key.pem" \
+        "$(cat "$RUN/jwt/kid")" "$org" "$n" 4 "$rate" "$DURATION" "$TC_BIN/bench-produce" \
+        "$kafka") || return 1
+    echo "$out" >"$RUN/bench-notification-stream.txt"
+    rm -f "$RUN/env/notification.env"
+    scripts/stack.sh restart-service notification >/dev/null
+    local conns open_s rss0 rss1 per burst_n b50 b99 fan s50 s99
+    read -r _ conns open_s < <(grep '^CONNECTED' <<<"$out")
+    read -r _ rss0 rss1 per < <(grep '^RSS' <<<"$out")
+    read -r _ burst_n b50 b99 _ fan < <(grep '^BURST' <<<"$out")
+    read -r _ _ s50 s99 _ < <(grep '^STEADY' <<<"$out")
+    record "stream: $conns open, RSS/stream (KiB)" "RSS $rss0 → $rss1 KiB" "$per" "-" "-" "-" "-" "-" "-"
+    record "stream: $conns opened in (s)" "-" "$open_s" "-" "-" "-" "-" "-" "-"
+    record "stream: 1 each to $burst_n, last (s)" "-" "$fan" "-" "-" "$b50" "$b99" "-" "-"
+    record "stream: burst delivered (items/s)" "-" "$(awk -v n="$burst_n" -v s="$fan" \
+        'BEGIN{printf "%.0f", n / s}')" "-" "-" "-" "-" "-" "-"
+    record "stream: $rate/s, delivery p99 (ms)" "issue 17: p99 <= 1 s" "$s99" "1000" "<=1.0" "$s50" "$s99" "-" "-"
 }
 
 # ------------------------------------------------------------------ search: GET /v1/search
@@ -1233,7 +1271,7 @@ wanted idle && bench_idle_rss
 wanted user && bench_user
 wanted gateway && bench_gateway
 wanted auth && bench_auth
-wanted notification && bench_notification
+wanted notification && bench_notification && bench_notification_stream
 wanted search && bench_search && bench_search_indexing
 wanted workflow && bench_workflow
 wanted integration && bench_integration

@@ -17,6 +17,9 @@
  *       a 24-word body drawn from a small vocabulary, stamped when sent (freshness).
  *       KIND webhook (workflow's event-trigger load): com.techcorp.integration.webhook.received
  *       on integration-events for the org --org names, over 12 hooks, each stamped when sent.
+ *       KIND inapp (the notification stream's load): com.techcorp.notification.requested on
+ *       notification-events, an in-app message for user usr_0WS<n % U> (--users U) of the org
+ *       --org names, keyed by the user, its body the Unix time in ms when it was sent.
  *       --rate R paces any kind at R per second (each sent with the producer's shortest
  *       linger, 5 ms).
  *       Prints the count the broker acknowledged; exits 1 when any was refused.
@@ -72,12 +75,16 @@ static void document_text(long n, char *out, size_t cap)
 int main(int argc, char **argv)
 {
     const char *brokers = NULL, *prefix = "BENCH", *kind = "workflow", *org_id = NULL;
-    long count = 0, orgs = 100, rate = 0;
-    static const struct option opts[] = {
-        {"brokers", required_argument, 0, 'b'}, {"count", required_argument, 0, 'n'},
-        {"orgs", required_argument, 0, 'o'},    {"prefix", required_argument, 0, 'p'},
-        {"kind", required_argument, 0, 'k'},    {"org", required_argument, 0, 'g'},
-        {"rate", required_argument, 0, 'r'},    {0, 0, 0, 0}};
+    long count = 0, orgs = 100, rate = 0, users = 1;
+    static const struct option opts[] = {{"brokers", required_argument, 0, 'b'},
+                                         {"count", required_argument, 0, 'n'},
+                                         {"orgs", required_argument, 0, 'o'},
+                                         {"prefix", required_argument, 0, 'p'},
+                                         {"kind", required_argument, 0, 'k'},
+                                         {"org", required_argument, 0, 'g'},
+                                         {"rate", required_argument, 0, 'r'},
+                                         {"users", required_argument, 0, 'u'},
+                                         {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         if (c == 'b')
             brokers = optarg;
@@ -93,6 +100,8 @@ int main(int argc, char **argv)
             org_id = optarg;
         else if (c == 'r')
             rate = atol(optarg);
+        else if (c == 'u')
+            users = atol(optarg);
         else
             return 2;
     }
@@ -100,13 +109,15 @@ int main(int argc, char **argv)
     bool webhook = kind && strcmp(kind, "webhook") == 0;
     bool meter = kind && strcmp(kind, "meter") == 0;
     bool document = kind && strcmp(kind, "document") == 0;
-    if (!brokers || count <= 0 || orgs <= 0 || rate < 0 || strlen(prefix) > 12 ||
-        (!api && !webhook && !meter && !document && strcmp(kind, "workflow") != 0) ||
-        (webhook && !org_id) || (org_id && strlen(org_id) > 64)) {
+    bool inapp = kind && strcmp(kind, "inapp") == 0;
+    if (!brokers || count <= 0 || orgs <= 0 || rate < 0 || users <= 0 || strlen(prefix) > 12 ||
+        (!api && !webhook && !meter && !document && !inapp && strcmp(kind, "workflow") != 0) ||
+        ((webhook || inapp) && !org_id) || (org_id && strlen(org_id) > 64)) {
         fprintf(stderr,
                 "usage: bench-produce --brokers HOST:PORT --count N [--orgs K] "
-                "[--prefix P (at most 12 characters)] [--kind workflow|api|meter|document|webhook] "
-                "[--org ORG_ID (webhook)] [--rate PER_SECOND]\n");
+                "[--prefix P (at most 12 characters)] "
+                "[--kind workflow|api|meter|document|webhook|inapp] [--org ORG_ID (webhook, "
+                "inapp)] [--users U (inapp)] [--rate PER_SECOND]\n");
         return 2;
     }
     tc_producer_opts_t po = {.brokers = brokers,
@@ -139,6 +150,15 @@ int main(int argc, char **argv)
                      "\"content_type\":\"application/json\",\"body_bytes\":9,"
                      "\"payload\":{\"n\":%ld},\"payload_omitted\":false,\"received_at\":\"%s\"}",
                      org_id, key, sub, i, now);
+        } else if (inapp) {
+            tc_time_format(tc_now_ms(), now);
+            bench_id(key, sizeof key, "usr", "0WS", i % users);
+            snprintf(source, sizeof source, "/users/%s", key);
+            snprintf(data, sizeof data,
+                     "{\"template\":\"bench\",\"channel\":\"in_app\",\"to\":{\"user_id\":"
+                     "\"%s\"},\"org_id\":\"%s\",\"params\":{\"title\":\"bench %ld\","
+                     "\"body\":\"%lld\"},\"occurred_at\":\"%s\"}",
+                     key, org_id, i, (long long)tc_now_ms(), now);
         } else if (document) {
             tc_time_format(tc_now_ms(), now);
             bench_id(key, sizeof key, "doc", prefix, i);
@@ -190,22 +210,24 @@ int main(int argc, char **argv)
                      "\"occurred_at\":\"2026-01-01T00:00:00.000Z\"}",
                      exe, key, org);
         }
-        tc_event_t ev = {.specversion = "1.0",
-                         .id = id,
-                         .source = source,
-                         .type = webhook    ? "com.techcorp.integration.webhook.received"
-                                 : document ? "com.techcorp.search.document_upserted"
-                                 : meter    ? "com.techcorp.api.usage"
-                                 : api      ? "com.techcorp.api.request"
-                                            : "com.techcorp.workflow.execution.started",
-                         .time =
-                             api || webhook || meter || document ? now : "2026-01-01T00:00:00.000Z",
-                         .datacontenttype = "application/json",
-                         .partitionkey = key,
-                         .data = data,
-                         .data_len = strlen(data)};
+        tc_event_t ev = {
+            .specversion = "1.0",
+            .id = id,
+            .source = source,
+            .type = inapp      ? "com.techcorp.notification.requested"
+                    : webhook  ? "com.techcorp.integration.webhook.received"
+                    : document ? "com.techcorp.search.document_upserted"
+                    : meter    ? "com.techcorp.api.usage"
+                    : api      ? "com.techcorp.api.request"
+                               : "com.techcorp.workflow.execution.started",
+            .time = api || webhook || meter || document || inapp ? now : "2026-01-01T00:00:00.000Z",
+            .datacontenttype = "application/json",
+            .partitionkey = key,
+            .data = data,
+            .data_len = strlen(data)};
         int rc;
-        const char *topic = webhook        ? "integration-events"
+        const char *topic = inapp          ? "notification-events"
+                            : webhook      ? "integration-events"
                             : document     ? "search-events"
                             : api || meter ? "analytics-events"
                                            : "workflow-events";
