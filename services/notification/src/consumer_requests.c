@@ -12,6 +12,7 @@
 #include "tc/tc_core.h"
 #include "tc/tc_log.h"
 #include "tc/tc_proto.h"
+#include "tc/tc_time.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,24 @@ static char *sealed_message(notification_app_t *app, const notify_request_t *req
     return sealed;
 }
 
+/* When the recipient's quiet hours hold the message back: the UTC instant they end, else 0.
+ * A zone that no longer loads (removed from the system's tzdata) holds nothing back. */
+static int64_t quiet_until(const recipient_t *rcpt, const char *kind, const char *channel)
+{
+    if (!rcpt->has_quiet)
+        return 0;
+    tc_tz_t *tz = NULL;
+    if (tc_tz_load(rcpt->quiet.time_zone, &tz) != TC_OK) {
+        tc_log_kv(TC_LOG_WARN, "quiet hours ignored: time zone not loaded", "time_zone",
+                  rcpt->quiet.time_zone, NULL);
+        return 0;
+    }
+    int64_t until = 0;
+    bool defer = notify_quiet_defers(&rcpt->quiet, tz, kind, channel, tc_now_ms() / 1000, &until);
+    tc_tz_free(tz);
+    return defer ? until : 0;
+}
+
 static int on_requested(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx, void *ud)
 {
     notification_app_t *app = ud;
@@ -111,7 +130,8 @@ static int on_requested(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx
         .max_attempts = app->max_attempts,
     };
     bool inactive = strcmp(rcpt.status, "deleted") == 0 || strcmp(rcpt.status, "suspended") == 0;
-    if (inactive || !notify_pref_allows(req.kind, req.channel, rcpt.channels, rcpt.categories)) {
+    if (inactive || !notify_pref_allows(req.kind, req.channel, rcpt.channels, rcpt.categories,
+                                        rcpt.org_categories)) {
         d.status = "suppressed";
         d.last_error = inactive ? "recipient_inactive" : "opted_out";
     } else if (strcmp(req.channel, "email") == 0 && !req.email) {
@@ -132,6 +152,7 @@ static int on_requested(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx
                     goto cleanup;
                 d.status = "pending";
                 d.message_enc = sealed;
+                d.not_before_s = quiet_until(&rcpt, req.kind, req.channel);
             } else {
                 d.status = "delivered";
             }

@@ -22,6 +22,8 @@ void h_inbox_unarchive(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_stream(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_prefs_get(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_prefs_put(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_org_prefs_get(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_org_prefs_put(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_settings_get(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_settings_put(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_templates_list(tc_req_t *req, tc_resp_t *resp, void *ud);

@@ -4,15 +4,18 @@
 #include "email_model.h"
 #include "store.h"
 #include "tc/tc_core.h"
+#include "tc/tc_tz.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static cJSON *prefs_body(const char *categories, int64_t version)
+static cJSON *prefs_body(const char *categories, const char *quiet, int64_t version)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *crit = o ? cJSON_AddArrayToObject(o, "critical") : NULL;
     if (!crit || !tc_json_add_raw(o, "categories", categories) ||
+        !(quiet ? tc_json_add_raw(o, "quiet_hours", quiet)
+                : cJSON_AddNullToObject(o, "quiet_hours")) ||
         !tc_json_add_int(o, "version", version) ||
         !cJSON_AddItemToArray(crit, cJSON_CreateString("invitation")) ||
         !cJSON_AddItemToArray(crit, cJSON_CreateString("password_reset"))) {
@@ -29,16 +32,33 @@ void h_prefs_get(tc_req_t *req, tc_resp_t *resp, void *ud)
     tc_dbconn_t *c = tc_tx_conn(app->db, resp);
     if (!c)
         return;
-    char *json = NULL;
+    char *json = NULL, *quiet = NULL;
     int64_t version = 0;
-    int rc = store_prefs_get(c, p->org, p->sub, &json, &version);
+    int rc = store_prefs_get(c, p->org, p->sub, &json, &quiet, &version);
     tc_db_release(app->db, c);
     if (rc != TC_OK) {
         tc_resp_fail(resp, rc);
         return;
     }
-    tc_resp_json(resp, 200, prefs_body(json, version));
+    tc_resp_json(resp, 200, prefs_body(json, quiet, version));
     free(json);
+    free(quiet);
+}
+
+/* The quiet hours' zone must exist on this system, not only be well-formed. */
+static bool quiet_zone_known(const cJSON *body, tc_jv_t *jv)
+{
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(body, "quiet_hours");
+    const char *zone = cJSON_IsObject(q) ? tc_json_get_str(q, "time_zone") : NULL;
+    if (!zone)
+        return true;
+    tc_tz_t *tz = NULL;
+    int rc = tc_tz_load(zone, &tz);
+    tc_tz_free(tz);
+    if (rc == TC_OK)
+        return true;
+    tc_jv_error(jv, "quiet_hours.time_zone", "unknown time zone");
+    return false;
 }
 
 void h_prefs_put(tc_req_t *req, tc_resp_t *resp, void *ud)
@@ -49,27 +69,91 @@ void h_prefs_put(tc_req_t *req, tc_resp_t *resp, void *ud)
     tc_jv_t jv;
     tc_jv_init(&jv);
     notify_prefs_validate(&jv, body);
+    if (!tc_jv_failed(&jv))
+        quiet_zone_known(body, &jv);
+    if (tc_jv_failed(&jv)) {
+        tc_resp_invalid(resp, &jv);
+        return;
+    }
+    tc_jv_free(&jv);
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(body, "quiet_hours");
+    char *text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(body, "categories"));
+    char *quiet = cJSON_IsObject(q) ? cJSON_PrintUnformatted(q) : NULL;
+    tc_dbconn_t *c = NULL;
+    int rc = TC_ENOMEM;
+    int64_t version = 0;
+    if (!text || (cJSON_IsObject(q) && !quiet))
+        goto cleanup;
+    rc = TC_EUNAVAIL;
+    if (!(c = tc_db_acquire(app->db)))
+        goto cleanup;
+    rc = store_prefs_put(c, p->org, p->sub, text, quiet, &version);
+    tc_db_release(app->db, c);
+cleanup:
+    if (rc == TC_OK)
+        tc_resp_json(resp, 200, prefs_body(text, quiet, version));
+    else
+        tc_resp_fail(resp, rc);
+    free(text);
+    free(quiet);
+}
+
+static cJSON *org_prefs_body(const char *categories, int64_t version)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !tc_json_add_raw(o, "categories", categories) ||
+        !tc_json_add_int(o, "version", version)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+void h_org_prefs_get(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    notification_app_t *app = ud;
+    const tc_principal_t *p = tc_req_principal(req);
+    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
+    if (!c)
+        return;
+    char *json = NULL;
+    int64_t version = 0;
+    int rc = store_org_prefs_get(c, p->org, &json, &version);
+    tc_db_release(app->db, c);
+    if (rc == TC_OK)
+        tc_resp_json(resp, 200, org_prefs_body(json, version));
+    else
+        tc_resp_fail(resp, rc);
+    free(json);
+}
+
+void h_org_prefs_put(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    notification_app_t *app = ud;
+    const tc_principal_t *p = tc_req_principal(req);
+    cJSON *body = tc_req_json(req);
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    notify_org_prefs_validate(&jv, body);
     if (tc_jv_failed(&jv)) {
         tc_resp_invalid(resp, &jv);
         return;
     }
     tc_jv_free(&jv);
     char *text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(body, "categories"));
-    if (!text) {
-        tc_resp_fail(resp, TC_ENOMEM);
-        return;
-    }
-    tc_dbconn_t *c = tc_db_acquire(app->db);
-    if (!c) {
-        free(text);
-        tc_resp_fail(resp, TC_EUNAVAIL);
-        return;
-    }
+    tc_dbconn_t *c = NULL;
     int64_t version = 0;
-    int rc = store_prefs_put(c, p->org, p->sub, text, &version);
+    int rc = TC_ENOMEM;
+    if (!text)
+        goto cleanup;
+    rc = TC_EUNAVAIL;
+    if (!(c = tc_db_acquire(app->db)))
+        goto cleanup;
+    rc = store_org_prefs_put(c, p->org, text, &version);
     tc_db_release(app->db, c);
+cleanup:
     if (rc == TC_OK)
-        tc_resp_json(resp, 200, prefs_body(text, version));
+        tc_resp_json(resp, 200, org_prefs_body(text, version));
     else
         tc_resp_fail(resp, rc);
     free(text);

@@ -303,27 +303,106 @@ static const cJSON *bool_member(const cJSON *obj, const char *name)
     return cJSON_IsBool(v) ? v : NULL;
 }
 
+/* categories[kind][channel] when it is a boolean, else NULL. */
+static const cJSON *category_choice(const cJSON *categories, const char *kind, const char *channel)
+{
+    const cJSON *cat =
+        cJSON_IsObject(categories) ? cJSON_GetObjectItemCaseSensitive(categories, kind) : NULL;
+    return bool_member(cat, channel);
+}
+
 bool notify_pref_allows(const char *kind, const char *channel, const cJSON *user_channels,
-                        const cJSON *categories)
+                        const cJSON *categories, const cJSON *org_categories)
 {
     if (notify_kind_critical(kind))
         return true;
-    const cJSON *cat =
-        cJSON_IsObject(categories) ? cJSON_GetObjectItemCaseSensitive(categories, kind) : NULL;
-    const cJSON *choice = bool_member(cat, channel);
+    const cJSON *choice = category_choice(categories, kind, channel);
     if (choice)
         return cJSON_IsTrue(choice);
     choice = bool_member(user_channels, channel);
+    if (choice && !cJSON_IsTrue(choice))
+        return false; /* the user turned the channel off: no org default turns it back on */
+    choice = category_choice(org_categories, kind, channel);
     return choice ? cJSON_IsTrue(choice) : true;
+}
+
+/* "HH:MM" (24-hour) into minutes after midnight; -1 when it is not one. */
+static int hhmm_minutes(const char *s)
+{
+    if (!s || strlen(s) != 5 || s[2] != ':')
+        return -1;
+    for (int i = 0; i < 5; i++)
+        if (i != 2 && (s[i] < '0' || s[i] > '9'))
+            return -1;
+    int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+    return h < 24 && m < 60 ? h * 60 + m : -1;
+}
+
+int notify_quiet_parse(const cJSON *q, notify_quiet_t *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *tz = tc_json_get_str(q, "time_zone");
+    out->start_min = hhmm_minutes(tc_json_get_str(q, "start"));
+    out->end_min = hhmm_minutes(tc_json_get_str(q, "end"));
+    if (out->start_min < 0 || out->end_min < 0 || out->start_min == out->end_min || !tz ||
+        !tc_tz_name_valid(tz))
+        return TC_EINVAL;
+    snprintf(out->time_zone, sizeof out->time_zone, "%s", tz);
+    return TC_OK;
+}
+
+static void quiet_validate(tc_jv_t *jv, const cJSON *body)
+{
+    static const char *const keys[] = {"start", "end", "time_zone", NULL};
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(body, "quiet_hours");
+    if (!q || cJSON_IsNull(q))
+        return;
+    if (!cJSON_IsObject(q)) {
+        tc_jv_error(jv, "quiet_hours", "must be an object or null");
+        return;
+    }
+    tc_jv_no_unknown(jv, q, keys);
+    int start = hhmm_minutes(tc_json_get_str(q, "start"));
+    int end = hhmm_minutes(tc_json_get_str(q, "end"));
+    if (start < 0)
+        tc_jv_error(jv, "quiet_hours.start", "must be a time HH:MM (24-hour)");
+    if (end < 0)
+        tc_jv_error(jv, "quiet_hours.end", "must be a time HH:MM (24-hour)");
+    if (start >= 0 && start == end)
+        tc_jv_error(jv, "quiet_hours.end", "must differ from start");
+    const char *tz = tc_json_get_str(q, "time_zone");
+    if (!tz || !tc_tz_name_valid(tz))
+        tc_jv_error(jv, "quiet_hours.time_zone", "must be an IANA time zone (Europe/Paris)");
+}
+
+bool notify_quiet_defers(const notify_quiet_t *q, const tc_tz_t *tz, const char *kind,
+                         const char *channel, int64_t now_s, int64_t *until_s)
+{
+    if (!q || q->start_min == q->end_min || notify_kind_critical(kind) ||
+        strcmp(channel, "in_app") == 0)
+        return false;
+    int64_t local = now_s + tc_tz_offset(tz, now_s);
+    int64_t day = local - ((local % 86400) + 86400) % 86400; /* local midnight, floored */
+    int minute = (int)((local - day) / 60);
+    bool inside = q->start_min < q->end_min ? minute >= q->start_min && minute < q->end_min
+                                            : minute >= q->start_min || minute < q->end_min;
+    if (!inside)
+        return false;
+    int64_t end = day + (int64_t)q->end_min * 60;
+    if (end <= local)
+        end += 86400;
+    *until_s = tc_tz_to_utc(tz, end, NULL);
+    return true;
 }
 
 void notify_prefs_validate(tc_jv_t *jv, const cJSON *body)
 {
-    static const char *const top[] = {"categories", NULL};
+    static const char *const top[] = {"categories", "quiet_hours", NULL};
     static const char *const channels[] = {"email", "in_app", "sms", "push", NULL};
     if (!tc_jv_object(jv, body, "body"))
         return;
     tc_jv_no_unknown(jv, body, top);
+    quiet_validate(jv, body);
     const cJSON *cats = tc_jv_obj(jv, body, "categories", TC_JV_REQUIRED);
     if (!cats)
         return;
@@ -356,6 +435,15 @@ void notify_prefs_validate(tc_jv_t *jv, const cJSON *body)
                 tc_jv_error(jv, field, "this kind is critical and cannot be turned off");
         }
     }
+}
+
+void notify_org_prefs_validate(tc_jv_t *jv, const cJSON *body)
+{
+    if (cJSON_IsObject(body) && cJSON_GetObjectItemCaseSensitive(body, "quiet_hours")) {
+        tc_jv_error(jv, "quiet_hours", "quiet hours are a person's, not an org default");
+        return;
+    }
+    notify_prefs_validate(jv, body);
 }
 
 /* ------------------------------------------------------------------ delivery */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "tc/tc_json.h"
+#include "tc/tc_tz.h"
 
 #define NOTIFY_LOCALE_MAX     36 /* BCP 47 tag as stored, with NUL */
 #define NOTIFY_CHAIN_MAX      4  /* fr-CA → fr → en */
@@ -98,15 +99,36 @@ cJSON *notify_context(const cJSON *params, const char *name, const char *email);
 /*
  * Whether a message of kind may go to channel for a recipient whose user-level channel
  * switches are user_channels (user-events preferences.notifications: {"email": false, …};
- * may be NULL) and whose per-category choices are categories
- * ({"<kind>": {"<channel>": bool}}; may be NULL). Critical kinds always pass; a category
- * choice wins over the channel switch; unset means yes.
+ * may be NULL), whose per-category choices are categories ({"<kind>": {"<channel>": bool}};
+ * may be NULL) and whose org's defaults are org_categories (same shape; may be NULL).
+ * Critical kinds always pass. Then, first that says: the user's category choice; the user's
+ * channel switch when it is off; the org's default for the category; yes.
  */
 bool notify_pref_allows(const char *kind, const char *channel, const cJSON *user_channels,
-                        const cJSON *categories);
-/* Validates PUT /v1/notifications/preferences: {"categories": {"<kind>": {"<channel>": bool}}};
- * turning a critical kind off is refused. */
+                        const cJSON *categories, const cJSON *org_categories);
+/* Validates PUT /v1/notifications/preferences: {"categories": {"<kind>": {"<channel>": bool}},
+ * "quiet_hours": {"start": "HH:MM", "end": "HH:MM", "time_zone": "<IANA name>"} | null};
+ * turning a critical kind off is refused. Whether the zone exists is the caller's check. */
 void notify_prefs_validate(tc_jv_t *jv, const cJSON *body);
+/* Validates PUT /v1/notifications/org-preferences: {"categories": …} as above (no quiet hours:
+ * those are a person's). */
+void notify_org_prefs_validate(tc_jv_t *jv, const cJSON *body);
+
+/* A recipient's quiet hours: from start to end (minutes after local midnight; end before
+ * start spans midnight) in their time zone. */
+typedef struct {
+    int start_min, end_min;
+    char time_zone[64];
+} notify_quiet_t;
+
+/* Parses a quiet_hours object (as validated above): TC_OK, or TC_EINVAL. */
+int notify_quiet_parse(const cJSON *q, notify_quiet_t *out);
+/* Whether a message that interrupts (email, and later push and SMS; not the silent in-app
+ * inbox) of a non-critical kind waits at the UTC instant now_s: true with *until_s the UTC
+ * instant the quiet hours end (their end's next wall-clock occurrence; in a DST gap, as
+ * tc_tz_to_utc reads it). tz NULL reads as UTC. */
+bool notify_quiet_defers(const notify_quiet_t *q, const tc_tz_t *tz, const char *kind,
+                         const char *channel, int64_t now_s, int64_t *until_s);
 
 /* ------------------------------------------------------------------ delivery */
 

@@ -30,6 +30,11 @@ int notification_routes(notification_app_t *app)
         {"GET", "/v1/notifications/preferences", h_prefs_get, app, TC_USER, viewer, none, NTF_R},
         {"PUT", "/v1/notifications/preferences", h_prefs_put, app, TC_USER_JSON, viewer, small,
          NTF_W},
+        /* the org's defaults, where a member made no choice */
+        {"GET", "/v1/notifications/org-preferences", h_org_prefs_get, app, TC_USER, viewer, none,
+         NTF_R},
+        {"PUT", "/v1/notifications/org-preferences", h_org_prefs_put, app, TC_USER_JSON, admin,
+         small, TPL_W},
         /* the org's sender */
         {"GET", "/v1/notifications/settings", h_settings_get, app, TC_USER, admin, none, TPL_R},
         {"PUT", "/v1/notifications/settings", h_settings_put, app, TC_USER_JSON, admin, small,

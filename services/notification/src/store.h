@@ -18,7 +18,10 @@ typedef struct {
     char locale[NOTIFY_LOCALE_MAX]; /* "" when unknown */
     cJSON *channels;                /* user preferences.notifications; never NULL on TC_OK */
     cJSON *categories;              /* this service's per-category choices; never NULL */
+    cJSON *org_categories;          /* the org's defaults per category; never NULL on TC_OK */
     char *email, *name;             /* the address user-events gave (opened); NULL unknown */
+    bool has_quiet;                 /* quiet hours set (preferences.quiet_hours) */
+    notify_quiet_t quiet;
 } recipient_t;
 
 /* Applies a user-events state (created/updated/deleted): newest version wins. */
@@ -71,6 +74,7 @@ typedef struct {
     int max_attempts;
     const char *message_enc; /* sealed email content; NULL for other channels */
     const char *last_error;
+    int64_t not_before_s; /* pending until this UTC instant (quiet hours); 0: due now */
 } delivery_new_t;
 
 /* Inserts the delivery; TC_ECONFLICT when (request, recipient, channel) already has one. */
@@ -148,10 +152,15 @@ int store_inbox_read_all(tc_dbconn_t *c, const char *org_id, const char *user_id
 
 /* ------------------------------------------------------------------ preferences */
 
-/* The user's categories object (text, malloc'd; "{}" when none) and version (0 when none). */
+/* The user's categories object (text, malloc'd; "{}" when none), quiet hours (text,
+ * malloc'd; NULL when none) and version (0 when none). */
 int store_prefs_get(tc_dbconn_t *c, const char *org_id, const char *user_id, char **json,
-                    int64_t *version);
+                    char **quiet, int64_t *version);
+/* Replaces both (quiet NULL: none). */
 int store_prefs_put(tc_dbconn_t *c, const char *org_id, const char *user_id, const char *json,
-                    int64_t *version);
+                    const char *quiet, int64_t *version);
+/* The org's default categories (text, malloc'd; "{}" when none) and version (0: none). */
+int store_org_prefs_get(tc_dbconn_t *c, const char *org_id, char **json, int64_t *version);
+int store_org_prefs_put(tc_dbconn_t *c, const char *org_id, const char *json, int64_t *version);
 
 #endif

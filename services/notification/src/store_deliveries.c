@@ -21,20 +21,23 @@ int store_delivery_insert(tc_dbconn_t *tx, delivery_new_t *d)
 {
     if (tc_id_new("dlv", d->id, sizeof d->id) != TC_OK)
         return TC_ERROR;
-    char max[16];
+    char max[16], not_before[24];
     snprintf(max, sizeof max, "%d", d->max_attempts);
+    snprintf(not_before, sizeof not_before, "%lld", (long long)d->not_before_s);
     PGresult *r = NULL;
     int rc = tc_db_qp(
         tx, &r, "dlv_insert",
         "INSERT INTO deliveries (id, request_id, org_id, recipient_id, channel, kind, locale,"
-        " status, max_attempts, message_enc, last_error, attempts, delivered_at, failed_at)"
+        " status, max_attempts, message_enc, last_error, attempts, delivered_at, failed_at,"
+        " next_attempt_at)"
         " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9::int,$10,$11,"
         " CASE WHEN $8 = 'delivered' THEN 1 ELSE 0 END,"
         " CASE WHEN $8 = 'delivered' THEN now() END,"
-        " CASE WHEN $8 = 'failed' THEN now() END)"
+        " CASE WHEN $8 = 'failed' THEN now() END,"
+        " CASE WHEN $12::bigint > 0 THEN to_timestamp($12::bigint) ELSE now() END)"
         " ON CONFLICT (request_id, recipient_id, channel) DO NOTHING RETURNING id",
         d->id, d->request_id, d->org_id, d->recipient_id, d->channel, d->kind, d->locale, d->status,
-        max, d->message_enc, d->last_error);
+        max, d->message_enc, d->last_error, not_before);
     if (rc == TC_OK && PQntuples(r) != 1)
         rc = TC_ECONFLICT;
     if (rc == TC_OK && strcmp(d->status, "delivered") == 0)

@@ -10,6 +10,7 @@ void recipient_clear(recipient_t *r)
 {
     cJSON_Delete(r->channels);
     cJSON_Delete(r->categories);
+    cJSON_Delete(r->org_categories);
     free(r->email);
     free(r->name);
     memset(r, 0, sizeof *r);
@@ -93,10 +94,12 @@ int store_recipient_get(notification_app_t *app, tc_dbconn_t *c, const char *org
     PGresult *r = NULL;
     int rc = tc_db_qp(c, &r, "rcpt_get",
                       "SELECT r.status, coalesce(r.locale, ''), r.channels::text,"
-                      " coalesce(p.categories, '{}')::text, r.email_enc, r.name_enc"
+                      " coalesce(p.categories, '{}')::text, r.email_enc, r.name_enc,"
+                      " p.quiet_hours::text, coalesce(o.categories, '{}')::text"
                       " FROM (SELECT $2::text AS user_id) k"
                       " LEFT JOIN recipients r ON r.user_id = k.user_id AND r.org_id = $1"
-                      " LEFT JOIN preferences p ON p.user_id = k.user_id AND p.org_id = $1",
+                      " LEFT JOIN preferences p ON p.user_id = k.user_id AND p.org_id = $1"
+                      " LEFT JOIN org_preferences o ON o.org_id = $1",
                       org_id, user_id);
     bool found = rc == TC_OK && PQntuples(r) == 1 && tc_db_val(r, 0, 0);
     snprintf(out->status, sizeof out->status, "%s", found ? tc_db_val(r, 0, 0) : "unknown");
@@ -105,8 +108,15 @@ int store_recipient_get(notification_app_t *app, tc_dbconn_t *c, const char *org
     if (rc == TC_OK) {
         out->channels = cJSON_Parse(found ? tc_db_val(r, 0, 2) : "{}");
         out->categories = cJSON_Parse(PQntuples(r) == 1 ? tc_db_val(r, 0, 3) : "{}");
-        if (!out->channels || !out->categories)
+        out->org_categories = cJSON_Parse(PQntuples(r) == 1 ? tc_db_val(r, 0, 7) : "{}");
+        if (!out->channels || !out->categories || !out->org_categories)
             rc = TC_ENOMEM;
+    }
+    if (rc == TC_OK && PQntuples(r) == 1 && tc_db_val(r, 0, 6)) {
+        cJSON *q = cJSON_Parse(tc_db_val(r, 0, 6));
+        /* stored after validation: a row that does not parse is ignored, not fatal */
+        out->has_quiet = q && notify_quiet_parse(q, &out->quiet) == TC_OK;
+        cJSON_Delete(q);
     }
     /* a row that does not open under the org's key is a fault, not an unknown address */
     if (rc == TC_OK && found && tc_db_val(r, 0, 4))
@@ -120,39 +130,80 @@ int store_recipient_get(notification_app_t *app, tc_dbconn_t *c, const char *org
 }
 
 int store_prefs_get(tc_dbconn_t *c, const char *org_id, const char *user_id, char **json,
-                    int64_t *version)
+                    char **quiet, int64_t *version)
 {
     PGresult *r = NULL;
-    *json = NULL;
+    *json = *quiet = NULL;
     *version = 0;
     int rc = tc_db_qp(c, &r, "prefs_get",
-                      "SELECT categories::text, version FROM preferences"
+                      "SELECT categories::text, version, quiet_hours::text FROM preferences"
                       " WHERE user_id=$1 AND org_id=$2",
                       user_id, org_id);
     if (rc == TC_OK) {
         bool found = PQntuples(r) == 1;
         *json = strdup(found ? tc_db_val(r, 0, 0) : "{}");
         *version = found ? tc_db_int(r, 0, 1, 0) : 0;
+        if (found && tc_db_val(r, 0, 2) && !(*quiet = strdup(tc_db_val(r, 0, 2))))
+            rc = TC_ENOMEM;
         if (!*json)
             rc = TC_ENOMEM;
+        if (rc != TC_OK) {
+            free(*json);
+            free(*quiet);
+            *json = *quiet = NULL;
+        }
     }
     PQclear(r);
     return rc;
 }
 
 int store_prefs_put(tc_dbconn_t *c, const char *org_id, const char *user_id, const char *json,
-                    int64_t *version)
+                    const char *quiet, int64_t *version)
 {
     PGresult *r = NULL;
-    int rc =
-        tc_db_qp(c, &r, "prefs_put",
-                 "INSERT INTO preferences (user_id, org_id, categories) VALUES ($1,$2,$3::jsonb)"
-                 " ON CONFLICT (user_id) DO UPDATE SET categories = EXCLUDED.categories,"
-                 " version = preferences.version + 1, updated_at = now()"
-                 " WHERE preferences.org_id = EXCLUDED.org_id RETURNING version",
-                 user_id, org_id, json);
+    int rc = tc_db_qp(c, &r, "prefs_put",
+                      "INSERT INTO preferences (user_id, org_id, categories, quiet_hours)"
+                      " VALUES ($1,$2,$3::jsonb,$4::jsonb)"
+                      " ON CONFLICT (user_id) DO UPDATE SET categories = EXCLUDED.categories,"
+                      " quiet_hours = EXCLUDED.quiet_hours,"
+                      " version = preferences.version + 1, updated_at = now()"
+                      " WHERE preferences.org_id = EXCLUDED.org_id RETURNING version",
+                      user_id, org_id, json, quiet);
     if (rc == TC_OK && PQntuples(r) != 1)
         rc = TC_ENOTFOUND;
+    if (rc == TC_OK)
+        *version = tc_db_int(r, 0, 0, 1);
+    PQclear(r);
+    return rc;
+}
+
+int store_org_prefs_get(tc_dbconn_t *c, const char *org_id, char **json, int64_t *version)
+{
+    PGresult *r = NULL;
+    *json = NULL;
+    *version = 0;
+    int rc =
+        tc_db_qp(c, &r, "org_prefs_get",
+                 "SELECT categories::text, version FROM org_preferences WHERE org_id=$1", org_id);
+    if (rc == TC_OK) {
+        bool found = PQntuples(r) == 1;
+        *version = found ? tc_db_int(r, 0, 1, 0) : 0;
+        if (!(*json = strdup(found ? tc_db_val(r, 0, 0) : "{}")))
+            rc = TC_ENOMEM;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int store_org_prefs_put(tc_dbconn_t *c, const char *org_id, const char *json, int64_t *version)
+{
+    PGresult *r = NULL;
+    int rc = tc_db_qp(c, &r, "org_prefs_put",
+                      "INSERT INTO org_preferences (org_id, categories) VALUES ($1, $2::jsonb)"
+                      " ON CONFLICT (org_id) DO UPDATE SET categories = EXCLUDED.categories,"
+                      " version = org_preferences.version + 1, updated_at = now()"
+                      " RETURNING version",
+                      org_id, json);
     if (rc == TC_OK)
         *version = tc_db_int(r, 0, 0, 1);
     PQclear(r);

@@ -132,8 +132,8 @@ def test_deliveries_are_visible_to_admins_and_their_recipient(stack):
 def test_preferences_round_trip_and_validation(stack):
     me = Ntf(stack, role="viewer")
     r = me("GET", "/v1/notifications/preferences")
-    assert r.json() == {"categories": {}, "critical": ["invitation", "password_reset"],
-                        "version": 0}
+    assert r.json() == {"categories": {}, "quiet_hours": None,
+                        "critical": ["invitation", "password_reset"], "version": 0}
     body = {"categories": {"weekly_report": {"email": False, "in_app": True},
                            "invitation": {"email": True}}}
     r = me("PUT", "/v1/notifications/preferences", json_body=body)

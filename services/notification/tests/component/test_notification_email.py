@@ -4,11 +4,13 @@ List-Unsubscribe, the org's sender), one delivery with its attempt, and one deli
 a redelivered request sends nothing more; templates follow the recipient's locale chain and
 the org's own templates; preferences suppress what the recipient turned off but never the
 critical kinds."""
+import calendar
 import re
 import time
 
 from ntfkit import (Ntf, address, new_id, bodies, invitation_params, link, maildir, mails, outcome_events,
                     produce, request, wait_mails)
+from platform_client import assert_error
 
 MSGID = re.compile(r"^<(dlv_[0-9A-HJKMNP-TV-Z]{26})@[^<>@\s]+>$")
 
@@ -195,3 +197,103 @@ def test_an_email_named_by_user_id_goes_to_the_address_user_events_gave(stack):
             params={"title": "t", "body": "b"})
     d = admin.wait_deliveries(stranger, 1)[0]
     assert (d["status"], d["last_error"]) == ("failed", "no_address")
+
+
+def hhmm(t):
+    return time.strftime("%H:%M", time.gmtime(t))
+
+
+def test_quiet_hours_defer_email_to_their_end_and_never_drop_it(stack, schemas):
+    """Quiet hours around now (UTC): a non-critical email waits — pending, due when they end,
+    nothing in the mailbox — while a critical one goes at once; when its time comes (the
+    clock moved on: its due time set to now) the waiting one is sent."""
+    uid = new_id("usr")
+    me = Ntf(stack, user_id=uid, role="viewer")
+    admin = Ntf(stack, me.org_id)
+    now = time.time()
+    quiet = {"start": hhmm(now - 3600), "end": hhmm(now + 3600), "time_zone": "UTC"}
+    r = me("PUT", "/v1/notifications/preferences",
+           json_body={"categories": {}, "quiet_hours": quiet})
+    assert r.status_code == 200 and r.json()["quiet_hours"] == quiet, r.text
+    assert me("GET", "/v1/notifications/preferences").json()["quiet_hours"] == quiet
+
+    to = address()
+    request(stack, me.org_id, uid, "weekly_report", email_addr=to,
+            params={"title": "Your week", "body": "12 workflows ran"})
+    request(stack, me.org_id, uid, "password_reset", email_addr=to,
+            params={"reset_url": "https://app.techcorp.test/password/reset?token=rst_q",
+                    "token": "rst_q", "expires_at": "2030-01-01T00:00:00.000Z"})
+    got = admin.wait_deliveries(uid, 2, final=False)
+    deadline = time.time() + 30
+    while [d for d in got if d["kind"] == "password_reset"][0]["status"] != "delivered":
+        assert time.time() < deadline, got
+        time.sleep(0.2)
+        got = admin.deliveries(uid)
+    held = [d for d in got if d["kind"] == "weekly_report"][0]
+    assert held["status"] == "pending" and held["attempt_count"] == 0, held
+    due = calendar.timegm(time.strptime(held["next_attempt_at"][:19], "%Y-%m-%dT%H:%M:%S"))
+    end = (int(now + 3600) // 60) * 60  # the end's next occurrence, to the minute
+    assert abs(due - end) < 61, (held["next_attempt_at"], end)
+    assert [m["Subject"] for m in wait_mails(maildir(stack), to)] == \
+        ["Reset your TechCorp password"]
+    time.sleep(1)
+    assert len(mails(maildir(stack), to)) == 1, "the weekly report waits"
+
+    stack.sql("notification", f"UPDATE deliveries SET next_attempt_at = now()"
+                              f" WHERE id = '{held['id']}'")  # the quiet hours are over
+    assert len(wait_mails(maildir(stack), to, count=2)) == 2
+    assert admin.wait_deliveries(uid, 2)[0]["status"] == "delivered"
+
+    # PUT replaces the whole choice: without quiet_hours they are gone
+    r = me("PUT", "/v1/notifications/preferences", json_body={"categories": {}})
+    assert r.json()["quiet_hours"] is None
+
+
+def test_quiet_hours_are_validated(stack):
+    me = Ntf(stack, role="viewer")
+    for quiet, field in (
+            ({"start": "22:00", "end": "07:00", "time_zone": "Mars/Olympus_Mons"},
+             "quiet_hours.time_zone"),
+            ({"start": "22:00", "end": "07:00", "time_zone": "../../etc/passwd"},
+             "quiet_hours.time_zone"),
+            ({"start": "25:00", "end": "07:00", "time_zone": "UTC"}, "quiet_hours.start"),
+            ({"start": "07:00", "end": "07:00", "time_zone": "UTC"}, "quiet_hours.end"),
+            ({"start": "22:00", "end": "07:00", "time_zone": "UTC", "days": [1]}, "days")):
+        r = me("PUT", "/v1/notifications/preferences",
+               json_body={"categories": {}, "quiet_hours": quiet})
+        err = assert_error(r, 422, "validation_failed")
+        assert field in {d["field"] for d in err["details"]}, (quiet, err)
+
+
+def test_org_defaults_apply_where_a_member_made_no_choice(stack, schemas):
+    admin = Ntf(stack, role="admin")
+    viewer = Ntf(stack, admin.org_id, role="viewer")
+    assert admin("GET", "/v1/notifications/org-preferences").json() == \
+        {"categories": {}, "version": 0}
+    body = {"categories": {"weekly_report": {"email": False}}}
+    assert_error(viewer("PUT", "/v1/notifications/org-preferences", json_body=body), 403)
+    r = admin("PUT", "/v1/notifications/org-preferences", json_body=body)
+    assert r.status_code == 200 and r.json() == {"categories": body["categories"], "version": 1}
+    assert viewer("GET", "/v1/notifications/org-preferences").json()["categories"] == \
+        body["categories"]
+    for bad, field in (({"categories": {"invitation": {"email": False}}}, "categories.invitation"),
+                       ({"categories": {}, "quiet_hours": None}, "quiet_hours")):
+        err = assert_error(admin("PUT", "/v1/notifications/org-preferences", json_body=bad), 422)
+        assert field in {d["field"] for d in err["details"]}, err
+
+    chooser = Ntf(stack, admin.org_id, role="viewer")  # chose weekly reports for themself
+    assert chooser("PUT", "/v1/notifications/preferences", json_body={
+        "categories": {"weekly_report": {"email": True}}}).status_code == 200
+    outsider = Ntf(stack, role="viewer")  # another org: its defaults are its own
+    to = {u.user_id: address() for u in (viewer, chooser, outsider)}
+    for u in (viewer, chooser, outsider):
+        request(stack, u.org_id, u.user_id, "weekly_report", email_addr=to[u.user_id],
+                params={"title": "Your week", "body": "b"})
+    request(stack, viewer.org_id, viewer.user_id, "mention", email_addr=to[viewer.user_id],
+            params={"title": "You were mentioned", "body": "b"})
+    got = {(d["recipient_id"], d["kind"]): d for d in admin.wait_deliveries(viewer.user_id, 2)}
+    assert (got[(viewer.user_id, "weekly_report")]["status"],
+            got[(viewer.user_id, "weekly_report")]["last_error"]) == ("suppressed", "opted_out")
+    assert got[(viewer.user_id, "mention")]["status"] == "delivered"  # no default for it
+    assert admin.wait_deliveries(chooser.user_id, 1)[0]["status"] == "delivered"
+    assert outsider.wait_deliveries(outsider.user_id, 1)[0]["status"] == "delivered"

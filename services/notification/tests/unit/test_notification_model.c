@@ -2,6 +2,7 @@
  * preference decisions, the retry schedule and send outcomes. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "notification_model.h"
@@ -247,8 +248,8 @@ Test(request, an_email_may_name_only_the_user)
 
 Test(prefs, defaults_allow)
 {
-    cr_expect(notify_pref_allows("weekly_report", "email", NULL, NULL));
-    cr_expect(notify_pref_allows("weekly_report", "in_app", NULL, NULL));
+    cr_expect(notify_pref_allows("weekly_report", "email", NULL, NULL, NULL));
+    cr_expect(notify_pref_allows("weekly_report", "in_app", NULL, NULL, NULL));
 }
 
 Test(prefs, channel_switch_and_category_choice)
@@ -257,21 +258,43 @@ Test(prefs, channel_switch_and_category_choice)
     cJSON *cats =
         cJSON_Parse("{\"weekly_report\":{\"email\":true},\"mention\":{\"in_app\":false}}");
     /* the user turned email off … */
-    cr_expect_not(notify_pref_allows("mention", "email", channels, NULL));
+    cr_expect_not(notify_pref_allows("mention", "email", channels, NULL, NULL));
     /* … but a category choice wins over the channel switch */
-    cr_expect(notify_pref_allows("weekly_report", "email", channels, cats));
-    cr_expect_not(notify_pref_allows("mention", "in_app", NULL, cats));
-    cr_expect(notify_pref_allows("mention", "email", NULL, cats));
+    cr_expect(notify_pref_allows("weekly_report", "email", channels, cats, NULL));
+    cr_expect_not(notify_pref_allows("mention", "in_app", NULL, cats, NULL));
+    cr_expect(notify_pref_allows("mention", "email", NULL, cats, NULL));
     cJSON_Delete(channels);
     cJSON_Delete(cats);
+}
+
+Test(prefs, org_defaults_come_after_the_users_own_choices)
+{
+    cJSON *org = cJSON_Parse("{\"weekly_report\":{\"email\":false},"
+                             "\"mention\":{\"email\":true},"
+                             "\"password_reset\":{\"email\":false}}");
+    cJSON *on = cJSON_Parse("{\"weekly_report\":{\"email\":true}}");
+    cJSON *off = cJSON_Parse("{\"email\":false}");
+    /* the org turned weekly reports off by default … */
+    cr_expect_not(notify_pref_allows("weekly_report", "email", NULL, NULL, org));
+    cr_expect(notify_pref_allows("weekly_report", "in_app", NULL, NULL, org), "only email");
+    /* … a user who chose them gets them */
+    cr_expect(notify_pref_allows("weekly_report", "email", NULL, on, org));
+    /* an org default never turns back on a channel the user switched off */
+    cr_expect_not(notify_pref_allows("mention", "email", off, NULL, org));
+    cr_expect(notify_pref_allows("mention", "email", NULL, NULL, org));
+    /* nor off a critical kind */
+    cr_expect(notify_pref_allows("password_reset", "email", NULL, NULL, org));
+    cJSON_Delete(org);
+    cJSON_Delete(on);
+    cJSON_Delete(off);
 }
 
 Test(prefs, critical_kinds_cannot_be_turned_off)
 {
     cJSON *channels = cJSON_Parse("{\"email\":false}");
     cJSON *cats = cJSON_Parse("{\"password_reset\":{\"email\":false}}");
-    cr_expect(notify_pref_allows("password_reset", "email", channels, cats));
-    cr_expect(notify_pref_allows("invitation", "email", channels, cats));
+    cr_expect(notify_pref_allows("password_reset", "email", channels, cats, NULL));
+    cr_expect(notify_pref_allows("invitation", "email", channels, cats, NULL));
     cr_expect(notify_kind_critical("invitation"));
     cr_expect_not(notify_kind_critical("weekly_report"));
     cr_expect_not(notify_kind_critical(NULL));
@@ -375,4 +398,107 @@ Test(kinds, validity)
     cr_expect_not(notify_kind_valid(""));
     cr_expect_not(notify_kind_valid(NULL));
     cr_expect_not(notify_kind_valid("with-dash"));
+}
+
+/* ------------------------------------------------------------------ quiet hours */
+
+static notify_quiet_t quiet(const char *start, const char *end, const char *zone)
+{
+    char text[160];
+    snprintf(text, sizeof text, "{\"start\":\"%s\",\"end\":\"%s\",\"time_zone\":\"%s\"}", start,
+             end, zone);
+    cJSON *q = cJSON_Parse(text);
+    notify_quiet_t out;
+    cr_assert_eq(notify_quiet_parse(q, &out), TC_OK, "%s", text);
+    cJSON_Delete(q);
+    return out;
+}
+
+/* 2026-12-06T<hh:mm>:00Z */
+static int64_t utc(int hh, int mm)
+{
+    return 1796515200 + hh * 3600 + mm * 60;
+}
+
+Test(quiet, a_window_across_midnight_defers_until_its_end)
+{
+    notify_quiet_t q = quiet("22:00", "07:00", "Europe/Paris"); /* UTC+1 in December */
+    tc_tz_t *paris = NULL;
+    cr_assert_eq(tc_tz_load("Europe/Paris", &paris), TC_OK);
+    int64_t until = 0;
+    /* 21:30Z is 22:30 in Paris: quiet until 07:00 Paris the next morning, 06:00Z */
+    cr_assert(notify_quiet_defers(&q, paris, "weekly_report", "email", utc(21, 30), &until));
+    cr_assert_eq(until, utc(6, 0) + 86400);
+    /* 05:00Z is 06:00 in Paris: quiet until 06:00Z the same day */
+    cr_assert(notify_quiet_defers(&q, paris, "weekly_report", "email", utc(5, 0), &until));
+    cr_assert_eq(until, utc(6, 0));
+    /* 06:00Z is 07:00 in Paris: the end itself is outside */
+    cr_assert_not(notify_quiet_defers(&q, paris, "weekly_report", "email", utc(6, 0), &until));
+    cr_assert_not(notify_quiet_defers(&q, paris, "weekly_report", "email", utc(12, 0), &until));
+    /* 21:00Z is 22:00 in Paris: the start itself is inside */
+    cr_assert(notify_quiet_defers(&q, paris, "weekly_report", "email", utc(21, 0), &until));
+    tc_tz_free(paris);
+}
+
+Test(quiet, a_window_within_a_day_in_utc)
+{
+    notify_quiet_t q = quiet("12:00", "13:30", "UTC");
+    int64_t until = 0;
+    cr_assert(notify_quiet_defers(&q, NULL, "digest", "email", utc(12, 45), &until));
+    cr_assert_eq(until, utc(13, 30));
+    cr_assert_not(notify_quiet_defers(&q, NULL, "digest", "email", utc(11, 59), &until));
+    cr_assert_not(notify_quiet_defers(&q, NULL, "digest", "email", utc(13, 30), &until));
+}
+
+Test(quiet, critical_kinds_and_the_inbox_never_wait)
+{
+    notify_quiet_t q = quiet("00:00", "23:59", "UTC");
+    int64_t until = 0;
+    cr_assert(notify_quiet_defers(&q, NULL, "team_update", "email", utc(10, 0), &until));
+    cr_assert_not(notify_quiet_defers(&q, NULL, "password_reset", "email", utc(10, 0), &until));
+    cr_assert_not(notify_quiet_defers(&q, NULL, "invitation", "email", utc(10, 0), &until));
+    cr_assert_not(notify_quiet_defers(&q, NULL, "team_update", "in_app", utc(10, 0), &until),
+                  "the inbox is silent: nothing to hold back");
+    cr_assert_not(notify_quiet_defers(NULL, NULL, "team_update", "email", utc(10, 0), &until));
+}
+
+/* Whether {"categories":{},"quiet_hours":<quiet>} is refused. */
+static bool quiet_refused(const char *quiet)
+{
+    char text[300];
+    snprintf(text, sizeof text, "{\"categories\":{},\"quiet_hours\":%s}", quiet);
+    cJSON *b = cJSON_Parse(text);
+    cr_assert_not_null(b, "%s", text);
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    notify_prefs_validate(&jv, b);
+    bool failed = tc_jv_failed(&jv);
+    tc_jv_free(&jv);
+    cJSON_Delete(b);
+    return failed;
+}
+
+Test(quiet, validation)
+{
+    const char *bad[] = {
+        "{\"start\":\"24:00\",\"end\":\"07:00\",\"time_zone\":\"UTC\"}",
+        "{\"start\":\"7:00\",\"end\":\"07:00\",\"time_zone\":\"UTC\"}",
+        "{\"start\":\"07:00\",\"end\":\"07:00\",\"time_zone\":\"UTC\"}",
+        "{\"start\":\"22:00\",\"end\":\"07:00\",\"time_zone\":\"../etc/passwd\"}",
+        "{\"start\":\"22:00\",\"end\":\"07:00\"}",
+        "{\"start\":\"22:00\",\"end\":\"07:00\",\"time_zone\":\"UTC\",\"days\":[1]}",
+        "\"22-7\"",
+    };
+    for (size_t i = 0; i < TC_ARRAY_LEN(bad); i++)
+        cr_expect(quiet_refused(bad[i]), "%s", bad[i]);
+    cr_expect_not(quiet_refused("null"));
+    cr_expect_not(quiet_refused("{\"start\":\"22:00\",\"end\":\"07:00\",\"time_zone\":\"America/"
+                                "Argentina/Buenos_Aires\"}"));
+    cJSON *none = cJSON_Parse("{\"categories\":{}}");
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    notify_prefs_validate(&jv, none);
+    cr_expect_not(tc_jv_failed(&jv), "quiet hours are optional");
+    tc_jv_free(&jv);
+    cJSON_Delete(none);
 }
