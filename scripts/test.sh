@@ -31,8 +31,6 @@
 # PYTEST_ARGS: extra pytest options for every pytest run (e.g. "-x -k users"); when they hold a
 # -m of their own the shared/serial split is off and the pytest suites run one at a time.
 # TC_JOBS: suites run at once in the shared phase. TC_FUZZ_SECONDS: each fuzzer's run (20).
-# TC_SKIP_PYTEST: pytest suites of the selected tiers left out, e.g. "tests/deploy" (.ci/run
-# runs that one beside `make test`: it needs no stack).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -139,14 +137,6 @@ if selected component || selected fleet || selected pytest; then
             done
         fi
     fi
-fi
-
-if [[ -n ${TC_SKIP_PYTEST:-} ]]; then
-    kept=()
-    for s in "${PYTEST_SUITES[@]}"; do
-        [[ " $TC_SKIP_PYTEST " == *" $s "* ]] || kept+=("$s")
-    done
-    PYTEST_SUITES=("${kept[@]}")
 fi
 
 COMPONENT_BINS=()
