@@ -12,24 +12,27 @@
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-bool tc_ws_lists(const char *value, const char *token)
+bool tc_ws_lists_n(const char *v, size_t n, const char *token)
 {
-    size_t tlen = strlen(token);
-    const char *p = value;
-    while (p && *p) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        const char *end = p;
-        while (*end && *end != ',')
-            end++;
-        const char *last = end;
-        while (last > p && (last[-1] == ' ' || last[-1] == '\t'))
-            last--;
-        if ((size_t)(last - p) == tlen && strncasecmp(p, token, tlen) == 0)
+    size_t tlen = strlen(token), i = 0;
+    while (i < n) {
+        while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+            i++;
+        size_t start = i;
+        while (i < n && v[i] != ',')
+            i++;
+        size_t end = i;
+        while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
+            end--;
+        if (end - start == tlen && strncasecmp(v + start, token, tlen) == 0)
             return true;
-        p = end;
     }
     return false;
+}
+
+bool tc_ws_lists(const char *value, const char *token)
+{
+    return value && tc_ws_lists_n(value, strlen(value), token);
 }
 
 bool tc_ws_handshake_ok(const char *upgrade, const char *connection, const char *version,

@@ -45,6 +45,8 @@ bool tc_ws_handshake_ok(const char *upgrade, const char *connection, const char 
 /* Whether a comma-separated header value lists token (case-insensitive), e.g. Upgrade
  * listing "websocket"; false for NULL. */
 bool tc_ws_lists(const char *value, const char *token);
+/* The same for a value of n bytes, not NUL-terminated (a header as a parser found it). */
+bool tc_ws_lists_n(const char *value, size_t n, const char *token);
 /* Sec-WebSocket-Accept for a client's key: base64(SHA-1(key + the RFC's GUID)). TC_OK, or
  * TC_ERROR when the digest cannot be computed. */
 int tc_ws_accept(const char *key, char out[TC_WS_ACCEPT_LEN]);

@@ -32,6 +32,22 @@ Test(ws, handshake_needs_every_header_right)
                   "not base64");
 }
 
+Test(ws, token_lists_match_whole_tokens_in_a_counted_value)
+{
+    /* a header as the gateway's parser holds it: not NUL-terminated, the next bytes follow */
+    const char raw[] = "keep-alive, Upgrade\r\nHost: upgraded";
+    size_t n = strlen("keep-alive, Upgrade");
+    cr_assert(tc_ws_lists_n(raw, n, "upgrade"));
+    cr_assert(tc_ws_lists_n(raw, n, "KEEP-ALIVE"));
+    cr_assert_not(tc_ws_lists_n(raw, n - 1, "upgrade"), "a prefix of the token");
+    cr_assert(tc_ws_lists_n("websocket,h2c", 13, "h2c"));
+    cr_assert_not(tc_ws_lists_n("websocket,h2c", 9, "h2c"), "a token past the value's end");
+    cr_assert_not(tc_ws_lists_n(" , ,\t", 5, "upgrade"));
+    cr_assert_not(tc_ws_lists_n("", 0, ""), "an empty value lists nothing");
+    cr_assert(tc_ws_lists("websocket ,\th2c", "h2c"));
+    cr_assert_not(tc_ws_lists(NULL, "websocket"));
+}
+
 /* A masked client frame of the payload into buf; returns its length. */
 static size_t client_frame(uint8_t *buf, int byte0, const char *payload, size_t len)
 {

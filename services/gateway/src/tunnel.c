@@ -13,30 +13,10 @@
  */
 #include "gw.h"
 #include "tc/tc_core.h"
+#include "tc/tc_ws.h"
 
 #include <errno.h>
-#include <string.h>
-#include <strings.h>
 #include <unistd.h>
-
-/* Whether a comma-separated header value lists token (case-insensitive). */
-static bool lists(const char *v, size_t n, const char *token)
-{
-    size_t tlen = strlen(token), i = 0;
-    while (i < n) {
-        while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-            i++;
-        size_t start = i;
-        while (i < n && v[i] != ',')
-            i++;
-        size_t end = i;
-        while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
-            end--;
-        if (end - start == tlen && strncasecmp(v + start, token, tlen) == 0)
-            return true;
-    }
-    return false;
-}
 
 bool gw_tunnel_wanted(gw_conn_t *c)
 {
@@ -45,7 +25,8 @@ bool gw_tunnel_wanted(gw_conn_t *c)
     size_t ulen = 0, clen = 0;
     const char *up = gw_request_header(c, "upgrade", &ulen);
     const char *conn = gw_request_header(c, "connection", &clen);
-    return up && conn && lists(up, ulen, "websocket") && lists(conn, clen, "upgrade");
+    return up && conn && tc_ws_lists_n(up, ulen, "websocket") &&
+           tc_ws_lists_n(conn, clen, "upgrade");
 }
 
 static void arm_idle(gw_conn_t *c)

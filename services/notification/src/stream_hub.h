@@ -18,7 +18,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "store.h"
-#include "tc/tc_http.h"
 
 typedef struct stream_hub stream_hub_t;
 
