@@ -482,6 +482,13 @@ secrets_init() {
             printf 'AUTH_CLIENT_ID=%s\nAUTH_CLIENT_SECRET=%s\n' "$svc" \
                 "$(openssl rand -hex 32)" >"$SECRETS_DIR/$svc.env"
         done
+        # notification's VAPID key for Web Push: a P-256 private scalar in base64url (a random
+        # 256-bit number is one about 2^32 times in 2^32 + 1; the service refuses any other)
+        if [[ -f $SECRETS_DIR/notification.env ]] &&
+            ! grep -q '^NOTIFY_VAPID_PRIVATE_KEY=' "$SECRETS_DIR/notification.env"; then
+            printf 'NOTIFY_VAPID_PRIVATE_KEY=%s\n' \
+                "$(openssl rand -base64 32 | tr '+/' '-_' | tr -d '=')" >>"$SECRETS_DIR/notification.env"
+        fi
         # the bearer token of the gateway's admin API (routes, canary weights, reloads)
         if ! grep -q '^GATEWAY_ADMIN_TOKEN=' "$SECRETS_DIR/gateway.env"; then
             printf 'GATEWAY_ADMIN_TOKEN=%s\n' "$(openssl rand -hex 24)" >>"$SECRETS_DIR/gateway.env"

@@ -15,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                 "services", "notification", "tests", "component"))
 
-from ntfkit import Ntf, address, invitation_params, mails, maildir, new_id, request  # noqa: E402
+from ntfkit import (Ntf, PushService, address, invitation_params, mails, maildir,  # noqa: E402
+                    new_id, request)
 from ws_client import Closed, WsClient  # noqa: E402
 
 BURST = 400
@@ -141,3 +142,58 @@ def test_kill_9_with_live_streams_open_loses_no_in_app_item(stack, healed):
         assert [m["seq"] for m in got] == list(range(1, per_user + 1)), u
         assert sorted(m["data"]["title"] for m in got) == sorted(f"{u} #{i}"
                                                                 for i in range(per_user))
+
+
+def test_kill_9_during_a_push_burst_reaches_each_browser_once(stack, healed):
+    """Web Push: a user with two browsers (web-push-testing, which decrypts every message),
+    a burst of push requests, the service killed mid-burst and started again. Every request is
+    one delivered delivery and every browser holds every message; a browser holds a second copy
+    only of a message whose send the kill interrupted between its push service's acceptance
+    and the recording of it (the attempt is `in_doubt`; the copy carries the same Topic, which
+    a push service that still holds the first uses to replace it), and at most one per push
+    sender thread."""
+    push_service = PushService()
+    try:
+        user = Ntf(stack, role="viewer")
+        key = user("GET", "/v1/notifications/push/public-key").json()["public_key"]
+        hashes = []
+        for _ in range(2):
+            sub, client_hash = push_service.subscribe(key)
+            r = user("POST", "/v1/notifications/push/subscriptions", json_body=sub)
+            assert r.status_code == 201, r.text
+            hashes.append(client_hash)
+
+        def ask(i):
+            return request(stack, user.org_id, user.user_id, "team_update", channel="push",
+                           name=None, params={"title": f"#{i}", "body": "b"})
+
+        burst = 150
+        with ThreadPoolExecutor(8) as pool:
+            futures = [pool.submit(ask, i) for i in range(burst)]
+            deadline = time.time() + 60
+            while len(push_service.messages(hashes[0])) < burst // 5:
+                assert time.time() < deadline, "the burst does not go out"
+                time.sleep(0.02)
+            os.kill(stack.pid("notification"), signal.SIGKILL)
+            ids = [f.result() for f in futures]
+        assert len(set(ids)) == burst
+        stack.stack_cmd("restart-service", "notification")
+
+        got = user.wait_deliveries(user.user_id, burst, timeout=180)
+        assert sorted(d["request_id"] for d in got) == sorted(ids)
+        assert {d["status"] for d in got} == {"delivered"}, \
+            collections.Counter((d["status"], d["last_error"]) for d in got)
+        delivery_ids = {d["id"] for d in got}
+        copies = set()
+        for client_hash in hashes:
+            held = collections.Counter(m["id"] for m in push_service.messages(client_hash))
+            assert set(held) == delivery_ids, "every browser holds every message"
+            copies |= {d for d, n in held.items() if n > 1}
+        in_doubt = {d for d in copies
+                    if any(a["outcome"] == "in_doubt" for a in user.delivery(d)["attempts"])}
+        assert copies == in_doubt, f"sent twice without being in doubt: {copies - in_doubt}"
+        senders = int(stack.service_env("notification").get("NOTIFY_PUSH_SENDERS", "2"))
+        assert len(copies) <= senders, f"more resends than sends in flight: {copies}"
+        print(f"push burst {burst}: {len(copies)} in-doubt resend(s)")
+    finally:
+        push_service.stop()

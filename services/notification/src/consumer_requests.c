@@ -62,23 +62,45 @@ static int render_request(tc_dbconn_t *tx, const notify_request_t *req, const ch
     return rc;
 }
 
-static char *sealed_message(notification_app_t *app, const notify_request_t *req,
-                            const notify_rendered_t *m, int *rc)
+/* o (taken over) sealed for the org as a delivery's content; NULL with *rc on failure. */
+static char *sealed_content(notification_app_t *app, const char *org_id, cJSON *o, int *rc)
 {
-    cJSON *o = cJSON_CreateObject();
-    char *text = NULL, *sealed = NULL;
-    if (o && cJSON_AddStringToObject(o, "to", req->email) &&
-        tc_json_add_str(o, "name", req->name) &&
-        cJSON_AddStringToObject(o, "subject", m->subject) &&
-        cJSON_AddStringToObject(o, "text", m->text) && cJSON_AddStringToObject(o, "html", m->html))
-        text = cJSON_PrintUnformatted(o);
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL, *sealed = NULL;
     cJSON_Delete(o);
-    *rc = text ? tc_keyring_seal(app->keys, req->org_id, "delivery.message", text, &sealed)
-               : TC_ENOMEM;
+    *rc = text ? tc_keyring_seal(app->keys, org_id, "delivery.message", text, &sealed) : TC_ENOMEM;
     if (text)
         memset(text, 0, strlen(text));
     free(text);
     return sealed;
+}
+
+/* An email: the address, name, subject and both bodies. */
+static char *sealed_message(notification_app_t *app, const notify_request_t *req,
+                            const notify_rendered_t *m, int *rc)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddStringToObject(o, "to", req->email) ||
+        !tc_json_add_str(o, "name", req->name) ||
+        !cJSON_AddStringToObject(o, "subject", m->subject) ||
+        !cJSON_AddStringToObject(o, "text", m->text) ||
+        !cJSON_AddStringToObject(o, "html", m->html)) {
+        cJSON_Delete(o);
+        o = NULL;
+    }
+    return sealed_content(app, req->org_id, o, rc);
+}
+
+/* What a push message shows: {"title","body"} (the subject and the text body). */
+static char *sealed_push(notification_app_t *app, const notify_request_t *req,
+                         const notify_rendered_t *m, int *rc)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddStringToObject(o, "title", m->subject) ||
+        !cJSON_AddStringToObject(o, "body", m->text)) {
+        cJSON_Delete(o);
+        o = NULL;
+    }
+    return sealed_content(app, req->org_id, o, rc);
 }
 
 /* When the recipient's quiet hours hold the message back: the UTC instant they end, else 0.
@@ -137,6 +159,9 @@ static int on_requested(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx
     } else if (strcmp(req.channel, "email") == 0 && !req.email) {
         d.status = "failed"; /* named by id only, and user-events never told us the address */
         d.last_error = "no_address";
+    } else if (strcmp(req.channel, "push") == 0 && !app->vapid) {
+        d.status = "failed"; /* this deployment has no VAPID key */
+        d.last_error = "push_not_configured";
     } else {
         rc = render_request(tx, &req, rcpt.locale, &rend);
         if (rc != TC_OK)
@@ -146,8 +171,10 @@ static int on_requested(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx
             d.last_error = rend.fail;
         } else {
             d.locale = rend.locale;
-            if (strcmp(req.channel, "email") == 0) {
-                sealed = sealed_message(app, &req, &rend.msg, &rc);
+            bool email = strcmp(req.channel, "email") == 0;
+            if (email || strcmp(req.channel, "push") == 0) { /* the senders' (sender.c) */
+                sealed = email ? sealed_message(app, &req, &rend.msg, &rc)
+                               : sealed_push(app, &req, &rend.msg, &rc);
                 if (rc != TC_OK)
                     goto cleanup;
                 d.status = "pending";

@@ -2,10 +2,36 @@
 #include "stream_feed.h"
 #include "stream_hub.h"
 #include "smtp.h"
+#include "tc/tc_codec.h"
 #include "tc/tc_core.h"
+#include "tc/tc_egress.h"
+#include "tc/tc_log.h"
+#include "webpush_model.h"
 
 #include <openssl/crypto.h>
 #include <string.h>
+
+/* NOTIFY_VAPID_PRIVATE_KEY (the P-256 scalar, base64url, as `web-push generate-vapid-keys`
+ * prints it) and NOTIFY_VAPID_SUBJECT. Unset: no push senders, push requests fail. */
+static void push_config(notification_app_t *app, tc_config_t *cfg)
+{
+    const char *key = tc_config_secret(cfg, "NOTIFY_VAPID_PRIVATE_KEY", "");
+    app->vapid_subject = tc_config_str(cfg, "NOTIFY_VAPID_SUBJECT", "mailto:ops@techcorp.com");
+    app->push_ttl_s = (int)tc_config_int(cfg, "NOTIFY_PUSH_TTL_SECONDS", 86400, 0, 2419200);
+    app->push_timeout_ms = (int)tc_config_int(cfg, "NOTIFY_PUSH_TIMEOUT_MS", 10000, 100, 120000);
+    app->push_allow_private = tc_config_bool(cfg, "NOTIFY_PUSH_ALLOW_PRIVATE", false);
+    app->npush = (int)tc_config_int(cfg, "NOTIFY_PUSH_SENDERS", 2, 1, NOTIFY_MAX_SENDERS);
+    if (strncmp(app->vapid_subject, "mailto:", 7) != 0 &&
+        strncmp(app->vapid_subject, "https://", 8) != 0)
+        tc_config_fail(cfg, "NOTIFY_VAPID_SUBJECT", "must be a mailto: or https: URL (RFC 8292)");
+    if (!*key)
+        return;
+    if (tc_b64url_decode(key, strlen(key), app->vapid_d, sizeof app->vapid_d) !=
+        (ssize_t)sizeof app->vapid_d)
+        tc_config_fail(cfg, "NOTIFY_VAPID_PRIVATE_KEY", "must be 32 bytes in base64url");
+    else
+        app->vapid_set = true;
+}
 
 void notification_app_config(notification_app_t *app, tc_config_t *cfg)
 {
@@ -40,6 +66,7 @@ void notification_app_config(notification_app_t *app, tc_config_t *cfg)
     app->stream_catch_up = (int)tc_config_int(cfg, "NOTIFY_STREAM_CATCH_UP_MAX", 200, 1, 10000);
     app->stream_backlog =
         tc_config_int(cfg, "NOTIFY_STREAM_BACKLOG_BYTES", 1048576, 4096, 64 * 1048576);
+    push_config(app, cfg);
     if (app->lease_ms <= app->smtp.connect_timeout_ms + app->smtp.timeout_ms)
         tc_config_fail(cfg, "NOTIFY_SEND_LEASE_MS",
                        "must exceed SMTP_CONNECT_TIMEOUT_MS + SMTP_TIMEOUT_MS");
@@ -54,12 +81,35 @@ int notification_app_init(notification_app_t *app, tc_service_t *svc)
     if (!app->keys)
         return TC_ENOMEM;
     for (int i = 0; i < app->nsenders; i++) {
-        app->senders[i].app = app;
-        app->senders[i].smtp = smtp_client_new(&app->smtp);
-        if (!app->senders[i].smtp)
+        sender_t *s = &app->senders[i];
+        *s = (sender_t){.app = app, .channel = "email", .wake = &app->wake};
+        if (!(s->smtp = smtp_client_new(&app->smtp)))
             return TC_ENOMEM;
     }
-    return tc_wake_init(&app->wake, app->nsenders);
+    int rc = tc_wake_init(&app->wake, app->nsenders);
+    if (rc == TC_OK)
+        rc = tc_wake_init(&app->push_wake, app->npush);
+    if (rc != TC_OK || !app->vapid_set)
+        return rc;
+    rc = webpush_key_from_private(app->vapid_d, &app->vapid);
+    OPENSSL_cleanse(app->vapid_d, sizeof app->vapid_d);
+    if (rc != TC_OK) {
+        tc_log_kv(TC_LOG_ERROR, "NOTIFY_VAPID_PRIVATE_KEY is not a P-256 private key", NULL);
+        return rc;
+    }
+    /* push endpoints are addresses customers' browsers chose: tc_egress's SSRF rules */
+    tc_egress_opts_t eo = {.allow_private = app->push_allow_private,
+                           .connect_timeout_ms = 3000,
+                           .max_response_bytes = 16384,
+                           .truncate_response = true,
+                           .user_agent = "techcorp-notification"};
+    for (int i = 0; i < app->npush; i++) {
+        sender_t *s = &app->push_senders[i];
+        *s = (sender_t){.app = app, .channel = "push", .wake = &app->push_wake};
+        if (!(s->egress = tc_egress_session_new(&eo)))
+            return TC_ENOMEM;
+    }
+    return TC_OK;
 }
 
 void notification_app_free(notification_app_t *app)
@@ -69,7 +119,11 @@ void notification_app_free(notification_app_t *app)
     stream_hub_free(app->hub);
     for (int i = 0; i < app->nsenders; i++)
         smtp_client_free(app->senders[i].smtp);
+    for (int i = 0; i < app->npush; i++)
+        tc_egress_session_free(app->push_senders[i].egress);
+    webpush_key_free(app->vapid);
     tc_keyring_free(app->keys);
     tc_wake_destroy(&app->wake);
+    tc_wake_destroy(&app->push_wake);
     OPENSSL_cleanse(app, sizeof *app);
 }

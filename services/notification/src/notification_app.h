@@ -5,15 +5,19 @@
 #ifndef NOTIFICATION_APP_H
 #define NOTIFICATION_APP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "tc/tc_crypto.h"
 #include "tc/tc_keyring.h"
 #include "tc/tc_service.h"
+#include "tc/tc_wake.h"
 
 typedef struct smtp_client smtp_client_t;
 typedef struct stream_hub stream_hub_t;
 typedef struct stream_feed stream_feed_t;
+typedef struct tc_egress_session tc_egress_session_t;
+typedef struct webpush_key webpush_key_t;
 
 #define NOTIFY_MAX_SENDERS 16
 
@@ -27,10 +31,14 @@ typedef struct {
 
 typedef struct notification_app notification_app_t;
 
-/* One sender job: its thread claims and sends with its own SMTP connection. */
+/* One sender job: its thread claims its channel's deliveries and sends them with its own
+ * connections (sender.c). */
 typedef struct {
     notification_app_t *app;
-    smtp_client_t *smtp;
+    const char *channel;         /* "email" or "push" */
+    tc_wake_t *wake;             /* its pool's (each channel polls on its own) */
+    smtp_client_t *smtp;         /* email: one SMTP connection */
+    tc_egress_session_t *egress; /* push: connections kept to the push services */
 } sender_t;
 
 struct notification_app {
@@ -50,6 +58,18 @@ struct notification_app {
     int send_interval_ms;
     tc_wake_t wake; /* idle senders: one of them looks every send_interval_ms (tc_wake_idle) */
     int send_batch;
+    /* Web Push (send_push.c): vapid is NULL when NOTIFY_VAPID_PRIVATE_KEY is unset, and then
+     * push requests fail as push_not_configured */
+    uint8_t vapid_d[32];
+    bool vapid_set;
+    webpush_key_t *vapid;
+    const char *vapid_subject; /* NOTIFY_VAPID_SUBJECT: the operator's mailto: or https: */
+    int push_ttl_s;            /* NOTIFY_PUSH_TTL_SECONDS: how long a push service keeps one */
+    int push_timeout_ms;       /* NOTIFY_PUSH_TIMEOUT_MS: one call to a push service */
+    bool push_allow_private;   /* NOTIFY_PUSH_ALLOW_PRIVATE: http and private addresses */
+    sender_t push_senders[NOTIFY_MAX_SENDERS];
+    int npush; /* NOTIFY_PUSH_SENDERS */
+    tc_wake_t push_wake;
     /* the live inbox over WebSockets (stream_hub.h, stream_feed.h) */
     stream_hub_t *hub;
     stream_feed_t *feed;

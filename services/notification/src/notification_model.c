@@ -33,7 +33,8 @@ bool notify_kind_critical(const char *kind)
 
 bool notify_channel_supported(const char *channel)
 {
-    return channel && (strcmp(channel, "email") == 0 || strcmp(channel, "in_app") == 0);
+    return channel && (strcmp(channel, "email") == 0 || strcmp(channel, "in_app") == 0 ||
+                       strcmp(channel, "push") == 0);
 }
 
 static bool id_like(const char *s, const char *prefix)

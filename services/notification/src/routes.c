@@ -30,6 +30,14 @@ int notification_routes(notification_app_t *app)
         {"GET", "/v1/notifications/preferences", h_prefs_get, app, TC_USER, viewer, none, NTF_R},
         {"PUT", "/v1/notifications/preferences", h_prefs_put, app, TC_USER_JSON, viewer, small,
          NTF_W},
+        /* the caller's browsers (Web Push) */
+        {"GET", "/v1/notifications/push/public-key", h_push_key, app, TC_USER, viewer, none, NTF_R},
+        {"GET", "/v1/notifications/push/subscriptions", h_push_subs_list, app, TC_USER, viewer,
+         none, NTF_R},
+        {"POST", "/v1/notifications/push/subscriptions", h_push_subs_put, app, TC_USER_JSON, viewer,
+         small, NTF_W},
+        {"DELETE", "/v1/notifications/push/subscriptions/{id}", h_push_subs_delete, app, TC_USER,
+         viewer, none, NTF_W},
         /* the org's defaults, where a member made no choice */
         {"GET", "/v1/notifications/org-preferences", h_org_prefs_get, app, TC_USER, viewer, none,
          NTF_R},

@@ -1,22 +1,21 @@
 /*
- * The email sender job: claims due email deliveries (record-then-send: the attempt is
- * committed as in progress before the relay sees anything), builds each message with a
- * Message-ID derived from the delivery id, sends it over SMTP and records the outcome:
- * delivered, retrying with exponential backoff and jitter (SMTP 4xx, connection failures,
- * timeouts), or failed (SMTP 5xx, attempts exhausted, content that cannot be sent), emitting
- * com.techcorp.notification.{delivered,failed} in the same transaction.
+ * The sender jobs, one pool per channel (email, push): each claims due deliveries of its
+ * channel (record-then-send: the attempt is committed as in progress before anything leaves),
+ * makes one attempt (send_email.c, send_push.c) and records the outcome: delivered, retrying
+ * with exponential backoff and jitter (or later, when the other side said when), or failed,
+ * emitting com.techcorp.notification.{delivered,failed} in the same transaction.
  *
  * A sender that dies mid-send leaves its attempt "in progress" and the delivery "sending";
- * when the lease runs out the next claim records that attempt as in doubt and sends again
- * with the same Message-ID, so the relay or the mailbox can recognise the second copy.
+ * when the lease runs out the next claim records that attempt as in doubt and sends again:
+ * an email with the same Message-ID, a push message with the same Topic and only to the
+ * browsers whose push service had not yet taken it.
  */
-#include "email_model.h"
+#include "sender.h"
 #include "events_out.h"
-#include "notification_app.h"
 #include "smtp.h"
-#include "store.h"
 #include "tc/tc_core.h"
 #include "tc/tc_crypto.h"
+#include "tc/tc_egress.h"
 #include "tc/tc_log.h"
 #include "tc/tc_time.h"
 
@@ -24,108 +23,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    notify_outcome_t outcome;
-    long code;
-    char detail[200];
-    char message_id[160];
-} send_result_t;
-
-static void set_detail(send_result_t *r, notify_outcome_t o, const char *detail)
+void send_result_set(send_result_t *r, notify_outcome_t o, const char *detail)
 {
     r->outcome = o;
     snprintf(r->detail, sizeof r->detail, "%s", detail);
 }
 
-/* The org's sender (NULL: the platform's), looked up once per org and batch. */
-typedef struct {
-    char org_id[TC_ID_MAX];
-    char *email, *name;
-} org_sender_t;
+cJSON *send_message_open(notification_app_t *app, const claimed_t *d, send_result_t *res)
+{
+    char *plain = NULL;
+    memset(res, 0, sizeof *res);
+    if (!d->message_enc) {
+        send_result_set(res, NOTIFY_PERMANENT, "message content is gone (recipient purged)");
+        return NULL;
+    }
+    int rc = tc_keyring_open(app->keys, d->org_id, "delivery.message", d->message_enc, &plain);
+    if (rc != TC_OK) {
+        send_result_set(res, rc == TC_EINVAL ? NOTIFY_PERMANENT : NOTIFY_TRANSIENT,
+                        "message content cannot be opened");
+        return NULL;
+    }
+    cJSON *m = cJSON_Parse(plain);
+    memset(plain, 0, strlen(plain));
+    free(plain);
+    if (!m)
+        send_result_set(res, NOTIFY_TRANSIENT, "out of memory");
+    return m;
+}
 
-static void org_sender_clear(org_sender_t *s)
+void org_sender_clear(org_sender_t *s)
 {
     free(s->email);
     free(s->name);
     memset(s, 0, sizeof *s);
-}
-
-static const org_sender_t *sender_of(notification_app_t *app, const char *org_id,
-                                     org_sender_t *cache)
-{
-    if (strcmp(cache->org_id, org_id) == 0)
-        return cache;
-    org_sender_clear(cache);
-    tc_dbconn_t *c = tc_db_acquire(app->db);
-    if (c) {
-        if (store_settings_get(c, org_id, &cache->email, &cache->name) == TC_OK)
-            snprintf(cache->org_id, sizeof cache->org_id, "%s", org_id);
-        tc_db_release(app->db, c);
-    }
-    return cache;
-}
-
-static void send_one(sender_t *s, const claimed_t *d, org_sender_t *cache, send_result_t *res)
-{
-    notification_app_t *app = s->app;
-    char *plain = NULL, *msg = NULL;
-    cJSON *m = NULL;
-    size_t len = 0;
-    const char *why = NULL;
-    memset(res, 0, sizeof *res);
-    if (!d->message_enc) {
-        set_detail(res, NOTIFY_PERMANENT, "message content is gone (recipient purged)");
-        return;
-    }
-    int rc = tc_keyring_open(app->keys, d->org_id, "delivery.message", d->message_enc, &plain);
-    if (rc != TC_OK) {
-        set_detail(res, rc == TC_EINVAL ? NOTIFY_PERMANENT : NOTIFY_TRANSIENT,
-                   "message content cannot be opened");
-        return;
-    }
-    m = cJSON_Parse(plain);
-    if (!m) {
-        set_detail(res, NOTIFY_TRANSIENT, "out of memory");
-        goto cleanup;
-    }
-    if (notify_message_id(d->id, app->message_id_domain, res->message_id, sizeof res->message_id) !=
-        TC_OK) {
-        set_detail(res, NOTIFY_PERMANENT, "cannot build the Message-ID");
-        goto cleanup;
-    }
-    const org_sender_t *org = sender_of(app, d->org_id, cache);
-    char unsub[600] = "";
-    if (app->unsubscribe_url[0])
-        snprintf(unsub, sizeof unsub, "%s%scategory=%s", app->unsubscribe_url,
-                 strchr(app->unsubscribe_url, '?') ? "&" : "?", d->kind);
-    email_msg_t e = {
-        .from_email = org->email ? org->email : app->from_email,
-        .from_name = org->email ? org->name : app->from_name,
-        .to_email = tc_json_get_str(m, "to"),
-        .to_name = tc_json_get_str(m, "name"),
-        .subject = tc_json_get_str(m, "subject"),
-        .text = tc_json_get_str(m, "text"),
-        .html = tc_json_get_str(m, "html"),
-        .message_id = res->message_id,
-        .list_unsubscribe = unsub[0] ? unsub : NULL,
-        .date_ms = tc_now_ms(),
-    };
-    rc = email_build(&e, &msg, &len, &why);
-    if (rc != TC_OK) {
-        set_detail(res, rc == TC_EINVAL ? NOTIFY_PERMANENT : NOTIFY_TRANSIENT, why);
-        goto cleanup;
-    }
-    smtp_result_t sr;
-    smtp_send(s->smtp, e.from_email, e.to_email, msg, len, &sr);
-    res->code = sr.code;
-    res->outcome = notify_smtp_outcome(sr.transport_ok, sr.code);
-    snprintf(res->detail, sizeof res->detail, "%s", sr.detail);
-cleanup:
-    if (plain)
-        memset(plain, 0, strlen(plain));
-    free(plain);
-    free(msg);
-    cJSON_Delete(m);
 }
 
 static const char *outcome_name(notify_outcome_t o)
@@ -135,16 +65,19 @@ static const char *outcome_name(notify_outcome_t o)
 
 /* Records the attempt; TC_EUNAVAIL and friends leave the delivery claimed: its lease runs out
  * and it is sent again as in doubt. */
-static int record(notification_app_t *app, const claimed_t *d, const send_result_t *res)
+static int record(sender_t *s, const claimed_t *d, const send_result_t *res)
 {
+    notification_app_t *app = s->app;
     const char *status = notify_next_status(res->outcome, d->attempt, d->max_attempts);
     uint32_t rnd = 0;
     tc_random_id_bytes(&rnd, sizeof rnd);
     int64_t delay =
         notify_backoff_ms(d->attempt, app->backoff_initial_ms, app->backoff_max_ms, rnd);
+    if (res->retry_after_ms > delay)
+        delay = res->retry_after_ms;
     char reason[264], code[24] = "";
     if (res->code)
-        snprintf(code, sizeof code, "smtp %ld: ", res->code);
+        snprintf(code, sizeof code, "%s %ld: ", s->smtp ? "smtp" : "http", res->code);
     snprintf(reason, sizeof reason, "%s%s%s",
              res->outcome == NOTIFY_TRANSIENT && strcmp(status, "failed") == 0
                  ? "attempts exhausted: "
@@ -165,7 +98,7 @@ static int record(notification_app_t *app, const claimed_t *d, const send_result
     if (rc == TC_OK && strcmp(status, "retrying") != 0) {
         outcome_event_t e = {
             d->id,           d->request_id, d->org_id,
-            d->recipient_id, "email",       d->kind,
+            d->recipient_id, s->channel,    d->kind,
             d->attempt,      reason,        res->message_id[0] ? res->message_id : NULL};
         rc = events_outcome(tx, strcmp(status, "delivered") == 0, &e);
     }
@@ -189,7 +122,7 @@ static int send_due(sender_t *s, org_sender_t *cache)
     notification_app_t *app = s->app;
     claimed_t *rows = NULL;
     int n = 0;
-    if (store_claim_due(app->db, app->send_batch, app->lease_ms, &rows, &n) != TC_OK)
+    if (store_claim_due(app->db, s->channel, app->send_batch, app->lease_ms, &rows, &n) != TC_OK)
         return 0;
     for (int i = 0; i < n; i++) {
         if (tc_service_stopping(app->svc)) { /* not sent: back to the queue as it was */
@@ -197,8 +130,11 @@ static int send_due(sender_t *s, org_sender_t *cache)
             continue;
         }
         send_result_t res;
-        send_one(s, &rows[i], cache, &res);
-        record(app, &rows[i], &res);
+        if (s->smtp)
+            email_send_one(s, &rows[i], cache, &res);
+        else
+            push_send_one(s, &rows[i], &res);
+        record(s, &rows[i], &res);
     }
     store_claimed_free(rows, n);
     return n;
@@ -211,23 +147,32 @@ static void sender_run(void *ud)
     org_sender_t cache = {0};
     while (!tc_service_stopping(app->svc)) {
         if (send_due(s, &cache) > 0) {
-            tc_wake_signal(&app->wake); /* there may be more: one more sender looks */
+            tc_wake_signal(s->wake); /* there may be more: one more sender looks */
             continue;
         }
-        tc_wake_idle(&app->wake, app->send_interval_ms);
+        tc_wake_idle(s->wake, app->send_interval_ms);
     }
     org_sender_clear(&cache);
 }
 
 int notification_senders_start(notification_app_t *app)
 {
-    static const char *const names[NOTIFY_MAX_SENDERS] = {
+    static const char *const email[NOTIFY_MAX_SENDERS] = {
         "email-sender-1",  "email-sender-2",  "email-sender-3",  "email-sender-4",
         "email-sender-5",  "email-sender-6",  "email-sender-7",  "email-sender-8",
         "email-sender-9",  "email-sender-10", "email-sender-11", "email-sender-12",
         "email-sender-13", "email-sender-14", "email-sender-15", "email-sender-16"};
+    static const char *const push[NOTIFY_MAX_SENDERS] = {
+        "push-sender-1",  "push-sender-2",  "push-sender-3",  "push-sender-4",
+        "push-sender-5",  "push-sender-6",  "push-sender-7",  "push-sender-8",
+        "push-sender-9",  "push-sender-10", "push-sender-11", "push-sender-12",
+        "push-sender-13", "push-sender-14", "push-sender-15", "push-sender-16"};
     int rc = tc_service_close_on_stop(app->svc, &app->wake);
+    if (rc == TC_OK)
+        rc = tc_service_close_on_stop(app->svc, &app->push_wake);
     for (int i = 0; rc == TC_OK && i < app->nsenders; i++)
-        rc = tc_service_every(app->svc, names[i], 1, sender_run, &app->senders[i]);
+        rc = tc_service_every(app->svc, email[i], 1, sender_run, &app->senders[i]);
+    for (int i = 0; rc == TC_OK && app->vapid && i < app->npush; i++)
+        rc = tc_service_every(app->svc, push[i], 1, sender_run, &app->push_senders[i]);
     return rc;
 }

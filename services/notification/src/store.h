@@ -9,6 +9,7 @@
 
 #include "notification_app.h"
 #include "notification_model.h"
+#include "webpush_model.h"
 #include "tc/tc_page.h"
 
 /* ------------------------------------------------------------------ recipients (read model) */
@@ -72,7 +73,7 @@ typedef struct {
     const char *request_id, *org_id, *recipient_id, *channel, *kind, *locale;
     const char *status; /* pending, delivered, suppressed, failed */
     int max_attempts;
-    const char *message_enc; /* sealed email content; NULL for other channels */
+    const char *message_enc; /* sealed email or push content; NULL for in-app */
     const char *last_error;
     int64_t not_before_s; /* pending until this UTC instant (quiet hours); 0: due now */
 } delivery_new_t;
@@ -86,7 +87,7 @@ int store_delivery_list(tc_dbconn_t *c, const char *org_id, const char *recipien
                         const char *status, const tc_page_t *page, cJSON **data, char *next_key,
                         size_t keylen);
 
-/* A claimed email delivery, ready to send. */
+/* A claimed email or push delivery, ready to send. */
 typedef struct {
     char id[TC_ID_MAX];
     char org_id[TC_ID_MAX];
@@ -98,11 +99,12 @@ typedef struct {
     char *message_enc;
 } claimed_t;
 
-/* Claims up to `batch` due email deliveries (pending or retrying whose time has come, and
- * sending ones whose lease expired: their previous attempt is recorded as in doubt), marks
- * them sending with a lease and records the attempt as in progress — all committed before
+/* Claims up to `batch` due deliveries of the channel (email, push) (pending or retrying whose time
+ * has come, and sending ones whose lease expired: their previous attempt is recorded as in doubt),
+ * marks them sending with a lease and records the attempt as in progress — all committed before
  * anything is sent (record-then-send). */
-int store_claim_due(tc_db_t *db, int batch, int64_t lease_ms, claimed_t **rows, int *n);
+int store_claim_due(tc_db_t *db, const char *channel, int batch, int64_t lease_ms, claimed_t **rows,
+                    int *n);
 void store_claimed_free(claimed_t *rows, int n);
 /* Gives a claimed delivery back unsent (shutdown): its attempt is forgotten. */
 int store_delivery_release(tc_db_t *db, const claimed_t *d);
@@ -111,6 +113,40 @@ int store_delivery_release(tc_db_t *db, const claimed_t *d);
 int store_delivery_finish(tc_dbconn_t *tx, const claimed_t *d, const char *status,
                           const char *outcome, long code, const char *detail,
                           int64_t next_delay_ms);
+
+/* ------------------------------------------------------------------ push subscriptions */
+
+/* At most this many browsers per user: a new one pushes out the least recently registered. */
+#define PUSH_SUBS_PER_USER 20
+
+/* Registers a browser for the user (sealed under the org's key), or registers it again: the
+ * same endpoint keeps its id, takes the new keys and moves to this user if it was another's.
+ * *created tells which; *json is the representation (owned). */
+int store_push_sub_put(notification_app_t *app, tc_dbconn_t *tx, const char *org_id,
+                       const char *user_id, const webpush_sub_t *sub, const char *origin,
+                       bool *created, cJSON **json);
+/* The user's browsers, newest first ({id, origin, created_at, updated_at}; never the endpoint). */
+int store_push_sub_list(tc_dbconn_t *c, const char *org_id, const char *user_id, cJSON **data);
+/* TC_ENOTFOUND when it is not one of the user's. */
+int store_push_sub_delete(tc_dbconn_t *c, const char *org_id, const char *user_id, const char *id);
+
+/* A browser a delivery's message still has to reach, opened. */
+typedef struct {
+    char id[TC_ID_MAX];
+    char *endpoint;
+    uint8_t p256dh[WEBPUSH_PUB_LEN];
+    uint8_t auth[WEBPUSH_AUTH_LEN];
+} push_target_t;
+/* The user's browsers that have not yet taken delivery_id's message, and how many browsers
+ * the user has in all. */
+int store_push_targets(notification_app_t *app, tc_dbconn_t *c, const char *org_id,
+                       const char *user_id, const char *delivery_id, push_target_t **out, int *n,
+                       int *total);
+void push_targets_free(push_target_t *t, int n);
+/* The push service took the message for this browser. */
+int store_push_sent(tc_dbconn_t *c, const char *delivery_id, const char *subscription_id);
+/* The push service says the subscription ended (404/410). */
+int store_push_sub_gone(tc_dbconn_t *c, const char *subscription_id);
 
 /* ------------------------------------------------------------------ inbox */
 

@@ -143,7 +143,8 @@ void store_claimed_free(claimed_t *rows, int n)
     free(rows);
 }
 
-int store_claim_due(tc_db_t *db, int batch, int64_t lease_ms, claimed_t **rows, int *n)
+int store_claim_due(tc_db_t *db, const char *channel, int batch, int64_t lease_ms, claimed_t **rows,
+                    int *n)
 {
     *rows = NULL;
     *n = 0;
@@ -161,7 +162,7 @@ int store_claim_due(tc_db_t *db, int batch, int64_t lease_ms, claimed_t **rows, 
     if (rc == TC_OK)
         rc = tc_db_qp(
             tx, &r, "dlv_claim",
-            "WITH due AS (SELECT id FROM deliveries WHERE channel = 'email' AND"
+            "WITH due AS (SELECT id FROM deliveries WHERE channel = $3 AND"
             " ((status IN ('pending','retrying') AND next_attempt_at <= now()) OR"
             "  (status = 'sending' AND claimed_until < now()))"
             " ORDER BY next_attempt_at LIMIT $1::int FOR UPDATE SKIP LOCKED),"
@@ -178,7 +179,7 @@ int store_claim_due(tc_db_t *db, int batch, int64_t lease_ms, claimed_t **rows, 
             "  ON CONFLICT (delivery_id, n) DO NOTHING RETURNING 1)"
             " SELECT c.*, (SELECT count(*) FROM doubt), (SELECT count(*) FROM opened)"
             " FROM claimed c",
-            lim, lease);
+            lim, lease, channel);
     int count = rc == TC_OK ? PQntuples(r) : 0;
     claimed_t *out = count ? calloc((size_t)count, sizeof *out) : NULL;
     if (count && !out)

@@ -82,6 +82,9 @@ int store_recipient_forget(tc_dbconn_t *tx, const char *user_id)
         rc = tc_db_qp(tx, NULL, "inbox_seq_forget", "DELETE FROM inbox_seq WHERE user_id=$1",
                       user_id);
     if (rc == TC_OK)
+        rc = tc_db_qp(tx, NULL, "push_forget", "DELETE FROM push_subscriptions WHERE user_id=$1",
+                      user_id);
+    if (rc == TC_OK)
         rc = tc_db_qp(tx, NULL, "dlv_forget",
                       "UPDATE deliveries SET message_enc = NULL WHERE recipient_id=$1", user_id);
     return rc;

@@ -1,6 +1,7 @@
 """Helpers of the notification suites: asking for notifications the way producers do (a
 CloudEvent on notification-events, binary mode, through kcat), reading what reached an SMTP
-sink (a Maildir) with Python's email package, and waiting on deliveries through the API."""
+sink (a Maildir) with Python's email package, waiting on deliveries through the API, and a
+Web Push service (web-push-testing) for the push channel."""
 import email
 import email.policy
 import glob
@@ -8,8 +9,12 @@ import json
 import os
 import re
 import secrets
+import socket
+import subprocess
 import time
 
+import requests
+from npm_tools import npm_ci
 from platform_client import Api
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -166,3 +171,58 @@ def outcome_events(stack, schemas, delivery_id, want=1, timeout=30):
         schemas.validate(h["ce_type"], data)
         out.append((h["ce_type"], data))
     return out
+
+
+# ---------------------------------------------------------------------- Web Push
+
+# services/notification/tests/peers: web-push-testing, installed with npm ci
+PEERS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "peers")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PushService:
+    """web-push-testing on a loopback port (its endpoints name localhost)."""
+
+    def __init__(self):
+        modules = npm_ci(PEERS)
+        self.port = free_port()
+        self.base = f"http://localhost:{self.port}"
+        self.proc = subprocess.Popen(
+            ["node", os.path.join(modules, "web-push-testing", "src", "bin", "server.js"),
+             str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 20
+        while True:
+            try:
+                if requests.post(self.base + "/status", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            assert self.proc.poll() is None and time.time() < deadline, "web-push-testing"
+            time.sleep(0.1)
+
+    def subscribe(self, vapid_key):
+        """A browser's PushSubscription.toJSON() (and the clientHash to read its messages)."""
+        r = requests.post(self.base + "/subscribe", timeout=5,
+                          json={"userVisibleOnly": "true", "applicationServerKey": vapid_key})
+        assert r.status_code == 200, r.text
+        sub = r.json()["data"]
+        return {"endpoint": sub["endpoint"], "keys": sub["keys"]}, sub["clientHash"]
+
+    def messages(self, client_hash):
+        r = requests.post(self.base + "/get-notifications", timeout=5,
+                          json={"clientHash": client_hash})
+        assert r.status_code == 200, r.text
+        return [json.loads(m) for m in r.json()["data"]["messages"]]
+
+    def expire(self, client_hash):
+        r = requests.post(self.base + f"/expire-subscription/{client_hash}", timeout=5)
+        assert r.status_code == 200, r.text
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)

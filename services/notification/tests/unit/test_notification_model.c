@@ -231,6 +231,21 @@ Test(request, in_app_needs_no_email)
     cJSON_Delete(d);
 }
 
+Test(request, push_is_a_channel_and_sms_not_yet)
+{
+    cr_expect(notify_channel_supported("push"));
+    cr_expect(notify_channel_supported("email"));
+    cr_expect(notify_channel_supported("in_app"));
+    cr_expect_not(notify_channel_supported("sms"), "not delivered yet: refused, not dropped");
+    cr_expect_not(notify_channel_supported(NULL));
+    cJSON *d = cJSON_Parse("{\"template\":\"team_update\",\"channel\":\"push\",\"to\":{"
+                           "\"user_id\":\"" USR "\"},\"org_id\":\"" ORG "\"}");
+    notify_request_t r;
+    const char *why = NULL;
+    cr_expect_eq(notify_request_parse(d, &r, &why), TC_OK, "%s", why ? why : "");
+    cJSON_Delete(d);
+}
+
 Test(request, an_email_may_name_only_the_user)
 {
     /* the address is then the recipient's own from user-events (consumer_requests.c) */
@@ -446,6 +461,9 @@ Test(quiet, a_window_within_a_day_in_utc)
     int64_t until = 0;
     cr_assert(notify_quiet_defers(&q, NULL, "digest", "email", utc(12, 45), &until));
     cr_assert_eq(until, utc(13, 30));
+    cr_assert(notify_quiet_defers(&q, NULL, "digest", "push", utc(12, 45), &until),
+              "a push interrupts as an email does");
+    cr_assert_not(notify_quiet_defers(&q, NULL, "digest", "in_app", utc(12, 45), &until));
     cr_assert_not(notify_quiet_defers(&q, NULL, "digest", "email", utc(11, 59), &until));
     cr_assert_not(notify_quiet_defers(&q, NULL, "digest", "email", utc(13, 30), &until));
 }
