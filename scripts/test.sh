@@ -3,7 +3,8 @@
 #
 # Tiers, in the order they run (TC_SUITES picks any of them; default "unit component fleet fuzz"):
 #   unit       scripts/check-test-layout, then the Criterion binaries $TC_BUILD/tests/*/unit/
-#              (libcommon and every service). No servers: they run before any stack starts.
+#              (libcommon and every service), TC_JOBS binaries at once. No servers: they run
+#              before any stack starts.
 #   fuzz       every libFuzzer driver for TC_FUZZ_SECONDS (`make test` only). No stack either.
 #   component  the Criterion binaries $TC_BUILD/tests/*/component/ (libcommon's modules, any
 #              service's) and the pytest suites services/*/tests/component/, against the stack.
@@ -290,10 +291,10 @@ if selected unit; then
     else
         record unit layout FAILED "$(since "$t1")"
     fi
-    while read -r t; do
-        run_foreground "criterion|$t|$JOBS"
-    done < <(criterion_binaries unit)
-    rm -f "$RUN/running"
+    # TC_JOBS binaries at once, one worker each: most binaries hold a few short tests, so one
+    # binary at a time with TC_JOBS workers left a core idle for most of the tier
+    mapfile -t unit_specs < <(criterion_binaries unit | sed 's/^/criterion|/; s/$/|1/')
+    run_pool "${unit_specs[@]}"
     phase_done unit "$t0"
 fi
 
