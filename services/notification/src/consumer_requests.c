@@ -152,10 +152,23 @@ static int on_requested(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx
         .max_attempts = app->max_attempts,
     };
     bool inactive = strcmp(rcpt.status, "deleted") == 0 || strcmp(rcpt.status, "suspended") == 0;
+    bool throttled = false;
+    int limit = notify_throttle_limit(rcpt.org_throttle, req.channel);
+    if (limit > 0 && !notify_kind_critical(req.kind)) {
+        /* this transaction's own earlier rows count: a batch cannot slip past the limit */
+        int64_t recent = 0;
+        rc = store_recent_deliveries(tx, req.org_id, req.user_id, req.channel, &recent);
+        if (rc != TC_OK)
+            goto cleanup;
+        throttled = notify_throttled(req.kind, limit, recent);
+    }
     if (inactive || !notify_pref_allows(req.kind, req.channel, rcpt.channels, rcpt.categories,
                                         rcpt.org_categories)) {
         d.status = "suppressed";
         d.last_error = inactive ? "recipient_inactive" : "opted_out";
+    } else if (throttled) {
+        d.status = "suppressed";
+        d.last_error = "throttled";
     } else if (strcmp(req.channel, "email") == 0 && !req.email) {
         d.status = "failed"; /* named by id only, and user-events never told us the address */
         d.last_error = "no_address";

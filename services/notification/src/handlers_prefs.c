@@ -98,11 +98,11 @@ cleanup:
     free(quiet);
 }
 
-static cJSON *org_prefs_body(const char *categories, int64_t version)
+static cJSON *org_prefs_body(const char *categories, const char *throttle, int64_t version)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o || !tc_json_add_raw(o, "categories", categories) ||
-        !tc_json_add_int(o, "version", version)) {
+        !tc_json_add_raw(o, "throttle", throttle) || !tc_json_add_int(o, "version", version)) {
         cJSON_Delete(o);
         return NULL;
     }
@@ -116,15 +116,16 @@ void h_org_prefs_get(tc_req_t *req, tc_resp_t *resp, void *ud)
     tc_dbconn_t *c = tc_tx_conn(app->db, resp);
     if (!c)
         return;
-    char *json = NULL;
+    char *json = NULL, *throttle = NULL;
     int64_t version = 0;
-    int rc = store_org_prefs_get(c, p->org, &json, &version);
+    int rc = store_org_prefs_get(c, p->org, &json, &throttle, &version);
     tc_db_release(app->db, c);
     if (rc == TC_OK)
-        tc_resp_json(resp, 200, org_prefs_body(json, version));
+        tc_resp_json(resp, 200, org_prefs_body(json, throttle, version));
     else
         tc_resp_fail(resp, rc);
     free(json);
+    free(throttle);
 }
 
 void h_org_prefs_put(tc_req_t *req, tc_resp_t *resp, void *ud)
@@ -140,23 +141,26 @@ void h_org_prefs_put(tc_req_t *req, tc_resp_t *resp, void *ud)
         return;
     }
     tc_jv_free(&jv);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(body, "throttle");
     char *text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(body, "categories"));
+    char *throttle = t ? cJSON_PrintUnformatted(t) : strdup("{}"); /* absent: none */
     tc_dbconn_t *c = NULL;
     int64_t version = 0;
     int rc = TC_ENOMEM;
-    if (!text)
+    if (!text || !throttle)
         goto cleanup;
     rc = TC_EUNAVAIL;
     if (!(c = tc_db_acquire(app->db)))
         goto cleanup;
-    rc = store_org_prefs_put(c, p->org, text, &version);
+    rc = store_org_prefs_put(c, p->org, text, throttle, &version);
     tc_db_release(app->db, c);
 cleanup:
     if (rc == TC_OK)
-        tc_resp_json(resp, 200, org_prefs_body(text, version));
+        tc_resp_json(resp, 200, org_prefs_body(text, throttle, version));
     else
         tc_resp_fail(resp, rc);
     free(text);
+    free(throttle);
 }
 
 static cJSON *settings_body(notification_app_t *app, const char *email, const char *name)

@@ -396,9 +396,9 @@ bool notify_quiet_defers(const notify_quiet_t *q, const tc_tz_t *tz, const char 
     return true;
 }
 
-void notify_prefs_validate(tc_jv_t *jv, const cJSON *body)
+/* The preferences body with the top-level members `top` allows. */
+static void prefs_validate(tc_jv_t *jv, const cJSON *body, const char *const *top)
 {
-    static const char *const top[] = {"categories", "quiet_hours", NULL};
     static const char *const channels[] = {"email", "in_app", "sms", "push", NULL};
     if (!tc_jv_object(jv, body, "body"))
         return;
@@ -438,13 +438,58 @@ void notify_prefs_validate(tc_jv_t *jv, const cJSON *body)
     }
 }
 
+void notify_prefs_validate(tc_jv_t *jv, const cJSON *body)
+{
+    static const char *const top[] = {"categories", "quiet_hours", NULL};
+    prefs_validate(jv, body, top);
+}
+
+static bool throttled_channel(const char *channel)
+{
+    return strcmp(channel, "email") == 0 || strcmp(channel, "push") == 0 ||
+           strcmp(channel, "in_app") == 0;
+}
+
+static void throttle_validate(tc_jv_t *jv, const cJSON *body)
+{
+    const cJSON *t = tc_jv_obj(jv, body, "throttle", TC_JV_OPTIONAL);
+    const cJSON *ch;
+    cJSON_ArrayForEach(ch, t)
+    {
+        char field[NOTIFY_KIND_MAX + 16];
+        snprintf(field, sizeof field, "throttle.%s", ch->string);
+        if (!throttled_channel(ch->string))
+            tc_jv_error(jv, "throttle", "unknown channel (email, in_app, push)");
+        else if (!cJSON_IsNumber(ch) || ch->valuedouble != (double)(int64_t)ch->valuedouble ||
+                 ch->valuedouble < 1 || ch->valuedouble > NOTIFY_THROTTLE_MAX)
+            tc_jv_error(jv, field, "must be a whole number of messages an hour, 1 to %d",
+                        NOTIFY_THROTTLE_MAX);
+    }
+}
+
 void notify_org_prefs_validate(tc_jv_t *jv, const cJSON *body)
 {
+    static const char *const top[] = {"categories", "throttle", NULL};
     if (cJSON_IsObject(body) && cJSON_GetObjectItemCaseSensitive(body, "quiet_hours")) {
         tc_jv_error(jv, "quiet_hours", "quiet hours are a person's, not an org default");
         return;
     }
-    notify_prefs_validate(jv, body);
+    prefs_validate(jv, body, top);
+    if (cJSON_IsObject(body))
+        throttle_validate(jv, body);
+}
+
+int notify_throttle_limit(const cJSON *throttle, const char *channel)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(throttle, channel);
+    return cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble <= NOTIFY_THROTTLE_MAX
+               ? (int)v->valuedouble
+               : 0;
+}
+
+bool notify_throttled(const char *kind, int limit, int64_t last_hour)
+{
+    return limit > 0 && !notify_kind_critical(kind) && last_hour >= limit;
 }
 
 /* ------------------------------------------------------------------ delivery */

@@ -111,8 +111,17 @@ bool notify_pref_allows(const char *kind, const char *channel, const cJSON *user
  * turning a critical kind off is refused. Whether the zone exists is the caller's check. */
 void notify_prefs_validate(tc_jv_t *jv, const cJSON *body);
 /* Validates PUT /v1/notifications/org-preferences: {"categories": …} as above (no quiet hours:
- * those are a person's). */
+ * those are a person's), and "throttle": {"<channel>": messages an hour, 1…NOTIFY_THROTTLE_MAX}. */
 void notify_org_prefs_validate(tc_jv_t *jv, const cJSON *body);
+
+/* Throttling: at most `limit` messages of a channel reach one person in any hour, critical
+ * kinds aside; the rest are suppressed as "throttled" (a runaway producer's flood is dropped,
+ * not queued for later). */
+#define NOTIFY_THROTTLE_MAX 10000
+/* The org's limit for channel from its throttle object; 0 when it set none. */
+int notify_throttle_limit(const cJSON *throttle, const char *channel);
+/* Whether a message of kind is one too many after last_hour of the channel's messages. */
+bool notify_throttled(const char *kind, int limit, int64_t last_hour);
 
 /* A recipient's quiet hours: from start to end (minutes after local midnight; end before
  * start spans midnight) in their time zone. */

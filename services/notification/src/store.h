@@ -20,6 +20,7 @@ typedef struct {
     cJSON *channels;                /* user preferences.notifications; never NULL on TC_OK */
     cJSON *categories;              /* this service's per-category choices; never NULL */
     cJSON *org_categories;          /* the org's defaults per category; never NULL on TC_OK */
+    cJSON *org_throttle;            /* the org's limits per channel; never NULL on TC_OK */
     char *email, *name;             /* the address user-events gave (opened); NULL unknown */
     bool has_quiet;                 /* quiet hours set (preferences.quiet_hours) */
     notify_quiet_t quiet;
@@ -195,8 +196,15 @@ int store_prefs_get(tc_dbconn_t *c, const char *org_id, const char *user_id, cha
 /* Replaces both (quiet NULL: none). */
 int store_prefs_put(tc_dbconn_t *c, const char *org_id, const char *user_id, const char *json,
                     const char *quiet, int64_t *version);
-/* The org's default categories (text, malloc'd; "{}" when none) and version (0: none). */
-int store_org_prefs_get(tc_dbconn_t *c, const char *org_id, char **json, int64_t *version);
-int store_org_prefs_put(tc_dbconn_t *c, const char *org_id, const char *json, int64_t *version);
+/* The org's default categories and throttle (text, malloc'd; "{}" when none) and version
+ * (0: none). */
+int store_org_prefs_get(tc_dbconn_t *c, const char *org_id, char **json, char **throttle,
+                        int64_t *version);
+int store_org_prefs_put(tc_dbconn_t *c, const char *org_id, const char *json, const char *throttle,
+                        int64_t *version);
+/* How many of the person's messages of channel were let through in the last hour (every
+ * delivery but the suppressed ones). */
+int store_recent_deliveries(tc_dbconn_t *c, const char *org_id, const char *user_id,
+                            const char *channel, int64_t *n);
 
 #endif

@@ -11,6 +11,7 @@ void recipient_clear(recipient_t *r)
     cJSON_Delete(r->channels);
     cJSON_Delete(r->categories);
     cJSON_Delete(r->org_categories);
+    cJSON_Delete(r->org_throttle);
     free(r->email);
     free(r->name);
     memset(r, 0, sizeof *r);
@@ -98,7 +99,8 @@ int store_recipient_get(notification_app_t *app, tc_dbconn_t *c, const char *org
     int rc = tc_db_qp(c, &r, "rcpt_get",
                       "SELECT r.status, coalesce(r.locale, ''), r.channels::text,"
                       " coalesce(p.categories, '{}')::text, r.email_enc, r.name_enc,"
-                      " p.quiet_hours::text, coalesce(o.categories, '{}')::text"
+                      " p.quiet_hours::text, coalesce(o.categories, '{}')::text,"
+                      " coalesce(o.throttle, '{}')::text"
                       " FROM (SELECT $2::text AS user_id) k"
                       " LEFT JOIN recipients r ON r.user_id = k.user_id AND r.org_id = $1"
                       " LEFT JOIN preferences p ON p.user_id = k.user_id AND p.org_id = $1"
@@ -112,7 +114,8 @@ int store_recipient_get(notification_app_t *app, tc_dbconn_t *c, const char *org
         out->channels = cJSON_Parse(found ? tc_db_val(r, 0, 2) : "{}");
         out->categories = cJSON_Parse(PQntuples(r) == 1 ? tc_db_val(r, 0, 3) : "{}");
         out->org_categories = cJSON_Parse(PQntuples(r) == 1 ? tc_db_val(r, 0, 7) : "{}");
-        if (!out->channels || !out->categories || !out->org_categories)
+        out->org_throttle = cJSON_Parse(PQntuples(r) == 1 ? tc_db_val(r, 0, 8) : "{}");
+        if (!out->channels || !out->categories || !out->org_categories || !out->org_throttle)
             rc = TC_ENOMEM;
     }
     if (rc == TC_OK && PQntuples(r) == 1 && tc_db_val(r, 0, 6)) {
@@ -180,35 +183,62 @@ int store_prefs_put(tc_dbconn_t *c, const char *org_id, const char *user_id, con
     return rc;
 }
 
-int store_org_prefs_get(tc_dbconn_t *c, const char *org_id, char **json, int64_t *version)
+int store_org_prefs_get(tc_dbconn_t *c, const char *org_id, char **json, char **throttle,
+                        int64_t *version)
 {
     PGresult *r = NULL;
-    *json = NULL;
+    *json = *throttle = NULL;
     *version = 0;
-    int rc =
-        tc_db_qp(c, &r, "org_prefs_get",
-                 "SELECT categories::text, version FROM org_preferences WHERE org_id=$1", org_id);
+    int rc = tc_db_qp(c, &r, "org_prefs_get",
+                      "SELECT categories::text, throttle::text, version FROM org_preferences"
+                      " WHERE org_id=$1",
+                      org_id);
     if (rc == TC_OK) {
         bool found = PQntuples(r) == 1;
-        *version = found ? tc_db_int(r, 0, 1, 0) : 0;
-        if (!(*json = strdup(found ? tc_db_val(r, 0, 0) : "{}")))
+        *version = found ? tc_db_int(r, 0, 2, 0) : 0;
+        if (!(*json = strdup(found ? tc_db_val(r, 0, 0) : "{}")) ||
+            !(*throttle = strdup(found ? tc_db_val(r, 0, 1) : "{}")))
             rc = TC_ENOMEM;
     }
+    PQclear(r);
+    if (rc != TC_OK) {
+        free(*json);
+        free(*throttle);
+        *json = *throttle = NULL;
+    }
+    return rc;
+}
+
+int store_org_prefs_put(tc_dbconn_t *c, const char *org_id, const char *json, const char *throttle,
+                        int64_t *version)
+{
+    PGresult *r = NULL;
+    int rc = tc_db_qp(c, &r, "org_prefs_put",
+                      "INSERT INTO org_preferences (org_id, categories, throttle)"
+                      " VALUES ($1, $2::jsonb, $3::jsonb)"
+                      " ON CONFLICT (org_id) DO UPDATE SET categories = EXCLUDED.categories,"
+                      " throttle = EXCLUDED.throttle,"
+                      " version = org_preferences.version + 1, updated_at = now()"
+                      " RETURNING version",
+                      org_id, json, throttle);
+    if (rc == TC_OK)
+        *version = tc_db_int(r, 0, 0, 1);
     PQclear(r);
     return rc;
 }
 
-int store_org_prefs_put(tc_dbconn_t *c, const char *org_id, const char *json, int64_t *version)
+int store_recent_deliveries(tc_dbconn_t *c, const char *org_id, const char *user_id,
+                            const char *channel, int64_t *n)
 {
     PGresult *r = NULL;
-    int rc = tc_db_qp(c, &r, "org_prefs_put",
-                      "INSERT INTO org_preferences (org_id, categories) VALUES ($1, $2::jsonb)"
-                      " ON CONFLICT (org_id) DO UPDATE SET categories = EXCLUDED.categories,"
-                      " version = org_preferences.version + 1, updated_at = now()"
-                      " RETURNING version",
-                      org_id, json);
+    *n = 0;
+    int rc = tc_db_qp(c, &r, "dlv_recent",
+                      "SELECT count(*) FROM deliveries WHERE recipient_id = $2 AND channel = $3"
+                      " AND created_at > now() - interval '1 hour' AND org_id = $1"
+                      " AND status <> 'suppressed'",
+                      org_id, user_id, channel);
     if (rc == TC_OK)
-        *version = tc_db_int(r, 0, 0, 1);
+        *n = tc_db_int(r, 0, 0, 0);
     PQclear(r);
     return rc;
 }

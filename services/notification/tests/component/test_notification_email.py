@@ -269,11 +269,12 @@ def test_org_defaults_apply_where_a_member_made_no_choice(stack, schemas):
     admin = Ntf(stack, role="admin")
     viewer = Ntf(stack, admin.org_id, role="viewer")
     assert admin("GET", "/v1/notifications/org-preferences").json() == \
-        {"categories": {}, "version": 0}
+        {"categories": {}, "throttle": {}, "version": 0}
     body = {"categories": {"weekly_report": {"email": False}}}
     assert_error(viewer("PUT", "/v1/notifications/org-preferences", json_body=body), 403)
     r = admin("PUT", "/v1/notifications/org-preferences", json_body=body)
-    assert r.status_code == 200 and r.json() == {"categories": body["categories"], "version": 1}
+    assert r.status_code == 200 and \
+        r.json() == {"categories": body["categories"], "throttle": {}, "version": 1}
     assert viewer("GET", "/v1/notifications/org-preferences").json()["categories"] == \
         body["categories"]
     for bad, field in (({"categories": {"invitation": {"email": False}}}, "categories.invitation"),
@@ -297,3 +298,49 @@ def test_org_defaults_apply_where_a_member_made_no_choice(stack, schemas):
     assert got[(viewer.user_id, "mention")]["status"] == "delivered"  # no default for it
     assert admin.wait_deliveries(chooser.user_id, 1)[0]["status"] == "delivered"
     assert outsider.wait_deliveries(outsider.user_id, 1)[0]["status"] == "delivered"
+
+
+def test_an_orgs_throttle_holds_each_person_to_so_many_an_hour(stack):
+    """The org caps what one person gets per channel in any hour: past it, messages are
+    suppressed as throttled (a runaway producer's flood is dropped, not queued), critical
+    kinds still go, each person and each channel is counted on its own, and lifting the
+    throttle lets the next one through."""
+    admin = Ntf(stack, role="admin")
+    a, b = Ntf(stack, admin.org_id, role="viewer"), Ntf(stack, admin.org_id, role="viewer")
+    body = {"categories": {}, "throttle": {"in_app": 2, "email": 1}}
+    r = admin("PUT", "/v1/notifications/org-preferences", json_body=body)
+    assert r.status_code == 200 and r.json()["throttle"] == body["throttle"], r.text
+    for bad in ({"fax": 1}, {"email": 0}, {"email": 1.5}):
+        err = assert_error(admin("PUT", "/v1/notifications/org-preferences",
+                                 json_body={"categories": {}, "throttle": bad}), 422)
+        assert any(d["field"].startswith("throttle") for d in err["details"]), err
+
+    def in_app(u, i):
+        request(stack, u.org_id, u.user_id, "team_update", channel="in_app", name=None,
+                params={"title": f"#{i}", "body": "b"})
+
+    for i in range(4):
+        in_app(a, i)
+    to = address()
+    for i in range(2):
+        request(stack, a.org_id, a.user_id, "weekly_report", email_addr=to,
+                params={"title": f"week {i}", "body": "b"})
+    request(stack, a.org_id, a.user_id, "invitation", email_addr=to, params=invitation_params())
+    for i in range(2):
+        in_app(b, i)
+    got = admin.wait_deliveries(a.user_id, 7)
+    by = {}
+    for d in got:
+        by.setdefault((d["channel"], d["kind"]), []).append((d["status"], d["last_error"]))
+    assert sorted(by[("in_app", "team_update")]) == \
+        [("delivered", None)] * 2 + [("suppressed", "throttled")] * 2, by
+    assert sorted(by[("email", "weekly_report")]) == \
+        [("delivered", None), ("suppressed", "throttled")], by
+    assert by[("email", "invitation")] == [("delivered", None)], "critical: never throttled"
+    assert [d["status"] for d in admin.wait_deliveries(b.user_id, 2)] == ["delivered"] * 2
+
+    r = admin("PUT", "/v1/notifications/org-preferences", json_body={"categories": {}})
+    assert r.status_code == 200 and r.json()["throttle"] == {}, r.text
+    in_app(a, 9)
+    got = admin.wait_deliveries(a.user_id, 8)
+    assert sum(d["status"] == "delivered" and d["channel"] == "in_app" for d in got) == 3

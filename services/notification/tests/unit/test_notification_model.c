@@ -435,6 +435,46 @@ static int64_t utc(int hh, int mm)
     return 1796515200 + hh * 3600 + mm * 60;
 }
 
+static int org_prefs_errors(const char *json)
+{
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    cJSON *b = cJSON_Parse(json);
+    cr_assert_not_null(b, "%s", json);
+    notify_org_prefs_validate(&jv, b);
+    int n = jv.count;
+    tc_jv_free(&jv);
+    cJSON_Delete(b);
+    return n;
+}
+
+Test(throttle, org_limits_per_channel_are_validated)
+{
+    cr_expect_eq(org_prefs_errors("{\"categories\":{},\"throttle\":{\"email\":20,\"push\":1}}"), 0);
+    cr_expect_eq(org_prefs_errors("{\"categories\":{}}"), 0, "no throttle: none");
+    cr_expect_eq(org_prefs_errors("{\"categories\":{},\"throttle\":{\"fax\":2}}"), 1);
+    cr_expect_eq(org_prefs_errors("{\"categories\":{},\"throttle\":{\"email\":0}}"), 1);
+    cr_expect_eq(org_prefs_errors("{\"categories\":{},\"throttle\":{\"email\":2.5}}"), 1);
+    cr_expect_eq(org_prefs_errors("{\"categories\":{},\"throttle\":{\"email\":10001}}"), 1);
+    cr_expect_eq(org_prefs_errors("{\"categories\":{},\"throttle\":{\"email\":\"5\"}}"), 1);
+    cr_expect_eq(org_prefs_errors("{\"categories\":{},\"throttle\":[]}"), 1);
+    cr_expect_eq(org_prefs_errors("{\"categories\":{},\"quiet_hours\":null}"), 1,
+                 "quiet hours are a person's");
+}
+
+Test(throttle, the_limit_counts_every_kind_but_critical_ones)
+{
+    cJSON *t = cJSON_Parse("{\"email\":3,\"push\":10}");
+    cr_expect_eq(notify_throttle_limit(t, "email"), 3);
+    cr_expect_eq(notify_throttle_limit(t, "in_app"), 0, "not limited");
+    cr_expect_eq(notify_throttle_limit(NULL, "email"), 0);
+    cr_expect_not(notify_throttled("weekly_report", 3, 2));
+    cr_expect(notify_throttled("weekly_report", 3, 3), "the fourth in an hour");
+    cr_expect_not(notify_throttled("password_reset", 3, 50), "critical kinds are never held back");
+    cr_expect_not(notify_throttled("weekly_report", 0, 1000), "no limit");
+    cJSON_Delete(t);
+}
+
 Test(quiet, a_window_across_midnight_defers_until_its_end)
 {
     notify_quiet_t q = quiet("22:00", "07:00", "Europe/Paris"); /* UTC+1 in December */
