@@ -180,7 +180,7 @@ void push_send_one(sender_t *s, const claimed_t *d, send_result_t *res)
     notification_app_t *app = s->app;
     char *payload = NULL;
     push_target_t *targets = NULL;
-    int n = 0, total = 0;
+    int n = 0, done = 0;
     tally_t tally = {0};
     cJSON *m = send_message_open(app, d, res);
     if (!m)
@@ -190,7 +190,7 @@ void push_send_one(sender_t *s, const claimed_t *d, send_result_t *res)
         goto cleanup;
     }
     tc_dbconn_t *c = tc_db_acquire(app->db);
-    int rc = c ? store_push_targets(app, c, d->org_id, d->recipient_id, d->id, &targets, &n, &total)
+    int rc = c ? store_push_targets(app, c, d->org_id, d->recipient_id, d->id, &targets, &n, &done)
                : TC_EUNAVAIL;
     if (c)
         tc_db_release(app->db, c); /* not held while push services answer */
@@ -198,16 +198,16 @@ void push_send_one(sender_t *s, const claimed_t *d, send_result_t *res)
         send_result_set(res, NOTIFY_TRANSIENT, "subscriptions cannot be read");
         goto cleanup;
     }
-    if (total == 0) {
+    if (n + done == 0) { /* no browser, or none that can still be sent to */
         send_result_set(res, NOTIFY_PERMANENT, "no_subscription");
         goto cleanup;
     }
-    tally.taken = total - n; /* browsers that took it on an earlier attempt */
-    for (int i = 0; i < n && !tc_service_stopping(app->svc); i++)
+    tally.taken = done;
+    int i = 0;
+    for (; i < n && !tc_service_stopping(app->svc); i++)
         send_to(s, d, &targets[i], payload, &tally);
-    if (tc_service_stopping(app->svc) &&
-        tally.taken + tally.gone + tally.refused + tally.later < total)
-        tally.later++; /* the rest go on the next attempt */
+    if (i < n) /* shutting down: the rest go on the next attempt */
+        tally.later++;
     res->code = tally.code;
     if (tally.later) {
         res->retry_after_ms = tally.retry_after_ms;

@@ -138,11 +138,12 @@ typedef struct {
     uint8_t p256dh[WEBPUSH_PUB_LEN];
     uint8_t auth[WEBPUSH_AUTH_LEN];
 } push_target_t;
-/* The user's browsers that have not yet taken delivery_id's message, and how many browsers
- * the user has in all. */
+/* The user's browsers that have not yet taken delivery_id's message (*n of them), and how
+ * many took it on an earlier attempt (*done). A browser whose sealed row no longer opens (its
+ * org's data key gone) is neither: nothing can be sent to it. */
 int store_push_targets(notification_app_t *app, tc_dbconn_t *c, const char *org_id,
                        const char *user_id, const char *delivery_id, push_target_t **out, int *n,
-                       int *total);
+                       int *done);
 void push_targets_free(push_target_t *t, int n);
 /* The push service took the message for this browser. */
 int store_push_sent(tc_dbconn_t *c, const char *delivery_id, const char *subscription_id);

@@ -165,11 +165,11 @@ static int open_target(notification_app_t *app, const char *org_id, const char *
 
 int store_push_targets(notification_app_t *app, tc_dbconn_t *c, const char *org_id,
                        const char *user_id, const char *delivery_id, push_target_t **out, int *n,
-                       int *total)
+                       int *done)
 {
     PGresult *r = NULL;
     *out = NULL;
-    *n = *total = 0;
+    *n = *done = 0;
     int rc = tc_db_qp(c, &r, "psub_targets",
                       "SELECT s.id, s.sub_enc, ps.subscription_id IS NOT NULL"
                       " FROM push_subscriptions s LEFT JOIN push_sends ps"
@@ -180,10 +180,12 @@ int store_push_targets(notification_app_t *app, tc_dbconn_t *c, const char *org_
     push_target_t *t = rows ? calloc((size_t)rows, sizeof *t) : NULL;
     if (rows && !t)
         rc = TC_ENOMEM;
-    int k = 0;
+    int k = 0, before = 0;
     for (int i = 0; rc == TC_OK && i < rows; i++) {
-        if (strcmp(tc_db_val(r, i, 2), "t") == 0)
-            continue; /* took this message before */
+        if (strcmp(tc_db_val(r, i, 2), "t") == 0) {
+            before++; /* took this message on an earlier attempt */
+            continue;
+        }
         snprintf(t[k].id, sizeof t[k].id, "%s", tc_db_val(r, i, 0));
         int orc = open_target(app, org_id, tc_db_val(r, i, 1), &t[k]);
         if (orc == TC_OK)
@@ -199,7 +201,7 @@ int store_push_targets(notification_app_t *app, tc_dbconn_t *c, const char *org_
     }
     *out = t;
     *n = k;
-    *total = rows;
+    *done = before;
     return TC_OK;
 }
 

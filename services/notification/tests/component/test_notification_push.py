@@ -189,3 +189,17 @@ def test_subscriptions_are_each_users_own_and_checked(stack, push_service):
     r = other("DELETE", f"/v1/notifications/push/subscriptions/{mine['id']}")
     assert r.status_code == 204, r.text
     assert browsers(other) == []
+
+
+def test_a_browser_that_cannot_be_sent_to_does_not_count_as_served(stack, push_service):
+    """A subscription whose sealed row no longer opens (its org's data key gone, or the row
+    damaged) reaches nobody: the delivery fails as no_subscription, not delivered."""
+    user = Ntf(stack, role="viewer")
+    sub, client_hash = push_service.subscribe(vapid_key(user))
+    s = register(user, sub)
+    stack.sql("notification",
+              f"UPDATE push_subscriptions SET sub_enc = 'x' || sub_enc WHERE id = '{s['id']}'")
+    ask(stack, user, "nobody gets this")
+    d = user.wait_deliveries(user.user_id, 1)[0]
+    assert (d["status"], d["last_error"]) == ("failed", "no_subscription"), d
+    assert push_service.messages(client_hash) == []
