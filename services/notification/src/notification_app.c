@@ -67,6 +67,9 @@ void notification_app_config(notification_app_t *app, tc_config_t *cfg)
     app->stream_backlog =
         tc_config_int(cfg, "NOTIFY_STREAM_BACKLOG_BYTES", 1048576, 4096, 64 * 1048576);
     push_config(app, cfg);
+    if (app->lease_ms <= NOTIFY_PUSH_CONNECT_TIMEOUT_MS + app->push_timeout_ms)
+        tc_config_fail(cfg, "NOTIFY_SEND_LEASE_MS",
+                       "must exceed NOTIFY_PUSH_TIMEOUT_MS + 3000 ms (a push service's connect)");
     if (app->lease_ms <= app->smtp.connect_timeout_ms + app->smtp.timeout_ms)
         tc_config_fail(cfg, "NOTIFY_SEND_LEASE_MS",
                        "must exceed SMTP_CONNECT_TIMEOUT_MS + SMTP_TIMEOUT_MS");
@@ -99,7 +102,7 @@ int notification_app_init(notification_app_t *app, tc_service_t *svc)
     }
     /* push endpoints are addresses customers' browsers chose: tc_egress's SSRF rules */
     tc_egress_opts_t eo = {.allow_private = app->push_allow_private,
-                           .connect_timeout_ms = 3000,
+                           .connect_timeout_ms = NOTIFY_PUSH_CONNECT_TIMEOUT_MS,
                            .max_response_bytes = 16384,
                            .truncate_response = true,
                            .user_agent = "techcorp-notification"};

@@ -20,6 +20,8 @@ typedef struct tc_egress_session tc_egress_session_t;
 typedef struct webpush_key webpush_key_t;
 
 #define NOTIFY_MAX_SENDERS 16
+/* a push service's connect timeout (tc_egress) */
+#define NOTIFY_PUSH_CONNECT_TIMEOUT_MS 3000
 
 typedef struct {
     const char *host;

@@ -203,10 +203,14 @@ void push_send_one(sender_t *s, const claimed_t *d, send_result_t *res)
         goto cleanup;
     }
     tally.taken = done;
+    /* a browser is started only if its call ends within the claim's lease, else another
+     * sender could claim the delivery while this one still sends (a copy to each browser) */
+    int64_t deadline =
+        tc_now_ms() + app->lease_ms - NOTIFY_PUSH_CONNECT_TIMEOUT_MS - app->push_timeout_ms;
     int i = 0;
-    for (; i < n && !tc_service_stopping(app->svc); i++)
+    for (; i < n && !tc_service_stopping(app->svc) && tc_now_ms() < deadline; i++)
         send_to(s, d, &targets[i], payload, &tally);
-    if (i < n) /* shutting down: the rest go on the next attempt */
+    if (i < n) /* shutting down, or out of lease: the rest go on the next attempt */
         tally.later++;
     res->code = tally.code;
     if (tally.later) {

@@ -12,10 +12,8 @@
  */
 #include "sender.h"
 #include "events_out.h"
-#include "smtp.h"
 #include "tc/tc_core.h"
 #include "tc/tc_crypto.h"
-#include "tc/tc_egress.h"
 #include "tc/tc_log.h"
 #include "tc/tc_time.h"
 
