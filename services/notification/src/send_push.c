@@ -150,8 +150,9 @@ static void send_to(sender_t *s, const claimed_t *d, const push_target_t *t, con
     case WEBPUSH_GONE:
         tally->gone++;
         c = tc_db_acquire(app->db);
-        if (c)
-            store_push_sub_gone(c, t->id);
+        if (!c || store_push_sub_gone(c, t->id) != TC_OK) /* the next 410 removes it */
+            tc_log_kv(TC_LOG_WARN, "could not forget an ended push subscription", "subscription_id",
+                      t->id, NULL);
         break;
     case WEBPUSH_TRANSIENT: {
         tally->later++;
