@@ -45,8 +45,11 @@ void grant_session(auth_app_t *app, tc_req_t *req, tc_resp_t *resp, const accoun
                    session_proof_t proof, int status, cJSON *extra);
 
 /* Only people manage their sessions, passwords, second factor and API keys: a service token
- * or an API key's token gets 403. true when the caller is a person. */
-bool require_person(tc_req_t *req, tc_resp_t *resp);
+ * or an API key's token gets 403. A token of a session auth has ended gets 401 at once: the
+ * other verifiers learn of the end from auth-events within seconds, and a request that passed
+ * a gateway not yet told must not find the session live here. true when the caller is a
+ * person with a live session (or a token bound to none). */
+bool require_person(auth_app_t *app, tc_req_t *req, tc_resp_t *resp);
 /* The caller's own account, which must be active (a suspended or deleted member's token still
  * verifies for up to its lifetime): 403 otherwise. TC_OK with *out filled, else answered. */
 int caller_account(auth_app_t *app, tc_req_t *req, tc_resp_t *resp, account_t *out);

@@ -92,14 +92,36 @@ int seed_state(const cJSON *state, cJSON **out)
     return cJSON_AddNumberToObject(*out, "version", 0) ? TC_OK : TC_ENOMEM;
 }
 
-bool require_person(tc_req_t *req, tc_resp_t *resp)
+static bool session_not_ended(auth_app_t *app, const tc_principal_t *p, tc_resp_t *resp)
 {
-    if (auth_principal_is_person(tc_req_principal(req)))
+    if (!p->sid[0])
         return true;
-    tc_resp_error(resp, 403, "forbidden",
-                  "Only a signed-in person manages sessions, passwords, two-factor "
-                  "authentication and API keys");
+    tc_dbconn_t *c = tc_db_acquire(app->db);
+    bool ended = false;
+    int rc = c ? store_session_ended(c, p->sid, &ended) : TC_EUNAVAIL;
+    if (c)
+        tc_db_release(app->db, c);
+    if (rc != TC_OK) {
+        tc_resp_fail(resp, rc);
+        return false;
+    }
+    if (!ended)
+        return true;
+    tc_resp_header(resp, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+    tc_resp_error(resp, 401, "unauthorized", "Invalid or expired access token");
     return false;
+}
+
+bool require_person(auth_app_t *app, tc_req_t *req, tc_resp_t *resp)
+{
+    const tc_principal_t *p = tc_req_principal(req);
+    if (!auth_principal_is_person(p)) {
+        tc_resp_error(resp, 403, "forbidden",
+                      "Only a signed-in person manages sessions, passwords, two-factor "
+                      "authentication and API keys");
+        return false;
+    }
+    return session_not_ended(app, p, resp);
 }
 
 int caller_account(auth_app_t *app, tc_req_t *req, tc_resp_t *resp, account_t *out)

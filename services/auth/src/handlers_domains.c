@@ -114,7 +114,7 @@ void h_sso_domains_create(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     static const char *const allowed[] = {"domain", "connection_id", NULL};
     auth_app_t *app = ud;
-    if (!require_person(req, resp))
+    if (!require_person(app, req, resp))
         return;
     const tc_principal_t *p = tc_req_principal(req);
     const cJSON *b = tc_req_json(req);
@@ -163,7 +163,7 @@ void h_sso_domains_create(tc_req_t *req, tc_resp_t *resp, void *ud)
 void h_sso_domains_list(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     auth_app_t *app = ud;
-    if (!require_person(req, resp))
+    if (!require_person(app, req, resp))
         return;
     store_domain_t *ds = NULL;
     int n = 0;
@@ -204,7 +204,7 @@ static int record_published(auth_app_t *app, const store_domain_t *d)
 void h_sso_domains_verify(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     auth_app_t *app = ud;
-    if (!require_person(req, resp))
+    if (!require_person(app, req, resp))
         return;
     const tc_principal_t *p = tc_req_principal(req);
     char buf[DOMAIN_MAX];
@@ -260,7 +260,7 @@ void h_sso_domains_update(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     static const char *const allowed[] = {"connection_id", NULL};
     auth_app_t *app = ud;
-    if (!require_person(req, resp))
+    if (!require_person(app, req, resp))
         return;
     const tc_principal_t *p = tc_req_principal(req);
     const cJSON *b = tc_req_json(req);
@@ -298,7 +298,7 @@ void h_sso_domains_update(tc_req_t *req, tc_resp_t *resp, void *ud)
 void h_sso_domains_delete(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     auth_app_t *app = ud;
-    if (!require_person(req, resp))
+    if (!require_person(app, req, resp))
         return;
     const tc_principal_t *p = tc_req_principal(req);
     char buf[DOMAIN_MAX];

@@ -35,7 +35,7 @@ static int creator_may_create(tc_dbconn_t *tx, const tc_principal_t *p, tc_resp_
 void h_apikeys_create(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     auth_app_t *app = ud;
-    if (!require_person(req, resp))
+    if (!require_person(app, req, resp))
         return;
     const tc_principal_t *p = tc_req_principal(req);
     apikey_create_t in;
@@ -99,7 +99,7 @@ void h_apikeys_create(tc_req_t *req, tc_resp_t *resp, void *ud)
 void h_apikeys_list(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     auth_app_t *app = ud;
-    if (!require_person(req, resp))
+    if (!require_person(app, req, resp))
         return;
     const tc_principal_t *p = tc_req_principal(req);
     tc_page_t page;
@@ -139,7 +139,7 @@ void h_apikeys_list(tc_req_t *req, tc_resp_t *resp, void *ud)
 void h_apikeys_revoke(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     auth_app_t *app = ud;
-    if (!require_person(req, resp))
+    if (!require_person(app, req, resp))
         return;
     const tc_principal_t *p = tc_req_principal(req);
     const char *id = tc_req_param_id(req, resp, "id", "key", "API key");

@@ -27,7 +27,7 @@
 static int authorised_caller(auth_app_t *app, tc_req_t *req, tc_resp_t *resp, const char *password,
                              account_t *acc)
 {
-    if (!require_person(req, resp))
+    if (!require_person(app, req, resp))
         return TC_EDENIED;
     int rc = caller_account(app, req, resp, acc);
     if (rc == TC_OK && password && (rc = confirm_password(app, resp, acc, password)) != TC_OK)

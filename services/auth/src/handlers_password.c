@@ -23,7 +23,7 @@
 void h_password_change(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     auth_app_t *app = ud;
-    if (!require_person(req, resp))
+    if (!require_person(app, req, resp))
         return;
     const tc_principal_t *p = tc_req_principal(req);
     const cJSON *b = tc_req_json(req);

@@ -45,7 +45,7 @@ void h_refresh(tc_req_t *req, tc_resp_t *resp, void *ud)
 
 static void end_sessions(auth_app_t *app, tc_req_t *req, tc_resp_t *resp, bool all)
 {
-    if (!require_person(req, resp))
+    if (!require_person(app, req, resp))
         return;
     const tc_principal_t *p = tc_req_principal(req);
     if (!all && !p->sid[0]) {
@@ -96,7 +96,7 @@ static cJSON *session_json(const store_session_row_t *s, const char *current_sid
 void h_sessions_list(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     auth_app_t *app = ud;
-    if (!require_person(req, resp))
+    if (!require_person(app, req, resp))
         return;
     const tc_principal_t *p = tc_req_principal(req);
     tc_dbconn_t *c = tc_db_acquire(app->db);
@@ -135,7 +135,7 @@ void h_sessions_list(tc_req_t *req, tc_resp_t *resp, void *ud)
 void h_sessions_delete(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     auth_app_t *app = ud;
-    if (!require_person(req, resp))
+    if (!require_person(app, req, resp))
         return;
     const tc_principal_t *p = tc_req_principal(req);
     const char *sid = tc_req_param_id(req, resp, "id", "ses", "Session");

@@ -258,7 +258,7 @@ void h_sso_connections_create(tc_req_t *req, tc_resp_t *resp, void *ud)
                                           NULL};
     static const char *const types[] = {"oidc", "saml", "github", NULL};
     auth_app_t *app = ud;
-    if (!require_person(req, resp))
+    if (!require_person(app, req, resp))
         return;
     const tc_principal_t *p = tc_req_principal(req);
     const cJSON *b = tc_req_json(req);
@@ -328,7 +328,7 @@ cleanup:
 void h_sso_connections_list(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     auth_app_t *app = ud;
-    if (!require_person(req, resp))
+    if (!require_person(app, req, resp))
         return;
     const tc_principal_t *p = tc_req_principal(req);
     sso_connection_t *conns = NULL;
@@ -354,7 +354,7 @@ void h_sso_connections_list(tc_req_t *req, tc_resp_t *resp, void *ud)
 void h_sso_connections_get(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     auth_app_t *app = ud;
-    if (!require_person(req, resp))
+    if (!require_person(app, req, resp))
         return;
     const tc_principal_t *p = tc_req_principal(req);
     const char *id = tc_req_param_id(req, resp, "id", "sso", "connection");
@@ -504,7 +504,7 @@ static int patch_apply(const cJSON *b, sso_connection_t *c)
 void h_sso_connections_update(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     auth_app_t *app = ud;
-    if (!require_person(req, resp))
+    if (!require_person(app, req, resp))
         return;
     const tc_principal_t *p = tc_req_principal(req);
     const cJSON *b = tc_req_json(req);
@@ -565,7 +565,7 @@ void h_sso_connections_update(tc_req_t *req, tc_resp_t *resp, void *ud)
 void h_sso_connections_delete(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     auth_app_t *app = ud;
-    if (!require_person(req, resp))
+    if (!require_person(app, req, resp))
         return;
     const tc_principal_t *p = tc_req_principal(req);
     const char *id = tc_req_param_id(req, resp, "id", "sso", "connection");

@@ -82,6 +82,8 @@ int store_session_insert(tc_dbconn_t *c, const char *sid, const char *user_id, c
                          bool mfa, const char *amr, const char *ip, const char *user_agent);
 /* Revokes one of the user's sessions; TC_ENOTFOUND when it is not theirs or already ended. */
 int store_session_revoke(tc_dbconn_t *c, const char *sid, const char *user_id, const char *reason);
+/* Whether the session was ended (logout, revocation, reuse); an unknown one is not. */
+int store_session_ended(tc_dbconn_t *c, const char *sid, bool *ended);
 
 /* A session revoked in bulk: whether it can still hold a valid access token is decided by
  * session_may_hold_access. */

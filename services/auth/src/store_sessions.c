@@ -66,6 +66,18 @@ int store_session_revoke(tc_dbconn_t *c, const char *sid, const char *user_id, c
     return rc;
 }
 
+int store_session_ended(tc_dbconn_t *c, const char *sid, bool *ended)
+{
+    PGresult *r = NULL;
+    *ended = false;
+    int rc = tc_db_qp(c, &r, "sess_ended",
+                      "SELECT revoked_at IS NOT NULL FROM sessions WHERE id=$1", sid);
+    if (rc == TC_OK && PQntuples(r) == 1)
+        *ended = is_true(r, 0, 0);
+    PQclear(r);
+    return rc;
+}
+
 int store_sessions_revoke_all(tc_dbconn_t *c, const char *user_id, const char *keep,
                               const char *reason, store_revoked_t **out, int *n, int64_t *now)
 {
