@@ -8,6 +8,7 @@
  */
 #include "events_out.h"
 #include "notification_app.h"
+#include "sms_model.h"
 #include "store.h"
 #include "tc/tc_core.h"
 #include "tc/tc_log.h"
@@ -103,6 +104,20 @@ static char *sealed_push(notification_app_t *app, const notify_request_t *req,
     return sealed_content(app, req->org_id, o, rc);
 }
 
+/* An SMS: the number (E.164) and the body (the text body, within what one message takes). */
+static char *sealed_sms(notification_app_t *app, const notify_request_t *req, const char *to,
+                        const notify_rendered_t *m, int *rc)
+{
+    char *body = sms_body(m->text);
+    cJSON *o = body ? cJSON_CreateObject() : NULL;
+    if (!o || !cJSON_AddStringToObject(o, "to", to) || !cJSON_AddStringToObject(o, "body", body)) {
+        cJSON_Delete(o);
+        o = NULL;
+    }
+    free(body);
+    return sealed_content(app, req->org_id, o, rc);
+}
+
 /* When the recipient's quiet hours hold the message back: the UTC instant they end, else 0.
  * A zone that no longer loads (removed from the system's tzdata) holds nothing back. */
 static int64_t quiet_until(const recipient_t *rcpt, const char *kind, const char *channel)
@@ -152,6 +167,8 @@ static int on_requested(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx
         .max_attempts = app->max_attempts,
     };
     bool inactive = strcmp(rcpt.status, "deleted") == 0 || strcmp(rcpt.status, "suspended") == 0;
+    bool sms = strcmp(req.channel, "sms") == 0;
+    char e164[SMS_E164_MAX + 1] = "";
     bool throttled = false;
     int limit = notify_throttle_limit(rcpt.org_throttle, req.channel);
     if (limit > 0 && !notify_kind_critical(req.kind)) {
@@ -175,6 +192,15 @@ static int on_requested(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx
     } else if (strcmp(req.channel, "push") == 0 && !app->vapid) {
         d.status = "failed"; /* this deployment has no VAPID key */
         d.last_error = "push_not_configured";
+    } else if (sms && !app->sms_on) {
+        d.status = "failed"; /* this deployment has no SMS provider */
+        d.last_error = "sms_not_configured";
+    } else if (sms && !rcpt.phone) {
+        d.status = "failed"; /* no phone in the profile user-events gave */
+        d.last_error = "no_phone";
+    } else if (sms && sms_e164(rcpt.phone, e164) != TC_OK) {
+        d.status = "failed"; /* written without its country code, or not a number */
+        d.last_error = "invalid_phone";
     } else {
         rc = render_request(tx, &req, rcpt.locale, &rend);
         if (rc != TC_OK)
@@ -185,8 +211,9 @@ static int on_requested(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx
         } else {
             d.locale = rend.locale;
             bool email = strcmp(req.channel, "email") == 0;
-            if (email || strcmp(req.channel, "push") == 0) { /* the senders' (sender.c) */
+            if (email || sms || strcmp(req.channel, "push") == 0) { /* the senders' (sender.c) */
                 sealed = email ? sealed_message(app, &req, &rend.msg, &rc)
+                         : sms ? sealed_sms(app, &req, e164, &rend.msg, &rc)
                                : sealed_push(app, &req, &rend.msg, &rc);
                 if (rc != TC_OK)
                     goto cleanup;

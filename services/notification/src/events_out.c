@@ -1,4 +1,6 @@
 #include "events_out.h"
+
+#include <string.h>
 #include "tc/tc_core.h"
 #include "tc/tc_events.h"
 #include "tc/tc_json.h"
@@ -18,8 +20,11 @@ int events_outcome(tc_dbconn_t *tx, bool delivered, const outcome_event_t *e)
               cJSON_AddStringToObject(d, "template", e->kind) &&
               tc_json_add_int(d, "attempts", e->attempts) &&
               cJSON_AddStringToObject(d, "occurred_at", now);
+    /* email: its Message-ID; sms: the provider's message sid (what its support asks for) */
+    bool sms = strcmp(e->channel, "sms") == 0;
     if (ok && e->message_id)
-        ok = cJSON_AddStringToObject(d, "message_id", e->message_id) != NULL;
+        ok = cJSON_AddStringToObject(d, sms ? "provider_message_id" : "message_id",
+                                     e->message_id) != NULL;
     if (ok && !delivered)
         ok = cJSON_AddStringToObject(d, "reason", e->reason ? e->reason : "unknown") != NULL;
     if (!ok) {

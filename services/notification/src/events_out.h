@@ -14,7 +14,7 @@ typedef struct {
     const char *delivery_id, *request_id, *org_id, *recipient_id, *channel, *kind;
     int attempts;
     const char *reason;     /* failed only */
-    const char *message_id; /* email only */
+    const char *message_id; /* email: the Message-ID; sms: the provider's sid */
 } outcome_event_t;
 
 /* delivered true: com.techcorp.notification.delivered; false: .failed. */

@@ -8,6 +8,7 @@
 #include "tc/tc_log.h"
 #include "webpush_model.h"
 
+#include <ctype.h>
 #include <openssl/crypto.h>
 #include <string.h>
 
@@ -31,6 +32,31 @@ static void push_config(notification_app_t *app, tc_config_t *cfg)
         tc_config_fail(cfg, "NOTIFY_VAPID_PRIVATE_KEY", "must be 32 bytes in base64url");
     else
         app->vapid_set = true;
+}
+
+/* NOTIFY_SMS_*: the provider's API, its credentials and the sender. None set: SMS is off and
+ * SMS requests fail; some but not all set is a mistake start-up reports. */
+static void sms_config(notification_app_t *app, tc_config_t *cfg)
+{
+    app->sms_url = tc_config_str(cfg, "NOTIFY_SMS_URL", "https://api.twilio.com");
+    app->sms_account = tc_config_str(cfg, "NOTIFY_SMS_ACCOUNT_SID", "");
+    app->sms_token = tc_config_secret(cfg, "NOTIFY_SMS_AUTH_TOKEN", "");
+    app->sms_from = tc_config_str(cfg, "NOTIFY_SMS_FROM", "");
+    app->sms_timeout_ms = (int)tc_config_int(cfg, "NOTIFY_SMS_TIMEOUT_MS", 10000, 100, 60000);
+    app->nsms = (int)tc_config_int(cfg, "NOTIFY_SMS_SENDERS", 1, 1, NOTIFY_MAX_SENDERS);
+    int set = !!*app->sms_account + !!*app->sms_token + !!*app->sms_from;
+    if (set > 0 && set < 3)
+        tc_config_fail(cfg, "NOTIFY_SMS_ACCOUNT_SID",
+                       "NOTIFY_SMS_ACCOUNT_SID, NOTIFY_SMS_AUTH_TOKEN and NOTIFY_SMS_FROM go "
+                       "together: set all three or none");
+    if (strncmp(app->sms_url, "https://", 8) != 0 && strncmp(app->sms_url, "http://", 7) != 0)
+        tc_config_fail(cfg, "NOTIFY_SMS_URL", "must be an http(s) URL");
+    for (const char *p = app->sms_account; *p; p++)
+        if (!isalnum((unsigned char)*p)) {
+            tc_config_fail(cfg, "NOTIFY_SMS_ACCOUNT_SID", "must be letters and digits");
+            break;
+        }
+    app->sms_on = set == 3;
 }
 
 void notification_app_config(notification_app_t *app, tc_config_t *cfg)
@@ -67,12 +93,33 @@ void notification_app_config(notification_app_t *app, tc_config_t *cfg)
     app->stream_backlog =
         tc_config_int(cfg, "NOTIFY_STREAM_BACKLOG_BYTES", 1048576, 4096, 64 * 1048576);
     push_config(app, cfg);
+    sms_config(app, cfg);
+    /* an SMS attempt after one in doubt asks the provider first: two calls in one lease */
+    if (app->sms_on && app->lease_ms <= 2 * (int64_t)app->sms_timeout_ms)
+        tc_config_fail(cfg, "NOTIFY_SEND_LEASE_MS", "must exceed twice NOTIFY_SMS_TIMEOUT_MS");
     if (app->lease_ms <= NOTIFY_PUSH_CONNECT_TIMEOUT_MS + app->push_timeout_ms)
         tc_config_fail(cfg, "NOTIFY_SEND_LEASE_MS",
                        "must exceed NOTIFY_PUSH_TIMEOUT_MS + 3000 ms (a push service's connect)");
     if (app->lease_ms <= app->smtp.connect_timeout_ms + app->smtp.timeout_ms)
         tc_config_fail(cfg, "NOTIFY_SEND_LEASE_MS",
                        "must exceed SMTP_CONNECT_TIMEOUT_MS + SMTP_TIMEOUT_MS");
+}
+
+/* The SMS provider is the operator's choice, not a customer's: any address it names, a private
+ * one included (a provider reached through an egress proxy). */
+static int sms_senders_init(notification_app_t *app)
+{
+    tc_egress_opts_t eo = {.allow_private = true,
+                           .connect_timeout_ms = app->sms_timeout_ms,
+                           .max_response_bytes = 256 * 1024,
+                           .user_agent = "techcorp-notification"};
+    for (int i = 0; app->sms_on && i < app->nsms; i++) {
+        sender_t *s = &app->sms_senders[i];
+        *s = (sender_t){.app = app, .channel = "sms", .wake = &app->sms_wake};
+        if (!(s->egress = tc_egress_session_new(&eo)))
+            return TC_ENOMEM;
+    }
+    return TC_OK;
 }
 
 int notification_app_init(notification_app_t *app, tc_service_t *svc)
@@ -92,6 +139,10 @@ int notification_app_init(notification_app_t *app, tc_service_t *svc)
     int rc = tc_wake_init(&app->wake, app->nsenders);
     if (rc == TC_OK)
         rc = tc_wake_init(&app->push_wake, app->npush);
+    if (rc == TC_OK)
+        rc = tc_wake_init(&app->sms_wake, app->nsms);
+    if (rc == TC_OK)
+        rc = sms_senders_init(app);
     if (rc != TC_OK || !app->vapid_set)
         return rc;
     rc = webpush_key_from_private(app->vapid_d, &app->vapid);
@@ -124,9 +175,12 @@ void notification_app_free(notification_app_t *app)
         smtp_client_free(app->senders[i].smtp);
     for (int i = 0; i < app->npush; i++)
         tc_egress_session_free(app->push_senders[i].egress);
+    for (int i = 0; i < app->nsms; i++)
+        tc_egress_session_free(app->sms_senders[i].egress);
     webpush_key_free(app->vapid);
     tc_keyring_free(app->keys);
     tc_wake_destroy(&app->wake);
     tc_wake_destroy(&app->push_wake);
+    tc_wake_destroy(&app->sms_wake);
     OPENSSL_cleanse(app, sizeof *app);
 }

@@ -37,10 +37,11 @@ typedef struct notification_app notification_app_t;
  * connections (sender.c). */
 typedef struct {
     notification_app_t *app;
-    const char *channel;         /* "email" or "push" */
+    const char *channel;         /* "email", "push" or "sms" */
     tc_wake_t *wake;             /* its pool's (each channel polls on its own) */
     smtp_client_t *smtp;         /* email: one SMTP connection */
-    tc_egress_session_t *egress; /* push: connections kept to the push services */
+    tc_egress_session_t *egress; /* push, sms: connections kept to the push services or the
+                                    SMS provider */
 } sender_t;
 
 struct notification_app {
@@ -72,6 +73,18 @@ struct notification_app {
     sender_t push_senders[NOTIFY_MAX_SENDERS];
     int npush; /* NOTIFY_PUSH_SENDERS */
     tc_wake_t push_wake;
+    /* SMS (send_sms.c) through a provider with Twilio's Messages API: sms_on is false unless
+     * NOTIFY_SMS_ACCOUNT_SID, NOTIFY_SMS_AUTH_TOKEN and NOTIFY_SMS_FROM are all set, and then
+     * SMS requests fail as sms_not_configured */
+    bool sms_on;
+    const char *sms_url;     /* NOTIFY_SMS_URL: the API's base, https://api.twilio.com */
+    const char *sms_account; /* NOTIFY_SMS_ACCOUNT_SID */
+    const char *sms_token;   /* NOTIFY_SMS_AUTH_TOKEN (secret) */
+    const char *sms_from;    /* NOTIFY_SMS_FROM: a number, or a Messaging Service's MG… sid */
+    int sms_timeout_ms;      /* NOTIFY_SMS_TIMEOUT_MS: one call to the provider, in all */
+    sender_t sms_senders[NOTIFY_MAX_SENDERS];
+    int nsms; /* NOTIFY_SMS_SENDERS */
+    tc_wake_t sms_wake;
     /* the live inbox over WebSockets (stream_hub.h, stream_feed.h) */
     stream_hub_t *hub;
     stream_feed_t *feed;

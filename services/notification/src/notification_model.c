@@ -34,7 +34,7 @@ bool notify_kind_critical(const char *kind)
 bool notify_channel_supported(const char *channel)
 {
     return channel && (strcmp(channel, "email") == 0 || strcmp(channel, "in_app") == 0 ||
-                       strcmp(channel, "push") == 0);
+                       strcmp(channel, "push") == 0 || strcmp(channel, "sms") == 0);
 }
 
 static bool id_like(const char *s, const char *prefix)
@@ -447,7 +447,7 @@ void notify_prefs_validate(tc_jv_t *jv, const cJSON *body)
 static bool throttled_channel(const char *channel)
 {
     return strcmp(channel, "email") == 0 || strcmp(channel, "push") == 0 ||
-           strcmp(channel, "in_app") == 0;
+           strcmp(channel, "in_app") == 0 || strcmp(channel, "sms") == 0;
 }
 
 static void throttle_validate(tc_jv_t *jv, const cJSON *body)
@@ -459,7 +459,7 @@ static void throttle_validate(tc_jv_t *jv, const cJSON *body)
         char field[NOTIFY_KIND_MAX + 16];
         snprintf(field, sizeof field, "throttle.%s", ch->string);
         if (!throttled_channel(ch->string))
-            tc_jv_error(jv, "throttle", "unknown channel (email, in_app, push)");
+            tc_jv_error(jv, "throttle", "unknown channel (email, in_app, sms, push)");
         else if (!cJSON_IsNumber(ch) || ch->valuedouble != (double)(int64_t)ch->valuedouble ||
                  ch->valuedouble < 1 || ch->valuedouble > NOTIFY_THROTTLE_MAX)
             tc_jv_error(jv, field, "must be a whole number of messages an hour, 1 to %d",

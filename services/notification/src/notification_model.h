@@ -44,7 +44,7 @@ int notify_request_parse(const cJSON *data, notify_request_t *req, const char **
 bool notify_kind_valid(const char *kind);
 /* Security and account mail (invitation, password_reset): always sent, cannot be turned off. */
 bool notify_kind_critical(const char *kind);
-/* true for the channels delivered: "email", "in_app", "push" (not yet "sms"). */
+/* true for the channels delivered: "email", "in_app", "push", "sms". */
 bool notify_channel_supported(const char *channel);
 
 /* ------------------------------------------------------------------ locales and templates */
@@ -132,7 +132,7 @@ typedef struct {
 
 /* Parses a quiet_hours object (as validated above): TC_OK, or TC_EINVAL. */
 int notify_quiet_parse(const cJSON *q, notify_quiet_t *out);
-/* Whether a message that interrupts (email and push, and later SMS; not the silent in-app
+/* Whether a message that interrupts (email, push and SMS; not the silent in-app
  * inbox) of a non-critical kind waits at the UTC instant now_s: true with *until_s the UTC
  * instant the quiet hours end (their end's next wall-clock occurrence; in a DST gap, as
  * tc_tz_to_utc reads it). tz NULL reads as UTC. */

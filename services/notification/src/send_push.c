@@ -23,8 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RETRY_AFTER_MAX_MS 3600000 /* a push service asking for more is asked again in an hour */
-
 /* Cuts s to at most n bytes, at a UTF-8 character boundary. */
 static void utf8_cut(char *s, size_t n)
 {
@@ -86,16 +84,6 @@ typedef struct {
     char detail[200]; /* the last problem, as send_result_t carries it */
 } tally_t;
 
-static int64_t retry_after_ms(const cJSON *headers)
-{
-    const char *v = tc_json_get_str(headers, "retry-after");
-    char *end = NULL;
-    long long secs = v ? strtoll(v, &end, 10) : -1;
-    if (!v || end == v || *end || secs < 0) /* the HTTP-date form: our own backoff */
-        return 0;
-    return secs * 1000 > RETRY_AFTER_MAX_MS ? RETRY_AFTER_MAX_MS : secs * 1000;
-}
-
 /* One browser's copy. Records what the push service said in the tally (and in the database
  * when it took the copy or said the subscription is gone). */
 static void send_to(sender_t *s, const claimed_t *d, const push_target_t *t, const char *payload,
@@ -156,7 +144,7 @@ static void send_to(sender_t *s, const claimed_t *d, const push_target_t *t, con
         break;
     case WEBPUSH_TRANSIENT: {
         tally->later++;
-        int64_t ra = retry_after_ms(resp.headers);
+        int64_t ra = send_retry_after_ms(resp.headers);
         if (ra > tally->retry_after_ms)
             tally->retry_after_ms = ra;
         snprintf(tally->detail, sizeof tally->detail, "%.190s",

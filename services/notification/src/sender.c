@@ -1,14 +1,15 @@
 /*
- * The sender jobs, one pool per channel (email, push): each claims due deliveries of its
+ * The sender jobs, one pool per channel (email, push, sms): each claims due deliveries of its
  * channel (record-then-send: the attempt is committed as in progress before anything leaves),
- * makes one attempt (send_email.c, send_push.c) and records the outcome: delivered, retrying
- * with exponential backoff and jitter (or later, when the other side said when), or failed,
- * emitting com.techcorp.notification.{delivered,failed} in the same transaction.
+ * makes one attempt (send_email.c, send_push.c, send_sms.c) and records the outcome: delivered,
+ * retrying with exponential backoff and jitter (or later, when the other side said when), or
+ * failed, emitting com.techcorp.notification.{delivered,failed} in the same transaction.
  *
  * A sender that dies mid-send leaves its attempt "in progress" and the delivery "sending";
  * when the lease runs out the next claim records that attempt as in doubt and sends again:
  * an email with the same Message-ID, a push message with the same Topic and only to the
- * browsers whose push service had not yet taken it.
+ * browsers whose push service had not yet taken it, an SMS only when the provider's list of
+ * messages does not show the first one.
  */
 #include "sender.h"
 #include "events_out.h"
@@ -47,6 +48,18 @@ cJSON *send_message_open(notification_app_t *app, const claimed_t *d, send_resul
     if (!m)
         send_result_set(res, NOTIFY_TRANSIENT, "out of memory");
     return m;
+}
+
+#define RETRY_AFTER_MAX_MS 3600000 /* a service asking for more is asked again in an hour */
+
+int64_t send_retry_after_ms(const cJSON *headers)
+{
+    const char *v = tc_json_get_str(headers, "retry-after");
+    char *end = NULL;
+    long long secs = v ? strtoll(v, &end, 10) : -1;
+    if (!v || end == v || *end || secs < 0) /* the HTTP-date form: our own backoff */
+        return 0;
+    return secs * 1000 > RETRY_AFTER_MAX_MS ? RETRY_AFTER_MAX_MS : secs * 1000;
 }
 
 void org_sender_clear(org_sender_t *s)
@@ -130,6 +143,8 @@ static int send_due(sender_t *s, org_sender_t *cache)
         send_result_t res;
         if (s->smtp)
             email_send_one(s, &rows[i], cache, &res);
+        else if (strcmp(s->channel, "sms") == 0)
+            sms_send_one(s, &rows[i], &res);
         else
             push_send_one(s, &rows[i], &res);
         record(s, &rows[i], &res);
@@ -165,12 +180,21 @@ int notification_senders_start(notification_app_t *app)
         "push-sender-5",  "push-sender-6",  "push-sender-7",  "push-sender-8",
         "push-sender-9",  "push-sender-10", "push-sender-11", "push-sender-12",
         "push-sender-13", "push-sender-14", "push-sender-15", "push-sender-16"};
+    static const char *const sms[NOTIFY_MAX_SENDERS] = {
+        "sms-sender-1",  "sms-sender-2",  "sms-sender-3",  "sms-sender-4",
+        "sms-sender-5",  "sms-sender-6",  "sms-sender-7",  "sms-sender-8",
+        "sms-sender-9",  "sms-sender-10", "sms-sender-11", "sms-sender-12",
+        "sms-sender-13", "sms-sender-14", "sms-sender-15", "sms-sender-16"};
     int rc = tc_service_close_on_stop(app->svc, &app->wake);
     if (rc == TC_OK)
         rc = tc_service_close_on_stop(app->svc, &app->push_wake);
+    if (rc == TC_OK)
+        rc = tc_service_close_on_stop(app->svc, &app->sms_wake);
     for (int i = 0; rc == TC_OK && i < app->nsenders; i++)
         rc = tc_service_every(app->svc, email[i], 1, sender_run, &app->senders[i]);
     for (int i = 0; rc == TC_OK && app->vapid && i < app->npush; i++)
         rc = tc_service_every(app->svc, push[i], 1, sender_run, &app->push_senders[i]);
+    for (int i = 0; rc == TC_OK && app->sms_on && i < app->nsms; i++)
+        rc = tc_service_every(app->svc, sms[i], 1, sender_run, &app->sms_senders[i]);
     return rc;
 }

@@ -22,6 +22,7 @@ typedef struct {
     cJSON *org_categories;          /* the org's defaults per category; never NULL on TC_OK */
     cJSON *org_throttle;            /* the org's limits per channel; never NULL on TC_OK */
     char *email, *name;             /* the address user-events gave (opened); NULL unknown */
+    char *phone;                    /* the phone user-events gave, as written; NULL none */
     bool has_quiet;                 /* quiet hours set (preferences.quiet_hours) */
     notify_quiet_t quiet;
 } recipient_t;
@@ -98,12 +99,13 @@ typedef struct {
     int attempt; /* this attempt's number */
     int max_attempts;
     char *message_enc;
+    int64_t doubt_since_s; /* the start of its first attempt in doubt (epoch s); 0: none */
 } claimed_t;
 
-/* Claims up to `batch` due deliveries of the channel (email, push) (pending or retrying whose time
- * has come, and sending ones whose lease expired: their previous attempt is recorded as in doubt),
- * marks them sending with a lease and records the attempt as in progress — all committed before
- * anything is sent (record-then-send). */
+/* Claims up to `batch` due deliveries of the channel (email, push, sms) (pending or retrying whose
+ * time has come, and sending ones whose lease expired: their previous attempt is recorded as in
+ * doubt), marks them sending with a lease and records the attempt as in progress — all committed
+ * before anything is sent (record-then-send). */
 int store_claim_due(tc_db_t *db, const char *channel, int batch, int64_t lease_ms, claimed_t **rows,
                     int *n);
 void store_claimed_free(claimed_t *rows, int n);

@@ -168,7 +168,8 @@ int store_claim_due(tc_db_t *db, const char *channel, int batch, int64_t lease_m
             " ORDER BY next_attempt_at LIMIT $1::int FOR UPDATE SKIP LOCKED),"
             " doubt AS (UPDATE delivery_attempts a SET outcome = 'in_doubt', finished_at = now(),"
             "  detail = 'the sender stopped before recording the result'"
-            "  FROM due WHERE a.delivery_id = due.id AND a.outcome = 'in_progress' RETURNING 1),"
+            "  FROM due WHERE a.delivery_id = due.id AND a.outcome = 'in_progress'"
+            "  RETURNING a.delivery_id, a.started_at),"
             " claimed AS (UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1,"
             "  claimed_until = now() + $2::bigint * interval '1 millisecond', updated_at = now()"
             "  FROM due WHERE d.id = due.id"
@@ -177,7 +178,13 @@ int store_claim_due(tc_db_t *db, const char *channel, int batch, int64_t lease_m
             " opened AS (INSERT INTO delivery_attempts (delivery_id, n, outcome)"
             "  SELECT id, attempts, 'in_progress' FROM claimed"
             "  ON CONFLICT (delivery_id, n) DO NOTHING RETURNING 1)"
-            " SELECT c.*, (SELECT count(*) FROM doubt), (SELECT count(*) FROM opened)"
+            " SELECT c.*, (SELECT count(*) FROM doubt), (SELECT count(*) FROM opened),"
+            /* the attempts this claim found in doubt and those earlier claims did (the
+             * statement's snapshot does not see its own update) */
+            "  floor(extract(epoch FROM LEAST("
+            "   (SELECT min(started_at) FROM doubt WHERE doubt.delivery_id = c.id),"
+            "   (SELECT min(started_at) FROM delivery_attempts a"
+            "    WHERE a.delivery_id = c.id AND a.outcome = 'in_doubt'))))::bigint"
             " FROM claimed c",
             lim, lease, channel);
     int count = rc == TC_OK ? PQntuples(r) : 0;
@@ -193,6 +200,7 @@ int store_claim_due(tc_db_t *db, const char *channel, int batch, int64_t lease_m
         snprintf(d->kind, sizeof d->kind, "%s", tc_db_val(r, i, 4));
         d->attempt = (int)tc_db_int(r, i, 5, 1);
         d->max_attempts = (int)tc_db_int(r, i, 6, 1);
+        d->doubt_since_s = tc_db_int(r, i, 10, 0);
         const char *m = tc_db_val(r, i, 7);
         if (m && !(d->message_enc = strdup(m)))
             rc = TC_ENOMEM;

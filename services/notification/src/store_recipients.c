@@ -14,6 +14,7 @@ void recipient_clear(recipient_t *r)
     cJSON_Delete(r->org_throttle);
     free(r->email);
     free(r->name);
+    free(r->phone);
     memset(r, 0, sizeof *r);
 }
 
@@ -25,22 +26,28 @@ int store_recipient_apply_state(notification_app_t *app, tc_dbconn_t *tx, const 
     const cJSON *version = cJSON_GetObjectItemCaseSensitive(user, "version");
     if (!id || !org || !email || !status || !cJSON_IsNumber(version))
         return TC_EINVAL;
-    char *email_enc = NULL, *name_enc = NULL, ver[24];
+    /* the number as the person wrote it (their profile's); SMS needs it in E.164 */
+    const char *phone = tc_json_get_str(user, "phone");
+    char *email_enc = NULL, *name_enc = NULL, *phone_enc = NULL, ver[24];
     snprintf(ver, sizeof ver, "%lld", (long long)version->valuedouble);
     int rc = tc_keyring_seal(app->keys, org, "recipient.email", email, &email_enc);
     if (rc == TC_OK && name)
         rc = tc_keyring_seal(app->keys, org, "recipient.name", name, &name_enc);
+    if (rc == TC_OK && phone && *phone)
+        rc = tc_keyring_seal(app->keys, org, "recipient.phone", phone, &phone_enc);
     if (rc == TC_OK)
         rc = tc_db_qp(tx, NULL, "rcpt_state",
-                      "INSERT INTO recipients (user_id, org_id, email_enc, name_enc, status,"
-                      " state_version) VALUES ($1,$2,$3,$4,$5,$6::bigint)"
+                      "INSERT INTO recipients (user_id, org_id, email_enc, name_enc, phone_enc,"
+                      " status, state_version) VALUES ($1,$2,$3,$4,$5,$6,$7::bigint)"
                       " ON CONFLICT (user_id) DO UPDATE SET org_id = EXCLUDED.org_id,"
                       " email_enc = EXCLUDED.email_enc, name_enc = EXCLUDED.name_enc,"
+                      " phone_enc = EXCLUDED.phone_enc,"
                       " status = EXCLUDED.status, state_version = EXCLUDED.state_version,"
                       " updated_at = now() WHERE recipients.state_version < EXCLUDED.state_version",
-                      id, org, email_enc, name_enc, status, ver);
+                      id, org, email_enc, name_enc, phone_enc, status, ver);
     free(email_enc);
     free(name_enc);
+    free(phone_enc);
     return rc;
 }
 
@@ -100,7 +107,7 @@ int store_recipient_get(notification_app_t *app, tc_dbconn_t *c, const char *org
                       "SELECT r.status, coalesce(r.locale, ''), r.channels::text,"
                       " coalesce(p.categories, '{}')::text, r.email_enc, r.name_enc,"
                       " p.quiet_hours::text, coalesce(o.categories, '{}')::text,"
-                      " coalesce(o.throttle, '{}')::text"
+                      " coalesce(o.throttle, '{}')::text, r.phone_enc"
                       " FROM (SELECT $2::text AS user_id) k"
                       " LEFT JOIN recipients r ON r.user_id = k.user_id AND r.org_id = $1"
                       " LEFT JOIN preferences p ON p.user_id = k.user_id AND p.org_id = $1"
@@ -129,6 +136,8 @@ int store_recipient_get(notification_app_t *app, tc_dbconn_t *c, const char *org
         rc = tc_keyring_open(app->keys, org_id, "recipient.email", tc_db_val(r, 0, 4), &out->email);
     if (rc == TC_OK && found && tc_db_val(r, 0, 5))
         rc = tc_keyring_open(app->keys, org_id, "recipient.name", tc_db_val(r, 0, 5), &out->name);
+    if (rc == TC_OK && found && tc_db_val(r, 0, 9))
+        rc = tc_keyring_open(app->keys, org_id, "recipient.phone", tc_db_val(r, 0, 9), &out->phone);
     PQclear(r);
     if (rc != TC_OK)
         recipient_clear(out);

@@ -82,7 +82,10 @@ cJSON *user_to_json(const user_t *u)
 cJSON *user_event_data(const user_t *u)
 {
     cJSON *o = user_common(u);
-    if (!o || !tc_json_add_int(o, "version", u->version)) {
+    /* the phone is a contact address like the email (notification's SMS), not profile data */
+    const cJSON *phone = u->profile ? cJSON_GetObjectItem(u->profile, "phone") : NULL;
+    if (!o || !tc_json_add_int(o, "version", u->version) ||
+        !tc_json_add_str(o, "phone", cJSON_IsString(phone) ? phone->valuestring : NULL)) {
         cJSON_Delete(o);
         return NULL;
     }

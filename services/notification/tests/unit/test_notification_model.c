@@ -231,12 +231,13 @@ Test(request, in_app_needs_no_email)
     cJSON_Delete(d);
 }
 
-Test(request, push_is_a_channel_and_sms_not_yet)
+Test(request, every_channel_is_delivered)
 {
     cr_expect(notify_channel_supported("push"));
     cr_expect(notify_channel_supported("email"));
     cr_expect(notify_channel_supported("in_app"));
-    cr_expect_not(notify_channel_supported("sms"), "not delivered yet: refused, not dropped");
+    cr_expect(notify_channel_supported("sms"));
+    cr_expect_not(notify_channel_supported("fax"));
     cr_expect_not(notify_channel_supported(NULL));
     cJSON *d = cJSON_Parse("{\"template\":\"team_update\",\"channel\":\"push\",\"to\":{"
                            "\"user_id\":\"" USR "\"},\"org_id\":\"" ORG "\"}");
@@ -451,6 +452,7 @@ static int org_prefs_errors(const char *json)
 Test(throttle, org_limits_per_channel_are_validated)
 {
     cr_expect_eq(org_prefs_errors("{\"categories\":{},\"throttle\":{\"email\":20,\"push\":1}}"), 0);
+    cr_expect_eq(org_prefs_errors("{\"categories\":{},\"throttle\":{\"sms\":3}}"), 0);
     cr_expect_eq(org_prefs_errors("{\"categories\":{}}"), 0, "no throttle: none");
     cr_expect_eq(org_prefs_errors("{\"categories\":{},\"throttle\":{\"fax\":2}}"), 1);
     cr_expect_eq(org_prefs_errors("{\"categories\":{},\"throttle\":{\"email\":0}}"), 1);

@@ -343,6 +343,12 @@ Test(repr, user_json_and_event_data)
     cr_assert_null(cJSON_GetObjectItem(api, "version"), "version is not part of the API");
     cr_assert_eq(cJSON_GetObjectItem(ev, "version")->valueint, 3);
     cr_assert_null(cJSON_GetObjectItem(ev, "profile"), "events carry identity state only");
+    cr_assert(cJSON_IsNull(cJSON_GetObjectItem(ev, "phone")), "no phone in the profile: null");
+    cJSON_AddStringToObject(u.profile, "phone", "+44 20 7946 0958");
+    cJSON *ev2 = user_event_data(&u);
+    cr_assert_str_eq(cJSON_GetObjectItem(ev2, "phone")->valuestring, "+44 20 7946 0958",
+                     "the phone is a contact address, carried like the email");
+    cJSON_Delete(ev2);
     cJSON_Delete(api);
     cJSON_Delete(ev);
     user_clear(&u);
