@@ -7,7 +7,9 @@
  * attempt being recorded is settled by asking: an attempt after one in doubt first lists the
  * messages to that number (newest first) and counts one with this body, created since the
  * in-doubt attempt began, as this delivery's — sent, not sent again. Only the same text to
- * the same number inside that window, from another delivery, could be taken for it.
+ * the same number inside that window, from another delivery, could be taken for it. One page
+ * (the API's largest, 1,000 messages) must reach back to the attempt; when more went to that
+ * number since, the attempt is retried later rather than sent blind.
  */
 #include "sender.h"
 #include "sms_model.h"
@@ -55,7 +57,9 @@ static int call_setup(notification_app_t *app, const char *query, sms_call_t *c)
 }
 
 /* After an attempt in doubt: TC_OK with *found (and the sid in res) once the provider's list
- * was read; an error when it could not be (the attempt is then transient). */
+ * told; TC_EAGAIN when its largest page does not reach back to the attempt, another error
+ * when it could not be read (the attempt is then transient either way: never a blind
+ * resend). */
 static int already_sent(sender_t *s, const claimed_t *d, const char *to, const char *body,
                         bool *found, send_result_t *res)
 {
@@ -63,7 +67,7 @@ static int already_sent(sender_t *s, const claimed_t *d, const char *to, const c
     *found = false;
     tc_buf_t q;
     tc_buf_init(&q);
-    tc_buf_puts(&q, "?PageSize=100&To=");
+    tc_buf_puts(&q, "?PageSize=1000&To="); /* the API's largest page */
     tc_buf_url_encode(&q, to);
     const char *query = tc_buf_cstr(&q);
     sms_call_t c;
@@ -79,11 +83,15 @@ static int already_sent(sender_t *s, const claimed_t *d, const char *to, const c
     explicit_bzero(c.auth, sizeof c.auth);
     res->code = resp.status;
     cJSON *page = rc == TC_OK && resp.status == 200 ? cJSON_Parse(resp.body) : NULL;
-    if (page)
-        *found =
-            sms_list_has(page, to, body, d->doubt_since_s, res->message_id, sizeof res->message_id);
-    else if (rc == TC_OK)
+    if (page) {
+        rc = sms_list_find(page, to, body, d->doubt_since_s, res->message_id,
+                           sizeof res->message_id);
+        *found = rc == TC_OK;
+        if (rc == TC_ENOTFOUND)
+            rc = TC_OK;
+    } else if (rc == TC_OK) {
         rc = TC_EUNAVAIL;
+    }
     cJSON_Delete(page);
     tc_egress_resp_free(&resp);
     return rc;
@@ -144,7 +152,11 @@ void sms_send_one(sender_t *s, const claimed_t *d, send_result_t *res)
         int rc = already_sent(s, d, to, body, &found, res);
         if (rc != TC_OK) {
             send_result_set(res, NOTIFY_TRANSIENT,
-                            "cannot ask the SMS provider whether the attempt in doubt sent it");
+                            rc == TC_EAGAIN
+                                ? "more messages to the number since the attempt in doubt than "
+                                  "one page of the provider's list: cannot tell whether it went"
+                                : "cannot ask the SMS provider whether the attempt in doubt "
+                                  "sent it");
             goto cleanup;
         }
         if (found) {

@@ -130,23 +130,28 @@ int sms_parse_date(const char *s, int64_t *epoch_s)
     return TC_OK;
 }
 
-bool sms_list_has(const cJSON *page, const char *to, const char *body, int64_t since_s, char *sid,
+int sms_list_find(const cJSON *page, const char *to, const char *body, int64_t since_s, char *sid,
                   size_t n)
 {
     const cJSON *m;
+    int64_t oldest = INT64_MAX;
     cJSON_ArrayForEach(m, cJSON_GetObjectItem(page, "messages"))
     {
         const char *mto = tc_json_get_str(m, "to"), *mbody = tc_json_get_str(m, "body");
         const char *status = tc_json_get_str(m, "status"), *msid = tc_json_get_str(m, "sid");
         int64_t created = 0;
+        if (sms_parse_date(tc_json_get_str(m, "date_created"), &created) != TC_OK)
+            continue;
+        if (created < oldest)
+            oldest = created;
         if (!mto || !mbody || !msid || strcmp(mto, to) != 0 || strcmp(mbody, body) != 0 ||
-            sms_parse_date(tc_json_get_str(m, "date_created"), &created) != TC_OK ||
             created < since_s - 1)
             continue;
         if (status && strcmp(status, "failed") == 0) /* the provider never sent it */
             continue;
         snprintf(sid, n, "%s", msid);
-        return true;
+        return TC_OK;
     }
-    return false;
+    bool last = !tc_json_get_str(page, "next_page_uri");
+    return last || oldest < since_s - 1 ? TC_ENOTFOUND : TC_EAGAIN;
 }

@@ -45,10 +45,13 @@ void sms_error_detail(const char *body, char *out, size_t n);
 int sms_parse_date(const char *s, int64_t *epoch_s);
 
 /* After an attempt in doubt (the sender died between sending and recording): whether a page
- * of the Messages list ({"messages": [...]}) holds this message — to `to`, this body, created
- * at or after since_s (the in-doubt attempt's start, less a second of clock skew) and not
- * failed. Its sid into sid (n bytes) when it does. */
-bool sms_list_has(const cJSON *page, const char *to, const char *body, int64_t since_s, char *sid,
+ * of the Messages list ({"messages": [...], "next_page_uri"}, newest first) holds this
+ * message — to `to`, this body, created at or after since_s (the in-doubt attempt's start,
+ * less a second of clock skew) and not failed. TC_OK with its sid in sid (n bytes) when it
+ * does; TC_ENOTFOUND when the page reaches back past since_s (or is the last) without it;
+ * TC_EAGAIN when it does not reach back that far (more messages to that number since than
+ * one page holds: whether it went cannot be told from this page). */
+int sms_list_find(const cJSON *page, const char *to, const char *body, int64_t since_s, char *sid,
                   size_t n);
 
 #endif

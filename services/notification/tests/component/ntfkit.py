@@ -11,11 +11,12 @@ import re
 import secrets
 import socket
 import subprocess
+import sys
 import time
 
 import requests
 from npm_tools import npm_ci
-from platform_client import Api
+from platform_client import Api, eventually
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -226,3 +227,57 @@ class PushService:
     def stop(self):
         self.proc.terminate()
         self.proc.wait(timeout=10)
+
+
+class SmsProvider:
+    """sms_provider.py (a stand-in implementing Twilio's Messages API) on a loopback port, and
+    the stack's notification service restarted to send SMS through it (a runtime env file of
+    the stack); stop() undoes both."""
+
+    ACCOUNT = "AC" + "0123456789abcdef" * 2
+    TOKEN = "test-auth-token-0123456789"
+    FROM = "+15005550006"
+
+    def __init__(self, stack):
+        self.stack = stack
+        port = free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                     "sms_provider.py"), str(port), self.ACCOUNT, self.TOKEN],
+            stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout.readline().strip() == "ready"
+        self.env_file = os.path.join(stack.run_dir, "env", "notification.env")
+        with open(self.env_file, "w") as f:
+            f.write(f"NOTIFY_SMS_URL={self.base}/\nNOTIFY_SMS_ACCOUNT_SID={self.ACCOUNT}\n"
+                    f"NOTIFY_SMS_AUTH_TOKEN={self.TOKEN}\nNOTIFY_SMS_FROM={self.FROM}\n")
+        stack.stack_cmd("restart-service", "notification")
+
+    def messages(self, to=None):
+        """What the provider took, oldest first (only those to `to` when given)."""
+        got = requests.get(self.base + "/_test/messages", timeout=5).json()["messages"]
+        return [m for m in got if to is None or m["to"] == to]
+
+    def stop(self):
+        try:
+            os.unlink(self.env_file)
+            self.stack.stack_cmd("restart-service", "notification")
+        finally:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+def person_with_phone(stack, org_id, phone, version=1):
+    """A user of the org as user-events describe them, with this phone (None: none), once
+    notification's read model has them (user-events arrive asynchronously, and after a
+    restart only once the consumer holds its partitions). Their id."""
+    uid = new_id("usr")
+    state = {"id": uid, "org_id": org_id, "email": f"{uid.lower()}@example.com",
+             "name": "Sam Sms", "role": "viewer", "status": "active", "version": version,
+             "phone": phone, "created_at": "2026-01-01T00:00:00.000Z",
+             "updated_at": "2026-01-01T00:00:00.000Z", "deleted_at": None}
+    produce(stack, "user-events", uid, "com.techcorp.user.created", f"/users/{uid}", state)
+    eventually(lambda: stack.sql("notification", "SELECT count(*) FROM recipients"
+                                                 f" WHERE user_id = '{uid}'") == "1",
+               timeout=30, interval=0.2, what=f"{uid} in notification's read model")
+    return uid

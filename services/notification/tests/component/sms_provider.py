@@ -3,7 +3,8 @@ notification service uses (a stand-in: the real API cannot be reached from the t
 
   POST /2010-04-01/Accounts/{AccountSid}/Messages.json   form To, From | MessagingServiceSid,
        Body; HTTP Basic AccountSid:AuthToken; 201 with the message resource
-  GET  /2010-04-01/Accounts/{AccountSid}/Messages.json   ?To=&PageSize=: newest first
+  GET  /2010-04-01/Accounts/{AccountSid}/Messages.json   ?To=&PageSize=&Page=: newest first,
+       at most 1,000 a page, next_page_uri when there are more
 
 Errors as Twilio answers them ({"code", "message", "more_info", "status"}): 401 code 20003 for
 wrong credentials, 400 code 21604/21602 for a missing To/Body, and its test numbers:
@@ -26,7 +27,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 ERRORS = {"+15005550001": (21211, "The 'To' number is not a valid phone number."),
           "+15005550004": (21610, "Attempt to send to unsubscribed recipient"),
@@ -82,11 +83,16 @@ def make_handler(p):
                 return
             q = parse_qs(url.query)
             to = q.get("To", [None])[0]
-            size = int(q.get("PageSize", ["50"])[0])
+            size = min(int(q.get("PageSize", ["50"])[0]), 1000)  # the API's largest page
+            page = int(q.get("Page", ["0"])[0])
             with p.lock:
                 found = [m for m in reversed(p.messages) if to is None or m["to"] == to]
-            self.answer(200, {"messages": found[:size], "page": 0, "page_size": size,
-                              "first_page_uri": url.path, "next_page_uri": None})
+            more = len(found) > (page + 1) * size
+            query = urlencode({k: v for k, v in (("To", to), ("PageSize", size)) if v})
+            self.answer(200, {"messages": found[page * size:(page + 1) * size], "page": page,
+                              "page_size": size, "first_page_uri": f"{url.path}?{query}",
+                              "next_page_uri": f"{url.path}?{query}&Page={page + 1}"
+                              if more else None})
 
         def do_POST(self):
             length = int(self.headers.get("Content-Length", "0"))

@@ -5,66 +5,28 @@ user-events carry (their profile's phone), never the request's. The service is r
 pointing at the provider for this module, so these tests are `serial`."""
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
-import requests
 
-from ntfkit import Ntf, free_port, new_id, outcome_events, produce, request
+from ntfkit import Ntf, SmsProvider, outcome_events, person_with_phone, produce, request
 from platform_client import eventually
 
 pytestmark = pytest.mark.serial
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ACCOUNT, TOKEN, FROM = "AC" + "0123456789abcdef" * 2, "test-auth-token-0123456789", "+15005550006"
-
-
-class Provider:
-    def __init__(self, port):
-        self.base = f"http://127.0.0.1:{port}"
-
-    def messages(self, to=None):
-        got = requests.get(self.base + "/_test/messages", timeout=5).json()["messages"]
-        return [m for m in got if to is None or m["to"] == to]
+FROM = SmsProvider.FROM
 
 
 @pytest.fixture(scope="module")
 def provider(stack):
     """The stack's notification service, sending SMS through the stand-in for this module."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "sms_provider.py"), str(port),
-                             ACCOUNT, TOKEN], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "ready"
-    env_file = os.path.join(stack.run_dir, "env", "notification.env")
-    with open(env_file, "w") as f:
-        f.write(f"NOTIFY_SMS_URL=http://127.0.0.1:{port}/\nNOTIFY_SMS_ACCOUNT_SID={ACCOUNT}\n"
-                f"NOTIFY_SMS_AUTH_TOKEN={TOKEN}\nNOTIFY_SMS_FROM={FROM}\n")
-    try:
-        stack.stack_cmd("restart-service", "notification")
-        yield Provider(port)
-    finally:
-        os.unlink(env_file)
-        stack.stack_cmd("restart-service", "notification")
-        proc.terminate()
-        proc.wait(timeout=10)
+    p = SmsProvider(stack)
+    yield p
+    p.stop()
 
 
-def person(stack, admin, phone, version=1):
-    """A user of admin's org as user-events describe them, with this phone (None: none)."""
-    uid = new_id("usr")
-    state = {"id": uid, "org_id": admin.org_id, "email": f"{uid.lower()}@example.com",
-             "name": "Sam Sms", "role": "viewer", "status": "active", "version": version,
-             "phone": phone, "created_at": "2026-01-01T00:00:00.000Z",
-             "updated_at": "2026-01-01T00:00:00.000Z", "deleted_at": None}
-    produce(stack, "user-events", uid, "com.techcorp.user.created", f"/users/{uid}", state)
-    # user-events reach the read model asynchronously (and after a restart only once the
-    # consumer has its partitions): ask once the recipient is there
-    eventually(lambda: stack.sql("notification", "SELECT count(*) FROM recipients"
-                                                 f" WHERE user_id = '{uid}'") == "1",
-               timeout=30, interval=0.2, what=f"{uid} in notification's read model")
-    return uid
+def person(stack, admin, phone):
+    return person_with_phone(stack, admin.org_id, phone)
 
 
 def ask(stack, admin, uid, title="Build 42 failed", body="See the run for details.\n"):

@@ -140,17 +140,37 @@ Test(doubt, the_list_shows_whether_the_message_went)
         "{\"sid\":\"SM1\",\"to\":\"+442079460958\",\"body\":\"hello\",\"status\":\"queued\","
         "\"date_created\":\"Thu, 30 Jul 2015 20:12:31 +0000\"},"
         "{\"sid\":\"SM0\",\"to\":\"+442079460958\",\"body\":\"hello\",\"status\":\"delivered\","
-        "\"date_created\":\"Thu, 30 Jul 2015 19:00:00 +0000\"}]}";
+        "\"date_created\":\"Thu, 30 Jul 2015 19:00:00 +0000\"}],"
+        "\"next_page_uri\":\"/2010-04-01/Accounts/AC1/Messages.json?Page=1\"}";
     cJSON *page = cJSON_Parse(json);
     char sid[64] = "";
-    cr_expect(sms_list_has(page, "+442079460958", "hello", 1438287151, sid, sizeof sid));
+    cr_expect_eq(sms_list_find(page, "+442079460958", "hello", 1438287151, sid, sizeof sid), TC_OK);
     cr_expect_str_eq(sid, "SM1", "not the failed one, nor the one from before the attempt");
-    cr_expect(sms_list_has(page, "+442079460958", "hello", 1438287152, sid, sizeof sid),
-              "a second of clock skew between us and the provider is allowed");
-    cr_expect_not(sms_list_has(page, "+442079460958", "hello", 1438287160, sid, sizeof sid),
-                  "only the failed one since: send again");
-    cr_expect_not(sms_list_has(page, "+14155550100", "hello", 0, sid, sizeof sid));
-    cr_expect_not(sms_list_has(page, "+442079460958", "hello!", 0, sid, sizeof sid));
+    cr_expect_eq(sms_list_find(page, "+442079460958", "hello", 1438287152, sid, sizeof sid), TC_OK,
+                 "a second of clock skew between us and the provider is allowed");
+    cr_expect_eq(sms_list_find(page, "+442079460958", "hello", 1438287160, sid, sizeof sid),
+                 TC_ENOTFOUND, "only the failed one since: send again");
+    cr_expect_eq(sms_list_find(page, "+14155550100", "hello", 1438287151, sid, sizeof sid),
+                 TC_ENOTFOUND);
+    cr_expect_eq(sms_list_find(page, "+442079460958", "hello!", 1438287151, sid, sizeof sid),
+                 TC_ENOTFOUND, "the page reaches back past the attempt: it is not there");
     cJSON_Delete(page);
-    cr_expect_not(sms_list_has(NULL, "+442079460958", "hello", 0, sid, sizeof sid));
+    cr_expect_eq(sms_list_find(NULL, "+442079460958", "hello", 0, sid, sizeof sid), TC_ENOTFOUND);
+}
+
+Test(doubt, a_page_that_does_not_reach_back_cannot_tell)
+{
+    const char *json =
+        "{\"messages\":["
+        "{\"sid\":\"SM9\",\"to\":\"+442079460958\",\"body\":\"later\",\"status\":\"sent\","
+        "\"date_created\":\"Thu, 30 Jul 2015 20:13:00 +0000\"}],"
+        "\"next_page_uri\":\"/2010-04-01/Accounts/AC1/Messages.json?Page=1\"}";
+    cJSON *page = cJSON_Parse(json);
+    char sid[64] = "";
+    cr_expect_eq(sms_list_find(page, "+442079460958", "hello", 1438287151, sid, sizeof sid),
+                 TC_EAGAIN, "the attempt's message may be on the next page: never resend blind");
+    cJSON_DeleteItemFromObject(page, "next_page_uri");
+    cr_expect_eq(sms_list_find(page, "+442079460958", "hello", 1438287151, sid, sizeof sid),
+                 TC_ENOTFOUND, "the last page: it is not there");
+    cJSON_Delete(page);
 }
