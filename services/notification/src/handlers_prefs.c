@@ -3,6 +3,7 @@
 #include "handlers.h"
 #include "email_model.h"
 #include "store.h"
+#include "tc/tc_audit.h"
 #include "tc/tc_core.h"
 #include "tc/tc_tz.h"
 
@@ -144,21 +145,39 @@ void h_org_prefs_put(tc_req_t *req, tc_resp_t *resp, void *ud)
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(body, "throttle");
     char *text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(body, "categories"));
     char *throttle = t ? cJSON_PrintUnformatted(t) : strdup("{}"); /* absent: none */
-    tc_dbconn_t *c = NULL;
-    int64_t version = 0;
+    char *old_text = NULL, *old_throttle = NULL;
+    cJSON *before = NULL, *after = NULL;
+    tc_dbconn_t *tx = NULL;
+    int64_t version = 0, old_version = 0;
     int rc = TC_ENOMEM;
     if (!text || !throttle)
         goto cleanup;
-    rc = TC_EUNAVAIL;
-    if (!(c = tc_db_acquire(app->db)))
-        goto cleanup;
-    rc = store_org_prefs_put(c, p->org, text, throttle, &version);
-    tc_db_release(app->db, c);
-cleanup:
+    if (!(tx = tc_tx_begin(app->db, resp)))
+        goto answered;
+    rc = store_org_prefs_get(tx, p->org, &old_text, &old_throttle, &old_version);
     if (rc == TC_OK)
-        tc_resp_json(resp, 200, org_prefs_body(text, throttle, version));
-    else
-        tc_resp_fail(resp, rc);
+        rc = store_org_prefs_put(tx, p->org, text, throttle, &version);
+    before = rc == TC_OK ? org_prefs_body(old_text, old_throttle, old_version) : NULL;
+    after = rc == TC_OK ? org_prefs_body(text, throttle, version) : NULL;
+    if (rc == TC_OK && (!before || !after))
+        rc = TC_ENOMEM;
+    if (rc == TC_OK)
+        rc = tc_audit_record(tx, p, p->org, "notification.org_preferences_update", "org", p->org,
+                             before, after);
+    if (rc != TC_OK) {
+        tc_tx_abort(app->db, tx);
+        goto cleanup;
+    }
+    tc_tx_respond(app->db, tx, NULL, resp, 200, after, NULL);
+    after = NULL;
+    goto answered;
+cleanup:
+    tc_resp_fail(resp, rc);
+answered:
+    cJSON_Delete(before);
+    cJSON_Delete(after);
+    free(old_text);
+    free(old_throttle);
     free(text);
     free(throttle);
 }
@@ -213,13 +232,31 @@ void h_settings_put(tc_req_t *req, tc_resp_t *resp, void *ud)
         return;
     }
     tc_jv_free(&jv);
-    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
-    if (!c)
+    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
+    if (!tx)
         return;
-    int rc = store_settings_put(c, p->org, email, name);
-    tc_db_release(app->db, c);
+    char *old_email = NULL, *old_name = NULL;
+    cJSON *before = NULL, *after = NULL;
+    int rc = store_settings_get(tx, p->org, &old_email, &old_name);
     if (rc == TC_OK)
-        tc_resp_json(resp, 200, settings_body(app, email, name));
-    else
+        rc = store_settings_put(tx, p->org, email, name);
+    if (rc == TC_OK) {
+        before = settings_body(app, old_email, old_name);
+        after = settings_body(app, email, name);
+        rc = before && after ? TC_OK : TC_ENOMEM;
+    }
+    if (rc == TC_OK)
+        rc = tc_audit_record(tx, p, p->org, "notification.sender_update", "org", p->org, before,
+                             after);
+    if (rc == TC_OK) {
+        tc_tx_respond(app->db, tx, NULL, resp, 200, after, NULL);
+        after = NULL;
+    } else {
+        tc_tx_abort(app->db, tx);
         tc_resp_fail(resp, rc);
+    }
+    cJSON_Delete(before);
+    cJSON_Delete(after);
+    free(old_email);
+    free(old_name);
 }

@@ -2,6 +2,7 @@
 #include "handlers.h"
 #include "store.h"
 #include "template_model.h"
+#include "tc/tc_audit.h"
 #include "tc/tc_core.h"
 #include "tc/tc_crypto.h"
 #include "tc/tc_page.h"
@@ -71,7 +72,11 @@ void h_templates_create(tc_req_t *req, tc_resp_t *resp, void *ud)
     }
     cJSON *json = NULL;
     int rc = store_template_insert(tx, p->org, &t, &json);
+    if (rc == TC_OK)
+        rc = tc_audit_record(tx, p, p->org, "notification.template_create", "template", t.id, NULL,
+                             json);
     if (rc != TC_OK) {
+        cJSON_Delete(json);
         tc_tx_abort(app->db, tx);
         if (rc == TC_ECONFLICT)
             tc_resp_error(resp, 409, "template_exists",
@@ -122,16 +127,24 @@ void h_templates_put(tc_req_t *req, tc_resp_t *resp, void *ud)
     tc_jv_free(&jv);
     template_row_t t = {0};
     row_from(&t, body);
-    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
-    if (!c)
+    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
+    if (!tx)
         return;
-    cJSON *json = NULL;
-    int rc = store_template_update(c, p->org, id, &t, &json);
-    tc_db_release(app->db, c);
-    if (rc != TC_OK)
+    cJSON *before = NULL, *json = NULL;
+    int rc = store_template_get(tx, p->org, id, &before);
+    if (rc == TC_OK)
+        rc = store_template_update(tx, p->org, id, &t, &json);
+    if (rc == TC_OK)
+        rc = tc_audit_record(tx, p, p->org, "notification.template_update", "template", id, before,
+                             json);
+    cJSON_Delete(before);
+    if (rc != TC_OK) {
+        cJSON_Delete(json);
+        tc_tx_abort(app->db, tx);
         tc_resp_fail_for(resp, rc, "Template");
-    else
-        tc_resp_json(resp, 200, json);
+        return;
+    }
+    tc_tx_respond(app->db, tx, NULL, resp, 200, json, NULL);
 }
 
 void h_templates_delete(tc_req_t *req, tc_resp_t *resp, void *ud)
@@ -141,14 +154,23 @@ void h_templates_delete(tc_req_t *req, tc_resp_t *resp, void *ud)
     const char *id = tc_req_param_id(req, resp, "id", "tpl", "Template");
     if (!id)
         return;
-    tc_dbconn_t *c = tc_tx_conn(app->db, resp);
-    if (!c)
+    tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
+    if (!tx)
         return;
-    int rc = store_template_delete(c, p->org, id);
-    tc_db_release(app->db, c);
-    if (rc != TC_OK)
+    cJSON *before = NULL;
+    int rc = store_template_get(tx, p->org, id, &before);
+    if (rc == TC_OK)
+        rc = store_template_delete(tx, p->org, id);
+    if (rc == TC_OK)
+        rc = tc_audit_record(tx, p, p->org, "notification.template_delete", "template", id, before,
+                             NULL);
+    cJSON_Delete(before);
+    if (rc != TC_OK) {
+        tc_tx_abort(app->db, tx);
         tc_resp_fail_for(resp, rc, "Template");
-    else
+        return;
+    }
+    if (tc_tx_commit(app->db, tx, resp) == TC_OK)
         tc_resp_empty(resp, 204);
 }
 

@@ -2,6 +2,7 @@
 unread count, mark read, read-all and archive; preferences; templates CRUD and preview; deliveries
 visible to admins and to their recipient only. Every answer is checked against
 proto/openapi/notification.yaml."""
+import json
 import time
 
 from ntfkit import Ntf, new_id, request
@@ -184,6 +185,59 @@ def test_templates_crud(stack):
     assert admin("DELETE", f"/v1/notifications/templates/{t['id']}").status_code == 204
     assert_error(admin("GET", f"/v1/notifications/templates/{t['id']}"), 404)
     assert_error(admin("DELETE", f"/v1/notifications/templates/{t['id']}"), 404)
+
+
+def audit_records(stack, schemas, key, want, timeout=30):
+    """The audit-events records keyed by `key` (validated against proto/events), oldest first."""
+    msgs = stack.kafka_messages("audit-events", key=key, timeout=timeout,
+                                until=lambda m: len(m) >= want)
+    out = []
+    for m in msgs:
+        data = json.loads(m["payload"])
+        schemas.validate(m["headers"]["ce_type"], data)
+        out.append(data)
+    return out
+
+
+def test_template_sender_and_default_changes_are_audited(stack, schemas):
+    admin = Ntf(stack)
+    actor = {"type": "user", "id": admin.user_id, "role": "admin"}
+    r = admin("POST", "/v1/notifications/templates",
+              json_body={"kind": "mention", "locale": "en", "subject": "s1", "text": "t",
+                         "html": "h"})
+    assert r.status_code == 201, r.text
+    tid = r.json()["id"]
+    assert admin("PUT", f"/v1/notifications/templates/{tid}",
+                 json_body={"subject": "s2", "text": "t", "html": "h"}).status_code == 200
+    assert admin("DELETE", f"/v1/notifications/templates/{tid}").status_code == 204
+    got = audit_records(stack, schemas, tid, 3)
+    assert [d["action"] for d in got] == ["notification.template_create",
+                                          "notification.template_update",
+                                          "notification.template_delete"]
+    for d in got:
+        assert (d["actor"], d["org_id"], d["target"]) == \
+            (actor, admin.org_id, {"type": "template", "id": tid})
+    assert got[0]["before"] is None and got[0]["after"]["subject"] == "s1"
+    assert (got[1]["before"]["subject"], got[1]["after"]["subject"]) == ("s1", "s2")
+    assert got[2]["before"]["subject"] == "s2" and got[2]["after"] is None
+
+    r = admin("PUT", "/v1/notifications/settings",
+              json_body={"from_email": "team@acme.test", "from_name": "Acme"})
+    assert r.status_code == 200, r.text
+    r = admin("PUT", "/v1/notifications/org-preferences",
+              json_body={"categories": {"mention": {"email": False}}, "throttle": {"sms": 2}})
+    assert r.status_code == 200, r.text
+    got = audit_records(stack, schemas, admin.org_id, 2)
+    assert [d["action"] for d in got] == ["notification.sender_update",
+                                          "notification.org_preferences_update"]
+    sender, defaults = got
+    assert (sender["before"]["custom"], sender["after"]["from_email"]) == (False, "team@acme.test")
+    assert defaults["before"]["categories"] == {} and \
+        defaults["after"] == {"categories": {"mention": {"email": False}},
+                              "throttle": {"sms": 2}, "version": 1}
+    # a refused change records nothing
+    assert_error(admin("PUT", "/v1/notifications/settings", json_body={"from_email": "x"}), 422)
+    assert len(audit_records(stack, schemas, admin.org_id, 3, timeout=3)) == 2
 
 
 def test_preview(stack):
