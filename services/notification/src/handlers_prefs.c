@@ -99,15 +99,17 @@ cleanup:
     free(quiet);
 }
 
-static cJSON *org_prefs_body(const char *categories, const char *throttle, int64_t version)
+static cJSON *org_prefs_body(const org_prefs_t *o)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o || !tc_json_add_raw(o, "categories", categories) ||
-        !tc_json_add_raw(o, "throttle", throttle) || !tc_json_add_int(o, "version", version)) {
-        cJSON_Delete(o);
+    cJSON *b = cJSON_CreateObject();
+    if (!b || !tc_json_add_raw(b, "categories", o->categories) ||
+        !tc_json_add_raw(b, "quiet_hours", o->quiet ? o->quiet : "null") ||
+        !tc_json_add_raw(b, "throttle", o->throttle) ||
+        !tc_json_add_int(b, "version", o->version)) {
+        cJSON_Delete(b);
         return NULL;
     }
-    return o;
+    return b;
 }
 
 void h_org_prefs_get(tc_req_t *req, tc_resp_t *resp, void *ud)
@@ -117,16 +119,30 @@ void h_org_prefs_get(tc_req_t *req, tc_resp_t *resp, void *ud)
     tc_dbconn_t *c = tc_tx_conn(app->db, resp);
     if (!c)
         return;
-    char *json = NULL, *throttle = NULL;
-    int64_t version = 0;
-    int rc = store_org_prefs_get(c, p->org, &json, &throttle, &version);
+    org_prefs_t o;
+    int rc = store_org_prefs_get(c, p->org, &o);
     tc_db_release(app->db, c);
     if (rc == TC_OK)
-        tc_resp_json(resp, 200, org_prefs_body(json, throttle, version));
+        tc_resp_json(resp, 200, org_prefs_body(&o));
     else
         tc_resp_fail(resp, rc);
-    free(json);
-    free(throttle);
+    org_prefs_clear(&o);
+}
+
+/* The body's defaults as stored: the throttle "{}" when absent (none), quiet hours NULL when
+ * absent or null. */
+static int org_prefs_from(const cJSON *body, org_prefs_t *o)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(body, "throttle");
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(body, "quiet_hours");
+    memset(o, 0, sizeof *o);
+    o->categories = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(body, "categories"));
+    o->throttle = t ? cJSON_PrintUnformatted(t) : strdup("{}");
+    o->quiet = cJSON_IsObject(q) ? cJSON_PrintUnformatted(q) : NULL;
+    if (o->categories && o->throttle && (o->quiet || !cJSON_IsObject(q)))
+        return TC_OK;
+    org_prefs_clear(o);
+    return TC_ENOMEM;
 }
 
 void h_org_prefs_put(tc_req_t *req, tc_resp_t *resp, void *ud)
@@ -137,28 +153,26 @@ void h_org_prefs_put(tc_req_t *req, tc_resp_t *resp, void *ud)
     tc_jv_t jv;
     tc_jv_init(&jv);
     notify_org_prefs_validate(&jv, body);
+    if (!tc_jv_failed(&jv))
+        quiet_zone_known(body, &jv);
     if (tc_jv_failed(&jv)) {
         tc_resp_invalid(resp, &jv);
         return;
     }
     tc_jv_free(&jv);
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(body, "throttle");
-    char *text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(body, "categories"));
-    char *throttle = t ? cJSON_PrintUnformatted(t) : strdup("{}"); /* absent: none */
-    char *old_text = NULL, *old_throttle = NULL;
+    org_prefs_t old = {0}, new = {0};
     cJSON *before = NULL, *after = NULL;
     tc_dbconn_t *tx = NULL;
-    int64_t version = 0, old_version = 0;
-    int rc = TC_ENOMEM;
-    if (!text || !throttle)
+    int rc = org_prefs_from(body, &new);
+    if (rc != TC_OK)
         goto cleanup;
     if (!(tx = tc_tx_begin(app->db, resp)))
         goto answered;
-    rc = store_org_prefs_get(tx, p->org, &old_text, &old_throttle, &old_version);
+    rc = store_org_prefs_get(tx, p->org, &old);
     if (rc == TC_OK)
-        rc = store_org_prefs_put(tx, p->org, text, throttle, &version);
-    before = rc == TC_OK ? org_prefs_body(old_text, old_throttle, old_version) : NULL;
-    after = rc == TC_OK ? org_prefs_body(text, throttle, version) : NULL;
+        rc = store_org_prefs_put(tx, p->org, &new);
+    before = rc == TC_OK ? org_prefs_body(&old) : NULL;
+    after = rc == TC_OK ? org_prefs_body(&new) : NULL;
     if (rc == TC_OK && (!before || !after))
         rc = TC_ENOMEM;
     if (rc == TC_OK)
@@ -176,10 +190,8 @@ cleanup:
 answered:
     cJSON_Delete(before);
     cJSON_Delete(after);
-    free(old_text);
-    free(old_throttle);
-    free(text);
-    free(throttle);
+    org_prefs_clear(&old);
+    org_prefs_clear(&new);
 }
 
 static cJSON *settings_body(notification_app_t *app, const char *email, const char *name)

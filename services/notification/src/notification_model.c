@@ -469,11 +469,7 @@ static void throttle_validate(tc_jv_t *jv, const cJSON *body)
 
 void notify_org_prefs_validate(tc_jv_t *jv, const cJSON *body)
 {
-    static const char *const top[] = {"categories", "throttle", NULL};
-    if (cJSON_IsObject(body) && cJSON_GetObjectItemCaseSensitive(body, "quiet_hours")) {
-        tc_jv_error(jv, "quiet_hours", "quiet hours are a person's, not an org default");
-        return;
-    }
+    static const char *const top[] = {"categories", "quiet_hours", "throttle", NULL};
     prefs_validate(jv, body, top);
     if (cJSON_IsObject(body))
         throttle_validate(jv, body);

@@ -23,7 +23,7 @@ typedef struct {
     cJSON *org_throttle;            /* the org's limits per channel; never NULL on TC_OK */
     char *email, *name;             /* the address user-events gave (opened); NULL unknown */
     char *phone;                    /* the phone user-events gave, as written; NULL none */
-    bool has_quiet;                 /* quiet hours set (preferences.quiet_hours) */
+    bool has_quiet;                 /* quiet hours: the user's own, else the org's default */
     notify_quiet_t quiet;
 } recipient_t;
 
@@ -199,12 +199,16 @@ int store_prefs_get(tc_dbconn_t *c, const char *org_id, const char *user_id, cha
 /* Replaces both (quiet NULL: none). */
 int store_prefs_put(tc_dbconn_t *c, const char *org_id, const char *user_id, const char *json,
                     const char *quiet, int64_t *version);
-/* The org's default categories and throttle (text, malloc'd; "{}" when none) and version
- * (0: none). */
-int store_org_prefs_get(tc_dbconn_t *c, const char *org_id, char **json, char **throttle,
-                        int64_t *version);
-int store_org_prefs_put(tc_dbconn_t *c, const char *org_id, const char *json, const char *throttle,
-                        int64_t *version);
+/* The org's defaults: categories and throttle (JSON text, "{}" when none), quiet hours (NULL:
+ * none) and version (0: never set). Strings malloc'd by store_org_prefs_get. */
+typedef struct {
+    char *categories, *throttle, *quiet;
+    int64_t version;
+} org_prefs_t;
+void org_prefs_clear(org_prefs_t *o);
+int store_org_prefs_get(tc_dbconn_t *c, const char *org_id, org_prefs_t *out);
+/* Replaces all three; o->version becomes the new version. */
+int store_org_prefs_put(tc_dbconn_t *c, const char *org_id, org_prefs_t *o);
 /* How many of the person's messages of channel were let through in the last hour (every
  * delivery but the suppressed ones). */
 int store_recent_deliveries(tc_dbconn_t *c, const char *org_id, const char *user_id,

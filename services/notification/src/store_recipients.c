@@ -103,16 +103,17 @@ int store_recipient_get(notification_app_t *app, tc_dbconn_t *c, const char *org
 {
     memset(out, 0, sizeof *out);
     PGresult *r = NULL;
-    int rc = tc_db_qp(c, &r, "rcpt_get",
-                      "SELECT r.status, coalesce(r.locale, ''), r.channels::text,"
-                      " coalesce(p.categories, '{}')::text, r.email_enc, r.name_enc,"
-                      " p.quiet_hours::text, coalesce(o.categories, '{}')::text,"
-                      " coalesce(o.throttle, '{}')::text, r.phone_enc"
-                      " FROM (SELECT $2::text AS user_id) k"
-                      " LEFT JOIN recipients r ON r.user_id = k.user_id AND r.org_id = $1"
-                      " LEFT JOIN preferences p ON p.user_id = k.user_id AND p.org_id = $1"
-                      " LEFT JOIN org_preferences o ON o.org_id = $1",
-                      org_id, user_id);
+    int rc = tc_db_qp(
+        c, &r, "rcpt_get",
+        "SELECT r.status, coalesce(r.locale, ''), r.channels::text,"
+        " coalesce(p.categories, '{}')::text, r.email_enc, r.name_enc,"
+        " coalesce(p.quiet_hours, o.quiet_hours)::text, coalesce(o.categories, '{}')::text,"
+        " coalesce(o.throttle, '{}')::text, r.phone_enc"
+        " FROM (SELECT $2::text AS user_id) k"
+        " LEFT JOIN recipients r ON r.user_id = k.user_id AND r.org_id = $1"
+        " LEFT JOIN preferences p ON p.user_id = k.user_id AND p.org_id = $1"
+        " LEFT JOIN org_preferences o ON o.org_id = $1",
+        org_id, user_id);
     bool found = rc == TC_OK && PQntuples(r) == 1 && tc_db_val(r, 0, 0);
     snprintf(out->status, sizeof out->status, "%s", found ? tc_db_val(r, 0, 0) : "unknown");
     if (found)
@@ -192,46 +193,50 @@ int store_prefs_put(tc_dbconn_t *c, const char *org_id, const char *user_id, con
     return rc;
 }
 
-int store_org_prefs_get(tc_dbconn_t *c, const char *org_id, char **json, char **throttle,
-                        int64_t *version)
+void org_prefs_clear(org_prefs_t *o)
+{
+    free(o->categories);
+    free(o->throttle);
+    free(o->quiet);
+    memset(o, 0, sizeof *o);
+}
+
+int store_org_prefs_get(tc_dbconn_t *c, const char *org_id, org_prefs_t *out)
 {
     PGresult *r = NULL;
-    *json = *throttle = NULL;
-    *version = 0;
+    memset(out, 0, sizeof *out);
     int rc = tc_db_qp(c, &r, "org_prefs_get",
-                      "SELECT categories::text, throttle::text, version FROM org_preferences"
-                      " WHERE org_id=$1",
+                      "SELECT categories::text, throttle::text, version, quiet_hours::text"
+                      " FROM org_preferences WHERE org_id=$1",
                       org_id);
     if (rc == TC_OK) {
         bool found = PQntuples(r) == 1;
-        *version = found ? tc_db_int(r, 0, 2, 0) : 0;
-        if (!(*json = strdup(found ? tc_db_val(r, 0, 0) : "{}")) ||
-            !(*throttle = strdup(found ? tc_db_val(r, 0, 1) : "{}")))
+        const char *quiet = found ? tc_db_val(r, 0, 3) : NULL;
+        out->version = found ? tc_db_int(r, 0, 2, 0) : 0;
+        if (!(out->categories = strdup(found ? tc_db_val(r, 0, 0) : "{}")) ||
+            !(out->throttle = strdup(found ? tc_db_val(r, 0, 1) : "{}")) ||
+            (quiet && !(out->quiet = strdup(quiet))))
             rc = TC_ENOMEM;
     }
     PQclear(r);
-    if (rc != TC_OK) {
-        free(*json);
-        free(*throttle);
-        *json = *throttle = NULL;
-    }
+    if (rc != TC_OK)
+        org_prefs_clear(out);
     return rc;
 }
 
-int store_org_prefs_put(tc_dbconn_t *c, const char *org_id, const char *json, const char *throttle,
-                        int64_t *version)
+int store_org_prefs_put(tc_dbconn_t *c, const char *org_id, org_prefs_t *o)
 {
     PGresult *r = NULL;
     int rc = tc_db_qp(c, &r, "org_prefs_put",
-                      "INSERT INTO org_preferences (org_id, categories, throttle)"
-                      " VALUES ($1, $2::jsonb, $3::jsonb)"
+                      "INSERT INTO org_preferences (org_id, categories, throttle, quiet_hours)"
+                      " VALUES ($1, $2::jsonb, $3::jsonb, $4::jsonb)"
                       " ON CONFLICT (org_id) DO UPDATE SET categories = EXCLUDED.categories,"
-                      " throttle = EXCLUDED.throttle,"
+                      " throttle = EXCLUDED.throttle, quiet_hours = EXCLUDED.quiet_hours,"
                       " version = org_preferences.version + 1, updated_at = now()"
                       " RETURNING version",
-                      org_id, json, throttle);
+                      org_id, o->categories, o->throttle, o->quiet);
     if (rc == TC_OK)
-        *version = tc_db_int(r, 0, 0, 1);
+        o->version = tc_db_int(r, 0, 0, 1);
     PQclear(r);
     return rc;
 }

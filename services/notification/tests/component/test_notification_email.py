@@ -249,6 +249,41 @@ def test_quiet_hours_defer_email_to_their_end_and_never_drop_it(stack, schemas):
     assert r.json()["quiet_hours"] is None
 
 
+def test_an_orgs_quiet_hours_hold_back_members_who_set_none(stack):
+    """The org's default quiet hours (around now, UTC) hold a non-critical email back for a
+    member with none of their own, not a critical one; a member whose own quiet hours are
+    elsewhere in the day gets theirs applied instead, and the email goes at once."""
+    admin = Ntf(stack, role="admin")
+    now = time.time()
+    quiet = {"start": hhmm(now - 3600), "end": hhmm(now + 3600), "time_zone": "UTC"}
+    r = admin("PUT", "/v1/notifications/org-preferences",
+              json_body={"categories": {}, "quiet_hours": quiet})
+    assert r.status_code == 200 and r.json()["quiet_hours"] == quiet, r.text
+    assert admin("GET", "/v1/notifications/org-preferences").json()["quiet_hours"] == quiet
+    plain = Ntf(stack, admin.org_id, role="viewer")
+    own = Ntf(stack, admin.org_id, role="viewer")
+    later = {"start": hhmm(now + 7200), "end": hhmm(now + 10800), "time_zone": "UTC"}
+    assert own("PUT", "/v1/notifications/preferences",
+               json_body={"categories": {}, "quiet_hours": later}).status_code == 200
+    for u in (plain, own):
+        request(stack, u.org_id, u.user_id, "weekly_report", email_addr=address(),
+                params={"title": "Your week", "body": "b"})
+    request(stack, plain.org_id, plain.user_id, "password_reset", email_addr=address(),
+            params={"reset_url": "https://app.techcorp.test/password/reset?token=rst_o",
+                    "token": "rst_o", "expires_at": "2030-01-01T00:00:00.000Z"})
+    assert own.wait_deliveries(own.user_id, 1)[0]["status"] == "delivered"
+    got = {d["kind"]: d for d in admin.wait_deliveries(plain.user_id, 2, final=False)}
+    deadline = time.time() + 30
+    while got["password_reset"]["status"] != "delivered":
+        assert time.time() < deadline, got
+        time.sleep(0.2)
+        got = {d["kind"]: d for d in admin.deliveries(plain.user_id)}
+    held = got["weekly_report"]
+    assert (held["status"], held["attempt_count"]) == ("pending", 0), held
+    due = calendar.timegm(time.strptime(held["next_attempt_at"][:19], "%Y-%m-%dT%H:%M:%S"))
+    assert abs(due - (int(now + 3600) // 60) * 60) < 61, held["next_attempt_at"]
+
+
 def test_quiet_hours_are_validated(stack):
     me = Ntf(stack, role="viewer")
     for quiet, field in (
@@ -269,16 +304,19 @@ def test_org_defaults_apply_where_a_member_made_no_choice(stack, schemas):
     admin = Ntf(stack, role="admin")
     viewer = Ntf(stack, admin.org_id, role="viewer")
     assert admin("GET", "/v1/notifications/org-preferences").json() == \
-        {"categories": {}, "throttle": {}, "version": 0}
+        {"categories": {}, "quiet_hours": None, "throttle": {}, "version": 0}
     body = {"categories": {"weekly_report": {"email": False}}}
     assert_error(viewer("PUT", "/v1/notifications/org-preferences", json_body=body), 403)
     r = admin("PUT", "/v1/notifications/org-preferences", json_body=body)
     assert r.status_code == 200 and \
-        r.json() == {"categories": body["categories"], "throttle": {}, "version": 1}
+        r.json() == {"categories": body["categories"], "quiet_hours": None, "throttle": {},
+                     "version": 1}
     assert viewer("GET", "/v1/notifications/org-preferences").json()["categories"] == \
         body["categories"]
     for bad, field in (({"categories": {"invitation": {"email": False}}}, "categories.invitation"),
-                       ({"categories": {}, "quiet_hours": None}, "quiet_hours")):
+                       ({"categories": {}, "quiet_hours": {"start": "22:00", "end": "07:00",
+                                                           "time_zone": "Mars/Olympus_Mons"}},
+                        "quiet_hours.time_zone")):
         err = assert_error(admin("PUT", "/v1/notifications/org-preferences", json_body=bad), 422)
         assert field in {d["field"] for d in err["details"]}, err
 

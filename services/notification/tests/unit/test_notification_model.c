@@ -460,8 +460,13 @@ Test(throttle, org_limits_per_channel_are_validated)
     cr_expect_eq(org_prefs_errors("{\"categories\":{},\"throttle\":{\"email\":10001}}"), 1);
     cr_expect_eq(org_prefs_errors("{\"categories\":{},\"throttle\":{\"email\":\"5\"}}"), 1);
     cr_expect_eq(org_prefs_errors("{\"categories\":{},\"throttle\":[]}"), 1);
-    cr_expect_eq(org_prefs_errors("{\"categories\":{},\"quiet_hours\":null}"), 1,
-                 "quiet hours are a person's");
+    cr_expect_eq(org_prefs_errors("{\"categories\":{},\"quiet_hours\":null}"), 0);
+    cr_expect_eq(org_prefs_errors("{\"categories\":{},\"quiet_hours\":{\"start\":\"22:00\","
+                                  "\"end\":\"07:00\",\"time_zone\":\"Europe/Paris\"}}"),
+                 0, "an org's default quiet hours");
+    cr_expect_eq(org_prefs_errors("{\"categories\":{},\"quiet_hours\":{\"start\":\"22:00\","
+                                  "\"end\":\"22:00\",\"time_zone\":\"UTC\"}}"),
+                 1);
 }
 
 Test(throttle, the_limit_counts_every_kind_but_critical_ones)
