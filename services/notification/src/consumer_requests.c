@@ -136,14 +136,18 @@ static int64_t quiet_until(const recipient_t *rcpt, const char *kind, const char
     return defer ? until : 0;
 }
 
-static int on_requested(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx, void *ud)
+int notification_request_apply(notification_app_t *app, tc_dbconn_t *tx, const char *request_id,
+                               const cJSON *data, request_outcome_t *out)
 {
-    notification_app_t *app = ud;
     notify_request_t req;
     const char *why = NULL;
+    if (out)
+        memset(out, 0, sizeof *out);
     if (notify_request_parse(data, &req, &why) != TC_OK) {
-        tc_log_kv(TC_LOG_WARN, "notification request refused", "event_id", ev->id, "why", why,
+        tc_log_kv(TC_LOG_WARN, "notification request refused", "request_id", request_id, "why", why,
                   NULL);
+        if (out)
+            out->why = why;
         return TC_EINVAL;
     }
     recipient_t rcpt;
@@ -158,7 +162,7 @@ static int on_requested(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx
         req.name = req.name ? req.name : rcpt.name;
     }
     delivery_new_t d = {
-        .request_id = ev->id,
+        .request_id = request_id,
         .org_id = req.org_id,
         .recipient_id = req.user_id,
         .channel = req.channel,
@@ -228,14 +232,21 @@ static int on_requested(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx
     rc = store_delivery_insert(tx, &d);
     if (rc == TC_ECONFLICT) { /* this request was handled before: nothing more to do */
         rc = TC_OK;
+        if (out)
+            out->repeated = true;
         goto cleanup;
+    }
+    if (rc == TC_OK && out) {
+        snprintf(out->delivery_id, sizeof out->delivery_id, "%s", d.id);
+        snprintf(out->status, sizeof out->status, "%s", d.status);
+        out->reason = d.last_error; /* static strings, or NULL */
     }
     if (rc == TC_OK && strcmp(d.status, "delivered") == 0)
         rc = store_inbox_insert(tx, req.org_id, req.user_id, d.id, req.kind, rend.msg.subject,
                                 rend.msg.text);
     if (rc == TC_OK && (strcmp(d.status, "delivered") == 0 || strcmp(d.status, "failed") == 0)) {
         outcome_event_t e = {d.id,
-                             ev->id,
+                             request_id,
                              req.org_id,
                              req.user_id,
                              req.channel,
@@ -250,6 +261,11 @@ cleanup:
     notify_rendered_clear(&rend.msg);
     recipient_clear(&rcpt);
     return rc;
+}
+
+static int on_requested(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx, void *ud)
+{
+    return notification_request_apply(ud, tx, ev->id, data, NULL);
 }
 
 int consumer_requests_start(notification_app_t *app)

@@ -35,6 +35,8 @@ void h_templates_create(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_templates_get(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_templates_put(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_templates_delete(tc_req_t *req, tc_resp_t *resp, void *ud);
+/* handlers_requests.c: a service's request, answered with its delivery */
+void h_internal_request(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_templates_preview(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_deliveries_list(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_deliveries_get(tc_req_t *req, tc_resp_t *resp, void *ud);

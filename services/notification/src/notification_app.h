@@ -104,6 +104,21 @@ void notification_app_free(notification_app_t *app);
 int notification_routes(notification_app_t *app);
 /* notification-events: requests become deliveries (consumer_requests.c). */
 int consumer_requests_start(notification_app_t *app);
+
+/* What one request became: its delivery's id and status (and the reason of a suppressed or
+ * failed one, a static string), or `repeated` when that request id had been handled before;
+ * `why` when the request was refused (TC_EINVAL). */
+typedef struct {
+    char delivery_id[TC_ID_MAX];
+    char status[16];
+    const char *reason;
+    const char *why;
+    bool repeated;
+} request_outcome_t;
+/* One com.techcorp.notification.requested (its data) → its delivery, in tx: the consumer's
+ * path and the internal API's. request_id: the CloudEvent id, or the API's own. */
+int notification_request_apply(notification_app_t *app, tc_dbconn_t *tx, const char *request_id,
+                               const cJSON *data, request_outcome_t *out);
 /* user-events: the recipient read model (consumer_users.c). */
 int consumer_users_start(notification_app_t *app);
 /* Starts the live inbox: the hub's and the feed's threads, closed when shutdown begins. */

@@ -14,6 +14,9 @@ int notification_routes(notification_app_t *app)
     const tc_role_t viewer = TC_ROLE_VIEWER, editor = TC_ROLE_EDITOR, admin = TC_ROLE_ADMIN;
     const size_t record = TC_BODY_RECORD, small = TC_BODY_SMALL, none = TC_BODY_NONE;
     const tc_route_t routes[] = {
+        /* a service's request, decided at once (the same as one on notification-events) */
+        {"POST", "/internal/v1/notifications", h_internal_request, app, TC_INTERNAL_JSON,
+         TC_ROLE_NONE, record, NULL},
         /* the caller's inbox */
         {"GET", "/v1/notifications", h_inbox_list, app, TC_USER, viewer, none, NTF_R},
         {"GET", "/v1/notifications/stream", h_stream, app, TC_USER, viewer, none, NTF_R},

@@ -5,8 +5,8 @@ proto/openapi/notification.yaml."""
 import json
 import time
 
-from ntfkit import Ntf, new_id, request
-from platform_client import assert_error
+from ntfkit import Ntf, address, mails, maildir, new_id, request, wait_mails
+from platform_client import Api, assert_error
 
 
 def in_app(stack, org, uid, title, body="b"):
@@ -238,6 +238,45 @@ def test_template_sender_and_default_changes_are_audited(stack, schemas):
     # a refused change records nothing
     assert_error(admin("PUT", "/v1/notifications/settings", json_body={"from_email": "x"}), 422)
     assert len(audit_records(stack, schemas, admin.org_id, 3, timeout=3)) == 2
+
+
+def test_a_service_asks_and_learns_the_delivery_at_once(stack):
+    """POST /internal/v1/notifications: the request is decided as one on the bus, and the
+    answer names its delivery; a retry with the same Idempotency-Key sends nothing more."""
+    api = Api(stack, "notification")
+    svc = stack.service_token()
+    admin = Ntf(stack)
+    uid, to = new_id("usr"), address()
+    body = {"template": "weekly_report", "channel": "email", "org_id": admin.org_id,
+            "to": {"user_id": uid, "email": to}, "params": {"title": "Your week", "body": "b"}}
+    r = api("POST", "/internal/v1/notifications", token=svc, json_body=body,
+            headers={"Idempotency-Key": "weekly-1"})
+    assert r.status_code == 202, r.text
+    first = r.json()
+    assert (first["status"], first["reason"]) == ("pending", None)
+    again = api("POST", "/internal/v1/notifications", token=svc, json_body=body,
+                headers={"Idempotency-Key": "weekly-1"})
+    assert again.status_code == 202 and again.json() == first
+    assert len(wait_mails(maildir(stack), to)) == 1
+    d = admin.delivery(first["delivery_id"])
+    assert (d["status"], d["request_id"]) == ("delivered", first["request_id"])
+    time.sleep(1)
+    assert len(mails(maildir(stack), to)) == 1, "the retry sent nothing"
+
+    # in-app is delivered in the answer; an unknown kind without a title fails there
+    r = api("POST", "/internal/v1/notifications", token=svc,
+            json_body=dict(body, channel="in_app"))
+    assert (r.status_code, r.json()["status"]) == (202, "delivered"), r.text
+    r = api("POST", "/internal/v1/notifications", token=svc,
+            json_body=dict(body, template="no_such_kind", params={"x": 1}))
+    assert (r.json()["status"], r.json()["reason"]) == ("failed", "no_template"), r.text
+
+    err = assert_error(api("POST", "/internal/v1/notifications", token=svc,
+                           json_body=dict(body, channel="fax")), 422, "validation_failed")
+    assert "channel" in err["message"]
+    assert_error(api("POST", "/internal/v1/notifications", token=admin.token, json_body=body),
+                 403)
+    assert_error(api("POST", "/internal/v1/notifications", json_body=body), 401)
 
 
 def test_preview(stack):
