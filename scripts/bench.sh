@@ -7,6 +7,7 @@
 #   BENCH_ONLY       run only the named benchmarks (e.g. "user", "gateway")
 #   BENCH_GATEWAY_WORKERS   gateway workers = nginx worker_processes = HAProxy nbthread (1)
 #   BENCH_EMAILS     email requests of the notification benchmark (2000)
+#   BENCH_SMS        SMS requests of the notification SMS benchmark (1000)
 #   BENCH_STREAMS    live inbox streams held open (15000); BENCH_STREAM_RATE notifications/s
 #                    sent to them after the burst (500)
 #   BENCH_SEARCH_DOCS  documents of the search benchmark, over 100 orgs (200000)
@@ -269,6 +270,72 @@ bench_notification() {
     record "email → sink, from start (msg/s)" "smtplib → sink, 1 conn" "$rps" "$peer" "(info)" "-" "-" "-" "-"
     record "email → sink, steady (msg/s)" "smtplib → sink, 1 conn" "$steady" "$peer" "(info)" "-" "-" "-" "-"
     record "email → sink, steady (msg/s)" "issue 17 target 500/s" "$steady" "500" ">=1.0" "-" "-" "-" "-"
+}
+
+# ------------------------------------------------------------------ notification: SMS
+# BENCH_SMS requests (one person with a phone, the generic template) through the stand-in of
+# Twilio's Messages API (services/notification/tests/component/sms_provider.py), queued while
+# the service is stopped; then it starts and the clock runs until the provider holds them all:
+# consume, decide, render, seal, record, POST the form, record, emit (one SMS sender, the
+# default). The peer: the same count of the same forms POSTed to the stand-in by one client
+# over one connection (scripts/bench/sms_peer.py), i.e. what the stand-in itself takes.
+sms_count() { curl -s "http://127.0.0.1:$1/_test/count" | sed 's/[^0-9]//g'; }
+bench_notification_sms() {
+    local n=${BENCH_SMS:-1000} port pid kafka org usr prov t0 t1 rps peer deadline
+    local account=AC0123456789abcdef0123456789abcdef token=bench-sms-token
+    [[ -x $TC_BIN/notification ]] || return 0
+    port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    /usr/bin/python3 services/notification/tests/component/sms_provider.py "$port" "$account" \
+        "$token" >"$RUN/logs/sms-provider.log" 2>&1 &
+    prov=$!
+    deadline=$((SECONDS + 20))
+    until curl -sf "http://127.0.0.1:$port/_test/count" >/dev/null; do
+        ((SECONDS < deadline)) || { echo "bench: the SMS stand-in did not start" >&2; return 1; }
+        sleep 0.1
+    done
+    printf 'NOTIFY_SMS_URL=http://127.0.0.1:%d\nNOTIFY_SMS_ACCOUNT_SID=%s\nNOTIFY_SMS_AUTH_TOKEN=%s\nNOTIFY_SMS_FROM=+15005550006\n' \
+        "$port" "$account" "$token" >"$RUN/env/notification.env"
+    scripts/stack.sh restart-service notification >/dev/null
+    kafka=$(head -n1 "$RUN/kafka.bootstrap")
+    org=org_0$(openssl rand -hex 16 | tr 'a-f' 'A-F' | tr -dc '0-9A-F' | head -c 25)
+    usr=usr_0$(openssl rand -hex 16 | tr 'a-f' 'A-F' | tr -dc '0-9A-F' | head -c 25)
+    printf '{"id":"%s","org_id":"%s","email":"sms@example.com","name":"Bench","role":"viewer","status":"active","version":1,"phone":"+1 500 555 0200","created_at":"2026-01-01T00:00:00.000Z","updated_at":"2026-01-01T00:00:00.000Z","deleted_at":null}' \
+        "$usr" "$org" | kcat -P -b "$kafka" -t user-events -k "$usr" -H "ce_specversion=1.0" \
+        -H "ce_id=evt_0bench$(openssl rand -hex 10 | tr a-f A-F)" \
+        -H "ce_type=com.techcorp.user.created" -H "ce_source=/users/$usr" \
+        -H "content-type=application/json"
+    deadline=$((SECONDS + 60))
+    until [[ $(scripts/stack.sh psql -d tc_notification -At -c \
+        "SELECT count(*) FROM recipients WHERE user_id = '$usr'") == 1 ]]; do
+        ((SECONDS < deadline)) || { echo "bench: the SMS recipient never arrived" >&2; return 1; }
+        sleep 0.2
+    done
+    pid=$(head -n1 "$RUN/pids/notification.pid")
+    kill -TERM "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    echo "bench: notification — $n SMS requests queued while the service is stopped"
+    seq "$n" | xargs -P 8 -I{} sh -c 'printf "{\"template\":\"mention\",\"channel\":\"sms\",\"to\":{\"user_id\":\"%s\"},\"org_id\":\"%s\",\"occurred_at\":\"2026-01-01T00:00:00Z\",\"params\":{\"title\":\"Bench %s mentioned you\",\"body\":\"in the plan\"}}" "$3" "$4" "$1" |
+        kcat -P -b "$2" -t notification-events -k "$3" -H "ce_specversion=1.0" \
+        -H "ce_id=evt_0bench$(openssl rand -hex 10 | tr a-f A-F)" \
+        -H "ce_type=com.techcorp.notification.requested" -H "ce_source=/users/$3" \
+        -H "content-type=application/json"' _ {} "$kafka" "$usr" "$org"
+    t0=$(date +%s.%N)
+    scripts/stack.sh restart-service notification >/dev/null
+    deadline=$((SECONDS + 300))
+    while (($(sms_count "$port") < n)); do
+        ((SECONDS < deadline)) || {
+            echo "bench: notification: only $(sms_count "$port") of $n SMS arrived" >&2
+            return 1
+        }
+        sleep 0.2
+    done
+    t1=$(date +%s.%N)
+    rps=$(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN{printf "%.0f", n / (b - a)}')
+    peer=$(/usr/bin/python3 scripts/bench/sms_peer.py "$port" "$account" "$token" "$n")
+    record "SMS → provider stand-in, from start (msg/s)" "one client → stand-in, 1 conn" "$rps" "$peer" "(info)" "-" "-" "-" "-"
+    rm -f "$RUN/env/notification.env"
+    scripts/stack.sh restart-service notification >/dev/null
+    kill "$prov" 2>/dev/null || true
 }
 
 # ------------------------------------------------------------------ notification: live streams
@@ -1271,7 +1338,7 @@ wanted idle && bench_idle_rss
 wanted user && bench_user
 wanted gateway && bench_gateway
 wanted auth && bench_auth
-wanted notification && bench_notification && bench_notification_stream
+wanted notification && bench_notification && bench_notification_sms && bench_notification_stream
 wanted search && bench_search && bench_search_indexing
 wanted workflow && bench_workflow
 wanted integration && bench_integration

@@ -14,7 +14,8 @@ mobile). And this fixture's own, by number:
   +1500555080N  429 with Retry-After: 1 to the first N, then accepted
   +1500555090N  accepted and stored, the answer to the first request held N seconds (a crash
                 test kills the sender while it waits)
-GET /_test/messages lists every stored message, oldest first, without credentials.
+GET /_test/messages lists every stored message, oldest first, and GET /_test/count counts
+them, without credentials.
 
   python3 sms_provider.py PORT ACCOUNT_SID AUTH_TOKEN      (prints "ready" when listening)
 """
@@ -76,6 +77,9 @@ def make_handler(p):
 
         def do_GET(self):
             url = urlsplit(self.path)
+            if url.path == "/_test/count":
+                with p.lock:
+                    return self.answer(200, {"count": len(p.messages)})
             if url.path == "/_test/messages":
                 with p.lock:
                     return self.answer(200, {"messages": list(p.messages)})
