@@ -75,20 +75,18 @@ static char *sealed_content(notification_app_t *app, const char *org_id, cJSON *
     return sealed;
 }
 
-/* An email: the address, name, subject and both bodies. */
-static char *sealed_message(notification_app_t *app, const notify_request_t *req,
-                            const notify_rendered_t *m, int *rc)
+char *delivery_seal_email(notification_app_t *app, const char *org_id, const char *to,
+                          const char *name, const notify_rendered_t *m, int *rc)
 {
     cJSON *o = cJSON_CreateObject();
-    if (!o || !cJSON_AddStringToObject(o, "to", req->email) ||
-        !tc_json_add_str(o, "name", req->name) ||
+    if (!o || !cJSON_AddStringToObject(o, "to", to) || !tc_json_add_str(o, "name", name) ||
         !cJSON_AddStringToObject(o, "subject", m->subject) ||
         !cJSON_AddStringToObject(o, "text", m->text) ||
         !cJSON_AddStringToObject(o, "html", m->html)) {
         cJSON_Delete(o);
         o = NULL;
     }
-    return sealed_content(app, req->org_id, o, rc);
+    return sealed_content(app, org_id, o, rc);
 }
 
 /* What a push message shows: {"title","body"} (the subject and the text body). */
@@ -120,7 +118,7 @@ static char *sealed_sms(notification_app_t *app, const notify_request_t *req, co
 
 /* When the recipient's quiet hours hold the message back: the UTC instant they end, else 0.
  * A zone that no longer loads (removed from the system's tzdata) holds nothing back. */
-static int64_t quiet_until(const recipient_t *rcpt, const char *kind, const char *channel)
+int64_t delivery_quiet_until(const recipient_t *rcpt, const char *kind, const char *channel)
 {
     if (!rcpt->has_quiet)
         return 0;
@@ -175,7 +173,9 @@ int notification_request_apply(notification_app_t *app, tc_dbconn_t *tx, const c
     char e164[SMS_E164_MAX + 1] = "";
     bool throttled = false;
     int limit = notify_throttle_limit(rcpt.org_throttle, req.channel);
-    if (limit > 0 && !notify_kind_critical(req.kind)) {
+    /* an email the org collects into a digest is one message per window: not throttled */
+    int digest_min = notify_digest_minutes(rcpt.org_digests, req.kind, req.channel);
+    if (limit > 0 && !digest_min && !notify_kind_critical(req.kind)) {
         /* this transaction's own earlier rows count: a batch cannot slip past the limit */
         int64_t recent = 0;
         rc = store_recent_deliveries(tx, req.org_id, req.user_id, req.channel, &recent);
@@ -215,15 +215,18 @@ int notification_request_apply(notification_app_t *app, tc_dbconn_t *tx, const c
         } else {
             d.locale = rend.locale;
             bool email = strcmp(req.channel, "email") == 0;
-            if (email || sms || strcmp(req.channel, "push") == 0) { /* the senders' (sender.c) */
-                sealed = email ? sealed_message(app, &req, &rend.msg, &rc)
+            if (email && digest_min) { /* an item of the person's digest (digests.c) */
+                d.status = "digested";
+            } else if (email || sms || strcmp(req.channel, "push") == 0) { /* sender.c's */
+                sealed = email ? delivery_seal_email(app, req.org_id, req.email, req.name,
+                                                     &rend.msg, &rc)
                          : sms ? sealed_sms(app, &req, e164, &rend.msg, &rc)
                                : sealed_push(app, &req, &rend.msg, &rc);
                 if (rc != TC_OK)
                     goto cleanup;
                 d.status = "pending";
                 d.message_enc = sealed;
-                d.not_before_s = quiet_until(&rcpt, req.kind, req.channel);
+                d.not_before_s = delivery_quiet_until(&rcpt, req.kind, req.channel);
             } else {
                 d.status = "delivered";
             }
@@ -240,6 +243,19 @@ int notification_request_apply(notification_app_t *app, tc_dbconn_t *tx, const c
         snprintf(out->delivery_id, sizeof out->delivery_id, "%s", d.id);
         snprintf(out->status, sizeof out->status, "%s", d.status);
         out->reason = d.last_error; /* static strings, or NULL */
+    }
+    if (rc == TC_OK && strcmp(d.status, "digested") == 0) {
+        digest_item_t it = {.org_id = req.org_id,
+                            .recipient_id = req.user_id,
+                            .kind = req.kind,
+                            .locale = d.locale,
+                            .email = req.email,
+                            .name = req.name,
+                            .minutes = digest_min,
+                            .delivery_id = d.id,
+                            .subject = rend.msg.subject,
+                            .text = rend.msg.text};
+        rc = store_digest_add(app, tx, &it);
     }
     if (rc == TC_OK && strcmp(d.status, "delivered") == 0)
         rc = store_inbox_insert(tx, req.org_id, req.user_id, d.id, req.kind, rend.msg.subject,

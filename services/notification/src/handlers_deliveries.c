@@ -16,7 +16,7 @@ static bool is_admin(const tc_principal_t *p)
 void h_deliveries_list(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     static const char *const statuses[] = {"pending", "sending",    "retrying", "delivered",
-                                           "failed",  "suppressed", NULL};
+                                           "failed",  "suppressed", "digested", NULL};
     notification_app_t *app = ud;
     const tc_principal_t *p = tc_req_principal(req);
     tc_page_t page;

@@ -103,6 +103,7 @@ static cJSON *org_prefs_body(const org_prefs_t *o)
 {
     cJSON *b = cJSON_CreateObject();
     if (!b || !tc_json_add_raw(b, "categories", o->categories) ||
+        !tc_json_add_raw(b, "digests", o->digests) ||
         !tc_json_add_raw(b, "quiet_hours", o->quiet ? o->quiet : "null") ||
         !tc_json_add_raw(b, "throttle", o->throttle) ||
         !tc_json_add_int(b, "version", o->version)) {
@@ -129,17 +130,19 @@ void h_org_prefs_get(tc_req_t *req, tc_resp_t *resp, void *ud)
     org_prefs_clear(&o);
 }
 
-/* The body's defaults as stored: the throttle "{}" when absent (none), quiet hours NULL when
- * absent or null. */
+/* The body's defaults as stored: the throttle and digests "{}" when absent (none), quiet hours
+ * NULL when absent or null. */
 static int org_prefs_from(const cJSON *body, org_prefs_t *o)
 {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(body, "throttle");
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(body, "quiet_hours");
+    const cJSON *dg = cJSON_GetObjectItemCaseSensitive(body, "digests");
     memset(o, 0, sizeof *o);
+    o->digests = dg ? cJSON_PrintUnformatted(dg) : strdup("{}");
     o->categories = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(body, "categories"));
     o->throttle = t ? cJSON_PrintUnformatted(t) : strdup("{}");
     o->quiet = cJSON_IsObject(q) ? cJSON_PrintUnformatted(q) : NULL;
-    if (o->categories && o->throttle && (o->quiet || !cJSON_IsObject(q)))
+    if (o->categories && o->throttle && o->digests && (o->quiet || !cJSON_IsObject(q)))
         return TC_OK;
     org_prefs_clear(o);
     return TC_ENOMEM;

@@ -35,6 +35,8 @@ int main(void)
     if (rc == TC_OK)
         rc = notification_senders_start(&app);
     if (rc == TC_OK)
+        rc = notification_digests_start(&app);
+    if (rc == TC_OK)
         rc = notification_stream_start(&app);
     int exit_code = rc == TC_OK ? tc_service_run(svc) : 1;
     tc_service_free(svc);

@@ -86,6 +86,8 @@ void notification_app_config(notification_app_t *app, tc_config_t *cfg)
     app->lease_ms = tc_config_int(cfg, "NOTIFY_SEND_LEASE_MS", 120000, 1000, 3600000);
     app->send_interval_ms = (int)tc_config_int(cfg, "NOTIFY_SEND_INTERVAL_MS", 200, 10, 60000);
     app->send_batch = (int)tc_config_int(cfg, "NOTIFY_SEND_BATCH", 50, 1, 1000);
+    app->digest_interval_ms =
+        (int)tc_config_int(cfg, "NOTIFY_DIGEST_INTERVAL_MS", 10000, 100, 600000);
     app->nsenders = (int)tc_config_int(cfg, "NOTIFY_SENDERS", 4, 1, NOTIFY_MAX_SENDERS);
     app->stream_max = (int)tc_config_int(cfg, "NOTIFY_STREAM_MAX", 9000, 0, 1000000);
     app->stream_ping_ms = (int)tc_config_int(cfg, "NOTIFY_STREAM_PING_MS", 30000, 100, 600000);

@@ -61,6 +61,7 @@ struct notification_app {
     int send_interval_ms;
     tc_wake_t wake; /* idle senders: one of them looks every send_interval_ms (tc_wake_idle) */
     int send_batch;
+    int digest_interval_ms; /* NOTIFY_DIGEST_INTERVAL_MS: how often due digests are closed */
     /* Web Push (send_push.c): vapid is NULL when NOTIFY_VAPID_PRIVATE_KEY is unset, and then
      * push requests fail as push_not_configured */
     uint8_t vapid_d[32];
@@ -123,6 +124,8 @@ int notification_request_apply(notification_app_t *app, tc_dbconn_t *tx, const c
 int consumer_users_start(notification_app_t *app);
 /* Starts the live inbox: the hub's and the feed's threads, closed when shutdown begins. */
 int notification_stream_start(notification_app_t *app);
+/* Starts the job that closes due digests into emails (digests.c). */
+int notification_digests_start(notification_app_t *app);
 /* Starts the email sender jobs (sender.c): each claims due deliveries, sends, records. */
 int notification_senders_start(notification_app_t *app);
 

@@ -196,6 +196,27 @@ const notify_template_t *notify_builtin_for(const char *kind, const char *locale
     return NULL;
 }
 
+const notify_template_t *notify_builtin_digest(const char *locale)
+{
+    static const notify_template_t digests[] = {
+        {"digest", "en", "{{count}} new notifications",
+         "{{#items}}- {{subject}}\n  {{text}}\n{{/items}}",
+         "<!doctype html><html><body><ul>{{#items}}<li><p><strong>{{subject}}</strong></p>"
+         "<p>{{text}}</p></li>{{/items}}</ul></body></html>"},
+        {"digest", "fr", "{{count}} nouvelles notifications",
+         "{{#items}}- {{subject}}\n  {{text}}\n{{/items}}",
+         "<!doctype html><html><body><ul>{{#items}}<li><p><strong>{{subject}}</strong></p>"
+         "<p>{{text}}</p></li>{{/items}}</ul></body></html>"},
+    };
+    char chain[NOTIFY_CHAIN_MAX][NOTIFY_LOCALE_MAX];
+    int n = notify_locale_chain(locale, chain);
+    for (int i = 0; i < n; i++)
+        for (size_t j = 0; j < TC_ARRAY_LEN(digests); j++)
+            if (strcmp(digests[j].locale, chain[i]) == 0)
+                return &digests[j];
+    return &digests[0];
+}
+
 const notify_template_t *notify_builtin_generic(void)
 {
     static const notify_template_t generic = {"generic", "en", "{{title}}", "{{body}}\n",
@@ -467,12 +488,46 @@ static void throttle_validate(tc_jv_t *jv, const cJSON *body)
     }
 }
 
+static void digests_validate(tc_jv_t *jv, const cJSON *body)
+{
+    const cJSON *d = tc_jv_obj(jv, body, "digests", TC_JV_OPTIONAL);
+    const cJSON *k;
+    if (d && cJSON_GetArraySize(d) > NOTIFY_CATEGORY_MAX)
+        tc_jv_error(jv, "digests", "at most %d kinds", NOTIFY_CATEGORY_MAX);
+    cJSON_ArrayForEach(k, d)
+    {
+        char field[NOTIFY_KIND_MAX + 16];
+        snprintf(field, sizeof field, "digests.%.*s", NOTIFY_KIND_MAX, k->string);
+        if (!notify_kind_valid(k->string))
+            tc_jv_error(jv, "digests", "a kind must match ^[a-z][a-z0-9_]*$");
+        else if (notify_kind_critical(k->string))
+            tc_jv_error(jv, field, "a critical kind is always sent on its own");
+        else if (!cJSON_IsNumber(k) || k->valuedouble != (double)(int64_t)k->valuedouble ||
+                 k->valuedouble < NOTIFY_DIGEST_MIN || k->valuedouble > NOTIFY_DIGEST_MAX)
+            tc_jv_error(jv, field, "must be a whole number of minutes, %d to %d", NOTIFY_DIGEST_MIN,
+                        NOTIFY_DIGEST_MAX);
+    }
+}
+
 void notify_org_prefs_validate(tc_jv_t *jv, const cJSON *body)
 {
-    static const char *const top[] = {"categories", "quiet_hours", "throttle", NULL};
+    static const char *const top[] = {"categories", "digests", "quiet_hours", "throttle", NULL};
     prefs_validate(jv, body, top);
-    if (cJSON_IsObject(body))
+    if (cJSON_IsObject(body)) {
         throttle_validate(jv, body);
+        digests_validate(jv, body);
+    }
+}
+
+int notify_digest_minutes(const cJSON *digests, const char *kind, const char *channel)
+{
+    if (!kind || !channel || strcmp(channel, "email") != 0 || notify_kind_critical(kind))
+        return 0;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(digests, kind);
+    return cJSON_IsNumber(v) && v->valuedouble >= NOTIFY_DIGEST_MIN &&
+                   v->valuedouble <= NOTIFY_DIGEST_MAX
+               ? (int)v->valuedouble
+               : 0;
 }
 
 int notify_throttle_limit(const cJSON *throttle, const char *channel)

@@ -110,9 +110,21 @@ bool notify_pref_allows(const char *kind, const char *channel, const cJSON *user
  * "quiet_hours": {"start": "HH:MM", "end": "HH:MM", "time_zone": "<IANA name>"} | null};
  * turning a critical kind off is refused. Whether the zone exists is the caller's check. */
 void notify_prefs_validate(tc_jv_t *jv, const cJSON *body);
-/* Validates PUT /v1/notifications/org-preferences: {"categories": …} as above (no quiet hours:
- * those are a person's), and "throttle": {"<channel>": messages an hour, 1…NOTIFY_THROTTLE_MAX}. */
+/* Validates PUT /v1/notifications/org-preferences: {"categories": …} and "quiet_hours" as
+ * above (the members' defaults), "throttle": {"<channel>": messages an hour,
+ * 1…NOTIFY_THROTTLE_MAX} and "digests": {"<kind>": minutes, NOTIFY_DIGEST_MIN…MAX; never a
+ * critical kind}. */
 void notify_org_prefs_validate(tc_jv_t *jv, const cJSON *body);
+
+/* Digests: the org's email of a kind collected per person over a window, then sent as one
+ * email listing them ("digest" template). */
+#define NOTIFY_DIGEST_MIN 5
+#define NOTIFY_DIGEST_MAX 1440
+/* The org's window for an email of kind, in minutes; 0: sent on its own (none set, a critical
+ * kind, or another channel). */
+int notify_digest_minutes(const cJSON *digests, const char *kind, const char *channel);
+/* The built-in "digest" template for the locale chain (en, fr). */
+const notify_template_t *notify_builtin_digest(const char *locale);
 
 /* Throttling: at most `limit` messages of a channel reach one person in any hour, critical
  * kinds aside; the rest are suppressed as "throttled" (a runaway producer's flood is dropped,

@@ -21,6 +21,7 @@ typedef struct {
     cJSON *categories;              /* this service's per-category choices; never NULL */
     cJSON *org_categories;          /* the org's defaults per category; never NULL on TC_OK */
     cJSON *org_throttle;            /* the org's limits per channel; never NULL on TC_OK */
+    cJSON *org_digests;             /* the org's digest windows per kind; never NULL on TC_OK */
     char *email, *name;             /* the address user-events gave (opened); NULL unknown */
     char *phone;                    /* the phone user-events gave, as written; NULL none */
     bool has_quiet;                 /* quiet hours: the user's own, else the org's default */
@@ -117,6 +118,45 @@ int store_delivery_finish(tc_dbconn_t *tx, const claimed_t *d, const char *statu
                           const char *outcome, long code, const char *detail,
                           int64_t next_delay_ms);
 
+/* consumer_requests.c, for the digests too: an email's content (address, name, subject, both
+ * bodies) sealed for the org as a delivery's (NULL with *rc on failure); and when the
+ * recipient's quiet hours hold a message back, the UTC instant they end (0: not held). */
+char *delivery_seal_email(notification_app_t *app, const char *org_id, const char *to,
+                          const char *name, const notify_rendered_t *m, int *rc);
+int64_t delivery_quiet_until(const recipient_t *rcpt, const char *kind, const char *channel);
+
+/* ------------------------------------------------------------------ digests */
+
+/* One request's email going into the person's digest of its kind (store_digests.c). */
+typedef struct {
+    const char *org_id, *recipient_id, *kind, *locale;
+    const char *email, *name; /* where the digest goes: the first request's */
+    int minutes;              /* the window of a digest this item opens */
+    const char *delivery_id;  /* the request's delivery, 'digested' */
+    const char *subject, *text;
+} digest_item_t;
+/* Adds the item to the person's open digest of the kind, opening one (closing in `minutes`)
+ * when there is none. */
+int store_digest_add(notification_app_t *app, tc_dbconn_t *tx, const digest_item_t *it);
+
+/* A due digest, locked for closing: its recipient, where it goes and its items (a JSON array
+ * of {"subject","text"}, oldest first), all opened. */
+typedef struct {
+    char id[TC_ID_MAX];
+    char org_id[TC_ID_MAX];
+    char recipient_id[TC_ID_MAX];
+    char kind[NOTIFY_KIND_MAX];
+    char locale[NOTIFY_LOCALE_MAX];
+    char *to, *name;
+    cJSON *items;
+} digest_row_t;
+void digest_row_clear(digest_row_t *d);
+/* The oldest due open digest, locked (others' locks skipped); TC_ENOTFOUND when none;
+ * TC_EINVAL, with out->id set, when its content does not open under the org's key. */
+int store_digest_due(notification_app_t *app, tc_dbconn_t *tx, digest_row_t *out);
+/* delivery_id NULL: closed without an email (its content could not be opened). */
+int store_digest_close(tc_dbconn_t *tx, const char *digest_id, const char *delivery_id);
+
 /* ------------------------------------------------------------------ push subscriptions */
 
 /* At most this many browsers per user: a new one pushes out the least recently registered. */
@@ -202,7 +242,7 @@ int store_prefs_put(tc_dbconn_t *c, const char *org_id, const char *user_id, con
 /* The org's defaults: categories and throttle (JSON text, "{}" when none), quiet hours (NULL:
  * none) and version (0: never set). Strings malloc'd by store_org_prefs_get. */
 typedef struct {
-    char *categories, *throttle, *quiet;
+    char *categories, *throttle, *quiet, *digests; /* digests: "{}" when none */
     int64_t version;
 } org_prefs_t;
 void org_prefs_clear(org_prefs_t *o);

@@ -12,6 +12,7 @@ void recipient_clear(recipient_t *r)
     cJSON_Delete(r->categories);
     cJSON_Delete(r->org_categories);
     cJSON_Delete(r->org_throttle);
+    cJSON_Delete(r->org_digests);
     free(r->email);
     free(r->name);
     free(r->phone);
@@ -92,6 +93,9 @@ int store_recipient_forget(tc_dbconn_t *tx, const char *user_id)
     if (rc == TC_OK)
         rc = tc_db_qp(tx, NULL, "push_forget", "DELETE FROM push_subscriptions WHERE user_id=$1",
                       user_id);
+    if (rc == TC_OK) /* with their items and the address they were going to */
+        rc = tc_db_qp(tx, NULL, "digest_forget", "DELETE FROM digests WHERE recipient_id=$1",
+                      user_id);
     if (rc == TC_OK)
         rc = tc_db_qp(tx, NULL, "dlv_forget",
                       "UPDATE deliveries SET message_enc = NULL WHERE recipient_id=$1", user_id);
@@ -108,7 +112,7 @@ int store_recipient_get(notification_app_t *app, tc_dbconn_t *c, const char *org
         "SELECT r.status, coalesce(r.locale, ''), r.channels::text,"
         " coalesce(p.categories, '{}')::text, r.email_enc, r.name_enc,"
         " coalesce(p.quiet_hours, o.quiet_hours)::text, coalesce(o.categories, '{}')::text,"
-        " coalesce(o.throttle, '{}')::text, r.phone_enc"
+        " coalesce(o.throttle, '{}')::text, r.phone_enc, coalesce(o.digests, '{}')::text"
         " FROM (SELECT $2::text AS user_id) k"
         " LEFT JOIN recipients r ON r.user_id = k.user_id AND r.org_id = $1"
         " LEFT JOIN preferences p ON p.user_id = k.user_id AND p.org_id = $1"
@@ -123,7 +127,9 @@ int store_recipient_get(notification_app_t *app, tc_dbconn_t *c, const char *org
         out->categories = cJSON_Parse(PQntuples(r) == 1 ? tc_db_val(r, 0, 3) : "{}");
         out->org_categories = cJSON_Parse(PQntuples(r) == 1 ? tc_db_val(r, 0, 7) : "{}");
         out->org_throttle = cJSON_Parse(PQntuples(r) == 1 ? tc_db_val(r, 0, 8) : "{}");
-        if (!out->channels || !out->categories || !out->org_categories || !out->org_throttle)
+        out->org_digests = cJSON_Parse(PQntuples(r) == 1 ? tc_db_val(r, 0, 10) : "{}");
+        if (!out->channels || !out->categories || !out->org_categories || !out->org_throttle ||
+            !out->org_digests)
             rc = TC_ENOMEM;
     }
     if (rc == TC_OK && PQntuples(r) == 1 && tc_db_val(r, 0, 6)) {
@@ -198,6 +204,7 @@ void org_prefs_clear(org_prefs_t *o)
     free(o->categories);
     free(o->throttle);
     free(o->quiet);
+    free(o->digests);
     memset(o, 0, sizeof *o);
 }
 
@@ -206,8 +213,8 @@ int store_org_prefs_get(tc_dbconn_t *c, const char *org_id, org_prefs_t *out)
     PGresult *r = NULL;
     memset(out, 0, sizeof *out);
     int rc = tc_db_qp(c, &r, "org_prefs_get",
-                      "SELECT categories::text, throttle::text, version, quiet_hours::text"
-                      " FROM org_preferences WHERE org_id=$1",
+                      "SELECT categories::text, throttle::text, version, quiet_hours::text,"
+                      " digests::text FROM org_preferences WHERE org_id=$1",
                       org_id);
     if (rc == TC_OK) {
         bool found = PQntuples(r) == 1;
@@ -215,6 +222,7 @@ int store_org_prefs_get(tc_dbconn_t *c, const char *org_id, org_prefs_t *out)
         out->version = found ? tc_db_int(r, 0, 2, 0) : 0;
         if (!(out->categories = strdup(found ? tc_db_val(r, 0, 0) : "{}")) ||
             !(out->throttle = strdup(found ? tc_db_val(r, 0, 1) : "{}")) ||
+            !(out->digests = strdup(found ? tc_db_val(r, 0, 4) : "{}")) ||
             (quiet && !(out->quiet = strdup(quiet))))
             rc = TC_ENOMEM;
     }
@@ -228,13 +236,14 @@ int store_org_prefs_put(tc_dbconn_t *c, const char *org_id, org_prefs_t *o)
 {
     PGresult *r = NULL;
     int rc = tc_db_qp(c, &r, "org_prefs_put",
-                      "INSERT INTO org_preferences (org_id, categories, throttle, quiet_hours)"
-                      " VALUES ($1, $2::jsonb, $3::jsonb, $4::jsonb)"
+                      "INSERT INTO org_preferences (org_id, categories, throttle, quiet_hours,"
+                      " digests) VALUES ($1, $2::jsonb, $3::jsonb, $4::jsonb, $5::jsonb)"
                       " ON CONFLICT (org_id) DO UPDATE SET categories = EXCLUDED.categories,"
                       " throttle = EXCLUDED.throttle, quiet_hours = EXCLUDED.quiet_hours,"
+                      " digests = EXCLUDED.digests,"
                       " version = org_preferences.version + 1, updated_at = now()"
                       " RETURNING version",
-                      org_id, o->categories, o->throttle, o->quiet);
+                      org_id, o->categories, o->throttle, o->quiet, o->digests);
     if (rc == TC_OK)
         o->version = tc_db_int(r, 0, 0, 1);
     PQclear(r);

@@ -147,7 +147,8 @@ class Ntf:
         deadline = time.time() + timeout
         while True:
             got = self.deliveries(recipient_id)
-            done = [d for d in got if d["status"] in ("delivered", "failed", "suppressed")]
+            done = [d for d in got
+                    if d["status"] in ("delivered", "failed", "suppressed", "digested")]
             if len(got) >= count and (not final or len(done) == len(got)):
                 return got
             assert time.time() < deadline, f"deliveries of {recipient_id}: {got}"

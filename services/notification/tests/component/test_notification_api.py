@@ -233,8 +233,8 @@ def test_template_sender_and_default_changes_are_audited(stack, schemas):
     sender, defaults = got
     assert (sender["before"]["custom"], sender["after"]["from_email"]) == (False, "team@acme.test")
     assert defaults["before"]["categories"] == {} and \
-        defaults["after"] == {"categories": {"mention": {"email": False}}, "quiet_hours": None,
-                              "throttle": {"sms": 2}, "version": 1}
+        defaults["after"] == {"categories": {"mention": {"email": False}}, "digests": {},
+                              "quiet_hours": None, "throttle": {"sms": 2}, "version": 1}
     # a refused change records nothing
     assert_error(admin("PUT", "/v1/notifications/settings", json_body={"from_email": "x"}), 422)
     assert len(audit_records(stack, schemas, admin.org_id, 3, timeout=3)) == 2

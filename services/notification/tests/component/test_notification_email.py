@@ -284,6 +284,59 @@ def test_an_orgs_quiet_hours_hold_back_members_who_set_none(stack):
     assert abs(due - (int(now + 3600) // 60) * 60) < 61, held["next_attempt_at"]
 
 
+def test_an_orgs_digest_collects_a_kinds_email_into_one(stack, schemas):
+    """The org collects `mention` email per person over an hour: each request is `digested`,
+    nothing is mailed; a critical kind still goes at once. When the window ends (moved to now
+    here) one email lists every item, as a delivery of its own, and the next mention opens a
+    new digest."""
+    admin = Ntf(stack, role="admin")
+    r = admin("PUT", "/v1/notifications/org-preferences",
+              json_body={"categories": {}, "digests": {"mention": 60}})
+    assert r.status_code == 200 and r.json()["digests"] == {"mention": 60}, r.text
+    err = assert_error(admin("PUT", "/v1/notifications/org-preferences",
+                             json_body={"categories": {}, "digests": {"password_reset": 60}}),
+                       422)
+    assert "digests.password_reset" in {d["field"] for d in err["details"]}
+    uid, to = new_id("usr"), address()
+    for who in ("Ann", "Bob", "Cy"):
+        request(stack, admin.org_id, uid, "mention", email_addr=to,
+                params={"title": f"{who} mentioned you", "body": f"in {who}'s <plan>"})
+    request(stack, admin.org_id, uid, "password_reset", email_addr=to,
+            params={"reset_url": "https://app.techcorp.test/password/reset?token=rst_d",
+                    "token": "rst_d", "expires_at": "2030-01-01T00:00:00.000Z"})
+    got = admin.wait_deliveries(uid, 4)
+    assert sorted((d["kind"], d["status"]) for d in got) == \
+        [("mention", "digested")] * 3 + [("password_reset", "delivered")]
+    assert [m["Subject"] for m in wait_mails(maildir(stack), to)] == \
+        ["Reset your TechCorp password"]
+    time.sleep(1)
+    assert len(mails(maildir(stack), to)) == 1, "the mentions wait for the digest"
+
+    stack.sql("notification", f"UPDATE digests SET closes_at = now() WHERE recipient_id = '{uid}'")
+    digest = [m for m in wait_mails(maildir(stack), to, count=2)
+              if m["Subject"] == "3 new notifications"]
+    assert len(digest) == 1
+    text, html = bodies(digest[0])
+    assert [line for line in text.splitlines() if line.startswith("- ")] == \
+        ["- Ann mentioned you", "- Bob mentioned you", "- Cy mentioned you"]
+    assert "in Cy's &lt;plan&gt;" in html or "in Cy&#39;s &lt;plan&gt;" in html, html
+    got = admin.wait_deliveries(uid, 5)
+    sent = [d for d in got if d["request_id"].startswith("dig_")]
+    assert [(d["kind"], d["status"]) for d in sent] == [("mention", "delivered")]
+    events = outcome_events(stack, schemas, sent[0]["id"])
+    assert [t for t, _ in events] == ["com.techcorp.notification.delivered"]
+
+    request(stack, admin.org_id, uid, "mention", email_addr=to,
+            params={"title": "Dee mentioned you", "body": "b"})
+    got = admin.wait_deliveries(uid, 6)
+    assert sorted(d["status"] for d in got if d["kind"] == "mention") == \
+        ["delivered"] + ["digested"] * 4
+    assert stack.sql("notification", "SELECT count(*) FROM digests WHERE status = 'open'"
+                                     f" AND recipient_id = '{uid}'") == "1"
+    time.sleep(1)
+    assert len(mails(maildir(stack), to)) == 2, "the new mention waits for the next digest"
+
+
 def test_quiet_hours_are_validated(stack):
     me = Ntf(stack, role="viewer")
     for quiet, field in (
@@ -304,13 +357,13 @@ def test_org_defaults_apply_where_a_member_made_no_choice(stack, schemas):
     admin = Ntf(stack, role="admin")
     viewer = Ntf(stack, admin.org_id, role="viewer")
     assert admin("GET", "/v1/notifications/org-preferences").json() == \
-        {"categories": {}, "quiet_hours": None, "throttle": {}, "version": 0}
+        {"categories": {}, "digests": {}, "quiet_hours": None, "throttle": {}, "version": 0}
     body = {"categories": {"weekly_report": {"email": False}}}
     assert_error(viewer("PUT", "/v1/notifications/org-preferences", json_body=body), 403)
     r = admin("PUT", "/v1/notifications/org-preferences", json_body=body)
     assert r.status_code == 200 and \
-        r.json() == {"categories": body["categories"], "quiet_hours": None, "throttle": {},
-                     "version": 1}
+        r.json() == {"categories": body["categories"], "digests": {}, "quiet_hours": None,
+                     "throttle": {}, "version": 1}
     assert viewer("GET", "/v1/notifications/org-preferences").json()["categories"] == \
         body["categories"]
     for bad, field in (({"categories": {"invitation": {"email": False}}}, "categories.invitation"),

@@ -567,3 +567,52 @@ Test(quiet, validation)
     tc_jv_free(&jv);
     cJSON_Delete(none);
 }
+
+/* ------------------------------------------------------------------ digests */
+
+Test(digest, org_windows_are_validated)
+{
+    cr_expect_eq(org_prefs_errors("{\"categories\":{},\"digests\":{\"mention\":60}}"), 0);
+    cr_expect_eq(org_prefs_errors("{\"categories\":{},\"digests\":{}}"), 0);
+    cr_expect_eq(org_prefs_errors("{\"categories\":{},\"digests\":{\"mention\":4}}"), 1);
+    cr_expect_eq(org_prefs_errors("{\"categories\":{},\"digests\":{\"mention\":1441}}"), 1);
+    cr_expect_eq(org_prefs_errors("{\"categories\":{},\"digests\":{\"mention\":7.5}}"), 1);
+    cr_expect_eq(org_prefs_errors("{\"categories\":{},\"digests\":{\"invitation\":60}}"), 1,
+                 "a critical kind is always sent on its own");
+    cr_expect_eq(org_prefs_errors("{\"categories\":{},\"digests\":{\"Bad Kind\":60}}"), 1);
+    cr_expect_eq(org_prefs_errors("{\"categories\":{},\"digests\":[]}"), 1);
+}
+
+Test(digest, only_email_of_a_collected_non_critical_kind_waits)
+{
+    cJSON *d = cJSON_Parse("{\"mention\":30,\"password_reset\":30}");
+    cr_expect_eq(notify_digest_minutes(d, "mention", "email"), 30);
+    cr_expect_eq(notify_digest_minutes(d, "mention", "push"), 0, "email only");
+    cr_expect_eq(notify_digest_minutes(d, "mention", "in_app"), 0);
+    cr_expect_eq(notify_digest_minutes(d, "weekly_report", "email"), 0, "not collected");
+    cr_expect_eq(notify_digest_minutes(d, "password_reset", "email"), 0,
+                 "critical, even if stored before the rule");
+    cr_expect_eq(notify_digest_minutes(NULL, "mention", "email"), 0);
+    cJSON_Delete(d);
+}
+
+Test(digest, the_builtin_lists_every_item)
+{
+    cJSON *params = cJSON_Parse("{\"count\":2,\"kind\":\"mention\",\"items\":["
+                                "{\"subject\":\"Ann mentioned you\",\"text\":\"in <Plans>\\n\"},"
+                                "{\"subject\":\"Bob mentioned you\",\"text\":\"in Q3\\n\"}]}");
+    cJSON *ctx = notify_context(params, "Ada", "ada@example.com");
+    notify_rendered_t r;
+    const char *why = NULL;
+    cr_assert_eq(notify_render(notify_builtin_digest("fr-CA"), ctx, &r, &why), TC_OK);
+    cr_expect_str_eq(r.subject, "2 nouvelles notifications", "the locale chain: fr-CA → fr");
+    cr_expect_neq(strstr(r.text, "- Ann mentioned you\n  in <Plans>"), NULL, "%s", r.text);
+    cr_expect_neq(strstr(r.text, "- Bob mentioned you\n  in Q3"), NULL, "%s", r.text);
+    cr_expect_neq(strstr(r.html, "in &lt;Plans&gt;"), NULL, "HTML escaped: %s", r.html);
+    notify_rendered_clear(&r);
+    cr_assert_eq(notify_render(notify_builtin_digest("de"), ctx, &r, &why), TC_OK);
+    cr_expect_str_eq(r.subject, "2 new notifications");
+    notify_rendered_clear(&r);
+    cJSON_Delete(ctx);
+    cJSON_Delete(params);
+}
