@@ -63,12 +63,12 @@ static int render_request(tc_dbconn_t *tx, const notify_request_t *req, const ch
     return rc;
 }
 
-/* o (taken over) sealed for the org as a delivery's content; NULL with *rc on failure. */
-static char *sealed_content(notification_app_t *app, const char *org_id, cJSON *o, int *rc)
+char *delivery_seal_json(notification_app_t *app, const char *org_id, const char *what, cJSON *o,
+                         int *rc)
 {
     char *text = o ? cJSON_PrintUnformatted(o) : NULL, *sealed = NULL;
     cJSON_Delete(o);
-    *rc = text ? tc_keyring_seal(app->keys, org_id, "delivery.message", text, &sealed) : TC_ENOMEM;
+    *rc = text ? tc_keyring_seal(app->keys, org_id, what, text, &sealed) : TC_ENOMEM;
     if (text)
         memset(text, 0, strlen(text));
     free(text);
@@ -86,7 +86,7 @@ char *delivery_seal_email(notification_app_t *app, const char *org_id, const cha
         cJSON_Delete(o);
         o = NULL;
     }
-    return sealed_content(app, org_id, o, rc);
+    return delivery_seal_json(app, org_id, "delivery.message", o, rc);
 }
 
 /* What a push message shows: {"title","body"} (the subject and the text body). */
@@ -99,7 +99,7 @@ static char *sealed_push(notification_app_t *app, const notify_request_t *req,
         cJSON_Delete(o);
         o = NULL;
     }
-    return sealed_content(app, req->org_id, o, rc);
+    return delivery_seal_json(app, req->org_id, "delivery.message", o, rc);
 }
 
 /* An SMS: the number (E.164) and the body (the text body, within what one message takes). */
@@ -113,7 +113,7 @@ static char *sealed_sms(notification_app_t *app, const notify_request_t *req, co
         o = NULL;
     }
     free(body);
-    return sealed_content(app, req->org_id, o, rc);
+    return delivery_seal_json(app, req->org_id, "delivery.message", o, rc);
 }
 
 /* When the recipient's quiet hours hold the message back: the UTC instant they end, else 0.

@@ -121,6 +121,8 @@ int store_delivery_finish(tc_dbconn_t *tx, const claimed_t *d, const char *statu
 /* consumer_requests.c, for the digests too: an email's content (address, name, subject, both
  * bodies) sealed for the org as a delivery's (NULL with *rc on failure); and when the
  * recipient's quiet hours hold a message back, the UTC instant they end (0: not held). */
+char *delivery_seal_json(notification_app_t *app, const char *org_id, const char *what, cJSON *o,
+                         int *rc); /* o taken over; `what` binds the sealed text to its use */
 char *delivery_seal_email(notification_app_t *app, const char *org_id, const char *to,
                           const char *name, const notify_rendered_t *m, int *rc);
 int64_t delivery_quiet_until(const recipient_t *rcpt, const char *kind, const char *channel);

@@ -6,19 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Seals o (taken over) for the org under `what`; NULL on failure. */
-static char *seal_json(notification_app_t *app, const char *org_id, const char *what, cJSON *o)
-{
-    char *text = o ? cJSON_PrintUnformatted(o) : NULL, *sealed = NULL;
-    cJSON_Delete(o);
-    if (text && tc_keyring_seal(app->keys, org_id, what, text, &sealed) != TC_OK)
-        sealed = NULL;
-    if (text)
-        memset(text, 0, strlen(text));
-    free(text);
-    return sealed;
-}
-
 /* The person's open digest of the kind, locked until the transaction ends (a closing job that
  * got there first has closed it, and then there is none); *id "" when none. */
 static int open_digest(tc_dbconn_t *tx, const digest_item_t *it, char *id, size_t n)
@@ -46,8 +33,10 @@ static int new_digest(notification_app_t *app, tc_dbconn_t *tx, const digest_ite
         cJSON_Delete(to);
         to = NULL;
     }
-    char *to_enc = seal_json(app, it->org_id, "digest.to", to);
-    int rc = to_enc ? tc_id_new("dig", id, n) : TC_ENOMEM;
+    int rc = TC_OK;
+    char *to_enc = delivery_seal_json(app, it->org_id, "digest.to", to, &rc);
+    if (rc == TC_OK)
+        rc = tc_id_new("dig", id, n);
     PGresult *r = NULL;
     /* another transaction (the internal API beside the consumer) may open one first: then
      * this one waits for it and inserts nothing, and the caller reads that one */
@@ -84,9 +73,9 @@ int store_digest_add(notification_app_t *app, tc_dbconn_t *tx, const digest_item
     }
     if (rc != TC_OK)
         return rc;
-    char *item_enc = seal_json(app, it->org_id, "digest.item", item);
-    if (!item_enc)
-        return TC_ENOMEM;
+    char *item_enc = delivery_seal_json(app, it->org_id, "digest.item", item, &rc);
+    if (rc != TC_OK)
+        return rc;
     rc = tc_db_qp(tx, NULL, "dig_item",
                   "INSERT INTO digest_items (delivery_id, digest_id, item_enc) VALUES ($1,$2,$3)",
                   it->delivery_id, id, item_enc);
