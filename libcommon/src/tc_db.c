@@ -440,6 +440,32 @@ int tc_db_copy_in(tc_dbconn_t *c, const char *copy_sql, const char *data, size_t
     return rc == TC_OK && !ok ? TC_EUNAVAIL : rc;
 }
 
+int tc_db_copy_field(tc_buf_t *out, const char *s, char end)
+{
+    if (!s) {
+        int rc = tc_buf_puts(out, "\\N");
+        return rc == TC_OK ? tc_buf_putc(out, end) : rc;
+    }
+    size_t start = 0, i = 0;
+    int rc = TC_OK;
+    for (; rc == TC_OK && s[i]; i++) {
+        const char *esc = s[i] == '\\'   ? "\\\\"
+                          : s[i] == '\t' ? "\\t"
+                          : s[i] == '\n' ? "\\n"
+                          : s[i] == '\r' ? "\\r"
+                                         : NULL;
+        if (!esc)
+            continue;
+        rc = tc_buf_append(out, s + start, i - start);
+        if (rc == TC_OK)
+            rc = tc_buf_puts(out, esc);
+        start = i + 1;
+    }
+    if (rc == TC_OK)
+        rc = tc_buf_append(out, s + start, i - start);
+    return rc == TC_OK ? tc_buf_putc(out, end) : rc;
+}
+
 const char *tc_db_sqlstate(tc_dbconn_t *c)
 {
     return c->sqlstate;

@@ -85,10 +85,29 @@ const tc_event_type_t *tc_event_type_find(const char *type)
     return NULL;
 }
 
+/* data serialised (taken over; NULL: it could not be built) and the type's schema URL. */
+static int emit_body(const tc_event_type_t *type, cJSON *data, char **text, char *schema,
+                     size_t schema_len)
+{
+    *text = data ? cJSON_PrintUnformatted(data) : NULL;
+    cJSON_Delete(data);
+    if (!*text)
+        return TC_ENOMEM;
+    snprintf(schema, schema_len, TC_SCHEMA_BASE "%s.json", type->type);
+    return TC_OK;
+}
+
+/* The source "/<collection>/<id>" of an event of a type with a collection. */
+static bool emit_source(const tc_event_type_t *type, const char *id, char *source, size_t n)
+{
+    return type && type->collection && id && *id && !strchr(id, '/') &&
+           (size_t)snprintf(source, n, "/%s/%s", type->collection, id) < n;
+}
+
 int tc_emit_at(tc_dbconn_t *tx, const tc_event_type_t *type, const char *source,
                const char *subject, const char *key, cJSON *data)
 {
-    char schema[192];
+    char schema[192], *text = NULL;
     if (!data)
         return TC_ENOMEM;
     const char *id = source ? strrchr(source, '/') : NULL;
@@ -96,18 +115,16 @@ int tc_emit_at(tc_dbconn_t *tx, const tc_event_type_t *type, const char *source,
         cJSON_Delete(data);
         return TC_EINVAL;
     }
-    char *text = cJSON_PrintUnformatted(data);
-    cJSON_Delete(data);
-    if (!text)
-        return TC_ENOMEM;
-    snprintf(schema, sizeof schema, TC_SCHEMA_BASE "%s.json", type->type);
+    int rc = emit_body(type, data, &text, schema, sizeof schema);
+    if (rc != TC_OK)
+        return rc;
     tc_event_t ev = {.type = (char *)type->type,
                      .source = (char *)source,
                      .subject = (char *)(subject ? subject : id),
                      .partitionkey = (char *)(key ? key : id),
                      .dataschema = schema,
                      .data = text};
-    int rc = tc_outbox_add(tx, type->topic, &ev, NULL, 0);
+    rc = tc_outbox_add(tx, type->topic, &ev, NULL, 0);
     free(text);
     return rc;
 }
@@ -115,12 +132,86 @@ int tc_emit_at(tc_dbconn_t *tx, const tc_event_type_t *type, const char *source,
 int tc_emit(tc_dbconn_t *tx, const tc_event_type_t *type, const char *id, cJSON *data)
 {
     char source[192];
-    if (!type || !type->collection || !id || !*id || strchr(id, '/') ||
-        (size_t)snprintf(source, sizeof source, "/%s/%s", type->collection, id) >= sizeof source) {
+    if (!emit_source(type, id, source, sizeof source)) {
         cJSON_Delete(data);
         return data ? TC_EINVAL : TC_ENOMEM;
     }
     return tc_emit_at(tx, type, source, NULL, NULL, data);
+}
+
+struct tc_emit_batch {
+    tc_buf_t lines; /* COPY text format, the outbox's columns as OUTBOX_COPY names them */
+    size_t n;
+};
+
+#define OUTBOX_COPY                                                                                \
+    "COPY outbox (id, topic, partition_key, type, source, subject, time, dataschema,"              \
+    " traceparent, data) FROM STDIN"
+
+tc_emit_batch_t *tc_emit_batch_new(void)
+{
+    tc_emit_batch_t *b = calloc(1, sizeof *b);
+    if (b)
+        tc_buf_init(&b->lines);
+    return b;
+}
+
+void tc_emit_batch_free(tc_emit_batch_t *b)
+{
+    if (!b)
+        return;
+    tc_buf_free(&b->lines);
+    free(b);
+}
+
+size_t tc_emit_batch_count(const tc_emit_batch_t *b)
+{
+    return b ? b->n : 0;
+}
+
+int tc_emit_batch_add(tc_emit_batch_t *b, const tc_event_type_t *type, const char *id, cJSON *data)
+{
+    char source[192], schema[192], *text = NULL;
+    if (!data)
+        return TC_ENOMEM;
+    if (!b || !emit_source(type, id, source, sizeof source)) {
+        cJSON_Delete(data);
+        return TC_EINVAL;
+    }
+    int rc = emit_body(type, data, &text, schema, sizeof schema);
+    if (rc != TC_OK)
+        return rc;
+    tc_event_t ev = {0};
+    tc_event_stamp_t st;
+    rc = tc_event_stamp(&ev, &st);
+    const char *fields[] = {st.id, type->topic, id,     type->type,     source,
+                            id,    st.time,     schema, st.traceparent, text};
+    size_t mark = b->lines.len; /* a line that does not fit is taken back whole */
+    for (size_t i = 0; rc == TC_OK && i < TC_ARRAY_LEN(fields); i++)
+        rc = tc_db_copy_field(&b->lines, fields[i], i + 1 < TC_ARRAY_LEN(fields) ? '\t' : '\n');
+    free(text);
+    if (rc != TC_OK) {
+        b->lines.len = mark;
+        if (b->lines.data)
+            b->lines.data[mark] = '\0';
+        return rc;
+    }
+    b->n++;
+    return TC_OK;
+}
+
+int tc_emit_batch_flush(tc_dbconn_t *tx, tc_emit_batch_t *b)
+{
+    if (!b || b->n == 0)
+        return TC_OK;
+    int rc = tc_db_copy_in(tx, OUTBOX_COPY, b->lines.data, b->lines.len);
+    if (rc == TC_OK)
+        rc = tc_db_qp(tx, NULL, "tc_outbox_notify", "SELECT pg_notify($1, '')", TC_OUTBOX_CHANNEL);
+    if (rc == TC_OK) {
+        tc_buf_reset(&b->lines);
+        b->n = 0;
+    }
+    return rc;
 }
 
 /* ------------------------------------------------------------------ relay */

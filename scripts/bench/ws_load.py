@@ -1,13 +1,15 @@
 """The live inbox under load (make bench, issue 17): USERS streams held open against the
 notification service by PROCS client processes, each from its own loopback source address;
 then in-app notifications asked for on notification-events by bench-produce, one per stream
-at once (a burst), then RATE per second for SECONDS, each stamped with the time it was sent.
+at once (a burst), then RATE per second for SECONDS, each stamped with the time it was sent,
+then one announcement to the whole org (every stream's user is a member).
 Every stream answers the server's pings. Prints:
 
   CONNECTED <streams> <seconds to open them all>
   RSS <KiB before> <KiB after> <KiB per stream>
   BURST <delivered> <p50 ms> <p99 ms> <max ms> <seconds from the first send to the last arrival>
   STEADY <delivered> <p50 ms> <p99 ms> <max ms>
+  ANNOUNCE <delivered> <p50 ms> <p99 ms> <max ms> <seconds from the send to the last arrival>
 
 Latency is from the moment bench-produce sent the request to the moment the stream's client
 read the item: broker, consumer, the delivery's transaction, the commit's NOTIFY, the feed's
@@ -200,6 +202,13 @@ def main():
     subprocess.run(common + ["--count", str(steady_n), "--prefix", "WSS", "--rate", str(rate)],
                    check=True, stdout=subprocess.DEVNULL)
     wait_count(counter, users + steady_n, 600)
+    # an announcement: one request for every member of the org (the service's read model was
+    # seeded with the streams' users), fanned out in one transaction
+    settle(port + 1000)
+    t_announce = time.time() * 1000
+    subprocess.run([produce, "--brokers", brokers, "--kind", "announce", "--org", org,
+                    "--count", "1", "--prefix", "WSA"], check=True, stdout=subprocess.DEVNULL)
+    wait_count(counter, 2 * users + steady_n, 600)
     stop.set()
     got = []
     for _ in kids:
@@ -207,12 +216,17 @@ def main():
     for p in kids:
         p.join(60)
     burst = [r - s for s, r in got if s < t_steady]
-    steady = [r - s for s, r in got if s >= t_steady]
+    steady = [r - s for s, r in got if t_steady <= s < t_announce]
+    announced = [r - s for s, r in got if s >= t_announce]
     last = max(r for s, r in got if s < t_steady)
+    last_announced = max(r for s, r in got if s >= t_announce)
     print(f"BURST {len(burst)} {percentile(burst, 0.5):.0f} {percentile(burst, 0.99):.0f} "
           f"{max(burst):.0f} {(last - t_burst) / 1000:.2f}")
     print(f"STEADY {len(steady)} {percentile(steady, 0.5):.0f} {percentile(steady, 0.99):.0f} "
           f"{max(steady) if steady else 0:.0f}")
+    print(f"ANNOUNCE {len(announced)} {percentile(announced, 0.5):.0f} "
+          f"{percentile(announced, 0.99):.0f} {max(announced):.0f} "
+          f"{(last_announced - t_announce) / 1000:.2f}")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                 "services", "notification", "tests", "component"))
 
-from ntfkit import (Ntf, PushService, SmsProvider, address, invitation_params,  # noqa: E402
-                    mails, maildir, new_id, person_with_phone, request)
+from ntfkit import (Ntf, PushService, SmsProvider, address, announce,  # noqa: E402
+                    invitation_params, mails, maildir, new_id, person_with_phone, request)
 from ws_client import Closed, WsClient  # noqa: E402
 
 BURST = 400
@@ -240,3 +240,49 @@ def test_kill_9_during_an_sms_burst_sends_each_message_once(stack, healed):
         print(f"sms burst {burst}: {len(in_doubt)} in-doubt attempt(s) settled from the list")
     finally:
         provider.stop()
+
+
+def test_kill_9_during_announcements_leaves_each_member_each_one_once(stack, healed):
+    """Announcements to an org of 2,000 members (each one transaction of 2,000 deliveries,
+    inbox items and outcome events): the service is killed once the first has been written,
+    while the others are being decided, and started again. Each announcement ends as exactly
+    one delivery and one inbox item per member, numbered without a gap in each member's
+    stream, however the kill fell; a redelivered announcement adds nothing."""
+    org, members, count = new_id("org"), 2000, 5
+    prefix = new_id("usr")[:9]  # "usr_" and 5 symbols of its own, then a number
+    # the members as user-events would have made them, written straight into the read model
+    stack.sql("notification",
+              "INSERT INTO recipients (user_id, org_id, status, locale)"
+              f" SELECT '{prefix}' || lpad(n::text, 21, '0'), '{org}', 'active', 'en'"
+              f" FROM generate_series(1, {members}) n")
+    ids = [announce(stack, org, "maintenance", params={"title": f"Window {i}", "body": "b"})
+           for i in range(count)]
+
+    def written(ev):
+        return int(stack.sql("notification",
+                             f"SELECT count(*) FROM deliveries WHERE request_id = '{ev}'"))
+
+    deadline = time.time() + 60
+    while written(ids[0]) == 0:
+        assert time.time() < deadline, "the first announcement is not written"
+        time.sleep(0.01)
+    os.kill(stack.pid("notification"), signal.SIGKILL)
+    announce(stack, org, "maintenance", params={"title": "Window 0", "body": "b"}, ev_id=ids[0])
+    stack.stack_cmd("restart-service", "notification")
+
+    deadline = time.time() + 180
+    while any(written(ev) < members for ev in ids):
+        assert time.time() < deadline, [written(ev) for ev in ids]
+        time.sleep(0.5)
+    time.sleep(1)
+    assert [written(ev) for ev in ids] == [members] * count
+    per_member = stack.sql(
+        "notification",
+        "SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM inbox"
+        f" WHERE org_id = '{org}' GROUP BY user_id")
+    assert set(per_member.splitlines()) == {f"{count}|{count}|1|{count}"}, \
+        collections.Counter(per_member.splitlines())
+    assert len(per_member.splitlines()) == members
+    assert stack.sql("notification",
+                     "SELECT count(*) FROM outbox WHERE type = 'com.techcorp.notification.delivered'"
+                     f" AND data::jsonb->>'org_id' = '{org}'") == str(members * count)

@@ -20,6 +20,8 @@
  *       KIND inapp (the notification stream's load): com.techcorp.notification.requested on
  *       notification-events, an in-app message for user usr_0WS<n % U> (--users U) of the org
  *       --org names, keyed by the user, its body the Unix time in ms when it was sent.
+ *       KIND announce (the notification stream's fan-out): the same request with audience
+ *       "org" instead of a person (every active member of --org), keyed by the org.
  *       --rate R paces any kind at R per second (each sent with the producer's shortest
  *       linger, 5 ms).
  *       Prints the count the broker acknowledged; exits 1 when any was refused.
@@ -109,15 +111,17 @@ int main(int argc, char **argv)
     bool webhook = kind && strcmp(kind, "webhook") == 0;
     bool meter = kind && strcmp(kind, "meter") == 0;
     bool document = kind && strcmp(kind, "document") == 0;
-    bool inapp = kind && strcmp(kind, "inapp") == 0;
+    bool announce = kind && strcmp(kind, "announce") == 0;
+    bool inapp = kind && (strcmp(kind, "inapp") == 0 || announce);
     if (!brokers || count <= 0 || orgs <= 0 || rate < 0 || users <= 0 || strlen(prefix) > 12 ||
         (!api && !webhook && !meter && !document && !inapp && strcmp(kind, "workflow") != 0) ||
         ((webhook || inapp) && !org_id) || (org_id && strlen(org_id) > 64)) {
-        fprintf(stderr,
-                "usage: bench-produce --brokers HOST:PORT --count N [--orgs K] "
-                "[--prefix P (at most 12 characters)] "
-                "[--kind workflow|api|meter|document|webhook|inapp] [--org ORG_ID (webhook, "
-                "inapp)] [--users U (inapp)] [--rate PER_SECOND]\n");
+        fprintf(
+            stderr,
+            "usage: bench-produce --brokers HOST:PORT --count N [--orgs K] "
+            "[--prefix P (at most 12 characters)] "
+            "[--kind workflow|api|meter|document|webhook|inapp|announce] [--org ORG_ID (webhook, "
+            "inapp, announce)] [--users U (inapp)] [--rate PER_SECOND]\n");
         return 2;
     }
     tc_producer_opts_t po = {.brokers = brokers,
@@ -150,6 +154,15 @@ int main(int argc, char **argv)
                      "\"content_type\":\"application/json\",\"body_bytes\":9,"
                      "\"payload\":{\"n\":%ld},\"payload_omitted\":false,\"received_at\":\"%s\"}",
                      org_id, key, sub, i, now);
+        } else if (announce) {
+            tc_time_format(tc_now_ms(), now);
+            snprintf(key, sizeof key, "%s", org_id);
+            snprintf(source, sizeof source, "/orgs/%s", key);
+            snprintf(data, sizeof data,
+                     "{\"template\":\"bench\",\"channel\":\"in_app\",\"audience\":\"org\","
+                     "\"org_id\":\"%s\",\"params\":{\"title\":\"bench %ld\","
+                     "\"body\":\"%lld\"},\"occurred_at\":\"%s\"}",
+                     org_id, i, (long long)tc_now_ms(), now);
         } else if (inapp) {
             tc_time_format(tc_now_ms(), now);
             bench_id(key, sizeof key, "usr", "0WS", i % users);

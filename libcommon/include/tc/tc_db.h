@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tc/tc_buf.h"
+
 typedef struct tc_db tc_db_t;
 typedef struct tc_dbconn tc_dbconn_t;
 
@@ -61,6 +63,10 @@ int tc_db_query(tc_dbconn_t *c, PGresult **res, const char *name, const char *sq
  * table) and sends data (whole lines of the COPY format named there). TC_OK once the server
  * accepted every line; the codes of tc_db_query otherwise (TC_EINVAL for a bad line). */
 int tc_db_copy_in(tc_dbconn_t *c, const char *copy_sql, const char *data, size_t len);
+/* Appends one field of a COPY text-format line: s escaped (backslash, tab, newline, carriage
+ * return), or \N for NULL; then `end` ('\t' between fields, '\n' after the last). TC_OK or
+ * TC_ENOMEM. */
+int tc_db_copy_field(tc_buf_t *out, const char *s, char end);
 /* Convenience: the SQLSTATE of the last failed query on c ("" if none). */
 const char *tc_db_sqlstate(tc_dbconn_t *c);
 

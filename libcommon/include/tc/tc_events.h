@@ -165,6 +165,20 @@ int tc_emit(tc_dbconn_t *tx, const tc_event_type_t *type, const char *id, cJSON 
 int tc_emit_at(tc_dbconn_t *tx, const tc_event_type_t *type, const char *source,
                const char *subject, const char *key, cJSON *data);
 
+/*
+ * Many events of one transaction in one round trip: a fan-out that emits thousands of events
+ * would otherwise pay one statement each. add() stamps an event as tc_emit would (id, time,
+ * trace) and keeps it; flush() writes what was added, in that order, with one COPY into the
+ * outbox inside the caller's open transaction, NOTIFYs the relay once and empties the batch.
+ */
+typedef struct tc_emit_batch tc_emit_batch_t;
+tc_emit_batch_t *tc_emit_batch_new(void);
+/* As tc_emit: data taken over (NULL: TC_ENOMEM). */
+int tc_emit_batch_add(tc_emit_batch_t *b, const tc_event_type_t *type, const char *id, cJSON *data);
+size_t tc_emit_batch_count(const tc_emit_batch_t *b);
+int tc_emit_batch_flush(tc_dbconn_t *tx, tc_emit_batch_t *b);
+void tc_emit_batch_free(tc_emit_batch_t *b);
+
 typedef struct tc_relay tc_relay_t;
 
 typedef struct {

@@ -2,6 +2,7 @@
  * tests/component/test_tc_db.c). */
 #include <criterion/criterion.h>
 
+#include "tc/tc_core.h"
 #include "tc/tc_db.h"
 #include "tc/tc_log.h"
 
@@ -46,4 +47,18 @@ Test(db, an_unparsable_url_is_refused_without_logging_it)
     unlink(path);
     cr_assert(strstr(g_out, "invalid DATABASE_URL"), "the problem is reported: %s", g_out);
     cr_assert_null(strstr(g_out, "hunter2"), "the password never reaches the log: %s", g_out);
+}
+
+/* COPY text format: the four characters COPY reads as syntax are escaped, NULL is \N, and
+ * the caller's separator ends the field. */
+Test(copy, fields_are_escaped_null_is_backslash_n_and_the_separator_follows)
+{
+    tc_buf_t b;
+    tc_buf_init(&b);
+    cr_assert_eq(tc_db_copy_field(&b, "a\\b\tc\nd\re", '\t'), TC_OK);
+    cr_assert_eq(tc_db_copy_field(&b, NULL, '\t'), TC_OK);
+    cr_assert_eq(tc_db_copy_field(&b, "", '\t'), TC_OK);
+    cr_assert_eq(tc_db_copy_field(&b, "\\N", '\n'), TC_OK);
+    cr_assert_str_eq(tc_buf_cstr(&b), "a\\\\b\\tc\\nd\\re\t\\N\t\t\\\\N\n");
+    tc_buf_free(&b);
 }

@@ -1,6 +1,7 @@
 #include "ingest_model.h"
 #include "tc/tc_core.h"
 #include "tc/tc_crypto.h"
+#include "tc/tc_db.h"
 #include "tc/tc_time.h"
 
 #include <stdio.h>
@@ -348,26 +349,6 @@ int an_rows_from_capture(const cJSON *body, int64_t now_ms, int64_t oldest_ms, i
 
 /* ------------------------------------------------------------------ COPY text format */
 
-int an_copy_escape(tc_buf_t *out, const char *s)
-{
-    size_t start = 0, i = 0;
-    int rc = TC_OK;
-    for (; rc == TC_OK && s[i]; i++) {
-        const char *esc = s[i] == '\\'   ? "\\\\"
-                          : s[i] == '\t' ? "\\t"
-                          : s[i] == '\n' ? "\\n"
-                          : s[i] == '\r' ? "\\r"
-                                         : NULL;
-        if (!esc)
-            continue;
-        rc = tc_buf_append(out, s + start, i - start);
-        if (rc == TC_OK)
-            rc = tc_buf_puts(out, esc);
-        start = i + 1;
-    }
-    return rc == TC_OK ? tc_buf_append(out, s + start, i - start) : rc;
-}
-
 int an_copy_line(tc_buf_t *out, const an_row_t *row, const char *source)
 {
     char at[TC_RFC3339_LEN];
@@ -378,9 +359,8 @@ int an_copy_line(tc_buf_t *out, const an_row_t *row, const char *source)
     const char *fields[] = {row->org_id, row->id, row->name, row->distinct_id, at, source, props};
     int rc = TC_OK;
     for (size_t i = 0; rc == TC_OK && i < TC_ARRAY_LEN(fields); i++) {
-        rc = an_copy_escape(out, fields[i] ? fields[i] : "");
-        if (rc == TC_OK)
-            rc = tc_buf_putc(out, i + 1 < TC_ARRAY_LEN(fields) ? '\t' : '\n');
+        rc = tc_db_copy_field(out, fields[i] ? fields[i] : "",
+                              i + 1 < TC_ARRAY_LEN(fields) ? '\t' : '\n');
     }
     free(props);
     return rc;

@@ -73,7 +73,5 @@ void an_row_clear(an_row_t *row);
 /* Appends the row as one line of COPY text format (org_id, id, name, distinct_id,
  * occurred_at, source, properties). TC_OK or TC_ENOMEM. */
 int an_copy_line(tc_buf_t *out, const an_row_t *row, const char *source);
-/* Appends s escaped for COPY text format (backslash, tab, newline, carriage return). */
-int an_copy_escape(tc_buf_t *out, const char *s);
 
 #endif

@@ -4,7 +4,8 @@
  * consumer's transaction: suppressed (recipient inactive, opted out), failed (no template,
  * template does not render), delivered at once (in-app: the inbox row is the delivery) or
  * pending (email: the sender job sends it). The row's unique key makes a redelivered request
- * a no-op, on top of the consumer's inbox.
+ * a no-op, on top of the consumer's inbox. An announcement ("audience": "org") is decided the
+ * same way for each of the org's active members and written in bulk.
  */
 #include "events_out.h"
 #include "notification_app.h"
@@ -26,40 +27,92 @@ typedef struct {
     const char *fail; /* reason when the request cannot be rendered */
 } rendering_t;
 
-/* The org's template along the recipient's locale chain, else the built-in default. */
-static int render_request(tc_dbconn_t *tx, const notify_request_t *req, const char *locale,
-                          rendering_t *out)
+/* A request's template for one recipient locale: the org's along the locale chain, else the
+ * built-in default; `fail` when there is none. */
+typedef struct {
+    char key[NOTIFY_LOCALE_MAX]; /* the recipient's locale as stored ("" unknown) */
+    template_row_t row;          /* the org's template, when t points into it */
+    notify_template_t t;
+    const char *fail;
+} tpl_entry_t;
+
+/* An announcement renders one kind for thousands of members who share a few locales: each
+ * locale's template is looked up once. */
+#define TPL_CACHE_MAX 8
+typedef struct {
+    int n;
+    tpl_entry_t e[TPL_CACHE_MAX];
+} tpl_cache_t;
+
+static void tpl_cache_clear(tpl_cache_t *c)
+{
+    for (int i = 0; i < c->n; i++)
+        template_row_clear(&c->e[i].row);
+    c->n = 0;
+}
+
+static int find_template(tc_dbconn_t *tx, const notify_request_t *req, const char *locale,
+                         tpl_entry_t *e)
 {
     char chain[NOTIFY_CHAIN_MAX][NOTIFY_LOCALE_MAX];
     int n = notify_locale_chain(locale[0] ? locale : NULL, chain);
-    template_row_t row;
-    notify_template_t t;
-    int rc = store_template_find(tx, req->org_id, req->kind, chain, n, &row);
+    snprintf(e->key, sizeof e->key, "%s", locale);
+    int rc = store_template_find(tx, req->org_id, req->kind, chain, n, &e->row);
     if (rc == TC_OK) {
-        t = (notify_template_t){row.kind, row.locale, row.subject, row.text, row.html};
-    } else if (rc == TC_ENOTFOUND) {
-        const notify_template_t *b = notify_builtin_for(req->kind, locale[0] ? locale : NULL);
-        if (!b && tc_json_get_str(req->params, "title"))
-            b = notify_builtin_generic();
-        if (!b) {
-            out->fail = "no_template";
-            return TC_OK;
-        }
-        t = *b;
-    } else {
-        return rc;
+        e->t = (notify_template_t){e->row.kind, e->row.locale, e->row.subject, e->row.text,
+                                   e->row.html};
+        return TC_OK;
     }
-    snprintf(out->locale, sizeof out->locale, "%s", t.locale);
+    if (rc != TC_ENOTFOUND)
+        return rc;
+    const notify_template_t *b = notify_builtin_for(req->kind, locale[0] ? locale : NULL);
+    if (!b && tc_json_get_str(req->params, "title"))
+        b = notify_builtin_generic();
+    if (b)
+        e->t = *b;
+    else
+        e->fail = "no_template";
+    return TC_OK;
+}
+
+/* Renders the request for a recipient of that locale (cache NULL: looked up each time). */
+static int render_request(tc_dbconn_t *tx, const notify_request_t *req, const char *locale,
+                          tpl_cache_t *cache, rendering_t *out)
+{
+    tpl_entry_t local = {0}, *e = NULL;
+    for (int i = 0; cache && i < cache->n && !e; i++)
+        if (strcmp(cache->e[i].key, locale) == 0)
+            e = &cache->e[i];
+    int rc = TC_OK;
+    if (!e) {
+        bool keep = cache && cache->n < TPL_CACHE_MAX;
+        e = keep ? &cache->e[cache->n] : &local;
+        memset(e, 0, sizeof *e);
+        rc = find_template(tx, req, locale, e);
+        if (rc != TC_OK) {
+            template_row_clear(&e->row);
+            return rc;
+        }
+        if (keep)
+            cache->n++;
+    }
+    if (e->fail) {
+        out->fail = e->fail;
+        goto cleanup;
+    }
+    snprintf(out->locale, sizeof out->locale, "%s", e->t.locale);
     cJSON *ctx = notify_context(req->params, req->name, req->email);
     const char *why = NULL;
-    rc = ctx ? notify_render(&t, ctx, &out->msg, &why) : TC_ENOMEM;
+    rc = ctx ? notify_render(&e->t, ctx, &out->msg, &why) : TC_ENOMEM;
     if (rc == TC_EINVAL) {
         tc_log_kv(TC_LOG_WARN, "template does not render", "kind", req->kind, "why", why, NULL);
         out->fail = "render_failed";
         rc = TC_OK;
     }
     cJSON_Delete(ctx);
-    template_row_clear(&row);
+cleanup:
+    if (e == &local)
+        template_row_clear(&local.row);
     return rc;
 }
 
@@ -134,6 +187,252 @@ int64_t delivery_quiet_until(const recipient_t *rcpt, const char *kind, const ch
     return defer ? until : 0;
 }
 
+/* What a request becomes for one recipient: the delivery's status and reason, and for what is
+ * sent, its rendered and sealed content. d.locale may point into rend; not to be copied. */
+typedef struct {
+    delivery_new_t d;
+    rendering_t rend;
+    char *sealed;
+    int digest_min; /* the org collects this email into a digest of that many minutes */
+} decision_t;
+
+static void decision_clear(decision_t *dc)
+{
+    free(dc->sealed);
+    notify_rendered_clear(&dc->rend.msg);
+}
+
+/* The org's hourly limit that applies to this request, 0 when none does (no limit set, a
+ * critical kind, or an email collected into a digest: one message per window). */
+static int throttle_limit(const recipient_t *rcpt, const notify_request_t *req)
+{
+    int limit = notify_throttle_limit(rcpt->org_throttle, req->channel);
+    bool digested = notify_digest_minutes(rcpt->org_digests, req->kind, req->channel) > 0;
+    return limit > 0 && !digested && !notify_kind_critical(req->kind) ? limit : 0;
+}
+
+/* Decides req for rcpt (req->user_id, ->email and ->name are the recipient's): recent is how
+ * many of the channel's messages reached them in the last hour (read when throttle_limit
+ * says one applies). Nothing is written here but the template look-up's reads. */
+static int decide(notification_app_t *app, tc_dbconn_t *tx, const char *request_id,
+                  const notify_request_t *req, const recipient_t *rcpt, int64_t recent,
+                  tpl_cache_t *cache, decision_t *dc)
+{
+    memset(dc, 0, sizeof *dc);
+    dc->d = (delivery_new_t){
+        .request_id = request_id,
+        .org_id = req->org_id,
+        .recipient_id = req->user_id,
+        .channel = req->channel,
+        .kind = req->kind,
+        .locale = rcpt->locale[0] ? rcpt->locale : NOTIFY_DEFAULT_LOCALE,
+        .max_attempts = app->max_attempts,
+    };
+    delivery_new_t *d = &dc->d;
+    bool inactive = strcmp(rcpt->status, "deleted") == 0 || strcmp(rcpt->status, "suspended") == 0;
+    bool sms = strcmp(req->channel, "sms") == 0;
+    char e164[SMS_E164_MAX + 1] = "";
+    int limit = throttle_limit(rcpt, req);
+    dc->digest_min = notify_digest_minutes(rcpt->org_digests, req->kind, req->channel);
+    if (inactive || !notify_pref_allows(req->kind, req->channel, rcpt->channels, rcpt->categories,
+                                        rcpt->org_categories)) {
+        d->status = "suppressed";
+        d->last_error = inactive ? "recipient_inactive" : "opted_out";
+    } else if (limit > 0 && notify_throttled(req->kind, limit, recent)) {
+        d->status = "suppressed";
+        d->last_error = "throttled";
+    } else if (strcmp(req->channel, "email") == 0 && !req->email) {
+        d->status = "failed"; /* named by id only, and user-events never told us the address */
+        d->last_error = "no_address";
+    } else if (strcmp(req->channel, "push") == 0 && !app->vapid) {
+        d->status = "failed"; /* this deployment has no VAPID key */
+        d->last_error = "push_not_configured";
+    } else if (sms && !app->sms_on) {
+        d->status = "failed"; /* this deployment has no SMS provider */
+        d->last_error = "sms_not_configured";
+    } else if (sms && !rcpt->phone) {
+        d->status = "failed"; /* no phone in the profile user-events gave */
+        d->last_error = "no_phone";
+    } else if (sms && sms_e164(rcpt->phone, e164) != TC_OK) {
+        d->status = "failed"; /* written without its country code, or not a number */
+        d->last_error = "invalid_phone";
+    } else {
+        int rc = render_request(tx, req, rcpt->locale, cache, &dc->rend);
+        if (rc != TC_OK)
+            return rc;
+        if (dc->rend.fail) {
+            d->status = "failed";
+            d->last_error = dc->rend.fail;
+            return TC_OK;
+        }
+        d->locale = dc->rend.locale;
+        bool email = strcmp(req->channel, "email") == 0;
+        if (email && dc->digest_min) { /* an item of the person's digest (digests.c) */
+            d->status = "digested";
+        } else if (email || sms || strcmp(req->channel, "push") == 0) { /* sender.c's */
+            dc->sealed = email ? delivery_seal_email(app, req->org_id, req->email, req->name,
+                                                     &dc->rend.msg, &rc)
+                         : sms ? sealed_sms(app, req, e164, &dc->rend.msg, &rc)
+                               : sealed_push(app, req, &dc->rend.msg, &rc);
+            if (rc != TC_OK)
+                return rc;
+            d->status = "pending";
+            d->message_enc = dc->sealed;
+            d->not_before_s = delivery_quiet_until(rcpt, req->kind, req->channel);
+        } else {
+            d->status = "delivered";
+        }
+    }
+    return TC_OK;
+}
+
+/* A digested email's item of the person's digest. */
+static int digest_item_add(notification_app_t *app, tc_dbconn_t *tx, const notify_request_t *req,
+                           const decision_t *dc)
+{
+    digest_item_t it = {.org_id = req->org_id,
+                        .recipient_id = req->user_id,
+                        .kind = req->kind,
+                        .locale = dc->d.locale,
+                        .email = req->email,
+                        .name = req->name,
+                        .minutes = dc->digest_min,
+                        .delivery_id = dc->d.id,
+                        .subject = dc->rend.msg.subject,
+                        .text = dc->rend.msg.text};
+    return store_digest_add(app, tx, &it);
+}
+
+static outcome_event_t outcome_of(const char *request_id, const notify_request_t *req,
+                                  const decision_t *dc)
+{
+    bool delivered = strcmp(dc->d.status, "delivered") == 0;
+    return (outcome_event_t){dc->d.id,          request_id,       req->org_id,
+                             req->user_id,      req->channel,     req->kind,
+                             delivered ? 1 : 0, dc->d.last_error, NULL};
+}
+
+static bool settled(const decision_t *dc)
+{
+    return strcmp(dc->d.status, "delivered") == 0 || strcmp(dc->d.status, "failed") == 0;
+}
+
+/* ------------------------------------------------------------------ announcements */
+
+/* An announcement ("audience": "org"): the request decided for each active member as for one
+ * person (preferences, throttle, quiet hours, digests, the member's locale and template), and
+ * written together: deliveries and inbox items staged by COPY, outcome events batched. One
+ * transaction, so a crash leaves all of it or none, and the request id marks it handled. */
+typedef struct {
+    notification_app_t *app;
+    tc_dbconn_t *tx;
+    const char *request_id;
+    const notify_request_t *req;
+    recent_count_t *recent; /* loaded at the first member a throttle applies to */
+    int nrecent;
+    bool recent_loaded;
+    tpl_cache_t cache;
+    fanout_stage_t stage;
+    tc_emit_batch_t *events;
+    request_outcome_t *out;
+} fanout_t;
+
+/* Outcome events written to the outbox at a time. */
+#define FANOUT_EVENTS_FLUSH 1000
+
+static void fanout_count(request_outcome_t *out, const char *status)
+{
+    out->recipients++;
+    if (strcmp(status, "delivered") == 0)
+        out->delivered++;
+    else if (strcmp(status, "pending") == 0)
+        out->pending++;
+    else if (strcmp(status, "suppressed") == 0)
+        out->suppressed++;
+    else if (strcmp(status, "digested") == 0)
+        out->digested++;
+    else
+        out->failed++;
+}
+
+static int fanout_one(const char *user_id, recipient_t *rcpt, void *ud)
+{
+    fanout_t *f = ud;
+    notify_request_t req = *f->req;
+    req.user_id = user_id;
+    req.email = rcpt->email;
+    req.name = rcpt->name;
+    int rc = TC_OK;
+    if (throttle_limit(rcpt, &req) > 0 && !f->recent_loaded) {
+        rc = store_recent_by_recipient(f->tx, req.org_id, req.channel, &f->recent, &f->nrecent);
+        f->recent_loaded = rc == TC_OK;
+    }
+    decision_t dc = {0};
+    if (rc == TC_OK)
+        rc = decide(f->app, f->tx, f->request_id, &req, rcpt,
+                    recent_count_of(f->recent, f->nrecent, user_id), &f->cache, &dc);
+    if (rc == TC_OK)
+        rc = store_fanout_add(f->tx, &f->stage, &dc.d, dc.rend.msg.subject, dc.rend.msg.text);
+    if (rc == TC_OK && strcmp(dc.d.status, "digested") == 0)
+        rc = digest_item_add(f->app, f->tx, &req, &dc);
+    if (rc == TC_OK && settled(&dc)) {
+        outcome_event_t e = outcome_of(f->request_id, &req, &dc);
+        rc = events_outcome_batch(f->events, strcmp(dc.d.status, "delivered") == 0, &e);
+    }
+    if (rc == TC_OK && tc_emit_batch_count(f->events) >= FANOUT_EVENTS_FLUSH)
+        rc = tc_emit_batch_flush(f->tx, f->events);
+    if (rc == TC_OK)
+        fanout_count(f->out, dc.d.status);
+    decision_clear(&dc);
+    return rc;
+}
+
+static int fanout_apply(notification_app_t *app, tc_dbconn_t *tx, const char *request_id,
+                        const notify_request_t *req, request_outcome_t *out)
+{
+    int64_t t0 = tc_mono_ms();
+    request_outcome_t counts;
+    memset(&counts, 0, sizeof counts);
+    counts.audience = true;
+    bool handled = false;
+    int rc = store_request_handled(tx, request_id, &handled);
+    if (rc != TC_OK || handled) {
+        counts.repeated = handled;
+        goto done;
+    }
+    fanout_t f = {.app = app, .tx = tx, .request_id = request_id, .req = req, .out = &counts};
+    f.events = tc_emit_batch_new();
+    rc = f.events ? store_fanout_open(tx, &f.stage) : TC_ENOMEM;
+    if (rc == TC_OK)
+        rc = store_recipients_each(app, tx, req->org_id, fanout_one, &f);
+    delivery_new_t rq = {.request_id = request_id,
+                         .org_id = req->org_id,
+                         .channel = req->channel,
+                         .kind = req->kind,
+                         .max_attempts = app->max_attempts};
+    if (rc == TC_OK)
+        rc = store_fanout_finish(tx, &f.stage, &rq);
+    if (rc == TC_OK)
+        rc = tc_emit_batch_flush(tx, f.events);
+    if (rc == TC_OK) {
+        char members[24], ms[24];
+        tc_log_kv(TC_LOG_INFO, "announcement decided", "notification_request", request_id, "org_id",
+                  req->org_id, "kind", req->kind, "channel", req->channel, "members",
+                  tc_log_int(members, counts.recipients), "ms", tc_log_int(ms, tc_mono_ms() - t0),
+                  NULL);
+    }
+    tc_emit_batch_free(f.events);
+    store_fanout_clear(&f.stage);
+    tpl_cache_clear(&f.cache);
+    free(f.recent);
+done:
+    if (out && rc == TC_OK)
+        *out = counts;
+    return rc;
+}
+
+/* ------------------------------------------------------------------ one person */
+
 int notification_request_apply(notification_app_t *app, tc_dbconn_t *tx, const char *request_id,
                                const cJSON *data, request_outcome_t *out)
 {
@@ -148,9 +447,10 @@ int notification_request_apply(notification_app_t *app, tc_dbconn_t *tx, const c
             out->why = why;
         return TC_EINVAL;
     }
+    if (req.audience_org)
+        return fanout_apply(app, tx, request_id, &req, out);
     recipient_t rcpt;
-    rendering_t rend = {0};
-    char *sealed = NULL;
+    decision_t dc = {0};
     int rc = store_recipient_get(app, tx, req.org_id, req.user_id, &rcpt);
     if (rc != TC_OK)
         return rc;
@@ -159,80 +459,15 @@ int notification_request_apply(notification_app_t *app, tc_dbconn_t *tx, const c
         req.email = rcpt.email;
         req.name = req.name ? req.name : rcpt.name;
     }
-    delivery_new_t d = {
-        .request_id = request_id,
-        .org_id = req.org_id,
-        .recipient_id = req.user_id,
-        .channel = req.channel,
-        .kind = req.kind,
-        .locale = rcpt.locale[0] ? rcpt.locale : NOTIFY_DEFAULT_LOCALE,
-        .max_attempts = app->max_attempts,
-    };
-    bool inactive = strcmp(rcpt.status, "deleted") == 0 || strcmp(rcpt.status, "suspended") == 0;
-    bool sms = strcmp(req.channel, "sms") == 0;
-    char e164[SMS_E164_MAX + 1] = "";
-    bool throttled = false;
-    int limit = notify_throttle_limit(rcpt.org_throttle, req.channel);
-    /* an email the org collects into a digest is one message per window: not throttled */
-    int digest_min = notify_digest_minutes(rcpt.org_digests, req.kind, req.channel);
-    if (limit > 0 && !digest_min && !notify_kind_critical(req.kind)) {
-        /* this transaction's own earlier rows count: a batch cannot slip past the limit */
-        int64_t recent = 0;
+    /* this transaction's own earlier rows count: a batch cannot slip past the limit */
+    int64_t recent = 0;
+    if (throttle_limit(&rcpt, &req) > 0)
         rc = store_recent_deliveries(tx, req.org_id, req.user_id, req.channel, &recent);
-        if (rc != TC_OK)
-            goto cleanup;
-        throttled = notify_throttled(req.kind, limit, recent);
-    }
-    if (inactive || !notify_pref_allows(req.kind, req.channel, rcpt.channels, rcpt.categories,
-                                        rcpt.org_categories)) {
-        d.status = "suppressed";
-        d.last_error = inactive ? "recipient_inactive" : "opted_out";
-    } else if (throttled) {
-        d.status = "suppressed";
-        d.last_error = "throttled";
-    } else if (strcmp(req.channel, "email") == 0 && !req.email) {
-        d.status = "failed"; /* named by id only, and user-events never told us the address */
-        d.last_error = "no_address";
-    } else if (strcmp(req.channel, "push") == 0 && !app->vapid) {
-        d.status = "failed"; /* this deployment has no VAPID key */
-        d.last_error = "push_not_configured";
-    } else if (sms && !app->sms_on) {
-        d.status = "failed"; /* this deployment has no SMS provider */
-        d.last_error = "sms_not_configured";
-    } else if (sms && !rcpt.phone) {
-        d.status = "failed"; /* no phone in the profile user-events gave */
-        d.last_error = "no_phone";
-    } else if (sms && sms_e164(rcpt.phone, e164) != TC_OK) {
-        d.status = "failed"; /* written without its country code, or not a number */
-        d.last_error = "invalid_phone";
-    } else {
-        rc = render_request(tx, &req, rcpt.locale, &rend);
-        if (rc != TC_OK)
-            goto cleanup;
-        if (rend.fail) {
-            d.status = "failed";
-            d.last_error = rend.fail;
-        } else {
-            d.locale = rend.locale;
-            bool email = strcmp(req.channel, "email") == 0;
-            if (email && digest_min) { /* an item of the person's digest (digests.c) */
-                d.status = "digested";
-            } else if (email || sms || strcmp(req.channel, "push") == 0) { /* sender.c's */
-                sealed = email ? delivery_seal_email(app, req.org_id, req.email, req.name,
-                                                     &rend.msg, &rc)
-                         : sms ? sealed_sms(app, &req, e164, &rend.msg, &rc)
-                               : sealed_push(app, &req, &rend.msg, &rc);
-                if (rc != TC_OK)
-                    goto cleanup;
-                d.status = "pending";
-                d.message_enc = sealed;
-                d.not_before_s = delivery_quiet_until(&rcpt, req.kind, req.channel);
-            } else {
-                d.status = "delivered";
-            }
-        }
-    }
-    rc = store_delivery_insert(tx, &d);
+    if (rc == TC_OK)
+        rc = decide(app, tx, request_id, &req, &rcpt, recent, NULL, &dc);
+    if (rc != TC_OK)
+        goto cleanup;
+    rc = store_delivery_insert(tx, &dc.d);
     if (rc == TC_ECONFLICT) { /* this request was handled before: nothing more to do */
         rc = TC_OK;
         if (out)
@@ -240,41 +475,21 @@ int notification_request_apply(notification_app_t *app, tc_dbconn_t *tx, const c
         goto cleanup;
     }
     if (rc == TC_OK && out) {
-        snprintf(out->delivery_id, sizeof out->delivery_id, "%s", d.id);
-        snprintf(out->status, sizeof out->status, "%s", d.status);
-        out->reason = d.last_error; /* static strings, or NULL */
+        snprintf(out->delivery_id, sizeof out->delivery_id, "%s", dc.d.id);
+        snprintf(out->status, sizeof out->status, "%s", dc.d.status);
+        out->reason = dc.d.last_error; /* static strings, or NULL */
     }
-    if (rc == TC_OK && strcmp(d.status, "digested") == 0) {
-        digest_item_t it = {.org_id = req.org_id,
-                            .recipient_id = req.user_id,
-                            .kind = req.kind,
-                            .locale = d.locale,
-                            .email = req.email,
-                            .name = req.name,
-                            .minutes = digest_min,
-                            .delivery_id = d.id,
-                            .subject = rend.msg.subject,
-                            .text = rend.msg.text};
-        rc = store_digest_add(app, tx, &it);
-    }
-    if (rc == TC_OK && strcmp(d.status, "delivered") == 0)
-        rc = store_inbox_insert(tx, req.org_id, req.user_id, d.id, req.kind, rend.msg.subject,
-                                rend.msg.text);
-    if (rc == TC_OK && (strcmp(d.status, "delivered") == 0 || strcmp(d.status, "failed") == 0)) {
-        outcome_event_t e = {d.id,
-                             request_id,
-                             req.org_id,
-                             req.user_id,
-                             req.channel,
-                             req.kind,
-                             strcmp(d.status, "delivered") == 0 ? 1 : 0,
-                             d.last_error,
-                             NULL};
-        rc = events_outcome(tx, strcmp(d.status, "delivered") == 0, &e);
+    if (rc == TC_OK && strcmp(dc.d.status, "digested") == 0)
+        rc = digest_item_add(app, tx, &req, &dc);
+    if (rc == TC_OK && strcmp(dc.d.status, "delivered") == 0)
+        rc = store_inbox_insert(tx, req.org_id, req.user_id, dc.d.id, req.kind, dc.rend.msg.subject,
+                                dc.rend.msg.text);
+    if (rc == TC_OK && settled(&dc)) {
+        outcome_event_t e = outcome_of(request_id, &req, &dc);
+        rc = events_outcome(tx, strcmp(dc.d.status, "delivered") == 0, &e);
     }
 cleanup:
-    free(sealed);
-    notify_rendered_clear(&rend.msg);
+    decision_clear(&dc);
     recipient_clear(&rcpt);
     return rc;
 }

@@ -7,7 +7,7 @@
 #include "tc/tc_proto.h"
 #include "tc/tc_time.h"
 
-int events_outcome(tc_dbconn_t *tx, bool delivered, const outcome_event_t *e)
+static cJSON *outcome_data(bool delivered, const outcome_event_t *e)
 {
     char now[TC_RFC3339_LEN];
     tc_time_format(tc_now_ms(), now);
@@ -31,6 +31,18 @@ int events_outcome(tc_dbconn_t *tx, bool delivered, const outcome_event_t *e)
         cJSON_Delete(d);
         d = NULL;
     }
+    return d;
+}
+
+int events_outcome(tc_dbconn_t *tx, bool delivered, const outcome_event_t *e)
+{
     return tc_emit(tx, delivered ? TC_EV_NOTIFICATION_DELIVERED : TC_EV_NOTIFICATION_FAILED,
-                   e->delivery_id, d);
+                   e->delivery_id, outcome_data(delivered, e));
+}
+
+int events_outcome_batch(tc_emit_batch_t *b, bool delivered, const outcome_event_t *e)
+{
+    return tc_emit_batch_add(b,
+                             delivered ? TC_EV_NOTIFICATION_DELIVERED : TC_EV_NOTIFICATION_FAILED,
+                             e->delivery_id, outcome_data(delivered, e));
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include "tc/tc_db.h"
+#include "tc/tc_events.h"
 
 typedef struct {
     const char *delivery_id, *request_id, *org_id, *recipient_id, *channel, *kind;
@@ -19,5 +20,7 @@ typedef struct {
 
 /* delivered true: com.techcorp.notification.delivered; false: .failed. */
 int events_outcome(tc_dbconn_t *tx, bool delivered, const outcome_event_t *e);
+/* The same event added to a batch (an announcement's thousands, written with one COPY). */
+int events_outcome_batch(tc_emit_batch_t *b, bool delivered, const outcome_event_t *e);
 
 #endif

@@ -9,8 +9,33 @@
 
 #include <stdio.h>
 
+/* An announcement's answer: how many members it reached, by what became of them. */
+static cJSON *audience_body(const char *request_id, const request_outcome_t *o)
+{
+    cJSON *b = cJSON_CreateObject(), *by = cJSON_CreateObject();
+    if (!b || !by || !cJSON_AddItemToObject(b, "statuses", by)) {
+        cJSON_Delete(b);
+        cJSON_Delete(by);
+        return NULL;
+    }
+    if (!cJSON_AddStringToObject(b, "request_id", request_id) ||
+        !cJSON_AddStringToObject(b, "audience", "org") ||
+        !tc_json_add_int(b, "recipients", o->recipients) ||
+        !tc_json_add_int(by, "delivered", o->delivered) ||
+        !tc_json_add_int(by, "pending", o->pending) ||
+        !tc_json_add_int(by, "digested", o->digested) ||
+        !tc_json_add_int(by, "suppressed", o->suppressed) ||
+        !tc_json_add_int(by, "failed", o->failed)) {
+        cJSON_Delete(b);
+        return NULL;
+    }
+    return b;
+}
+
 static cJSON *outcome_body(const char *request_id, const request_outcome_t *o)
 {
+    if (o->audience)
+        return audience_body(request_id, o);
     cJSON *b = cJSON_CreateObject();
     if (!b || !cJSON_AddStringToObject(b, "request_id", request_id) ||
         !cJSON_AddStringToObject(b, "delivery_id", o->delivery_id) ||

@@ -115,6 +115,9 @@ typedef struct {
     const char *reason;
     const char *why;
     bool repeated;
+    /* an announcement: how many members, and what became of their deliveries */
+    bool audience;
+    int recipients, delivered, pending, suppressed, digested, failed;
 } request_outcome_t;
 /* One com.techcorp.notification.requested (its data) → its delivery, in tx: the consumer's
  * path and the internal API's. request_id: the CloudEvent id, or the API's own. */

@@ -47,6 +47,8 @@ int notify_request_parse(const cJSON *data, notify_request_t *req, const char **
 {
     memset(req, 0, sizeof *req);
     const cJSON *to = cJSON_GetObjectItemCaseSensitive(data, "to");
+    const cJSON *audience = cJSON_GetObjectItemCaseSensitive(data, "audience");
+    req->audience_org = audience != NULL;
     req->kind = tc_json_get_str(data, "template");
     req->channel = tc_json_get_str(data, "channel");
     req->org_id = tc_json_get_str(data, "org_id");
@@ -58,9 +60,15 @@ int notify_request_parse(const cJSON *data, notify_request_t *req, const char **
         *why = "template is not a valid kind";
     else if (!notify_channel_supported(req->channel))
         *why = "unsupported channel";
-    else if (!cJSON_IsObject(to))
+    else if (audience && to)
+        *why = "to and audience are exclusive";
+    else if (audience && !(cJSON_IsString(audience) && strcmp(audience->valuestring, "org") == 0))
+        *why = "audience is not \"org\"";
+    else if (audience && notify_kind_critical(req->kind))
+        *why = "an invitation or a password reset goes to one person, not an audience";
+    else if (!audience && !cJSON_IsObject(to))
         *why = "to is missing";
-    else if (!id_like(req->org_id, "org") || !id_like(req->user_id, "usr"))
+    else if (!id_like(req->org_id, "org") || (!audience && !id_like(req->user_id, "usr")))
         *why = "org_id or to.user_id is not an id";
     else if (req->email && !tc_email_valid(req->email))
         *why = "to.email is not an email address";

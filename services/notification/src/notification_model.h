@@ -28,9 +28,10 @@
 
 typedef struct {
     const char *kind;    /* "invitation", "password_reset", … (the request's "template") */
-    const char *channel; /* "email" or "in_app" */
+    const char *channel; /* "email", "in_app", "push" or "sms" */
     const char *org_id;
-    const char *user_id;
+    const char *user_id; /* to.user_id; NULL for an audience */
+    bool audience_org;   /* "audience": "org": every active member of org_id, not `to` */
     const char *email;   /* to.email; NULL: the recipient's address from user-events */
     const char *name;    /* to.name; NULL when null */
     const cJSON *params; /* the template's variables; NULL when absent */

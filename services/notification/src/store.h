@@ -10,6 +10,7 @@
 #include "notification_app.h"
 #include "notification_model.h"
 #include "webpush_model.h"
+#include "tc/tc_buf.h"
 #include "tc/tc_page.h"
 
 /* ------------------------------------------------------------------ recipients (read model) */
@@ -39,6 +40,12 @@ int store_recipient_forget(tc_dbconn_t *tx, const char *user_id);
 int store_recipient_get(notification_app_t *app, tc_dbconn_t *c, const char *org_id,
                         const char *user_id, recipient_t *out);
 void recipient_clear(recipient_t *r);
+/* Each active member of the org (an announcement's audience), in user-id order, read as
+ * store_recipient_get reads one; fn's recipient is cleared after it returns; a code other
+ * than TC_OK from fn stops the walk and is returned. */
+typedef int (*recipient_fn)(const char *user_id, recipient_t *r, void *ud);
+int store_recipients_each(notification_app_t *app, tc_dbconn_t *c, const char *org_id,
+                          recipient_fn fn, void *ud);
 
 /* ------------------------------------------------------------------ templates */
 
@@ -89,6 +96,27 @@ int store_delivery_get(tc_dbconn_t *c, const char *org_id, const char *id,
 int store_delivery_list(tc_dbconn_t *c, const char *org_id, const char *recipient_id,
                         const char *status, const tc_page_t *page, cJSON **data, char *next_key,
                         size_t keylen);
+
+/* Whether the request already has deliveries (an announcement handled before). */
+int store_request_handled(tc_dbconn_t *tx, const char *request_id, bool *handled);
+
+/* An announcement's deliveries, staged then written together (store_fanout.c). */
+typedef struct {
+    tc_buf_t lines; /* COPY lines not yet sent to the stage */
+    int staged;     /* lines in `lines` */
+    int total;      /* every line added */
+    bool open;      /* the stage exists in the transaction */
+} fanout_stage_t;
+/* Creates the transaction's stage (dropped at commit, or by finish). */
+int store_fanout_open(tc_dbconn_t *tx, fanout_stage_t *st);
+/* One member's decided delivery (request-level fields as finish will write them): d->id is
+ * assigned; an in-app delivery delivered at once also becomes an inbox item (title, body). */
+int store_fanout_add(tc_dbconn_t *tx, fanout_stage_t *st, delivery_new_t *d, const char *title,
+                     const char *body);
+/* Writes every staged delivery with rq's request id, org, channel, kind and max_attempts, their
+ * attempts and inbox items, and drops the stage. */
+int store_fanout_finish(tc_dbconn_t *tx, fanout_stage_t *st, const delivery_new_t *rq);
+void store_fanout_clear(fanout_stage_t *st);
 
 /* A claimed email or push delivery, ready to send. */
 typedef struct {
@@ -255,5 +283,14 @@ int store_org_prefs_put(tc_dbconn_t *c, const char *org_id, org_prefs_t *o);
  * delivery but the suppressed ones). */
 int store_recent_deliveries(tc_dbconn_t *c, const char *org_id, const char *user_id,
                             const char *channel, int64_t *n);
+/* The same for every member of the org at once (an announcement's throttle): *out sorted for
+ * recent_count_of, owned by the caller (free); members with none are absent. */
+typedef struct {
+    char user_id[TC_ID_MAX];
+    int64_t count;
+} recent_count_t;
+int store_recent_by_recipient(tc_dbconn_t *c, const char *org_id, const char *channel,
+                              recent_count_t **out, int *n);
+int64_t recent_count_of(const recent_count_t *counts, int n, const char *user_id);
 
 #endif

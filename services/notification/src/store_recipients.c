@@ -102,53 +102,104 @@ int store_recipient_forget(tc_dbconn_t *tx, const char *user_id)
     return rc;
 }
 
-int store_recipient_get(notification_app_t *app, tc_dbconn_t *c, const char *org_id,
-                        const char *user_id, recipient_t *out)
+/* The columns a recipient is read from: RCPT_COLS over recipients r, preferences p (the
+ * user's) and org_preferences o (their org's), in the order recipient_fill reads them. */
+#define RCPT_COLS                                                                                  \
+    "r.status, coalesce(r.locale, ''), r.channels::text, coalesce(p.categories, '{}')::text,"      \
+    " r.email_enc, r.name_enc, coalesce(p.quiet_hours, o.quiet_hours)::text,"                      \
+    " coalesce(o.categories, '{}')::text, coalesce(o.throttle, '{}')::text, r.phone_enc,"          \
+    " coalesce(o.digests, '{}')::text"
+
+/* Row `row` of r (RCPT_COLS) → out; found false: the user has no recipient row (the org's
+ * columns may still be there). */
+static int recipient_fill(notification_app_t *app, const char *org_id, const PGresult *r, int row,
+                          bool found, recipient_t *out)
 {
-    memset(out, 0, sizeof *out);
-    PGresult *r = NULL;
-    int rc = tc_db_qp(
-        c, &r, "rcpt_get",
-        "SELECT r.status, coalesce(r.locale, ''), r.channels::text,"
-        " coalesce(p.categories, '{}')::text, r.email_enc, r.name_enc,"
-        " coalesce(p.quiet_hours, o.quiet_hours)::text, coalesce(o.categories, '{}')::text,"
-        " coalesce(o.throttle, '{}')::text, r.phone_enc, coalesce(o.digests, '{}')::text"
-        " FROM (SELECT $2::text AS user_id) k"
-        " LEFT JOIN recipients r ON r.user_id = k.user_id AND r.org_id = $1"
-        " LEFT JOIN preferences p ON p.user_id = k.user_id AND p.org_id = $1"
-        " LEFT JOIN org_preferences o ON o.org_id = $1",
-        org_id, user_id);
-    bool found = rc == TC_OK && PQntuples(r) == 1 && tc_db_val(r, 0, 0);
-    snprintf(out->status, sizeof out->status, "%s", found ? tc_db_val(r, 0, 0) : "unknown");
+    bool any = PQntuples(r) > row;
+    int rc = TC_OK;
+    snprintf(out->status, sizeof out->status, "%s", found ? tc_db_val(r, row, 0) : "unknown");
     if (found)
-        snprintf(out->locale, sizeof out->locale, "%s", tc_db_val(r, 0, 1));
-    if (rc == TC_OK) {
-        out->channels = cJSON_Parse(found ? tc_db_val(r, 0, 2) : "{}");
-        out->categories = cJSON_Parse(PQntuples(r) == 1 ? tc_db_val(r, 0, 3) : "{}");
-        out->org_categories = cJSON_Parse(PQntuples(r) == 1 ? tc_db_val(r, 0, 7) : "{}");
-        out->org_throttle = cJSON_Parse(PQntuples(r) == 1 ? tc_db_val(r, 0, 8) : "{}");
-        out->org_digests = cJSON_Parse(PQntuples(r) == 1 ? tc_db_val(r, 0, 10) : "{}");
-        if (!out->channels || !out->categories || !out->org_categories || !out->org_throttle ||
-            !out->org_digests)
-            rc = TC_ENOMEM;
-    }
-    if (rc == TC_OK && PQntuples(r) == 1 && tc_db_val(r, 0, 6)) {
-        cJSON *q = cJSON_Parse(tc_db_val(r, 0, 6));
+        snprintf(out->locale, sizeof out->locale, "%s", tc_db_val(r, row, 1));
+    out->channels = cJSON_Parse(found ? tc_db_val(r, row, 2) : "{}");
+    out->categories = cJSON_Parse(any ? tc_db_val(r, row, 3) : "{}");
+    out->org_categories = cJSON_Parse(any ? tc_db_val(r, row, 7) : "{}");
+    out->org_throttle = cJSON_Parse(any ? tc_db_val(r, row, 8) : "{}");
+    out->org_digests = cJSON_Parse(any ? tc_db_val(r, row, 10) : "{}");
+    if (!out->channels || !out->categories || !out->org_categories || !out->org_throttle ||
+        !out->org_digests)
+        rc = TC_ENOMEM;
+    if (rc == TC_OK && any && tc_db_val(r, row, 6)) {
+        cJSON *q = cJSON_Parse(tc_db_val(r, row, 6));
         /* stored after validation: a row that does not parse is ignored, not fatal */
         out->has_quiet = q && notify_quiet_parse(q, &out->quiet) == TC_OK;
         cJSON_Delete(q);
     }
     /* a row that does not open under the org's key is a fault, not an unknown address */
-    if (rc == TC_OK && found && tc_db_val(r, 0, 4))
-        rc = tc_keyring_open(app->keys, org_id, "recipient.email", tc_db_val(r, 0, 4), &out->email);
-    if (rc == TC_OK && found && tc_db_val(r, 0, 5))
-        rc = tc_keyring_open(app->keys, org_id, "recipient.name", tc_db_val(r, 0, 5), &out->name);
-    if (rc == TC_OK && found && tc_db_val(r, 0, 9))
-        rc = tc_keyring_open(app->keys, org_id, "recipient.phone", tc_db_val(r, 0, 9), &out->phone);
-    PQclear(r);
+    if (rc == TC_OK && found && tc_db_val(r, row, 4))
+        rc = tc_keyring_open(app->keys, org_id, "recipient.email", tc_db_val(r, row, 4),
+                             &out->email);
+    if (rc == TC_OK && found && tc_db_val(r, row, 5))
+        rc = tc_keyring_open(app->keys, org_id, "recipient.name", tc_db_val(r, row, 5), &out->name);
+    if (rc == TC_OK && found && tc_db_val(r, row, 9))
+        rc = tc_keyring_open(app->keys, org_id, "recipient.phone", tc_db_val(r, row, 9),
+                             &out->phone);
     if (rc != TC_OK)
         recipient_clear(out);
     return rc == TC_EINVAL ? TC_ERROR : rc;
+}
+
+int store_recipient_get(notification_app_t *app, tc_dbconn_t *c, const char *org_id,
+                        const char *user_id, recipient_t *out)
+{
+    memset(out, 0, sizeof *out);
+    PGresult *r = NULL;
+    int rc = tc_db_qp(c, &r, "rcpt_get",
+                      "SELECT " RCPT_COLS " FROM (SELECT $2::text AS user_id) k"
+                      " LEFT JOIN recipients r ON r.user_id = k.user_id AND r.org_id = $1"
+                      " LEFT JOIN preferences p ON p.user_id = k.user_id AND p.org_id = $1"
+                      " LEFT JOIN org_preferences o ON o.org_id = $1",
+                      org_id, user_id);
+    if (rc == TC_OK)
+        rc = recipient_fill(app, org_id, r, 0, PQntuples(r) == 1 && tc_db_val(r, 0, 0), out);
+    PQclear(r);
+    return rc;
+}
+
+/* Members are read this many at a time (keyset by user id): an org of any size in bounded
+ * memory. */
+#define RCPT_PAGE 2000
+
+int store_recipients_each(notification_app_t *app, tc_dbconn_t *c, const char *org_id,
+                          recipient_fn fn, void *ud)
+{
+    char after[TC_ID_MAX] = "", page[16];
+    snprintf(page, sizeof page, "%d", RCPT_PAGE);
+    for (;;) {
+        PGresult *r = NULL;
+        int rc = tc_db_qp(c, &r, "rcpt_each",
+                          "SELECT " RCPT_COLS ", r.user_id FROM recipients r"
+                          " LEFT JOIN preferences p ON p.user_id = r.user_id AND p.org_id = $1"
+                          " LEFT JOIN org_preferences o ON o.org_id = $1"
+                          " WHERE r.org_id = $1 AND r.status = 'active'"
+                          " AND r.user_id COLLATE \"C\" > $2"
+                          " ORDER BY r.user_id COLLATE \"C\" LIMIT $3::int",
+                          org_id, after, page);
+        int rows = rc == TC_OK ? PQntuples(r) : 0;
+        for (int i = 0; rc == TC_OK && i < rows; i++) {
+            recipient_t rcpt;
+            memset(&rcpt, 0, sizeof rcpt);
+            rc = recipient_fill(app, org_id, r, i, true, &rcpt);
+            if (rc == TC_OK) {
+                rc = fn(tc_db_val(r, i, 11), &rcpt, ud);
+                recipient_clear(&rcpt);
+            }
+        }
+        if (rc == TC_OK && rows > 0)
+            snprintf(after, sizeof after, "%s", tc_db_val(r, rows - 1, 11));
+        PQclear(r);
+        if (rc != TC_OK || rows < RCPT_PAGE)
+            return rc;
+    }
 }
 
 int store_prefs_get(tc_dbconn_t *c, const char *org_id, const char *user_id, char **json,
@@ -264,6 +315,53 @@ int store_recent_deliveries(tc_dbconn_t *c, const char *org_id, const char *user
         *n = tc_db_int(r, 0, 0, 0);
     PQclear(r);
     return rc;
+}
+
+static int recent_cmp(const void *a, const void *b)
+{
+    return strcmp(((const recent_count_t *)a)->user_id, ((const recent_count_t *)b)->user_id);
+}
+
+int store_recent_by_recipient(tc_dbconn_t *c, const char *org_id, const char *channel,
+                              recent_count_t **out, int *n)
+{
+    PGresult *r = NULL;
+    *out = NULL;
+    *n = 0;
+    int rc = tc_db_qp(c, &r, "dlv_recent_org",
+                      "SELECT recipient_id, count(*) FROM deliveries WHERE org_id = $1"
+                      " AND channel = $2 AND created_at > now() - interval '1 hour'"
+                      " AND status <> 'suppressed' GROUP BY recipient_id",
+                      org_id, channel);
+    int rows = rc == TC_OK ? PQntuples(r) : 0;
+    if (rows > 0) {
+        *out = calloc((size_t)rows, sizeof **out);
+        if (!*out)
+            rc = TC_ENOMEM;
+    }
+    for (int i = 0; rc == TC_OK && i < rows; i++) {
+        snprintf((*out)[i].user_id, sizeof(*out)[i].user_id, "%s", tc_db_val(r, i, 0));
+        (*out)[i].count = tc_db_int(r, i, 1, 0);
+    }
+    PQclear(r);
+    if (rc != TC_OK) {
+        free(*out);
+        *out = NULL;
+        return rc;
+    }
+    if (rows > 1) /* sorted here, by the same comparison recent_count_of searches with */
+        qsort(*out, (size_t)rows, sizeof **out, recent_cmp);
+    *n = rows;
+    return TC_OK;
+}
+
+int64_t recent_count_of(const recent_count_t *counts, int n, const char *user_id)
+{
+    recent_count_t key;
+    snprintf(key.user_id, sizeof key.user_id, "%s", user_id);
+    const recent_count_t *hit =
+        n > 0 ? bsearch(&key, counts, (size_t)n, sizeof *counts, recent_cmp) : NULL;
+    return hit ? hit->count : 0;
 }
 
 int store_settings_get(tc_dbconn_t *c, const char *org_id, char **from_email, char **from_name)

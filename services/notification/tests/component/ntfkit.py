@@ -52,6 +52,16 @@ def request(stack, org_id, user_id, kind="invitation", channel="email", email_ad
                    "com.techcorp.notification.requested", f"/users/{user_id}", data, ev_id)
 
 
+def announce(stack, org_id, kind, channel="in_app", params=None, ev_id=None):
+    """Asks for an announcement to every active member of the org (audience "org")."""
+    data = {"template": kind, "channel": channel, "audience": "org", "org_id": org_id,
+            "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    if params is not None:
+        data["params"] = params
+    return produce(stack, "notification-events", org_id,
+                   "com.techcorp.notification.requested", f"/orgs/{org_id}", data, ev_id)
+
+
 def invitation_params(token=None):
     token = token or "inv_" + secrets.token_urlsafe(32)[:43].ljust(43, "A")
     return {"accept_url": f"https://app.techcorp.test/invitations/accept?token={token}",
@@ -272,9 +282,16 @@ def person_with_phone(stack, org_id, phone, version=1):
     """A user of the org as user-events describe them, with this phone (None: none), once
     notification's read model has them (user-events arrive asynchronously, and after a
     restart only once the consumer holds its partitions). Their id."""
+    return member(stack, org_id, name="Sam Sms", phone=phone, version=version)
+
+
+def member(stack, org_id, name="Mia Member", status="active", email_addr=None, phone=None,
+           version=1):
+    """A user of the org with this status, as user-events describe them, once notification's
+    read model has them. Their id."""
     uid = new_id("usr")
-    state = {"id": uid, "org_id": org_id, "email": f"{uid.lower()}@example.com",
-             "name": "Sam Sms", "role": "viewer", "status": "active", "version": version,
+    state = {"id": uid, "org_id": org_id, "email": email_addr or f"{uid.lower()}@example.com",
+             "name": name, "role": "viewer", "status": status, "version": version,
              "phone": phone, "created_at": "2026-01-01T00:00:00.000Z",
              "updated_at": "2026-01-01T00:00:00.000Z", "deleted_at": None}
     produce(stack, "user-events", uid, "com.techcorp.user.created", f"/users/{uid}", state)

@@ -209,6 +209,19 @@ Test(request, poison_is_refused)
         "\"org_id\":\"" ORG "\"}",
         "{\"template\":\"x\",\"channel\":\"email\",\"to\":{\"email\":\"a@b.c\",\"user_id\":\"" USR
         "\"},\"org_id\":\"" ORG "\",\"params\":[1]}",
+        /* an audience is the org, never with to, never for security mail */
+        "{\"template\":\"x\",\"channel\":\"in_app\",\"audience\":\"org\",\"to\":{"
+        "\"user_id\":\"" USR "\"},\"org_id\":\"" ORG "\"}",
+        /* an audience this service does not know */
+        "{\"template\":\"x\",\"channel\":\"in_app\",\"audience\":\"everyone\",\"org_id\":"
+        "\"" ORG "\"}",
+        "{\"template\":\"x\",\"channel\":\"in_app\",\"audience\":{\"org\":true},\"org_id\":"
+        "\"" ORG "\"}",
+        /* security mail is for one person */
+        "{\"template\":\"password_reset\",\"channel\":\"email\",\"audience\":\"org\","
+        "\"org_id\":\"" ORG "\"}",
+        /* still an org id */
+        "{\"template\":\"x\",\"channel\":\"in_app\",\"audience\":\"org\",\"org_id\":\"o\"}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         cJSON *d = cJSON_Parse(bad[i]);
@@ -257,6 +270,24 @@ Test(request, an_email_may_name_only_the_user)
     cr_expect_eq(notify_request_parse(d, &r, &why), TC_OK, "%s", why ? why : "");
     cr_expect_null(r.email);
     cr_expect_null(r.name);
+    cJSON_Delete(d);
+}
+
+Test(request, an_audience_names_the_org_instead_of_a_person)
+{
+    cJSON *d = cJSON_Parse("{\"template\":\"maintenance\",\"channel\":\"in_app\","
+                           "\"audience\":\"org\",\"org_id\":\"" ORG "\"}");
+    notify_request_t r;
+    const char *why = NULL;
+    cr_assert_eq(notify_request_parse(d, &r, &why), TC_OK, "%s", why ? why : "");
+    cr_expect(r.audience_org);
+    cr_expect_null(r.user_id);
+    cr_expect_str_eq(r.org_id, ORG);
+    cJSON_Delete(d);
+    d = cJSON_Parse("{\"template\":\"x\",\"channel\":\"email\",\"to\":{\"user_id\":\"" USR
+                    "\"},\"org_id\":\"" ORG "\"}");
+    cr_assert_eq(notify_request_parse(d, &r, &why), TC_OK);
+    cr_expect_not(r.audience_org, "a person's request is not an audience");
     cJSON_Delete(d);
 }
 
