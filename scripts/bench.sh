@@ -4,10 +4,12 @@
 #
 #   BENCH_DURATION   seconds per measurement (default 10)
 #   BENCH_CONNS      concurrent connections / clients (default 64)
-#   BENCH_ONLY       run only the named benchmarks (e.g. "user", "gateway", "notification-stream")
+#   BENCH_ONLY       run only the named benchmarks (e.g. "user", "gateway"; "notification-push" and
+#                    "notification-stream" run one part of "notification")
 #   BENCH_GATEWAY_WORKERS   gateway workers = nginx worker_processes = HAProxy nbthread (1)
 #   BENCH_EMAILS     email requests of the notification benchmark (2000)
 #   BENCH_SMS        SMS requests of the notification SMS benchmark (1000)
+#   BENCH_PUSH       push requests of the notification Web Push benchmark (1000)
 #   BENCH_STREAMS    live inbox streams held open (15000); BENCH_STREAM_RATE notifications/s
 #                    sent to them after the burst (500)
 #   BENCH_SEARCH_DOCS  documents of the search benchmark, over 100 orgs (200000)
@@ -42,13 +44,12 @@ RUN="$ROOT/$TC_RUN_DIR"
 RESULTS="$RUN/bench-results.tsv"
 
 svc_port() { # as scripts/stack.sh gives it: the chart's port shifted to TC_PORT_BASE
-    local s port
+    local s port found=""
+    # every line is read: leaving early closed the pipe on scripts/fleet mid-print
     while read -r s port; do
-        [[ $s == "$1" ]] && {
-            echo $((TC_PORT_BASE + port - 8080))
-            return
-        }
+        [[ $s == "$1" && -z $found ]] && found=$((TC_PORT_BASE + port - 8080))
     done < <(/usr/bin/python3 "$ROOT/scripts/fleet" ports)
+    [[ -n $found ]] && echo "$found"
 }
 
 wanted() { [[ -z $ONLY || " $ONLY " == *" $1 "* ]]; }
@@ -336,6 +337,73 @@ bench_notification_sms() {
     rm -f "$RUN/env/notification.env"
     scripts/stack.sh restart-service notification >/dev/null
     kill "$prov" 2>/dev/null || true
+}
+
+# ------------------------------------------------------------------ notification: Web Push
+# BENCH_PUSH (default 1000) push requests for one browser, queued on notification-events while
+# the service is stopped, then the service started: messages per second from its start until
+# the push service (npm web-push-testing, which verifies each VAPID token and decrypts each
+# aes128gcm payload) holds them all. The browser subscribes with the service's VAPID key and
+# is registered through the API (scripts/bench/push_browser.py). The peer: npm web-push, the
+# reference sender, encrypting and signing the same count for a browser of the same push
+# service, one at a time over one connection (scripts/bench/push_peer.js).
+push_count() { # base clientHash
+    curl -s -X POST "$1/get-notifications" -H 'Content-Type: application/json' \
+        -d "{\"clientHash\":\"$2\"}" | /usr/bin/python3 -c \
+        'import json, sys; print(len(json.load(sys.stdin)["data"]["messages"]))'
+}
+bench_notification_push() {
+    local n=${BENCH_PUSH:-1000} port peers modules wpt_port base wpt kafka org usr hash pid
+    local t0 t1 rps peer deadline
+    [[ -x $TC_BIN/notification ]] || return 0
+    port=$(svc_port notification)
+    peers=services/notification/tests/peers
+    modules=$(cd tests/lib && /usr/bin/python3 -c 'import sys, npm_tools
+print(npm_tools.npm_ci(sys.argv[1]))' "$ROOT/$peers") || return 1
+    wpt_port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    base=http://localhost:$wpt_port # web-push-testing's endpoints name localhost
+    node "$modules/web-push-testing/src/bin/server.js" "$wpt_port" >"$RUN/logs/web-push-testing.log" 2>&1 &
+    wpt=$!
+    deadline=$((SECONDS + 20))
+    until curl -sf -X POST "$base/status" >/dev/null; do
+        ((SECONDS < deadline)) || { echo "bench: web-push-testing did not start" >&2; return 1; }
+        sleep 0.1
+    done
+    printf 'NOTIFY_PUSH_ALLOW_PRIVATE=true\n' >"$RUN/env/notification.env"
+    scripts/stack.sh restart-service notification >/dev/null
+    kafka=$(head -n1 "$RUN/kafka.bootstrap")
+    org=org_0$(openssl rand -hex 16 | tr 'a-f' 'A-F' | tr -dc '0-9A-F' | head -c 25)
+    usr=$(printf 'usr_0WS%023d' 0) # bench-produce --kind push --users 1 asks for this one
+    hash=$(/usr/bin/python3 scripts/bench/push_browser.py "$port" "$RUN/jwt/dev-key.pem" \
+        "$(cat "$RUN/jwt/kid")" "$org" "$usr" "$base") || return 1
+    pid=$(head -n1 "$RUN/pids/notification.pid")
+    kill -TERM "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    echo "bench: notification — $n push requests queued while the service is stopped"
+    "$TC_BIN/bench-produce" --brokers "$kafka" --kind push --org "$org" --users 1 --count "$n" \
+        --prefix PSH >/dev/null || return 1
+    t0=$(date +%s.%N)
+    scripts/stack.sh restart-service notification >/dev/null
+    # counted in the service's own records (a delivery is delivered once the push service
+    # answered 201): asking web-push-testing for its growing list as often would load the
+    # single-threaded push service being measured
+    deadline=$((SECONDS + 300))
+    until [[ $(scripts/stack.sh psql -d tc_notification -At -c "SELECT count(*) FROM deliveries
+        WHERE org_id = '$org' AND status = 'delivered'") -ge $n ]]; do
+        ((SECONDS < deadline)) || { echo "bench: notification: not all $n pushes went" >&2; return 1; }
+        sleep 0.2
+    done
+    t1=$(date +%s.%N)
+    (($(push_count "$base" "$hash") == n)) || {
+        echo "bench: notification: the push service holds $(push_count "$base" "$hash") of $n" >&2
+        return 1
+    }
+    rps=$(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN{printf "%.0f", n / (b - a)}')
+    peer=$(node scripts/bench/push_peer.js "$base" "$n") || return 1
+    record "Web Push → web-push-testing, from start (msg/s)" "npm web-push → same, 1 conn" "$rps" "$peer" "(info)" "-" "-" "-" "-"
+    rm -f "$RUN/env/notification.env"
+    scripts/stack.sh restart-service notification >/dev/null
+    kill "$wpt" 2>/dev/null || true
 }
 
 # ------------------------------------------------------------------ notification: live streams
@@ -1349,9 +1417,11 @@ wanted user && bench_user
 wanted gateway && bench_gateway
 wanted auth && bench_auth
 if wanted notification; then
-    bench_notification && bench_notification_sms && bench_notification_stream
-elif wanted notification-stream; then # the live inbox alone
-    bench_notification_stream
+    bench_notification && bench_notification_sms && bench_notification_push &&
+        bench_notification_stream
+else # one of them alone
+    wanted notification-push && bench_notification_push
+    wanted notification-stream && bench_notification_stream
 fi
 wanted search && bench_search && bench_search_indexing
 wanted workflow && bench_workflow

@@ -20,6 +20,7 @@
  *       KIND inapp (the notification stream's load): com.techcorp.notification.requested on
  *       notification-events, an in-app message for user usr_0WS<n % U> (--users U) of the org
  *       --org names, keyed by the user, its body the Unix time in ms when it was sent.
+ *       KIND push (the notification Web Push load): the same request on the push channel.
  *       KIND announce (the notification stream's fan-out): the same request with audience
  *       "org" instead of a person (every active member of --org), keyed by the org.
  *       --rate R paces any kind at R per second (each sent with the producer's shortest
@@ -112,7 +113,8 @@ int main(int argc, char **argv)
     bool meter = kind && strcmp(kind, "meter") == 0;
     bool document = kind && strcmp(kind, "document") == 0;
     bool announce = kind && strcmp(kind, "announce") == 0;
-    bool inapp = kind && (strcmp(kind, "inapp") == 0 || announce);
+    bool push = kind && strcmp(kind, "push") == 0;
+    bool inapp = kind && (strcmp(kind, "inapp") == 0 || announce || push);
     if (!brokers || count <= 0 || orgs <= 0 || rate < 0 || users <= 0 || strlen(prefix) > 12 ||
         (!api && !webhook && !meter && !document && !inapp && strcmp(kind, "workflow") != 0) ||
         ((webhook || inapp) && !org_id) || (org_id && strlen(org_id) > 64)) {
@@ -120,8 +122,8 @@ int main(int argc, char **argv)
             stderr,
             "usage: bench-produce --brokers HOST:PORT --count N [--orgs K] "
             "[--prefix P (at most 12 characters)] "
-            "[--kind workflow|api|meter|document|webhook|inapp|announce] [--org ORG_ID (webhook, "
-            "inapp, announce)] [--users U (inapp)] [--rate PER_SECOND]\n");
+            "[--kind workflow|api|meter|document|webhook|inapp|push|announce] [--org ORG_ID "
+            "(webhook, inapp, push, announce)] [--users U (inapp, push)] [--rate PER_SECOND]\n");
         return 2;
     }
     tc_producer_opts_t po = {.brokers = brokers,
@@ -168,10 +170,10 @@ int main(int argc, char **argv)
             bench_id(key, sizeof key, "usr", "0WS", i % users);
             snprintf(source, sizeof source, "/users/%s", key);
             snprintf(data, sizeof data,
-                     "{\"template\":\"bench\",\"channel\":\"in_app\",\"to\":{\"user_id\":"
+                     "{\"template\":\"bench\",\"channel\":\"%s\",\"to\":{\"user_id\":"
                      "\"%s\"},\"org_id\":\"%s\",\"params\":{\"title\":\"bench %ld\","
                      "\"body\":\"%lld\"},\"occurred_at\":\"%s\"}",
-                     key, org_id, i, (long long)tc_now_ms(), now);
+                     push ? "push" : "in_app", key, org_id, i, (long long)tc_now_ms(), now);
         } else if (document) {
             tc_time_format(tc_now_ms(), now);
             bench_id(key, sizeof key, "doc", prefix, i);
