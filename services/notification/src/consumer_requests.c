@@ -401,17 +401,17 @@ static int fanout_apply(notification_app_t *app, tc_dbconn_t *tx, const char *re
         goto done;
     }
     fanout_t f = {.app = app, .tx = tx, .request_id = request_id, .req = req, .out = &counts};
-    f.events = tc_emit_batch_new();
-    rc = f.events ? store_fanout_open(tx, &f.stage) : TC_ENOMEM;
-    if (rc == TC_OK)
-        rc = store_recipients_each(app, tx, req->org_id, fanout_one, &f);
     delivery_new_t rq = {.request_id = request_id,
                          .org_id = req->org_id,
                          .channel = req->channel,
                          .kind = req->kind,
                          .max_attempts = app->max_attempts};
+    f.events = tc_emit_batch_new();
+    rc = f.events ? store_fanout_open(tx, &f.stage, &rq) : TC_ENOMEM;
     if (rc == TC_OK)
-        rc = store_fanout_finish(tx, &f.stage, &rq);
+        rc = store_recipients_each(app, tx, req->org_id, fanout_one, &f);
+    if (rc == TC_OK)
+        rc = store_fanout_finish(tx, &f.stage);
     if (rc == TC_OK)
         rc = tc_emit_batch_flush(tx, f.events);
     if (rc == TC_OK) {

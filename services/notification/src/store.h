@@ -100,22 +100,24 @@ int store_delivery_list(tc_dbconn_t *c, const char *org_id, const char *recipien
 /* Whether the request already has deliveries (an announcement handled before). */
 int store_request_handled(tc_dbconn_t *tx, const char *request_id, bool *handled);
 
-/* An announcement's deliveries, staged then written together (store_fanout.c). */
+/* An announcement's deliveries, staged then written together a chunk at a time
+ * (store_fanout.c). */
 typedef struct {
-    tc_buf_t lines; /* COPY lines not yet sent to the stage */
-    int staged;     /* lines in `lines` */
-    int total;      /* every line added */
-    bool open;      /* the stage exists in the transaction */
+    tc_buf_t lines;           /* COPY lines not yet sent to the stage */
+    int staged;               /* lines in `lines` */
+    int total;                /* every line added */
+    bool open;                /* the stage exists in the transaction */
+    const delivery_new_t *rq; /* the request's id, org, channel, kind and max_attempts */
 } fanout_stage_t;
-/* Creates the transaction's stage (dropped at commit, or by finish). */
-int store_fanout_open(tc_dbconn_t *tx, fanout_stage_t *st);
-/* One member's decided delivery (request-level fields as finish will write them): d->id is
- * assigned; an in-app delivery delivered at once also becomes an inbox item (title, body). */
+/* Creates the transaction's stage (dropped at commit, or by finish) for the request rq (kept,
+ * not copied: it outlives the stage). */
+int store_fanout_open(tc_dbconn_t *tx, fanout_stage_t *st, const delivery_new_t *rq);
+/* One member's decided delivery: d->id is assigned; an in-app delivery delivered at once also
+ * becomes an inbox item (title, body). Each 1,000 are written, with their attempts and items. */
 int store_fanout_add(tc_dbconn_t *tx, fanout_stage_t *st, delivery_new_t *d, const char *title,
                      const char *body);
-/* Writes every staged delivery with rq's request id, org, channel, kind and max_attempts, their
- * attempts and inbox items, and drops the stage. */
-int store_fanout_finish(tc_dbconn_t *tx, fanout_stage_t *st, const delivery_new_t *rq);
+/* Writes what is still staged and drops the stage. */
+int store_fanout_finish(tc_dbconn_t *tx, fanout_stage_t *st);
 void store_fanout_clear(fanout_stage_t *st);
 
 /* A claimed email or push delivery, ready to send. */

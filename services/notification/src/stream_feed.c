@@ -20,7 +20,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#define FETCH_BATCH 1000 /* ids per read of new items */
+#define FETCH_BATCH 500  /* ids per read of new items */
 #define RETRY_MS    1000 /* between attempts to open the LISTEN session */
 
 typedef struct catch_up {
@@ -135,30 +135,20 @@ static void take(stream_feed_t *f, const char *payload, batch_t *b)
         fetch_publish(f, b);
 }
 
-/* Reads what arrived on the session, and what goes on arriving without a wait (a commit of
- * thousands of items, an announcement's, comes in many socket reads: they are read in
- * batches of FETCH_BATCH, not one batch a read); false when the session is lost. */
+/* Reads what arrived on the session; false when it is lost. */
 static bool take_notifies(stream_feed_t *f)
 {
+    if (!PQconsumeInput(f->pg))
+        return false;
     batch_t b = {0};
-    bool ok = true;
-    for (;;) {
-        if (!PQconsumeInput(f->pg)) {
-            ok = false;
-            break;
-        }
-        PGnotify *n;
-        while ((n = PQnotifies(f->pg)) != NULL) {
-            take(f, n->extra, &b);
-            PQfreemem(n);
-        }
-        struct pollfd more = {.fd = PQsocket(f->pg), .events = POLLIN};
-        if (poll(&more, 1, 0) <= 0)
-            break;
+    PGnotify *n;
+    while ((n = PQnotifies(f->pg)) != NULL) {
+        take(f, n->extra, &b);
+        PQfreemem(n);
     }
     fetch_publish(f, &b);
     tc_buf_free(&b.arr);
-    return ok && PQstatus(f->pg) == CONNECTION_OK;
+    return PQstatus(f->pg) == CONNECTION_OK;
 }
 
 /* ------------------------------------------------------------------ catch-ups */
