@@ -105,8 +105,6 @@ int store_request_handled(tc_dbconn_t *tx, const char *request_id, bool *handled
 typedef struct {
     tc_buf_t lines;           /* COPY lines not yet sent to the stage */
     int staged;               /* lines in `lines` */
-    int total;                /* every line added */
-    bool open;                /* the stage exists in the transaction */
     const delivery_new_t *rq; /* the request's id, org, channel, kind and max_attempts */
 } fanout_stage_t;
 /* Creates the transaction's stage (dropped at commit, or by finish) for the request rq (kept,

@@ -40,14 +40,12 @@ int store_fanout_open(tc_dbconn_t *tx, fanout_stage_t *st, const delivery_new_t 
     st->rq = rq;
     /* dropped at commit, and by store_fanout_finish for a second announcement in the same
      * transaction (the consumer handles requests in batches) */
-    int rc =
-        tc_db_exec(tx, NULL,
-                   "CREATE TEMP TABLE fanout_stage (id text NOT NULL, recipient_id text NOT NULL,"
-                   " locale text NOT NULL, status text NOT NULL, message_enc text,"
-                   " last_error text, not_before bigint NOT NULL, inbox_id text, title text,"
-                   " body text) ON COMMIT DROP");
-    st->open = rc == TC_OK;
-    return rc;
+    return tc_db_exec(
+        tx, NULL,
+        "CREATE TEMP TABLE fanout_stage (id text NOT NULL, recipient_id text NOT NULL,"
+        " locale text NOT NULL, status text NOT NULL, message_enc text,"
+        " last_error text, not_before bigint NOT NULL, inbox_id text, title text,"
+        " body text) ON COMMIT DROP");
 }
 
 /* The staged lines into the stage, from there into deliveries, attempts and the inbox, and the
@@ -128,7 +126,6 @@ int store_fanout_add(tc_dbconn_t *tx, fanout_stage_t *st, delivery_new_t *d, con
     if (rc != TC_OK)
         return rc;
     st->staged++;
-    st->total++;
     return st->staged >= STAGE_FLUSH_LINES ? stage_flush(tx, st) : TC_OK;
 }
 
@@ -137,7 +134,5 @@ int store_fanout_finish(tc_dbconn_t *tx, fanout_stage_t *st)
     int rc = stage_flush(tx, st);
     if (rc == TC_OK)
         rc = tc_db_exec(tx, NULL, "DROP TABLE fanout_stage");
-    if (rc == TC_OK)
-        st->open = false;
     return rc;
 }
