@@ -1,4 +1,5 @@
-/* libFuzzer driver: WebSocket client frames (tc_ws_parse) and handshake headers. */
+/* libFuzzer driver: WebSocket client frames (tc_ws_parse), handshake headers and the
+ * Sec-WebSocket-Protocol entries a browser's token rides in. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         off += f.header_len + (size_t)f.len;
     }
     free(buf);
+    /* a header value as the gateway's parser holds it: counted, not NUL-terminated */
+    const char *v = (const char *)data, *e, *tok;
+    size_t pos = 0, elen, n;
+    while (tc_ws_entry_next(v, size, &pos, &e, &elen))
+        if (e < v || e + elen > v + size || elen == 0)
+            abort(); /* every entry lies inside the value */
+    if (tc_ws_bearer_n(v, size, &tok, &n) && (n == 0 || tok + n > v + size))
+        abort();
     char *s = malloc(size + 1);
     if (!s)
         return 0;

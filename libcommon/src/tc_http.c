@@ -14,6 +14,7 @@
 #include "tc/tc_log.h"
 #include "tc/tc_metrics.h"
 #include "tc/tc_time.h"
+#include "tc/tc_ws.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -190,6 +191,10 @@ static void req_free(tc_req_t *r)
         free(r->qvalues[i]);
     }
     tc_resp_release(&r->resp);
+    if (r->ws_token) {
+        explicit_bzero(r->ws_token, strlen(r->ws_token));
+        free(r->ws_token);
+    }
     free(r->uri);
     free(r->uri_copy);
     free(r);
@@ -444,6 +449,23 @@ static int query_malformed(const char *q)
     return 0;
 }
 
+/* The bearer token of a WebSocket handshake that carries none in Authorization: a browser's,
+ * offered as a Sec-WebSocket-Protocol entry (tc_ws.h), owned by the request. *token stays
+ * NULL when there is none; TC_ENOMEM when it cannot be kept. */
+static int ws_bearer(tc_req_t *r, const char **token)
+{
+    const char *protocols = tc_req_header(r, "Sec-WebSocket-Protocol");
+    const char *tok;
+    size_t n;
+    if (!protocols || !tc_ws_lists(tc_req_header(r, "Upgrade"), "websocket") ||
+        !tc_ws_bearer_n(protocols, strlen(protocols), &tok, &n))
+        return TC_OK;
+    if (!(r->ws_token = strndup(tok, n)))
+        return TC_ENOMEM;
+    *token = r->ws_token;
+    return TC_OK;
+}
+
 /* Authentication and authorisation for protected routes; sets an error response on failure. */
 static void authenticate(tc_req_t *r)
 {
@@ -452,6 +474,10 @@ static void authenticate(tc_req_t *r)
     if (!want)
         return;
     const char *token = tc_auth_bearer(tc_req_header(r, "Authorization"));
+    if (!token && !tc_req_header(r, "Authorization") && ws_bearer(r, &token) != TC_OK) {
+        tc_resp_fail(&r->resp, TC_ENOMEM);
+        return;
+    }
     if (!token) {
         tc_resp_header(&r->resp, "WWW-Authenticate", "Bearer");
         tc_resp_error(&r->resp, 401, "unauthorized", "Missing or malformed bearer token");

@@ -53,7 +53,8 @@ struct tc_req {
     cJSON *json;
     tc_principal_t principal;
     int has_principal;
-    const char *token; /* points into the MHD header storage */
+    const char *token; /* points into the MHD header storage, or is ws_token */
+    char *ws_token;    /* a browser's token from Sec-WebSocket-Protocol (owned, wiped) */
     char request_id[80];
     char trace_id[33];
     char traceparent[56];

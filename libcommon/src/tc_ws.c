@@ -14,7 +14,17 @@
 
 bool tc_ws_lists_n(const char *v, size_t n, const char *token)
 {
-    size_t tlen = strlen(token), i = 0;
+    size_t tlen = strlen(token), pos = 0, elen;
+    const char *e;
+    while (tc_ws_entry_next(v, n, &pos, &e, &elen))
+        if (elen == tlen && strncasecmp(e, token, tlen) == 0)
+            return true;
+    return false;
+}
+
+bool tc_ws_entry_next(const char *v, size_t n, size_t *pos, const char **e, size_t *elen)
+{
+    size_t i = *pos;
     while (i < n) {
         while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
             i++;
@@ -24,8 +34,33 @@ bool tc_ws_lists_n(const char *v, size_t n, const char *token)
         size_t end = i;
         while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
             end--;
-        if (end - start == tlen && strncasecmp(v + start, token, tlen) == 0)
+        if (end > start) {
+            *pos = i;
+            *e = v + start;
+            *elen = end - start;
             return true;
+        }
+    }
+    *pos = n;
+    return false;
+}
+
+bool tc_ws_bearer_entry(const char *e, size_t elen)
+{
+    size_t plen = sizeof TC_WS_BEARER_PROTOCOL - 1;
+    return elen > plen && memcmp(e, TC_WS_BEARER_PROTOCOL, plen) == 0;
+}
+
+bool tc_ws_bearer_n(const char *value, size_t n, const char **tok, size_t *tok_len)
+{
+    size_t pos = 0, elen;
+    const char *e;
+    while (tc_ws_entry_next(value, n, &pos, &e, &elen)) {
+        if (tc_ws_bearer_entry(e, elen)) {
+            *tok = e + sizeof TC_WS_BEARER_PROTOCOL - 1;
+            *tok_len = elen - (sizeof TC_WS_BEARER_PROTOCOL - 1);
+            return true;
+        }
     }
     return false;
 }

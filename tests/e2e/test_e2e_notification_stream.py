@@ -3,7 +3,8 @@ GET /v1/notifications/stream as a WebSocket on the gateway, which authenticates 
 limits the handshake, then tunnels the connection to the notification service. An in-app
 notification asked for on notification-events arrives on it; pings cross the tunnel both ways;
 a handshake without a token is refused by the gateway itself; closing the stream ends the
-tunnel. Nothing but the request on the bus goes around the gateway."""
+tunnel. Nothing but the request on the bus goes around the gateway. A browser, which cannot set
+Authorization on a handshake, offers its token as a subprotocol entry instead."""
 import secrets
 import time
 
@@ -56,3 +57,17 @@ def test_the_live_inbox_streams_through_the_gateway(stack, contracts):
     in_app(stack, org_id, user_id, "After the reconnect")
     assert back.message(timeout=30)["data"]["title"] == "After the reconnect"
     back.close()
+
+    # as a page opens it: new WebSocket(url, ["techcorp.notifications.v1",
+    # "techcorp.bearer." + token]); the 101 names the subprotocol, as the browser requires
+    page = WsClient(port, "/v1/notifications/stream",
+                    protocols=["techcorp.notifications.v1", "techcorp.bearer." + token])
+    assert page.protocol == "techcorp.notifications.v1"
+    assert page.message() == {"type": "ready", "missed": 0, "truncated": False}
+    in_app(stack, org_id, user_id, "To the browser")
+    assert page.message(timeout=30)["data"]["title"] == "To the browser"
+    page.close()
+    with pytest.raises(Refused) as e:  # a forged token there is refused at the gateway
+        WsClient(port, "/v1/notifications/stream",
+                 protocols=["techcorp.notifications.v1", "techcorp.bearer." + token[:-6] + "AAAAAA"])
+    assert e.value.status == 401 and e.value.json()["error"]["code"] == "unauthorized"

@@ -33,8 +33,12 @@ class Closed(Exception):
 
 
 class WsClient:
+    """protocols: the subprotocols a page would pass to `new WebSocket(url, protocols)`, sent as
+    Sec-WebSocket-Protocol; the 101 must then name one of them, as browsers require (they fail
+    the connection otherwise). self.protocol is the one it named."""
+
     def __init__(self, port, path, token=None, host="127.0.0.1", headers=None, timeout=10,
-                 source=None):
+                 source=None, protocols=None):
         self.sock = socket.create_connection((host, port), timeout=timeout,
                                              source_address=(source, 0) if source else None)
         self.key = base64.b64encode(os.urandom(16)).decode()
@@ -43,6 +47,8 @@ class WsClient:
                  "Sec-WebSocket-Version: 13"]
         if token:
             lines.append(f"Authorization: Bearer {token}")
+        if protocols:
+            lines.append("Sec-WebSocket-Protocol: " + ", ".join(protocols))
         for name, value in (headers or {}).items():
             lines = [ln for ln in lines if not ln.lower().startswith(name.lower() + ":")]
             if value is not None:
@@ -58,6 +64,11 @@ class WsClient:
         assert self.headers.get("sec-websocket-accept") == want, self.headers
         assert self.headers.get("upgrade", "").lower() == "websocket", self.headers
         assert "upgrade" in self.headers.get("connection", "").lower(), self.headers
+        self.protocol = self.headers.get("sec-websocket-protocol")
+        if protocols:
+            assert self.protocol in protocols, f"a browser fails this 101: {self.headers}"
+        else:
+            assert self.protocol is None, f"a subprotocol nobody offered: {self.headers}"
 
     def _fill(self, deadline):
         self.sock.settimeout(max(0.01, deadline - time.time()))

@@ -47,6 +47,25 @@ bool tc_ws_handshake_ok(const char *upgrade, const char *connection, const char 
 bool tc_ws_lists(const char *value, const char *token);
 /* The same for a value of n bytes, not NUL-terminated (a header as a parser found it). */
 bool tc_ws_lists_n(const char *value, size_t n, const char *token);
+/*
+ * Browsers cannot set Authorization on a WebSocket handshake; the only header their API lets a
+ * page choose is Sec-WebSocket-Protocol. A page offers its access token there as one more
+ * entry, TC_WS_BEARER_PROTOCOL followed by the token, beside the subprotocol it speaks:
+ *   new WebSocket(url, ["techcorp.notifications.v1", "techcorp.bearer." + token])
+ * The server answers with the subprotocol, never with the bearer entry.
+ */
+#define TC_WS_BEARER_PROTOCOL "techcorp.bearer."
+
+/* Walks the comma-separated entries of a header value of n bytes: each call yields the next
+ * non-empty entry, blanks around it trimmed, as *e and *elen (pointing into value); false at the
+ * end. *pos starts at 0. */
+bool tc_ws_entry_next(const char *value, size_t n, size_t *pos, const char **e, size_t *elen);
+/* Whether an entry is a bearer entry: TC_WS_BEARER_PROTOCOL and at least one byte after it. */
+bool tc_ws_bearer_entry(const char *e, size_t elen);
+/* The token of the first bearer entry of a Sec-WebSocket-Protocol value of n bytes, as
+ * *tok and *tok_len pointing into value; false when there is none. */
+bool tc_ws_bearer_n(const char *value, size_t n, const char **tok, size_t *tok_len);
+
 /* Sec-WebSocket-Accept for a client's key: base64(SHA-1(key + the RFC's GUID)). TC_OK, or
  * TC_ERROR when the digest cannot be computed. */
 int tc_ws_accept(const char *key, char out[TC_WS_ACCEPT_LEN]);

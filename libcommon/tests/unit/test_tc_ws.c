@@ -48,6 +48,43 @@ Test(ws, token_lists_match_whole_tokens_in_a_counted_value)
     cr_assert_not(tc_ws_lists(NULL, "websocket"));
 }
 
+Test(ws, a_bearer_entry_is_found_by_its_exact_prefix)
+{
+    /* as a browser sends it, in a head that goes on past the value */
+    const char raw[] = "techcorp.notifications.v1, techcorp.bearer.eyJ.a-b_c.sig ,x\r\nHost: h";
+    size_t n = strlen("techcorp.notifications.v1, techcorp.bearer.eyJ.a-b_c.sig ,x");
+    const char *tok = NULL;
+    size_t tlen = 0;
+    cr_assert(tc_ws_bearer_n(raw, n, &tok, &tlen));
+    cr_assert_eq(tlen, strlen("eyJ.a-b_c.sig"));
+    cr_assert(strncmp(tok, "eyJ.a-b_c.sig", tlen) == 0);
+    cr_assert(tc_ws_bearer_n("a,techcorp.bearer.one,techcorp.bearer.two", 41, &tok, &tlen));
+    cr_assert(tlen == 3 && strncmp(tok, "one", 3) == 0, "the first bearer entry");
+    cr_assert(tc_ws_bearer_entry("techcorp.bearer.x", 17));
+    cr_assert_not(tc_ws_bearer_entry("techcorp.notifications.v1", 25));
+
+    cr_assert_not(tc_ws_bearer_n("techcorp.bearer.", 16, &tok, &tlen), "no token after it");
+    cr_assert_not(tc_ws_bearer_n("Techcorp.Bearer.t", 17, &tok, &tlen), "the prefix is exact");
+    cr_assert_not(tc_ws_bearer_n("x-techcorp.bearer.t", 19, &tok, &tlen), "a prefix, not inside");
+    cr_assert_not(tc_ws_bearer_n("techcorp.bearer.t", 15, &tok, &tlen), "past the value's end");
+    cr_assert_not(tc_ws_bearer_n("", 0, &tok, &tlen));
+}
+
+Test(ws, entries_are_walked_trimmed_and_empty_ones_skipped)
+{
+    const char *v = " a ,, \tbb\t,c";
+    size_t pos = 0, elen;
+    const char *e;
+    const char *want[] = {"a", "bb", "c"};
+    for (size_t i = 0; i < 3; i++) {
+        cr_assert(tc_ws_entry_next(v, strlen(v), &pos, &e, &elen));
+        cr_assert(elen == strlen(want[i]) && strncmp(e, want[i], elen) == 0, "entry %zu", i);
+    }
+    cr_assert_not(tc_ws_entry_next(v, strlen(v), &pos, &e, &elen));
+    pos = 0;
+    cr_assert_not(tc_ws_entry_next(" ,\t, ", 5, &pos, &e, &elen));
+}
+
 /* A masked client frame of the payload into buf; returns its length. */
 static size_t client_frame(uint8_t *buf, int byte0, const char *payload, size_t len)
 {

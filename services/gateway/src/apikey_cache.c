@@ -94,9 +94,9 @@ static entry_t **bucket_of(stripe_t *s, const uint8_t *h)
     return &s->buckets[v % (uint32_t)s->nbuckets];
 }
 
-int gw_bearer_copy(char **buf, size_t *cap, const char *token)
+int gw_bearer_copy_n(char **buf, size_t *cap, const char *token, size_t n)
 {
-    size_t need = strlen(token) + sizeof "Bearer ";
+    size_t need = n + sizeof "Bearer ";
     if (*cap < need) {
         char *p = realloc(*buf, need);
         if (!p)
@@ -104,8 +104,13 @@ int gw_bearer_copy(char **buf, size_t *cap, const char *token)
         *buf = p;
         *cap = need;
     }
-    snprintf(*buf, *cap, "Bearer %s", token);
+    snprintf(*buf, *cap, "Bearer %.*s", (int)n, token);
     return TC_OK;
+}
+
+int gw_bearer_copy(char **buf, size_t *cap, const char *token)
+{
+    return gw_bearer_copy_n(buf, cap, token, strlen(token));
 }
 
 gw_apikey_lookup_t gw_apikeys_get(gw_apikeys_t *k, const uint8_t hash[TC_SHA256_LEN],

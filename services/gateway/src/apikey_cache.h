@@ -52,7 +52,9 @@ void gw_apikeys_put_negative(gw_apikeys_t *k, const uint8_t hash[TC_SHA256_LEN],
 int gw_apikeys_revoke(gw_apikeys_t *k, const char *key_id);
 int gw_apikeys_count(gw_apikeys_t *k);
 
-/* "Bearer <token>" into a growable buffer. */
+/* "Bearer <token>" into a growable buffer; the token is n bytes (not NUL-terminated). */
+int gw_bearer_copy_n(char **buf, size_t *cap, const char *token, size_t n);
+/* The same for a NUL-terminated token. */
 int gw_bearer_copy(char **buf, size_t *cap, const char *token);
 
 #endif

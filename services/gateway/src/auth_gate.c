@@ -9,7 +9,10 @@
  *
  * Credentials: "Authorization: Bearer <jwt>", "Authorization: Bearer tc_live_…|tc_test_…",
  * or "X-API-Key: tc_…". For an API key, services receive the access token auth minted for
- * that key, so every service only ever sees JWTs.
+ * that key, so every service only ever sees JWTs. A browser's WebSocket handshake, which
+ * cannot carry Authorization, may offer either as a Sec-WebSocket-Protocol entry (tc_ws.h):
+ * the service receives it as Authorization. Such entries never travel upstream
+ * (header_rewrite.c); beside an Authorization header they are not looked at.
  */
 #include "apikey_cache.h"
 #include "gw.h"
@@ -18,6 +21,7 @@
 #include "tc/tc_crypto.h"
 #include "tc/tc_log.h"
 #include "tc/tc_time.h"
+#include "tc/tc_ws.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -327,6 +331,29 @@ static gw_step_t jwt_path(gw_conn_t *c, char *token)
     return submit(c, token, n, false);
 }
 
+/* A tunnelled WebSocket handshake without Authorization whose Sec-WebSocket-Protocol has a
+ * bearer entry: *step is that credential's path. False when there is none. */
+static bool ws_bearer_path(gw_conn_t *c, gw_step_t *step)
+{
+    size_t vlen = 0, n = 0;
+    const char *v = gw_request_header(c, "sec-websocket-protocol", &vlen), *tok;
+    if (!v || !gw_tunnel_wanted(c) || !tc_ws_bearer_n(v, vlen, &tok, &n))
+        return false;
+    c->ws_bearer = true;
+    if (n >= 8 && (strncmp(tok, "tc_live_", 8) == 0 || strncmp(tok, "tc_test_", 8) == 0)) {
+        *step = api_key_path(c, tok, n);
+        return true;
+    }
+    /* the entry runs on into the rest of the header: the copy is the NUL-terminated token */
+    if (gw_bearer_copy_n(&c->fwd_auth, &c->fwd_auth_cap, tok, n) != TC_OK) {
+        gw_respond_error(c, 500, "internal_error", "Out of memory", NULL, true);
+        *step = GW_DONE;
+        return true;
+    }
+    *step = jwt_path(c, c->fwd_auth + strlen("Bearer "));
+    return true;
+}
+
 gw_step_t gw_auth_begin(gw_conn_t *c)
 {
     const gw_route_t *r = c->route;
@@ -338,6 +365,9 @@ gw_step_t gw_auth_begin(gw_conn_t *c)
     if (ki >= 0)
         return api_key_path(c, c->in + hs[ki].value_off, hs[ki].value_len);
     int ai = http_find_header(c->in, hs, c->req.nheaders, "authorization");
+    gw_step_t step;
+    if (ai < 0 && ws_bearer_path(c, &step))
+        return step;
     if (ai < 0) {
         if (r->auth == GW_AUTH_OPTIONAL)
             return GW_NEXT;

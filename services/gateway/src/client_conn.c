@@ -66,6 +66,7 @@ static void request_reset(gw_conn_t *c)
     c->route = NULL;
     c->principal = (tc_principal_t){0};
     c->ptype = PT_ANONYMOUS;
+    c->ws_bearer = false;
     c->key_id[0] = '\0';
     c->fwd.proto[0] = '\0'; /* until the identity stage: not known to be TLS */
     c->rl_set = 0;

@@ -395,8 +395,9 @@ struct gw_conn {
     tc_principal_t principal;
     gw_principal_type_t ptype;
     char key_id[64];
-    char *fwd_auth; /* "Bearer <jwt>" replacing an API key, or NULL */
+    char *fwd_auth; /* "Bearer <jwt>" replacing an API key or a WebSocket's bearer entry */
     size_t fwd_auth_cap;
+    bool ws_bearer; /* the credential came in Sec-WebSocket-Protocol (auth_gate.c) */
 
     tc_rl_result_t rl;
     int rl_set;

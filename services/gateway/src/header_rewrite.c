@@ -1,5 +1,6 @@
 /* Heads the gateway sends upstream and back to clients (see header_rewrite.h). */
 #include "header_rewrite.h"
+#include "tc/tc_ws.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -44,6 +45,30 @@ static void copy_header(out_t *o, const char *buf, const http_hdr_t *h)
     put(o, ": ", 2);
     put(o, buf + h->value_off, h->value_len);
     put(o, "\r\n", 2);
+}
+
+/* Sec-WebSocket-Protocol without its bearer entries (tc_ws.h), left out when none is left: a
+ * browser's token travels on as Authorization only, and the service chooses among the rest. */
+static void copy_protocols_sans_bearer(out_t *o, const char *buf, const http_hdr_t *h)
+{
+    const char *v = buf + h->value_off, *e;
+    size_t pos = 0, elen;
+    bool any = false;
+    while (tc_ws_entry_next(v, h->value_len, &pos, &e, &elen)) {
+        if (tc_ws_bearer_entry(e, elen))
+            continue;
+        if (any) {
+            put(o, ",", 1);
+        } else {
+            o->fields++;
+            put(o, buf + h->name_off, h->name_len);
+            put(o, ": ", 2);
+            any = true;
+        }
+        put(o, e, elen);
+    }
+    if (any)
+        put(o, "\r\n", 2);
 }
 
 /* "Name: <the rule's value>"; false (nothing written) when the value is absent for this
@@ -224,6 +249,10 @@ long gw_build_upstream_request(const char *buf, const http_request_t *req, const
             continue;
         if (u->authorization && IS(h, "authorization"))
             continue;
+        if (u->drop_ws_bearer && IS(h, "sec-websocket-protocol")) {
+            copy_protocols_sans_bearer(&o, buf, h);
+            continue;
+        }
         if (u->body_rewritten && (IS(h, "content-length") || IS(h, "transfer-encoding")))
             continue;
         if (u->drop_conditional && (IS(h, "if-none-match") || IS(h, "if-modified-since")))

@@ -36,6 +36,7 @@ typedef struct {
     const char *traceparent;   /* our span */
     int keep_tracestate;       /* inbound traceparent was valid: tracestate belongs to it */
     const char *authorization; /* replacement Authorization value, NULL keeps the client's */
+    bool drop_ws_bearer;       /* a handshake: Sec-WebSocket-Protocol loses its bearer entries */
     const gw_tx_set_t *tx;     /* the route's request header rules, may be NULL */
     const gw_tx_ctx_t *txc;    /* what their values expand to */
     bool body_rewritten;       /* the body is one the gateway made (JSON body rules): */

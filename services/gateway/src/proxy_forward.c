@@ -396,7 +396,9 @@ static int build_head(gw_conn_t *c, up_conn_t *u, gw_refusal_t *why)
         .request_id = c->request_id,
         .traceparent = c->traceparent,
         .keep_tracestate = c->trace_valid,
-        .authorization = c->fwd_auth && c->ptype == PT_API_KEY ? c->fwd_auth : NULL,
+        .authorization =
+            c->fwd_auth && (c->ptype == PT_API_KEY || c->ws_bearer) ? c->fwd_auth : NULL,
+        .drop_ws_bearer = c->ws, /* a credential in that form is for the gateway alone */
         .tx = c->route->transform && !gw_tx_set_empty(&c->route->transform->req_headers)
                   ? &c->route->transform->req_headers
                   : NULL,

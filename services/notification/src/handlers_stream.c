@@ -1,6 +1,8 @@
 /* GET /v1/notifications/stream: the caller's live inbox over a WebSocket. The handshake is an
  * ordinary authenticated request (token, role, scope checked by the server); its answer is the
- * 101 that hands the connection to the hub (stream_hub.h). */
+ * 101 that hands the connection to the hub (stream_hub.h). A browser, which cannot send
+ * Authorization, offers its token as a Sec-WebSocket-Protocol entry (tc_ws.h) beside
+ * STREAM_PROTOCOL, and the 101 names STREAM_PROTOCOL, as browsers require. */
 #include "handlers.h"
 #include "store.h"
 #include "stream_hub.h"
@@ -11,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The subprotocol: the server's JSON frames (README, "Live inbox"). */
+#define STREAM_PROTOCOL "techcorp.notifications.v1"
 
 typedef struct {
     stream_hub_t *hub;
@@ -49,6 +54,20 @@ static bool handshake_ok(tc_req_t *req, tc_resp_t *resp)
     return false;
 }
 
+/* Whether the client offers STREAM_PROTOCOL (*named), or no subprotocol at all; a list
+ * without it is refused: a browser would fail the connection on a 101 that names none. */
+static bool protocol_ok(tc_req_t *req, tc_resp_t *resp, bool *named)
+{
+    const char *offered = tc_req_header(req, "Sec-WebSocket-Protocol");
+    *named = tc_ws_lists(offered, STREAM_PROTOCOL);
+    if (!offered || *named)
+        return true;
+    tc_resp_error(resp, 400, "bad_request",
+                  "Sec-WebSocket-Protocol must offer " STREAM_PROTOCOL
+                  " (and a browser's token as " TC_WS_BEARER_PROTOCOL "<token>)");
+    return false;
+}
+
 /* The stream number to resume after (?after=<inbox item id>), or -1 for live items only;
  * false after answering 404 (not one of the caller's items) or 503. */
 static bool resume_point(tc_req_t *req, tc_resp_t *resp, notification_app_t *app,
@@ -78,7 +97,8 @@ void h_stream(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
     notification_app_t *app = ud;
     const tc_principal_t *p = tc_req_principal(req);
-    if (!handshake_ok(req, resp))
+    bool named;
+    if (!handshake_ok(req, resp) || !protocol_ok(req, resp, &named))
         return;
     int64_t after;
     if (!resume_point(req, resp, app, p, &after))
@@ -101,7 +121,8 @@ void h_stream(tc_req_t *req, tc_resp_t *resp, void *ud)
     pend->who.after = after;
     pend->who.exp_ms = p->exp > 0 ? p->exp * 1000 : 0;
     if (tc_resp_header(resp, "Upgrade", "websocket") != TC_OK ||
-        tc_resp_header(resp, "Sec-WebSocket-Accept", accept) != TC_OK) {
+        tc_resp_header(resp, "Sec-WebSocket-Accept", accept) != TC_OK ||
+        (named && tc_resp_header(resp, "Sec-WebSocket-Protocol", STREAM_PROTOCOL) != TC_OK)) {
         free(pend);
         tc_resp_fail(resp, TC_ENOMEM);
         return;

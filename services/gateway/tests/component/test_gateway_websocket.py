@@ -80,6 +80,49 @@ def test_the_routes_auth_applies_to_the_handshake(gw, ups, tokens):
     ws.sock.close()
 
 
+def test_a_browsers_token_in_the_subprotocols_is_forwarded_as_authorization(gw, ups, tokens):
+    """Browsers cannot set Authorization on a handshake: a page offers its token as the
+    subprotocol entry techcorp.bearer.<token> (libcommon's tc_ws.h). The gateway checks it like
+    a bearer token and hands the service Authorization, never the entry."""
+    token = tokens.mint()
+    ws = WsClient(gw.port, "/t/wsauth/browser", protocols=["chat.v1", "techcorp.bearer." + token])
+    assert ws.protocol == "chat.v1"
+    h = (ups["echo-a"].seen("/t/wsauth/browser") + ups["echo-b"].seen("/t/wsauth/browser"))
+    assert len(h) == 1
+    h = h[0]["headers"]
+    assert h["authorization"] == "Bearer " + token
+    assert h["sec-websocket-protocol"] == "chat.v1"
+    ws.sock.sendall(b"in")
+    assert ws.sock.recv(10) == b"in"
+    ws.sock.close()
+
+    # a bad token there is refused as one in Authorization would be
+    for bad in (tokens.mint(ttl=-60), token[:-4] + "AAAA"):
+        with pytest.raises(Refused) as e:
+            WsClient(gw.port, "/t/wsauth/bad", protocols=["chat.v1", "techcorp.bearer." + bad])
+        assert e.value.status == 401 and e.value.json()["error"]["code"] == "unauthorized"
+        assert "invalid_token" in e.value.headers["www-authenticate"]
+    assert not ups["echo-a"].seen("/t/wsauth/bad") and not ups["echo-b"].seen("/t/wsauth/bad")
+
+    # only a handshake may carry it: a plain request with the header is not authenticated
+    r = gw.get("/t/wsauth/plain", headers={"Sec-WebSocket-Protocol": "techcorp.bearer." + token})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+
+    # beside Authorization the entry is not looked at, and never travels upstream either
+    other = tokens.mint()
+    ws = WsClient(gw.port, "/t/wsauth/both", token=other,
+                  protocols=["chat.v1", "techcorp.bearer.not-even-a-token"])
+    h = (ups["echo-a"].seen("/t/wsauth/both") + ups["echo-b"].seen("/t/wsauth/both"))[0]["headers"]
+    assert h["authorization"] == "Bearer " + other
+    assert h["sec-websocket-protocol"] == "chat.v1"
+    ws.sock.close()
+    # an anonymous tunnel route: the entry is dropped all the same
+    ws = WsClient(gw.port, "/t/ws/anon", protocols=["chat.v1", "techcorp.bearer." + token])
+    h = (ups["echo-a"].seen("/t/ws/anon") + ups["echo-b"].seen("/t/ws/anon"))[0]["headers"]
+    assert h["sec-websocket-protocol"] == "chat.v1" and "authorization" not in h
+    ws.sock.close()
+
+
 def test_no_tunnel_without_the_route_or_the_services_consent(gw, ups):
     # a route without "websocket": the upgrade headers are hop-by-hop and dropped
     with pytest.raises(Refused) as e:

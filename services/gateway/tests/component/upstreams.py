@@ -127,6 +127,9 @@ class Upstream:
                 self.send_header("Upgrade", "websocket")
                 self.send_header("Connection", "Upgrade")
                 self.send_header("Sec-WebSocket-Accept", accept)
+                offered = self.headers.get("Sec-WebSocket-Protocol")
+                if offered:  # as a service does: it speaks the first one offered
+                    self.send_header("Sec-WebSocket-Protocol", offered.split(",")[0].strip())
                 self.end_headers()
                 self.wfile.flush()
                 self.close_connection = True

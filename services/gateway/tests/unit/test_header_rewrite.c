@@ -13,7 +13,8 @@ static http_response_t resp;
 static char out[16384];
 static gw_head_size_t last_size;
 
-static const char *upstream_head(const char *in, const char *authorization, int keep_tracestate)
+static const char *upstream_head_of(const char *in, const char *authorization, int keep_tracestate,
+                                    bool drop_ws_bearer)
 {
     int status;
     const char *why;
@@ -29,11 +30,17 @@ static const char *upstream_head(const char *in, const char *authorization, int 
                     .request_id = "req_1",
                     .traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-1111111111111111-01",
                     .keep_tracestate = keep_tracestate,
-                    .authorization = authorization};
+                    .authorization = authorization,
+                    .drop_ws_bearer = drop_ws_bearer};
     long n = gw_build_upstream_request(in, &req, &u, out, sizeof out, &last_size);
     cr_assert_gt(n, 0);
     out[n] = '\0';
     return out;
+}
+
+static const char *upstream_head(const char *in, const char *authorization, int keep_tracestate)
+{
+    return upstream_head_of(in, authorization, keep_tracestate, false);
 }
 
 Test(upstream_request, rewrites_the_head)
@@ -87,6 +94,33 @@ Test(upstream_request, api_key_replaced_by_the_minted_token)
     cr_assert_null(strstr(h, "tc_live_secret"));
     cr_assert_not_null(strstr(h, "Authorization: Bearer eyJ.minted.sig\r\n"));
     cr_assert_not_null(strstr(h, "tracestate: a=b\r\n"), "kept with a continued trace");
+}
+
+Test(upstream_request, a_browsers_websocket_token_becomes_authorization)
+{
+    const char *in = "GET /v1/notifications/stream HTTP/1.1\r\nHost: a\r\n"
+                     "Sec-WebSocket-Protocol: techcorp.notifications.v1, techcorp.bearer.eyJ.b.c,"
+                     " x\r\nSec-WebSocket-Key: k\r\n\r\n";
+    const char *h = upstream_head_of(in, "Bearer eyJ.b.c", 0, true);
+    cr_assert_null(strstr(h, "techcorp.bearer"), "%s", h);
+    cr_assert_not_null(strstr(h, "Sec-WebSocket-Protocol: techcorp.notifications.v1,x\r\n"), "%s",
+                       h);
+    cr_assert_not_null(strstr(h, "Authorization: Bearer eyJ.b.c\r\n"), "%s", h);
+    cr_assert_not_null(strstr(h, "Sec-WebSocket-Key: k\r\n"));
+
+    /* only the bearer entry: the header goes, and the field count with it */
+    in = "GET /s HTTP/1.1\r\nHost: a\r\nSec-WebSocket-Protocol: techcorp.bearer.t\r\n\r\n";
+    h = upstream_head_of(in, "Bearer t", 0, true);
+    cr_assert_null(strstr(h, "Sec-WebSocket-Protocol"), "%s", h);
+    int fields = last_size.fields;
+    in = "GET /s HTTP/1.1\r\nHost: a\r\n\r\n";
+    upstream_head_of(in, "Bearer t", 0, true);
+    cr_assert_eq(last_size.fields, fields);
+
+    /* no handshake (the flag unset): the header is copied as it came */
+    in = "GET /s HTTP/1.1\r\nHost: a\r\nSec-WebSocket-Protocol: techcorp.bearer.t, y\r\n\r\n";
+    h = upstream_head(in, NULL, 0);
+    cr_assert_not_null(strstr(h, "Sec-WebSocket-Protocol: techcorp.bearer.t, y\r\n"), "%s", h);
 }
 
 Test(upstream_request, overflow_is_reported)

@@ -8,6 +8,7 @@ import struct
 import time
 
 import pytest
+import requests
 
 from ntfkit import Ntf, new_id, request
 from platform_client import assert_error
@@ -131,6 +132,43 @@ def test_the_handshake_is_refused_in_the_platform_format(stack):
         with pytest.raises(Refused) as e:
             stream(stack, alice, after=after)
         assert e.value.status == 404 and e.value.json()["error"]["code"] == "not_found"
+
+
+def test_a_browser_offers_its_token_as_a_subprotocol_entry(stack):
+    """Browsers cannot set Authorization on a handshake: a page offers the token as
+    techcorp.bearer.<token> beside the subprotocol, and the 101 must name the subprotocol."""
+    org = new_id("org")
+    alice = Ntf(stack, org, role="viewer")
+    port, path = stack.port("notification"), "/v1/notifications/stream"
+    proto, bearer = "techcorp.notifications.v1", "techcorp.bearer." + alice.token
+    ws = WsClient(port, path, protocols=[proto, bearer])
+    assert ws.protocol == proto
+    ready(ws)
+    in_app(stack, org, alice.user_id, "To the browser")
+    assert items(ws, 1)[0]["data"]["title"] == "To the browser"
+    ws.close()
+    # an API client may name it too, with Authorization
+    ws = WsClient(port, path, token=alice.token, protocols=[proto])
+    assert ws.protocol == proto
+    ws.close()
+
+    # a forged or expired token in the entry: 401, as in Authorization
+    expired = stack.token(sub=alice.user_id, org=org, role="viewer", ttl=-60)
+    for bad in (alice.token[:-6] + "AAAAAA", expired):
+        with pytest.raises(Refused) as e:
+            WsClient(port, path, protocols=[proto, "techcorp.bearer." + bad])
+        assert e.value.status == 401 and e.value.json()["error"]["code"] == "unauthorized"
+    # subprotocols without this one: 400 (a browser would fail a 101 that named none)
+    for offered in (["chat.v2"], [bearer]):
+        with pytest.raises(Refused) as e:
+            WsClient(port, path, token=alice.token if offered != [bearer] else None,
+                     protocols=offered)
+        assert e.value.status == 400 and e.value.json()["error"]["code"] == "bad_request"
+        assert proto in e.value.json()["error"]["message"]
+    # the entry counts on a handshake only
+    r = requests.get(stack.url("notification", path),
+                     headers={"Sec-WebSocket-Protocol": f"{proto}, {bearer}"}, timeout=10)
+    assert_error(r, 401, "unauthorized")
 
 
 def test_pings_are_answered_and_a_close_is_echoed(stack):
