@@ -99,6 +99,8 @@ failed=()
 TIMES=()  # "tier<TAB>suite<TAB>result<TAB>seconds"
 PHASES=() # "phase seconds"
 
+FAILED_LOGS=() # the logs of the suites that failed, for the verdict's excerpts
+
 record() { # TIER NAME ok|FAILED SECONDS
     TIMES+=("$1"$'\t'"$2"$'\t'"$3"$'\t'"$4")
     if [[ $3 == ok ]]; then passed+=("$2"); else failed+=("$2"); fi
@@ -241,8 +243,19 @@ finish_job() { # SPEC SHOW_LOG
         printf '\n-- %s (%s s, %s)\n' "$name" "$secs" "$verdict"
         cat "$log"
     fi
-    [[ $verdict == ok ]] || grep -m3 -E "$SANITIZER_RE" "$log" >&2
+    [[ $verdict == ok ]] || { grep -m3 -E "$SANITIZER_RE" "$log" >&2; FAILED_LOGS+=("$log"); }
     record "$(job_tier "$1")" "$name" "$verdict" "$secs"
+}
+
+# The lines of a failed suite's log that say why: Criterion's failed assertions, crashes and
+# timeouts (Criterion prints nothing else but its synthesis), pytest's failed tests and their E
+# lines, sanitizer reports; at most 15 of them.
+failure_excerpt() { # LOG
+    echo "-- ${1#"$ROOT"/}:"
+    {
+        grep -E '^(FAILED|ERROR) ' "$1"
+        grep -E '^\[(FAIL|----)\]|^E  |'"$SANITIZER_RE" "$1"
+    } | grep -vE '^\[----\][[:space:]]*$' | cut -c1-300 | head -n 15 | sed 's/^/   /'
 }
 
 # $RUN/running names the suite now running on its own (unit tier, serial phase), for whoever
@@ -280,6 +293,7 @@ phase_done() { PHASES+=("$1 $(since "$2")"); }
 # from scratch: whatever a previous run left (its stack, its logs) goes first
 scripts/stack.sh down --purge >/dev/null 2>&1 || true
 mkdir -p "$LOGDIR"
+rm -f "$RUN/failures.txt"
 
 # ------------------------------------------------------------------ unit (no stack)
 if selected unit; then
@@ -450,6 +464,11 @@ echo "passed: ${#passed[@]}   failed: ${#failed[@]}"
 if [ ${#failed[@]} -gt 0 ]; then
     printf '  FAILED: %s\n' "${failed[@]}"
     echo "logs: $TC_RUN_DIR/suite-logs/ (each suite), $TC_RUN_DIR/logs/ (each service)"
+    # Why each one failed, kept in the run directory too: a CI log is often read from its end
+    # only, and .ci/run prints this file again last.
+    for log in "${FAILED_LOGS[@]}"; do
+        failure_excerpt "$log"
+    done | tee "$RUN/failures.txt"
     exit 1
 fi
 echo "all suites passed"
