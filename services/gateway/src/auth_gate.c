@@ -268,10 +268,15 @@ static gw_step_t submit(gw_conn_t *c, const char *cred, size_t len, bool api_key
 
 /* ------------------------------------------------------------------ credentials */
 
+/* Whether a bearer token names an API key (its environment prefix) rather than a JWT. */
+static bool api_key_prefixed(const char *s, size_t n)
+{
+    return n >= 8 && (strncmp(s, "tc_live_", 8) == 0 || strncmp(s, "tc_test_", 8) == 0);
+}
+
 static bool api_key_shaped(const char *s, size_t n)
 {
-    if (n < 9 || n > API_KEY_MAX ||
-        (strncmp(s, "tc_live_", 8) != 0 && strncmp(s, "tc_test_", 8) != 0))
+    if (n < 9 || n > API_KEY_MAX || !api_key_prefixed(s, n))
         return false;
     for (size_t i = 8; i < n; i++) {
         char ch = s[i];
@@ -340,7 +345,7 @@ static bool ws_bearer_path(gw_conn_t *c, gw_step_t *step)
     if (!v || !gw_tunnel_wanted(c) || !tc_ws_bearer_n(v, vlen, &tok, &n))
         return false;
     c->ws_bearer = true;
-    if (n >= 8 && (strncmp(tok, "tc_live_", 8) == 0 || strncmp(tok, "tc_test_", 8) == 0)) {
+    if (api_key_prefixed(tok, n)) {
         *step = api_key_path(c, tok, n);
         return true;
     }
@@ -384,7 +389,7 @@ gw_step_t gw_auth_begin(gw_conn_t *c)
     }
     char *token = v + 7;
     size_t tlen = n - 7;
-    if (tlen >= 8 && (strncmp(token, "tc_live_", 8) == 0 || strncmp(token, "tc_test_", 8) == 0))
+    if (api_key_prefixed(token, tlen))
         return api_key_path(c, token, tlen);
     /* The head was parsed into offsets and is re-serialised from them, so the CR after
      * this value is no longer needed: terminate the token in place, without a copy. */
