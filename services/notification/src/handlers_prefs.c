@@ -77,13 +77,16 @@ void h_prefs_put(tc_req_t *req, tc_resp_t *resp, void *ud)
         return;
     }
     tc_jv_free(&jv);
+    /* stored as given: an object, false (none, the org's default neither), or NULL (the
+     * org's default); the recipient's query falls back to the org's only on NULL */
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(body, "quiet_hours");
+    bool set = cJSON_IsObject(q) || cJSON_IsFalse(q);
     char *text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(body, "categories"));
-    char *quiet = cJSON_IsObject(q) ? cJSON_PrintUnformatted(q) : NULL;
+    char *quiet = set ? cJSON_PrintUnformatted(q) : NULL;
     tc_dbconn_t *c = NULL;
     int rc = TC_ENOMEM;
     int64_t version = 0;
-    if (!text || (cJSON_IsObject(q) && !quiet))
+    if (!text || (set && !quiet))
         goto cleanup;
     rc = TC_EUNAVAIL;
     if (!(c = tc_db_acquire(app->db)))

@@ -381,14 +381,18 @@ int notify_quiet_parse(const cJSON *q, notify_quiet_t *out)
     return TC_OK;
 }
 
-static void quiet_validate(tc_jv_t *jv, const cJSON *body)
+/* A member may also say false: none at all, the org's default included. The org's own
+ * defaults have no such value (null already means none there). */
+static void quiet_validate(tc_jv_t *jv, const cJSON *body, bool member)
 {
     static const char *const keys[] = {"start", "end", "time_zone", NULL};
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(body, "quiet_hours");
-    if (!q || cJSON_IsNull(q))
+    if (!q || cJSON_IsNull(q) || (member && cJSON_IsFalse(q)))
         return;
     if (!cJSON_IsObject(q)) {
-        tc_jv_error(jv, "quiet_hours", "must be an object or null");
+        tc_jv_error(jv, "quiet_hours",
+                    member ? "must be an object, null (the org's default) or false (none)"
+                           : "must be an object or null");
         return;
     }
     tc_jv_no_unknown(jv, q, keys);
@@ -425,14 +429,14 @@ bool notify_quiet_defers(const notify_quiet_t *q, const tc_tz_t *tz, const char 
     return true;
 }
 
-/* The preferences body with the top-level members `top` allows. */
-static void prefs_validate(tc_jv_t *jv, const cJSON *body, const char *const *top)
+/* The preferences body with the top-level members `top` allows; a member's or the org's. */
+static void prefs_validate(tc_jv_t *jv, const cJSON *body, const char *const *top, bool member)
 {
     static const char *const channels[] = {"email", "in_app", "sms", "push", NULL};
     if (!tc_jv_object(jv, body, "body"))
         return;
     tc_jv_no_unknown(jv, body, top);
-    quiet_validate(jv, body);
+    quiet_validate(jv, body, member);
     const cJSON *cats = tc_jv_obj(jv, body, "categories", TC_JV_REQUIRED);
     if (!cats)
         return;
@@ -470,7 +474,7 @@ static void prefs_validate(tc_jv_t *jv, const cJSON *body, const char *const *to
 void notify_prefs_validate(tc_jv_t *jv, const cJSON *body)
 {
     static const char *const top[] = {"categories", "quiet_hours", NULL};
-    prefs_validate(jv, body, top);
+    prefs_validate(jv, body, top, true);
 }
 
 static bool throttled_channel(const char *channel)
@@ -520,7 +524,7 @@ static void digests_validate(tc_jv_t *jv, const cJSON *body)
 void notify_org_prefs_validate(tc_jv_t *jv, const cJSON *body)
 {
     static const char *const top[] = {"categories", "digests", "quiet_hours", "throttle", NULL};
-    prefs_validate(jv, body, top);
+    prefs_validate(jv, body, top, false);
     if (cJSON_IsObject(body)) {
         throttle_validate(jv, body);
         digests_validate(jv, body);

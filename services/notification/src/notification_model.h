@@ -108,12 +108,13 @@ cJSON *notify_context(const cJSON *params, const char *name, const char *email);
 bool notify_pref_allows(const char *kind, const char *channel, const cJSON *user_channels,
                         const cJSON *categories, const cJSON *org_categories);
 /* Validates PUT /v1/notifications/preferences: {"categories": {"<kind>": {"<channel>": bool}},
- * "quiet_hours": {"start": "HH:MM", "end": "HH:MM", "time_zone": "<IANA name>"} | null};
- * turning a critical kind off is refused. Whether the zone exists is the caller's check. */
+ * "quiet_hours": {"start": "HH:MM", "end": "HH:MM", "time_zone": "<IANA name>"} | null (the
+ * org's default) | false (none, the org's default neither)}; turning a critical kind off is
+ * refused. Whether the zone exists is the caller's check. */
 void notify_prefs_validate(tc_jv_t *jv, const cJSON *body);
 /* Validates PUT /v1/notifications/org-preferences: {"categories": …} and "quiet_hours" as
- * above (the members' defaults), "throttle": {"<channel>": messages an hour,
- * 1…NOTIFY_THROTTLE_MAX} and "digests": {"<kind>": minutes, NOTIFY_DIGEST_MIN…MAX; never a
+ * above (the members' defaults; null is none, false is refused), "throttle": {"<channel>": messages
+ * an hour, 1…NOTIFY_THROTTLE_MAX} and "digests": {"<kind>": minutes, NOTIFY_DIGEST_MIN…MAX; never a
  * critical kind}. */
 void notify_org_prefs_validate(tc_jv_t *jv, const cJSON *body);
 
@@ -143,7 +144,8 @@ typedef struct {
     char time_zone[64];
 } notify_quiet_t;
 
-/* Parses a quiet_hours object (as validated above): TC_OK, or TC_EINVAL. */
+/* Parses a quiet_hours object (as validated above): TC_OK, or TC_EINVAL (anything else, a
+ * member's false included: no quiet hours). */
 int notify_quiet_parse(const cJSON *q, notify_quiet_t *out);
 /* Whether a message that interrupts (email, push and SMS; not the silent in-app
  * inbox) of a non-critical kind waits at the UTC instant now_s: true with *until_s the UTC

@@ -130,8 +130,9 @@ static int recipient_fill(notification_app_t *app, const char *org_id, const PGr
         rc = TC_ENOMEM;
     if (rc == TC_OK && any && tc_db_val(r, row, 6)) {
         cJSON *q = cJSON_Parse(tc_db_val(r, row, 6));
-        /* stored after validation: a row that does not parse is ignored, not fatal */
-        out->has_quiet = q && notify_quiet_parse(q, &out->quiet) == TC_OK;
+        /* stored after validation: a member's false (none, the org's neither) holds nothing
+         * back, and a row that does not parse is ignored, not fatal */
+        out->has_quiet = cJSON_IsObject(q) && notify_quiet_parse(q, &out->quiet) == TC_OK;
         cJSON_Delete(q);
     }
     /* a row that does not open under the org's key is a fault, not an unknown address */

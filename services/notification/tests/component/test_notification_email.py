@@ -252,7 +252,8 @@ def test_quiet_hours_defer_email_to_their_end_and_never_drop_it(stack, schemas):
 def test_an_orgs_quiet_hours_hold_back_members_who_set_none(stack):
     """The org's default quiet hours (around now, UTC) hold a non-critical email back for a
     member with none of their own, not a critical one; a member whose own quiet hours are
-    elsewhere in the day gets theirs applied instead, and the email goes at once."""
+    elsewhere in the day gets theirs applied instead, and the email goes at once, as it does
+    for a member who turned quiet hours off (false: the org's default neither)."""
     admin = Ntf(stack, role="admin")
     now = time.time()
     quiet = {"start": hhmm(now - 3600), "end": hhmm(now + 3600), "time_zone": "UTC"}
@@ -265,13 +266,23 @@ def test_an_orgs_quiet_hours_hold_back_members_who_set_none(stack):
     later = {"start": hhmm(now + 7200), "end": hhmm(now + 10800), "time_zone": "UTC"}
     assert own("PUT", "/v1/notifications/preferences",
                json_body={"categories": {}, "quiet_hours": later}).status_code == 200
-    for u in (plain, own):
+    off = Ntf(stack, admin.org_id, role="viewer")
+    r = off("PUT", "/v1/notifications/preferences",
+            json_body={"categories": {}, "quiet_hours": False})
+    assert r.status_code == 200 and r.json()["quiet_hours"] is False, r.text
+    assert off("GET", "/v1/notifications/preferences").json()["quiet_hours"] is False
+    r = admin("PUT", "/v1/notifications/org-preferences",
+              json_body={"categories": {}, "quiet_hours": False})
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "quiet_hours", \
+        r.text
+    for u in (plain, own, off):
         request(stack, u.org_id, u.user_id, "weekly_report", email_addr=address(),
                 params={"title": "Your week", "body": "b"})
     request(stack, plain.org_id, plain.user_id, "password_reset", email_addr=address(),
             params={"reset_url": "https://app.techcorp.test/password/reset?token=rst_o",
                     "token": "rst_o", "expires_at": "2030-01-01T00:00:00.000Z"})
     assert own.wait_deliveries(own.user_id, 1)[0]["status"] == "delivered"
+    assert off.wait_deliveries(off.user_id, 1)[0]["status"] == "delivered"
     got = {d["kind"]: d for d in admin.wait_deliveries(plain.user_id, 2, final=False)}
     deadline = time.time() + 30
     while got["password_reset"]["status"] != "delivered":

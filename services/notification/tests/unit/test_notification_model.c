@@ -500,6 +500,34 @@ Test(throttle, org_limits_per_channel_are_validated)
                  1);
 }
 
+static int prefs_errors(const char *json)
+{
+    tc_jv_t jv;
+    tc_jv_init(&jv);
+    cJSON *b = cJSON_Parse(json);
+    cr_assert_not_null(b, "%s", json);
+    notify_prefs_validate(&jv, b);
+    int n = jv.count;
+    tc_jv_free(&jv);
+    cJSON_Delete(b);
+    return n;
+}
+
+Test(quiet, a_member_may_turn_the_orgs_default_off_and_the_org_has_no_such_value)
+{
+    cr_expect_eq(prefs_errors("{\"categories\":{},\"quiet_hours\":false}"), 0,
+                 "false: none, the org's default neither");
+    cr_expect_eq(prefs_errors("{\"categories\":{},\"quiet_hours\":null}"), 0);
+    cr_expect_eq(prefs_errors("{\"categories\":{},\"quiet_hours\":true}"), 1);
+    cr_expect_eq(prefs_errors("{\"categories\":{},\"quiet_hours\":\"off\"}"), 1);
+    cr_expect_eq(org_prefs_errors("{\"categories\":{},\"quiet_hours\":false}"), 1,
+                 "an org's none is null");
+    notify_quiet_t q;
+    cJSON *off = cJSON_Parse("false");
+    cr_expect_eq(notify_quiet_parse(off, &q), TC_EINVAL, "false holds nothing back");
+    cJSON_Delete(off);
+}
+
 Test(throttle, the_limit_counts_every_kind_but_critical_ones)
 {
     cJSON *t = cJSON_Parse("{\"email\":3,\"push\":10}");
