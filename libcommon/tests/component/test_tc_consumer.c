@@ -4,6 +4,10 @@
  * dead letters (poison and exhausted events on <topic>.dlt with the original headers and the
  * dlt.* context), and the lag measured while a backlog drains. Each test uses its own
  * auto-created topic and group.
+ *
+ * Deliveries are counted at least, never exactly: delivery is at least once, and a member that
+ * misses its session timeout on a loaded machine is handed its uncommitted messages again.
+ * What must be exact is the effect (the inbox's once) and that every event arrived.
  */
 #include "component.h"
 
@@ -69,7 +73,7 @@ Test(consumer, redelivery_after_crash_between_commit_and_offset_is_processed_onc
     int64_t until = tc_mono_ms() + 60000;
     while (tc_consumer_processed(c) < 1 && tc_mono_ms() < until)
         tc_sleep_ms(50);
-    cr_assert_eq(tc_consumer_processed(c), 1, "the event was redelivered");
+    cr_assert_geq(tc_consumer_processed(c), 1, "the event was redelivered");
     tc_consumer_stop(c);
     cr_assert_eq(it_effects(db, group), 1, "the redelivered event must not take effect twice");
     cr_assert_eq(
@@ -205,7 +209,7 @@ Test(consumer, lag_is_measured_while_a_backlog_drains_and_returns_to_zero)
             max_lag = lag;
         tc_sleep_ms(20);
     }
-    cr_assert_eq(tc_consumer_processed(c), N, "the backlog was not consumed");
+    cr_assert_geq(tc_consumer_processed(c), N, "the backlog was not consumed");
     /* the handler takes >= 1.5 s for the backlog, the lag is measured every second */
     cr_assert_gt(max_lag, 0, "a backlog of %d events showed no lag (max %lld)", N,
                  (long long)max_lag);
@@ -310,7 +314,7 @@ Test(consumer, a_batch_commits_many_events_in_one_transaction_each_once)
         tc_sleep_ms(50);
     uint64_t handled = tc_consumer_processed(c);
     tc_consumer_stop(c); /* frees c */
-    cr_assert_eq(handled, N + 1, "every message handled");
+    cr_assert_geq(handled, N + 1, "every message handled");
     cr_assert_eq(it_effects(db, group), N, "each event took effect once");
     char like[96];
     snprintf(like, sizeof like, "evt_%s_%%", group);
@@ -388,7 +392,7 @@ Test(consumer, a_batch_handler_gets_each_new_event_once_in_few_calls)
         tc_sleep_ms(50);
     uint64_t handled = tc_consumer_processed(c);
     tc_consumer_stop(c); /* frees c */
-    cr_assert_eq(handled, N + 1, "every message handled");
+    cr_assert_geq(handled, N + 1, "every message handled");
     cr_assert_eq(it_effects(db, group), N, "each event once, the repeated one too");
     char like[96];
     snprintf(like, sizeof like, "call:%s:%%", group);
@@ -448,11 +452,18 @@ Test(consumer, without_an_inbox_every_delivery_reaches_the_handler_and_no_inbox_
         tc_sleep_ms(50);
     uint64_t handled = tc_consumer_processed(c);
     tc_consumer_stop(c); /* frees c */
-    cr_assert_eq(handled, N + 1, "every message handled");
-    char like[128];
+    cr_assert_geq(handled, N + 1, "every message handled");
+    char like[256];
     snprintf(like, sizeof like, "dlv:%s:%%", group);
-    cr_assert_eq(it_scalar(db, "SELECT count(*) FROM it_kv WHERE k LIKE $1", like), N + 1,
-                 "each delivery handed over, the repeated one too");
+    cr_assert_geq(it_scalar(db, "SELECT count(*) FROM it_kv WHERE k LIKE $1", like), N + 1,
+                  "each delivery handed over, the repeated one too");
+    cr_assert_eq(
+        it_scalar(db, "SELECT count(DISTINCT split_part(k, ':', 3)) FROM it_kv WHERE k LIKE $1",
+                  like),
+        N, "every event handed over");
+    snprintf(like, sizeof like, "dlv:%s:evt_%s_3:%%", group, group);
+    cr_assert_geq(it_scalar(db, "SELECT count(*) FROM it_kv WHERE k LIKE $1", like), 2,
+                  "the repeated event handed over again, not absorbed");
     cr_assert_eq(
         it_scalar(db, "SELECT count(*) FROM processed_events WHERE consumer_group = $1", group), 0,
         "no inbox rows");
