@@ -249,12 +249,12 @@ finish_job() { # SPEC SHOW_LOG
 
 # The lines of a failed suite's log that say why: Criterion's failed assertions, crashes and
 # timeouts (Criterion prints nothing else but its synthesis), pytest's failed tests and their E
-# lines, sanitizer reports; at most 15 of them.
+# lines, libFuzzer's and the sanitizers' reports; at most 15 of them.
 failure_excerpt() { # LOG
     echo "-- ${1#"$ROOT"/}:"
     {
         grep -E '^(FAILED|ERROR) ' "$1"
-        grep -E '^\[(FAIL|----)\]|^E  |'"$SANITIZER_RE" "$1"
+        grep -E '^\[(FAIL|----)\]|^E  |ERROR: libFuzzer|^SUMMARY: |'"$SANITIZER_RE" "$1"
     } | grep -vE '^\[----\][[:space:]]*$' | cut -c1-300 | head -n 15 | sed 's/^/   /'
 }
 
@@ -321,7 +321,9 @@ if selected fuzz && [[ -n ${TC_FUZZ_BUILD:-} ]]; then
     scripts/fuzz.sh "$TC_FUZZ_BUILD" "${TC_FUZZ_SECONDS:-20}" 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
     if [[ $rc == 0 ]]; then record fuzz fuzz ok "$(since "$t0")"; else
-        record fuzz fuzz FAILED "$(since "$t0")"; fi
+        record fuzz fuzz FAILED "$(since "$t0")"
+        FAILED_LOGS+=("$log")
+    fi
     phase_done fuzz "$t0"
 fi
 

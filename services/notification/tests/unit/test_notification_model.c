@@ -467,17 +467,23 @@ static int64_t utc(int hh, int mm)
     return 1796515200 + hh * 3600 + mm * 60;
 }
 
-static int org_prefs_errors(const char *json)
+/* How many errors a validator finds in a body. */
+static int validation_errors(void (*validate)(tc_jv_t *, const cJSON *), const char *json)
 {
     tc_jv_t jv;
     tc_jv_init(&jv);
     cJSON *b = cJSON_Parse(json);
     cr_assert_not_null(b, "%s", json);
-    notify_org_prefs_validate(&jv, b);
+    validate(&jv, b);
     int n = jv.count;
     tc_jv_free(&jv);
     cJSON_Delete(b);
     return n;
+}
+
+static int org_prefs_errors(const char *json)
+{
+    return validation_errors(notify_org_prefs_validate, json);
 }
 
 Test(throttle, org_limits_per_channel_are_validated)
@@ -502,15 +508,7 @@ Test(throttle, org_limits_per_channel_are_validated)
 
 static int prefs_errors(const char *json)
 {
-    tc_jv_t jv;
-    tc_jv_init(&jv);
-    cJSON *b = cJSON_Parse(json);
-    cr_assert_not_null(b, "%s", json);
-    notify_prefs_validate(&jv, b);
-    int n = jv.count;
-    tc_jv_free(&jv);
-    cJSON_Delete(b);
-    return n;
+    return validation_errors(notify_prefs_validate, json);
 }
 
 Test(quiet, a_member_may_turn_the_orgs_default_off_and_the_org_has_no_such_value)
