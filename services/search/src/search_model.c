@@ -992,6 +992,38 @@ void search_doc_ref_from_json(search_doc_ref_t *r, tc_jv_t *jv, const cJSON *dat
     memcpy(r->updated_at, tmp.updated_at, sizeof r->updated_at);
 }
 
+static int change_key_cmp(const search_change_t *a, const search_change_t *b)
+{
+    int d = strcmp(a->org_id, b->org_id);
+    if (d == 0)
+        d = strcmp(a->type, b->type);
+    return d != 0 ? d : strcmp(a->id, b->id);
+}
+
+/* key order, then the change that would stand first (newest version, earliest in the batch) */
+static int change_cmp(const void *pa, const void *pb)
+{
+    const search_change_t *a = pa, *b = pb;
+    int d = change_key_cmp(a, b);
+    if (d != 0)
+        return d;
+    if (a->version != b->version)
+        return a->version > b->version ? -1 : 1;
+    return (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+int search_changes_collapse(search_change_t *c, int n)
+{
+    if (n <= 0)
+        return 0;
+    qsort(c, (size_t)n, sizeof *c, change_cmp);
+    int kept = 1;
+    for (int i = 1; i < n; i++)
+        if (change_key_cmp(&c[kept - 1], &c[i]) != 0)
+            c[kept++] = c[i];
+    return kept;
+}
+
 static int64_t version_of(const cJSON *obj, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);

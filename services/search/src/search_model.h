@@ -236,6 +236,24 @@ typedef struct {
 } search_doc_ref_t;
 void search_doc_ref_from_json(search_doc_ref_t *r, tc_jv_t *jv, const cJSON *data);
 
+/* One change of a batch of document events: an upsert or a delete of (org, type, id) at a
+ * version. A batch is applied org by org, each org's documents in key order, one change per
+ * document: the newest. */
+typedef struct {
+    const char *org_id;
+    const char *type;
+    const char *id;
+    int64_t version;
+    int seq;      /* the change's place in the batch: of equal versions the first one wins */
+    bool deleted; /* a delete (tombstone) rather than an upsert */
+    void *item;   /* the caller's record of the change (borrowed) */
+} search_change_t;
+
+/* Sorts changes by (org, type, id) and keeps one per document: the highest version, the
+ * earliest of equal ones (as applying them one by one in order would leave it). Returns how
+ * many are kept, at the front of c. Items are only moved, never freed. */
+int search_changes_collapse(search_change_t *c, int n);
+
 /* A user of user-events as a document of type "user": title its name, body its email,
  * fields {email, role, status}. TC_EINVAL when the state lacks what a document needs. */
 int search_doc_from_user(search_doc_t *d, const cJSON *user);

@@ -33,72 +33,52 @@ int store_tenant(tc_dbconn_t *tx, const char *org_id)
                     org_id);
 }
 
-/* The stored version of a document, locked; 0 when there is none. */
-static int current_version(tc_dbconn_t *tx, const char *org, const char *type, const char *id,
-                           int64_t *version, bool *live)
+/* Locks the stored rows of a batch's documents (upserts and deletes of one org), in key
+ * order: concurrent writers of the same documents queue in one order instead of deadlocking,
+ * and the writing statements that follow, each with a snapshot taken after the locks, see
+ * what such a writer committed (a FOR UPDATE inside a writing statement would skip the rows
+ * that statement itself changes). */
+static int lock_documents(tc_dbconn_t *tx, const char *org, const char *ups, const char *dels)
 {
-    PGresult *r = NULL;
-    int rc = tc_db_qp(tx, &r, "doc_version",
-                      "SELECT version, NOT deleted FROM search_documents"
-                      " WHERE org_id=$1 AND type=$2 AND id=$3 FOR UPDATE",
-                      org, type, id);
-    *version = 0;
-    *live = false;
-    if (rc == TC_OK && PQntuples(r) == 1) {
-        *version = tc_db_int(r, 0, 0, 0);
-        *live = strcmp(tc_db_val(r, 0, 1), "t") == 0;
-    }
-    PQclear(r);
-    return rc;
-}
-
-/* A removed document's words leave the org's vocabulary (-1 each). Only plain words (letters
- * and digits) are typo candidates, and only they have rows. */
-static int vocabulary_release(tc_dbconn_t *tx, const char *org, const char *type, const char *id)
-{
-    return tc_db_qp(tx, NULL, "vocab_release",
-                    "UPDATE search_vocabulary v SET docs = v.docs - 1"
-                    " FROM search_documents d, unnest(d.tsv) u"
-                    " WHERE d.org_id=$1 AND d.type=$2 AND d.id=$3 AND NOT d.deleted"
-                    " AND v.org_id=$1 AND v.word = u.lexeme",
-                    org, type, id);
+    return tc_db_qp(tx, NULL, "docs_lock",
+                    "SELECT 1 FROM search_documents d"
+                    " WHERE d.org_id=$1 AND (d.type, d.id) IN ("
+                    " SELECT type, id FROM jsonb_to_recordset($2::jsonb) AS u(type text, id text)"
+                    " UNION ALL"
+                    " SELECT type, id FROM jsonb_to_recordset($3::jsonb) AS x(type text, id text))"
+                    " ORDER BY d.type, d.id FOR UPDATE",
+                    org, ups, dels);
 }
 
 /*
- * Two statements (there were five): the stored row locked and its version read, then, when the
- * event is newer, one statement that writes the document and its postings and moves the org's
- * vocabulary by the difference of the two versions' words: +1 for a word only the new one has,
- * -1 for one only the old live one had, so each vocabulary row is changed once, in word order.
- * The lock comes first, in a statement of its own: the second statement's snapshot, taken
- * after it, then holds what a concurrent upsert of the same document committed (a FOR UPDATE
- * inside the writing statement would skip the row that statement itself updates).
+ * One statement for all of a batch's upserts in one org: the documents newer than their stored
+ * version are written with their postings, and the org's vocabulary moves by the difference of
+ * the old and new versions' words summed over the batch (+1 for a word only the new version
+ * of a document has, -1 for one only its old live version had), each vocabulary row changed
+ * once, in word order. `cur` is the statement's snapshot of the stored rows, before `up`.
  */
-int store_doc_upsert(tc_dbconn_t *tx, const search_doc_t *d, bool *applied)
+static int put_documents(tc_dbconn_t *tx, const char *org, const char *ups, int *applied)
 {
-    char version[24];
     PGresult *r = NULL;
-    int64_t stored = 0;
-    bool live = false;
-    *applied = false;
-    snprintf(version, sizeof version, "%lld", (long long)d->version);
-    int rc = current_version(tx, d->org_id, d->type, d->id, &stored, &live);
-    if (rc != TC_OK || stored >= d->version)
-        return rc;
-    rc = tc_db_qp(
-        tx, &r, "doc_put",
-        "WITH cur AS (SELECT tsv, deleted FROM search_documents"
-        " WHERE org_id=$1 AND type=$2 AND id=$3),"
+    int rc = tc_db_qp(
+        tx, &r, "docs_put",
+        "WITH input AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS i(type text, id text,"
+        " title text, body text, fields jsonb, locale text, version bigint,"
+        " updated_at timestamptz)),"
+        " cur AS (SELECT d.type, d.id, d.tsv, d.deleted FROM search_documents d"
+        " JOIN input i ON d.org_id=$1 AND d.type=i.type AND d.id=i.id),"
         " up AS (INSERT INTO search_documents (org_id, type, id, title, body, fields, locale,"
         " version, deleted, updated_at, indexed_at)"
-        " VALUES ($1,$2,$3,$4,$5,$6::jsonb,$7,$8::bigint,false,$9::timestamptz,now())"
+        " SELECT $1, type, id, title, body, fields, locale, version, false, updated_at, now()"
+        " FROM input ORDER BY type, id"
         " ON CONFLICT (org_id, type, id) DO UPDATE SET title=EXCLUDED.title,"
         " body=EXCLUDED.body, fields=EXCLUDED.fields, locale=EXCLUDED.locale,"
         " version=EXCLUDED.version, deleted=false, updated_at=EXCLUDED.updated_at,"
         " indexed_at=now() WHERE search_documents.version < EXCLUDED.version"
-        " RETURNING org_id, type, id, tsv, updated_at),"
+        " RETURNING type, id, tsv, updated_at),"
         " delta AS (SELECT w, sum(n)::int AS n FROM ("
-        " SELECT u.lexeme AS w, -1 AS n FROM cur, unnest(cur.tsv) u"
-        " WHERE NOT cur.deleted AND EXISTS (SELECT FROM up)"
+        " SELECT u.lexeme AS w, -1 AS n FROM cur JOIN up ON up.type=cur.type AND up.id=cur.id,"
+        " unnest(cur.tsv) u WHERE NOT cur.deleted"
         " UNION ALL SELECT u.lexeme, 1 FROM up, unnest(up.tsv) u) x"
         " WHERE w ~ '^[[:alnum:]]+$' AND octet_length(w) <= 64"
         " GROUP BY w HAVING sum(n) <> 0),"
@@ -109,51 +89,142 @@ int store_doc_upsert(tc_dbconn_t *tx, const search_doc_t *d, bool *applied)
         " gone AS (UPDATE search_vocabulary v SET docs = v.docs + delta.n FROM delta"
         " WHERE delta.n < 0 AND v.org_id=$1 AND v.word = delta.w RETURNING 1),"
         " posted AS (INSERT INTO search_postings (org_id, type, id, tsv, updated_at)"
-        " SELECT org_id, type, id, tsv, updated_at FROM up"
+        " SELECT $1, type, id, tsv, updated_at FROM up ORDER BY type, id"
         " ON CONFLICT (org_id, type, id) DO UPDATE SET tsv=EXCLUDED.tsv,"
         " updated_at=EXCLUDED.updated_at RETURNING 1)"
         " SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM joined),"
         " (SELECT count(*) FROM gone), (SELECT count(*) FROM posted)",
-        d->org_id, d->type, d->id, d->title, d->body, d->fields_json, d->locale, version,
-        d->updated_at);
+        org, ups);
     if (rc == TC_OK)
-        *applied = tc_db_int(r, 0, 0, 0) > 0;
+        *applied += (int)tc_db_int(r, 0, 0, 0);
     PQclear(r);
     return rc;
+}
+
+/* One statement for all of a batch's deletes in one org: tombstones (text erased) where the
+ * version is newer, the words of the documents that were live released from the vocabulary,
+ * their postings dropped. A tombstone is written for a document never seen too. */
+static int drop_documents(tc_dbconn_t *tx, const char *org, const char *dels, int *applied)
+{
+    PGresult *r = NULL;
+    int rc = tc_db_qp(
+        tx, &r, "docs_drop",
+        "WITH input AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS i(type text, id text,"
+        " version bigint, updated_at timestamptz)),"
+        " cur AS (SELECT d.type, d.id, d.tsv, d.deleted FROM search_documents d"
+        " JOIN input i ON d.org_id=$1 AND d.type=i.type AND d.id=i.id),"
+        " dead AS (INSERT INTO search_documents (org_id, type, id, version, deleted, updated_at)"
+        " SELECT $1, type, id, version, true, coalesce(updated_at, now()) FROM input"
+        " ORDER BY type, id"
+        " ON CONFLICT (org_id, type, id) DO UPDATE SET title='', body='',"
+        " fields='{}', version=EXCLUDED.version, deleted=true,"
+        " updated_at=EXCLUDED.updated_at, indexed_at=now()"
+        " WHERE search_documents.version < EXCLUDED.version RETURNING type, id),"
+        " delta AS (SELECT u.lexeme AS w, count(*)::int AS n FROM cur"
+        " JOIN dead ON dead.type=cur.type AND dead.id=cur.id, unnest(cur.tsv) u"
+        " WHERE NOT cur.deleted GROUP BY 1),"
+        " gone AS (UPDATE search_vocabulary v SET docs = v.docs - delta.n FROM delta"
+        " WHERE v.org_id=$1 AND v.word = delta.w RETURNING 1),"
+        " unposted AS (DELETE FROM search_postings p USING dead"
+        " WHERE p.org_id=$1 AND p.type=dead.type AND p.id=dead.id RETURNING 1)"
+        " SELECT (SELECT count(*) FROM dead), (SELECT count(*) FROM gone),"
+        " (SELECT count(*) FROM unposted)",
+        org, dels);
+    if (rc == TC_OK)
+        *applied += (int)tc_db_int(r, 0, 0, 0);
+    PQclear(r);
+    return rc;
+}
+
+int store_docs_apply(tc_dbconn_t *tx, const char *org_id, const cJSON *ups, const cJSON *dels,
+                     int *applied)
+{
+    int nup = cJSON_GetArraySize(ups), ndel = cJSON_GetArraySize(dels), done = 0;
+    char *up_text = nup > 0 ? cJSON_PrintUnformatted(ups) : NULL;
+    char *del_text = ndel > 0 ? cJSON_PrintUnformatted(dels) : NULL;
+    int rc = (nup > 0 && !up_text) || (ndel > 0 && !del_text) ? TC_ENOMEM : TC_OK;
+    if (rc == TC_OK)
+        rc = lock_documents(tx, org_id, up_text ? up_text : "[]", del_text ? del_text : "[]");
+    if (rc == TC_OK && nup > 0)
+        rc = put_documents(tx, org_id, up_text, &done);
+    if (rc == TC_OK && ndel > 0)
+        rc = drop_documents(tx, org_id, del_text, &done);
+    if (applied)
+        *applied = rc == TC_OK ? done : 0;
+    free(up_text);
+    free(del_text);
+    return rc;
+}
+
+/* A version as a JSON string: cJSON's numbers are doubles, exact only up to 2^53. */
+static bool add_version(cJSON *obj, int64_t version)
+{
+    char v[24];
+    snprintf(v, sizeof v, "%lld", (long long)version);
+    return cJSON_AddStringToObject(obj, "version", v) != NULL;
+}
+
+cJSON *store_doc_row(const search_doc_t *d)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *fields = cJSON_CreateRaw(d->fields_json ? d->fields_json : "{}");
+    if (!o || !fields || !cJSON_AddItemToObject(o, "fields", fields)) {
+        cJSON_Delete(fields);
+        cJSON_Delete(o);
+        return NULL;
+    }
+    if (!cJSON_AddStringToObject(o, "type", d->type) || !cJSON_AddStringToObject(o, "id", d->id) ||
+        !cJSON_AddStringToObject(o, "title", d->title) ||
+        !cJSON_AddStringToObject(o, "body", d->body ? d->body : "") ||
+        !cJSON_AddStringToObject(o, "locale", d->locale ? d->locale : "simple") ||
+        !add_version(o, d->version) || !cJSON_AddStringToObject(o, "updated_at", d->updated_at)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+cJSON *store_doc_ref_row(const char *type, const char *id, int64_t version, const char *updated_at)
+{
+    cJSON *o = cJSON_CreateObject();
+    bool ok = o && cJSON_AddStringToObject(o, "type", type) &&
+              cJSON_AddStringToObject(o, "id", id) &&
+              (version > 0 ? add_version(o, version)
+                           : cJSON_AddStringToObject(o, "version", VERSION_FINAL) != NULL) &&
+              (updated_at && *updated_at ? cJSON_AddStringToObject(o, "updated_at", updated_at)
+                                         : cJSON_AddNullToObject(o, "updated_at")) != NULL;
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* One document's change as a batch of one. */
+static int apply_one(tc_dbconn_t *tx, const char *org_id, cJSON *row, bool deleted, bool *applied)
+{
+    int n = 0, rc = TC_ENOMEM;
+    cJSON *list = cJSON_CreateArray();
+    *applied = false;
+    if (list && row && cJSON_AddItemToArray(list, row)) {
+        row = NULL;
+        rc = store_docs_apply(tx, org_id, deleted ? NULL : list, deleted ? list : NULL, &n);
+    }
+    cJSON_Delete(row);
+    cJSON_Delete(list);
+    *applied = rc == TC_OK && n > 0;
+    return rc;
+}
+
+int store_doc_upsert(tc_dbconn_t *tx, const search_doc_t *d, bool *applied)
+{
+    return apply_one(tx, d->org_id, store_doc_row(d), false, applied);
 }
 
 int store_doc_delete(tc_dbconn_t *tx, const char *org_id, const char *type, const char *id,
                      int64_t version, const char *updated_at, bool *applied)
 {
-    char v[24];
-    int64_t stored = 0;
-    bool live = false;
-    *applied = false;
-    if (version <= 0)
-        snprintf(v, sizeof v, "%s", VERSION_FINAL);
-    else
-        snprintf(v, sizeof v, "%lld", (long long)version);
-    int rc = current_version(tx, org_id, type, id, &stored, &live);
-    if (rc != TC_OK || stored >= strtoll(v, NULL, 10))
-        return rc;
-    if (live)
-        rc = vocabulary_release(tx, org_id, type, id);
-    if (rc == TC_OK)
-        rc =
-            tc_db_qp(tx, NULL, "doc_delete",
-                     "INSERT INTO search_documents (org_id, type, id, version, deleted, updated_at)"
-                     " VALUES ($1,$2,$3,$4::bigint,true,coalesce($5::timestamptz, now()))"
-                     " ON CONFLICT (org_id, type, id) DO UPDATE SET title='', body='',"
-                     " fields='{}', version=EXCLUDED.version, deleted=true,"
-                     " updated_at=EXCLUDED.updated_at, indexed_at=now()"
-                     " WHERE search_documents.version < EXCLUDED.version",
-                     org_id, type, id, v, updated_at);
-    if (rc == TC_OK)
-        rc = tc_db_qp(tx, NULL, "postings_drop",
-                      "DELETE FROM search_postings WHERE org_id=$1 AND type=$2 AND id=$3", org_id,
-                      type, id);
-    *applied = rc == TC_OK;
-    return rc;
+    return apply_one(tx, org_id, store_doc_ref_row(type, id, version, updated_at), true, applied);
 }
 
 /* Whether the org's vocabulary has the word as typed (or, for the prefix word, a word that

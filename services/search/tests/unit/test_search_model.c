@@ -718,3 +718,41 @@ Test(highlight, stray_and_nested_sentinels_stay_balanced)
     expect_highlight(O "open to the end", "<mark>open to the end</mark>");
     expect_highlight("caf\xc3\xa9 " O "\xe2\x82\xac" C, "caf\xc3\xa9 <mark>\xe2\x82\xac</mark>");
 }
+
+static search_change_t change(const char *org, const char *id, int64_t version, int seq,
+                              bool deleted)
+{
+    return (search_change_t){
+        .org_id = org, .type = "doc", .id = id, .version = version, .seq = seq, .deleted = deleted};
+}
+
+Test(batch, one_change_per_document_the_newest_in_key_order)
+{
+    search_change_t c[] = {
+        change("org_b", "d1", 1, 0, false), change("org_a", "d2", 3, 1, false),
+        change("org_a", "d2", 5, 2, true),  change("org_a", "d2", 4, 3, false),
+        change("org_a", "d1", 2, 4, false), change("org_b", "d1", 1, 5, true),
+    };
+    int n = search_changes_collapse(c, TC_ARRAY_LEN(c));
+    cr_assert_eq(n, 3);
+    /* org by org, then type and id: the order in which rows are locked */
+    cr_assert_str_eq(c[0].org_id, "org_a");
+    cr_assert_str_eq(c[0].id, "d1");
+    cr_assert_str_eq(c[1].id, "d2");
+    cr_assert_str_eq(c[2].org_id, "org_b");
+    /* the newest version stands, whichever came first: here a delete */
+    cr_assert_eq(c[1].version, 5);
+    cr_assert(c[1].deleted);
+    /* of equal versions, the first in the batch (the later one would be ignored as not newer) */
+    cr_assert_eq(c[2].seq, 0);
+    cr_assert_not(c[2].deleted);
+}
+
+Test(batch, the_same_id_in_two_orgs_or_types_is_two_documents)
+{
+    search_change_t c[] = {change("org_a", "d1", 1, 0, false), change("org_b", "d1", 1, 1, false),
+                           change("org_a", "d1", 1, 2, false)};
+    c[2].type = "user";
+    cr_assert_eq(search_changes_collapse(c, TC_ARRAY_LEN(c)), 3);
+    cr_assert_eq(search_changes_collapse(c, 0), 0);
+}
