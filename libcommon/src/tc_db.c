@@ -406,6 +406,100 @@ int tc_db_query(tc_dbconn_t *c, PGresult **res, const char *name, const char *sq
     return rc;
 }
 
+/* Sends stmts[0..n) and the Sync; how many went out in *sent. TC_EUNAVAIL when libpq could not
+ * queue or send one (the connection is gone). */
+static int pipeline_send(tc_dbconn_t *c, tc_db_stmt_t *stmts, int n, const bool *named, int *sent)
+{
+    *sent = 0;
+    for (int i = 0; i < n; i++) {
+        const tc_db_stmt_t *st = &stmts[i];
+        int ok =
+            named[i]
+                ? PQsendQueryPrepared(c->pg, st->name, st->nparams, st->params, NULL, NULL, 0)
+                : PQsendQueryParams(c->pg, st->sql, st->nparams, NULL, st->params, NULL, NULL, 0);
+        if (ok != 1)
+            return TC_EUNAVAIL;
+        (*sent)++;
+    }
+    return PQpipelineSync(c->pg) == 1 ? TC_OK : TC_EUNAVAIL;
+}
+
+/* Reads the answers of `sent` statements and the Sync. Each statement's answer is one result
+ * followed by a NULL; one after a failure is PGRES_PIPELINE_ABORTED. TC_EUNAVAIL when the
+ * answers are not what the protocol promises (the session cannot be trusted any more). */
+static int pipeline_read(tc_dbconn_t *c, tc_db_stmt_t *stmts, int sent, int *first_rc)
+{
+    for (int i = 0; i < sent; i++) {
+        PGresult *r = PQgetResult(c->pg);
+        if (!r)
+            return TC_EUNAVAIL;
+        if (PQresultStatus(r) != PGRES_PIPELINE_ABORTED) {
+            int rc = *first_rc == TC_OK ? result_rc(c, r) : TC_OK;
+            if (*first_rc == TC_OK)
+                *first_rc = rc;
+            if (rc == TC_OK && *first_rc == TC_OK && stmts[i].keep) {
+                stmts[i].res = r;
+                r = NULL;
+            }
+        }
+        PQclear(r);
+        PGresult *end = PQgetResult(c->pg);
+        if (end) {
+            PQclear(end);
+            return TC_EUNAVAIL;
+        }
+    }
+    PGresult *sync = PQgetResult(c->pg);
+    bool synced = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+    PQclear(sync);
+    return synced ? TC_OK : TC_EUNAVAIL;
+}
+
+int tc_db_pipeline(tc_dbconn_t *c, tc_db_stmt_t *stmts, int n)
+{
+    c->sqlstate[0] = '\0';
+    if (n <= 0)
+        return TC_OK;
+    bool *named = calloc((size_t)n, sizeof *named);
+    if (!named)
+        return TC_ENOMEM;
+    int rc = TC_OK, first_rc = TC_OK, sent = 0;
+    /* PREPAREs first, outside the pipeline: each one only once per session */
+    for (int i = 0; rc == TC_OK && i < n; i++) {
+        stmts[i].res = NULL;
+        int prc =
+            stmts[i].name ? prepare(c, stmts[i].name, stmts[i].sql, stmts[i].nparams) : RUN_UNNAMED;
+        named[i] = prc == TC_OK;
+        if (prc != TC_OK && prc != RUN_UNNAMED && strcmp(c->sqlstate, "42P05") != 0)
+            rc = prc;
+    }
+    if (rc != TC_OK)
+        goto cleanup;
+    if (PQenterPipelineMode(c->pg) != 1) {
+        rc = TC_EUNAVAIL;
+        goto cleanup;
+    }
+    rc = pipeline_send(c, stmts, n, named, &sent);
+    if (rc == TC_OK)
+        rc = pipeline_read(c, stmts, sent, &first_rc);
+    if (rc == TC_OK && PQexitPipelineMode(c->pg) != 1)
+        rc = TC_EUNAVAIL;
+    if (rc != TC_OK) {
+        /* answers still owed or the socket gone: this session cannot take another statement */
+        c->broken = true;
+        snprintf(c->sqlstate, sizeof c->sqlstate, "08006");
+        tc_log_kv(TC_LOG_WARN, "database pipeline broken", "detail", PQerrorMessage(c->pg), NULL);
+    }
+cleanup:
+    if (rc != TC_OK || first_rc != TC_OK)
+        for (int i = 0; i < n; i++) {
+            PQclear(stmts[i].res);
+            stmts[i].res = NULL;
+        }
+    free(named);
+    return rc != TC_OK ? rc : first_rc;
+}
+
 int tc_db_copy_in(tc_dbconn_t *c, const char *copy_sql, const char *data, size_t len)
 {
     c->sqlstate[0] = '\0';

@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,6 +60,25 @@ int tc_db_ping(tc_db_t *db);
  */
 int tc_db_query(tc_dbconn_t *c, PGresult **res, const char *name, const char *sql, int nparams,
                 const char *const *params);
+/* One statement of a pipeline (tc_db_pipeline). params are text (NULL = SQL NULL) and are read
+ * only while tc_db_pipeline runs. */
+typedef struct {
+    const char *name; /* prepared once per connection under this name, as tc_db_query does */
+    const char *sql;
+    int nparams;
+    const char *const *params;
+    bool keep;     /* keep the result in res (the caller PQclear()s it); else it is dropped */
+    PGresult *res; /* out: the result when keep is set and the statement succeeded */
+} tc_db_stmt_t;
+/*
+ * Runs n statements in one round trip (libpq's pipeline mode): all are sent, then all answers
+ * read. Inside the caller's transaction they run in order, as one tc_db_query after another
+ * would; a statement after a failed one is not run. Returns TC_OK when every statement
+ * succeeded, else the first failure's code (tc_db_query's codes; tc_db_sqlstate names it), and
+ * then the transaction is aborted: roll it back. For many short statements of one job (a
+ * batch written org by org), where waiting for each answer costs more than running it.
+ */
+int tc_db_pipeline(tc_dbconn_t *c, tc_db_stmt_t *stmts, int n);
 /* Bulk load: runs copy_sql (a COPY … FROM STDIN with no parameters, e.g. into a staging
  * table) and sends data (whole lines of the COPY format named there). TC_OK once the server
  * accepted every line; the codes of tc_db_query otherwise (TC_EINVAL for a bad line). */

@@ -253,3 +253,85 @@ Test(db, copy_in_loads_lines_and_a_bad_line_fails_the_whole_copy)
     cr_assert_neq(tc_db_copy_in(c, "SELECT 1", "", 0), TC_OK);
     tc_db_release(db, c);
 }
+
+Test(db, a_pipeline_runs_its_statements_in_order_in_one_transaction)
+{
+    char key[64];
+    it_unique("k", key, sizeof key);
+    tc_dbconn_t *c = tc_db_acquire(db);
+    cr_assert_eq(tc_db_begin(c), TC_OK);
+    const char *const ins[] = {key, "one"};
+    const char *const upd[] = {key, "two"};
+    const char *const get[] = {key};
+    tc_db_stmt_t st[] = {
+        {.name = "it_pipe_ins",
+         .sql = "INSERT INTO it_kv VALUES ($1,$2)",
+         .nparams = 2,
+         .params = ins},
+        {.name = "it_pipe_upd",
+         .sql = "UPDATE it_kv SET v = v || '+' || $2 WHERE k=$1",
+         .nparams = 2,
+         .params = upd},
+        {.sql = "SELECT v FROM it_kv WHERE k=$1", .nparams = 1, .params = get, .keep = true},
+    };
+    cr_assert_eq(tc_db_pipeline(c, st, TC_ARRAY_LEN(st)), TC_OK);
+    cr_assert_null(st[0].res);
+    cr_assert_not_null(st[2].res);
+    cr_assert_str_eq(tc_db_val(st[2].res, 0, 0), "one+two"); /* in order: the update saw it */
+    PQclear(st[2].res);
+    /* again on the same session: the names are prepared once, the statements run again */
+    const char *const get2[] = {key};
+    tc_db_stmt_t again[] = {{.name = "it_pipe_get",
+                             .sql = "SELECT v FROM it_kv WHERE k=$1",
+                             .nparams = 1,
+                             .params = get2,
+                             .keep = true}};
+    cr_assert_eq(tc_db_pipeline(c, again, 1), TC_OK);
+    cr_assert_eq(tc_db_pipeline(c, again, 1), TC_OK);
+    cr_assert_str_eq(tc_db_val(again[0].res, 0, 0), "one+two");
+    PQclear(again[0].res);
+    cr_assert_eq(tc_db_commit(c), TC_OK);
+    /* the session is usable as usual afterwards */
+    PGresult *r = NULL;
+    cr_assert_eq(tc_db_q(c, &r, "SELECT v FROM it_kv WHERE k=$1", key), TC_OK);
+    cr_assert_str_eq(tc_db_val(r, 0, 0), "one+two");
+    PQclear(r);
+    tc_db_release(db, c);
+}
+
+Test(db, a_failed_pipeline_statement_stops_the_rest_and_names_its_code)
+{
+    char key[64];
+    it_unique("k", key, sizeof key);
+    tc_dbconn_t *c = tc_db_acquire(db);
+    cr_assert_eq(tc_db_q(c, NULL, "INSERT INTO it_kv VALUES ($1,'a')", key), TC_OK);
+    cr_assert_eq(tc_db_begin(c), TC_OK);
+    const char *const up[] = {key};
+    const char *const dup[] = {key, "b"};
+    tc_db_stmt_t st[] = {
+        {.name = "it_pipe_mark",
+         .sql = "UPDATE it_kv SET v = 'changed' WHERE k=$1",
+         .nparams = 1,
+         .params = up,
+         .keep = true},
+        {.name = "it_pipe_ins",
+         .sql = "INSERT INTO it_kv VALUES ($1,$2)",
+         .nparams = 2,
+         .params = dup},
+        {.sql = "UPDATE it_kv SET v = 'after' WHERE k=$1",
+         .nparams = 1,
+         .params = up,
+         .keep = true},
+    };
+    cr_assert_eq(tc_db_pipeline(c, st, TC_ARRAY_LEN(st)), TC_ECONFLICT);
+    cr_assert_str_eq(tc_db_sqlstate(c), "23505");
+    /* no result is handed over from a failed pipeline, not even the first statement's */
+    cr_assert_null(st[0].res);
+    cr_assert_null(st[2].res);
+    tc_db_rollback(c);
+    PGresult *r = NULL;
+    cr_assert_eq(tc_db_q(c, &r, "SELECT v FROM it_kv WHERE k=$1", key), TC_OK);
+    cr_assert_str_eq(tc_db_val(r, 0, 0), "a");
+    PQclear(r);
+    tc_db_release(db, c);
+}

@@ -21,9 +21,7 @@ static int on_changed(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx, 
     if (rc != TC_OK)
         return rc;
     bool applied = false;
-    rc = store_tenant_writer(tx, d.org_id);
-    if (rc == TC_OK)
-        rc = store_doc_upsert(tx, &d, &applied);
+    rc = store_doc_upsert(tx, &d, &applied);
     search_doc_clear(&d);
     return rc;
 }
@@ -38,10 +36,8 @@ static int on_deleted(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx, 
     if (!org_id || !id)
         return TC_EINVAL;
     bool applied = false;
-    int rc = store_tenant_writer(tx, org_id);
     /* version 0: final */
-    return rc == TC_OK ? store_doc_delete(tx, org_id, "connection", id, 0, updated_at, &applied)
-                       : rc;
+    return store_doc_delete(tx, org_id, "connection", id, 0, updated_at, &applied);
 }
 
 int consumer_connections_start(search_app_t *app)

@@ -23,9 +23,7 @@ static int on_upserted(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx,
     bool applied = false;
     tc_jv_init(&jv);
     search_doc_from_json(&d, &jv, data);
-    int rc = tc_jv_failed(&jv) ? TC_EINVAL : store_tenant_writer(tx, d.org_id);
-    if (rc == TC_OK)
-        rc = store_doc_upsert(tx, &d, &applied);
+    int rc = tc_jv_failed(&jv) ? TC_EINVAL : store_doc_upsert(tx, &d, &applied);
     search_doc_clear(&d);
     tc_jv_free(&jv);
     return rc;
@@ -44,10 +42,8 @@ static int on_deleted(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx, 
     tc_jv_free(&jv);
     if (bad)
         return TC_EINVAL;
-    int rc = store_tenant_writer(tx, ref.org_id);
-    return rc == TC_OK ? store_doc_delete(tx, ref.org_id, ref.type, ref.id, ref.version,
-                                          ref.updated_at, &applied)
-                       : rc;
+    return store_doc_delete(tx, ref.org_id, ref.type, ref.id, ref.version, ref.updated_at,
+                            &applied);
 }
 
 /* ------------------------------------------------------------------ batches */
@@ -95,8 +91,8 @@ static int parse_change(const tc_event_t *ev, int seq, batch_item_t *item, searc
     return rc;
 }
 
-/* The changes c[0..n) of one org, applied in a few statements. */
-static int apply_org(tc_dbconn_t *tx, const search_change_t *c, int n)
+/* The changes c[0..n) of one org as its part of the batch. */
+static int add_org(store_batch_t *b, const search_change_t *c, int n)
 {
     cJSON *ups = cJSON_CreateArray(), *dels = cJSON_CreateArray();
     int rc = ups && dels ? TC_OK : TC_ENOMEM;
@@ -111,22 +107,21 @@ static int apply_org(tc_dbconn_t *tx, const search_change_t *c, int n)
         }
     }
     if (rc == TC_OK)
-        rc = store_tenant_writer(tx, c[0].org_id);
-    if (rc == TC_OK)
-        rc = store_docs_apply(tx, c[0].org_id, ups, dels, NULL);
+        rc = store_batch_add(b, c[0].org_id, ups, dels);
     cJSON_Delete(ups);
     cJSON_Delete(dels);
     return rc;
 }
 
-/* A batch in as many rounds of statements as it has orgs, not events: one change per document
- * (the newest), org by org, each org's documents in key order. */
+/* A batch in a few statements per org, all sent at once (one round trip): one change per
+ * document (the newest), org by org, each org's documents in key order. */
 static int on_batch(const tc_event_t *const *evs, int n, tc_dbconn_t *tx, void *ud)
 {
     TC_UNUSED(ud);
     batch_item_t *items = calloc((size_t)n, sizeof *items);
     search_change_t *changes = calloc((size_t)n, sizeof *changes);
-    int rc = items && changes ? TC_OK : TC_ENOMEM, nc = 0;
+    store_batch_t *b = store_batch_new(n);
+    int rc = items && changes && b ? TC_OK : TC_ENOMEM, nc = 0;
     for (int i = 0; rc == TC_OK && i < n; i++) {
         rc = parse_change(evs[i], i, &items[i], &changes[nc]);
         if (rc == TC_OK)
@@ -139,8 +134,11 @@ static int on_batch(const tc_event_t *const *evs, int n, tc_dbconn_t *tx, void *
     for (int start = 0, end = 0; rc == TC_OK && start < nc; start = end) {
         for (end = start + 1; end < nc && strcmp(changes[end].org_id, changes[start].org_id) == 0;)
             end++;
-        rc = apply_org(tx, &changes[start], end - start);
+        rc = add_org(b, &changes[start], end - start);
     }
+    if (rc == TC_OK)
+        rc = store_batch_run(tx, b, NULL);
+    store_batch_free(b);
     for (int i = 0; items && i < n; i++) {
         search_doc_clear(&items[i].doc);
         cJSON_Delete(items[i].data);
@@ -162,7 +160,8 @@ int consumer_documents_start(search_app_t *app)
      * nothing. */
     if (rc == TC_OK)
         rc = tc_service_consume_keyed(app->svc);
-    /* Many documents per transaction and a few statements per org, not per event (on_batch).
+    /* Many documents per transaction and a few statements per org, not per event, sent in one
+     * round trip (on_batch).
      * A batch that fails (a malformed event, a deadlock) is redone event by event, so one bad
      * event fails alone. Measured in the README's Figures. */
     return rc == TC_OK ? tc_service_consume_batch(app->svc, DOCUMENTS_BATCH, on_batch, app) : rc;

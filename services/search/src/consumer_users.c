@@ -13,9 +13,7 @@
 static int apply(tc_dbconn_t *tx, search_doc_t *d)
 {
     bool applied = false;
-    int rc = store_tenant_writer(tx, d->org_id);
-    if (rc == TC_OK)
-        rc = store_doc_upsert(tx, d, &applied);
+    int rc = store_doc_upsert(tx, d, &applied);
     search_doc_clear(d);
     return rc;
 }
@@ -31,9 +29,7 @@ static int on_user(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx, voi
     if (!search_user_gone(data))
         return apply(tx, &d);
     bool applied = false;
-    rc = store_tenant_writer(tx, d.org_id);
-    if (rc == TC_OK)
-        rc = store_doc_delete(tx, d.org_id, "user", d.id, d.version, d.updated_at, &applied);
+    rc = store_doc_delete(tx, d.org_id, "user", d.id, d.version, d.updated_at, &applied);
     search_doc_clear(&d);
     return rc;
 }
@@ -46,8 +42,7 @@ static int on_user_purged(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *
     bool applied = false;
     if (!id || !org)
         return TC_EINVAL;
-    int rc = store_tenant_writer(tx, org);
-    return rc == TC_OK ? store_doc_delete(tx, org, "user", id, 0, NULL, &applied) : rc;
+    return store_doc_delete(tx, org, "user", id, 0, NULL, &applied);
 }
 
 static int on_org(const tc_event_t *ev, const cJSON *data, tc_dbconn_t *tx, void *ud)

@@ -16,10 +16,9 @@ static int apply(const cJSON *data, tc_dbconn_t *tx, bool deleted)
     if (rc != TC_OK)
         return rc;
     bool applied = false;
-    rc = store_tenant_writer(tx, d.org_id);
-    if (rc == TC_OK && deleted)
+    if (deleted)
         rc = store_doc_delete(tx, d.org_id, "workflow", d.id, d.version, d.updated_at, &applied);
-    else if (rc == TC_OK)
+    else
         rc = store_doc_upsert(tx, &d, &applied);
     search_doc_clear(&d);
     return rc;

@@ -17,27 +17,31 @@
 #include "search_model.h"
 #include "tc/tc_db.h"
 
-/* Names the transaction's org (SET LOCAL search.org_id) for row-level security. */
+/* Names the transaction's org (SET LOCAL search.org_id) for row-level security: the query
+ * path's (the writes name their orgs themselves). */
 int store_tenant(tc_dbconn_t *tx, const char *org_id);
-/* The org alone, for the consumers' writes (no query settings). */
-int store_tenant_writer(tc_dbconn_t *tx, const char *org_id);
 
-/* Many changes of one org's documents at once (the org named first), in a few statements
- * whatever their number: each document newer than its stored version is written (ups: rows
- * of store_doc_row) or turned into a tombstone (dels: rows of store_doc_ref_row), the rest
- * ignored; the org's vocabulary follows its documents' words. A document appears once in
- * ups and dels together (search_changes_collapse). Either list may be NULL or empty.
- * *applied (may be NULL): how many documents changed. */
-int store_docs_apply(tc_dbconn_t *tx, const char *org_id, const cJSON *ups, const cJSON *dels,
-                     int *applied);
-/* A document as a row of store_docs_apply's ups; NULL when out of memory. */
+/* Many changes of many orgs' documents at once: each org's part is a few statements whatever
+ * its number of documents, and the whole batch goes to the database in one round trip
+ * (store_batch_run). Each document newer than its stored version is written (ups: rows of
+ * store_doc_row) or turned into a tombstone (dels: rows of store_doc_ref_row), the rest
+ * ignored; each org's vocabulary follows its documents' words. A document appears once in the
+ * batch (search_changes_collapse); an org once, in the order added. */
+typedef struct store_batch store_batch_t;
+store_batch_t *store_batch_new(int max_orgs);
+/* org_id is borrowed until the run; ups and dels (either NULL or empty) are copied. */
+int store_batch_add(store_batch_t *b, const char *org_id, const cJSON *ups, const cJSON *dels);
+/* *applied (may be NULL): how many documents changed. */
+int store_batch_run(tc_dbconn_t *tx, store_batch_t *b, int *applied);
+void store_batch_free(store_batch_t *b);
+/* A document as a row of a batch's ups; NULL when out of memory. */
 cJSON *store_doc_row(const search_doc_t *d);
 /* A delete as a row of its dels: version 0 or less is final (a purge outranks every version);
  * updated_at NULL or "": the time of the write. */
 cJSON *store_doc_ref_row(const char *type, const char *id, int64_t version, const char *updated_at);
 
-/* Applies a document if its version is newer than the stored one (*applied tells). The
- * org's vocabulary follows its documents' words. */
+/* Applies a document if its version is newer than the stored one (*applied tells): a batch of
+ * one, naming its org. The org's vocabulary follows its documents' words. */
 int store_doc_upsert(tc_dbconn_t *tx, const search_doc_t *d, bool *applied);
 /* Turns (org, type, id) into a tombstone at version (text erased, words released); a
  * tombstone is written even for a document never seen, so its late create is ignored. */

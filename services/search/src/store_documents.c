@@ -15,15 +15,6 @@
  * shares few trigrams), and custom plans, because a generic plan of a prepared full-text
  * statement does not know the query's words and reads every document of the org instead of
  * the words' postings. */
-int store_tenant_writer(tc_dbconn_t *tx, const char *org_id)
-{
-    /* the org only: indexing's statements know their rows by key, so the generic plans of
-     * prepared statements serve them (a custom plan of the upsert each time cost more than
-     * running it) */
-    return tc_db_qp(tx, NULL, "tenant_writer", "SELECT set_config('search.org_id', $1, true)",
-                    org_id);
-}
-
 int store_tenant(tc_dbconn_t *tx, const char *org_id)
 {
     return tc_db_qp(tx, NULL, "tenant",
@@ -33,126 +24,175 @@ int store_tenant(tc_dbconn_t *tx, const char *org_id)
                     org_id);
 }
 
-/* Locks the stored rows of a batch's documents (upserts and deletes of one org), in key
- * order: concurrent writers of the same documents queue in one order instead of deadlocking,
- * and the writing statements that follow, each with a snapshot taken after the locks, see
- * what such a writer committed (a FOR UPDATE inside a writing statement would skip the rows
- * that statement itself changes). */
-static int lock_documents(tc_dbconn_t *tx, const char *org, const char *ups, const char *dels)
-{
-    return tc_db_qp(tx, NULL, "docs_lock",
-                    "SELECT 1 FROM search_documents d"
-                    " WHERE d.org_id=$1 AND (d.type, d.id) IN ("
-                    " SELECT type, id FROM jsonb_to_recordset($2::jsonb) AS u(type text, id text)"
-                    " UNION ALL"
-                    " SELECT type, id FROM jsonb_to_recordset($3::jsonb) AS x(type text, id text))"
-                    " ORDER BY d.type, d.id FOR UPDATE",
-                    org, ups, dels);
-}
+/* The org alone. Generic plans (plan_cache_mode) would save the planning of each batch
+ * statement, about 8 % of the database's time while indexing; they are not used until measured
+ * longer (README, Figures). */
+static const char SQL_TENANT_WRITER[] = "SELECT set_config('search.org_id', $1, true)";
+
+/* Locks the stored rows of a batch's documents (upserts $2 and deletes $3 of the org $1), in
+ * key order: concurrent writers of the same documents queue in one order instead of
+ * deadlocking, and the writing statements that follow, each with a snapshot taken after the
+ * locks, see what such a writer committed (a FOR UPDATE inside a writing statement would skip
+ * the rows that statement itself changes). */
+static const char SQL_LOCK[] =
+    "SELECT 1 FROM search_documents d"
+    " WHERE d.org_id=$1 AND (d.type, d.id) IN ("
+    " SELECT type, id FROM jsonb_to_recordset($2::jsonb) AS u(type text, id text)"
+    " UNION ALL"
+    " SELECT type, id FROM jsonb_to_recordset($3::jsonb) AS x(type text, id text))"
+    " ORDER BY d.type, d.id FOR UPDATE";
 
 /*
- * One statement for all of a batch's upserts in one org: the documents newer than their stored
- * version are written with their postings, and the org's vocabulary moves by the difference of
- * the old and new versions' words summed over the batch (+1 for a word only the new version
- * of a document has, -1 for one only its old live version had), each vocabulary row changed
- * once, in word order. `cur` is the statement's snapshot of the stored rows, before `up`.
+ * All of a batch's upserts in one org ($2): the documents newer than their stored version are
+ * written with their postings, and the org's vocabulary moves by the difference of the old and
+ * new versions' words summed over the batch (+1 for a word only the new version of a document
+ * has, -1 for one only its old live version had), each vocabulary row changed once, in word
+ * order. `cur` is the statement's snapshot of the stored rows, before `up`.
  */
-static int put_documents(tc_dbconn_t *tx, const char *org, const char *ups, int *applied)
+static const char SQL_PUT[] =
+    "WITH input AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS i(type text, id text,"
+    " title text, body text, fields jsonb, locale text, version bigint,"
+    " updated_at timestamptz)),"
+    " cur AS (SELECT d.type, d.id, d.tsv, d.deleted FROM search_documents d"
+    " JOIN input i ON d.org_id=$1 AND d.type=i.type AND d.id=i.id),"
+    " up AS (INSERT INTO search_documents (org_id, type, id, title, body, fields, locale,"
+    " version, deleted, updated_at, indexed_at)"
+    " SELECT $1, type, id, title, body, fields, locale, version, false, updated_at, now()"
+    " FROM input ORDER BY type, id"
+    " ON CONFLICT (org_id, type, id) DO UPDATE SET title=EXCLUDED.title,"
+    " body=EXCLUDED.body, fields=EXCLUDED.fields, locale=EXCLUDED.locale,"
+    " version=EXCLUDED.version, deleted=false, updated_at=EXCLUDED.updated_at,"
+    " indexed_at=now() WHERE search_documents.version < EXCLUDED.version"
+    " RETURNING type, id, tsv, updated_at),"
+    " delta AS (SELECT w, sum(n)::int AS n FROM ("
+    " SELECT u.lexeme AS w, -1 AS n FROM cur JOIN up ON up.type=cur.type AND up.id=cur.id,"
+    " unnest(cur.tsv) u WHERE NOT cur.deleted"
+    " UNION ALL SELECT u.lexeme, 1 FROM up, unnest(up.tsv) u) x"
+    " WHERE w ~ '^[[:alnum:]]+$' AND octet_length(w) <= 64"
+    " GROUP BY w HAVING sum(n) <> 0),"
+    " joined AS (INSERT INTO search_vocabulary (org_id, word, docs)"
+    " SELECT $1, w, n FROM delta WHERE n > 0 ORDER BY w"
+    " ON CONFLICT (org_id, word) DO UPDATE SET docs = search_vocabulary.docs + EXCLUDED.docs"
+    " RETURNING 1),"
+    " gone AS (UPDATE search_vocabulary v SET docs = v.docs + delta.n FROM delta"
+    " WHERE delta.n < 0 AND v.org_id=$1 AND v.word = delta.w RETURNING 1),"
+    " posted AS (INSERT INTO search_postings (org_id, type, id, tsv, updated_at)"
+    " SELECT $1, type, id, tsv, updated_at FROM up ORDER BY type, id"
+    " ON CONFLICT (org_id, type, id) DO UPDATE SET tsv=EXCLUDED.tsv,"
+    " updated_at=EXCLUDED.updated_at RETURNING 1)"
+    " SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM joined),"
+    " (SELECT count(*) FROM gone), (SELECT count(*) FROM posted)";
+
+/* All of a batch's deletes in one org ($2): tombstones (text erased) where the version is
+ * newer, the words of the documents that were live released from the vocabulary, their
+ * postings dropped. A tombstone is written for a document never seen too. */
+static const char SQL_DROP[] =
+    "WITH input AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS i(type text, id text,"
+    " version bigint, updated_at timestamptz)),"
+    " cur AS (SELECT d.type, d.id, d.tsv, d.deleted FROM search_documents d"
+    " JOIN input i ON d.org_id=$1 AND d.type=i.type AND d.id=i.id),"
+    " dead AS (INSERT INTO search_documents (org_id, type, id, version, deleted, updated_at)"
+    " SELECT $1, type, id, version, true, coalesce(updated_at, now()) FROM input"
+    " ORDER BY type, id"
+    " ON CONFLICT (org_id, type, id) DO UPDATE SET title='', body='',"
+    " fields='{}', version=EXCLUDED.version, deleted=true,"
+    " updated_at=EXCLUDED.updated_at, indexed_at=now()"
+    " WHERE search_documents.version < EXCLUDED.version RETURNING type, id),"
+    " delta AS (SELECT u.lexeme AS w, count(*)::int AS n FROM cur"
+    " JOIN dead ON dead.type=cur.type AND dead.id=cur.id, unnest(cur.tsv) u"
+    " WHERE NOT cur.deleted GROUP BY 1),"
+    " gone AS (UPDATE search_vocabulary v SET docs = v.docs - delta.n FROM delta"
+    " WHERE v.org_id=$1 AND v.word = delta.w RETURNING 1),"
+    " unposted AS (DELETE FROM search_postings p USING dead"
+    " WHERE p.org_id=$1 AND p.type=dead.type AND p.id=dead.id RETURNING 1)"
+    " SELECT (SELECT count(*) FROM dead), (SELECT count(*) FROM gone),"
+    " (SELECT count(*) FROM unposted)";
+
+/* One org's part of a batch: its lists as JSON text and the parameters of its statements. */
+typedef struct {
+    char *ups, *dels; /* owned; NULL: none */
+    const char *tenant[1], *lock[3], *put[2], *drop[2];
+} org_part_t;
+
+struct store_batch {
+    org_part_t *parts;
+    int n, cap;
+};
+
+store_batch_t *store_batch_new(int max_orgs)
 {
-    PGresult *r = NULL;
-    int rc = tc_db_qp(
-        tx, &r, "docs_put",
-        "WITH input AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS i(type text, id text,"
-        " title text, body text, fields jsonb, locale text, version bigint,"
-        " updated_at timestamptz)),"
-        " cur AS (SELECT d.type, d.id, d.tsv, d.deleted FROM search_documents d"
-        " JOIN input i ON d.org_id=$1 AND d.type=i.type AND d.id=i.id),"
-        " up AS (INSERT INTO search_documents (org_id, type, id, title, body, fields, locale,"
-        " version, deleted, updated_at, indexed_at)"
-        " SELECT $1, type, id, title, body, fields, locale, version, false, updated_at, now()"
-        " FROM input ORDER BY type, id"
-        " ON CONFLICT (org_id, type, id) DO UPDATE SET title=EXCLUDED.title,"
-        " body=EXCLUDED.body, fields=EXCLUDED.fields, locale=EXCLUDED.locale,"
-        " version=EXCLUDED.version, deleted=false, updated_at=EXCLUDED.updated_at,"
-        " indexed_at=now() WHERE search_documents.version < EXCLUDED.version"
-        " RETURNING type, id, tsv, updated_at),"
-        " delta AS (SELECT w, sum(n)::int AS n FROM ("
-        " SELECT u.lexeme AS w, -1 AS n FROM cur JOIN up ON up.type=cur.type AND up.id=cur.id,"
-        " unnest(cur.tsv) u WHERE NOT cur.deleted"
-        " UNION ALL SELECT u.lexeme, 1 FROM up, unnest(up.tsv) u) x"
-        " WHERE w ~ '^[[:alnum:]]+$' AND octet_length(w) <= 64"
-        " GROUP BY w HAVING sum(n) <> 0),"
-        " joined AS (INSERT INTO search_vocabulary (org_id, word, docs)"
-        " SELECT $1, w, n FROM delta WHERE n > 0 ORDER BY w"
-        " ON CONFLICT (org_id, word) DO UPDATE SET docs = search_vocabulary.docs + EXCLUDED.docs"
-        " RETURNING 1),"
-        " gone AS (UPDATE search_vocabulary v SET docs = v.docs + delta.n FROM delta"
-        " WHERE delta.n < 0 AND v.org_id=$1 AND v.word = delta.w RETURNING 1),"
-        " posted AS (INSERT INTO search_postings (org_id, type, id, tsv, updated_at)"
-        " SELECT $1, type, id, tsv, updated_at FROM up ORDER BY type, id"
-        " ON CONFLICT (org_id, type, id) DO UPDATE SET tsv=EXCLUDED.tsv,"
-        " updated_at=EXCLUDED.updated_at RETURNING 1)"
-        " SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM joined),"
-        " (SELECT count(*) FROM gone), (SELECT count(*) FROM posted)",
-        org, ups);
-    if (rc == TC_OK)
-        *applied += (int)tc_db_int(r, 0, 0, 0);
-    PQclear(r);
-    return rc;
+    store_batch_t *b = calloc(1, sizeof *b);
+    if (b && max_orgs > 0 && !(b->parts = calloc((size_t)max_orgs, sizeof *b->parts))) {
+        free(b);
+        return NULL;
+    }
+    if (b)
+        b->cap = max_orgs;
+    return b;
 }
 
-/* One statement for all of a batch's deletes in one org: tombstones (text erased) where the
- * version is newer, the words of the documents that were live released from the vocabulary,
- * their postings dropped. A tombstone is written for a document never seen too. */
-static int drop_documents(tc_dbconn_t *tx, const char *org, const char *dels, int *applied)
+void store_batch_free(store_batch_t *b)
 {
-    PGresult *r = NULL;
-    int rc = tc_db_qp(
-        tx, &r, "docs_drop",
-        "WITH input AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS i(type text, id text,"
-        " version bigint, updated_at timestamptz)),"
-        " cur AS (SELECT d.type, d.id, d.tsv, d.deleted FROM search_documents d"
-        " JOIN input i ON d.org_id=$1 AND d.type=i.type AND d.id=i.id),"
-        " dead AS (INSERT INTO search_documents (org_id, type, id, version, deleted, updated_at)"
-        " SELECT $1, type, id, version, true, coalesce(updated_at, now()) FROM input"
-        " ORDER BY type, id"
-        " ON CONFLICT (org_id, type, id) DO UPDATE SET title='', body='',"
-        " fields='{}', version=EXCLUDED.version, deleted=true,"
-        " updated_at=EXCLUDED.updated_at, indexed_at=now()"
-        " WHERE search_documents.version < EXCLUDED.version RETURNING type, id),"
-        " delta AS (SELECT u.lexeme AS w, count(*)::int AS n FROM cur"
-        " JOIN dead ON dead.type=cur.type AND dead.id=cur.id, unnest(cur.tsv) u"
-        " WHERE NOT cur.deleted GROUP BY 1),"
-        " gone AS (UPDATE search_vocabulary v SET docs = v.docs - delta.n FROM delta"
-        " WHERE v.org_id=$1 AND v.word = delta.w RETURNING 1),"
-        " unposted AS (DELETE FROM search_postings p USING dead"
-        " WHERE p.org_id=$1 AND p.type=dead.type AND p.id=dead.id RETURNING 1)"
-        " SELECT (SELECT count(*) FROM dead), (SELECT count(*) FROM gone),"
-        " (SELECT count(*) FROM unposted)",
-        org, dels);
-    if (rc == TC_OK)
-        *applied += (int)tc_db_int(r, 0, 0, 0);
-    PQclear(r);
-    return rc;
+    for (int i = 0; b && i < b->n; i++) {
+        free(b->parts[i].ups);
+        free(b->parts[i].dels);
+    }
+    if (b)
+        free(b->parts);
+    free(b);
 }
 
-int store_docs_apply(tc_dbconn_t *tx, const char *org_id, const cJSON *ups, const cJSON *dels,
-                     int *applied)
+int store_batch_add(store_batch_t *b, const char *org_id, const cJSON *ups, const cJSON *dels)
 {
-    int nup = cJSON_GetArraySize(ups), ndel = cJSON_GetArraySize(dels), done = 0;
-    char *up_text = nup > 0 ? cJSON_PrintUnformatted(ups) : NULL;
-    char *del_text = ndel > 0 ? cJSON_PrintUnformatted(dels) : NULL;
-    int rc = (nup > 0 && !up_text) || (ndel > 0 && !del_text) ? TC_ENOMEM : TC_OK;
-    if (rc == TC_OK)
-        rc = lock_documents(tx, org_id, up_text ? up_text : "[]", del_text ? del_text : "[]");
-    if (rc == TC_OK && nup > 0)
-        rc = put_documents(tx, org_id, up_text, &done);
-    if (rc == TC_OK && ndel > 0)
-        rc = drop_documents(tx, org_id, del_text, &done);
+    if (b->n >= b->cap)
+        return TC_EINVAL;
+    org_part_t *p = &b->parts[b->n];
+    memset(p, 0, sizeof *p);
+    p->ups = cJSON_GetArraySize(ups) > 0 ? cJSON_PrintUnformatted(ups) : NULL;
+    p->dels = cJSON_GetArraySize(dels) > 0 ? cJSON_PrintUnformatted(dels) : NULL;
+    b->n++; /* counted before the checks, so store_batch_free releases what was made */
+    if ((cJSON_GetArraySize(ups) > 0 && !p->ups) || (cJSON_GetArraySize(dels) > 0 && !p->dels))
+        return TC_ENOMEM;
+    p->tenant[0] = org_id;
+    p->lock[0] = p->put[0] = p->drop[0] = org_id;
+    p->lock[1] = p->put[1] = p->ups ? p->ups : "[]";
+    p->lock[2] = p->drop[1] = p->dels ? p->dels : "[]";
+    return TC_OK;
+}
+
+/* The statements of one org's part, from *n on: the org named, its rows locked, its upserts,
+ * its deletes. */
+static void part_statements(org_part_t *p, tc_db_stmt_t *st, int *n, bool keep)
+{
+    st[(*n)++] = (tc_db_stmt_t){
+        .name = "tenant_writer", .sql = SQL_TENANT_WRITER, .nparams = 1, .params = p->tenant};
+    st[(*n)++] =
+        (tc_db_stmt_t){.name = "docs_lock", .sql = SQL_LOCK, .nparams = 3, .params = p->lock};
+    if (p->ups)
+        st[(*n)++] = (tc_db_stmt_t){
+            .name = "docs_put", .sql = SQL_PUT, .nparams = 2, .params = p->put, .keep = keep};
+    if (p->dels)
+        st[(*n)++] = (tc_db_stmt_t){
+            .name = "docs_drop", .sql = SQL_DROP, .nparams = 2, .params = p->drop, .keep = keep};
+}
+
+int store_batch_run(tc_dbconn_t *tx, store_batch_t *b, int *applied)
+{
+    int n = 0, done = 0;
+    tc_db_stmt_t *st = b->n > 0 ? calloc((size_t)b->n * 4, sizeof *st) : NULL;
+    if (b->n > 0 && !st)
+        return TC_ENOMEM;
+    for (int i = 0; i < b->n; i++)
+        part_statements(&b->parts[i], st, &n, applied != NULL);
+    int rc = tc_db_pipeline(tx, st, n);
+    for (int i = 0; i < n; i++) {
+        if (st[i].res)
+            done += (int)tc_db_int(st[i].res, 0, 0, 0); /* the first count: documents changed */
+        PQclear(st[i].res);
+    }
     if (applied)
         *applied = rc == TC_OK ? done : 0;
-    free(up_text);
-    free(del_text);
+    free(st);
     return rc;
 }
 
@@ -200,16 +240,20 @@ cJSON *store_doc_ref_row(const char *type, const char *id, int64_t version, cons
     return o;
 }
 
-/* One document's change as a batch of one. */
+/* One document's change as a batch of one (row owned, freed here). */
 static int apply_one(tc_dbconn_t *tx, const char *org_id, cJSON *row, bool deleted, bool *applied)
 {
     int n = 0, rc = TC_ENOMEM;
     cJSON *list = cJSON_CreateArray();
+    store_batch_t *b = store_batch_new(1);
     *applied = false;
-    if (list && row && cJSON_AddItemToArray(list, row)) {
+    if (list && row && b && cJSON_AddItemToArray(list, row)) {
         row = NULL;
-        rc = store_docs_apply(tx, org_id, deleted ? NULL : list, deleted ? list : NULL, &n);
+        rc = store_batch_add(b, org_id, deleted ? NULL : list, deleted ? list : NULL);
+        if (rc == TC_OK)
+            rc = store_batch_run(tx, b, &n);
     }
+    store_batch_free(b);
     cJSON_Delete(row);
     cJSON_Delete(list);
     *applied = rc == TC_OK && n > 0;
