@@ -7,6 +7,8 @@
 #include "tc/tc_core.h"
 #include "tc/tc_tx.h"
 
+#include <string.h>
+
 static void accepted(search_app_t *app, tc_resp_t *resp, const char *id, const cJSON *data,
                      bool deleted)
 {
@@ -55,4 +57,31 @@ void h_internal_documents_delete(tc_req_t *req, tc_resp_t *resp, void *ud)
     else
         accepted(ud, resp, ref.id, body, true);
     tc_jv_free(&jv);
+}
+
+/* Operators' repair after a restore or a manual change of the tables: the org's vocabulary
+ * counted again now instead of on the periodic round. */
+void h_internal_vocabulary_recount(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    const char *org = tc_req_param(req, "org_id");
+    int fixed = 0;
+    if (!org || !*org || strlen(org) > 64) {
+        tc_resp_error(resp, 404, "not_found", "org not found");
+        return;
+    }
+    int rc = vocabulary_recount(ud, org, &fixed);
+    if (rc != TC_OK) {
+        tc_resp_fail(resp, rc);
+        return;
+    }
+    cJSON *body = cJSON_CreateObject();
+    if (body && (!cJSON_AddStringToObject(body, "org_id", org) ||
+                 !cJSON_AddNumberToObject(body, "fixed", fixed))) {
+        cJSON_Delete(body);
+        body = NULL;
+    }
+    if (!body)
+        tc_resp_fail(resp, TC_ENOMEM);
+    else
+        tc_resp_json(resp, 200, body);
 }

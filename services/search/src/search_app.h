@@ -7,9 +7,13 @@
 
 #include "tc/tc_service.h"
 
+#include <stdint.h>
+
 typedef struct {
     tc_service_t *svc;
     tc_db_t *db;
+    int64_t recount_ms;     /* SEARCH_RECOUNT_INTERVAL_MS: one org's vocabulary per run; 0 off */
+    char recount_after[80]; /* the org recounted last (the job's own) */
 } search_app_t;
 
 /* Reads SEARCH_* variables; problems go into cfg. */
@@ -28,5 +32,11 @@ int consumer_documents_start(search_app_t *app);
 int consumer_workflows_start(search_app_t *app);
 /* Connections (integration-events) as documents of type "connection". */
 int consumer_connections_start(search_app_t *app);
+
+/* Recounts one org's vocabulary from its live documents in a transaction of its own (*fixed:
+ * the words whose count changed). */
+int vocabulary_recount(search_app_t *app, const char *org_id, int *fixed);
+/* The periodic recount, one org per SEARCH_RECOUNT_INTERVAL_MS. */
+int vocabulary_job_start(search_app_t *app);
 
 #endif

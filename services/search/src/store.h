@@ -48,6 +48,15 @@ int store_doc_upsert(tc_dbconn_t *tx, const search_doc_t *d, bool *applied);
 int store_doc_delete(tc_dbconn_t *tx, const char *org_id, const char *type, const char *id,
                      int64_t version, const char *updated_at, bool *applied);
 
+/* The first org after `after` ("": the first of all) that has live documents, into out;
+ * TC_ENOTFOUND past the last. Outside a transaction (no org named). */
+int store_next_org(tc_dbconn_t *c, const char *after, char *out, size_t cap);
+/* Sets each word of the org's vocabulary to the number of its live documents holding it, and
+ * words none holds to 0: the counts the writes keep by difference, made exact again. Waits for
+ * the org's writes in flight and holds new ones back until the transaction ends. Names the org
+ * itself. *fixed: the words whose count changed. */
+int store_vocabulary_recount(tc_dbconn_t *tx, const char *org_id, int *fixed);
+
 /* Fills each word's typo candidates from the org's own vocabulary (within its budget). */
 int store_typo_candidates(tc_dbconn_t *tx, const char *org_id, search_plan_t *plan);
 

@@ -27,7 +27,12 @@ int store_tenant(tc_dbconn_t *tx, const char *org_id)
 /* The org alone. Generic plans (plan_cache_mode) would save the planning of each batch
  * statement, about 8 % of the database's time while indexing; they are not used until measured
  * longer (README, Figures). */
-static const char SQL_TENANT_WRITER[] = "SELECT set_config('search.org_id', $1, true)";
+/* A write also takes the org's vocabulary lock shared (many writers at once), so a recount
+ * (store_vocabulary_recount, exclusive) never overlaps one: a count set from a snapshot that
+ * missed a write in flight would be off by that write's difference once it commits. */
+static const char SQL_TENANT_WRITER[] =
+    "SELECT set_config('search.org_id', $1, true),"
+    " pg_advisory_xact_lock_shared(hashtextextended('search.vocabulary:' || $1, 0))";
 
 /* Locks the stored rows of a batch's documents (upserts $2 and deletes $3 of the org $1), in
  * key order: concurrent writers of the same documents queue in one order instead of
@@ -193,6 +198,53 @@ int store_batch_run(tc_dbconn_t *tx, store_batch_t *b, int *applied)
     if (applied)
         *applied = rc == TC_OK ? done : 0;
     free(st);
+    return rc;
+}
+
+int store_next_org(tc_dbconn_t *c, const char *after, char *out, size_t cap)
+{
+    PGresult *r = NULL;
+    /* the postings have no row-level security, and their key starts with the org: one index
+     * step per org */
+    int rc = tc_db_qp(c, &r, "next_org",
+                      "SELECT org_id FROM search_postings WHERE org_id > $1"
+                      " ORDER BY org_id LIMIT 1",
+                      after);
+    if (rc == TC_OK && PQntuples(r) == 0)
+        rc = TC_ENOTFOUND;
+    if (rc == TC_OK && (size_t)snprintf(out, cap, "%s", tc_db_val(r, 0, 0)) >= cap)
+        rc = TC_EINVAL;
+    PQclear(r);
+    return rc;
+}
+
+int store_vocabulary_recount(tc_dbconn_t *tx, const char *org_id, int *fixed)
+{
+    PGresult *r = NULL;
+    *fixed = 0;
+    int rc = tc_db_qp(tx, NULL, "tenant_recount",
+                      "SELECT set_config('search.org_id', $1, true),"
+                      " pg_advisory_xact_lock(hashtextextended('search.vocabulary:' || $1, 0))",
+                      org_id);
+    /* a statement of its own after the lock: its snapshot holds every write that went before */
+    if (rc == TC_OK)
+        rc = tc_db_qp(
+            tx, &r, "vocab_recount",
+            "WITH actual AS (SELECT u.lexeme AS w, count(*) AS n FROM search_documents d,"
+            " unnest(d.tsv) u WHERE d.org_id=$1 AND NOT d.deleted"
+            " AND u.lexeme ~ '^[[:alnum:]]+$' AND octet_length(u.lexeme) <= 64 GROUP BY 1),"
+            " fixed AS (INSERT INTO search_vocabulary (org_id, word, docs)"
+            " SELECT $1, w, n FROM actual ORDER BY w"
+            " ON CONFLICT (org_id, word) DO UPDATE SET docs = EXCLUDED.docs"
+            " WHERE search_vocabulary.docs <> EXCLUDED.docs RETURNING 1),"
+            " zeroed AS (UPDATE search_vocabulary v SET docs = 0"
+            " WHERE v.org_id=$1 AND v.docs <> 0"
+            " AND NOT EXISTS (SELECT FROM actual a WHERE a.w = v.word) RETURNING 1)"
+            " SELECT (SELECT count(*) FROM fixed) + (SELECT count(*) FROM zeroed)",
+            org_id);
+    if (rc == TC_OK)
+        *fixed = (int)tc_db_int(r, 0, 0, 0);
+    PQclear(r);
     return rc;
 }
 

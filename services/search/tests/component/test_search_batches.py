@@ -79,3 +79,25 @@ def test_a_burst_queued_while_search_is_paused_ends_as_one_by_one(stack):
     stamps = stack.sql("search", "SELECT count(DISTINCT indexed_at) FROM search_documents"
                                  " WHERE org_id IN ('" + "','".join(orgs) + "')")
     assert int(stamps) < len(final), f"{stamps} transactions for {len(final)} documents"
+
+
+def test_the_periodic_recount_repairs_a_drifted_vocabulary(stack):
+    """The job walks the orgs one per SEARCH_RECOUNT_INTERVAL_MS (1 s by default; 20 ms here,
+    so the round over every org of the suites is short)."""
+    org = new_id("org")
+    search = Search(stack, org)
+    d = doc(org, "Okapi forest", "okapi", id_="doc-job-1")
+    emit_doc(stack, d)
+    search.wait_ids("okapi ", lambda ids: ids == ["doc-job-1"], "indexed")
+    stack.sql("search", f"UPDATE search_vocabulary SET docs = 7 WHERE org_id = '{org}'")
+    stack.sql("search", f"INSERT INTO search_vocabulary VALUES ('{org}', 'phantom', 2)")
+    env_file = os.path.join(stack.run_dir, "env", "search.env")
+    with open(env_file, "w") as f:
+        f.write("SEARCH_RECOUNT_INTERVAL_MS=20\n")
+    try:
+        stack.stack_cmd("restart-service", "search")
+        eventually(lambda: vocabulary(stack, org) == {"forest": 1, "okapi": 1}, timeout=WAIT,
+                   what="the vocabulary recounted")
+    finally:
+        os.unlink(env_file)
+        stack.stack_cmd("restart-service", "search")
