@@ -76,7 +76,9 @@ typedef struct {
  * would; a statement after a failed one is not run. Returns TC_OK when every statement
  * succeeded, else the first failure's code (tc_db_query's codes; tc_db_sqlstate names it), and
  * then the transaction is aborted: roll it back. For many short statements of one job (a
- * batch written org by org), where waiting for each answer costs more than running it.
+ * batch written org by org), where waiting for each answer costs more than running it. The
+ * connection blocks while sending, so the answers must be small (a few rows each): they wait
+ * in the socket until everything is sent.
  */
 int tc_db_pipeline(tc_dbconn_t *c, tc_db_stmt_t *stmts, int n);
 /* Bulk load: runs copy_sql (a COPY … FROM STDIN with no parameters, e.g. into a staging
