@@ -290,6 +290,49 @@ run_pool() { # SPEC...
 
 phase_done() { PHASES+=("$1 $(since "$2")"); }
 
+# tests/faults runs in two lanes at once, each on a stack of its own (TC_FAULT_LANES=1: one lane
+# on the run's stack). Its tests kill, stop and restart parts of a stack, so they cannot share
+# one with anything, and they spend most of their time waiting on those restarts: the machine
+# sat 60-80 % idle through a run of the suite alone. Lane 2 is a child run of this script with
+# a run directory of its own (<run dir>-lane2) and ports TC_LANE2_PORT_SHIFT above this run's
+# (its gateway 28080 by default); tests/faults/conftest.py splits the files between the lanes
+# (TC_FAULT_LANE=i/n).
+FAULT_LANES=${TC_FAULT_LANES:-2}
+LANE2_SHIFT=${TC_LANE2_PORT_SHIFT:-10000}
+[[ $FAULT_LANES == [12] ]] || {
+    echo "test: TC_FAULT_LANES must be 1 or 2" >&2
+    exit 2
+}
+
+run_lanes() { # lanes|<path>|serial
+    local kind target part log t0 pid rc
+    IFS='|' read -r kind target part <<<"$1"
+    log="$LOGDIR/${target//[^A-Za-z0-9_.-]/_}_lane2.log"
+    t0=$(now)
+    echo "-- started: $target [serial, lane 2: its own stack in $TC_RUN_DIR-lane2, log ${log#"$ROOT"/}]"
+    env TC_SUITES=pytest TC_PYTEST_PATHS="$target" TC_FAULT_LANES=1 TC_FAULT_LANE=2/2 \
+        TC_TEST_RUN_DIR="$TC_RUN_DIR-lane2" TC_TEST_PORT_BASE=$((TC_PORT_BASE + LANE2_SHIFT)) \
+        TC_TEST_PG_PORT=$((TC_PG_PORT + 1)) TC_TEST_REDIS_PORT=$((TC_REDIS_PORT + 1)) \
+        TC_TEST_SMTP_PORT=$((TC_SMTP_PORT + 1)) scripts/test.sh >"$log" 2>&1 </dev/null &
+    pid=$!
+    export TC_FAULT_LANE=1/2
+    run_foreground "pytest|$target|serial"
+    unset TC_FAULT_LANE
+    rc=0
+    wait "$pid" || rc=$?
+    echo "$rc $(since "$t0")" >"$log.result"
+    printf '\n-- %s [serial, lane 2] (%s s, %s)\n' "$target" "$(since "$t0")" \
+        "$( ((rc)) && echo FAILED || echo ok)"
+    # its summary, and why it failed when it did (the whole log is in the suite logs)
+    sed -n '/^==== summary/,$p' "$log"
+    if ((rc)); then
+        record fleet "$target [serial, lane 2]" FAILED "$(since "$t0")"
+        FAILED_LOGS+=("$log")
+    else
+        record fleet "$target [serial, lane 2]" ok "$(since "$t0")"
+    fi
+}
+
 # from scratch: whatever a previous run left (its stack, its logs) goes first
 scripts/stack.sh down --purge >/dev/null 2>&1 || true
 mkdir -p "$LOGDIR"
@@ -402,6 +445,10 @@ if ((SPLIT)); then
         PY_SHARED+=("pytest|$s|shared")
         if has_serial_tests "$s"; then
             case $s in
+            tests/faults)
+                if ((FAULT_LANES > 1)); then LAST+=("lanes|$s|serial"); else
+                    LAST+=("pytest|$s|serial"); fi
+                ;;
             tests/faults*) LAST+=("pytest|$s|serial") ;;
             *) SERIAL+=("pytest|$s|serial") ;;
             esac
@@ -424,7 +471,7 @@ if ((${#SERIAL[@]} > 0)); then
     section "serial phase: ${#SERIAL[@]} suites, one at a time"
     t0=$(now)
     for spec in "${SERIAL[@]}"; do
-        run_foreground "$spec"
+        if [[ $spec == lanes'|'* ]]; then run_lanes "$spec"; else run_foreground "$spec"; fi
     done
     rm -f "$RUN/running"
     phase_done serial "$t0"

@@ -39,6 +39,11 @@ def test_kill_9_loses_nothing_acknowledged(stack, org, healed, svc):
         assert faultkit.wait_gone(before[svc], 10)
         # the load keeps going against the dead service for a moment
         load.wait_calls(8, ok=False)
+        # and a call that needs the dead service was sent while it was down: auth's reads come
+        # from one thread, which can spend the whole outage waiting out the gateway's retry of a
+        # read sent just before the kill while the writes go on
+        faultkit.eventually(lambda: any(to_victim(c) and c.t_send >= t0 for c in list(load.calls)),
+                            what=f"a request to the dead {svc}")
         stack.stack_cmd("restart-service", svc)
         t1 = time.time()
         load.wait_calls(20)
