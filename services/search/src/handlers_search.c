@@ -55,6 +55,7 @@ static cJSON *query_json(const search_query_t *sq)
         cJSON *c = cJSON_AddArrayToObject(wj, "typo_candidates");
         ok = c && tc_json_add_str(wj, "word", w->text) &&
              cJSON_AddBoolToObject(wj, "prefix", w->prefix) &&
+             cJSON_AddBoolToObject(wj, "stop_word", w->dropped) &&
              cJSON_AddNumberToObject(wj, "typos", w->typos);
         for (int j = 0; ok && j < w->ncands; j++) {
             cJSON *s = cJSON_CreateString(w->cands[j]);
@@ -75,6 +76,9 @@ static cJSON *query_json(const search_query_t *sq)
     ok = spans != NULL;
     for (int i = 0; ok && i < sq->plan.nspans; i++)
         ok = span_json(spans, &sq->plan, &sq->plan.spans[i]);
+    if (ok)
+        ok = sq->lang[0] ? tc_json_add_str(o, "language", sq->lang) != NULL
+                         : cJSON_AddNullToObject(o, "language") != NULL;
     if (ok && sq->plan.truncated)
         ok = cJSON_AddBoolToObject(o, "truncated", true) != NULL;
     if (!ok) {
@@ -93,7 +97,11 @@ static void run(search_app_t *app, tc_req_t *req, tc_resp_t *resp, search_query_
     tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
     if (!tx)
         return;
-    int rc = store_tenant(tx, p->org);
+    int rc = store_tenant(tx, p->org, (int)p->role);
+    if (rc == TC_OK && sq->lang[0])
+        rc = store_stop_words(tx, search_stop_dictionary(sq->lang), &sq->plan);
+    if (rc == TC_OK)
+        search_plan_drop_stop_words(&sq->plan);
     if (rc == TC_OK)
         rc = store_typo_candidates(tx, p->org, &sq->plan);
     if (rc == TC_OK)
@@ -186,13 +194,14 @@ void h_search_get(tc_req_t *req, tc_resp_t *resp, void *ud)
                        query_flag(req, "typo_tolerance", true));
     search_query_filter(sq, &jv, tc_req_query(req, "filter"), NULL);
     search_query_sort(sq, &jv, tc_req_query(req, "sort"));
+    search_query_lang(sq, &jv, tc_req_query(req, "lang"), tc_req_header(req, "Accept-Language"));
     answer(ud, req, resp, sq, &jv);
 }
 
 void h_search_post(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
-    static const char *const allowed[] = {"q",      "types",          "debug", "prefix",
-                                          "filter", "typo_tolerance", "sort",  NULL};
+    static const char *const allowed[] = {
+        "q", "types", "debug", "prefix", "filter", "typo_tolerance", "sort", "lang", NULL};
     int limit = 0, offset = 0;
     const cJSON *body = tc_req_json(req);
     search_query_t *sq = query_new(req, resp, &limit, &offset);
@@ -206,11 +215,17 @@ void h_search_post(tc_req_t *req, tc_resp_t *resp, void *ud)
     bool prefix = tc_jv_bool(&jv, body, "prefix", TC_JV_OPTIONAL, true);
     bool typos = tc_jv_bool(&jv, body, "typo_tolerance", TC_JV_OPTIONAL, true);
     const char *sort = tc_jv_str(&jv, body, "sort", TC_JV_OPTIONAL, 0, 80);
+    const char *lang = tc_jv_str(&jv, body, "lang", TC_JV_OPTIONAL, 1, SEARCH_LANG_MAX);
     const cJSON *types = cJSON_GetObjectItemCaseSensitive(body, "types");
     const cJSON *filter = cJSON_GetObjectItemCaseSensitive(body, "filter");
     /* every bad member is reported at once (a bad q leaves q NULL here) */
     search_query_build(sq, &jv, q, NULL, types, limit, offset, debug, prefix, typos);
     search_query_filter(sq, &jv, NULL, filter);
     search_query_sort(sq, &jv, sort);
+    /* a lang the checks above refused is reported once, not again as a bad tag */
+    if (!lang && !cJSON_GetObjectItemCaseSensitive(body, "lang"))
+        search_query_lang(sq, &jv, NULL, tc_req_header(req, "Accept-Language"));
+    else if (lang)
+        search_query_lang(sq, &jv, lang, NULL);
     answer(ud, req, resp, sq, &jv);
 }

@@ -40,7 +40,8 @@ static tc_dbconn_t *org_tx(search_app_t *app, tc_resp_t *resp, const char *org)
     tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
     if (!tx)
         return NULL;
-    int rc = store_tenant(tx, org);
+    /* synonyms read no document: the level that finds none will do */
+    int rc = store_tenant(tx, org, 0);
     if (rc != TC_OK) {
         tc_tx_abort(app->db, tx);
         tc_resp_fail(resp, rc);

@@ -1,5 +1,6 @@
 /* The search domain: query plans, the searchable-document contract, cursors (no I/O). */
 #include "search_model.h"
+#include "tc/tc_auth.h"
 #include "tc/tc_core.h"
 #include "tc/tc_time.h"
 
@@ -392,6 +393,174 @@ void search_plan_add_span_synonym(search_plan_t *plan, int first, int count, con
     memcpy(sp->syns[sp->nsyns++], norm, strlen(norm) + 1);
 }
 
+/* ------------------------------------------------------------------ stop words */
+
+/* The languages whose stop-word lists PostgreSQL ships (share/tsearch_data/<name>.stop),
+ * by ISO 639-1 code; migration 003 makes a dictionary of each. */
+static const struct {
+    const char *code, *dictionary;
+} STOP_LANGS[] = {
+    {"da", "search_stop_danish"},    {"de", "search_stop_german"},
+    {"en", "search_stop_english"},   {"es", "search_stop_spanish"},
+    {"fi", "search_stop_finnish"},   {"fr", "search_stop_french"},
+    {"hu", "search_stop_hungarian"}, {"it", "search_stop_italian"},
+    {"nb", "search_stop_norwegian"}, {"ne", "search_stop_nepali"},
+    {"nl", "search_stop_dutch"},     {"nn", "search_stop_norwegian"},
+    {"no", "search_stop_norwegian"}, {"pt", "search_stop_portuguese"},
+    {"ru", "search_stop_russian"},   {"sv", "search_stop_swedish"},
+    {"tr", "search_stop_turkish"},
+};
+
+static bool ascii_alpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool ascii_alnum(char c)
+{
+    return ascii_alpha(c) || (c >= '0' && c <= '9');
+}
+
+/* The length of a tag's primary subtag (2 or 3 letters), 0 when it has none. */
+static size_t primary_len(const char *tag, size_t n)
+{
+    size_t k = 0;
+    while (k < n && ascii_alpha(tag[k]))
+        k++;
+    return (k == 2 || k == 3) && (k == n || tag[k] == '-') ? k : 0;
+}
+
+static const char *stop_dictionary_n(const char *tag, size_t n)
+{
+    size_t k = primary_len(tag, n);
+    if (k != 2)
+        return NULL;
+    char code[3] = {(char)(tag[0] | 0x20), (char)(tag[1] | 0x20), '\0'};
+    for (size_t i = 0; i < sizeof STOP_LANGS / sizeof STOP_LANGS[0]; i++)
+        if (strcmp(code, STOP_LANGS[i].code) == 0)
+            return STOP_LANGS[i].dictionary;
+    return NULL;
+}
+
+const char *search_stop_dictionary(const char *lang)
+{
+    return lang ? stop_dictionary_n(lang, strlen(lang)) : NULL;
+}
+
+bool search_lang_valid(const char *lang)
+{
+    size_t n = lang ? strlen(lang) : 0;
+    if (n == 0 || n > SEARCH_LANG_MAX)
+        return false;
+    size_t k = primary_len(lang, n);
+    if (k == 0)
+        return false;
+    while (k < n) { /* k is at a '-' */
+        size_t j = k + 1;
+        while (j < n && ascii_alnum(lang[j]))
+            j++;
+        if (j - k - 1 < 1 || j - k - 1 > 8 || (j < n && lang[j] != '-'))
+            return false;
+        k = j;
+    }
+    return true;
+}
+
+/* The q of an Accept-Language item's parameters (";q=0.8"), 1000ths; 1000 when absent, -1 when
+ * malformed. */
+static int accept_q(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == ';'))
+        p++;
+    if (p == end)
+        return 1000;
+    if (end - p < 3 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=')
+        return -1;
+    p += 2;
+    int q = 0, scale = 1000, digits = 0;
+    if (*p == '1' || *p == '0') {
+        q = (*p - '0') * 1000;
+        p++;
+    } else {
+        return -1;
+    }
+    if (p < end && *p == '.') {
+        for (p++; p < end && *p >= '0' && *p <= '9' && digits < 3; p++, digits++) {
+            scale /= 10;
+            q += (*p - '0') * scale;
+        }
+    }
+    while (p < end && *p == ' ')
+        p++;
+    return p == end && q <= 1000 ? q : -1;
+}
+
+void search_lang_from_accept(const char *header, char *out, size_t cap)
+{
+    if (cap > 0)
+        out[0] = '\0';
+    if (!header || cap < 3)
+        return;
+    int best = 0;
+    for (const char *p = header; *p;) {
+        const char *end = p + strcspn(p, ",");
+        while (p < end && *p == ' ')
+            p++;
+        size_t tag = strcspn(p, ";, ");
+        if (p + tag > end)
+            tag = (size_t)(end - p);
+        int q = accept_q(p + tag, end);
+        if (q > best && stop_dictionary_n(p, tag)) {
+            best = q;
+            out[0] = (char)(p[0] | 0x20);
+            out[1] = (char)(p[1] | 0x20);
+            out[2] = '\0';
+        }
+        p = *end ? end + 1 : end;
+    }
+}
+
+bool search_plan_word_droppable(const search_plan_t *plan, int i)
+{
+    if (i < 0 || i >= plan->nwords || plan->words[i].prefix)
+        return false;
+    for (int c = 0; c < plan->nclauses; c++) {
+        const search_clause_t *cl = &plan->clauses[c];
+        if (cl->count != 1)
+            continue;
+        const search_alt_t *a = &plan->alts[cl->first];
+        if (a->first == i && a->count == 1)
+            return !a->negated && !a->quoted;
+    }
+    return false;
+}
+
+int search_plan_drop_stop_words(search_plan_t *plan)
+{
+    int positive = 0, stop = 0;
+    for (int a = 0; a < plan->nalts; a++)
+        if (!plan->alts[a].negated)
+            positive += plan->alts[a].count > 0;
+    for (int i = 0; i < plan->nwords; i++)
+        stop += plan->words[i].stop && search_plan_word_droppable(plan, i);
+    if (stop == 0 || stop >= positive)
+        return 0;
+    int dropped = 0;
+    for (int c = 0; c < plan->nclauses; c++) {
+        search_alt_t *a = &plan->alts[plan->clauses[c].first];
+        if (plan->clauses[c].count != 1 || a->count != 1)
+            continue;
+        search_word_t *w = &plan->words[a->first];
+        if (!w->stop || !search_plan_word_droppable(plan, a->first))
+            continue;
+        w->dropped = true;
+        w->typos = 0;
+        a->count = 0; /* an empty alternative: every tsquery skips it */
+        dropped++;
+    }
+    return dropped;
+}
+
 bool search_plan_has_positive(const search_plan_t *plan)
 {
     for (int i = 0; i < plan->nalts; i++)
@@ -584,12 +753,19 @@ int search_plan_tsquery(const search_plan_t *plan, search_tsq_kind_t kind, tc_bu
                 positive_words += plan->alts[i].count;
         if (positive_words < 2)
             break;
-        for (int i = 0; i < plan->nalts; i++) {
+        /* the stop words left out still stand between their neighbours in the text: "state of
+         * the art" is 'state' <3> 'art' */
+        for (int i = 0, gap = 1; i < plan->nalts; i++) {
             const search_alt_t *a = &plan->alts[i];
+            if (a->count == 0 && a->first < plan->nwords && plan->words[a->first].dropped)
+                gap++;
             for (int j = 0; !a->negated && j < a->count; j++) {
-                if (!first)
+                if (!first && gap == 1)
                     tc_buf_puts(out, " <-> ");
+                else if (!first)
+                    tc_buf_printf(out, " <%d> ", gap);
                 first = false;
+                gap = 1;
                 put_lexeme(out, plan->words[a->first + j].text, false);
             }
         }
@@ -698,6 +874,25 @@ void search_query_build(search_query_t *sq, tc_jv_t *jv, const char *q, const ch
             else
                 add_type(sq, jv, t->valuestring, strlen(t->valuestring));
         }
+    }
+}
+
+void search_query_lang(search_query_t *sq, tc_jv_t *jv, const char *lang,
+                       const char *accept_language)
+{
+    sq->lang[0] = '\0';
+    if (!lang) {
+        search_lang_from_accept(accept_language, sq->lang, sizeof sq->lang);
+        return;
+    }
+    if (!search_lang_valid(lang)) {
+        tc_jv_error(jv, "lang", "must be a language tag such as en or pt-BR");
+        return;
+    }
+    if (search_stop_dictionary(lang)) {
+        sq->lang[0] = (char)(lang[0] | 0x20);
+        sq->lang[1] = (char)(lang[1] | 0x20);
+        sq->lang[2] = '\0';
     }
 }
 
@@ -936,8 +1131,10 @@ static void set_time(search_doc_t *d, tc_jv_t *jv, const char *field, const char
 void search_doc_from_json(search_doc_t *d, tc_jv_t *jv, const cJSON *data)
 {
     memset(d, 0, sizeof *d);
-    static const char *const allowed[] = {"org_id", "type",   "id",      "title",      "body",
-                                          "fields", "locale", "version", "updated_at", NULL};
+    static const char *const allowed[] = {"org_id",  "type",       "id",     "title",
+                                          "body",    "fields",     "locale", "min_role",
+                                          "version", "updated_at", NULL};
+    static const char *const roles[] = {"viewer", "editor", "admin", "owner", NULL};
     if (!tc_jv_object(jv, data, "body"))
         return;
     tc_jv_no_unknown(jv, data, allowed);
@@ -955,6 +1152,8 @@ void search_doc_from_json(search_doc_t *d, tc_jv_t *jv, const cJSON *data)
     d->locale = tc_jv_str(jv, data, "locale", TC_JV_OPTIONAL, 1, 35);
     if (!d->locale)
         d->locale = "simple";
+    const char *min_role = tc_jv_enum(jv, data, "min_role", TC_JV_OPTIONAL, roles);
+    d->min_role = min_role ? (int)tc_role_parse(min_role) : TC_ROLE_VIEWER;
     d->version = tc_jv_int(jv, data, "version", TC_JV_REQUIRED, 0, 1, INT64_MAX / 2);
     set_time(d, jv, "updated_at", tc_json_get_str(data, "updated_at"));
     const cJSON *fields = tc_jv_obj(jv, data, "fields", TC_JV_OPTIONAL);
@@ -1066,6 +1265,7 @@ static void doc_head(search_doc_t *d, const cJSON *src, const char *type, const 
     if (!d->body)
         d->body = "";
     d->locale = "simple";
+    d->min_role = TC_ROLE_VIEWER; /* the org's directory, workflows, connections: every member */
 }
 
 int search_doc_from_user(search_doc_t *d, const cJSON *user)

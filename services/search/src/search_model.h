@@ -46,6 +46,8 @@ typedef struct {
     char cands[SEARCH_MAX_TYPOS][SEARCH_WORD_MAX + 1];
     int nsyns; /* the org's synonyms of the word, filled in by the store */
     char syns[SEARCH_MAX_SYNONYMS][SEARCH_SYNONYM_MAX + 1];
+    bool stop;    /* a stop word of the query's language (filled in by the store) */
+    bool dropped; /* left out of the query as a stop word (search_plan_drop_stop_words) */
 } search_word_t;
 
 /* An alternative: one word or a phrase (consecutive words), possibly negated. */
@@ -112,6 +114,28 @@ typedef enum {
     SEARCH_TSQ_TYPO
 } search_tsq_kind_t;
 int search_plan_tsquery(const search_plan_t *plan, search_tsq_kind_t kind, tc_buf_t *out);
+
+/* ------------------------------------------------------------------ stop words */
+
+#define SEARCH_LANG_MAX 35 /* bytes of a language tag (BCP 47's common forms) */
+
+/* The PostgreSQL stop-word dictionary (migration 003) of a language tag's primary subtag,
+ * case-insensitive ("en", "en-GB", "pt-BR"), or NULL for a language without stop words here
+ * (the simple fallback: every word counts). */
+const char *search_stop_dictionary(const char *lang);
+/* true when lang is a well-formed language tag: 2-3 letters, then "-" and 1-8 letters or
+ * digits, up to SEARCH_LANG_MAX bytes. */
+bool search_lang_valid(const char *lang);
+/* The language of an Accept-Language header that has stop words here: the one with the
+ * highest q (the first of equal ones; q=0 refuses), its primary subtag lower-cased into out;
+ * "" when none has (or there is no header). */
+void search_lang_from_accept(const char *header, char *out, size_t cap);
+/* true when words[i] may be left out as a stop word: it stands alone as the only alternative
+ * of its clause (not quoted, negated, in an OR or a phrase) and is not being typed (prefix). */
+bool search_plan_word_droppable(const search_plan_t *plan, int i);
+/* Leaves out every droppable word marked stop, unless that would leave no positive word (a
+ * query of stop words only, "the who", is taken as typed). Returns the number left out. */
+int search_plan_drop_stop_words(search_plan_t *plan);
 
 /* Edit distance between two UTF-8 words in code points, counting an insertion, a deletion, a
  * substitution or a swap of two adjacent letters as one typo (optimal string alignment, as
@@ -181,6 +205,9 @@ typedef struct {
     int offset;
     bool debug;
     bool highlight;
+    /* the language whose stop words the query leaves out (a primary subtag with a list, "en"),
+     * "" for none (search_query_lang) */
+    char lang[SEARCH_LANG_MAX + 1];
 } search_query_t;
 
 /* A document id: 1..128 of [A-Za-z0-9_.:-] (it becomes the event source /documents/<id>). */
@@ -192,6 +219,12 @@ bool search_type_valid(const char *type);
 void search_query_build(search_query_t *sq, tc_jv_t *jv, const char *q, const char *types_csv,
                         const cJSON *types_json, int limit, int offset, bool debug, bool prefix,
                         bool typo_tolerance);
+
+/* The query's language: lang when given (a bad tag is a problem under "lang"; a language
+ * without a list here leaves every word in), else the Accept-Language header's best language
+ * that has one, else none. */
+void search_query_lang(search_query_t *sq, tc_jv_t *jv, const char *lang,
+                       const char *accept_language);
 
 /* A name of a top-level member of a document's fields: [A-Za-z_][A-Za-z0-9_]{0,63}. */
 bool search_field_name_valid(const char *name);
@@ -218,6 +251,7 @@ typedef struct {
     const char *body;
     char *fields_json; /* owned: the fields object as JSON text ("{}" when absent) */
     const char *locale;
+    int min_role; /* the least role that finds it (tc_role_t: TC_ROLE_VIEWER, every member) */
     int64_t version;
     char updated_at[40];
 } search_doc_t;

@@ -17,9 +17,13 @@
 #include "search_model.h"
 #include "tc/tc_db.h"
 
-/* Names the transaction's org (SET LOCAL search.org_id) for row-level security: the query
- * path's (the writes name their orgs themselves). */
-int store_tenant(tc_dbconn_t *tx, const char *org_id);
+/* Names the transaction's org (SET LOCAL search.org_id) and the caller's role level
+ * (search.role_level: tc_role_t, viewer 1 to owner 4) for row-level security: the query
+ * path's (the writes name their orgs themselves, and see every level). A document is found by
+ * callers of at least its min_role only; unnamed, the level is 0 and nothing is found. */
+int store_tenant(tc_dbconn_t *tx, const char *org_id, int role_level);
+/* *hidden: the org has documents the transaction's caller may not find (a role above theirs). */
+int store_hidden_docs(tc_dbconn_t *tx, const char *org_id, bool *hidden);
 
 /* Many changes of many orgs' documents at once: each org's part is a few statements whatever
  * its number of documents, and the whole batch goes to the database in one round trip
@@ -59,6 +63,9 @@ int store_vocabulary_recount(tc_dbconn_t *tx, const char *org_id, int *fixed);
 
 /* Fills each word's typo candidates from the org's own vocabulary (within its budget). */
 int store_typo_candidates(tc_dbconn_t *tx, const char *org_id, search_plan_t *plan);
+/* Marks the plan's droppable words (search_plan_word_droppable) that are stop words of the
+ * dictionary (search_stop_dictionary's name; NULL marks none). */
+int store_stop_words(tc_dbconn_t *tx, const char *dictionary, search_plan_t *plan);
 
 /* The org's synonyms as {word: [synonym, …]} (*out owned by the caller). */
 int store_synonyms_get(tc_dbconn_t *tx, const char *org_id, cJSON **out);

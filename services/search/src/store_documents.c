@@ -1,5 +1,6 @@
 /* The documents and vocabulary tables: indexing and querying (PostgreSQL full-text search). */
 #include "store.h"
+#include "tc/tc_auth.h"
 #include "tc/tc_buf.h"
 #include "tc/tc_core.h"
 #include "tc/tc_json.h"
@@ -15,13 +16,32 @@
  * shares few trigrams), and custom plans, because a generic plan of a prepared full-text
  * statement does not know the query's words and reads every document of the org instead of
  * the words' postings. */
-int store_tenant(tc_dbconn_t *tx, const char *org_id)
+/* The caller's role level as the transaction named it (store_tenant), in SQL: 0 (nothing is
+ * visible) when it was not named, as row-level security's policy reads it too. */
+#define ROLE_LEVEL_SQL "coalesce(nullif(current_setting('search.role_level', true), '')::int, 0)"
+
+int store_tenant(tc_dbconn_t *tx, const char *org_id, int role_level)
 {
+    char level[16];
+    snprintf(level, sizeof level, "%d", role_level > 0 ? role_level : 0);
     return tc_db_qp(tx, NULL, "tenant",
                     "SELECT set_config('search.org_id', $1, true),"
+                    " set_config('search.role_level', $2, true),"
                     " set_config('pg_trgm.similarity_threshold', '0.2', true),"
                     " set_config('plan_cache_mode', 'force_custom_plan', true)",
-                    org_id);
+                    org_id, level);
+}
+
+int store_hidden_docs(tc_dbconn_t *tx, const char *org_id, bool *hidden)
+{
+    PGresult *r = NULL;
+    int rc = tc_db_qp(tx, &r, "hidden_docs",
+                      "SELECT 1 FROM search_postings WHERE org_id=$1 AND min_role > 1"
+                      " AND min_role > " ROLE_LEVEL_SQL " LIMIT 1",
+                      org_id);
+    *hidden = rc == TC_OK && PQntuples(r) > 0;
+    PQclear(r);
+    return rc;
 }
 
 /* The org alone. Generic plans (plan_cache_mode) would save the planning of each batch
@@ -31,7 +51,7 @@ int store_tenant(tc_dbconn_t *tx, const char *org_id)
  * (store_vocabulary_recount, exclusive) never overlaps one: a count set from a snapshot that
  * missed a write in flight would be off by that write's difference once it commits. */
 static const char SQL_TENANT_WRITER[] =
-    "SELECT set_config('search.org_id', $1, true),"
+    "SELECT set_config('search.org_id', $1, true), set_config('search.role_level', '4', true),"
     " pg_advisory_xact_lock_shared(hashtextextended('search.vocabulary:' || $1, 0))";
 
 /* Locks the stored rows of a batch's documents (upserts $2 and deletes $3 of the org $1), in
@@ -56,19 +76,20 @@ static const char SQL_LOCK[] =
  */
 static const char SQL_PUT[] =
     "WITH input AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS i(type text, id text,"
-    " title text, body text, fields jsonb, locale text, version bigint,"
+    " title text, body text, fields jsonb, locale text, min_role smallint, version bigint,"
     " updated_at timestamptz)),"
     " cur AS (SELECT d.type, d.id, d.tsv, d.deleted FROM search_documents d"
     " JOIN input i ON d.org_id=$1 AND d.type=i.type AND d.id=i.id),"
     " up AS (INSERT INTO search_documents (org_id, type, id, title, body, fields, locale,"
-    " version, deleted, updated_at, indexed_at)"
-    " SELECT $1, type, id, title, body, fields, locale, version, false, updated_at, now()"
-    " FROM input ORDER BY type, id"
+    " min_role, version, deleted, updated_at, indexed_at)"
+    " SELECT $1, type, id, title, body, fields, locale, coalesce(min_role, 1), version, false,"
+    " updated_at, now() FROM input ORDER BY type, id"
     " ON CONFLICT (org_id, type, id) DO UPDATE SET title=EXCLUDED.title,"
     " body=EXCLUDED.body, fields=EXCLUDED.fields, locale=EXCLUDED.locale,"
+    " min_role=EXCLUDED.min_role,"
     " version=EXCLUDED.version, deleted=false, updated_at=EXCLUDED.updated_at,"
     " indexed_at=now() WHERE search_documents.version < EXCLUDED.version"
-    " RETURNING type, id, tsv, updated_at),"
+    " RETURNING type, id, tsv, min_role, updated_at),"
     " delta AS (SELECT w, sum(n)::int AS n FROM ("
     " SELECT u.lexeme AS w, -1 AS n FROM cur JOIN up ON up.type=cur.type AND up.id=cur.id,"
     " unnest(cur.tsv) u WHERE NOT cur.deleted"
@@ -81,10 +102,10 @@ static const char SQL_PUT[] =
     " RETURNING 1),"
     " gone AS (UPDATE search_vocabulary v SET docs = v.docs + delta.n FROM delta"
     " WHERE delta.n < 0 AND v.org_id=$1 AND v.word = delta.w RETURNING 1),"
-    " posted AS (INSERT INTO search_postings (org_id, type, id, tsv, updated_at)"
-    " SELECT $1, type, id, tsv, updated_at FROM up ORDER BY type, id"
+    " posted AS (INSERT INTO search_postings (org_id, type, id, tsv, min_role, updated_at)"
+    " SELECT $1, type, id, tsv, min_role, updated_at FROM up ORDER BY type, id"
     " ON CONFLICT (org_id, type, id) DO UPDATE SET tsv=EXCLUDED.tsv,"
-    " updated_at=EXCLUDED.updated_at RETURNING 1)"
+    " min_role=EXCLUDED.min_role, updated_at=EXCLUDED.updated_at RETURNING 1)"
     " SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM joined),"
     " (SELECT count(*) FROM gone), (SELECT count(*) FROM posted)";
 
@@ -224,6 +245,7 @@ int store_vocabulary_recount(tc_dbconn_t *tx, const char *org_id, int *fixed)
     *fixed = 0;
     int rc = tc_db_qp(tx, NULL, "tenant_recount",
                       "SELECT set_config('search.org_id', $1, true),"
+                      " set_config('search.role_level', '4', true),"
                       " pg_advisory_xact_lock(hashtextextended('search.vocabulary:' || $1, 0))",
                       org_id);
     /* a statement of its own after the lock: its snapshot holds every write that went before */
@@ -269,6 +291,7 @@ cJSON *store_doc_row(const search_doc_t *d)
         !cJSON_AddStringToObject(o, "title", d->title) ||
         !cJSON_AddStringToObject(o, "body", d->body ? d->body : "") ||
         !cJSON_AddStringToObject(o, "locale", d->locale ? d->locale : "simple") ||
+        !cJSON_AddNumberToObject(o, "min_role", d->min_role > 0 ? d->min_role : TC_ROLE_VIEWER) ||
         !add_version(o, d->version) || !cJSON_AddStringToObject(o, "updated_at", d->updated_at)) {
         cJSON_Delete(o);
         return NULL;
@@ -326,17 +349,28 @@ int store_doc_delete(tc_dbconn_t *tx, const char *org_id, const char *type, cons
 /* Whether the org's vocabulary has the word as typed (or, for the prefix word, a word that
  * starts with it): then no typo is looked for, as Typesense's typo_tokens_threshold of 1
  * does, which keeps the common query (no typo) at index-lookup cost. */
-static int word_known(tc_dbconn_t *tx, const char *org_id, const search_word_t *w, bool *known)
+/* Whether the org's documents that the caller may find hold the word (or, for the prefix word,
+ * a word starting with it). The vocabulary counts every document of the org; with documents
+ * hidden from the caller, the postings of the visible ones answer instead, so that whether a
+ * word gets typo candidates says nothing of a document the caller may not find. */
+static int word_known(tc_dbconn_t *tx, const char *org_id, const search_word_t *w, bool hidden,
+                      bool *known)
 {
     PGresult *r = NULL;
-    int rc = w->prefix ? tc_db_qp(tx, &r, "word_known_prefix",
-                                  "SELECT 1 FROM search_vocabulary WHERE org_id=$1 AND docs > 0"
-                                  " AND word LIKE lower(unaccent($2)) || '%' LIMIT 1",
-                                  org_id, w->text)
-                       : tc_db_qp(tx, &r, "word_known",
-                                  "SELECT 1 FROM search_vocabulary WHERE org_id=$1 AND docs > 0"
-                                  " AND word = lower(unaccent($2))",
-                                  org_id, w->text);
+    int rc = hidden      ? tc_db_qp(tx, &r, "word_visible",
+                                    "SELECT 1 FROM search_postings WHERE org_id=$1"
+                                         " AND min_role <= " ROLE_LEVEL_SQL
+                                    " AND tsv @@ (quote_literal(lower(unaccent($2))) || $3)::tsquery"
+                                         " LIMIT 1",
+                                    org_id, w->text, w->prefix ? ":*" : "")
+             : w->prefix ? tc_db_qp(tx, &r, "word_known_prefix",
+                                    "SELECT 1 FROM search_vocabulary WHERE org_id=$1 AND docs > 0"
+                                    " AND word LIKE lower(unaccent($2)) || '%' LIMIT 1",
+                                    org_id, w->text)
+                         : tc_db_qp(tx, &r, "word_known",
+                                    "SELECT 1 FROM search_vocabulary WHERE org_id=$1 AND docs > 0"
+                                    " AND word = lower(unaccent($2))",
+                                    org_id, w->text);
     *known = rc == TC_OK && PQntuples(r) > 0;
     PQclear(r);
     return rc;
@@ -344,7 +378,13 @@ static int word_known(tc_dbconn_t *tx, const char *org_id, const search_word_t *
 
 int store_typo_candidates(tc_dbconn_t *tx, const char *org_id, search_plan_t *plan)
 {
+    bool hidden = false;
     int rc = TC_OK;
+    for (int i = 0; i < plan->nwords; i++)
+        if (plan->words[i].typos > 0) {
+            rc = store_hidden_docs(tx, org_id, &hidden);
+            break;
+        }
     for (int i = 0; rc == TC_OK && i < plan->nwords; i++) {
         search_word_t *w = &plan->words[i];
         if (w->typos <= 0)
@@ -353,7 +393,7 @@ int store_typo_candidates(tc_dbconn_t *tx, const char *org_id, search_plan_t *pl
         snprintf(budget, sizeof budget, "%d", w->typos);
         PGresult *r = NULL;
         bool known = false;
-        rc = word_known(tx, org_id, w, &known);
+        rc = word_known(tx, org_id, w, hidden, &known);
         if (rc != TC_OK || known)
             continue;
         /* the words with the same first letter (one range of the primary key: a typo on the
@@ -369,14 +409,49 @@ int store_typo_candidates(tc_dbconn_t *tx, const char *org_id, search_plan_t *pl
                       " AND v.word <> w.word"
                       " AND abs(length(v.word) - length(w.word)) <= $3::int"
                       " AND levenshtein_less_equal(v.word, w.word, $3::int + 1) <= $3::int + 1"
+                      /* only words of documents the caller may find (none hidden: all) */
+                      " AND (NOT $4::bool OR EXISTS (SELECT 1 FROM search_postings p"
+                      " WHERE p.org_id=$1 AND p.min_role <= " ROLE_LEVEL_SQL
+                      " AND p.tsv @@ quote_literal(v.word)::tsquery))"
                       " ORDER BY levenshtein(v.word, w.word), v.docs DESC, v.word LIMIT 16",
-                      org_id, w->text, budget);
+                      org_id, w->text, budget, hidden ? "true" : "false");
         for (int row = 0; rc == TC_OK && row < PQntuples(r); row++)
             if (search_edit_distance(tc_db_val(r, row, 0), tc_db_val(r, row, 1), w->typos) <=
                 w->typos)
                 search_word_add_candidate(w, tc_db_val(r, row, 0));
         PQclear(r);
     }
+    return rc;
+}
+
+int store_stop_words(tc_dbconn_t *tx, const char *dictionary, search_plan_t *plan)
+{
+    int index[SEARCH_MAX_WORDS], n = 0;
+    tc_buf_t words;
+    tc_buf_init(&words);
+    tc_buf_putc(&words, '{');
+    for (int i = 0; dictionary && i < plan->nwords; i++) {
+        /* valid words are letters and digits: nothing to escape inside the quotes */
+        if (!search_plan_word_droppable(plan, i) || !search_word_valid(plan->words[i].text))
+            continue;
+        tc_buf_printf(&words, "%s\"%s\"", n ? "," : "", plan->words[i].text);
+        index[n++] = i;
+    }
+    tc_buf_putc(&words, '}');
+    int rc = words.oom ? TC_ENOMEM : TC_OK;
+    PGresult *r = NULL;
+    if (rc == TC_OK && n > 0)
+        rc = tc_db_qp(tx, &r, "stop_words",
+                      "SELECT u.i::int FROM unnest($2::text[]) WITH ORDINALITY AS u(w, i)"
+                      " WHERE cardinality(ts_lexize($1::regdictionary, u.w)) = 0",
+                      dictionary, tc_buf_cstr(&words));
+    for (int row = 0; rc == TC_OK && r && row < PQntuples(r); row++) {
+        int k = atoi(tc_db_val(r, row, 0)) - 1;
+        if (k >= 0 && k < n)
+            plan->words[index[k]].stop = true;
+    }
+    PQclear(r);
+    tc_buf_free(&words);
     return rc;
 }
 
@@ -458,7 +533,7 @@ static cJSON *hit_of(const PGresult *r, int row, bool debug)
     " coalesce(ts_rank_cd('{0.05, 0.1, 0.4, 1.0}'::float4[], p.tsv, q.ty), 0) AS typo"             \
     " FROM search_postings p, q"                                                                   \
     " WHERE p.org_id=$1 AND p.tsv @@ to_tsquery('search_simple', $2)"                              \
-    " AND ($7::text[] IS NULL OR p.type = ANY($7::text[]))),"
+    " AND p.min_role <= " ROLE_LEVEL_SQL " AND ($7::text[] IS NULL OR p.type = ANY($7::text[]))),"
 
 /* One statement. The match and the ranking run on the postings alone, in a MATERIALIZED CTE:
  * planned apart from the documents' row-level security, the full-text match is an index
@@ -539,6 +614,7 @@ static const char BROWSE_SQL[] =
     " 0, 0, 0, 0, 0, x.title, left(x.body, 200)"
     " FROM (SELECT d.type, d.id, d.title, d.fields, d.updated_at, d.body," SORT_KEY_SQL(
         "$5", "$6") " FROM search_documents d WHERE d.org_id=$1 AND NOT d.deleted"
+                    " AND d.min_role <= " ROLE_LEVEL_SQL
                     " AND ($2::text[] IS NULL OR d.type = ANY($2::text[]))" FILTER_SQL(
                         "$7") ") x"
                               " ORDER BY" SORT_ORDER_SQL("x",
@@ -552,7 +628,7 @@ static int facets_of(tc_dbconn_t *tx, const char *org_id, const char *match, con
     PGresult *r = NULL;
     int rc = *match ? tc_db_qp(tx, &r, "facets",
                                "WITH m AS MATERIALIZED (SELECT p.type, p.id FROM search_postings p"
-                               " WHERE p.org_id=$1"
+                               " WHERE p.org_id=$1 AND p.min_role <= " ROLE_LEVEL_SQL
                                " AND p.tsv @@ to_tsquery('search_simple', $2))"
                                " SELECT d.type, count(*) FROM m JOIN search_documents d"
                                " ON d.org_id=$1 AND d.type = m.type AND d.id = m.id"
@@ -561,7 +637,8 @@ static int facets_of(tc_dbconn_t *tx, const char *org_id, const char *match, con
                                org_id, match, filter)
                     : tc_db_qp(tx, &r, "facets_all",
                                "SELECT d.type, count(*) FROM search_documents d"
-                               " WHERE d.org_id=$1 AND NOT d.deleted" FILTER_SQL(
+                               " WHERE d.org_id=$1 AND NOT d.deleted"
+                               " AND d.min_role <= " ROLE_LEVEL_SQL FILTER_SQL(
                                    "$2") " GROUP BY d.type ORDER BY 2 DESC, 1 LIMIT 100",
                                org_id, filter);
     *total = 0;

@@ -129,11 +129,17 @@ def test_row_level_security_hides_rows_without_the_org(stack):
                           "SELECT count(*) FROM search_documents"],
                          capture_output=True, text=True, check=True).stdout.strip()
     assert out == "0"
-    out = subprocess.run(["psql", env["DATABASE_URL"], "-X", "-q", "-t", "-A", "-c",
-                          f"BEGIN; SELECT set_config('search.org_id', '{org}', true) IS NULL;"
-                          " SELECT count(*) FROM search_documents; COMMIT;"],
-                         capture_output=True, text=True, check=True).stdout.split()
-    assert out[-1] == "1"
+    def count_as(level):
+        setting = ("" if level is None else
+                   f" SELECT set_config('search.role_level', '{level}', true) IS NULL;")
+        return subprocess.run(["psql", env["DATABASE_URL"], "-X", "-q", "-t", "-A", "-c",
+                               f"BEGIN; SELECT set_config('search.org_id', '{org}', true) IS NULL;"
+                               f"{setting} SELECT count(*) FROM search_documents; COMMIT;"],
+                              capture_output=True, text=True, check=True).stdout.split()[-1]
+    # the org named, and a role level that may find the document (a viewer's)
+    assert count_as(1) == "1"
+    # no role level named: the role policy finds nothing either
+    assert count_as(None) == "0"
     assert int(stack.sql("search", "SELECT count(*) FROM search_documents")) >= 1, \
         "the superuser bypasses RLS: rows exist"
 

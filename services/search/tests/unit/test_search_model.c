@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "search_model.h"
+#include "tc/tc_auth.h"
 #include "tc/tc_core.h"
 
 static search_plan_t plan;
@@ -375,6 +376,115 @@ Test(plan, long_words_are_cut_on_a_code_point)
 
 /* ------------------------------------------------------------------ edit distance */
 
+/* Marks the words of the plan that are in stops (the store asks the language's dictionary). */
+static void mark_stop(const char *const *stops)
+{
+    for (int i = 0; i < plan.nwords; i++)
+        for (const char *const *s = stops; *s; s++)
+            if (strcmp(plan.words[i].text, *s) == 0)
+                plan.words[i].stop = true;
+}
+
+static const char *const EN_STOPS[] = {"the", "of", "a", "who", NULL};
+
+TestSuite(stop, .init = setup, .fini = teardown);
+
+Test(stop, free_stop_words_leave_every_part_of_the_query)
+{
+    cr_assert_eq(search_plan_parse(&plan, "The state of the art", false, true), TC_OK);
+    mark_stop(EN_STOPS);
+    cr_assert_eq(search_plan_drop_stop_words(&plan), 3);
+    cr_assert(plan.words[0].dropped && plan.words[2].dropped && plan.words[3].dropped);
+    cr_assert_not(plan.words[1].dropped);
+    cr_assert_str_eq(tsq(SEARCH_TSQ_MATCH), "'state' & 'art'");
+    cr_assert_str_eq(tsq(SEARCH_TSQ_EXACT), "'state' | 'art'");
+    /* the words left out still stand between the others in a text that says it whole */
+    cr_assert_str_eq(tsq(SEARCH_TSQ_PHRASE), "'state' <3> 'art'");
+    cr_assert(search_plan_has_positive(&plan));
+}
+
+Test(stop, phrases_negations_alternatives_and_the_typed_word_keep_theirs)
+{
+    parse("\"the art\" -the a OR report of");
+    mark_stop(EN_STOPS);
+    cr_assert_not(search_plan_word_droppable(&plan, 0)); /* in a phrase */
+    cr_assert_not(search_plan_word_droppable(&plan, 2)); /* negated */
+    cr_assert_not(search_plan_word_droppable(&plan, 3)); /* one of an OR */
+    cr_assert_not(search_plan_word_droppable(&plan, 5)); /* being typed: "of" -> "offer" */
+    cr_assert_eq(search_plan_drop_stop_words(&plan), 0);
+    cr_assert_str_eq(tsq(SEARCH_TSQ_MATCH),
+                     "('the' <-> 'art') & !('the') & ('a' | 'report') & 'of':*");
+}
+
+Test(stop, a_query_of_stop_words_only_is_taken_as_typed)
+{
+    cr_assert_eq(search_plan_parse(&plan, "the who", false, true), TC_OK);
+    mark_stop(EN_STOPS);
+    cr_assert_eq(search_plan_drop_stop_words(&plan), 0);
+    cr_assert_str_eq(tsq(SEARCH_TSQ_MATCH), "'the' & 'who'");
+    /* with a negated word beside them there is still nothing positive without them */
+    cr_assert_eq(search_plan_parse(&plan, "the who -band", false, true), TC_OK);
+    mark_stop(EN_STOPS);
+    cr_assert_eq(search_plan_drop_stop_words(&plan), 0);
+}
+
+Test(stop, a_dropped_word_gets_no_typos_synonyms_or_span)
+{
+    cr_assert_eq(search_plan_parse(&plan, "the quarterly report", false, true), TC_OK);
+    mark_stop(EN_STOPS);
+    cr_assert_eq(plan.words[0].typos, 0); /* too short anyway */
+    cr_assert_eq(search_plan_drop_stop_words(&plan), 1);
+    cr_assert_not(search_plan_word_free(&plan, 0));
+    cr_assert_not(search_plan_span_ok(&plan, 0, 2));
+    cr_assert(search_plan_span_ok(&plan, 1, 2));
+    cr_assert_str_eq(tsq(SEARCH_TSQ_MATCH), "'quarterly' & 'report'");
+}
+
+Test(stop, dictionaries_by_the_primary_subtag)
+{
+    cr_assert_str_eq(search_stop_dictionary("en"), "search_stop_english");
+    cr_assert_str_eq(search_stop_dictionary("EN-gb"), "search_stop_english");
+    cr_assert_str_eq(search_stop_dictionary("pt-BR"), "search_stop_portuguese");
+    cr_assert_str_eq(search_stop_dictionary("nb"), "search_stop_norwegian");
+    cr_assert_null(search_stop_dictionary("ja"));  /* no list: every word counts */
+    cr_assert_null(search_stop_dictionary("eng")); /* a three-letter code has none here */
+    cr_assert_null(search_stop_dictionary("e"));
+    cr_assert_null(search_stop_dictionary("english"));
+    cr_assert_null(search_stop_dictionary(NULL));
+}
+
+Test(stop, language_tags_are_checked)
+{
+    cr_assert(search_lang_valid("en"));
+    cr_assert(search_lang_valid("zh-Hant-TW"));
+    cr_assert(search_lang_valid("sgn-BE-FR"));
+    cr_assert_not(search_lang_valid(""));
+    cr_assert_not(search_lang_valid("e"));
+    cr_assert_not(search_lang_valid("english"));
+    cr_assert_not(search_lang_valid("en-"));
+    cr_assert_not(search_lang_valid("en--GB"));
+    cr_assert_not(search_lang_valid("en_GB"));
+    cr_assert_not(search_lang_valid("en-abcdefghi"));
+    cr_assert_not(search_lang_valid("en-GB;drop"));
+}
+
+Test(stop, accept_language_picks_the_best_language_with_stop_words)
+{
+    char lang[8];
+    search_lang_from_accept("fr-CA,fr;q=0.9,en;q=0.8", lang, sizeof lang);
+    cr_assert_str_eq(lang, "fr");
+    search_lang_from_accept("ja, en-GB;q=0.5, de;q=0.7", lang, sizeof lang);
+    cr_assert_str_eq(lang, "de"); /* ja has no list here */
+    search_lang_from_accept("en;q=0.5,de;q=0.5", lang, sizeof lang);
+    cr_assert_str_eq(lang, "en"); /* the first of equals */
+    search_lang_from_accept("de;q=0, *", lang, sizeof lang);
+    cr_assert_str_eq(lang, ""); /* q=0 refuses; * names no language */
+    search_lang_from_accept("en;q=abc", lang, sizeof lang);
+    cr_assert_str_eq(lang, "");
+    search_lang_from_accept(NULL, lang, sizeof lang);
+    cr_assert_str_eq(lang, "");
+}
+
 Test(distance, counts_edits_and_swaps_as_one_typo)
 {
     cr_assert_eq(search_edit_distance("report", "report", 2), 0);
@@ -544,11 +654,50 @@ Test(doc, a_searchable_document_is_validated)
     cr_assert_not(tc_jv_failed(&jv));
     cr_assert_eq(d.version, 3);
     cr_assert_str_eq(d.locale, "simple");
+    cr_assert_eq(d.min_role, TC_ROLE_VIEWER); /* every member, when not said */
     cr_assert_str_eq(d.fields_json, "{\"owner\":\"ann\"}");
     cr_assert_str_eq(d.updated_at, "2026-01-02T03:04:05.000Z");
     search_doc_clear(&d);
     tc_jv_free(&jv);
     cJSON_Delete(data);
+}
+
+Test(doc, min_role_names_the_least_role_that_finds_it)
+{
+    static const struct {
+        const char *json;
+        int level;
+    } cases[] = {
+        {"\"viewer\"", TC_ROLE_VIEWER},
+        {"\"editor\"", TC_ROLE_EDITOR},
+        {"\"admin\"", TC_ROLE_ADMIN},
+        {"\"owner\"", TC_ROLE_OWNER},
+        {"\"member\"", -1},
+        {"\"Admin\"", -1},
+        {"3", -1},
+        {"null", TC_ROLE_VIEWER}, /* null is "not said", as for every optional member */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text,
+                 "{\"org_id\":\"org_1\",\"type\":\"note\",\"id\":\"n1\",\"title\":\"t\","
+                 "\"version\":1,\"updated_at\":\"2026-01-02T03:04:05Z\",\"min_role\":%s}",
+                 cases[i].json);
+        cJSON *data = cJSON_Parse(text);
+        tc_jv_t jv;
+        search_doc_t d;
+        tc_jv_init(&jv);
+        search_doc_from_json(&d, &jv, data);
+        if (cases[i].level < 0) {
+            cr_assert(tc_jv_failed(&jv), "%s accepted", cases[i].json);
+        } else {
+            cr_assert_not(tc_jv_failed(&jv), "%s refused", cases[i].json);
+            cr_assert_eq(d.min_role, cases[i].level, "%s", cases[i].json);
+        }
+        search_doc_clear(&d);
+        tc_jv_free(&jv);
+        cJSON_Delete(data);
+    }
 }
 
 Test(doc, every_bad_field_is_reported)
