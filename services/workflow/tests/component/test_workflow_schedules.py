@@ -7,6 +7,8 @@ import datetime
 import time
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from platform_client import assert_error, eventually, new_id
 from wfkit import Wf, machine
 
@@ -262,10 +264,18 @@ def test_a_scheduled_start_counts_against_the_plan_auth_announced(stack):
 
 def test_a_jitter_change_keeps_a_time_that_has_come_but_not_fired(stack):
     me = Wf(stack)
-    wf = me.create(PASS)
-    s = schedule(me, wf["id"], cron="*/10 * * * * *", jitter_seconds=3600)
-    due = parse(s["next_run_at"])
-    assert jitter_ms(s["id"], int(due.timestamp()), 3600) > 30000, "re-run: a short jitter drawn"
+    # the time must not fire before the change below: a schedule whose first time draws a
+    # jitter under 30 s of the hour's window (1 in 120) is paused, and another workflow's drawn
+    for _ in range(8):
+        wf = me.create(PASS)
+        s = schedule(me, wf["id"], cron="*/10 * * * * *", jitter_seconds=3600)
+        due = parse(s["next_run_at"])
+        if jitter_ms(s["id"], int(due.timestamp()), 3600) > 30000:
+            break
+        r = me("PATCH", f"/v1/workflows/{wf['id']}/schedules/{s['id']}", {"enabled": False})
+        assert r.status_code == 200, r.text
+    else:
+        pytest.fail("eight short jitters in a row: the spread is not what jitter_ms computes")
     time.sleep(max(0.0, (due - datetime.datetime.now(datetime.timezone.utc)).total_seconds()) + 1)
     r = me("PATCH", f"/v1/workflows/{wf['id']}/schedules/{s['id']}", {"jitter_seconds": 0})
     assert r.status_code == 200, r.text
