@@ -9,8 +9,9 @@ ALTER TABLE search_documents ADD COLUMN min_role smallint NOT NULL DEFAULT 1
     CHECK (min_role BETWEEN 1 AND 4);
 ALTER TABLE search_postings ADD COLUMN min_role smallint NOT NULL DEFAULT 1;
 
+-- (The level is a scalar subquery: read once per statement, not once per row.)
 CREATE POLICY search_documents_role ON search_documents AS RESTRICTIVE
-    USING (min_role <= coalesce(nullif(current_setting('search.role_level', true), '')::int, 0));
+    USING (min_role <= (SELECT coalesce(nullif(current_setting('search.role_level', true), '')::int, 0)));
 
 -- Whether an org has documents hidden from a caller: one probe of a small index (most orgs
 -- have none, and their typo lookups keep the vocabulary's fast path).

@@ -97,13 +97,14 @@ static void run(search_app_t *app, tc_req_t *req, tc_resp_t *resp, search_query_
     tc_dbconn_t *tx = tc_tx_begin(app->db, resp);
     if (!tx)
         return;
-    int rc = store_tenant(tx, p->org, (int)p->role);
+    bool hidden = false;
+    int rc = store_tenant(tx, p->org, (int)p->role, &hidden);
     if (rc == TC_OK && sq->lang[0])
         rc = store_stop_words(tx, search_stop_dictionary(sq->lang), &sq->plan);
     if (rc == TC_OK)
         search_plan_drop_stop_words(&sq->plan);
     if (rc == TC_OK)
-        rc = store_typo_candidates(tx, p->org, &sq->plan);
+        rc = store_typo_candidates(tx, p->org, &sq->plan, hidden);
     if (rc == TC_OK)
         rc = store_synonyms_expand(tx, p->org, &sq->plan);
     if (rc == TC_OK)

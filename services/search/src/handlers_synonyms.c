@@ -41,7 +41,7 @@ static tc_dbconn_t *org_tx(search_app_t *app, tc_resp_t *resp, const char *org)
     if (!tx)
         return NULL;
     /* synonyms read no document: the level that finds none will do */
-    int rc = store_tenant(tx, org, 0);
+    int rc = store_tenant(tx, org, 0, NULL);
     if (rc != TC_OK) {
         tc_tx_abort(app->db, tx);
         tc_resp_fail(resp, rc);

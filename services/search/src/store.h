@@ -21,9 +21,9 @@
  * (search.role_level: tc_role_t, viewer 1 to owner 4) for row-level security: the query
  * path's (the writes name their orgs themselves, and see every level). A document is found by
  * callers of at least its min_role only; unnamed, the level is 0 and nothing is found. */
-int store_tenant(tc_dbconn_t *tx, const char *org_id, int role_level);
-/* *hidden: the org has documents the transaction's caller may not find (a role above theirs). */
-int store_hidden_docs(tc_dbconn_t *tx, const char *org_id, bool *hidden);
+int store_tenant(tc_dbconn_t *tx, const char *org_id, int role_level, bool *hidden);
+/* hidden (when not NULL): set when the org has documents above the caller's role, in the same
+ * round trip (store_typo_candidates needs it). */
 
 /* Many changes of many orgs' documents at once: each org's part is a few statements whatever
  * its number of documents, and the whole batch goes to the database in one round trip
@@ -61,8 +61,9 @@ int store_next_org(tc_dbconn_t *c, const char *after, char *out, size_t cap);
  * itself. *fixed: the words whose count changed. */
 int store_vocabulary_recount(tc_dbconn_t *tx, const char *org_id, int *fixed);
 
-/* Fills each word's typo candidates from the org's own vocabulary (within its budget). */
-int store_typo_candidates(tc_dbconn_t *tx, const char *org_id, search_plan_t *plan);
+/* Fills each word's typo candidates from the org's own vocabulary (within its budget); with
+ * hidden (store_tenant), only words of documents the caller may find are known or offered. */
+int store_typo_candidates(tc_dbconn_t *tx, const char *org_id, search_plan_t *plan, bool hidden);
 /* Marks the plan's droppable words (search_plan_word_droppable) that are stop words of the
  * dictionary (search_stop_dictionary's name; NULL marks none). */
 int store_stop_words(tc_dbconn_t *tx, const char *dictionary, search_plan_t *plan);

@@ -17,29 +17,34 @@
  * statement does not know the query's words and reads every document of the org instead of
  * the words' postings. */
 /* The caller's role level as the transaction named it (store_tenant), in SQL: 0 (nothing is
- * visible) when it was not named, as row-level security's policy reads it too. */
-#define ROLE_LEVEL_SQL "coalesce(nullif(current_setting('search.role_level', true), '')::int, 0)"
+ * visible) when it was not named, as row-level security's policy reads it too. A scalar
+ * subquery, so it is read once per statement (an InitPlan), not once per row. */
+#define ROLE_LEVEL_SQL                                                                             \
+    "(SELECT coalesce(nullif(current_setting('search.role_level', true), '')::int, 0))"
 
-int store_tenant(tc_dbconn_t *tx, const char *org_id, int role_level)
+int store_tenant(tc_dbconn_t *tx, const char *org_id, int role_level, bool *hidden)
 {
     char level[16];
     snprintf(level, sizeof level, "%d", role_level > 0 ? role_level : 0);
-    return tc_db_qp(tx, NULL, "tenant",
-                    "SELECT set_config('search.org_id', $1, true),"
-                    " set_config('search.role_level', $2, true),"
-                    " set_config('pg_trgm.similarity_threshold', '0.2', true),"
-                    " set_config('plan_cache_mode', 'force_custom_plan', true)",
-                    org_id, level);
-}
-
-int store_hidden_docs(tc_dbconn_t *tx, const char *org_id, bool *hidden)
-{
+    if (!hidden)
+        return tc_db_qp(tx, NULL, "tenant",
+                        "SELECT set_config('search.org_id', $1, true),"
+                        " set_config('search.role_level', $2, true),"
+                        " set_config('pg_trgm.similarity_threshold', '0.2', true),"
+                        " set_config('plan_cache_mode', 'force_custom_plan', true)",
+                        org_id, level);
+    /* in the same round trip: whether the org has documents above the caller's role (one
+     * probe of a small partial index; most orgs have none) */
     PGresult *r = NULL;
-    int rc = tc_db_qp(tx, &r, "hidden_docs",
-                      "SELECT 1 FROM search_postings WHERE org_id=$1 AND min_role > 1"
-                      " AND min_role > " ROLE_LEVEL_SQL " LIMIT 1",
-                      org_id);
-    *hidden = rc == TC_OK && PQntuples(r) > 0;
+    int rc = tc_db_qp(tx, &r, "tenant_query",
+                      "SELECT set_config('search.org_id', $1, true),"
+                      " set_config('search.role_level', $2, true),"
+                      " set_config('pg_trgm.similarity_threshold', '0.2', true),"
+                      " set_config('plan_cache_mode', 'force_custom_plan', true),"
+                      " EXISTS (SELECT 1 FROM search_postings WHERE org_id=$1 AND min_role > 1"
+                      " AND min_role > $2::int)",
+                      org_id, level);
+    *hidden = rc == TC_OK && PQntuples(r) == 1 && strcmp(tc_db_val(r, 0, 4), "t") == 0;
     PQclear(r);
     return rc;
 }
@@ -376,15 +381,9 @@ static int word_known(tc_dbconn_t *tx, const char *org_id, const search_word_t *
     return rc;
 }
 
-int store_typo_candidates(tc_dbconn_t *tx, const char *org_id, search_plan_t *plan)
+int store_typo_candidates(tc_dbconn_t *tx, const char *org_id, search_plan_t *plan, bool hidden)
 {
-    bool hidden = false;
     int rc = TC_OK;
-    for (int i = 0; i < plan->nwords; i++)
-        if (plan->words[i].typos > 0) {
-            rc = store_hidden_docs(tx, org_id, &hidden);
-            break;
-        }
     for (int i = 0; rc == TC_OK && i < plan->nwords; i++) {
         search_word_t *w = &plan->words[i];
         if (w->typos <= 0)
