@@ -223,10 +223,7 @@ void h_search_post(tc_req_t *req, tc_resp_t *resp, void *ud)
     search_query_build(sq, &jv, q, NULL, types, limit, offset, debug, prefix, typos);
     search_query_filter(sq, &jv, NULL, filter);
     search_query_sort(sq, &jv, sort);
-    /* a lang the checks above refused is reported once, not again as a bad tag */
-    if (!lang && !cJSON_GetObjectItemCaseSensitive(body, "lang"))
-        search_query_lang(sq, &jv, NULL, tc_req_header(req, "Accept-Language"));
-    else if (lang)
-        search_query_lang(sq, &jv, lang, NULL);
+    /* lang absent or null: the header's (a lang tc_jv_str refused is a 422 already) */
+    search_query_lang(sq, &jv, lang, lang ? NULL : tc_req_header(req, "Accept-Language"));
     answer(ud, req, resp, sq, &jv);
 }
