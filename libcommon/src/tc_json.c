@@ -5,6 +5,7 @@
 #include "tc/tc_json.h"
 #include "tc/tc_core.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -206,6 +207,28 @@ bool tc_email_valid(const char *s)
         if (c <= 0x20 || c == 0x7f || c == '(' || c == ')' || c == ',' || c == ';' || c == ':' ||
             c == '<' || c == '>' || c == '[' || c == ']' || c == '\\' || c == '"')
             return false;
+    }
+    return true;
+}
+
+bool tc_lang_tag_valid(const char *s)
+{
+    size_t n = 0;
+    while (isalpha((unsigned char)s[n]))
+        n++;
+    if (n < 2 || n > 3)
+        return false;
+    const char *p = s + n;
+    for (int tags = 0; *p; tags++) {
+        if (*p != '-' || tags >= 3)
+            return false;
+        p++;
+        size_t m = 0;
+        while (isalnum((unsigned char)p[m]))
+            m++;
+        if (m < 2 || m > 8)
+            return false;
+        p += m;
     }
     return true;
 }

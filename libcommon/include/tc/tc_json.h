@@ -71,6 +71,9 @@ ssize_t tc_utf8_validate(const char *s, size_t n);
  * and broken sequences. */
 ssize_t tc_utf8_count(const char *s, size_t n);
 bool tc_email_valid(const char *s);
+/* A BCP 47 language tag's shape: a 2-3 letter language, then up to 3 subtags of 2-8 letters
+ * or digits after '-' ("en", "pt-BR", "zh-Hant-TW"); not "english", "en_GB" or "en-". */
+bool tc_lang_tag_valid(const char *s);
 
 /* Helpers for building responses. All return the added item or NULL on OOM. */
 cJSON *tc_json_add_str(cJSON *obj, const char *name, const char *value); /* NULL → null */

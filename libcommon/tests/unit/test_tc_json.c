@@ -582,6 +582,19 @@ Test(email, table)
         cr_expect_eq(tc_email_valid(invalid[i]), 0, "accepted %s", invalid[i]);
 }
 
+Test(lang, language_tag_shapes)
+{
+    static const char *const valid[] = {"en", "fra", "pt-BR", "zh-Hant-TW", "sgn-BE-FR", "es-419"};
+    static const char *const invalid[] = {
+        "",          "e",         "english",        "en-",
+        "en_GB",     "en--GB",    "en-B",           "en-abcdefghi",
+        "en-GB;q=1", "a-b-c-d-e", "en-AA-BB-CC-DD", "3n"};
+    for (size_t i = 0; i < TC_ARRAY_LEN(valid); i++)
+        cr_expect(tc_lang_tag_valid(valid[i]), "rejected %s", valid[i]);
+    for (size_t i = 0; i < TC_ARRAY_LEN(invalid); i++)
+        cr_expect_not(tc_lang_tag_valid(invalid[i]), "accepted %s", invalid[i]);
+}
+
 Test(email, lengths)
 {
     char local[80], addr[300];

@@ -416,11 +416,6 @@ static bool ascii_alpha(char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-static bool ascii_alnum(char c)
-{
-    return ascii_alpha(c) || (c >= '0' && c <= '9');
-}
-
 /* The length of a tag's primary subtag (2 or 3 letters), 0 when it has none. */
 static size_t primary_len(const char *tag, size_t n)
 {
@@ -445,25 +440,6 @@ static const char *stop_dictionary_n(const char *tag, size_t n)
 const char *search_stop_dictionary(const char *lang)
 {
     return lang ? stop_dictionary_n(lang, strlen(lang)) : NULL;
-}
-
-bool search_lang_valid(const char *lang)
-{
-    size_t n = lang ? strlen(lang) : 0;
-    if (n == 0 || n > SEARCH_LANG_MAX)
-        return false;
-    size_t k = primary_len(lang, n);
-    if (k == 0)
-        return false;
-    while (k < n) { /* k is at a '-' */
-        size_t j = k + 1;
-        while (j < n && ascii_alnum(lang[j]))
-            j++;
-        if (j - k - 1 < 1 || j - k - 1 > 8 || (j < n && lang[j] != '-'))
-            return false;
-        k = j;
-    }
-    return true;
 }
 
 /* The q of an Accept-Language item's parameters (";q=0.8"), 1000ths; 1000 when absent, -1 when
@@ -885,7 +861,7 @@ void search_query_lang(search_query_t *sq, tc_jv_t *jv, const char *lang,
         search_lang_from_accept(accept_language, sq->lang, sizeof sq->lang);
         return;
     }
-    if (!search_lang_valid(lang)) {
+    if (strlen(lang) > SEARCH_LANG_MAX || !tc_lang_tag_valid(lang)) {
         tc_jv_error(jv, "lang", "must be a language tag such as en or pt-BR");
         return;
     }

@@ -123,9 +123,6 @@ int search_plan_tsquery(const search_plan_t *plan, search_tsq_kind_t kind, tc_bu
  * case-insensitive ("en", "en-GB", "pt-BR"), or NULL for a language without stop words here
  * (the simple fallback: every word counts). */
 const char *search_stop_dictionary(const char *lang);
-/* true when lang is a well-formed language tag: 2-3 letters, then "-" and 1-8 letters or
- * digits, up to SEARCH_LANG_MAX bytes. */
-bool search_lang_valid(const char *lang);
 /* The language of an Accept-Language header that has stop words here: the one with the
  * highest q (the first of equal ones; q=0 refuses), its primary subtag lower-cased into out;
  * "" when none has (or there is no header). */

@@ -241,29 +241,6 @@ void user_validate_patch(tc_jv_t *jv, const cJSON *body, user_patch_t *out)
         tc_jv_error(jv, "body", "at least one of name, profile, role, status is required");
 }
 
-bool user_locale_valid(const char *s)
-{
-    /* BCP 47 shape: language (2-3 letters) then up to 3 subtags of 2-8 alphanumerics */
-    size_t n = 0;
-    while (isalpha((unsigned char)s[n]))
-        n++;
-    if (n < 2 || n > 3)
-        return false;
-    const char *p = s + n;
-    for (int tags = 0; *p; tags++) {
-        if (*p != '-' || tags >= 3)
-            return false;
-        p++;
-        size_t m = 0;
-        while (isalnum((unsigned char)p[m]))
-            m++;
-        if (m < 2 || m > 8)
-            return false;
-        p += m;
-    }
-    return true;
-}
-
 bool user_timezone_valid(const char *s)
 {
     if (strcmp(s, "UTC") == 0)
@@ -304,7 +281,7 @@ void user_validate_preferences(tc_jv_t *jv, const cJSON *prefs, size_t max_bytes
         return;
     }
     const char *locale = tc_jv_str(jv, prefs, "locale", TC_JV_NULLABLE, 2, 35);
-    if (locale && !user_locale_valid(locale))
+    if (locale && !tc_lang_tag_valid(locale))
         tc_jv_error(jv, "locale", "must be a BCP 47 language tag such as en-GB");
     const char *tz = tc_jv_str(jv, prefs, "timezone", TC_JV_NULLABLE, 3, 64);
     if (tz && !user_timezone_valid(tz))

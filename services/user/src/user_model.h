@@ -81,7 +81,6 @@ void user_validate_profile(tc_jv_t *jv, const char *field, const cJSON *profile)
 /* Preferences: an object of at most max_bytes; typed known keys locale, timezone,
  * notifications {email,sms,push,in_app: bool}. */
 void user_validate_preferences(tc_jv_t *jv, const cJSON *prefs, size_t max_bytes);
-bool user_locale_valid(const char *s);
 bool user_timezone_valid(const char *s);
 
 /* ---- authorisation ---- */

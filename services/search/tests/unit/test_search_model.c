@@ -453,19 +453,31 @@ Test(stop, dictionaries_by_the_primary_subtag)
     cr_assert_null(search_stop_dictionary(NULL));
 }
 
-Test(stop, language_tags_are_checked)
+Test(stop, the_query_language_is_lang_else_the_header)
 {
-    cr_assert(search_lang_valid("en"));
-    cr_assert(search_lang_valid("zh-Hant-TW"));
-    cr_assert(search_lang_valid("sgn-BE-FR"));
-    cr_assert_not(search_lang_valid(""));
-    cr_assert_not(search_lang_valid("e"));
-    cr_assert_not(search_lang_valid("english"));
-    cr_assert_not(search_lang_valid("en-"));
-    cr_assert_not(search_lang_valid("en--GB"));
-    cr_assert_not(search_lang_valid("en_GB"));
-    cr_assert_not(search_lang_valid("en-abcdefghi"));
-    cr_assert_not(search_lang_valid("en-GB;drop"));
+    static const struct {
+        const char *lang, *header, *want;
+        bool refused;
+    } cases[] = {
+        {"en-GB", "fr", "en", false}, /* lang wins over the header */
+        {NULL, "fr-CA, en;q=0.5", "fr", false},
+        {"ja", "fr", "", false}, /* a language without a list: every word counts */
+        {NULL, NULL, "", false},
+        {"english", NULL, "", true}, /* libcommon's tc_lang_tag_valid decides the shape */
+        {"en_GB", "en", "", true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        search_query_t *sq = malloc(sizeof *sq);
+        cr_assert_not_null(sq);
+        tc_jv_t jv;
+        tc_jv_init(&jv);
+        search_query_build(sq, &jv, "the zebra", NULL, NULL, 20, 0, false, false, true);
+        search_query_lang(sq, &jv, cases[i].lang, cases[i].header);
+        cr_assert_eq(tc_jv_failed(&jv), cases[i].refused, "case %zu", i);
+        cr_assert_str_eq(sq->lang, cases[i].want, "case %zu", i);
+        tc_jv_free(&jv);
+        free(sq);
+    }
 }
 
 Test(stop, accept_language_picks_the_best_language_with_stop_words)

@@ -128,13 +128,8 @@ Test(validate, preferences)
     cr_assert_eq(count_errors("{\"locale\":null,\"timezone\":null}", prefs_fn, f, sizeof f), 0);
 }
 
-Test(validate, locale_and_timezone_shapes)
+Test(validate, timezone_shapes)
 {
-    cr_assert(user_locale_valid("en"));
-    cr_assert(user_locale_valid("zh-Hant-TW"));
-    cr_assert(!user_locale_valid("english"));
-    cr_assert(!user_locale_valid("en-"));
-    cr_assert(!user_locale_valid("en_GB"));
     cr_assert(user_timezone_valid("UTC"));
     cr_assert(!user_timezone_valid("Europe"));
     cr_assert(!user_timezone_valid("Europe/../Paris"));
