@@ -458,7 +458,8 @@ bench_notification_stream() {
 # indexing path by the component and fault suites), titles and bodies drawn from a 20,000-word
 # vocabulary with a skewed distribution. Then, for one org, the service's query and PostgreSQL's
 # own ts_rank_cd query of the same words (pgbench, same connections) side by side: two words,
-# a 3-letter prefix, a word with a typo.
+# a 3-letter prefix, a word with a typo, and the two words in English (lang=en: the documents,
+# all English, match by their stems too; the peer then asks the words or their stems).
 bench_search() {
     local n=${BENCH_SEARCH_DOCS:-200000} port org token w1 w2 pre typo line rps p50 p99
     [[ -x $TC_BIN/search ]] || return 0
@@ -470,17 +471,20 @@ CREATE TEMP TABLE bench_words AS
   FROM generate_series(0, 19999) g;
 ALTER TABLE bench_words ADD PRIMARY KEY (i);
 ANALYZE bench_words;
-INSERT INTO search_documents (org_id, type, id, title, body, version, updated_at)
+INSERT INTO search_documents (org_id, type, id, title, body, locale, version, updated_at)
   SELECT 'org_bench' || lpad((g % 100)::text, 3, '0'), 'note', 'bench' || g,
          (SELECT string_agg(w.w, ' ') FROM (SELECT floor(20000 * random() ^ 3)::int AS k
             FROM generate_series(1, 3 + g * 0)) r JOIN bench_words w ON w.i = r.k),
          (SELECT string_agg(w.w, ' ') FROM (SELECT floor(20000 * random() ^ 3)::int AS k
             FROM generate_series(1, 12 + g * 0)) r JOIN bench_words w ON w.i = r.k),
-         1, now() - (g % 86400) * interval '1 second'
+         'en', 1, now() - (g % 86400) * interval '1 second'
   FROM generate_series(1, $n) g
   ON CONFLICT DO NOTHING;
-INSERT INTO search_postings (org_id, type, id, tsv, updated_at)
-  SELECT org_id, type, id, tsv, updated_at FROM search_documents WHERE org_id LIKE 'org_bench%'
+INSERT INTO search_postings (org_id, type, id, tsv, updated_at, stem, stv)
+  SELECT org_id, type, id, tsv, updated_at, 'search_english',
+         setweight(to_tsvector('search_english', title), 'A') ||
+         setweight(to_tsvector('search_english', body), 'B')
+  FROM search_documents WHERE org_id LIKE 'org_bench%'
   ON CONFLICT DO NOTHING;
 INSERT INTO search_vocabulary (org_id, word, docs)
   SELECT d.org_id, u.lexeme, count(*) FROM search_documents d, unnest(d.tsv) u
@@ -503,12 +507,20 @@ SQL
     token=$(scripts/dev-token --role viewer --org "$org")
     local q sq tsq label
     for q in "two words|$w1%20$w2%20|'$w1' & '$w2'" "3-letter prefix|$pre|'$pre':*" \
-        "one typo|$typo%20|'$typo'"; do
-        IFS='|' read -r label sq tsq <<<"$q"
-        cat >"$RUN/bench-search.sql" <<SQL
+        "one typo|$typo%20|'$typo'" "two words, English (stems)|$w1%20$w2%20&lang=en|'$w1' & '$w2'|en"; do
+        IFS='|' read -r label sq tsq lang <<<"$q"
+        if [[ -n $lang ]]; then
+            cat >"$RUN/bench-search.sql" <<SQL
+SELECT id, ts_rank_cd(tsv, q) + ts_rank_cd(stv, s) AS r FROM search_postings,
+ to_tsquery('search_simple', \$\$$tsq\$\$) q, to_tsquery('search_english', \$\$$tsq\$\$) s
+ WHERE org_id = '$org' AND (tsv @@ q OR stv @@ s) ORDER BY r DESC LIMIT 20;
+SQL
+        else
+            cat >"$RUN/bench-search.sql" <<SQL
 SELECT id, ts_rank_cd(tsv, q) AS r FROM search_postings, to_tsquery('search_simple', \$\$$tsq\$\$) q
  WHERE org_id = '$org' AND tsv @@ q ORDER BY r DESC LIMIT 20;
 SQL
+        fi
         echo "bench: search — $label: wrk GET /v1/search?q=$sq, then pgbench with ts_rank_cd; $CONNS connections, ${DURATION}s each"
         line=$(wrk_run search "http://127.0.0.1:$port/v1/search?q=$sq" -H "Authorization: Bearer $token") ||
             return 1

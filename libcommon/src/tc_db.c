@@ -591,6 +591,19 @@ void tc_db_rollback(tc_dbconn_t *c)
     PQclear(r);
 }
 
+int tc_db_start(tc_db_t *db, tc_dbconn_t **c)
+{
+    *c = tc_db_acquire(db);
+    if (!*c)
+        return TC_EUNAVAIL;
+    int rc = tc_db_begin(*c);
+    if (rc != TC_OK) {
+        tc_db_release(db, *c);
+        *c = NULL;
+    }
+    return rc;
+}
+
 int tc_db_end(tc_db_t *db, tc_dbconn_t *c, int rc)
 {
     if (rc == TC_OK)

@@ -66,7 +66,7 @@ FILE_SECONDS = {
     "test_faults_integration.py": 28,
     "test_faults_analytics.py": 27,
     "test_faults_ml.py": 17,
-    "test_faults_search.py": 7,
+    "test_faults_search.py": 15,
 }
 NEW_FILE_SECONDS = 30
 

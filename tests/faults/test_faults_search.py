@@ -1,7 +1,8 @@
 """The search service killed with SIGKILL while it indexes a burst of searchable documents (from
 Kafka, and through its ingest API, whose 202 means "in the outbox"), then started again: every
 document produced and every document acknowledged is searchable afterwards, at its newest
-version, exactly once."""
+version, exactly once. And killed while its remap job makes postings again (an org's reindex):
+started again, it finishes the work, every document found by its stems."""
 import os
 import signal
 import sys
@@ -15,6 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
                                 "services", "search", "tests", "component"))
 
 import faultkit  # noqa: E402
+from platform_client import Api, eventually  # noqa: E402
 from searchkit import Search, doc, emit_doc, new_id  # noqa: E402
 
 BURST = 400       # documents produced on search-events
@@ -26,7 +28,18 @@ def total(search):
     return search.get("", limit=1)["total"]
 
 
+def consuming(stack):
+    """Waits until search indexes from search-events (on a stack just started, its consumer
+    may still be joining its group: the whole burst would then land in one batch, before the
+    kill)."""
+    org = new_id("org")
+    probe = Search(stack, org)
+    emit_doc(stack, doc(org, "Warm up", id_="warm-up"))
+    eventually(lambda: total(probe) == 1, timeout=60, interval=0.1, what="search consuming")
+
+
 def test_kill_9_during_indexing_loses_nothing(stack, healed):
+    consuming(stack)
     org = new_id("org")
     search = Search(stack, org)
     docs = [doc(org, f"Burst document {i}", f"body number {i}", id_=f"burst-{i}")
@@ -93,3 +106,39 @@ def test_kill_9_during_indexing_loses_nothing(stack, healed):
         titles = [h["title"] for h in hits if h["id"] == f"burst-{i}"]
         assert len(titles) == 1
         assert titles[0].endswith("revised") == (i < UPDATED)
+
+
+REMAPPED = 300    # English documents whose postings are made again around the kill
+
+
+def test_kill_9_during_a_reindex_leaves_the_remap_to_finish(stack, healed):
+    org = new_id("org")
+    search = Search(stack, org)
+    for i in range(REMAPPED):
+        d = doc(org, f"Walking route {i}", "hills and lakes", id_=f"walk-{i}")
+        d["locale"] = "en"
+        emit_doc(stack, d)
+    eventually(lambda: total(search) == REMAPPED, timeout=60, interval=0.2, what="indexed")
+
+    def stems_found():
+        return search.get("walk", prefix="false", lang="en", limit=1)["total"]
+
+    assert stems_found() == REMAPPED
+    # the stems lost (as a damaged index), then the org's reindex asked for: the remap job
+    # makes every posting again, a batch a transaction; the kill lands while that work is
+    # pending or under way (the job runs every second)
+    stack.sql("search", f"UPDATE search_postings SET stv = NULL WHERE org_id = '{org}'")
+    r = Api(stack, "search")("POST", f"/internal/v1/search/orgs/{org}/reindex",
+                             token=stack.service_token())
+    assert r.status_code == 202 and r.json()["marked"] == REMAPPED, r.text
+    pid = stack.pid("search")
+    time.sleep(0.5)
+    os.kill(pid, signal.SIGKILL)
+    assert faultkit.wait_gone(pid, 10)
+    stack.stack_cmd("restart-service", "search")
+    # served throughout by the words as written; the stems come back for every document
+    assert search.get("walking", prefix="false", limit=1)["total"] == REMAPPED
+    eventually(lambda: stems_found() == REMAPPED, timeout=60, interval=0.2, what="remapped")
+    left = stack.sql("search", f"SELECT count(*) FROM search_postings WHERE org_id = '{org}'"
+                               f" AND (mapping < 2 OR stv IS NULL OR stem <> 'search_english')")
+    assert left == "0"

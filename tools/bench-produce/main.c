@@ -14,7 +14,8 @@
  *       start>_<org>, the gateway gwi_<P>), 1 to 50 requests each.
  *       KIND document (search's indexing load): com.techcorp.search.document_upserted on
  *       search-events, a new document each (doc_<P><n>, type note) with a three-word title and
- *       a 24-word body drawn from a small vocabulary, stamped when sent (freshness).
+ *       a 24-word body drawn from a small vocabulary, in English (so stemmed too), stamped
+ *       when sent (freshness).
  *       KIND webhook (workflow's event-trigger load): com.techcorp.integration.webhook.received
  *       on integration-events for the org --org names, over 12 hooks, each stamped when sent.
  *       KIND inapp (the notification stream's load): com.techcorp.notification.requested on
@@ -182,8 +183,8 @@ int main(int argc, char **argv)
             document_text(i, body, sizeof body);
             snprintf(data, sizeof data,
                      "{\"org_id\":\"%s\",\"type\":\"note\",\"id\":\"%s\","
-                     "\"title\":\"%s %s %s\",\"body\":\"%s\",\"version\":1,"
-                     "\"updated_at\":\"%s\"}",
+                     "\"title\":\"%s %s %s\",\"body\":\"%s\",\"locale\":\"en\","
+                     "\"version\":1,\"updated_at\":\"%s\"}",
                      org, key, vocabulary[i % 20], vocabulary[(i / 20) % 20],
                      vocabulary[(i / 400) % 20], body, now);
         } else if (meter) {

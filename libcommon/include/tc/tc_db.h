@@ -95,6 +95,9 @@ const char *tc_db_sqlstate(tc_dbconn_t *c);
 int tc_db_begin(tc_dbconn_t *c);
 int tc_db_commit(tc_dbconn_t *c);
 void tc_db_rollback(tc_dbconn_t *c); /* safe to call when no transaction is open */
+/* Starts a job's transaction: a connection of db with a transaction begun in *c. TC_OK, or
+ * TC_EUNAVAIL (no connection) or the BEGIN's failure, with *c NULL and nothing held. */
+int tc_db_start(tc_db_t *db, tc_dbconn_t **c);
 /* Ends a job's transaction on c and gives c back to db: commits when rc is TC_OK, else rolls
  * back. The commit's result when it was tried, rc otherwise. */
 int tc_db_end(tc_db_t *db, tc_dbconn_t *c, int rc);

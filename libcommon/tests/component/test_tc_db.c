@@ -146,6 +146,34 @@ Test(db, end_commits_what_succeeded_and_rolls_back_what_failed)
     cr_assert_eq(it_scalar(db, "SELECT count(*) FROM it_kv WHERE k=$1", aborted), 0);
 }
 
+Test(db, start_hands_over_a_begun_transaction_or_nothing)
+{
+    char key[64];
+    it_unique("k", key, sizeof key);
+    tc_dbconn_t *c = NULL;
+    cr_assert_eq(tc_db_start(db, &c), TC_OK);
+    cr_assert_not_null(c);
+    cr_assert_eq(tc_db_in_use(db), 1);
+    cr_assert_eq(tc_db_q(c, NULL, "INSERT INTO it_kv VALUES ($1,'a')", key), TC_OK);
+    /* inside a transaction: a rollback takes the insert back */
+    cr_assert_eq(tc_db_end(db, c, TC_ECONFLICT), TC_ECONFLICT);
+    cr_assert_eq(tc_db_in_use(db), 0);
+    cr_assert_eq(it_scalar(db, "SELECT count(*) FROM it_kv WHERE k=$1", key), 0);
+    /* with every connection taken: nothing to hand over, nothing held */
+    tc_db_opts_t o = {.url = it_env("TC_TEST_PG_URL"), .pool_size = 1, .acquire_timeout_ms = 100};
+    tc_db_t *small = tc_db_open(&o);
+    tc_dbconn_t *held = tc_db_acquire(small);
+    cr_assert_not_null(held);
+    c = (tc_dbconn_t *)1;
+    cr_assert_eq(tc_db_start(small, &c), TC_EUNAVAIL);
+    cr_assert_null(c);
+    tc_db_release(small, held);
+    cr_assert_eq(tc_db_start(small, &c), TC_OK);
+    cr_assert_eq(tc_db_end(small, c, TC_OK), TC_OK);
+    cr_assert_eq(tc_db_in_use(small), 0);
+    tc_db_close(small);
+}
+
 Test(db, exhausted_pool_times_out)
 {
     tc_db_opts_t o = {.url = it_env("TC_TEST_PG_URL"), .pool_size = 1, .acquire_timeout_ms = 200};

@@ -85,3 +85,32 @@ void h_internal_vocabulary_recount(tc_req_t *req, tc_resp_t *resp, void *ud)
     else
         tc_resp_json(resp, 200, body);
 }
+
+/* An org's index made again from its stored documents (after a mapping change that concerns
+ * it, or to repair it): every posting is marked for the remap job, which rebuilds them in
+ * batches while the org's results stay served. 202: the work is under way. */
+void h_internal_reindex(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    search_app_t *app = ud;
+    const char *org = tc_req_param(req, "org_id");
+    int64_t marked = 0;
+    if (!org || !*org || strlen(org) > 64) {
+        tc_resp_error(resp, 404, "not_found", "org not found");
+        return;
+    }
+    int rc = reindex_org(app, org, &marked);
+    if (rc != TC_OK) {
+        tc_resp_fail(resp, rc);
+        return;
+    }
+    cJSON *body = cJSON_CreateObject();
+    if (body && (!cJSON_AddStringToObject(body, "org_id", org) ||
+                 !cJSON_AddNumberToObject(body, "marked", (double)marked))) {
+        cJSON_Delete(body);
+        body = NULL;
+    }
+    if (!body)
+        tc_resp_fail(resp, TC_ENOMEM);
+    else
+        tc_resp_json(resp, 202, body);
+}

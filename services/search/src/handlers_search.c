@@ -79,6 +79,8 @@ static cJSON *query_json(const search_query_t *sq)
     if (ok)
         ok = sq->lang[0] ? tc_json_add_str(o, "language", sq->lang) != NULL
                          : cJSON_AddNullToObject(o, "language") != NULL;
+    if (ok) /* whether documents of the query's language match by their stems too */
+        ok = cJSON_AddBoolToObject(o, "stems", search_stem_config(sq->lang) != NULL) != NULL;
     if (ok && sq->plan.truncated)
         ok = cJSON_AddBoolToObject(o, "truncated", true) != NULL;
     if (!ok) {

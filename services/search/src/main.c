@@ -34,6 +34,8 @@ int main(void)
         rc = consumer_connections_start(&app);
     if (rc == TC_OK)
         rc = vocabulary_job_start(&app);
+    if (rc == TC_OK)
+        rc = remap_job_start(&app);
     int exit_code = rc == TC_OK ? tc_service_run(svc) : 1;
     tc_service_free(svc);
     search_app_free(&app);

@@ -14,6 +14,8 @@ typedef struct {
     tc_db_t *db;
     int64_t recount_ms;     /* SEARCH_RECOUNT_INTERVAL_MS: one org's vocabulary per run; 0 off */
     char recount_after[80]; /* the org recounted last (the job's own) */
+    int64_t remap_ms;       /* SEARCH_REMAP_INTERVAL_MS: the postings remap's period; 0 off */
+    int remap_batch;        /* SEARCH_REMAP_BATCH: postings made again per transaction */
 } search_app_t;
 
 /* Reads SEARCH_* variables; problems go into cfg. */
@@ -38,5 +40,14 @@ int consumer_connections_start(search_app_t *app);
 int vocabulary_recount(search_app_t *app, const char *org_id, int *fixed);
 /* The periodic recount, one org per SEARCH_RECOUNT_INTERVAL_MS. */
 int vocabulary_job_start(search_app_t *app);
+
+/* Remaps postings of an older mapping (store_remap_batch), up to `batches` batches, one
+ * transaction each, until none is left; *total: how many. */
+int remap_run(search_app_t *app, int batches, int *total);
+/* Marks every posting of the org for the remap (its reindex from its stored documents);
+ * *marked: how many. */
+int reindex_org(search_app_t *app, const char *org_id, int64_t *marked);
+/* The periodic remap, every SEARCH_REMAP_INTERVAL_MS. */
+int remap_job_start(search_app_t *app);
 
 #endif

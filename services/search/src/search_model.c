@@ -397,18 +397,41 @@ void search_plan_add_span_synonym(search_plan_t *plan, int first, int count, con
 
 /* The languages whose stop-word lists PostgreSQL ships (share/tsearch_data/<name>.stop),
  * by ISO 639-1 code; migration 003 makes a dictionary of each. */
+/* The languages a query may name (ISO 639-1), with PostgreSQL's stop-word list for each (NULL:
+ * none ships) and its Snowball stemming configuration (migrations 003 and 005). */
 static const struct {
-    const char *code, *dictionary;
-} STOP_LANGS[] = {
-    {"da", "search_stop_danish"},    {"de", "search_stop_german"},
-    {"en", "search_stop_english"},   {"es", "search_stop_spanish"},
-    {"fi", "search_stop_finnish"},   {"fr", "search_stop_french"},
-    {"hu", "search_stop_hungarian"}, {"it", "search_stop_italian"},
-    {"nb", "search_stop_norwegian"}, {"ne", "search_stop_nepali"},
-    {"nl", "search_stop_dutch"},     {"nn", "search_stop_norwegian"},
-    {"no", "search_stop_norwegian"}, {"pt", "search_stop_portuguese"},
-    {"ru", "search_stop_russian"},   {"sv", "search_stop_swedish"},
-    {"tr", "search_stop_turkish"},
+    const char *code, *stop, *stem;
+} LANGS[] = {
+    {"ar", NULL, "search_arabic"},
+    {"ca", NULL, "search_catalan"},
+    {"da", "search_stop_danish", "search_danish"},
+    {"de", "search_stop_german", "search_german"},
+    {"el", NULL, "search_greek"},
+    {"en", "search_stop_english", "search_english"},
+    {"es", "search_stop_spanish", "search_spanish"},
+    {"eu", NULL, "search_basque"},
+    {"fi", "search_stop_finnish", "search_finnish"},
+    {"fr", "search_stop_french", "search_french"},
+    {"ga", NULL, "search_irish"},
+    {"hi", NULL, "search_hindi"},
+    {"hu", "search_stop_hungarian", "search_hungarian"},
+    {"hy", NULL, "search_armenian"},
+    {"id", NULL, "search_indonesian"},
+    {"it", "search_stop_italian", "search_italian"},
+    {"lt", NULL, "search_lithuanian"},
+    {"nb", "search_stop_norwegian", "search_norwegian"},
+    {"ne", "search_stop_nepali", "search_nepali"},
+    {"nl", "search_stop_dutch", "search_dutch"},
+    {"nn", "search_stop_norwegian", "search_norwegian"},
+    {"no", "search_stop_norwegian", "search_norwegian"},
+    {"pt", "search_stop_portuguese", "search_portuguese"},
+    {"ro", NULL, "search_romanian"},
+    {"ru", "search_stop_russian", "search_russian"},
+    {"sr", NULL, "search_serbian"},
+    {"sv", "search_stop_swedish", "search_swedish"},
+    {"ta", NULL, "search_tamil"},
+    {"tr", "search_stop_turkish", "search_turkish"},
+    {"yi", NULL, "search_yiddish"},
 };
 
 static bool ascii_alpha(char c)
@@ -425,21 +448,38 @@ static size_t primary_len(const char *tag, size_t n)
     return (k == 2 || k == 3) && (k == n || tag[k] == '-') ? k : 0;
 }
 
-static const char *stop_dictionary_n(const char *tag, size_t n)
+/* The LANGS entry of a tag's primary subtag (two letters, any case), or -1. */
+static int lang_index_n(const char *tag, size_t n)
 {
     size_t k = primary_len(tag, n);
     if (k != 2)
-        return NULL;
+        return -1;
     char code[3] = {(char)(tag[0] | 0x20), (char)(tag[1] | 0x20), '\0'};
-    for (size_t i = 0; i < sizeof STOP_LANGS / sizeof STOP_LANGS[0]; i++)
-        if (strcmp(code, STOP_LANGS[i].code) == 0)
-            return STOP_LANGS[i].dictionary;
-    return NULL;
+    for (size_t i = 0; i < sizeof LANGS / sizeof LANGS[0]; i++)
+        if (strcmp(code, LANGS[i].code) == 0)
+            return (int)i;
+    return -1;
 }
 
 const char *search_stop_dictionary(const char *lang)
 {
-    return lang ? stop_dictionary_n(lang, strlen(lang)) : NULL;
+    int i = lang ? lang_index_n(lang, strlen(lang)) : -1;
+    return i >= 0 ? LANGS[i].stop : NULL;
+}
+
+const char *search_stem_config(const char *lang)
+{
+    int i = lang ? lang_index_n(lang, strlen(lang)) : -1;
+    return i >= 0 ? LANGS[i].stem : NULL;
+}
+
+int search_stem_map_json(tc_buf_t *out)
+{
+    tc_buf_putc(out, '{');
+    for (size_t i = 0; i < sizeof LANGS / sizeof LANGS[0]; i++)
+        tc_buf_printf(out, "%s\"%s\":\"%s\"", i ? "," : "", LANGS[i].code, LANGS[i].stem);
+    tc_buf_putc(out, '}');
+    return out->oom ? TC_ENOMEM : TC_OK;
 }
 
 /* The q of an Accept-Language item's parameters (";q=0.8"), 1000ths; 1000 when absent, -1 when
@@ -486,7 +526,7 @@ void search_lang_from_accept(const char *header, char *out, size_t cap)
         if (p + tag > end)
             tag = (size_t)(end - p);
         int q = accept_q(p + tag, end);
-        if (q > best && stop_dictionary_n(p, tag)) {
+        if (q > best && lang_index_n(p, tag) >= 0) {
             best = q;
             out[0] = (char)(p[0] | 0x20);
             out[1] = (char)(p[1] | 0x20);
@@ -865,7 +905,7 @@ void search_query_lang(search_query_t *sq, tc_jv_t *jv, const char *lang,
         tc_jv_error(jv, "lang", "must be a language tag such as en or pt-BR");
         return;
     }
-    if (search_stop_dictionary(lang)) {
+    if (lang_index_n(lang, strlen(lang)) >= 0) {
         sq->lang[0] = (char)(lang[0] | 0x20);
         sq->lang[1] = (char)(lang[1] | 0x20);
         sq->lang[2] = '\0';

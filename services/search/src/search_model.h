@@ -123,9 +123,16 @@ int search_plan_tsquery(const search_plan_t *plan, search_tsq_kind_t kind, tc_bu
  * case-insensitive ("en", "en-GB", "pt-BR"), or NULL for a language without stop words here
  * (the simple fallback: every word counts). */
 const char *search_stop_dictionary(const char *lang);
-/* The language of an Accept-Language header that has stop words here: the one with the
- * highest q (the first of equal ones; q=0 refuses), its primary subtag lower-cased into out;
- * "" when none has (or there is no header). */
+/* The Snowball stemming configuration (migration 005) of a language tag's primary subtag, as
+ * search_stop_dictionary reads it ("en-US" -> "search_english"), or NULL for a language without
+ * a stemmer here (the simple fallback: words match as written). */
+const char *search_stem_config(const char *lang);
+/* Every language code with its stemming configuration as a JSON object ({"en":
+ * "search_english", …}), for SQL that maps stored locales the way search_stem_config does. */
+int search_stem_map_json(tc_buf_t *out);
+/* The language of an Accept-Language header that has stop words or a stemmer here: the one
+ * with the highest q (the first of equal ones; q=0 refuses), its primary subtag lower-cased
+ * into out; "" when none has (or there is no header). */
 void search_lang_from_accept(const char *header, char *out, size_t cap);
 /* true when words[i] may be left out as a stop word: it stands alone as the only alternative
  * of its clause (not quoted, negated, in an OR or a phrase) and is not being typed (prefix). */
@@ -202,8 +209,9 @@ typedef struct {
     int offset;
     bool debug;
     bool highlight;
-    /* the language whose stop words the query leaves out (a primary subtag with a list, "en"),
-     * "" for none (search_query_lang) */
+    /* the query's language (a primary subtag with stop words or a stemmer here, "en"): its
+     * stop words are left out and its documents match by stems too; "" for none
+     * (search_query_lang) */
     char lang[SEARCH_LANG_MAX + 1];
 } search_query_t;
 
@@ -218,8 +226,8 @@ void search_query_build(search_query_t *sq, tc_jv_t *jv, const char *q, const ch
                         bool typo_tolerance);
 
 /* The query's language: lang when given (a bad tag is a problem under "lang"; a language
- * without a list here leaves every word in), else the Accept-Language header's best language
- * that has one, else none. */
+ * with neither stop words nor a stemmer here gives none), else the Accept-Language header's
+ * best language that has one of them, else none. */
 void search_query_lang(search_query_t *sq, tc_jv_t *jv, const char *lang,
                        const char *accept_language);
 
@@ -309,6 +317,8 @@ bool search_user_gone(const cJSON *user);
 #define SEARCH_W_PHRASE 0.5
 #define SEARCH_W_PREFIX 0.3
 #define SEARCH_W_TYPO   0.1
+/* a word in another form of the document's language (its stem): below the word as written */
+#define SEARCH_W_STEM 0.4
 double search_score(double exact, double phrase, double prefix, double typo);
 
 /* Highlights as HTML. PostgreSQL's ts_headline marks matches with the sentinels below (private

@@ -61,6 +61,17 @@ int store_next_org(tc_dbconn_t *c, const char *after, char *out, size_t cap);
  * itself. *fixed: the words whose count changed. */
 int store_vocabulary_recount(tc_dbconn_t *tx, const char *org_id, int *fixed);
 
+/* The postings mapping (migration 005): SEARCH_MAPPING is the current one. store_remap_org
+ * finds an org with postings of an older one (TC_ENOTFOUND: none); store_remap_batch makes up
+ * to `limit` of them again from their stored documents (words, stems, role, time), named
+ * with the org in a transaction of its own, skipping rows another writer holds; *done: how
+ * many. store_reindex_org marks every posting of an org older, for the remap to make them
+ * again (the org's reindex: its results stay served meanwhile); *marked: how many. */
+#define SEARCH_MAPPING 2
+int store_remap_org(tc_dbconn_t *c, char *out, size_t cap);
+int store_remap_batch(tc_dbconn_t *tx, const char *org_id, int limit, int *done);
+int store_reindex_org(tc_dbconn_t *tx, const char *org_id, int64_t *marked);
+
 /* Fills each word's typo candidates from the org's own vocabulary (within its budget); with
  * hidden (store_tenant), only words of documents the caller may find are known or offered. */
 int store_typo_candidates(tc_dbconn_t *tx, const char *org_id, search_plan_t *plan, bool hidden);

@@ -72,6 +72,14 @@ static const char SQL_LOCK[] =
     " SELECT type, id FROM jsonb_to_recordset($3::jsonb) AS x(type text, id text))"
     " ORDER BY d.type, d.id FOR UPDATE";
 
+/* The stems of a document d (title A, body B, the fields' strings C, as tsv weighs its words)
+ * under its stemming configuration (a name, NULL for none: no stems). */
+#define STEMS_SQL(cfg, d)                                                                          \
+    " CASE WHEN " cfg " IS NOT NULL THEN"                                                          \
+    " setweight(to_tsvector(" cfg "::regconfig, " d ".title), 'A') ||"                             \
+    " setweight(to_tsvector(" cfg "::regconfig, " d ".body), 'B') ||"                              \
+    " setweight(jsonb_to_tsvector(" cfg "::regconfig, " d ".fields, '[\"string\"]'), 'C') END"
+
 /*
  * All of a batch's upserts in one org ($2): the documents newer than their stored version are
  * written with their postings, and the org's vocabulary moves by the difference of the old and
@@ -81,8 +89,8 @@ static const char SQL_LOCK[] =
  */
 static const char SQL_PUT[] =
     "WITH input AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS i(type text, id text,"
-    " title text, body text, fields jsonb, locale text, min_role smallint, version bigint,"
-    " updated_at timestamptz)),"
+    " title text, body text, fields jsonb, locale text, stem text, min_role smallint,"
+    " version bigint, updated_at timestamptz)),"
     " cur AS (SELECT d.type, d.id, d.tsv, d.deleted FROM search_documents d"
     " JOIN input i ON d.org_id=$1 AND d.type=i.type AND d.id=i.id),"
     " up AS (INSERT INTO search_documents (org_id, type, id, title, body, fields, locale,"
@@ -94,7 +102,7 @@ static const char SQL_PUT[] =
     " min_role=EXCLUDED.min_role,"
     " version=EXCLUDED.version, deleted=false, updated_at=EXCLUDED.updated_at,"
     " indexed_at=now() WHERE search_documents.version < EXCLUDED.version"
-    " RETURNING type, id, tsv, min_role, updated_at),"
+    " RETURNING type, id, title, body, fields, tsv, min_role, updated_at),"
     " delta AS (SELECT w, sum(n)::int AS n FROM ("
     " SELECT u.lexeme AS w, -1 AS n FROM cur JOIN up ON up.type=cur.type AND up.id=cur.id,"
     " unnest(cur.tsv) u WHERE NOT cur.deleted"
@@ -107,12 +115,16 @@ static const char SQL_PUT[] =
     " RETURNING 1),"
     " gone AS (UPDATE search_vocabulary v SET docs = v.docs + delta.n FROM delta"
     " WHERE delta.n < 0 AND v.org_id=$1 AND v.word = delta.w RETURNING 1),"
-    " posted AS (INSERT INTO search_postings (org_id, type, id, tsv, min_role, updated_at)"
-    " SELECT $1, type, id, tsv, min_role, updated_at FROM up ORDER BY type, id"
-    " ON CONFLICT (org_id, type, id) DO UPDATE SET tsv=EXCLUDED.tsv,"
-    " min_role=EXCLUDED.min_role, updated_at=EXCLUDED.updated_at RETURNING 1)"
-    " SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM joined),"
-    " (SELECT count(*) FROM gone), (SELECT count(*) FROM posted)";
+    " posted AS (INSERT INTO search_postings (org_id, type, id, tsv, min_role, updated_at,"
+    " mapping, stem, stv)"
+    " SELECT $1, up.type, up.id, up.tsv, up.min_role, up.updated_at, 2, i.stem," STEMS_SQL(
+        "i.stem", "up") " FROM up JOIN input i ON i.type = up.type AND i.id = up.id"
+                        " ORDER BY up.type, up.id"
+                        " ON CONFLICT (org_id, type, id) DO UPDATE SET tsv=EXCLUDED.tsv,"
+                        " min_role=EXCLUDED.min_role, updated_at=EXCLUDED.updated_at,"
+                        " mapping=2, stem=EXCLUDED.stem, stv=EXCLUDED.stv RETURNING 1)"
+                        " SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM joined),"
+                        " (SELECT count(*) FROM gone), (SELECT count(*) FROM posted)";
 
 /* All of a batch's deletes in one org ($2): tombstones (text erased) where the version is
  * newer, the words of the documents that were live released from the vocabulary, their
@@ -227,6 +239,18 @@ int store_batch_run(tc_dbconn_t *tx, store_batch_t *b, int *applied)
     return rc;
 }
 
+/* The org of a one-column result's first row into out; TC_ENOTFOUND when there is none. The
+ * result (from the query's code rc) is freed. */
+static int org_of(int rc, PGresult *r, char *out, size_t cap)
+{
+    if (rc == TC_OK && PQntuples(r) == 0)
+        rc = TC_ENOTFOUND;
+    if (rc == TC_OK && (size_t)snprintf(out, cap, "%s", tc_db_val(r, 0, 0)) >= cap)
+        rc = TC_EINVAL;
+    PQclear(r);
+    return rc;
+}
+
 int store_next_org(tc_dbconn_t *c, const char *after, char *out, size_t cap)
 {
     PGresult *r = NULL;
@@ -236,12 +260,7 @@ int store_next_org(tc_dbconn_t *c, const char *after, char *out, size_t cap)
                       "SELECT org_id FROM search_postings WHERE org_id > $1"
                       " ORDER BY org_id LIMIT 1",
                       after);
-    if (rc == TC_OK && PQntuples(r) == 0)
-        rc = TC_ENOTFOUND;
-    if (rc == TC_OK && (size_t)snprintf(out, cap, "%s", tc_db_val(r, 0, 0)) >= cap)
-        rc = TC_EINVAL;
-    PQclear(r);
-    return rc;
+    return org_of(rc, r, out, cap);
 }
 
 int store_vocabulary_recount(tc_dbconn_t *tx, const char *org_id, int *fixed)
@@ -275,12 +294,85 @@ int store_vocabulary_recount(tc_dbconn_t *tx, const char *org_id, int *fixed)
     return rc;
 }
 
+int store_remap_org(tc_dbconn_t *c, char *out, size_t cap)
+{
+    PGresult *r = NULL;
+    /* the first key of a partial index that holds only the rows still to remap */
+    int rc = tc_db_qp(c, &r, "remap_org",
+                      "SELECT org_id FROM search_postings WHERE mapping < 2"
+                      " ORDER BY org_id, type, id LIMIT 1");
+    return org_of(rc, r, out, cap);
+}
+
+/* A batch of the org's ($1) postings of an older mapping, made again from their documents
+ * (left join: a posting whose document is gone loses its stems rather than staying behind):
+ * the stemming configuration from the locale's primary subtag through the model's map ($2, as
+ * search_stem_config reads a tag). Rows another transaction holds are skipped, and a row a
+ * writer changed meanwhile is left to it (its mapping is no longer older). */
+static const char SQL_REMAP[] =
+    "WITH todo AS MATERIALIZED (SELECT p.type, p.id FROM search_postings p"
+    " WHERE p.org_id=$1 AND p.mapping < 2 ORDER BY p.type, p.id LIMIT $3::int"
+    " FOR UPDATE SKIP LOCKED),"
+    " src AS (SELECT t.type, t.id, d.title, d.body, d.fields, d.tsv, d.min_role, d.updated_at,"
+    " $2::jsonb ->> lower(substring(d.locale FROM '^([A-Za-z]{2})(-|$)')) AS stem"
+    " FROM todo t LEFT JOIN search_documents d"
+    " ON d.org_id=$1 AND d.type = t.type AND d.id = t.id AND NOT d.deleted)"
+    " UPDATE search_postings p SET mapping = 2, stem = src.stem, stv =" STEMS_SQL(
+        "src.stem", "src") ", tsv = coalesce(src.tsv, p.tsv),"
+                           " min_role = coalesce(src.min_role, p.min_role),"
+                           " updated_at = coalesce(src.updated_at, p.updated_at)"
+                           " FROM src WHERE p.org_id=$1 AND p.type = src.type AND p.id = src.id "
+                           "AND p.mapping < 2"
+                           " RETURNING 1";
+
+int store_remap_batch(tc_dbconn_t *tx, const char *org_id, int limit, int *done)
+{
+    char lim[16];
+    tc_buf_t map = TC_BUF_INIT;
+    PGresult *r = NULL;
+    *done = 0;
+    snprintf(lim, sizeof lim, "%d", limit);
+    int rc = search_stem_map_json(&map);
+    if (rc == TC_OK)
+        rc = tc_db_qp(tx, NULL, "tenant_remap",
+                      "SELECT set_config('search.org_id', $1, true),"
+                      " set_config('search.role_level', '4', true)",
+                      org_id);
+    if (rc == TC_OK)
+        rc = tc_db_qp(tx, &r, "remap", SQL_REMAP, org_id, tc_buf_cstr(&map), lim);
+    if (rc == TC_OK)
+        *done = PQntuples(r);
+    PQclear(r);
+    tc_buf_free(&map);
+    return rc;
+}
+
+int store_reindex_org(tc_dbconn_t *tx, const char *org_id, int64_t *marked)
+{
+    PGresult *r = NULL;
+    int rc = tc_db_qp(tx, &r, "reindex_org",
+                      "WITH m AS (UPDATE search_postings SET mapping = 1"
+                      " WHERE org_id=$1 AND mapping >= 2 RETURNING 1) SELECT count(*) FROM m",
+                      org_id);
+    *marked = rc == TC_OK ? tc_db_int(r, 0, 0, 0) : 0;
+    PQclear(r);
+    return rc;
+}
+
 /* A version as a JSON string: cJSON's numbers are doubles, exact only up to 2^53. */
 static bool add_version(cJSON *obj, int64_t version)
 {
     char v[24];
     snprintf(v, sizeof v, "%lld", (long long)version);
     return cJSON_AddStringToObject(obj, "version", v) != NULL;
+}
+
+/* The stemming configuration of the document's locale, null for none. */
+static bool add_stem(cJSON *obj, const char *locale)
+{
+    const char *stem = search_stem_config(locale);
+    return (stem ? cJSON_AddStringToObject(obj, "stem", stem)
+                 : cJSON_AddNullToObject(obj, "stem")) != NULL;
 }
 
 cJSON *store_doc_row(const search_doc_t *d)
@@ -296,6 +388,7 @@ cJSON *store_doc_row(const search_doc_t *d)
         !cJSON_AddStringToObject(o, "title", d->title) ||
         !cJSON_AddStringToObject(o, "body", d->body ? d->body : "") ||
         !cJSON_AddStringToObject(o, "locale", d->locale ? d->locale : "simple") ||
+        !add_stem(o, d->locale) ||
         !cJSON_AddNumberToObject(o, "min_role", d->min_role > 0 ? d->min_role : TC_ROLE_VIEWER) ||
         !add_version(o, d->version) || !cJSON_AddStringToObject(o, "updated_at", d->updated_at)) {
         cJSON_Delete(o);
@@ -487,7 +580,7 @@ static bool add_highlight(cJSON *obj, const char *name, const char *marked)
 }
 
 /* Columns: 0 type, 1 id, 2 title, 3 fields, 4 updated_at, 5 score, 6 exact, 7 phrase,
- * 8 prefix, 9 typo, 10 title highlight, 11 snippet */
+ * 8 prefix, 9 typo, 10 title highlight, 11 snippet, 12 stem */
 static cJSON *hit_of(const PGresult *r, int row, bool debug)
 {
     cJSON *h = cJSON_CreateObject();
@@ -508,6 +601,7 @@ static cJSON *hit_of(const PGresult *r, int row, bool debug)
              cJSON_AddNumberToObject(dbg, "phrase", num(r, row, 7)) &&
              cJSON_AddNumberToObject(dbg, "prefix", num(r, row, 8)) &&
              cJSON_AddNumberToObject(dbg, "typo", num(r, row, 9)) &&
+             cJSON_AddNumberToObject(dbg, "stem", num(r, row, 12)) &&
              tc_json_add_str(dbg, "recency", tc_db_val(r, row, 4));
     }
     if (!ok) {
@@ -517,22 +611,47 @@ static cJSON *hit_of(const PGresult *r, int row, bool debug)
     return h;
 }
 
-/* The match and its score parts ($2 the match, $3-$6 the parts' tsqueries, $7 the types),
- * on the postings alone. */
-#define PARTS_SQL                                                                                  \
+/* What a posting p must satisfy: the match ($2) in its words as written, or, for a query in a
+ * language with a stemmer (cfg, a configuration name; NULL: none, and the planner drops the
+ * arm), in the stems of a document of that language. */
+#define MATCH_SQL(cfg)                                                                             \
+    " (p.tsv @@ to_tsquery('search_simple', $2) OR (" cfg "::text IS NOT NULL"                     \
+    " AND p.stem = " cfg "::text AND p.stv @@ to_tsquery(" cfg "::regconfig, $2)))"
+
+/* The match and its score parts ($2 the match, $3-$6 the parts' tsqueries, $7 the types, cfg
+ * the stemming configuration), on the postings alone. The stem part scores a document of the
+ * query's language by its stems; hl is the configuration its highlights are made with: the
+ * stemming one when only the stems matched (so "running" is marked for "runs"), else simple
+ * (so a prefix being typed marks the words it starts). */
+#define PARTS_SQL(cfg)                                                                             \
     "WITH q AS (SELECT"                                                                            \
     " CASE WHEN $3 <> '' THEN to_tsquery('search_simple', $3) END AS e,"                           \
     " CASE WHEN $4 <> '' THEN to_tsquery('search_simple', $4) END AS ph,"                          \
     " CASE WHEN $5 <> '' THEN to_tsquery('search_simple', $5) END AS pf,"                          \
-    " CASE WHEN $6 <> '' THEN to_tsquery('search_simple', $6) END AS ty),"                         \
+    " CASE WHEN $6 <> '' THEN to_tsquery('search_simple', $6) END AS ty,"                          \
+    " CASE WHEN " cfg "::text IS NOT NULL THEN to_tsquery(" cfg "::regconfig, $2) END AS st),"     \
     " parts AS MATERIALIZED (SELECT p.type, p.id, p.updated_at,"                                   \
     " coalesce(ts_rank_cd('{0.05, 0.1, 0.4, 1.0}'::float4[], p.tsv, q.e), 0) AS exact,"            \
     " coalesce(ts_rank_cd('{0.05, 0.1, 0.4, 1.0}'::float4[], p.tsv, q.ph), 0) AS phrase,"          \
     " coalesce(ts_rank_cd('{0.05, 0.1, 0.4, 1.0}'::float4[], p.tsv, q.pf), 0) AS prefix,"          \
-    " coalesce(ts_rank_cd('{0.05, 0.1, 0.4, 1.0}'::float4[], p.tsv, q.ty), 0) AS typo"             \
+    " coalesce(ts_rank_cd('{0.05, 0.1, 0.4, 1.0}'::float4[], p.tsv, q.ty), 0) AS typo,"            \
+    " CASE WHEN p.stem = " cfg "::text"                                                            \
+    " THEN coalesce(ts_rank_cd('{0.05, 0.1, 0.4, 1.0}'::float4[], p.stv, q.st), 0)"                \
+    " ELSE 0 END AS stem,"                                                                         \
+    " CASE WHEN p.stem = " cfg "::text AND NOT p.tsv @@ to_tsquery('search_simple', $2)"           \
+    " THEN p.stem ELSE 'search_simple' END AS hl"                                                  \
     " FROM search_postings p, q"                                                                   \
-    " WHERE p.org_id=$1 AND p.tsv @@ to_tsquery('search_simple', $2)"                              \
-    " AND p.min_role <= " ROLE_LEVEL_SQL " AND ($7::text[] IS NULL OR p.type = ANY($7::text[]))),"
+    " WHERE p.org_id=$1 AND" MATCH_SQL(                                                            \
+        cfg) " AND p.min_role <= " ROLE_LEVEL_SQL                                                  \
+             " AND ($7::text[] IS NULL OR p.type = ANY($7::text[]))),"
+
+/* The highlights of a ranked row r in its document d: the title whole, the body as snippets. */
+#define HIGHLIGHTS_SQL                                                                             \
+    " ts_headline(r.hl::regconfig, d.title, to_tsquery(r.hl::regconfig, $2),"                      \
+    " 'HighlightAll=true, StartSel=" SEARCH_MARK_OPEN ", StopSel=" SEARCH_MARK_CLOSE "'),"         \
+    " ts_headline(r.hl::regconfig, d.body, to_tsquery(r.hl::regconfig, $2),"                       \
+    " 'MaxFragments=2, MaxWords=20, MinWords=8,"                                                   \
+    " FragmentDelimiter=\" … \", StartSel=" SEARCH_MARK_OPEN ", StopSel=" SEARCH_MARK_CLOSE "'),"
 
 /* One statement. The match and the ranking run on the postings alone, in a MATERIALIZED CTE:
  * planned apart from the documents' row-level security, the full-text match is an index
@@ -540,21 +659,16 @@ static cJSON *hit_of(const PGresult *r, int row, bool debug)
  * into an index). The page then joins the documents, under their policy, for what is returned
  * and highlighted. Score parts: ts_rank_cd with weights {D, C, B, A} = {0.05, 0.1, 0.4, 1.0}:
  * title (A) over body (B) over fields (C); ties go to the newest. */
-static const char SEARCH_SQL[] = PARTS_SQL
-    " ranked AS MATERIALIZED (SELECT *, exact*$10::float8 + phrase*$11::float8"
-    " + prefix*$12::float8 + typo*$13::float8 AS score FROM parts"
-    " ORDER BY score DESC, updated_at DESC, type, id LIMIT $8::int OFFSET $9::int)"
-    " SELECT d.type, d.id, d.title, d.fields::text,"
-    " to_char(d.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-    " r.score, r.exact, r.phrase, r.prefix, r.typo,"
-    " ts_headline('search_simple', d.title, to_tsquery('search_simple', $2),"
-    " 'HighlightAll=true, StartSel=" SEARCH_MARK_OPEN ", StopSel=" SEARCH_MARK_CLOSE "'),"
-    " ts_headline('search_simple', d.body, to_tsquery('search_simple', $2),"
-    " 'MaxFragments=2, MaxWords=20, MinWords=8,"
-    " FragmentDelimiter=\" … \", StartSel=" SEARCH_MARK_OPEN ", StopSel=" SEARCH_MARK_CLOSE "')"
-    " FROM ranked r JOIN search_documents d"
-    " ON d.org_id=$1 AND d.type = r.type AND d.id = r.id AND NOT d.deleted"
-    " ORDER BY r.score DESC, r.updated_at DESC, r.type, r.id";
+static const char SEARCH_SQL[] = PARTS_SQL(
+    "$14") " ranked AS MATERIALIZED (SELECT *, exact*$10::float8 + phrase*$11::float8"
+           " + prefix*$12::float8 + typo*$13::float8 + stem*$15::float8 AS score FROM parts"
+           " ORDER BY score DESC, updated_at DESC, type, id LIMIT $8::int OFFSET $9::int)"
+           " SELECT d.type, d.id, d.title, d.fields::text,"
+           " to_char(d.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+           " r.score, r.exact, r.phrase, r.prefix, r.typo," HIGHLIGHTS_SQL " r.stem"
+           " FROM ranked r JOIN search_documents d"
+           " ON d.org_id=$1 AND d.type = r.type AND d.id = r.id AND NOT d.deleted"
+           " ORDER BY r.score DESC, r.updated_at DESC, r.type, r.id";
 
 /* The field filter ($N: {"field": ["value", …]}, NULL for none) on the documents d: for every
  * field, its value as text (->>), or one element of it when it is an array, is one of the
@@ -579,38 +693,35 @@ static const char SEARCH_SQL[] = PARTS_SQL
 /* As SEARCH_SQL, for a query with a field filter or another order than relevance: the ranked
  * matches join their documents (under row-level security) before the page is cut, since the
  * filter and the sort key live in the documents' fields. */
-static const char SEARCH_FILTERED_SQL[] = PARTS_SQL
-    " ranked AS MATERIALIZED (SELECT * FROM (SELECT pt.*, pt.exact*$10::float8"
-    " + pt.phrase*$11::float8 + pt.prefix*$12::float8 + pt.typo*$13::float8 AS score," SORT_KEY_SQL(
-        "$15",
-        "$16") " FROM parts pt JOIN search_documents d"
-               " ON d.org_id=$1 AND d.type = pt.type AND d.id = pt.id AND NOT d.deleted"
-               " WHERE true" FILTER_SQL("$14") ") x ORDER BY" SORT_ORDER_SQL(
-                   "x",
-                   "$17") ","
-                          " x.score DESC, x.updated_at DESC, x.type, x.id LIMIT $8::int OFFSET "
-                          "$9::int)"
-                          " SELECT d.type, d.id, d.title, d.fields::text,"
-                          " to_char(d.updated_at AT TIME ZONE 'UTC', "
-                          "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-                          " r.score, r.exact, r.phrase, r.prefix, r.typo,"
-                          " ts_headline('search_simple', d.title, to_tsquery('search_simple', $2),"
-                          " 'HighlightAll=true, StartSel=" SEARCH_MARK_OPEN
-                          ", StopSel=" SEARCH_MARK_CLOSE "'),"
-                          " ts_headline('search_simple', d.body, to_tsquery('search_simple', $2),"
-                          " 'MaxFragments=2, MaxWords=20, MinWords=8,"
-                          " FragmentDelimiter=\" … \", StartSel=" SEARCH_MARK_OPEN
-                          ", StopSel=" SEARCH_MARK_CLOSE "')"
-                          " FROM ranked r JOIN search_documents d"
-                          " ON d.org_id=$1 AND d.type = r.type AND d.id = r.id AND NOT d.deleted"
-                          " ORDER BY" SORT_ORDER_SQL(
-                              "r", "$17") ", r.score DESC, r.updated_at DESC, r.type, r.id";
+static const char SEARCH_FILTERED_SQL[] = PARTS_SQL(
+    "$18") " ranked AS MATERIALIZED (SELECT * FROM (SELECT pt.*, pt.exact*$10::float8"
+           " + pt.phrase*$11::float8 + pt.prefix*$12::float8 + pt.typo*$13::float8"
+           " + pt.stem*$19::float8 AS score," SORT_KEY_SQL(
+               "$15",
+               "$16") " FROM parts pt"
+                      " JOIN search_documents d"
+                      " ON d.org_id=$1 AND d.type = pt.type AND d.id = pt.id AND NOT d.deleted"
+                      " WHERE true" FILTER_SQL("$14") ") x ORDER BY" SORT_ORDER_SQL(
+                          "x",
+                          "$17") ","
+                                 " x.score DESC, x.updated_at DESC, x.type, x.id LIMIT $8::int "
+                                 "OFFSET $9::int)"
+                                 " SELECT d.type, d.id, d.title, d.fields::text,"
+                                 " to_char(d.updated_at AT TIME ZONE 'UTC', "
+                                 "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+                                 " r.score, r.exact, r.phrase, r.prefix, r.typo," HIGHLIGHTS_SQL
+                                 " r.stem"
+                                 " FROM ranked r JOIN search_documents d"
+                                 " ON d.org_id=$1 AND d.type = r.type AND d.id = r.id AND NOT "
+                                 "d.deleted"
+                                 " ORDER BY" SORT_ORDER_SQL(
+                                     "r", "$17") ", r.score DESC, r.updated_at DESC, r.type, r.id";
 
 /* An empty q: the org's documents, newest first unless another order is asked for. */
 static const char BROWSE_SQL[] =
     "SELECT x.type, x.id, x.title, x.fields::text,"
     " to_char(x.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-    " 0, 0, 0, 0, 0, x.title, left(x.body, 200)"
+    " 0, 0, 0, 0, 0, x.title, left(x.body, 200), 0"
     " FROM (SELECT d.type, d.id, d.title, d.fields, d.updated_at, d.body," SORT_KEY_SQL(
         "$5", "$6") " FROM search_documents d WHERE d.org_id=$1 AND NOT d.deleted"
                     " AND d.min_role <= " ROLE_LEVEL_SQL
@@ -621,25 +732,26 @@ static const char BROWSE_SQL[] =
                                                                " LIMIT $3::int OFFSET $4::int";
 
 /* The counts by type of the whole match, the field filter applied, the type filter aside. */
-static int facets_of(tc_dbconn_t *tx, const char *org_id, const char *match, const char *filter,
-                     const char *types, cJSON *facets, int64_t *total)
+static int facets_of(tc_dbconn_t *tx, const char *org_id, const char *match, const char *stem,
+                     const char *filter, const char *types, cJSON *facets, int64_t *total)
 {
     PGresult *r = NULL;
-    int rc = *match ? tc_db_qp(tx, &r, "facets",
-                               "WITH m AS MATERIALIZED (SELECT p.type, p.id FROM search_postings p"
-                               " WHERE p.org_id=$1 AND p.min_role <= " ROLE_LEVEL_SQL
-                               " AND p.tsv @@ to_tsquery('search_simple', $2))"
-                               " SELECT d.type, count(*) FROM m JOIN search_documents d"
-                               " ON d.org_id=$1 AND d.type = m.type AND d.id = m.id"
-                               " WHERE NOT d.deleted" FILTER_SQL(
-                                   "$3") " GROUP BY d.type ORDER BY 2 DESC, 1 LIMIT 100",
-                               org_id, match, filter)
-                    : tc_db_qp(tx, &r, "facets_all",
-                               "SELECT d.type, count(*) FROM search_documents d"
-                               " WHERE d.org_id=$1 AND NOT d.deleted"
-                               " AND d.min_role <= " ROLE_LEVEL_SQL FILTER_SQL(
-                                   "$2") " GROUP BY d.type ORDER BY 2 DESC, 1 LIMIT 100",
-                               org_id, filter);
+    int rc = *match
+                 ? tc_db_qp(tx, &r, "facets",
+                            "WITH m AS MATERIALIZED (SELECT p.type, p.id FROM search_postings p"
+                            " WHERE p.org_id=$1 AND p.min_role <= " ROLE_LEVEL_SQL " AND" MATCH_SQL(
+                                "$4") ")"
+                                      " SELECT d.type, count(*) FROM m JOIN search_documents d"
+                                      " ON d.org_id=$1 AND d.type = m.type AND d.id = m.id"
+                                      " WHERE NOT d.deleted" FILTER_SQL(
+                                          "$3") " GROUP BY d.type ORDER BY 2 DESC, 1 LIMIT 100",
+                            org_id, match, filter, stem)
+                 : tc_db_qp(tx, &r, "facets_all",
+                            "SELECT d.type, count(*) FROM search_documents d"
+                            " WHERE d.org_id=$1 AND NOT d.deleted"
+                            " AND d.min_role <= " ROLE_LEVEL_SQL FILTER_SQL(
+                                "$2") " GROUP BY d.type ORDER BY 2 DESC, 1 LIMIT 100",
+                            org_id, filter);
     *total = 0;
     for (int row = 0; rc == TC_OK && row < PQntuples(r); row++) {
         const char *type = tc_db_val(r, row, 0);
@@ -663,7 +775,7 @@ int store_search(tc_dbconn_t *tx, const char *org_id, const search_query_t *sq, 
     static const search_tsq_kind_t kinds[5] = {
         SEARCH_TSQ_MATCH, SEARCH_TSQ_EXACT, SEARCH_TSQ_PHRASE, SEARCH_TSQ_PREFIX, SEARCH_TSQ_TYPO};
     PGresult *r = NULL;
-    char limit[16], offset[16], w[4][32];
+    char limit[16], offset[16], w[5][32];
     int rc = TC_OK;
     *hits = cJSON_CreateArray();
     *facets = cJSON_CreateObject();
@@ -688,6 +800,8 @@ int store_search(tc_dbconn_t *tx, const char *org_id, const search_query_t *sq, 
     snprintf(w[1], sizeof w[1], "%g", SEARCH_W_PHRASE);
     snprintf(w[2], sizeof w[2], "%g", SEARCH_W_PREFIX);
     snprintf(w[3], sizeof w[3], "%g", SEARCH_W_TYPO);
+    snprintf(w[4], sizeof w[4], "%g", SEARCH_W_STEM);
+    const char *stem = search_stem_config(sq->lang);
     const char *type_arr = sq->ntypes > 0 ? tc_buf_cstr(&types) : NULL;
     const char *match = tc_buf_cstr(&t[0]);
     const char *filter = sq->filter[0] ? sq->filter : NULL;
@@ -698,12 +812,12 @@ int store_search(tc_dbconn_t *tx, const char *org_id, const search_query_t *sq, 
     if (*match && !filter && sq->sort_by == SEARCH_SORT_RELEVANCE)
         rc = tc_db_qp(tx, &r, "search", SEARCH_SQL, org_id, match, tc_buf_cstr(&t[1]),
                       tc_buf_cstr(&t[2]), tc_buf_cstr(&t[3]), tc_buf_cstr(&t[4]), type_arr, limit,
-                      offset, w[0], w[1], w[2], w[3]);
+                      offset, w[0], w[1], w[2], w[3], stem, w[4]);
     else if (*match)
         rc = tc_db_qp(tx, &r, "search_filtered", SEARCH_FILTERED_SQL, org_id, match,
                       tc_buf_cstr(&t[1]), tc_buf_cstr(&t[2]), tc_buf_cstr(&t[3]),
                       tc_buf_cstr(&t[4]), type_arr, limit, offset, w[0], w[1], w[2], w[3], filter,
-                      by, sq->sort_field, desc);
+                      by, sq->sort_field, desc, stem, w[4]);
     else
         rc = tc_db_qp(tx, &r, "browse", BROWSE_SQL, org_id, type_arr, limit, offset, by,
                       sq->sort_field, filter, desc);
@@ -715,8 +829,8 @@ int store_search(tc_dbconn_t *tx, const char *org_id, const search_query_t *sq, 
         }
     }
     if (rc == TC_OK)
-        rc = facets_of(tx, org_id, match, filter, sq->ntypes > 0 ? tc_buf_cstr(&members) : NULL,
-                       *facets, total);
+        rc = facets_of(tx, org_id, match, stem, filter,
+                       sq->ntypes > 0 ? tc_buf_cstr(&members) : NULL, *facets, total);
 cleanup:
     PQclear(r);
     for (int i = 0; i < 5; i++)

@@ -16,14 +16,10 @@
 int vocabulary_recount(search_app_t *app, const char *org_id, int *fixed)
 {
     *fixed = 0;
-    tc_dbconn_t *c = tc_db_acquire(app->db);
-    if (!c)
-        return TC_EUNAVAIL;
-    int rc = tc_db_begin(c);
-    if (rc != TC_OK) {
-        tc_db_release(app->db, c);
+    tc_dbconn_t *c = NULL;
+    int rc = tc_db_start(app->db, &c);
+    if (rc != TC_OK)
         return rc;
-    }
     rc = store_vocabulary_recount(c, org_id, fixed);
     rc = tc_db_end(app->db, c, rc);
     if (rc == TC_OK && *fixed > 0)

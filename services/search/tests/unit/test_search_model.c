@@ -453,6 +453,41 @@ Test(stop, dictionaries_by_the_primary_subtag)
     cr_assert_null(search_stop_dictionary(NULL));
 }
 
+Test(stem, configurations_by_the_primary_subtag)
+{
+    cr_assert_str_eq(search_stem_config("en-US"), "search_english");
+    cr_assert_str_eq(search_stem_config("DE"), "search_german");
+    cr_assert_str_eq(search_stem_config("nn"), "search_norwegian");
+    /* a stemmer without a stop list */
+    cr_assert_str_eq(search_stem_config("ro"), "search_romanian");
+    cr_assert_null(search_stop_dictionary("ro"));
+    cr_assert_null(search_stem_config("ja")); /* no stemmer: words as written */
+    cr_assert_null(search_stem_config("simple"));
+    cr_assert_null(search_stem_config("en_US")); /* not a tag's shape: the simple fallback */
+    cr_assert_null(search_stem_config(""));
+    cr_assert_null(search_stem_config(NULL));
+}
+
+Test(stem, the_map_holds_every_code_as_search_stem_config_reads_it)
+{
+    tc_buf_t b = TC_BUF_INIT;
+    cr_assert_eq(search_stem_map_json(&b), TC_OK);
+    cJSON *map = cJSON_Parse(tc_buf_cstr(&b));
+    cr_assert_not_null(map);
+    int n = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, map)
+    {
+        cr_assert(cJSON_IsString(e));
+        cr_assert_str_eq(search_stem_config(e->string), e->valuestring, "%s", e->string);
+        n++;
+    }
+    cr_assert_eq(n, 30);
+    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(map, "pt")->valuestring, "search_portuguese");
+    cJSON_Delete(map);
+    tc_buf_free(&b);
+}
+
 Test(stop, the_query_language_is_lang_else_the_header)
 {
     static const struct {
@@ -461,7 +496,8 @@ Test(stop, the_query_language_is_lang_else_the_header)
     } cases[] = {
         {"en-GB", "fr", "en", false}, /* lang wins over the header */
         {NULL, "fr-CA, en;q=0.5", "fr", false},
-        {"ja", "fr", "", false}, /* a language without a list: every word counts */
+        {"ja", "fr", "", false},   /* a language without a list: every word counts */
+        {"ro", NULL, "ro", false}, /* no stop list, a stemmer: the query's language */
         {NULL, NULL, "", false},
         {"english", NULL, "", true}, /* libcommon's tc_lang_tag_valid decides the shape */
         {"en_GB", "en", "", true},
@@ -487,6 +523,8 @@ Test(stop, accept_language_picks_the_best_language_with_stop_words)
     cr_assert_str_eq(lang, "fr");
     search_lang_from_accept("ja, en-GB;q=0.5, de;q=0.7", lang, sizeof lang);
     cr_assert_str_eq(lang, "de"); /* ja has no list here */
+    search_lang_from_accept("ja, el;q=0.4", lang, sizeof lang);
+    cr_assert_str_eq(lang, "el"); /* a stemmer without a stop list counts */
     search_lang_from_accept("en;q=0.5,de;q=0.5", lang, sizeof lang);
     cr_assert_str_eq(lang, "en"); /* the first of equals */
     search_lang_from_accept("de;q=0, *", lang, sizeof lang);
