@@ -9,6 +9,7 @@
 #include "tc/tc_core.h"
 #include "tc/tc_proto.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,15 +114,55 @@ static int add_org(store_batch_t *b, const search_change_t *c, int n)
     return rc;
 }
 
+/* The other share of a batch's orgs, written on a connection of its own in a thread of its
+ * own while the consumer's transaction writes the first. */
+typedef struct {
+    search_app_t *app;
+    store_batch_t *b;
+    int rc;
+} share_t;
+
+static void *share_run(void *arg)
+{
+    share_t *sh = arg;
+    tc_dbconn_t *c = NULL;
+    sh->rc = tc_db_start(sh->app->db, &c);
+    if (sh->rc == TC_OK)
+        sh->rc = tc_db_end(sh->app->db, c, store_batch_run(c, sh->b, NULL));
+    return NULL;
+}
+
+/* Writes the shares: the first on tx, the second (when it has orgs) at the same time on
+ * another connection, committed there. Orgs never span shares, so the two transactions touch
+ * disjoint rows (documents, postings and vocabulary are all the org's) and cannot deadlock.
+ * When one fails the batch fails and is redone event by event: what the other share committed
+ * is then a no-op (its versions are stored), as a redelivery is. */
+static int write_shares(search_app_t *app, tc_dbconn_t *tx, store_batch_t *first,
+                        store_batch_t *second)
+{
+    share_t sh = {.app = app, .b = second, .rc = TC_OK};
+    pthread_t th;
+    bool threaded = store_batch_orgs(second) > 0 && pthread_create(&th, NULL, share_run, &sh) == 0;
+    int rc = store_batch_run(tx, first, NULL);
+    if (threaded)
+        pthread_join(th, NULL);
+    else if (store_batch_orgs(second) > 0) /* no thread to spare: one after the other */
+        share_run(&sh);
+    return rc != TC_OK ? rc : sh.rc;
+}
+
 /* A batch in a few statements per org, all sent at once (one round trip): one change per
- * document (the newest), org by org, each org's documents in key order. */
+ * document (the newest), org by org, each org's documents in key order. With
+ * SEARCH_INDEX_CONNECTIONS 2 the orgs are dealt into two shares by their number of changes and
+ * written in two transactions at once (PostgreSQL works on a batch with one backend per
+ * transaction: a second one uses the core the first leaves idle). */
 static int on_batch(const tc_event_t *const *evs, int n, tc_dbconn_t *tx, void *ud)
 {
-    TC_UNUSED(ud);
+    search_app_t *app = ud;
     batch_item_t *items = calloc((size_t)n, sizeof *items);
     search_change_t *changes = calloc((size_t)n, sizeof *changes);
-    store_batch_t *b = store_batch_new(n);
-    int rc = items && changes && b ? TC_OK : TC_ENOMEM, nc = 0;
+    store_batch_t *b[2] = {store_batch_new(n), store_batch_new(n)};
+    int rc = items && changes && b[0] && b[1] ? TC_OK : TC_ENOMEM, nc = 0, load[2] = {0, 0};
     for (int i = 0; rc == TC_OK && i < n; i++) {
         rc = parse_change(evs[i], i, &items[i], &changes[nc]);
         if (rc == TC_OK)
@@ -134,11 +175,14 @@ static int on_batch(const tc_event_t *const *evs, int n, tc_dbconn_t *tx, void *
     for (int start = 0, end = 0; rc == TC_OK && start < nc; start = end) {
         for (end = start + 1; end < nc && strcmp(changes[end].org_id, changes[start].org_id) == 0;)
             end++;
-        rc = add_org(b, &changes[start], end - start);
+        int k = app->index_connections > 1 && load[1] < load[0] ? 1 : 0;
+        load[k] += end - start;
+        rc = add_org(b[k], &changes[start], end - start);
     }
     if (rc == TC_OK)
-        rc = store_batch_run(tx, b, NULL);
-    store_batch_free(b);
+        rc = write_shares(app, tx, b[0], b[1]);
+    store_batch_free(b[0]);
+    store_batch_free(b[1]);
     for (int i = 0; items && i < n; i++) {
         search_doc_clear(&items[i].doc);
         cJSON_Delete(items[i].data);

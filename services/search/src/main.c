@@ -13,6 +13,8 @@ int main(void)
         .needs = TC_NEED_DB | TC_NEED_KAFKA | TC_NEED_AUTH,
         .migrations = tc_service_migrations,
         .nmigrations = tc_service_migrations_count,
+        /* four consumers, the second share of a documents batch, the recount and the remap */
+        .background_conns = 7,
     };
     tc_service_t *svc = tc_service_new(&def);
     if (!svc)

@@ -16,6 +16,7 @@ typedef struct {
     char recount_after[80]; /* the org recounted last (the job's own) */
     int64_t remap_ms;       /* SEARCH_REMAP_INTERVAL_MS: the postings remap's period; 0 off */
     int remap_batch;        /* SEARCH_REMAP_BATCH: postings made again per transaction */
+    int index_connections;  /* SEARCH_INDEX_CONNECTIONS: transactions a batch is written in */
 } search_app_t;
 
 /* Reads SEARCH_* variables; problems go into cfg. */

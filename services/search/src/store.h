@@ -35,6 +35,8 @@ typedef struct store_batch store_batch_t;
 store_batch_t *store_batch_new(int max_orgs);
 /* org_id is borrowed until the run; ups and dels (either NULL or empty) are copied. */
 int store_batch_add(store_batch_t *b, const char *org_id, const cJSON *ups, const cJSON *dels);
+/* The orgs added so far. */
+int store_batch_orgs(const store_batch_t *b);
 /* *applied (may be NULL): how many documents changed. */
 int store_batch_run(tc_dbconn_t *tx, store_batch_t *b, int *applied);
 void store_batch_free(store_batch_t *b);

@@ -203,6 +203,11 @@ int store_batch_add(store_batch_t *b, const char *org_id, const cJSON *ups, cons
     return TC_OK;
 }
 
+int store_batch_orgs(const store_batch_t *b)
+{
+    return b ? b->n : 0;
+}
+
 /* The statements of one org's part, from *n on: the org named, its rows locked, its upserts,
  * its deletes. */
 static void part_statements(org_part_t *p, tc_db_stmt_t *st, int *n, bool keep)
