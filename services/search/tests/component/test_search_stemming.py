@@ -8,7 +8,7 @@ whose reindex is asked for, are made again from the stored documents while resul
 import pytest
 
 from platform_client import Api, eventually
-from searchkit import doc, key_of, loaded_search, new_id
+from searchkit import Search, doc, key_of, loaded_search, new_id
 
 ORG = new_id("org")
 
@@ -147,3 +147,46 @@ def test_an_org_reindex_makes_its_postings_again(stack):
     r = api("POST", "/internal/v1/search/orgs/" + "o" * 65 + "/reindex",
             token=stack.service_token())
     assert r.status_code == 404, r.text
+
+
+def test_a_reindex_under_writes_ends_with_every_newest_version(stack):
+    """The remap makes rows again while the org's documents keep changing: each row ends as its
+    newest version has it (words, stems, vocabulary), whichever of the two came last."""
+    from concurrent.futures import ThreadPoolExecutor
+    from searchkit import ingest
+    org = new_id("org")
+    n, changed = 80, 40
+    docs = []
+    for i in range(n):
+        d = doc(org, f"Climbing wall {i}", "ropes", id_=f"doc-rw-{i}")
+        d["locale"] = "en"
+        docs.append(d)
+    s = Search(stack, org)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda d: ingest(stack, d), docs))
+    eventually(lambda: s.get("", limit=1)["total"] == n, timeout=30, interval=0.2,
+               what="indexed")
+    newer = [dict(d, version=2, title=f"Painting class {i}", body="brushes")
+             for i, d in enumerate(docs[:changed])]
+    api = Api(stack, "search")
+    with ThreadPoolExecutor(4) as pool:
+        r = api("POST", f"/internal/v1/search/orgs/{org}/reindex", token=stack.service_token())
+        assert r.status_code == 202 and r.json()["marked"] == n, r.text
+        list(pool.map(lambda d: ingest(stack, d), newer))
+    # the newest versions by their stems, the others as they were
+    eventually(lambda: s.get("paint", prefix="false", lang="en", limit=1)["total"] == changed,
+               timeout=30, interval=0.2, what="the newer versions indexed")
+    eventually(lambda: postings(stack, org, "mapping").count("|2") == n, timeout=30,
+               interval=0.2, what="every posting remapped")
+    assert s.get("climb", prefix="false", lang="en", limit=1)["total"] == n - changed
+    assert s.get("brush", prefix="false", lang="en", limit=1)["total"] == changed
+    # nothing of an older version left in the postings' words or stems
+    stale = stack.sql("search", f"SELECT count(*) FROM search_postings p JOIN search_documents d"
+                                f" USING (org_id, type, id) WHERE p.org_id = '{org}'"
+                                f" AND (p.tsv <> d.tsv OR p.stv IS NULL"
+                                f" OR (d.version = 2 AND p.stv @@ 'climb'::tsquery))")
+    assert stale == "0"
+    # the vocabulary counts each live document's words once
+    vocab = stack.sql("search", f"SELECT docs FROM search_vocabulary WHERE org_id = '{org}'"
+                                f" AND word IN ('climbing', 'painting') ORDER BY word")
+    assert vocab.split() == [str(n - changed), str(changed)]
