@@ -14,5 +14,6 @@ void h_internal_documents_upsert(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_internal_documents_delete(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_internal_vocabulary_recount(tc_req_t *req, tc_resp_t *resp, void *ud);
 void h_internal_reindex(tc_req_t *req, tc_resp_t *resp, void *ud);
+void h_internal_reindex_status(tc_req_t *req, tc_resp_t *resp, void *ud);
 
 #endif

@@ -59,31 +59,45 @@ void h_internal_documents_delete(tc_req_t *req, tc_resp_t *resp, void *ud)
     tc_jv_free(&jv);
 }
 
-/* Operators' repair after a restore or a manual change of the tables: the org's vocabulary
- * counted again now instead of on the periodic round. */
-void h_internal_vocabulary_recount(tc_req_t *req, tc_resp_t *resp, void *ud)
+/* The {org_id, <name>: n} body of the per-org operator routes. */
+static void org_count(tc_resp_t *resp, int status, const char *org, const char *name, int64_t n)
 {
-    const char *org = tc_req_param(req, "org_id");
-    int fixed = 0;
-    if (!org || !*org || strlen(org) > 64) {
-        tc_resp_error(resp, 404, "not_found", "org not found");
-        return;
-    }
-    int rc = vocabulary_recount(ud, org, &fixed);
-    if (rc != TC_OK) {
-        tc_resp_fail(resp, rc);
-        return;
-    }
     cJSON *body = cJSON_CreateObject();
     if (body && (!cJSON_AddStringToObject(body, "org_id", org) ||
-                 !cJSON_AddNumberToObject(body, "fixed", fixed))) {
+                 !cJSON_AddNumberToObject(body, name, (double)n))) {
         cJSON_Delete(body);
         body = NULL;
     }
     if (!body)
         tc_resp_fail(resp, TC_ENOMEM);
     else
-        tc_resp_json(resp, 200, body);
+        tc_resp_json(resp, status, body);
+}
+
+/* The org of a path, NULL (after a 404) when it cannot be one. */
+static const char *path_org(tc_req_t *req, tc_resp_t *resp)
+{
+    const char *org = tc_req_param(req, "org_id");
+    if (!org || !*org || strlen(org) > 64) {
+        tc_resp_error(resp, 404, "not_found", "org not found");
+        return NULL;
+    }
+    return org;
+}
+
+/* Operators' repair after a restore or a manual change of the tables: the org's vocabulary
+ * counted again now instead of on the periodic round. */
+void h_internal_vocabulary_recount(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    const char *org = path_org(req, resp);
+    int fixed = 0;
+    if (!org)
+        return;
+    int rc = vocabulary_recount(ud, org, &fixed);
+    if (rc != TC_OK)
+        tc_resp_fail(resp, rc);
+    else
+        org_count(resp, 200, org, "fixed", fixed);
 }
 
 /* An org's index made again from its stored documents (after a mapping change that concerns
@@ -91,26 +105,27 @@ void h_internal_vocabulary_recount(tc_req_t *req, tc_resp_t *resp, void *ud)
  * batches while the org's results stay served. 202: the work is under way. */
 void h_internal_reindex(tc_req_t *req, tc_resp_t *resp, void *ud)
 {
-    search_app_t *app = ud;
-    const char *org = tc_req_param(req, "org_id");
+    const char *org = path_org(req, resp);
     int64_t marked = 0;
-    if (!org || !*org || strlen(org) > 64) {
-        tc_resp_error(resp, 404, "not_found", "org not found");
+    if (!org)
         return;
-    }
-    int rc = reindex_org(app, org, &marked);
-    if (rc != TC_OK) {
+    int rc = reindex_org(ud, org, &marked);
+    if (rc != TC_OK)
         tc_resp_fail(resp, rc);
-        return;
-    }
-    cJSON *body = cJSON_CreateObject();
-    if (body && (!cJSON_AddStringToObject(body, "org_id", org) ||
-                 !cJSON_AddNumberToObject(body, "marked", (double)marked))) {
-        cJSON_Delete(body);
-        body = NULL;
-    }
-    if (!body)
-        tc_resp_fail(resp, TC_ENOMEM);
     else
-        tc_resp_json(resp, 202, body);
+        org_count(resp, 202, org, "marked", marked);
+}
+
+/* The progress of an org's reindex: its postings still to make again (0: done). */
+void h_internal_reindex_status(tc_req_t *req, tc_resp_t *resp, void *ud)
+{
+    const char *org = path_org(req, resp);
+    int64_t pending = 0;
+    if (!org)
+        return;
+    int rc = remap_pending(ud, org, &pending);
+    if (rc != TC_OK)
+        tc_resp_fail(resp, rc);
+    else
+        org_count(resp, 200, org, "pending", pending);
 }

@@ -10,6 +10,7 @@
 #include "store.h"
 #include "tc/tc_core.h"
 #include "tc/tc_log.h"
+#include "tc/tc_metrics.h"
 
 #include <stdio.h>
 
@@ -34,6 +35,14 @@ static int remap_once(search_app_t *app, int *done)
     return tc_db_end(app->db, c, rc);
 }
 
+/* Postings made again, for operators following a migration's or a reindex's remap (the
+ * registry returns the family made at start). */
+static tc_metric_t *remapped_metric(void)
+{
+    return tc_metric_counter("search_postings_remapped_total",
+                             "Postings made again from their documents by the remap job", NULL);
+}
+
 int remap_run(search_app_t *app, int batches, int *total)
 {
     int rc = TC_OK, done = 1;
@@ -42,6 +51,19 @@ int remap_run(search_app_t *app, int batches, int *total)
         rc = remap_once(app, &done);
         *total += done;
     }
+    if (*total > 0)
+        tc_metric_inc(remapped_metric(), (double)*total);
+    return rc;
+}
+
+int remap_pending(search_app_t *app, const char *org_id, int64_t *pending)
+{
+    *pending = 0;
+    tc_dbconn_t *c = tc_db_acquire(app->db);
+    if (!c)
+        return TC_EUNAVAIL;
+    int rc = store_remap_pending(c, org_id, pending);
+    tc_db_release(app->db, c);
     return rc;
 }
 
@@ -68,6 +90,8 @@ static void job(void *ud)
 
 int remap_job_start(search_app_t *app)
 {
+    if (!remapped_metric())
+        return TC_ENOMEM;
     if (app->remap_ms <= 0)
         return TC_OK;
     return tc_service_every(app->svc, "postings-remap", (int)app->remap_ms, job, app);

@@ -26,6 +26,8 @@ int search_routes(search_app_t *app)
          h_internal_vocabulary_recount, app, TC_INTERNAL, none, no_body, NULL},
         {"POST", "/internal/v1/search/orgs/{org_id}/reindex", h_internal_reindex, app, TC_INTERNAL,
          none, no_body, NULL},
+        {"GET", "/internal/v1/search/orgs/{org_id}/reindex", h_internal_reindex_status, app,
+         TC_INTERNAL, none, no_body, NULL},
     };
     return tc_service_routes(app->svc, routes, TC_ARRAY_LEN(routes));
 }

@@ -48,6 +48,8 @@ int remap_run(search_app_t *app, int batches, int *total);
 /* Marks every posting of the org for the remap (its reindex from its stored documents);
  * *marked: how many. */
 int reindex_org(search_app_t *app, const char *org_id, int64_t *marked);
+/* How many of the org's postings the remap has still to make again. */
+int remap_pending(search_app_t *app, const char *org_id, int64_t *pending);
 /* The periodic remap, every SEARCH_REMAP_INTERVAL_MS. */
 int remap_job_start(search_app_t *app);
 

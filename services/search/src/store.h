@@ -73,6 +73,8 @@ int store_vocabulary_recount(tc_dbconn_t *tx, const char *org_id, int *fixed);
 int store_remap_org(tc_dbconn_t *c, char *out, size_t cap);
 int store_remap_batch(tc_dbconn_t *tx, const char *org_id, int limit, int *done);
 int store_reindex_org(tc_dbconn_t *tx, const char *org_id, int64_t *marked);
+/* How many of the org's postings are still of an older mapping (its reindex's progress). */
+int store_remap_pending(tc_dbconn_t *c, const char *org_id, int64_t *pending);
 
 /* Fills each word's typo candidates from the org's own vocabulary (within its budget); with
  * hidden (store_tenant), only words of documents the caller may find are known or offered. */

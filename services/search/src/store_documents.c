@@ -364,6 +364,18 @@ int store_reindex_org(tc_dbconn_t *tx, const char *org_id, int64_t *marked)
     return rc;
 }
 
+int store_remap_pending(tc_dbconn_t *c, const char *org_id, int64_t *pending)
+{
+    PGresult *r = NULL;
+    /* the partial index of the rows still to remap, counted within the org */
+    int rc =
+        tc_db_qp(c, &r, "remap_pending",
+                 "SELECT count(*) FROM search_postings WHERE org_id=$1 AND mapping < 2", org_id);
+    *pending = rc == TC_OK ? tc_db_int(r, 0, 0, 0) : 0;
+    PQclear(r);
+    return rc;
+}
+
 /* A version as a JSON string: cJSON's numbers are doubles, exact only up to 2^53. */
 static bool add_version(cJSON *obj, int64_t version)
 {

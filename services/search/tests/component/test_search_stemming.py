@@ -118,6 +118,16 @@ def test_postings_of_the_old_mapping_are_made_again_while_served(stack):
     assert s.ids("nadador", prefix="false", lang="pt") == [pt["id"]]
 
 
+def remapped(stack):
+    """search_postings_remapped_total on the admin port's /metrics (0 before the first)."""
+    import requests
+    text = requests.get(stack.admin_url("search", "/metrics"), timeout=5).text
+    for line in text.splitlines():
+        if line.startswith("search_postings_remapped_total "):
+            return float(line.split()[1])
+    return 0.0
+
+
 def test_an_org_reindex_makes_its_postings_again(stack):
     org, other = new_id("org"), new_id("org")
     a = doc(org, "Gardening tools", id_="doc-rx-a")
@@ -130,23 +140,33 @@ def test_an_org_reindex_makes_its_postings_again(stack):
     stack.sql("search", f"UPDATE search_postings SET stv = NULL, tsv = ''::tsvector"
                         f" WHERE org_id IN ('{org}', '{other}')")
     assert s.ids("garden", prefix="false", lang="en") == []
+    before = remapped(stack)
     api = Api(stack, "search")
     r = api("POST", f"/internal/v1/search/orgs/{org}/reindex", token=stack.service_token())
     assert r.status_code == 202, r.text
     assert r.json() == {"org_id": org, "marked": 1}
-    eventually(lambda: s.ids("garden", prefix="false", lang="en") == [a["id"]], timeout=30,
-               interval=0.2, what="the org reindexed")
+    # its progress: what is left, down to none
+    def pending():
+        r = api("GET", f"/internal/v1/search/orgs/{org}/reindex", token=stack.service_token())
+        assert r.status_code == 200, r.text
+        assert r.json()["org_id"] == org
+        return r.json()["pending"]
+    eventually(lambda: pending() == 0, timeout=30, interval=0.2, what="the org reindexed")
+    assert s.ids("garden", prefix="false", lang="en") == [a["id"]]
     assert s.ids("gardening", prefix="false") == [a["id"]]
     # only that org: the other's postings are as they were left
     assert postings(stack, other, "mapping, stv IS NULL, tsv = ''::tsvector") == \
         "note:doc-rx-b|2|t|t"
+    # the job counted what it made again
+    assert remapped(stack) >= before + 1
     # a user may not ask; an id no org can have names nothing
-    r = api("POST", f"/internal/v1/search/orgs/{org}/reindex",
-            token=stack.token(org=org, role="owner"))
-    assert r.status_code in (401, 403), r.text
-    r = api("POST", "/internal/v1/search/orgs/" + "o" * 65 + "/reindex",
-            token=stack.service_token())
-    assert r.status_code == 404, r.text
+    for method in ("POST", "GET"):
+        r = api(method, f"/internal/v1/search/orgs/{org}/reindex",
+                token=stack.token(org=org, role="owner"))
+        assert r.status_code in (401, 403), r.text
+        r = api(method, "/internal/v1/search/orgs/" + "o" * 65 + "/reindex",
+                token=stack.service_token())
+        assert r.status_code == 404, r.text
 
 
 def test_a_reindex_under_writes_ends_with_every_newest_version(stack):
