@@ -395,8 +395,6 @@ void search_plan_add_span_synonym(search_plan_t *plan, int first, int count, con
 
 /* ------------------------------------------------------------------ stop words */
 
-/* The languages whose stop-word lists PostgreSQL ships (share/tsearch_data/<name>.stop),
- * by ISO 639-1 code; migration 003 makes a dictionary of each. */
 /* The languages a query may name (ISO 639-1), with PostgreSQL's stop-word list for each (NULL:
  * none ships) and its Snowball stemming configuration (migrations 003 and 005). */
 static const struct {
@@ -455,7 +453,7 @@ static int lang_index_n(const char *tag, size_t n)
     if (k != 2)
         return -1;
     char code[3] = {(char)(tag[0] | 0x20), (char)(tag[1] | 0x20), '\0'};
-    for (size_t i = 0; i < sizeof LANGS / sizeof LANGS[0]; i++)
+    for (size_t i = 0; i < TC_ARRAY_LEN(LANGS); i++)
         if (strcmp(code, LANGS[i].code) == 0)
             return (int)i;
     return -1;
@@ -476,7 +474,7 @@ const char *search_stem_config(const char *lang)
 int search_stem_map_json(tc_buf_t *out)
 {
     tc_buf_putc(out, '{');
-    for (size_t i = 0; i < sizeof LANGS / sizeof LANGS[0]; i++)
+    for (size_t i = 0; i < TC_ARRAY_LEN(LANGS); i++)
         tc_buf_printf(out, "%s\"%s\":\"%s\"", i ? "," : "", LANGS[i].code, LANGS[i].stem);
     tc_buf_putc(out, '}');
     return out->oom ? TC_ENOMEM : TC_OK;

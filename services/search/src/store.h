@@ -63,13 +63,12 @@ int store_next_org(tc_dbconn_t *c, const char *after, char *out, size_t cap);
  * itself. *fixed: the words whose count changed. */
 int store_vocabulary_recount(tc_dbconn_t *tx, const char *org_id, int *fixed);
 
-/* The postings mapping (migration 005): SEARCH_MAPPING is the current one. store_remap_org
+/* The postings mapping (migration 005): 2 is the current one. store_remap_org
  * finds an org with postings of an older one (TC_ENOTFOUND: none); store_remap_batch makes up
  * to `limit` of them again from their stored documents (words, stems, role, time), named
  * with the org in a transaction of its own, skipping rows another writer holds; *done: how
  * many. store_reindex_org marks every posting of an org older, for the remap to make them
  * again (the org's reindex: its results stay served meanwhile); *marked: how many. */
-#define SEARCH_MAPPING 2
 int store_remap_org(tc_dbconn_t *c, char *out, size_t cap);
 int store_remap_batch(tc_dbconn_t *tx, const char *org_id, int limit, int *done);
 int store_reindex_org(tc_dbconn_t *tx, const char *org_id, int64_t *marked);

@@ -315,12 +315,12 @@ int store_remap_org(tc_dbconn_t *c, char *out, size_t cap)
  * search_stem_config reads a tag). Rows another transaction holds are skipped, and a row a
  * writer changed meanwhile is left to it (its mapping is no longer older). */
 static const char SQL_REMAP[] =
-    "WITH todo AS MATERIALIZED (SELECT p.type, p.id FROM search_postings p"
+    "WITH due AS MATERIALIZED (SELECT p.type, p.id FROM search_postings p"
     " WHERE p.org_id=$1 AND p.mapping < 2 ORDER BY p.type, p.id LIMIT $3::int"
     " FOR UPDATE SKIP LOCKED),"
     " src AS (SELECT t.type, t.id, d.title, d.body, d.fields, d.tsv, d.min_role, d.updated_at,"
     " $2::jsonb ->> lower(substring(d.locale FROM '^([A-Za-z]{2})(-|$)')) AS stem"
-    " FROM todo t LEFT JOIN search_documents d"
+    " FROM due t LEFT JOIN search_documents d"
     " ON d.org_id=$1 AND d.type = t.type AND d.id = t.id AND NOT d.deleted)"
     " UPDATE search_postings p SET mapping = 2, stem = src.stem, stv =" STEMS_SQL(
         "src.stem", "src") ", tsv = coalesce(src.tsv, p.tsv),"
